@@ -1,0 +1,34 @@
+// qsparse/core/config.hpp — compiler and platform macros shared by every header.
+//
+// The only macros qsparse defines are here, all QSPARSE_-prefixed:
+//   QSPARSE_X86                 1 when compiling for x86-64 with GCC or Clang (SIMD paths exist)
+//   QSPARSE_TARGET_AVX2         function attribute: compile this function for AVX2 + FMA + F16C
+//   QSPARSE_TARGET_AVX512       function attribute: AVX-512 F/BW/VL/DQ (+ F16C)
+//   QSPARSE_TARGET_AVX512_VNNI  function attribute: AVX-512 F/BW/VL/DQ + VNNI
+//   QSPARSE_RESTRICT            restrict qualifier
+// A host compiled with default flags still gets every path: the SIMD functions carry target
+// attributes and are only called after run-time CPU detection (qsparse/dispatch/isa.hpp).
+#pragma once
+
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#define QSPARSE_X86 1
+#else
+#define QSPARSE_X86 0
+#endif
+
+#if QSPARSE_X86
+#define QSPARSE_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define QSPARSE_TARGET_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")))
+#define QSPARSE_TARGET_AVX512_VNNI \
+  __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#else
+#define QSPARSE_TARGET_AVX2
+#define QSPARSE_TARGET_AVX512
+#define QSPARSE_TARGET_AVX512_VNNI
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define QSPARSE_RESTRICT __restrict__
+#else
+#define QSPARSE_RESTRICT
+#endif

@@ -1,0 +1,66 @@
+// tests/support/testing.hpp — helpers shared by the tests: ISA levels to run, float bit patterns, inputs.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "qsparse/dispatch/isa.hpp"
+
+namespace qsparse::testing {
+
+/// Every ISA level this CPU can run, lowest first. Bit-exactness tests loop over all of them, so each
+/// path the CPU has is exercised (see also the guard in tests/dispatch/isa_test.cpp).
+inline std::vector<isa_level> supported_levels() {
+  std::vector<isa_level> levels;
+  for (int i = 0; i <= static_cast<int>(isa_level::avx512_vnni); ++i) {
+    if (cpu_supports(static_cast<isa_level>(i))) levels.push_back(static_cast<isa_level>(i));
+  }
+  return levels;
+}
+
+inline float from_bits(std::uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+inline std::uint32_t to_bits(float f) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  return bits;
+}
+
+/// Inputs that stress a quantizer with `scale`: exact ties (k + 0.5) * scale and their float
+/// neighbours, the saturation edges, zeros of both signs, infinities, NaN, denormals, huge values.
+inline std::vector<float> adversarial_floats(float scale) {
+  std::vector<float> v;
+  for (int k = -300; k <= 300; ++k) {
+    const float tie = (static_cast<float>(k) + 0.5f) * scale;
+    v.push_back(tie);
+    v.push_back(std::nextafter(tie, std::numeric_limits<float>::infinity()));
+    v.push_back(std::nextafter(tie, -std::numeric_limits<float>::infinity()));
+    v.push_back(static_cast<float>(k) * scale);
+  }
+  const float specials[] = {0.0f, -0.0f, std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                            std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::quiet_NaN(),
+                            std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::denorm_min(),
+                            std::numeric_limits<float>::min(), std::numeric_limits<float>::max(),
+                            -std::numeric_limits<float>::max(), 1e30f, -1e30f, 2147483648.0f, -2147483904.0f,
+                            8388608.5f, 16777216.0f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f};
+  for (float s : specials) v.push_back(s);
+  return v;
+}
+
+inline std::vector<float> random_floats(std::size_t n, float spread, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, spread);
+  std::vector<float> v(n);
+  for (auto& x : v) x = normal(rng);
+  return v;
+}
+
+}  // namespace qsparse::testing
