@@ -32,3 +32,16 @@
 #else
 #define QSPARSE_RESTRICT
 #endif
+
+// GCC 12 reports -Wmaybe-uninitialized inside its own AVX-512 intrinsic headers (the _mm512_undefined_*
+// self-initialisation) when they are inlined into a function with a target attribute. Kernel headers
+// wrap their SIMD code in these two macros; they change nothing else.
+#if defined(__GNUC__) && !defined(__clang__)
+#define QSPARSE_SIMD_DIAGNOSTICS_BEGIN                                  \
+  _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"") \
+      _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")
+#define QSPARSE_SIMD_DIAGNOSTICS_END _Pragma("GCC diagnostic pop")
+#else
+#define QSPARSE_SIMD_DIAGNOSTICS_BEGIN
+#define QSPARSE_SIMD_DIAGNOSTICS_END
+#endif

@@ -15,11 +15,7 @@
 #if QSPARSE_X86
 #include <immintrin.h>
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 
 namespace qsparse::kernels::avx2 {
 
@@ -151,8 +147,6 @@ QSPARSE_TARGET_AVX2 void dequantize_channelwise(const T* q, float* x, std::ptrdi
 
 }  // namespace qsparse::kernels::avx2
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+QSPARSE_SIMD_DIAGNOSTICS_END
 
 #endif  // QSPARSE_X86

@@ -19,11 +19,7 @@
 #if QSPARSE_X86
 #include <immintrin.h>
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 
 namespace qsparse::kernels::avx512 {
 
@@ -180,8 +176,6 @@ QSPARSE_TARGET_AVX512 void dequantize_channelwise(const T* q, float* x, std::ptr
 
 }  // namespace qsparse::kernels::avx512
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+QSPARSE_SIMD_DIAGNOSTICS_END
 
 #endif  // QSPARSE_X86
