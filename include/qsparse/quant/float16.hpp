@@ -1,0 +1,99 @@
+// qsparse/quant/float16.hpp — float32 <-> float16 conversion of arrays, dispatched at run time.
+//
+//   qsparse::to_float16(in, out, n);   // float[n] -> float16[n], round to nearest even
+//   qsparse::to_float32(in, out, n);   // float16[n] -> float[n], exact
+//
+// Results are identical on every path and equal to qsparse::float16{x} element by element (the
+// normative rule is in qsparse/core/float16.hpp). The path is chosen by qsparse::best_isa():
+// avx512 and avx512_vnni run the AVX-512 kernel, avx2 the F16C kernel, anything else the scalar
+// loop; selected_float16_kernel_name() says which. The overloads taking an isa_level run exactly
+// that path (avx512_vnni = avx512) regardless of the ceiling, and throw qsparse::error when this CPU
+// cannot run it — tests and benchmarks use them.
+// Preconditions checked (qsparse::error): n >= 0; `in` and `out` non-null when n > 0.
+// Not checked: `in` and `out` must not overlap.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "qsparse/core/config.hpp"
+#include "qsparse/core/error.hpp"
+#include "qsparse/core/float16.hpp"
+#include "qsparse/dispatch/isa.hpp"
+#include "qsparse/kernels/avx2/convert_f16.hpp"
+#include "qsparse/kernels/avx512/convert_f16.hpp"
+#include "qsparse/kernels/scalar/convert_f16.hpp"
+
+namespace qsparse {
+
+/// The name of the kernel that runs at `level` ("convert_f32_f16__avx512" for avx512 and avx512_vnni).
+inline const char* float16_kernel_name(isa_level level) {
+  switch (level) {
+    case isa_level::avx512_vnni:
+    case isa_level::avx512: return kernels::avx512::convert_f32_f16_name;
+    case isa_level::avx2: return kernels::avx2::convert_f32_f16_name;
+    case isa_level::scalar: break;
+  }
+  return kernels::scalar::convert_f32_f16_name;
+}
+
+/// The name of the kernel to_float16 / to_float32 run now (depends on best_isa()).
+inline const char* selected_float16_kernel_name() { return float16_kernel_name(best_isa()); }
+
+namespace detail {
+
+template <class In, class Out>
+inline void check_float16_arguments(const char* function, isa_level level, const In* in, const Out* out,
+                                    std::ptrdiff_t n) {
+  check(n >= 0, "qsparse::", function, ": n must be non-negative, got n = ", n);
+  check(n == 0 || (in != nullptr && out != nullptr), "qsparse::", function,
+        ": in and out must not be null when n > 0, got n = ", n, (in == nullptr ? ", in = null" : ""),
+        (out == nullptr ? ", out = null" : ""));
+  check(cpu_supports(level), "qsparse::", function, ": this CPU cannot run isa_level ", to_string(level),
+        " (detected ", to_string(detected_isa()), ")");
+}
+
+// float16 is a standard-layout wrapper of one std::uint16_t (static_asserts in core/float16.hpp),
+// so the kernels read and write its bits through std::uint16_t pointers.
+inline const std::uint16_t* float16_bits_pointer(const float16* p) { return reinterpret_cast<const std::uint16_t*>(p); }
+inline std::uint16_t* float16_bits_pointer(float16* p) { return reinterpret_cast<std::uint16_t*>(p); }
+
+}  // namespace detail
+
+/// float[n] -> float16[n] on the path `level`; throws qsparse::error if this CPU cannot run it.
+inline void to_float16(isa_level level, const float* in, float16* out, std::ptrdiff_t n) {
+  detail::check_float16_arguments("to_float16", level, in, out, n);
+  if (n == 0) return;
+  std::uint16_t* bits = detail::float16_bits_pointer(out);
+  switch (level) {
+#if QSPARSE_X86
+    case isa_level::avx512_vnni:
+    case isa_level::avx512: kernels::avx512::convert_f32_to_f16(in, bits, n); return;
+    case isa_level::avx2: kernels::avx2::convert_f32_to_f16(in, bits, n); return;
+#endif
+    default: kernels::scalar::convert_f32_to_f16(in, bits, n); return;
+  }
+}
+
+/// float16[n] -> float[n] on the path `level`; throws qsparse::error if this CPU cannot run it.
+inline void to_float32(isa_level level, const float16* in, float* out, std::ptrdiff_t n) {
+  detail::check_float16_arguments("to_float32", level, in, out, n);
+  if (n == 0) return;
+  const std::uint16_t* bits = detail::float16_bits_pointer(in);
+  switch (level) {
+#if QSPARSE_X86
+    case isa_level::avx512_vnni:
+    case isa_level::avx512: kernels::avx512::convert_f16_to_f32(bits, out, n); return;
+    case isa_level::avx2: kernels::avx2::convert_f16_to_f32(bits, out, n); return;
+#endif
+    default: kernels::scalar::convert_f16_to_f32(bits, out, n); return;
+  }
+}
+
+/// float[n] -> float16[n], round to nearest even, on the best path for this CPU.
+inline void to_float16(const float* in, float16* out, std::ptrdiff_t n) { to_float16(best_isa(), in, out, n); }
+
+/// float16[n] -> float[n], exact, on the best path for this CPU.
+inline void to_float32(const float16* in, float* out, std::ptrdiff_t n) { to_float32(best_isa(), in, out, n); }
+
+}  // namespace qsparse
