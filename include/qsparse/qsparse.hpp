@@ -1,0 +1,23 @@
+// qsparse/qsparse.hpp — the umbrella header: everything except the optional io/ and interop/ headers.
+#pragma once
+
+#include "qsparse/core/accessor.hpp"
+#include "qsparse/core/config.hpp"
+#include "qsparse/core/cpu_features.hpp"
+#include "qsparse/core/error.hpp"
+#include "qsparse/core/extents.hpp"
+#include "qsparse/core/float16.hpp"
+#include "qsparse/core/layout.hpp"
+#include "qsparse/core/tensor.hpp"
+#include "qsparse/core/tensor_view.hpp"
+#include "qsparse/dispatch/isa.hpp"
+#include "qsparse/quant/choose_params.hpp"
+#include "qsparse/quant/fixed_point.hpp"
+#include "qsparse/quant/float16.hpp"
+#include "qsparse/quant/params.hpp"
+#include "qsparse/quant/quantize.hpp"
+#include "qsparse/quant/quantize_value.hpp"
+#include "qsparse/quant/requantize.hpp"
+#include "qsparse/quant/rounding.hpp"
+#include "qsparse/quant/scheme.hpp"
+#include "qsparse/quant/storage.hpp"
