@@ -5,6 +5,8 @@
 // fails if an ISA the CPU supports was never exercised.
 #include "qsparse/quant/float16.hpp"
 
+#include "support/testing.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -335,4 +337,26 @@ TEST_CASE("float16: every ISA this CPU supports was exercised", "[float16][guard
     INFO("isa " << qsparse::to_string(level) << " is supported but no conversion ran on it");
     if (qsparse::cpu_supports(level)) CHECK(exercised[static_cast<std::size_t>(level)]);
   }
+}
+
+TEST_CASE("float16 conversion through views of any layout", "[float16][views]") {
+  std::vector<float> x(6 * 7);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.1f * static_cast<float>(i) - 2.0f;
+  std::vector<qsparse::float16> h(6 * 14);
+  auto xv = qsparse::make_view(static_cast<const float*>(x.data()), qsparse::index_t{6}, qsparse::index_t{7});
+  // A strided output: every other column of a 6 x 14 array.
+  auto hv = qsparse::make_strided_view(h.data(), {6, 7}, {14, 2});
+  for (qsparse::isa_level level : qsparse::testing::supported_levels()) {
+    qsparse::to_float16(level, xv, hv);
+    for (qsparse::index_t i = 0; i < 6; ++i)
+      for (qsparse::index_t j = 0; j < 7; ++j) CHECK(hv(i, j).bits == qsparse::float16(xv(i, j)).bits);
+    std::vector<float> back(6 * 7);
+    qsparse::to_float32(level, qsparse::tensor_view<const qsparse::float16, 2, qsparse::layout_stride>(hv),
+                        qsparse::make_view(back.data(), qsparse::index_t{6}, qsparse::index_t{7}));
+    for (qsparse::index_t i = 0; i < 6; ++i)
+      for (qsparse::index_t j = 0; j < 7; ++j) CHECK(back[static_cast<std::size_t>(i * 7 + j)] == static_cast<float>(hv(i, j)));
+  }
+  std::vector<qsparse::float16> small(5);
+  REQUIRE_THROWS_WITH(qsparse::to_float16(xv, qsparse::make_view(small.data(), qsparse::index_t{5}, qsparse::index_t{1})),
+                      Catch::Contains("extent(0) is 6 vs 5"));
 }

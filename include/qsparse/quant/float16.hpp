@@ -15,11 +15,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/float16.hpp"
+#include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
+#include "qsparse/quant/elementwise.hpp"
 #include "qsparse/kernels/avx2/convert_f16.hpp"
 #include "qsparse/kernels/avx512/convert_f16.hpp"
 #include "qsparse/kernels/scalar/convert_f16.hpp"
@@ -95,5 +98,49 @@ inline void to_float16(const float* in, float16* out, std::ptrdiff_t n) { to_flo
 
 /// float16[n] -> float[n], exact, on the best path for this CPU.
 inline void to_float32(const float16* in, float* out, std::ptrdiff_t n) { to_float32(best_isa(), in, out, n); }
+
+/// Views of any equal shape and layout (default accessors): in → out, element by element, with the
+/// same results as the array forms (contiguous runs go to the kernel of `level`).
+template <class InView, class OutView, std::enable_if_t<is_tensor_view_v<InView> && is_tensor_view_v<OutView>, int> = 0>
+void to_float16(isa_level level, const InView& in, const OutView& out) {
+  static_assert(std::is_same_v<typename InView::value_type, float> &&
+                    std::is_same_v<typename OutView::element_type, float16>,
+                "qsparse::to_float16: in must be a view of float and out a view of non-const float16.");
+  detail::check_same_extents("qsparse::to_float16", in, out);
+  const float* ip = in.data_handle();
+  float16* op = out.data_handle();
+  detail::for_each_run(
+      in, out, -1, [&](index_t io, index_t oo, index_t n, index_t) { to_float16(level, ip + io, op + oo, n); },
+      [&](index_t, index_t, index_t) {},
+      [&](index_t io, index_t oo, index_t n, index_t is, index_t os, index_t) {
+        for (index_t j = 0; j < n; ++j) op[oo + j * os] = float16(ip[io + j * is]);
+      });
+}
+
+template <class InView, class OutView, std::enable_if_t<is_tensor_view_v<InView> && is_tensor_view_v<OutView>, int> = 0>
+void to_float32(isa_level level, const InView& in, const OutView& out) {
+  static_assert(std::is_same_v<typename InView::value_type, float16> &&
+                    std::is_same_v<typename OutView::element_type, float>,
+                "qsparse::to_float32: in must be a view of float16 and out a view of non-const float.");
+  detail::check_same_extents("qsparse::to_float32", in, out);
+  const float16* ip = in.data_handle();
+  float* op = out.data_handle();
+  detail::for_each_run(
+      in, out, -1, [&](index_t io, index_t oo, index_t n, index_t) { to_float32(level, ip + io, op + oo, n); },
+      [&](index_t, index_t, index_t) {},
+      [&](index_t io, index_t oo, index_t n, index_t is, index_t os, index_t) {
+        for (index_t j = 0; j < n; ++j) op[oo + j * os] = static_cast<float>(ip[io + j * is]);
+      });
+}
+
+template <class InView, class OutView, std::enable_if_t<is_tensor_view_v<InView> && is_tensor_view_v<OutView>, int> = 0>
+void to_float16(const InView& in, const OutView& out) {
+  to_float16(best_isa(), in, out);
+}
+
+template <class InView, class OutView, std::enable_if_t<is_tensor_view_v<InView> && is_tensor_view_v<OutView>, int> = 0>
+void to_float32(const InView& in, const OutView& out) {
+  to_float32(best_isa(), in, out);
+}
 
 }  // namespace qsparse
