@@ -90,4 +90,18 @@ void validate(const per_channel_params& p, std::size_t rank, std::ptrdiff_t axis
   }
 }
 
+namespace detail {
+
+/// The parameters of channel c (any c for per-tensor parameters, which have one set).
+inline per_tensor_params channel_params(const per_tensor_params& p, std::ptrdiff_t /*c*/) { return p; }
+inline per_tensor_params channel_params(const per_channel_params& p, std::ptrdiff_t c) { return p[c]; }
+
+/// The per-channel arrays (null for per-tensor parameters), for kernels that take one value per element.
+inline const float* channel_scales(const per_tensor_params&) { return nullptr; }
+inline const float* channel_scales(const per_channel_params& p) { return p.scale; }
+inline const std::int32_t* channel_zero_points(const per_tensor_params&) { return nullptr; }
+inline const std::int32_t* channel_zero_points(const per_channel_params& p) { return p.zero_point; }
+
+}  // namespace detail
+
 }  // namespace qsparse

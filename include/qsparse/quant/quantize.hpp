@@ -136,33 +136,20 @@ void quantize_isa(isa_level level, const InView& x, const OutView& q, const para
   using S = typename Scheme::storage;
   const float* xp = x.data_handle();
   auto* qp = q.data_handle();
-  float tensor_scale = 1.0f;
-  std::int32_t tensor_zero_point = 0;
-  const float* scales = nullptr;
-  const std::int32_t* zero_points = nullptr;
-  if constexpr (Scheme::is_per_channel) {
-    scales = params.scale;
-    zero_points = params.zero_point;
-  } else {
-    tensor_scale = params.scale;
-    tensor_zero_point = params.zero_point;
-  }
   detail::for_each_run(
       x, q, axis,
       [&](index_t xo, index_t qo, index_t n, index_t c) {
-        const float s = c < 0 ? tensor_scale : scales[c];
-        const std::int32_t zp = c < 0 ? tensor_zero_point : zero_points[c];
-        detail::quantize_uniform<R, S>(level, xp + xo, qp + qo, n, s, zp);
+        const per_tensor_params p = detail::channel_params(params, c);
+        detail::quantize_uniform<R, S>(level, xp + xo, qp + qo, n, p.scale, p.zero_point);
       },
       [&](index_t xo, index_t qo, index_t n) {
-        detail::quantize_channelwise<R, S>(level, xp + xo, qp + qo, n, scales, zero_points);
+        detail::quantize_channelwise<R, S>(level, xp + xo, qp + qo, n, detail::channel_scales(params),
+                                           detail::channel_zero_points(params));
       },
       [&](index_t xo, index_t qo, index_t n, index_t xs, index_t qs, index_t c) {
         for (index_t j = 0; j < n; ++j) {
-          const index_t ch = c == -2 ? j : c;
-          const float s = ch < 0 ? tensor_scale : scales[ch];
-          const std::int32_t zp = ch < 0 ? tensor_zero_point : zero_points[ch];
-          qp[qo + j * qs] = quantize_value<R, S>(xp[xo + j * xs], s, zp);
+          const per_tensor_params p = detail::channel_params(params, c == -2 ? j : c);
+          qp[qo + j * qs] = quantize_value<R, S>(xp[xo + j * xs], p.scale, p.zero_point);
         }
       });
 }
@@ -193,33 +180,20 @@ void dequantize_isa(isa_level level, const InView& q, const OutView& x, const pa
   using R = typename Scheme::rounding;
   const auto* qp = q.data_handle();
   float* xp = x.data_handle();
-  float tensor_scale = 1.0f;
-  std::int32_t tensor_zero_point = 0;
-  const float* scales = nullptr;
-  const std::int32_t* zero_points = nullptr;
-  if constexpr (Scheme::is_per_channel) {
-    scales = params.scale;
-    zero_points = params.zero_point;
-  } else {
-    tensor_scale = params.scale;
-    tensor_zero_point = params.zero_point;
-  }
   detail::for_each_run(
       q, x, axis,
       [&](index_t qo, index_t xo, index_t n, index_t c) {
-        const float s = c < 0 ? tensor_scale : scales[c];
-        const std::int32_t zp = c < 0 ? tensor_zero_point : zero_points[c];
-        detail::dequantize_uniform<R>(level, qp + qo, xp + xo, n, s, zp);
+        const per_tensor_params p = detail::channel_params(params, c);
+        detail::dequantize_uniform<R>(level, qp + qo, xp + xo, n, p.scale, p.zero_point);
       },
       [&](index_t qo, index_t xo, index_t n) {
-        detail::dequantize_channelwise<R>(level, qp + qo, xp + xo, n, scales, zero_points);
+        detail::dequantize_channelwise<R>(level, qp + qo, xp + xo, n, detail::channel_scales(params),
+                                          detail::channel_zero_points(params));
       },
       [&](index_t qo, index_t xo, index_t n, index_t qs, index_t xs, index_t c) {
         for (index_t j = 0; j < n; ++j) {
-          const index_t ch = c == -2 ? j : c;
-          const float s = ch < 0 ? tensor_scale : scales[ch];
-          const std::int32_t zp = ch < 0 ? tensor_zero_point : zero_points[ch];
-          xp[xo + j * xs] = dequantize_value<R>(qp[qo + j * qs], s, zp);
+          const per_tensor_params p = detail::channel_params(params, c == -2 ? j : c);
+          xp[xo + j * xs] = dequantize_value<R>(qp[qo + j * qs], p.scale, p.zero_point);
         }
       });
 }

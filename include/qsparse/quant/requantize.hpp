@@ -34,16 +34,6 @@ namespace qsparse {
 
 namespace detail {
 
-template <class Scheme>
-per_tensor_params channel_params(const params_for<Scheme>& p, index_t c) {
-  if constexpr (Scheme::is_per_channel) {
-    return p[c];
-  } else {
-    (void)c;
-    return p;
-  }
-}
-
 template <class InScheme, class OutScheme>
 typename OutScheme::value_type requantize_one(typename InScheme::value_type q, per_tensor_params in,
                                               per_tensor_params out, quantized_multiplier m) {
@@ -117,22 +107,22 @@ void requantize_isa(isa_level level, const InView& in, const OutView& out, const
       in, out, axis,
       [&](index_t io, index_t oo, index_t n, index_t c) {
         detail::requantize_run<InScheme, OutScheme>(level, ip + io, op + oo, n,
-                                                    detail::channel_params<InScheme>(in_params, c < 0 ? 0 : c),
-                                                    detail::channel_params<OutScheme>(out_params, c < 0 ? 0 : c));
+                                                    detail::channel_params(in_params, c),
+                                                    detail::channel_params(out_params, c));
       },
       [&](index_t io, index_t oo, index_t n) {
         for (index_t j = 0; j < n; ++j) {
-          const per_tensor_params a = detail::channel_params<InScheme>(in_params, j);
-          const per_tensor_params b = detail::channel_params<OutScheme>(out_params, j);
+          const per_tensor_params a = detail::channel_params(in_params, j);
+          const per_tensor_params b = detail::channel_params(out_params, j);
           op[oo + j] = detail::requantize_one<InScheme, OutScheme>(ip[io + j], a, b,
                                                                    detail::requantize_multiplier<OutScheme>(a, b));
         }
       },
       [&](index_t io, index_t oo, index_t n, index_t is, index_t os, index_t c) {
         for (index_t j = 0; j < n; ++j) {
-          const index_t ch = c == -2 ? j : (c < 0 ? 0 : c);
-          const per_tensor_params a = detail::channel_params<InScheme>(in_params, ch);
-          const per_tensor_params b = detail::channel_params<OutScheme>(out_params, ch);
+          const index_t ch = c == -2 ? j : c;
+          const per_tensor_params a = detail::channel_params(in_params, ch);
+          const per_tensor_params b = detail::channel_params(out_params, ch);
           op[oo + j * os] = detail::requantize_one<InScheme, OutScheme>(ip[io + j * is], a, b,
                                                                         detail::requantize_multiplier<OutScheme>(a, b));
         }
