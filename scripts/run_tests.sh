@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# scripts/run_tests.sh — THE test command: installs what it needs, then configures, builds and runs the
+# tests of every configuration of the matrix, each in its own build dir build/<name>:
+#
+#   gcc17        g++     C++17  RelWithDebInfo  -Werror  tests + examples + benchmarks (each benchmark run once)
+#   clang20      clang++ C++20  Release         -Werror  tests + examples
+#   gcc20        g++     C++20  Release         -Werror  tests
+#   clang17-san  clang++ C++17  Debug -O1       -Werror  tests under ASan + UBSan (QSPARSE_SANITIZE)
+#
+# Quiet when all is well: logs go to build/logs/<name>.{configure,build,test,bench}.log; on failure the
+# relevant part of the log is shown. Prints one line per configuration, then `N passed, M failed`
+# (CTest's test counts summed, plus the benchmark smoke runs; a configuration that fails to configure
+# or build counts as one failed test) and exits non-zero if anything failed.
+#
+# Environment:
+#   QSPARSE_TEST_CONFIGS="gcc17 clang20"  run only these configurations
+#   QSPARSE_TEST_CLEAN=1                  wipe each build dir first (default: incremental)
+#   QSPARSE_BENCH_FILTER=<regex>          benchmarks to smoke-run (default: the first of each binary)
+#   QSPARSE_SKIP_DEPS=1                   do not install packages
+set -uo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root" || exit 1
+
+jobs="$(nproc 2>/dev/null || echo 2)"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+logs="build/logs"
+mkdir -p "$logs"
+
+all_configs="gcc17 clang20 gcc20 clang17-san"
+configs="${QSPARSE_TEST_CONFIGS:-$all_configs}"
+for name in $configs; do
+  case " $all_configs " in
+    *" $name "*) ;;
+    *) echo "run_tests: unknown configuration '$name' (known: $all_configs)" >&2; exit 2 ;;
+  esac
+done
+
+if [ "${QSPARSE_SKIP_DEPS:-0}" != 1 ]; then
+  if ! bash scripts/install_deps.sh g++ clang cmake ninja-build catch2 libeigen3-dev libxsimd-dev \
+      libgemmlowp-dev libbenchmark-dev libclang-rt-14-dev zlib1g-dev dataset-fashion-mnist git; then
+    echo "run_tests: could not install the dependencies" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+fi
+
+# The ISA guard (tests/dispatch/isa_test.cpp): the tests must find at least the ISA this machine's
+# kernel reports, so a broken detection path cannot silently turn every SIMD test into a scalar one.
+if [ -z "${QSPARSE_REQUIRE_ISA:-}" ] && [ -r /proc/cpuinfo ]; then
+  flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+  has() { case "$flags" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+  QSPARSE_REQUIRE_ISA=scalar
+  if has avx2 && has fma && has f16c; then
+    QSPARSE_REQUIRE_ISA=avx2
+    if has avx512f && has avx512bw && has avx512vl && has avx512dq; then
+      QSPARSE_REQUIRE_ISA=avx512
+      has avx512_vnni && QSPARSE_REQUIRE_ISA=avx512_vnni
+    fi
+  fi
+fi
+export QSPARSE_REQUIRE_ISA="${QSPARSE_REQUIRE_ISA:-scalar}"
+
+generator=(); keep_going=(-k)
+if command -v ninja >/dev/null 2>&1; then generator=(-G Ninja); keep_going=(-k 0); fi
+launcher=()
+if command -v ccache >/dev/null 2>&1; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+
+has_examples=0; [ -f examples/CMakeLists.txt ] && has_examples=1
+has_benchmarks=0; [ -f benchmarks/CMakeLists.txt ] && has_benchmarks=1
+
+# Shows the interesting part of a failed step's log: from the first error on (build), else the tail.
+show_log() {
+  local file="$1" first
+  echo "----- $file -----"
+  first="$(grep -n -m1 -E '^FAILED:|error:|CMake Error|\*\*\*Failed|\*\*\*Exception|\*\*\*Timeout' "$file" | cut -d: -f1)"
+  if [ -n "$first" ] && [ "$(wc -l <"$file")" -gt 80 ]; then
+    tail -n +"$((first > 5 ? first - 5 : 1))" "$file" | head -n 60
+    echo "[...]"
+    tail -n 20 "$file"
+  else
+    tail -n 80 "$file"
+  fi
+  echo "----- end of $file -----"
+}
+
+total_passed=0
+total_failed=0
+summary=()
+
+# run_config <name>: sets config_passed, config_failed, config_status.
+run_config() {
+  local name="$1" dir="build/$1" cxx std type cxx_flags_debug="" examples=OFF benchmarks=OFF werror=ON sanitize=OFF
+  case "$name" in
+    gcc17)       cxx=g++;     std=17; type=RelWithDebInfo; examples=ON; benchmarks=ON ;;
+    clang20)     cxx=clang++; std=20; type=Release;        examples=ON ;;
+    gcc20)       cxx=g++;     std=20; type=Release ;;
+    clang17-san) cxx=clang++; std=17; type=Debug; cxx_flags_debug="-O1 -g"; sanitize=ON ;;
+  esac
+  [ "$has_examples" = 1 ] || examples=OFF
+  [ "$has_benchmarks" = 1 ] || benchmarks=OFF
+
+  local args=(-S . -B "$dir" "${generator[@]}" "${launcher[@]}"
+    -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CXX_STANDARD="$std" -DCMAKE_CXX_STANDARD_REQUIRED=ON
+    -DCMAKE_CXX_EXTENSIONS=OFF -DCMAKE_BUILD_TYPE="$type"
+    -DQSPARSE_BUILD_TESTS=ON -DQSPARSE_BUILD_EXAMPLES="$examples" -DQSPARSE_BUILD_BENCHMARKS="$benchmarks"
+    -DQSPARSE_WERROR="$werror" -DQSPARSE_SANITIZE="$sanitize")
+  [ -n "$cxx_flags_debug" ] && args+=(-DCMAKE_CXX_FLAGS_DEBUG="$cxx_flags_debug")
+
+  config_passed=0; config_failed=0; config_status="ok"
+  [ "${QSPARSE_TEST_CLEAN:-0}" = 1 ] && rm -rf "$dir"
+
+  local configure_log="$logs/$name.configure.log" configure_rc=0
+  cmake "${args[@]}" >"$configure_log" 2>&1 || configure_rc=$?
+  if [ $configure_rc -ne 0 ] &&
+     grep -q -E 'does not match the (generator|platform)|is different than the directory|does not match the source' "$configure_log"; then
+    # A cache left by another generator or source tree: start that build dir afresh, once.
+    rm -rf "$dir"
+    configure_rc=0
+    cmake "${args[@]}" >"$configure_log" 2>&1 || configure_rc=$?
+  fi
+  if [ $configure_rc -ne 0 ]; then
+    show_log "$configure_log"
+    config_failed=1; config_status="configure failed"; return
+  fi
+  # Keep going past a failed target, so one broken file does not hide the other results: the tests
+  # that could not be built then fail in CTest, and the build failure itself counts as one failure.
+  local build_failed=0 build_log="$logs/$name.build.log"
+  if ! cmake --build "$dir" -j "$jobs" -- "${keep_going[@]}" >"$build_log" 2>&1; then
+    build_failed=1
+    show_log "$build_log"
+    if grep -q '^FAILED:' "$build_log"; then
+      echo "run_tests: $name: targets that failed to build:"
+      grep '^FAILED:' "$build_log" | sed -E 's/^FAILED: */  /'
+    fi
+  fi
+
+  local test_log="$logs/$name.test.log" line
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600 >"$test_log" 2>&1
+  local ctest_rc=$?
+  line="$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$test_log" | tail -n 1)"
+  if [ -n "$line" ]; then
+    local failed total
+    failed="$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")"
+    total="$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")"
+    config_passed=$((total - failed)); config_failed=$failed
+  elif grep -q 'No tests were found' "$test_log" && [ $ctest_rc -eq 0 ]; then
+    :
+  else
+    config_failed=1
+  fi
+  if [ $ctest_rc -ne 0 ] && [ $config_failed -eq 0 ]; then config_failed=1; fi
+  if [ $config_failed -ne 0 ] && [ $build_failed -eq 0 ]; then
+    config_status="tests failed"
+    show_log "$test_log"
+  elif [ $config_failed -ne 0 ]; then
+    echo "run_tests: $name: tests that failed or were not built:"
+    grep -E '^\s+[0-9]+ - ' "$test_log" | sed -E 's/^\s+/  /'
+  fi
+  if [ $build_failed -ne 0 ]; then
+    config_failed=$((config_failed + 1)); config_status="build failed"
+  fi
+
+  if [ "$benchmarks" = ON ]; then run_benchmarks "$name" "$dir"; fi
+}
+
+# Runs every executable under <dir>/benchmarks once, briefly: its first benchmark (or QSPARSE_BENCH_FILTER).
+run_benchmarks() {
+  local name="$1" dir="$2" bench_log="$logs/$1.bench.log" exe first filter
+  : >"$bench_log"
+  [ -d "$dir/benchmarks" ] || return 0
+  while IFS= read -r exe; do
+    if [ -n "${QSPARSE_BENCH_FILTER:-}" ]; then
+      filter="$QSPARSE_BENCH_FILTER"
+    else
+      first="$("$exe" --benchmark_list_tests=true 2>>"$bench_log" | head -n 1)"
+      if [ -z "$first" ]; then
+        echo "=== $exe lists no benchmarks" >>"$bench_log"
+        continue
+      fi
+      # Escape regex metacharacters so the filter matches exactly that one benchmark.
+      filter="^$(sed -E 's/[][\\.*^$+?(){}|]/\\&/g' <<<"$first")\$"
+    fi
+    echo "=== $exe --benchmark_filter=$filter" >>"$bench_log"
+    if timeout 300 "$exe" --benchmark_min_time=0.001 --benchmark_filter="$filter" >>"$bench_log" 2>&1; then
+      config_passed=$((config_passed + 1))
+    else
+      echo "=== FAILED: $exe" >>"$bench_log"
+      config_failed=$((config_failed + 1))
+      [ "$config_status" = ok ] && config_status="benchmark failed"
+      show_log "$bench_log"
+    fi
+  done < <(find "$dir/benchmarks" -path '*/CMakeFiles' -prune -o -type f -perm -u+x -print | sort)
+}
+
+echo "run_tests: configurations: $configs (logs: $logs/)"
+overall_rc=0
+for name in $configs; do
+  start=$SECONDS
+  run_config "$name"
+  seconds=$((SECONDS - start))
+  total_passed=$((total_passed + config_passed))
+  total_failed=$((total_failed + config_failed))
+  if [ "$config_status" = ok ]; then verdict="passed"; else verdict="FAILED ($config_status)"; overall_rc=1; fi
+  line="$(printf '%-12s %-24s %4d passed %3d failed %5ds' "$name" "$verdict" "$config_passed" "$config_failed" "$seconds")"
+  summary+=("$line")
+  echo "$line"
+done
+
+[ "$has_examples" = 1 ] || echo "run_tests: note: no examples/CMakeLists.txt, examples not built"
+[ "$has_benchmarks" = 1 ] || echo "run_tests: note: no benchmarks/CMakeLists.txt, benchmarks not built"
+if [ $overall_rc -ne 0 ] && [ ${#summary[@]} -gt 1 ]; then
+  echo "run_tests: summary"
+  printf '  %s\n' "${summary[@]}"
+fi
+echo "$total_passed passed, $total_failed failed"
+[ $total_failed -eq 0 ] && [ $overall_rc -eq 0 ]
