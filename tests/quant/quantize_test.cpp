@@ -1,6 +1,7 @@
 #include "qsparse/quant/quantize.hpp"
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -255,5 +256,24 @@ TEST_CASE("quantize rejects bad arguments with a message naming them", "[quantiz
     REQUIRE_THROWS_WITH((quantize_isa<S>(isa_level::avx512_vnni, xv, make_view(q.data(), index_t{4}),
                                         per_tensor_params{1.0f, 0})),
                         Catch::Contains("this CPU cannot run isa_level avx512_vnni"));
+  }
+}
+
+TEST_CASE("quantize of inputs large enough for the prefetching loop equals the scalar definition", "[quantize][isa]") {
+  // 2^18 floats switch the SIMD kernels to their prefetching loop; the odd tail checks its hand-over.
+  const std::size_t n = (std::size_t{1} << 18) + 2048 + 77;
+  auto x = qsparse::testing::random_floats(n, 6.0f, 17);
+  const auto adversarial = qsparse::testing::adversarial_floats(0.05f);
+  std::copy(adversarial.begin(), adversarial.end(), x.begin() + static_cast<std::ptrdiff_t>(n / 2));
+  for (isa_level level : supported_levels()) {
+    const auto q = quantize_all<tflite_int8_activation>(level, x, 0.05f, -3);
+    const auto u = quantize_all<torch_quint8>(level, x, 0.05f, 128);
+    bool same = true;
+    for (std::size_t i = 0; i < n; ++i) {
+      same = same && q[i] == quantize_value<round_half_away_from_zero, std::int8_t>(x[i], 0.05f, -3);
+      same = same && u[i] == quantize_value<round_half_to_even, std::uint8_t>(x[i], 0.05f, 128);
+    }
+    INFO(to_string(level));
+    CHECK(same);
   }
 }

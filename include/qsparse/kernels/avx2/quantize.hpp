@@ -19,6 +19,10 @@ QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 
 namespace qsparse::kernels::avx2 {
 
+/// Inputs of at least this many floats (1 MiB) are streamed with software prefetch, this many ahead (8 KiB).
+inline constexpr std::ptrdiff_t prefetch_threshold = std::ptrdiff_t{1} << 18;
+inline constexpr std::ptrdiff_t prefetch_distance = 2048;
+
 template <class Rounding>
 QSPARSE_TARGET_AVX2 inline __m256 round_ps(__m256 y) {
   if constexpr (std::is_same_v<Rounding, round_half_to_even>) {
@@ -83,6 +87,17 @@ QSPARSE_TARGET_AVX2 void quantize_uniform(const float* x, typename storage_trait
   const __m256 hi = _mm256_set1_ps(static_cast<float>(storage_traits<Storage>::qmax - zero_point));
   const __m256i zp = _mm256_set1_epi32(zero_point);
   std::ptrdiff_t i = 0;
+  // Software prefetch 8 KiB ahead on inputs far beyond the caches (see kernels/avx512/quantize.hpp).
+  if (n >= prefetch_threshold) {
+    for (; i + 32 + prefetch_distance <= n; i += 32) {
+      _mm_prefetch(reinterpret_cast<const char*>(x + i + prefetch_distance), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(x + i + prefetch_distance + 16), _MM_HINT_T0);
+      store_narrow32(q + i, quantize_ps<Rounding>(_mm256_loadu_ps(x + i), s, lo, hi, zp),
+                     quantize_ps<Rounding>(_mm256_loadu_ps(x + i + 8), s, lo, hi, zp),
+                     quantize_ps<Rounding>(_mm256_loadu_ps(x + i + 16), s, lo, hi, zp),
+                     quantize_ps<Rounding>(_mm256_loadu_ps(x + i + 24), s, lo, hi, zp));
+    }
+  }
   for (; i + 32 <= n; i += 32) {
     store_narrow32(q + i, quantize_ps<Rounding>(_mm256_loadu_ps(x + i), s, lo, hi, zp),
                    quantize_ps<Rounding>(_mm256_loadu_ps(x + i + 8), s, lo, hi, zp),

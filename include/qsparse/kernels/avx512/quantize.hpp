@@ -91,6 +91,10 @@ QSPARSE_TARGET_AVX512 inline __m512i load_widen_masked(const T* q, __mmask16 m) 
   }
 }
 
+/// Inputs of at least this many floats (1 MiB) are streamed with software prefetch, this many ahead (8 KiB).
+inline constexpr std::ptrdiff_t prefetch_threshold = std::ptrdiff_t{1} << 18;
+inline constexpr std::ptrdiff_t prefetch_distance = 2048;
+
 QSPARSE_TARGET_AVX512 inline __mmask16 tail_mask(std::ptrdiff_t remaining) {
   return static_cast<__mmask16>((1u << remaining) - 1u);
 }
@@ -105,6 +109,23 @@ QSPARSE_TARGET_AVX512 void quantize_uniform(const float* x, typename storage_tra
   const __m512 hi = _mm512_set1_ps(static_cast<float>(storage_traits<Storage>::qmax - zero_point));
   const __m512i zp = _mm512_set1_epi32(zero_point);
   std::ptrdiff_t i = 0;
+  // Far beyond the caches, the hardware prefetcher stops at every 4 KiB page and this loop's
+  // instruction window is too short to hide it: prefetch 8 KiB ahead (measured 0.64 → 0.88 of the
+  // plain read loop's bandwidth). In-cache inputs skip it.
+  if (n >= prefetch_threshold) {
+    for (; i + 64 + prefetch_distance <= n; i += 64) {
+      for (int k = 0; k < 4; ++k)
+        _mm_prefetch(reinterpret_cast<const char*>(x + i + prefetch_distance + 16 * k), _MM_HINT_T0);
+      const __m512i q0 = quantize_ps<Rounding>(_mm512_loadu_ps(x + i), s, lo, hi, zp);
+      const __m512i q1 = quantize_ps<Rounding>(_mm512_loadu_ps(x + i + 16), s, lo, hi, zp);
+      const __m512i q2 = quantize_ps<Rounding>(_mm512_loadu_ps(x + i + 32), s, lo, hi, zp);
+      const __m512i q3 = quantize_ps<Rounding>(_mm512_loadu_ps(x + i + 48), s, lo, hi, zp);
+      store_narrow(q + i, q0);
+      store_narrow(q + i + 16, q1);
+      store_narrow(q + i + 32, q2);
+      store_narrow(q + i + 48, q3);
+    }
+  }
   for (; i + 64 <= n; i += 64) {
     const __m512i q0 = quantize_ps<Rounding>(_mm512_loadu_ps(x + i), s, lo, hi, zp);
     const __m512i q1 = quantize_ps<Rounding>(_mm512_loadu_ps(x + i + 16), s, lo, hi, zp);
