@@ -19,9 +19,15 @@ QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 
 namespace qsparse::kernels::avx2 {
 
-/// Inputs of at least this many floats (1 MiB) are streamed with software prefetch, this many ahead (8 KiB).
-inline constexpr std::ptrdiff_t prefetch_threshold = std::ptrdiff_t{1} << 18;
-inline constexpr std::ptrdiff_t prefetch_distance = 2048;
+/// Runs of at least this many floats (32 KiB, past L1) are read with software prefetch 8 KiB ahead. The
+/// prefetch may reach past the run's end (into the next run of a per-channel tensor, usually); the
+/// address is formed as an integer, so no out-of-bounds pointer exists, and a prefetch never faults.
+inline constexpr std::ptrdiff_t prefetch_threshold = std::ptrdiff_t{1} << 13;
+inline constexpr std::uintptr_t prefetch_bytes = 8192;
+
+QSPARSE_TARGET_AVX2 inline void prefetch_ahead(const float* p) {
+  _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) + prefetch_bytes), _MM_HINT_T0);
+}
 
 template <class Rounding>
 QSPARSE_TARGET_AVX2 inline __m256 round_ps(__m256 y) {
@@ -87,11 +93,11 @@ QSPARSE_TARGET_AVX2 void quantize_uniform(const float* x, typename storage_trait
   const __m256 hi = _mm256_set1_ps(static_cast<float>(storage_traits<Storage>::qmax - zero_point));
   const __m256i zp = _mm256_set1_epi32(zero_point);
   std::ptrdiff_t i = 0;
-  // Software prefetch 8 KiB ahead on inputs far beyond the caches (see kernels/avx512/quantize.hpp).
+  // Software prefetch 8 KiB ahead on runs past L1 (see kernels/avx512/quantize.hpp).
   if (n >= prefetch_threshold) {
-    for (; i + 32 + prefetch_distance <= n; i += 32) {
-      _mm_prefetch(reinterpret_cast<const char*>(x + i + prefetch_distance), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(x + i + prefetch_distance + 16), _MM_HINT_T0);
+    for (; i + 32 <= n; i += 32) {
+      prefetch_ahead(x + i);
+      prefetch_ahead(x + i + 16);
       store_narrow32(q + i, quantize_ps<Rounding>(_mm256_loadu_ps(x + i), s, lo, hi, zp),
                      quantize_ps<Rounding>(_mm256_loadu_ps(x + i + 8), s, lo, hi, zp),
                      quantize_ps<Rounding>(_mm256_loadu_ps(x + i + 16), s, lo, hi, zp),

@@ -91,9 +91,15 @@ QSPARSE_TARGET_AVX512 inline __m512i load_widen_masked(const T* q, __mmask16 m) 
   }
 }
 
-/// Inputs of at least this many floats (1 MiB) are streamed with software prefetch, this many ahead (8 KiB).
-inline constexpr std::ptrdiff_t prefetch_threshold = std::ptrdiff_t{1} << 18;
-inline constexpr std::ptrdiff_t prefetch_distance = 2048;
+/// Runs of at least this many floats (32 KiB, past L1) are read with software prefetch 8 KiB ahead. The
+/// prefetch may reach past the run's end (into the next run of a per-channel tensor, usually); the
+/// address is formed as an integer, so no out-of-bounds pointer exists, and a prefetch never faults.
+inline constexpr std::ptrdiff_t prefetch_threshold = std::ptrdiff_t{1} << 13;
+inline constexpr std::uintptr_t prefetch_bytes = 8192;
+
+QSPARSE_TARGET_AVX512 inline void prefetch_ahead(const float* p) {
+  _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) + prefetch_bytes), _MM_HINT_T0);
+}
 
 QSPARSE_TARGET_AVX512 inline __mmask16 tail_mask(std::ptrdiff_t remaining) {
   return static_cast<__mmask16>((1u << remaining) - 1u);
@@ -111,11 +117,10 @@ QSPARSE_TARGET_AVX512 void quantize_uniform(const float* x, typename storage_tra
   std::ptrdiff_t i = 0;
   // Far beyond the caches, the hardware prefetcher stops at every 4 KiB page and this loop's
   // instruction window is too short to hide it: prefetch 8 KiB ahead (measured 0.64 → 0.88 of the
-  // plain read loop's bandwidth). In-cache inputs skip it.
+  // plain read loop's bandwidth). Runs that fit in L1 skip it.
   if (n >= prefetch_threshold) {
-    for (; i + 64 + prefetch_distance <= n; i += 64) {
-      for (int k = 0; k < 4; ++k)
-        _mm_prefetch(reinterpret_cast<const char*>(x + i + prefetch_distance + 16 * k), _MM_HINT_T0);
+    for (; i + 64 <= n; i += 64) {
+      for (int k = 0; k < 4; ++k) prefetch_ahead(x + i + 16 * k);
       const __m512i q0 = quantize_ps<Rounding>(_mm512_loadu_ps(x + i), s, lo, hi, zp);
       const __m512i q1 = quantize_ps<Rounding>(_mm512_loadu_ps(x + i + 16), s, lo, hi, zp);
       const __m512i q2 = quantize_ps<Rounding>(_mm512_loadu_ps(x + i + 32), s, lo, hi, zp);
