@@ -94,17 +94,12 @@ QSPARSE_TARGET_AVX2 void quantize_uniform(const float* x, typename storage_trait
   const __m256i zp = _mm256_set1_epi32(zero_point);
   std::ptrdiff_t i = 0;
   // Software prefetch 8 KiB ahead on runs past L1 (see kernels/avx512/quantize.hpp).
-  if (n >= prefetch_threshold) {
-    for (; i + 32 <= n; i += 32) {
+  const bool prefetch = n >= prefetch_threshold;
+  for (; i + 32 <= n; i += 32) {
+    if (prefetch) {
       prefetch_ahead(x + i);
       prefetch_ahead(x + i + 16);
-      store_narrow32(q + i, quantize_ps<Rounding>(_mm256_loadu_ps(x + i), s, lo, hi, zp),
-                     quantize_ps<Rounding>(_mm256_loadu_ps(x + i + 8), s, lo, hi, zp),
-                     quantize_ps<Rounding>(_mm256_loadu_ps(x + i + 16), s, lo, hi, zp),
-                     quantize_ps<Rounding>(_mm256_loadu_ps(x + i + 24), s, lo, hi, zp));
     }
-  }
-  for (; i + 32 <= n; i += 32) {
     store_narrow32(q + i, quantize_ps<Rounding>(_mm256_loadu_ps(x + i), s, lo, hi, zp),
                    quantize_ps<Rounding>(_mm256_loadu_ps(x + i + 8), s, lo, hi, zp),
                    quantize_ps<Rounding>(_mm256_loadu_ps(x + i + 16), s, lo, hi, zp),
