@@ -1,0 +1,221 @@
+// qsparse/gemm/gemm.hpp — the int8 GEMM entry points.
+//
+//   auto packed = qsparse::pack_weights(w_kxn, w_zero_point);         // once per layer
+//   qsparse::gemm(ctx, qsparse::quantized(a_mxk, a_zero_point), packed, dst_mxn, pipeline);
+//
+// computes dst[m][n] = evaluate(pipeline, Σ_k (a[m][k] - a_zp) * (w[k][n] - w_zp), m, n) exactly:
+//   * a: M×K view of std::int8_t (a_zp in [-128, 127]) or std::uint8_t (a_zp in [0, 255]), contiguous
+//     along K (any row stride); a plain view means a_zp = 0;
+//   * packed: weights packed by pack_weights (qsparse/gemm/packed_weights.hpp) for an ISA this CPU runs
+//     (under the ISA ceiling); the kernel is the one of that ISA (selected_kernel_name tells which);
+//   * dst: M×N view of the pipeline's output type, contiguous along N (any row stride);
+//   * the int32 accumulator never overflows: K * max|a - a_zp| * max|w - w_zp| must be < 2^31
+//     (K <= 65793 for int8 activations and symmetric weights), checked up front.
+// The unpacked overload gemm(ctx, quantized(a, a_zp), quantized(w, w_zp), dst, pipeline) packs into a
+// temporary buffer first (one-off use). reference_gemm (qsparse/gemm/reference.hpp) is the definition.
+//
+// Work is cut into tasks of (row range × block of weight panels); a block's panels fit in L2 and
+// consecutive tasks share it. Tasks write disjoint outputs and never combine partial sums, so the
+// result is the same for every thread count.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <type_traits>
+
+#include "qsparse/core/context.hpp"
+#include "qsparse/core/error.hpp"
+#include "qsparse/core/tensor_view.hpp"
+#include "qsparse/dispatch/isa.hpp"
+#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/gemm/packed_weights.hpp"
+#include "qsparse/kernels/avx2/gemm_x8s8_s32_4x16c2.hpp"
+#include "qsparse/kernels/avx512/gemm_x8s8_s32_8x32c2.hpp"
+#include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_8x32c4.hpp"
+#include "qsparse/kernels/gemm_args.hpp"
+#include "qsparse/kernels/scalar/gemm_x8s8_s32_1x16c1.hpp"
+
+namespace qsparse {
+
+/// A quantized operand: a view and its (per-tensor) zero point.
+template <class View>
+struct quantized_operand {
+  View view;
+  std::int32_t zero_point;
+};
+
+/// Pairs a view with its zero point for gemm().
+template <class T, std::size_t Rank, class Layout, class Accessor>
+quantized_operand<tensor_view<T, Rank, Layout, Accessor>> quantized(const tensor_view<T, Rank, Layout, Accessor>& view,
+                                                                    std::int32_t zero_point) {
+  return {view, zero_point};
+}
+
+/// The kernel families, one per packed layout (the registry tests and benchmarks iterate).
+#if QSPARSE_X86
+using gemm_kernels = std::tuple<kernels::scalar::gemm_x8s8_s32_1x16c1, kernels::avx2::gemm_x8s8_s32_4x16c2,
+                                kernels::avx512::gemm_x8s8_s32_8x32c2, kernels::avx512_vnni::gemm_u8s8_s32_8x32c4>;
+#else
+using gemm_kernels = std::tuple<kernels::scalar::gemm_x8s8_s32_1x16c1>;
+#endif
+
+/// The name of the kernel gemm() runs for weights packed for `isa`.
+inline const char* selected_kernel_name(isa_level isa) {
+#if QSPARSE_X86
+  switch (isa) {
+    case isa_level::avx512_vnni: return kernels::avx512_vnni::gemm_u8s8_s32_8x32c4::name();
+    case isa_level::avx512: return kernels::avx512::gemm_x8s8_s32_8x32c2::name();
+    case isa_level::avx2: return kernels::avx2::gemm_x8s8_s32_4x16c2::name();
+    case isa_level::scalar: break;
+  }
+#else
+  (void)isa;
+#endif
+  return kernels::scalar::gemm_x8s8_s32_1x16c1::name();
+}
+
+/// The name of the kernel gemm() runs for these packed weights.
+inline const char* selected_kernel_name(const packed_weights_view& weights) { return selected_kernel_name(weights.isa()); }
+
+namespace detail {
+
+template <class T>
+inline constexpr bool is_gemm_activation_v =
+    std::is_same_v<std::remove_const_t<T>, std::int8_t> || std::is_same_v<std::remove_const_t<T>, std::uint8_t>;
+
+/// Largest |v - zero_point| over the values of T.
+template <class T>
+constexpr std::int64_t max_distance(std::int32_t zero_point) noexcept {
+  const std::int64_t lo = std::numeric_limits<T>::min();
+  const std::int64_t hi = std::numeric_limits<T>::max();
+  return std::max<std::int64_t>(zero_point - lo, hi - zero_point);
+}
+
+/// Validates the int8 GEMM's operands; returns nothing, throws qsparse::error.
+template <class AView, class DView>
+void check_gemm_operands(const char* fn, const AView& a, std::int32_t a_zero_point, const packed_weights_view& w,
+                         const DView& dst) {
+  using a_t = std::remove_const_t<typename AView::element_type>;
+  check(!w.empty(), fn, ": the packed weights are empty");
+  const index_t m = a.extent(0);
+  const index_t k = a.extent(1);
+  check(k == w.k(), fn, ": activations have K = ", k, " columns but the weights were packed with K = ", w.k());
+  check(dst.extent(0) == m && dst.extent(1) == w.n(), fn, ": destination is ", dst.extent(0), " x ", dst.extent(1),
+        ", expected M x N = ", m, " x ", w.n());
+  check(a.stride(1) == 1 || k == 1, fn, ": activations must be contiguous along K (stride(1) == 1), got stride(1) = ",
+        a.stride(1));
+  check(dst.stride(1) == 1 || w.n() == 1, fn,
+        ": destination must be contiguous along N (stride(1) == 1), got stride(1) = ", dst.stride(1));
+  constexpr std::int32_t lo = std::numeric_limits<a_t>::min();
+  constexpr std::int32_t hi = std::numeric_limits<a_t>::max();
+  check(a_zero_point >= lo && a_zero_point <= hi, fn, ": activation zero point must be in [", lo, ", ", hi,
+        "], got ", a_zero_point);
+  const std::int64_t bound = static_cast<std::int64_t>(k) * max_distance<a_t>(a_zero_point) *
+                             max_distance<std::int8_t>(w.weight_zero_point());
+  check(bound <= std::numeric_limits<std::int32_t>::max(), fn,
+        ": K = ", k, " is too deep for an exact int32 accumulator with these zero points (K * max|a - a_zp| * "
+        "max|w - w_zp| = ", bound, " >= 2^31); split K");
+  const isa_level allowed = best_isa();
+  check(static_cast<int>(w.isa()) <= static_cast<int>(allowed), fn, ": the weights were packed for ",
+        to_string(w.isa()), " but this CPU (or the ISA ceiling) allows at most ", to_string(allowed),
+        "; pack them with isa_level::", to_string(allowed));
+}
+
+/// Runs `Kernel` over the whole problem on ctx's threads.
+template <class Kernel, class A, class Out, class Pipeline>
+void run_gemm_tasks(const context& ctx, const kernels::gemm_args<A, Out>& g, const Pipeline& pipeline) {
+  const std::ptrdiff_t panels = g.weights.n_padded() / Kernel::nr;
+  // Panels per block: as many as fit in ~256 KiB, at least one.
+  const std::ptrdiff_t panel_bytes = g.weights.panel_bytes();
+  std::ptrdiff_t per_block = std::max<std::ptrdiff_t>(1, (256 * 1024) / std::max<std::ptrdiff_t>(panel_bytes, 1));
+  const std::ptrdiff_t row_tiles = (g.m + Kernel::mr - 1) / Kernel::mr;
+  const int threads = ctx.concurrency();
+  std::ptrdiff_t blocks = (panels + per_block - 1) / per_block;
+  std::ptrdiff_t row_chunks = 1;
+  if (threads > 1) {
+    const std::ptrdiff_t wanted = 4 * threads;  // a few tasks per thread balance uneven tiles
+    if (blocks < wanted) {
+      // Cut panels finer first (keeps each task's rows long), then rows.
+      per_block = std::max<std::ptrdiff_t>(1, panels / wanted);
+      blocks = (panels + per_block - 1) / per_block;
+    }
+    if (blocks < wanted) row_chunks = std::min<std::ptrdiff_t>(row_tiles, (wanted + blocks - 1) / blocks);
+  }
+  const std::ptrdiff_t tiles_per_chunk = (row_tiles + row_chunks - 1) / row_chunks;
+  row_chunks = (row_tiles + tiles_per_chunk - 1) / tiles_per_chunk;
+  const std::ptrdiff_t tasks = blocks * row_chunks;
+  auto task = [&](std::ptrdiff_t t) {
+    const std::ptrdiff_t block = t / row_chunks;
+    const std::ptrdiff_t chunk = t % row_chunks;
+    const std::ptrdiff_t m_begin = chunk * tiles_per_chunk * Kernel::mr;
+    const std::ptrdiff_t m_end = std::min<std::ptrdiff_t>(g.m, m_begin + tiles_per_chunk * Kernel::mr);
+    const std::ptrdiff_t p_begin = block * per_block;
+    const std::ptrdiff_t p_end = std::min<std::ptrdiff_t>(panels, p_begin + per_block);
+    if (m_begin < m_end) Kernel::run(g, pipeline, m_begin, m_end, p_begin, p_end);
+  };
+  if (tasks == 1 || threads == 1) {
+    for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
+  } else {
+    ctx.parallel_for(tasks, task);
+  }
+}
+
+template <class A, class Out, class Pipeline>
+void dispatch_gemm(const context& ctx, const kernels::gemm_args<A, Out>& g, const Pipeline& pipeline) {
+  switch (g.weights.layout()) {
+#if QSPARSE_X86
+    case packed_layout::s8_c4_nr32: return run_gemm_tasks<kernels::avx512_vnni::gemm_u8s8_s32_8x32c4>(ctx, g, pipeline);
+    case packed_layout::s16_c2_nr32: return run_gemm_tasks<kernels::avx512::gemm_x8s8_s32_8x32c2>(ctx, g, pipeline);
+    case packed_layout::s16_c2_nr16: return run_gemm_tasks<kernels::avx2::gemm_x8s8_s32_4x16c2>(ctx, g, pipeline);
+#endif
+    case packed_layout::s16_c1_nr16: return run_gemm_tasks<kernels::scalar::gemm_x8s8_s32_1x16c1>(ctx, g, pipeline);
+    default: break;
+  }
+  raise(concat("qsparse::gemm: no kernel for packed layout ", to_string(g.weights.layout())));
+}
+
+}  // namespace detail
+
+/// dst = pipeline(Σ_k (a - a_zp)(w - w_zp)) with pre-packed weights. See the top of this header.
+template <class A, class LA, class AA, class D, class LD, class AD, class... S>
+void gemm(const context& ctx, const quantized_operand<tensor_view<A, 2, LA, AA>>& activations,
+          const packed_weights_view& weights, const tensor_view<D, 2, LD, AD>& destination,
+          const output_pipeline<S...>& pipeline) {
+  static_assert(detail::is_gemm_activation_v<A>,
+                "qsparse::gemm: activations must be a 2-D view of std::int8_t or std::uint8_t.");
+  using out_t = typename output_pipeline<S...>::output_type;
+  static_assert(std::is_same_v<D, out_t>,
+                "qsparse::gemm: the output pipeline does not produce the destination's element type: end the "
+                "pipeline with saturating_cast<T> for an int8/uint8/int16 destination, dequantize_float for float, "
+                "or use an int32 destination for the empty pipeline.");
+  const char* fn = "qsparse::gemm";
+  const auto& a = activations.view;
+  detail::check_gemm_operands(fn, a, activations.zero_point, weights, destination);
+  validate(pipeline, weights.n(), fn);
+  if (a.extent(0) == 0) return;
+  using a_t = std::remove_const_t<A>;
+  kernels::gemm_args<a_t, out_t> g{&a(0, 0), a.extent(0) > 1 ? a.stride(0) : weights.k(), activations.zero_point,
+                                   a.extent(0), a.extent(1), weights.n(), weights, &destination(0, 0),
+                                   destination.extent(0) > 1 ? destination.stride(0) : weights.n()};
+  detail::dispatch_gemm(ctx, g, pipeline);
+}
+
+/// The same with activations whose zero point is 0.
+template <class A, class LA, class AA, class D, class LD, class AD, class... S>
+void gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activations, const packed_weights_view& weights,
+          const tensor_view<D, 2, LD, AD>& destination, const output_pipeline<S...>& pipeline) {
+  gemm(ctx, quantized(activations, 0), weights, destination, pipeline);
+}
+
+/// One-off use: packs the K×N int8 weights (with their zero point) for the best ISA, then runs gemm.
+template <class A, class LA, class AA, class W, class LW, class AW, class D, class LD, class AD, class... S>
+void gemm(const context& ctx, const quantized_operand<tensor_view<A, 2, LA, AA>>& activations,
+          const quantized_operand<tensor_view<W, 2, LW, AW>>& weights, const tensor_view<D, 2, LD, AD>& destination,
+          const output_pipeline<S...>& pipeline) {
+  const packed_weights packed = pack_weights(weights.view, weights.zero_point, best_isa());
+  gemm(ctx, activations, packed.view(), destination, pipeline);
+}
+
+}  // namespace qsparse

@@ -1,0 +1,338 @@
+// qsparse/gemm/output_stages.hpp — what a GEMM does with its int32 accumulators: a pipeline of output
+// stages, composed at compile time (gemmlowp's model; COMPAT.md §4).
+//
+//   auto out = qsparse::pipeline(qsparse::bias_add{bias},
+//                                qsparse::requantize_fixed_point_per_channel<qsparse::double_rounding>{m, s},
+//                                qsparse::add_zero_point{-3}, qsparse::clamp{-128, 127},
+//                                qsparse::saturating_cast<std::int8_t>{});
+//   qsparse::gemm(ctx, qsparse::quantized(a, a_zp), packed, dst, out);
+//
+// A stage holds only parameters (pointers to the caller's arrays, indexed by output column n, or
+// scalars). The pipeline is a std::tuple of stages; its output type follows from the stages
+// (output_t). `evaluate(pipeline, acc, m, n)` below is the scalar definition of every stage — the SIMD
+// evaluators in kernels/<isa>/output_pipeline.hpp are tested bit-exact against it.
+//
+// Stages (value type in → out):
+//   bias_add{const int32_t* bias}                      int32 → int32   acc + bias[n], saturating
+//   requantize_fixed_point<R>{quantized_multiplier}    int32 → int32   R::apply(acc, M, shift), R is
+//   requantize_fixed_point_per_channel<R>{M*, shift*}  int32 → int32   double_rounding (TFLite default)
+//                                                                      or single_rounding; per column n
+//   requantize_float{float scale}                      int32 → int32   round_half_to_even(float(acc) * scale),
+//   requantize_float_per_channel{const float* scales}  int32 → int32   saturated to int32 (XNNPACK fp32,
+//                                                                      PyTorch/fbgemm, ONNX)
+//   add_zero_point{int32 zero_point}                   int32 → int32   acc + zero_point, saturating
+//   clamp{int32 min, int32 max}                        int32 → int32   fused ReLU / ReLU6 / output range
+//   saturating_cast<T>{}   T = int8, uint8, int16      int32 → T
+//   dequantize_float{float scale, const float* bias}   int32 → float   float(acc) * scale (+ bias[n]), the
+//   dequantize_float_per_channel{scales*, bias*}       int32 → float   product rounded before the add
+//   clamp_float{float min, float max}                  float → float   fused activation on float output
+// An empty pipeline outputs the raw int32 accumulators.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "qsparse/core/error.hpp"
+#include "qsparse/core/tensor_view.hpp"
+#include "qsparse/quant/fixed_point.hpp"
+#include "qsparse/quant/rounding.hpp"
+
+namespace qsparse {
+
+/// Adds bias[n] (int32, one per output column) with int32 saturation.
+struct bias_add {
+  const std::int32_t* bias;
+};
+
+/// TFLite MultiplyByQuantizedMultiplier with one multiplier for the whole output.
+template <class Rounding>
+struct requantize_fixed_point {
+  quantized_multiplier multiplier;
+};
+
+/// TFLite MultiplyByQuantizedMultiplier per output column: multipliers[n], shifts[n].
+template <class Rounding>
+struct requantize_fixed_point_per_channel {
+  const std::int32_t* multipliers;
+  const int* shifts;
+};
+
+/// round_half_to_even(float(acc) * scale), saturated to int32 (XNNPACK "fp32", PyTorch, ONNX).
+struct requantize_float {
+  float scale;
+};
+
+/// As requantize_float with scales[n] per output column.
+struct requantize_float_per_channel {
+  const float* scales;
+};
+
+/// Adds the output zero point with int32 saturation.
+struct add_zero_point {
+  std::int32_t zero_point;
+};
+
+/// Clamps int32 values to [min, max] (fused ReLU/ReLU6 in the quantized domain).
+struct clamp {
+  std::int32_t min;
+  std::int32_t max;
+};
+
+/// Saturates int32 values to T (int8, uint8 or int16) and makes T the output type.
+template <class T>
+struct saturating_cast {
+  static_assert(std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t> || std::is_same_v<T, std::int16_t>,
+                "qsparse::saturating_cast<T>: T must be std::int8_t, std::uint8_t or std::int16_t.");
+};
+
+/// float(acc) * scale, then + bias[n] when bias is not null (two roundings, never fused).
+struct dequantize_float {
+  float scale;
+  const float* bias;
+};
+
+/// float(acc) * scales[n], then + bias[n] when bias is not null.
+struct dequantize_float_per_channel {
+  const float* scales;
+  const float* bias;
+};
+
+/// Clamps float values to [min, max] (fused activation on float output).
+struct clamp_float {
+  float min;
+  float max;
+};
+
+namespace detail {
+
+template <class Stage, class In>
+struct stage_output {
+  static_assert(sizeof(Stage) == 0,
+                "qsparse: this type is not an output stage, or it does not accept the value type the previous "
+                "stage produces (int32 stages must come before saturating_cast / dequantize_float, float stages "
+                "after dequantize_float).");
+};
+template <>
+struct stage_output<bias_add, std::int32_t> { using type = std::int32_t; };
+template <class R>
+struct stage_output<requantize_fixed_point<R>, std::int32_t> { using type = std::int32_t; };
+template <class R>
+struct stage_output<requantize_fixed_point_per_channel<R>, std::int32_t> { using type = std::int32_t; };
+template <>
+struct stage_output<requantize_float, std::int32_t> { using type = std::int32_t; };
+template <>
+struct stage_output<requantize_float_per_channel, std::int32_t> { using type = std::int32_t; };
+template <>
+struct stage_output<add_zero_point, std::int32_t> { using type = std::int32_t; };
+template <>
+struct stage_output<clamp, std::int32_t> { using type = std::int32_t; };
+template <class T>
+struct stage_output<saturating_cast<T>, std::int32_t> { using type = T; };
+template <>
+struct stage_output<dequantize_float, std::int32_t> { using type = float; };
+template <>
+struct stage_output<dequantize_float_per_channel, std::int32_t> { using type = float; };
+template <>
+struct stage_output<clamp_float, float> { using type = float; };
+
+template <class In, class... Stages>
+struct pipeline_output;
+template <class In>
+struct pipeline_output<In> { using type = In; };
+template <class In, class First, class... Rest>
+struct pipeline_output<In, First, Rest...> {
+  using type = typename pipeline_output<typename stage_output<First, In>::type, Rest...>::type;
+};
+
+template <class R>
+inline constexpr bool is_fixed_point_rounding_v =
+    std::is_same_v<R, double_rounding> || std::is_same_v<R, single_rounding>;
+
+}  // namespace detail
+
+/// A compile-time sequence of output stages.
+template <class... Stages>
+struct output_pipeline {
+  std::tuple<Stages...> stages;
+  /// The element type the pipeline writes (std::int32_t for the empty pipeline).
+  using output_type = typename detail::pipeline_output<std::int32_t, Stages...>::type;
+  static constexpr std::size_t size = sizeof...(Stages);
+};
+
+template <class P>
+struct is_output_pipeline : std::false_type {};
+template <class... S>
+struct is_output_pipeline<output_pipeline<S...>> : std::true_type {};
+template <class P>
+inline constexpr bool is_output_pipeline_v = is_output_pipeline<P>::value;
+
+/// Builds a pipeline from stages (none: raw int32 output).
+template <class... Stages>
+constexpr output_pipeline<Stages...> pipeline(Stages... stages) {
+  return output_pipeline<Stages...>{std::tuple<Stages...>{stages...}};
+}
+
+namespace detail {
+
+constexpr std::int32_t saturate_int32(std::int64_t v) noexcept {
+  constexpr std::int64_t lo = std::numeric_limits<std::int32_t>::min();
+  constexpr std::int64_t hi = std::numeric_limits<std::int32_t>::max();
+  return static_cast<std::int32_t>(v < lo ? lo : (v > hi ? hi : v));
+}
+
+/// float → int32 rounding ties to even, saturating (v >= 2^31 → INT32_MAX, v < -2^31 → INT32_MIN).
+/// `v` is never NaN here (finite accumulators times finite scales).
+inline std::int32_t round_to_int32_half_even(float v) noexcept {
+  if (v >= 2147483648.0f) return std::numeric_limits<std::int32_t>::max();
+  if (v < -2147483648.0f) return std::numeric_limits<std::int32_t>::min();
+  return static_cast<std::int32_t>(round_half_to_even::round(v));
+}
+
+/// a * b rounded to float, never contracted into an FMA with a following add (the SIMD evaluators
+/// multiply and add separately; an FMA in the reference would round once instead of twice).
+inline float product_not_fused(float a, float b) noexcept {
+  float p = a * b;
+#if defined(__GNUC__) || defined(__clang__)
+#if defined(__x86_64__) || defined(__i386__)
+  __asm__("" : "+x"(p));
+#else
+  __asm__("" : "+r"(p));
+#endif
+#endif
+  return p;
+}
+
+// Scalar definition of each stage: apply(stage, value, row m, column n).
+inline std::int32_t apply_stage(const bias_add& s, std::int32_t v, std::ptrdiff_t, std::ptrdiff_t n) noexcept {
+  return saturate_int32(std::int64_t{v} + s.bias[n]);
+}
+template <class R>
+inline std::int32_t apply_stage(const requantize_fixed_point<R>& s, std::int32_t v, std::ptrdiff_t,
+                                std::ptrdiff_t) noexcept {
+  return R::apply(v, s.multiplier.multiplier, s.multiplier.shift);
+}
+template <class R>
+inline std::int32_t apply_stage(const requantize_fixed_point_per_channel<R>& s, std::int32_t v, std::ptrdiff_t,
+                                std::ptrdiff_t n) noexcept {
+  return R::apply(v, s.multipliers[n], s.shifts[n]);
+}
+inline std::int32_t apply_stage(const requantize_float& s, std::int32_t v, std::ptrdiff_t, std::ptrdiff_t) noexcept {
+  return round_to_int32_half_even(static_cast<float>(v) * s.scale);
+}
+inline std::int32_t apply_stage(const requantize_float_per_channel& s, std::int32_t v, std::ptrdiff_t,
+                                std::ptrdiff_t n) noexcept {
+  return round_to_int32_half_even(static_cast<float>(v) * s.scales[n]);
+}
+inline std::int32_t apply_stage(const add_zero_point& s, std::int32_t v, std::ptrdiff_t, std::ptrdiff_t) noexcept {
+  return saturate_int32(std::int64_t{v} + s.zero_point);
+}
+inline std::int32_t apply_stage(const clamp& s, std::int32_t v, std::ptrdiff_t, std::ptrdiff_t) noexcept {
+  return v < s.min ? s.min : (v > s.max ? s.max : v);
+}
+template <class T>
+inline T apply_stage(const saturating_cast<T>&, std::int32_t v, std::ptrdiff_t, std::ptrdiff_t) noexcept {
+  constexpr std::int32_t lo = std::numeric_limits<T>::min();
+  constexpr std::int32_t hi = std::numeric_limits<T>::max();
+  return static_cast<T>(v < lo ? lo : (v > hi ? hi : v));
+}
+inline float apply_stage(const dequantize_float& s, std::int32_t v, std::ptrdiff_t, std::ptrdiff_t n) noexcept {
+  const float p = product_not_fused(static_cast<float>(v), s.scale);
+  return s.bias != nullptr ? p + s.bias[n] : p;
+}
+inline float apply_stage(const dequantize_float_per_channel& s, std::int32_t v, std::ptrdiff_t,
+                         std::ptrdiff_t n) noexcept {
+  const float p = product_not_fused(static_cast<float>(v), s.scales[n]);
+  return s.bias != nullptr ? p + s.bias[n] : p;
+}
+inline float apply_stage(const clamp_float& s, float v, std::ptrdiff_t, std::ptrdiff_t) noexcept {
+  return v < s.min ? s.min : (v > s.max ? s.max : v);  // NaN passes through
+}
+
+template <std::size_t I, class... S, class V>
+inline auto evaluate_from(const output_pipeline<S...>& p, V v, std::ptrdiff_t m, std::ptrdiff_t n) noexcept {
+  if constexpr (I == sizeof...(S)) {
+    return v;
+  } else {
+    return evaluate_from<I + 1>(p, apply_stage(std::get<I>(p.stages), v, m, n), m, n);
+  }
+}
+
+// Validation of each stage against the number of output columns; `function` prefixes the message.
+inline void validate_stage(const bias_add& s, std::ptrdiff_t, const char* function) {
+  check(s.bias != nullptr, function, ": bias_add.bias must not be null");
+}
+template <class R>
+inline void validate_stage(const requantize_fixed_point<R>& s, std::ptrdiff_t, const char* function) {
+  static_assert(is_fixed_point_rounding_v<R>,
+                "qsparse::requantize_fixed_point<R>: R must be qsparse::double_rounding or qsparse::single_rounding.");
+  check(s.multiplier.multiplier >= 0 && R::accepts(s.multiplier.multiplier, s.multiplier.shift), function,
+        ": requantize_fixed_point<", R::name, "> needs multiplier >= 0 and a shift the rounding accepts, got multiplier = ",
+        s.multiplier.multiplier, ", shift = ", s.multiplier.shift);
+}
+template <class R>
+inline void validate_stage(const requantize_fixed_point_per_channel<R>& s, std::ptrdiff_t columns,
+                           const char* function) {
+  static_assert(is_fixed_point_rounding_v<R>,
+                "qsparse::requantize_fixed_point_per_channel<R>: R must be qsparse::double_rounding or "
+                "qsparse::single_rounding.");
+  check(s.multipliers != nullptr && s.shifts != nullptr, function,
+        ": requantize_fixed_point_per_channel needs non-null multipliers and shifts");
+  for (std::ptrdiff_t n = 0; n < columns; ++n) {
+    check(s.multipliers[n] >= 0 && R::accepts(s.multipliers[n], s.shifts[n]), function,
+          ": requantize_fixed_point_per_channel<", R::name,
+          "> needs multipliers >= 0 and shifts the rounding accepts, got multipliers[", n, "] = ", s.multipliers[n],
+          ", shifts[", n, "] = ", s.shifts[n]);
+  }
+}
+inline void check_scale(float scale, const char* function, const char* what, std::ptrdiff_t n) {
+  check(std::isfinite(scale) && scale > 0.0f, function, ": ", what, " must be positive and finite, got ", what,
+        n >= 0 ? "[" : "", n >= 0 ? concat(n) : std::string(), n >= 0 ? "]" : "", " = ", scale);
+}
+inline void validate_stage(const requantize_float& s, std::ptrdiff_t, const char* function) {
+  check_scale(s.scale, function, "requantize_float.scale", -1);
+}
+inline void validate_stage(const requantize_float_per_channel& s, std::ptrdiff_t columns, const char* function) {
+  check(s.scales != nullptr, function, ": requantize_float_per_channel.scales must not be null");
+  for (std::ptrdiff_t n = 0; n < columns; ++n) check_scale(s.scales[n], function, "requantize_float_per_channel.scales", n);
+}
+inline void validate_stage(const add_zero_point&, std::ptrdiff_t, const char*) {}
+inline void validate_stage(const clamp& s, std::ptrdiff_t, const char* function) {
+  check(s.min <= s.max, function, ": clamp needs min <= max, got min = ", s.min, ", max = ", s.max);
+}
+template <class T>
+inline void validate_stage(const saturating_cast<T>&, std::ptrdiff_t, const char*) {}
+inline void validate_stage(const dequantize_float& s, std::ptrdiff_t, const char* function) {
+  check_scale(s.scale, function, "dequantize_float.scale", -1);
+}
+inline void validate_stage(const dequantize_float_per_channel& s, std::ptrdiff_t columns, const char* function) {
+  check(s.scales != nullptr, function, ": dequantize_float_per_channel.scales must not be null");
+  for (std::ptrdiff_t n = 0; n < columns; ++n) {
+    check_scale(s.scales[n], function, "dequantize_float_per_channel.scales", n);
+  }
+}
+inline void validate_stage(const clamp_float& s, std::ptrdiff_t, const char* function) {
+  check(s.min <= s.max, function, ": clamp_float needs min <= max, got min = ", s.min, ", max = ", s.max);
+}
+
+}  // namespace detail
+
+/// The scalar definition of the pipeline on one accumulator of output row m, column n.
+template <class... S>
+inline typename output_pipeline<S...>::output_type evaluate(const output_pipeline<S...>& p, std::int32_t acc,
+                                                            std::ptrdiff_t m, std::ptrdiff_t n) noexcept {
+  return detail::evaluate_from<0>(p, acc, m, n);
+}
+
+/// Checks every stage's parameters for `columns` output columns; throws qsparse::error naming the
+/// stage, the argument and the value.
+template <class... S>
+inline void validate(const output_pipeline<S...>& p, std::ptrdiff_t columns, const char* function) {
+  std::apply([&](const auto&... stage) { (detail::validate_stage(stage, columns, function), ...); }, p.stages);
+}
+
+}  // namespace qsparse
