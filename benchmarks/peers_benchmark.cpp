@@ -1,0 +1,460 @@
+// benchmarks/peers_benchmark.cpp — the peers of qsparse's int8 GEMM, and the machine's own limits, in one
+// binary (to be merged into gemm_benchmark.cpp next to qsparse's kernels, so every ratio is one run).
+//
+// GEMMs (support/gemm_peers.hpp says exactly what each computes), on the shapes of support/gemm_shapes.hpp:
+//   BM_onednn_matmul_u8s8/<shape>/<t>     oneDNN matmul, src u8 with zero point, packed s8 weights,
+//   BM_onednn_matmul_s8s8/<shape>/<t>       per-N scales, s32 bias, s8 dst (u8 is oneDNN's native VNNI type)
+//   BM_xnnpack_fully_connected_qs8/<shape>/<t>   XNNPACK qs8 fully connected (per-tensor weight scale)
+//   BM_eigen_sgemm/<shape>/<t>            the float baseline, Eigen row-major MatrixXf, one thread
+// <t> is 1_thread for every shape, and 2_threads too for the 1024 and 2048 squares.
+// Counter GOPS = 2*M*N*K per iteration / time / 1e9 (items_per_second carries the same rate in ops/s
+// for the summary). The label names the implementation oneDNN picked.
+//
+// Denominators, measured in the same run:
+//   BM_vnni_peak/<n>_accumulators         one core's vpdpbusd zmm throughput: an inline-asm loop of n
+//                                         independent vpdpbusd (no other instruction but the loop
+//                                         counter), GOPS at 128 ops per instruction (16 int32 lanes x 4
+//                                         u8*s8 multiply-adds x 2 ops), the same count as 2*M*N*K
+//   BM_read_bandwidth/<isa>               sum of a 256 MiB buffer (int32 lanes) into 8 independent vector
+//                                         accumulators, in assembly; counters GBps (base 1000) and read_bytes
+//
+// Before the benchmarks run, every available int8 peer is checked against reference_gemm() on a few
+// small shapes (|difference| <= 1) and Eigen against the float product (--peers_check=false skips it).
+// At the end a summary prints the median GOPS of each peer per shape, and the best int8 peer as a
+// fraction of the vnni peak (times the thread count).
+//
+// Default --benchmark_min_time is 0.2 s; a smoke run is --benchmark_filter=square_256 --benchmark_min_time=0.001.
+// Key numbers: --benchmark_repetitions=3 --benchmark_report_aggregates_only=true (the summary uses medians).
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "qsparse/core/config.hpp"
+#include "qsparse/dispatch/isa.hpp"
+#include "support/benchmark_support.hpp"
+#include "support/gemm_peers.hpp"
+#include "support/gemm_shapes.hpp"
+
+namespace qsparse_bench {
+
+// ---- peers -------------------------------------------------------------------------------------------
+
+/// Times peer.run(); the peer (data, packed weights, threads) is built before the timing starts.
+template <class Peer, class... Extra>
+void bm_peer(benchmark::State& state, gemm_shape shape, int threads, Extra... extra) {
+  try {
+    Peer peer(gemm_problem::make(shape.m, shape.k, shape.n), threads, extra...);
+    peer.run();  // warm: first-touch of the output, thread start-up, lazily built state
+    for (auto _ : state) {
+      peer.run();
+      benchmark::ClobberMemory();
+    }
+    if constexpr (std::is_same_v<Peer, onednn_matmul_s8>) state.SetLabel(peer.implementation());
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  set_gops_counter(state, shape);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(shape.ops()));
+}
+
+struct peer_column {
+  std::string implementation;
+  bool int8;
+};
+
+std::vector<peer_column>& peer_columns() {
+  static std::vector<peer_column> columns;
+  return columns;
+}
+
+void register_peers() {
+  const auto add = [](const std::string& implementation, bool int8, auto&& register_one) {
+    peer_columns().push_back({implementation, int8});
+    for (const gemm_shape& s : all_gemm_shapes())
+      for (int t : gemm_thread_counts(s)) register_one(s, t);
+  };
+  if (onednn_matmul_s8::available()) {
+    for (onednn_source source : {onednn_source::u8, onednn_source::s8}) {
+      const std::string name = onednn_matmul_s8::name(source);
+      add(name, true, [&](const gemm_shape& s, int t) {
+        benchmark::RegisterBenchmark(gemm_benchmark_name(name, s, t).c_str(), bm_peer<onednn_matmul_s8, onednn_source>,
+                                     s, t, source)
+            ->UseRealTime();
+      });
+    }
+  }
+  if (xnnpack_fully_connected_qs8::available()) {
+    const std::string name = xnnpack_fully_connected_qs8::name();
+    add(name, true, [&](const gemm_shape& s, int t) {
+      benchmark::RegisterBenchmark(gemm_benchmark_name(name, s, t).c_str(), bm_peer<xnnpack_fully_connected_qs8>, s, t)
+          ->UseRealTime();
+    });
+  }
+  if (eigen_sgemm::available()) {
+    const std::string name = eigen_sgemm::name();
+    add(name, false, [&](const gemm_shape& s, int t) {
+      if (t > 1 && !eigen_sgemm::threads_supported()) return;
+      benchmark::RegisterBenchmark(gemm_benchmark_name(name, s, t).c_str(), bm_peer<eigen_sgemm>, s, t)->UseRealTime();
+    });
+  }
+}
+
+// ---- the check ---------------------------------------------------------------------------------------
+
+/// Largest |peer - reference| over C, or -1 when the peer threw (message in `error`).
+template <class Peer, class... Extra>
+int int8_difference(const gemm_problem& p, const std::vector<float>& multipliers, std::string& error, Extra... extra) {
+  std::vector<std::int8_t> expected(static_cast<std::size_t>(p.m * p.n));
+  reference_gemm(p, multipliers, expected.data());
+  try {
+    Peer peer(p, 1, extra...);
+    peer.run();
+    int worst = 0;
+    for (std::size_t i = 0; i < expected.size(); ++i)
+      worst = std::max(worst, std::abs(int{peer.output()[i]} - int{expected[i]}));
+    return worst;
+  } catch (const std::exception& e) {
+    error = e.what();
+    return -1;
+  }
+}
+
+/// Largest |C_eigen - C_exact| / max |C_exact| (C_exact from the exact integer product).
+double eigen_difference(const gemm_problem& p) {
+  std::vector<double> exact(static_cast<std::size_t>(p.m * p.n), 0.0);
+  for (std::int64_t i = 0; i < p.m; ++i)
+    for (std::int64_t kk = 0; kk < p.k; ++kk) {
+      const double x = double(p.a_scale) * (p.a[static_cast<std::size_t>(i * p.k + kk)] - p.a_zero_point);
+      for (std::int64_t j = 0; j < p.n; ++j)
+        exact[static_cast<std::size_t>(i * p.n + j)] +=
+            x * double(p.b_scale[static_cast<std::size_t>(j)]) * p.b[static_cast<std::size_t>(kk * p.n + j)];
+    }
+  eigen_sgemm peer(p, 1);
+  peer.run();
+  double worst = 0, largest = 0;
+  for (std::size_t i = 0; i < exact.size(); ++i) {
+    worst = std::max(worst, std::abs(double(peer.output()[i]) - exact[i]));
+    largest = std::max(largest, std::abs(exact[i]));
+  }
+  return largest > 0 ? worst / largest : worst;
+}
+
+/// Checks every available peer on a few small shapes; prints one line per peer; false on a mismatch.
+bool check_peers(std::FILE* out) {
+  const std::vector<gemm_shape> shapes = {{gemm_family::fully_connected, 1, 784, 256, false},
+                                          {gemm_family::fully_connected, 8, 1024, 1024, false},
+                                          {gemm_family::conv, 196, 2304, 256, false},
+                                          {gemm_family::conv, 12544, 27, 32, false},
+                                          {gemm_family::square, 37, 53, 71, false}};
+  bool ok = true;
+  const auto report = [&](const char* name, int worst, const std::string& error) {
+    if (worst < 0 || worst > 1) ok = false;
+    if (worst < 0)
+      std::fprintf(out, "peers check: %-30s FAILED: %s\n", name, error.c_str());
+    else
+      std::fprintf(out, "peers check: %-30s max |C - reference| = %d LSB %s\n", name, worst,
+                   worst <= 1 ? "(ok)" : "(MISMATCH)");
+  };
+  for (onednn_source source : {onednn_source::u8, onednn_source::s8}) {
+    if (!onednn_matmul_s8::available()) break;
+    int worst = 0;
+    std::string error;
+    for (const gemm_shape& s : shapes) {
+      const gemm_problem p = gemm_problem::make(s.m, s.k, s.n);
+      const int d = int8_difference<onednn_matmul_s8>(p, p.per_channel_multipliers(), error, source);
+      worst = d < 0 || worst < 0 ? -1 : std::max(worst, d);
+    }
+    report(onednn_matmul_s8::name(source), worst, error);
+  }
+  if (xnnpack_fully_connected_qs8::available()) {
+    int worst = 0;
+    std::string error;
+    for (const gemm_shape& s : shapes) {
+      const gemm_problem p = gemm_problem::make(s.m, s.k, s.n);
+      const int d = int8_difference<xnnpack_fully_connected_qs8>(p, p.per_tensor_multipliers(), error);
+      worst = d < 0 || worst < 0 ? -1 : std::max(worst, d);
+    }
+    report(xnnpack_fully_connected_qs8::name(), worst, error);
+  }
+  if (eigen_sgemm::available()) {
+    double worst = 0;
+    for (const gemm_shape& s : shapes) worst = std::max(worst, eigen_difference(gemm_problem::make(s.m, s.k, s.n)));
+    const bool good = worst < 1e-5;
+    ok = ok && good;
+    std::fprintf(out, "peers check: %-30s max |C - exact| / max |C| = %.1e %s\n", eigen_sgemm::name(), worst,
+                 good ? "(ok)" : "(MISMATCH)");
+  }
+  return ok;
+}
+
+// ---- vpdpbusd peak -----------------------------------------------------------------------------------
+
+#if QSPARSE_X86
+
+#define QSPARSE_BENCH_VPDPBUSD(i) "vpdpbusd %%zmm30, %%zmm31, %%zmm" #i "\n\t"
+
+/// `loops` times 12 independent vpdpbusd (accumulators zmm0-11, sources zmm30/31).
+__attribute__((target("avx512f,avx512vnni"), noinline)) void vpdpbusd_loop_12(std::int64_t loops) {
+  __asm__ volatile(
+      "1:\n\t"                                                                                   //
+      QSPARSE_BENCH_VPDPBUSD(0) QSPARSE_BENCH_VPDPBUSD(1) QSPARSE_BENCH_VPDPBUSD(2)              //
+      QSPARSE_BENCH_VPDPBUSD(3) QSPARSE_BENCH_VPDPBUSD(4) QSPARSE_BENCH_VPDPBUSD(5)              //
+      QSPARSE_BENCH_VPDPBUSD(6) QSPARSE_BENCH_VPDPBUSD(7) QSPARSE_BENCH_VPDPBUSD(8)              //
+      QSPARSE_BENCH_VPDPBUSD(9) QSPARSE_BENCH_VPDPBUSD(10) QSPARSE_BENCH_VPDPBUSD(11)            //
+      "sub $1, %0\n\t"                                                                           //
+      "jnz 1b\n\t"                                                                               //
+      "vzeroupper\n\t"
+      : "+r"(loops)
+      :
+      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "cc");
+}
+
+/// `loops` times 24 independent vpdpbusd (accumulators zmm0-23, sources zmm30/31).
+__attribute__((target("avx512f,avx512vnni"), noinline)) void vpdpbusd_loop_24(std::int64_t loops) {
+  __asm__ volatile(
+      "1:\n\t"                                                                                   //
+      QSPARSE_BENCH_VPDPBUSD(0) QSPARSE_BENCH_VPDPBUSD(1) QSPARSE_BENCH_VPDPBUSD(2)              //
+      QSPARSE_BENCH_VPDPBUSD(3) QSPARSE_BENCH_VPDPBUSD(4) QSPARSE_BENCH_VPDPBUSD(5)              //
+      QSPARSE_BENCH_VPDPBUSD(6) QSPARSE_BENCH_VPDPBUSD(7) QSPARSE_BENCH_VPDPBUSD(8)              //
+      QSPARSE_BENCH_VPDPBUSD(9) QSPARSE_BENCH_VPDPBUSD(10) QSPARSE_BENCH_VPDPBUSD(11)            //
+      QSPARSE_BENCH_VPDPBUSD(12) QSPARSE_BENCH_VPDPBUSD(13) QSPARSE_BENCH_VPDPBUSD(14)           //
+      QSPARSE_BENCH_VPDPBUSD(15) QSPARSE_BENCH_VPDPBUSD(16) QSPARSE_BENCH_VPDPBUSD(17)           //
+      QSPARSE_BENCH_VPDPBUSD(18) QSPARSE_BENCH_VPDPBUSD(19) QSPARSE_BENCH_VPDPBUSD(20)           //
+      QSPARSE_BENCH_VPDPBUSD(21) QSPARSE_BENCH_VPDPBUSD(22) QSPARSE_BENCH_VPDPBUSD(23)           //
+      "sub $1, %0\n\t"                                                                           //
+      "jnz 1b\n\t"                                                                               //
+      "vzeroupper\n\t"
+      : "+r"(loops)
+      :
+      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
+        "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "cc");
+}
+
+#undef QSPARSE_BENCH_VPDPBUSD
+
+void bm_vnni_peak(benchmark::State& state, int accumulators) {
+  if (!qsparse::cpu_supports(qsparse::isa_level::avx512_vnni)) {
+    state.SkipWithError("this CPU has no AVX-512 VNNI");
+    return;
+  }
+  constexpr std::int64_t loops = std::int64_t{1} << 16;
+  for (auto _ : state) {
+    if (accumulators == 12)
+      vpdpbusd_loop_12(loops);
+    else
+      vpdpbusd_loop_24(loops);
+  }
+  const double ops = 128.0 * static_cast<double>(accumulators) * static_cast<double>(loops);
+  state.counters["GOPS"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * ops * 1e-9, benchmark::Counter::kIsRate);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(ops));
+}
+
+// ---- read bandwidth ----------------------------------------------------------------------------------
+
+
+// In assembly: with intrinsics GCC 12 adds a register copy per accumulator per iteration (objdump -d),
+// whether the accumulators are an array or eight variables. Here each 512 (AVX-512) or 256 (AVX2) bytes are
+// eight load+add into eight independent accumulators, then the loop counter. Returns lane 0 of their sum.
+__attribute__((target("avx512f"), noinline)) std::int32_t sum_avx512(const std::uint8_t* data, std::ptrdiff_t bytes) {
+  const std::uint8_t* end = data + bytes;
+  std::int32_t lane0 = 0;
+  __asm__ volatile(
+      "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
+      "vmovdqa64 %%zmm0, %%zmm1\n\t"
+      "vmovdqa64 %%zmm0, %%zmm2\n\t"
+      "vmovdqa64 %%zmm0, %%zmm3\n\t"
+      "vmovdqa64 %%zmm0, %%zmm4\n\t"
+      "vmovdqa64 %%zmm0, %%zmm5\n\t"
+      "vmovdqa64 %%zmm0, %%zmm6\n\t"
+      "vmovdqa64 %%zmm0, %%zmm7\n\t"
+      "1:\n\t"
+      "vpaddd (%[p]), %%zmm0, %%zmm0\n\t"
+      "vpaddd 64(%[p]), %%zmm1, %%zmm1\n\t"
+      "vpaddd 128(%[p]), %%zmm2, %%zmm2\n\t"
+      "vpaddd 192(%[p]), %%zmm3, %%zmm3\n\t"
+      "vpaddd 256(%[p]), %%zmm4, %%zmm4\n\t"
+      "vpaddd 320(%[p]), %%zmm5, %%zmm5\n\t"
+      "vpaddd 384(%[p]), %%zmm6, %%zmm6\n\t"
+      "vpaddd 448(%[p]), %%zmm7, %%zmm7\n\t"
+      "add $512, %[p]\n\t"
+      "cmp %[end], %[p]\n\t"
+      "jb 1b\n\t"
+      "vpaddd %%zmm1, %%zmm0, %%zmm0\n\t"
+      "vpaddd %%zmm3, %%zmm2, %%zmm2\n\t"
+      "vpaddd %%zmm5, %%zmm4, %%zmm4\n\t"
+      "vpaddd %%zmm7, %%zmm6, %%zmm6\n\t"
+      "vpaddd %%zmm2, %%zmm0, %%zmm0\n\t"
+      "vpaddd %%zmm6, %%zmm4, %%zmm4\n\t"
+      "vpaddd %%zmm4, %%zmm0, %%zmm0\n\t"
+      "vmovd %%xmm0, %[lane0]\n\t"
+      "vzeroupper\n\t"
+      : [p] "+r"(data), [lane0] "=r"(lane0)
+      : [end] "r"(end)
+      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "cc", "memory");
+  return lane0;
+}
+
+__attribute__((target("avx2"), noinline)) std::int32_t sum_avx2(const std::uint8_t* data, std::ptrdiff_t bytes) {
+  const std::uint8_t* end = data + bytes;
+  std::int32_t lane0 = 0;
+  __asm__ volatile(
+      "vpxor %%ymm0, %%ymm0, %%ymm0\n\t"
+      "vmovdqa %%ymm0, %%ymm1\n\t"
+      "vmovdqa %%ymm0, %%ymm2\n\t"
+      "vmovdqa %%ymm0, %%ymm3\n\t"
+      "vmovdqa %%ymm0, %%ymm4\n\t"
+      "vmovdqa %%ymm0, %%ymm5\n\t"
+      "vmovdqa %%ymm0, %%ymm6\n\t"
+      "vmovdqa %%ymm0, %%ymm7\n\t"
+      "1:\n\t"
+      "vpaddd (%[p]), %%ymm0, %%ymm0\n\t"
+      "vpaddd 32(%[p]), %%ymm1, %%ymm1\n\t"
+      "vpaddd 64(%[p]), %%ymm2, %%ymm2\n\t"
+      "vpaddd 96(%[p]), %%ymm3, %%ymm3\n\t"
+      "vpaddd 128(%[p]), %%ymm4, %%ymm4\n\t"
+      "vpaddd 160(%[p]), %%ymm5, %%ymm5\n\t"
+      "vpaddd 192(%[p]), %%ymm6, %%ymm6\n\t"
+      "vpaddd 224(%[p]), %%ymm7, %%ymm7\n\t"
+      "add $256, %[p]\n\t"
+      "cmp %[end], %[p]\n\t"
+      "jb 1b\n\t"
+      "vpaddd %%ymm1, %%ymm0, %%ymm0\n\t"
+      "vpaddd %%ymm3, %%ymm2, %%ymm2\n\t"
+      "vpaddd %%ymm5, %%ymm4, %%ymm4\n\t"
+      "vpaddd %%ymm7, %%ymm6, %%ymm6\n\t"
+      "vpaddd %%ymm2, %%ymm0, %%ymm0\n\t"
+      "vpaddd %%ymm6, %%ymm4, %%ymm4\n\t"
+      "vpaddd %%ymm4, %%ymm0, %%ymm0\n\t"
+      "vmovd %%xmm0, %[lane0]\n\t"
+      "vzeroupper\n\t"
+      : [p] "+r"(data), [lane0] "=r"(lane0)
+      : [end] "r"(end)
+      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "cc", "memory");
+  return lane0;
+}
+
+void bm_read_bandwidth(benchmark::State& state, qsparse::isa_level level) {
+  if (!qsparse::cpu_supports(level)) {
+    state.SkipWithError("this CPU lacks the ISA");
+    return;
+  }
+  constexpr std::ptrdiff_t bytes = std::ptrdiff_t{256} << 20;
+  aligned_buffer<std::uint8_t> buffer(bytes);
+  std::memset(buffer.data(), 1, static_cast<std::size_t>(bytes));
+  for (auto _ : state) {
+    std::int32_t sum = level == qsparse::isa_level::avx2 ? sum_avx2(buffer.data(), bytes)
+                                                         : sum_avx512(buffer.data(), bytes);
+    benchmark::DoNotOptimize(sum);
+  }
+  const double total = static_cast<double>(state.iterations()) * static_cast<double>(bytes);
+  state.counters["GBps"] = benchmark::Counter(total * 1e-9, benchmark::Counter::kIsRate);
+  state.counters["read_bytes"] =
+      benchmark::Counter(total, benchmark::Counter::kIsRate, benchmark::Counter::OneK::kIs1000);
+}
+
+#endif  // QSPARSE_X86
+
+void register_limits() {
+#if QSPARSE_X86
+  for (int accumulators : {12, 24})
+    benchmark::RegisterBenchmark(("BM_vnni_peak/" + std::to_string(accumulators) + "_accumulators").c_str(),
+                                 bm_vnni_peak, accumulators);
+  for (qsparse::isa_level level : {qsparse::isa_level::avx2, qsparse::isa_level::avx512})
+    benchmark::RegisterBenchmark(("BM_read_bandwidth/" + std::string(qsparse::to_string(level))).c_str(),
+                                 bm_read_bandwidth, level)
+        ->UseRealTime();
+#endif
+}
+
+// ---- summary -----------------------------------------------------------------------------------------
+
+void print_summary(const summary_reporter& r, std::FILE* out) {
+  double peak = 0;
+  for (int accumulators : {12, 24})
+    if (const measured* m = r.find("BM_vnni_peak/" + std::to_string(accumulators) + "_accumulators"))
+      peak = std::max(peak, m->items_per_second * 1e-9);
+  double bandwidth = 0;
+  for (const char* isa : {"avx2", "avx512"})
+    if (const measured* m = r.find(std::string("BM_read_bandwidth/") + isa))
+      bandwidth = std::max(bandwidth, m->read_bytes_per_second * 1e-9);
+
+  std::fprintf(out, "\n== peers, median GOPS of this run ==\n");
+  if (peak > 0) std::fprintf(out, "vnni peak (one core): %.1f GOPS\n", peak);
+  if (bandwidth > 0) std::fprintf(out, "read bandwidth (one core): %.2f GB/s\n", bandwidth);
+  std::fprintf(out, "%-26s %3s", "shape", "t");
+  for (const peer_column& c : peer_columns()) std::fprintf(out, " %15.15s", c.implementation.c_str());
+  if (peak > 0) std::fprintf(out, " %12s", "best/peak");
+  std::fprintf(out, "\n");
+  bool any = false;
+  for (const gemm_shape& s : all_gemm_shapes())
+    for (int t : gemm_thread_counts(s)) {
+      std::string row;
+      double best_int8 = 0;
+      bool found = false;
+      char cell[64];
+      for (const peer_column& c : peer_columns()) {
+        const measured* m = r.find(gemm_benchmark_name(c.implementation, s, t));
+        if (m != nullptr && m->items_per_second > 0) {
+          found = true;
+          std::snprintf(cell, sizeof cell, " %15.1f", m->items_per_second * 1e-9);
+          if (c.int8) best_int8 = std::max(best_int8, m->items_per_second * 1e-9);
+        } else {
+          std::snprintf(cell, sizeof cell, " %15s", "-");
+        }
+        row += cell;
+      }
+      if (!found) continue;
+      any = true;
+      if (peak > 0 && best_int8 > 0) {
+        std::snprintf(cell, sizeof cell, " %11.0f%%", 100.0 * best_int8 / (peak * t));
+        row += cell;
+      }
+      std::fprintf(out, "%-26s %3d%s\n", s.label().c_str(), t, row.c_str());
+    }
+  if (!any) std::fprintf(out, "(no peer GEMM ran: check --benchmark_filter, or no peer was found at configure time)\n");
+}
+
+}  // namespace qsparse_bench
+
+int main(int argc, char** argv) {
+  qsparse_bench::with_default_flags args(argc, argv, {"--benchmark_min_time=0.2", "--peers_check=true"});
+  const std::string format = args.value_of("--benchmark_format");
+  const bool check = args.value_of("--peers_check") != "false";
+  bool listing = false;
+  for (int i = 1; i < argc; ++i)
+    if (std::strncmp(argv[i], "--benchmark_list_tests", 22) == 0)
+      listing = std::strcmp(argv[i], "--benchmark_list_tests=false") != 0 &&
+                std::strcmp(argv[i], "--benchmark_list_tests=0") != 0;
+  // Our own flag: remove it before Google Benchmark sees the arguments.
+  std::vector<char*> argv_kept;
+  for (int i = 0; i < *args.argc(); ++i)
+    if (std::strncmp(args.argv()[i], "--peers_check", 13) != 0) argv_kept.push_back(args.argv()[i]);
+  int argc_kept = static_cast<int>(argv_kept.size());
+  argv_kept.push_back(nullptr);
+  benchmark::Initialize(&argc_kept, argv_kept.data());
+  if (benchmark::ReportUnrecognizedArguments(argc_kept, argv_kept.data())) return 1;
+
+  const bool console = format.empty() || format == "console";
+  std::FILE* text = console ? stdout : stderr;
+  if (check && !listing && !qsparse_bench::check_peers(text)) {
+    std::fprintf(stderr, "peers_benchmark: a peer does not compute the documented result; not benchmarking\n");
+    return 1;
+  }
+  qsparse_bench::register_peers();
+  qsparse_bench::register_limits();
+  // The summary goes to stdout after the console table, or to stderr when stdout carries JSON/CSV.
+  qsparse_bench::summary_reporter reporter(qsparse_bench::make_display_reporter(format), qsparse_bench::print_summary,
+                                           text);
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  return 0;
+}
