@@ -377,6 +377,8 @@ void register_limits() {
 
 // ---- summary -----------------------------------------------------------------------------------------
 
+int width(const peer_column& c) { return std::max(10, static_cast<int>(c.implementation.size())); }
+
 void print_summary(const summary_reporter& r, std::FILE* out) {
   double peak = 0;
   for (int accumulators : {12, 24})
@@ -390,36 +392,40 @@ void print_summary(const summary_reporter& r, std::FILE* out) {
   std::fprintf(out, "\n== peers, median GOPS of this run ==\n");
   if (peak > 0) std::fprintf(out, "vnni peak (one core): %.1f GOPS\n", peak);
   if (bandwidth > 0) std::fprintf(out, "read bandwidth (one core): %.2f GB/s\n", bandwidth);
-  std::fprintf(out, "%-26s %3s", "shape", "t");
-  for (const peer_column& c : peer_columns()) std::fprintf(out, " %15.15s", c.implementation.c_str());
-  if (peak > 0) std::fprintf(out, " %12s", "best/peak");
-  std::fprintf(out, "\n");
-  bool any = false;
+  std::vector<std::string> rows;
+  char cell[64];
   for (const gemm_shape& s : all_gemm_shapes())
     for (int t : gemm_thread_counts(s)) {
-      std::string row;
+      std::snprintf(cell, sizeof cell, "%-26s %3d", s.label().c_str(), t);
+      std::string row = cell;
       double best_int8 = 0;
       bool found = false;
-      char cell[64];
       for (const peer_column& c : peer_columns()) {
         const measured* m = r.find(gemm_benchmark_name(c.implementation, s, t));
         if (m != nullptr && m->items_per_second > 0) {
           found = true;
-          std::snprintf(cell, sizeof cell, " %15.1f", m->items_per_second * 1e-9);
+          std::snprintf(cell, sizeof cell, " %*.1f", width(c), m->items_per_second * 1e-9);
           if (c.int8) best_int8 = std::max(best_int8, m->items_per_second * 1e-9);
         } else {
-          std::snprintf(cell, sizeof cell, " %15s", "-");
+          std::snprintf(cell, sizeof cell, " %*s", width(c), "-");
         }
         row += cell;
       }
       if (!found) continue;
-      any = true;
       if (peak > 0 && best_int8 > 0) {
-        std::snprintf(cell, sizeof cell, " %11.0f%%", 100.0 * best_int8 / (peak * t));
+        std::snprintf(cell, sizeof cell, " %10.0f%%", 100.0 * best_int8 / (peak * t));
         row += cell;
       }
-      std::fprintf(out, "%-26s %3d%s\n", s.label().c_str(), t, row.c_str());
+      rows.push_back(row);
     }
+  const bool any = !rows.empty();
+  if (any) {
+    std::fprintf(out, "%-26s %3s", "shape", "t");
+    for (const peer_column& c : peer_columns()) std::fprintf(out, " %*s", width(c), c.implementation.c_str());
+    if (peak > 0) std::fprintf(out, " %11s", "best/peak");
+    std::fprintf(out, "\n");
+    for (const std::string& row : rows) std::fprintf(out, "%s\n", row.c_str());
+  }
   if (!any) std::fprintf(out, "(no peer GEMM ran: check --benchmark_filter, or no peer was found at configure time)\n");
 }
 
