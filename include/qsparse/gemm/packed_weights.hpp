@@ -1,8 +1,8 @@
 // qsparse/gemm/packed_weights.hpp — int8 weights packed once into the layout a GEMM microkernel reads.
 //
 // The GEMM computes dst[m][n] = pipeline(Σ_k (a[m][k] - a_zp) * (w[k][n] - w_zp)). Its weights are a
-// K×N view of int8 (any layout: a TFLite/PyTorch [N][K] row-major filter is the K×N layout_left view
-// make_view<layout_left>(filter, K, N)) with one zero point w_zp, packed for one ISA into a buffer the
+// K×N view of int8 (any layout: a TFLite/PyTorch [N][K] row-major filter is the K×N column-major view
+// make_strided_view(filter, {K, N}, {1, K})) with one zero point w_zp, packed for one ISA into a buffer the
 // caller may own. A packed buffer is self-describing:
 //
 //   offset 0   packed_header (64 bytes): magic "QSPW", version, layout, ISA, K, N, padded K and N, w_zp

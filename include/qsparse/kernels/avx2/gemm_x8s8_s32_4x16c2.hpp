@@ -30,11 +30,13 @@ template <int MR>
 QSPARSE_TARGET_AVX2 inline void gemm_s16_tile_4x16c2(const std::int16_t* a, std::ptrdiff_t ld, std::ptrdiff_t pairs,
                                                      const std::int16_t* w, std::int32_t* tile) {
   __m256i acc[MR][2];
+  #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
   for (std::ptrdiff_t q = 0; q < pairs; ++q) {
     const __m256i b0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(w));
     const __m256i b1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + 16));
     w += 32;
+    #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       std::int32_t pair;
       std::memcpy(&pair, a + r * ld + 2 * q, 4);
@@ -43,6 +45,7 @@ QSPARSE_TARGET_AVX2 inline void gemm_s16_tile_4x16c2(const std::int16_t* a, std:
       acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(av, b1));
     }
   }
+  #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * 16), acc[r][0]);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * 16 + 8), acc[r][1]);
@@ -85,9 +88,11 @@ struct gemm_x8s8_s32_4x16c2 {
           const std::ptrdiff_t left = columns - 8 * j;
           if (left <= 0) break;
           const int count = static_cast<int>(left >= 8 ? 8 : left);
+          const __m256i mask = lane_mask(count);
+          const auto prepared = prepare(pipeline, n0 + 8 * j, mask);
           for (int r = 0; r < rows; ++r) {
-            store_row(pipeline, _mm256_load_si256(reinterpret_cast<const __m256i*>(tile + r * nr + 8 * j)), n0 + 8 * j,
-                      count, g.dst + (m0 + r) * g.ldd + n0 + 8 * j);
+            store_prepared(prepared, _mm256_load_si256(reinterpret_cast<const __m256i*>(tile + r * nr + 8 * j)), count,
+                           mask, g.dst + (m0 + r) * g.ldd + n0 + 8 * j);
           }
         }
       }

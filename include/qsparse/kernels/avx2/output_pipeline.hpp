@@ -1,9 +1,10 @@
 // qsparse/kernels/avx2/output_pipeline.hpp — the GEMM output stages (qsparse/gemm/output_stages.hpp) on
 // 8 int32 accumulators of one output row, bit-exact with their scalar definition `evaluate`.
 //
-//   store_row(pipeline, acc, n, count, dst)   applies every stage to the accumulators of columns
-//                                             n .. n+count-1 (1 <= count <= 8) and writes count values
-//                                             of the pipeline's output type to dst
+//   auto prepared = prepare(pipeline, n, mask)     loads the stages' parameters of columns n .. n+7 once
+//   store_prepared<Out>(prepared, acc, count, mask, dst)   applies them to one row's accumulators and
+//                                                  stores `count` (1..8) values; mask = lane_mask(count)
+//   store_row(pipeline, acc, n, count, dst)        both at once
 // Per-column parameter arrays are read with masked loads (vpmaskmov does not fault on masked lanes),
 // so a tail never reads past column N - 1. Every function carries QSPARSE_TARGET_AVX2.
 #pragma once
@@ -14,6 +15,7 @@
 #include <limits>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/gemm/output_stages.hpp"
@@ -49,89 +51,136 @@ QSPARSE_TARGET_AVX2 inline __m256i round_to_int32_half_even(__m256 v) {
   return _mm256_blendv_epi8(converted, _mm256_set1_epi32(INT32_MAX), too_big);
 }
 
-QSPARSE_TARGET_AVX2 inline __m256i apply_stage(const bias_add& s, __m256i v, std::ptrdiff_t n, __m256i mask) {
-  return adds_epi32(v, _mm256_maskload_epi32(s.bias + n, mask));
+// Each stage is first *prepared* for a block of 8 columns (its per-column parameters loaded once,
+// scalars broadcast), then applied to the accumulators of every row of the block.
+struct prepared_add {
+  __m256i value;
+};
+template <class R>
+struct prepared_fixed_point {
+  __m256i multiplier, shift;
+};
+struct prepared_round_scale {
+  __m256 scale;
+};
+struct prepared_clamp {
+  __m256i lo, hi;
+};
+struct prepared_dequantize {
+  __m256 scale, bias;
+  bool has_bias;
+};
+struct prepared_clamp_float {
+  __m256 lo, hi;
+};
+
+QSPARSE_TARGET_AVX2 inline prepared_add prepare_stage(const bias_add& s, std::ptrdiff_t n, __m256i mask) {
+  return {_mm256_maskload_epi32(s.bias + n, mask)};
+}
+QSPARSE_TARGET_AVX2 inline prepared_add prepare_stage(const add_zero_point& s, std::ptrdiff_t, __m256i) {
+  return {_mm256_set1_epi32(s.zero_point)};
 }
 template <class R>
-QSPARSE_TARGET_AVX2 inline __m256i apply_stage(const requantize_fixed_point<R>& s, __m256i v, std::ptrdiff_t, __m256i) {
-  const __m256i multiplier = _mm256_set1_epi32(s.multiplier.multiplier);
-  const __m256i shift = _mm256_set1_epi32(s.multiplier.shift);
-  if constexpr (std::is_same_v<R, single_rounding>) {
-    return multiply_by_quantized_multiplier_single_rounding(v, multiplier, shift);
-  } else {
-    return multiply_by_quantized_multiplier(v, multiplier, shift);
-  }
+QSPARSE_TARGET_AVX2 inline prepared_fixed_point<R> prepare_stage(const requantize_fixed_point<R>& s, std::ptrdiff_t,
+                                                                 __m256i) {
+  return {_mm256_set1_epi32(s.multiplier.multiplier), _mm256_set1_epi32(s.multiplier.shift)};
 }
 template <class R>
-QSPARSE_TARGET_AVX2 inline __m256i apply_stage(const requantize_fixed_point_per_channel<R>& s, __m256i v,
-                                               std::ptrdiff_t n, __m256i mask) {
-  const __m256i multiplier = _mm256_maskload_epi32(s.multipliers + n, mask);
-  const __m256i shift = _mm256_maskload_epi32(s.shifts + n, mask);
-  if constexpr (std::is_same_v<R, single_rounding>) {
-    return multiply_by_quantized_multiplier_single_rounding(v, multiplier, shift);
-  } else {
-    return multiply_by_quantized_multiplier(v, multiplier, shift);
-  }
+QSPARSE_TARGET_AVX2 inline prepared_fixed_point<R> prepare_stage(const requantize_fixed_point_per_channel<R>& s,
+                                                                 std::ptrdiff_t n, __m256i mask) {
+  return {_mm256_maskload_epi32(s.multipliers + n, mask), _mm256_maskload_epi32(s.shifts + n, mask)};
 }
-QSPARSE_TARGET_AVX2 inline __m256i apply_stage(const requantize_float& s, __m256i v, std::ptrdiff_t, __m256i) {
-  return round_to_int32_half_even(_mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_set1_ps(s.scale)));
+QSPARSE_TARGET_AVX2 inline prepared_round_scale prepare_stage(const requantize_float& s, std::ptrdiff_t, __m256i) {
+  return {_mm256_set1_ps(s.scale)};
 }
-QSPARSE_TARGET_AVX2 inline __m256i apply_stage(const requantize_float_per_channel& s, __m256i v, std::ptrdiff_t n,
-                                               __m256i mask) {
-  return round_to_int32_half_even(_mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_maskload_ps(s.scales + n, mask)));
+QSPARSE_TARGET_AVX2 inline prepared_round_scale prepare_stage(const requantize_float_per_channel& s, std::ptrdiff_t n,
+                                                              __m256i mask) {
+  return {_mm256_maskload_ps(s.scales + n, mask)};
 }
-QSPARSE_TARGET_AVX2 inline __m256i apply_stage(const add_zero_point& s, __m256i v, std::ptrdiff_t, __m256i) {
-  return adds_epi32(v, _mm256_set1_epi32(s.zero_point));
-}
-QSPARSE_TARGET_AVX2 inline __m256i apply_stage(const clamp& s, __m256i v, std::ptrdiff_t, __m256i) {
-  return _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(s.min)), _mm256_set1_epi32(s.max));
+QSPARSE_TARGET_AVX2 inline prepared_clamp prepare_stage(const clamp& s, std::ptrdiff_t, __m256i) {
+  return {_mm256_set1_epi32(s.min), _mm256_set1_epi32(s.max)};
 }
 template <class T>
-QSPARSE_TARGET_AVX2 inline __m256i apply_stage(const saturating_cast<T>&, __m256i v, std::ptrdiff_t, __m256i) {
-  const __m256i lo = _mm256_set1_epi32(std::numeric_limits<T>::min());
-  const __m256i hi = _mm256_set1_epi32(std::numeric_limits<T>::max());
-  return _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
+QSPARSE_TARGET_AVX2 inline prepared_clamp prepare_stage(const saturating_cast<T>&, std::ptrdiff_t, __m256i) {
+  return {_mm256_set1_epi32(std::numeric_limits<T>::min()), _mm256_set1_epi32(std::numeric_limits<T>::max())};
 }
-QSPARSE_TARGET_AVX2 inline __m256 apply_stage(const dequantize_float& s, __m256i v, std::ptrdiff_t n, __m256i mask) {
-  const __m256 product = _mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_set1_ps(s.scale));
-  return s.bias != nullptr ? _mm256_add_ps(product, _mm256_maskload_ps(s.bias + n, mask)) : product;
+QSPARSE_TARGET_AVX2 inline prepared_dequantize prepare_stage(const dequantize_float& s, std::ptrdiff_t n, __m256i mask) {
+  const bool has_bias = s.bias != nullptr;
+  return {_mm256_set1_ps(s.scale), has_bias ? _mm256_maskload_ps(s.bias + n, mask) : _mm256_setzero_ps(), has_bias};
 }
-QSPARSE_TARGET_AVX2 inline __m256 apply_stage(const dequantize_float_per_channel& s, __m256i v, std::ptrdiff_t n,
-                                              __m256i mask) {
-  const __m256 product = _mm256_mul_ps(_mm256_cvtepi32_ps(v), _mm256_maskload_ps(s.scales + n, mask));
-  return s.bias != nullptr ? _mm256_add_ps(product, _mm256_maskload_ps(s.bias + n, mask)) : product;
+QSPARSE_TARGET_AVX2 inline prepared_dequantize prepare_stage(const dequantize_float_per_channel& s, std::ptrdiff_t n,
+                                                             __m256i mask) {
+  const bool has_bias = s.bias != nullptr;
+  return {_mm256_maskload_ps(s.scales + n, mask), has_bias ? _mm256_maskload_ps(s.bias + n, mask) : _mm256_setzero_ps(),
+          has_bias};
 }
-QSPARSE_TARGET_AVX2 inline __m256 apply_stage(const clamp_float& s, __m256 v, std::ptrdiff_t, __m256i) {
-  const __m256 below = _mm256_cmp_ps(v, _mm256_set1_ps(s.min), _CMP_LT_OQ);
-  const __m256 above = _mm256_cmp_ps(v, _mm256_set1_ps(s.max), _CMP_GT_OQ);
-  v = _mm256_blendv_ps(v, _mm256_set1_ps(s.max), above);
-  return _mm256_blendv_ps(v, _mm256_set1_ps(s.min), below);
+QSPARSE_TARGET_AVX2 inline prepared_clamp_float prepare_stage(const clamp_float& s, std::ptrdiff_t, __m256i) {
+  return {_mm256_set1_ps(s.min), _mm256_set1_ps(s.max)};
 }
 
-template <std::size_t I, class... S, class V>
-QSPARSE_TARGET_AVX2 inline auto apply_stages(const output_pipeline<S...>& p, V v, std::ptrdiff_t n, __m256i mask) {
-  if constexpr (I == sizeof...(S)) {
+QSPARSE_TARGET_AVX2 inline __m256i apply_prepared(const prepared_add& p, __m256i v) { return adds_epi32(v, p.value); }
+template <class R>
+QSPARSE_TARGET_AVX2 inline __m256i apply_prepared(const prepared_fixed_point<R>& p, __m256i v) {
+  if constexpr (std::is_same_v<R, single_rounding>) {
+    return multiply_by_quantized_multiplier_single_rounding(v, p.multiplier, p.shift);
+  } else {
+    return multiply_by_quantized_multiplier(v, p.multiplier, p.shift);
+  }
+}
+QSPARSE_TARGET_AVX2 inline __m256i apply_prepared(const prepared_round_scale& p, __m256i v) {
+  return round_to_int32_half_even(_mm256_mul_ps(_mm256_cvtepi32_ps(v), p.scale));
+}
+QSPARSE_TARGET_AVX2 inline __m256i apply_prepared(const prepared_clamp& p, __m256i v) {
+  return _mm256_min_epi32(_mm256_max_epi32(v, p.lo), p.hi);
+}
+QSPARSE_TARGET_AVX2 inline __m256 apply_prepared(const prepared_dequantize& p, __m256i v) {
+  const __m256 product = _mm256_mul_ps(_mm256_cvtepi32_ps(v), p.scale);
+  return p.has_bias ? _mm256_add_ps(product, p.bias) : product;
+}
+QSPARSE_TARGET_AVX2 inline __m256 apply_prepared(const prepared_clamp_float& p, __m256 v) {
+  const __m256 below = _mm256_cmp_ps(v, p.lo, _CMP_LT_OQ);
+  const __m256 above = _mm256_cmp_ps(v, p.hi, _CMP_GT_OQ);
+  v = _mm256_blendv_ps(v, p.hi, above);
+  return _mm256_blendv_ps(v, p.lo, below);
+}
+
+template <class... S, std::size_t... I>
+QSPARSE_TARGET_AVX2 inline auto prepare_all(const output_pipeline<S...>& p, std::ptrdiff_t n, __m256i mask,
+                                            std::index_sequence<I...>) {
+  (void)n;  // unused by the empty pipeline
+  (void)mask;
+  return std::make_tuple(prepare_stage(std::get<I>(p.stages), n, mask)...);
+}
+
+/// The pipeline's stages prepared for columns n .. n+7 (lanes outside `mask` are not read).
+template <class... S>
+QSPARSE_TARGET_AVX2 inline auto prepare(const output_pipeline<S...>& p, std::ptrdiff_t n, __m256i mask) {
+  return prepare_all(p, n, mask, std::index_sequence_for<S...>{});
+}
+
+template <std::size_t I, class Prepared, class V>
+QSPARSE_TARGET_AVX2 inline auto apply_all(const Prepared& prepared, V v) {
+  if constexpr (I == std::tuple_size_v<Prepared>) {
     return v;
   } else {
-    return apply_stages<I + 1>(p, apply_stage(std::get<I>(p.stages), v, n, mask), n, mask);
+    return apply_all<I + 1>(prepared, apply_prepared(std::get<I>(prepared), v));
   }
 }
 
-/// Applies `p` to the accumulators of columns n .. n+count-1 of one row and stores `count` outputs.
-template <class... S>
-QSPARSE_TARGET_AVX2 inline void store_row(const output_pipeline<S...>& p, __m256i acc, std::ptrdiff_t n, int count,
-                                          typename output_pipeline<S...>::output_type* dst) {
-  using out_t = typename output_pipeline<S...>::output_type;
-  const __m256i mask = lane_mask(count);
-  const auto v = apply_stages<0>(p, acc, n, mask);
-  if constexpr (std::is_same_v<out_t, float>) {
+/// Applies prepared stages to the accumulators of one row and stores `count` (1..8) values as Out;
+/// `mask` must be lane_mask(count).
+template <class Out, class Prepared>
+QSPARSE_TARGET_AVX2 inline void store_prepared(const Prepared& prepared, __m256i acc, int count, __m256i mask,
+                                               Out* dst) {
+  const auto v = apply_all<0>(prepared, acc);
+  if constexpr (std::is_same_v<Out, float>) {
     _mm256_maskstore_ps(dst, mask, v);
-  } else if constexpr (std::is_same_v<out_t, std::int32_t>) {
+  } else if constexpr (std::is_same_v<Out, std::int32_t>) {
     _mm256_maskstore_epi32(dst, mask, v);
   } else {
-    // Values are in out_t's range: pack without changing them, then store `count` elements.
+    // Values are in Out's range: pack without changing them, then store `count` elements.
     const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    if constexpr (sizeof(out_t) == 2) {
+    if constexpr (sizeof(Out) == 2) {
       if (count == 8) {
         _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), words);
       } else {
@@ -140,8 +189,8 @@ QSPARSE_TARGET_AVX2 inline void store_row(const output_pipeline<S...>& p, __m256
         std::memcpy(dst, tmp, static_cast<std::size_t>(count) * 2);
       }
     } else {
-      const __m128i bytes = std::is_same_v<out_t, std::uint8_t> ? _mm_packus_epi16(words, words)
-                                                                 : _mm_packs_epi16(words, words);
+      const __m128i bytes = std::is_same_v<Out, std::uint8_t> ? _mm_packus_epi16(words, words)
+                                                              : _mm_packs_epi16(words, words);
       if (count == 8) {
         _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), bytes);
       } else {
@@ -151,6 +200,14 @@ QSPARSE_TARGET_AVX2 inline void store_row(const output_pipeline<S...>& p, __m256
       }
     }
   }
+}
+
+/// Applies `p` to the accumulators of columns n .. n+count-1 of one row and stores `count` outputs.
+template <class... S>
+QSPARSE_TARGET_AVX2 inline void store_row(const output_pipeline<S...>& p, __m256i acc, std::ptrdiff_t n, int count,
+                                          typename output_pipeline<S...>::output_type* dst) {
+  const __m256i mask = lane_mask(count);
+  store_prepared(prepare(p, n, mask), acc, count, mask, dst);
 }
 
 }  // namespace avx2

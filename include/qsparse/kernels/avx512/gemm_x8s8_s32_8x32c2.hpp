@@ -33,11 +33,13 @@ QSPARSE_TARGET_AVX512 inline void gemm_s16_tile_8x32c2(const std::int16_t* a, st
                                                        std::ptrdiff_t pairs, const std::int16_t* w,
                                                        std::int32_t* tile) {
   __m512i acc[MR][2];
+  #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
   for (std::ptrdiff_t q = 0; q < pairs; ++q) {
     const __m512i b0 = _mm512_load_si512(w);
     const __m512i b1 = _mm512_load_si512(w + 32);
     w += 64;
+    #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       std::int32_t pair;
       std::memcpy(&pair, a + r * ld + 2 * q, 4);
@@ -46,6 +48,7 @@ QSPARSE_TARGET_AVX512 inline void gemm_s16_tile_8x32c2(const std::int16_t* a, st
       acc[r][1] = _mm512_add_epi32(acc[r][1], _mm512_madd_epi16(av, b1));
     }
   }
+  #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     _mm512_storeu_si512(tile + r * 32, acc[r][0]);
     _mm512_storeu_si512(tile + r * 32 + 16, acc[r][1]);
@@ -92,9 +95,10 @@ struct gemm_x8s8_s32_8x32c2 {
           const std::ptrdiff_t left = columns - 16 * j;
           if (left <= 0) break;
           const auto mask = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+          const auto prepared = prepare(pipeline, n0 + 16 * j, mask);
           for (int r = 0; r < rows; ++r) {
-            store_row(pipeline, _mm512_load_si512(tile + r * nr + 16 * j), n0 + 16 * j, mask,
-                      g.dst + (m0 + r) * g.ldd + n0 + 16 * j);
+            store_prepared(prepared, _mm512_load_si512(tile + r * nr + 16 * j), mask,
+                           g.dst + (m0 + r) * g.ldd + n0 + 16 * j);
           }
         }
       }

@@ -1,10 +1,11 @@
 // qsparse/kernels/avx512/output_pipeline.hpp — the GEMM output stages (qsparse/gemm/output_stages.hpp)
 // on 16 int32 accumulators of one output row, bit-exact with their scalar definition `evaluate`.
 //
-//   store_row(pipeline, acc, m, n, mask, dst)   applies every stage to the 16 accumulators of row m,
-//                                               columns n .. n+15 (lanes outside `mask` are neither
-//                                               read from the stages' arrays nor stored), and writes
-//                                               the output type of the pipeline to dst[0 .. 15]
+//   auto prepared = prepare(pipeline, n, mask)  loads the stages' parameters of columns n .. n+15 once
+//                                               (lanes outside `mask` are not read)
+//   store_prepared<Out>(prepared, acc, mask, dst)  applies them to the 16 accumulators of one row and
+//                                               stores the lanes in `mask` as the pipeline's output type
+//   store_row(pipeline, acc, n, mask, dst)      both at once
 // Per-column parameter arrays are read with masked loads, so a tail never reads past column N - 1.
 // Every function carries QSPARSE_TARGET_AVX512; kernels with a superset target (avx512_vnni) inline them.
 #pragma once
@@ -14,6 +15,7 @@
 #include <limits>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/gemm/output_stages.hpp"
@@ -45,75 +47,136 @@ QSPARSE_TARGET_AVX512 inline __m512i round_to_int32_half_even(__m512 v) {
   return _mm512_mask_mov_epi32(converted, too_big, _mm512_set1_epi32(INT32_MAX));
 }
 
-QSPARSE_TARGET_AVX512 inline __m512i apply_stage(const bias_add& s, __m512i v, std::ptrdiff_t n, __mmask16 mask) {
-  return adds_epi32(v, _mm512_maskz_loadu_epi32(mask, s.bias + n));
+// Each stage is first *prepared* for a block of 16 columns (its per-column parameters loaded once,
+// scalars broadcast), then applied to the accumulators of every row of the block.
+struct prepared_add {  // bias_add, add_zero_point: saturating add
+  __m512i value;
+};
+template <class R>
+struct prepared_fixed_point {
+  __m512i multiplier, shift;
+};
+struct prepared_round_scale {  // requantize_float(_per_channel)
+  __m512 scale;
+};
+struct prepared_clamp {  // clamp, saturating_cast
+  __m512i lo, hi;
+};
+struct prepared_dequantize {
+  __m512 scale, bias;
+  bool has_bias;
+};
+struct prepared_clamp_float {
+  __m512 lo, hi;
+};
+
+QSPARSE_TARGET_AVX512 inline prepared_add prepare_stage(const bias_add& s, std::ptrdiff_t n, __mmask16 mask) {
+  return {_mm512_maskz_loadu_epi32(mask, s.bias + n)};
+}
+QSPARSE_TARGET_AVX512 inline prepared_add prepare_stage(const add_zero_point& s, std::ptrdiff_t, __mmask16) {
+  return {_mm512_set1_epi32(s.zero_point)};
 }
 template <class R>
-QSPARSE_TARGET_AVX512 inline __m512i apply_stage(const requantize_fixed_point<R>& s, __m512i v, std::ptrdiff_t,
-                                                 __mmask16) {
-  const __m512i multiplier = _mm512_set1_epi32(s.multiplier.multiplier);
-  const __m512i shift = _mm512_set1_epi32(s.multiplier.shift);
-  if constexpr (std::is_same_v<R, single_rounding>) {
-    return multiply_by_quantized_multiplier_single_rounding(v, multiplier, shift);
-  } else {
-    return multiply_by_quantized_multiplier(v, multiplier, shift);
-  }
+QSPARSE_TARGET_AVX512 inline prepared_fixed_point<R> prepare_stage(const requantize_fixed_point<R>& s, std::ptrdiff_t,
+                                                                   __mmask16) {
+  return {_mm512_set1_epi32(s.multiplier.multiplier), _mm512_set1_epi32(s.multiplier.shift)};
 }
 template <class R>
-QSPARSE_TARGET_AVX512 inline __m512i apply_stage(const requantize_fixed_point_per_channel<R>& s, __m512i v,
-                                                 std::ptrdiff_t n, __mmask16 mask) {
-  const __m512i multiplier = _mm512_maskz_loadu_epi32(mask, s.multipliers + n);
-  const __m512i shift = _mm512_maskz_loadu_epi32(mask, s.shifts + n);
-  if constexpr (std::is_same_v<R, single_rounding>) {
-    return multiply_by_quantized_multiplier_single_rounding(v, multiplier, shift);
-  } else {
-    return multiply_by_quantized_multiplier(v, multiplier, shift);
-  }
+QSPARSE_TARGET_AVX512 inline prepared_fixed_point<R> prepare_stage(const requantize_fixed_point_per_channel<R>& s,
+                                                                   std::ptrdiff_t n, __mmask16 mask) {
+  return {_mm512_maskz_loadu_epi32(mask, s.multipliers + n), _mm512_maskz_loadu_epi32(mask, s.shifts + n)};
 }
-QSPARSE_TARGET_AVX512 inline __m512i apply_stage(const requantize_float& s, __m512i v, std::ptrdiff_t, __mmask16) {
-  return round_to_int32_half_even(_mm512_mul_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(s.scale)));
+QSPARSE_TARGET_AVX512 inline prepared_round_scale prepare_stage(const requantize_float& s, std::ptrdiff_t, __mmask16) {
+  return {_mm512_set1_ps(s.scale)};
 }
-QSPARSE_TARGET_AVX512 inline __m512i apply_stage(const requantize_float_per_channel& s, __m512i v, std::ptrdiff_t n,
-                                                 __mmask16 mask) {
-  const __m512 scale = _mm512_maskz_loadu_ps(mask, s.scales + n);
-  return round_to_int32_half_even(_mm512_mul_ps(_mm512_cvtepi32_ps(v), scale));
+QSPARSE_TARGET_AVX512 inline prepared_round_scale prepare_stage(const requantize_float_per_channel& s, std::ptrdiff_t n,
+                                                                __mmask16 mask) {
+  return {_mm512_maskz_loadu_ps(mask, s.scales + n)};
 }
-QSPARSE_TARGET_AVX512 inline __m512i apply_stage(const add_zero_point& s, __m512i v, std::ptrdiff_t, __mmask16) {
-  return adds_epi32(v, _mm512_set1_epi32(s.zero_point));
-}
-QSPARSE_TARGET_AVX512 inline __m512i apply_stage(const clamp& s, __m512i v, std::ptrdiff_t, __mmask16) {
-  return _mm512_min_epi32(_mm512_max_epi32(v, _mm512_set1_epi32(s.min)), _mm512_set1_epi32(s.max));
+QSPARSE_TARGET_AVX512 inline prepared_clamp prepare_stage(const clamp& s, std::ptrdiff_t, __mmask16) {
+  return {_mm512_set1_epi32(s.min), _mm512_set1_epi32(s.max)};
 }
 template <class T>
-QSPARSE_TARGET_AVX512 inline __m512i apply_stage(const saturating_cast<T>&, __m512i v, std::ptrdiff_t, __mmask16) {
-  const __m512i lo = _mm512_set1_epi32(std::numeric_limits<T>::min());
-  const __m512i hi = _mm512_set1_epi32(std::numeric_limits<T>::max());
-  return _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
+QSPARSE_TARGET_AVX512 inline prepared_clamp prepare_stage(const saturating_cast<T>&, std::ptrdiff_t, __mmask16) {
+  return {_mm512_set1_epi32(std::numeric_limits<T>::min()), _mm512_set1_epi32(std::numeric_limits<T>::max())};
 }
-QSPARSE_TARGET_AVX512 inline __m512 apply_stage(const dequantize_float& s, __m512i v, std::ptrdiff_t n,
-                                                __mmask16 mask) {
-  const __m512 product = _mm512_mul_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(s.scale));
-  return s.bias != nullptr ? _mm512_add_ps(product, _mm512_maskz_loadu_ps(mask, s.bias + n)) : product;
+QSPARSE_TARGET_AVX512 inline prepared_dequantize prepare_stage(const dequantize_float& s, std::ptrdiff_t n,
+                                                               __mmask16 mask) {
+  const bool has_bias = s.bias != nullptr;
+  return {_mm512_set1_ps(s.scale), has_bias ? _mm512_maskz_loadu_ps(mask, s.bias + n) : _mm512_setzero_ps(), has_bias};
 }
-QSPARSE_TARGET_AVX512 inline __m512 apply_stage(const dequantize_float_per_channel& s, __m512i v, std::ptrdiff_t n,
-                                                __mmask16 mask) {
-  const __m512 product = _mm512_mul_ps(_mm512_cvtepi32_ps(v), _mm512_maskz_loadu_ps(mask, s.scales + n));
-  return s.bias != nullptr ? _mm512_add_ps(product, _mm512_maskz_loadu_ps(mask, s.bias + n)) : product;
+QSPARSE_TARGET_AVX512 inline prepared_dequantize prepare_stage(const dequantize_float_per_channel& s, std::ptrdiff_t n,
+                                                               __mmask16 mask) {
+  const bool has_bias = s.bias != nullptr;
+  return {_mm512_maskz_loadu_ps(mask, s.scales + n),
+          has_bias ? _mm512_maskz_loadu_ps(mask, s.bias + n) : _mm512_setzero_ps(), has_bias};
 }
-QSPARSE_TARGET_AVX512 inline __m512 apply_stage(const clamp_float& s, __m512 v, std::ptrdiff_t, __mmask16) {
-  // Ordered as the scalar v < min ? min : (v > max ? max : v): NaN passes through.
-  const __mmask16 below = _mm512_cmp_ps_mask(v, _mm512_set1_ps(s.min), _CMP_LT_OQ);
-  const __mmask16 above = _mm512_cmp_ps_mask(v, _mm512_set1_ps(s.max), _CMP_GT_OQ);
-  v = _mm512_mask_mov_ps(v, above, _mm512_set1_ps(s.max));
-  return _mm512_mask_mov_ps(v, below, _mm512_set1_ps(s.min));
+QSPARSE_TARGET_AVX512 inline prepared_clamp_float prepare_stage(const clamp_float& s, std::ptrdiff_t, __mmask16) {
+  return {_mm512_set1_ps(s.min), _mm512_set1_ps(s.max)};
 }
 
-template <std::size_t I, class... S, class V>
-QSPARSE_TARGET_AVX512 inline auto apply_stages(const output_pipeline<S...>& p, V v, std::ptrdiff_t n, __mmask16 mask) {
-  if constexpr (I == sizeof...(S)) {
+QSPARSE_TARGET_AVX512 inline __m512i apply_prepared(const prepared_add& p, __m512i v) { return adds_epi32(v, p.value); }
+template <class R>
+QSPARSE_TARGET_AVX512 inline __m512i apply_prepared(const prepared_fixed_point<R>& p, __m512i v) {
+  if constexpr (std::is_same_v<R, single_rounding>) {
+    return multiply_by_quantized_multiplier_single_rounding(v, p.multiplier, p.shift);
+  } else {
+    return multiply_by_quantized_multiplier(v, p.multiplier, p.shift);
+  }
+}
+QSPARSE_TARGET_AVX512 inline __m512i apply_prepared(const prepared_round_scale& p, __m512i v) {
+  return round_to_int32_half_even(_mm512_mul_ps(_mm512_cvtepi32_ps(v), p.scale));
+}
+QSPARSE_TARGET_AVX512 inline __m512i apply_prepared(const prepared_clamp& p, __m512i v) {
+  return _mm512_min_epi32(_mm512_max_epi32(v, p.lo), p.hi);
+}
+QSPARSE_TARGET_AVX512 inline __m512 apply_prepared(const prepared_dequantize& p, __m512i v) {
+  const __m512 product = _mm512_mul_ps(_mm512_cvtepi32_ps(v), p.scale);
+  return p.has_bias ? _mm512_add_ps(product, p.bias) : product;
+}
+QSPARSE_TARGET_AVX512 inline __m512 apply_prepared(const prepared_clamp_float& p, __m512 v) {
+  // Ordered as the scalar v < min ? min : (v > max ? max : v): NaN passes through.
+  const __mmask16 below = _mm512_cmp_ps_mask(v, p.lo, _CMP_LT_OQ);
+  const __mmask16 above = _mm512_cmp_ps_mask(v, p.hi, _CMP_GT_OQ);
+  v = _mm512_mask_mov_ps(v, above, p.hi);
+  return _mm512_mask_mov_ps(v, below, p.lo);
+}
+
+template <class... S, std::size_t... I>
+QSPARSE_TARGET_AVX512 inline auto prepare_all(const output_pipeline<S...>& p, std::ptrdiff_t n, __mmask16 mask,
+                                              std::index_sequence<I...>) {
+  (void)n;  // unused by the empty pipeline
+  (void)mask;
+  return std::make_tuple(prepare_stage(std::get<I>(p.stages), n, mask)...);
+}
+
+/// The pipeline's stages prepared for columns n .. n+15 (lanes outside `mask` are not read).
+template <class... S>
+QSPARSE_TARGET_AVX512 inline auto prepare(const output_pipeline<S...>& p, std::ptrdiff_t n, __mmask16 mask) {
+  return prepare_all(p, n, mask, std::index_sequence_for<S...>{});
+}
+
+template <std::size_t I, class Prepared, class V>
+QSPARSE_TARGET_AVX512 inline auto apply_all(const Prepared& prepared, V v) {
+  if constexpr (I == std::tuple_size_v<Prepared>) {
     return v;
   } else {
-    return apply_stages<I + 1>(p, apply_stage(std::get<I>(p.stages), v, n, mask), n, mask);
+    return apply_all<I + 1>(prepared, apply_prepared(std::get<I>(prepared), v));
+  }
+}
+
+/// Applies prepared stages to 16 accumulators of one row and stores the lanes in `mask` as Out.
+template <class Out, class Prepared>
+QSPARSE_TARGET_AVX512 inline void store_prepared(const Prepared& prepared, __m512i acc, __mmask16 mask, Out* dst) {
+  const auto v = apply_all<0>(prepared, acc);
+  if constexpr (std::is_same_v<Out, float>) {
+    _mm512_mask_storeu_ps(dst, mask, v);
+  } else if constexpr (std::is_same_v<Out, std::int32_t>) {
+    _mm512_mask_storeu_epi32(dst, mask, v);
+  } else if constexpr (sizeof(Out) == 1) {
+    _mm512_mask_cvtepi32_storeu_epi8(dst, mask, v);  // values are already in range: truncation is exact
+  } else {
+    _mm512_mask_cvtepi32_storeu_epi16(dst, mask, v);
   }
 }
 
@@ -121,17 +184,7 @@ QSPARSE_TARGET_AVX512 inline auto apply_stages(const output_pipeline<S...>& p, V
 template <class... S>
 QSPARSE_TARGET_AVX512 inline void store_row(const output_pipeline<S...>& p, __m512i acc, std::ptrdiff_t n,
                                             __mmask16 mask, typename output_pipeline<S...>::output_type* dst) {
-  using out_t = typename output_pipeline<S...>::output_type;
-  const auto v = apply_stages<0>(p, acc, n, mask);
-  if constexpr (std::is_same_v<out_t, float>) {
-    _mm512_mask_storeu_ps(dst, mask, v);
-  } else if constexpr (std::is_same_v<out_t, std::int32_t>) {
-    _mm512_mask_storeu_epi32(dst, mask, v);
-  } else if constexpr (sizeof(out_t) == 1) {
-    _mm512_mask_cvtepi32_storeu_epi8(dst, mask, v);  // values are already in range: truncation is exact
-  } else {
-    _mm512_mask_cvtepi32_storeu_epi16(dst, mask, v);
-  }
+  store_prepared(prepare(p, n, mask), acc, mask, dst);
 }
 
 }  // namespace avx512

@@ -10,10 +10,10 @@
 // with a_u = a + o, o = 128 for int8 and 0 for uint8 activations. The last term (rows' sums) is only
 // computed when w_zp != 0.
 //
-// Per k-group the tile loads two 64-byte weight vectors and broadcasts one 4-byte activation word
-// per row: 16 vpdpbusd, 2 loads and 8 broadcasts for 8 rows. Fewer than 4 rows split the k loop over
-// two accumulator sets to hide vpdpbusd's latency (matrix-vector products). The K tail (K % 4) reads
-// only the bytes inside the row; the packed weights are zero there.
+// Each tile's activation rows are first copied to a per-thread scratch (flipped for int8, zero padded
+// to whole k groups), so the inner loop is pure: per k group two 64-byte weight loads, one 4-byte
+// broadcast load per row and 16 vpdpbusd for 8 rows. Fewer than 4 rows split the k loop over two
+// accumulator sets to hide vpdpbusd's latency (matrix-vector products).
 #pragma once
 
 #include <cstddef>
@@ -37,57 +37,45 @@ namespace kernels {
 namespace avx512_vnni {
 
 /// One k group (4 bytes of every row at `offset`) into one accumulator set.
-template <int MR, bool Flip>
+template <int MR>
 QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void gemm_u8s8_step_8x32c4(
     __m512i (&acc)[MR][2], const std::uint8_t* a, std::ptrdiff_t lda, std::ptrdiff_t offset, const std::int8_t* w) {
   const __m512i b0 = _mm512_load_si512(w);
   const __m512i b1 = _mm512_load_si512(w + 64);
+#pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     std::int32_t word;
     std::memcpy(&word, a + r * lda + offset, 4);
-    __m512i av = _mm512_set1_epi32(word);
-    if constexpr (Flip) av = _mm512_xor_si512(av, _mm512_set1_epi32(static_cast<int>(0x80808080u)));
+    const __m512i av = _mm512_set1_epi32(word);
     acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, b0);
     acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, b1);
   }
 }
 
-/// MR rows × 32 columns of Σ_k a_u[r][k] * w[k][n] (raw), stored to tile[r][0..31].
-template <int MR, bool Flip>
+/// MR rows of unsigned activations (row stride lda, `groups` groups of 4 bytes) × 32 columns of
+/// Σ_k a_u[r][k] * w[k][n], stored to tile[r][0..31].
+template <int MR>
 QSPARSE_TARGET_AVX512_VNNI inline void gemm_u8s8_tile_8x32c4(const std::uint8_t* a, std::ptrdiff_t lda,
-                                                             std::ptrdiff_t k, const std::int8_t* w,
+                                                             std::ptrdiff_t groups, const std::int8_t* w,
                                                              std::int32_t* tile) {
   constexpr bool split = MR < 4;  // two accumulator sets over alternating k groups
   __m512i acc[MR][2];
   __m512i acc2[MR][2];
+#pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = acc2[r][0] = acc2[r][1] = _mm512_setzero_si512();
-  const __m512i flip = _mm512_set1_epi32(static_cast<int>(0x80808080u));
-  const std::ptrdiff_t groups = k / 4;
   std::ptrdiff_t g = 0;
   if constexpr (split) {
     for (; g + 2 <= groups; g += 2) {
-      gemm_u8s8_step_8x32c4<MR, Flip>(acc, a, lda, g * 4, w);
-      gemm_u8s8_step_8x32c4<MR, Flip>(acc2, a, lda, g * 4 + 4, w + 128);
+      gemm_u8s8_step_8x32c4<MR>(acc, a, lda, g * 4, w);
+      gemm_u8s8_step_8x32c4<MR>(acc2, a, lda, g * 4 + 4, w + 128);
       w += 256;
     }
   }
   for (; g < groups; ++g) {
-    gemm_u8s8_step_8x32c4<MR, Flip>(acc, a, lda, g * 4, w);
+    gemm_u8s8_step_8x32c4<MR>(acc, a, lda, g * 4, w);
     w += 128;
   }
-  const std::ptrdiff_t rest = k - groups * 4;
-  if (rest > 0) {
-    const __m512i b0 = _mm512_load_si512(w);
-    const __m512i b1 = _mm512_load_si512(w + 64);
-    for (int r = 0; r < MR; ++r) {
-      std::int32_t word = 0;
-      std::memcpy(&word, a + r * lda + groups * 4, static_cast<std::size_t>(rest));
-      __m512i av = _mm512_set1_epi32(word);
-      if constexpr (Flip) av = _mm512_xor_si512(av, flip);  // padded bytes meet zero weights
-      acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, b0);
-      acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, b1);
-    }
-  }
+#pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     __m512i lo = acc[r][0];
     __m512i hi = acc[r][1];
@@ -114,51 +102,64 @@ struct gemm_u8s8_s32_8x32c4 {
                                              std::ptrdiff_t m_end, std::ptrdiff_t panel_begin,
                                              std::ptrdiff_t panel_end) {
     constexpr bool flip = std::is_same_v<A, std::int8_t>;
-    const auto* a = reinterpret_cast<const std::uint8_t*>(g.a);
     const std::int32_t w_zp = g.weights.weight_zero_point();
     // -(a_zp + o) and K * w_zp, modulo 2^32.
     const auto a_offset = static_cast<std::uint32_t>(g.a_zero_point) + (flip ? 128u : 0u);
     const auto column_factor = static_cast<std::int32_t>(0u - a_offset);
     const auto k_wzp = static_cast<std::int32_t>(static_cast<std::uint32_t>(g.k) * static_cast<std::uint32_t>(w_zp));
     const std::int32_t* column_sums = g.weights.column_sums();
+    // The tile's rows, made unsigned and zero padded to whole k groups, contiguous: the inner loop then
+    // needs no sign flip, no tail and no strided access.
+    const std::ptrdiff_t kp = g.weights.k_padded();
+    const std::ptrdiff_t groups = kp / 4;
+    std::uint8_t* rows8 = thread_scratch<std::uint8_t>(static_cast<std::size_t>(mr * kp));
     alignas(64) std::int32_t tile[mr * nr];
     std::int32_t row_term[mr] = {};
 
     for (std::ptrdiff_t m0 = m_begin; m0 < m_end; m0 += mr) {
       const int rows = static_cast<int>(m_end - m0 < mr ? m_end - m0 : mr);
-      const std::uint8_t* a_tile = a + m0 * g.lda;
-      if (w_zp != 0) {
-        for (int r = 0; r < rows; ++r) {
+      for (int r = 0; r < rows; ++r) {
+        const auto* src = reinterpret_cast<const std::uint8_t*>(g.a + (m0 + r) * g.lda);
+        std::uint8_t* out = rows8 + r * kp;
+        if constexpr (flip) {
+          for (std::ptrdiff_t kk = 0; kk < g.k; ++kk) out[kk] = static_cast<std::uint8_t>(src[kk] ^ 0x80u);
+        } else {
+          std::memcpy(out, src, static_cast<std::size_t>(g.k));
+        }
+        for (std::ptrdiff_t kk = g.k; kk < kp; ++kk) out[kk] = 0;
+        if (w_zp != 0) {
           std::uint32_t sum = 0;
-          for (std::ptrdiff_t kk = 0; kk < g.k; ++kk) sum += static_cast<std::uint32_t>(a_tile[r * g.lda + kk] ^ (flip ? 0x80u : 0u));
+          for (std::ptrdiff_t kk = 0; kk < g.k; ++kk) sum += out[kk];
           row_term[r] = static_cast<std::int32_t>(0u - sum * static_cast<std::uint32_t>(w_zp));
         }
       }
       for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
         const auto* w = static_cast<const std::int8_t*>(g.weights.panel(p));
         switch (rows) {
-          case 8: gemm_u8s8_tile_8x32c4<8, flip>(a_tile, g.lda, g.k, w, tile); break;
-          case 7: gemm_u8s8_tile_8x32c4<7, flip>(a_tile, g.lda, g.k, w, tile); break;
-          case 6: gemm_u8s8_tile_8x32c4<6, flip>(a_tile, g.lda, g.k, w, tile); break;
-          case 5: gemm_u8s8_tile_8x32c4<5, flip>(a_tile, g.lda, g.k, w, tile); break;
-          case 4: gemm_u8s8_tile_8x32c4<4, flip>(a_tile, g.lda, g.k, w, tile); break;
-          case 3: gemm_u8s8_tile_8x32c4<3, flip>(a_tile, g.lda, g.k, w, tile); break;
-          case 2: gemm_u8s8_tile_8x32c4<2, flip>(a_tile, g.lda, g.k, w, tile); break;
-          default: gemm_u8s8_tile_8x32c4<1, flip>(a_tile, g.lda, g.k, w, tile); break;
+          case 8: gemm_u8s8_tile_8x32c4<8>(rows8, kp, groups, w, tile); break;
+          case 7: gemm_u8s8_tile_8x32c4<7>(rows8, kp, groups, w, tile); break;
+          case 6: gemm_u8s8_tile_8x32c4<6>(rows8, kp, groups, w, tile); break;
+          case 5: gemm_u8s8_tile_8x32c4<5>(rows8, kp, groups, w, tile); break;
+          case 4: gemm_u8s8_tile_8x32c4<4>(rows8, kp, groups, w, tile); break;
+          case 3: gemm_u8s8_tile_8x32c4<3>(rows8, kp, groups, w, tile); break;
+          case 2: gemm_u8s8_tile_8x32c4<2>(rows8, kp, groups, w, tile); break;
+          default: gemm_u8s8_tile_8x32c4<1>(rows8, kp, groups, w, tile); break;
         }
         const std::ptrdiff_t n0 = p * nr;
         const std::ptrdiff_t columns = g.n - n0 < nr ? g.n - n0 : nr;
         for (int j = 0; j < 2; ++j) {
           const std::ptrdiff_t left = columns - 16 * j;
           if (left <= 0) break;
+          const std::ptrdiff_t n = n0 + 16 * j;
           const auto mask = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
-          const __m512i sums = _mm512_load_si512(column_sums + n0 + 16 * j);  // padded to NR: in bounds
+          const __m512i sums = _mm512_load_si512(column_sums + n);  // padded to NR: in bounds
           const __m512i column_term = _mm512_mullo_epi32(_mm512_sub_epi32(sums, _mm512_set1_epi32(k_wzp)),
                                                          _mm512_set1_epi32(column_factor));
+          const auto prepared = avx512::prepare(pipeline, n, mask);
           for (int r = 0; r < rows; ++r) {
             __m512i acc = _mm512_add_epi32(_mm512_load_si512(tile + r * nr + 16 * j), column_term);
             if (w_zp != 0) acc = _mm512_add_epi32(acc, _mm512_set1_epi32(row_term[r]));
-            avx512::store_row(pipeline, acc, n0 + 16 * j, mask, g.dst + (m0 + r) * g.ldd + n0 + 16 * j);
+            avx512::store_prepared(prepared, acc, mask, g.dst + (m0 + r) * g.ldd + n);
           }
         }
       }

@@ -1,0 +1,440 @@
+// tests/gemm/gemm_test.cpp — every int8 GEMM kernel against reference_gemm, bit for bit: XNNPACK-style
+// edge shapes derived from each kernel's MR/NR/KR, strided operands, full-range and extreme zero
+// points, every output stage; TFLite's golden fully-connected vectors; threads; bad input.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "qsparse/core/context.hpp"
+#include "qsparse/gemm/gemm.hpp"
+#include "qsparse/gemm/reference.hpp"
+#include "support/testing.hpp"
+
+using namespace qsparse;
+
+namespace {
+
+enum class fill { random, low, high, alternating };
+
+template <class T>
+std::vector<T> make_values(std::size_t count, fill how, std::mt19937& rng) {
+  std::vector<T> v(count);
+  constexpr int lo = std::numeric_limits<T>::min();
+  constexpr int hi = std::numeric_limits<T>::max();
+  std::uniform_int_distribution<int> dist(lo, hi);
+  for (std::size_t i = 0; i < count; ++i) {
+    switch (how) {
+      case fill::random: v[i] = static_cast<T>(dist(rng)); break;
+      case fill::low: v[i] = static_cast<T>(lo); break;
+      case fill::high: v[i] = static_cast<T>(hi); break;
+      case fill::alternating: v[i] = static_cast<T>((i % 3 == 0) ? lo : hi); break;
+    }
+  }
+  return v;
+}
+
+// Per-column parameters for every stage kind, with multipliers from 2^-20 to 8 (so outputs saturate too).
+struct column_params {
+  std::vector<std::int32_t> bias, multipliers;
+  std::vector<int> shifts;
+  std::vector<float> scales, float_bias;
+  explicit column_params(std::ptrdiff_t n, std::mt19937& rng) {
+    std::uniform_int_distribution<int> b(-100000, 100000);
+    std::uniform_real_distribution<double> e(-20.0, 3.0);
+    for (std::ptrdiff_t i = 0; i < n; ++i) {
+      bias.push_back(b(rng));
+      const double real = std::exp2(e(rng));
+      const quantized_multiplier q = quantize_multiplier(real);
+      multipliers.push_back(q.multiplier);
+      shifts.push_back(q.shift);
+      scales.push_back(static_cast<float>(real));
+      float_bias.push_back(static_cast<float>(b(rng)) / 7.0f);
+    }
+  }
+};
+
+// Runs gemm on packed weights for `isa` and reference_gemm; requires equal outputs (padding untouched).
+template <class A, class Pipeline>
+void check_case(isa_level isa, std::ptrdiff_t m, std::ptrdiff_t k, std::ptrdiff_t n, std::ptrdiff_t lda_extra,
+                std::ptrdiff_t ldd_extra, std::int32_t a_zp, std::int32_t w_zp, fill how, const Pipeline& pipeline,
+                std::mt19937& rng) {
+  using out_t = typename Pipeline::output_type;
+  const std::ptrdiff_t lda = k + lda_extra;
+  const std::ptrdiff_t ldd = n + ldd_extra;
+  auto a = make_values<A>(static_cast<std::size_t>(std::max<std::ptrdiff_t>(m * lda, 1)), how, rng);
+  auto w = make_values<std::int8_t>(static_cast<std::size_t>(k * n), how == fill::alternating ? fill::random : how, rng);
+  const auto a_view = make_strided_view(a.data(), {m, k}, {lda, 1});
+  const auto w_view = make_view(w.data(), k, n);
+  std::vector<out_t> got(static_cast<std::size_t>(std::max<std::ptrdiff_t>(m * ldd, 1)), out_t(77));
+  std::vector<out_t> want = got;
+  const packed_weights packed = pack_weights(w_view, w_zp, isa);
+  context ctx;
+  gemm(ctx, quantized(a_view, a_zp), packed, make_strided_view(got.data(), {m, n}, {ldd, 1}), pipeline);
+  reference_gemm(quantized(a_view, a_zp), quantized(w_view, w_zp), make_strided_view(want.data(), {m, n}, {ldd, 1}),
+                 pipeline);
+  INFO(selected_kernel_name(isa) << " M=" << m << " K=" << k << " N=" << n << " lda=" << lda << " ldd=" << ldd
+                                 << " a_zp=" << a_zp << " w_zp=" << w_zp << " fill=" << static_cast<int>(how));
+  REQUIRE(std::memcmp(got.data(), want.data(), got.size() * sizeof(out_t)) == 0);
+}
+
+template <class Kernel>
+struct family {
+  static std::vector<std::ptrdiff_t> ks() {
+    std::vector<std::ptrdiff_t> v{1, Kernel::kr, Kernel::kr + 1, 2 * Kernel::kr, 3 * Kernel::kr + 1, 17, 67};
+    if (Kernel::kr > 1) v.push_back(Kernel::kr - 1);
+    return v;
+  }
+  static std::vector<std::ptrdiff_t> ms() {
+    std::vector<std::ptrdiff_t> v{1, Kernel::mr, Kernel::mr + 1, 2 * Kernel::mr + 3};
+    if (Kernel::mr > 2) v.push_back(Kernel::mr - 1);
+    return v;
+  }
+  static std::vector<std::ptrdiff_t> ns() {
+    return {1, Kernel::nr / 2 + 1, Kernel::nr - 1, Kernel::nr, Kernel::nr + 1, 2 * Kernel::nr + 7};
+  }
+};
+
+template <class F>
+void for_each_kernel(F&& f) {
+  std::apply([&](auto... kernel) { (f(kernel), ...); }, gemm_kernels{});
+}
+
+std::vector<isa_level> exercised;
+
+}  // namespace
+
+TEST_CASE("gemm: every kernel equals the reference on its edge shapes (requantized int8 output)", "[gemm][kernels]") {
+  std::mt19937 rng(42);
+  for_each_kernel([&](auto kernel) {
+    using K = decltype(kernel);
+    if (!cpu_supports(K::isa)) return;
+    exercised.push_back(K::isa);
+    for (auto k : family<K>::ks()) {
+      for (auto m : family<K>::ms()) {
+        for (auto n : family<K>::ns()) {
+          column_params cp(n, rng);
+          const auto p = pipeline(bias_add{cp.bias.data()},
+                                  requantize_fixed_point_per_channel<double_rounding>{cp.multipliers.data(), cp.shifts.data()},
+                                  add_zero_point{-7}, clamp{-120, 127}, saturating_cast<std::int8_t>{});
+          check_case<std::int8_t>(K::isa, m, k, n, 0, 0, -3, 0, fill::random, p, rng);
+          check_case<std::uint8_t>(K::isa, m, k, n, 3, 5, 131, 4, fill::random, p, rng);
+        }
+      }
+    }
+  });
+  REQUIRE(!exercised.empty());
+}
+
+TEST_CASE("gemm: full-range inputs and extreme zero points", "[gemm][kernels]") {
+  std::mt19937 rng(7);
+  for (isa_level isa : testing::supported_levels()) {
+    for (fill how : {fill::low, fill::high, fill::alternating, fill::random}) {
+      for (std::int32_t w_zp : {-128, 0, 127}) {
+        column_params cp(45, rng);
+        const auto raw = pipeline();
+        const auto q = pipeline(bias_add{cp.bias.data()},
+                                requantize_fixed_point_per_channel<double_rounding>{cp.multipliers.data(), cp.shifts.data()},
+                                add_zero_point{-128}, saturating_cast<std::int8_t>{});
+        for (std::int32_t a_zp : {-128, 127}) {
+          check_case<std::int8_t>(isa, 19, 131, 45, 1, 2, a_zp, w_zp, how, raw, rng);
+          check_case<std::int8_t>(isa, 19, 131, 45, 0, 0, a_zp, w_zp, how, q, rng);
+        }
+        for (std::int32_t a_zp : {0, 255}) {
+          check_case<std::uint8_t>(isa, 19, 131, 45, 1, 2, a_zp, w_zp, how, raw, rng);
+          check_case<std::uint8_t>(isa, 19, 131, 45, 0, 0, a_zp, w_zp, how, q, rng);
+        }
+      }
+    }
+    // The deepest K the bound allows for int8 x symmetric int8 at the extremes: every product is
+    // (-128 - 127)... here (a - a_zp) = 255 and (w - 0) = -128 → K * 32640 must stay below 2^31.
+    column_params cp(33, rng);
+    check_case<std::int8_t>(isa, 3, 65793, 33, 0, 0, 127, 0, fill::low, pipeline(), rng);
+  }
+}
+
+TEST_CASE("gemm: every output stage on every kernel", "[gemm][stages]") {
+  std::mt19937 rng(3);
+  const std::ptrdiff_t shapes[][3] = {{1, 1, 1}, {5, 9, 33}, {9, 64, 17}, {17, 5, 70}, {2, 300, 100}};
+  for (isa_level isa : testing::supported_levels()) {
+    for (const auto& s : shapes) {
+      const std::ptrdiff_t m = s[0], k = s[1], n = s[2];
+      column_params cp(n, rng);
+      const quantized_multiplier one = quantize_multiplier(0.0123);
+      check_case<std::int8_t>(isa, m, k, n, 2, 1, 5, 0, fill::random,
+                              pipeline(requantize_fixed_point<single_rounding>{one}, add_zero_point{100},
+                                       saturating_cast<std::uint8_t>{}),
+                              rng);
+      check_case<std::uint8_t>(isa, m, k, n, 0, 3, 128, -2, fill::random,
+                               pipeline(bias_add{cp.bias.data()},
+                                        requantize_fixed_point_per_channel<single_rounding>{cp.multipliers.data(),
+                                                                                           cp.shifts.data()},
+                                        saturating_cast<std::int16_t>{}),
+                               rng);
+      check_case<std::int8_t>(isa, m, k, n, 0, 0, -1, 0, fill::random,
+                              pipeline(bias_add{cp.bias.data()}, requantize_float_per_channel{cp.scales.data()},
+                                       add_zero_point{-1}, clamp{-128, 100}, saturating_cast<std::int8_t>{}),
+                              rng);
+      check_case<std::int8_t>(isa, m, k, n, 0, 0, 0, 0, fill::random,
+                              pipeline(requantize_float{3.5e3f}, add_zero_point{2147483000}), rng);  // saturates
+      check_case<std::uint8_t>(isa, m, k, n, 1, 1, 7, 0, fill::random,
+                               pipeline(dequantize_float_per_channel{cp.scales.data(), cp.float_bias.data()},
+                                        clamp_float{-1000.0f, 5000.0f}),
+                               rng);
+      check_case<std::int8_t>(isa, m, k, n, 0, 0, 3, 1, fill::random,
+                              pipeline(dequantize_float{0.25f, nullptr}), rng);
+      check_case<std::int8_t>(isa, m, k, n, 0, 0, 3, 1, fill::high,
+                              pipeline(bias_add{cp.bias.data()}, requantize_fixed_point<double_rounding>{{2147483647, 30}}),
+                              rng);  // the left shift saturates
+    }
+  }
+}
+
+TEST_CASE("gemm: TFLite FullyConnected golden vectors (COMPAT 3.7)", "[gemm][tflite]") {
+  // Weights [N=3][K=10] row-major = the K x N layout_left view.
+  std::vector<std::int8_t> filter;
+  for (int o = 0; o < 3; ++o) {
+    for (int i = 1; i <= 10; ++i) filter.push_back(static_cast<std::int8_t>(i));
+  }
+  const float input_float[2][10] = {{1, 2, 3, 4, 5, 6, 7, 8, -9, -10}, {1, 2, 3, 4, 5, 6, 7, -8, 9, -10}};
+  for (isa_level isa : testing::supported_levels()) {
+    SECTION(std::string("SimpleTestQuantizedInt8 on ") + to_string(isa)) {
+      std::vector<std::int8_t> input;  // scale 1, zero point -1
+      for (const auto& row : input_float) {
+        for (float x : row) input.push_back(static_cast<std::int8_t>(x - 1));
+      }
+      const std::int32_t bias[3] = {1, 2, 3};
+      std::int8_t out[6];
+      const auto packed = pack_weights(make_strided_view(filter.data(), {10, 3}, {1, 10}), 0, isa);
+      gemm(context{}, quantized(make_view(input.data(), 2, 10), -1), packed, make_view(out, 2, 3),
+           pipeline(bias_add{bias}, requantize_fixed_point<double_rounding>{quantize_multiplier(2.0)},
+                    add_zero_point{-1}, saturating_cast<std::int8_t>{}));
+      CHECK(std::vector<int>(out, out + 6) == std::vector<int>{47, 49, 51, 115, 117, 119});
+    }
+    SECTION(std::string("SimpleTestQuantizedInt8Relu on ") + to_string(isa)) {
+      std::vector<std::int8_t> negated = filter;
+      for (int i = 10; i < 20; ++i) negated[static_cast<std::size_t>(i)] = static_cast<std::int8_t>(-negated[static_cast<std::size_t>(i)]);
+      std::vector<std::int8_t> input;
+      for (const auto& row : input_float) {
+        for (float x : row) input.push_back(static_cast<std::int8_t>(x - 1));
+      }
+      const std::int32_t bias[3] = {1, -2, 3};
+      std::int8_t out[6];
+      const auto packed = pack_weights(make_strided_view(negated.data(), {10, 3}, {1, 10}), 0, isa);
+      gemm(context{}, quantized(make_view(input.data(), 2, 10), -1), packed, make_view(out, 2, 3),
+           pipeline(bias_add{bias}, requantize_fixed_point<double_rounding>{quantize_multiplier(2.0)},
+                    add_zero_point{-128}, clamp{-128, 127}, saturating_cast<std::int8_t>{}));
+      CHECK(std::vector<int>(out, out + 6) == std::vector<int>{-80, -128, -76, -12, -128, -8});
+    }
+    SECTION(std::string("SimpleTestQuantizedPerChannelInt8 on ") + to_string(isa)) {
+      const double scales[3] = {0.2, 0.25, 0.5};
+      std::vector<std::int8_t> wq;  // round(w / scale[o]), [N][K]
+      for (int o = 0; o < 3; ++o) {
+        for (int i = 1; i <= 10; ++i) wq.push_back(static_cast<std::int8_t>(std::round(i / scales[o])));
+      }
+      std::vector<std::int8_t> input;  // scale 0.5, zero point -1
+      for (const auto& row : input_float) {
+        for (float x : row) input.push_back(static_cast<std::int8_t>(std::round(x / 0.5f) - 1));
+      }
+      std::int32_t bias[3];
+      std::int32_t multipliers[3];
+      int shifts[3];
+      for (int o = 0; o < 3; ++o) {
+        bias[o] = static_cast<std::int32_t>(std::round((o + 1) / (0.5 * scales[o])));
+        const quantized_multiplier q = quantize_multiplier(0.5 * scales[o] / 1.0);
+        multipliers[o] = q.multiplier;
+        shifts[o] = q.shift;
+      }
+      std::int8_t out[6];
+      const auto packed = pack_weights(make_strided_view(wq.data(), {10, 3}, {1, 10}), 0, isa);
+      gemm(context{}, quantized(make_view(input.data(), 2, 10), -1), packed, make_view(out, 2, 3),
+           pipeline(bias_add{bias}, requantize_fixed_point_per_channel<double_rounding>{multipliers, shifts},
+                    add_zero_point{-1}, saturating_cast<std::int8_t>{}));
+      // TFLite's test allows 1 off; the exact fixed-point result is the golden value minus one, as in TFLite.
+      CHECK(std::vector<int>(out, out + 6) == std::vector<int>{23, 24, 25, 57, 58, 59});
+    }
+  }
+}
+
+TEST_CASE("gemm: every thread count and a caller's parallel_for give identical results", "[gemm][threads]") {
+  std::mt19937 rng(11);
+  const std::ptrdiff_t m = 37, k = 129, n = 300;
+  auto a = make_values<std::int8_t>(static_cast<std::size_t>(m * k), fill::random, rng);
+  auto w = make_values<std::int8_t>(static_cast<std::size_t>(k * n), fill::random, rng);
+  column_params cp(n, rng);
+  const auto p = pipeline(bias_add{cp.bias.data()},
+                          requantize_fixed_point_per_channel<double_rounding>{cp.multipliers.data(), cp.shifts.data()},
+                          add_zero_point{3}, saturating_cast<std::int8_t>{});
+  const auto packed = pack_weights(make_view(w.data(), k, n));
+  std::vector<std::int8_t> single(static_cast<std::size_t>(m * n));
+  gemm(context{}, quantized(make_view(a.data(), m, k), 1), packed, make_view(single.data(), m, n), p);
+  for (int t : {2, 3, 5}) {
+    std::vector<std::int8_t> out(single.size());
+    gemm(context(threads{t}), quantized(make_view(a.data(), m, k), 1), packed, make_view(out.data(), m, n), p);
+    CHECK(out == single);
+  }
+  // A caller's scheduler that runs the tasks backwards on fresh threads.
+  std::atomic<int> calls{0};
+  context custom(
+      [&](std::ptrdiff_t tasks, const task_function& task) {
+        ++calls;
+        std::vector<std::thread> pool;
+        for (std::ptrdiff_t t = tasks - 1; t >= 0; --t) pool.emplace_back([&task, t] { task(t); });
+        for (auto& th : pool) th.join();
+      },
+      4);
+  std::vector<std::int8_t> out(single.size());
+  gemm(custom, quantized(make_view(a.data(), m, k), 1), packed, make_view(out.data(), m, n), p);
+  CHECK(out == single);
+  CHECK(calls.load() == 1);
+  // Concurrent calls sharing one pooled context, on distinct outputs.
+  const context shared(threads{2});
+  std::vector<std::vector<std::int8_t>> outs(3, std::vector<std::int8_t>(single.size()));
+  std::vector<std::thread> callers;
+  for (auto& o : outs) {
+    callers.emplace_back([&, ptr = o.data()] {
+      for (int rep = 0; rep < 20; ++rep) {
+        gemm(shared, quantized(make_view(a.data(), m, k), 1), packed, make_view(ptr, m, n), p);
+      }
+    });
+  }
+  for (auto& th : callers) th.join();
+  for (const auto& o : outs) CHECK(o == single);
+}
+
+TEST_CASE("gemm: the unpacked entry and the zero-point-free overload", "[gemm]") {
+  std::mt19937 rng(5);
+  auto a = make_values<std::uint8_t>(6 * 40, fill::random, rng);
+  auto w = make_values<std::int8_t>(40 * 20, fill::random, rng);
+  std::vector<std::int32_t> got(6 * 20), want(6 * 20);
+  gemm(context{}, quantized(make_view(a.data(), 6, 40), 0), quantized(make_view(w.data(), 40, 20), -5),
+       make_view(got.data(), 6, 20), pipeline());
+  reference_gemm(quantized(make_view(a.data(), 6, 40), 0), quantized(make_view(w.data(), 40, 20), -5),
+                 make_view(want.data(), 6, 20), pipeline());
+  CHECK(got == want);
+  const auto packed = pack_weights(make_view(w.data(), 40, 20), -5);
+  std::vector<std::int32_t> plain(6 * 20);
+  gemm(context{}, make_view(a.data(), 6, 40), packed, make_view(plain.data(), 6, 20), pipeline());
+  CHECK(plain == want);
+  // M = 0 is a valid empty product.
+  gemm(context{}, make_view(a.data(), 0, 40), packed, make_view(plain.data(), 0, 20), pipeline());
+}
+
+TEST_CASE("gemm: bad input is a qsparse::error naming the argument", "[gemm][errors]") {
+  std::vector<std::int8_t> a(8 * 16, 1), w(16 * 24, 1), out(8 * 24);
+  const auto packed = pack_weights(make_view(w.data(), 16, 24));
+  const auto raw = pipeline(requantize_fixed_point<double_rounding>{quantize_multiplier(0.5)},
+                            saturating_cast<std::int8_t>{});
+  context ctx;
+  using Catch::Matchers::Contains;
+  CHECK_THROWS_WITH(gemm(ctx, make_view(a.data(), 8, 15), packed, make_view(out.data(), 8, 24), raw),
+                    Contains("K = 15") && Contains("K = 16"));
+  CHECK_THROWS_WITH(gemm(ctx, make_view(a.data(), 8, 16), packed, make_view(out.data(), 8, 23), raw),
+                    Contains("destination is 8 x 23"));
+  CHECK_THROWS_WITH(gemm(ctx, quantized(make_view(a.data(), 8, 16), 128), packed, make_view(out.data(), 8, 24), raw),
+                    Contains("zero point must be in [-128, 127], got 128"));
+  CHECK_THROWS_WITH(gemm(ctx, make_strided_view(a.data(), {8, 16}, {1, 8}), packed, make_view(out.data(), 8, 24), raw),
+                    Contains("contiguous along K"));
+  const float bad_scales[24] = {1.0f, 0.0f};
+  CHECK_THROWS_WITH(
+      gemm(ctx, make_view(a.data(), 8, 16), packed, make_view(out.data(), 8, 24),
+           pipeline(requantize_float_per_channel{bad_scales}, saturating_cast<std::int8_t>{})),
+      Contains("scales[1] = 0"));
+  CHECK_THROWS_WITH(gemm(ctx, make_view(a.data(), 8, 16), packed, make_view(out.data(), 8, 24),
+                         pipeline(requantize_float{std::numeric_limits<float>::quiet_NaN()}, saturating_cast<std::int8_t>{})),
+                    Contains("requantize_float.scale must be positive and finite"));
+  CHECK_THROWS_WITH(gemm(ctx, make_view(a.data(), 8, 16), packed, make_view(out.data(), 8, 24),
+                         pipeline(clamp{5, 4}, saturating_cast<std::int8_t>{})),
+                    Contains("min = 5, max = 4"));
+  CHECK_THROWS_WITH(gemm(ctx, make_view(a.data(), 8, 16), packed, make_view(out.data(), 8, 24),
+                         pipeline(requantize_fixed_point<double_rounding>{{1 << 30, -32}}, saturating_cast<std::int8_t>{})),
+                    Contains("shift = -32"));
+  // A K so deep the int32 sum could overflow.
+  std::vector<std::int8_t> deep_w(70000, 1);
+  std::vector<std::uint8_t> deep_a(70000, 1);  // 70000 * 255 * 128 > 2^31
+  const auto deep = pack_weights(make_view(deep_w.data(), 70000, 1), 0, isa_level::scalar);
+  std::int32_t one_out = 0;
+  CHECK_THROWS_WITH(gemm(ctx, make_view(deep_a.data(), 1, 70000), deep, make_view(&one_out, 1, 1), pipeline()),
+                    Contains("too deep"));
+  // Weights packed for an ISA above the ceiling.
+  if (cpu_supports(isa_level::avx2)) {
+    const auto avx2_packed = pack_weights(make_view(w.data(), 16, 24), 0, isa_level::avx2);
+    scoped_isa_ceiling ceiling(isa_level::scalar);
+    CHECK_THROWS_WITH(gemm(ctx, make_view(a.data(), 8, 16), avx2_packed, make_view(out.data(), 8, 24), raw),
+                      Contains("packed for avx2") && Contains("at most scalar"));
+  }
+}
+
+TEST_CASE("packed weights: header, sizes and validation of foreign buffers", "[gemm][packing]") {
+  std::vector<std::int8_t> w(5 * 3);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<std::int8_t>(i * 7 - 40);
+  for (isa_level isa : {isa_level::scalar, isa_level::avx2, isa_level::avx512, isa_level::avx512_vnni}) {
+    const auto packed = pack_weights(make_view(w.data(), 5, 3), 2, isa);
+    const packed_weights_view& v = packed.view();
+    CHECK(v.isa() == isa);
+    CHECK(v.k() == 5);
+    CHECK(v.n() == 3);
+    CHECK(v.weight_zero_point() == 2);
+    CHECK(v.size_bytes() == packed_weights_size(5, 3, isa));
+    const layout_geometry g = v.geometry();
+    CHECK(v.k_padded() == (5 + g.kr - 1) / g.kr * g.kr);
+    CHECK(v.n_padded() == g.nr);
+    // Column sums of the raw weights, zero for padding columns.
+    for (int n = 0; n < 3; ++n) {
+      int sum = 0;
+      for (int k = 0; k < 5; ++k) sum += w[static_cast<std::size_t>(k * 3 + n)];
+      CHECK(v.column_sums()[n] == sum);
+    }
+    CHECK(v.column_sums()[3] == 0);
+  }
+  // The worked example of packed_weights.hpp: K = 5, N = 3, avx2 → element (k=4, n=2) at [0][2][2][0].
+  const auto avx2 = pack_weights(make_view(w.data(), 5, 3), 2, isa_level::avx2);
+  const auto* e = static_cast<const std::int16_t*>(avx2.view().panel(0));
+  CHECK(e[(2 * 16 + 2) * 2 + 0] == w[4 * 3 + 2] - 2);
+  CHECK(e[(2 * 16 + 2) * 2 + 1] == 0);  // k = 5 is padding
+
+  // A foreign copy is accepted when intact and rejected with a reason when not.
+  const auto packed = pack_weights(make_view(w.data(), 5, 3), 0, isa_level::scalar);
+  struct alignas(64) block { unsigned char b[64]; };
+  std::vector<block> copy((packed.size_bytes() + 63) / 64);
+  auto* bytes = reinterpret_cast<unsigned char*>(copy.data());
+  std::memcpy(bytes, packed.view().bytes(), packed.size_bytes());
+  CHECK(packed_weights_view::from_bytes(bytes, packed.size_bytes()).n() == 3);
+  using Catch::Matchers::Contains;
+  CHECK_THROWS_WITH(packed_weights_view::from_bytes(bytes, packed.size_bytes() - 1), Contains("shorter than"));
+  bytes[4] = 9;  // version
+  CHECK_THROWS_WITH(packed_weights_view::from_bytes(bytes, packed.size_bytes()), Contains("version 9 is not supported"));
+  bytes[4] = 1;
+  bytes[6] = 1;  // layout s8_c4_nr32 with ISA scalar
+  CHECK_THROWS_WITH(packed_weights_view::from_bytes(bytes, packed.size_bytes()), Contains("does not belong to ISA"));
+  bytes[6] = 4;
+  bytes[0] = 0;
+  CHECK_THROWS_WITH(packed_weights_view::from_bytes(bytes, packed.size_bytes()), Contains("not a packed weight buffer"));
+  std::vector<std::int8_t> small(16);
+  CHECK_THROWS_WITH(pack_weights(make_view(w.data(), 5, 3), 0, isa_level::scalar, bytes, 64), Contains("needs"));
+  CHECK_THROWS_WITH(pack_weights(make_view(w.data(), 5, 3), 200), Contains("weight_zero_point must be in [-128, 127]"));
+}
+
+TEST_CASE("selected_kernel_name names the kernel of each ISA", "[gemm]") {
+  CHECK(std::string(selected_kernel_name(isa_level::scalar)) == "gemm_x8s8_s32_1x16c1__scalar");
+#if QSPARSE_X86
+  CHECK(std::string(selected_kernel_name(isa_level::avx2)) == "gemm_x8s8_s32_4x16c2__avx2");
+  CHECK(std::string(selected_kernel_name(isa_level::avx512)) == "gemm_x8s8_s32_8x32c2__avx512");
+  CHECK(std::string(selected_kernel_name(isa_level::avx512_vnni)) == "gemm_u8s8_s32_8x32c4__avx512vnni");
+#endif
+}
+
+TEST_CASE("guard: every GEMM kernel this CPU supports ran", "[gemm][guard]") {
+  // Runs after the kernel sweep in declaration order; fails if a level the CPU has was skipped.
+  for (isa_level level : testing::supported_levels()) {
+    INFO("level " << to_string(level));
+    CHECK(std::find(exercised.begin(), exercised.end(), level) != exercised.end());
+  }
+}
