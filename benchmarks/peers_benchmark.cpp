@@ -8,7 +8,8 @@
 //   BM_eigen_sgemm/<shape>/<t>            the float baseline, Eigen row-major MatrixXf, one thread
 // <t> is 1_thread for every shape, and 2_threads too for the 1024 and 2048 squares.
 // Counter GOPS = 2*M*N*K per iteration / time / 1e9 (items_per_second carries the same rate in ops/s
-// for the summary). The label names the implementation oneDNN picked.
+// for the summary); runq_wait = share of thread-time spent waiting for a CPU (another process on our
+// cores: distrust the row when it is not near 0). The label names the implementation oneDNN picked.
 //
 // Denominators, measured in the same run:
 //   BM_vnni_peak/<n>_accumulators         one core's vpdpbusd zmm throughput: an inline-asm loop of n
@@ -52,10 +53,12 @@ void bm_peer(benchmark::State& state, gemm_shape shape, int threads, Extra... ex
   try {
     Peer peer(gemm_problem::make(shape.m, shape.k, shape.n), threads, extra...);
     peer.run();  // warm: first-touch of the output, thread start-up, lazily built state
+    const run_queue_probe probe;
     for (auto _ : state) {
       peer.run();
       benchmark::ClobberMemory();
     }
+    probe.finish(state, threads);
     if constexpr (std::is_same_v<Peer, onednn_matmul_s8>) state.SetLabel(peer.implementation());
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());

@@ -18,13 +18,23 @@
 // (not Google Benchmark's own /threads:<t> suffix: that one means t benchmark threads).
 //
 //   set_gops_counter(state, shape)   counter GOPS = 2*M*N*K per iteration / time / 1e9
+//   run_queue_probe                  counter runq_wait: the share of the run's thread-time that this
+//                                    process's threads spent runnable but waiting for a CPU (Linux
+//                                    schedstat). Near 0 on a quiet machine; a two-thread result with a
+//                                    large runq_wait shared its cores with another process: discard it.
 #pragma once
 
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
+
+#if defined(__linux__)
+#include <dirent.h>
+#endif
 
 namespace qsparse_bench {
 
@@ -102,5 +112,41 @@ inline void set_gops_counter(benchmark::State& state, const gemm_shape& s) {
   state.counters["GOPS"] = benchmark::Counter(static_cast<double>(state.iterations()) * s.ops() * 1e-9,
                                               benchmark::Counter::kIsRate);
 }
+
+/// Nanoseconds the threads of this process have spent waiting on a run queue (0 where unknown):
+/// the sum of field 2 of /proc/self/task/*/schedstat.
+inline std::uint64_t run_queue_wait_ns() {
+  std::uint64_t total = 0;
+#if defined(__linux__)
+  DIR* tasks = ::opendir("/proc/self/task");
+  if (tasks == nullptr) return 0;
+  while (const dirent* entry = ::readdir(tasks)) {
+    if (entry->d_name[0] == '.') continue;
+    const std::string path = std::string("/proc/self/task/") + entry->d_name + "/schedstat";
+    if (std::FILE* f = std::fopen(path.c_str(), "r")) {
+      unsigned long long run = 0, wait = 0;
+      if (std::fscanf(f, "%llu %llu", &run, &wait) == 2) total += wait;
+      std::fclose(f);
+    }
+  }
+  ::closedir(tasks);
+#endif
+  return total;
+}
+
+/// Construct before the timed loop, call finish(state, threads) after it (both outside the timing).
+class run_queue_probe {
+ public:
+  run_queue_probe() : wait_(run_queue_wait_ns()), start_(std::chrono::steady_clock::now()) {}
+  void finish(benchmark::State& state, int threads) const {
+    const double wait = static_cast<double>(run_queue_wait_ns() - wait_) * 1e-9;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    state.counters["runq_wait"] = elapsed > 0 ? wait / (elapsed * threads) : 0.0;
+  }
+
+ private:
+  std::uint64_t wait_;
+  std::chrono::steady_clock::time_point start_;
+};
 
 }  // namespace qsparse_bench
