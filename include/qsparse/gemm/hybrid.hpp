@@ -1,0 +1,252 @@
+// qsparse/gemm/hybrid.hpp — dynamic-range ("hybrid") GEMM: float activations quantized per row on the
+// fly, int8 weights, float output; TFLite's FullyConnected EvalHybrid (COMPAT.md §3.6) bit for bit.
+//
+//   hybrid_params p{weight_scales, /*per_channel=*/true, bias, hybrid_quantization::symmetric};
+//   qsparse::hybrid_gemm(ctx, a_float_mxk, packed, dst_float_mxn, p);
+//
+// 1. If every activation is zero, dst = bias (or 0) and only the activation clamp is applied.
+// 2. Each row m is quantized to int8 on its own (quantize_row_symmetric / quantize_row_asymmetric below,
+//    TFLite's PortableSymmetricQuantizeFloats / PortableAsymmetricQuantizeFloats) giving a scaling
+//    factor s[m] and an offset z[m] (0 when symmetric).
+// 3. acc[m][n] = Σ_k q[m][k] * w[k][n] - z[m] * Σ_k w[k][n]  (the int8 GEMM, exact int32).
+// 4. dst[m][n] = bias[n] + float(acc) * (s[m] * w_scale[n])   (the scale product in float first;
+//    w_scale[n] is the per-tensor scale when per_channel is false), then clamp to
+//    [activation_min, activation_max] (NaN-preserving, as clamp_float).
+// TFLite forms step 3's correction in float (exact while |acc| < 2^24); qsparse keeps it in int32.
+// The weights must be symmetric (zero point 0) as TFLite requires; rows must be finite.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include "qsparse/core/context.hpp"
+#include "qsparse/core/error.hpp"
+#include "qsparse/core/tensor_view.hpp"
+#include "qsparse/gemm/gemm.hpp"
+#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/gemm/packed_weights.hpp"
+
+namespace qsparse {
+
+/// How hybrid_gemm quantizes each activation row.
+enum class hybrid_quantization { symmetric, asymmetric };
+
+/// The float side of a hybrid GEMM (pointers to the caller's arrays).
+struct hybrid_params {
+  const float* weight_scales = nullptr;  // N scales when per_channel, else one
+  bool per_channel = false;
+  const float* bias = nullptr;  // N values, or null
+  hybrid_quantization input_quantization = hybrid_quantization::symmetric;
+  float activation_min = -std::numeric_limits<float>::infinity();
+  float activation_max = std::numeric_limits<float>::infinity();
+};
+
+/// A row's quantization: real = scale * (q - zero_point).
+struct hybrid_row_quantization {
+  float scale;
+  std::int32_t zero_point;
+};
+
+/// TFLite PortableSymmetricQuantizeFloats: range = max(|min|, |max|); range 0 → all 0 with scale 1;
+/// else scale = range / 127 and q = clamp(round_half_away(x * (127 / range)), -127, 127).
+inline hybrid_row_quantization quantize_row_symmetric(const float* x, std::ptrdiff_t k, std::int8_t* q) {
+  float lo = x[0], hi = x[0];
+  for (std::ptrdiff_t i = 1; i < k; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+  const float range = std::max(std::fabs(lo), std::fabs(hi));
+  if (range == 0.0f) {
+    std::memset(q, 0, static_cast<std::size_t>(k));
+    return {1.0f, 0};
+  }
+  const float inverse = 127.0f / range;
+  for (std::ptrdiff_t i = 0; i < k; ++i) {
+    const auto v = static_cast<std::int32_t>(std::round(x[i] * inverse));
+    q[i] = static_cast<std::int8_t>(std::min(127, std::max(-127, v)));
+  }
+  return {range / 127.0f, 0};
+}
+
+/// TFLite PortableAsymmetricQuantizeFloats: rmin = min(0, min), rmax = max(0, max) (double);
+/// equal → all 0 with scale 1; else scale = (rmax - rmin) / 255, the zero point from the end with the
+/// smaller error, clamped with <= / >= and rounded half away; q = clamp(round(zp + x * float(1 / scale))).
+inline hybrid_row_quantization quantize_row_asymmetric(const float* x, std::ptrdiff_t k, std::int8_t* q) {
+  float lo = x[0], hi = x[0];
+  for (std::ptrdiff_t i = 1; i < k; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+  const double rmin = std::fmin(0.0, static_cast<double>(lo));
+  const double rmax = std::fmax(0.0, static_cast<double>(hi));
+  if (rmin == rmax) {
+    std::memset(q, 0, static_cast<std::size_t>(k));
+    return {1.0f, 0};
+  }
+  const double qmin = -128.0, qmax = 127.0;
+  const double scale = (rmax - rmin) / (qmax - qmin);
+  const double from_min = qmin - rmin / scale;
+  const double from_max = qmax - rmax / scale;
+  const double from_min_error = std::fabs(qmin) + std::fabs(rmin / scale);
+  const double from_max_error = std::fabs(qmax) + std::fabs(rmax / scale);
+  const double zero_point = from_min_error < from_max_error ? from_min : from_max;
+  std::int32_t nudged = 0;
+  if (zero_point <= qmin) {
+    nudged = -128;
+  } else if (zero_point >= qmax) {
+    nudged = 127;
+  } else {
+    nudged = static_cast<std::int32_t>(std::round(zero_point));
+  }
+  const auto scaling_factor = static_cast<float>(scale);
+  const auto inverse = static_cast<float>(1.0 / static_cast<double>(scaling_factor));
+  for (std::ptrdiff_t i = 0; i < k; ++i) {
+    const float shifted = static_cast<float>(nudged) + x[i] * inverse;
+    const auto v = static_cast<std::int32_t>(std::round(shifted));
+    q[i] = static_cast<std::int8_t>(std::min(127, std::max(-128, v)));
+  }
+  return {scaling_factor, nudged};
+}
+
+namespace detail {
+
+inline float hybrid_output(std::int32_t acc, float row_scale, float weight_scale, const float* bias, std::ptrdiff_t n,
+                           float lo, float hi) {
+  const float scale = product_not_fused(row_scale, weight_scale);
+  const float product = product_not_fused(static_cast<float>(acc), scale);
+  float v = bias != nullptr ? bias[n] + product : product;
+  v = v < lo ? lo : (v > hi ? hi : v);
+  return v;
+}
+
+}  // namespace detail
+
+/// The dynamic-range GEMM. See the top of this header.
+template <class A, class LA, class AA, class D, class LD, class AD>
+void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activations, const packed_weights_view& weights,
+                 const tensor_view<D, 2, LD, AD>& destination, const hybrid_params& params) {
+  static_assert(std::is_same_v<std::remove_const_t<A>, float>, "qsparse::hybrid_gemm: activations must be float.");
+  static_assert(std::is_same_v<D, float>, "qsparse::hybrid_gemm: the destination must be a view of (non-const) float.");
+  const char* fn = "qsparse::hybrid_gemm";
+  const index_t m_count = activations.extent(0);
+  const index_t k = activations.extent(1);
+  detail::check(!weights.empty(), fn, ": the packed weights are empty");
+  const index_t n_count = weights.n();
+  detail::check(k == weights.k(), fn, ": activations have K = ", k, " columns but the weights were packed with K = ",
+                weights.k());
+  detail::check(destination.extent(0) == m_count && destination.extent(1) == n_count, fn, ": destination is ",
+                destination.extent(0), " x ", destination.extent(1), ", expected M x N = ", m_count, " x ", n_count);
+  detail::check(weights.weight_zero_point() == 0, fn, ": weights must be symmetric (zero point 0), got zero point ",
+                weights.weight_zero_point());
+  detail::check(params.weight_scales != nullptr, fn, ": weight_scales must not be null");
+  const index_t scale_count = params.per_channel ? n_count : 1;
+  for (index_t i = 0; i < scale_count; ++i) {
+    detail::check_scale(params.weight_scales[i], fn, "weight_scales", i);
+  }
+  detail::check(!(params.activation_min > params.activation_max), fn,
+                ": activation_min must be <= activation_max, got ", params.activation_min, " and ", params.activation_max);
+  // |q - z| <= 255 and |w| <= 128: the corrected int32 sum must not overflow.
+  detail::check(static_cast<std::int64_t>(k) * 255 * 128 <= std::numeric_limits<std::int32_t>::max(), fn, ": K = ", k,
+                " is too deep for an exact int32 sum (K must be <= 65793)");
+  if (m_count == 0) return;
+
+  // Step 1: an all-zero input skips the product.
+  bool all_zero = true;
+  for (index_t m = 0; m < m_count && all_zero; ++m) {
+    for (index_t i = 0; i < k; ++i) {
+      if (activations(m, i) != 0.0f) {
+        all_zero = false;
+        break;
+      }
+    }
+  }
+  if (all_zero) {
+    for (index_t m = 0; m < m_count; ++m) {
+      for (index_t n = 0; n < n_count; ++n) {
+        float v = params.bias != nullptr ? params.bias[n] : 0.0f;
+        v = v < params.activation_min ? params.activation_min : (v > params.activation_max ? params.activation_max : v);
+        destination(m, n) = v;
+      }
+    }
+    return;
+  }
+
+  // Step 2: per-row quantization into a contiguous int8 copy.
+  std::vector<float> row(static_cast<std::size_t>(k));
+  std::vector<std::int8_t> q(static_cast<std::size_t>(m_count * k));
+  std::vector<hybrid_row_quantization> rows(static_cast<std::size_t>(m_count));
+  for (index_t m = 0; m < m_count; ++m) {
+    for (index_t i = 0; i < k; ++i) {
+      row[static_cast<std::size_t>(i)] = activations(m, i);
+      detail::check(std::isfinite(row[static_cast<std::size_t>(i)]), fn, ": activations must be finite, got a(", m,
+                    ", ", i, ") = ", row[static_cast<std::size_t>(i)]);
+    }
+    std::int8_t* out = q.data() + m * k;
+    rows[static_cast<std::size_t>(m)] = params.input_quantization == hybrid_quantization::symmetric
+                                            ? quantize_row_symmetric(row.data(), k, out)
+                                            : quantize_row_asymmetric(row.data(), k, out);
+  }
+
+  // Step 3: the exact int32 product, then the per-row offset correction.
+  std::vector<std::int32_t> acc(static_cast<std::size_t>(m_count * n_count));
+  gemm(ctx, make_view(static_cast<const std::int8_t*>(q.data()), m_count, k), weights,
+       make_view(acc.data(), m_count, n_count), pipeline());
+  const std::int32_t* column_sums = weights.column_sums();
+
+  // Step 4: float output.
+  for (index_t m = 0; m < m_count; ++m) {
+    const hybrid_row_quantization rq = rows[static_cast<std::size_t>(m)];
+    for (index_t n = 0; n < n_count; ++n) {
+      const auto corrected = static_cast<std::int32_t>(
+          static_cast<std::uint32_t>(acc[static_cast<std::size_t>(m * n_count + n)]) -
+          static_cast<std::uint32_t>(rq.zero_point) * static_cast<std::uint32_t>(column_sums[n]));
+      destination(m, n) =
+          detail::hybrid_output(corrected, rq.scale, params.weight_scales[params.per_channel ? n : 0], params.bias, n,
+                                params.activation_min, params.activation_max);
+    }
+  }
+}
+
+/// The definition of hybrid_gemm on unpacked K×N int8 weights, in plain loops (int64 sums).
+template <class A, class LA, class AA, class W, class LW, class AW, class D, class LD, class AD>
+void reference_hybrid_gemm(const tensor_view<A, 2, LA, AA>& activations, const tensor_view<W, 2, LW, AW>& weights,
+                           const tensor_view<D, 2, LD, AD>& destination, const hybrid_params& params) {
+  const index_t m_count = activations.extent(0);
+  const index_t k = activations.extent(1);
+  const index_t n_count = weights.extent(1);
+  bool all_zero = true;
+  for (index_t m = 0; m < m_count; ++m) {
+    for (index_t i = 0; i < k; ++i) all_zero = all_zero && activations(m, i) == 0.0f;
+  }
+  std::vector<float> row(static_cast<std::size_t>(k));
+  std::vector<std::int8_t> q(static_cast<std::size_t>(k));
+  for (index_t m = 0; m < m_count; ++m) {
+    for (index_t i = 0; i < k; ++i) row[static_cast<std::size_t>(i)] = activations(m, i);
+    const hybrid_row_quantization rq = params.input_quantization == hybrid_quantization::symmetric
+                                           ? quantize_row_symmetric(row.data(), k, q.data())
+                                           : quantize_row_asymmetric(row.data(), k, q.data());
+    for (index_t n = 0; n < n_count; ++n) {
+      if (all_zero) {
+        float v = params.bias != nullptr ? params.bias[n] : 0.0f;
+        destination(m, n) = v < params.activation_min ? params.activation_min
+                                                      : (v > params.activation_max ? params.activation_max : v);
+        continue;
+      }
+      std::int64_t acc = 0;
+      for (index_t i = 0; i < k; ++i) {
+        acc += (std::int64_t{q[static_cast<std::size_t>(i)]} - rq.zero_point) * std::int64_t{weights(i, n)};
+      }
+      destination(m, n) = detail::hybrid_output(static_cast<std::int32_t>(acc), rq.scale,
+                                                params.weight_scales[params.per_channel ? n : 0], params.bias, n,
+                                                params.activation_min, params.activation_max);
+    }
+  }
+}
+
+}  // namespace qsparse

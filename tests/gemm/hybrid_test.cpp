@@ -1,0 +1,129 @@
+// tests/gemm/hybrid_test.cpp — the dynamic-range GEMM against its reference on every ISA, TFLite's row
+// quantizers on hand-computed values, the all-zero input path and bad input.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "qsparse/gemm/hybrid.hpp"
+#include "support/testing.hpp"
+
+using namespace qsparse;
+
+TEST_CASE("quantize_row_symmetric follows TFLite's PortableSymmetricQuantizeFloats", "[gemm][hybrid]") {
+  const float x[4] = {1.0f, -2.0f, 0.5f, 4.0f};
+  std::int8_t q[4];
+  const hybrid_row_quantization r = quantize_row_symmetric(x, 4, q);
+  // range 4: x * 31.75 = 31.75, -63.5, 15.875, 127 → half away from zero.
+  CHECK(std::vector<int>(q, q + 4) == std::vector<int>{32, -64, 16, 127});
+  CHECK(r.scale == 4.0f / 127.0f);
+  CHECK(r.zero_point == 0);
+  const float zeros[3] = {0.0f, -0.0f, 0.0f};
+  CHECK(quantize_row_symmetric(zeros, 3, q).scale == 1.0f);
+  CHECK(std::vector<int>(q, q + 3) == std::vector<int>{0, 0, 0});
+}
+
+TEST_CASE("quantize_row_asymmetric follows TFLite's PortableAsymmetricQuantizeFloats", "[gemm][hybrid]") {
+  // Range [0, 2.55]: scale 0.01, zero point from min = -128 (error 128 vs 127 + 255 = 382).
+  const float x[3] = {0.0f, 1.0f, 2.55f};
+  std::int8_t q[3];
+  const hybrid_row_quantization r = quantize_row_asymmetric(x, 3, q);
+  CHECK(r.zero_point == -128);
+  CHECK(r.scale == static_cast<float>(2.549999952316284 / 255.0));
+  CHECK(std::vector<int>(q, q + 3) == std::vector<int>{-128, -28, 127});
+  // A range excluding zero is widened to include it; all-equal zero rows quantize to 0 with scale 1.
+  const float negative[2] = {-1.0f, -3.0f};
+  const hybrid_row_quantization n = quantize_row_asymmetric(negative, 2, q);
+  CHECK(n.zero_point == 127);
+  CHECK(static_cast<int>(q[0]) == static_cast<int>(std::round(127.0f + -1.0f * static_cast<float>(1.0 / n.scale))));
+  CHECK(static_cast<int>(q[1]) == -128);
+  const float zeros[2] = {0.0f, 0.0f};
+  const hybrid_row_quantization z = quantize_row_asymmetric(zeros, 2, q);
+  CHECK(z.scale == 1.0f);
+  CHECK(z.zero_point == 0);
+}
+
+TEST_CASE("hybrid_gemm equals its reference on every ISA", "[gemm][hybrid]") {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  std::uniform_int_distribution<int> w_dist(-127, 127);
+  const std::ptrdiff_t shapes[][3] = {{1, 1, 1}, {1, 784, 256}, {3, 33, 17}, {9, 64, 70}, {16, 131, 40}};
+  for (isa_level isa : testing::supported_levels()) {
+    for (const auto& s : shapes) {
+      const std::ptrdiff_t m = s[0], k = s[1], n = s[2];
+      std::vector<float> a(static_cast<std::size_t>(m * k));
+      for (auto& v : a) v = normal(rng);
+      if (m > 2) {
+        for (std::ptrdiff_t i = 0; i < k; ++i) a[static_cast<std::size_t>(k + i)] = 0.0f;   // an all-zero row
+        for (std::ptrdiff_t i = 0; i < k; ++i) a[static_cast<std::size_t>(2 * k + i)] = -std::fabs(a[static_cast<std::size_t>(2 * k + i)]);
+      }
+      std::vector<std::int8_t> w(static_cast<std::size_t>(k * n));
+      for (auto& v : w) v = static_cast<std::int8_t>(w_dist(rng));
+      std::vector<float> scales(static_cast<std::size_t>(n)), bias(static_cast<std::size_t>(n));
+      for (std::ptrdiff_t i = 0; i < n; ++i) {
+        scales[static_cast<std::size_t>(i)] = 0.001f + 0.01f * static_cast<float>(i % 7);
+        bias[static_cast<std::size_t>(i)] = normal(rng);
+      }
+      const auto packed = pack_weights(make_view(w.data(), k, n), 0, isa);
+      for (bool per_channel : {false, true}) {
+        for (auto mode : {hybrid_quantization::symmetric, hybrid_quantization::asymmetric}) {
+          hybrid_params p;
+          p.weight_scales = scales.data();
+          p.per_channel = per_channel;
+          p.bias = per_channel ? bias.data() : nullptr;
+          p.input_quantization = mode;
+          if (per_channel) {
+            p.activation_min = -0.5f;
+            p.activation_max = 6.0f;
+          }
+          std::vector<float> got(static_cast<std::size_t>(m * n)), want(got.size());
+          hybrid_gemm(context{}, make_view(static_cast<const float*>(a.data()), m, k), packed, make_view(got.data(), m, n), p);
+          reference_hybrid_gemm(make_view(a.data(), m, k), make_view(w.data(), k, n), make_view(want.data(), m, n), p);
+          INFO(to_string(isa) << " M=" << m << " K=" << k << " N=" << n << " per_channel=" << per_channel
+                              << " asymmetric=" << (mode == hybrid_quantization::asymmetric));
+          REQUIRE(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("hybrid_gemm: a hand-computed product, the all-zero input and bad input", "[gemm][hybrid]") {
+  const float x[4] = {1.0f, -2.0f, 0.5f, 4.0f};
+  std::int8_t w[4] = {1, 2, 3, 4};  // K = 4, N = 1
+  const float scale = 0.5f;
+  const auto packed = pack_weights(make_view(w, 4, 1));
+  float out = 0.0f;
+  hybrid_params p;
+  p.weight_scales = &scale;
+  hybrid_gemm(context{}, make_view(x, 1, 4), packed, make_view(&out, 1, 1), p);
+  // q = [32, -64, 16, 127] → Σ q w = 32 - 128 + 48 + 508 = 460; 460 * (4/127 * 0.5).
+  const float row_scale = 4.0f / 127.0f;
+  const float combined = row_scale * scale;
+  CHECK(out == 460.0f * combined);
+  CHECK(std::fabs(out - 7.2440944f) < 1e-5f);
+
+  const float zeros[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  const float bias = -0.0f;
+  p.bias = &bias;
+  out = 1.0f;
+  hybrid_gemm(context{}, make_view(zeros, 1, 4), packed, make_view(&out, 1, 1), p);
+  CHECK(std::signbit(out));  // the product is skipped: dst = bias exactly
+
+  using Catch::Matchers::Contains;
+  const float bad[4] = {1.0f, std::numeric_limits<float>::quiet_NaN(), 0.0f, 0.0f};
+  p.bias = nullptr;
+  CHECK_THROWS_WITH(hybrid_gemm(context{}, make_view(bad, 1, 4), packed, make_view(&out, 1, 1), p),
+                    Contains("finite") && Contains("a(0, 1)"));
+  const auto with_zp = pack_weights(make_view(w, 4, 1), 3);
+  CHECK_THROWS_WITH(hybrid_gemm(context{}, make_view(x, 1, 4), with_zp, make_view(&out, 1, 1), p),
+                    Contains("symmetric"));
+  const float negative_scale = -1.0f;
+  p.weight_scales = &negative_scale;
+  CHECK_THROWS_WITH(hybrid_gemm(context{}, make_view(x, 1, 4), packed, make_view(&out, 1, 1), p),
+                    Contains("weight_scales") && Contains("-1"));
+}
