@@ -31,8 +31,9 @@
 // mse_range<Scheme>(h, options)    the candidates of the entropy search (symmetric for a symmetric scheme),
 //     scored by the mean squared error of fake quantizing each bin's centre with choose_params<Scheme> of
 //     the candidate, weighted by the bin's count (the scheme's own quantize_value / dequantize_value, in
-//     double); the minimum wins, ties to the wider range. Bin centres stand for the values: a range up
-//     to one bin narrower than a value at a bin's lower edge can score better than the exact one.
+//     double); the minimum wins, ties to the wider range. Bin centres stand for the values: a value on
+//     a bin's lower edge is scored as if it sat half a bin higher, so the next narrower candidate can
+//     beat the exact range (on a constant tensor the MSE range may end one candidate step short).
 // options.stride = 0 picks one: entropy symmetric max(1, ceil(stop / 2048)) (1, TensorRT's, up to 2048
 // bins of data); MSE symmetric max(1, stop / 128); affine max(1, ceil(side / 32)) for the longer side, so
 // an affine search scores at most 33 x 33 windows.
