@@ -53,6 +53,9 @@ QSPARSE_TARGET_AVX2 inline __m256i round_to_int32_half_even(__m256 v) {
 
 // Each stage is first *prepared* for a block of 8 columns (its per-column parameters loaded once,
 // scalars broadcast), then applied to the accumulators of every row of the block.
+struct prepared_add_constant {  // add_zero_point: clamp to the range where the add cannot overflow, add
+  __m256i lo, hi, value;
+};
 struct prepared_add {
   __m256i value;
 };
@@ -77,8 +80,13 @@ struct prepared_clamp_float {
 QSPARSE_TARGET_AVX2 inline prepared_add prepare_stage(const bias_add& s, std::ptrdiff_t n, __m256i mask) {
   return {_mm256_maskload_epi32(s.bias + n, mask)};
 }
-QSPARSE_TARGET_AVX2 inline prepared_add prepare_stage(const add_zero_point& s, std::ptrdiff_t, __m256i) {
-  return {_mm256_set1_epi32(s.zero_point)};
+QSPARSE_TARGET_AVX2 inline prepared_add_constant prepare_stage(const add_zero_point& s, std::ptrdiff_t, __m256i) {
+  // v + zp saturates exactly when v is beyond INT32_MAX - zp (zp > 0) or INT32_MIN - zp (zp < 0):
+  // clamping v first gives the saturated sum with a plain add.
+  const std::int32_t zp = s.zero_point;
+  const std::int32_t lo = zp < 0 ? INT32_MIN - zp : INT32_MIN;
+  const std::int32_t hi = zp > 0 ? INT32_MAX - zp : INT32_MAX;
+  return {_mm256_set1_epi32(lo), _mm256_set1_epi32(hi), _mm256_set1_epi32(zp)};
 }
 template <class R>
 QSPARSE_TARGET_AVX2 inline prepared_fixed_point<R> prepare_stage(const requantize_fixed_point<R>& s, std::ptrdiff_t,
@@ -119,6 +127,9 @@ QSPARSE_TARGET_AVX2 inline prepared_clamp_float prepare_stage(const clamp_float&
 }
 
 QSPARSE_TARGET_AVX2 inline __m256i apply_prepared(const prepared_add& p, __m256i v) { return adds_epi32(v, p.value); }
+QSPARSE_TARGET_AVX2 inline __m256i apply_prepared(const prepared_add_constant& p, __m256i v) {
+  return _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(v, p.lo), p.hi), p.value);
+}
 template <class R>
 QSPARSE_TARGET_AVX2 inline __m256i apply_prepared(const prepared_fixed_point<R>& p, __m256i v) {
   if constexpr (std::is_same_v<R, single_rounding>) {

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/dispatch/isa.hpp"
@@ -55,6 +56,22 @@ QSPARSE_TARGET_AVX512 inline void gemm_s16_tile_8x32c2(const std::int16_t* a, st
   }
 }
 
+/// out[0, kp) = src[0, k) - zero_point as int16, then zeros.
+template <class A>
+QSPARSE_TARGET_AVX512 inline void widen_row(const A* src, std::ptrdiff_t k, std::ptrdiff_t kp, std::int32_t zero_point,
+                                            std::int16_t* out) {
+  const __m512i zp = _mm512_set1_epi16(static_cast<short>(zero_point));
+  for (std::ptrdiff_t kk = 0; kk < kp; kk += 32) {
+    const std::ptrdiff_t loaded = k - kk < 32 ? (k - kk > 0 ? k - kk : 0) : 32;
+    const std::ptrdiff_t stored = kp - kk < 32 ? kp - kk : 32;
+    const __mmask32 load_mask = loaded == 32 ? ~__mmask32{0} : (__mmask32{1} << loaded) - 1;
+    const __mmask32 store_mask = stored == 32 ? ~__mmask32{0} : (__mmask32{1} << stored) - 1;
+    const __m256i bytes = _mm256_maskz_loadu_epi8(load_mask, src + kk);
+    const __m512i wide = std::is_same_v<A, std::int8_t> ? _mm512_cvtepi8_epi16(bytes) : _mm512_cvtepu8_epi16(bytes);
+    _mm512_mask_storeu_epi16(out + kk, store_mask, _mm512_maskz_sub_epi16(load_mask, wide, zp));
+  }
+}
+
 struct gemm_x8s8_s32_8x32c2 {
   static constexpr int mr = 8;
   static constexpr int nr = 32;
@@ -74,8 +91,7 @@ struct gemm_x8s8_s32_8x32c2 {
       for (int r = 0; r < rows; ++r) {
         const A* src = g.a + (m0 + r) * g.lda;
         std::int16_t* out = rows16 + r * kp;
-        for (std::ptrdiff_t kk = 0; kk < g.k; ++kk) out[kk] = static_cast<std::int16_t>(src[kk] - g.a_zero_point);
-        for (std::ptrdiff_t kk = g.k; kk < kp; ++kk) out[kk] = 0;
+        widen_row(src, g.k, kp, g.a_zero_point, out);
       }
       for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
         const auto* w = static_cast<const std::int16_t*>(g.weights.panel(p));

@@ -49,6 +49,9 @@ QSPARSE_TARGET_AVX512 inline __m512i round_to_int32_half_even(__m512 v) {
 
 // Each stage is first *prepared* for a block of 16 columns (its per-column parameters loaded once,
 // scalars broadcast), then applied to the accumulators of every row of the block.
+struct prepared_add_constant {  // add_zero_point: clamp to the range where the add cannot overflow, add
+  __m512i lo, hi, value;
+};
 struct prepared_add {  // bias_add, add_zero_point: saturating add
   __m512i value;
 };
@@ -73,8 +76,13 @@ struct prepared_clamp_float {
 QSPARSE_TARGET_AVX512 inline prepared_add prepare_stage(const bias_add& s, std::ptrdiff_t n, __mmask16 mask) {
   return {_mm512_maskz_loadu_epi32(mask, s.bias + n)};
 }
-QSPARSE_TARGET_AVX512 inline prepared_add prepare_stage(const add_zero_point& s, std::ptrdiff_t, __mmask16) {
-  return {_mm512_set1_epi32(s.zero_point)};
+QSPARSE_TARGET_AVX512 inline prepared_add_constant prepare_stage(const add_zero_point& s, std::ptrdiff_t, __mmask16) {
+  // v + zp saturates exactly when v is beyond INT32_MAX - zp (zp > 0) or INT32_MIN - zp (zp < 0):
+  // clamping v first gives the saturated sum with a plain add.
+  const std::int32_t zp = s.zero_point;
+  const std::int32_t lo = zp < 0 ? INT32_MIN - zp : INT32_MIN;
+  const std::int32_t hi = zp > 0 ? INT32_MAX - zp : INT32_MAX;
+  return {_mm512_set1_epi32(lo), _mm512_set1_epi32(hi), _mm512_set1_epi32(zp)};
 }
 template <class R>
 QSPARSE_TARGET_AVX512 inline prepared_fixed_point<R> prepare_stage(const requantize_fixed_point<R>& s, std::ptrdiff_t,
@@ -116,6 +124,9 @@ QSPARSE_TARGET_AVX512 inline prepared_clamp_float prepare_stage(const clamp_floa
 }
 
 QSPARSE_TARGET_AVX512 inline __m512i apply_prepared(const prepared_add& p, __m512i v) { return adds_epi32(v, p.value); }
+QSPARSE_TARGET_AVX512 inline __m512i apply_prepared(const prepared_add_constant& p, __m512i v) {
+  return _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, p.lo), p.hi), p.value);
+}
 template <class R>
 QSPARSE_TARGET_AVX512 inline __m512i apply_prepared(const prepared_fixed_point<R>& p, __m512i v) {
   if constexpr (std::is_same_v<R, single_rounding>) {

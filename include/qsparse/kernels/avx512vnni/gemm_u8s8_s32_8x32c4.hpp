@@ -88,6 +88,22 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_u8s8_tile_8x32c4(const std::uint8_t*
   }
 }
 
+/// out[0, kp) = src[0, k) as unsigned bytes (sign bit flipped when Flip), then zeros.
+template <bool Flip>
+QSPARSE_TARGET_AVX512_VNNI inline void copy_row_unsigned(const std::uint8_t* src, std::ptrdiff_t k, std::ptrdiff_t kp,
+                                                         std::uint8_t* out) {
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  for (std::ptrdiff_t kk = 0; kk < kp; kk += 64) {
+    const std::ptrdiff_t loaded = k - kk < 64 ? (k - kk > 0 ? k - kk : 0) : 64;
+    const std::ptrdiff_t stored = kp - kk < 64 ? kp - kk : 64;
+    const __mmask64 load_mask = loaded == 64 ? ~__mmask64{0} : (__mmask64{1} << loaded) - 1;
+    const __mmask64 store_mask = stored == 64 ? ~__mmask64{0} : (__mmask64{1} << stored) - 1;
+    __m512i v = _mm512_maskz_loadu_epi8(load_mask, src + kk);
+    if constexpr (Flip) v = _mm512_maskz_mov_epi8(load_mask, _mm512_xor_si512(v, flip));
+    _mm512_mask_storeu_epi8(out + kk, store_mask, v);
+  }
+}
+
 /// The kernel family: tiles of 8 × 32, runtime remainder rows through the smaller instantiations.
 struct gemm_u8s8_s32_8x32c4 {
   static constexpr int mr = 8;
@@ -121,12 +137,7 @@ struct gemm_u8s8_s32_8x32c4 {
       for (int r = 0; r < rows; ++r) {
         const auto* src = reinterpret_cast<const std::uint8_t*>(g.a + (m0 + r) * g.lda);
         std::uint8_t* out = rows8 + r * kp;
-        if constexpr (flip) {
-          for (std::ptrdiff_t kk = 0; kk < g.k; ++kk) out[kk] = static_cast<std::uint8_t>(src[kk] ^ 0x80u);
-        } else {
-          std::memcpy(out, src, static_cast<std::size_t>(g.k));
-        }
-        for (std::ptrdiff_t kk = g.k; kk < kp; ++kk) out[kk] = 0;
+        copy_row_unsigned<flip>(src, g.k, kp, out);
         if (w_zp != 0) {
           std::uint32_t sum = 0;
           for (std::ptrdiff_t kk = 0; kk < g.k; ++kk) sum += out[kk];
