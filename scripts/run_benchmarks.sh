@@ -4,8 +4,8 @@
 # flags: qsparse picks its ISA at run time), builds, and runs benchmark binaries.
 #
 #   bash scripts/run_benchmarks.sh                          # every binary in build/bench/benchmarks
-#   bash scripts/run_benchmarks.sh peers_benchmark          # just these (names or paths)
-#   bash scripts/run_benchmarks.sh peers_benchmark -- --benchmark_filter=square_1024 \
+#   bash scripts/run_benchmarks.sh gemm_benchmark          # just these (names or paths)
+#   bash scripts/run_benchmarks.sh gemm_benchmark -- --benchmark_filter=square_1024 \
 #        --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #
 # Arguments after `--` go to every binary it runs. Build output goes to build/logs/bench.{configure,build}.log

@@ -1,7 +1,12 @@
-// benchmarks/peers_benchmark.cpp — the peers of qsparse's int8 GEMM, and the machine's own limits, in one
-// binary (to be merged into gemm_benchmark.cpp next to qsparse's kernels, so every ratio is one run).
+// benchmarks/gemm_benchmark.cpp — qsparse's int8 GEMM (every kernel and the dispatched gemm()), its peers,
+// and the machine's own limits, in one binary, so every ratio below is measured in one run.
 //
-// GEMMs (support/gemm_peers.hpp says exactly what each computes), on the shapes of support/gemm_shapes.hpp:
+// qsparse, on the shapes of support/gemm_shapes.hpp, computing the same int8 output as the oneDNN peer
+// (bias, per-channel float requantization rounding half to even, zero point, int8):
+//   BM_qsparse_gemm/<shape>/<t>           the dispatched qsparse::gemm (best ISA), 1 and 2 threads
+//   BM_qsparse_gemm_tflite/<shape>/<t>    the same with TFLite's fixed-point per-channel requantization
+//   BM_<kernel name>/<shape>/1_thread     each kernel this CPU runs, e.g. gemm_u8s8_s32_8x32c4__avx512vnni
+// Peers (support/gemm_peers.hpp says exactly what each computes):
 //   BM_onednn_matmul_u8s8/<shape>/<t>     oneDNN matmul, src u8 with zero point, packed s8 weights,
 //   BM_onednn_matmul_s8s8/<shape>/<t>       per-N scales, s32 bias, s8 dst (u8 is oneDNN's native VNNI type)
 //   BM_xnnpack_fully_connected_qs8/<shape>/<t>   XNNPACK qs8 fully connected (per-tensor weight scale)
@@ -39,6 +44,7 @@
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/dispatch/isa.hpp"
+#include "qsparse/gemm/gemm.hpp"
 #include "support/benchmark_support.hpp"
 #include "support/gemm_peers.hpp"
 #include "support/gemm_shapes.hpp"
@@ -110,6 +116,100 @@ void register_peers() {
   }
 }
 
+// ---- qsparse ----------------------------------------------------------------------------------------
+
+/// qsparse::gemm on a gemm_problem: weights packed once for `isa`, the pipeline built once.
+class qsparse_gemm {
+ public:
+  enum class requantization { float_scale, tflite_fixed_point };
+
+  qsparse_gemm(const gemm_problem& p, int threads, qsparse::isa_level isa, requantization r)
+      : p_(p),
+        ctx_(threads > 1 ? qsparse::context(qsparse::threads{threads}) : qsparse::context()),
+        packed_(qsparse::pack_weights(qsparse::make_view(p_.b.data(), p_.k, p_.n), 0, isa)),
+        scales_(p_.per_channel_multipliers()),
+        c_(static_cast<std::size_t>(p_.m * p_.n)),
+        requantization_(r) {
+    for (float s : scales_) {
+      const qsparse::quantized_multiplier q = qsparse::quantize_multiplier(static_cast<double>(s));
+      multipliers_.push_back(q.multiplier);
+      shifts_.push_back(q.shift);
+    }
+  }
+  qsparse_gemm(const gemm_problem& p, int threads)
+      : qsparse_gemm(p, threads, qsparse::best_isa(), requantization::float_scale) {}
+
+  void run() {
+    const auto a = qsparse::quantized(qsparse::make_view(p_.a.data(), p_.m, p_.k), p_.a_zero_point);
+    const auto c = qsparse::make_view(c_.data(), p_.m, p_.n);
+    if (requantization_ == requantization::float_scale) {
+      qsparse::gemm(ctx_, a, packed_, c,
+                    qsparse::pipeline(qsparse::bias_add{p_.bias.data()},
+                                      qsparse::requantize_float_per_channel{scales_.data()},
+                                      qsparse::add_zero_point{p_.c_zero_point}, qsparse::saturating_cast<std::int8_t>{}));
+    } else {
+      qsparse::gemm(ctx_, a, packed_, c,
+                    qsparse::pipeline(qsparse::bias_add{p_.bias.data()},
+                                      qsparse::requantize_fixed_point_per_channel<qsparse::double_rounding>{
+                                          multipliers_.data(), shifts_.data()},
+                                      qsparse::add_zero_point{p_.c_zero_point}, qsparse::saturating_cast<std::int8_t>{}));
+    }
+  }
+  const std::int8_t* output() const { return c_.data(); }
+  const char* kernel() const { return qsparse::selected_kernel_name(packed_.view()); }
+
+ private:
+  gemm_problem p_;
+  qsparse::context ctx_;
+  qsparse::packed_weights packed_;
+  std::vector<float> scales_;
+  std::vector<std::int32_t> multipliers_;
+  std::vector<int> shifts_;
+  std::vector<std::int8_t> c_;
+  requantization requantization_;
+};
+
+void bm_qsparse(benchmark::State& state, gemm_shape shape, int threads, qsparse::isa_level isa,
+                qsparse_gemm::requantization r) {
+  try {
+    qsparse_gemm g(gemm_problem::make(shape.m, shape.k, shape.n), threads, isa, r);
+    g.run();
+    const run_queue_probe probe;
+    for (auto _ : state) {
+      g.run();
+      benchmark::ClobberMemory();
+    }
+    probe.finish(state, threads);
+    state.SetLabel(g.kernel());
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  set_gops_counter(state, shape);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(shape.ops()));
+}
+
+const char* const qsparse_column = "qsparse_gemm";
+
+void register_qsparse() {
+  using r = qsparse_gemm::requantization;
+  const auto add = [](const std::string& name, bool all_threads, qsparse::isa_level isa, r requantization) {
+    peer_columns().push_back({name, true});
+    for (const gemm_shape& s : all_gemm_shapes())
+      for (int t : gemm_thread_counts(s)) {
+        if (t > 1 && !all_threads) continue;
+        benchmark::RegisterBenchmark(gemm_benchmark_name(name, s, t).c_str(), bm_qsparse, s, t, isa, requantization)
+            ->UseRealTime();
+      }
+  };
+  add(qsparse_column, true, qsparse::best_isa(), r::float_scale);
+  add("qsparse_gemm_tflite", false, qsparse::best_isa(), r::tflite_fixed_point);
+  for (int level = static_cast<int>(qsparse::best_isa()); level >= 0; --level) {
+    const auto isa = static_cast<qsparse::isa_level>(level);
+    add(qsparse::selected_kernel_name(isa), false, isa, r::float_scale);
+  }
+}
+
 // ---- the check ---------------------------------------------------------------------------------------
 
 /// Largest |peer - reference| over C, or -1 when the peer threw (message in `error`).
@@ -176,6 +276,23 @@ bool check_peers(std::FILE* out) {
       worst = d < 0 || worst < 0 ? -1 : std::max(worst, d);
     }
     report(onednn_matmul_s8::name(source), worst, error);
+  }
+  for (int level = static_cast<int>(qsparse::best_isa()); level >= 0; --level) {
+    const auto isa = static_cast<qsparse::isa_level>(level);
+    int worst = 0;
+    for (const gemm_shape& s : shapes) {
+      const gemm_problem p = gemm_problem::make(s.m, s.k, s.n);
+      std::vector<std::int8_t> expected(static_cast<std::size_t>(p.m * p.n));
+      reference_gemm(p, p.per_channel_multipliers(), expected.data());
+      qsparse_gemm g(p, 1, isa, qsparse_gemm::requantization::float_scale);
+      g.run();
+      for (std::size_t i = 0; i < expected.size(); ++i)
+        worst = std::max(worst, std::abs(int{g.output()[i]} - int{expected[i]}));
+    }
+    // qsparse computes the reference's formula exactly: not one LSB of difference is allowed.
+    if (worst != 0) ok = false;
+    std::fprintf(out, "peers check: %-30s max |C - reference| = %d LSB %s\n", qsparse::selected_kernel_name(isa), worst,
+                 worst == 0 ? "(ok)" : "(MISMATCH)");
   }
   if (xnnpack_fully_connected_qs8::available()) {
     int worst = 0;
@@ -380,6 +497,68 @@ void register_limits() {
 
 // ---- summary -----------------------------------------------------------------------------------------
 
+/// GOPS of `implementation` on shape s with t threads in this run (0 when it did not run).
+double gops(const summary_reporter& r, const std::string& implementation, const gemm_shape& s, int t) {
+  const measured* m = r.find(gemm_benchmark_name(implementation, s, t));
+  return m != nullptr ? m->items_per_second * 1e-9 : 0.0;
+}
+
+/// The goals, each a ratio of two results of this run.
+void print_goals(const summary_reporter& r, std::FILE* out, double peak, double bandwidth) {
+  std::fprintf(out, "\n== qsparse goals (medians of this run, one thread unless stated) ==\n");
+  double log_sum = 0;
+  int count = 0;
+  double worst = 1e30;
+  std::string worst_shape;
+  for (const gemm_shape& s : all_gemm_shapes()) {
+    const double q = gops(r, qsparse_column, s, 1);
+    const double o = std::max(gops(r, "onednn_matmul_u8s8", s, 1), gops(r, "onednn_matmul_s8s8", s, 1));
+    if (q <= 0 || o <= 0) continue;
+    log_sum += std::log(q / o);
+    ++count;
+    if (q / o < worst) {
+      worst = q / o;
+      worst_shape = s.label();
+    }
+  }
+  if (count > 0) {
+    std::fprintf(out, "vs oneDNN matmul (best of u8s8/s8s8): geomean %.2fx over %d shapes (goal >= 1.1), lowest %.2fx on %s (goal >= 0.9)\n",
+                 std::exp(log_sum / count), count, worst, worst_shape.c_str());
+  }
+  if (peak > 0) {
+    for (const gemm_shape& s : all_gemm_shapes()) {
+      const bool big = (s.family == gemm_family::square && s.m >= 1024) || s.family == gemm_family::conv;
+      const double q = gops(r, qsparse_column, s, 1);
+      if (big && q > 0) std::fprintf(out, "%-26s %5.1f%% of the vnni peak (goal >= 80%%)\n", s.label().c_str(), 100.0 * q / peak);
+    }
+  }
+  if (bandwidth > 0) {
+    for (const gemm_shape& s : all_gemm_shapes()) {
+      if (s.m != 1) continue;
+      const double q = gops(r, qsparse_column, s, 1);
+      if (q <= 0) continue;
+      // Bytes of packed weights streamed per product (VNNI layout: K padded to 4, N to 32).
+      const double bytes = double((s.k + 3) / 4 * 4) * double((s.n + 31) / 32 * 32);
+      const double seconds = s.ops() / (q * 1e9);
+      std::fprintf(out, "%-26s weights %7.2f MB streamed at %6.2f GB/s = %5.1f%% of read bandwidth%s\n", s.label().c_str(),
+                   bytes * 1e-6, bytes / seconds * 1e-9, 100.0 * bytes / seconds * 1e-9 / bandwidth,
+                   bytes > 1.25 * 1024 * 1024 ? " (beyond L2: goal >= 80%)" : "");
+    }
+  }
+  for (const gemm_shape& s : all_gemm_shapes()) {
+    if (s.m < 64) continue;
+    const double q = gops(r, qsparse_column, s, 1);
+    const double e = gops(r, "eigen_sgemm", s, 1);
+    if (q > 0 && e > 0) std::fprintf(out, "%-26s %5.1fx Eigen fp32 (default flags; goal >= 4x)\n", s.label().c_str(), q / e);
+  }
+  for (const gemm_shape& s : all_gemm_shapes()) {
+    if (!s.two_threads) continue;
+    const double one = gops(r, qsparse_column, s, 1);
+    const double two = gops(r, qsparse_column, s, 2);
+    if (one > 0 && two > 0) std::fprintf(out, "%-26s two threads %.2fx one thread (goal >= 1.8x)\n", s.label().c_str(), two / one);
+  }
+}
+
 int width(const peer_column& c) { return std::max(10, static_cast<int>(c.implementation.size())); }
 
 void print_summary(const summary_reporter& r, std::FILE* out) {
@@ -392,7 +571,7 @@ void print_summary(const summary_reporter& r, std::FILE* out) {
     if (const measured* m = r.find(std::string("BM_read_bandwidth/") + isa))
       bandwidth = std::max(bandwidth, m->read_bytes_per_second * 1e-9);
 
-  std::fprintf(out, "\n== peers, median GOPS of this run ==\n");
+  std::fprintf(out, "\n== qsparse and peers, median GOPS of this run ==\n");
   if (peak > 0) std::fprintf(out, "vnni peak (one core): %.1f GOPS\n", peak);
   if (bandwidth > 0) std::fprintf(out, "read bandwidth (one core): %.2f GB/s\n", bandwidth);
   std::vector<std::string> rows;
@@ -430,6 +609,7 @@ void print_summary(const summary_reporter& r, std::FILE* out) {
     for (const std::string& row : rows) std::fprintf(out, "%s\n", row.c_str());
   }
   if (!any) std::fprintf(out, "(no peer GEMM ran: check --benchmark_filter, or no peer was found at configure time)\n");
+  print_goals(r, out, peak, bandwidth);
 }
 
 }  // namespace qsparse_bench
@@ -455,9 +635,10 @@ int main(int argc, char** argv) {
   const bool console = format.empty() || format == "console";
   std::FILE* text = console ? stdout : stderr;
   if (check && !listing && !qsparse_bench::check_peers(text)) {
-    std::fprintf(stderr, "peers_benchmark: a peer does not compute the documented result; not benchmarking\n");
+    std::fprintf(stderr, "gemm_benchmark: a GEMM does not compute the documented result; not benchmarking\n");
     return 1;
   }
+  qsparse_bench::register_qsparse();
   qsparse_bench::register_peers();
   qsparse_bench::register_limits();
   // The summary goes to stdout after the console table, or to stderr when stdout carries JSON/CSV.
