@@ -26,7 +26,22 @@
 //   dequantize_float{float scale, const float* bias}   int32 → float   float(acc) * scale (+ bias[n]), the
 //   dequantize_float_per_channel{scales*, bias*}       int32 → float   product rounded before the add
 //   clamp_float{float min, float max}                  float → float   fused activation on float output
-// An empty pipeline outputs the raw int32 accumulators.
+// An empty pipeline outputs the raw accumulators (int32 for the int8 GEMM).
+//
+// Stages that start from other accumulators (the 16x8 GEMM's int64 sums, the float16-weight GEMM's
+// float sums; docs/numerics.md):
+//   bias_add_int64{const int64_t* bias}                int64 → int64   acc + bias[n]; never overflows:
+//                                                                      the 16x8 entry bounds |acc| and
+//                                                                      |bias| up front (gemm_16x8.hpp)
+//   requantize_fixed_point_int64{quantized_multiplier} int64 → int32   TFLite's int64
+//   requantize_fixed_point_int64_per_channel{M*, s*}   int64 → int32   MultiplyByQuantizedMultiplier
+//                                                                      (15-bit multiplier, one rounding,
+//                                                                      ties up), needs |acc| < 2^47
+//   bias_add_float{const float* bias}                  float → float   acc + bias[n] (one rounding)
+// A pipeline's accumulator_type is the input of its first stage (int64 for the int64 stages, float for
+// bias_add_float and clamp_float, int32 otherwise and for the empty pipeline); output_type follows from
+// it. output_type_from<Acc> is the output when the GEMM's accumulators are Acc (what an empty pipeline
+// needs: it outputs whatever the GEMM accumulates).
 #pragma once
 
 #include <cmath>
@@ -108,6 +123,30 @@ struct clamp_float {
   float max;
 };
 
+/// Adds bias[n] (int64, one per output column) to an int64 accumulator (16x8 GEMM). The entry point
+/// checks up front that K * 2^22 + max|bias| cannot overflow (and stays below 2^47 before an int64
+/// requantization), so the add is plain.
+struct bias_add_int64 {
+  const std::int64_t* bias;
+};
+
+/// TFLite MultiplyByQuantizedMultiplier for int64 accumulators, one multiplier for the whole output
+/// (int64 → int32; multiplier >= 0, shift in [-31, 7], |acc| < 2^47).
+struct requantize_fixed_point_int64 {
+  quantized_multiplier multiplier;
+};
+
+/// The int64 MultiplyByQuantizedMultiplier per output column: multipliers[n], shifts[n].
+struct requantize_fixed_point_int64_per_channel {
+  const std::int32_t* multipliers;
+  const int* shifts;
+};
+
+/// Adds bias[n] to a float accumulator (float16-weight GEMM): one IEEE addition, rounded to nearest.
+struct bias_add_float {
+  const float* bias;
+};
+
 namespace detail {
 
 template <class Stage, class In>
@@ -139,6 +178,27 @@ template <>
 struct stage_output<dequantize_float_per_channel, std::int32_t> { using type = float; };
 template <>
 struct stage_output<clamp_float, float> { using type = float; };
+template <>
+struct stage_output<bias_add_int64, std::int64_t> { using type = std::int64_t; };
+template <>
+struct stage_output<requantize_fixed_point_int64, std::int64_t> { using type = std::int32_t; };
+template <>
+struct stage_output<requantize_fixed_point_int64_per_channel, std::int64_t> { using type = std::int32_t; };
+template <>
+struct stage_output<bias_add_float, float> { using type = float; };
+
+/// The accumulator type a pipeline starts from: the input type of its first stage.
+template <class... Stages>
+struct pipeline_accumulator { using type = std::int32_t; };
+template <class First, class... Rest>
+struct pipeline_accumulator<First, Rest...> {
+  using type = std::conditional_t<
+      std::is_same_v<First, bias_add_int64> || std::is_same_v<First, requantize_fixed_point_int64> ||
+          std::is_same_v<First, requantize_fixed_point_int64_per_channel>,
+      std::int64_t,
+      std::conditional_t<std::is_same_v<First, bias_add_float> || std::is_same_v<First, clamp_float>, float,
+                         std::int32_t>>;
+};
 
 template <class In, class... Stages>
 struct pipeline_output;
@@ -159,8 +219,13 @@ inline constexpr bool is_fixed_point_rounding_v =
 template <class... Stages>
 struct output_pipeline {
   std::tuple<Stages...> stages;
+  /// The value type the first stage reads (std::int32_t for the empty pipeline).
+  using accumulator_type = typename detail::pipeline_accumulator<Stages...>::type;
   /// The element type the pipeline writes (std::int32_t for the empty pipeline).
-  using output_type = typename detail::pipeline_output<std::int32_t, Stages...>::type;
+  using output_type = typename detail::pipeline_output<accumulator_type, Stages...>::type;
+  /// The element type the pipeline writes when applied to accumulators of type Acc.
+  template <class Acc>
+  using output_type_from = typename detail::pipeline_output<Acc, Stages...>::type;
   static constexpr std::size_t size = sizeof...(Stages);
 };
 
@@ -252,6 +317,20 @@ inline float apply_stage(const dequantize_float_per_channel& s, std::int32_t v, 
 inline float apply_stage(const clamp_float& s, float v, std::ptrdiff_t, std::ptrdiff_t) noexcept {
   return v < s.min ? s.min : (v > s.max ? s.max : v);  // NaN passes through
 }
+inline std::int64_t apply_stage(const bias_add_int64& s, std::int64_t v, std::ptrdiff_t, std::ptrdiff_t n) noexcept {
+  return v + s.bias[n];  // bounded up front by the entry point: cannot overflow
+}
+inline std::int32_t apply_stage(const requantize_fixed_point_int64& s, std::int64_t v, std::ptrdiff_t,
+                                std::ptrdiff_t) noexcept {
+  return multiply_by_quantized_multiplier(v, s.multiplier.multiplier, s.multiplier.shift);
+}
+inline std::int32_t apply_stage(const requantize_fixed_point_int64_per_channel& s, std::int64_t v, std::ptrdiff_t,
+                                std::ptrdiff_t n) noexcept {
+  return multiply_by_quantized_multiplier(v, s.multipliers[n], s.shifts[n]);
+}
+inline float apply_stage(const bias_add_float& s, float v, std::ptrdiff_t, std::ptrdiff_t n) noexcept {
+  return v + s.bias[n];
+}
 
 template <std::size_t I, class... S, class V>
 inline auto evaluate_from(const output_pipeline<S...>& p, V v, std::ptrdiff_t m, std::ptrdiff_t n) noexcept {
@@ -318,6 +397,30 @@ inline void validate_stage(const dequantize_float_per_channel& s, std::ptrdiff_t
 inline void validate_stage(const clamp_float& s, std::ptrdiff_t, const char* function) {
   check(s.min <= s.max, function, ": clamp_float needs min <= max, got min = ", s.min, ", max = ", s.max);
 }
+inline void validate_stage(const bias_add_int64& s, std::ptrdiff_t, const char* function) {
+  check(s.bias != nullptr, function, ": bias_add_int64.bias must not be null");
+}
+inline bool int64_multiplier_accepted(std::int32_t multiplier, int shift) noexcept {
+  return multiplier >= 0 && shift >= -31 && shift <= 7;
+}
+inline void validate_stage(const requantize_fixed_point_int64& s, std::ptrdiff_t, const char* function) {
+  check(int64_multiplier_accepted(s.multiplier.multiplier, s.multiplier.shift), function,
+        ": requantize_fixed_point_int64 needs multiplier >= 0 and shift in [-31, 7], got multiplier = ",
+        s.multiplier.multiplier, ", shift = ", s.multiplier.shift);
+}
+inline void validate_stage(const requantize_fixed_point_int64_per_channel& s, std::ptrdiff_t columns,
+                           const char* function) {
+  check(s.multipliers != nullptr && s.shifts != nullptr, function,
+        ": requantize_fixed_point_int64_per_channel needs non-null multipliers and shifts");
+  for (std::ptrdiff_t n = 0; n < columns; ++n) {
+    check(int64_multiplier_accepted(s.multipliers[n], s.shifts[n]), function,
+          ": requantize_fixed_point_int64_per_channel needs multipliers >= 0 and shifts in [-31, 7], got multipliers[",
+          n, "] = ", s.multipliers[n], ", shifts[", n, "] = ", s.shifts[n]);
+  }
+}
+inline void validate_stage(const bias_add_float& s, std::ptrdiff_t, const char* function) {
+  check(s.bias != nullptr, function, ": bias_add_float.bias must not be null");
+}
 
 }  // namespace detail
 
@@ -326,6 +429,21 @@ template <class... S>
 inline typename output_pipeline<S...>::output_type evaluate(const output_pipeline<S...>& p, std::int32_t acc,
                                                             std::ptrdiff_t m, std::ptrdiff_t n) noexcept {
   return detail::evaluate_from<0>(p, acc, m, n);
+}
+
+/// The same on an int64 accumulator (16x8 GEMM): returns output_type_from<std::int64_t> (int64 for the
+/// empty pipeline).
+template <class... S>
+inline auto evaluate(const output_pipeline<S...>& p, std::int64_t acc, std::ptrdiff_t m, std::ptrdiff_t n) noexcept {
+  using checked = typename output_pipeline<S...>::template output_type_from<std::int64_t>;  // stage order
+  return static_cast<checked>(detail::evaluate_from<0>(p, acc, m, n));
+}
+
+/// The same on a float accumulator (float16-weight GEMM): returns output_type_from<float>.
+template <class... S>
+inline auto evaluate(const output_pipeline<S...>& p, float acc, std::ptrdiff_t m, std::ptrdiff_t n) noexcept {
+  using checked = typename output_pipeline<S...>::template output_type_from<float>;  // stage order
+  return static_cast<checked>(detail::evaluate_from<0>(p, acc, m, n));
 }
 
 /// Checks every stage's parameters for `columns` output columns; throws qsparse::error naming the

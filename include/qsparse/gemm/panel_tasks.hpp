@@ -1,0 +1,69 @@
+// qsparse/gemm/panel_tasks.hpp — how a packed-panel GEMM cuts its work into tasks for a context.
+//
+//   detail::run_panel_tasks(ctx, m, mr, panels, panel_bytes,
+//                           [&](std::ptrdiff_t m_begin, std::ptrdiff_t m_end,
+//                               std::ptrdiff_t panel_begin, std::ptrdiff_t panel_end) { ... });
+//   detail::run_panel_kernel<Kernel>(ctx, args, pipeline);   // the same, calling Kernel::run per task
+//
+// The same cut as the int8 GEMM (qsparse/gemm/gemm.hpp, run_gemm_tasks): a task is a range of rows
+// (whole MR tiles) × a block of weight panels; on one thread a block holds as many panels as fit in
+// ~256 KiB (so consecutive row tiles reuse it from L2); with more threads blocks are cut finer, then rows,
+// to get about 4 tasks per thread. Tasks write disjoint outputs and never combine partial sums, so the
+// result does not depend on the thread count or on the order the tasks run in.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "qsparse/core/context.hpp"
+
+namespace qsparse {
+namespace detail {
+
+/// Runs run(m_begin, m_end, panel_begin, panel_end) over rows [0, m) and panels [0, panels) on ctx.
+template <class Run>
+void run_panel_tasks(const context& ctx, std::ptrdiff_t m, int mr, std::ptrdiff_t panels, std::ptrdiff_t panel_bytes,
+                     const Run& run) {
+  if (m <= 0 || panels <= 0) return;
+  std::ptrdiff_t per_block = std::max<std::ptrdiff_t>(1, (256 * 1024) / std::max<std::ptrdiff_t>(panel_bytes, 1));
+  const std::ptrdiff_t row_tiles = (m + mr - 1) / mr;
+  const int threads = ctx.concurrency();
+  std::ptrdiff_t blocks = (panels + per_block - 1) / per_block;
+  std::ptrdiff_t row_chunks = 1;
+  if (threads > 1) {
+    const std::ptrdiff_t wanted = 4 * threads;  // a few tasks per thread balance uneven tiles
+    if (blocks < wanted) {
+      per_block = std::max<std::ptrdiff_t>(1, panels / wanted);
+      blocks = (panels + per_block - 1) / per_block;
+    }
+    if (blocks < wanted) row_chunks = std::min<std::ptrdiff_t>(row_tiles, (wanted + blocks - 1) / blocks);
+  }
+  const std::ptrdiff_t tiles_per_chunk = (row_tiles + row_chunks - 1) / row_chunks;
+  row_chunks = (row_tiles + tiles_per_chunk - 1) / tiles_per_chunk;
+  const std::ptrdiff_t tasks = blocks * row_chunks;
+  auto task = [&](std::ptrdiff_t t) {
+    const std::ptrdiff_t block = t / row_chunks;
+    const std::ptrdiff_t chunk = t % row_chunks;
+    const std::ptrdiff_t m_begin = chunk * tiles_per_chunk * mr;
+    const std::ptrdiff_t m_end = std::min<std::ptrdiff_t>(m, m_begin + tiles_per_chunk * mr);
+    const std::ptrdiff_t p_begin = block * per_block;
+    const std::ptrdiff_t p_end = std::min<std::ptrdiff_t>(panels, p_begin + per_block);
+    if (m_begin < m_end) run(m_begin, m_end, p_begin, p_end);
+  };
+  if (tasks == 1 || threads == 1) {
+    for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
+  } else {
+    ctx.parallel_for(tasks, task);
+  }
+}
+
+/// Runs Kernel over the whole problem described by g (kernels/gemm_panel_args.hpp) on ctx's threads.
+template <class Kernel, class Args, class Pipeline>
+void run_panel_kernel(const context& ctx, const Args& g, const Pipeline& pipeline) {
+  run_panel_tasks(ctx, g.m, Kernel::mr, g.weights.panels(), g.weights.panel_bytes(),
+                  [&](std::ptrdiff_t m_begin, std::ptrdiff_t m_end, std::ptrdiff_t panel_begin,
+                      std::ptrdiff_t panel_end) { Kernel::run(g, pipeline, m_begin, m_end, panel_begin, panel_end); });
+}
+
+}  // namespace detail
+}  // namespace qsparse
