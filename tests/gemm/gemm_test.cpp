@@ -93,7 +93,8 @@ struct family {
     return v;
   }
   static std::vector<std::ptrdiff_t> ms() {
-    std::vector<std::ptrdiff_t> v{1, Kernel::mr, Kernel::mr + 1, 2 * Kernel::mr + 3};
+    // 8 * mr + 5 crosses the VNNI family's block of 8 tiles.
+    std::vector<std::ptrdiff_t> v{1, Kernel::mr, Kernel::mr + 1, 2 * Kernel::mr + 3, 8 * Kernel::mr + 5};
     if (Kernel::mr > 2) v.push_back(Kernel::mr - 1);
     return v;
   }
@@ -162,7 +163,7 @@ TEST_CASE("gemm: full-range inputs and extreme zero points", "[gemm][kernels]") 
 
 TEST_CASE("gemm: every output stage on every kernel", "[gemm][stages]") {
   std::mt19937 rng(3);
-  const std::ptrdiff_t shapes[][3] = {{1, 1, 1}, {5, 9, 33}, {9, 64, 17}, {17, 5, 70}, {2, 300, 100}};
+  const std::ptrdiff_t shapes[][3] = {{1, 1, 1}, {5, 9, 33}, {9, 64, 17}, {17, 5, 70}, {2, 300, 100}, {150, 21, 40}};
   for (isa_level isa : testing::supported_levels()) {
     for (const auto& s : shapes) {
       const std::ptrdiff_t m = s[0], k = s[1], n = s[2];

@@ -128,14 +128,22 @@ struct gemm_u8s8_s32_8x32c4 {
     // needs no sign flip, no tail and no strided access.
     const std::ptrdiff_t kp = g.weights.k_padded();
     const std::ptrdiff_t groups = kp / 4;
-    std::uint8_t* rows8 = thread_scratch<std::uint8_t>(static_cast<std::size_t>(mr * kp));
+    // Up to 8 tiles share each weight panel while the panel and the block's rows fit in ~40 KiB of L1;
+    // for deep K this is one tile, and the panel streams from L2 while the tile's rows stay in L1.
+    constexpr int max_block_tiles = 8;
+    const std::ptrdiff_t fitting_rows = 40 * 1024 / kp - nr;
+    const std::ptrdiff_t block_tiles =
+        fitting_rows >= mr * max_block_tiles ? max_block_tiles : (fitting_rows >= 2 * mr ? fitting_rows / mr : 1);
+    std::uint8_t* rows8 = thread_scratch<std::uint8_t>(static_cast<std::size_t>(mr * max_block_tiles * kp));
     alignas(64) std::int32_t tile[mr * nr];
-    std::int32_t row_term[mr] = {};
+    std::int32_t row_term[mr * max_block_tiles] = {};
 
-    for (std::ptrdiff_t m0 = m_begin; m0 < m_end; m0 += mr) {
-      const int rows = static_cast<int>(m_end - m0 < mr ? m_end - m0 : mr);
-      for (int r = 0; r < rows; ++r) {
-        const auto* src = reinterpret_cast<const std::uint8_t*>(g.a + (m0 + r) * g.lda);
+    // Rows are handled in blocks of up to block_tiles tiles: the block's rows are copied once, then each
+    // weight panel (K x 32 bytes, L1-resident while it is reused) meets every tile of the block.
+    for (std::ptrdiff_t mb = m_begin; mb < m_end; mb += mr * block_tiles) {
+      const std::ptrdiff_t block_rows = m_end - mb < mr * block_tiles ? m_end - mb : mr * block_tiles;
+      for (std::ptrdiff_t r = 0; r < block_rows; ++r) {
+        const auto* src = reinterpret_cast<const std::uint8_t*>(g.a + (mb + r) * g.lda);
         std::uint8_t* out = rows8 + r * kp;
         copy_row_unsigned<flip>(src, g.k, kp, out);
         if (w_zp != 0) {
@@ -146,31 +154,36 @@ struct gemm_u8s8_s32_8x32c4 {
       }
       for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
         const auto* w = static_cast<const std::int8_t*>(g.weights.panel(p));
-        switch (rows) {
-          case 8: gemm_u8s8_tile_8x32c4<8>(rows8, kp, groups, w, tile); break;
-          case 7: gemm_u8s8_tile_8x32c4<7>(rows8, kp, groups, w, tile); break;
-          case 6: gemm_u8s8_tile_8x32c4<6>(rows8, kp, groups, w, tile); break;
-          case 5: gemm_u8s8_tile_8x32c4<5>(rows8, kp, groups, w, tile); break;
-          case 4: gemm_u8s8_tile_8x32c4<4>(rows8, kp, groups, w, tile); break;
-          case 3: gemm_u8s8_tile_8x32c4<3>(rows8, kp, groups, w, tile); break;
-          case 2: gemm_u8s8_tile_8x32c4<2>(rows8, kp, groups, w, tile); break;
-          default: gemm_u8s8_tile_8x32c4<1>(rows8, kp, groups, w, tile); break;
-        }
         const std::ptrdiff_t n0 = p * nr;
         const std::ptrdiff_t columns = g.n - n0 < nr ? g.n - n0 : nr;
-        for (int j = 0; j < 2; ++j) {
-          const std::ptrdiff_t left = columns - 16 * j;
-          if (left <= 0) break;
-          const std::ptrdiff_t n = n0 + 16 * j;
-          const auto mask = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
-          const __m512i sums = _mm512_load_si512(column_sums + n);  // padded to NR: in bounds
-          const __m512i column_term = _mm512_mullo_epi32(_mm512_sub_epi32(sums, _mm512_set1_epi32(k_wzp)),
-                                                         _mm512_set1_epi32(column_factor));
-          const auto prepared = avx512::prepare(pipeline, n, mask);
-          for (int r = 0; r < rows; ++r) {
-            __m512i acc = _mm512_add_epi32(_mm512_load_si512(tile + r * nr + 16 * j), column_term);
-            if (w_zp != 0) acc = _mm512_add_epi32(acc, _mm512_set1_epi32(row_term[r]));
-            avx512::store_prepared(prepared, acc, mask, g.dst + (m0 + r) * g.ldd + n);
+        for (std::ptrdiff_t t0 = 0; t0 < block_rows; t0 += mr) {
+          const int rows = static_cast<int>(block_rows - t0 < mr ? block_rows - t0 : mr);
+          const std::uint8_t* a_tile = rows8 + t0 * kp;
+          switch (rows) {
+            case 8: gemm_u8s8_tile_8x32c4<8>(a_tile, kp, groups, w, tile); break;
+            case 7: gemm_u8s8_tile_8x32c4<7>(a_tile, kp, groups, w, tile); break;
+            case 6: gemm_u8s8_tile_8x32c4<6>(a_tile, kp, groups, w, tile); break;
+            case 5: gemm_u8s8_tile_8x32c4<5>(a_tile, kp, groups, w, tile); break;
+            case 4: gemm_u8s8_tile_8x32c4<4>(a_tile, kp, groups, w, tile); break;
+            case 3: gemm_u8s8_tile_8x32c4<3>(a_tile, kp, groups, w, tile); break;
+            case 2: gemm_u8s8_tile_8x32c4<2>(a_tile, kp, groups, w, tile); break;
+            default: gemm_u8s8_tile_8x32c4<1>(a_tile, kp, groups, w, tile); break;
+          }
+          const std::ptrdiff_t m0 = mb + t0;
+          for (int j = 0; j < 2; ++j) {
+            const std::ptrdiff_t left = columns - 16 * j;
+            if (left <= 0) break;
+            const std::ptrdiff_t n = n0 + 16 * j;
+            const auto mask = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+            const __m512i sums = _mm512_load_si512(column_sums + n);  // padded to NR: in bounds
+            const __m512i column_term = _mm512_mullo_epi32(_mm512_sub_epi32(sums, _mm512_set1_epi32(k_wzp)),
+                                                           _mm512_set1_epi32(column_factor));
+            const auto prepared = avx512::prepare(pipeline, n, mask);
+            for (int r = 0; r < rows; ++r) {
+              __m512i acc = _mm512_add_epi32(_mm512_load_si512(tile + r * nr + 16 * j), column_term);
+              if (w_zp != 0) acc = _mm512_add_epi32(acc, _mm512_set1_epi32(row_term[t0 + r]));
+              avx512::store_prepared(prepared, acc, mask, g.dst + (m0 + r) * g.ldd + n);
+            }
           }
         }
       }
