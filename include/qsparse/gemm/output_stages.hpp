@@ -369,8 +369,9 @@ inline void validate_stage(const requantize_fixed_point_per_channel<R>& s, std::
   }
 }
 inline void check_scale(float scale, const char* function, const char* what, std::ptrdiff_t n) {
-  check(std::isfinite(scale) && scale > 0.0f, function, ": ", what, " must be positive and finite, got ", what,
-        n >= 0 ? "[" : "", n >= 0 ? concat(n) : std::string(), n >= 0 ? "]" : "", " = ", scale);
+  if (std::isfinite(scale) && scale > 0.0f) return;  // the message is only formatted on failure
+  raise(concat(function, ": ", what, " must be positive and finite, got ", what, n >= 0 ? "[" : "",
+               n >= 0 ? concat(n) : std::string(), n >= 0 ? "]" : "", " = ", scale));
 }
 inline void validate_stage(const requantize_float& s, std::ptrdiff_t, const char* function) {
   check_scale(s.scale, function, "requantize_float.scale", -1);
