@@ -194,6 +194,15 @@ TEST_CASE("gemm: every output stage on every kernel", "[gemm][stages]") {
       check_case<std::int8_t>(isa, m, k, n, 0, 0, 3, 1, fill::high,
                               pipeline(bias_add{cp.bias.data()}, requantize_fixed_point<double_rounding>{{2147483647, 30}}),
                               rng);  // the left shift saturates
+      // Biases at the int32 limits: the sum saturates on both sides.
+      std::vector<std::int32_t> extreme(static_cast<std::size_t>(n));
+      for (std::ptrdiff_t i = 0; i < n; ++i) {
+        extreme[static_cast<std::size_t>(i)] = i % 3 == 0 ? INT32_MAX - static_cast<std::int32_t>(i) : (i % 3 == 1 ? INT32_MIN + static_cast<std::int32_t>(i) : static_cast<std::int32_t>(i));
+      }
+      for (fill how : {fill::high, fill::low, fill::alternating}) {
+        check_case<std::int8_t>(isa, m, k, n, 0, 0, 127, 0, how, pipeline(bias_add{extreme.data()}), rng);
+        check_case<std::uint8_t>(isa, m, k, n, 0, 0, 0, -128, how, pipeline(bias_add{extreme.data()}), rng);
+      }
     }
   }
 }

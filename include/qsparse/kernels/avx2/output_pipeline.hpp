@@ -77,8 +77,11 @@ struct prepared_clamp_float {
   __m256 lo, hi;
 };
 
-QSPARSE_TARGET_AVX2 inline prepared_add prepare_stage(const bias_add& s, std::ptrdiff_t n, __m256i mask) {
-  return {_mm256_maskload_epi32(s.bias + n, mask)};
+QSPARSE_TARGET_AVX2 inline prepared_add_constant prepare_stage(const bias_add& s, std::ptrdiff_t n, __m256i mask) {
+  // Per lane, as for add_zero_point: clamp to [INT32_MIN - min(b, 0), INT32_MAX - max(b, 0)], then add.
+  const auto bias = _mm256_maskload_epi32(s.bias + n, mask);
+  const auto zero = _mm256_setzero_si256();
+  return {_mm256_sub_epi32(_mm256_set1_epi32(INT32_MIN), _mm256_min_epi32(bias, zero)), _mm256_sub_epi32(_mm256_set1_epi32(INT32_MAX), _mm256_max_epi32(bias, zero)), bias};
 }
 QSPARSE_TARGET_AVX2 inline prepared_add_constant prepare_stage(const add_zero_point& s, std::ptrdiff_t, __m256i) {
   // v + zp saturates exactly when v is beyond INT32_MAX - zp (zp > 0) or INT32_MIN - zp (zp < 0):

@@ -73,8 +73,11 @@ struct prepared_clamp_float {
   __m512 lo, hi;
 };
 
-QSPARSE_TARGET_AVX512 inline prepared_add prepare_stage(const bias_add& s, std::ptrdiff_t n, __mmask16 mask) {
-  return {_mm512_maskz_loadu_epi32(mask, s.bias + n)};
+QSPARSE_TARGET_AVX512 inline prepared_add_constant prepare_stage(const bias_add& s, std::ptrdiff_t n, __mmask16 mask) {
+  // Per lane, as for add_zero_point: clamp to [INT32_MIN - min(b, 0), INT32_MAX - max(b, 0)], then add.
+  const auto bias = _mm512_maskz_loadu_epi32(mask, s.bias + n);
+  const auto zero = _mm512_setzero_si512();
+  return {_mm512_sub_epi32(_mm512_set1_epi32(INT32_MIN), _mm512_min_epi32(bias, zero)), _mm512_sub_epi32(_mm512_set1_epi32(INT32_MAX), _mm512_max_epi32(bias, zero)), bias};
 }
 QSPARSE_TARGET_AVX512 inline prepared_add_constant prepare_stage(const add_zero_point& s, std::ptrdiff_t, __mmask16) {
   // v + zp saturates exactly when v is beyond INT32_MAX - zp (zp > 0) or INT32_MIN - zp (zp < 0):
