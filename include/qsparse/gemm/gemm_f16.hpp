@@ -1,0 +1,151 @@
+// qsparse/gemm/gemm_f16.hpp — the float16-weight GEMM: float activations × weights stored as IEEE
+// binary16, computed in float32 (TFLite's float16 weights are dequantized by an exact cast, COMPAT.md §3.3;
+// here the cast happens inside the kernel, so the weights stay half the size in memory).
+//
+//   auto packed = qsparse::pack_weights_f16(w_kxn);    // once per layer (packed_weights_f16.hpp)
+//   qsparse::gemm_f16(ctx, a_mxk, packed, dst_mxn,
+//                     qsparse::pipeline(qsparse::bias_add_float{bias}, qsparse::clamp_float{0.0f, 6.0f}));
+//
+// computes, for every (m, n) (reference_gemm_f16 in qsparse/gemm/reference_f16.hpp is the definition):
+//   acc = +0.0f;  for k = 0 .. K-1 in order: acc = fma(a[m][k], float(w16[k][n]), acc)   (one rounding)
+//   dst[m][n] = evaluate(pipeline, acc, m, n)
+// where float(w16) is exact and the pipeline holds only float stages: bias_add_float (acc + bias[n], one
+// IEEE addition) and clamp_float, in any order, or nothing. Every kernel produces these bits exactly for
+// every input, including infinities and subnormals, under the default floating-point environment (round to
+// nearest, no flush-to-zero / denormals-are-zero in MXCSR); a NaN result is a NaN whose sign and payload
+// are unspecified (IEEE leaves NaN propagation open, and std::fma and vfmadd231ps pick different operands).
+//   * a: M×K view of float, contiguous along K (any row stride);
+//   * packed: weights packed by pack_weights_f16 for an ISA this CPU runs (under the ISA ceiling);
+//   * dst: M×N view of float, contiguous along N (any row stride).
+// Work is cut as in the int8 GEMM (qsparse/gemm/panel_tasks.hpp); K is never split, so the result is
+// identical for every thread count.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <tuple>
+#include <type_traits>
+
+#include "qsparse/core/config.hpp"
+#include "qsparse/core/context.hpp"
+#include "qsparse/core/error.hpp"
+#include "qsparse/core/tensor_view.hpp"
+#include "qsparse/dispatch/isa.hpp"
+#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/gemm/packed_weights_f16.hpp"
+#include "qsparse/gemm/panel_tasks.hpp"
+#include "qsparse/kernels/avx2/gemm_f32f16_f32_6x16c1.hpp"
+#include "qsparse/kernels/avx512/gemm_f32f16_f32_8x32c1.hpp"
+#include "qsparse/kernels/gemm_panel_args.hpp"
+#include "qsparse/kernels/scalar/gemm_f32f16_f32_1x16c1.hpp"
+
+namespace qsparse {
+
+/// The float16-weight kernel families, lowest ISA first (avx512_vnni runs the avx512 kernel).
+#if QSPARSE_X86
+using gemm_f16_kernels = std::tuple<kernels::scalar::gemm_f32f16_f32_1x16c1, kernels::avx2::gemm_f32f16_f32_6x16c1,
+                                    kernels::avx512::gemm_f32f16_f32_8x32c1>;
+#else
+using gemm_f16_kernels = std::tuple<kernels::scalar::gemm_f32f16_f32_1x16c1>;
+#endif
+
+/// The name of the kernel gemm_f16 runs for weights packed for `isa`.
+inline const char* gemm_f16_kernel_name(isa_level isa) {
+#if QSPARSE_X86
+  switch (isa) {
+    case isa_level::avx512_vnni:
+    case isa_level::avx512:
+      return kernels::avx512::gemm_f32f16_f32_8x32c1::name();
+    case isa_level::avx2:
+      return kernels::avx2::gemm_f32f16_f32_6x16c1::name();
+    case isa_level::scalar:
+      break;
+  }
+#else
+  (void)isa;
+#endif
+  return kernels::scalar::gemm_f32f16_f32_1x16c1::name();
+}
+
+/// The name of the kernel gemm_f16 runs for these packed weights.
+inline const char* selected_kernel_name(const packed_weights_f16_view& weights) {
+  return gemm_f16_kernel_name(weights.isa());
+}
+
+namespace detail {
+
+template <class Stage>
+inline constexpr bool is_float_stage_v = std::is_same_v<Stage, bias_add_float> || std::is_same_v<Stage, clamp_float>;
+
+/// Validates the float16-weight GEMM's operands; throws qsparse::error naming the argument and its value.
+template <class AView, class DView>
+void check_gemm_f16_operands(const char* fn, const AView& a, const packed_weights_f16_view& w, const DView& dst) {
+  check(!w.empty(), fn, ": the packed weights are empty");
+  const index_t m = a.extent(0);
+  const index_t k = a.extent(1);
+  check(k == w.k(), fn, ": activations have K = ", k, " columns but the weights were packed with K = ", w.k());
+  check(dst.extent(0) == m && dst.extent(1) == w.n(), fn, ": destination is ", dst.extent(0), " x ", dst.extent(1),
+        ", expected M x N = ", m, " x ", w.n());
+  check(a.stride(1) == 1 || k == 1, fn,
+        ": activations must be contiguous along K (stride(1) == 1), got stride(1) = ", a.stride(1));
+  check(dst.stride(1) == 1 || w.n() == 1, fn,
+        ": destination must be contiguous along N (stride(1) == 1), got stride(1) = ", dst.stride(1));
+  check(m == 0 || a.data_handle() != nullptr, fn, ": activations must not be null (M = ", m, ", K = ", k, ")");
+  check(m == 0 || dst.data_handle() != nullptr, fn, ": destination must not be null (M = ", m, ", N = ", w.n(), ")");
+  const isa_level allowed = best_isa();
+  check(static_cast<int>(w.isa()) <= static_cast<int>(allowed), fn, ": the weights were packed for ",
+        to_string(w.isa()), " but this CPU (or the ISA ceiling) allows at most ", to_string(allowed),
+        "; pack them with isa_level::", to_string(allowed));
+}
+
+template <class... S>
+void dispatch_gemm_f16(const context& ctx, const kernels::gemm_panel_args<float, packed_weights_f16_view, float>& g,
+                       const output_pipeline<S...>& pipeline) {
+  switch (g.weights.isa()) {
+#if QSPARSE_X86
+    case isa_level::avx512_vnni:
+    case isa_level::avx512:
+      return run_panel_kernel<kernels::avx512::gemm_f32f16_f32_8x32c1>(ctx, g, pipeline);
+    case isa_level::avx2:
+      return run_panel_kernel<kernels::avx2::gemm_f32f16_f32_6x16c1>(ctx, g, pipeline);
+#endif
+    default:
+      return run_panel_kernel<kernels::scalar::gemm_f32f16_f32_1x16c1>(ctx, g, pipeline);
+  }
+}
+
+}  // namespace detail
+
+/// dst = pipeline(Σ_k fma-chained a * float(w16)) with pre-packed float16 weights. See the top of this header.
+template <class A, class LA, class AA, class D, class LD, class AD, class... S>
+void gemm_f16(const context& ctx, const tensor_view<A, 2, LA, AA>& activations, const packed_weights_f16_view& weights,
+              const tensor_view<D, 2, LD, AD>& destination, const output_pipeline<S...>& pipeline) {
+  static_assert(std::is_same_v<std::remove_const_t<A>, float>,
+                "qsparse::gemm_f16: activations must be a 2-D view of float.");
+  static_assert(std::is_same_v<D, float>,
+                "qsparse::gemm_f16: the destination must be a 2-D view of (non-const) float.");
+  static_assert((detail::is_float_stage_v<S> && ...),
+                "qsparse::gemm_f16: the output pipeline may only hold float stages: bias_add_float and clamp_float.");
+  const char* fn = "qsparse::gemm_f16";
+  detail::check_gemm_f16_operands(fn, activations, weights, destination);
+  validate(pipeline, weights.n(), fn);
+  if (activations.extent(0) == 0) return;
+  kernels::gemm_panel_args<float, packed_weights_f16_view, float> g{
+      &activations(0, 0),    activations.extent(0) > 1 ? activations.stride(0) : weights.k(),
+      activations.extent(0), activations.extent(1),
+      weights.n(),           weights,
+      &destination(0, 0),    destination.extent(0) > 1 ? destination.stride(0) : weights.n()};
+  detail::dispatch_gemm_f16(ctx, g, pipeline);
+}
+
+/// One-off use: packs the K×N weights (float, rounded to float16, or float16) for the best ISA, then runs
+/// gemm_f16.
+template <class A, class LA, class AA, class W, class LW, class AW, class D, class LD, class AD, class... S>
+void gemm_f16(const context& ctx, const tensor_view<A, 2, LA, AA>& activations,
+              const tensor_view<W, 2, LW, AW>& weights, const tensor_view<D, 2, LD, AD>& destination,
+              const output_pipeline<S...>& pipeline) {
+  const packed_weights_f16 packed = pack_weights_f16(weights, best_isa());
+  gemm_f16(ctx, activations, packed.view(), destination, pipeline);
+}
+
+}  // namespace qsparse
