@@ -35,14 +35,6 @@ QSPARSE_TARGET_AVX2 inline __m256i lane_mask(int count) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/// a + b per lane, saturated to int32.
-QSPARSE_TARGET_AVX2 inline __m256i adds_epi32(__m256i a, __m256i b) {
-  const __m256i sum = _mm256_add_epi32(a, b);
-  const __m256i overflow = _mm256_srai_epi32(_mm256_and_si256(_mm256_xor_si256(a, sum), _mm256_xor_si256(b, sum)), 31);
-  const __m256i saturated = _mm256_xor_si256(_mm256_srai_epi32(a, 31), _mm256_set1_epi32(INT32_MAX));
-  return _mm256_blendv_epi8(sum, saturated, overflow);
-}
-
 /// round_half_to_even(v) as int32, saturating; independent of MXCSR.
 QSPARSE_TARGET_AVX2 inline __m256i round_to_int32_half_even(__m256 v) {
   const __m256 rounded = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -53,11 +45,8 @@ QSPARSE_TARGET_AVX2 inline __m256i round_to_int32_half_even(__m256 v) {
 
 // Each stage is first *prepared* for a block of 8 columns (its per-column parameters loaded once,
 // scalars broadcast), then applied to the accumulators of every row of the block.
-struct prepared_add_constant {  // add_zero_point: clamp to the range where the add cannot overflow, add
+struct prepared_add_constant {  // bias_add, add_zero_point: clamp to where the add cannot overflow, then add
   __m256i lo, hi, value;
-};
-struct prepared_add {
-  __m256i value;
 };
 template <class R>
 struct prepared_fixed_point {
@@ -129,7 +118,6 @@ QSPARSE_TARGET_AVX2 inline prepared_clamp_float prepare_stage(const clamp_float&
   return {_mm256_set1_ps(s.min), _mm256_set1_ps(s.max)};
 }
 
-QSPARSE_TARGET_AVX2 inline __m256i apply_prepared(const prepared_add& p, __m256i v) { return adds_epi32(v, p.value); }
 QSPARSE_TARGET_AVX2 inline __m256i apply_prepared(const prepared_add_constant& p, __m256i v) {
   return _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(v, p.lo), p.hi), p.value);
 }

@@ -30,15 +30,6 @@ namespace qsparse {
 namespace kernels {
 namespace avx512 {
 
-/// a + b per lane, saturated to int32.
-QSPARSE_TARGET_AVX512 inline __m512i adds_epi32(__m512i a, __m512i b) {
-  const __m512i sum = _mm512_add_epi32(a, b);
-  // Overflow iff a and b have the same sign and the sum's sign differs: sign of (a ^ sum) & (b ^ sum).
-  const __mmask16 overflow = _mm512_movepi32_mask(_mm512_and_si512(_mm512_xor_si512(a, sum), _mm512_xor_si512(b, sum)));
-  const __m512i saturated = _mm512_xor_si512(_mm512_srai_epi32(a, 31), _mm512_set1_epi32(INT32_MAX));
-  return _mm512_mask_mov_epi32(sum, overflow, saturated);
-}
-
 /// round_half_to_even(v) as int32, saturating (v >= 2^31 → INT32_MAX; below -2^31 the conversion
 /// already yields INT32_MIN). Independent of MXCSR.
 QSPARSE_TARGET_AVX512 inline __m512i round_to_int32_half_even(__m512 v) {
@@ -49,11 +40,8 @@ QSPARSE_TARGET_AVX512 inline __m512i round_to_int32_half_even(__m512 v) {
 
 // Each stage is first *prepared* for a block of 16 columns (its per-column parameters loaded once,
 // scalars broadcast), then applied to the accumulators of every row of the block.
-struct prepared_add_constant {  // add_zero_point: clamp to the range where the add cannot overflow, add
+struct prepared_add_constant {  // bias_add, add_zero_point: clamp to where the add cannot overflow, then add
   __m512i lo, hi, value;
-};
-struct prepared_add {  // bias_add, add_zero_point: saturating add
-  __m512i value;
 };
 template <class R>
 struct prepared_fixed_point {
@@ -126,7 +114,6 @@ QSPARSE_TARGET_AVX512 inline prepared_clamp_float prepare_stage(const clamp_floa
   return {_mm512_set1_ps(s.min), _mm512_set1_ps(s.max)};
 }
 
-QSPARSE_TARGET_AVX512 inline __m512i apply_prepared(const prepared_add& p, __m512i v) { return adds_epi32(v, p.value); }
 QSPARSE_TARGET_AVX512 inline __m512i apply_prepared(const prepared_add_constant& p, __m512i v) {
   return _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, p.lo), p.hi), p.value);
 }
