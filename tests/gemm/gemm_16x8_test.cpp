@@ -143,20 +143,20 @@ TEST_CASE("gemm_16x8: every kernel equals the reference on its edge shapes", "[g
 TEST_CASE("gemm_16x8: full-range inputs across the int32 block boundaries, and K = 70000", "[gemm_16x8][range]") {
   std::mt19937 rng(7);
   for (isa_level isa : testing::supported_levels()) {
-    column_params cp(45, rng);
+    column_params cp(33, rng);
     const auto q = pipeline(bias_add_int64{cp.bias.data()},
                             requantize_fixed_point_int64_per_channel{cp.multipliers.data(), cp.shifts.data()},
                             saturating_cast<std::int16_t>{});
     // 510 = 255 pairs is one full int32 block of the SIMD kernels, 511 k one of the scalar kernel.
-    for (std::ptrdiff_t k : {509, 510, 511, 512, 1021, 1023, 1535}) {
+    for (std::ptrdiff_t k : {509, 510, 511, 512, 1021, 1535}) {
       for (fill how : {fill::low, fill::high, fill::alternating, fill::random}) {
-        check_case(isa, 9, k, 45, 1, 2, how, pipeline(), rng);
-        check_case(isa, 9, k, 45, 0, 0, how, q, rng);
+        check_case(isa, 9, k, 33, 1, 2, how, pipeline(), rng);
+        check_case(isa, 9, k, 33, 0, 0, how, q, rng);
       }
     }
     // K = 70000 at the extremes: every product is (-32768) * (-128) = 2^22, the sum 70000 * 2^22 =
     // 293601280000, far past int32 (and past 255 pairs per block 137 times over).
-    const std::ptrdiff_t m = 3, k = 70000, n = 33;
+    const std::ptrdiff_t m = 3, k = 70000, n = 17;
     std::vector<std::int16_t> a(static_cast<std::size_t>(m * k), std::int16_t{-32768});
     std::vector<std::int8_t> w(static_cast<std::size_t>(k * n), std::int8_t{-128});
     std::vector<std::int64_t> out(static_cast<std::size_t>(m * n));
@@ -170,8 +170,7 @@ TEST_CASE("gemm_16x8: full-range inputs across the int32 block boundaries, and K
     gemm_16x8(context{}, make_view(a.data(), m, k), packed_high, make_view(out.data(), m, n), pipeline());
     CHECK(std::all_of(out.begin(), out.end(), [](std::int64_t v) { return v == -291307520000; }));
     // Random full-range values at the same depth, requantized, against the reference.
-    check_case(isa, 3, 70000, 33, 0, 0, fill::random, q, rng);
-    check_case(isa, 2, 70000, 17, 0, 0, fill::alternating, pipeline(), rng);
+    check_case(isa, 2, 70000, 17, 0, 0, fill::random, q, rng);
   }
 }
 
