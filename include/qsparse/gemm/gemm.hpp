@@ -185,6 +185,9 @@ void gemm(const context& ctx, const quantized_operand<tensor_view<A, 2, LA, AA>>
           const output_pipeline<S...>& pipeline) {
   static_assert(detail::is_gemm_activation_v<A>,
                 "qsparse::gemm: activations must be a 2-D view of std::int8_t or std::uint8_t.");
+  static_assert(std::is_same_v<typename output_pipeline<S...>::accumulator_type, std::int32_t>,
+                "qsparse::gemm: the int8 GEMM accumulates in int32, so its pipeline must start with an int32 stage "
+                "(int64 stages belong to gemm_16x8, float stages after the accumulator to gemm_f16).");
   using out_t = typename output_pipeline<S...>::output_type;
   static_assert(std::is_same_v<D, out_t>,
                 "qsparse::gemm: the output pipeline does not produce the destination's element type: end the "
