@@ -136,7 +136,10 @@ QSPARSE_TARGET_AVX2 inline __m256i apply_prepared(const prepared_clamp& p, __m25
   return _mm256_min_epi32(_mm256_max_epi32(v, p.lo), p.hi);
 }
 QSPARSE_TARGET_AVX2 inline __m256 apply_prepared(const prepared_dequantize& p, __m256i v) {
-  const __m256 product = _mm256_mul_ps(_mm256_cvtepi32_ps(v), p.scale);
+  __m256 product = _mm256_mul_ps(_mm256_cvtepi32_ps(v), p.scale);
+  // GCC contracts a multiply and an add of intrinsics into an FMA under -ffp-contract=fast (its default
+  // outside ISO C); the definition rounds the product first, so keep the two instructions apart.
+  __asm__("" : "+v"(product));
   return p.has_bias ? _mm256_add_ps(product, p.bias) : product;
 }
 QSPARSE_TARGET_AVX2 inline __m256 apply_prepared(const prepared_clamp_float& p, __m256 v) {
