@@ -1,0 +1,271 @@
+// qsparse/conv/conv2d.hpp — int8 2-D convolution on NHWC activations and OHWI weights, on the GEMM engine.
+//
+//   auto packed = qsparse::pack_conv2d_weights(filter_ohwi, w_zero_point, groups);   // once per layer
+//   qsparse::conv2d(ctx, qsparse::quantized(input_nhwc, in_zp), packed, output_nhwc, params, pipeline);
+//
+// computes, bit for bit as reference_conv2d (qsparse/conv/reference.hpp, TFLite's ConvPerChannel):
+//   out[b][y][x][o] = evaluate(pipeline, Σ_{ky,kx,c} (in[b][iy][ix][g*Cg + c] - in_zp) * (w[o][ky][kx][c] - w_zp),
+//                              m = (b*OH + y)*OW + x, o)
+// with iy = y*stride_h - pad_top + ky*dilation_h (same for x), taps outside the image skipped (padding
+// behaves as the input zero point), g = o / (C_out / groups), Cg = C_in / groups.
+//   * input: [N][H][W][C_in] int8 (in_zp in [-128, 127]) or uint8 (in_zp in [0, 255]), dense NHWC;
+//   * filter: [C_out][kh][kw][C_in / groups] int8 with one zero point (per-channel scales are a
+//     per-channel requantization stage of the pipeline, as in TFLite: weights symmetric, w_zp = 0);
+//   * output: [N][OH][OW][C_out] of the pipeline's output type, dense NHWC; OH, OW from
+//     conv_output_geometry (qsparse/conv/conv_params.hpp); the pipeline's per-channel arrays are indexed
+//     by output channel o.
+//
+// How it maps onto the GEMM (docs/conv.md): each group is one GEMM with K = kh*kw*Cg, N = C_out/groups,
+// weights packed once as the K×N matrix w[g*N + n][ky][kx][c] at k = (ky*kw + kx)*Cg + c. A 1×1, stride-1,
+// unpadded convolution is a GEMM on the input itself (rows = pixels, row stride C_in), no copy. Any other
+// shape copies the im2col rows of a chunk of output pixels (zero-point padded, ~96 KiB so it stays in L2)
+// into a per-thread scratch and runs the GEMM kernel on the chunk. Tasks are (chunk × group); they write
+// disjoint outputs, so every thread count gives the same bits.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "qsparse/conv/conv_params.hpp"
+#include "qsparse/core/context.hpp"
+#include "qsparse/core/error.hpp"
+#include "qsparse/core/tensor_view.hpp"
+#include "qsparse/dispatch/isa.hpp"
+#include "qsparse/gemm/gemm.hpp"
+#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/gemm/packed_weights.hpp"
+#include "qsparse/kernels/gemm_args.hpp"
+
+namespace qsparse {
+
+/// OHWI convolution weights packed once for the GEMM kernels of one ISA: one packed K×N matrix per group.
+class packed_conv2d_weights {
+ public:
+  packed_conv2d_weights() = default;
+
+  /// Packs filter [C_out][kh][kw][C_in/groups] (any layout) with zero point w_zero_point for `isa`.
+  template <class W, class L, class Acc>
+  packed_conv2d_weights(const tensor_view<W, 4, L, Acc>& filter, std::int32_t weight_zero_point, index_t groups,
+                        isa_level isa) {
+    static_assert(std::is_same_v<std::remove_const_t<W>, std::int8_t>,
+                  "qsparse::pack_conv2d_weights: the filter must be a 4-D OHWI view of std::int8_t.");
+    const char* fn = "qsparse::pack_conv2d_weights";
+    c_out_ = filter.extent(0);
+    k_h_ = filter.extent(1);
+    k_w_ = filter.extent(2);
+    c_in_group_ = filter.extent(3);
+    detail::check(c_out_ >= 1 && k_h_ >= 1 && k_w_ >= 1 && c_in_group_ >= 1, fn,
+                  ": the filter must be C_out x kh x kw x C_in/groups with every extent >= 1, got ", c_out_, " x ", k_h_,
+                  " x ", k_w_, " x ", c_in_group_);
+    detail::check(groups >= 1, fn, ": groups must be >= 1, got groups = ", groups);
+    detail::check(c_out_ % groups == 0, fn, ": C_out = ", c_out_, " is not divisible by groups = ", groups);
+    detail::check(weight_zero_point >= -128 && weight_zero_point <= 127, fn,
+                  ": weight_zero_point must be in [-128, 127], got weight_zero_point = ", weight_zero_point);
+    groups_ = groups;
+    const index_t k = k_h_ * k_w_ * c_in_group_;
+    const index_t n = c_out_ / groups;
+    std::vector<std::int8_t> dense(static_cast<std::size_t>(n * k));
+    packed_.reserve(static_cast<std::size_t>(groups));
+    for (index_t g = 0; g < groups; ++g) {
+      // Group g's N rows of the filter, dense [n][k]; the K×N matrix is its column-major view.
+      for (index_t o = 0; o < n; ++o)
+        for (index_t ky = 0; ky < k_h_; ++ky)
+          for (index_t kx = 0; kx < k_w_; ++kx)
+            for (index_t c = 0; c < c_in_group_; ++c)
+              dense[static_cast<std::size_t>(o * k + (ky * k_w_ + kx) * c_in_group_ + c)] =
+                  filter(g * n + o, ky, kx, c);
+      packed_.push_back(pack_weights(make_strided_view(static_cast<const std::int8_t*>(dense.data()), {k, n}, {1, k}),
+                                     weight_zero_point, isa));
+    }
+  }
+
+  index_t output_channels() const noexcept { return c_out_; }
+  index_t kernel_h() const noexcept { return k_h_; }
+  index_t kernel_w() const noexcept { return k_w_; }
+  /// Input channels each output channel reads (C_in / groups).
+  index_t input_channels_per_group() const noexcept { return c_in_group_; }
+  index_t groups() const noexcept { return groups_; }
+  bool empty() const noexcept { return packed_.empty(); }
+  isa_level isa() const noexcept { return packed_.empty() ? isa_level::scalar : packed_.front().view().isa(); }
+  std::int32_t weight_zero_point() const noexcept { return packed_.empty() ? 0 : packed_.front().view().weight_zero_point(); }
+  /// The packed K×N weights of group g.
+  const packed_weights_view& group(index_t g) const noexcept { return packed_[static_cast<std::size_t>(g)].view(); }
+
+ private:
+  index_t c_out_ = 0, k_h_ = 0, k_w_ = 0, c_in_group_ = 0, groups_ = 0;
+  std::vector<packed_weights> packed_;
+};
+
+/// Packs an OHWI filter for conv2d (default: the best ISA this CPU runs).
+template <class W, class L, class Acc>
+packed_conv2d_weights pack_conv2d_weights(const tensor_view<W, 4, L, Acc>& filter, std::int32_t weight_zero_point = 0,
+                                          index_t groups = 1, isa_level isa = best_isa()) {
+  return packed_conv2d_weights(filter, weight_zero_point, groups, isa);
+}
+
+/// The GEMM kernel conv2d runs for these weights (the im2col copy or the direct 1×1 path feeds it).
+inline const char* selected_kernel_name(const packed_conv2d_weights& weights) {
+  return selected_kernel_name(weights.isa());
+}
+
+namespace detail {
+
+struct im2col_scratch_tag {};
+
+/// A per-thread scratch of at least `count` elements of T, one buffer per (T, Tag) (grows, never shrinks).
+template <class T, class Tag>
+inline T* conv_scratch(std::size_t count) {
+  thread_local std::vector<T> buffer;
+  if (buffer.size() < count) buffer.resize(count);
+  return buffer.data();
+}
+
+/// Checks that a 4-D view is dense NHWC (channels contiguous, then width, height, batch).
+template <class V>
+void check_dense_nhwc(const V& v, const char* fn, const char* what) {
+  const index_t c = v.extent(3), w = v.extent(2), h = v.extent(1);
+  const bool dense = (v.stride(3) == 1 || c == 1) && (v.stride(2) == c || w == 1) && (v.stride(1) == c * w || h == 1) &&
+                     (v.stride(0) == c * w * h || v.extent(0) == 1);
+  check(dense, fn, ": ", what, " must be dense NHWC (strides C*W*H, C*W, C, 1), got strides ", v.stride(0), ", ",
+        v.stride(1), ", ", v.stride(2), ", ", v.stride(3));
+}
+
+/// Writes the im2col rows of output pixels [m_begin, m_end) for group `group` into rows (row stride k).
+template <class A>
+void im2col_rows(const A* in, index_t in_h, index_t in_w, index_t c_in, index_t c_group, index_t group,
+                 const conv2d_params& p, const conv_geometry& g, index_t k_h, index_t k_w, A pad_value,
+                 index_t m_begin, index_t m_end, A* rows, index_t k) {
+  const index_t pixels = g.out_h * g.out_w;
+  const bool contiguous_taps = p.dilation_w == 1 && c_group == c_in;  // kw taps of a row are adjacent in memory
+  for (index_t m = m_begin; m < m_end; ++m) {
+    const index_t b = m / pixels;
+    const index_t yx = m % pixels;
+    const index_t y = yx / g.out_w, x = yx % g.out_w;
+    A* out = rows + (m - m_begin) * k;
+    const index_t x0 = x * p.stride_w - g.pad_left;
+    for (index_t ky = 0; ky < k_h; ++ky) {
+      const index_t iy = y * p.stride_h - g.pad_top + ky * p.dilation_h;
+      A* dst = out + ky * k_w * c_group;
+      if (iy < 0 || iy >= in_h) {
+        std::memset(dst, static_cast<unsigned char>(pad_value), static_cast<std::size_t>(k_w * c_group));
+        continue;
+      }
+      const A* row = in + ((b * in_h + iy) * in_w) * c_in + group * c_group;
+      if (contiguous_taps && x0 >= 0 && x0 + k_w <= in_w) {
+        std::memcpy(dst, row + x0 * c_in, static_cast<std::size_t>(k_w * c_in));
+        continue;
+      }
+      for (index_t kx = 0; kx < k_w; ++kx) {
+        const index_t ix = x0 + kx * p.dilation_w;
+        if (ix < 0 || ix >= in_w) {
+          std::memset(dst + kx * c_group, static_cast<unsigned char>(pad_value), static_cast<std::size_t>(c_group));
+        } else {
+          std::memcpy(dst + kx * c_group, row + ix * c_in, static_cast<std::size_t>(c_group));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace detail
+
+/// out = pipeline(conv(in - in_zp, w - w_zp)) in NHWC. See the top of this header.
+template <class A, class LA, class AA, class D, class LD, class AD, class... S>
+void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA>>& input,
+            const packed_conv2d_weights& weights, const tensor_view<D, 4, LD, AD>& output, const conv2d_params& params,
+            const output_pipeline<S...>& pipeline) {
+  static_assert(detail::is_gemm_activation_v<A>,
+                "qsparse::conv2d: the input must be a 4-D NHWC view of std::int8_t or std::uint8_t.");
+  static_assert(std::is_same_v<typename output_pipeline<S...>::accumulator_type, std::int32_t>,
+                "qsparse::conv2d: the int8 convolution accumulates in int32, so its pipeline must start with an int32 "
+                "stage.");
+  using out_t = typename output_pipeline<S...>::output_type;
+  static_assert(std::is_same_v<D, out_t>,
+                "qsparse::conv2d: the output pipeline does not produce the output's element type: end the pipeline "
+                "with saturating_cast<T> for an int8/uint8/int16 output, dequantize_float for float, or use an int32 "
+                "output for the empty pipeline.");
+  using a_t = std::remove_const_t<A>;
+  const char* fn = "qsparse::conv2d";
+  const auto& in = input.view;
+  detail::check(!weights.empty(), fn, ": the packed weights are empty");
+  const index_t batch = in.extent(0), in_h = in.extent(1), in_w = in.extent(2), c_in = in.extent(3);
+  const index_t groups = weights.groups();
+  const index_t c_group = weights.input_channels_per_group();
+  const index_t c_out = weights.output_channels();
+  const index_t k_h = weights.kernel_h(), k_w = weights.kernel_w();
+  detail::check(c_in == c_group * groups, fn, ": input has C_in = ", c_in, " channels but the weights expect groups * C_in/groups = ",
+                groups, " * ", c_group, " = ", groups * c_group);
+  detail::check(batch >= 1, fn, ": batch must be >= 1, got batch = ", batch);
+  const conv_geometry g = conv_output_geometry(params, in_h, in_w, k_h, k_w, fn);
+  detail::check(output.extent(0) == batch && output.extent(1) == g.out_h && output.extent(2) == g.out_w &&
+                    output.extent(3) == c_out,
+                fn, ": output is ", output.extent(0), " x ", output.extent(1), " x ", output.extent(2), " x ",
+                output.extent(3), ", expected N x OH x OW x C_out = ", batch, " x ", g.out_h, " x ", g.out_w, " x ",
+                c_out);
+  detail::check_dense_nhwc(in, fn, "input");
+  detail::check_dense_nhwc(output, fn, "output");
+  constexpr std::int32_t lo = std::numeric_limits<a_t>::min();
+  constexpr std::int32_t hi = std::numeric_limits<a_t>::max();
+  detail::check(input.zero_point >= lo && input.zero_point <= hi, fn, ": input zero point must be in [", lo, ", ", hi,
+                "], got ", input.zero_point);
+  const index_t k = k_h * k_w * c_group;
+  const index_t n = c_out / groups;
+  const std::int64_t bound = static_cast<std::int64_t>(k) * detail::max_distance<a_t>(input.zero_point) *
+                             detail::max_distance<std::int8_t>(weights.weight_zero_point());
+  detail::check(bound <= std::numeric_limits<std::int32_t>::max(), fn, ": kh * kw * C_in/groups = ", k,
+                " is too deep for an exact int32 accumulator with these zero points");
+  const isa_level allowed = best_isa();
+  detail::check(static_cast<int>(weights.isa()) <= static_cast<int>(allowed), fn, ": the weights were packed for ",
+                to_string(weights.isa()), " but this CPU (or the ISA ceiling) allows at most ", to_string(allowed));
+  validate(pipeline, c_out, fn);
+
+  const a_t* in_data = &in(0, 0, 0, 0);
+  out_t* out_data = &output(0, 0, 0, 0);
+  const index_t m_total = batch * g.out_h * g.out_w;
+  const bool direct = k_h == 1 && k_w == 1 && params.stride_h == 1 && params.stride_w == 1 && g.pad_top == 0 &&
+                      g.pad_left == 0 && g.out_h == in_h && g.out_w == in_w;
+  const context serial{};
+  if (direct) {
+    // The input is already the (N*H*W) × C_in matrix; group g reads its columns [g*Cg, (g+1)*Cg).
+    for (index_t grp = 0; grp < groups; ++grp) {
+      kernels::gemm_args<a_t, out_t> args{in_data + grp * c_group, c_in, input.zero_point, m_total, k, n,
+                                          weights.group(grp), out_data + grp * n, c_out};
+      detail::dispatch_gemm(ctx, args, detail::offset_pipeline(pipeline, grp * n));
+    }
+    return;
+  }
+  // im2col chunks: ~96 KiB of rows (a multiple of 32 rows), at least 32 rows.
+  const index_t chunk = std::max<index_t>(32, (96 * 1024 / k) / 32 * 32);
+  const index_t chunks = (m_total + chunk - 1) / chunk;
+  const index_t tasks = chunks * groups;
+  const auto pad_value = static_cast<a_t>(input.zero_point);
+  auto task = [&](std::ptrdiff_t t) {
+    const index_t grp = t % groups;
+    const index_t m_begin = (t / groups) * chunk;
+    const index_t m_end = std::min(m_total, m_begin + chunk);
+    // A scratch of its own, so it never aliases the GEMM kernels' per-thread scratch.
+    a_t* rows = detail::conv_scratch<a_t, detail::im2col_scratch_tag>(static_cast<std::size_t>(chunk * k));
+    detail::im2col_rows(in_data, in_h, in_w, c_in, c_group, grp, params, g, k_h, k_w, pad_value, m_begin, m_end, rows, k);
+    kernels::gemm_args<a_t, out_t> args{rows, k, input.zero_point, m_end - m_begin, k, n, weights.group(grp),
+                                        out_data + m_begin * c_out + grp * n, c_out};
+    detail::dispatch_gemm(serial, args, detail::offset_pipeline(pipeline, grp * n));
+  };
+  if (tasks == 1 || ctx.concurrency() == 1) {
+    for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
+  } else {
+    ctx.parallel_for(tasks, task);
+  }
+}
+
+/// The same with an input whose zero point is 0.
+template <class A, class LA, class AA, class D, class LD, class AD, class... S>
+void conv2d(const context& ctx, const tensor_view<A, 4, LA, AA>& input, const packed_conv2d_weights& weights,
+            const tensor_view<D, 4, LD, AD>& output, const conv2d_params& params, const output_pipeline<S...>& pipeline) {
+  conv2d(ctx, quantized(input, 0), weights, output, params, pipeline);
+}
+
+}  // namespace qsparse

@@ -1,0 +1,374 @@
+// tests/conv/conv2d_test.cpp — conv2d against reference_conv2d, bit for bit, on every ISA this CPU has:
+// TFLite's golden conv vectors (COMPAT 3.7), random layer shapes (odd sizes, every padding mode,
+// stride 2, dilation 2, groups, 1x1 direct and strided, 1xN, batch > 1), edge values, every output
+// type, threads, bad input.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "qsparse/conv/conv2d.hpp"
+#include "qsparse/conv/reference.hpp"
+#include "qsparse/core/context.hpp"
+#include "support/testing.hpp"
+
+using namespace qsparse;
+
+namespace {
+
+// TFLite-style per-channel requantization parameters for C output channels.
+struct per_channel {
+  std::vector<std::int32_t> bias, multipliers;
+  std::vector<int> shifts;
+  std::vector<float> scales;
+  per_channel(std::ptrdiff_t c, std::mt19937& rng, double lo = -14.0, double hi = -6.0) {
+    std::uniform_int_distribution<int> b(-20000, 20000);
+    std::uniform_real_distribution<double> e(lo, hi);
+    for (std::ptrdiff_t i = 0; i < c; ++i) {
+      bias.push_back(b(rng));
+      const double real = std::exp2(e(rng));
+      const quantized_multiplier q = quantize_multiplier(real);
+      multipliers.push_back(q.multiplier);
+      shifts.push_back(q.shift);
+      scales.push_back(static_cast<float>(real));
+    }
+  }
+  auto int8_pipeline(std::int32_t out_zp) const {
+    return pipeline(bias_add{bias.data()},
+                    requantize_fixed_point_per_channel<double_rounding>{multipliers.data(), shifts.data()},
+                    add_zero_point{out_zp}, clamp{-128, 127}, saturating_cast<std::int8_t>{});
+  }
+};
+
+struct layer {
+  index_t batch, h, w, c_in, c_out, k_h, k_w, groups;
+  conv2d_params p;
+};
+
+template <class A>
+std::vector<A> random_values(std::size_t n, std::mt19937& rng, int mode = 0) {
+  std::uniform_int_distribution<int> d(std::numeric_limits<A>::min(), std::numeric_limits<A>::max());
+  std::vector<A> v(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    switch (mode) {
+      case 1: v[i] = std::numeric_limits<A>::min(); break;
+      case 2: v[i] = std::numeric_limits<A>::max(); break;
+      case 3: v[i] = (i % 3 == 0) ? std::numeric_limits<A>::min() : std::numeric_limits<A>::max(); break;
+      default: v[i] = static_cast<A>(d(rng));
+    }
+  }
+  return v;
+}
+
+template <class A, class Pipeline>
+void check_layer(isa_level isa, const layer& l, std::int32_t in_zp, std::int32_t w_zp, const Pipeline& pl,
+                 std::mt19937& rng, int mode = 0, const context& ctx = context{}) {
+  using out_t = typename Pipeline::output_type;
+  const index_t cg = l.c_in / l.groups;
+  auto in = random_values<A>(static_cast<std::size_t>(l.batch * l.h * l.w * l.c_in), rng, mode);
+  auto w = random_values<std::int8_t>(static_cast<std::size_t>(l.c_out * l.k_h * l.k_w * cg), rng, mode == 3 ? 0 : mode);
+  const auto in_view = make_view(static_cast<const A*>(in.data()), l.batch, l.h, l.w, l.c_in);
+  const auto w_view = make_view(static_cast<const std::int8_t*>(w.data()), l.c_out, l.k_h, l.k_w, cg);
+  const conv_geometry g = conv_output_geometry(l.p, l.h, l.w, l.k_h, l.k_w, "test");
+  const std::size_t out_size = static_cast<std::size_t>(l.batch * g.out_h * g.out_w * l.c_out);
+  std::vector<out_t> got(out_size, out_t(77)), want(out_size, out_t(55));
+  const auto packed = pack_conv2d_weights(w_view, w_zp, l.groups, isa);
+  conv2d(ctx, quantized(in_view, in_zp), packed, make_view(got.data(), l.batch, g.out_h, g.out_w, l.c_out), l.p, pl);
+  reference_conv2d(quantized(in_view, in_zp), quantized(w_view, w_zp), l.groups,
+                   make_view(want.data(), l.batch, g.out_h, g.out_w, l.c_out), l.p, pl);
+  INFO(selected_kernel_name(packed) << " N=" << l.batch << " H=" << l.h << " W=" << l.w << " Cin=" << l.c_in
+                                    << " Cout=" << l.c_out << " k=" << l.k_h << "x" << l.k_w << " groups=" << l.groups
+                                    << " stride=" << l.p.stride_h << "," << l.p.stride_w << " dilation="
+                                    << l.p.dilation_h << "," << l.p.dilation_w << " pad=" << int(l.p.pad.kind)
+                                    << " in_zp=" << in_zp << " w_zp=" << w_zp << " mode=" << mode);
+  REQUIRE(std::memcmp(got.data(), want.data(), out_size * sizeof(out_t)) == 0);
+}
+
+std::vector<layer> random_layers(std::mt19937& rng, int count) {
+  std::vector<layer> layers;
+  std::uniform_int_distribution<int> small(1, 9), kern(1, 5), strides(1, 2), dil(1, 2), grp(1, 3), pads(0, 3);
+  for (int i = 0; i < count; ++i) {
+    layer l{};
+    l.batch = i % 5 == 0 ? 2 : 1;
+    l.groups = i % 4 == 0 ? grp(rng) : 1;
+    l.c_in = l.groups * small(rng);
+    l.c_out = l.groups * small(rng) * (i % 3 == 0 ? 5 : 1);
+    l.k_h = kern(rng);
+    l.k_w = i % 7 == 0 ? 1 : kern(rng);
+    l.p.stride_h = strides(rng);
+    l.p.stride_w = strides(rng);
+    l.p.dilation_h = dil(rng);
+    l.p.dilation_w = dil(rng);
+    const int pk = pads(rng);
+    if (pk == 0) {
+      l.p.pad = padding::valid();
+    } else if (pk == 1 || pk == 2) {
+      l.p.pad = padding::same();
+    } else {
+      const index_t eh = (l.k_h - 1) * l.p.dilation_h + 1, ew = (l.k_w - 1) * l.p.dilation_w + 1;
+      l.p.pad = padding::explicit_pads(eh / 2, (eh - 1) / 2, ew / 2, ew / 2 > 0 ? ew / 2 - 1 + (i % 2) : 0);
+    }
+    const index_t eh = (l.k_h - 1) * l.p.dilation_h + 1, ew = (l.k_w - 1) * l.p.dilation_w + 1;
+    l.h = eh + small(rng) - 1;
+    l.w = ew + small(rng) + 3;
+    layers.push_back(l);
+  }
+  return layers;
+}
+
+std::vector<isa_level> exercised;
+
+}  // namespace
+
+TEST_CASE("conv2d: random layer shapes equal the reference on every ISA", "[conv][conv2d]") {
+  std::mt19937 rng(11);
+  const auto layers = random_layers(rng, 60);
+  for (isa_level isa : testing::supported_levels()) {
+    scoped_isa_ceiling ceiling(isa);
+    exercised.push_back(isa);
+    for (const layer& l : layers) {
+      per_channel pc(l.c_out, rng);
+      check_layer<std::int8_t>(isa, l, -5, 0, pc.int8_pipeline(3), rng);
+    }
+    // uint8 activations and a weight zero point.
+    for (std::size_t i = 0; i < layers.size(); i += 6) {
+      per_channel pc(layers[i].c_out, rng);
+      check_layer<std::uint8_t>(isa, layers[i], 131, 3, pc.int8_pipeline(-9), rng);
+    }
+  }
+}
+
+TEST_CASE("conv2d: 1x1 (direct and strided), 1xN, Nx1 and deep layers", "[conv][conv2d]") {
+  std::mt19937 rng(5);
+  std::vector<layer> layers;
+  auto make = [](index_t b, index_t h, index_t w, index_t ci, index_t co, index_t kh, index_t kw, index_t s,
+                 padding pad, index_t groups = 1) {
+    layer l{b, h, w, ci, co, kh, kw, groups, conv2d_params{}};
+    l.p.stride_h = l.p.stride_w = s;
+    l.p.pad = pad;
+    return l;
+  };
+  layers.push_back(make(1, 7, 9, 17, 37, 1, 1, 1, padding::valid()));      // direct GEMM
+  layers.push_back(make(2, 5, 6, 12, 9, 1, 1, 1, padding::same(), 3));     // direct, grouped
+  layers.push_back(make(1, 9, 11, 16, 40, 1, 1, 2, padding::valid()));     // strided 1x1
+  layers.push_back(make(1, 6, 13, 5, 33, 1, 7, 1, padding::same()));       // 1xN
+  layers.push_back(make(1, 13, 4, 5, 20, 7, 1, 2, padding::same()));       // Nx1
+  layers.push_back(make(1, 11, 10, 70, 65, 3, 3, 1, padding::same()));     // deep K, N > 64
+  layers.push_back(make(1, 23, 21, 3, 32, 3, 3, 2, padding::same()));      // the stem's shape
+  layers.push_back(make(1, 45, 40, 8, 16, 3, 3, 1, padding::same()));      // several im2col chunks
+  layers.push_back(make(1, 8, 8, 64, 64, 3, 3, 1, padding::same(), 64));   // groups = channels
+  for (isa_level isa : testing::supported_levels()) {
+    scoped_isa_ceiling ceiling(isa);
+    for (const layer& l : layers) {
+      per_channel pc(l.c_out, rng);
+      check_layer<std::int8_t>(isa, l, 17, 0, pc.int8_pipeline(-1), rng);
+    }
+  }
+}
+
+TEST_CASE("conv2d: full-range inputs, extreme zero points, every output type", "[conv][conv2d]") {
+  std::mt19937 rng(9);
+  layer l{1, 6, 7, 12, 21, 3, 3, 1, conv2d_params{}};
+  l.p.pad = padding::same();
+  l.p.stride_w = 2;
+  for (isa_level isa : testing::supported_levels()) {
+    scoped_isa_ceiling ceiling(isa);
+    for (int mode = 1; mode <= 3; ++mode) {
+      for (std::int32_t zp : {-128, 127}) {
+        per_channel pc(l.c_out, rng, -20.0, 2.0);  // multipliers up to 4: outputs saturate
+        check_layer<std::int8_t>(isa, l, zp, 0, pc.int8_pipeline(0), rng, mode);
+        check_layer<std::int8_t>(isa, l, zp, zp == 127 ? -128 : 127, pc.int8_pipeline(-128), rng, mode);
+      }
+      per_channel pc(l.c_out, rng);
+      check_layer<std::uint8_t>(isa, l, 0, 0, pc.int8_pipeline(5), rng, mode);
+      check_layer<std::uint8_t>(isa, l, 255, -128, pc.int8_pipeline(5), rng, mode);
+    }
+    per_channel pc(l.c_out, rng);
+    check_layer<std::int8_t>(isa, l, 4, 0, pipeline(), rng);  // raw int32
+    check_layer<std::int8_t>(isa, l, 4, 0, pipeline(bias_add{pc.bias.data()}, requantize_float_per_channel{pc.scales.data()},
+                                                     add_zero_point{100}, saturating_cast<std::uint8_t>{}),
+                             rng);
+    check_layer<std::int8_t>(isa, l, 4, 0, pipeline(bias_add{pc.bias.data()}, requantize_float{0.001f},
+                                                     saturating_cast<std::int16_t>{}),
+                             rng);
+    std::vector<float> fbias(static_cast<std::size_t>(l.c_out), 0.25f);
+    check_layer<std::int8_t>(isa, l, 4, 0,
+                             pipeline(dequantize_float_per_channel{pc.scales.data(), fbias.data()}, clamp_float{-1.0f, 6.0f}),
+                             rng);
+    layer grouped = l;
+    grouped.c_in = 12;
+    grouped.c_out = 24;
+    grouped.groups = 4;
+    check_layer<std::int8_t>(isa, grouped, 4, 0, pipeline(dequantize_float{0.5f, fbias.data()}), rng);
+  }
+}
+
+namespace {
+
+// TFLM test data helpers: SymmetricPerChannelQuantize with scale max|w_c| / 127, biases round(b / (in * w_c)).
+struct golden_conv {
+  std::vector<std::int8_t> filter;
+  std::vector<float> filter_scales;
+};
+
+golden_conv quantize_per_channel(const std::vector<float>& w, index_t channels) {
+  golden_conv g;
+  const auto per = static_cast<index_t>(w.size()) / channels;
+  for (index_t c = 0; c < channels; ++c) {
+    float m = 0;
+    for (index_t i = 0; i < per; ++i) m = std::max(m, std::abs(w[static_cast<std::size_t>(c * per + i)]));
+    g.filter_scales.push_back(m / 127.0f);
+  }
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("conv2d: TFLite golden vectors (COMPAT 3.7)", "[conv][conv2d][tflite]") {
+  for (isa_level isa : testing::supported_levels()) {
+    scoped_isa_ceiling ceiling(isa);
+    SECTION("Int8Filter1x3x3x1, SAME, stride 2") {
+      const std::vector<std::int8_t> filter{22, -98, 78, -127, 101, 47, 87, 12, -15};
+      const double real = double(0.00392120517f) * double(0.00448552053f) / double(0.00627814838f);
+      const quantized_multiplier q = quantize_multiplier(real);
+      const std::int32_t bias = 0;
+      const auto pl = pipeline(bias_add{&bias}, requantize_fixed_point_per_channel<double_rounding>{&q.multiplier, &q.shift},
+                               add_zero_point{-7}, clamp{-128, 127}, saturating_cast<std::int8_t>{});
+      const auto packed = pack_conv2d_weights(make_view(filter.data(), 1, 3, 3, 1), 0, 1, isa);
+      conv2d_params p{};
+      p.stride_h = p.stride_w = 2;
+      p.pad = padding::same();
+      const std::vector<std::int8_t> in4{-127, -111, -95, -79, -63, -47, -31, -15, 1, 17, 33, 49, 65, 81, 97, 113};
+      std::vector<std::int8_t> out4(4);
+      conv2d(context{}, quantized(make_view(in4.data(), 1, 4, 4, 1), -128), packed, make_view(out4.data(), 1, 2, 2, 1), p, pl);
+      CHECK(out4 == std::vector<std::int8_t>{38, 24, 16, -58});
+      const std::vector<std::int8_t> in5{-128, -111, -95, -79, -63, -47, -31, -15, 1,   17,  33, 49, 65,
+                                         81,   97,   113, 127, 100, 80,  60,  40,  20, 0,  -20, -40};
+      std::vector<std::int8_t> out5(9);
+      conv2d(context{}, quantized(make_view(in5.data(), 1, 5, 5, 1), -128), packed, make_view(out5.data(), 1, 3, 3, 1), p, pl);
+      CHECK(out5 == std::vector<std::int8_t>{-6, 25, 30, 58, 76, 7, 50, -11, -59});
+    }
+    SECTION("SimpleTestQuantizedPerChannel, VALID, stride 2") {
+      const std::vector<float> in_f{1, 1, 1, 1, 2, 2, 2, 2, 1, 2, 3, 4, 1, 2, 3, 4};
+      const std::vector<float> w_f{1, 2, 3, 4, -1, 1, -1, 1, -1, -1, 1, 1};
+      const std::vector<float> b_f{1, 2, 3};
+      const float in_scale = 0.5f, out_scale = 1.0f;
+      std::vector<std::int8_t> in;
+      for (float x : in_f) in.push_back(static_cast<std::int8_t>(std::round(x / in_scale)));
+      golden_conv g = quantize_per_channel(w_f, 3);
+      for (std::size_t i = 0; i < w_f.size(); ++i)
+        g.filter.push_back(static_cast<std::int8_t>(std::max(-127.0f, std::min(127.0f, std::round(w_f[i] / g.filter_scales[i / 4])))));
+      std::vector<std::int32_t> bias, mult;
+      std::vector<int> shift;
+      for (int c = 0; c < 3; ++c) {
+        bias.push_back(static_cast<std::int32_t>(std::round(b_f[static_cast<std::size_t>(c)] / (in_scale * g.filter_scales[static_cast<std::size_t>(c)]))));
+        const quantized_multiplier q =
+            quantize_multiplier(double(in_scale) * double(g.filter_scales[static_cast<std::size_t>(c)]) / double(out_scale));
+        mult.push_back(q.multiplier);
+        shift.push_back(q.shift);
+      }
+      const auto pl = pipeline(bias_add{bias.data()}, requantize_fixed_point_per_channel<double_rounding>{mult.data(), shift.data()},
+                               add_zero_point{0}, clamp{-128, 127}, saturating_cast<std::int8_t>{});
+      const auto packed = pack_conv2d_weights(make_view(g.filter.data(), 3, 2, 2, 1), 0, 1, isa);
+      conv2d_params p{};
+      p.stride_h = p.stride_w = 2;
+      std::vector<std::int8_t> out(12);
+      conv2d(context{}, quantized(make_view(in.data(), 2, 2, 4, 1), 0), packed, make_view(out.data(), 2, 1, 2, 3), p, pl);
+      CHECK(out == std::vector<std::int8_t>{18, 2, 5, 18, 2, 5, 17, 4, 3, 37, 4, 3});
+    }
+  }
+}
+
+TEST_CASE("conv2d: every thread count and a caller's parallel_for give identical results", "[conv][conv2d][threads]") {
+  std::mt19937 rng(3);
+  layer l{2, 19, 17, 24, 40, 3, 3, 2, conv2d_params{}};
+  l.p.pad = padding::same();
+  per_channel pc(l.c_out, rng);
+  for (int t : {1, 2, 3}) {
+    context ctx(threads{t});
+    check_layer<std::int8_t>(best_isa(), l, -3, 0, pc.int8_pipeline(1), rng, 0, ctx);
+  }
+  context caller([](std::ptrdiff_t n, const task_function& f) {
+    for (std::ptrdiff_t i = n; i-- > 0;) f(i);  // reverse order
+  }, 3);
+  check_layer<std::int8_t>(best_isa(), l, -3, 0, pc.int8_pipeline(1), rng, 0, caller);
+  layer direct{1, 9, 9, 16, 48, 1, 1, 1, conv2d_params{}};
+  per_channel pd(direct.c_out, rng);
+  check_layer<std::int8_t>(best_isa(), direct, 2, 0, pd.int8_pipeline(1), rng, 0, context(threads{2}));
+}
+
+TEST_CASE("conv2d: bad input is a qsparse::error naming the argument", "[conv][conv2d][errors]") {
+  std::vector<std::int8_t> in(1 * 5 * 5 * 4), w(6 * 3 * 3 * 2), out(1 * 5 * 5 * 6);
+  const auto in_view = make_view(static_cast<const std::int8_t*>(in.data()), 1, 5, 5, 4);
+  const auto pl = pipeline();
+  std::vector<std::int32_t> out32(out.size());
+  const auto packed = pack_conv2d_weights(make_view(w.data(), 6, 3, 3, 2), 0, 2);
+  conv2d_params same{};
+  same.pad = padding::same();
+  CHECK_NOTHROW(conv2d(context{}, quantized(in_view, 0), packed, make_view(out32.data(), 1, 5, 5, 6), same, pl));
+  // Channels not divisible by groups.
+  CHECK_THROWS_WITH(pack_conv2d_weights(make_view(w.data(), 6, 3, 3, 2), 0, 4),
+                    Catch::Contains("C_out = 6 is not divisible by groups = 4"));
+  CHECK_THROWS_WITH(pack_conv2d_weights(make_view(w.data(), 6, 3, 3, 2), 0, 0), Catch::Contains("groups must be >= 1"));
+  const auto packed3 = pack_conv2d_weights(make_view(w.data(), 6, 3, 3, 2), 0, 3);
+  CHECK_THROWS_WITH(conv2d(context{}, quantized(in_view, 0), packed3, make_view(out32.data(), 1, 5, 5, 6), same, pl),
+                    Catch::Contains("C_in = 4"));
+  // Strides and dilations <= 0.
+  conv2d_params bad = same;
+  bad.stride_h = 0;
+  CHECK_THROWS_WITH(conv2d(context{}, quantized(in_view, 0), packed, make_view(out32.data(), 1, 5, 5, 6), bad, pl),
+                    Catch::Contains("stride_h must be >= 1, got stride_h = 0"));
+  bad = same;
+  bad.dilation_w = -1;
+  CHECK_THROWS_WITH(conv2d(context{}, quantized(in_view, 0), packed, make_view(out32.data(), 1, 5, 5, 6), bad, pl),
+                    Catch::Contains("dilation_w must be >= 1, got dilation_w = -1"));
+  // Padding that leaves no output.
+  bad = conv2d_params{};
+  bad.dilation_h = 3;  // effective kernel 7 > 5
+  CHECK_THROWS_WITH(conv2d(context{}, quantized(in_view, 0), packed, make_view(out32.data(), 1, 5, 5, 6), bad, pl),
+                    Catch::Contains("leaves no output along the height"));
+  bad = conv2d_params{};
+  bad.pad = padding::explicit_pads(-1, 0, 0, 0);
+  CHECK_THROWS_WITH(conv2d(context{}, quantized(in_view, 0), packed, make_view(out32.data(), 1, 5, 5, 6), bad, pl),
+                    Catch::Contains("explicit padding must be >= 0"));
+  // Inconsistent output shape.
+  CHECK_THROWS_WITH(conv2d(context{}, quantized(in_view, 0), packed, make_view(out32.data(), 1, 3, 3, 6), same, pl),
+                    Catch::Contains("expected N x OH x OW x C_out = 1 x 5 x 5 x 6"));
+  // Zero points out of range.
+  CHECK_THROWS_WITH(conv2d(context{}, quantized(in_view, 128), packed, make_view(out32.data(), 1, 5, 5, 6), same, pl),
+                    Catch::Contains("input zero point must be in [-128, 127], got 128"));
+  CHECK_THROWS_WITH(pack_conv2d_weights(make_view(w.data(), 6, 3, 3, 2), -129, 2),
+                    Catch::Contains("weight_zero_point must be in [-128, 127], got weight_zero_point = -129"));
+  // A non-dense input.
+  const auto strided = make_strided_view(static_cast<const std::int8_t*>(in.data()), {1, 2, 5, 4}, {100, 40, 4, 1});
+  std::vector<std::int32_t> small(1 * 2 * 5 * 6);
+  CHECK_THROWS_WITH(conv2d(context{}, quantized(strided, 0), packed, make_view(small.data(), 1, 2, 5, 6), same, pl),
+                    Catch::Contains("input must be dense NHWC"));
+  // Empty weights, and weights for an ISA above the ceiling.
+  CHECK_THROWS_WITH(conv2d(context{}, quantized(in_view, 0), packed_conv2d_weights{}, make_view(out32.data(), 1, 5, 5, 6), same, pl),
+                    Catch::Contains("empty"));
+  if (best_isa() != isa_level::scalar) {
+    const auto high = pack_conv2d_weights(make_view(w.data(), 6, 3, 3, 2), 0, 2, best_isa());
+    scoped_isa_ceiling ceiling(isa_level::scalar);
+    CHECK_THROWS_WITH(conv2d(context{}, quantized(in_view, 0), high, make_view(out32.data(), 1, 5, 5, 6), same, pl),
+                      Catch::Contains("allows at most scalar"));
+  }
+}
+
+TEST_CASE("conv2d: selected_kernel_name names the GEMM kernel of the packed ISA", "[conv][conv2d]") {
+  std::vector<std::int8_t> w(4 * 3 * 3 * 2);
+  for (isa_level isa : testing::supported_levels()) {
+    const auto packed = pack_conv2d_weights(make_view(w.data(), 4, 3, 3, 2), 0, 1, isa);
+    CHECK(std::string(selected_kernel_name(packed)) == selected_kernel_name(isa));
+    CHECK(packed.isa() == isa);
+  }
+}
+
+TEST_CASE("guard: conv2d ran on every ISA this CPU supports", "[conv][guard]") {
+  for (isa_level isa : testing::supported_levels())
+    CHECK(std::find(exercised.begin(), exercised.end(), isa) != exercised.end());
+}
