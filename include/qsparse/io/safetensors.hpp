@@ -367,6 +367,11 @@ class safetensors_file {
 
   // Parses the JSON header; duplicate keys at the top level and inside an entry are errors.
   nlohmann::json parse_header(std::string_view text) const {
+    // nlohmann's lexer takes a NUL byte for the end of the input and would ignore what follows; JSON
+    // text never holds one (not even inside strings, where control characters must be escaped).
+    const std::size_t nul = text.find('\0');
+    require(nul == std::string_view::npos, "the header holds a NUL byte at offset ", nul,
+            " (JSON text cannot; the reference pads with spaces)");
     const int depth = detail::json_depth(text, detail::safetensors_max_depth);
     require(depth <= detail::safetensors_max_depth, "the JSON header nests deeper than ",
             detail::safetensors_max_depth, " levels (a valid header nests 3)");
