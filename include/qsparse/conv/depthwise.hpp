@@ -1,0 +1,253 @@
+// qsparse/conv/depthwise.hpp — int8 depthwise 2-D convolution on NHWC activations, with its own SIMD
+// kernels (it is memory-bound; a GEMM is the wrong tool).
+//
+//   auto packed = qsparse::pack_depthwise_weights(filter_1hwc, w_zero_point);      // once per layer
+//   qsparse::depthwise_conv2d(ctx, qsparse::quantized(input, in_zp), packed, output, params, pipeline);
+//
+// computes, bit for bit as reference_depthwise_conv2d (qsparse/conv/reference.hpp, TFLite's
+// DepthwiseConvPerChannel):
+//   out[b][y][x][o] = evaluate(pipeline, Σ_{ky,kx} (in[b][iy][ix][o / dm] - in_zp) * (w[0][ky][kx][o] - w_zp),
+//                              m = (b*OH + y)*OW + x, o)
+// with dm = C_out / C_in the depth multiplier, taps outside the image skipped.
+//   * input [N][H][W][C_in] int8, dense NHWC, in_zp in [-128, 127];
+//   * filter [1][kh][kw][C_out] int8 (C_out = C_in * dm), one zero point (per-channel scales go in the
+//     pipeline); packed as int32 lanes holding w - w_zp in their low 16 bits, channels padded to 16;
+//   * output [N][OH][OW][C_out], dense NHWC, of the pipeline's output type.
+//
+// The kernels (kernels/<isa>/dwconv_*.hpp) walk one output row at a time through an indirection table
+// (XNNPACK's way): for each pixel, kh*kw pointers to the input pixels its taps read, or to a row of
+// in_zp values for taps in the padding. Then Σ_t x_t * w_t - in_zp * Σ_t w_t is exactly the skipped-tap
+// sum. A depth multiplier > 1 first repeats each input channel dm times (one copy of the input).
+// Tasks are ranges of output rows; every thread count gives the same bits.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include "qsparse/conv/conv2d.hpp"
+#include "qsparse/conv/conv_params.hpp"
+#include "qsparse/core/context.hpp"
+#include "qsparse/core/error.hpp"
+#include "qsparse/core/tensor_view.hpp"
+#include "qsparse/dispatch/isa.hpp"
+#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/kernels/avx2/dwconv_s8s8_s32_c8.hpp"
+#include "qsparse/kernels/avx512/dwconv_s8s8_s32_c16.hpp"
+#include "qsparse/kernels/dwconv_args.hpp"
+#include "qsparse/kernels/scalar/dwconv_s8s8_s32_c1.hpp"
+
+namespace qsparse {
+
+/// The depthwise kernel families (the registry tests and benchmarks iterate).
+#if QSPARSE_X86
+using depthwise_kernels =
+    std::tuple<kernels::scalar::dwconv_s8s8_s32_c1, kernels::avx2::dwconv_s8s8_s32_c8, kernels::avx512::dwconv_s8s8_s32_c16>;
+#else
+using depthwise_kernels = std::tuple<kernels::scalar::dwconv_s8s8_s32_c1>;
+#endif
+
+/// The depthwise kernel that runs at ISA level `isa` (AVX-512 VNNI CPUs run the AVX-512BW kernel).
+inline const char* depthwise_kernel_name(isa_level isa) {
+#if QSPARSE_X86
+  switch (isa) {
+    case isa_level::avx512_vnni:
+    case isa_level::avx512: return kernels::avx512::dwconv_s8s8_s32_c16::name();
+    case isa_level::avx2: return kernels::avx2::dwconv_s8s8_s32_c8::name();
+    case isa_level::scalar: break;
+  }
+#else
+  (void)isa;
+#endif
+  return kernels::scalar::dwconv_s8s8_s32_c1::name();
+}
+
+/// Depthwise weights [1][kh][kw][C_out] packed once: int32 lanes (w - w_zp in the low 16 bits),
+/// [kh*kw][C_out padded to 16], and Σ_t (w - w_zp) per channel. The layout is the same for every ISA.
+class packed_depthwise_weights {
+ public:
+  packed_depthwise_weights() = default;
+
+  template <class W, class L, class Acc>
+  packed_depthwise_weights(const tensor_view<W, 4, L, Acc>& filter, std::int32_t weight_zero_point) {
+    static_assert(std::is_same_v<std::remove_const_t<W>, std::int8_t>,
+                  "qsparse::pack_depthwise_weights: the filter must be a 4-D [1][kh][kw][C_out] view of std::int8_t.");
+    const char* fn = "qsparse::pack_depthwise_weights";
+    detail::check(filter.extent(0) == 1, fn, ": the filter must be [1][kh][kw][C_out], got extent(0) = ", filter.extent(0));
+    k_h_ = filter.extent(1);
+    k_w_ = filter.extent(2);
+    c_out_ = filter.extent(3);
+    detail::check(k_h_ >= 1 && k_w_ >= 1 && c_out_ >= 1, fn, ": kh, kw and C_out must be >= 1, got ", k_h_, ", ", k_w_,
+                  ", ", c_out_);
+    detail::check(weight_zero_point >= -128 && weight_zero_point <= 127, fn,
+                  ": weight_zero_point must be in [-128, 127], got weight_zero_point = ", weight_zero_point);
+    detail::check(k_h_ * k_w_ <= 65536, fn, ": the kernel may hold at most 65536 taps, got ", k_h_, " x ", k_w_);
+    weight_zero_point_ = weight_zero_point;
+    c_padded_ = (c_out_ + 15) / 16 * 16;
+    const index_t taps = k_h_ * k_w_;
+    weights_.assign(static_cast<std::size_t>(taps * c_padded_), 0);
+    sums_.assign(static_cast<std::size_t>(c_padded_), 0);
+    for (index_t ky = 0; ky < k_h_; ++ky) {
+      for (index_t kx = 0; kx < k_w_; ++kx) {
+        for (index_t o = 0; o < c_out_; ++o) {
+          const std::int32_t w = std::int32_t{filter(0, ky, kx, o)} - weight_zero_point;
+          weights_[static_cast<std::size_t>((ky * k_w_ + kx) * c_padded_ + o)] =
+              static_cast<std::int32_t>(static_cast<std::uint32_t>(w) & 0xFFFFu);
+          sums_[static_cast<std::size_t>(o)] += w;
+        }
+      }
+    }
+  }
+
+  index_t output_channels() const noexcept { return c_out_; }
+  index_t channels_padded() const noexcept { return c_padded_; }
+  index_t kernel_h() const noexcept { return k_h_; }
+  index_t kernel_w() const noexcept { return k_w_; }
+  std::int32_t weight_zero_point() const noexcept { return weight_zero_point_; }
+  bool empty() const noexcept { return weights_.empty(); }
+  const std::int32_t* weights() const noexcept { return weights_.data(); }
+  /// Σ_t (w - w_zp) per (padded) channel.
+  const std::int32_t* sums() const noexcept { return sums_.data(); }
+
+ private:
+  index_t k_h_ = 0, k_w_ = 0, c_out_ = 0, c_padded_ = 0;
+  std::int32_t weight_zero_point_ = 0;
+  std::vector<std::int32_t> weights_;
+  std::vector<std::int32_t> sums_;
+};
+
+/// Packs a [1][kh][kw][C_out] filter for depthwise_conv2d.
+template <class W, class L, class Acc>
+packed_depthwise_weights pack_depthwise_weights(const tensor_view<W, 4, L, Acc>& filter,
+                                                std::int32_t weight_zero_point = 0) {
+  return packed_depthwise_weights(filter, weight_zero_point);
+}
+
+/// The depthwise kernel depthwise_conv2d runs now (best_isa() under the ceiling).
+inline const char* selected_kernel_name(const packed_depthwise_weights&) { return depthwise_kernel_name(best_isa()); }
+
+namespace detail {
+
+struct depthwise_taps_tag {};
+
+template <class Kernel, class Out, class... S>
+void run_depthwise(const context& ctx, const std::int8_t* in, index_t batch, index_t in_h, index_t in_w,
+                   index_t channels, const packed_depthwise_weights& w, const conv2d_params& p, const conv_geometry& g,
+                   const std::int32_t* init, const std::int8_t* pad_row, Out* out, const output_pipeline<S...>& pipeline) {
+  const index_t k_h = w.kernel_h(), k_w = w.kernel_w();
+  const index_t taps = k_h * k_w;
+  const index_t rows = batch * g.out_h;
+  // Tasks: a few output rows each, about 4 per thread.
+  const int threads = ctx.concurrency();
+  const index_t per_task = threads > 1 ? std::max<index_t>(1, rows / (4 * threads)) : rows;
+  const index_t tasks = (rows + per_task - 1) / per_task;
+  auto task = [&](std::ptrdiff_t t) {
+    const std::int8_t** table = conv_scratch<const std::int8_t*, depthwise_taps_tag>(static_cast<std::size_t>(g.out_w * taps));
+    const index_t r_end = std::min(rows, (t + 1) * per_task);
+    for (index_t r = t * per_task; r < r_end; ++r) {
+      const index_t b = r / g.out_h, y = r % g.out_h;
+      for (index_t x = 0; x < g.out_w; ++x) {
+        for (index_t ky = 0; ky < k_h; ++ky) {
+          const index_t iy = y * p.stride_h - g.pad_top + ky * p.dilation_h;
+          for (index_t kx = 0; kx < k_w; ++kx) {
+            const index_t ix = x * p.stride_w - g.pad_left + kx * p.dilation_w;
+            const bool inside = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w;
+            table[x * taps + ky * k_w + kx] = inside ? in + ((b * in_h + iy) * in_w + ix) * channels : pad_row;
+          }
+        }
+      }
+      const kernels::dwconv_args<Out> args{table, g.out_w, taps, channels, w.channels_padded(), w.weights(), init,
+                                           r * g.out_w, out + r * g.out_w * channels};
+      Kernel::run(args, pipeline);
+    }
+  };
+  if (tasks == 1 || threads == 1) {
+    for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
+  } else {
+    ctx.parallel_for(tasks, task);
+  }
+}
+
+}  // namespace detail
+
+/// out = pipeline(depthwise(in - in_zp, w - w_zp)) in NHWC. See the top of this header.
+template <class A, class LA, class AA, class D, class LD, class AD, class... S>
+void depthwise_conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA>>& input,
+                      const packed_depthwise_weights& weights, const tensor_view<D, 4, LD, AD>& output,
+                      const conv2d_params& params, const output_pipeline<S...>& pipeline) {
+  static_assert(std::is_same_v<std::remove_const_t<A>, std::int8_t>,
+                "qsparse::depthwise_conv2d: the input must be a 4-D NHWC view of std::int8_t.");
+  static_assert(std::is_same_v<typename output_pipeline<S...>::accumulator_type, std::int32_t>,
+                "qsparse::depthwise_conv2d: the int8 depthwise convolution accumulates in int32, so its pipeline must "
+                "start with an int32 stage.");
+  using out_t = typename output_pipeline<S...>::output_type;
+  static_assert(std::is_same_v<D, out_t>,
+                "qsparse::depthwise_conv2d: the output pipeline does not produce the output's element type: end the "
+                "pipeline with saturating_cast<T> for an int8/uint8/int16 output, dequantize_float for float, or use "
+                "an int32 output for the empty pipeline.");
+  const char* fn = "qsparse::depthwise_conv2d";
+  const auto& in = input.view;
+  detail::check(!weights.empty(), fn, ": the packed weights are empty");
+  const index_t batch = in.extent(0), in_h = in.extent(1), in_w = in.extent(2), c_in = in.extent(3);
+  const index_t c_out = weights.output_channels();
+  detail::check(batch >= 1 && c_in >= 1, fn, ": batch and C_in must be >= 1, got ", batch, ", ", c_in);
+  detail::check(c_out % c_in == 0, fn, ": the filter's C_out = ", c_out,
+                " must be a multiple of the input's C_in = ", c_in, " (C_out = C_in * depth_multiplier)");
+  const index_t multiplier = c_out / c_in;
+  const conv_geometry g = conv_output_geometry(params, in_h, in_w, weights.kernel_h(), weights.kernel_w(), fn);
+  detail::check(output.extent(0) == batch && output.extent(1) == g.out_h && output.extent(2) == g.out_w &&
+                    output.extent(3) == c_out,
+                fn, ": output is ", output.extent(0), " x ", output.extent(1), " x ", output.extent(2), " x ",
+                output.extent(3), ", expected N x OH x OW x C_out = ", batch, " x ", g.out_h, " x ", g.out_w, " x ",
+                c_out);
+  detail::check_dense_nhwc(in, fn, "input");
+  detail::check_dense_nhwc(output, fn, "output");
+  detail::check(input.zero_point >= -128 && input.zero_point <= 127, fn,
+                ": input zero point must be in [-128, 127], got ", input.zero_point);
+  validate(pipeline, c_out, fn);
+  // The kernels add init + Σ x*w modulo 2^32, exact when the true sum fits int32.
+  const std::int64_t bound = static_cast<std::int64_t>(weights.kernel_h() * weights.kernel_w()) *
+                             detail::max_distance<std::int8_t>(input.zero_point) *
+                             detail::max_distance<std::int8_t>(weights.weight_zero_point());
+  detail::check(bound <= std::numeric_limits<std::int32_t>::max(), fn, ": kh * kw = ",
+                weights.kernel_h() * weights.kernel_w(), " taps are too many for an exact int32 accumulator");
+
+  const std::int8_t* data = &in(0, 0, 0, 0);
+  std::vector<std::int8_t> repeated;
+  if (multiplier > 1) {  // channel o reads input channel o / dm: repeat each input channel dm times
+    const index_t pixels = batch * in_h * in_w;
+    repeated.resize(static_cast<std::size_t>(pixels * c_out));
+    for (index_t i = 0; i < pixels; ++i)
+      for (index_t o = 0; o < c_out; ++o)
+        repeated[static_cast<std::size_t>(i * c_out + o)] = data[i * c_in + o / multiplier];
+    data = repeated.data();
+  }
+  std::vector<std::int32_t> init(static_cast<std::size_t>(weights.channels_padded()));
+  for (std::size_t o = 0; o < init.size(); ++o)
+    init[o] = static_cast<std::int32_t>(-std::int64_t{input.zero_point} * weights.sums()[o]);
+  const std::vector<std::int8_t> pad_row(static_cast<std::size_t>(weights.channels_padded()),
+                                         static_cast<std::int8_t>(input.zero_point));
+  out_t* out = &output(0, 0, 0, 0);
+  switch (best_isa()) {
+#if QSPARSE_X86
+    case isa_level::avx512_vnni:
+    case isa_level::avx512:
+      return detail::run_depthwise<kernels::avx512::dwconv_s8s8_s32_c16>(ctx, data, batch, in_h, in_w, c_out, weights,
+                                                                         params, g, init.data(), pad_row.data(), out,
+                                                                         pipeline);
+    case isa_level::avx2:
+      return detail::run_depthwise<kernels::avx2::dwconv_s8s8_s32_c8>(ctx, data, batch, in_h, in_w, c_out, weights,
+                                                                      params, g, init.data(), pad_row.data(), out,
+                                                                      pipeline);
+#endif
+    default:
+      return detail::run_depthwise<kernels::scalar::dwconv_s8s8_s32_c1>(ctx, data, batch, in_h, in_w, c_out, weights,
+                                                                        params, g, init.data(), pad_row.data(), out,
+                                                                        pipeline);
+  }
+}
+
+}  // namespace qsparse

@@ -1,0 +1,240 @@
+// tests/conv/depthwise_test.cpp — depthwise_conv2d against reference_depthwise_conv2d, bit for bit, with
+// every depthwise kernel this CPU has: TFLite's golden vector (COMPAT 3.7), random shapes (channel tails,
+// depth multipliers, every padding mode, stride 2, dilation 2), edge values, output types, threads,
+// bad input.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "qsparse/conv/depthwise.hpp"
+#include "qsparse/conv/reference.hpp"
+#include "qsparse/core/context.hpp"
+#include "support/testing.hpp"
+
+using namespace qsparse;
+
+namespace {
+
+struct per_channel {
+  std::vector<std::int32_t> bias, multipliers;
+  std::vector<int> shifts;
+  std::vector<float> scales;
+  per_channel(std::ptrdiff_t c, std::mt19937& rng, double lo = -12.0, double hi = -4.0) {
+    std::uniform_int_distribution<int> b(-5000, 5000);
+    std::uniform_real_distribution<double> e(lo, hi);
+    for (std::ptrdiff_t i = 0; i < c; ++i) {
+      bias.push_back(b(rng));
+      const double real = std::exp2(e(rng));
+      const quantized_multiplier q = quantize_multiplier(real);
+      multipliers.push_back(q.multiplier);
+      shifts.push_back(q.shift);
+      scales.push_back(static_cast<float>(real));
+    }
+  }
+  auto int8_pipeline(std::int32_t out_zp) const {
+    return pipeline(bias_add{bias.data()},
+                    requantize_fixed_point_per_channel<double_rounding>{multipliers.data(), shifts.data()},
+                    add_zero_point{out_zp}, clamp{-128, 127}, saturating_cast<std::int8_t>{});
+  }
+};
+
+struct dw_layer {
+  index_t batch, h, w, c_in, multiplier, k_h, k_w;
+  conv2d_params p;
+};
+
+std::vector<std::int8_t> values(std::size_t n, std::mt19937& rng, int mode) {
+  std::uniform_int_distribution<int> d(-128, 127);
+  std::vector<std::int8_t> v(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    switch (mode) {
+      case 1: v[i] = -128; break;
+      case 2: v[i] = 127; break;
+      case 3: v[i] = (i % 3 == 0) ? -128 : 127; break;
+      default: v[i] = static_cast<std::int8_t>(d(rng));
+    }
+  }
+  return v;
+}
+
+template <class Pipeline>
+void check_layer(const dw_layer& l, std::int32_t in_zp, std::int32_t w_zp, const Pipeline& pl, std::mt19937& rng,
+                 int mode = 0, const context& ctx = context{}) {
+  using out_t = typename Pipeline::output_type;
+  const index_t c_out = l.c_in * l.multiplier;
+  const auto in = values(static_cast<std::size_t>(l.batch * l.h * l.w * l.c_in), rng, mode);
+  const auto w = values(static_cast<std::size_t>(l.k_h * l.k_w * c_out), rng, mode == 3 ? 0 : mode);
+  const auto in_view = make_view(in.data(), l.batch, l.h, l.w, l.c_in);
+  const auto w_view = make_view(w.data(), 1, l.k_h, l.k_w, c_out);
+  const conv_geometry g = conv_output_geometry(l.p, l.h, l.w, l.k_h, l.k_w, "test");
+  const auto size = static_cast<std::size_t>(l.batch * g.out_h * g.out_w * c_out);
+  std::vector<out_t> got(size, out_t(77)), want(size, out_t(55));
+  const auto packed = pack_depthwise_weights(w_view, w_zp);
+  depthwise_conv2d(ctx, quantized(in_view, in_zp), packed, make_view(got.data(), l.batch, g.out_h, g.out_w, c_out), l.p, pl);
+  reference_depthwise_conv2d(quantized(in_view, in_zp), quantized(w_view, w_zp),
+                             make_view(want.data(), l.batch, g.out_h, g.out_w, c_out), l.p, pl);
+  INFO(selected_kernel_name(packed) << " N=" << l.batch << " H=" << l.h << " W=" << l.w << " C=" << l.c_in
+                                    << " dm=" << l.multiplier << " k=" << l.k_h << "x" << l.k_w << " stride="
+                                    << l.p.stride_h << "," << l.p.stride_w << " dilation=" << l.p.dilation_h << ","
+                                    << l.p.dilation_w << " pad=" << int(l.p.pad.kind) << " in_zp=" << in_zp
+                                    << " w_zp=" << w_zp << " mode=" << mode);
+  REQUIRE(std::memcmp(got.data(), want.data(), size * sizeof(out_t)) == 0);
+}
+
+std::vector<isa_level> exercised;
+
+}  // namespace
+
+TEST_CASE("depthwise: random shapes equal the reference on every ISA", "[conv][depthwise]") {
+  std::mt19937 rng(21);
+  std::uniform_int_distribution<int> chans(1, 40), kern(1, 5), s(1, 2), d(1, 2), pads(0, 2), dm(1, 3), extra(0, 6);
+  std::vector<dw_layer> layers;
+  for (int i = 0; i < 40; ++i) {
+    dw_layer l{};
+    l.batch = i % 6 == 0 ? 2 : 1;
+    l.c_in = i % 5 == 0 ? 16 * (1 + i % 3) : chans(rng);
+    l.multiplier = i % 4 == 0 ? dm(rng) : 1;
+    l.k_h = kern(rng);
+    l.k_w = i % 9 == 0 ? 1 : kern(rng);
+    l.p.stride_h = s(rng);
+    l.p.stride_w = s(rng);
+    l.p.dilation_h = d(rng);
+    l.p.dilation_w = d(rng);
+    const index_t eh = (l.k_h - 1) * l.p.dilation_h + 1, ew = (l.k_w - 1) * l.p.dilation_w + 1;
+    const int pk = pads(rng);
+    l.p.pad = pk == 0 ? padding::valid() : pk == 1 ? padding::same() : padding::explicit_pads(eh / 2, eh / 2, ew - 1, 0);
+    l.h = eh + extra(rng);
+    l.w = ew + extra(rng);
+    layers.push_back(l);
+  }
+  for (isa_level isa : testing::supported_levels()) {
+    scoped_isa_ceiling ceiling(isa);
+    exercised.push_back(isa);
+    for (const dw_layer& l : layers) {
+      per_channel pc(l.c_in * l.multiplier, rng);
+      check_layer(l, -7, 0, pc.int8_pipeline(2), rng);
+    }
+  }
+}
+
+TEST_CASE("depthwise: full-range inputs, extreme zero points, every output type", "[conv][depthwise]") {
+  std::mt19937 rng(4);
+  dw_layer l{1, 7, 9, 37, 1, 3, 3, conv2d_params{}};
+  l.p.pad = padding::same();
+  dw_layer l2{1, 6, 5, 5, 3, 3, 3, conv2d_params{}};
+  l2.p.stride_h = 2;
+  l2.p.pad = padding::same();
+  for (isa_level isa : testing::supported_levels()) {
+    scoped_isa_ceiling ceiling(isa);
+    for (const dw_layer& layer : {l, l2}) {
+      const index_t c = layer.c_in * layer.multiplier;
+      for (int mode = 1; mode <= 3; ++mode) {
+        for (std::int32_t zp : {-128, 127}) {
+          per_channel pc(c, rng, -16.0, 1.0);
+          check_layer(layer, zp, 0, pc.int8_pipeline(0), rng, mode);
+          check_layer(layer, zp, zp == 127 ? -128 : 127, pc.int8_pipeline(-128), rng, mode);
+        }
+      }
+      per_channel pc(c, rng);
+      check_layer(layer, 3, 0, pipeline(), rng);
+      check_layer(layer, 3, 0, pipeline(bias_add{pc.bias.data()}, requantize_float_per_channel{pc.scales.data()},
+                                        add_zero_point{100}, saturating_cast<std::uint8_t>{}),
+                  rng);
+      check_layer(layer, 3, 0, pipeline(requantize_fixed_point<single_rounding>{quantize_multiplier_single_rounding(0.01)},
+                                        saturating_cast<std::int16_t>{}),
+                  rng);
+      std::vector<float> fbias(static_cast<std::size_t>(c), -0.5f);
+      check_layer(layer, 3, 0, pipeline(dequantize_float_per_channel{pc.scales.data(), fbias.data()}, clamp_float{-2.0f, 2.0f}),
+                  rng);
+    }
+  }
+}
+
+TEST_CASE("depthwise: TFLite golden vector SimpleTestQuantizedPerChannel (COMPAT 3.7)", "[conv][depthwise][tflite]") {
+  const std::vector<float> in_f{1, 2, 7, 8, 3, 4, 9, 10, 5, 6, 11, 12};
+  const std::vector<float> w_f{1, 2, 3, 4, -9, 10, -11, 12, 5, 6, 7, 8, 13, -14, 15, -16};
+  const std::vector<float> b_f{1, 2, 3, 4};
+  const float in_scale = 0.5f, out_scale = 1.0f;
+  std::vector<std::int8_t> in;
+  for (float x : in_f) in.push_back(static_cast<std::int8_t>(std::round(x / in_scale)));
+  std::vector<float> scales(4, 0.0f);
+  for (std::size_t i = 0; i < w_f.size(); ++i) scales[i % 4] = std::max(scales[i % 4], std::abs(w_f[i]));
+  for (float& s : scales) s /= 127.0f;
+  std::vector<std::int8_t> w;
+  for (std::size_t i = 0; i < w_f.size(); ++i)
+    w.push_back(static_cast<std::int8_t>(std::max(-127.0f, std::min(127.0f, std::round(w_f[i] / scales[i % 4])))));
+  std::vector<std::int32_t> bias, mult;
+  std::vector<int> shift;
+  for (std::size_t c = 0; c < 4; ++c) {
+    bias.push_back(static_cast<std::int32_t>(std::round(b_f[c] / (in_scale * scales[c]))));
+    const quantized_multiplier q = quantize_multiplier(double(in_scale) * double(scales[c]) / double(out_scale));
+    mult.push_back(q.multiplier);
+    shift.push_back(q.shift);
+  }
+  const auto pl = pipeline(bias_add{bias.data()}, requantize_fixed_point_per_channel<double_rounding>{mult.data(), shift.data()},
+                           add_zero_point{0}, clamp{-128, 127}, saturating_cast<std::int8_t>{});
+  const auto packed = pack_depthwise_weights(make_view(w.data(), 1, 2, 2, 4));
+  for (isa_level isa : testing::supported_levels()) {
+    scoped_isa_ceiling ceiling(isa);
+    std::vector<std::int8_t> out(8);
+    depthwise_conv2d(context{}, quantized(make_view(in.data(), 1, 3, 2, 2), 0), packed, make_view(out.data(), 1, 2, 1, 4),
+                     conv2d_params{}, pl);
+    CHECK(out == std::vector<std::int8_t>{71, -34, 99, -20, 91, -26, 127, -4});
+  }
+}
+
+TEST_CASE("depthwise: every thread count gives identical results", "[conv][depthwise][threads]") {
+  std::mt19937 rng(8);
+  dw_layer l{2, 17, 15, 40, 1, 3, 3, conv2d_params{}};
+  l.p.pad = padding::same();
+  per_channel pc(l.c_in, rng);
+  for (int t : {1, 2, 3}) check_layer(l, 5, 0, pc.int8_pipeline(1), rng, 0, context(threads{t}));
+}
+
+TEST_CASE("depthwise: bad input is a qsparse::error naming the argument", "[conv][depthwise][errors]") {
+  std::vector<std::int8_t> in(1 * 5 * 5 * 4), w(3 * 3 * 8);
+  std::vector<std::int32_t> out(1 * 5 * 5 * 8);
+  const auto in_view = make_view(in.data(), 1, 5, 5, 4);
+  const auto packed = pack_depthwise_weights(make_view(w.data(), 1, 3, 3, 8));
+  conv2d_params same{};
+  same.pad = padding::same();
+  CHECK_NOTHROW(depthwise_conv2d(context{}, quantized(in_view, 0), packed, make_view(out.data(), 1, 5, 5, 8), same, pipeline()));
+  CHECK_THROWS_WITH(pack_depthwise_weights(make_view(w.data(), 2, 3, 3, 4)), Catch::Contains("got extent(0) = 2"));
+  const auto in3 = make_view(in.data(), 1, 5, 5, 3);
+  CHECK_THROWS_WITH(depthwise_conv2d(context{}, quantized(in3, 0), packed, make_view(out.data(), 1, 5, 5, 8), same, pipeline()),
+                    Catch::Contains("must be a multiple of the input's C_in = 3"));
+  conv2d_params bad = same;
+  bad.stride_w = -2;
+  CHECK_THROWS_WITH(depthwise_conv2d(context{}, quantized(in_view, 0), packed, make_view(out.data(), 1, 5, 5, 8), bad, pipeline()),
+                    Catch::Contains("stride_w must be >= 1, got stride_w = -2"));
+  bad = conv2d_params{};
+  bad.dilation_w = 3;
+  CHECK_THROWS_WITH(depthwise_conv2d(context{}, quantized(in_view, 0), packed, make_view(out.data(), 1, 5, 5, 8), bad, pipeline()),
+                    Catch::Contains("leaves no output along the width"));
+  CHECK_THROWS_WITH(depthwise_conv2d(context{}, quantized(in_view, -129), packed, make_view(out.data(), 1, 5, 5, 8), same, pipeline()),
+                    Catch::Contains("got -129"));
+  CHECK_THROWS_WITH(depthwise_conv2d(context{}, quantized(in_view, 0), packed, make_view(out.data(), 1, 4, 5, 8), same, pipeline()),
+                    Catch::Contains("expected N x OH x OW x C_out = 1 x 5 x 5 x 8"));
+  CHECK_THROWS_WITH(pack_depthwise_weights(make_view(w.data(), 1, 3, 3, 8), 200), Catch::Contains("got weight_zero_point = 200"));
+}
+
+TEST_CASE("depthwise: kernel names follow the ISA", "[conv][depthwise]") {
+  std::vector<std::int8_t> w(9);
+  const auto packed = pack_depthwise_weights(make_view(w.data(), 1, 3, 3, 1));
+  for (isa_level isa : testing::supported_levels()) {
+    scoped_isa_ceiling ceiling(isa);
+    CHECK(std::string(selected_kernel_name(packed)) == depthwise_kernel_name(isa));
+  }
+  CHECK(std::string(depthwise_kernel_name(isa_level::scalar)) == "dwconv_s8s8_s32_c1__scalar");
+}
+
+TEST_CASE("guard: depthwise ran on every ISA this CPU supports", "[conv][guard]") {
+  for (isa_level isa : testing::supported_levels())
+    CHECK(std::find(exercised.begin(), exercised.end(), isa) != exercised.end());
+}
