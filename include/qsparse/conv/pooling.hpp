@@ -1,0 +1,144 @@
+// qsparse/conv/pooling.hpp — int8 max and average pooling on NHWC tensors, TFLite-exact.
+//
+//   qsparse::pool2d_params pool{2, 2, 2, 2, qsparse::padding::valid()};   // 2x2 window, stride 2
+//   qsparse::max_pool2d(ctx, input, output, pool);                         // optional act_min, act_max
+//   qsparse::average_pool2d(ctx, input, output, pool, act_min, act_max);
+//
+// Bit for bit as reference_max_pool2d / reference_average_pool2d (qsparse/conv/reference.hpp, TFLite's
+// integer_ops/pooling.h): per output pixel and channel, over the window's taps inside the image (taps in
+// the padding are skipped, not counted), the maximum, or the sum divided by the number of taps with
+// rounding half away from zero; then clamped to [act_min, act_max] (the fused activation; TFLite
+// requires the same scale and zero point on input and output). Input and output are dense NHWC int8,
+// [N][H][W][C] and [N][OH][OW][C] with OH, OW from pool_output_geometry.
+// The kernels (kernels/<isa>/pool_s8.hpp) run on best_isa(); tasks are ranges of output rows.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "qsparse/conv/conv2d.hpp"
+#include "qsparse/conv/pool_params.hpp"
+#include "qsparse/core/context.hpp"
+#include "qsparse/core/error.hpp"
+#include "qsparse/core/tensor_view.hpp"
+#include "qsparse/dispatch/isa.hpp"
+#include "qsparse/kernels/avx2/pool_s8.hpp"
+#include "qsparse/kernels/avx512/pool_s8.hpp"
+#include "qsparse/kernels/pool_args.hpp"
+#include "qsparse/kernels/scalar/pool_s8.hpp"
+
+namespace qsparse {
+
+/// The pooling kernel max_pool2d and average_pool2d run at ISA level `isa`.
+inline const char* pooling_kernel_name(isa_level isa) {
+#if QSPARSE_X86
+  switch (isa) {
+    case isa_level::avx512_vnni:
+    case isa_level::avx512: return kernels::avx512::pool_s8::name();
+    case isa_level::avx2: return kernels::avx2::pool_s8::name();
+    case isa_level::scalar: break;
+  }
+#else
+  (void)isa;
+#endif
+  return kernels::scalar::pool_s8::name();
+}
+
+namespace detail {
+
+struct pool_taps_tag {};
+
+template <class Kernel, bool Average>
+void run_pool(const context& ctx, const std::int8_t* in, index_t batch, index_t in_h, index_t in_w, index_t channels,
+              const pool2d_params& pool, const conv_geometry& g, std::int32_t act_min, std::int32_t act_max,
+              std::int8_t* out) {
+  const index_t rows = batch * g.out_h;
+  const int threads = ctx.concurrency();
+  const index_t per_task = threads > 1 ? std::max<index_t>(1, rows / (4 * threads)) : rows;
+  const index_t tasks = (rows + per_task - 1) / per_task;
+  auto task = [&](std::ptrdiff_t t) {
+    const std::int8_t** taps =
+        conv_scratch<const std::int8_t*, pool_taps_tag>(static_cast<std::size_t>(pool.filter_h * pool.filter_w));
+    const index_t r_end = std::min(rows, (t + 1) * per_task);
+    for (index_t r = t * per_task; r < r_end; ++r) {
+      const index_t b = r / g.out_h, y = r % g.out_h;
+      const index_t y0 = y * pool.stride_h - g.pad_top;
+      const index_t fy_begin = std::max<index_t>(0, -y0), fy_end = std::min<index_t>(pool.filter_h, in_h - y0);
+      for (index_t x = 0; x < g.out_w; ++x) {
+        const index_t x0 = x * pool.stride_w - g.pad_left;
+        const index_t fx_begin = std::max<index_t>(0, -x0), fx_end = std::min<index_t>(pool.filter_w, in_w - x0);
+        index_t count = 0;
+        for (index_t fy = fy_begin; fy < fy_end; ++fy)
+          for (index_t fx = fx_begin; fx < fx_end; ++fx)
+            taps[count++] = in + ((b * in_h + y0 + fy) * in_w + x0 + fx) * channels;
+        const kernels::pool_args args{taps, count, channels, act_min, act_max, out + (r * g.out_w + x) * channels};
+        if constexpr (Average) {
+          Kernel::average(args);
+        } else {
+          Kernel::max(args);
+        }
+      }
+    }
+  };
+  if (tasks == 1 || threads == 1) {
+    for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
+  } else {
+    ctx.parallel_for(tasks, task);
+  }
+}
+
+template <bool Average, class I, class O>
+void pool2d(const char* fn, const context& ctx, const I& input, const O& output, const pool2d_params& pool,
+            std::int32_t act_min, std::int32_t act_max) {
+  static_assert(std::is_same_v<std::remove_const_t<typename I::element_type>, std::int8_t> &&
+                    std::is_same_v<typename O::element_type, std::int8_t>,
+                "qsparse pooling: input and output must be 4-D NHWC views of std::int8_t (output not const).");
+  const index_t batch = input.extent(0), in_h = input.extent(1), in_w = input.extent(2), channels = input.extent(3);
+  check(batch >= 1 && channels >= 1, fn, ": batch and channels must be >= 1, got ", batch, ", ", channels);
+  const conv_geometry g = pool_output_geometry(pool, in_h, in_w, fn);
+  check(pool.pad.kind != padding_kind::explicit_pads || (pool.pad.top < pool.filter_h && pool.pad.bottom < pool.filter_h &&
+                                                        pool.pad.left < pool.filter_w && pool.pad.right < pool.filter_w),
+        fn, ": explicit pads must be smaller than the filter so that every window holds an input pixel");
+  check(output.extent(0) == batch && output.extent(1) == g.out_h && output.extent(2) == g.out_w &&
+            output.extent(3) == channels,
+        fn, ": output is ", output.extent(0), " x ", output.extent(1), " x ", output.extent(2), " x ", output.extent(3),
+        ", expected N x OH x OW x C = ", batch, " x ", g.out_h, " x ", g.out_w, " x ", channels);
+  check(act_min >= -128 && act_max <= 127 && act_min <= act_max, fn,
+        ": the activation range must be inside [-128, 127] with act_min <= act_max, got act_min = ", act_min,
+        ", act_max = ", act_max);
+  check_dense_nhwc(input, fn, "input");
+  check_dense_nhwc(output, fn, "output");
+  const std::int8_t* in = &input(0, 0, 0, 0);
+  std::int8_t* out = &output(0, 0, 0, 0);
+  switch (best_isa()) {
+#if QSPARSE_X86
+    case isa_level::avx512_vnni:
+    case isa_level::avx512:
+      return run_pool<kernels::avx512::pool_s8, Average>(ctx, in, batch, in_h, in_w, channels, pool, g, act_min, act_max, out);
+    case isa_level::avx2:
+      return run_pool<kernels::avx2::pool_s8, Average>(ctx, in, batch, in_h, in_w, channels, pool, g, act_min, act_max, out);
+#endif
+    default:
+      return run_pool<kernels::scalar::pool_s8, Average>(ctx, in, batch, in_h, in_w, channels, pool, g, act_min, act_max, out);
+  }
+}
+
+}  // namespace detail
+
+/// TFLite's int8 MaxPool2D on NHWC (see the top of this header).
+template <class I, class LI, class AI, class O, class LO, class AO>
+void max_pool2d(const context& ctx, const tensor_view<I, 4, LI, AI>& input, const tensor_view<O, 4, LO, AO>& output,
+                const pool2d_params& pool, std::int32_t act_min = -128, std::int32_t act_max = 127) {
+  detail::pool2d<false>("qsparse::max_pool2d", ctx, input, output, pool, act_min, act_max);
+}
+
+/// TFLite's int8 AveragePool2D on NHWC (see the top of this header).
+template <class I, class LI, class AI, class O, class LO, class AO>
+void average_pool2d(const context& ctx, const tensor_view<I, 4, LI, AI>& input, const tensor_view<O, 4, LO, AO>& output,
+                    const pool2d_params& pool, std::int32_t act_min = -128, std::int32_t act_max = 127) {
+  detail::pool2d<true>("qsparse::average_pool2d", ctx, input, output, pool, act_min, act_max);
+}
+
+}  // namespace qsparse
