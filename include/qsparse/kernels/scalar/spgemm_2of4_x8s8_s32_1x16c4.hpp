@@ -1,0 +1,62 @@
+// qsparse/kernels/scalar/spgemm_2of4_x8s8_s32_1x16c4.hpp — the portable 2:4-sparse int8 GEMM: one row ×
+// one panel of 16 columns per tile, two multiply-adds per column and group of 4 k (format two_of_four of
+// qsparse/gemm/packed_sparse_weights.hpp). Plain C++; the output stages are the scalar `evaluate`.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "qsparse/dispatch/isa.hpp"
+#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/kernels/gemm_args.hpp"
+#include "qsparse/kernels/sparse_gemm_args.hpp"
+
+namespace qsparse {
+namespace kernels {
+namespace scalar {
+
+struct spgemm_2of4_x8s8_s32_1x16c4 {
+  static constexpr int mr = 1;
+  static constexpr int nb = 16;
+  static constexpr isa_level isa = isa_level::scalar;
+  static const char* name() { return "spgemm_2of4_x8s8_s32_1x16c4__scalar"; }
+
+  template <class A, class... S>
+  static void run(const sparse_gemm_args<A, typename output_pipeline<S...>::output_type>& g,
+                  const output_pipeline<S...>& pipeline, std::ptrdiff_t m_begin, std::ptrdiff_t m_end,
+                  std::ptrdiff_t panel_begin, std::ptrdiff_t panel_end) {
+    const std::ptrdiff_t kp = g.weights.k_padded();
+    const std::ptrdiff_t groups = g.weights.groups();
+    std::int32_t* row = thread_scratch<std::int32_t>(static_cast<std::size_t>(kp));
+    for (std::ptrdiff_t m = m_begin; m < m_end; ++m) {
+      const A* a = g.a + m * g.lda;
+      for (std::ptrdiff_t kk = 0; kk < g.k; ++kk) row[kk] = static_cast<std::int32_t>(a[kk]) - g.a_zero_point;
+      for (std::ptrdiff_t kk = g.k; kk < kp; ++kk) row[kk] = 0;
+      for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
+        std::int32_t acc[16] = {};
+        for (std::ptrdiff_t q = 0; q < groups; ++q) {
+          const std::uint64_t mask = g.weights.masks()[p * groups + q];
+          const std::int8_t* w = g.weights.values(p * groups + q);
+          const std::int32_t* x = row + 4 * q;
+          for (int c = 0; c < 16; ++c) {
+            const unsigned nibble = static_cast<unsigned>(mask >> (4 * c)) & 15u;
+            const unsigned low = nibble & (0u - nibble);  // lowest set bit
+            const int i0 = low == 1u ? 0 : (low == 2u ? 1 : (low == 4u ? 2 : 3));
+            const unsigned high = nibble ^ low;
+            const int i1 = high == 2u ? 1 : (high == 4u ? 2 : 3);
+            const int slot = detail::two_of_four_value_slot(c);
+            acc[c] += x[i0] * w[slot] + x[i1] * w[slot + 1];
+          }
+        }
+        const std::ptrdiff_t n0 = p * 16;
+        const std::ptrdiff_t columns = g.n - n0 < 16 ? g.n - n0 : 16;
+        auto* dst = g.dst + m * g.ldd + n0;
+        for (std::ptrdiff_t j = 0; j < columns; ++j) dst[j] = evaluate(pipeline, acc[j], m, n0 + j);
+      }
+    }
+  }
+};
+
+}  // namespace scalar
+}  // namespace kernels
+}  // namespace qsparse
