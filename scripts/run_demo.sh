@@ -9,7 +9,7 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 
 if [ "${QSPARSE_SKIP_DEPS:-0}" != 1 ]; then
-  bash scripts/install_deps.sh g++ cmake ninja-build libeigen3-dev libxsimd-dev zlib1g-dev dataset-fashion-mnist
+  bash scripts/install_deps.sh g++ cmake ninja-build libeigen3-dev libxsimd-dev zlib1g-dev nlohmann-json3-dev dataset-fashion-mnist
 fi
 
 logs="build/logs"

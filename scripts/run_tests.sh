@@ -5,7 +5,8 @@
 #   gcc17        g++     C++17  RelWithDebInfo  -Werror  tests + examples + benchmarks (each benchmark run once)
 #   clang20      clang++ C++20  Release         -Werror  tests + examples
 #   gcc20        g++     C++20  Release         -Werror  tests
-#   clang17-san  clang++ C++17  Debug -O1       -Werror  tests under ASan + UBSan (QSPARSE_SANITIZE)
+#   clang17-san  clang++ C++17  Debug -O1       -Werror  tests under ASan + UBSan (QSPARSE_SANITIZE), plus a
+#                                                        bounded libFuzzer run (QSPARSE_BUILD_FUZZERS)
 #
 # Quiet when all is well: logs go to build/logs/<name>.{configure,build,test,bench}.log; on failure the
 # relevant part of the log is shown. Prints one line per configuration, then `N passed, M failed`
@@ -38,7 +39,7 @@ done
 
 if [ "${QSPARSE_SKIP_DEPS:-0}" != 1 ]; then
   if ! bash scripts/install_deps.sh g++ clang cmake ninja-build catch2 libeigen3-dev libxsimd-dev \
-      libgemmlowp-dev libbenchmark-dev libclang-rt-14-dev zlib1g-dev dataset-fashion-mnist git; then
+      libgemmlowp-dev libbenchmark-dev libclang-rt-14-dev zlib1g-dev nlohmann-json3-dev dataset-fashion-mnist git; then
     echo "run_tests: could not install the dependencies" >&2
     echo "0 passed, 1 failed"
     exit 1
@@ -90,12 +91,12 @@ summary=()
 
 # run_config <name>: sets config_passed, config_failed, config_status.
 run_config() {
-  local name="$1" dir="build/$1" cxx std type cxx_flags_debug="" examples=OFF benchmarks=OFF werror=ON sanitize=OFF
+  local name="$1" dir="build/$1" cxx std type cxx_flags_debug="" examples=OFF benchmarks=OFF werror=ON sanitize=OFF fuzzers=OFF
   case "$name" in
     gcc17)       cxx=g++;     std=17; type=RelWithDebInfo; examples=ON; benchmarks=ON ;;
     clang20)     cxx=clang++; std=20; type=Release;        examples=ON ;;
     gcc20)       cxx=g++;     std=20; type=Release ;;
-    clang17-san) cxx=clang++; std=17; type=Debug; cxx_flags_debug="-O1 -g"; sanitize=ON ;;
+    clang17-san) cxx=clang++; std=17; type=Debug; cxx_flags_debug="-O1 -g"; sanitize=ON; fuzzers=ON ;;
   esac
   [ "$has_examples" = 1 ] || examples=OFF
   [ "$has_benchmarks" = 1 ] || benchmarks=OFF
@@ -104,7 +105,7 @@ run_config() {
     -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CXX_STANDARD="$std" -DCMAKE_CXX_STANDARD_REQUIRED=ON
     -DCMAKE_CXX_EXTENSIONS=OFF -DCMAKE_BUILD_TYPE="$type"
     -DQSPARSE_BUILD_TESTS=ON -DQSPARSE_BUILD_EXAMPLES="$examples" -DQSPARSE_BUILD_BENCHMARKS="$benchmarks"
-    -DQSPARSE_WERROR="$werror" -DQSPARSE_SANITIZE="$sanitize")
+    -DQSPARSE_WERROR="$werror" -DQSPARSE_SANITIZE="$sanitize" -DQSPARSE_BUILD_FUZZERS="$fuzzers")
   [ -n "$cxx_flags_debug" ] && args+=(-DCMAKE_CXX_FLAGS_DEBUG="$cxx_flags_debug")
 
   config_passed=0; config_failed=0; config_status="ok"
