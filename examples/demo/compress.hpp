@@ -1,0 +1,197 @@
+// examples/demo/compress.hpp — from a trained float network to compressed models, through qsparse's
+// public API: float16 rounding, per-channel weight quantization, activation calibration (min/max or
+// entropy observers), quantization-aware training (fake_quantize_module) and conversion.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model.hpp"
+#include "nn.hpp"
+#include "qsparse/calibrate/histogram_observers.hpp"
+#include "qsparse/calibrate/minmax_observer.hpp"
+#include "qsparse/calibrate/per_channel_minmax_observer.hpp"
+#include "qsparse/core/float16.hpp"
+#include "qsparse/qat/fake_quantize_module.hpp"
+#include "qsparse/quant/layer_params.hpp"
+#include "qsparse/quant/quantize.hpp"
+
+namespace demo {
+
+inline qsparse::tensor_view<float, 2> view(matrix& m) { return qsparse::make_view(m.data(), m.rows(), m.cols()); }
+inline qsparse::tensor_view<const float, 2> view(const matrix& m) {
+  return qsparse::make_view(m.data(), m.rows(), m.cols());
+}
+
+/// The layer list of a model, without weights.
+inline qmodel model_skeleton(const network& net, std::string name, std::string architecture, weight_format f) {
+  qmodel m;
+  m.name = std::move(name);
+  m.architecture = std::move(architecture);
+  m.format = f;
+  for (const layer_spec& s : net.layers()) {
+    qlayer l;
+    l.spec = s;
+    m.layers.push_back(std::move(l));
+  }
+  return m;
+}
+
+/// Per-channel (along N) symmetric int8 weights of a K×N float matrix: TFLite's converter.
+inline void quantize_weights(const matrix& w, std::vector<std::int8_t>& q, std::vector<float>& scales) {
+  qsparse::per_channel_minmax_observer observer(1);
+  observer.observe(view(w));
+  const qsparse::per_channel_qparams p = observer.params<weight_scheme>();
+  q.resize(static_cast<std::size_t>(w.size()));
+  qsparse::quantize<weight_scheme>(view(w), qsparse::make_view(q.data(), w.rows(), w.cols()), p.view());
+  scales = p.scale;
+}
+
+/// float32, float16 or dynamic-range int8 (weights only; activations stay float).
+inline qmodel make_weight_only(const network& net, const std::string& name, const std::string& arch, weight_format f) {
+  qmodel m = model_skeleton(net, name, arch, f);
+  std::size_t wi = 0;
+  for (qlayer& l : m.layers) {
+    if (!l.spec.has_weights()) continue;
+    const parameters& p = net.params()[wi++];
+    l.bias_f.assign(p.b.data(), p.b.data() + p.b.size());
+    switch (f) {
+      case weight_format::f32: l.w = p.w; break;
+      case weight_format::f16:
+        l.w16.resize(static_cast<std::size_t>(p.w.size()));
+        for (Eigen::Index i = 0; i < p.w.size(); ++i) l.w16[static_cast<std::size_t>(i)] = qsparse::float16(p.w.data()[i]);
+        break;
+      case weight_format::dynamic_int8: quantize_weights(p.w, l.wq, l.w_scale); break;
+      case weight_format::int8: break;
+    }
+  }
+  return m;
+}
+
+/// The activation ranges of a full-integer model: one per activation point (0: the network input; i + 1:
+/// the output of layer i). A pooling layer's output shares its input's parameters (int8 max pooling
+/// keeps the scale).
+using activation_params = std::vector<qsparse::per_tensor_params>;
+
+enum class calibration_method { minmax, entropy };
+
+inline const char* to_string(calibration_method c) { return c == calibration_method::minmax ? "minmax" : "entropy"; }
+
+/// Runs `samples` training images through the float network and observes every activation point.
+inline activation_params calibrate(network& net, const matrix& x, int samples, calibration_method method) {
+  const std::size_t n = net.layers().size();
+  std::vector<qsparse::minmax_observer> mm(n + 1);
+  std::vector<std::unique_ptr<qsparse::entropy_observer>> ent(n + 1);
+  for (auto& e : ent) e = std::make_unique<qsparse::entropy_observer>();
+  samples = std::min<int>(samples, static_cast<int>(x.rows()));
+  matrix xb;
+  for (int s = 0; s < samples; s += 250) {
+    const int rows = std::min(250, samples - s);
+    xb = x.middleRows(s, rows);
+    net.forward(xb, nullptr, false);
+    for (std::size_t p = 0; p <= n; ++p) {
+      if (p > 0 && !net.layers()[p - 1].has_weights()) continue;
+      const matrix& a = net.activation(p);
+      if (method == calibration_method::minmax) {
+        mm[p].observe(view(a));
+      } else {
+        ent[p]->observe(view(a));
+      }
+    }
+  }
+  activation_params out(n + 1);
+  for (std::size_t p = 0; p <= n; ++p) {
+    if (p > 0 && !net.layers()[p - 1].has_weights()) {
+      out[p] = out[p - 1];
+    } else {
+      out[p] = method == calibration_method::minmax ? mm[p].params<activation_scheme>()
+                                                    : ent[p]->params<activation_scheme>();
+    }
+  }
+  return out;
+}
+
+/// Full-integer int8: per-channel weights, int32 biases, the given activation parameters. `storage[i]`
+/// (one per weighted layer, dense when empty) picks how each layer's weights are stored and run.
+inline qmodel make_int8(const network& net, const std::string& name, const std::string& arch,
+                        const activation_params& act, const std::vector<storage_kind>& storage = {}) {
+  qmodel m = model_skeleton(net, name, arch, weight_format::int8);
+  m.input = act[0];
+  std::size_t wi = 0;
+  for (std::size_t i = 0; i < m.layers.size(); ++i) {
+    qlayer& l = m.layers[i];
+    l.input = act[i];
+    l.output = act[i + 1];
+    if (!l.spec.has_weights()) continue;
+    if (wi < storage.size()) l.storage = storage[wi];
+    const parameters& p = net.params()[wi++];
+    quantize_weights(p.w, l.wq, l.w_scale);
+    const qsparse::per_channel_params wp{l.w_scale.data(), nullptr, static_cast<std::ptrdiff_t>(l.w_scale.size()), 1};
+    l.bias_q = qsparse::quantize_bias<weight_scheme>(p.b.data(), p.b.size(), l.input.scale, wp);
+  }
+  return m;
+}
+
+/// Fake quantization of every tensor the int8 model quantizes, as training hooks: the network input and
+/// each weighted layer's output (int8 affine, moving-average min/max as PyTorch's FakeQuantize), and
+/// every weight matrix (int8 symmetric per output channel, re-observed each step).
+class qat_hooks {
+ public:
+  explicit qat_hooks(const network& net) : layers_(net.layers()) {
+    const std::size_t n = layers_.size();
+    act_.resize(n + 1);
+    for (auto& a : act_) a = std::make_unique<qsparse::fake_quantize_module<activation_scheme>>();
+    for (std::size_t i = 0; i < net.params().size(); ++i)
+      w_.push_back(std::make_unique<weight_fq>(qsparse::per_channel_minmax_observer(1)));
+    hooks_.weight_forward = [this](int i, const matrix& w, matrix& wq) {
+      weight_fq& f = *w_[static_cast<std::size_t>(i)];
+      f.observer().reset();
+      wq.resize(w.rows(), w.cols());
+      f.forward(view(w), view(wq));
+    };
+    hooks_.weight_backward = [this](int i, const matrix& w, matrix& grad) {
+      tmp_ = grad;
+      w_[static_cast<std::size_t>(i)]->backward(view(w), view(tmp_), view(grad));
+    };
+    hooks_.activation_forward = [this](int p, matrix& x, matrix* saved) {
+      if (p > 0 && !layers_[static_cast<std::size_t>(p - 1)].has_weights()) return;
+      matrix& keep = saved != nullptr ? *saved : tmp_;
+      keep = x;
+      act_[static_cast<std::size_t>(p)]->forward(view(keep), view(x));
+    };
+    hooks_.activation_backward = [this](int p, const matrix& saved, matrix& grad) {
+      tmp_ = grad;
+      act_[static_cast<std::size_t>(p)]->backward(view(saved), view(tmp_), view(grad));
+    };
+  }
+
+  const training_hooks& hooks() const { return hooks_; }
+  training_hooks& hooks() { return hooks_; }
+
+  /// Observers on (calibrating and adapting) or frozen.
+  void observe_activations(bool on) {
+    for (auto& a : act_) a->enable_observer(on);
+  }
+
+  /// The learned activation parameters, in the layout make_int8 takes.
+  activation_params params() const {
+    activation_params out(act_.size());
+    for (std::size_t p = 0; p < act_.size(); ++p) {
+      out[p] = (p > 0 && !layers_[p - 1].has_weights()) ? out[p - 1] : act_[p]->params();
+    }
+    return out;
+  }
+
+ private:
+  using weight_fq = qsparse::fake_quantize_module<weight_scheme, qsparse::per_channel_minmax_observer>;
+  std::vector<layer_spec> layers_;
+  std::vector<std::unique_ptr<qsparse::fake_quantize_module<activation_scheme>>> act_;
+  std::vector<std::unique_ptr<weight_fq>> w_;
+  training_hooks hooks_;
+  matrix tmp_;
+};
+
+}  // namespace demo

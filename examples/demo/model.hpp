@@ -1,0 +1,124 @@
+// examples/demo/model.hpp — a compressed model as it is stored and run: the layer graph, each weighted
+// layer in one storage format, and the inference that runs it with qsparse's kernels.
+//
+//   format         weights on disk                         inference
+//   f32            float32 K×N                             Eigen (the float baseline)
+//   f16            float16 K×N                             qsparse::gemm_f16 (float activations)
+//   dynamic_int8   int8 K×N + per-channel scales           qsparse::hybrid_gemm (TFLite EvalHybrid)
+//   int8           int8 K×N + per-channel scales,          qsparse::gemm / qsparse::conv2d / int8 max
+//                  int32 bias, activation scale + zp       pooling: int8 in, int8 between layers, float
+//                                                          logits out of the last layer's pipeline
+//   int8 + sparse  as int8, but the weights of each layer  qsparse::sparse_gemm (block 4×16, 2:4), or the
+//                  in a compressed format (below)          dense qsparse::gemm for unstructured masks
+//
+// Conv layers of the float formats run im2col (the demo's, data movement only) then the layer's GEMM.
+// Weights are K×N (K = kh·kw·cin in (kh, kw, cin) order, N = output channels): Keras' kernel layout and
+// the qsparse GEMM's; the int8 conv packs them as OHWI.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "features.hpp"
+#include "nn.hpp"
+// Before quant/quantize.hpp: kernels/<isa>/range.hpp pulls its own prefetch_threshold / prefetch_bytes into
+// the ISA namespace with a using-directive, which is ambiguous with quantize.hpp's when quantize.hpp comes
+// first (a library bug reported with the demo).
+#include "qsparse/calibrate/range.hpp"
+#include "qsparse/core/context.hpp"
+#include "qsparse/core/float16.hpp"
+#include "qsparse/gemm/gemm.hpp"
+#include "qsparse/gemm/gemm_f16.hpp"
+#include "qsparse/gemm/hybrid.hpp"
+#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/gemm/packed_weights.hpp"
+#include "qsparse/gemm/packed_weights_f16.hpp"
+#include "qsparse/quant/fixed_point.hpp"
+#include "qsparse/quant/layer_params.hpp"
+#include "qsparse/quant/quantize.hpp"
+#include "qsparse/quant/scheme.hpp"
+#if DEMO_HAVE_SPARSE_GEMM
+#include "qsparse/gemm/packed_sparse_weights.hpp"
+#endif
+
+namespace demo {
+
+using activation_scheme = qsparse::tflite_int8_activation;  // int8 affine per tensor, TFLite's rules
+using weight_scheme = qsparse::tflite_int8_weight;          // int8 [-127, 127] symmetric per channel
+
+enum class weight_format { f32, f16, dynamic_int8, int8 };
+
+inline const char* to_string(weight_format f) {
+  switch (f) {
+    case weight_format::f32: return "f32";
+    case weight_format::f16: return "f16";
+    case weight_format::dynamic_int8: return "dynamic_int8";
+    case weight_format::int8: return "int8";
+  }
+  return "?";
+}
+
+/// How the int8 weights of a layer are stored and which kernel runs them.
+enum class storage_kind { dense, bitmask, block_4x16, two_of_four };
+
+inline const char* to_string(storage_kind s) {
+  switch (s) {
+    case storage_kind::dense: return "dense";
+    case storage_kind::bitmask: return "bitmask";
+    case storage_kind::block_4x16: return "block_4x16";
+    case storage_kind::two_of_four: return "two_of_four";
+  }
+  return "?";
+}
+
+#if DEMO_HAVE_SPARSE_GEMM
+/// The packed sparse weights a layer runs from, and whatever owns their bytes (the packing, or the file).
+struct sparse_holder {
+  std::shared_ptr<const void> owner;
+  qsparse::packed_sparse_weights_view view;
+};
+#endif
+
+/// One layer of a compressed model.
+struct qlayer {
+  layer_spec spec;
+  storage_kind storage = storage_kind::dense;
+  // what is stored (the ones the format uses)
+  matrix w;                              // f32: K×N
+  std::vector<qsparse::float16> w16;     // f16: K×N
+  std::vector<std::int8_t> wq;           // int8 formats: K×N (pruned weights are exact zeros)
+  std::vector<float> w_scale;            // int8 formats: N
+  std::vector<float> bias_f;             // f32, f16, dynamic_int8: N
+  std::vector<std::int32_t> bias_q;      // int8: N, scale in_scale · w_scale[n]
+  qsparse::per_tensor_params input{};    // int8: the quantization of this layer's input
+  qsparse::per_tensor_params output{};   // int8: of its output (unused by the last layer and pools)
+  // derived when the model is prepared (not stored)
+  std::vector<std::int32_t> multiplier;
+  std::vector<int> shift;
+  std::vector<float> dequant_scale;      // last int8 layer: in_scale · w_scale[n]
+  qsparse::packed_weights packed;
+  qsparse::packed_weights_f16 packed16;
+  std::shared_ptr<void> packed_other;    // conv / sparse packings (see runtime_*.hpp)
+  std::int32_t act_min = -128, act_max = 127;
+};
+
+/// A compressed model.
+struct qmodel {
+  std::string name;
+  std::string architecture;  // "mlp" or "cnn"
+  weight_format format = weight_format::f32;
+  std::vector<qlayer> layers;
+  qsparse::per_tensor_params input{};  // int8: quantization of the network input
+  std::shared_ptr<const void> file;    // the loaded file, when sparse layers run from its bytes
+
+  int input_size() const { return layers.front().spec.in_size(); }
+  int classes() const { return layers.back().spec.out_size(); }
+  bool is_int8() const { return format == weight_format::int8; }
+};
+
+}  // namespace demo

@@ -1,0 +1,272 @@
+// examples/demo/runtime.hpp — prepares a stored model for inference (derived parameters, packed weights)
+// and runs it: float images in, float logits out. Every int8 layer runs on a qsparse kernel.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "features.hpp"
+#include "model.hpp"
+#if DEMO_HAVE_CONV
+#include "qsparse/conv/conv2d.hpp"
+#include "qsparse/conv/pooling.hpp"
+#endif
+#if DEMO_HAVE_SPARSE_GEMM
+#include "qsparse/gemm/sparse_gemm.hpp"
+#endif
+
+namespace demo {
+
+/// Scratch memory for one predict call (reused across calls).
+struct workspace {
+  std::vector<float> fa, fb, cols;
+  std::vector<std::int8_t> qa, qb;
+};
+
+namespace detail {
+
+inline constexpr float infinity = std::numeric_limits<float>::infinity();
+
+#if DEMO_HAVE_CONV
+inline const qsparse::packed_conv2d_weights& conv_packing(const qlayer& l) {
+  return *static_cast<const qsparse::packed_conv2d_weights*>(l.packed_other.get());
+}
+#endif
+#if DEMO_HAVE_SPARSE_GEMM
+inline const qsparse::packed_sparse_weights_view& sparse_packing(const qlayer& l) {
+  return static_cast<const sparse_holder*>(l.packed_other.get())->view;
+}
+#endif
+
+/// The OHWI copy of a K×N (kh, kw, cin) × cout weight matrix.
+inline std::vector<std::int8_t> to_ohwi(const std::vector<std::int8_t>& kxn, const layer_spec& s) {
+  const int k = s.k(), n = s.out_c;
+  std::vector<std::int8_t> o(kxn.size());
+  for (int kk = 0; kk < k; ++kk)
+    for (int nn = 0; nn < n; ++nn) o[static_cast<std::size_t>(nn) * k + kk] = kxn[static_cast<std::size_t>(kk) * n + nn];
+  return o;
+}
+
+}  // namespace detail
+
+/// Derives what inference needs from what is stored: multipliers, packed weights.
+inline void prepare(qmodel& m) {
+  for (std::size_t i = 0; i < m.layers.size(); ++i) {
+    qlayer& l = m.layers[i];
+    const layer_spec& s = l.spec;
+    if (!s.has_weights()) continue;
+    const bool last = i + 1 == m.layers.size();
+    const int k = s.k(), n = s.out_c;
+    switch (m.format) {
+      case weight_format::f32: break;
+      case weight_format::f16:
+        l.packed16 = qsparse::pack_weights_f16(qsparse::make_view(l.w16.data(), k, n));
+        break;
+      case weight_format::dynamic_int8:
+        l.packed = qsparse::pack_weights(qsparse::make_view(l.wq.data(), k, n), 0);
+        break;
+      case weight_format::int8: {
+        const qsparse::per_channel_params wp{l.w_scale.data(), nullptr, n, 1};
+        if (last) {
+          l.dequant_scale.resize(static_cast<std::size_t>(n));
+          for (int c = 0; c < n; ++c) l.dequant_scale[static_cast<std::size_t>(c)] = l.input.scale * l.w_scale[static_cast<std::size_t>(c)];
+        } else {
+          l.multiplier.resize(static_cast<std::size_t>(n));
+          l.shift.resize(static_cast<std::size_t>(n));
+          qsparse::requantize_multipliers(l.input.scale, wp, l.output.scale, l.multiplier.data(), l.shift.data());
+          // ReLU folded into the clamp (TFLite's CalculateActivationRangeQuantized).
+          l.act_min = s.relu ? std::max<std::int32_t>(-128, l.output.zero_point) : -128;
+          l.act_max = 127;
+        }
+        if (s.kind == layer_kind::conv) {
+#if DEMO_HAVE_CONV
+          const std::vector<std::int8_t> ohwi = detail::to_ohwi(l.wq, s);
+          l.packed_other = std::make_shared<qsparse::packed_conv2d_weights>(
+              qsparse::pack_conv2d_weights(qsparse::make_view(ohwi.data(), s.out_c, s.kh, s.kw, s.in_c), 0, 1));
+#else
+          throw std::runtime_error("int8 convolution: qsparse/conv is not in this checkout");
+#endif
+        } else if (l.storage == storage_kind::block_4x16 || l.storage == storage_kind::two_of_four) {
+#if DEMO_HAVE_SPARSE_GEMM
+          if (l.packed_other == nullptr) {  // a loaded layer already runs from the file's bytes
+            const auto format = l.storage == storage_kind::block_4x16 ? qsparse::sparse_format::block_4x16
+                                                                      : qsparse::sparse_format::two_of_four;
+            auto packed = std::make_shared<qsparse::packed_sparse_weights>(
+                qsparse::pack_sparse_weights(qsparse::make_view(l.wq.data(), k, n), format));
+            auto holder = std::make_shared<sparse_holder>();
+            holder->view = packed->view();
+            holder->owner = packed;
+            l.packed_other = holder;
+          }
+#else
+          throw std::runtime_error("sparse int8 weights: qsparse/gemm/sparse_gemm.hpp is not in this checkout");
+#endif
+        } else {
+          l.packed = qsparse::pack_weights(qsparse::make_view(l.wq.data(), k, n), 0);
+        }
+        break;
+      }
+    }
+  }
+}
+
+namespace detail {
+
+/// Float layers (f32 / f16 / dynamic): x [rows, in] → y [rows, out].
+inline void run_float_layer(const qsparse::context& ctx, const qmodel& m, const qlayer& l, int batch, const float* x,
+                            float* y, workspace& ws) {
+  const layer_spec& s = l.spec;
+  if (s.kind == layer_kind::maxpool) {
+    maxpool_forward(x, batch, s, y, static_cast<int*>(nullptr));
+    return;
+  }
+  const float* a = x;
+  int rows = batch;
+  if (s.kind == layer_kind::conv) {
+    rows = batch * s.out_h * s.out_w;
+    ws.cols.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(s.k()));
+    im2col(x, batch, s, ws.cols.data());
+    a = ws.cols.data();
+  }
+  const int k = s.k(), n = s.out_c;
+  const auto av = qsparse::make_view(a, rows, k);
+  const auto yv = qsparse::make_view(y, rows, n);
+  const float lo = s.relu ? 0.0f : -infinity;
+  switch (m.format) {
+    case weight_format::f32: {
+      Eigen::Map<const matrix> am(a, rows, k);
+      Eigen::Map<matrix> ym(y, rows, n);
+      ym.noalias() = am * l.w;
+      ym.rowwise() += Eigen::Map<const row_vector>(l.bias_f.data(), n);
+      if (s.relu) ym = ym.cwiseMax(0.0f);
+      break;
+    }
+    case weight_format::f16:
+      qsparse::gemm_f16(ctx, av, l.packed16.view(), yv,
+                        qsparse::pipeline(qsparse::bias_add_float{l.bias_f.data()}, qsparse::clamp_float{lo, infinity}));
+      break;
+    case weight_format::dynamic_int8: {
+      qsparse::hybrid_params p;
+      p.weight_scales = l.w_scale.data();
+      p.per_channel = true;
+      p.bias = l.bias_f.data();
+      p.input_quantization = qsparse::hybrid_quantization::asymmetric;
+      p.activation_min = lo;
+      qsparse::hybrid_gemm(ctx, av, l.packed.view(), yv, p);
+      break;
+    }
+    case weight_format::int8: throw std::logic_error("run_float_layer: int8 model");
+  }
+}
+
+/// An int8 weighted layer through `Gemm` (dense or sparse), int8 out or float logits out.
+template <class Run>
+void run_int8_pipeline(const qlayer& l, bool last, Run&& run, std::int8_t* yq, float* logits) {
+  if (last) {
+    run(logits, qsparse::pipeline(qsparse::bias_add{l.bias_q.data()},
+                                  qsparse::dequantize_float_per_channel{l.dequant_scale.data(), nullptr}));
+  } else {
+    run(yq, qsparse::pipeline(qsparse::bias_add{l.bias_q.data()},
+                              qsparse::requantize_fixed_point_per_channel<qsparse::double_rounding>{l.multiplier.data(),
+                                                                                                  l.shift.data()},
+                              qsparse::add_zero_point{l.output.zero_point}, qsparse::clamp{l.act_min, l.act_max},
+                              qsparse::saturating_cast<std::int8_t>{}));
+  }
+}
+
+inline void run_int8_layer(const qsparse::context& ctx, const qlayer& l, bool last, int batch, const std::int8_t* x,
+                           std::int8_t* yq, float* logits) {
+  const layer_spec& s = l.spec;
+  const std::int32_t zp = l.input.zero_point;
+#if DEMO_HAVE_CONV
+  if (s.kind == layer_kind::maxpool) {
+    qsparse::pool2d_params p{};
+    p.filter_h = s.kh;
+    p.filter_w = s.kw;
+    p.stride_h = s.kh;
+    p.stride_w = s.kw;
+    qsparse::max_pool2d(ctx, qsparse::make_view(x, batch, s.in_h, s.in_w, s.in_c),
+                        qsparse::make_view(yq, batch, s.out_h, s.out_w, s.out_c), p);
+    return;
+  }
+  if (s.kind == layer_kind::conv) {
+    const auto in = qsparse::quantized(qsparse::make_view(x, batch, s.in_h, s.in_w, s.in_c), zp);
+    run_int8_pipeline(l, last, [&](auto* out, const auto& pipe) {
+      qsparse::conv2d(ctx, in, conv_packing(l), qsparse::make_view(out, batch, s.out_h, s.out_w, s.out_c),
+                      qsparse::conv2d_params{}, pipe);
+    }, yq, logits);
+    return;
+  }
+#else
+  if (s.kind != layer_kind::dense) throw std::runtime_error("int8 convolution and pooling: qsparse/conv is not in this checkout");
+#endif
+  const auto a = qsparse::quantized(qsparse::make_view(x, batch, s.in_size()), zp);
+#if DEMO_HAVE_SPARSE_GEMM
+  if (l.storage == storage_kind::block_4x16 || l.storage == storage_kind::two_of_four) {
+    run_int8_pipeline(l, last, [&](auto* out, const auto& pipe) {
+      qsparse::sparse_gemm(ctx, a, sparse_packing(l), qsparse::make_view(out, batch, s.out_c), pipe);
+    }, yq, logits);
+    return;
+  }
+#endif
+  {
+    run_int8_pipeline(l, last, [&](auto* out, const auto& pipe) {
+      qsparse::gemm(ctx, a, l.packed.view(), qsparse::make_view(out, batch, s.out_c), pipe);
+    }, yq, logits);
+  }
+}
+
+}  // namespace detail
+
+/// logits[batch × classes] of images x[batch × input_size] (pixels in [0, 1]).
+inline void predict(const qsparse::context& ctx, const qmodel& m, const float* x, int batch, float* logits,
+                    workspace& ws) {
+  std::size_t widest = static_cast<std::size_t>(m.input_size());
+  for (const qlayer& l : m.layers) widest = std::max(widest, static_cast<std::size_t>(l.spec.out_size()));
+  widest *= static_cast<std::size_t>(batch);
+  const std::size_t nl = m.layers.size();
+  if (m.is_int8()) {
+    ws.qa.resize(widest);
+    ws.qb.resize(widest);
+    qsparse::quantize<activation_scheme>(qsparse::make_view(x, batch, m.input_size()),
+                                         qsparse::make_view(ws.qa.data(), batch, m.input_size()), m.input);
+    for (std::size_t i = 0; i < nl; ++i) {
+      detail::run_int8_layer(ctx, m.layers[i], i + 1 == nl, batch, ws.qa.data(), ws.qb.data(), logits);
+      ws.qa.swap(ws.qb);
+    }
+    return;
+  }
+  ws.fa.resize(widest);
+  ws.fb.resize(widest);
+  const float* in = x;
+  for (std::size_t i = 0; i < nl; ++i) {
+    float* out = i + 1 == nl ? logits : ws.fb.data();
+    detail::run_float_layer(ctx, m, m.layers[i], batch, in, out, ws);
+    if (i + 1 < nl) {
+      ws.fa.swap(ws.fb);
+      in = ws.fa.data();
+    }
+  }
+}
+
+/// Test-set accuracy (percent) of a prepared model, in batches of 500.
+inline double accuracy(const qsparse::context& ctx, const qmodel& m, const matrix& x, const std::vector<int>& y) {
+  workspace ws;
+  const int n = static_cast<int>(x.rows()), classes = m.classes();
+  std::vector<float> logits;
+  int correct = 0;
+  for (int s = 0; s < n; s += 500) {
+    const int rows = std::min(500, n - s);
+    logits.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(classes));
+    predict(ctx, m, x.row(s).data(), rows, logits.data(), ws);
+    for (int i = 0; i < rows; ++i)
+      correct += argmax_row(logits.data() + static_cast<std::size_t>(i) * classes, classes) == y[static_cast<std::size_t>(s + i)];
+  }
+  return n == 0 ? 0.0 : 100.0 * correct / n;
+}
+
+}  // namespace demo
