@@ -46,11 +46,12 @@ QSPARSE_TARGET_AVX512_VNNI inline __m512i spgemm_2of4_base() {
 /// The 64-byte vpdpbusd operand (16 columns × 4 k) of one compressed 2:4 group.
 QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) __m512i spgemm_2of4_expand(std::uint64_t kept,
                                                                                           const std::int8_t* values,
-                                                                                          __m512i base, __m512i one) {
+                                                                                          __m512i base,
+                                                                                          __m512i base_plus_one) {
   const std::uint64_t rank = ((kept << 1) & 0xEEEEEEEEEEEEEEEEull) | ((kept << 2) & 0xCCCCCCCCCCCCCCCCull) |
                              ((kept << 3) & 0x8888888888888888ull);
   const __m512i v = _mm512_broadcast_i64x4(_mm256_load_si256(reinterpret_cast<const __m256i*>(values)));
-  const __m512i index = _mm512_mask_add_epi8(base, static_cast<__mmask64>(rank), base, one);
+  const __m512i index = _mm512_mask_blend_epi8(static_cast<__mmask64>(rank), base, base_plus_one);
   return _mm512_maskz_shuffle_epi8(static_cast<__mmask64>(kept), v, index);
 }
 
@@ -58,8 +59,8 @@ QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) __m512i spgemm_
 template <int MR>
 QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void spgemm_2of4_step(
     __m512i (&acc)[MR], const std::uint8_t* a, std::ptrdiff_t lda, const std::uint64_t* masks,
-    const std::int8_t* values, std::ptrdiff_t q, __m512i base, __m512i one) {
-  const __m512i w = spgemm_2of4_expand(masks[q], values + 32 * q, base, one);
+    const std::int8_t* values, std::ptrdiff_t q, __m512i base, __m512i base_plus_one) {
+  const __m512i w = spgemm_2of4_expand(masks[q], values + 32 * q, base, base_plus_one);
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     std::int32_t word;
@@ -75,7 +76,7 @@ QSPARSE_TARGET_AVX512_VNNI inline void spgemm_2of4_tile(const std::uint8_t* a, s
                                                         std::ptrdiff_t groups, std::int32_t* tile) {
   constexpr int sets = MR >= 8 ? 1 : (MR >= 4 ? 2 : 4);
   const __m512i base = spgemm_2of4_base();
-  const __m512i one = _mm512_set1_epi8(1);
+  const __m512i base_plus_one = _mm512_add_epi8(base, _mm512_set1_epi8(1));
   __m512i acc[sets][MR];
 #pragma GCC unroll 4
   for (int s = 0; s < sets; ++s)
@@ -85,10 +86,10 @@ QSPARSE_TARGET_AVX512_VNNI inline void spgemm_2of4_tile(const std::uint8_t* a, s
   if constexpr (sets > 1) {
     for (; q + sets <= groups; q += sets) {
 #pragma GCC unroll 4
-      for (int s = 0; s < sets; ++s) spgemm_2of4_step<MR>(acc[s], a, lda, masks, values, q + s, base, one);
+      for (int s = 0; s < sets; ++s) spgemm_2of4_step<MR>(acc[s], a, lda, masks, values, q + s, base, base_plus_one);
     }
   }
-  for (; q < groups; ++q) spgemm_2of4_step<MR>(acc[0], a, lda, masks, values, q, base, one);
+  for (; q < groups; ++q) spgemm_2of4_step<MR>(acc[0], a, lda, masks, values, q, base, base_plus_one);
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     __m512i sum = acc[0][r];
