@@ -24,6 +24,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -134,6 +135,36 @@ void check_dense_nhwc(const V& v, const char* fn, const char* what) {
         v.stride(1), ", ", v.stride(2), ", ", v.stride(3));
 }
 
+/// dst[0, n) = src[0, n). Short runs (the 3-channel stem copies 9 bytes per kernel row) use two
+/// overlapping fixed-size moves instead of a call (GCC turns a byte loop back into memcpy).
+template <class A>
+inline void copy_run(A* dst, const A* src, index_t n) {
+  static_assert(sizeof(A) == 1, "im2col copies bytes");
+  const auto move = [&](auto word, index_t at) {
+    std::memcpy(&word, src + at, sizeof word);
+    std::memcpy(dst + at, &word, sizeof word);
+  };
+  if (n >= 32) {
+    std::memcpy(dst, src, static_cast<std::size_t>(n));
+  } else if (n >= 16) {
+    move(std::array<std::uint64_t, 2>{}, 0);
+    move(std::array<std::uint64_t, 2>{}, n - 16);
+  } else if (n >= 8) {
+    move(std::uint64_t{}, 0);
+    move(std::uint64_t{}, n - 8);
+  } else if (n >= 4) {
+    move(std::uint32_t{}, 0);
+    move(std::uint32_t{}, n - 4);
+  } else {
+    for (index_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+}
+
+template <class A>
+inline void fill_run(A* dst, A value, index_t n) {
+  std::memset(dst, static_cast<unsigned char>(value), static_cast<std::size_t>(n));
+}
+
 /// Writes the im2col rows of output pixels [m_begin, m_end) for group `group` into rows (row stride k).
 template <class A>
 void im2col_rows(const A* in, index_t in_h, index_t in_w, index_t c_in, index_t c_group, index_t group,
@@ -141,31 +172,41 @@ void im2col_rows(const A* in, index_t in_h, index_t in_w, index_t c_in, index_t 
                  index_t m_begin, index_t m_end, A* rows, index_t k) {
   const index_t pixels = g.out_h * g.out_w;
   const bool contiguous_taps = p.dilation_w == 1 && c_group == c_in;  // kw taps of a row are adjacent in memory
+  const index_t tap_row = k_w * c_group;
+  // (b, y, x) of m_begin, then advanced incrementally: no division per row.
+  index_t b = m_begin / pixels;
+  index_t y = (m_begin % pixels) / g.out_w;
+  index_t x = m_begin % g.out_w;
   for (index_t m = m_begin; m < m_end; ++m) {
-    const index_t b = m / pixels;
-    const index_t yx = m % pixels;
-    const index_t y = yx / g.out_w, x = yx % g.out_w;
     A* out = rows + (m - m_begin) * k;
     const index_t x0 = x * p.stride_w - g.pad_left;
+    const bool x_inside = x0 >= 0 && x0 + (k_w - 1) * p.dilation_w < in_w;
     for (index_t ky = 0; ky < k_h; ++ky) {
       const index_t iy = y * p.stride_h - g.pad_top + ky * p.dilation_h;
-      A* dst = out + ky * k_w * c_group;
+      A* dst = out + ky * tap_row;
       if (iy < 0 || iy >= in_h) {
-        std::memset(dst, static_cast<unsigned char>(pad_value), static_cast<std::size_t>(k_w * c_group));
+        fill_run(dst, pad_value, tap_row);
         continue;
       }
       const A* row = in + ((b * in_h + iy) * in_w) * c_in + group * c_group;
-      if (contiguous_taps && x0 >= 0 && x0 + k_w <= in_w) {
-        std::memcpy(dst, row + x0 * c_in, static_cast<std::size_t>(k_w * c_in));
+      if (contiguous_taps && x_inside) {
+        copy_run(dst, row + x0 * c_in, tap_row);
         continue;
       }
       for (index_t kx = 0; kx < k_w; ++kx) {
         const index_t ix = x0 + kx * p.dilation_w;
         if (ix < 0 || ix >= in_w) {
-          std::memset(dst + kx * c_group, static_cast<unsigned char>(pad_value), static_cast<std::size_t>(c_group));
+          fill_run(dst + kx * c_group, pad_value, c_group);
         } else {
-          std::memcpy(dst + kx * c_group, row + ix * c_in, static_cast<std::size_t>(c_group));
+          copy_run(dst + kx * c_group, row + ix * c_in, c_group);
         }
+      }
+    }
+    if (++x == g.out_w) {
+      x = 0;
+      if (++y == g.out_h) {
+        y = 0;
+        ++b;
       }
     }
   }
