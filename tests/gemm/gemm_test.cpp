@@ -127,6 +127,8 @@ TEST_CASE("gemm: every kernel equals the reference on its edge shapes (requantiz
                                   add_zero_point{-7}, clamp{-120, 127}, saturating_cast<std::int8_t>{});
           check_case<std::int8_t>(K::isa, m, k, n, 0, 0, -3, 0, fill::random, p, rng);
           check_case<std::uint8_t>(K::isa, m, k, n, 3, 5, 131, 4, fill::random, p, rng);
+          // Symmetric weights: uint8 rows (and shallow int8 rows) are read in place, up to whole k groups.
+          check_case<std::uint8_t>(K::isa, m, k, n, 1, 0, 255, 0, fill::random, p, rng);
         }
       }
     }

@@ -10,12 +10,16 @@
 // with a_u = a + o, o = 128 for int8 and 0 for uint8 activations. The last term (rows' sums) is only
 // computed when w_zp != 0.
 //
-// Each tile's activation rows are first copied to a per-thread scratch (flipped for int8, zero padded
-// to whole k groups), so the inner loop is pure: per k group two 64-byte weight loads, one 4-byte
-// broadcast load per row and 16 vpdpbusd for 8 rows. Fewer than 4 rows split the k loop over two
-// accumulator sets to hide vpdpbusd's latency (matrix-vector products).
+// Deep int8 rows are first copied to a per-thread scratch (flipped, zero padded to whole k groups), so
+// the inner loop is pure: per k group two 64-byte weight loads (the panel prefetched 16 groups ahead),
+// one 4-byte broadcast per row and 16 vpdpbusd for 8 rows. uint8 rows, and int8 rows of at most 64
+// bytes (where a copy would cost as much as the multiply-adds), are read in place, the int8 ones
+// flipped after the broadcast. Fewer than 4 rows split the k loop over two accumulator sets to hide
+// vpdpbusd's latency (matrix-vector products). The pipeline of each panel is prepared once and
+// applied to every tile that meets it.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -36,28 +40,76 @@ namespace qsparse {
 namespace kernels {
 namespace avx512_vnni {
 
-/// One k group (4 bytes of every row at `offset`) into one accumulator set.
-template <int MR>
+/// How far ahead of the current k group the weight panel is prefetched, in bytes (16 k groups). For
+/// deep K the panel does not stay in L1 next to the rows and streams from L2; fetching it ahead hides
+/// that latency. A prefetch past the panel's end is harmless: it never faults.
+constexpr std::ptrdiff_t weight_prefetch_distance = 2048;
+
+/// One k group (4 bytes of every row at `offset`) into one accumulator set. Flip: the rows are the
+/// caller's int8 activations read in place, made unsigned here (one vpxord per row).
+template <int MR, bool Flip>
 QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void gemm_u8s8_step_8x32c4(
     __m512i (&acc)[MR][2], const std::uint8_t* a, std::ptrdiff_t lda, std::ptrdiff_t offset, const std::int8_t* w) {
+  _mm_prefetch(reinterpret_cast<const char*>(w + weight_prefetch_distance), _MM_HINT_T0);
+  _mm_prefetch(reinterpret_cast<const char*>(w + weight_prefetch_distance + 64), _MM_HINT_T0);
   const __m512i b0 = _mm512_load_si512(w);
   const __m512i b1 = _mm512_load_si512(w + 64);
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     std::int32_t word;
     std::memcpy(&word, a + r * lda + offset, 4);
-    const __m512i av = _mm512_set1_epi32(word);
+    __m512i av = _mm512_set1_epi32(word);
+    if constexpr (Flip) av = _mm512_xor_si512(av, _mm512_set1_epi32(static_cast<std::int32_t>(0x80808080u)));
     acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, b0);
     acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, b1);
   }
 }
 
-/// MR rows of unsigned activations (row stride lda, `groups` groups of 4 bytes) × 32 columns of
-/// Σ_k a_u[r][k] * w[k][n], stored to tile[r][0..31].
-template <int MR>
-QSPARSE_TARGET_AVX512_VNNI inline void gemm_u8s8_tile_8x32c4(const std::uint8_t* a, std::ptrdiff_t lda,
+/// What the epilogue of one 32-column panel needs: the prepared pipeline and the column term of each
+/// 16-column half, their lane masks, and the destination of the tile's first row.
+template <class Prepared, class Out>
+struct panel_epilogue {
+  Prepared prepared[2];
+  __m512i column_term[2];
+  __mmask16 mask[2];
+  int halves;  // 1 or 2: how many 16-column halves hold columns
+  Out* dst;    // row r of the tile at dst + r * ldd
+  std::ptrdiff_t ldd;
+};
+
+/// The epilogue of the panel whose first column is n0 (of n): the column term
+/// -(a_zp + o) (colsum[n] - K w_zp), passed as its two factors, and the pipeline prepared per half.
+template <class Out, class... S>
+QSPARSE_TARGET_AVX512_VNNI inline auto prepare_panel_epilogue(const output_pipeline<S...>& pipeline,
+                                                              const std::int32_t* column_sums, std::int32_t k_wzp,
+                                                              std::int32_t column_factor, std::ptrdiff_t n,
+                                                              std::ptrdiff_t n0, std::ptrdiff_t ldd) {
+  using prepared_type = decltype(avx512::prepare(pipeline, std::ptrdiff_t{0}, __mmask16{0}));
+  panel_epilogue<prepared_type, Out> e;
+  const std::ptrdiff_t columns = n - n0 < 32 ? n - n0 : 32;
+  e.halves = columns > 16 ? 2 : 1;
+  e.column_term[1] = _mm512_setzero_si512();
+  for (int j = 0; j < e.halves; ++j) {
+    const std::ptrdiff_t left = columns - 16 * j;
+    e.mask[j] = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+    const __m512i sums = _mm512_load_si512(column_sums + n0 + 16 * j);  // padded to NR: in bounds
+    e.column_term[j] =
+        _mm512_mullo_epi32(_mm512_sub_epi32(sums, _mm512_set1_epi32(k_wzp)), _mm512_set1_epi32(column_factor));
+    e.prepared[j] = avx512::prepare(pipeline, n0 + 16 * j, e.mask[j]);
+  }
+  e.dst = nullptr;
+  e.ldd = ldd;
+  return e;
+}
+
+/// MR rows of unsigned activations (row stride lda, `groups` groups of 4 bytes) × 32 columns:
+/// Σ_k a_u[r][k] * w[k][n] in registers, then the column term, the row term (when given) and the
+/// pipeline, stored straight from the accumulators.
+template <int MR, bool Flip, class Prepared, class Out>
+QSPARSE_TARGET_AVX512_VNNI __attribute__((noinline)) inline void gemm_u8s8_tile_8x32c4(const std::uint8_t* a, std::ptrdiff_t lda,
                                                              std::ptrdiff_t groups, const std::int8_t* w,
-                                                             std::int32_t* tile) {
+                                                             const std::int32_t* row_term,
+                                                             const panel_epilogue<Prepared, Out>& e) {
   constexpr bool split = MR < 4;  // two accumulator sets over alternating k groups
   __m512i acc[MR][2];
   __m512i acc2[MR][2];
@@ -66,15 +118,19 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_u8s8_tile_8x32c4(const std::uint8_t*
   std::ptrdiff_t g = 0;
   if constexpr (split) {
     for (; g + 2 <= groups; g += 2) {
-      gemm_u8s8_step_8x32c4<MR>(acc, a, lda, g * 4, w);
-      gemm_u8s8_step_8x32c4<MR>(acc2, a, lda, g * 4 + 4, w + 128);
+      gemm_u8s8_step_8x32c4<MR, Flip>(acc, a, lda, g * 4, w);
+      gemm_u8s8_step_8x32c4<MR, Flip>(acc2, a, lda, g * 4 + 4, w + 128);
       w += 256;
     }
   }
   for (; g < groups; ++g) {
-    gemm_u8s8_step_8x32c4<MR>(acc, a, lda, g * 4, w);
+    gemm_u8s8_step_8x32c4<MR, Flip>(acc, a, lda, g * 4, w);
     w += 128;
   }
+  // The sums go through a small tile in memory before the epilogue: with the pipeline in the same
+  // function GCC 12 moved every accumulator between registers in each k iteration (28 extra moves per
+  // 16 vpdpbusd); the round trip costs 32 L1 accesses per tile.
+  alignas(64) std::int32_t tile[MR * 32];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     __m512i lo = acc[r][0];
@@ -83,8 +139,34 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_u8s8_tile_8x32c4(const std::uint8_t*
       lo = _mm512_add_epi32(lo, acc2[r][0]);
       hi = _mm512_add_epi32(hi, acc2[r][1]);
     }
-    _mm512_storeu_si512(tile + r * 32, lo);
-    _mm512_storeu_si512(tile + r * 32 + 16, hi);
+    _mm512_store_si512(tile + r * 32, lo);
+    _mm512_store_si512(tile + r * 32 + 16, hi);
+  }
+  asm volatile("" ::: "memory");  // keep the epilogue out of the k loop's register allocation
+  for (int j = 0; j < e.halves; ++j) {
+    for (int r = 0; r < MR; ++r) {
+      __m512i v = _mm512_add_epi32(_mm512_load_si512(tile + r * 32 + 16 * j), e.column_term[j]);
+      if (row_term != nullptr) v = _mm512_add_epi32(v, _mm512_set1_epi32(row_term[r]));
+      avx512::store_prepared(e.prepared[j], v, e.mask[j], e.dst + r * e.ldd + 16 * j);
+    }
+  }
+}
+
+/// The tile for a runtime row count (the last tile of a block may be short).
+template <bool Flip, class Prepared, class Out>
+QSPARSE_TARGET_AVX512_VNNI inline void gemm_u8s8_tile_rows(int rows, const std::uint8_t* a, std::ptrdiff_t lda,
+                                                           std::ptrdiff_t groups, const std::int8_t* w,
+                                                           const std::int32_t* row_term,
+                                                           const panel_epilogue<Prepared, Out>& e) {
+  switch (rows) {
+    case 8: return gemm_u8s8_tile_8x32c4<8, Flip>(a, lda, groups, w, row_term, e);
+    case 7: return gemm_u8s8_tile_8x32c4<7, Flip>(a, lda, groups, w, row_term, e);
+    case 6: return gemm_u8s8_tile_8x32c4<6, Flip>(a, lda, groups, w, row_term, e);
+    case 5: return gemm_u8s8_tile_8x32c4<5, Flip>(a, lda, groups, w, row_term, e);
+    case 4: return gemm_u8s8_tile_8x32c4<4, Flip>(a, lda, groups, w, row_term, e);
+    case 3: return gemm_u8s8_tile_8x32c4<3, Flip>(a, lda, groups, w, row_term, e);
+    case 2: return gemm_u8s8_tile_8x32c4<2, Flip>(a, lda, groups, w, row_term, e);
+    default: return gemm_u8s8_tile_8x32c4<1, Flip>(a, lda, groups, w, row_term, e);
   }
 }
 
@@ -124,10 +206,43 @@ struct gemm_u8s8_s32_8x32c4 {
     const auto column_factor = static_cast<std::int32_t>(0u - a_offset);
     const auto k_wzp = static_cast<std::int32_t>(static_cast<std::uint32_t>(g.k) * static_cast<std::uint32_t>(w_zp));
     const std::int32_t* column_sums = g.weights.column_sums();
-    // The tile's rows, made unsigned and zero padded to whole k groups, contiguous: the inner loop then
-    // needs no sign flip, no tail and no strided access.
     const std::ptrdiff_t kp = g.weights.k_padded();
     const std::ptrdiff_t groups = kp / 4;
+    using out_type = typename output_pipeline<S...>::output_type;
+    const auto prepare_panel = [&](std::ptrdiff_t p) {
+      return prepare_panel_epilogue<out_type>(pipeline, column_sums, k_wzp, column_factor, g.n, p * nr, g.ldd);
+    };
+
+    // Shallow K (one cache line of a row or less) or uint8 activations: the tiles read the caller's rows
+    // in place. Copying them would cost as much as the multiply-adds, and a copied block waits for its
+    // rows from L3 or memory while in-place rows stream under the hardware prefetcher. A row is read up
+    // to whole k groups (3 bytes past K, times zero weights), so the tiles that read in place are those
+    // whose rows all have 3 more rows after them, or all of them when K is a multiple of 4.
+    const bool in_place = w_zp == 0 && (!flip || kp <= 64);
+    if (in_place) {
+      const std::ptrdiff_t safe_end = g.k % 4 == 0 ? m_end : std::min<std::ptrdiff_t>(m_end, g.m - 3);
+      const auto* a = reinterpret_cast<const std::uint8_t*>(g.a);
+      // Tiles of up to 8 row tiles share each panel (L1-resident while it is reused).
+      constexpr std::ptrdiff_t block_rows_max = 8 * mr;
+      std::ptrdiff_t mb = m_begin;
+      for (; mb < safe_end; mb += block_rows_max) {
+        const std::ptrdiff_t block_end = std::min(safe_end, mb + block_rows_max);
+        for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
+          auto e = prepare_panel(p);
+          const auto* w = static_cast<const std::int8_t*>(g.weights.panel(p));
+          for (std::ptrdiff_t m0 = mb; m0 < block_end; m0 += mr) {
+            const int rows = static_cast<int>(block_end - m0 < mr ? block_end - m0 : mr);
+            e.dst = g.dst + m0 * g.ldd + p * nr;
+            gemm_u8s8_tile_rows<flip>(rows, a + m0 * g.lda, g.lda, groups, w, nullptr, e);
+          }
+        }
+      }
+      if (safe_end >= m_end) return;
+      m_begin = safe_end > m_begin ? safe_end : m_begin;  // the last rows go through the copy below
+    }
+
+    // The tile's rows, made unsigned and zero padded to whole k groups, contiguous: the inner loop then
+    // needs no sign flip, no tail and no strided access.
     // Up to 8 tiles share each weight panel while the panel and the block's rows fit in ~40 KiB of L1;
     // for deep K this is one tile, and the panel streams from L2 while the tile's rows stay in L1.
     constexpr int max_block_tiles = 8;
@@ -135,7 +250,6 @@ struct gemm_u8s8_s32_8x32c4 {
     const std::ptrdiff_t block_tiles =
         fitting_rows >= mr * max_block_tiles ? max_block_tiles : (fitting_rows >= 2 * mr ? fitting_rows / mr : 1);
     std::uint8_t* rows8 = thread_scratch<std::uint8_t>(static_cast<std::size_t>(mr * max_block_tiles * kp));
-    alignas(64) std::int32_t tile[mr * nr];
     std::int32_t row_term[mr * max_block_tiles] = {};
 
     // Rows are handled in blocks of up to block_tiles tiles: the block's rows are copied once, then each
@@ -153,38 +267,12 @@ struct gemm_u8s8_s32_8x32c4 {
         }
       }
       for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
+        auto e = prepare_panel(p);
         const auto* w = static_cast<const std::int8_t*>(g.weights.panel(p));
-        const std::ptrdiff_t n0 = p * nr;
-        const std::ptrdiff_t columns = g.n - n0 < nr ? g.n - n0 : nr;
         for (std::ptrdiff_t t0 = 0; t0 < block_rows; t0 += mr) {
           const int rows = static_cast<int>(block_rows - t0 < mr ? block_rows - t0 : mr);
-          const std::uint8_t* a_tile = rows8 + t0 * kp;
-          switch (rows) {
-            case 8: gemm_u8s8_tile_8x32c4<8>(a_tile, kp, groups, w, tile); break;
-            case 7: gemm_u8s8_tile_8x32c4<7>(a_tile, kp, groups, w, tile); break;
-            case 6: gemm_u8s8_tile_8x32c4<6>(a_tile, kp, groups, w, tile); break;
-            case 5: gemm_u8s8_tile_8x32c4<5>(a_tile, kp, groups, w, tile); break;
-            case 4: gemm_u8s8_tile_8x32c4<4>(a_tile, kp, groups, w, tile); break;
-            case 3: gemm_u8s8_tile_8x32c4<3>(a_tile, kp, groups, w, tile); break;
-            case 2: gemm_u8s8_tile_8x32c4<2>(a_tile, kp, groups, w, tile); break;
-            default: gemm_u8s8_tile_8x32c4<1>(a_tile, kp, groups, w, tile); break;
-          }
-          const std::ptrdiff_t m0 = mb + t0;
-          for (int j = 0; j < 2; ++j) {
-            const std::ptrdiff_t left = columns - 16 * j;
-            if (left <= 0) break;
-            const std::ptrdiff_t n = n0 + 16 * j;
-            const auto mask = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
-            const __m512i sums = _mm512_load_si512(column_sums + n);  // padded to NR: in bounds
-            const __m512i column_term = _mm512_mullo_epi32(_mm512_sub_epi32(sums, _mm512_set1_epi32(k_wzp)),
-                                                           _mm512_set1_epi32(column_factor));
-            const auto prepared = avx512::prepare(pipeline, n, mask);
-            for (int r = 0; r < rows; ++r) {
-              __m512i acc = _mm512_add_epi32(_mm512_load_si512(tile + r * nr + 16 * j), column_term);
-              if (w_zp != 0) acc = _mm512_add_epi32(acc, _mm512_set1_epi32(row_term[t0 + r]));
-              avx512::store_prepared(prepared, acc, mask, g.dst + (m0 + r) * g.ldd + n);
-            }
-          }
+          e.dst = g.dst + (mb + t0) * g.ldd + p * nr;
+          gemm_u8s8_tile_rows<false>(rows, rows8 + t0 * kp, kp, groups, w, w_zp != 0 ? row_term + t0 : nullptr, e);
         }
       }
     }
