@@ -23,7 +23,7 @@ namespace {
 
 template <class T>
 bool same_bits(const T* a, const T* b, std::size_t n) {
-  return std::memcmp(a, b, n * sizeof(T)) == 0;
+  return n == 0 || std::memcmp(a, b, n * sizeof(T)) == 0;  // memcmp must not see a null pointer
 }
 
 /// A K×N matrix with about `density` of its elements stored; floats include -0.0 and NaN among them.
@@ -309,4 +309,17 @@ TEST_CASE("formats: bad input is reported, naming the argument", "[sparsity][for
   CHECK(error_of([&] {
           block_csr_view<std::int8_t>::from_arrays(4, 1, 4, 1, block_offsets, 2, block_index, 1, tile, 4);
         }) == "no error");
+}
+
+TEST_CASE("formats: default-constructed forms are empty and copyable", "[sparsity][formats]") {
+  CHECK(csr<float>().nnz() == 0);
+  CHECK(csr<float>().size_bytes() == 4);  // offsets {0}
+  CHECK(csr<float>(csr_view<float>{}).size_bytes() == 4);
+  CHECK(block_csr<std::int8_t>(block_csr_view<std::int8_t>{}).blocks() == 0);
+  CHECK(block_csr_view<std::int8_t>{}.size_bytes() == 4);
+  CHECK(bitmask_values<float>(bitmask_values_view<float>{}).size_bytes() == 0);
+  CHECK(packed_2_4<std::int8_t>(packed_2_4_view<std::int8_t>{}).size_bytes() == 0);
+  tensor<float, 2> empty(0, 0);
+  csr<float>().to_kn(empty.view());
+  packed_2_4<float>().to_nk(empty.view());
 }

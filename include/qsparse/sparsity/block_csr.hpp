@@ -80,9 +80,11 @@ class block_csr_view {
         const auto kb = static_cast<index_t>(indices[b]);
         detail::check(kb >= 0 && kb < kb_count, "qsparse::block_csr_view::from_arrays: indices[", b, "] = ", kb,
                       " is out of range [0, ", kb_count, ")");
-        detail::check(b == offsets[r] || kb > static_cast<index_t>(indices[b - 1]), "qsparse::block_csr_view::",
-                      "from_arrays: tile columns of tile row ", r, " must increase, got indices[", b - 1, "] = ",
-                      static_cast<index_t>(indices[b - 1]), ", indices[", b, "] = ", kb);
+        if (b > offsets[r]) {
+          const auto previous = static_cast<index_t>(indices[b - 1]);
+          detail::check(kb > previous, "qsparse::block_csr_view::from_arrays: tile columns of tile row ", r,
+                        " must increase, got indices[", b - 1, "] = ", previous, ", indices[", b, "] = ", kb);
+        }
         for (index_t j = 0; j < block_n; ++j) {
           for (index_t i = 0; i < block_k; ++i) {
             const bool padding = kb * block_k + i >= k || r * block_n + j >= n;
@@ -104,7 +106,7 @@ class block_csr_view {
   index_t block_rows() const noexcept { return (n_ + block_n_ - 1) / block_n_; }
   index_t block_cols() const noexcept { return (k_ + block_k_ - 1) / block_k_; }
   /// Stored tiles.
-  index_t blocks() const noexcept { return offsets_ == nullptr ? 0 : offsets_[block_rows()]; }
+  index_t blocks() const noexcept { return offsets_[block_rows()]; }
   const std::int32_t* offsets() const noexcept { return offsets_; }
   const Index* indices() const noexcept { return indices_; }
   const T* values() const noexcept { return values_; }
@@ -154,7 +156,7 @@ class block_csr_view {
   index_t n_ = 0;
   index_t block_k_ = 1;
   index_t block_n_ = 1;
-  const std::int32_t* offsets_ = nullptr;
+  const std::int32_t* offsets_ = detail::empty_offsets;
   const Index* indices_ = nullptr;
   const T* values_ = nullptr;
 };

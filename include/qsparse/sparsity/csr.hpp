@@ -63,9 +63,10 @@ class csr_view {
         const auto kk = static_cast<index_t>(indices[e]);
         detail::check(kk >= 0 && kk < k, "qsparse::csr_view::from_arrays: indices[", e, "] = ", kk,
                       " is out of range [0, k = ", k, ")");
-        detail::check(e == offsets[j] || kk > static_cast<index_t>(indices[e - 1]), "qsparse::csr_view::from_arrays: ",
-                      "indices of output ", j, " must increase, got indices[", e - 1, "] = ",
-                      static_cast<index_t>(indices[e - 1]), ", indices[", e, "] = ", kk);
+        if (e == offsets[j]) continue;
+        const auto previous = static_cast<index_t>(indices[e - 1]);
+        detail::check(kk > previous, "qsparse::csr_view::from_arrays: indices of output ", j,
+                      " must increase, got indices[", e - 1, "] = ", previous, ", indices[", e, "] = ", kk);
       }
     }
     return csr_view(k, n, offsets, indices, values);
@@ -74,7 +75,7 @@ class csr_view {
   index_t k() const noexcept { return k_; }
   index_t n() const noexcept { return n_; }
   /// Stored elements.
-  index_t nnz() const noexcept { return n_ == 0 ? 0 : offsets_[n_]; }
+  index_t nnz() const noexcept { return offsets_[n_]; }
   const std::int32_t* offsets() const noexcept { return offsets_; }
   const Index* indices() const noexcept { return indices_; }
   const T* values() const noexcept { return values_; }
@@ -113,7 +114,7 @@ class csr_view {
 
   index_t k_ = 0;
   index_t n_ = 0;
-  const std::int32_t* offsets_ = nullptr;
+  const std::int32_t* offsets_ = detail::empty_offsets;
   const Index* indices_ = nullptr;
   const T* values_ = nullptr;
 };

@@ -98,6 +98,9 @@ using dense_out_view = tensor_view<T, 2, layout_stride>;
 
 namespace detail {
 
+/// The offsets of a default-constructed (empty) view: one 0, so that offsets()[n()] is always valid.
+inline constexpr std::int32_t empty_offsets[1] = {0};
+
 /// True when v is stored: its bit pattern is not all zero (+0 and 0 are not stored; -0.0 and NaN are).
 template <class T>
 bool is_stored(T v) noexcept {
@@ -147,8 +150,10 @@ inline void check_dims(const char* function, index_t k, index_t n) {
 
 template <class T>
 void check_out_shape(const char* function, const dense_out_view<T>& out, index_t rows, index_t cols, const char* what) {
-  check(out.extent(0) == rows && out.extent(1) == cols, "qsparse::", function, ": out must be ", what, " = [", rows,
-        ", ", cols, "], got out extents = ", to_string(out.extents()));
+  if (out.extent(0) != rows || out.extent(1) != cols) {
+    raise(concat("qsparse::", function, ": out must be ", what, " = [", rows, ", ", cols,
+                 "], got out extents = ", to_string(out.extents())));
+  }
 }
 
 }  // namespace detail
