@@ -108,6 +108,10 @@ void run_sparse_gemm_tasks(const context& ctx, const kernels::sparse_gemm_args<A
   std::ptrdiff_t chunks = static_cast<std::ptrdiff_t>(g.weights.stored_weight_bytes() / (256 * 1024)) + 1;
   const std::ptrdiff_t wanted = threads > 1 ? 4 * threads : 1;
   chunks = std::max(chunks, wanted);
+  if (chunks == 1) {  // one task, and no allocation: small layers are dominated by fixed costs
+    Kernel::run(g, pipeline, 0, g.m, 0, g.weights.panels());
+    return;
+  }
   const std::vector<std::ptrdiff_t> bounds = sparse_panel_chunks(g.weights, chunks);
   const auto blocks = static_cast<std::ptrdiff_t>(bounds.size()) - 1;
   const std::ptrdiff_t row_tiles = (g.m + Kernel::mr - 1) / Kernel::mr;
