@@ -183,3 +183,32 @@ TEST_CASE("pruner and helpers reject masks of the wrong shape", "[sparsity][prun
   // Empty tensors are fine.
   CHECK(error_of([&] { p.step(0, make_view(w.data(), 0, 4), make_view(m.data(), 0, 4)); }) == "no error");
 }
+
+TEST_CASE("apply_mask, mask_gradient, fill_mask and count_nonzero agree on flat and strided views", "[sparsity][pruner]") {
+  constexpr index_t rows = 5, cols = 7;
+  const auto init = qsparse::sparsity_testing::weights_with_ties(rows * cols, 13);
+  std::vector<std::uint8_t> mask(init.size());
+  for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = static_cast<std::uint8_t>((i * 7) % 3 != 0);
+  // flat: both row-major
+  auto flat = init;
+  const index_t kept_flat = apply_mask(make_view(flat.data(), rows, cols), make_view(mask.data(), rows, cols));
+  // strided: the same logical matrix stored column-major, the mask row-major
+  std::vector<float> col(init.size());
+  for (index_t r = 0; r < rows; ++r)
+    for (index_t c = 0; c < cols; ++c) col[static_cast<std::size_t>(c * rows + r)] = init[static_cast<std::size_t>(r * cols + c)];
+  const auto col_view = make_strided_view(col.data(), {rows, cols}, {1, rows});
+  const index_t kept_strided = apply_mask(col_view, make_view(mask.data(), rows, cols));
+  CHECK(kept_flat == kept_strided);
+  CHECK(kept_flat == count_nonzero(make_view(mask.data(), rows, cols)));
+  for (index_t r = 0; r < rows; ++r)
+    for (index_t c = 0; c < cols; ++c) CHECK(col_view(r, c) == flat[static_cast<std::size_t>(r * cols + c)]);
+  CHECK(count_nonzero(col_view) == count_nonzero(make_view(flat.data(), rows, cols)));
+  std::vector<float> g(init.size(), 1.0f);
+  mask_gradient(make_strided_view(g.data(), {rows, cols}, {1, rows}), make_view(mask.data(), rows, cols));
+  for (index_t r = 0; r < rows; ++r)
+    for (index_t c = 0; c < cols; ++c)
+      CHECK(g[static_cast<std::size_t>(c * rows + r)] == (mask[static_cast<std::size_t>(r * cols + c)] ? 1.0f : 0.0f));
+  std::vector<float> ones(4, 0.0f);
+  fill_mask(make_strided_view(ones.data(), {2, 2}, {1, 2}));
+  CHECK(ones == std::vector<float>(4, 1.0f));
+}

@@ -42,12 +42,11 @@ struct magnitude {
     if (weights.empty()) return std::numeric_limits<float>::quiet_NaN();
     std::vector<float> keys;
     keys.reserve(static_cast<std::size_t>(weights.size()));
-    detail::for_each_index(weights.extents(),
-                           [&](const auto& i) { keys.push_back(detail::rank_key(std::fabs(weights[i]))); });
+    detail::for_each_element(weights, [&](float w) { keys.push_back(detail::rank_key(std::fabs(w))); });
     const float threshold = detail::keep_threshold(keys, sparsity);
     using mask_type = typename M::value_type;
-    detail::for_each_index(weights.extents(), [&](const auto& i) {
-      mask[i] = detail::rank_key(std::fabs(weights[i])) >= threshold ? mask_type(1) : mask_type(0);
+    detail::for_each_element_pair(weights, mask, [&](float w, auto& m) {
+      m = detail::rank_key(std::fabs(w)) >= threshold ? mask_type(1) : mask_type(0);
     });
     return threshold;
   }

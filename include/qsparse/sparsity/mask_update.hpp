@@ -36,8 +36,8 @@ struct frozen_mask {
   template <class M>
   static bool should_update(const M& mask) {
     bool all_ones = true;
-    detail::for_each_index(mask.extents(), [&](const auto& i) {
-      if (mask[i] == 0) all_ones = false;
+    detail::for_each_element(mask, [&](const auto& m) {
+      if (m == 0) all_ones = false;
     });
     return all_ones;
   }

@@ -56,7 +56,7 @@ template <class M>
 void fill_mask(const M& mask) {
   static_assert(detail::is_mask_view_v<M>, "qsparse::fill_mask: mask must be a tensor_view of a writable arithmetic type.");
   using mask_type = typename M::value_type;
-  detail::for_each_index(mask.extents(), [&](const auto& i) { mask[i] = mask_type(1); });
+  detail::for_each_element(mask, [](auto& m) { m = mask_type(1); });
 }
 
 /// Computes Pattern's mask of `weights` at `sparsity` into `mask` (same shape) and returns the
@@ -83,12 +83,10 @@ index_t apply_mask(const W& weights, const M& mask) {
                 "qsparse::apply_mask: mask must be a tensor_view of an arithmetic type.");
   detail::check_same_shape("apply_mask", "weights", weights, "mask", mask);
   index_t kept = 0;
-  detail::for_each_index(weights.extents(), [&](const auto& i) {
-    if (mask[i] == 0) {
-      weights[i] = 0.0f;
-    } else {
-      ++kept;
-    }
+  detail::for_each_element_pair(weights, mask, [&](float& w, const auto& m) {  // branch-free: masks are random
+    const bool keep = m != 0;
+    w = keep ? w : 0.0f;
+    kept += keep;
   });
   return kept;
 }
@@ -101,9 +99,7 @@ void mask_gradient(const G& gradient, const M& mask) {
   static_assert(detail::is_arithmetic_view_v<M>,
                 "qsparse::mask_gradient: mask must be a tensor_view of an arithmetic type.");
   detail::check_same_shape("mask_gradient", "gradient", gradient, "mask", mask);
-  detail::for_each_index(gradient.extents(), [&](const auto& i) {
-    if (mask[i] == 0) gradient[i] = 0.0f;
-  });
+  detail::for_each_element_pair(gradient, mask, [](float& g, const auto& m) { g = m != 0 ? g : 0.0f; });
 }
 
 /// The final weights for export (TF-MOT's strip_pruning): out = weights where mask != 0, else +0.

@@ -27,8 +27,8 @@ template <class V>
 index_t count_nonzero(const V& view) {
   static_assert(is_tensor_view_v<V>, "qsparse::count_nonzero: the argument must be a qsparse::tensor_view.");
   index_t n = 0;
-  detail::for_each_index(view.extents(), [&](const auto& i) {
-    if (!(view[i] == 0)) ++n;
+  detail::for_each_element(view, [&](const auto& x) {
+    if (!(x == 0)) ++n;
   });
   return n;
 }

@@ -48,6 +48,47 @@ void for_each_index(const extents<R>& e, F&& f) {
   }
 }
 
+template <class V>
+inline constexpr bool has_plain_memory_v =
+    std::is_same_v<typename V::accessor_type, default_accessor<typename V::element_type>>;
+
+/// True when v can be walked as a flat array in row-major order.
+template <class V>
+bool is_flat(const V& v) noexcept {
+  if constexpr (has_plain_memory_v<V>) {
+    return v.is_row_major_contiguous();
+  } else {
+    return false;
+  }
+}
+
+/// f(element) for every element of v in row-major order (a flat loop when v allows it).
+template <class V, class F>
+void for_each_element(const V& v, F&& f) {
+  if constexpr (has_plain_memory_v<V>) {
+    if (is_flat(v)) {
+      const auto p = v.data_handle();
+      for (index_t i = 0, n = v.size(); i < n; ++i) f(p[i]);
+      return;
+    }
+  }
+  for_each_index(v.extents(), [&](const auto& i) { f(v[i]); });
+}
+
+/// f(a element, b element) for every index of two views of the same shape, in row-major order.
+template <class A, class B, class F>
+void for_each_element_pair(const A& a, const B& b, F&& f) {
+  if constexpr (has_plain_memory_v<A> && has_plain_memory_v<B>) {
+    if (is_flat(a) && is_flat(b)) {
+      const auto pa = a.data_handle();
+      const auto pb = b.data_handle();
+      for (index_t i = 0, n = a.size(); i < n; ++i) f(pa[i], pb[i]);
+      return;
+    }
+  }
+  for_each_index(a.extents(), [&](const auto& i) { f(a[i], b[i]); });
+}
+
 /// Calls f(start) once for every line along `axis`: start has 0 at `axis` and runs over all other
 /// indices in row-major order. Nothing happens when the shape is empty.
 template <std::size_t R, class F>
