@@ -363,7 +363,10 @@ TEST_CASE("conv2d: selected_kernel_name names the GEMM kernel of the packed ISA"
   std::vector<std::int8_t> w(4 * 3 * 3 * 2);
   for (isa_level isa : testing::supported_levels()) {
     const auto packed = pack_conv2d_weights(make_view(w.data(), 4, 3, 3, 2), 0, 1, isa);
-    CHECK(std::string(selected_kernel_name(packed)) == selected_kernel_name(isa));
+    const std::string shallow = isa == isa_level::avx512_vnni ? "conv_u8s8_s32_4x32c4__avx512vnni" : selected_kernel_name(isa);
+    CHECK(std::string(selected_kernel_name(packed)) == shallow);  // K = 18
+    const auto deep = pack_conv2d_weights(make_view(w.data(), 2, 3, 3, 4), 0, 1, isa);
+    CHECK(std::string(selected_kernel_name(deep)) == selected_kernel_name(isa));  // K = 36
     CHECK(packed.isa() == isa);
   }
 }

@@ -39,6 +39,7 @@
 #include "qsparse/gemm/gemm.hpp"
 #include "qsparse/gemm/output_stages.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
+#include "qsparse/kernels/avx512vnni/conv_u8s8_s32_4x32c4.hpp"
 #include "qsparse/kernels/gemm_args.hpp"
 
 namespace qsparse {
@@ -109,7 +110,15 @@ packed_conv2d_weights pack_conv2d_weights(const tensor_view<W, 4, L, Acc>& filte
 }
 
 /// The GEMM kernel conv2d runs for these weights (the im2col copy or the direct 1×1 path feeds it).
+/// (For int8 activations: the VNNI weights of a shallow, ungrouped, symmetric filter — K = kh*kw*C_in <= 32,
+/// a 3-channel stem — run conv_u8s8_s32_4x32c4 instead of the GEMM.)
 inline const char* selected_kernel_name(const packed_conv2d_weights& weights) {
+#if QSPARSE_X86
+  if (!weights.empty() && weights.groups() == 1 && weights.group(0).layout() == packed_layout::s8_c4_nr32 &&
+      weights.weight_zero_point() == 0 &&
+      weights.group(0).k_padded() <= kernels::avx512_vnni::conv_u8s8_s32_4x32c4::max_k)
+    return kernels::avx512_vnni::conv_u8s8_s32_4x32c4::name();
+#endif
   return selected_kernel_name(weights.isa());
 }
 
@@ -279,11 +288,38 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
     }
     return;
   }
+  const auto pad_value = static_cast<a_t>(input.zero_point);
+#if QSPARSE_X86
+  // Shallow K (a 3-channel stem): its own VNNI kernel keeps the panel's whole K in registers.
+  if constexpr (std::is_same_v<a_t, std::int8_t>) {
+    const packed_weights_view& w0 = weights.group(0);
+    if (groups == 1 && w0.layout() == packed_layout::s8_c4_nr32 && w0.weight_zero_point() == 0 &&
+        w0.k_padded() <= kernels::avx512_vnni::conv_u8s8_s32_4x32c4::max_k) {
+      const index_t kp = w0.k_padded();
+      constexpr index_t rows_per_task = 256;
+      const index_t shallow_tasks = (m_total + rows_per_task - 1) / rows_per_task;
+      auto shallow = [&](std::ptrdiff_t t) {
+        const index_t m_begin = t * rows_per_task;
+        const index_t m_end = std::min(m_total, m_begin + rows_per_task);
+        a_t* rows = detail::conv_scratch<a_t, detail::im2col_scratch_tag>(static_cast<std::size_t>(rows_per_task * kp));
+        detail::im2col_rows(in_data, in_h, in_w, c_in, c_group, 0, params, g, k_h, k_w, pad_value, m_begin, m_end, rows, kp);
+        const kernels::conv_shallow_args<out_t> args{rows, m_end - m_begin, input.zero_point, w0, n, m_begin,
+                                                     out_data + m_begin * c_out, c_out};
+        kernels::avx512_vnni::conv_u8s8_s32_4x32c4::run(args, pipeline);
+      };
+      if (shallow_tasks == 1 || ctx.concurrency() == 1) {
+        for (std::ptrdiff_t t = 0; t < shallow_tasks; ++t) shallow(t);
+      } else {
+        ctx.parallel_for(shallow_tasks, shallow);
+      }
+      return;
+    }
+  }
+#endif
   // im2col chunks: ~96 KiB of rows (a multiple of 32 rows), at least 32 rows.
   const index_t chunk = std::max<index_t>(32, (96 * 1024 / k) / 32 * 32);
   const index_t chunks = (m_total + chunk - 1) / chunk;
   const index_t tasks = chunks * groups;
-  const auto pad_value = static_cast<a_t>(input.zero_point);
   auto task = [&](std::ptrdiff_t t) {
     const index_t grp = t % groups;
     const index_t m_begin = (t / groups) * chunk;
