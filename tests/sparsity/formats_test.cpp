@@ -309,6 +309,10 @@ TEST_CASE("formats: bad input is reported, naming the argument", "[sparsity][for
   CHECK(error_of([&] {
           block_csr_view<std::int8_t>::from_arrays(4, 1, 4, 1, block_offsets, 2, block_index, 1, tile, 4);
         }) == "no error");
+  CHECK(error_of([&] { csr_view<std::int8_t>::from_arrays(-1, 2, good_offsets, 3, indices, 2, values, 2); }) ==
+        "qsparse::csr_view::from_arrays: k must be in [0, 2^31), got k = -1");
+  CHECK(error_of([&] { packed_2_4_view<std::int8_t>::from_arrays(4, index_t{1} << 40, two, 2, past, 1); }) ==
+        "qsparse::packed_2_4_view::from_arrays: n must be in [0, 2^31), got n = 1099511627776");
 }
 
 TEST_CASE("formats: default-constructed forms are empty and copyable", "[sparsity][formats]") {

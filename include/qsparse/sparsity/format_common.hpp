@@ -145,7 +145,10 @@ inline void check_array(const char* function, const char* name, const void* data
 }
 
 inline void check_dims(const char* function, index_t k, index_t n) {
-  check(k >= 0 && n >= 0, "qsparse::", function, ": k and n must be >= 0, got k = ", k, ", n = ", n);
+  // Both below 2^31, so that every size derived from them (k·n, n·ceil(k/8), ...) fits in index_t.
+  constexpr index_t limit = std::numeric_limits<std::int32_t>::max();
+  check(k >= 0 && k <= limit, "qsparse::", function, ": k must be in [0, 2^31), got k = ", k);
+  check(n >= 0 && n <= limit, "qsparse::", function, ": n must be in [0, 2^31), got n = ", n);
 }
 
 template <class T>
