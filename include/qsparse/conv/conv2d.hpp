@@ -175,6 +175,8 @@ inline void fill_run(A* dst, A value, index_t n) {
 }
 
 /// Writes the im2col rows of output pixels [m_begin, m_end) for group `group` into rows (row stride k).
+/// Walks runs of pixels along an output row, one kernel row at a time: the input row pointer is computed
+/// once per run, and interior pixels copy their kw adjacent taps as one run.
 template <class A>
 void im2col_rows(const A* in, index_t in_h, index_t in_w, index_t c_in, index_t c_group, index_t group,
                  const conv2d_params& p, const conv_geometry& g, index_t k_h, index_t k_w, A pad_value,
@@ -182,36 +184,41 @@ void im2col_rows(const A* in, index_t in_h, index_t in_w, index_t c_in, index_t 
   const index_t pixels = g.out_h * g.out_w;
   const bool contiguous_taps = p.dilation_w == 1 && c_group == c_in;  // kw taps of a row are adjacent in memory
   const index_t tap_row = k_w * c_group;
-  // (b, y, x) of m_begin, then advanced incrementally: no division per row.
+  const index_t x_step = p.stride_w * c_in;
   index_t b = m_begin / pixels;
   index_t y = (m_begin % pixels) / g.out_w;
   index_t x = m_begin % g.out_w;
-  for (index_t m = m_begin; m < m_end; ++m) {
-    A* out = rows + (m - m_begin) * k;
-    const index_t x0 = x * p.stride_w - g.pad_left;
-    const bool x_inside = x0 >= 0 && x0 + (k_w - 1) * p.dilation_w < in_w;
+  index_t m = m_begin;
+  while (m < m_end) {
+    const index_t x_end = std::min(g.out_w, x + (m_end - m));
     for (index_t ky = 0; ky < k_h; ++ky) {
       const index_t iy = y * p.stride_h - g.pad_top + ky * p.dilation_h;
-      A* dst = out + ky * tap_row;
+      A* dst = rows + (m - m_begin) * k + ky * tap_row;
       if (iy < 0 || iy >= in_h) {
-        fill_run(dst, pad_value, tap_row);
+        for (index_t xx = x; xx < x_end; ++xx, dst += k) fill_run(dst, pad_value, tap_row);
         continue;
       }
       const A* row = in + ((b * in_h + iy) * in_w) * c_in + group * c_group;
-      if (contiguous_taps && x_inside) {
-        copy_run(dst, row + x0 * c_in, tap_row);
-        continue;
-      }
-      for (index_t kx = 0; kx < k_w; ++kx) {
-        const index_t ix = x0 + kx * p.dilation_w;
-        if (ix < 0 || ix >= in_w) {
-          fill_run(dst + kx * c_group, pad_value, c_group);
-        } else {
-          copy_run(dst + kx * c_group, row + ix * c_in, c_group);
+      index_t x0 = x * p.stride_w - g.pad_left;
+      index_t offset = x0 * c_in;  // of the first tap; negative left of the image (no pointer formed then)
+      for (index_t xx = x; xx < x_end; ++xx, dst += k, x0 += p.stride_w, offset += x_step) {
+        if (contiguous_taps && x0 >= 0 && x0 + k_w <= in_w) {
+          copy_run(dst, row + offset, tap_row);
+          continue;
+        }
+        for (index_t kx = 0; kx < k_w; ++kx) {
+          const index_t ix = x0 + kx * p.dilation_w;
+          if (ix < 0 || ix >= in_w) {
+            fill_run(dst + kx * c_group, pad_value, c_group);
+          } else {
+            copy_run(dst + kx * c_group, row + ix * c_in, c_group);
+          }
         }
       }
     }
-    if (++x == g.out_w) {
+    m += x_end - x;
+    x = x_end;
+    if (x == g.out_w) {
       x = 0;
       if (++y == g.out_h) {
         y = 0;
