@@ -9,6 +9,11 @@
 //     Exceptions other than qsparse::error from parse() (std::bad_alloc, nlohmann's), and any exception
 //     from the round trip, escape and count as crashes.
 //
+// Each input is tried twice: as it is, and with its 8-byte length rewritten to cover the balanced JSON
+// text that follows (plus any space padding). Without the second form nearly every mutation of the header
+// breaks the length prefix, and the fuzzer would only ever exercise the JSON parser's error paths; with
+// it, mutated headers reach the validation of dtypes, shapes and offsets and the round trip.
+//
 // Build with -DQSPARSE_BUILD_FUZZERS=ON (clang only) and run, e.g.:
 //   build/h/fuzz/safetensors_fuzz -dict=fuzz/safetensors.dict -max_len=4096 corpus-dir fuzz/corpus/safetensors
 // The same function is also linked with fuzz/replay_main.cpp into safetensors_fuzz_replay, which any
@@ -19,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "qsparse/io/safetensors.hpp"
 
@@ -76,14 +82,60 @@ unsigned touch(const qsparse::io::safetensors_file& f, const std::string& name) 
   }
 }
 
+// The length of the JSON object that starts at data[8] (after optional whitespace), strings skipped, plus
+// the spaces that follow it; 0 when there is no balanced object.
+std::size_t balanced_header_length(const std::uint8_t* data, std::size_t size) {
+  std::size_t i = 8;
+  while (i < size && (data[i] == ' ' || data[i] == '\n' || data[i] == '\t' || data[i] == '\r')) ++i;
+  if (i >= size || data[i] != '{') return 0;
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (; i < size; ++i) {
+    const char c = static_cast<char>(data[i]);
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if ((c == '}' || c == ']') && --depth == 0) {
+      ++i;
+      while (i < size && data[i] == ' ') ++i;
+      return i - 8;
+    }
+  }
+  return 0;
+}
+
+void check_file(const std::uint8_t* data, std::size_t size);
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  check_file(data, size);
+  const std::size_t n = size >= 8 ? balanced_header_length(data, size) : 0;
+  if (n > 0) {
+    std::vector<std::uint8_t> fixed(data, data + size);
+    for (int b = 0; b < 8; ++b) fixed[static_cast<std::size_t>(b)] = static_cast<std::uint8_t>(std::uint64_t{n} >> (8 * b));
+    if (std::memcmp(fixed.data(), data, 8) != 0) check_file(fixed.data(), fixed.size());
+  }
+  return 0;
+}
+
+namespace {
+
+void check_file(const std::uint8_t* data, std::size_t size) {
   std::optional<qsparse::io::safetensors_file> file;
   try {
     file.emplace(qsparse::io::safetensors_file::parse(data, size, "fuzz"));
   } catch (const qsparse::error&) {
-    return 0;  // rejected, as a corrupt file must be
+    return;  // rejected, as a corrupt file must be
   }
   const auto& f = *file;
   require(f.file_size() == size);
@@ -122,5 +174,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   for (const auto& [key, value] : again.metadata()) twice.set_metadata(key, value);
   require(twice.serialize() == bytes);
-  return 0;
 }
+
+}  // namespace
