@@ -37,6 +37,7 @@
 #include "qsparse/gemm/output_stages.hpp"
 #include "qsparse/kernels/avx2/dwconv_s8s8_s32_c8.hpp"
 #include "qsparse/kernels/avx512/dwconv_s8s8_s32_c16.hpp"
+#include "qsparse/kernels/avx512vnni/dwconv_s8s8_s32_c16.hpp"
 #include "qsparse/kernels/dwconv_args.hpp"
 #include "qsparse/kernels/scalar/dwconv_s8s8_s32_c1.hpp"
 
@@ -45,16 +46,17 @@ namespace qsparse {
 /// The depthwise kernel families (the registry tests and benchmarks iterate).
 #if QSPARSE_X86
 using depthwise_kernels =
-    std::tuple<kernels::scalar::dwconv_s8s8_s32_c1, kernels::avx2::dwconv_s8s8_s32_c8, kernels::avx512::dwconv_s8s8_s32_c16>;
+    std::tuple<kernels::scalar::dwconv_s8s8_s32_c1, kernels::avx2::dwconv_s8s8_s32_c8, kernels::avx512::dwconv_s8s8_s32_c16,
+               kernels::avx512_vnni::dwconv_s8s8_s32_c16>;
 #else
 using depthwise_kernels = std::tuple<kernels::scalar::dwconv_s8s8_s32_c1>;
 #endif
 
-/// The depthwise kernel that runs at ISA level `isa` (AVX-512 VNNI CPUs run the AVX-512BW kernel).
+/// The depthwise kernel that runs at ISA level `isa`.
 inline const char* depthwise_kernel_name(isa_level isa) {
 #if QSPARSE_X86
   switch (isa) {
-    case isa_level::avx512_vnni:
+    case isa_level::avx512_vnni: return kernels::avx512_vnni::dwconv_s8s8_s32_c16::name();
     case isa_level::avx512: return kernels::avx512::dwconv_s8s8_s32_c16::name();
     case isa_level::avx2: return kernels::avx2::dwconv_s8s8_s32_c8::name();
     case isa_level::scalar: break;
@@ -234,6 +236,9 @@ void depthwise_conv2d(const context& ctx, const quantized_operand<tensor_view<A,
   switch (best_isa()) {
 #if QSPARSE_X86
     case isa_level::avx512_vnni:
+      return detail::run_depthwise<kernels::avx512_vnni::dwconv_s8s8_s32_c16>(ctx, data, batch, in_h, in_w, c_out,
+                                                                              weights, params, g, init.data(),
+                                                                              pad_row.data(), out, pipeline);
     case isa_level::avx512:
       return detail::run_depthwise<kernels::avx512::dwconv_s8s8_s32_c16>(ctx, data, batch, in_h, in_w, c_out, weights,
                                                                          params, g, init.data(), pad_row.data(), out,

@@ -1,11 +1,13 @@
 // qsparse/kernels/avx512/dwconv_s8s8_s32_c16.hpp — depthwise convolution on AVX-512BW: 16 channels
 // per vector over an output row's indirection table (qsparse/kernels/dwconv_args.hpp).
 //
-// Per tap and 16 channels: vpmovsxbd loads the int8 inputs sign-extended to int32, vpmaddwd multiplies
-// them by the packed weights (int16 in the low half of each int32 lane, 0 in the high half, so the
-// pair sum is exactly x * w) and vpaddd accumulates. Depthwise is memory-bound: the weights of a
-// channel block (tap_count vectors) stay in L1 while the block walks the row's pixels; the output
-// pipeline is prepared once per channel block and row (kernels/avx512/output_pipeline.hpp).
+// Per tap and 16 channels: vpmovsxbd loads the int8 inputs sign-extended to int32 (straight from memory;
+// a masked load only for a channel tail), vpmaddwd multiplies them by the packed weights (int16 in the
+// low half of each int32 lane, 0 in the high half, so the pair sum is exactly x * w) and vpaddd
+// accumulates. Two pixels share each weight load. Depthwise is memory-bound: a channel block's weights
+// (tap_count vectors) stay in L1 while the block walks the row's pixels; the output pipeline is
+// prepared once per channel block and row (kernels/avx512/output_pipeline.hpp).
+// The AVX-512 VNNI kernel (kernels/avx512vnni/dwconv_s8s8_s32_c16.hpp) is this loop with vpdpwssd.
 #pragma once
 
 #include <cstddef>
@@ -26,47 +28,64 @@ namespace qsparse {
 namespace kernels {
 namespace avx512 {
 
+/// 16 int8 at p sign-extended to int32; only the lanes in `mask` are read when Tail.
+template <bool Tail>
+QSPARSE_TARGET_AVX512 inline __m512i load_s8x16_epi32(const std::int8_t* p, __mmask16 mask) {
+  if constexpr (Tail) {
+    return _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, p));
+  } else {
+    (void)mask;
+    return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+}
+
 struct dwconv_s8s8_s32_c16 {
   static constexpr int channel_block = 16;
   static constexpr isa_level isa = isa_level::avx512;
   static const char* name() { return "dwconv_s8s8_s32_c16__avx512"; }
 
+  template <bool Tail, class Prepared, class Out>
+  QSPARSE_TARGET_AVX512 static void block(const dwconv_args<Out>& g, const Prepared& prepared, std::ptrdiff_t c0,
+                                          __mmask16 mask) {
+    const std::ptrdiff_t taps = g.tap_count;
+    const __m512i init = _mm512_loadu_si512(g.init + c0);  // padded to 16: in bounds
+    const std::int32_t* w = g.weights + c0;
+    const std::ptrdiff_t ws = g.channels_padded;
+    std::ptrdiff_t p = 0;
+    for (; p + 2 <= g.pixels; p += 2) {
+      const std::int8_t* const* t0 = g.taps + p * taps;
+      const std::int8_t* const* t1 = t0 + taps;
+      __m512i acc0 = init, acc1 = init;
+      for (std::ptrdiff_t t = 0; t < taps; ++t) {
+        const __m512i wv = _mm512_loadu_si512(w + t * ws);
+        acc0 = _mm512_add_epi32(acc0, _mm512_madd_epi16(load_s8x16_epi32<Tail>(t0[t] + c0, mask), wv));
+        acc1 = _mm512_add_epi32(acc1, _mm512_madd_epi16(load_s8x16_epi32<Tail>(t1[t] + c0, mask), wv));
+      }
+      store_prepared(prepared, acc0, mask, g.dst + p * g.channels + c0);
+      store_prepared(prepared, acc1, mask, g.dst + (p + 1) * g.channels + c0);
+    }
+    for (; p < g.pixels; ++p) {
+      const std::int8_t* const* t0 = g.taps + p * taps;
+      __m512i acc0 = init;
+      for (std::ptrdiff_t t = 0; t < taps; ++t) {
+        const __m512i wv = _mm512_loadu_si512(w + t * ws);
+        acc0 = _mm512_add_epi32(acc0, _mm512_madd_epi16(load_s8x16_epi32<Tail>(t0[t] + c0, mask), wv));
+      }
+      store_prepared(prepared, acc0, mask, g.dst + p * g.channels + c0);
+    }
+  }
+
   template <class... S>
   QSPARSE_TARGET_AVX512 static void run(const dwconv_args<typename output_pipeline<S...>::output_type>& g,
                                         const output_pipeline<S...>& pipeline) {
-    const std::ptrdiff_t taps = g.tap_count;
     for (std::ptrdiff_t c0 = 0; c0 < g.channels; c0 += 16) {
       const std::ptrdiff_t left = g.channels - c0;
       const auto mask = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
       const auto prepared = prepare(pipeline, c0, mask);
-      const __m512i init = _mm512_loadu_si512(g.init + c0);  // padded to 16: in bounds
-      const std::int32_t* w = g.weights + c0;
-      const std::ptrdiff_t ws = g.channels_padded;
-      std::ptrdiff_t p = 0;
-      // Two pixels at a time: two independent accumulator chains share each weight load.
-      for (; p + 2 <= g.pixels; p += 2) {
-        const std::int8_t* const* t0 = g.taps + p * taps;
-        const std::int8_t* const* t1 = t0 + taps;
-        __m512i acc0 = init, acc1 = init;
-        for (std::ptrdiff_t t = 0; t < taps; ++t) {
-          const __m512i wv = _mm512_loadu_si512(w + t * ws);
-          const __m512i x0 = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, t0[t] + c0));
-          const __m512i x1 = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, t1[t] + c0));
-          acc0 = _mm512_add_epi32(acc0, _mm512_madd_epi16(x0, wv));
-          acc1 = _mm512_add_epi32(acc1, _mm512_madd_epi16(x1, wv));
-        }
-        store_prepared(prepared, acc0, mask, g.dst + p * g.channels + c0);
-        store_prepared(prepared, acc1, mask, g.dst + (p + 1) * g.channels + c0);
-      }
-      for (; p < g.pixels; ++p) {
-        const std::int8_t* const* t0 = g.taps + p * taps;
-        __m512i acc0 = init;
-        for (std::ptrdiff_t t = 0; t < taps; ++t) {
-          const __m512i wv = _mm512_loadu_si512(w + t * ws);
-          const __m512i x0 = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, t0[t] + c0));
-          acc0 = _mm512_add_epi32(acc0, _mm512_madd_epi16(x0, wv));
-        }
-        store_prepared(prepared, acc0, mask, g.dst + p * g.channels + c0);
+      if (left >= 16) {
+        block<false>(g, prepared, c0, mask);
+      } else {
+        block<true>(g, prepared, c0, mask);
       }
     }
   }
