@@ -327,3 +327,86 @@ TEST_CASE("formats: default-constructed forms are empty and copyable", "[sparsit
   csr<float>().to_kn(empty.view());
   packed_2_4<float>().to_nk(empty.view());
 }
+
+TEST_CASE("formats: corrupted arrays are rejected or read safely, never out of bounds", "[sparsity][formats][errors]") {
+  // Flip random bytes of valid arrays; from_arrays either throws or returns a view whose expansion
+  // stays inside its arrays (ASan watches this test in CI).
+  const auto w = random_sparse<std::int8_t>(13, 7, 0.4, 99);
+  const auto w24 = random_2_4<std::int8_t>(13, 7, 99);
+  const auto c = csr<std::int8_t>::from_kn(w.view());
+  const auto b = block_csr<std::int8_t>::from_kn(w.view(), 4, 1);
+  const auto m = bitmask_values<std::int8_t>::from_kn(w.view());
+  const auto p = packed_2_4<std::int8_t>::from_kn(w24.view());
+  std::mt19937 rng(5);
+  int accepted = 0, rejected = 0;
+  // Typed copies (no aliasing tricks); corrupt() flips one bit of one element.
+  const auto copy_i32 = [](const array_ref& a) {
+    return std::vector<std::int32_t>(static_cast<const std::int32_t*>(a.data), static_cast<const std::int32_t*>(a.data) + a.count);
+  };
+  const auto copy_i8 = [](const array_ref& a) {
+    return std::vector<std::int8_t>(static_cast<const std::int8_t*>(a.data), static_cast<const std::int8_t*>(a.data) + a.count);
+  };
+  const auto copy_u8 = [](const array_ref& a) {
+    return std::vector<std::uint8_t>(static_cast<const std::uint8_t*>(a.data), static_cast<const std::uint8_t*>(a.data) + a.count);
+  };
+  const auto corrupt = [&](auto& v) {
+    if (v.empty()) return;
+    using E = typename std::decay_t<decltype(v)>::value_type;
+    auto& e = v[rng() % v.size()];
+    e = static_cast<E>(static_cast<std::uint32_t>(e) ^ (1u << (rng() % (8 * sizeof(E)))));
+  };
+  tensor<std::int8_t, 2> out(13, 7);
+  for (int trial = 0; trial < 300; ++trial) {
+    const auto which = trial % 3;
+    try {
+      {
+        auto a = c.view().arrays();
+        auto o = copy_i32(a[0]), i = copy_i32(a[1]);
+        auto v = copy_i8(a[2]);
+        if (which == 0) corrupt(o);
+        if (which == 1) corrupt(i);
+        if (which == 2) corrupt(v);
+        csr_view<std::int8_t>::from_arrays(13, 7, o.data(), o.size(), i.data(), i.size(), v.data(), v.size()).to_kn(out.view());
+      }
+      ++accepted;
+    } catch (const qsparse::error&) {
+      ++rejected;
+    }
+    try {
+      auto a = b.view().arrays();
+      auto o = copy_i32(a[0]), i = copy_i32(a[1]);
+      auto v = copy_i8(a[2]);
+      if (which == 0) corrupt(o);
+      if (which == 1) corrupt(i);
+      if (which == 2) corrupt(v);
+      block_csr_view<std::int8_t>::from_arrays(13, 7, 4, 1, o.data(), o.size(), i.data(), i.size(), v.data(), v.size())
+          .to_kn(out.view());
+      ++accepted;
+    } catch (const qsparse::error&) {
+      ++rejected;
+    }
+    try {
+      auto a = m.view().arrays();
+      auto bits = copy_u8(a[0]);
+      corrupt(bits);
+      const auto v = copy_i8(a[1]);
+      bitmask_values_view<std::int8_t>::from_arrays(13, 7, bits.data(), bits.size(), v.data(), v.size()).to_kn(out.view());
+      ++accepted;
+    } catch (const qsparse::error&) {
+      ++rejected;
+    }
+    try {
+      auto a = p.view().arrays();
+      auto v = copy_i8(a[0]);
+      auto i = copy_u8(a[1]);
+      if (which == 0) corrupt(v);
+      if (which != 0) corrupt(i);
+      packed_2_4_view<std::int8_t>::from_arrays(13, 7, v.data(), v.size(), i.data(), i.size()).to_kn(out.view());
+      ++accepted;
+    } catch (const qsparse::error&) {
+      ++rejected;
+    }
+  }
+  CHECK(accepted > 0);  // value flips are valid data
+  CHECK(rejected > 0);  // offset, index and bitmask flips are caught
+}
