@@ -36,6 +36,7 @@
 #include "qsparse/sparsity/magnitude.hpp"
 #include "qsparse/sparsity/mask_update.hpp"
 #include "qsparse/sparsity/schedule.hpp"
+#include "qsparse/sparsity/statistics.hpp"  // count_nonzero, nonzeros_per_slice/_block for logging
 #include "qsparse/sparsity/traversal.hpp"
 
 namespace qsparse {
