@@ -393,6 +393,15 @@ TEST_CASE("packed sparse weights: corrupt buffers are rejected", "[sparse_gemm][
     store(h);
     CHECK_THROWS_WITH(packed_sparse_weights_view::from_bytes(raw, size), Contains("inconsistent"));
     reset();
+    // Sizes at the limit: consistent, but far more blocks than the buffer holds (no overflow, no read).
+    h = header();
+    h.k = h.n = std::int64_t{1} << 31;
+    h.k_padded = h.k;
+    h.n_padded = h.n;
+    h.blocks = (h.k / 4) * (h.n / panel_width(format));
+    store(h);
+    CHECK_THROWS_WITH(packed_sparse_weights_view::from_bytes(raw, size), Contains("more than the buffer"));
+    reset();
     // A column sum that does not match the values.
     reinterpret_cast<std::int32_t*>(raw + size - 64 * ((panel_width(format) * ((35 + panel_width(format) - 1) /
                                                                                 panel_width(format)) * 4 + 63) / 64))[0] += 1;

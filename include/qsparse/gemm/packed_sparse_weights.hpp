@@ -157,6 +157,11 @@ class packed_sparse_weights_view {
                                                                  : h.blocks >= 0 && h.blocks <= panels * groups;
     detail::check(h.k_padded == groups * 4 && h.n_padded == panels * nb && blocks_ok, fn,
                   ": header sizes are inconsistent with K = ", h.k, ", N = ", h.n, " (blocks = ", h.blocks, ")");
+    // Bound the block count by the buffer first, so the size arithmetic below cannot overflow.
+    const std::int64_t unit_bytes = format == sparse_format::two_of_four ? 40 : 4 * nb + 4;
+    detail::check(h.blocks <= static_cast<std::int64_t>(bytes / static_cast<std::size_t>(unit_bytes)), fn,
+                  ": header declares ", h.blocks, " blocks of ", unit_bytes, " bytes, more than the buffer of ", bytes,
+                  " bytes holds");
     const detail::sparse_layout s = detail::sparse_layout_for(format, h.k, h.n, h.blocks);
     detail::check(h.total_bytes == s.total_bytes, fn, ": header declares ", h.total_bytes, " bytes, the format needs ",
                   s.total_bytes);
