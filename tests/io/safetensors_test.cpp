@@ -308,6 +308,13 @@ TEST_CASE("safetensors_file rejects every kind of corrupt file with a clear mess
   rejects(make_file("[1,2]   "), "the header must be a JSON object, got a JSON array");
   rejects(make_file("{\"a\xff\":1}"), "not valid JSON");
   rejects(make_file("{\"a\":[[[[[[[[[1]]]]]]]]]}"), "nests deeper than 8 levels");
+  rejects(make_file("{\"a\":[[[[[[[1]]]]]]]}"), "tensor 'a' must be a JSON object, got a JSON array");  // 8 deep: parsed
+  std::string rank65 = "[1";
+  for (int r = 1; r < 65; ++r) rank65 += ",1";
+  rejects(make_file("{" + entry("x", "U8", rank65 + "]", 0, 1) + "}", bytes_t(1)),
+          "the JSON header holds an array of 65 elements; shapes of rank above 64 are not supported");
+  rejects(make_file("{\"s\":\"[,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\",\"x\":3}"),
+          "tensor 's' must be a JSON object");  // commas inside strings do not count
   rejects(make_file("{\"__metadata__\":[]}"), "__metadata__ must be a JSON object, got a JSON array");
   rejects(make_file("{\"__metadata__\":{\"k\":1}}"), "__metadata__ value for 'k' must be a string, got a JSON non-negative integer");
   rejects(make_file("{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}"), "duplicate key 'k' in entry '__metadata__'");

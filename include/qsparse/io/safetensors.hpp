@@ -37,7 +37,7 @@
 //   * at least 8 bytes; the little-endian header length N is at most 100,000,000 (the reference's
 //     cap) and at most the bytes that follow;
 //   * the header is valid UTF-8 JSON (parser errors are reported with their position), nested at most
-//     8 deep, a top-level object without duplicate keys;
+//     8 deep, with no array longer than 64 (a shape's rank), a top-level object without duplicate keys;
 //   * "__metadata__", if present, is an object of string values;
 //   * every other key is a tensor: an object with exactly "dtype" (a known name), "shape" (an array of
 //     non-negative integers whose product, ignoring zeros, fits in int64) and "data_offsets" (two
@@ -108,6 +108,9 @@ inline constexpr std::uint64_t safetensors_max_header = 100'000'000;
 /// A valid header nests 3 deep (top object, tensor entry, shape array); 8 leaves room and stops
 /// pathological nesting before the parser sees it.
 inline constexpr int safetensors_max_depth = 8;
+/// A valid header's arrays are shapes and offset pairs; no framework has tensors of rank > 64. Checked
+/// before parsing, so that a huge array cannot make the parser build a DOM many times the file's size.
+inline constexpr std::size_t safetensors_max_array = 64;
 /// The alignment of every tensor in a safetensors_file's storage.
 inline constexpr std::size_t safetensors_alignment = 64;
 
@@ -196,9 +199,18 @@ inline std::vector<unsigned char> read_whole_file(const std::string& path, const
   return bytes;
 }
 
-// The deepest nesting of [ and { in a JSON text (strings skipped), stopping early past `limit`.
-inline int json_depth(std::string_view text, int limit) noexcept {
-  int depth = 0, deepest = 0;
+// The deepest nesting of [ and { in a JSON text and the most commas in one array (strings skipped);
+// stops early once the nesting passes `depth_limit`.
+struct json_extent {
+  int depth = 0;
+  std::size_t longest_array = 0;  // elements of the longest array (commas + 1; 1 for "[]" too)
+};
+
+inline json_extent measure_json(std::string_view text, int depth_limit) noexcept {
+  json_extent out;
+  std::array<std::size_t, 16> commas{};
+  std::array<bool, 16> is_array{};
+  int depth = 0;
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
@@ -214,13 +226,19 @@ inline int json_depth(std::string_view text, int limit) noexcept {
     if (c == '"') {
       in_string = true;
     } else if (c == '{' || c == '[') {
-      deepest = std::max(deepest, ++depth);
-      if (deepest > limit) return deepest;
+      ++depth;
+      out.depth = std::max(out.depth, depth);
+      if (depth > depth_limit || depth >= static_cast<int>(commas.size())) return out;
+      commas[static_cast<std::size_t>(depth)] = 0;
+      is_array[static_cast<std::size_t>(depth)] = c == '[';
+    } else if (c == ',' && depth > 0 && is_array[static_cast<std::size_t>(depth)]) {
+      const std::size_t n = ++commas[static_cast<std::size_t>(depth)] + 1;
+      out.longest_array = std::max(out.longest_array, n);
     } else if (c == '}' || c == ']') {
-      --depth;
+      if (depth > 0) --depth;
     }
   }
-  return deepest;
+  return out;
 }
 
 inline const char* json_type(const nlohmann::json& j) noexcept {
@@ -372,9 +390,12 @@ class safetensors_file {
     const std::size_t nul = text.find('\0');
     require(nul == std::string_view::npos, "the header holds a NUL byte at offset ", nul,
             " (JSON text cannot; the reference pads with spaces)");
-    const int depth = detail::json_depth(text, detail::safetensors_max_depth);
-    require(depth <= detail::safetensors_max_depth, "the JSON header nests deeper than ",
+    const detail::json_extent extent = detail::measure_json(text, detail::safetensors_max_depth);
+    require(extent.depth <= detail::safetensors_max_depth, "the JSON header nests deeper than ",
             detail::safetensors_max_depth, " levels (a valid header nests 3)");
+    require(extent.longest_array <= detail::safetensors_max_array, "the JSON header holds an array of ",
+            extent.longest_array, " elements; shapes of rank above ", detail::safetensors_max_array,
+            " are not supported");
     std::vector<std::set<std::string>> keys;  // one set per open object at depth <= 2
     std::string duplicate, duplicate_owner;
     std::vector<std::string> path;  // the key of each open object, for messages
