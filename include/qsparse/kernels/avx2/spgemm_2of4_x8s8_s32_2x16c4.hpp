@@ -7,6 +7,8 @@
 // byte each (vpshufb + compare), a byte's rank among its column's kept slots is an OR of three 32-bit
 // shifts (a column is one dword), and one vpshufb gathers the values (the packer placed each 128-bit
 // lane's columns where vpshufb reaches them: bytes 0-7 for columns 0-7, 8-15 for columns 8-15).
+// When a task has more than one row tile (M > 2), each panel is expanded once to int16 in a per-thread
+// scratch and every tile reads it, instead of expanding it again per tile.
 #pragma once
 
 #include <cstddef>
@@ -95,6 +97,44 @@ QSPARSE_TARGET_AVX2 inline void spgemm_2of4_tile_2x16(const std::int16_t* a, std
   spgemm_store_pairs<MR>(acc, tile);
 }
 
+/// MR rows × 16 columns over `groups` pre-expanded groups (4 int16 vectors of 4 columns × 4 k each).
+template <int MR>
+QSPARSE_TARGET_AVX2 inline void spgemm_2of4_expanded_tile_2x16(const std::int16_t* a, std::ptrdiff_t lda,
+                                                               const std::uint16_t* expanded, std::ptrdiff_t groups,
+                                                               std::int32_t* tile) {
+  __m256i acc[MR][4];
+#pragma GCC unroll 4
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) acc[r][j] = _mm256_setzero_si256();
+  for (std::ptrdiff_t q = 0; q < groups; ++q) {
+    __m256i w[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      w[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(expanded + 64 * q + 16 * j));
+    }
+    spgemm_madd_block<MR>(acc, a, lda, 4 * q, w);
+  }
+  spgemm_store_pairs<MR>(acc, tile);
+}
+
+/// Expands `groups` compressed groups to int16 (64 per group: 4 vectors of 4 columns × 4 k).
+QSPARSE_TARGET_AVX2 inline void spgemm_2of4_expand_panel(const std::uint64_t* masks, const std::int8_t* values,
+                                                         std::ptrdiff_t groups, const spgemm_2of4_constants& c,
+                                                         std::uint16_t* out) {
+  for (std::ptrdiff_t q = 0; q < groups; ++q) {
+    const std::uint64_t kept = masks[q];
+    const __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i*>(values + 32 * q));
+    const __m256i lo = spgemm_2of4_expand_half(static_cast<std::uint32_t>(kept), v, c, 0);
+    const __m256i hi = spgemm_2of4_expand_half(static_cast<std::uint32_t>(kept >> 32), v, c, 1);
+    __m256i* dst = reinterpret_cast<__m256i*>(out + 64 * q);
+    _mm256_storeu_si256(dst, _mm256_cvtepi8_epi16(_mm256_castsi256_si128(lo)));
+    _mm256_storeu_si256(dst + 1, _mm256_cvtepi8_epi16(_mm256_extracti128_si256(lo, 1)));
+    _mm256_storeu_si256(dst + 2, _mm256_cvtepi8_epi16(_mm256_castsi256_si128(hi)));
+    _mm256_storeu_si256(dst + 3, _mm256_cvtepi8_epi16(_mm256_extracti128_si256(hi, 1)));
+  }
+}
+
 struct spgemm_2of4_x8s8_s32_2x16c4 {
   static constexpr int mr = 2;
   static constexpr int nb = 16;
@@ -107,22 +147,39 @@ struct spgemm_2of4_x8s8_s32_2x16c4 {
                                       std::ptrdiff_t m_end, std::ptrdiff_t panel_begin, std::ptrdiff_t panel_end) {
     const std::ptrdiff_t kp = g.weights.k_padded();
     const std::ptrdiff_t groups = g.weights.groups();
-    std::int16_t* rows16 = thread_scratch<std::int16_t>(static_cast<std::size_t>(mr * kp));
+    // Rows in blocks of up to 8 tiles. A block of one tile expands each group in registers; a block of
+    // several expands each panel once to int16 (an L2-resident scratch of 32 bytes per k) and reuses it.
+    constexpr int max_block_tiles = 8;
+    std::int16_t* rows16 = thread_scratch<std::int16_t>(static_cast<std::size_t>(mr * max_block_tiles * kp));
     const spgemm_2of4_constants constants = spgemm_2of4_make_constants();
     alignas(32) std::int32_t tile[mr * 16];
-    for (std::ptrdiff_t m0 = m_begin; m0 < m_end; m0 += mr) {
-      const int rows = static_cast<int>(m_end - m0 < mr ? m_end - m0 : mr);
-      spgemm_widen_rows(g.a + m0 * g.lda, g.lda, g.a_zero_point, rows, g.k, kp, rows16);
+    for (std::ptrdiff_t mb = m_begin; mb < m_end; mb += mr * max_block_tiles) {
+      const std::ptrdiff_t block_rows = m_end - mb < mr * max_block_tiles ? m_end - mb : mr * max_block_tiles;
+      spgemm_widen_rows(g.a + mb * g.lda, g.lda, g.a_zero_point, static_cast<int>(block_rows), g.k, kp, rows16);
+      std::uint16_t* expanded =
+          block_rows > mr ? thread_scratch<std::uint16_t>(static_cast<std::size_t>(groups * 64)) : nullptr;
       for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
         const std::uint64_t* masks = g.weights.masks() + p * groups;
         const std::int8_t* values = g.weights.values(p * groups);
-        if (rows == 2) {
-          spgemm_2of4_tile_2x16<2>(rows16, kp, masks, values, groups, constants, tile);
-        } else {
-          spgemm_2of4_tile_2x16<1>(rows16, kp, masks, values, groups, constants, tile);
-        }
+        if (expanded != nullptr) spgemm_2of4_expand_panel(masks, values, groups, constants, expanded);
         const std::ptrdiff_t n0 = p * 16;
-        spgemm_store_tile(pipeline, tile, rows, g.n - n0 < 16 ? g.n - n0 : 16, n0, g.dst + m0 * g.ldd, g.ldd);
+        for (std::ptrdiff_t t0 = 0; t0 < block_rows; t0 += mr) {
+          const int rows = static_cast<int>(block_rows - t0 < mr ? block_rows - t0 : mr);
+          const std::int16_t* a_tile = rows16 + t0 * kp;
+          if (expanded != nullptr) {
+            if (rows == 2) {
+              spgemm_2of4_expanded_tile_2x16<2>(a_tile, kp, expanded, groups, tile);
+            } else {
+              spgemm_2of4_expanded_tile_2x16<1>(a_tile, kp, expanded, groups, tile);
+            }
+          } else if (rows == 2) {
+            spgemm_2of4_tile_2x16<2>(a_tile, kp, masks, values, groups, constants, tile);
+          } else {
+            spgemm_2of4_tile_2x16<1>(a_tile, kp, masks, values, groups, constants, tile);
+          }
+          spgemm_store_tile(pipeline, tile, rows, g.n - n0 < 16 ? g.n - n0 : 16, n0, g.dst + (mb + t0) * g.ldd,
+                            g.ldd);
+        }
       }
     }
   }
