@@ -203,7 +203,8 @@ TEST_CASE("conv2d: full-range inputs, extreme zero points, every output type", "
     grouped.c_in = 12;
     grouped.c_out = 24;
     grouped.groups = 4;
-    check_layer<std::int8_t>(isa, grouped, 4, 0, pipeline(dequantize_float{0.5f, fbias.data()}), rng);
+    std::vector<float> grouped_bias(static_cast<std::size_t>(grouped.c_out), -0.75f);
+    check_layer<std::int8_t>(isa, grouped, 4, 0, pipeline(dequantize_float{0.5f, grouped_bias.data()}), rng);
   }
 }
 
