@@ -12,6 +12,8 @@
 // (lanes 0, 1) or 8-15 (lanes 2, 3). Output byte 4c + i (column c, slot i) takes value byte
 // base(c) + rank, rank = 1 when an earlier slot of the column is kept; a zero-masked vpshufb under the
 // kept-slot mask zeroes the rest. The rank mask is three shifts of the kept mask in general registers.
+// When a task has more than one 8-row tile, each panel is expanded once into a per-thread scratch and
+// every tile runs the block-sparse tile over it (consecutive k offsets) instead of expanding it again.
 #pragma once
 
 #include <cstddef>
@@ -125,9 +127,29 @@ struct spgemm_2of4_u8s8_s32_8x16c4 {
         spgemm_copy_row_unsigned<flip>(reinterpret_cast<const std::uint8_t*>(g.a + (mb + r) * g.lda), g.k, kp,
                                        rows8 + r * kp);
       }
+      // Several tiles: expand each panel once (64 bytes per group, L2-resident) and run the block-sparse
+      // tile over it with consecutive k offsets, instead of expanding it again for every tile.
+      const bool shared = block_rows > mr;
+      std::int8_t* expanded = nullptr;
+      const std::uint32_t* offsets = nullptr;
+      if (shared) {
+        // 64-byte aligned: the block tile loads its weights with aligned loads.
+        std::int8_t* raw = thread_scratch<std::int8_t>(static_cast<std::size_t>(groups * 64 + 64));
+        expanded = raw + (64 - reinterpret_cast<std::uintptr_t>(raw) % 64) % 64;
+        std::uint32_t* k_offsets = thread_scratch<std::uint32_t>(static_cast<std::size_t>(groups));
+        for (std::ptrdiff_t q = 0; q < groups; ++q) k_offsets[q] = static_cast<std::uint32_t>(4 * q);
+        offsets = k_offsets;
+      }
       for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
         const std::uint64_t* masks = g.weights.masks() + p * groups;
         const std::int8_t* values = g.weights.values(p * groups);
+        if (shared) {
+          const __m512i base = spgemm_2of4_base();
+          const __m512i base_plus_one = _mm512_add_epi8(base, _mm512_set1_epi8(1));
+          for (std::ptrdiff_t q = 0; q < groups; ++q) {
+            _mm512_storeu_si512(expanded + 64 * q, spgemm_2of4_expand(masks[q], values + 32 * q, base, base_plus_one));
+          }
+        }
         const std::ptrdiff_t n0 = p * 16;
         const std::ptrdiff_t columns = g.n - n0 < 16 ? g.n - n0 : 16;
         const auto mask = static_cast<__mmask16>(columns >= 16 ? 0xFFFF : (1u << columns) - 1u);
@@ -136,15 +158,28 @@ struct spgemm_2of4_u8s8_s32_8x16c4 {
         for (std::ptrdiff_t t0 = 0; t0 < block_rows; t0 += mr) {
           const int rows = static_cast<int>(block_rows - t0 < mr ? block_rows - t0 : mr);
           const std::uint8_t* a_tile = rows8 + t0 * kp;
-          switch (rows) {
-            case 8: spgemm_2of4_tile<8>(a_tile, kp, masks, values, groups, tile); break;
-            case 7: spgemm_2of4_tile<7>(a_tile, kp, masks, values, groups, tile); break;
-            case 6: spgemm_2of4_tile<6>(a_tile, kp, masks, values, groups, tile); break;
-            case 5: spgemm_2of4_tile<5>(a_tile, kp, masks, values, groups, tile); break;
-            case 4: spgemm_2of4_tile<4>(a_tile, kp, masks, values, groups, tile); break;
-            case 3: spgemm_2of4_tile<3>(a_tile, kp, masks, values, groups, tile); break;
-            case 2: spgemm_2of4_tile<2>(a_tile, kp, masks, values, groups, tile); break;
-            default: spgemm_2of4_tile<1>(a_tile, kp, masks, values, groups, tile); break;
+          if (shared) {
+            switch (rows) {
+              case 8: spgemm_block_tile<8, 1>(a_tile, kp, offsets, expanded, groups, tile); break;
+              case 7: spgemm_block_tile<7, 1>(a_tile, kp, offsets, expanded, groups, tile); break;
+              case 6: spgemm_block_tile<6, 1>(a_tile, kp, offsets, expanded, groups, tile); break;
+              case 5: spgemm_block_tile<5, 1>(a_tile, kp, offsets, expanded, groups, tile); break;
+              case 4: spgemm_block_tile<4, 1>(a_tile, kp, offsets, expanded, groups, tile); break;
+              case 3: spgemm_block_tile<3, 1>(a_tile, kp, offsets, expanded, groups, tile); break;
+              case 2: spgemm_block_tile<2, 1>(a_tile, kp, offsets, expanded, groups, tile); break;
+              default: spgemm_block_tile<1, 1>(a_tile, kp, offsets, expanded, groups, tile); break;
+            }
+          } else {
+            switch (rows) {
+              case 8: spgemm_2of4_tile<8>(a_tile, kp, masks, values, groups, tile); break;
+              case 7: spgemm_2of4_tile<7>(a_tile, kp, masks, values, groups, tile); break;
+              case 6: spgemm_2of4_tile<6>(a_tile, kp, masks, values, groups, tile); break;
+              case 5: spgemm_2of4_tile<5>(a_tile, kp, masks, values, groups, tile); break;
+              case 4: spgemm_2of4_tile<4>(a_tile, kp, masks, values, groups, tile); break;
+              case 3: spgemm_2of4_tile<3>(a_tile, kp, masks, values, groups, tile); break;
+              case 2: spgemm_2of4_tile<2>(a_tile, kp, masks, values, groups, tile); break;
+              default: spgemm_2of4_tile<1>(a_tile, kp, masks, values, groups, tile); break;
+            }
           }
           const std::ptrdiff_t m0 = mb + t0;
           for (int r = 0; r < rows; ++r) {
