@@ -39,6 +39,7 @@
 #include "qsparse/gemm/gemm.hpp"
 #include "qsparse/gemm/output_stages.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
+#include "qsparse/kernels/avx512/copy_flip.hpp"
 #include "qsparse/kernels/avx512vnni/conv_u8s8_s32_4x32c4.hpp"
 #include "qsparse/kernels/gemm_args.hpp"
 
@@ -144,16 +145,32 @@ void check_dense_nhwc(const V& v, const char* fn, const char* what) {
         v.stride(1), ", ", v.stride(2), ", ", v.stride(3));
 }
 
-/// dst[0, n) = src[0, n). Short runs (the 3-channel stem copies 9 bytes per kernel row) use two
-/// overlapping fixed-size moves instead of a call (GCC turns a byte loop back into memcpy).
-template <class A>
-inline void copy_run(A* dst, const A* src, index_t n) {
-  static_assert(sizeof(A) == 1, "im2col copies bytes");
+/// dst[0, n) = src[0, n), as uint8 with the sign bit flipped (x + 128) when Flip. Short runs (the
+/// 3-channel stem copies 9 bytes per kernel row) use two overlapping fixed-size moves instead of a call
+/// (GCC turns a byte loop back into memcpy); long flipped runs use 64-byte AVX-512 steps (Flip is only
+/// asked for on CPUs with AVX-512 VNNI).
+template <bool Flip, class D, class S>
+inline void copy_run(D* dst, const S* src, index_t n) {
+  static_assert(sizeof(D) == 1 && sizeof(S) == 1, "im2col copies bytes");
   const auto move = [&](auto word, index_t at) {
     std::memcpy(&word, src + at, sizeof word);
+    if constexpr (Flip) {
+      using word_t = decltype(word);
+      if constexpr (std::is_integral_v<word_t>) {
+        word ^= static_cast<word_t>(0x8080808080808080ull);
+      } else {
+        for (auto& part : word) part ^= 0x8080808080808080ull;
+      }
+    }
     std::memcpy(dst + at, &word, sizeof word);
   };
   if (n >= 32) {
+#if QSPARSE_X86
+    if constexpr (Flip) {
+      kernels::avx512::copy_flip_s8_u8(reinterpret_cast<std::uint8_t*>(dst), reinterpret_cast<const std::int8_t*>(src), n);
+      return;
+    }
+#endif
     std::memcpy(dst, src, static_cast<std::size_t>(n));
   } else if (n >= 16) {
     move(std::array<std::uint64_t, 2>{}, 0);
@@ -165,7 +182,7 @@ inline void copy_run(A* dst, const A* src, index_t n) {
     move(std::uint32_t{}, 0);
     move(std::uint32_t{}, n - 4);
   } else {
-    for (index_t i = 0; i < n; ++i) dst[i] = src[i];
+    for (index_t i = 0; i < n; ++i) dst[i] = static_cast<D>(static_cast<unsigned char>(src[i]) ^ (Flip ? 0x80u : 0u));
   }
 }
 
@@ -174,13 +191,14 @@ inline void fill_run(A* dst, A value, index_t n) {
   std::memset(dst, static_cast<unsigned char>(value), static_cast<std::size_t>(n));
 }
 
-/// Writes the im2col rows of output pixels [m_begin, m_end) for group `group` into rows (row stride k).
+/// Writes the im2col rows of output pixels [m_begin, m_end) for group `group` into rows (row stride k),
+/// flipped to uint8 when Flip (pad_value is then already flipped).
 /// Walks runs of pixels along an output row, one kernel row at a time: the input row pointer is computed
 /// once per run, and interior pixels copy their kw adjacent taps as one run.
-template <class A>
+template <bool Flip = false, class A, class D>
 void im2col_rows(const A* in, index_t in_h, index_t in_w, index_t c_in, index_t c_group, index_t group,
-                 const conv2d_params& p, const conv_geometry& g, index_t k_h, index_t k_w, A pad_value,
-                 index_t m_begin, index_t m_end, A* rows, index_t k) {
+                 const conv2d_params& p, const conv_geometry& g, index_t k_h, index_t k_w, D pad_value,
+                 index_t m_begin, index_t m_end, D* rows, index_t k) {
   const index_t pixels = g.out_h * g.out_w;
   const bool contiguous_taps = p.dilation_w == 1 && c_group == c_in;  // kw taps of a row are adjacent in memory
   const index_t tap_row = k_w * c_group;
@@ -193,7 +211,7 @@ void im2col_rows(const A* in, index_t in_h, index_t in_w, index_t c_in, index_t 
     const index_t x_end = std::min(g.out_w, x + (m_end - m));
     for (index_t ky = 0; ky < k_h; ++ky) {
       const index_t iy = y * p.stride_h - g.pad_top + ky * p.dilation_h;
-      A* dst = rows + (m - m_begin) * k + ky * tap_row;
+      D* dst = rows + (m - m_begin) * k + ky * tap_row;
       if (iy < 0 || iy >= in_h) {
         for (index_t xx = x; xx < x_end; ++xx, dst += k) fill_run(dst, pad_value, tap_row);
         continue;
@@ -203,7 +221,7 @@ void im2col_rows(const A* in, index_t in_h, index_t in_w, index_t c_in, index_t 
       index_t offset = x0 * c_in;  // of the first tap; negative left of the image (no pointer formed then)
       for (index_t xx = x; xx < x_end; ++xx, dst += k, x0 += p.stride_w, offset += x_step) {
         if (contiguous_taps && x0 >= 0 && x0 + k_w <= in_w) {
-          copy_run(dst, row + offset, tap_row);
+          copy_run<Flip>(dst, row + offset, tap_row);
           continue;
         }
         for (index_t kx = 0; kx < k_w; ++kx) {
@@ -211,7 +229,7 @@ void im2col_rows(const A* in, index_t in_h, index_t in_w, index_t c_in, index_t 
           if (ix < 0 || ix >= in_w) {
             fill_run(dst + kx * c_group, pad_value, c_group);
           } else {
-            copy_run(dst + kx * c_group, row + ix * c_in, c_group);
+            copy_run<Flip>(dst + kx * c_group, row + ix * c_in, c_group);
           }
         }
       }
@@ -327,6 +345,33 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
   const index_t chunk = std::max<index_t>(32, (96 * 1024 / k) / 32 * 32);
   const index_t chunks = (m_total + chunk - 1) / chunk;
   const index_t tasks = chunks * groups;
+#if QSPARSE_X86
+  // VNNI weights without a zero point: hand the GEMM uint8 rows (x + 128, zero point in_zp + 128: the
+  // same reals), which it reads in place instead of copying and flipping them again.
+  if constexpr (std::is_same_v<a_t, std::int8_t>) {
+    if (weights.group(0).layout() == packed_layout::s8_c4_nr32 && weights.weight_zero_point() == 0) {
+      const auto pad_u8 = static_cast<std::uint8_t>(input.zero_point + 128);
+      auto flipped = [&](std::ptrdiff_t t) {
+        const index_t grp = t % groups;
+        const index_t m_begin = (t / groups) * chunk;
+        const index_t m_end = std::min(m_total, m_begin + chunk);
+        std::uint8_t* rows =
+            detail::conv_scratch<std::uint8_t, detail::im2col_scratch_tag>(static_cast<std::size_t>(chunk * k));
+        detail::im2col_rows<true>(in_data, in_h, in_w, c_in, c_group, grp, params, g, k_h, k_w, pad_u8, m_begin, m_end,
+                                  rows, k);
+        kernels::gemm_args<std::uint8_t, out_t> args{rows, k, input.zero_point + 128, m_end - m_begin, k, n,
+                                                     weights.group(grp), out_data + m_begin * c_out + grp * n, c_out};
+        detail::dispatch_gemm(serial, args, detail::offset_pipeline(pipeline, grp * n));
+      };
+      if (tasks == 1 || ctx.concurrency() == 1) {
+        for (std::ptrdiff_t t = 0; t < tasks; ++t) flipped(t);
+      } else {
+        ctx.parallel_for(tasks, flipped);
+      }
+      return;
+    }
+  }
+#endif
   auto task = [&](std::ptrdiff_t t) {
     const index_t grp = t % groups;
     const index_t m_begin = (t / groups) * chunk;
