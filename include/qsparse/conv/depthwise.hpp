@@ -151,13 +151,25 @@ void run_depthwise(const context& ctx, const std::int8_t* in, index_t batch, ind
     const index_t r_end = std::min(rows, (t + 1) * per_task);
     for (index_t r = t * per_task; r < r_end; ++r) {
       const index_t b = r / g.out_h, y = r % g.out_h;
-      for (index_t x = 0; x < g.out_w; ++x) {
-        for (index_t ky = 0; ky < k_h; ++ky) {
-          const index_t iy = y * p.stride_h - g.pad_top + ky * p.dilation_h;
-          for (index_t kx = 0; kx < k_w; ++kx) {
-            const index_t ix = x * p.stride_w - g.pad_left + kx * p.dilation_w;
-            const bool inside = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w;
-            table[x * taps + ky * k_w + kx] = inside ? in + ((b * in_h + iy) * in_w + ix) * channels : pad_row;
+      for (index_t ky = 0; ky < k_h; ++ky) {
+        const index_t iy = y * p.stride_h - g.pad_top + ky * p.dilation_h;
+        const std::int8_t** entry = table + ky * k_w;
+        if (iy < 0 || iy >= in_h) {
+          for (index_t x = 0; x < g.out_w; ++x, entry += taps)
+            for (index_t kx = 0; kx < k_w; ++kx) entry[kx] = pad_row;
+          continue;
+        }
+        const std::int8_t* row = in + (b * in_h + iy) * in_w * channels;
+        index_t x0 = -g.pad_left;
+        for (index_t x = 0; x < g.out_w; ++x, entry += taps, x0 += p.stride_w) {
+          if (x0 >= 0 && x0 + (k_w - 1) * p.dilation_w < in_w) {  // interior: no bounds checks
+            const std::int8_t* pixel = row + x0 * channels;
+            for (index_t kx = 0; kx < k_w; ++kx) entry[kx] = pixel + kx * p.dilation_w * channels;
+          } else {
+            for (index_t kx = 0; kx < k_w; ++kx) {
+              const index_t ix = x0 + kx * p.dilation_w;
+              entry[kx] = ix >= 0 && ix < in_w ? row + ix * channels : pad_row;
+            }
           }
         }
       }
