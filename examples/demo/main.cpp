@@ -99,7 +99,12 @@ options parse(int argc, char** argv) {
   return o;
 }
 
+const auto program_start = std::chrono::steady_clock::now();
+
+/// A stage line on stderr, stamped with the seconds since the start.
 void progress(const char* fmt, const std::string& s) {
+  const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - program_start).count();
+  std::fprintf(stderr, "[%5.1f s] ", t);
   std::fprintf(stderr, fmt, s.c_str());
   std::fflush(stderr);
 }

@@ -2,8 +2,9 @@
 //
 // Tensors (weighted layer i = its position in the graph; K×N weights, row-major):
 //   layers.<i>.weight              F32 / F16 / I8 [K, N]   dense storage
-//   layers.<i>.weight.mask         U8 [ceil(K·N / 8)]      bitmask storage: bit j (LSB first) set when
-//   layers.<i>.weight.values       I8 [nonzeros]             element j of K×N is non-zero; its values in order
+//   layers.<i>.weight.mask         U8 [N · ceil(K / 8)]    bitmask storage, qsparse::bitmask_values: bit k
+//   layers.<i>.weight.values       I8 [nonzeros]             (LSB first) of output n's bytes set when w(k, n)
+//                                                            is non-zero; the non-zeros output by output
 //   layers.<i>.weight.packed       U8 [bytes]              block_4x16 / two_of_four storage: the buffer
 //                                                          qsparse::sparse_gemm runs from (ISA-independent,
 //                                                          validated by packed_sparse_weights_view::from_bytes)
@@ -38,6 +39,7 @@
 #include "model.hpp"
 #include "qsparse/io/safetensors.hpp"
 #include "qsparse/quant/params.hpp"
+#include "qsparse/sparsity/bitmask_values.hpp"
 #if DEMO_HAVE_SPARSE_GEMM
 #include "qsparse/gemm/packed_sparse_weights.hpp"
 #endif
@@ -128,16 +130,14 @@ inline std::size_t save_model(const qmodel& m, const std::string& path) {
         switch (l.storage) {
           case storage_kind::dense: out.add(detail::layer_name(i, "weight"), qsparse::make_view(l.wq.data(), k, nn)); break;
           case storage_kind::bitmask: {
-            std::vector<std::uint8_t> mask((l.wq.size() + 7) / 8, 0);
-            std::vector<std::int8_t> values;
-            for (std::size_t j = 0; j < l.wq.size(); ++j) {
-              if (l.wq[j] != 0) {
-                mask[j / 8] = static_cast<std::uint8_t>(mask[j / 8] | (1u << (j % 8)));
-                values.push_back(l.wq[j]);
-              }
-            }
-            out.add(detail::layer_name(i, "weight.mask"), qsparse::make_view(mask.data(), static_cast<qsparse::index_t>(mask.size())));
-            out.add(detail::layer_name(i, "weight.values"), qsparse::make_view(values.data(), static_cast<qsparse::index_t>(values.size())));
+            // qsparse::bitmask_values: per output n, ceil(K/8) bytes of bits (k LSB-first), then the non-zeros.
+            const auto b = qsparse::bitmask_values<std::int8_t>::from_kn(
+                qsparse::make_strided_view(static_cast<const std::int8_t*>(l.wq.data()), {k, nn}, {nn, 1}));
+            const auto arrays = b.view().arrays();
+            out.add_bytes(detail::layer_name(i, "weight.mask"), qsparse::io::dtype::u8,
+                          {static_cast<qsparse::index_t>(arrays[0].count)}, arrays[0].data, arrays[0].count);
+            out.add_bytes(detail::layer_name(i, "weight.values"), qsparse::io::dtype::i8,
+                          {static_cast<qsparse::index_t>(arrays[1].count)}, arrays[1].data, arrays[1].count);
             break;
           }
           case storage_kind::block_4x16:
@@ -280,21 +280,14 @@ inline qmodel load_model(const std::string& path) {
             break;
           }
           case storage_kind::bitmask: {
-            const auto mask = detail::get_shaped<std::uint8_t, 1>(f, detail::layer_name(i, "weight.mask"),
-                                                                  {static_cast<qsparse::index_t>((count + 7) / 8)});
+            const auto mask = f.get<std::uint8_t, 1>(detail::layer_name(i, "weight.mask"));
             const auto values = f.get<std::int8_t, 1>(detail::layer_name(i, "weight.values"));
+            // from_arrays checks the bitmask size, its padding bits and one value per set bit.
+            const auto b = qsparse::bitmask_values_view<std::int8_t>::from_arrays(
+                k, nn, mask.data_handle(), static_cast<std::size_t>(mask.extent(0)), values.data_handle(),
+                static_cast<std::size_t>(values.extent(0)));
             l.wq.assign(count, 0);
-            std::size_t next = 0;
-            for (std::size_t j = 0; j < count; ++j) {
-              if ((mask(static_cast<qsparse::index_t>(j / 8)) >> (j % 8)) & 1u) {
-                if (next >= static_cast<std::size_t>(values.extent(0))) detail::fail(path, detail::layer_name(i, "weight.mask") + " has more bits set than values stored");
-                l.wq[j] = values(static_cast<qsparse::index_t>(next++));
-                if (l.wq[j] == 0 || l.wq[j] == -128) detail::fail(path, detail::layer_name(i, "weight.values") + " holds " + std::to_string(l.wq[j]) + ", outside the non-zero narrow int8 range");
-              }
-            }
-            if (next != static_cast<std::size_t>(values.extent(0))) detail::fail(path, detail::layer_name(i, "weight.values") + " holds more values than bits set in the mask");
-            for (std::size_t j = count; j < static_cast<std::size_t>(mask.extent(0)) * 8; ++j)
-              if ((mask(static_cast<qsparse::index_t>(j / 8)) >> (j % 8)) & 1u) detail::fail(path, detail::layer_name(i, "weight.mask") + " has a padding bit set");
+            b.to_kn(qsparse::make_strided_view(l.wq.data(), {k, nn}, {nn, 1}));
             break;
           }
           case storage_kind::block_4x16:
