@@ -30,6 +30,7 @@
 
 #include "qsparse/core/error.hpp"
 #include "qsparse/dispatch/isa.hpp"
+#include "qsparse/gemm/packed_storage.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
 
 namespace qsparse {
@@ -186,29 +187,14 @@ packed_panels_view<Kind> pack_panels(const char* function, std::int64_t k, std::
 /// Packed panels of format Kind that own their (64-byte aligned) buffer. Made by the format's pack
 /// function (pack_weights_16x8, pack_weights_f16).
 template <class Kind>
-class packed_panels {
+class packed_panels : public packed_storage<packed_panels_view<Kind>> {
  public:
   packed_panels() = default;
 
   /// Allocates the buffer for K×N on `isa` and fills it with pack(buffer, bytes), which returns the view.
   template <class Pack>
-  packed_panels(std::int64_t k, std::int64_t n, isa_level isa, const Pack& pack) {
-    bytes_ = packed_panels_size<Kind>(k, n, isa);
-    storage_.reset(static_cast<unsigned char*>(::operator new (bytes_, std::align_val_t{64})));
-    view_ = pack(static_cast<void*>(storage_.get()), bytes_);
-  }
-
-  const packed_panels_view<Kind>& view() const noexcept { return view_; }
-  operator const packed_panels_view<Kind>&() const noexcept { return view_; }  // NOLINT: implicit on purpose
-  std::size_t size_bytes() const noexcept { return bytes_; }
-
- private:
-  struct aligned_delete {
-    void operator()(unsigned char* p) const noexcept { ::operator delete (p, std::align_val_t{64}); }
-  };
-  std::unique_ptr<unsigned char, aligned_delete> storage_;
-  std::size_t bytes_ = 0;
-  packed_panels_view<Kind> view_;
+  packed_panels(std::int64_t k, std::int64_t n, isa_level isa, const Pack& pack)
+      : packed_storage<packed_panels_view<Kind>>(packed_panels_size<Kind>(k, n, isa), pack) {}
 };
 
 }  // namespace qsparse

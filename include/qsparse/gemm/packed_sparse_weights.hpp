@@ -48,6 +48,7 @@
 
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
+#include "qsparse/gemm/packed_storage.hpp"
 
 namespace qsparse {
 
@@ -461,30 +462,24 @@ packed_sparse_weights_view pack_sparse_weights(const tensor_view<T, 2, Layout, A
 }
 
 /// Packed sparse weights that own their (64-byte aligned) buffer.
-class packed_sparse_weights {
+class packed_sparse_weights : public packed_storage<packed_sparse_weights_view> {
  public:
   packed_sparse_weights() = default;
 
   template <class T, class Layout, class Accessor>
   packed_sparse_weights(const tensor_view<T, 2, Layout, Accessor>& weights, std::int32_t weight_zero_point,
-                        sparse_format format) {
-    detail::check_sparse_weights("qsparse::pack_sparse_weights", weights, weight_zero_point, format);
-    bytes_ = packed_sparse_weights_size(weights, format);
-    storage_.reset(static_cast<unsigned char*>(::operator new(bytes_, std::align_val_t{64})));
-    view_ = pack_sparse_weights(weights, weight_zero_point, format, storage_.get(), bytes_);
-  }
-
-  const packed_sparse_weights_view& view() const noexcept { return view_; }
-  operator const packed_sparse_weights_view&() const noexcept { return view_; }  // NOLINT: implicit on purpose
-  std::size_t size_bytes() const noexcept { return bytes_; }
+                        sparse_format format)
+      : packed_storage(checked_size(weights, weight_zero_point, format), [&](void* buffer, std::size_t bytes) {
+          return pack_sparse_weights(weights, weight_zero_point, format, buffer, bytes);
+        }) {}
 
  private:
-  struct aligned_delete {
-    void operator()(unsigned char* p) const noexcept { ::operator delete(p, std::align_val_t{64}); }
-  };
-  std::unique_ptr<unsigned char, aligned_delete> storage_;
-  std::size_t bytes_ = 0;
-  packed_sparse_weights_view view_;
+  template <class T, class Layout, class Accessor>
+  static std::size_t checked_size(const tensor_view<T, 2, Layout, Accessor>& weights, std::int32_t weight_zero_point,
+                                  sparse_format format) {
+    detail::check_sparse_weights("qsparse::pack_sparse_weights", weights, weight_zero_point, format);
+    return packed_sparse_weights_size(weights, format);
+  }
 };
 
 /// Packs masked K×N int8 weights in `format` into an owning buffer (weight_zero_point must be 0).

@@ -36,6 +36,7 @@
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
+#include "qsparse/gemm/packed_storage.hpp"
 
 namespace qsparse {
 
@@ -259,31 +260,21 @@ packed_weights_view pack_weights(const tensor_view<T, 2, Layout, Accessor>& weig
 }
 
 /// Packed weights that own their (64-byte aligned) buffer.
-class packed_weights {
+class packed_weights : public packed_storage<packed_weights_view> {
  public:
   packed_weights() = default;
 
   template <class T, class Layout, class Accessor>
-  packed_weights(const tensor_view<T, 2, Layout, Accessor>& weights, std::int32_t weight_zero_point, isa_level isa) {
-    const std::int64_t k = weights.extent(0);
-    const std::int64_t n = weights.extent(1);
-    detail::check(k >= 1 && n >= 1, "qsparse::pack_weights: weights must be K x N with K, N >= 1, got ", k, " x ", n);
-    bytes_ = packed_weights_size(k, n, isa);
-    storage_.reset(static_cast<unsigned char*>(::operator new(bytes_, std::align_val_t{64})));
-    view_ = pack_weights(weights, weight_zero_point, isa, storage_.get(), bytes_);
-  }
-
-  const packed_weights_view& view() const noexcept { return view_; }
-  operator const packed_weights_view&() const noexcept { return view_; }  // NOLINT: implicit on purpose
-  std::size_t size_bytes() const noexcept { return bytes_; }
+  packed_weights(const tensor_view<T, 2, Layout, Accessor>& weights, std::int32_t weight_zero_point, isa_level isa)
+      : packed_storage(checked_size(weights.extent(0), weights.extent(1), isa), [&](void* buffer, std::size_t bytes) {
+          return pack_weights(weights, weight_zero_point, isa, buffer, bytes);
+        }) {}
 
  private:
-  struct aligned_delete {
-    void operator()(unsigned char* p) const noexcept { ::operator delete(p, std::align_val_t{64}); }
-  };
-  std::unique_ptr<unsigned char, aligned_delete> storage_;
-  std::size_t bytes_ = 0;
-  packed_weights_view view_;
+  static std::size_t checked_size(std::int64_t k, std::int64_t n, isa_level isa) {
+    detail::check(k >= 1 && n >= 1, "qsparse::pack_weights: weights must be K x N with K, N >= 1, got ", k, " x ", n);
+    return packed_weights_size(k, n, isa);
+  }
 };
 
 /// Packs weights for `isa` (default: the best ISA this CPU runs) into an owning buffer.
