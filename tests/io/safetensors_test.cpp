@@ -66,11 +66,13 @@ bytes_t to_bytes(const unsigned char (&a)[N]) {
 
 // A file made of a header (padded to 8 with spaces unless told not to) and data bytes.
 bytes_t make_file(const std::string& header, const bytes_t& data = {}) {
-  bytes_t out(8);
+  // Sized up front and filled with std::copy: GCC 12 at -O3 -std=c++20 reports a false -Warray-bounds
+  // on vector::insert into a freshly sized 8-byte vector.
+  bytes_t out(8 + header.size() + data.size());
   const std::uint64_t n = header.size();
   for (int b = 0; b < 8; ++b) out[b] = static_cast<unsigned char>(n >> (8 * b));
-  out.insert(out.end(), header.begin(), header.end());
-  out.insert(out.end(), data.begin(), data.end());
+  std::copy(header.begin(), header.end(), out.begin() + 8);
+  std::copy(data.begin(), data.end(), out.begin() + 8 + static_cast<std::ptrdiff_t>(header.size()));
   return out;
 }
 

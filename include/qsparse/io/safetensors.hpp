@@ -412,7 +412,7 @@ class safetensors_file {
         last_key = parsed.is_string() ? parsed.get_ref<const std::string&>() : std::string();
         if (!keys.empty() && !keys.back().insert(last_key).second && duplicate.empty()) {
           duplicate = last_key;
-          duplicate_owner = keys.size() == 1 ? std::string("the header") : "entry " + detail::quoted(path.back());
+          duplicate_owner = keys.size() == 1 ? std::string("the header") : qsparse::detail::concat("entry ", detail::quoted(path.back()));
         }
       }
       return true;
@@ -443,7 +443,7 @@ class safetensors_file {
 
   tensor_info parse_entry(const std::string& name, const nlohmann::json& j, std::uint64_t& begin,
                           std::uint64_t& end) const {
-    const std::string who = "tensor " + detail::quoted(name);
+    const std::string who = qsparse::detail::concat("tensor ", detail::quoted(name));
     require(j.is_object(), who, " must be a JSON object, got a JSON ", detail::json_type(j));
     for (const auto& [key, value] : j.items()) {
       (void)value;
@@ -460,7 +460,10 @@ class safetensors_file {
     const auto parsed = dtype_from_name(dname);
     if (!parsed) {
       std::string known;
-      for (const auto& row : detail::dtype_table) known += (known.empty() ? "" : " ") + std::string(row.name);
+      for (const auto& row : detail::dtype_table) {
+        if (!known.empty()) known += ' ';
+        known += row.name;
+      }
       fail(who, " has unknown or unsupported dtype ", detail::quoted(dname), " (supported: ", known, ")");
     }
     info.dtype = *parsed;
@@ -567,7 +570,7 @@ class safetensors_file {
       if (p.begin > at) {
         fail("tensor ", detail::quoted(p.name), ": data_offsets [", p.begin, ", ", p.end, "] leave a gap of ",
              p.begin - at, " bytes after ",
-             previous ? "tensor " + detail::quoted(previous->name) : std::string("the header"),
+             previous ? qsparse::detail::concat("tensor ", detail::quoted(previous->name)) : std::string("the header"),
              " (the format requires tensors packed back to back)");
       }
       at = p.end;
