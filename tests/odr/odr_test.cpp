@@ -8,6 +8,16 @@
 odr_result run_default_flags(const std::vector<float>& x, int level_number)
 #include "odr/odr_body.inc"
 
+float range_width_after_quantize_headers(const std::vector<float>& x);  // odr/include_order.cpp
+
+TEST_CASE("headers compose in any include order", "[odr]") {
+  // 2^14 floats, past the prefetch threshold, so the SIMD range loop's prefetching branch runs.
+  std::vector<float> x(1 << 14, 0.5f);
+  x[100] = -2.0f;
+  x[9000] = 3.0f;
+  CHECK(range_width_after_quantize_headers(x) == 5.0f);
+}
+
 TEST_CASE("two TUs compiled with different -m flags give identical results on every ISA", "[odr]") {
   auto x = qsparse::testing::random_floats(4099, 3.0f, 3);
   const auto adversarial = qsparse::testing::adversarial_floats(0.05f);

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "qsparse/core/config.hpp"
+#include "qsparse/kernels/stream_prefetch.hpp"
 #include "qsparse/quant/quantize_value.hpp"
 
 #if QSPARSE_X86
@@ -19,12 +20,7 @@ QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 
 namespace qsparse::kernels::avx2 {
 
-/// Runs of at least this many floats (32 KiB, past L1) are read with software prefetch 8 KiB ahead. The
-/// prefetch may reach past the run's end (into the next run of a per-channel tensor, usually); the
-/// address is formed as an integer, so no out-of-bounds pointer exists, and a prefetch never faults.
-inline constexpr std::ptrdiff_t prefetch_threshold = std::ptrdiff_t{1} << 13;
-inline constexpr std::uintptr_t prefetch_bytes = 8192;
-
+/// Prefetches prefetch_bytes ahead of p (qsparse/kernels/stream_prefetch.hpp).
 QSPARSE_TARGET_AVX2 inline void prefetch_ahead(const float* p) {
   _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) + prefetch_bytes), _MM_HINT_T0);
 }

@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "qsparse/core/config.hpp"
+#include "qsparse/kernels/stream_prefetch.hpp"
 #include "qsparse/kernels/scalar/range.hpp"
 
 #if QSPARSE_X86
@@ -21,9 +22,6 @@ QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 namespace qsparse::kernels::avx2 {
 
 namespace range_detail {
-
-inline constexpr std::ptrdiff_t prefetch_threshold = std::ptrdiff_t{1} << 13;
-inline constexpr std::uintptr_t prefetch_bytes = 8192;
 
 QSPARSE_TARGET_AVX2 inline __m256 finite_mask(__m256 x) {
   const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(0x80000000u)));

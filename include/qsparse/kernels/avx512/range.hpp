@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "qsparse/core/config.hpp"
+#include "qsparse/kernels/stream_prefetch.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
@@ -20,9 +21,6 @@ QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 namespace qsparse::kernels::avx512 {
 
 namespace range_detail {
-
-inline constexpr std::ptrdiff_t prefetch_threshold = std::ptrdiff_t{1} << 13;
-inline constexpr std::uintptr_t prefetch_bytes = 8192;
 
 QSPARSE_TARGET_AVX512 inline __mmask16 finite_mask(__m512 x) {
   return _mm512_cmp_ps_mask(_mm512_abs_ps(x), _mm512_set1_ps(std::numeric_limits<float>::infinity()), _CMP_LT_OQ);
