@@ -127,3 +127,47 @@ TEST_CASE("hybrid_gemm: a hand-computed product, the all-zero input and bad inpu
   CHECK_THROWS_WITH(hybrid_gemm(context{}, make_view(x, 1, 4), packed, make_view(&out, 1, 1), p),
                     Contains("weight_scales") && Contains("-1"));
 }
+
+TEST_CASE("hybrid_gemm's vectorizable row quantizers equal TFLite's, ties included", "[gemm][hybrid]") {
+  // round_half_away_small against std::round on every quarter step in [-300, 300] (ties at each .5),
+  // and on the floats next to the ties.
+  for (int i = -1200; i <= 1200; ++i) {
+    const float y = static_cast<float>(i) * 0.25f;
+    for (float v : {y, std::nextafter(y, -1000.0f), std::nextafter(y, 1000.0f)}) {
+      INFO(v);
+      CHECK(detail::round_half_away_small(v) == static_cast<std::int32_t>(std::round(v)));
+    }
+  }
+  // Whole rows: random, rows whose products land on ties (x = j / 2 with range 127), one-sided rows.
+  std::mt19937 rng(23);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  std::vector<std::vector<float>> rows;
+  for (int r = 0; r < 40; ++r) {
+    std::vector<float> x(static_cast<std::size_t>(1 + r * 13));
+    for (auto& v : x) v = normal(rng);
+    if (r % 4 == 1)
+      for (auto& v : x) v = std::fabs(v);
+    if (r % 4 == 2)
+      for (auto& v : x) v = -std::fabs(v);
+    rows.push_back(x);
+  }
+  std::vector<float> ties;
+  for (int j = -254; j <= 254; ++j) ties.push_back(static_cast<float>(j) * 0.5f);
+  rows.push_back(ties);
+  for (const auto& x : rows) {
+    const auto k = static_cast<std::ptrdiff_t>(x.size());
+    float lo = x[0], hi = x[0];
+    for (float v : x) lo = std::min(lo, v), hi = std::max(hi, v);
+    std::vector<std::int8_t> want(x.size()), got(x.size());
+    const hybrid_row_quantization s0 = quantize_row_symmetric(x.data(), k, want.data());
+    const hybrid_row_quantization s1 = detail::quantize_row_symmetric_in_range<true>(x.data(), k, got.data(), lo, hi);
+    CHECK(s0.scale == s1.scale);
+    CHECK(s0.zero_point == s1.zero_point);
+    CHECK(want == got);
+    const hybrid_row_quantization a0 = quantize_row_asymmetric(x.data(), k, want.data());
+    const hybrid_row_quantization a1 = detail::quantize_row_asymmetric_in_range<true>(x.data(), k, got.data(), lo, hi);
+    CHECK(a0.scale == a1.scale);
+    CHECK(a0.zero_point == a1.zero_point);
+    CHECK(want == got);
+  }
+}

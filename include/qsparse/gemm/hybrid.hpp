@@ -25,6 +25,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "qsparse/calibrate/range.hpp"
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
@@ -53,14 +54,31 @@ struct hybrid_row_quantization {
   std::int32_t zero_point;
 };
 
-/// TFLite PortableSymmetricQuantizeFloats: range = max(|min|, |max|); range 0 → all 0 with scale 1;
-/// else scale = range / 127 and q = clamp(round_half_away(x * (127 / range)), -127, 127).
-inline hybrid_row_quantization quantize_row_symmetric(const float* x, std::ptrdiff_t k, std::int8_t* q) {
-  float lo = x[0], hi = x[0];
-  for (std::ptrdiff_t i = 1; i < k; ++i) {
-    lo = std::min(lo, x[i]);
-    hi = std::max(hi, x[i]);
+namespace detail {
+
+/// std::round (half away from zero) for |y| < 2^23, in operations a compiler vectorizes at any -m level:
+/// the truncation is exact, so is y - t, and the tie test sees the true fraction.
+inline std::int32_t round_half_away_small(float y) {
+  const auto t = static_cast<std::int32_t>(y);
+  const float frac = y - static_cast<float>(t);
+  return t + static_cast<std::int32_t>(frac >= 0.5f) - static_cast<std::int32_t>(frac <= -0.5f);
+}
+
+/// The rounding of the row quantizers: std::round as TFLite writes it, or (Vectorizable) the same
+/// values through round_half_away_small — every y here is within 2^9 of 0, since |x| <= range.
+template <bool Vectorizable>
+inline std::int32_t round_row_value(float y) {
+  if constexpr (Vectorizable) {
+    return round_half_away_small(y);
+  } else {
+    return static_cast<std::int32_t>(std::round(y));
   }
+}
+
+/// quantize_row_symmetric after its min / max pass (lo, hi: the row's finite min and max).
+template <bool Vectorizable>
+inline hybrid_row_quantization quantize_row_symmetric_in_range(const float* x, std::ptrdiff_t k, std::int8_t* q,
+                                                               float lo, float hi) {
   const float range = std::max(std::fabs(lo), std::fabs(hi));
   if (range == 0.0f) {
     std::memset(q, 0, static_cast<std::size_t>(k));
@@ -68,21 +86,16 @@ inline hybrid_row_quantization quantize_row_symmetric(const float* x, std::ptrdi
   }
   const float inverse = 127.0f / range;
   for (std::ptrdiff_t i = 0; i < k; ++i) {
-    const auto v = static_cast<std::int32_t>(std::round(x[i] * inverse));
+    const std::int32_t v = round_row_value<Vectorizable>(x[i] * inverse);
     q[i] = static_cast<std::int8_t>(std::min(127, std::max(-127, v)));
   }
   return {range / 127.0f, 0};
 }
 
-/// TFLite PortableAsymmetricQuantizeFloats: rmin = min(0, min), rmax = max(0, max) (double);
-/// equal → all 0 with scale 1; else scale = (rmax - rmin) / 255, the zero point from the end with the
-/// smaller error, clamped with <= / >= and rounded half away; q = clamp(round(zp + x * float(1 / scale))).
-inline hybrid_row_quantization quantize_row_asymmetric(const float* x, std::ptrdiff_t k, std::int8_t* q) {
-  float lo = x[0], hi = x[0];
-  for (std::ptrdiff_t i = 1; i < k; ++i) {
-    lo = std::min(lo, x[i]);
-    hi = std::max(hi, x[i]);
-  }
+/// quantize_row_asymmetric after its min / max pass.
+template <bool Vectorizable>
+inline hybrid_row_quantization quantize_row_asymmetric_in_range(const float* x, std::ptrdiff_t k, std::int8_t* q,
+                                                                float lo, float hi) {
   const double rmin = std::fmin(0.0, static_cast<double>(lo));
   const double rmax = std::fmax(0.0, static_cast<double>(hi));
   if (rmin == rmax) {
@@ -108,13 +121,11 @@ inline hybrid_row_quantization quantize_row_asymmetric(const float* x, std::ptrd
   const auto inverse = static_cast<float>(1.0 / static_cast<double>(scaling_factor));
   for (std::ptrdiff_t i = 0; i < k; ++i) {
     const float shifted = static_cast<float>(nudged) + x[i] * inverse;
-    const auto v = static_cast<std::int32_t>(std::round(shifted));
+    const std::int32_t v = round_row_value<Vectorizable>(shifted);
     q[i] = static_cast<std::int8_t>(std::min(127, std::max(-128, v)));
   }
   return {scaling_factor, nudged};
 }
-
-namespace detail {
 
 inline float hybrid_output(std::int32_t acc, float row_scale, float weight_scale, const float* bias, std::ptrdiff_t n,
                            float lo, float hi) {
@@ -126,6 +137,30 @@ inline float hybrid_output(std::int32_t acc, float row_scale, float weight_scale
 }
 
 }  // namespace detail
+
+/// TFLite PortableSymmetricQuantizeFloats: range = max(|min|, |max|); range 0 → all 0 with scale 1;
+/// else scale = range / 127 and q = clamp(round_half_away(x * (127 / range)), -127, 127).
+inline hybrid_row_quantization quantize_row_symmetric(const float* x, std::ptrdiff_t k, std::int8_t* q) {
+  float lo = x[0], hi = x[0];
+  for (std::ptrdiff_t i = 1; i < k; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+  return detail::quantize_row_symmetric_in_range<false>(x, k, q, lo, hi);
+}
+
+/// TFLite PortableAsymmetricQuantizeFloats: rmin = min(0, min), rmax = max(0, max) (double);
+/// equal → all 0 with scale 1; else scale = (rmax - rmin) / 255, the zero point from the end with the
+/// smaller error, clamped with <= / >= and rounded half away; q = clamp(round(zp + x * float(1 / scale))).
+inline hybrid_row_quantization quantize_row_asymmetric(const float* x, std::ptrdiff_t k, std::int8_t* q) {
+  float lo = x[0], hi = x[0];
+  for (std::ptrdiff_t i = 1; i < k; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+  return detail::quantize_row_asymmetric_in_range<false>(x, k, q, lo, hi);
+}
+
 
 /// The dynamic-range GEMM. See the top of this header.
 template <class A, class LA, class AA, class D, class LD, class AD>
@@ -178,19 +213,28 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
   }
 
   // Step 2: per-row quantization into a contiguous int8 copy.
+  // The same values as quantize_row_symmetric / _asymmetric: the min / max pass is find_range's SIMD
+  // loop (equal on finite rows up to the sign of a zero bound, which neither formula sees) and the
+  // rounding loop is written to vectorize (detail::round_half_away_small).
   std::vector<float> row(static_cast<std::size_t>(k));
   std::vector<std::int8_t> q(static_cast<std::size_t>(m_count * k));
   std::vector<hybrid_row_quantization> rows(static_cast<std::size_t>(m_count));
   for (index_t m = 0; m < m_count; ++m) {
-    for (index_t i = 0; i < k; ++i) {
-      row[static_cast<std::size_t>(i)] = activations(m, i);
-      detail::check(std::isfinite(row[static_cast<std::size_t>(i)]), fn, ": activations must be finite, got a(", m,
-                    ", ", i, ") = ", row[static_cast<std::size_t>(i)]);
+    float* r = row.data();
+    for (index_t i = 0; i < k; ++i) r[i] = activations(m, i);
+    int finite = 1;  // x - x is 0 exactly when x is finite; a branch-free loop the compiler vectorizes
+    for (index_t i = 0; i < k; ++i) finite &= static_cast<int>(r[i] - r[i] == 0.0f);
+    if (finite == 0) {
+      for (index_t i = 0; i < k; ++i) {
+        detail::check(std::isfinite(r[i]), fn, ": activations must be finite, got a(", m, ", ", i, ") = ", r[i]);
+      }
     }
+    const value_range range = find_range(make_view(static_cast<const float*>(r), k));
     std::int8_t* out = q.data() + m * k;
-    rows[static_cast<std::size_t>(m)] = params.input_quantization == hybrid_quantization::symmetric
-                                            ? quantize_row_symmetric(row.data(), k, out)
-                                            : quantize_row_asymmetric(row.data(), k, out);
+    rows[static_cast<std::size_t>(m)] =
+        params.input_quantization == hybrid_quantization::symmetric
+            ? detail::quantize_row_symmetric_in_range<true>(r, k, out, range.min, range.max)
+            : detail::quantize_row_asymmetric_in_range<true>(r, k, out, range.min, range.max);
   }
 
   // Step 3: the exact int32 product, then the per-row offset correction.
