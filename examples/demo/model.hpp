@@ -26,9 +26,6 @@
 
 #include "features.hpp"
 #include "nn.hpp"
-// Before quant/quantize.hpp: kernels/<isa>/range.hpp pulls its own prefetch_threshold / prefetch_bytes into
-// the ISA namespace with a using-directive, which is ambiguous with quantize.hpp's when quantize.hpp comes
-// first (a library bug reported with the demo).
 #include "qsparse/calibrate/range.hpp"
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/float16.hpp"
