@@ -14,35 +14,17 @@
 #include "qsparse/conv/conv2d.hpp"
 #include "qsparse/conv/reference.hpp"
 #include "qsparse/core/context.hpp"
+#include "support/column_params.hpp"
 #include "support/testing.hpp"
 
 using namespace qsparse;
 
 namespace {
 
-// TFLite-style per-channel requantization parameters for C output channels.
-struct per_channel {
-  std::vector<std::int32_t> bias, multipliers;
-  std::vector<int> shifts;
-  std::vector<float> scales;
-  per_channel(std::ptrdiff_t c, std::mt19937& rng, double lo = -14.0, double hi = -6.0) {
-    std::uniform_int_distribution<int> b(-20000, 20000);
-    std::uniform_real_distribution<double> e(lo, hi);
-    for (std::ptrdiff_t i = 0; i < c; ++i) {
-      bias.push_back(b(rng));
-      const double real = std::exp2(e(rng));
-      const quantized_multiplier q = quantize_multiplier(real);
-      multipliers.push_back(q.multiplier);
-      shifts.push_back(q.shift);
-      scales.push_back(static_cast<float>(real));
-    }
-  }
-  auto int8_pipeline(std::int32_t out_zp) const {
-    return pipeline(bias_add{bias.data()},
-                    requantize_fixed_point_per_channel<double_rounding>{multipliers.data(), shifts.data()},
-                    add_zero_point{out_zp}, clamp{-128, 127}, saturating_cast<std::int8_t>{});
-  }
-};
+// Per-channel TFLite requantization parameters, multipliers from 2^lo to 2^hi.
+testing::column_params per_channel(std::ptrdiff_t c, std::mt19937& rng, double lo = -14.0, double hi = -6.0) {
+  return testing::column_params(c, rng, testing::column_ranges{20000, lo, hi, false});
+}
 
 struct layer {
   index_t batch, h, w, c_in, c_out, k_h, k_w, groups;
@@ -131,12 +113,12 @@ TEST_CASE("conv2d: random layer shapes equal the reference on every ISA", "[conv
     scoped_isa_ceiling ceiling(isa);
     exercised.push_back(isa);
     for (const layer& l : layers) {
-      per_channel pc(l.c_out, rng);
+      const auto pc = per_channel(l.c_out, rng);
       check_layer<std::int8_t>(isa, l, -5, 0, pc.int8_pipeline(3), rng);
     }
     // uint8 activations and a weight zero point.
     for (std::size_t i = 0; i < layers.size(); i += 6) {
-      per_channel pc(layers[i].c_out, rng);
+      const auto pc = per_channel(layers[i].c_out, rng);
       check_layer<std::uint8_t>(isa, layers[i], 131, 3, pc.int8_pipeline(-9), rng);
     }
   }
@@ -164,7 +146,7 @@ TEST_CASE("conv2d: 1x1 (direct and strided), 1xN, Nx1 and deep layers", "[conv][
   for (isa_level isa : testing::supported_levels()) {
     scoped_isa_ceiling ceiling(isa);
     for (const layer& l : layers) {
-      per_channel pc(l.c_out, rng);
+      const auto pc = per_channel(l.c_out, rng);
       check_layer<std::int8_t>(isa, l, 17, 0, pc.int8_pipeline(-1), rng);
     }
   }
@@ -179,15 +161,15 @@ TEST_CASE("conv2d: full-range inputs, extreme zero points, every output type", "
     scoped_isa_ceiling ceiling(isa);
     for (int mode = 1; mode <= 3; ++mode) {
       for (std::int32_t zp : {-128, 127}) {
-        per_channel pc(l.c_out, rng, -20.0, 2.0);  // multipliers up to 4: outputs saturate
+        const auto pc = per_channel(l.c_out, rng, -20.0, 2.0);  // multipliers up to 4: outputs saturate
         check_layer<std::int8_t>(isa, l, zp, 0, pc.int8_pipeline(0), rng, mode);
         check_layer<std::int8_t>(isa, l, zp, zp == 127 ? -128 : 127, pc.int8_pipeline(-128), rng, mode);
       }
-      per_channel pc(l.c_out, rng);
+      const auto pc = per_channel(l.c_out, rng);
       check_layer<std::uint8_t>(isa, l, 0, 0, pc.int8_pipeline(5), rng, mode);
       check_layer<std::uint8_t>(isa, l, 255, -128, pc.int8_pipeline(5), rng, mode);
     }
-    per_channel pc(l.c_out, rng);
+    const auto pc = per_channel(l.c_out, rng);
     check_layer<std::int8_t>(isa, l, 4, 0, pipeline(), rng);  // raw int32
     check_layer<std::int8_t>(isa, l, 4, 0, pipeline(bias_add{pc.bias.data()}, requantize_float_per_channel{pc.scales.data()},
                                                      add_zero_point{100}, saturating_cast<std::uint8_t>{}),
@@ -288,7 +270,7 @@ TEST_CASE("conv2d: every thread count and a caller's parallel_for give identical
   std::mt19937 rng(3);
   layer l{2, 19, 17, 24, 40, 3, 3, 2, conv2d_params{}};
   l.p.pad = padding::same();
-  per_channel pc(l.c_out, rng);
+  const auto pc = per_channel(l.c_out, rng);
   for (int t : {1, 2, 3}) {
     context ctx(threads{t});
     check_layer<std::int8_t>(best_isa(), l, -3, 0, pc.int8_pipeline(1), rng, 0, ctx);
@@ -298,7 +280,7 @@ TEST_CASE("conv2d: every thread count and a caller's parallel_for give identical
   }, 3);
   check_layer<std::int8_t>(best_isa(), l, -3, 0, pc.int8_pipeline(1), rng, 0, caller);
   layer direct{1, 9, 9, 16, 48, 1, 1, 1, conv2d_params{}};
-  per_channel pd(direct.c_out, rng);
+  const auto pd = per_channel(direct.c_out, rng);
   check_layer<std::int8_t>(best_isa(), direct, 2, 0, pd.int8_pipeline(1), rng, 0, context(threads{2}));
 }
 

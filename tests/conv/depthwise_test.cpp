@@ -15,34 +15,17 @@
 #include "qsparse/conv/depthwise.hpp"
 #include "qsparse/conv/reference.hpp"
 #include "qsparse/core/context.hpp"
+#include "support/column_params.hpp"
 #include "support/testing.hpp"
 
 using namespace qsparse;
 
 namespace {
 
-struct per_channel {
-  std::vector<std::int32_t> bias, multipliers;
-  std::vector<int> shifts;
-  std::vector<float> scales;
-  per_channel(std::ptrdiff_t c, std::mt19937& rng, double lo = -12.0, double hi = -4.0) {
-    std::uniform_int_distribution<int> b(-5000, 5000);
-    std::uniform_real_distribution<double> e(lo, hi);
-    for (std::ptrdiff_t i = 0; i < c; ++i) {
-      bias.push_back(b(rng));
-      const double real = std::exp2(e(rng));
-      const quantized_multiplier q = quantize_multiplier(real);
-      multipliers.push_back(q.multiplier);
-      shifts.push_back(q.shift);
-      scales.push_back(static_cast<float>(real));
-    }
-  }
-  auto int8_pipeline(std::int32_t out_zp) const {
-    return pipeline(bias_add{bias.data()},
-                    requantize_fixed_point_per_channel<double_rounding>{multipliers.data(), shifts.data()},
-                    add_zero_point{out_zp}, clamp{-128, 127}, saturating_cast<std::int8_t>{});
-  }
-};
+// Per-channel TFLite requantization parameters, multipliers from 2^lo to 2^hi.
+testing::column_params per_channel(std::ptrdiff_t c, std::mt19937& rng, double lo = -12.0, double hi = -4.0) {
+  return testing::column_params(c, rng, testing::column_ranges{5000, lo, hi, false});
+}
 
 struct dw_layer {
   index_t batch, h, w, c_in, multiplier, k_h, k_w;
@@ -117,7 +100,7 @@ TEST_CASE("depthwise: random shapes equal the reference on every ISA", "[conv][d
     scoped_isa_ceiling ceiling(isa);
     exercised.push_back(isa);
     for (const dw_layer& l : layers) {
-      per_channel pc(l.c_in * l.multiplier, rng);
+      const auto pc = per_channel(l.c_in * l.multiplier, rng);
       check_layer(l, -7, 0, pc.int8_pipeline(2), rng);
     }
   }
@@ -136,12 +119,12 @@ TEST_CASE("depthwise: full-range inputs, extreme zero points, every output type"
       const index_t c = layer.c_in * layer.multiplier;
       for (int mode = 1; mode <= 3; ++mode) {
         for (std::int32_t zp : {-128, 127}) {
-          per_channel pc(c, rng, -16.0, 1.0);
+          const auto pc = per_channel(c, rng, -16.0, 1.0);
           check_layer(layer, zp, 0, pc.int8_pipeline(0), rng, mode);
           check_layer(layer, zp, zp == 127 ? -128 : 127, pc.int8_pipeline(-128), rng, mode);
         }
       }
-      per_channel pc(c, rng);
+      const auto pc = per_channel(c, rng);
       check_layer(layer, 3, 0, pipeline(), rng);
       check_layer(layer, 3, 0, pipeline(bias_add{pc.bias.data()}, requantize_float_per_channel{pc.scales.data()},
                                         add_zero_point{100}, saturating_cast<std::uint8_t>{}),
@@ -193,7 +176,7 @@ TEST_CASE("depthwise: every thread count gives identical results", "[conv][depth
   std::mt19937 rng(8);
   dw_layer l{2, 17, 15, 40, 1, 3, 3, conv2d_params{}};
   l.p.pad = padding::same();
-  per_channel pc(l.c_in, rng);
+  const auto pc = per_channel(l.c_in, rng);
   for (int t : {1, 2, 3}) check_layer(l, 5, 0, pc.int8_pipeline(1), rng, 0, context(threads{t}));
 }
 

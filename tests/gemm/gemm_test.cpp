@@ -16,9 +16,11 @@
 #include "qsparse/core/context.hpp"
 #include "qsparse/gemm/gemm.hpp"
 #include "qsparse/gemm/reference.hpp"
+#include "support/column_params.hpp"
 #include "support/testing.hpp"
 
 using namespace qsparse;
+using qsparse::testing::column_params;
 
 namespace {
 
@@ -41,25 +43,6 @@ std::vector<T> make_values(std::size_t count, fill how, std::mt19937& rng) {
   return v;
 }
 
-// Per-column parameters for every stage kind, with multipliers from 2^-20 to 8 (so outputs saturate too).
-struct column_params {
-  std::vector<std::int32_t> bias, multipliers;
-  std::vector<int> shifts;
-  std::vector<float> scales, float_bias;
-  explicit column_params(std::ptrdiff_t n, std::mt19937& rng) {
-    std::uniform_int_distribution<int> b(-100000, 100000);
-    std::uniform_real_distribution<double> e(-20.0, 3.0);
-    for (std::ptrdiff_t i = 0; i < n; ++i) {
-      bias.push_back(b(rng));
-      const double real = std::exp2(e(rng));
-      const quantized_multiplier q = quantize_multiplier(real);
-      multipliers.push_back(q.multiplier);
-      shifts.push_back(q.shift);
-      scales.push_back(static_cast<float>(real));
-      float_bias.push_back(static_cast<float>(b(rng)) / 7.0f);
-    }
-  }
-};
 
 // Runs gemm on packed weights for `isa` and reference_gemm; requires equal outputs (padding untouched).
 template <class A, class Pipeline>

@@ -18,9 +18,11 @@
 #include "qsparse/gemm/gemm.hpp"
 #include "qsparse/gemm/reference.hpp"
 #include "qsparse/gemm/sparse_gemm.hpp"
+#include "support/column_params.hpp"
 #include "support/testing.hpp"
 
 using namespace qsparse;
+using qsparse::testing::column_params;
 
 namespace {
 
@@ -88,24 +90,6 @@ std::vector<std::int8_t> make_weights(std::ptrdiff_t k, std::ptrdiff_t n, int nb
   return w;
 }
 
-struct column_params {
-  std::vector<std::int32_t> bias, multipliers;
-  std::vector<int> shifts;
-  std::vector<float> scales, float_bias;
-  explicit column_params(std::ptrdiff_t n, std::mt19937& rng) {
-    std::uniform_int_distribution<int> b(-100000, 100000);
-    std::uniform_real_distribution<double> e(-20.0, 3.0);
-    for (std::ptrdiff_t i = 0; i < n; ++i) {
-      bias.push_back(b(rng));
-      const double real = std::exp2(e(rng));
-      const quantized_multiplier q = quantize_multiplier(real);
-      multipliers.push_back(q.multiplier);
-      shifts.push_back(q.shift);
-      scales.push_back(static_cast<float>(real));
-      float_bias.push_back(static_cast<float>(b(rng)) / 7.0f);
-    }
-  }
-};
 
 std::vector<isa_level> exercised;
 
