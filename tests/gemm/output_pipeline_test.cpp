@@ -1,0 +1,102 @@
+// tests/gemm/output_pipeline_test.cpp — the AVX-512 output-pipeline evaluator against the scalar
+// definition (evaluate) on accumulators across the whole int32 range, for the pipelines whose trailing
+// add_zero_point and clamps the evaluator folds into one stage: extreme zero points (bounds that leave
+// the int32 range, constant results), two clamps in a row, every output type.
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/kernels/avx512/output_pipeline.hpp"
+#include "support/testing.hpp"
+
+using namespace qsparse;
+
+#if QSPARSE_X86
+namespace {
+
+constexpr std::int32_t int32_min = std::numeric_limits<std::int32_t>::min();
+constexpr std::int32_t int32_max = std::numeric_limits<std::int32_t>::max();
+
+std::vector<std::int32_t> accumulators() {
+  std::vector<std::int32_t> a = {int32_min, int32_min + 1, -2147483520, -65536, -129, -128, -127, -1, 0, 1, 126,
+                                 127, 128, 255, 256, 65535, 2147483519, 2147483520, int32_max - 1, int32_max};
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<std::int32_t> any(int32_min, int32_max);
+  std::uniform_int_distribution<std::int32_t> small(-400, 400);
+  for (int i = 0; i < 200; ++i) a.push_back(any(rng));
+  for (int i = 0; i < 200; ++i) a.push_back(small(rng));
+  for (std::int32_t d = -300; d <= 300; ++d) a.push_back(static_cast<std::int32_t>(int32_max - 300 + (d + 300) / 2));
+  for (std::int32_t d = -300; d <= 300; ++d) a.push_back(static_cast<std::int32_t>(int32_min + (d + 300) / 2));
+  while (a.size() % 16 != 0) a.push_back(0);
+  return a;
+}
+
+template <class... S>
+QSPARSE_TARGET_AVX512 void run_avx512(const output_pipeline<S...>& p, const std::vector<std::int32_t>& acc,
+                                      typename output_pipeline<S...>::output_type* out) {
+  for (std::size_t i = 0; i < acc.size(); i += 16) {
+    const __m512i v = _mm512_loadu_si512(acc.data() + i);
+    kernels::avx512::store_prepared(kernels::avx512::prepare(p, 0, 0xFFFF), v, 0xFFFF, out + i);
+  }
+}
+
+template <class... S>
+void check_pipeline(const output_pipeline<S...>& p) {
+  using out_t = typename output_pipeline<S...>::output_type;
+  const std::vector<std::int32_t> acc = accumulators();
+  std::vector<out_t> got(acc.size()), want(acc.size());
+  run_avx512(p, acc, got.data());
+  for (std::size_t i = 0; i < acc.size(); ++i) want[i] = evaluate(p, acc[i], 0, static_cast<std::ptrdiff_t>(i % 16));
+  for (std::size_t i = 0; i < acc.size(); ++i) {
+    INFO("accumulator " << acc[i]);
+    REQUIRE(static_cast<std::int64_t>(got[i]) == static_cast<std::int64_t>(want[i]));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the AVX-512 evaluator's folded zero point and clamps equal the scalar stages", "[gemm][pipeline]") {
+  if (!cpu_supports(isa_level::avx512)) {
+    WARN("AVX-512 not available on this CPU: the AVX-512 output-pipeline evaluator is not exercised");
+    return;
+  }
+  static_assert(kernels::avx512::offset_clamp_tail<add_zero_point, clamp, saturating_cast<std::int8_t>>() == 3);
+  static_assert(kernels::avx512::offset_clamp_tail<requantize_float, add_zero_point, clamp>() == 2);
+  static_assert(kernels::avx512::offset_clamp_tail<add_zero_point>() == 0);
+  static_assert(kernels::avx512::offset_clamp_tail<clamp, saturating_cast<std::int8_t>>() == 0);
+  static_assert(kernels::avx512::offset_clamp_tail<add_zero_point, clamp, requantize_float>() == 0);
+  // The usual int8 tails.
+  check_pipeline(pipeline(add_zero_point{-7}, clamp{-120, 127}, saturating_cast<std::int8_t>{}));
+  check_pipeline(pipeline(add_zero_point{-128}, saturating_cast<std::int8_t>{}));
+  check_pipeline(pipeline(add_zero_point{3}, saturating_cast<std::uint8_t>{}));
+  check_pipeline(pipeline(add_zero_point{-5}, saturating_cast<std::int16_t>{}));
+  check_pipeline(pipeline(add_zero_point{0}, clamp{-1000, 1000}));
+  // Bounds minus the zero point below INT32_MIN or above INT32_MAX (saturated, never binding).
+  check_pipeline(pipeline(add_zero_point{2147483000}, saturating_cast<std::int8_t>{}));
+  check_pipeline(pipeline(add_zero_point{int32_min}, saturating_cast<std::int8_t>{}));
+  check_pipeline(pipeline(add_zero_point{int32_max}, clamp{-10, 0}));
+  check_pipeline(pipeline(add_zero_point{int32_min}, clamp{int32_min, int32_max}));
+  check_pipeline(pipeline(add_zero_point{int32_max}, clamp{int32_min, int32_max}));
+  // Constant results: every v + zp saturates below L (above H).
+  check_pipeline(pipeline(add_zero_point{int32_min}, clamp{0, 10}, saturating_cast<std::int8_t>{}));
+  check_pipeline(pipeline(add_zero_point{int32_max}, clamp{-10, -5}));
+  check_pipeline(pipeline(add_zero_point{int32_min + 5}, clamp{5, 6}));
+  // Two clamps: nested, overlapping and disjoint bounds.
+  check_pipeline(pipeline(add_zero_point{0}, clamp{5, 9}, clamp{-3, 7}));
+  check_pipeline(pipeline(add_zero_point{3}, clamp{10, 20}, clamp{30, 40}));
+  check_pipeline(pipeline(add_zero_point{-3}, clamp{-500, 500}, saturating_cast<std::int8_t>{}));
+  check_pipeline(pipeline(add_zero_point{100}, clamp{0, 6}, saturating_cast<std::uint8_t>{}));
+  // Whole pipelines: the stages before the tail run unfolded.
+  const std::int32_t bias[16] = {5, -5, 1000000, -1000000, int32_max, int32_min, 0, 7, 8, 9, -10, 11, 12, 13, 14, 15};
+  const float scales[16] = {0.5f, 1e-3f, 1e-6f, 2.0f, 1e-9f, 3.0f, 0.25f, 0.125f, 1.0f, 1.5f, 1e-4f, 0.75f, 8.0f, 0.1f, 0.2f, 0.3f};
+  check_pipeline(pipeline(bias_add{bias}, requantize_float_per_channel{scales}, add_zero_point{-3}, clamp{-128, 127},
+                          saturating_cast<std::int8_t>{}));
+  check_pipeline(pipeline(bias_add{bias}, requantize_fixed_point<double_rounding>{quantize_multiplier(0.00123)},
+                          add_zero_point{17}, clamp{0, 127}, saturating_cast<std::int8_t>{}));
+  check_pipeline(pipeline(requantize_float{3.5e3f}, add_zero_point{2147483000}));
+}
+#endif
