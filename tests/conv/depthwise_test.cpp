@@ -96,6 +96,15 @@ TEST_CASE("depthwise: random shapes equal the reference on every ISA", "[conv][d
     l.w = ew + extra(rng);
     layers.push_back(l);
   }
+  // 3x3 layers run the kernels' unrolled 9-tap path on full 16-channel blocks (and the runtime path on
+  // the tail): stride 1 and 2, dilation 2, every padding mode.
+  for (int i = 0; i < 6; ++i) {
+    dw_layer l{1, 5 + i, 8 + i, 16 * (1 + i % 3) + (i % 2 == 0 ? 0 : 5), i == 5 ? 2 : 1, 3, 3, conv2d_params{}};
+    l.p.stride_h = l.p.stride_w = 1 + i % 2;
+    l.p.dilation_h = l.p.dilation_w = i == 4 ? 2 : 1;
+    l.p.pad = i % 3 == 0 ? padding::same() : i % 3 == 1 ? padding::valid() : padding::explicit_pads(1, 0, 2, 1);
+    layers.push_back(l);
+  }
   for (isa_level isa : testing::supported_levels()) {
     scoped_isa_ceiling ceiling(isa);
     exercised.push_back(isa);

@@ -44,10 +44,12 @@ struct dwconv_s8s8_s32_c8 {
   static constexpr isa_level isa = isa_level::avx2;
   static const char* name() { return "dwconv_s8s8_s32_c8__avx2"; }
 
-  template <bool Tail, class Prepared, class Out>
+  /// Taps: the tap count when known at compile time (9, a 3x3 kernel: the loop unrolls and the
+  /// accumulators stay in registers), 0 for g.tap_count.
+  template <bool Tail, int Taps, class Prepared, class Out>
   QSPARSE_TARGET_AVX2 static void block(const dwconv_args<Out>& g, const Prepared& prepared, std::ptrdiff_t c0,
                                         int count, __m256i mask) {
-    const std::ptrdiff_t taps = g.tap_count;
+    const std::ptrdiff_t taps = Taps != 0 ? Taps : g.tap_count;
     const __m256i init = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.init + c0));
     const std::int32_t* w = g.weights + c0;
     const std::ptrdiff_t ws = g.channels_padded;
@@ -56,6 +58,7 @@ struct dwconv_s8s8_s32_c8 {
       const std::int8_t* const* t0 = g.taps + p * taps;
       const std::int8_t* const* t1 = t0 + taps;
       __m256i acc0 = init, acc1 = init;
+#pragma GCC unroll 9
       for (std::ptrdiff_t t = 0; t < taps; ++t) {
         const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + t * ws));
         acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(load_s8x8_epi32<Tail>(t0[t] + c0, count), wv));
@@ -67,6 +70,7 @@ struct dwconv_s8s8_s32_c8 {
     for (; p < g.pixels; ++p) {
       const std::int8_t* const* t0 = g.taps + p * taps;
       __m256i acc0 = init;
+#pragma GCC unroll 9
       for (std::ptrdiff_t t = 0; t < taps; ++t) {
         const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + t * ws));
         acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(load_s8x8_epi32<Tail>(t0[t] + c0, count), wv));
@@ -83,9 +87,13 @@ struct dwconv_s8s8_s32_c8 {
       const __m256i mask = lane_mask(count);
       const auto prepared = prepare(pipeline, c0, mask);
       if (count == 8) {
-        block<false>(g, prepared, c0, count, mask);
+        if (g.tap_count == 9) {
+          block<false, 9>(g, prepared, c0, count, mask);
+        } else {
+          block<false, 0>(g, prepared, c0, count, mask);
+        }
       } else {
-        block<true>(g, prepared, c0, count, mask);
+        block<true, 0>(g, prepared, c0, count, mask);
       }
     }
   }
