@@ -23,6 +23,7 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "qsparse/calibrate/range.hpp"
@@ -55,6 +56,16 @@ struct hybrid_row_quantization {
 };
 
 namespace detail {
+
+/// The row's min and max as TFLite's loops find them (std::min / std::max from x[0]; k >= 1).
+inline std::pair<float, float> row_min_max(const float* x, std::ptrdiff_t k) {
+  float lo = x[0], hi = x[0];
+  for (std::ptrdiff_t i = 1; i < k; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+  return {lo, hi};
+}
 
 /// std::round (half away from zero) for |y| < 2^23, in operations a compiler vectorizes at any -m level:
 /// the truncation is exact, so is y - t, and the tie test sees the true fraction.
@@ -141,11 +152,7 @@ inline float hybrid_output(std::int32_t acc, float row_scale, float weight_scale
 /// TFLite PortableSymmetricQuantizeFloats: range = max(|min|, |max|); range 0 → all 0 with scale 1;
 /// else scale = range / 127 and q = clamp(round_half_away(x * (127 / range)), -127, 127).
 inline hybrid_row_quantization quantize_row_symmetric(const float* x, std::ptrdiff_t k, std::int8_t* q) {
-  float lo = x[0], hi = x[0];
-  for (std::ptrdiff_t i = 1; i < k; ++i) {
-    lo = std::min(lo, x[i]);
-    hi = std::max(hi, x[i]);
-  }
+  const auto [lo, hi] = detail::row_min_max(x, k);
   return detail::quantize_row_symmetric_in_range<false>(x, k, q, lo, hi);
 }
 
@@ -153,14 +160,9 @@ inline hybrid_row_quantization quantize_row_symmetric(const float* x, std::ptrdi
 /// equal → all 0 with scale 1; else scale = (rmax - rmin) / 255, the zero point from the end with the
 /// smaller error, clamped with <= / >= and rounded half away; q = clamp(round(zp + x * float(1 / scale))).
 inline hybrid_row_quantization quantize_row_asymmetric(const float* x, std::ptrdiff_t k, std::int8_t* q) {
-  float lo = x[0], hi = x[0];
-  for (std::ptrdiff_t i = 1; i < k; ++i) {
-    lo = std::min(lo, x[i]);
-    hi = std::max(hi, x[i]);
-  }
+  const auto [lo, hi] = detail::row_min_max(x, k);
   return detail::quantize_row_asymmetric_in_range<false>(x, k, q, lo, hi);
 }
-
 
 /// The dynamic-range GEMM. See the top of this header.
 template <class A, class LA, class AA, class D, class LD, class AD>
