@@ -44,17 +44,51 @@ QSPARSE_TARGET_AVX512 void run_avx512(const output_pipeline<S...>& p, const std:
   }
 }
 
+/// The fast evaluator on the accumulators within `bound`; returns fast_path_exact (nothing is stored
+/// when it is false).
 template <class... S>
-void check_pipeline(const output_pipeline<S...>& p) {
+QSPARSE_TARGET_AVX512 bool run_avx512_fast(const output_pipeline<S...>& p, std::int64_t bound,
+                                           const std::vector<std::int32_t>& acc,
+                                           typename output_pipeline<S...>::output_type* out) {
+  const auto prepared = kernels::avx512::prepare(p, 0, 0xFFFF, bound);
+  if (!kernels::avx512::fast_path_exact(prepared)) return false;
+  for (std::size_t i = 0; i < acc.size(); i += 16) {
+    const __m512i v = _mm512_loadu_si512(acc.data() + i);
+    kernels::avx512::store_prepared_fast(prepared, v, 0xFFFF, out + i);
+  }
+  return true;
+}
+
+/// Checks both evaluators against evaluate(); returns whether the fast one was exact (and so checked)
+/// for accumulators within `bound` (-1: no bound).
+template <class... S>
+bool check_pipeline(const output_pipeline<S...>& p, std::int64_t bound = -1) {
   using out_t = typename output_pipeline<S...>::output_type;
-  const std::vector<std::int32_t> acc = accumulators();
-  std::vector<out_t> got(acc.size()), want(acc.size());
+  std::vector<std::int32_t> acc = accumulators();
+  if (bound >= 0) {
+    std::vector<std::int32_t> within;
+    for (std::int32_t a : acc)
+      if (a >= -bound && a <= bound) within.push_back(a);
+    within.push_back(static_cast<std::int32_t>(-bound));
+    within.push_back(static_cast<std::int32_t>(bound));
+    while (within.size() % 16 != 0) within.push_back(0);
+    acc = within;
+  }
+  std::vector<out_t> got(acc.size()), want(acc.size()), fast(acc.size());
   run_avx512(p, acc, got.data());
   for (std::size_t i = 0; i < acc.size(); ++i) want[i] = evaluate(p, acc[i], 0, static_cast<std::ptrdiff_t>(i % 16));
   for (std::size_t i = 0; i < acc.size(); ++i) {
     INFO("accumulator " << acc[i]);
     REQUIRE(static_cast<std::int64_t>(got[i]) == static_cast<std::int64_t>(want[i]));
   }
+  const bool exact = run_avx512_fast(p, bound, acc, fast.data());
+  if (exact) {
+    for (std::size_t i = 0; i < acc.size(); ++i) {
+      INFO("accumulator " << acc[i] << ", fast evaluator");
+      REQUIRE(static_cast<std::int64_t>(fast[i]) == static_cast<std::int64_t>(want[i]));
+    }
+  }
+  return exact;
 }
 
 }  // namespace
@@ -98,5 +132,52 @@ TEST_CASE("the AVX-512 evaluator's folded zero point and clamps equal the scalar
   check_pipeline(pipeline(bias_add{bias}, requantize_fixed_point<double_rounding>{quantize_multiplier(0.00123)},
                           add_zero_point{17}, clamp{0, 127}, saturating_cast<std::int8_t>{}));
   check_pipeline(pipeline(requantize_float{3.5e3f}, add_zero_point{2147483000}));
+}
+
+TEST_CASE("the AVX-512 fast evaluator is used exactly where it equals the scalar stages", "[gemm][pipeline]") {
+  if (!cpu_supports(isa_level::avx512)) {
+    WARN("AVX-512 not available on this CPU: the AVX-512 output-pipeline evaluator is not exercised");
+    return;
+  }
+  using kernels::avx512::has_fast_path;
+  using kernels::avx512::prepared_round_scale_offset_clamp;
+  static_assert(!has_fast_path<std::tuple<kernels::avx512::prepared_add_constant>>::value);
+  static_assert(has_fast_path<std::tuple<kernels::avx512::prepared_bias>>::value);
+  static_assert(has_fast_path<std::tuple<prepared_round_scale_offset_clamp>>::value);
+  // requantize_float and the folded tail become one stage.
+  static_assert(std::is_same_v<decltype(kernels::avx512::prepare(
+                                   pipeline(requantize_float{1.0f}, add_zero_point{0}, saturating_cast<std::int8_t>{}),
+                                   0, 0xFFFF)),
+                               std::tuple<prepared_round_scale_offset_clamp>>);
+  const float scales[16] = {0.5f, 1e-3f, 1e-6f, 2.0f, 1e-9f, 3.0f, 0.25f, 0.125f, 1.0f, 1.5f, 1e-4f, 0.75f, 8.0f, 0.1f, 0.2f, 1e30f};
+  const std::int32_t small_bias[16] = {5, -5, 1000, -1000, 0, 7, 8, 9, -10, 11, 12, 13, 14, 15, -16, 100000};
+  const std::int32_t big_bias[16] = {5, -5, 1000, -1000, 0, 7, 8, 9, -10, 11, 12, 13, 14, 15, -16, int32_max - 999};
+  const std::int32_t low_bias[16] = {5, -5, 1000, -1000, 0, 7, 8, 9, -10, 11, 12, 13, 14, 15, -16, int32_min + 1000};
+  // Float clamp: exact for the int8 / uint8 / int16 tails, ties and values far out of range included.
+  CHECK(check_pipeline(pipeline(requantize_float_per_channel{scales}, add_zero_point{-3}, clamp{-128, 127},
+                                saturating_cast<std::int8_t>{})));
+  CHECK(check_pipeline(pipeline(requantize_float{0.5f}, add_zero_point{7}, saturating_cast<std::uint8_t>{})));
+  CHECK(check_pipeline(pipeline(requantize_float{0.5f}, add_zero_point{-100}, clamp{0, 6}, saturating_cast<std::int8_t>{})));
+  CHECK(check_pipeline(pipeline(requantize_float{1.5f}, add_zero_point{-9}, saturating_cast<std::int16_t>{})));
+  CHECK(check_pipeline(pipeline(requantize_float{0.25f}, add_zero_point{16777216 - 128}, saturating_cast<std::int8_t>{})));
+  // ... and not where the tail's bounds are beyond 2^24 (-128 - zp = -2^24 - 1 here).
+  CHECK_FALSE(check_pipeline(pipeline(requantize_float{0.25f}, add_zero_point{16777216 - 127}, saturating_cast<std::int8_t>{})));
+  CHECK_FALSE(check_pipeline(pipeline(requantize_float{0.25f}, add_zero_point{16777216 + 1000}, saturating_cast<std::int8_t>{})));
+  CHECK_FALSE(check_pipeline(pipeline(requantize_float{3.5e3f}, add_zero_point{5}, clamp{int32_min, int32_max})));
+  // Plain bias: exact when bound + |bias| fits int32 in every lane.
+  CHECK(check_pipeline(pipeline(bias_add{small_bias}, requantize_float_per_channel{scales}, add_zero_point{-3},
+                                saturating_cast<std::int8_t>{}),
+                       int32_max - 100000));
+  CHECK_FALSE(check_pipeline(pipeline(bias_add{small_bias}, requantize_float_per_channel{scales}, add_zero_point{-3},
+                                      saturating_cast<std::int8_t>{}),
+                             int32_max - 99999));
+  CHECK(check_pipeline(pipeline(bias_add{big_bias}, requantize_fixed_point<double_rounding>{quantize_multiplier(0.00123)},
+                                add_zero_point{17}, saturating_cast<std::int8_t>{}),
+                       999));
+  CHECK_FALSE(check_pipeline(pipeline(bias_add{big_bias}, add_zero_point{17}, saturating_cast<std::int8_t>{}), 1000));
+  CHECK(check_pipeline(pipeline(bias_add{low_bias}), 1000));
+  CHECK_FALSE(check_pipeline(pipeline(bias_add{low_bias}), 1001));
+  CHECK_FALSE(check_pipeline(pipeline(bias_add{small_bias}, requantize_float_per_channel{scales}, add_zero_point{-3},
+                                      saturating_cast<std::int8_t>{})));  // no bound: saturation stays
 }
 #endif

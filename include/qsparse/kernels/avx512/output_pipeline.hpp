@@ -6,6 +6,10 @@
 //   store_prepared<Out>(prepared, acc, mask, dst)  applies them to the 16 accumulators of one row and
 //                                               stores the lanes in `mask` as the pipeline's output type
 //   store_row(pipeline, acc, n, mask, dst)      both at once
+//   prepare(pipeline, n, mask, bound)           as prepare, for accumulators known to satisfy |acc| <= bound:
+//   fast_path_exact(prepared)                   true when store_prepared_fast gives the same bits here
+//   store_prepared_fast<Out>(prepared, acc, mask, dst)  the shorter sequence (below), for the kernels'
+//                                               epilogues, chosen once per block of rows
 // Per-column parameter arrays are read with masked loads, so a tail never reads past column N - 1.
 // Every function carries QSPARSE_TARGET_AVX512; kernels with a superset target (avx512_vnni) inline them.
 #pragma once
@@ -41,8 +45,12 @@ QSPARSE_TARGET_AVX512 inline __m512i round_to_int32_half_even(__m512 v) {
 
 // Each stage is first *prepared* for a block of 16 columns (its per-column parameters loaded once,
 // scalars broadcast), then applied to the accumulators of every row of the block.
-struct prepared_add_constant {  // bias_add, add_zero_point: clamp to where the add cannot overflow, then add
+struct prepared_add_constant {  // add_zero_point: clamp to where the add cannot overflow, then add
   __m512i lo, hi, value;
+};
+struct prepared_bias {  // bias_add: as prepared_add_constant; `plain` when the accumulators' bound rules out overflow
+  __m512i lo, hi, value;
+  bool plain;
 };
 template <class R>
 struct prepared_fixed_point {
@@ -62,11 +70,12 @@ struct prepared_clamp_float {
   __m512 lo, hi;
 };
 
-QSPARSE_TARGET_AVX512 inline prepared_add_constant prepare_stage(const bias_add& s, std::ptrdiff_t n, __mmask16 mask) {
+QSPARSE_TARGET_AVX512 inline prepared_bias prepare_stage(const bias_add& s, std::ptrdiff_t n, __mmask16 mask) {
   // Per lane, as for add_zero_point: clamp to [INT32_MIN - min(b, 0), INT32_MAX - max(b, 0)], then add.
   const auto bias = _mm512_maskz_loadu_epi32(mask, s.bias + n);
   const auto zero = _mm512_setzero_si512();
-  return {_mm512_sub_epi32(_mm512_set1_epi32(INT32_MIN), _mm512_min_epi32(bias, zero)), _mm512_sub_epi32(_mm512_set1_epi32(INT32_MAX), _mm512_max_epi32(bias, zero)), bias};
+  return {_mm512_sub_epi32(_mm512_set1_epi32(INT32_MIN), _mm512_min_epi32(bias, zero)),
+          _mm512_sub_epi32(_mm512_set1_epi32(INT32_MAX), _mm512_max_epi32(bias, zero)), bias, false};
 }
 QSPARSE_TARGET_AVX512 inline prepared_add_constant prepare_stage(const add_zero_point& s, std::ptrdiff_t, __mmask16) {
   // v + zp saturates exactly when v is beyond INT32_MAX - zp (zp > 0) or INT32_MIN - zp (zp < 0):
@@ -116,6 +125,9 @@ QSPARSE_TARGET_AVX512 inline prepared_clamp_float prepare_stage(const clamp_floa
 }
 
 QSPARSE_TARGET_AVX512 inline __m512i apply_prepared(const prepared_add_constant& p, __m512i v) {
+  return _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, p.lo), p.hi), p.value);
+}
+QSPARSE_TARGET_AVX512 inline __m512i apply_prepared(const prepared_bias& p, __m512i v) {
   return _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, p.lo), p.hi), p.value);
 }
 template <class R>
@@ -196,10 +208,14 @@ inline void compose_clamp(const saturating_cast<T>&, std::int64_t& lo, std::int6
 
 inline std::int32_t wrap_to_int32(std::int64_t v) { return static_cast<std::int32_t>(static_cast<std::uint32_t>(v)); }
 
+/// The folded tail's bounds: clamp to [lo, hi], then add zero_point (wrapping).
+struct offset_clamp_bounds {
+  std::int32_t lo, hi, zero_point;
+};
+
 /// Stage Z is the add_zero_point; the clamps follow it.
 template <std::size_t Z, class... S, std::size_t... I>
-QSPARSE_TARGET_AVX512 inline prepared_add_constant prepare_offset_clamp(const output_pipeline<S...>& p,
-                                                                        std::index_sequence<I...>) {
+inline offset_clamp_bounds fold_offset_clamp(const output_pipeline<S...>& p, std::index_sequence<I...>) {
   std::int64_t lo = INT32_MIN, hi = INT32_MAX;
   (compose_clamp(std::get<Z + 1 + I>(p.stages), lo, hi), ...);
   const std::int64_t zp = std::get<Z>(p.stages).zero_point;
@@ -212,21 +228,146 @@ QSPARSE_TARGET_AVX512 inline prepared_add_constant prepare_offset_clamp(const ou
     l = static_cast<std::int32_t>(std::max<std::int64_t>(lo - zp, INT32_MIN));
     h = static_cast<std::int32_t>(std::min<std::int64_t>(hi - zp, INT32_MAX));
   }
-  return {_mm512_set1_epi32(l), _mm512_set1_epi32(h), _mm512_set1_epi32(static_cast<std::int32_t>(zp))};
+  return {l, h, static_cast<std::int32_t>(zp)};
 }
 
-/// The pipeline's stages prepared for columns n .. n+15 (lanes outside `mask` are not read), with a
-/// trailing add_zero_point and clamps folded into one stage (above).
+QSPARSE_TARGET_AVX512 inline prepared_add_constant prepare_offset_clamp(const offset_clamp_bounds& b) {
+  return {_mm512_set1_epi32(b.lo), _mm512_set1_epi32(b.hi), _mm512_set1_epi32(b.zero_point)};
+}
+
+// ---- the fast epilogue --------------------------------------------------------------------------------
+// Two more folds, exact only for some parameter values, so they are a second evaluator the kernels pick
+// once per block of rows (fast_path_exact) rather than a branch per vector:
+//  - bias_add saturates; when the kernel knows |acc| <= bound and bound + |bias[n]| fits int32 for every
+//    lane, the saturation never happens and the stage is one vpaddd instead of three instructions;
+//  - requantize_float followed by the folded tail: round_half_even(x) clamped to the integers [l, h] is
+//    round_half_even(x clamped to [l, h]) (rounding is monotone and maps integers to themselves), so the
+//    clamp moves before the conversion, in float, and also bounds x below 2^31 (no overflow fix-up);
+//    exact when l and h are floats, |l|, |h| <= 2^24: always for int8 / uint8 / int16 outputs with
+//    |zero point| <= 2^24 - 2^16. Six instructions per 16 outputs instead of eight.
+struct prepared_round_scale_offset_clamp {  // requantize_float(_per_channel), add_zero_point, clamps
+  prepared_round_scale scale;
+  prepared_add_constant tail;
+  __m512 lo, hi;  // the tail's lo and hi as floats (meaningful when float_exact)
+  bool float_exact;
+};
+
+QSPARSE_TARGET_AVX512 inline __m512i apply_prepared(const prepared_round_scale_offset_clamp& p, __m512i v) {
+  return apply_prepared(p.tail, apply_prepared(p.scale, v));
+}
+
+template <class P>
+QSPARSE_TARGET_AVX512 inline auto apply_fast(const P& p, __m512i v) {
+  return apply_prepared(p, v);
+}
+template <class P>
+QSPARSE_TARGET_AVX512 inline auto apply_fast(const P& p, __m512 v) {
+  return apply_prepared(p, v);
+}
+QSPARSE_TARGET_AVX512 inline __m512i apply_fast(const prepared_bias& p, __m512i v) { return _mm512_add_epi32(v, p.value); }
+QSPARSE_TARGET_AVX512 inline __m512i apply_fast(const prepared_round_scale_offset_clamp& p, __m512i v) {
+  __m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(v), p.scale.scale);
+  x = _mm512_min_ps(_mm512_max_ps(x, p.lo), p.hi);  // no NaN: the scales are finite and positive
+  const __m512i r = _mm512_cvt_roundps_epi32(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  return _mm512_add_epi32(r, p.tail.value);
+}
+
+template <class P>
+inline bool fast_exact(const P&) {
+  return true;
+}
+inline bool fast_exact(const prepared_bias& p) { return p.plain; }
+inline bool fast_exact(const prepared_round_scale_offset_clamp& p) { return p.float_exact; }
+
+template <class P>
+struct has_fast_stage : std::false_type {};
+template <>
+struct has_fast_stage<prepared_bias> : std::true_type {};
+template <>
+struct has_fast_stage<prepared_round_scale_offset_clamp> : std::true_type {};
+
+/// Whether store_prepared_fast differs from store_prepared for this prepared pipeline type at all.
+template <class Prepared>
+struct has_fast_path;
+template <class... P>
+struct has_fast_path<std::tuple<P...>> : std::bool_constant<(has_fast_stage<P>::value || ...)> {};
+
+/// Whether store_prepared_fast gives store_prepared's bits for accumulators within the prepare bound.
+template <class... P>
+inline bool fast_path_exact(const std::tuple<P...>& prepared) {
+  return std::apply([](const auto&... p) { return (fast_exact(p) && ...); }, prepared);
+}
+
+inline constexpr std::int32_t float_exact_limit = 1 << 24;
+
+template <class Stage>
+QSPARSE_TARGET_AVX512 inline prepared_round_scale_offset_clamp prepare_round_scale_offset_clamp(
+    const Stage& requantize, std::ptrdiff_t n, __mmask16 mask, const offset_clamp_bounds& b) {
+  prepared_round_scale_offset_clamp r;
+  r.scale = prepare_stage(requantize, n, mask);
+  r.tail = prepare_offset_clamp(b);
+  r.float_exact = b.lo >= -float_exact_limit && b.lo <= float_exact_limit && b.hi >= -float_exact_limit &&
+                  b.hi <= float_exact_limit;
+  r.lo = _mm512_set1_ps(static_cast<float>(b.lo));
+  r.hi = _mm512_set1_ps(static_cast<float>(b.hi));
+  return r;
+}
+
+template <class T>
+struct is_requantize_float : std::false_type {};
+template <>
+struct is_requantize_float<requantize_float> : std::true_type {};
+template <>
+struct is_requantize_float<requantize_float_per_channel> : std::true_type {};
+
+/// Whether stage Z - 1 of S... exists and is requantize_float(_per_channel).
+template <std::size_t Z, class... S>
+constexpr bool requantize_float_before() {
+  if constexpr (Z == 0) {
+    return false;
+  } else {
+    return is_requantize_float<std::tuple_element_t<Z - 1, std::tuple<S...>>>::value;
+  }
+}
+
 template <class... S>
-QSPARSE_TARGET_AVX512 inline auto prepare(const output_pipeline<S...>& p, std::ptrdiff_t n, __mmask16 mask) {
+QSPARSE_TARGET_AVX512 inline auto prepare_folded(const output_pipeline<S...>& p, std::ptrdiff_t n, __mmask16 mask) {
   constexpr std::size_t tail = offset_clamp_tail<S...>();
   if constexpr (tail == 0) {
     return prepare_all(p, n, mask, std::index_sequence_for<S...>{});
   } else {
     constexpr std::size_t z = sizeof...(S) - tail;
-    return std::tuple_cat(prepare_all(p, n, mask, std::make_index_sequence<z>{}),
-                          std::make_tuple(prepare_offset_clamp<z>(p, std::make_index_sequence<tail - 1>{})));
+    const offset_clamp_bounds b = fold_offset_clamp<z>(p, std::make_index_sequence<tail - 1>{});
+    if constexpr (requantize_float_before<z, S...>()) {
+      return std::tuple_cat(prepare_all(p, n, mask, std::make_index_sequence<z - 1>{}),
+                            std::make_tuple(prepare_round_scale_offset_clamp(std::get<z - 1>(p.stages), n, mask, b)));
+    } else {
+      return std::tuple_cat(prepare_all(p, n, mask, std::make_index_sequence<z>{}),
+                            std::make_tuple(prepare_offset_clamp(b)));
+    }
   }
+}
+
+/// The pipeline's stages prepared for columns n .. n+15 (lanes outside `mask` are not read), with a
+/// trailing add_zero_point and clamps folded into one stage (above), together with a requantize_float
+/// before them. `bound` (>= 0) promises |acc| <= bound for the accumulators the result is applied to
+/// (it lets store_prepared_fast add the bias without saturation); -1 promises nothing.
+template <class... S>
+QSPARSE_TARGET_AVX512 inline auto prepare(const output_pipeline<S...>& p, std::ptrdiff_t n, __mmask16 mask,
+                                          std::int64_t bound = -1) {
+  auto prepared = prepare_folded(p, n, mask);
+  if constexpr (sizeof...(S) > 0) {
+    if constexpr (std::is_same_v<std::tuple_element_t<0, std::tuple<S...>>, bias_add>) {
+      auto& b = std::get<0>(prepared);
+      if (bound >= 0) {
+        const std::int64_t most = _mm512_mask_reduce_max_epi32(mask, b.value);
+        const std::int64_t least = _mm512_mask_reduce_min_epi32(mask, b.value);
+        b.plain = bound + std::max<std::int64_t>(most, 0) <= INT32_MAX &&
+                  -bound + std::min<std::int64_t>(least, 0) >= INT32_MIN;
+      }
+    }
+  }
+  return prepared;
 }
 
 template <std::size_t I, class Prepared, class V>
@@ -237,11 +378,17 @@ QSPARSE_TARGET_AVX512 inline auto apply_all(const Prepared& prepared, V v) {
     return apply_all<I + 1>(prepared, apply_prepared(std::get<I>(prepared), v));
   }
 }
+template <std::size_t I, class Prepared, class V>
+QSPARSE_TARGET_AVX512 inline auto apply_all_fast(const Prepared& prepared, V v) {
+  if constexpr (I == std::tuple_size_v<Prepared>) {
+    return v;
+  } else {
+    return apply_all_fast<I + 1>(prepared, apply_fast(std::get<I>(prepared), v));
+  }
+}
 
-/// Applies prepared stages to 16 accumulators of one row and stores the lanes in `mask` as Out.
-template <class Out, class Prepared>
-QSPARSE_TARGET_AVX512 inline void store_prepared(const Prepared& prepared, __m512i acc, __mmask16 mask, Out* dst) {
-  const auto v = apply_all<0>(prepared, acc);
+template <class Out, class V>
+QSPARSE_TARGET_AVX512 inline void store_lanes(V v, __mmask16 mask, Out* dst) {
   if constexpr (std::is_same_v<Out, float>) {
     _mm512_mask_storeu_ps(dst, mask, v);
   } else if constexpr (std::is_same_v<Out, std::int32_t>) {
@@ -251,6 +398,19 @@ QSPARSE_TARGET_AVX512 inline void store_prepared(const Prepared& prepared, __m51
   } else {
     _mm512_mask_cvtepi32_storeu_epi16(dst, mask, v);
   }
+}
+
+/// Applies prepared stages to 16 accumulators of one row and stores the lanes in `mask` as Out.
+template <class Out, class Prepared>
+QSPARSE_TARGET_AVX512 inline void store_prepared(const Prepared& prepared, __m512i acc, __mmask16 mask, Out* dst) {
+  store_lanes(apply_all<0>(prepared, acc), mask, dst);
+}
+
+/// As store_prepared, by the fast evaluator: the same bits when fast_path_exact(prepared) and the
+/// accumulators are within the bound given to prepare.
+template <class Out, class Prepared>
+QSPARSE_TARGET_AVX512 inline void store_prepared_fast(const Prepared& prepared, __m512i acc, __mmask16 mask, Out* dst) {
+  store_lanes(apply_all_fast<0>(prepared, acc), mask, dst);
 }
 
 /// Applies `p` to 16 accumulators (columns n .. n+15 of one row) and stores the lanes in `mask`.

@@ -73,9 +73,19 @@ struct panel_epilogue {
   __m512i column_term[2];
   __mmask16 mask[2];
   int halves;  // 1 or 2: how many 16-column halves hold columns
+  bool fast;   // avx512::store_prepared_fast is exact for both halves
   Out* dst;    // row r of the tile at dst + r * ldd
   std::ptrdiff_t ldd;
 };
+
+/// The largest |Σ_k (a - a_zp)(w - w_zp)| for k values of A's type, zero points a_zp and w_zp.
+template <class A>
+inline std::int64_t accumulator_bound(std::ptrdiff_t k, std::int32_t a_zp, std::int32_t w_zp) {
+  const std::int64_t a_lo = std::is_same_v<A, std::int8_t> ? -128 : 0;
+  const std::int64_t a_max = std::max<std::int64_t>(a_lo + 255 - a_zp, a_zp - a_lo);
+  const std::int64_t w_max = std::max<std::int64_t>(127 - w_zp, w_zp + 128);
+  return static_cast<std::int64_t>(k) * a_max * w_max;
+}
 
 /// The epilogue of the panel whose first column is n0 (of n): the column term
 /// -(a_zp + o) (colsum[n] - K w_zp), passed as its two factors, and the pipeline prepared per half.
@@ -83,23 +93,51 @@ template <class Out, class... S>
 QSPARSE_TARGET_AVX512_VNNI inline auto prepare_panel_epilogue(const output_pipeline<S...>& pipeline,
                                                               const std::int32_t* column_sums, std::int32_t k_wzp,
                                                               std::int32_t column_factor, std::ptrdiff_t n,
-                                                              std::ptrdiff_t n0, std::ptrdiff_t ldd) {
+                                                              std::ptrdiff_t n0, std::ptrdiff_t ldd,
+                                                              std::int64_t bound) {
   using prepared_type = decltype(avx512::prepare(pipeline, std::ptrdiff_t{0}, __mmask16{0}));
   panel_epilogue<prepared_type, Out> e;
   const std::ptrdiff_t columns = n - n0 < 32 ? n - n0 : 32;
   e.halves = columns > 16 ? 2 : 1;
   e.column_term[1] = _mm512_setzero_si512();
+  e.fast = true;
   for (int j = 0; j < e.halves; ++j) {
     const std::ptrdiff_t left = columns - 16 * j;
     e.mask[j] = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
     const __m512i sums = _mm512_load_si512(column_sums + n0 + 16 * j);  // padded to NR: in bounds
     e.column_term[j] =
         _mm512_mullo_epi32(_mm512_sub_epi32(sums, _mm512_set1_epi32(k_wzp)), _mm512_set1_epi32(column_factor));
-    e.prepared[j] = avx512::prepare(pipeline, n0 + 16 * j, e.mask[j]);
+    e.prepared[j] = avx512::prepare(pipeline, n0 + 16 * j, e.mask[j], bound);
+    e.fast = e.fast && avx512::fast_path_exact(e.prepared[j]);
   }
   e.dst = nullptr;
   e.ldd = ldd;
   return e;
+}
+
+/// The epilogue of one tile: the accumulators (in `tile`, 32 per row) plus the column and row terms,
+/// through the pipeline (the fast evaluator when Fast), stored.
+template <int MR, bool Fast, class Prepared, class Out>
+QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void store_tile(const std::int32_t* tile,
+                                                                                const std::int32_t* row_term,
+                                                                                const panel_epilogue<Prepared, Out>& e) {
+  Out* const dst = e.dst;  // locals: the stores through dst could alias e as far as the compiler knows
+  const std::ptrdiff_t ldd = e.ldd;
+  for (int j = 0; j < e.halves; ++j) {
+    const Prepared prepared = e.prepared[j];
+    const __m512i column_term = e.column_term[j];
+    const __mmask16 mask = e.mask[j];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      __m512i v = _mm512_add_epi32(_mm512_load_si512(tile + r * 32 + 16 * j), column_term);
+      if (row_term != nullptr) v = _mm512_add_epi32(v, _mm512_set1_epi32(row_term[r]));
+      if constexpr (Fast) {
+        avx512::store_prepared_fast(prepared, v, mask, dst + r * ldd + 16 * j);
+      } else {
+        avx512::store_prepared(prepared, v, mask, dst + r * ldd + 16 * j);
+      }
+    }
+  }
 }
 
 /// MR rows of unsigned activations (row stride lda, `groups` groups of 4 bytes) × 32 columns:
@@ -143,13 +181,10 @@ QSPARSE_TARGET_AVX512_VNNI __attribute__((noinline)) inline void gemm_u8s8_tile_
     _mm512_store_si512(tile + r * 32 + 16, hi);
   }
   asm volatile("" ::: "memory");  // keep the epilogue out of the k loop's register allocation
-  for (int j = 0; j < e.halves; ++j) {
-    for (int r = 0; r < MR; ++r) {
-      __m512i v = _mm512_add_epi32(_mm512_load_si512(tile + r * 32 + 16 * j), e.column_term[j]);
-      if (row_term != nullptr) v = _mm512_add_epi32(v, _mm512_set1_epi32(row_term[r]));
-      avx512::store_prepared(e.prepared[j], v, e.mask[j], e.dst + r * e.ldd + 16 * j);
-    }
+  if constexpr (avx512::has_fast_path<Prepared>::value) {
+    if (e.fast) return store_tile<MR, true>(tile, row_term, e);
   }
+  store_tile<MR, false>(tile, row_term, e);
 }
 
 /// The tile for a runtime row count (the last tile of a block may be short).
@@ -206,11 +241,12 @@ struct gemm_u8s8_s32_8x32c4 {
     const auto column_factor = static_cast<std::int32_t>(0u - a_offset);
     const auto k_wzp = static_cast<std::int32_t>(static_cast<std::uint32_t>(g.k) * static_cast<std::uint32_t>(w_zp));
     const std::int32_t* column_sums = g.weights.column_sums();
+    const std::int64_t bound = accumulator_bound<A>(g.k, g.a_zero_point, w_zp);
     const std::ptrdiff_t kp = g.weights.k_padded();
     const std::ptrdiff_t groups = kp / 4;
     using out_type = typename output_pipeline<S...>::output_type;
     const auto prepare_panel = [&](std::ptrdiff_t p) {
-      return prepare_panel_epilogue<out_type>(pipeline, column_sums, k_wzp, column_factor, g.n, p * nr, g.ldd);
+      return prepare_panel_epilogue<out_type>(pipeline, column_sums, k_wzp, column_factor, g.n, p * nr, g.ldd, bound);
     };
 
     // Shallow K (one cache line of a row or less) or uint8 activations: the tiles read the caller's rows
