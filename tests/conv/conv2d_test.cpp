@@ -148,6 +148,7 @@ TEST_CASE("conv2d: 1x1 (direct and strided), 1xN, Nx1 and deep layers", "[conv][
     for (const layer& l : layers) {
       const auto pc = per_channel(l.c_out, rng);
       check_layer<std::int8_t>(isa, l, 17, 0, pc.int8_pipeline(-1), rng);
+      check_layer<std::int8_t>(isa, l, -3, 0, pc.float_int8_pipeline(-6), rng);
     }
   }
 }

@@ -46,6 +46,13 @@ struct column_params {
                     requantize_fixed_point_per_channel<double_rounding>{multipliers.data(), shifts.data()},
                     add_zero_point{out_zp}, clamp{-128, 127}, saturating_cast<std::int8_t>{});
   }
+
+  /// The float-scale int8 output pipeline (XNNPACK / PyTorch): bias, half-to-even requantization, zero
+  /// point, a ReLU-style clamp.
+  auto float_int8_pipeline(std::int32_t out_zp) const {
+    return pipeline(bias_add{bias.data()}, requantize_float_per_channel{scales.data()}, add_zero_point{out_zp},
+                    clamp{out_zp, 127}, saturating_cast<std::int8_t>{});
+  }
 };
 
 }  // namespace qsparse::testing

@@ -10,9 +10,11 @@
 //   Σ_k (a - a_zp) w = Σ_k a_u w - (a_zp + 128) colsum[n].
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/dispatch/isa.hpp"
@@ -50,7 +52,7 @@ struct conv_u8s8_s32_4x32c4 {
   static constexpr isa_level isa = isa_level::avx512_vnni;
   static const char* name() { return "conv_u8s8_s32_4x32c4__avx512vnni"; }
 
-  template <int G, int MR, class Prepared0, class Prepared1, class Out>
+  template <int G, int MR, bool Fast, class Prepared0, class Prepared1, class Out>
   QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void tile(
       const std::int8_t* a, std::ptrdiff_t kp, const __m512i (&w)[G][2], __m512i init0, __m512i init1,
       const Prepared0& p0, const Prepared1& p1, __mmask16 mask0, __mmask16 mask1, bool second, Out* dst,
@@ -74,8 +76,13 @@ struct conv_u8s8_s32_4x32c4 {
     }
 #pragma GCC unroll 4
     for (int r = 0; r < MR; ++r) {
-      avx512::store_prepared(p0, acc[r][0], mask0, dst + r * ldd);
-      if (second) avx512::store_prepared(p1, acc[r][1], mask1, dst + r * ldd + 16);
+      if constexpr (Fast) {
+        avx512::store_prepared_fast(p0, acc[r][0], mask0, dst + r * ldd);
+        if (second) avx512::store_prepared_fast(p1, acc[r][1], mask1, dst + r * ldd + 16);
+      } else {
+        avx512::store_prepared(p0, acc[r][0], mask0, dst + r * ldd);
+        if (second) avx512::store_prepared(p1, acc[r][1], mask1, dst + r * ldd + 16);
+      }
     }
   }
 
@@ -86,6 +93,9 @@ struct conv_u8s8_s32_4x32c4 {
     const std::ptrdiff_t panels = g.weights.n_padded() / nr;
     const std::int32_t* column_sums = g.weights.column_sums();
     const __m512i factor = _mm512_set1_epi32(-(g.a_zero_point + 128));
+    // |Σ_k (a - a_zp) w| for int8 a and symmetric int8 w (the padded weights are 0).
+    const std::int64_t bound = static_cast<std::int64_t>(kp) *
+                               std::max<std::int64_t>(127 - g.a_zero_point, g.a_zero_point + 128) * 128;
     for (std::ptrdiff_t p = 0; p < panels; ++p) {
       const auto* wp = static_cast<const std::int8_t*>(g.weights.panel(p));
       __m512i w[G][2];
@@ -101,18 +111,35 @@ struct conv_u8s8_s32_4x32c4 {
       const auto mask1 = static_cast<__mmask16>(!second ? 0 : (columns >= 32 ? 0xFFFF : (1u << (columns - 16)) - 1u));
       const __m512i init0 = _mm512_mullo_epi32(_mm512_load_si512(column_sums + n0), factor);  // padded: in bounds
       const __m512i init1 = _mm512_mullo_epi32(_mm512_load_si512(column_sums + n0 + 16), factor);
-      const auto p0 = avx512::prepare(pipeline, n0, mask0);
-      const auto p1 = avx512::prepare(pipeline, n0 + 16, mask1);
-      auto* dst = g.dst + n0;
-      std::ptrdiff_t r = 0;
-      for (; r + mr <= g.m; r += mr)
-        tile<G, 4>(g.rows + r * kp, kp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * g.ldd, g.ldd);
-      switch (g.m - r) {
-        case 3: tile<G, 3>(g.rows + r * kp, kp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * g.ldd, g.ldd); break;
-        case 2: tile<G, 2>(g.rows + r * kp, kp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * g.ldd, g.ldd); break;
-        case 1: tile<G, 1>(g.rows + r * kp, kp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * g.ldd, g.ldd); break;
-        default: break;
+      const auto p0 = avx512::prepare(pipeline, n0, mask0, bound);
+      const auto p1 = avx512::prepare(pipeline, n0 + 16, mask1, bound);
+      const bool fast = avx512::fast_path_exact(p0) && (!second || avx512::fast_path_exact(p1));
+      if constexpr (avx512::has_fast_path<std::decay_t<decltype(p0)>>::value) {
+        if (fast) {
+          run_panel<G, true>(g, w, init0, init1, p0, p1, mask0, mask1, second, n0);
+          continue;
+        }
       }
+      run_panel<G, false>(g, w, init0, init1, p0, p1, mask0, mask1, second, n0);
+    }
+  }
+
+  /// Every row of the panel whose first column is n0.
+  template <int G, bool Fast, class Prepared, class Out>
+  QSPARSE_TARGET_AVX512_VNNI static void run_panel(const conv_shallow_args<Out>& g, const __m512i (&w)[G][2],
+                                                   __m512i init0, __m512i init1, const Prepared& p0,
+                                                   const Prepared& p1, __mmask16 mask0, __mmask16 mask1, bool second,
+                                                   std::ptrdiff_t n0) {
+    const std::ptrdiff_t kp = g.weights.k_padded();
+    auto* dst = g.dst + n0;
+    std::ptrdiff_t r = 0;
+    for (; r + mr <= g.m; r += mr)
+      tile<G, 4, Fast>(g.rows + r * kp, kp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * g.ldd, g.ldd);
+    switch (g.m - r) {
+      case 3: tile<G, 3, Fast>(g.rows + r * kp, kp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * g.ldd, g.ldd); break;
+      case 2: tile<G, 2, Fast>(g.rows + r * kp, kp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * g.ldd, g.ldd); break;
+      case 1: tile<G, 1, Fast>(g.rows + r * kp, kp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * g.ldd, g.ldd); break;
+      default: break;
     }
   }
 
