@@ -119,6 +119,33 @@ TEST_CASE("gemm: every kernel equals the reference on its edge shapes (requantiz
   REQUIRE(!exercised.empty());
 }
 
+#if QSPARSE_X86
+TEST_CASE("gemm: deep int8 rows read in place and copied give the reference's bits (VNNI)", "[gemm][kernels]") {
+  if (!cpu_supports(isa_level::avx512_vnni)) {
+    WARN("AVX-512 VNNI not available on this CPU: its int8 row paths are not exercised");
+    return;
+  }
+  using kernels::avx512_vnni::int8_rows;
+  std::mt19937 rng(11);
+  for (int8_rows rows : {int8_rows::in_place, int8_rows::copy, int8_rows::automatic}) {
+    kernels::avx512_vnni::scoped_int8_rows path(rows);
+    for (std::ptrdiff_t k : {65, 67, 68, 131, 579}) {
+      for (std::ptrdiff_t m : {1, 3, 8, 9, 69}) {
+        for (std::ptrdiff_t n : {1, 33, 64}) {
+          column_params cp(n, rng);
+          const auto fixed = cp.int8_pipeline(-7);
+          const auto scaled = cp.float_int8_pipeline(-7);
+          check_case<std::int8_t>(isa_level::avx512_vnni, m, k, n, 0, 0, -3, 0, fill::random, fixed, rng);
+          check_case<std::int8_t>(isa_level::avx512_vnni, m, k, n, 5, 3, 127, 0, fill::random, scaled, rng);
+          check_case<std::int8_t>(isa_level::avx512_vnni, m, k, n, 0, 0, -128, 0, fill::high, scaled, rng);
+          check_case<std::int8_t>(isa_level::avx512_vnni, m, k, n, 1, 0, 127, 0, fill::low, pipeline(), rng);
+        }
+      }
+    }
+  }
+}
+#endif
+
 TEST_CASE("gemm: full-range inputs and extreme zero points", "[gemm][kernels]") {
   std::mt19937 rng(7);
   for (isa_level isa : testing::supported_levels()) {

@@ -26,6 +26,7 @@ struct cpu_features {
   bool avx512dq = false;
   bool avx512_vnni = false;
   bool avx_vnni = false;  // the VEX-encoded 256-bit VNNI of Alder Lake and later
+  bool amd = false;       // vendor "AuthenticAMD": used for tuning choices only, never for correctness
 };
 
 namespace detail {
@@ -44,6 +45,7 @@ inline cpu_features detect_cpu_features() {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return f;
   const unsigned max_leaf = eax;
+  f.amd = ebx == 0x68747541u && edx == 0x69746e65u && ecx == 0x444d4163u;  // "Auth" "enti" "cAMD"
   __get_cpuid(1, &eax, &ebx, &ecx, &edx);
   f.sse41 = (ecx >> 19) & 1u;
   const bool osxsave = (ecx >> 27) & 1u;

@@ -10,22 +10,27 @@
 // with a_u = a + o, o = 128 for int8 and 0 for uint8 activations. The last term (rows' sums) is only
 // computed when w_zp != 0.
 //
-// Deep int8 rows are first copied to a per-thread scratch (flipped, zero padded to whole k groups), so
-// the inner loop is pure: per k group two 64-byte weight loads (the panel prefetched 16 groups ahead),
-// one 4-byte broadcast per row and 16 vpdpbusd for 8 rows. uint8 rows, and int8 rows of at most 64
-// bytes (where a copy would cost as much as the multiply-adds), are read in place, the int8 ones
-// flipped after the broadcast. Fewer than 4 rows split the k loop over two accumulator sets to hide
+// Per k group the inner loop has two 64-byte weight loads (the panel prefetched 16 groups ahead), one
+// 4-byte broadcast per row and 16 vpdpbusd for 8 rows. uint8 rows, and int8 rows of at most 64 bytes
+// (where a copy would cost as much as the multiply-adds), are read in place, the int8 ones flipped after
+// the broadcast (one vpxord per two vpdpbusd). Deeper int8 rows are read in place too where that
+// vpxord issues on vector pipes vpdpbusd leaves free (AMD Zen 4 / 5: four pipes, two multiply; on Zen 5
+// +16 % on M3136 K576 N64 and +18 % on square 2048 against the copy); elsewhere (Intel: vpdpbusd and
+// vpxord share two ports) they are first copied to a per-thread scratch, flipped and zero padded to
+// whole k groups, which makes the inner loop pure. int8_rows (below) overrides the choice. Fewer than 4 rows split the k loop over two accumulator sets to hide
 // vpdpbusd's latency (matrix-vector products). The pipeline of each panel is prepared once and
 // applied to every tile that meets it.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
 
 #include "qsparse/core/config.hpp"
+#include "qsparse/core/cpu_features.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/output_stages.hpp"
 #include "qsparse/kernels/avx512/output_pipeline.hpp"
@@ -39,6 +44,38 @@ QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 namespace qsparse {
 namespace kernels {
 namespace avx512_vnni {
+
+/// How deep int8 rows (more than 64 bytes) reach the tiles. `automatic` reads them in place on AMD
+/// and copies them elsewhere (see the top of this header); the others force a path (tests, benchmarks).
+enum class int8_rows { automatic, in_place, copy };
+
+inline std::atomic<int>& int8_rows_storage() {
+  static std::atomic<int> setting{static_cast<int>(int8_rows::automatic)};
+  return setting;
+}
+inline void set_int8_rows(int8_rows r) { int8_rows_storage().store(static_cast<int>(r), std::memory_order_relaxed); }
+inline int8_rows get_int8_rows() { return static_cast<int8_rows>(int8_rows_storage().load(std::memory_order_relaxed)); }
+
+/// Sets the int8 rows' path for its lifetime and restores the previous one.
+class scoped_int8_rows {
+ public:
+  explicit scoped_int8_rows(int8_rows r) : previous_(get_int8_rows()) { set_int8_rows(r); }
+  ~scoped_int8_rows() { set_int8_rows(previous_); }
+  scoped_int8_rows(const scoped_int8_rows&) = delete;
+  scoped_int8_rows& operator=(const scoped_int8_rows&) = delete;
+
+ private:
+  int8_rows previous_;
+};
+
+/// Whether int8 rows padded to kp bytes are read in place (flipped per broadcast).
+inline bool int8_rows_in_place(std::ptrdiff_t kp) {
+  switch (get_int8_rows()) {
+    case int8_rows::in_place: return true;
+    case int8_rows::copy: return kp <= 64;
+    default: return kp <= 64 || cpu().amd;
+  }
+}
 
 /// How far ahead of the current k group the weight panel is prefetched, in bytes (16 k groups). For
 /// deep K the panel does not stay in L1 next to the rows and streams from L2; fetching it ahead hides
@@ -249,12 +286,13 @@ struct gemm_u8s8_s32_8x32c4 {
       return prepare_panel_epilogue<out_type>(pipeline, column_sums, k_wzp, column_factor, g.n, p * nr, g.ldd, bound);
     };
 
-    // Shallow K (one cache line of a row or less) or uint8 activations: the tiles read the caller's rows
-    // in place. Copying them would cost as much as the multiply-adds, and a copied block waits for its
-    // rows from L3 or memory while in-place rows stream under the hardware prefetcher. A row is read up
+    // Shallow K (one cache line of a row or less), uint8 activations, or int8 ones where the flip is
+    // free (above): the tiles read the caller's rows in place. Copying them would cost as much as the
+    // multiply-adds, and a copied block waits for its rows from L3 or memory while in-place rows stream
+    // under the hardware prefetcher. A row is read up
     // to whole k groups (3 bytes past K, times zero weights), so the tiles that read in place are those
     // whose rows all have 3 more rows after them, or all of them when K is a multiple of 4.
-    const bool in_place = w_zp == 0 && (!flip || kp <= 64);
+    const bool in_place = w_zp == 0 && (!flip || int8_rows_in_place(kp));
     if (in_place) {
       const std::ptrdiff_t safe_end = g.k % 4 == 0 ? m_end : std::min<std::ptrdiff_t>(m_end, g.m - 3);
       const auto* a = reinterpret_cast<const std::uint8_t*>(g.a);
