@@ -115,6 +115,45 @@ TEST_CASE("depthwise: random shapes equal the reference on every ISA", "[conv][d
   }
 }
 
+TEST_CASE("depthwise: whole 64-channel blocks (the VNNI kernel's 4-taps-per-lane path) equal the reference",
+          "[conv][depthwise]") {
+  std::mt19937 rng(23);
+  const auto make = [](index_t h, index_t w, index_t c, index_t dm, index_t k_h, index_t k_w, index_t stride,
+                       index_t dilation, padding pad) {
+    dw_layer l{1, h, w, c, dm, k_h, k_w, conv2d_params{}};
+    l.p.stride_h = l.p.stride_w = stride;
+    l.p.dilation_h = l.p.dilation_w = dilation;
+    l.p.pad = pad;
+    return l;
+  };
+  const std::vector<dw_layer> layers = {
+      make(7, 9, 64, 1, 3, 3, 1, 1, padding::same()),                       // one block, 9 taps unrolled
+      make(6, 11, 147, 1, 3, 3, 2, 1, padding::valid()),                    // two blocks and a 19-channel tail
+      make(9, 8, 128, 1, 3, 3, 1, 2, padding::explicit_pads(2, 0, 1, 2)),  // dilation 2, padding everywhere
+      make(8, 8, 64, 1, 5, 5, 1, 1, padding::same()),                       // 25 taps: a last group of one
+      make(5, 6, 128, 1, 1, 1, 1, 1, padding::valid()),                     // one tap
+      make(6, 7, 64, 1, 2, 2, 2, 1, padding::same()),                       // 4 taps: one whole group
+      make(5, 5, 48, 2, 3, 3, 1, 1, padding::same()),                       // depth multiplier: 96 channels
+  };
+  for (isa_level isa : testing::supported_levels()) {
+    scoped_isa_ceiling ceiling(isa);
+    for (const dw_layer& l : layers) {
+      const index_t c = l.c_in * l.multiplier;
+      const auto pc = per_channel(c, rng);
+      check_layer(l, -7, 0, pc.int8_pipeline(2), rng);
+      check_layer(l, 5, 0, pc.float_int8_pipeline(-3), rng);  // the fast evaluator
+      for (int mode = 1; mode <= 3; ++mode) check_layer(l, mode == 1 ? 127 : -128, 0, pc.float_int8_pipeline(0), rng, mode);
+      check_layer(l, 3, 0, pipeline(bias_add{pc.bias.data()}, requantize_float_per_channel{pc.scales.data()},
+                                    add_zero_point{100}, saturating_cast<std::uint8_t>{}),
+                  rng);
+      check_layer(l, 3, 0, pipeline(), rng);  // raw int32
+      std::vector<float> fbias(static_cast<std::size_t>(c), 0.25f);
+      check_layer(l, -1, 0, pipeline(dequantize_float_per_channel{pc.scales.data(), fbias.data()}), rng);
+      check_layer(l, 9, -2, pc.int8_pipeline(2), rng);  // w - w_zp may leave int8: the 16-channel path
+    }
+  }
+}
+
 TEST_CASE("depthwise: full-range inputs, extreme zero points, every output type", "[conv][depthwise]") {
   std::mt19937 rng(4);
   dw_layer l{1, 7, 9, 37, 1, 3, 3, conv2d_params{}};

@@ -68,7 +68,11 @@ inline const char* depthwise_kernel_name(isa_level isa) {
 }
 
 /// Depthwise weights [1][kh][kw][C_out] packed once: int32 lanes (w - w_zp in the low 16 bits),
-/// [kh*kw][C_out padded to 16], and Σ_t (w - w_zp) per channel. The layout is the same for every ISA.
+/// [kh*kw][C_out padded to 16], and Σ_t (w - w_zp) per channel; the same for every ISA. When every
+/// w - w_zp fits int8 (always for w_zp = 0) also the VNNI kernel's layout of the whole 64-channel
+/// blocks: the int8 weights of 4 taps side by side in each 32-bit lane, lanes in the order the kernel's
+/// byte unpacks leave the channels (kernels/avx512vnni/dwconv_s8s8_s32_c16.hpp), and -128 Σ_t (w - w_zp)
+/// per channel, the term that undoes the kernel's sign flip of the input.
 class packed_depthwise_weights {
  public:
   packed_depthwise_weights() = default;
@@ -102,6 +106,31 @@ class packed_depthwise_weights {
         }
       }
     }
+    bool fits_int8 = true;
+    for (index_t t = 0; t < taps; ++t)
+      for (index_t o = 0; o < c_out_; ++o) {
+        const auto w = static_cast<std::int16_t>(weights_[static_cast<std::size_t>(t * c_padded_ + o)]);
+        fits_int8 = fits_int8 && w >= -128 && w <= 127;
+      }
+    const index_t blocks = c_out_ / 64;
+    if (!fits_int8 || blocks == 0) return;
+    tap_groups_ = (taps + 3) / 4;
+    // Block b, tap group j, vector q, 128-bit lane L, lane dword i, byte tt: tap 4j + tt of channel
+    // 64b + 16L + 4q + i (0 past the last tap).
+    interleaved_.assign(static_cast<std::size_t>(blocks * tap_groups_ * 256), 0);
+    for (index_t b = 0; b < blocks; ++b)
+      for (index_t j = 0; j < tap_groups_; ++j)
+        for (index_t q = 0; q < 4; ++q)
+          for (index_t lane = 0; lane < 4; ++lane)
+            for (index_t i = 0; i < 4; ++i)
+              for (index_t tt = 0; tt < 4; ++tt) {
+                const index_t t = 4 * j + tt, o = 64 * b + 16 * lane + 4 * q + i;
+                if (t >= taps) continue;
+                interleaved_[static_cast<std::size_t>(((b * tap_groups_ + j) * 4 + q) * 64 + lane * 16 + i * 4 + tt)] =
+                    static_cast<std::int8_t>(static_cast<std::int16_t>(weights_[static_cast<std::size_t>(t * c_padded_ + o)]));
+              }
+    flip_terms_.assign(static_cast<std::size_t>(c_padded_), 0);
+    for (index_t o = 0; o < c_out_; ++o) flip_terms_[static_cast<std::size_t>(o)] = -128 * sums_[static_cast<std::size_t>(o)];
   }
 
   index_t output_channels() const noexcept { return c_out_; }
@@ -113,12 +142,19 @@ class packed_depthwise_weights {
   const std::int32_t* weights() const noexcept { return weights_.data(); }
   /// Σ_t (w - w_zp) per (padded) channel.
   const std::int32_t* sums() const noexcept { return sums_.data(); }
+  /// The VNNI layout of the whole 64-channel blocks (above), or nullptr when w - w_zp leaves int8 or
+  /// there is no whole block.
+  const std::int8_t* interleaved() const noexcept { return interleaved_.empty() ? nullptr : interleaved_.data(); }
+  /// -128 Σ_t (w - w_zp) per (padded) channel, with interleaved().
+  const std::int32_t* flip_terms() const noexcept { return flip_terms_.empty() ? nullptr : flip_terms_.data(); }
 
  private:
-  index_t k_h_ = 0, k_w_ = 0, c_out_ = 0, c_padded_ = 0;
+  index_t k_h_ = 0, k_w_ = 0, c_out_ = 0, c_padded_ = 0, tap_groups_ = 0;
   std::int32_t weight_zero_point_ = 0;
   std::vector<std::int32_t> weights_;
   std::vector<std::int32_t> sums_;
+  std::vector<std::int8_t> interleaved_;
+  std::vector<std::int32_t> flip_terms_;
 };
 
 /// Packs a [1][kh][kw][C_out] filter for depthwise_conv2d.
@@ -173,8 +209,19 @@ void run_depthwise(const context& ctx, const std::int8_t* in, index_t batch, ind
           }
         }
       }
-      const kernels::dwconv_args<Out> args{table, g.out_w, taps, channels, w.channels_padded(), w.weights(), init,
-                                           r * g.out_w, out + r * g.out_w * channels};
+      // |Σ_t (x - in_zp)(w - w_zp)| <= taps * 255 * 255: the entry validated both zero points.
+      const kernels::dwconv_args<Out> args{table,
+                                           g.out_w,
+                                           taps,
+                                           channels,
+                                           w.channels_padded(),
+                                           w.weights(),
+                                           init,
+                                           r * g.out_w,
+                                           out + r * g.out_w * channels,
+                                           w.interleaved(),
+                                           w.flip_terms(),
+                                           std::int64_t{taps} * 255 * 255};
       Kernel::run(args, pipeline);
     }
   };

@@ -29,6 +29,11 @@ struct dwconv_args {
   const std::int32_t* init;         // [channels_padded]
   std::ptrdiff_t m0;                // output pixel index of pixel 0 (the pipeline's row m)
   Out* dst;                         // pixel p at dst + p * channels
+  // The VNNI kernel's layout of the whole 64-channel blocks (qsparse/conv/depthwise.hpp), or nullptr,
+  // and -128 Σ_t w(t, o) per channel with it. Other kernels ignore both.
+  const std::int8_t* interleaved;
+  const std::int32_t* flip_terms;
+  std::int64_t accumulator_bound;   // |init[o] + Σ_t taps[...][o] * w(t, o)| <= accumulator_bound
 };
 
 }  // namespace kernels
