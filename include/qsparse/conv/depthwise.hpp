@@ -196,18 +196,35 @@ void run_depthwise(const context& ctx, const std::int8_t* in, index_t batch, ind
           continue;
         }
         const std::int8_t* row = in + (b * in_h + iy) * in_w * channels;
-        index_t x0 = -g.pad_left;
-        for (index_t x = 0; x < g.out_w; ++x, entry += taps, x0 += p.stride_w) {
-          if (x0 >= 0 && x0 + (k_w - 1) * p.dilation_w < in_w) {  // interior: no bounds checks
-            const std::int8_t* pixel = row + x0 * channels;
-            for (index_t kx = 0; kx < k_w; ++kx) entry[kx] = pixel + kx * p.dilation_w * channels;
-          } else {
-            for (index_t kx = 0; kx < k_w; ++kx) {
-              const index_t ix = x0 + kx * p.dilation_w;
-              entry[kx] = ix >= 0 && ix < in_w ? row + ix * channels : pad_row;
-            }
+        const auto border = [&](index_t x) {  // a pixel whose taps may leave the row
+          const index_t x0 = x * p.stride_w - g.pad_left;
+          const std::int8_t** e = entry + x * taps;
+          for (index_t kx = 0; kx < k_w; ++kx) {
+            const index_t ix = x0 + kx * p.dilation_w;
+            e[kx] = ix >= 0 && ix < in_w ? row + ix * channels : pad_row;
           }
+        };
+        // Interior pixels [x_lo, x_hi): every tap inside the row, no bounds checks.
+        const index_t span = (k_w - 1) * p.dilation_w;
+        const index_t x_lo = std::min(g.out_w, (g.pad_left + p.stride_w - 1) / p.stride_w);
+        const index_t x_hi = std::max(x_lo, std::min(g.out_w, in_w - span + g.pad_left > 0
+                                                                   ? (in_w - span + g.pad_left - 1) / p.stride_w + 1
+                                                                   : index_t{0}));
+        for (index_t x = 0; x < x_lo; ++x) border(x);
+        const std::int8_t* pixel = row + (x_lo * p.stride_w - g.pad_left) * channels;
+        const index_t step = p.stride_w * channels, gap = p.dilation_w * channels;
+        const std::int8_t** e = entry + x_lo * taps;
+        if (k_w == 3) {
+          for (index_t x = x_lo; x < x_hi; ++x, e += taps, pixel += step) {
+            e[0] = pixel;
+            e[1] = pixel + gap;
+            e[2] = pixel + 2 * gap;
+          }
+        } else {
+          for (index_t x = x_lo; x < x_hi; ++x, e += taps, pixel += step)
+            for (index_t kx = 0; kx < k_w; ++kx) e[kx] = pixel + kx * gap;
         }
+        for (index_t x = x_hi; x < g.out_w; ++x) border(x);
       }
       // |Σ_t (x - in_zp)(w - w_zp)| <= taps * 255 * 255: the entry validated both zero points.
       const kernels::dwconv_args<Out> args{table,
