@@ -52,6 +52,31 @@ struct conv_u8s8_s32_4x32c4 {
   static constexpr isa_level isa = isa_level::avx512_vnni;
   static const char* name() { return "conv_u8s8_s32_4x32c4__avx512vnni"; }
 
+  /// The tile's rows (32 whole columns each, the fast evaluator) stored as 8-bit values: two rows' four
+  /// vectors go through vpackssdw, vpacksswb (vpackuswb for uint8) — exact, the values are already in
+  /// the output type's range — and one vpermd into 64 bytes, instead of four narrowing stores.
+  template <int MR, class Prepared0, class Prepared1, class Out>
+  QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void store_rows_packed(
+      const Prepared0& p0, const Prepared1& p1, const __m512i (&acc)[MR][2], Out* dst, std::ptrdiff_t ldd) {
+    // After the packs, 128-bit lane L holds 4 bytes of (row r cols 0-15, row r cols 16-31, row r+1 cols
+    // 0-15, row r+1 cols 16-31) for columns 4L .. 4L+3 of each half, in that order.
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; r += 2) {
+      const __m512i a0 = avx512::apply_all_fast<0>(p0, acc[r][0]);
+      const __m512i a1 = avx512::apply_all_fast<0>(p1, acc[r][1]);
+      const bool pair = r + 1 < MR;
+      const __m512i b0 = pair ? avx512::apply_all_fast<0>(p0, acc[r + 1 < MR ? r + 1 : r][0]) : a0;
+      const __m512i b1 = pair ? avx512::apply_all_fast<0>(p1, acc[r + 1 < MR ? r + 1 : r][1]) : a1;
+      const __m512i wa = _mm512_packs_epi32(a0, a1);
+      const __m512i wb = _mm512_packs_epi32(b0, b1);
+      const __m512i bytes = std::is_same_v<Out, std::int8_t> ? _mm512_packs_epi16(wa, wb) : _mm512_packus_epi16(wa, wb);
+      const __m512i rows = _mm512_permutexvar_epi32(order, bytes);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + r * ldd), _mm512_castsi512_si256(rows));
+      if (pair) _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + (r + 1) * ldd), _mm512_extracti64x4_epi64(rows, 1));
+    }
+  }
+
   template <int G, int MR, bool Fast, class Prepared0, class Prepared1, class Out>
   QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void tile(
       const std::int8_t* a, std::ptrdiff_t kp, const __m512i (&w)[G][2], __m512i init0, __m512i init1,
@@ -63,15 +88,22 @@ struct conv_u8s8_s32_4x32c4 {
       acc[r][0] = init0;
       acc[r][1] = init1;
     }
+    const __m512i flip = _mm512_set1_epi32(static_cast<std::int32_t>(0x80808080u));
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g) {
 #pragma GCC unroll 4
       for (int r = 0; r < MR; ++r) {
         std::int32_t word;
         std::memcpy(&word, a + r * kp + 4 * g, 4);
-        const __m512i av = _mm512_set1_epi32(word ^ static_cast<std::int32_t>(0x80808080u));  // a + 128
+        const __m512i av = _mm512_xor_si512(_mm512_set1_epi32(word), flip);  // a + 128, broadcast from memory
         acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w[g][0]);
         acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w[g][1]);
+      }
+    }
+    if constexpr (Fast && sizeof(Out) == 1) {
+      if (mask0 == 0xFFFF && mask1 == 0xFFFF) {  // 32 whole columns: store bytes through packs
+        store_rows_packed<MR>(p0, p1, acc, dst, ldd);
+        return;
       }
     }
 #pragma GCC unroll 4
