@@ -52,28 +52,17 @@ struct conv_u8s8_s32_4x32c4 {
   static constexpr isa_level isa = isa_level::avx512_vnni;
   static const char* name() { return "conv_u8s8_s32_4x32c4__avx512vnni"; }
 
-  /// The tile's rows (32 whole columns each, the fast evaluator) stored as 8-bit values: two rows' four
-  /// vectors go through vpackssdw, vpacksswb (vpackuswb for uint8) — exact, the values are already in
-  /// the output type's range — and one vpermd into 64 bytes, instead of four narrowing stores.
+  /// The tile's rows (32 whole columns each, the fast evaluator) stored as 8-bit values, two rows at a
+  /// time through packs (avx512::store_rows_as_bytes).
   template <int MR, class Prepared0, class Prepared1, class Out>
   QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void store_rows_packed(
       const Prepared0& p0, const Prepared1& p1, const __m512i (&acc)[MR][2], Out* dst, std::ptrdiff_t ldd) {
-    // After the packs, 128-bit lane L holds 4 bytes of (row r cols 0-15, row r cols 16-31, row r+1 cols
-    // 0-15, row r+1 cols 16-31) for columns 4L .. 4L+3 of each half, in that order.
-    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
 #pragma GCC unroll 4
     for (int r = 0; r < MR; r += 2) {
-      const __m512i a0 = avx512::apply_all_fast<0>(p0, acc[r][0]);
-      const __m512i a1 = avx512::apply_all_fast<0>(p1, acc[r][1]);
-      const bool pair = r + 1 < MR;
-      const __m512i b0 = pair ? avx512::apply_all_fast<0>(p0, acc[r + 1 < MR ? r + 1 : r][0]) : a0;
-      const __m512i b1 = pair ? avx512::apply_all_fast<0>(p1, acc[r + 1 < MR ? r + 1 : r][1]) : a1;
-      const __m512i wa = _mm512_packs_epi32(a0, a1);
-      const __m512i wb = _mm512_packs_epi32(b0, b1);
-      const __m512i bytes = std::is_same_v<Out, std::int8_t> ? _mm512_packs_epi16(wa, wb) : _mm512_packus_epi16(wa, wb);
-      const __m512i rows = _mm512_permutexvar_epi32(order, bytes);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + r * ldd), _mm512_castsi512_si256(rows));
-      if (pair) _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + (r + 1) * ldd), _mm512_extracti64x4_epi64(rows, 1));
+      const int r1 = r + 1 < MR ? r + 1 : r;
+      avx512::store_rows_as_bytes(avx512::apply_all_fast<0>(p0, acc[r][0]), avx512::apply_all_fast<0>(p1, acc[r][1]),
+                                  avx512::apply_all_fast<0>(p0, acc[r1][0]), avx512::apply_all_fast<0>(p1, acc[r1][1]),
+                                  dst + r * ldd, r1 != r ? dst + r1 * ldd : nullptr);
     }
   }
 
