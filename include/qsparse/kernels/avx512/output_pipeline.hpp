@@ -3,13 +3,13 @@
 //
 //   auto prepared = prepare(pipeline, n, mask)  loads the stages' parameters of columns n .. n+15 once
 //                                               (lanes outside `mask` are not read)
-//   store_prepared<Out>(prepared, acc, mask, dst)  applies them to the 16 accumulators of one row and
+//   store_prepared(prepared, acc, mask, dst)    applies them to the 16 accumulators of one row and
 //                                               stores the lanes in `mask` as the pipeline's output type
 //   store_row(pipeline, acc, n, mask, dst)      both at once
 //   prepare(pipeline, n, mask, bound)           as prepare, for accumulators known to satisfy |acc| <= bound:
-//   fast_path_exact(prepared)                   true when store_prepared_fast gives the same bits here
-//   store_prepared_fast<Out>(prepared, acc, mask, dst)  the shorter sequence (below), for the kernels'
-//                                               epilogues, chosen once per block of rows
+//   fast_path_exact(prepared)                   true when the fast evaluator gives the same bits here
+//   store_prepared<true>(prepared, acc, mask, dst)  (or store_prepared_fast) the shorter sequence (below),
+//                                               for the kernels' epilogues, chosen once per block of rows
 // Per-column parameter arrays are read with masked loads, so a tail never reads past column N - 1.
 // Every function carries QSPARSE_TARGET_AVX512; kernels with a superset target (avx512_vnni) inline them.
 #pragma once
@@ -370,20 +370,15 @@ QSPARSE_TARGET_AVX512 inline auto prepare(const output_pipeline<S...>& p, std::p
   return prepared;
 }
 
-template <std::size_t I, class Prepared, class V>
+/// The prepared stages I.. applied to v, by the fast evaluator when Fast.
+template <std::size_t I, bool Fast = false, class Prepared, class V>
 QSPARSE_TARGET_AVX512 inline auto apply_all(const Prepared& prepared, V v) {
   if constexpr (I == std::tuple_size_v<Prepared>) {
     return v;
+  } else if constexpr (Fast) {
+    return apply_all<I + 1, Fast>(prepared, apply_fast(std::get<I>(prepared), v));
   } else {
-    return apply_all<I + 1>(prepared, apply_prepared(std::get<I>(prepared), v));
-  }
-}
-template <std::size_t I, class Prepared, class V>
-QSPARSE_TARGET_AVX512 inline auto apply_all_fast(const Prepared& prepared, V v) {
-  if constexpr (I == std::tuple_size_v<Prepared>) {
-    return v;
-  } else {
-    return apply_all_fast<I + 1>(prepared, apply_fast(std::get<I>(prepared), v));
+    return apply_all<I + 1, Fast>(prepared, apply_prepared(std::get<I>(prepared), v));
   }
 }
 
@@ -418,17 +413,18 @@ QSPARSE_TARGET_AVX512 inline void store_rows_as_bytes(__m512i a0, __m512i a1, __
   if (dst_b != nullptr) _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst_b), _mm512_extracti64x4_epi64(rows, 1));
 }
 
-/// Applies prepared stages to 16 accumulators of one row and stores the lanes in `mask` as Out.
-template <class Out, class Prepared>
+/// Applies prepared stages to 16 accumulators of one row and stores the lanes in `mask` as Out, by the
+/// fast evaluator when Fast (the same bits when fast_path_exact(prepared) and the accumulators are
+/// within the bound given to prepare).
+template <bool Fast = false, class Out, class Prepared>
 QSPARSE_TARGET_AVX512 inline void store_prepared(const Prepared& prepared, __m512i acc, __mmask16 mask, Out* dst) {
-  store_lanes(apply_all<0>(prepared, acc), mask, dst);
+  store_lanes(apply_all<0, Fast>(prepared, acc), mask, dst);
 }
 
-/// As store_prepared, by the fast evaluator: the same bits when fast_path_exact(prepared) and the
-/// accumulators are within the bound given to prepare.
+/// store_prepared by the fast evaluator.
 template <class Out, class Prepared>
 QSPARSE_TARGET_AVX512 inline void store_prepared_fast(const Prepared& prepared, __m512i acc, __mmask16 mask, Out* dst) {
-  store_lanes(apply_all_fast<0>(prepared, acc), mask, dst);
+  store_prepared<true>(prepared, acc, mask, dst);
 }
 
 /// Applies `p` to 16 accumulators (columns n .. n+15 of one row) and stores the lanes in `mask`.

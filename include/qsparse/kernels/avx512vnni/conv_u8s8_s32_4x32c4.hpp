@@ -60,8 +60,8 @@ struct conv_u8s8_s32_4x32c4 {
 #pragma GCC unroll 4
     for (int r = 0; r < MR; r += 2) {
       const int r1 = r + 1 < MR ? r + 1 : r;
-      avx512::store_rows_as_bytes(avx512::apply_all_fast<0>(p0, acc[r][0]), avx512::apply_all_fast<0>(p1, acc[r][1]),
-                                  avx512::apply_all_fast<0>(p0, acc[r1][0]), avx512::apply_all_fast<0>(p1, acc[r1][1]),
+      avx512::store_rows_as_bytes(avx512::apply_all<0, true>(p0, acc[r][0]), avx512::apply_all<0, true>(p1, acc[r][1]),
+                                  avx512::apply_all<0, true>(p0, acc[r1][0]), avx512::apply_all<0, true>(p1, acc[r1][1]),
                                   dst + r * ldd, r1 != r ? dst + r1 * ldd : nullptr);
     }
   }
@@ -97,13 +97,8 @@ struct conv_u8s8_s32_4x32c4 {
     }
 #pragma GCC unroll 4
     for (int r = 0; r < MR; ++r) {
-      if constexpr (Fast) {
-        avx512::store_prepared_fast(p0, acc[r][0], mask0, dst + r * ldd);
-        if (second) avx512::store_prepared_fast(p1, acc[r][1], mask1, dst + r * ldd + 16);
-      } else {
-        avx512::store_prepared(p0, acc[r][0], mask0, dst + r * ldd);
-        if (second) avx512::store_prepared(p1, acc[r][1], mask1, dst + r * ldd + 16);
-      }
+      avx512::store_prepared<Fast>(p0, acc[r][0], mask0, dst + r * ldd);
+      if (second) avx512::store_prepared<Fast>(p1, acc[r][1], mask1, dst + r * ldd + 16);
     }
   }
 

@@ -126,11 +126,7 @@ struct dwconv_s8s8_s32_c16 {
       Out* dst = g.dst + p * g.channels + c0;
 #pragma GCC unroll 4
       for (int j = 0; j < 4; ++j) {
-        if constexpr (Fast) {
-          avx512::store_prepared_fast(prepared[j], acc[j], 0xFFFF, dst + 16 * j);
-        } else {
-          avx512::store_prepared(prepared[j], acc[j], 0xFFFF, dst + 16 * j);
-        }
+        avx512::store_prepared<Fast>(prepared[j], acc[j], 0xFFFF, dst + 16 * j);
       }
     }
   }

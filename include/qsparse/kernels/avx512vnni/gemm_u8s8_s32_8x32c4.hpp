@@ -168,11 +168,7 @@ QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void store_tile
     for (int r = 0; r < MR; ++r) {
       __m512i v = _mm512_add_epi32(_mm512_load_si512(tile + r * 32 + 16 * j), column_term);
       if (row_term != nullptr) v = _mm512_add_epi32(v, _mm512_set1_epi32(row_term[r]));
-      if constexpr (Fast) {
-        avx512::store_prepared_fast(prepared, v, mask, dst + r * ldd + 16 * j);
-      } else {
-        avx512::store_prepared(prepared, v, mask, dst + r * ldd + 16 * j);
-      }
+      avx512::store_prepared<Fast>(prepared, v, mask, dst + r * ldd + 16 * j);
     }
   }
 }
