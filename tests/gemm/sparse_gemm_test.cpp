@@ -151,6 +151,28 @@ TEST_CASE("sparse_gemm: every format on every ISA equals the reference on edge s
   CHECK(exercised.size() == testing::supported_levels().size());
 }
 
+TEST_CASE("sparse_gemm: 2:4 tiles of every row count, panel count and pair remainder", "[sparse_gemm][kernels]") {
+  // The AVX-512 kernel runs up to 4 panels per tile for 1-2 rows and 2 for 3-4 rows, and positions in
+  // quads of 4 pairs: K covers 1-4 pairs past whole quads, N panel counts that leave every remainder.
+  std::mt19937 rng(17);
+  for (isa_level isa : testing::supported_levels()) {
+    for (std::ptrdiff_t k : {24, 32, 40, 57}) {
+      for (std::ptrdiff_t m = 1; m <= 10; ++m) {
+        for (std::ptrdiff_t n : {65, 80, 83, 96, 110}) {
+          const auto w = make_weights(k, n, 16, pattern::two_of_four, fill::random, rng);
+          column_params cp(n, rng);
+          check_case<std::int8_t>(isa, sparse_format::two_of_four, m, k, n, w, 3, 1, -5, fill::random,
+                                  pipeline(bias_add{cp.bias.data()}, requantize_float_per_channel{cp.scales.data()},
+                                           add_zero_point{-2}, saturating_cast<std::int8_t>{}),
+                                  rng);
+          check_case<std::uint8_t>(isa, sparse_format::two_of_four, m, k, n, w, 0, 0, 77, fill::random, pipeline(),
+                                   rng);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("sparse_gemm: empty, single-block, dense, unstructured and 1:4 weights", "[sparse_gemm][kernels]") {
   std::mt19937 rng(9);
   for (isa_level isa : testing::supported_levels()) {
@@ -333,11 +355,53 @@ TEST_CASE("packed sparse weights: sizes, stored bytes, round trip", "[sparse_gem
     CHECK(again.weight(22, 36) == ww[22 * 37 + 36]);
     ::operator delete(raw, std::align_val_t{64});
   }
-  // 2:4 stores 40 bytes per 16 columns x 4 k: 62.5 % of the dense matrix.
+  // 2:4 stores 64 value bytes + 16 position bytes per 16 columns x 8 k: 62.5 % of the dense matrix.
   std::vector<std::int8_t> z(64 * 64, 0);
   const auto two = pack_sparse_weights(make_view(z.data(), 64, 64), sparse_format::two_of_four);
   CHECK(two.view().stored_weight_bytes() * 1000 == 625 * 64 * 64);
   CHECK(two.view().blocks() == 16 * 4);
+  CHECK(two.view().pairs() == 8);
+  CHECK(two.view().quads() == 2);
+  // K = 9 pads to 16 (two pairs, one quad of positions); the layout is exact to the byte.
+  std::vector<std::int8_t> nine(9 * 20, 0);
+  nine[0 * 20 + 0] = 3;    // k 0, n 0: group 0, slot 0
+  nine[3 * 20 + 0] = -4;   // k 3, n 0: group 0, slot 3
+  nine[6 * 20 + 17] = 7;   // k 6, n 17: panel 1, column 1, group 1, slot 2
+  nine[8 * 20 + 19] = -1;  // k 8, n 19: panel 1, column 3, pair 1, group 2, slot 0
+  const auto p9 = pack_sparse_weights(make_view(nine.data(), 9, 20), sparse_format::two_of_four);
+  const auto& v9 = p9.view();
+  CHECK(v9.k_padded() == 16);
+  CHECK(v9.pairs() == 2);
+  CHECK(v9.quads() == 1);
+  CHECK(v9.groups() == 4);
+  CHECK(v9.blocks() == 2 * 4);
+  CHECK(v9.stored_weight_bytes() == 2 * (2 + 1) * 64);
+  CHECK(v9.size_bytes() == static_cast<std::size_t>(64 + 2 * 64 + 2 * 2 * 64 + 2 * 64));
+  const std::uint8_t* pos0 = v9.positions(0);
+  const std::uint8_t* pos1 = v9.positions(1);
+  CHECK(pos1 == pos0 + 64);
+  // Bits 0, 1 of a position byte are pair 0, bits 2, 3 pair 1. Panel 0, column 0, pair 0: slots 0 and 3 of
+  // group 0, then the lowest free slots 0, 1 of group 1; pair 1 keeps slots 0, 1 of both groups.
+  CHECK(int{pos0[0]} == 0);
+  CHECK(int{pos0[1]} == (3 | 1 << 2));
+  CHECK((pos0[0] & 3) == 0);
+  CHECK((pos0[1] & 3) == 3);
+  CHECK((pos0[2] & 3) == 0);
+  CHECK((pos0[3] & 3) == 1);
+  CHECK(int{v9.values(0)[0]} == 3);
+  CHECK(int{v9.values(0)[1]} == -4);
+  // Panel 1, column 1, pair 0, group 1: the nonzero at slot 2 and a zero at slot 0 (in k order).
+  CHECK((pos1[4 + 2] & 3) == 0);
+  CHECK((pos1[4 + 3] & 3) == 2);
+  CHECK(int{v9.values(2)[4 + 2]} == 0);
+  CHECK(int{v9.values(2)[4 + 3]} == 7);
+  // Panel 1, column 3, pair 1 (bits 2, 3), group 2: the nonzero at slot 0, then slot 1.
+  CHECK(((pos1[12 + 0] >> 2) & 3) == 0);
+  CHECK(((pos1[12 + 1] >> 2) & 3) == 1);
+  CHECK(int{v9.values(3)[12 + 0]} == -1);
+  CHECK(v9.weight(8, 19) == -1);
+  CHECK(v9.weight(6, 17) == 7);
+  CHECK(v9.weight(4, 17) == 0);
 }
 
 TEST_CASE("packed sparse weights: corrupt buffers are rejected", "[sparse_gemm][packing][errors]") {
@@ -392,9 +456,24 @@ TEST_CASE("packed sparse weights: corrupt buffers are rejected", "[sparse_gemm][
     CHECK_THROWS_WITH(packed_sparse_weights_view::from_bytes(raw, size), Contains("column_sums[0]"));
     reset();
     if (format == sparse_format::two_of_four) {
-      auto* masks = reinterpret_cast<std::uint64_t*>(raw + 64);
-      masks[0] |= 0xF;  // column 0 keeps 4 slots
-      CHECK_THROWS_WITH(packed_sparse_weights_view::from_bytes(raw, size), Contains("keeps 4 slots, expected 2"));
+      // K = 21: 3 pairs in one quad of positions per panel. Column 0 of group 0 naming slot 1 twice:
+      auto* positions = raw + 64;
+      positions[0] = static_cast<unsigned char>((positions[0] & ~3u) | 1u);
+      positions[1] = static_cast<unsigned char>((positions[1] & ~3u) | 1u);
+      CHECK_THROWS_WITH(packed_sparse_weights_view::from_bytes(raw, size),
+                        Contains("2:4 positions of panel 0, group 0, column 0 must name two slots in increasing "
+                                 "order, got 1, 1"));
+      reset();
+      positions[5] = static_cast<unsigned char>(positions[5] | (1u << 6));  // pair 3 does not exist
+      CHECK_THROWS_WITH(packed_sparse_weights_view::from_bytes(raw, size), Contains("past the last pair (3)"));
+      reset();
+      // Pair 2 (k 16..23) of column 1, group 5 (k 20..23): slot 1 is k = 21, padding; give it a value.
+      auto* values = reinterpret_cast<std::int8_t*>(raw + 64 + 3 * 64);  // 3 panels of positions
+      positions[4 + 3] = static_cast<unsigned char>((positions[4 + 3] & ~(3u << 4)) | (3u << 4));
+      positions[4 + 2] = static_cast<unsigned char>((positions[4 + 2] & ~(3u << 4)) | (1u << 4));
+      values[2 * 64 + 4 + 2] = 5;
+      values[2 * 64 + 4 + 3] = 0;
+      CHECK_THROWS_WITH(packed_sparse_weights_view::from_bytes(raw, size), Contains("padding weight (k = 21, n = 1)"));
     } else if (pk.view().blocks() > 1) {
       const std::ptrdiff_t panels = pk.view().panels();
       auto* block_k = reinterpret_cast<std::uint32_t*>(raw + 64 + (((panels + 1) * 8 + 63) / 64) * 64);

@@ -18,19 +18,29 @@
 //       values[b]             NB × 4 int8: element (k, n) of block b at [n % NB][k % 4] ("c4", the
 //                             vpdpbusd operand: one 64-byte vector holds 16 columns × 4 k)
 //   two_of_four              2:4 along K: in every column, at most 2 of each group of 4 consecutive k are
-//                            nonzero. Panels of NB = 16 columns; per panel p and group g:
-//       mask[p][g]            uint64, bit 4c + i set when slot i of column c (k = 4g + i) is kept; exactly
-//                             two bits per column nibble (a group with fewer nonzeros keeps a zero)
-//       values[p][g]          32 int8: the two kept values of each column, in k order, columns ordered
-//                             0-3, 8-11, 4-7, 12-15 (so that a 128-bit lane of a broadcast finds its
-//                             columns' bytes where vpshufb can reach them; see the kernels)
+//                            nonzero. K is padded to a multiple of 8: a "pair" j is the two groups 2j, 2j+1
+//                            (k = 8j .. 8j+7), and each column keeps exactly two slots of each group (a
+//                            group with fewer nonzeros keeps a zero at its lowest free slots). Panels of
+//                            NB = 16 columns; J = K_padded / 8 pairs and Q = ceil(J / 4) "quads" per panel:
+//       positions[p][q]       64 bytes per quad of pairs 4q .. 4q+3: bits 2t, 2t+1 of byte 4c + s give the
+//                             slot i (0..3, k = 8j + 4(s / 2) + i) of kept value s of column c in pair
+//                             j = 4q + t; s = 0, 1 are the two kept slots of group 2j in increasing k,
+//                             s = 2, 3 those of group 2j+1. Fields of pairs past J are 0.
+//       values[p][j]          64 int8: kept value s of column c at byte 4c + s — the vpdpbusd operand of
+//                             16 columns × 4 kept k, the products of the activations it selects
 //
 //   offset 0    sparse_header (64 bytes): magic "QSPS", version, format, K, N, padded K and N, blocks
 //   offset 64   the arrays above, in that order, each starting on a 64-byte boundary
 //   then        column sums Σ_k w[k][n] (int32, one per padded column) for zero-point compensation
 //
 // Stored bytes (what a matrix-vector product streams): block formats 4·NB + 4 per stored block;
-// 2:4 40 per 16 columns × 4 k, i.e. 62.5 % of the dense int8 matrix. stored_weight_bytes() reports it.
+// 2:4 64 + 16 per 16 columns × 8 k, i.e. 62.5 % of the dense int8 matrix (K a multiple of 32).
+// stored_weight_bytes() reports it.
+//
+// The 2:4 kernels gather instead of expanding: the AVX-512 kernel broadcasts the 8 activations of a pair
+// to every 128-bit lane and one vpshufb, whose control is (slot | 4·(s / 2)) decoded from `positions` once
+// per tile, puts each column's 4 selected activations beside its 4 kept weights. The dense multiply
+// count is halved.
 //
 // packed_sparse_weights_view::from_bytes validates a buffer from elsewhere completely (magic, version,
 // sizes, every index and mask, zero padding, the column sums), so a corrupt buffer is an error, never a
@@ -70,7 +80,8 @@ constexpr int panel_width(sparse_format format) noexcept { return format == spar
 /// The first 64 bytes of a packed sparse buffer.
 struct sparse_header {
   static constexpr std::uint32_t magic_value = 0x53505351u;  // "QSPS" little-endian
-  static constexpr std::uint16_t current_version = 1;
+  // Version 2: the 2:4 format stores slot positions and K padded to 8 (version 1 stored kept masks).
+  static constexpr std::uint16_t current_version = 2;
 
   std::uint32_t magic;
   std::uint16_t version;
@@ -80,7 +91,7 @@ struct sparse_header {
   std::int64_t n;
   std::int64_t k_padded;  // multiple of 4
   std::int64_t n_padded;  // multiple of the panel width
-  std::int64_t blocks;    // stored blocks (block formats) or panels × groups (2:4)
+  std::int64_t blocks;    // stored blocks (block formats) or panels × groups (2:4, groups = K_padded / 4)
   std::int64_t total_bytes;
   std::int64_t reserved1;
 };
@@ -94,7 +105,8 @@ constexpr std::int64_t round_up_64(std::int64_t x) noexcept { return (x + 63) / 
 /// Byte offsets of the regions of a packed sparse buffer.
 struct sparse_layout {
   std::int64_t panels, groups;
-  std::int64_t index_offset;   // panel_start (block) or mask (2:4)
+  std::int64_t pairs, quads;   // 2:4 only: groups / 2 and ceil(pairs / 4)
+  std::int64_t index_offset;   // panel_start (block) or positions (2:4)
   std::int64_t block_k_offset; // block formats only
   std::int64_t values_offset;
   std::int64_t sums_offset;
@@ -109,10 +121,14 @@ inline sparse_layout sparse_layout_for(sparse_format format, std::int64_t k, std
   s.panels = (n + nb - 1) / nb;
   s.index_offset = 64;
   if (format == sparse_format::two_of_four) {
+    (void)blocks;  // always panels × groups
+    s.pairs = (k + 7) / 8;
+    s.groups = 2 * s.pairs;
+    s.quads = (s.pairs + 3) / 4;
     s.block_k_offset = s.index_offset;
-    s.values_offset = s.index_offset + round_up_64(blocks * 8);
-    s.sums_offset = s.values_offset + round_up_64(blocks * 32);
-    s.stored_bytes = blocks * 40;
+    s.values_offset = s.index_offset + s.panels * s.quads * 64;
+    s.sums_offset = s.values_offset + s.panels * s.pairs * 64;
+    s.stored_bytes = s.panels * (s.pairs + s.quads) * 64;
   } else {
     s.block_k_offset = s.index_offset + round_up_64((s.panels + 1) * 8);
     s.values_offset = s.block_k_offset + round_up_64(blocks * 4);
@@ -123,9 +139,8 @@ inline sparse_layout sparse_layout_for(sparse_format format, std::int64_t k, std
   return s;
 }
 
-/// Position of column c (0..15) of a 2:4 panel in the 32 value bytes of a group: 2 bytes per column,
-/// columns ordered 0-3, 8-11, 4-7, 12-15.
-constexpr int two_of_four_value_slot(int c) noexcept { return 2 * ((c & 3) | ((c & 4) << 1) | ((c & 8) >> 1)); }
+/// 2:4: K padded to whole pairs of groups (8 k).
+constexpr std::int64_t two_of_four_k_padded(std::int64_t k) noexcept { return (k + 7) / 8 * 8; }
 
 }  // namespace detail
 
@@ -152,11 +167,13 @@ class packed_sparse_weights_view {
     detail::check(h.k >= 1 && h.n >= 1 && h.k <= (std::int64_t{1} << 31) && h.n <= (std::int64_t{1} << 31), fn,
                   ": K and N must be in [1, 2^31], got K = ", h.k, ", N = ", h.n);
     const std::int64_t nb = qsparse::panel_width(format);
-    const std::int64_t groups = (h.k + 3) / 4;
+    const std::int64_t k_padded =
+        format == sparse_format::two_of_four ? detail::two_of_four_k_padded(h.k) : (h.k + 3) / 4 * 4;
+    const std::int64_t groups = k_padded / 4;
     const std::int64_t panels = (h.n + nb - 1) / nb;
     const bool blocks_ok = format == sparse_format::two_of_four ? h.blocks == panels * groups
                                                                  : h.blocks >= 0 && h.blocks <= panels * groups;
-    detail::check(h.k_padded == groups * 4 && h.n_padded == panels * nb && blocks_ok, fn,
+    detail::check(h.k_padded == k_padded && h.n_padded == panels * nb && blocks_ok, fn,
                   ": header sizes are inconsistent with K = ", h.k, ", N = ", h.n, " (blocks = ", h.blocks, ")");
     // Bound the block count by the buffer first, so the size arithmetic below cannot overflow.
     const std::int64_t unit_bytes = format == sparse_format::two_of_four ? 40 : 4 * nb + 4;
@@ -184,6 +201,9 @@ class packed_sparse_weights_view {
   int panel_width() const noexcept { return qsparse::panel_width(format()); }
   std::int64_t panels() const noexcept { return layout_.panels; }
   std::int64_t groups() const noexcept { return layout_.groups; }
+  /// 2:4: pairs of groups (8 k) and quads of pairs per panel.
+  std::int64_t pairs() const noexcept { return layout_.pairs; }
+  std::int64_t quads() const noexcept { return layout_.quads; }
   /// Stored blocks: nonzero 4 × NB blocks (block formats), panels × groups (2:4).
   std::int64_t blocks() const noexcept { return header_.blocks; }
   std::size_t size_bytes() const noexcept { return static_cast<std::size_t>(header_.total_bytes); }
@@ -203,14 +223,14 @@ class packed_sparse_weights_view {
   const std::uint32_t* block_k() const noexcept {
     return reinterpret_cast<const std::uint32_t*>(data_ + layout_.block_k_offset);
   }
-  /// Values of block b (block formats) or of panel-group b = p * groups + g (2:4).
+  /// Values of block b (block formats, 4·NB bytes) or of panel-pair b = p * pairs + j (2:4, 64 bytes).
   const std::int8_t* values(std::int64_t b) const noexcept {
-    const std::int64_t block_bytes = format() == sparse_format::two_of_four ? 32 : 4 * panel_width();
+    const std::int64_t block_bytes = format() == sparse_format::two_of_four ? 64 : 4 * panel_width();
     return reinterpret_cast<const std::int8_t*>(data_ + layout_.values_offset + b * block_bytes);
   }
-  // 2:4.
-  const std::uint64_t* masks() const noexcept {
-    return reinterpret_cast<const std::uint64_t*>(data_ + layout_.index_offset);
+  /// 2:4: the slot positions of panel p, quads() × 64 bytes.
+  const std::uint8_t* positions(std::int64_t p) const noexcept {
+    return reinterpret_cast<const std::uint8_t*>(data_ + layout_.index_offset + p * layout_.quads * 64);
   }
   /// Σ_k w[k][n] for every padded column (0 for padding columns).
   const std::int32_t* column_sums() const noexcept {
@@ -222,10 +242,11 @@ class packed_sparse_weights_view {
     const std::int64_t nb = panel_width();
     const std::int64_t p = nn / nb, c = nn % nb, g = kk / 4, i = kk % 4;
     if (format() == sparse_format::two_of_four) {
-      const std::uint64_t nibble = (masks()[p * groups() + g] >> (4 * c)) & 15u;
-      if (((nibble >> i) & 1u) == 0) return 0;
-      const int rank = (nibble & ((1u << i) - 1u)) != 0 ? 1 : 0;
-      return values(p * groups() + g)[detail::two_of_four_value_slot(static_cast<int>(c)) + rank];
+      const std::int64_t j = kk / 8, half = g % 2;
+      for (std::int64_t s = 2 * half; s < 2 * half + 2; ++s) {
+        if (two_of_four_slot(p, j, c, s) == i) return values(p * pairs() + j)[4 * c + s];
+      }
+      return 0;
     }
     for (std::int64_t b = panel_start()[p]; b < panel_start()[p + 1]; ++b) {
       if (block_k()[b] == g * 4) return values(b)[c * 4 + i];
@@ -237,26 +258,34 @@ class packed_sparse_weights_view {
   packed_sparse_weights_view(const unsigned char* data, const sparse_header& h, const detail::sparse_layout& s)
       : data_(data), header_(h), layout_(s) {}
 
+  /// 2:4: the slot (0..3 within its group) of kept value s of column c in pair j of panel p.
+  std::int64_t two_of_four_slot(std::int64_t p, std::int64_t j, std::int64_t c, std::int64_t s) const noexcept {
+    return (positions(p)[(j / 4) * 64 + 4 * c + s] >> (2 * (j % 4))) & 3;
+  }
+
   // Every index in range, every mask well formed, padding zero, column sums equal to the stored values.
   void validate_contents(const char* fn) const {
     const std::int64_t nb = panel_width();
     std::vector<std::int64_t> sums(static_cast<std::size_t>(header_.n_padded), 0);
     if (format() == sparse_format::two_of_four) {
+      const std::int64_t pairs = layout_.pairs;
       for (std::int64_t p = 0; p < layout_.panels; ++p) {
-        for (std::int64_t g = 0; g < layout_.groups; ++g) {
-          const std::uint64_t mask = masks()[p * layout_.groups + g];
-          const std::int8_t* v = values(p * layout_.groups + g);
-          for (int c = 0; c < 16; ++c) {
-            const unsigned nibble = static_cast<unsigned>(mask >> (4 * c)) & 15u;
-            const int bits = (nibble & 1u) + ((nibble >> 1) & 1u) + ((nibble >> 2) & 1u) + ((nibble >> 3) & 1u);
-            detail::check(bits == 2, fn, ": 2:4 mask of panel ", p, ", group ", g, ", column ", c, " keeps ", bits,
-                          " slots, expected 2");
-            int rank = 0;
-            for (int i = 0; i < 4; ++i) {
-              if (((nibble >> i) & 1u) == 0) continue;
-              const std::int8_t w = v[detail::two_of_four_value_slot(c) + rank++];
-              check_padding(fn, w, g * 4 + i, p * nb + c);
-              sums[static_cast<std::size_t>(p * nb + c)] += w;
+        for (std::int64_t j = 0; j < layout_.quads * 4; ++j) {
+          for (std::int64_t c = 0; c < 16; ++c) {
+            for (std::int64_t s = 0; s < 4; s += 2) {
+              const std::int64_t first = two_of_four_slot(p, j, c, s), second = two_of_four_slot(p, j, c, s + 1);
+              if (j >= pairs) {
+                detail::check(first == 0 && second == 0, fn, ": 2:4 positions of panel ", p, " past the last pair (",
+                              j, ") must be 0");
+                continue;
+              }
+              detail::check(first < second, fn, ": 2:4 positions of panel ", p, ", group ", 2 * j + s / 2,
+                            ", column ", c, " must name two slots in increasing order, got ", first, ", ", second);
+              for (std::int64_t t = s; t < s + 2; ++t) {
+                const std::int8_t w = values(p * pairs + j)[4 * c + t];
+                check_padding(fn, w, 8 * j + 4 * (s / 2) + two_of_four_slot(p, j, c, t), p * nb + c);
+                sums[static_cast<std::size_t>(p * nb + c)] += w;
+              }
             }
           }
         }
@@ -352,7 +381,7 @@ std::size_t packed_sparse_weights_size(const tensor_view<T, 2, Layout, Accessor>
   detail::check_sparse_weights("qsparse::packed_sparse_weights_size", weights, 0, format);
   const std::int64_t k = weights.extent(0), n = weights.extent(1);
   const std::int64_t blocks = format == sparse_format::two_of_four
-                                  ? (k + 3) / 4 * ((n + 15) / 16)
+                                  ? detail::two_of_four_k_padded(k) / 4 * ((n + 15) / 16)
                                   : detail::count_nonzero_blocks(weights, panel_width(format));
   return static_cast<std::size_t>(detail::sparse_layout_for(format, k, n, blocks).total_bytes);
 }
@@ -371,14 +400,15 @@ packed_sparse_weights_view pack_sparse_weights(const tensor_view<T, 2, Layout, A
   const std::int64_t k = weights.extent(0);
   const std::int64_t n = weights.extent(1);
   const std::int64_t nb = panel_width(format);
-  const std::int64_t groups = (k + 3) / 4;
+  const std::int64_t k_padded = format == sparse_format::two_of_four ? detail::two_of_four_k_padded(k) : (k + 3) / 4 * 4;
+  const std::int64_t groups = k_padded / 4;
   const std::int64_t panels = (n + nb - 1) / nb;
   const auto w = [&](std::int64_t kk, std::int64_t nn) -> std::int8_t {
     return kk < k && nn < n ? weights(static_cast<index_t>(kk), static_cast<index_t>(nn)) : std::int8_t{0};
   };
   if (format == sparse_format::two_of_four) {
     for (std::int64_t c = 0; c < n; ++c) {
-      for (std::int64_t g = 0; g < groups; ++g) {
+      for (std::int64_t g = 0; g * 4 < k; ++g) {
         int nonzeros = 0;
         for (std::int64_t i = 0; i < 4; ++i) nonzeros += w(g * 4 + i, c) != 0 ? 1 : 0;
         detail::check(nonzeros <= 2, fn, ": weights are not 2:4 sparse along K: column n = ", c, " has ", nonzeros,
@@ -400,7 +430,7 @@ packed_sparse_weights_view pack_sparse_weights(const tensor_view<T, 2, Layout, A
   h.format = static_cast<std::uint8_t>(format);
   h.k = k;
   h.n = n;
-  h.k_padded = groups * 4;
+  h.k_padded = k_padded;
   h.n_padded = panels * nb;
   h.blocks = blocks;
   h.total_bytes = s.total_bytes;
@@ -413,24 +443,28 @@ packed_sparse_weights_view pack_sparse_weights(const tensor_view<T, 2, Layout, A
     sums[c] = sum;
   }
   if (format == sparse_format::two_of_four) {
-    auto* masks = reinterpret_cast<std::uint64_t*>(out + s.index_offset);
+    auto* positions = reinterpret_cast<std::uint8_t*>(out + s.index_offset);
     auto* values = reinterpret_cast<std::int8_t*>(out + s.values_offset);
     for (std::int64_t p = 0; p < panels; ++p) {
-      for (std::int64_t g = 0; g < groups; ++g) {
-        std::uint64_t mask = 0;
-        std::int8_t* v = values + (p * groups + g) * 32;
-        for (int c = 0; c < 16; ++c) {
-          // Keep the nonzeros, then fill up to two slots with the lowest zero positions.
-          unsigned keep = 0;
-          for (int i = 0; i < 4; ++i) keep |= w(g * 4 + i, p * 16 + c) != 0 ? 1u << i : 0u;
-          for (int i = 0; i < 4 && (keep & (keep - 1u)) == 0; ++i) keep |= 1u << i;  // fewer than 2 bits set
-          int rank = 0;
-          for (int i = 0; i < 4; ++i) {
-            if ((keep >> i) & 1u) v[detail::two_of_four_value_slot(c) + rank++] = w(g * 4 + i, p * 16 + c);
+      for (std::int64_t j = 0; j < s.pairs; ++j) {
+        std::int8_t* v = values + (p * s.pairs + j) * 64;
+        std::uint8_t* pos = positions + (p * s.quads + j / 4) * 64;
+        for (std::int64_t c = 0; c < 16; ++c) {
+          for (std::int64_t half = 0; half < 2; ++half) {
+            const std::int64_t k0 = 8 * j + 4 * half;
+            // Keep the nonzeros, then fill up to two slots with the lowest zero positions.
+            unsigned keep = 0;
+            for (int i = 0; i < 4; ++i) keep |= w(k0 + i, p * 16 + c) != 0 ? 1u << i : 0u;
+            for (int i = 0; i < 4 && (keep & (keep - 1u)) == 0; ++i) keep |= 1u << i;  // fewer than 2 bits set
+            std::int64_t slot = 4 * c + 2 * half;
+            for (int i = 0; i < 4; ++i) {
+              if (((keep >> i) & 1u) == 0) continue;
+              v[slot] = w(k0 + i, p * 16 + c);
+              pos[slot] = static_cast<std::uint8_t>(pos[slot] | (i << (2 * (j % 4))));
+              ++slot;
+            }
           }
-          mask |= static_cast<std::uint64_t>(keep) << (4 * c);
         }
-        masks[p * groups + g] = mask;
       }
     }
   } else {

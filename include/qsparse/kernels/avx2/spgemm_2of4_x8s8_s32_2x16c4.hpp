@@ -1,14 +1,11 @@
 // qsparse/kernels/avx2/spgemm_2of4_x8s8_s32_2x16c4.hpp — 2:4-sparse int8 GEMM on AVX2: up to 2 rows × 16
 // columns per tile (format two_of_four of qsparse/gemm/packed_sparse_weights.hpp).
 //
-// Each compressed group (32 value bytes + a 64-bit kept-slot mask for 16 columns × 4 k) is expanded in
-// registers to the dense 16 × 4 block and then multiplied as in the block-sparse AVX2 kernel (vpmaddwd
-// on sign-extended weights, exact). The expansion is branch-free: the mask's bits are spread to one
-// byte each (vpshufb + compare), a byte's rank among its column's kept slots is an OR of three 32-bit
-// shifts (a column is one dword), and one vpshufb gathers the values (the packer placed each 128-bit
-// lane's columns where vpshufb reaches them: bytes 0-7 for columns 0-7, 8-15 for columns 8-15).
-// When a task has more than one row tile (M > 2), each panel is expanded once to int16 in a per-thread
-// scratch and every tile reads it, instead of expanding it again per tile.
+// The gather of the AVX-512 kernel on int16: the 8 activations (a - a_zp, int16) of a pair of groups are
+// broadcast to both 128-bit lanes, one vpshufb per 4 columns puts each column's 4 selected activations
+// beside its 4 kept weights (sign-extended to int16), and vpmaddwd adds them in pairs — exact, no
+// intermediate saturates. The control's byte pair (2i, 2i+1) of activation i = slot | 4·(s / 2) is
+// decoded from the 2-bit positions once per tile and pair and shared by the tile's rows.
 #pragma once
 
 #include <cstddef>
@@ -32,107 +29,79 @@ namespace qsparse {
 namespace kernels {
 namespace avx2 {
 
-/// Constants of the 2:4 expansion.
+/// Constants of the 2:4 gather.
 struct spgemm_2of4_constants {
-  __m256i spread;     // vpshufb control: byte b of a half takes mask byte b / 8
-  __m256i bit;        // 1 << (b % 8)
-  __m256i base1[2];   // 1 + source byte of slot 0 of the column of byte b, for halves 0 and 1
-  __m256i unused;     // 0x80: vpshufb writes 0
+  __m128i slot_bits;    // 3
+  __m128i group;        // 4·(s / 2) for byte 4c + s
+  __m256i word_scale;   // 0x0202: activation i → bytes (2i, 2i)
+  __m256i word_offset;  // 0x0100: → bytes (2i, 2i + 1)
 };
 
 QSPARSE_TARGET_AVX2 inline spgemm_2of4_constants spgemm_2of4_make_constants() {
-  alignas(32) std::int8_t spread[32], bit[32], base0[32], base1[32];
-  for (int b = 0; b < 32; ++b) {
-    spread[b] = static_cast<std::int8_t>(b / 8);
-    bit[b] = static_cast<std::int8_t>(1u << (b % 8));
-    const int column_in_lane = (b % 16) / 4;
-    base0[b] = static_cast<std::int8_t>(1 + 2 * column_in_lane);
-    base1[b] = static_cast<std::int8_t>(1 + 8 + 2 * column_in_lane);
+  alignas(16) std::int8_t group[16];
+  for (int b = 0; b < 16; ++b) group[b] = static_cast<std::int8_t>(b % 4 >= 2 ? 4 : 0);
+  return {_mm_set1_epi8(3), _mm_load_si128(reinterpret_cast<const __m128i*>(group)), _mm256_set1_epi16(0x0202),
+          _mm256_set1_epi16(0x0100)};
+}
+
+/// The int16 vpshufb control of 4 columns for pair t of a quad (`positions`: their 16 position bytes).
+template <int T>
+QSPARSE_TARGET_AVX2 inline __attribute__((always_inline)) __m256i spgemm_2of4_control(
+    __m128i positions, const spgemm_2of4_constants& k) {
+  const __m128i shifted = T == 0 ? positions : _mm_srli_epi16(positions, 2 * T);
+  const __m128i index = _mm_or_si128(_mm_and_si128(shifted, k.slot_bits), k.group);
+  return _mm256_add_epi16(_mm256_mullo_epi16(_mm256_cvtepu8_epi16(index), k.word_scale), k.word_offset);
+}
+
+/// Pair j = 4q + T into MR rows × 16 columns: acc[r][h] holds columns 4h .. 4h+3, two partial sums each.
+template <int MR, int T>
+QSPARSE_TARGET_AVX2 inline __attribute__((always_inline)) void spgemm_2of4_pair(
+    __m256i (&acc)[MR][4], const std::int16_t* a, std::ptrdiff_t lda, const std::uint8_t* positions,
+    const std::int8_t* values, std::ptrdiff_t j, const spgemm_2of4_constants& k) {
+  __m256i x[MR];
+#pragma GCC unroll 2
+  for (int r = 0; r < MR; ++r) {
+    x[r] = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + r * lda + 8 * j)));
   }
-  spgemm_2of4_constants c;
-  c.spread = _mm256_load_si256(reinterpret_cast<const __m256i*>(spread));
-  c.bit = _mm256_load_si256(reinterpret_cast<const __m256i*>(bit));
-  c.base1[0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(base0));
-  c.base1[1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(base1));
-  c.unused = _mm256_set1_epi8(static_cast<char>(0x80));
-  return c;
+#pragma GCC unroll 4
+  for (int h = 0; h < 4; ++h) {
+    const __m256i control =
+        spgemm_2of4_control<T>(_mm_load_si128(reinterpret_cast<const __m128i*>(positions + 16 * h)), k);
+    const __m256i w =
+        _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(values + 64 * j + 16 * h)));
+#pragma GCC unroll 2
+    for (int r = 0; r < MR; ++r) {
+      acc[r][h] = _mm256_add_epi32(acc[r][h], _mm256_madd_epi16(_mm256_shuffle_epi8(x[r], control), w));
+    }
+  }
 }
 
-/// Columns 8h .. 8h+7 of one compressed group as 32 dense bytes (column c, slot i at byte 4(c - 8h) + i).
-QSPARSE_TARGET_AVX2 inline __attribute__((always_inline)) __m256i spgemm_2of4_expand_half(
-    std::uint32_t kept, __m256i values, const spgemm_2of4_constants& c, int half) {
-  // Byte b of the half: bit b of `kept`. vpshufb reads within 128-bit lanes, and every dword of the
-  // broadcast holds all four mask bytes, so lane 1 (bytes 16-31) reads mask bytes 2, 3 at indices 2, 3.
-  const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<std::int32_t>(kept)), c.spread);
-  const __m256i selected = _mm256_cmpeq_epi8(_mm256_and_si256(spread, c.bit), c.bit);
-  // Nonzero where an earlier slot of the same column (dword) is kept.
-  const __m256i earlier = _mm256_or_si256(_mm256_or_si256(_mm256_slli_epi32(selected, 8), _mm256_slli_epi32(selected, 16)),
-                                          _mm256_slli_epi32(selected, 24));
-  // base + 1 + (earlier == 0 ? -1 : 0) = base + rank.
-  const __m256i index = _mm256_add_epi8(c.base1[half], _mm256_cmpeq_epi8(earlier, _mm256_setzero_si256()));
-  return _mm256_shuffle_epi8(values, _mm256_blendv_epi8(c.unused, index, selected));
-}
-
+/// MR rows × one panel over all pairs: 16 column sums per row into tile[r * 16 ..].
 template <int MR>
 QSPARSE_TARGET_AVX2 inline void spgemm_2of4_tile_2x16(const std::int16_t* a, std::ptrdiff_t lda,
-                                                      const std::uint64_t* masks, const std::int8_t* values,
-                                                      std::ptrdiff_t groups, const spgemm_2of4_constants& c,
+                                                      const std::uint8_t* positions, const std::int8_t* values,
+                                                      std::ptrdiff_t pairs, const spgemm_2of4_constants& k,
                                                       std::int32_t* tile) {
   __m256i acc[MR][4];
-#pragma GCC unroll 4
+#pragma GCC unroll 2
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) acc[r][j] = _mm256_setzero_si256();
-  for (std::ptrdiff_t q = 0; q < groups; ++q) {
-    const std::uint64_t kept = masks[q];
-    const __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i*>(values + 32 * q));
-    const __m256i lo = spgemm_2of4_expand_half(static_cast<std::uint32_t>(kept), v, c, 0);
-    const __m256i hi = spgemm_2of4_expand_half(static_cast<std::uint32_t>(kept >> 32), v, c, 1);
-    const __m256i w[4] = {_mm256_cvtepi8_epi16(_mm256_castsi256_si128(lo)),
-                          _mm256_cvtepi8_epi16(_mm256_extracti128_si256(lo, 1)),
-                          _mm256_cvtepi8_epi16(_mm256_castsi256_si128(hi)),
-                          _mm256_cvtepi8_epi16(_mm256_extracti128_si256(hi, 1))};
-    spgemm_madd_block<MR>(acc, a, lda, 4 * q, w);
+    for (int h = 0; h < 4; ++h) acc[r][h] = _mm256_setzero_si256();
+  std::ptrdiff_t j = 0;
+  for (; j + 4 <= pairs; j += 4) {
+    const std::uint8_t* quad = positions + 16 * j;
+    spgemm_2of4_pair<MR, 0>(acc, a, lda, quad, values, j, k);
+    spgemm_2of4_pair<MR, 1>(acc, a, lda, quad, values, j + 1, k);
+    spgemm_2of4_pair<MR, 2>(acc, a, lda, quad, values, j + 2, k);
+    spgemm_2of4_pair<MR, 3>(acc, a, lda, quad, values, j + 3, k);
+  }
+  if (j < pairs) {
+    const std::uint8_t* quad = positions + 16 * j;
+    spgemm_2of4_pair<MR, 0>(acc, a, lda, quad, values, j, k);
+    if (j + 1 < pairs) spgemm_2of4_pair<MR, 1>(acc, a, lda, quad, values, j + 1, k);
+    if (j + 2 < pairs) spgemm_2of4_pair<MR, 2>(acc, a, lda, quad, values, j + 2, k);
   }
   spgemm_store_pairs<MR>(acc, tile);
-}
-
-/// MR rows × 16 columns over `groups` pre-expanded groups (4 int16 vectors of 4 columns × 4 k each).
-template <int MR>
-QSPARSE_TARGET_AVX2 inline void spgemm_2of4_expanded_tile_2x16(const std::int16_t* a, std::ptrdiff_t lda,
-                                                               const std::uint16_t* expanded, std::ptrdiff_t groups,
-                                                               std::int32_t* tile) {
-  __m256i acc[MR][4];
-#pragma GCC unroll 4
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) acc[r][j] = _mm256_setzero_si256();
-  for (std::ptrdiff_t q = 0; q < groups; ++q) {
-    __m256i w[4];
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) {
-      w[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(expanded + 64 * q + 16 * j));
-    }
-    spgemm_madd_block<MR>(acc, a, lda, 4 * q, w);
-  }
-  spgemm_store_pairs<MR>(acc, tile);
-}
-
-/// Expands `groups` compressed groups to int16 (64 per group: 4 vectors of 4 columns × 4 k).
-QSPARSE_TARGET_AVX2 inline void spgemm_2of4_expand_panel(const std::uint64_t* masks, const std::int8_t* values,
-                                                         std::ptrdiff_t groups, const spgemm_2of4_constants& c,
-                                                         std::uint16_t* out) {
-  for (std::ptrdiff_t q = 0; q < groups; ++q) {
-    const std::uint64_t kept = masks[q];
-    const __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i*>(values + 32 * q));
-    const __m256i lo = spgemm_2of4_expand_half(static_cast<std::uint32_t>(kept), v, c, 0);
-    const __m256i hi = spgemm_2of4_expand_half(static_cast<std::uint32_t>(kept >> 32), v, c, 1);
-    __m256i* dst = reinterpret_cast<__m256i*>(out + 64 * q);
-    _mm256_storeu_si256(dst, _mm256_cvtepi8_epi16(_mm256_castsi256_si128(lo)));
-    _mm256_storeu_si256(dst + 1, _mm256_cvtepi8_epi16(_mm256_extracti128_si256(lo, 1)));
-    _mm256_storeu_si256(dst + 2, _mm256_cvtepi8_epi16(_mm256_castsi256_si128(hi)));
-    _mm256_storeu_si256(dst + 3, _mm256_cvtepi8_epi16(_mm256_extracti128_si256(hi, 1)));
-  }
 }
 
 struct spgemm_2of4_x8s8_s32_2x16c4 {
@@ -146,9 +115,7 @@ struct spgemm_2of4_x8s8_s32_2x16c4 {
                                       const output_pipeline<S...>& pipeline, std::ptrdiff_t m_begin,
                                       std::ptrdiff_t m_end, std::ptrdiff_t panel_begin, std::ptrdiff_t panel_end) {
     const std::ptrdiff_t kp = g.weights.k_padded();
-    const std::ptrdiff_t groups = g.weights.groups();
-    // Rows in blocks of up to 8 tiles. A block of one tile expands each group in registers; a block of
-    // several expands each panel once to int16 (an L2-resident scratch of 32 bytes per k) and reuses it.
+    const std::ptrdiff_t pairs = g.weights.pairs();
     constexpr int max_block_tiles = 8;
     std::int16_t* rows16 = thread_scratch<std::int16_t>(static_cast<std::size_t>(mr * max_block_tiles * kp));
     const spgemm_2of4_constants constants = spgemm_2of4_make_constants();
@@ -156,26 +123,17 @@ struct spgemm_2of4_x8s8_s32_2x16c4 {
     for (std::ptrdiff_t mb = m_begin; mb < m_end; mb += mr * max_block_tiles) {
       const std::ptrdiff_t block_rows = m_end - mb < mr * max_block_tiles ? m_end - mb : mr * max_block_tiles;
       spgemm_widen_rows(g.a + mb * g.lda, g.lda, g.a_zero_point, static_cast<int>(block_rows), g.k, kp, rows16);
-      std::uint16_t* expanded =
-          block_rows > mr ? thread_scratch<std::uint16_t>(static_cast<std::size_t>(groups * 64)) : nullptr;
       for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
-        const std::uint64_t* masks = g.weights.masks() + p * groups;
-        const std::int8_t* values = g.weights.values(p * groups);
-        if (expanded != nullptr) spgemm_2of4_expand_panel(masks, values, groups, constants, expanded);
+        const std::uint8_t* positions = g.weights.positions(p);
+        const std::int8_t* values = g.weights.values(p * pairs);
         const std::ptrdiff_t n0 = p * 16;
         for (std::ptrdiff_t t0 = 0; t0 < block_rows; t0 += mr) {
           const int rows = static_cast<int>(block_rows - t0 < mr ? block_rows - t0 : mr);
           const std::int16_t* a_tile = rows16 + t0 * kp;
-          if (expanded != nullptr) {
-            if (rows == 2) {
-              spgemm_2of4_expanded_tile_2x16<2>(a_tile, kp, expanded, groups, tile);
-            } else {
-              spgemm_2of4_expanded_tile_2x16<1>(a_tile, kp, expanded, groups, tile);
-            }
-          } else if (rows == 2) {
-            spgemm_2of4_tile_2x16<2>(a_tile, kp, masks, values, groups, constants, tile);
+          if (rows == 2) {
+            spgemm_2of4_tile_2x16<2>(a_tile, kp, positions, values, pairs, constants, tile);
           } else {
-            spgemm_2of4_tile_2x16<1>(a_tile, kp, masks, values, groups, constants, tile);
+            spgemm_2of4_tile_2x16<1>(a_tile, kp, positions, values, pairs, constants, tile);
           }
           spgemm_store_tile(pipeline, tile, rows, g.n - n0 < 16 ? g.n - n0 : 16, n0, g.dst + (mb + t0) * g.ldd,
                             g.ldd);

@@ -1,19 +1,15 @@
 // qsparse/kernels/avx512vnni/spgemm_2of4_u8s8_s32_8x16c4.hpp — 2:4-sparse int8 GEMM on AVX-512 VNNI: up
-// to 8 rows × 16 columns per tile (format two_of_four of qsparse/gemm/packed_sparse_weights.hpp).
+// to 8 rows × 16 columns (or fewer rows × up to 4 panels of 16 columns) per tile (format two_of_four of
+// qsparse/gemm/packed_sparse_weights.hpp).
 //
-// 2:4 weights are stored compressed: per 16 columns × 4 k, 32 value bytes (two per column) and a 64-bit
-// mask of the kept slots — 40 bytes instead of 64. The kernel expands them back to the 64-byte
-// vpdpbusd operand in registers and runs the dense inner loop: a matrix-vector product, which streams
-// its weights, reads 62.5 % of the dense bytes; the multiplies are not halved (see docs/sparse_gemm.md
-// for why gathering activations instead does not pay on AVX-512).
-//
-// The expansion needs AVX-512BW only (no VBMI2 vpexpandb): the 32 value bytes are broadcast to both
-// halves of a zmm (a plain load), where the packer placed each 128-bit lane's columns at bytes 0-7
-// (lanes 0, 1) or 8-15 (lanes 2, 3). Output byte 4c + i (column c, slot i) takes value byte
-// base(c) + rank, rank = 1 when an earlier slot of the column is kept; a zero-masked vpshufb under the
-// kept-slot mask zeroes the rest. The rank mask is three shifts of the kept mask in general registers.
-// When a task has more than one 8-row tile, each panel is expanded once into a per-thread scratch and
-// every tile runs the block-sparse tile over it (consecutive k offsets) instead of expanding it again.
+// Half the multiply-adds of the dense GEMM: a 64-byte value vector holds the 4 kept weights of each of
+// 16 columns for one pair of groups (8 k), and each row meets it with one vpdpbusd whose activation
+// operand is gathered per column. The pair's 8 activations are broadcast to every qword (a load), and
+// one vpshufb puts activation (slot | 4·(s / 2)) beside kept weight s of each column. The shuffle control
+// is decoded from the 2-bit slot positions once per tile and pair — vpsrlw by 2t and one vpternlogd,
+// (x & 3) | group — and shared by the tile's rows. On Zen 5 vpshufb and vpdpbusd issue on different
+// pipes often enough that a row's shuffle + multiply-add costs about 70 % of the two dense multiply-adds
+// it replaces; a matrix-vector product streams 62.5 % of the dense bytes. AVX-512BW + VNNI only.
 #pragma once
 
 #include <cstddef>
@@ -25,7 +21,8 @@
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/output_stages.hpp"
 #include "qsparse/kernels/avx512/output_pipeline.hpp"
-#include "qsparse/kernels/avx512vnni/spgemm_block4_u8s8_s32_8xNc4.hpp"
+#include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_8x32c4.hpp"  // accumulator_bound
+#include "qsparse/kernels/avx512vnni/spgemm_block4_u8s8_s32_8xNc4.hpp"  // spgemm_copy_row_unsigned
 #include "qsparse/kernels/gemm_args.hpp"
 #include "qsparse/kernels/sparse_gemm_args.hpp"
 
@@ -38,68 +35,98 @@ namespace qsparse {
 namespace kernels {
 namespace avx512_vnni {
 
-/// vpshufb source index of output byte 4c + i before the rank is added: 2 * (c % 4), + 8 in lanes 2, 3.
-QSPARSE_TARGET_AVX512_VNNI inline __m512i spgemm_2of4_base() {
-  alignas(64) std::int8_t base[64];
-  for (int b = 0; b < 64; ++b) base[b] = static_cast<std::int8_t>(2 * ((b / 4) % 4) + (b >= 32 ? 8 : 0));
-  return _mm512_load_si512(base);
+/// The shuffle-control constants: 3 (the slot bits) and the group offset 4·(s / 2) of byte 4c + s.
+struct spgemm_2of4_gather_constants {
+  __m512i slot_bits;
+  __m512i group;
+};
+
+QSPARSE_TARGET_AVX512_VNNI inline spgemm_2of4_gather_constants spgemm_2of4_make_gather_constants() {
+  alignas(64) std::int8_t group[64];
+  for (int b = 0; b < 64; ++b) group[b] = static_cast<std::int8_t>(b % 4 >= 2 ? 4 : 0);
+  return {_mm512_set1_epi8(3), _mm512_load_si512(group)};
 }
 
-/// The 64-byte vpdpbusd operand (16 columns × 4 k) of one compressed 2:4 group.
-QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) __m512i spgemm_2of4_expand(std::uint64_t kept,
-                                                                                          const std::int8_t* values,
-                                                                                          __m512i base,
-                                                                                          __m512i base_plus_one) {
-  const std::uint64_t rank = ((kept << 1) & 0xEEEEEEEEEEEEEEEEull) | ((kept << 2) & 0xCCCCCCCCCCCCCCCCull) |
-                             ((kept << 3) & 0x8888888888888888ull);
-  const __m512i v = _mm512_broadcast_i64x4(_mm256_load_si256(reinterpret_cast<const __m256i*>(values)));
-  const __m512i index = _mm512_mask_blend_epi8(static_cast<__mmask64>(rank), base, base_plus_one);
-  return _mm512_maskz_shuffle_epi8(static_cast<__mmask64>(kept), v, index);
+/// The vpshufb control of pair t of a quad whose 2-bit positions are `positions`: (x >> 2t) & 3 | group.
+/// vpsrlw moves the neighbouring byte's bits into bits >= 8 - 2t >= 2 only, which the mask clears.
+template <int T>
+QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) __m512i spgemm_2of4_control(
+    __m512i positions, const spgemm_2of4_gather_constants& k) {
+  const __m512i shifted = T == 0 ? positions : _mm512_srli_epi16(positions, 2 * T);
+  return _mm512_ternarylogic_epi32(shifted, k.slot_bits, k.group, 0xEA);  // (A & B) | C
 }
 
-/// One compressed group q (k = 4q .. 4q+3) into one accumulator set.
-template <int MR>
-QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void spgemm_2of4_step(
-    __m512i (&acc)[MR], const std::uint8_t* a, std::ptrdiff_t lda, const std::uint64_t* masks,
-    const std::int8_t* values, std::ptrdiff_t q, __m512i base, __m512i base_plus_one) {
-  const __m512i w = spgemm_2of4_expand(masks[q], values + 32 * q, base, base_plus_one);
-#pragma GCC unroll 16
+/// Pair j = 4q + T of PN panels into MR rows: acc[p][r] += gather(a[r][8j .. 8j+8)) · values.
+template <int MR, int PN, int T>
+QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void spgemm_2of4_pair(
+    __m512i (&acc)[PN][MR], const std::uint8_t* a, std::ptrdiff_t lda, const __m512i (&positions)[PN],
+    const std::int8_t* values, std::ptrdiff_t value_stride, std::ptrdiff_t j, const spgemm_2of4_gather_constants& k) {
+  __m512i x[MR];
+#pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
-    std::int32_t word;
-    std::memcpy(&word, a + r * lda + 4 * q, 4);
-    acc[r] = _mm512_dpbusd_epi32(acc[r], _mm512_set1_epi32(word), w);
+    std::int64_t word;
+    std::memcpy(&word, a + r * lda + 8 * j, 8);
+    x[r] = _mm512_set1_epi64(word);
+  }
+#pragma GCC unroll 4
+  for (int p = 0; p < PN; ++p) {
+    const __m512i control = spgemm_2of4_control<T>(positions[p], k);
+    const __m512i w = _mm512_load_si512(values + p * value_stride + 64 * j);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) acc[p][r] = _mm512_dpbusd_epi32(acc[p][r], _mm512_shuffle_epi8(x[r], control), w);
   }
 }
 
-/// MR rows × 16 columns over `groups` compressed groups: Σ a_u w into tile[r][0..16).
-template <int MR>
+/// MR rows × PN panels over all pairs: Σ a_u w of row r, panel p into tile[(p * MR + r) * 16 ..].
+/// `values` / `positions` point at the first panel; the next panels follow at the given strides.
+template <int MR, int PN>
 QSPARSE_TARGET_AVX512_VNNI inline void spgemm_2of4_tile(const std::uint8_t* a, std::ptrdiff_t lda,
-                                                        const std::uint64_t* masks, const std::int8_t* values,
-                                                        std::ptrdiff_t groups, std::int32_t* tile) {
-  constexpr int sets = MR >= 8 ? 1 : (MR >= 4 ? 2 : 4);
-  const __m512i base = spgemm_2of4_base();
-  const __m512i base_plus_one = _mm512_add_epi8(base, _mm512_set1_epi8(1));
-  __m512i acc[sets][MR];
+                                                        const std::uint8_t* positions, std::ptrdiff_t position_stride,
+                                                        const std::int8_t* values, std::ptrdiff_t value_stride,
+                                                        std::ptrdiff_t pairs, std::int32_t* tile) {
+  const spgemm_2of4_gather_constants k = spgemm_2of4_make_gather_constants();
+  __m512i acc[PN][MR];
 #pragma GCC unroll 4
-  for (int s = 0; s < sets; ++s)
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) acc[s][r] = _mm512_setzero_si512();
-  std::ptrdiff_t q = 0;
-  if constexpr (sets > 1) {
-    for (; q + sets <= groups; q += sets) {
+  for (int p = 0; p < PN; ++p)
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) acc[p][r] = _mm512_setzero_si512();
+  __m512i pos[PN];
+  std::ptrdiff_t j = 0;
+  for (; j + 4 <= pairs; j += 4) {
 #pragma GCC unroll 4
-      for (int s = 0; s < sets; ++s) spgemm_2of4_step<MR>(acc[s], a, lda, masks, values, q + s, base, base_plus_one);
-    }
+    for (int p = 0; p < PN; ++p) pos[p] = _mm512_load_si512(positions + p * position_stride + 16 * j);
+    spgemm_2of4_pair<MR, PN, 0>(acc, a, lda, pos, values, value_stride, j, k);
+    spgemm_2of4_pair<MR, PN, 1>(acc, a, lda, pos, values, value_stride, j + 1, k);
+    spgemm_2of4_pair<MR, PN, 2>(acc, a, lda, pos, values, value_stride, j + 2, k);
+    spgemm_2of4_pair<MR, PN, 3>(acc, a, lda, pos, values, value_stride, j + 3, k);
   }
-  for (; q < groups; ++q) spgemm_2of4_step<MR>(acc[0], a, lda, masks, values, q, base, base_plus_one);
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r) {
-    __m512i sum = acc[0][r];
+  if (j < pairs) {
 #pragma GCC unroll 4
-    for (int s = 1; s < sets; ++s) sum = _mm512_add_epi32(sum, acc[s][r]);
-    _mm512_storeu_si512(tile + r * 16, sum);
+    for (int p = 0; p < PN; ++p) pos[p] = _mm512_load_si512(positions + p * position_stride + 16 * j);
+    spgemm_2of4_pair<MR, PN, 0>(acc, a, lda, pos, values, value_stride, j, k);
+    if (j + 1 < pairs) spgemm_2of4_pair<MR, PN, 1>(acc, a, lda, pos, values, value_stride, j + 1, k);
+    if (j + 2 < pairs) spgemm_2of4_pair<MR, PN, 2>(acc, a, lda, pos, values, value_stride, j + 2, k);
+  }
+#pragma GCC unroll 4
+  for (int p = 0; p < PN; ++p)
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) _mm512_store_si512(tile + (p * MR + r) * 16, acc[p][r]);
+}
+
+/// The pipeline over `rows` rows of 16 column sums (plus the zero-point column term), by the fast
+/// evaluator when Fast.
+template <bool Fast, class Prepared, class Out>
+QSPARSE_TARGET_AVX512_VNNI inline void spgemm_2of4_store(const Prepared& prepared, const std::int32_t* sums, int rows,
+                                                         __m512i column_term, __mmask16 mask, Out* dst,
+                                                         std::ptrdiff_t ldd) {
+  for (int r = 0; r < rows; ++r) {
+    const __m512i acc = _mm512_add_epi32(_mm512_load_si512(sums + r * 16), column_term);
+    avx512::store_prepared<Fast>(prepared, acc, mask, dst + r * ldd);
   }
 }
+
+/// Panels per tile for MR rows: enough independent accumulators when the rows are few.
+constexpr int spgemm_2of4_panels_per_tile(int mr) noexcept { return mr <= 2 ? 4 : (mr <= 4 ? 2 : 1); }
 
 struct spgemm_2of4_u8s8_s32_8x16c4 {
   static constexpr int mr = 8;
@@ -112,79 +139,68 @@ struct spgemm_2of4_u8s8_s32_8x16c4 {
                                              const output_pipeline<S...>& pipeline, std::ptrdiff_t m_begin,
                                              std::ptrdiff_t m_end, std::ptrdiff_t panel_begin,
                                              std::ptrdiff_t panel_end) {
+    using Out = typename output_pipeline<S...>::output_type;
     constexpr bool flip = std::is_same_v<A, std::int8_t>;
+    // |Σ (a - a_zp) w| over K, for the fast epilogue (pruned weights are 0, so K bounds the kept terms).
+    const std::int64_t bound = accumulator_bound<A>(g.k, g.a_zero_point, 0);
     const auto a_offset = static_cast<std::uint32_t>(g.a_zero_point) + (flip ? 128u : 0u);
     const __m512i column_factor = _mm512_set1_epi32(static_cast<std::int32_t>(0u - a_offset));
     const std::int32_t* column_sums = g.weights.column_sums();
     const std::ptrdiff_t kp = g.weights.k_padded();
-    const std::ptrdiff_t groups = g.weights.groups();
+    const std::ptrdiff_t pairs = g.weights.pairs();
+    const std::ptrdiff_t position_stride = g.weights.quads() * 64;
+    const std::ptrdiff_t value_stride = pairs * 64;
     constexpr int max_block_tiles = 8;
     std::uint8_t* rows8 = thread_scratch<std::uint8_t>(static_cast<std::size_t>(mr * max_block_tiles * kp));
-    alignas(64) std::int32_t tile[mr * 16];
+    alignas(64) std::int32_t tile[4 * 16 * 2];  // up to PN × MR = 8 accumulators
     for (std::ptrdiff_t mb = m_begin; mb < m_end; mb += mr * max_block_tiles) {
       const std::ptrdiff_t block_rows = m_end - mb < mr * max_block_tiles ? m_end - mb : mr * max_block_tiles;
       for (std::ptrdiff_t r = 0; r < block_rows; ++r) {
         spgemm_copy_row_unsigned<flip>(reinterpret_cast<const std::uint8_t*>(g.a + (mb + r) * g.lda), g.k, kp,
                                        rows8 + r * kp);
       }
-      // Several tiles: expand each panel once (64 bytes per group, L2-resident) and run the block-sparse
-      // tile over it with consecutive k offsets, instead of expanding it again for every tile.
-      const bool shared = block_rows > mr;
-      std::int8_t* expanded = nullptr;
-      const std::uint32_t* offsets = nullptr;
-      if (shared) {
-        // 64-byte aligned: the block tile loads its weights with aligned loads.
-        std::int8_t* raw = thread_scratch<std::int8_t>(static_cast<std::size_t>(groups * 64 + 64));
-        expanded = raw + (64 - reinterpret_cast<std::uintptr_t>(raw) % 64) % 64;
-        std::uint32_t* k_offsets = thread_scratch<std::uint32_t>(static_cast<std::size_t>(groups));
-        for (std::ptrdiff_t q = 0; q < groups; ++q) k_offsets[q] = static_cast<std::uint32_t>(4 * q);
-        offsets = k_offsets;
-      }
-      for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
-        const std::uint64_t* masks = g.weights.masks() + p * groups;
-        const std::int8_t* values = g.weights.values(p * groups);
-        if (shared) {
-          const __m512i base = spgemm_2of4_base();
-          const __m512i base_plus_one = _mm512_add_epi8(base, _mm512_set1_epi8(1));
-          for (std::ptrdiff_t q = 0; q < groups; ++q) {
-            _mm512_storeu_si512(expanded + 64 * q, spgemm_2of4_expand(masks[q], values + 32 * q, base, base_plus_one));
+      for (std::ptrdiff_t t0 = 0; t0 < block_rows; t0 += mr) {
+        const int rows = static_cast<int>(block_rows - t0 < mr ? block_rows - t0 : mr);
+        const int pn = spgemm_2of4_panels_per_tile(rows);
+        const std::uint8_t* a_tile = rows8 + t0 * kp;
+        for (std::ptrdiff_t p0 = panel_begin; p0 < panel_end; p0 += pn) {
+          const int panels = static_cast<int>(panel_end - p0 < pn ? panel_end - p0 : pn);
+          const std::uint8_t* positions = g.weights.positions(p0);
+          const std::int8_t* values = g.weights.values(p0 * pairs);
+#define QSPARSE_SPGEMM_2OF4_TILE(MR, PN) \
+  spgemm_2of4_tile<MR, PN>(a_tile, kp, positions, position_stride, values, value_stride, pairs, tile)
+          switch (rows * 8 + panels) {
+            case 8 * 8 + 1: QSPARSE_SPGEMM_2OF4_TILE(8, 1); break;
+            case 7 * 8 + 1: QSPARSE_SPGEMM_2OF4_TILE(7, 1); break;
+            case 6 * 8 + 1: QSPARSE_SPGEMM_2OF4_TILE(6, 1); break;
+            case 5 * 8 + 1: QSPARSE_SPGEMM_2OF4_TILE(5, 1); break;
+            case 4 * 8 + 2: QSPARSE_SPGEMM_2OF4_TILE(4, 2); break;
+            case 4 * 8 + 1: QSPARSE_SPGEMM_2OF4_TILE(4, 1); break;
+            case 3 * 8 + 2: QSPARSE_SPGEMM_2OF4_TILE(3, 2); break;
+            case 3 * 8 + 1: QSPARSE_SPGEMM_2OF4_TILE(3, 1); break;
+            case 2 * 8 + 4: QSPARSE_SPGEMM_2OF4_TILE(2, 4); break;
+            case 2 * 8 + 3: QSPARSE_SPGEMM_2OF4_TILE(2, 3); break;
+            case 2 * 8 + 2: QSPARSE_SPGEMM_2OF4_TILE(2, 2); break;
+            case 2 * 8 + 1: QSPARSE_SPGEMM_2OF4_TILE(2, 1); break;
+            case 1 * 8 + 4: QSPARSE_SPGEMM_2OF4_TILE(1, 4); break;
+            case 1 * 8 + 3: QSPARSE_SPGEMM_2OF4_TILE(1, 3); break;
+            case 1 * 8 + 2: QSPARSE_SPGEMM_2OF4_TILE(1, 2); break;
+            default: QSPARSE_SPGEMM_2OF4_TILE(1, 1); break;
           }
-        }
-        const std::ptrdiff_t n0 = p * 16;
-        const std::ptrdiff_t columns = g.n - n0 < 16 ? g.n - n0 : 16;
-        const auto mask = static_cast<__mmask16>(columns >= 16 ? 0xFFFF : (1u << columns) - 1u);
-        const __m512i column_term = _mm512_mullo_epi32(_mm512_load_si512(column_sums + n0), column_factor);
-        const auto prepared = avx512::prepare(pipeline, n0, mask);
-        for (std::ptrdiff_t t0 = 0; t0 < block_rows; t0 += mr) {
-          const int rows = static_cast<int>(block_rows - t0 < mr ? block_rows - t0 : mr);
-          const std::uint8_t* a_tile = rows8 + t0 * kp;
-          if (shared) {
-            switch (rows) {
-              case 8: spgemm_block_tile<8, 1>(a_tile, kp, offsets, expanded, groups, tile); break;
-              case 7: spgemm_block_tile<7, 1>(a_tile, kp, offsets, expanded, groups, tile); break;
-              case 6: spgemm_block_tile<6, 1>(a_tile, kp, offsets, expanded, groups, tile); break;
-              case 5: spgemm_block_tile<5, 1>(a_tile, kp, offsets, expanded, groups, tile); break;
-              case 4: spgemm_block_tile<4, 1>(a_tile, kp, offsets, expanded, groups, tile); break;
-              case 3: spgemm_block_tile<3, 1>(a_tile, kp, offsets, expanded, groups, tile); break;
-              case 2: spgemm_block_tile<2, 1>(a_tile, kp, offsets, expanded, groups, tile); break;
-              default: spgemm_block_tile<1, 1>(a_tile, kp, offsets, expanded, groups, tile); break;
+#undef QSPARSE_SPGEMM_2OF4_TILE
+          for (int pp = 0; pp < panels; ++pp) {
+            const std::ptrdiff_t n0 = (p0 + pp) * 16;
+            const std::ptrdiff_t columns = g.n - n0 < 16 ? g.n - n0 : 16;
+            const auto mask = static_cast<__mmask16>(columns >= 16 ? 0xFFFF : (1u << columns) - 1u);
+            const __m512i column_term = _mm512_mullo_epi32(_mm512_load_si512(column_sums + n0), column_factor);
+            const auto prepared = avx512::prepare(pipeline, n0, mask, bound);
+            const std::int32_t* sums = tile + pp * rows * 16;
+            Out* dst = g.dst + (mb + t0) * g.ldd + n0;
+            if (avx512::fast_path_exact(prepared)) {
+              spgemm_2of4_store<true>(prepared, sums, rows, column_term, mask, dst, g.ldd);
+            } else {
+              spgemm_2of4_store<false>(prepared, sums, rows, column_term, mask, dst, g.ldd);
             }
-          } else {
-            switch (rows) {
-              case 8: spgemm_2of4_tile<8>(a_tile, kp, masks, values, groups, tile); break;
-              case 7: spgemm_2of4_tile<7>(a_tile, kp, masks, values, groups, tile); break;
-              case 6: spgemm_2of4_tile<6>(a_tile, kp, masks, values, groups, tile); break;
-              case 5: spgemm_2of4_tile<5>(a_tile, kp, masks, values, groups, tile); break;
-              case 4: spgemm_2of4_tile<4>(a_tile, kp, masks, values, groups, tile); break;
-              case 3: spgemm_2of4_tile<3>(a_tile, kp, masks, values, groups, tile); break;
-              case 2: spgemm_2of4_tile<2>(a_tile, kp, masks, values, groups, tile); break;
-              default: spgemm_2of4_tile<1>(a_tile, kp, masks, values, groups, tile); break;
-            }
-          }
-          const std::ptrdiff_t m0 = mb + t0;
-          for (int r = 0; r < rows; ++r) {
-            const __m512i acc = _mm512_add_epi32(_mm512_load_si512(tile + r * 16), column_term);
-            avx512::store_prepared(prepared, acc, mask, g.dst + (m0 + r) * g.ldd + n0);
           }
         }
       }

@@ -1,6 +1,6 @@
 // qsparse/kernels/scalar/spgemm_2of4_x8s8_s32_1x16c4.hpp — the portable 2:4-sparse int8 GEMM: one row ×
-// one panel of 16 columns per tile, two multiply-adds per column and group of 4 k (format two_of_four of
-// qsparse/gemm/packed_sparse_weights.hpp). Plain C++; the output stages are the scalar `evaluate`.
+// one panel of 16 columns per tile, four multiply-adds per column and pair of groups (8 k), each with the
+// activation its stored slot position selects (format two_of_four of qsparse/gemm/packed_sparse_weights.hpp). Plain C++; the output stages are the scalar `evaluate`.
 #pragma once
 
 #include <cstddef>
@@ -26,7 +26,7 @@ struct spgemm_2of4_x8s8_s32_1x16c4 {
                   const output_pipeline<S...>& pipeline, std::ptrdiff_t m_begin, std::ptrdiff_t m_end,
                   std::ptrdiff_t panel_begin, std::ptrdiff_t panel_end) {
     const std::ptrdiff_t kp = g.weights.k_padded();
-    const std::ptrdiff_t groups = g.weights.groups();
+    const std::ptrdiff_t pairs = g.weights.pairs();
     std::int32_t* row = thread_scratch<std::int32_t>(static_cast<std::size_t>(kp));
     for (std::ptrdiff_t m = m_begin; m < m_end; ++m) {
       const A* a = g.a + m * g.lda;
@@ -34,18 +34,18 @@ struct spgemm_2of4_x8s8_s32_1x16c4 {
       for (std::ptrdiff_t kk = g.k; kk < kp; ++kk) row[kk] = 0;
       for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
         std::int32_t acc[16] = {};
-        for (std::ptrdiff_t q = 0; q < groups; ++q) {
-          const std::uint64_t mask = g.weights.masks()[p * groups + q];
-          const std::int8_t* w = g.weights.values(p * groups + q);
-          const std::int32_t* x = row + 4 * q;
+        const std::uint8_t* positions = g.weights.positions(p);
+        for (std::ptrdiff_t j = 0; j < pairs; ++j) {
+          const std::int8_t* w = g.weights.values(p * pairs + j);
+          const std::uint8_t* pos = positions + (j / 4) * 64;
+          const int shift = static_cast<int>(2 * (j % 4));
+          const std::int32_t* x = row + 8 * j;
           for (int c = 0; c < 16; ++c) {
-            const unsigned nibble = static_cast<unsigned>(mask >> (4 * c)) & 15u;
-            const unsigned low = nibble & (0u - nibble);  // lowest set bit
-            const int i0 = low == 1u ? 0 : (low == 2u ? 1 : (low == 4u ? 2 : 3));
-            const unsigned high = nibble ^ low;
-            const int i1 = high == 2u ? 1 : (high == 4u ? 2 : 3);
-            const int slot = detail::two_of_four_value_slot(c);
-            acc[c] += x[i0] * w[slot] + x[i1] * w[slot + 1];
+            for (int s = 0; s < 4; ++s) {
+              // Kept value s selects activation 4 (s / 2) + slot of the pair's 8.
+              const int slot = (pos[4 * c + s] >> shift) & 3;
+              acc[c] += x[4 * (s / 2) + slot] * w[4 * c + s];
+            }
           }
         }
         const std::ptrdiff_t n0 = p * 16;
