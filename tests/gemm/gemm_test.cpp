@@ -6,7 +6,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <random>
+#include <string>
 #include <thread>
 #include <tuple>
 #include <vector>
@@ -369,6 +371,26 @@ TEST_CASE("gemm: bad input is a qsparse::error naming the argument", "[gemm][err
       gemm(ctx, make_view(a.data(), 8, 16), packed, make_view(out.data(), 8, 24),
            pipeline(requantize_float_per_channel{bad_scales}, saturating_cast<std::int8_t>{})),
       Contains("scales[1] = 0"));
+  // Every kind of bad scale, anywhere in the row: the first one is named (the check is one branch-free pass).
+  for (const float bad : {-1.0f, -0.0f, std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
+                          -std::numeric_limits<float>::denorm_min()}) {
+    for (const int at : {0, 13, 23}) {
+      float scales[24];
+      std::fill(scales, scales + 24, 0.5f);
+      scales[at] = bad;
+      scales[23] = at == 23 ? bad : std::numeric_limits<float>::denorm_min();  // tiny but valid
+      INFO("bad = " << bad << " at " << at);
+      CHECK_THROWS_WITH(gemm(ctx, make_view(a.data(), 8, 16), packed, make_view(out.data(), 8, 24),
+                             pipeline(requantize_float_per_channel{scales}, saturating_cast<std::int8_t>{})),
+                        Contains("requantize_float_per_channel.scales must be positive and finite, got "
+                                 "requantize_float_per_channel.scales[" +
+                                 std::to_string(at) + "] = "));
+      float fout[8 * 24];
+      CHECK_THROWS_WITH(gemm(ctx, make_view(a.data(), 8, 16), packed, make_view(fout, 8, 24),
+                             pipeline(dequantize_float_per_channel{scales, nullptr})),
+                        Contains("dequantize_float_per_channel.scales[" + std::to_string(at) + "]"));
+    }
+  }
   CHECK_THROWS_WITH(gemm(ctx, make_view(a.data(), 8, 16), packed, make_view(out.data(), 8, 24),
                          pipeline(requantize_float{std::numeric_limits<float>::quiet_NaN()}, saturating_cast<std::int8_t>{})),
                     Contains("requantize_float.scale must be positive and finite"));

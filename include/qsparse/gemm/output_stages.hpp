@@ -373,12 +373,22 @@ inline void check_scale(float scale, const char* function, const char* what, std
   raise(concat(function, ": ", what, " must be positive and finite, got ", what, n >= 0 ? "[" : "",
                n >= 0 ? concat(n) : std::string(), n >= 0 ? "]" : "", " = ", scale));
 }
+/// check_scale over scales[0 .. columns): one branch-free pass (per-channel scales are checked on every
+/// call, so the pass must cost next to nothing), then the first bad scale named if there is one.
+inline void check_scales(const float* scales, std::ptrdiff_t columns, const char* function, const char* what) {
+  bool ok = true;
+  for (std::ptrdiff_t n = 0; n < columns; ++n) {
+    ok &= (scales[n] > 0.0f) & (scales[n] <= std::numeric_limits<float>::max());  // false for NaN
+  }
+  if (ok) return;
+  for (std::ptrdiff_t n = 0; n < columns; ++n) check_scale(scales[n], function, what, n);
+}
 inline void validate_stage(const requantize_float& s, std::ptrdiff_t, const char* function) {
   check_scale(s.scale, function, "requantize_float.scale", -1);
 }
 inline void validate_stage(const requantize_float_per_channel& s, std::ptrdiff_t columns, const char* function) {
   check(s.scales != nullptr, function, ": requantize_float_per_channel.scales must not be null");
-  for (std::ptrdiff_t n = 0; n < columns; ++n) check_scale(s.scales[n], function, "requantize_float_per_channel.scales", n);
+  check_scales(s.scales, columns, function, "requantize_float_per_channel.scales");
 }
 inline void validate_stage(const add_zero_point&, std::ptrdiff_t, const char*) {}
 inline void validate_stage(const clamp& s, std::ptrdiff_t, const char* function) {
@@ -391,9 +401,7 @@ inline void validate_stage(const dequantize_float& s, std::ptrdiff_t, const char
 }
 inline void validate_stage(const dequantize_float_per_channel& s, std::ptrdiff_t columns, const char* function) {
   check(s.scales != nullptr, function, ": dequantize_float_per_channel.scales must not be null");
-  for (std::ptrdiff_t n = 0; n < columns; ++n) {
-    check_scale(s.scales[n], function, "dequantize_float_per_channel.scales", n);
-  }
+  check_scales(s.scales, columns, function, "dequantize_float_per_channel.scales");
 }
 inline void validate_stage(const clamp_float& s, std::ptrdiff_t, const char* function) {
   check(s.min <= s.max, function, ": clamp_float needs min <= max, got min = ", s.min, ", max = ", s.max);
