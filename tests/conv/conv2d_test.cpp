@@ -3,6 +3,7 @@
 // stride 2, dilation 2, groups, 1x1 direct and strided, 1xN, batch > 1), edge values, every output
 // type, threads, bad input.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -62,7 +63,7 @@ void check_layer(isa_level isa, const layer& l, std::int32_t in_zp, std::int32_t
   conv2d(ctx, quantized(in_view, in_zp), packed, make_view(got.data(), l.batch, g.out_h, g.out_w, l.c_out), l.p, pl);
   reference_conv2d(quantized(in_view, in_zp), quantized(w_view, w_zp), l.groups,
                    make_view(want.data(), l.batch, g.out_h, g.out_w, l.c_out), l.p, pl);
-  INFO(selected_kernel_name(packed) << " N=" << l.batch << " H=" << l.h << " W=" << l.w << " Cin=" << l.c_in
+  INFO(selected_kernel_name(packed, l.p) << " N=" << l.batch << " H=" << l.h << " W=" << l.w << " Cin=" << l.c_in
                                     << " Cout=" << l.c_out << " k=" << l.k_h << "x" << l.k_w << " groups=" << l.groups
                                     << " stride=" << l.p.stride_h << "," << l.p.stride_w << " dilation="
                                     << l.p.dilation_h << "," << l.p.dilation_w << " pad=" << int(l.p.pad.kind)
@@ -343,15 +344,115 @@ TEST_CASE("conv2d: bad input is a qsparse::error naming the argument", "[conv][c
   }
 }
 
-TEST_CASE("conv2d: selected_kernel_name names the GEMM kernel of the packed ISA", "[conv][conv2d]") {
-  std::vector<std::int8_t> w(4 * 3 * 3 * 2);
+TEST_CASE("conv2d: selected_kernel_name names the kernel for the packed ISA and the params", "[conv][conv2d]") {
+  std::vector<std::int8_t> w(4 * 5 * 5 * 4);
+  conv2d_params dilated{};
+  dilated.dilation_w = 2;
   for (isa_level isa : testing::supported_levels()) {
-    const auto packed = pack_conv2d_weights(make_view(w.data(), 4, 3, 3, 2), 0, 1, isa);
-    const std::string shallow = isa == isa_level::avx512_vnni ? "conv_u8s8_s32_4x32c4__avx512vnni" : selected_kernel_name(isa);
-    CHECK(std::string(selected_kernel_name(packed)) == shallow);  // K = 18
-    const auto deep = pack_conv2d_weights(make_view(w.data(), 2, 3, 3, 4), 0, 1, isa);
-    CHECK(std::string(selected_kernel_name(deep)) == selected_kernel_name(isa));  // K = 36
+    const bool vnni = isa == isa_level::avx512_vnni;
+    const std::string direct = vnni ? "conv_direct_u8s8_s32_4x32c4__avx512vnni" : selected_kernel_name(isa);
+    const std::string shallow = vnni ? "conv_u8s8_s32_4x32c4__avx512vnni" : selected_kernel_name(isa);
+    const auto packed = pack_conv2d_weights(make_view(w.data(), 4, 3, 3, 2), 0, 1, isa);  // K = 18, 6 bytes a row
+    CHECK(packed.has_direct() == vnni);
+    CHECK(std::string(selected_kernel_name(packed)) == direct);
+    CHECK(std::string(selected_kernel_name(packed, dilated)) == shallow);  // im2col rows
+    const auto wide = pack_conv2d_weights(make_view(w.data(), 2, 3, 3, 4), 0, 1, isa);  // K = 36, 12 bytes a row
+    CHECK(std::string(selected_kernel_name(wide)) == direct);
+    CHECK(std::string(selected_kernel_name(wide, dilated)) == selected_kernel_name(isa));  // K > 32: the GEMM
+    const auto tall = pack_conv2d_weights(make_view(w.data(), 2, 5, 1, 5), 0, 1, isa);  // 5 kernel rows, K = 25
+    CHECK_FALSE(tall.has_direct());
+    CHECK(std::string(selected_kernel_name(tall)) == shallow);
+    const auto row13 = pack_conv2d_weights(make_view(w.data(), 2, 1, 1, 13), 0, 1, isa);  // 13 bytes a row
+    CHECK_FALSE(row13.has_direct());
+    const auto asymmetric = pack_conv2d_weights(make_view(w.data(), 4, 3, 3, 2), 1, 1, isa);
+    CHECK_FALSE(asymmetric.has_direct());
+    CHECK(std::string(selected_kernel_name(asymmetric)) == selected_kernel_name(isa));
+    const auto grouped = pack_conv2d_weights(make_view(w.data(), 4, 3, 3, 2), 0, 2, isa);
+    CHECK_FALSE(grouped.has_direct());
     CHECK(packed.isa() == isa);
+  }
+}
+
+TEST_CASE("conv2d: the direct shallow kernel on every kernel-row shape, stride, padding and remainder",
+          "[conv][conv2d][direct]") {
+  std::mt19937 rng(23);
+  // (kh, kw, C_in): 1 to 3 kernel rows of 1 to 3 four-byte groups (1, 3, 4, 6, 8, 9 and 12 bytes).
+  const std::vector<std::array<index_t, 3>> kernels{{1, 1, 1}, {1, 3, 1}, {2, 2, 3}, {3, 3, 3}, {3, 3, 4},
+                                                    {3, 1, 4}, {2, 2, 4}, {1, 3, 3}, {3, 2, 1}};
+  std::vector<layer> layers;
+  int i = 0;
+  for (const auto& kn : kernels) {
+    for (index_t s : {1, 2, 3}) {
+      layer l{i % 4 == 0 ? 2 : 1, 5 + i % 7, 7 + (i * 5) % 11, kn[2], std::array<index_t, 5>{5, 32, 33, 48, 64}[i % 5],
+              kn[0], kn[1], 1, conv2d_params{}};
+      l.p.stride_h = i % 3 == 0 ? 1 : s;
+      l.p.stride_w = s;
+      l.p.dilation_h = i % 5 == 2 ? 2 : 1;
+      switch (i % 3) {
+        case 0: l.p.pad = padding::same(); break;
+        case 1: l.p.pad = padding::valid(); break;
+        default: l.p.pad = padding::explicit_pads(l.k_h > 1 ? 1 : 0, 0, 0, l.k_w > 1 ? 1 : 0);
+      }
+      layers.push_back(l);
+      ++i;
+    }
+  }
+  // Many bands of one image, and bands across a batch.
+  layers.push_back(layer{1, 300, 9, 3, 16, 3, 3, 1, conv2d_params{}});
+  layers.push_back(layer{3, 70, 31, 3, 32, 3, 3, 1, conv2d_params{}});
+  layers.back().p.stride_h = layers.back().p.stride_w = 2;
+  layers.back().p.pad = padding::same();
+  for (isa_level isa : testing::supported_levels()) {
+    scoped_isa_ceiling ceiling(isa);
+    for (const layer& l : layers) {
+      const auto pc = per_channel(l.c_out, rng);
+      check_layer<std::int8_t>(isa, l, -5, 0, pc.int8_pipeline(3), rng);
+      check_layer<std::int8_t>(isa, l, 9, 0, pc.float_int8_pipeline(-2), rng);
+      check_layer<std::uint8_t>(isa, l, 140, 0, pc.float_int8_pipeline(4), rng);
+      if (isa == isa_level::avx512_vnni) {  // the layers above do run the direct kernel
+        const std::vector<std::int8_t> w(static_cast<std::size_t>(l.c_out * l.k_h * l.k_w * l.c_in));
+        const auto packed = pack_conv2d_weights(make_view(w.data(), l.c_out, l.k_h, l.k_w, l.c_in), 0, 1, isa);
+        CHECK(std::string(selected_kernel_name(packed, l.p)) == "conv_direct_u8s8_s32_4x32c4__avx512vnni");
+      }
+    }
+  }
+  // The stem: full-range values, extreme zero points, every output type, and a bias too large for the
+  // fast epilogue (which would otherwise fold it into the accumulators).
+  layer stem{1, 13, 17, 3, 36, 3, 3, 1, conv2d_params{}};
+  stem.p.stride_h = stem.p.stride_w = 2;
+  stem.p.pad = padding::same();
+  for (isa_level isa : testing::supported_levels()) {
+    scoped_isa_ceiling ceiling(isa);
+    for (int mode = 1; mode <= 3; ++mode) {
+      const auto pc = per_channel(stem.c_out, rng, -20.0, 2.0);
+      for (std::int32_t zp : {-128, 127}) {
+        check_layer<std::int8_t>(isa, stem, zp, 0, pc.int8_pipeline(0), rng, mode);
+        check_layer<std::int8_t>(isa, stem, zp, 0, pc.float_int8_pipeline(-128), rng, mode);
+      }
+      for (std::int32_t zp : {0, 255}) check_layer<std::uint8_t>(isa, stem, zp, 0, pc.float_int8_pipeline(5), rng, mode);
+    }
+    const auto pc = per_channel(stem.c_out, rng);
+    check_layer<std::int8_t>(isa, stem, 4, 0, pipeline(), rng);  // raw int32
+    check_layer<std::int8_t>(isa, stem, 4, 0, pipeline(bias_add{pc.bias.data()}, requantize_float_per_channel{pc.scales.data()},
+                                                        add_zero_point{100}, saturating_cast<std::uint8_t>{}),
+                             rng);
+    check_layer<std::uint8_t>(isa, stem, 7, 0, pipeline(bias_add{pc.bias.data()}, requantize_float{0.001f},
+                                                         saturating_cast<std::int16_t>{}),
+                              rng);
+    std::vector<float> fbias(static_cast<std::size_t>(stem.c_out), 0.25f);
+    check_layer<std::int8_t>(isa, stem, 4, 0,
+                             pipeline(dequantize_float_per_channel{pc.scales.data(), fbias.data()}, clamp_float{-1.0f, 6.0f}),
+                             rng);
+    std::vector<std::int32_t> huge(static_cast<std::size_t>(stem.c_out), 5);
+    huge[3] = std::numeric_limits<std::int32_t>::max() - 1000;  // saturates: the fast path must be refused
+    huge[33] = std::numeric_limits<std::int32_t>::min() + 7;
+    for (int mode : {0, 1, 2}) {
+      check_layer<std::int8_t>(isa, stem, -128, 0,
+                               pipeline(bias_add{huge.data()}, requantize_float_per_channel{pc.scales.data()},
+                                        add_zero_point{-3}, saturating_cast<std::int8_t>{}),
+                               rng, mode);
+      check_layer<std::int8_t>(isa, stem, -128, 0, pipeline(bias_add{huge.data()}), rng, mode);
+    }
   }
 }
 

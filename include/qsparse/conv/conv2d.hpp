@@ -84,6 +84,7 @@ class packed_conv2d_weights {
       packed_.push_back(pack_weights(make_strided_view(static_cast<const std::int8_t*>(dense.data()), {k, n}, {1, k}),
                                      weight_zero_point, isa));
     }
+    pack_direct(filter, weight_zero_point, isa);
   }
 
   index_t output_channels() const noexcept { return c_out_; }
@@ -98,9 +99,44 @@ class packed_conv2d_weights {
   /// The packed K×N weights of group g.
   const packed_weights_view& group(index_t g) const noexcept { return packed_[static_cast<std::size_t>(g)].view(); }
 
+  /// Whether the weights are also packed for the direct shallow kernel (conv_u8s8_s32_4x32c4 reading the
+  /// input rows in place): AVX-512 VNNI, one group, symmetric weights, kh <= 3 and kw*C_in <= 12 (a
+  /// 3-channel 3x3 stem). conv2d takes that path when dilation_w is 1.
+  bool has_direct() const noexcept { return direct_row_groups_ > 0; }
+  /// 4-byte groups per kernel row in the direct layout: ceil(kw*C_in / 4).
+  index_t direct_row_groups() const noexcept { return direct_row_groups_; }
+  /// The direct layout: the K'×N matrix with K' = kh * 4*direct_row_groups(), kernel row ky at
+  /// k' = 4*direct_row_groups()*ky + kx*C_in + c, zeros after each row's kw*C_in taps.
+  const packed_weights_view& direct() const noexcept { return direct_.view(); }
+
+  /// Largest kernel height and 4-byte groups per kernel row of the direct layout.
+  static constexpr index_t direct_max_rows = 3;
+  static constexpr index_t direct_max_row_groups = 3;
+
  private:
+  template <class W, class L, class Acc>
+  void pack_direct(const tensor_view<W, 4, L, Acc>& filter, std::int32_t weight_zero_point, isa_level isa) {
+    const index_t row = k_w_ * c_in_group_;
+    const index_t row_groups = (row + 3) / 4;
+    if (isa != isa_level::avx512_vnni || groups_ != 1 || weight_zero_point != 0 || k_h_ > direct_max_rows ||
+        row_groups > direct_max_row_groups)
+      return;
+    const index_t pitch = 4 * row_groups;
+    const index_t k = k_h_ * pitch;
+    std::vector<std::int8_t> dense(static_cast<std::size_t>(c_out_ * k), 0);
+    for (index_t o = 0; o < c_out_; ++o)
+      for (index_t ky = 0; ky < k_h_; ++ky)
+        for (index_t kx = 0; kx < k_w_; ++kx)
+          for (index_t c = 0; c < c_in_group_; ++c)
+            dense[static_cast<std::size_t>(o * k + ky * pitch + kx * c_in_group_ + c)] = filter(o, ky, kx, c);
+    direct_ = pack_weights(make_strided_view(static_cast<const std::int8_t*>(dense.data()), {k, c_out_}, {1, k}), 0, isa);
+    direct_row_groups_ = row_groups;
+  }
+
   index_t c_out_ = 0, k_h_ = 0, k_w_ = 0, c_in_group_ = 0, groups_ = 0;
   std::vector<packed_weights> packed_;
+  packed_weights direct_;
+  index_t direct_row_groups_ = 0;
 };
 
 /// Packs an OHWI filter for conv2d (default: the best ISA this CPU runs).
@@ -110,17 +146,28 @@ packed_conv2d_weights pack_conv2d_weights(const tensor_view<W, 4, L, Acc>& filte
   return packed_conv2d_weights(filter, weight_zero_point, groups, isa);
 }
 
-/// The GEMM kernel conv2d runs for these weights (the im2col copy or the direct 1×1 path feeds it).
-/// (For int8 activations: the VNNI weights of a shallow, ungrouped, symmetric filter — K = kh*kw*C_in <= 32,
-/// a 3-channel stem — run conv_u8s8_s32_4x32c4 instead of the GEMM.)
-inline const char* selected_kernel_name(const packed_conv2d_weights& weights) {
+/// The kernel conv2d runs for these weights and params: the direct shallow kernel (packed_conv2d_weights::
+/// has_direct(), dilation_w == 1), the shallow im2col kernel (VNNI weights of an ungrouped, symmetric filter
+/// with K = kh*kw*C_in <= 32), or the GEMM kernel of the packed ISA behind im2col or the direct 1×1 path.
+/// The shallow kernels need int8 or uint8 input (direct) or int8 input (im2col); uint8 input to the
+/// im2col one runs the GEMM.
+inline const char* selected_kernel_name(const packed_conv2d_weights& weights, const conv2d_params& params) {
 #if QSPARSE_X86
+  if (!weights.empty() && weights.has_direct() && params.dilation_w == 1)
+    return kernels::avx512_vnni::conv_u8s8_s32_4x32c4::direct_name();
   if (!weights.empty() && weights.groups() == 1 && weights.group(0).layout() == packed_layout::s8_c4_nr32 &&
       weights.weight_zero_point() == 0 &&
       weights.group(0).k_padded() <= kernels::avx512_vnni::conv_u8s8_s32_4x32c4::max_k)
     return kernels::avx512_vnni::conv_u8s8_s32_4x32c4::name();
+#else
+  (void)params;
 #endif
   return selected_kernel_name(weights.isa());
+}
+
+/// As above for undilated params (dilation 1).
+inline const char* selected_kernel_name(const packed_conv2d_weights& weights) {
+  return selected_kernel_name(weights, conv2d_params{});
 }
 
 namespace detail {
@@ -255,6 +302,72 @@ void im2col_rows(const A* in, index_t in_h, index_t in_w, index_t c_in, index_t 
   }
 }
 
+#if QSPARSE_X86
+struct direct_band_scratch_tag {};
+
+/// conv2d through the direct shallow kernel (packed_conv2d_weights::has_direct(), dilation_w == 1, checked
+/// inputs). Tasks are bands of output rows of one image; a task copies the input rows its band reads into
+/// a per-thread scratch as unsigned bytes (int8 + 128), each row padded with the zero point on the left
+/// (pad_left pixels) and on the right (to the pitch), rows outside the image all zero point, so the
+/// kernel reads every tap in place, the padding included.
+template <class A, class Out, class... S>
+void conv2d_direct_shallow(const context& ctx, const A* in, index_t batch, index_t in_h, index_t in_w, index_t c_in,
+                           std::int32_t in_zp, const packed_conv2d_weights& weights, const conv2d_params& p,
+                           const conv_geometry& g, Out* out, const output_pipeline<S...>& pipeline) {
+  using kernel = kernels::avx512_vnni::conv_u8s8_s32_4x32c4;
+  constexpr bool flip = std::is_same_v<A, std::int8_t>;
+  const auto u_zp = static_cast<std::uint8_t>(flip ? in_zp + 128 : in_zp);
+  const index_t k_h = weights.kernel_h(), row_groups = weights.direct_row_groups(), c_out = weights.output_channels();
+  const index_t row_step = p.stride_w * c_in;
+  // Bytes a line needs: the image with its left padding, and the last pixel's groups.
+  const index_t used = std::max((g.pad_left + in_w) * c_in, (g.out_w - 1) * row_step + 4 * row_groups);
+  const index_t pitch = (used + 15) / 16 * 16;
+  // Bands of about 1024 output pixels whose input rows fit 64 KiB.
+  const index_t span = (k_h - 1) * p.dilation_h + 1;  // input rows one output row reads
+  index_t band = std::max<index_t>(1, std::min<index_t>(g.out_h, (1024 + g.out_w - 1) / g.out_w));
+  while (band > 1 && ((band - 1) * p.stride_h + span) * pitch > 64 * 1024) --band;
+  const index_t bands = (g.out_h + band - 1) / band;
+  const index_t tasks = batch * bands;
+  const index_t max_rows = (band - 1) * p.stride_h + span;
+  auto task = [&](std::ptrdiff_t t) {
+    const index_t b = t / bands;
+    const index_t y0 = (t % bands) * band;
+    const index_t y1 = std::min(g.out_h, y0 + band);
+    const index_t iy0 = y0 * p.stride_h - g.pad_top;
+    const index_t rows = (y1 - 1 - y0) * p.stride_h + span;
+    std::uint8_t* scratch =
+        conv_scratch<std::uint8_t, direct_band_scratch_tag>(static_cast<std::size_t>(max_rows * pitch));
+    for (index_t i = 0; i < rows; ++i) {
+      std::uint8_t* dst = scratch + i * pitch;
+      const index_t iy = iy0 + i;
+      if (iy < 0 || iy >= in_h) {
+        std::memset(dst, u_zp, static_cast<std::size_t>(pitch));
+        continue;
+      }
+      const A* src = in + ((b * in_h + iy) * in_w) * c_in;
+      const index_t left = g.pad_left * c_in, bytes = in_w * c_in;
+      std::memset(dst, u_zp, static_cast<std::size_t>(left));
+      if constexpr (flip) {
+        kernels::avx512::copy_flip_s8_u8(dst + left, src, bytes);
+      } else {
+        std::memcpy(dst + left, src, static_cast<std::size_t>(bytes));
+      }
+      std::memset(dst + left + bytes, u_zp, static_cast<std::size_t>(pitch - left - bytes));
+    }
+    const index_t m0 = (b * g.out_h + y0) * g.out_w;
+    const kernels::conv_shallow_args<Out> args{scratch, row_step, p.dilation_h * pitch, g.out_w, y1 - y0,
+                                               p.stride_h * pitch, u_zp, weights.direct(), c_out, m0,
+                                               out + m0 * c_out, c_out};
+    kernel::run_direct(args, static_cast<int>(k_h), static_cast<int>(row_groups), pipeline);
+  };
+  if (tasks == 1 || ctx.concurrency() == 1) {
+    for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
+  } else {
+    ctx.parallel_for(tasks, task);
+  }
+}
+#endif
+
 }  // namespace detail
 
 /// out = pipeline(conv(in - in_zp, w - w_zp)) in NHWC. See the top of this header.
@@ -324,6 +437,12 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
   }
   const auto pad_value = static_cast<a_t>(input.zero_point);
 #if QSPARSE_X86
+  // A shallow filter packed for the direct kernel: it reads a zero-point padded copy of the input rows.
+  if (weights.has_direct() && params.dilation_w == 1) {
+    detail::conv2d_direct_shallow(ctx, in_data, batch, in_h, in_w, c_in, input.zero_point, weights, params, g, out_data,
+                                  pipeline);
+    return;
+  }
   // Shallow K (a 3-channel stem): its own VNNI kernel keeps the panel's whole K in registers.
   if constexpr (std::is_same_v<a_t, std::int8_t>) {
     const packed_weights_view& w0 = weights.group(0);
@@ -337,9 +456,9 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
         const index_t m_end = std::min(m_total, m_begin + rows_per_task);
         a_t* rows = detail::conv_scratch<a_t, detail::im2col_scratch_tag>(static_cast<std::size_t>(rows_per_task * kp));
         detail::im2col_rows(in_data, in_h, in_w, c_in, c_group, 0, params, g, k_h, k_w, pad_value, m_begin, m_end, rows, kp);
-        const kernels::conv_shallow_args<out_t> args{rows, m_end - m_begin, input.zero_point, w0, n, m_begin,
-                                                     out_data + m_begin * c_out, c_out};
-        kernels::avx512_vnni::conv_u8s8_s32_4x32c4::run(args, pipeline);
+        const kernels::conv_shallow_args<out_t> args{rows, kp, 0, m_end - m_begin, 1, 0, input.zero_point + 128, w0, n,
+                                                     m_begin, out_data + m_begin * c_out, c_out};
+        kernels::avx512_vnni::conv_u8s8_s32_4x32c4::run_rows(args, pipeline);
       };
       if (shallow_tasks == 1 || ctx.concurrency() == 1) {
         for (std::ptrdiff_t t = 0; t < shallow_tasks; ++t) shallow(t);

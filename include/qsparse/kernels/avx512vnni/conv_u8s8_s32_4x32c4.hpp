@@ -1,19 +1,26 @@
-// qsparse/kernels/avx512vnni/conv_u8s8_s32_4x32c4.hpp — the shallow-K convolution kernel on AVX-512 VNNI:
-// im2col rows with K <= 32 (a 3-channel stem: K = 3*3*3 = 27) times weights packed s8_c4_nr32 (the
-// GEMM's VNNI layout, qsparse/gemm/packed_weights.hpp), 4 rows × 32 columns per tile.
+// qsparse/kernels/avx512vnni/conv_u8s8_s32_4x32c4.hpp — the shallow-K convolution kernel on AVX-512 VNNI,
+// 4 output pixels × 32 output channels per tile, for K <= 36 (a 3-channel stem: 3*3*3 = 27) and weights
+// packed s8_c4_nr32 (the GEMM's VNNI layout, qsparse/gemm/packed_weights.hpp). Two ways to read pixels:
+//   * im2col rows (`run_rows`): pixel r's K bytes at rows + r*kp, int8, made unsigned (a + 128) as each
+//     4-byte group is broadcast, padded with anything to kp bytes (the padded weights are 0);
+//   * in place (`run_direct`): the unsigned input rows of a zero-point padded band (conv2d.hpp); pixel
+//     r's kernel row ky starts at rows + r*row_step + ky*tap_pitch and is read as GX 4-byte groups, the
+//     weights packed with K' = kh*4*GX (packed_conv2d_weights::direct(): zeros after each row's taps, so
+//     the bytes of the next pixel that a group reads count for nothing). No im2col copy at all.
 //
 // For such K the GEMM spends its time around the inner loop (tile copies, a round trip of the tile
-// through memory), not in it. Here a panel's whole K (at most 8 groups × 2 vectors) stays in registers
-// while the rows stream by; the zero-point compensation is the accumulators' initial value; the output
-// pipeline is prepared once per panel. Rows are int8, made unsigned (a + 128) as each 4-byte group is
-// broadcast, padded with anything to kp bytes (the padded weights are 0); weights must be symmetric (w_zp = 0):
-//   Σ_k (a - a_zp) w = Σ_k a_u w - (a_zp + 128) colsum[n].
+// through memory), not in it. Here a panel's whole K (at most 9 groups × 2 vectors) stays in registers
+// while the pixels stream by; the zero-point compensation (and, on the fast epilogue, the bias) is the
+// accumulators' initial value; the output pipeline is prepared once per panel. Weights must be
+// symmetric (w_zp = 0): with u the unsigned bytes and u_zp their zero point,
+//   Σ_k (u - u_zp) w = Σ_k u w - u_zp colsum[n].
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <tuple>
 #include <type_traits>
 
 #include "qsparse/core/config.hpp"
@@ -30,16 +37,22 @@ QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 namespace qsparse {
 namespace kernels {
 
-/// One call of the shallow-K convolution kernel: rows [0, m) of unsigned im2col rows.
+/// One call of the shallow-K convolution kernel: `lines` lines of m pixels each. Pixel r of line l reads
+/// its kernel row ky at rows + l*line_step + r*row_step + ky*tap_pitch (im2col rows: row_step = kp, one
+/// kernel row). Output pixel (l, r) is pipeline row m0 + l*m + r, stored at dst + (l*m + r)*ldd.
 template <class Out>
 struct conv_shallow_args {
-  const std::int8_t* rows;  // row r at rows + r * kp, kp = weights.k_padded() <= 32
-  std::ptrdiff_t m;
-  std::int32_t a_zero_point;  // of the int8 rows before the flip
+  const void* rows;
+  std::ptrdiff_t row_step;   // bytes between the rows of consecutive pixels
+  std::ptrdiff_t tap_pitch;  // bytes between consecutive kernel rows of one pixel (direct reading)
+  std::ptrdiff_t m;          // pixels per line
+  std::ptrdiff_t lines;
+  std::ptrdiff_t line_step;     // bytes between the first pixels of consecutive lines
+  std::int32_t u_zero_point;    // zero point of the bytes as multiplied: unsigned, after any flip
   packed_weights_view weights;  // s8_c4_nr32, w_zp = 0
   std::ptrdiff_t n;
-  std::ptrdiff_t m0;  // the pipeline's row index of row 0
-  Out* dst;           // row r at dst + r * ldd
+  std::ptrdiff_t m0;  // the pipeline's row index of pixel 0
+  Out* dst;
   std::ptrdiff_t ldd;
 };
 
@@ -48,29 +61,53 @@ namespace avx512_vnni {
 struct conv_u8s8_s32_4x32c4 {
   static constexpr int mr = 4;
   static constexpr int nr = 32;
-  static constexpr int max_k = 32;
+  static constexpr int max_k = 32;  // im2col rows
+  static constexpr int max_direct_rows = 3;        // kernel rows read in place
+  static constexpr int max_direct_row_groups = 3;  // 4-byte groups per kernel row read in place
   static constexpr isa_level isa = isa_level::avx512_vnni;
   static const char* name() { return "conv_u8s8_s32_4x32c4__avx512vnni"; }
+  static const char* direct_name() { return "conv_direct_u8s8_s32_4x32c4__avx512vnni"; }
+
+  /// The first pipeline stage the epilogue applies: 1 when the fast evaluator runs and stage 0 is the
+  /// bias, which is then part of the accumulators' initial value (exact: the fast path is only taken
+  /// when |acc| + |bias| fits int32, and int32 addition wraps associatively).
+  template <bool Fast, class Prepared>
+  static constexpr std::size_t first_stage() {
+    if constexpr (Fast && std::tuple_size_v<Prepared> > 0) {
+      return std::is_same_v<std::tuple_element_t<0, Prepared>, avx512::prepared_bias> ? 1 : 0;
+    } else {
+      return 0;
+    }
+  }
+
+  template <bool Fast, class Prepared, class Out>
+  QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void store(const Prepared& p, __m512i acc,
+                                                                                     __mmask16 mask, Out* dst) {
+    avx512::store_lanes(avx512::apply_all<first_stage<Fast, Prepared>(), Fast>(p, acc), mask, dst);
+  }
 
   /// The tile's rows (32 whole columns each, the fast evaluator) stored as 8-bit values, two rows at a
   /// time through packs (avx512::store_rows_as_bytes).
-  template <int MR, class Prepared0, class Prepared1, class Out>
+  template <int MR, class Prepared, class Out>
   QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void store_rows_packed(
-      const Prepared0& p0, const Prepared1& p1, const __m512i (&acc)[MR][2], Out* dst, std::ptrdiff_t ldd) {
+      const Prepared& p0, const Prepared& p1, const __m512i (&acc)[MR][2], Out* dst, std::ptrdiff_t ldd) {
+    constexpr std::size_t s = first_stage<true, Prepared>();
 #pragma GCC unroll 4
     for (int r = 0; r < MR; r += 2) {
       const int r1 = r + 1 < MR ? r + 1 : r;
-      avx512::store_rows_as_bytes(avx512::apply_all<0, true>(p0, acc[r][0]), avx512::apply_all<0, true>(p1, acc[r][1]),
-                                  avx512::apply_all<0, true>(p0, acc[r1][0]), avx512::apply_all<0, true>(p1, acc[r1][1]),
+      avx512::store_rows_as_bytes(avx512::apply_all<s, true>(p0, acc[r][0]), avx512::apply_all<s, true>(p1, acc[r][1]),
+                                  avx512::apply_all<s, true>(p0, acc[r1][0]), avx512::apply_all<s, true>(p1, acc[r1][1]),
                                   dst + r * ldd, r1 != r ? dst + r1 * ldd : nullptr);
     }
   }
 
-  template <int G, int MR, bool Fast, class Prepared0, class Prepared1, class Out>
+  /// MR pixels (at a + r*row_step) × one panel. Group g = gy*GX + gx of pixel r is the 4 bytes at
+  /// a + r*row_step + gy*tap_pitch + 4*gx; Flip makes int8 bytes unsigned as they are broadcast.
+  template <int GY, int GX, bool Flip, int MR, bool Fast, class Prepared, class Out>
   QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void tile(
-      const std::int8_t* a, std::ptrdiff_t kp, const __m512i (&w)[G][2], __m512i init0, __m512i init1,
-      const Prepared0& p0, const Prepared1& p1, __mmask16 mask0, __mmask16 mask1, bool second, Out* dst,
-      std::ptrdiff_t ldd) {
+      const std::uint8_t* a, std::ptrdiff_t row_step, std::ptrdiff_t tap_pitch, const __m512i (&w)[GY * GX][2],
+      __m512i init0, __m512i init1, const Prepared& p0, const Prepared& p1, __mmask16 mask0, __mmask16 mask1,
+      bool second, Out* dst, std::ptrdiff_t ldd) {
     __m512i acc[MR][2];
 #pragma GCC unroll 4
     for (int r = 0; r < MR; ++r) {
@@ -78,15 +115,20 @@ struct conv_u8s8_s32_4x32c4 {
       acc[r][1] = init1;
     }
     const __m512i flip = _mm512_set1_epi32(static_cast<std::int32_t>(0x80808080u));
+#pragma GCC unroll 3
+    for (int gy = 0; gy < GY; ++gy) {
 #pragma GCC unroll 8
-    for (int g = 0; g < G; ++g) {
+      for (int gx = 0; gx < GX; ++gx) {
+        const int g = gy * GX + gx;
 #pragma GCC unroll 4
-      for (int r = 0; r < MR; ++r) {
-        std::int32_t word;
-        std::memcpy(&word, a + r * kp + 4 * g, 4);
-        const __m512i av = _mm512_xor_si512(_mm512_set1_epi32(word), flip);  // a + 128, broadcast from memory
-        acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w[g][0]);
-        acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w[g][1]);
+        for (int r = 0; r < MR; ++r) {
+          std::int32_t word;
+          std::memcpy(&word, a + r * row_step + gy * tap_pitch + 4 * gx, 4);
+          __m512i av = _mm512_set1_epi32(word);  // broadcast from memory
+          if constexpr (Flip) av = _mm512_xor_si512(av, flip);
+          acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w[g][0]);
+          acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w[g][1]);
+        }
       }
     }
     if constexpr (Fast && sizeof(Out) == 1) {
@@ -97,25 +139,25 @@ struct conv_u8s8_s32_4x32c4 {
     }
 #pragma GCC unroll 4
     for (int r = 0; r < MR; ++r) {
-      avx512::store_prepared<Fast>(p0, acc[r][0], mask0, dst + r * ldd);
-      if (second) avx512::store_prepared<Fast>(p1, acc[r][1], mask1, dst + r * ldd + 16);
+      store<Fast>(p0, acc[r][0], mask0, dst + r * ldd);
+      if (second) store<Fast>(p1, acc[r][1], mask1, dst + r * ldd + 16);
     }
   }
 
-  template <int G, class... S>
+  template <int GY, int GX, bool Flip, class... S>
   QSPARSE_TARGET_AVX512_VNNI static void run_groups(const conv_shallow_args<typename output_pipeline<S...>::output_type>& g,
                                                     const output_pipeline<S...>& pipeline) {
-    const std::ptrdiff_t kp = g.weights.k_padded();
+    constexpr int G = GY * GX;
     const std::ptrdiff_t panels = g.weights.n_padded() / nr;
     const std::int32_t* column_sums = g.weights.column_sums();
-    const __m512i factor = _mm512_set1_epi32(-(g.a_zero_point + 128));
-    // |Σ_k (a - a_zp) w| for int8 a and symmetric int8 w (the padded weights are 0).
-    const std::int64_t bound = static_cast<std::int64_t>(kp) *
-                               std::max<std::int64_t>(127 - g.a_zero_point, g.a_zero_point + 128) * 128;
+    const __m512i factor = _mm512_set1_epi32(-g.u_zero_point);
+    // |Σ_k (u - u_zp) w| for unsigned bytes u and symmetric int8 w (the padded weights are 0).
+    const std::int64_t bound = static_cast<std::int64_t>(g.weights.k_padded()) *
+                               std::max<std::int64_t>(255 - g.u_zero_point, g.u_zero_point) * 128;
     for (std::ptrdiff_t p = 0; p < panels; ++p) {
       const auto* wp = static_cast<const std::int8_t*>(g.weights.panel(p));
       __m512i w[G][2];
-#pragma GCC unroll 8
+#pragma GCC unroll 9
       for (int k = 0; k < G; ++k) {
         w[k][0] = _mm512_load_si512(wp + 128 * k);
         w[k][1] = _mm512_load_si512(wp + 128 * k + 64);
@@ -125,53 +167,80 @@ struct conv_u8s8_s32_4x32c4 {
       const auto mask0 = static_cast<__mmask16>(columns >= 16 ? 0xFFFF : (1u << columns) - 1u);
       const bool second = columns > 16;
       const auto mask1 = static_cast<__mmask16>(!second ? 0 : (columns >= 32 ? 0xFFFF : (1u << (columns - 16)) - 1u));
-      const __m512i init0 = _mm512_mullo_epi32(_mm512_load_si512(column_sums + n0), factor);  // padded: in bounds
-      const __m512i init1 = _mm512_mullo_epi32(_mm512_load_si512(column_sums + n0 + 16), factor);
+      __m512i init0 = _mm512_mullo_epi32(_mm512_load_si512(column_sums + n0), factor);  // padded: in bounds
+      __m512i init1 = _mm512_mullo_epi32(_mm512_load_si512(column_sums + n0 + 16), factor);
       const auto p0 = avx512::prepare(pipeline, n0, mask0, bound);
       const auto p1 = avx512::prepare(pipeline, n0 + 16, mask1, bound);
+      using prepared_t = std::decay_t<decltype(p0)>;
       const bool fast = avx512::fast_path_exact(p0) && (!second || avx512::fast_path_exact(p1));
-      if constexpr (avx512::has_fast_path<std::decay_t<decltype(p0)>>::value) {
+      if constexpr (avx512::has_fast_path<prepared_t>::value) {
         if (fast) {
-          run_panel<G, true>(g, w, init0, init1, p0, p1, mask0, mask1, second, n0);
+          if constexpr (first_stage<true, prepared_t>() == 1) {
+            init0 = _mm512_add_epi32(init0, std::get<0>(p0).value);
+            init1 = _mm512_add_epi32(init1, std::get<0>(p1).value);
+          }
+          run_panel<GY, GX, Flip, true>(g, w, init0, init1, p0, p1, mask0, mask1, second, n0);
           continue;
         }
       }
-      run_panel<G, false>(g, w, init0, init1, p0, p1, mask0, mask1, second, n0);
+      run_panel<GY, GX, Flip, false>(g, w, init0, init1, p0, p1, mask0, mask1, second, n0);
     }
   }
 
-  /// Every row of the panel whose first column is n0.
-  template <int G, bool Fast, class Prepared, class Out>
-  QSPARSE_TARGET_AVX512_VNNI static void run_panel(const conv_shallow_args<Out>& g, const __m512i (&w)[G][2],
+  /// Every pixel of the panel whose first column is n0.
+  template <int GY, int GX, bool Flip, bool Fast, class Prepared, class Out>
+  QSPARSE_TARGET_AVX512_VNNI static void run_panel(const conv_shallow_args<Out>& g, const __m512i (&w)[GY * GX][2],
                                                    __m512i init0, __m512i init1, const Prepared& p0,
                                                    const Prepared& p1, __mmask16 mask0, __mmask16 mask1, bool second,
                                                    std::ptrdiff_t n0) {
-    const std::ptrdiff_t kp = g.weights.k_padded();
-    auto* dst = g.dst + n0;
-    std::ptrdiff_t r = 0;
-    for (; r + mr <= g.m; r += mr)
-      tile<G, 4, Fast>(g.rows + r * kp, kp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * g.ldd, g.ldd);
-    switch (g.m - r) {
-      case 3: tile<G, 3, Fast>(g.rows + r * kp, kp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * g.ldd, g.ldd); break;
-      case 2: tile<G, 2, Fast>(g.rows + r * kp, kp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * g.ldd, g.ldd); break;
-      case 1: tile<G, 1, Fast>(g.rows + r * kp, kp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * g.ldd, g.ldd); break;
-      default: break;
+    const std::ptrdiff_t rs = g.row_step, tp = g.tap_pitch, ldd = g.ldd;
+    for (std::ptrdiff_t l = 0; l < g.lines; ++l) {
+      const auto* a = static_cast<const std::uint8_t*>(g.rows) + l * g.line_step;
+      Out* dst = g.dst + l * g.m * ldd + n0;
+      std::ptrdiff_t r = 0;
+      for (; r + mr <= g.m; r += mr)
+        tile<GY, GX, Flip, 4, Fast>(a + r * rs, rs, tp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * ldd, ldd);
+      switch (g.m - r) {
+        case 3: tile<GY, GX, Flip, 3, Fast>(a + r * rs, rs, tp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * ldd, ldd); break;
+        case 2: tile<GY, GX, Flip, 2, Fast>(a + r * rs, rs, tp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * ldd, ldd); break;
+        case 1: tile<GY, GX, Flip, 1, Fast>(a + r * rs, rs, tp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * ldd, ldd); break;
+        default: break;
+      }
     }
   }
 
-  /// dst[r][n] = evaluate(pipeline, Σ_k (a - a_zp) w[k][n], m0 + r, n) for r < m, n < N.
+  /// im2col rows: int8 rows of kp = weights.k_padded() <= max_k bytes (g.row_step = kp, g.u_zero_point =
+  /// the int8 zero point + 128). dst[r][n] = evaluate(pipeline, Σ_k (a - a_zp) w[k][n], m0 + r, n).
   template <class... S>
-  QSPARSE_TARGET_AVX512_VNNI static void run(const conv_shallow_args<typename output_pipeline<S...>::output_type>& g,
-                                             const output_pipeline<S...>& pipeline) {
+  QSPARSE_TARGET_AVX512_VNNI static void run_rows(const conv_shallow_args<typename output_pipeline<S...>::output_type>& g,
+                                                  const output_pipeline<S...>& pipeline) {
     switch (g.weights.k_padded() / 4) {
-      case 1: return run_groups<1>(g, pipeline);
-      case 2: return run_groups<2>(g, pipeline);
-      case 3: return run_groups<3>(g, pipeline);
-      case 4: return run_groups<4>(g, pipeline);
-      case 5: return run_groups<5>(g, pipeline);
-      case 6: return run_groups<6>(g, pipeline);
-      case 7: return run_groups<7>(g, pipeline);
-      default: return run_groups<8>(g, pipeline);
+      case 1: return run_groups<1, 1, true>(g, pipeline);
+      case 2: return run_groups<1, 2, true>(g, pipeline);
+      case 3: return run_groups<1, 3, true>(g, pipeline);
+      case 4: return run_groups<1, 4, true>(g, pipeline);
+      case 5: return run_groups<1, 5, true>(g, pipeline);
+      case 6: return run_groups<1, 6, true>(g, pipeline);
+      case 7: return run_groups<1, 7, true>(g, pipeline);
+      default: return run_groups<1, 8, true>(g, pipeline);
+    }
+  }
+
+  /// In place: unsigned bytes, kernel_rows <= max_direct_rows rows of row_groups <= max_direct_row_groups
+  /// groups each (weights.k_padded() == 4 * kernel_rows * row_groups).
+  template <class... S>
+  QSPARSE_TARGET_AVX512_VNNI static void run_direct(const conv_shallow_args<typename output_pipeline<S...>::output_type>& g,
+                                                    int kernel_rows, int row_groups, const output_pipeline<S...>& pipeline) {
+    switch (kernel_rows * 4 + row_groups) {
+      case 5: return run_groups<1, 1, false>(g, pipeline);
+      case 6: return run_groups<1, 2, false>(g, pipeline);
+      case 7: return run_groups<1, 3, false>(g, pipeline);
+      case 9: return run_groups<2, 1, false>(g, pipeline);
+      case 10: return run_groups<2, 2, false>(g, pipeline);
+      case 11: return run_groups<2, 3, false>(g, pipeline);
+      case 13: return run_groups<3, 1, false>(g, pipeline);
+      case 14: return run_groups<3, 2, false>(g, pipeline);
+      default: return run_groups<3, 3, false>(g, pipeline);
     }
   }
 };
