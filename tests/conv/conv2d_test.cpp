@@ -370,6 +370,33 @@ TEST_CASE("conv2d: selected_kernel_name names the kernel for the packed ISA and 
     const auto grouped = pack_conv2d_weights(make_view(w.data(), 4, 3, 3, 2), 0, 2, isa);
     CHECK_FALSE(grouped.has_direct());
     CHECK(packed.isa() == isa);
+    // Deep filters whose kernel rows are whole 4-byte groups gather their rows on VNNI.
+    const std::string gather = vnni ? "conv_gather_u8s8_s32_8x32c4__avx512vnni" : selected_kernel_name(isa);
+    std::vector<std::int8_t> big(8 * 3 * 3 * 16);
+    const auto deep = pack_conv2d_weights(make_view(big.data(), 8, 3, 3, 16), 0, 1, isa);  // K = 144
+    CHECK(std::string(selected_kernel_name(deep)) == gather);
+    CHECK(std::string(selected_kernel_name(deep, dilated)) == selected_kernel_name(isa));
+    conv2d_params dilated_h{};
+    dilated_h.dilation_h = 2;
+    CHECK(std::string(selected_kernel_name(deep, dilated_h)) == gather);
+    CHECK(std::string(selected_kernel_name(pack_conv2d_weights(make_view(big.data(), 8, 3, 3, 16), 3, 1, isa))) ==
+          selected_kernel_name(isa));  // w_zp != 0
+    CHECK(std::string(selected_kernel_name(pack_conv2d_weights(make_view(big.data(), 8, 3, 3, 8), 0, 2, isa))) ==
+          selected_kernel_name(isa));  // groups
+    const auto odd_row = pack_conv2d_weights(make_view(big.data(), 8, 3, 3, 15), 0, 1, isa);  // 45 bytes a row
+    CHECK(std::string(selected_kernel_name(odd_row)) == selected_kernel_name(isa));
+    const auto pointwise = pack_conv2d_weights(make_view(big.data(), 8, 1, 1, 64), 0, 1, isa);
+    CHECK(std::string(selected_kernel_name(pointwise)) == selected_kernel_name(isa));  // the input is the matrix
+    conv2d_params strided{};
+    strided.stride_h = strided.stride_w = 2;
+    CHECK(std::string(selected_kernel_name(pointwise, strided)) == gather);
+    conv2d_params padded{};
+    padded.pad = padding::explicit_pads(0, 0, 0, 1);
+    CHECK(std::string(selected_kernel_name(pointwise, padded)) == gather);
+    padded.pad = padding::explicit_pads(0, 0, 0, 0);
+    CHECK(std::string(selected_kernel_name(pointwise, padded)) == selected_kernel_name(isa));
+    padded.pad = padding::same();
+    CHECK(std::string(selected_kernel_name(pointwise, padded)) == selected_kernel_name(isa));
   }
 }
 
@@ -454,6 +481,90 @@ TEST_CASE("conv2d: the direct shallow kernel on every kernel-row shape, stride, 
       check_layer<std::int8_t>(isa, stem, -128, 0, pipeline(bias_add{huge.data()}), rng, mode);
     }
   }
+}
+
+TEST_CASE("conv2d: the gathering GEMM on kernel shapes, strides, padding, bands, tiles and threads",
+          "[conv][conv2d][gather]") {
+  std::mt19937 rng(29);
+  // (kh, kw, C_in) with kw*C_in a multiple of 4 and K > 32.
+  const std::vector<std::array<index_t, 3>> kernels{{3, 4, 4},  {3, 3, 16}, {1, 3, 12}, {3, 1, 16}, {5, 5, 4},
+                                                    {1, 1, 36}, {2, 4, 5},  {3, 3, 64}, {1, 4, 9}};
+  std::vector<layer> layers;
+  int i = 0;
+  for (const auto& kn : kernels) {
+    for (index_t s : {1, 2}) {
+      layer l{i % 4 == 0 ? 2 : 1, 4 + i % 9, 5 + (i * 7) % 13, kn[2],
+              std::array<index_t, 6>{5, 32, 33, 64, 70, 96}[i % 6], kn[0], kn[1], 1, conv2d_params{}};
+      l.p.stride_h = i % 3 == 0 ? 1 : s;
+      l.p.stride_w = s;
+      l.p.dilation_h = i % 5 == 2 ? 2 : 1;
+      switch (i % 3) {
+        case 0: l.p.pad = padding::same(); break;
+        case 1: l.p.pad = padding::valid(); break;
+        default: l.p.pad = padding::explicit_pads(l.k_h > 1 ? 1 : 0, l.k_h > 1 ? 1 : 0, 0, l.k_w > 2 ? 2 : l.k_w - 1);
+      }
+      if (l.h < (l.k_h - 1) * l.p.dilation_h + 1) l.h = (l.k_h - 1) * l.p.dilation_h + 1;
+      if (l.w < l.k_w) l.w = l.k_w;
+      layers.push_back(l);
+      ++i;
+    }
+  }
+  // Many bands of one image (rows of 64 * 40 bytes), bands across a batch, a 1-pixel-wide output.
+  layers.push_back(layer{1, 90, 38, 64, 40, 3, 3, 1, conv2d_params{}});
+  layers.back().p.pad = padding::same();
+  layers.push_back(layer{3, 33, 21, 32, 48, 3, 3, 1, conv2d_params{}});
+  layers.back().p.stride_h = layers.back().p.stride_w = 2;
+  layers.back().p.pad = padding::same();
+  layers.push_back(layer{2, 11, 3, 16, 17, 3, 3, 1, conv2d_params{}});
+  for (isa_level isa : testing::supported_levels()) {
+    scoped_isa_ceiling ceiling(isa);
+    for (const layer& l : layers) {
+      const auto pc = per_channel(l.c_out, rng);
+      check_layer<std::int8_t>(isa, l, -5, 0, pc.int8_pipeline(3), rng);
+      check_layer<std::int8_t>(isa, l, 9, 0, pc.float_int8_pipeline(-2), rng);
+      check_layer<std::uint8_t>(isa, l, 140, 0, pc.float_int8_pipeline(4), rng);
+      if (isa == isa_level::avx512_vnni) {  // the layers above do run the gathering kernel
+        const std::vector<std::int8_t> w(static_cast<std::size_t>(l.c_out * l.k_h * l.k_w * l.c_in));
+        const auto packed = pack_conv2d_weights(make_view(w.data(), l.c_out, l.k_h, l.k_w, l.c_in), 0, 1, isa);
+        const bool in_place = l.k_h == 1 && l.k_w == 1 && l.p.stride_h == 1 && l.p.stride_w == 1 &&
+                              l.p.pad.kind != padding_kind::explicit_pads;  // the 1x1 GEMM on the input
+        CHECK(std::string(selected_kernel_name(packed, l.p)) ==
+              (in_place ? "gemm_u8s8_s32_8x32c4__avx512vnni" : "conv_gather_u8s8_s32_8x32c4__avx512vnni"));
+      }
+    }
+  }
+  // Full-range values, extreme zero points, every output type, a bias too large for the fast epilogue.
+  layer deep{1, 7, 11, 64, 40, 3, 3, 1, conv2d_params{}};
+  deep.p.pad = padding::same();
+  for (isa_level isa : testing::supported_levels()) {
+    scoped_isa_ceiling ceiling(isa);
+    for (int mode = 1; mode <= 3; ++mode) {
+      const auto pc = per_channel(deep.c_out, rng, -20.0, 2.0);
+      for (std::int32_t zp : {-128, 127}) check_layer<std::int8_t>(isa, deep, zp, 0, pc.float_int8_pipeline(-128), rng, mode);
+      for (std::int32_t zp : {0, 255}) check_layer<std::uint8_t>(isa, deep, zp, 0, pc.int8_pipeline(5), rng, mode);
+    }
+    const auto pc = per_channel(deep.c_out, rng);
+    check_layer<std::int8_t>(isa, deep, 4, 0, pipeline(), rng);  // raw int32
+    check_layer<std::uint8_t>(isa, deep, 7, 0, pipeline(bias_add{pc.bias.data()}, requantize_float{0.001f},
+                                                         saturating_cast<std::int16_t>{}),
+                              rng);
+    std::vector<float> fbias(static_cast<std::size_t>(deep.c_out), 0.25f);
+    check_layer<std::int8_t>(isa, deep, 4, 0,
+                             pipeline(dequantize_float_per_channel{pc.scales.data(), fbias.data()}, clamp_float{-1.0f, 6.0f}),
+                             rng);
+    std::vector<std::int32_t> huge(static_cast<std::size_t>(deep.c_out), 5);
+    huge[3] = std::numeric_limits<std::int32_t>::max() - 1000;
+    huge[33] = std::numeric_limits<std::int32_t>::min() + 7;
+    check_layer<std::int8_t>(isa, deep, -128, 0,
+                             pipeline(bias_add{huge.data()}, requantize_float_per_channel{pc.scales.data()},
+                                      add_zero_point{-3}, saturating_cast<std::int8_t>{}),
+                             rng, 1);
+  }
+  // Bands split across threads give the same bits as one thread.
+  layer banded{2, 23, 19, 32, 40, 3, 3, 1, conv2d_params{}};
+  banded.p.pad = padding::same();
+  const auto pb = per_channel(banded.c_out, rng);
+  for (int t : {1, 2, 3}) check_layer<std::int8_t>(best_isa(), banded, -3, 0, pb.int8_pipeline(1), rng, 0, context(threads{t}));
 }
 
 TEST_CASE("guard: conv2d ran on every ISA this CPU supports", "[conv][guard]") {

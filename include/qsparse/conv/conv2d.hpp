@@ -17,10 +17,13 @@
 //
 // How it maps onto the GEMM (docs/conv.md): each group is one GEMM with K = kh*kw*Cg, N = C_out/groups,
 // weights packed once as the K×N matrix w[g*N + n][ky][kx][c] at k = (ky*kw + kx)*Cg + c. A 1×1, stride-1,
-// unpadded convolution is a GEMM on the input itself (rows = pixels, row stride C_in), no copy. Any other
-// shape copies the im2col rows of a chunk of output pixels (zero-point padded, ~96 KiB so it stays in L2)
-// into a per-thread scratch and runs the GEMM kernel on the chunk. Tasks are (chunk × group); they write
-// disjoint outputs, so every thread count gives the same bits.
+// unpadded convolution is a GEMM on the input itself (rows = pixels, row stride C_in), no copy. On
+// AVX-512 VNNI, a 3-channel stem runs a direct kernel and a deeper ungrouped, symmetric filter whose
+// kernel rows are whole 4-byte groups (kw*C_in % 4 == 0, dilation_w 1) runs the GEMM on rows gathered
+// from a zero-point padded copy of the input band (each pixel's kernel row is one contiguous run there).
+// Any other shape copies the im2col rows of a chunk of output pixels (zero-point padded, ~96 KiB so it
+// stays in L2) into a per-thread scratch and runs the GEMM kernel on the chunk. Tasks are (chunk × group)
+// or bands of output rows; they write disjoint outputs, so every thread count gives the same bits.
 #pragma once
 
 #include <algorithm>
@@ -41,6 +44,7 @@
 #include "qsparse/gemm/packed_weights.hpp"
 #include "qsparse/kernels/avx512/copy_flip.hpp"
 #include "qsparse/kernels/avx512vnni/conv_u8s8_s32_4x32c4.hpp"
+#include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_8x32c4.hpp"
 #include "qsparse/kernels/gemm_args.hpp"
 
 namespace qsparse {
@@ -146,15 +150,40 @@ packed_conv2d_weights pack_conv2d_weights(const tensor_view<W, 4, L, Acc>& filte
   return packed_conv2d_weights(filter, weight_zero_point, groups, isa);
 }
 
+namespace detail {
+
+/// Whether conv2d gathers the GEMM rows from a padded copy of the input instead of writing im2col rows:
+/// VNNI weights of an ungrouped, symmetric filter with K = kh*kw*C_in > 32, kw*C_in a multiple of 4 and
+/// dilation_w == 1 (a kernel row's taps are then one contiguous run of whole 4-byte groups), not the
+/// direct shallow layout, not the copy-free 1x1 case.
+inline bool conv_gather_eligible(const packed_conv2d_weights& weights, const conv2d_params& params) {
+  if (weights.empty() || weights.has_direct() || weights.groups() != 1 || weights.weight_zero_point() != 0 ||
+      weights.group(0).layout() != packed_layout::s8_c4_nr32 || params.dilation_w != 1)
+    return false;
+  const index_t row = weights.kernel_w() * weights.input_channels_per_group();
+  if (row % 4 != 0 || weights.kernel_h() * row <= 32) return false;
+  // conv2d's copy-free 1x1 case: stride 1 and no padding (VALID, SAME or zero explicit pads).
+  const padding& pad = params.pad;
+  const bool one_by_one = weights.kernel_h() == 1 && weights.kernel_w() == 1 && params.stride_h == 1 &&
+                          params.stride_w == 1 &&
+                          (pad.kind != padding_kind::explicit_pads ||
+                           (pad.top == 0 && pad.bottom == 0 && pad.left == 0 && pad.right == 0));
+  return !one_by_one;
+}
+
+}  // namespace detail
+
 /// The kernel conv2d runs for these weights and params: the direct shallow kernel (packed_conv2d_weights::
-/// has_direct(), dilation_w == 1), the shallow im2col kernel (VNNI weights of an ungrouped, symmetric filter
-/// with K = kh*kw*C_in <= 32), or the GEMM kernel of the packed ISA behind im2col or the direct 1×1 path.
+/// has_direct(), dilation_w == 1), the gathering GEMM kernel (detail::conv_gather_eligible: deep VNNI
+/// filters), the shallow im2col kernel (VNNI weights of an ungrouped, symmetric filter with
+/// K = kh*kw*C_in <= 32), or the GEMM kernel of the packed ISA behind im2col or the direct 1×1 path.
 /// The shallow kernels need int8 or uint8 input (direct) or int8 input (im2col); uint8 input to the
 /// im2col one runs the GEMM.
 inline const char* selected_kernel_name(const packed_conv2d_weights& weights, const conv2d_params& params) {
 #if QSPARSE_X86
   if (!weights.empty() && weights.has_direct() && params.dilation_w == 1)
     return kernels::avx512_vnni::conv_u8s8_s32_4x32c4::direct_name();
+  if (detail::conv_gather_eligible(weights, params)) return kernels::avx512_vnni::gemm_u8s8_s32_8x32c4::gather_name();
   if (!weights.empty() && weights.groups() == 1 && weights.group(0).layout() == packed_layout::s8_c4_nr32 &&
       weights.weight_zero_point() == 0 &&
       weights.group(0).k_padded() <= kernels::avx512_vnni::conv_u8s8_s32_4x32c4::max_k)
@@ -305,6 +334,29 @@ void im2col_rows(const A* in, index_t in_h, index_t in_w, index_t c_in, index_t 
 #if QSPARSE_X86
 struct direct_band_scratch_tag {};
 
+/// Input rows iy0 .. iy0 + rows - 1 of one image (`bytes` per row) as unsigned bytes (int8 + 128) into
+/// dst (row stride pitch), each row after `left` bytes of the zero point u_zp and followed by it up to the
+/// pitch; rows outside [0, in_h) all u_zp.
+template <class A>
+void copy_band_rows(const A* image, index_t in_h, index_t bytes, index_t left, index_t iy0, index_t rows,
+                    std::uint8_t u_zp, std::uint8_t* dst, index_t pitch) {
+  for (index_t i = 0; i < rows; ++i, dst += pitch) {
+    const index_t iy = iy0 + i;
+    if (iy < 0 || iy >= in_h) {
+      std::memset(dst, u_zp, static_cast<std::size_t>(pitch));
+      continue;
+    }
+    const A* src = image + iy * bytes;
+    std::memset(dst, u_zp, static_cast<std::size_t>(left));
+    if constexpr (std::is_same_v<A, std::int8_t>) {
+      kernels::avx512::copy_flip_s8_u8(dst + left, src, bytes);
+    } else {
+      std::memcpy(dst + left, src, static_cast<std::size_t>(bytes));
+    }
+    std::memset(dst + left + bytes, u_zp, static_cast<std::size_t>(pitch - left - bytes));
+  }
+}
+
 /// conv2d through the direct shallow kernel (packed_conv2d_weights::has_direct(), dilation_w == 1, checked
 /// inputs). Tasks are bands of output rows of one image; a task copies the input rows its band reads into
 /// a per-thread scratch as unsigned bytes (int8 + 128), each row padded with the zero point on the left
@@ -337,28 +389,69 @@ void conv2d_direct_shallow(const context& ctx, const A* in, index_t batch, index
     const index_t rows = (y1 - 1 - y0) * p.stride_h + span;
     std::uint8_t* scratch =
         conv_scratch<std::uint8_t, direct_band_scratch_tag>(static_cast<std::size_t>(max_rows * pitch));
-    for (index_t i = 0; i < rows; ++i) {
-      std::uint8_t* dst = scratch + i * pitch;
-      const index_t iy = iy0 + i;
-      if (iy < 0 || iy >= in_h) {
-        std::memset(dst, u_zp, static_cast<std::size_t>(pitch));
-        continue;
-      }
-      const A* src = in + ((b * in_h + iy) * in_w) * c_in;
-      const index_t left = g.pad_left * c_in, bytes = in_w * c_in;
-      std::memset(dst, u_zp, static_cast<std::size_t>(left));
-      if constexpr (flip) {
-        kernels::avx512::copy_flip_s8_u8(dst + left, src, bytes);
-      } else {
-        std::memcpy(dst + left, src, static_cast<std::size_t>(bytes));
-      }
-      std::memset(dst + left + bytes, u_zp, static_cast<std::size_t>(pitch - left - bytes));
-    }
+    copy_band_rows(in + b * in_h * in_w * c_in, in_h, in_w * c_in, g.pad_left * c_in, iy0, rows, u_zp, scratch, pitch);
     const index_t m0 = (b * g.out_h + y0) * g.out_w;
     const kernels::conv_shallow_args<Out> args{scratch, row_step, p.dilation_h * pitch, g.out_w, y1 - y0,
                                                p.stride_h * pitch, u_zp, weights.direct(), c_out, m0,
                                                out + m0 * c_out, c_out};
     kernel::run_direct(args, static_cast<int>(k_h), static_cast<int>(row_groups), pipeline);
+  };
+  if (tasks == 1 || ctx.concurrency() == 1) {
+    for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
+  } else {
+    ctx.parallel_for(tasks, task);
+  }
+}
+
+struct gather_rows_scratch_tag {};
+
+/// conv2d through the gathering GEMM kernel (conv_gather_eligible, checked inputs): tasks are bands of
+/// output rows of one image; a task copies the input rows its band reads, zero-point padded as in
+/// conv2d_direct_shallow, points each output pixel at its first tap in that copy and runs the GEMM on
+/// those rows, kernel row ky of a pixel dilation_h input rows below the previous one.
+template <class A, class Out, class... S>
+void conv2d_gather(const context& ctx, const A* in, index_t batch, index_t in_h, index_t in_w, index_t c_in,
+                   std::int32_t in_zp, const packed_conv2d_weights& weights, const conv2d_params& p,
+                   const conv_geometry& g, Out* out, const output_pipeline<S...>& pipeline) {
+  using kernel = kernels::avx512_vnni::gemm_u8s8_s32_8x32c4;
+  constexpr bool flip = std::is_same_v<A, std::int8_t>;
+  const auto u_zp = static_cast<std::uint8_t>(flip ? in_zp + 128 : in_zp);
+  const index_t k_h = weights.kernel_h(), c_out = weights.output_channels();
+  const index_t tap_row = weights.kernel_w() * c_in;  // one kernel row's taps, contiguous
+  const index_t pixel_step = p.stride_w * c_in;
+  const index_t used = std::max((g.pad_left + in_w) * c_in, (g.out_w - 1) * pixel_step + tap_row);
+  const index_t pitch = (used + 63) / 64 * 64;
+  // Bands of at most ~64 KiB of input rows (L2-resident next to the weights), and at least two per
+  // thread when the image allows it.
+  const index_t span = (k_h - 1) * p.dilation_h + 1;
+  index_t band = g.out_h;
+  while (band > 1 && ((band - 1) * p.stride_h + span) * pitch > 64 * 1024) --band;
+  const index_t min_bands = std::min<index_t>(g.out_h, ctx.concurrency() > 1 ? 2 * ctx.concurrency() : 1);
+  band = std::min(band, (g.out_h + min_bands - 1) / min_bands);
+  const index_t bands = (g.out_h + band - 1) / band;
+  const index_t tasks = batch * bands;
+  const index_t max_rows = (band - 1) * p.stride_h + span;
+  auto task = [&](std::ptrdiff_t t) {
+    const index_t b = t / bands;
+    const index_t y0 = (t % bands) * band;
+    const index_t y1 = std::min(g.out_h, y0 + band);
+    const index_t rows = (y1 - 1 - y0) * p.stride_h + span;
+    std::uint8_t* scratch =
+        conv_scratch<std::uint8_t, direct_band_scratch_tag>(static_cast<std::size_t>(max_rows * pitch));
+    copy_band_rows(in + b * in_h * in_w * c_in, in_h, in_w * c_in, g.pad_left * c_in, y0 * p.stride_h - g.pad_top,
+                   rows, u_zp, scratch, pitch);
+    const index_t m = (y1 - y0) * g.out_w;
+    const std::uint8_t** starts =
+        conv_scratch<const std::uint8_t*, gather_rows_scratch_tag>(static_cast<std::size_t>(band * g.out_w));
+    for (index_t y = y0; y < y1; ++y) {
+      const std::uint8_t* line = scratch + (y - y0) * p.stride_h * pitch;
+      const std::uint8_t** line_starts = starts + (y - y0) * g.out_w;
+      for (index_t x = 0; x < g.out_w; ++x) line_starts[x] = line + x * pixel_step;
+    }
+    const index_t m0 = (b * g.out_h + y0) * g.out_w;
+    const kernels::gather_gemm_args<Out> args{starts, m, k_h, p.dilation_h * pitch, tap_row, u_zp,
+                                              weights.group(0), out + m0 * c_out, c_out};
+    kernel::run_gather(args, pipeline);
   };
   if (tasks == 1 || ctx.concurrency() == 1) {
     for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
@@ -441,6 +534,12 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
   if (weights.has_direct() && params.dilation_w == 1) {
     detail::conv2d_direct_shallow(ctx, in_data, batch, in_h, in_w, c_in, input.zero_point, weights, params, g, out_data,
                                   pipeline);
+    return;
+  }
+  // A deep VNNI filter whose kernel rows are whole 4-byte groups: the GEMM reads its rows in place.
+  if (detail::conv_gather_eligible(weights, params)) {
+    detail::conv2d_gather(ctx, in_data, batch, in_h, in_w, c_in, input.zero_point, weights, params, g, out_data,
+                          pipeline);
     return;
   }
   // Shallow K (a 3-channel stem): its own VNNI kernel keeps the panel's whole K in registers.

@@ -20,6 +20,9 @@
 // whole k groups, which makes the inner loop pure. int8_rows (below) overrides the choice. Fewer than 4 rows split the k loop over two accumulator sets to hide
 // vpdpbusd's latency (matrix-vector products). The pipeline of each panel is prepared once and
 // applied to every tile that meets it.
+//
+// run_gather is the same tile over gathered rows (conv2d's implicit im2col): one pointer per row, K in
+// segments of whole k groups a fixed pitch apart, unsigned bytes read in place.
 #pragma once
 
 #include <algorithm>
@@ -43,6 +46,23 @@ QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 
 namespace qsparse {
 namespace kernels {
+/// The rows of a GEMM gathered in place (conv2d's implicit im2col): row r's k-th byte, for
+/// k = s * segment_bytes + j (j < segment_bytes, segment_bytes a multiple of 4), is
+/// rows[r][s * segment_pitch + j], an unsigned byte whose zero point is u_zero_point. The weights
+/// (s8_c4_nr32, w_zp = 0) have K = segments * segment_bytes.
+template <class Out>
+struct gather_gemm_args {
+  const std::uint8_t* const* rows;
+  std::ptrdiff_t m;
+  std::ptrdiff_t segments;
+  std::ptrdiff_t segment_pitch;
+  std::ptrdiff_t segment_bytes;
+  std::int32_t u_zero_point;
+  packed_weights_view weights;
+  Out* dst;
+  std::ptrdiff_t ldd;
+};
+
 namespace avx512_vnni {
 
 /// How deep int8 rows (more than 64 bytes) reach the tiles. `automatic` reads them in place on AMD
@@ -173,6 +193,33 @@ QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void store_tile
   }
 }
 
+/// The end of a tile: the accumulators (two sets when Split) summed, then store_tile.
+template <int MR, bool Split, class Prepared, class Out>
+QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void finish_tile(
+    const __m512i (&acc)[MR][2], const __m512i (&acc2)[MR][2], const std::int32_t* row_term,
+    const panel_epilogue<Prepared, Out>& e) {
+  // The sums go through a small tile in memory before the epilogue: with the pipeline in the same
+  // function GCC 12 moved every accumulator between registers in each k iteration (28 extra moves per
+  // 16 vpdpbusd); the round trip costs 32 L1 accesses per tile.
+  alignas(64) std::int32_t tile[MR * 32];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    __m512i lo = acc[r][0];
+    __m512i hi = acc[r][1];
+    if constexpr (Split) {
+      lo = _mm512_add_epi32(lo, acc2[r][0]);
+      hi = _mm512_add_epi32(hi, acc2[r][1]);
+    }
+    _mm512_store_si512(tile + r * 32, lo);
+    _mm512_store_si512(tile + r * 32 + 16, hi);
+  }
+  asm volatile("" ::: "memory");  // keep the epilogue out of the k loop's register allocation
+  if constexpr (avx512::has_fast_path<Prepared>::value) {
+    if (e.fast) return store_tile<MR, true>(tile, row_term, e);
+  }
+  store_tile<MR, false>(tile, row_term, e);
+}
+
 /// MR rows of unsigned activations (row stride lda, `groups` groups of 4 bytes) × 32 columns:
 /// Σ_k a_u[r][k] * w[k][n] in registers, then the column term, the row term (when given) and the
 /// pipeline, stored straight from the accumulators.
@@ -198,26 +245,7 @@ QSPARSE_TARGET_AVX512_VNNI __attribute__((noinline)) inline void gemm_u8s8_tile_
     gemm_u8s8_step_8x32c4<MR, Flip>(acc, a, lda, g * 4, w);
     w += 128;
   }
-  // The sums go through a small tile in memory before the epilogue: with the pipeline in the same
-  // function GCC 12 moved every accumulator between registers in each k iteration (28 extra moves per
-  // 16 vpdpbusd); the round trip costs 32 L1 accesses per tile.
-  alignas(64) std::int32_t tile[MR * 32];
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r) {
-    __m512i lo = acc[r][0];
-    __m512i hi = acc[r][1];
-    if constexpr (split) {
-      lo = _mm512_add_epi32(lo, acc2[r][0]);
-      hi = _mm512_add_epi32(hi, acc2[r][1]);
-    }
-    _mm512_store_si512(tile + r * 32, lo);
-    _mm512_store_si512(tile + r * 32 + 16, hi);
-  }
-  asm volatile("" ::: "memory");  // keep the epilogue out of the k loop's register allocation
-  if constexpr (avx512::has_fast_path<Prepared>::value) {
-    if (e.fast) return store_tile<MR, true>(tile, row_term, e);
-  }
-  store_tile<MR, false>(tile, row_term, e);
+  finish_tile<MR, split>(acc, acc2, row_term, e);
 }
 
 /// The tile for a runtime row count (the last tile of a block may be short).
@@ -235,6 +263,77 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_u8s8_tile_rows(int rows, const std::
     case 3: return gemm_u8s8_tile_8x32c4<3, Flip>(a, lda, groups, w, row_term, e);
     case 2: return gemm_u8s8_tile_8x32c4<2, Flip>(a, lda, groups, w, row_term, e);
     default: return gemm_u8s8_tile_8x32c4<1, Flip>(a, lda, groups, w, row_term, e);
+  }
+}
+
+/// One k group of gathered rows: the 4 bytes at p[r] + offset of each row, unsigned.
+template <int MR>
+QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void gemm_u8s8_gather_step_8x32c4(
+    __m512i (&acc)[MR][2], const std::uint8_t* const (&p)[MR], std::ptrdiff_t offset, const std::int8_t* w) {
+  _mm_prefetch(reinterpret_cast<const char*>(w + weight_prefetch_distance), _MM_HINT_T0);
+  _mm_prefetch(reinterpret_cast<const char*>(w + weight_prefetch_distance + 64), _MM_HINT_T0);
+  const __m512i b0 = _mm512_load_si512(w);
+  const __m512i b1 = _mm512_load_si512(w + 64);
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    std::int32_t word;
+    std::memcpy(&word, p[r] + offset, 4);
+    const __m512i av = _mm512_set1_epi32(word);
+    acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, b0);
+    acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, b1);
+  }
+}
+
+/// MR gathered rows × 32 columns: row r's k = s * segment_groups * 4 + j (j < segment_groups * 4) is
+/// the unsigned byte rows[r][s * segment_pitch + j]. Then the column term and the pipeline, as
+/// gemm_u8s8_tile_8x32c4.
+template <int MR, class Prepared, class Out>
+QSPARSE_TARGET_AVX512_VNNI __attribute__((noinline)) inline void gemm_u8s8_gather_tile_8x32c4(
+    const std::uint8_t* const* rows, std::ptrdiff_t segments, std::ptrdiff_t segment_pitch,
+    std::ptrdiff_t segment_groups, const std::int8_t* w, const panel_epilogue<Prepared, Out>& e) {
+  constexpr bool split = MR < 4;
+  const std::uint8_t* p[MR];
+  __m512i acc[MR][2];
+  __m512i acc2[MR][2];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    p[r] = rows[r];
+    acc[r][0] = acc[r][1] = acc2[r][0] = acc2[r][1] = _mm512_setzero_si512();
+  }
+  for (std::ptrdiff_t s = 0; s < segments; ++s) {
+    std::ptrdiff_t g = 0;
+    if constexpr (split) {
+      for (; g + 2 <= segment_groups; g += 2) {
+        gemm_u8s8_gather_step_8x32c4<MR>(acc, p, g * 4, w);
+        gemm_u8s8_gather_step_8x32c4<MR>(acc2, p, g * 4 + 4, w + 128);
+        w += 256;
+      }
+    }
+    for (; g < segment_groups; ++g) {
+      gemm_u8s8_gather_step_8x32c4<MR>(acc, p, g * 4, w);
+      w += 128;
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) p[r] += segment_pitch;
+  }
+  finish_tile<MR, split>(acc, acc2, nullptr, e);
+}
+
+/// The gathered tile for a runtime row count.
+template <class Prepared, class Out>
+QSPARSE_TARGET_AVX512_VNNI inline void gemm_u8s8_gather_tile_rows(int rows, const std::uint8_t* const* a,
+                                                                  std::ptrdiff_t segments, std::ptrdiff_t pitch,
+                                                                  std::ptrdiff_t groups, const std::int8_t* w,
+                                                                  const panel_epilogue<Prepared, Out>& e) {
+  switch (rows) {
+    case 8: return gemm_u8s8_gather_tile_8x32c4<8>(a, segments, pitch, groups, w, e);
+    case 7: return gemm_u8s8_gather_tile_8x32c4<7>(a, segments, pitch, groups, w, e);
+    case 6: return gemm_u8s8_gather_tile_8x32c4<6>(a, segments, pitch, groups, w, e);
+    case 5: return gemm_u8s8_gather_tile_8x32c4<5>(a, segments, pitch, groups, w, e);
+    case 4: return gemm_u8s8_gather_tile_8x32c4<4>(a, segments, pitch, groups, w, e);
+    case 3: return gemm_u8s8_gather_tile_8x32c4<3>(a, segments, pitch, groups, w, e);
+    case 2: return gemm_u8s8_gather_tile_8x32c4<2>(a, segments, pitch, groups, w, e);
+    default: return gemm_u8s8_gather_tile_8x32c4<1>(a, segments, pitch, groups, w, e);
   }
 }
 
@@ -261,6 +360,36 @@ struct gemm_u8s8_s32_8x32c4 {
   static constexpr int kr = 4;
   static constexpr isa_level isa = isa_level::avx512_vnni;
   static const char* name() { return "gemm_u8s8_s32_8x32c4__avx512vnni"; }
+
+  static const char* gather_name() { return "conv_gather_u8s8_s32_8x32c4__avx512vnni"; }
+
+  /// The GEMM of gathered rows (implicit im2col): see gather_gemm_args.
+  /// dst[r][n] = evaluate(pipeline, Σ_k (a_u[r][k] - u_zp) w[k][n], r, n).
+  template <class... S>
+  QSPARSE_TARGET_AVX512_VNNI static void run_gather(const gather_gemm_args<typename output_pipeline<S...>::output_type>& g,
+                                                    const output_pipeline<S...>& pipeline) {
+    using out_type = typename output_pipeline<S...>::output_type;
+    const std::int32_t* column_sums = g.weights.column_sums();
+    const std::ptrdiff_t groups = g.segment_bytes / 4;
+    // |Σ_k (u - u_zp) w| for unsigned bytes u and symmetric int8 w.
+    const std::int64_t bound = static_cast<std::int64_t>(g.segments * g.segment_bytes) *
+                               std::max<std::int64_t>(255 - g.u_zero_point, g.u_zero_point) * 128;
+    const std::ptrdiff_t panels = g.weights.n_padded() / nr;
+    constexpr std::ptrdiff_t block_rows_max = 8 * mr;
+    for (std::ptrdiff_t mb = 0; mb < g.m; mb += block_rows_max) {
+      const std::ptrdiff_t block_end = std::min(g.m, mb + block_rows_max);
+      for (std::ptrdiff_t p = 0; p < panels; ++p) {
+        auto e = prepare_panel_epilogue<out_type>(pipeline, column_sums, 0, -g.u_zero_point, g.weights.n(), p * nr,
+                                                  g.ldd, bound);
+        const auto* w = static_cast<const std::int8_t*>(g.weights.panel(p));
+        for (std::ptrdiff_t m0 = mb; m0 < block_end; m0 += mr) {
+          const int rows = static_cast<int>(block_end - m0 < mr ? block_end - m0 : mr);
+          e.dst = g.dst + m0 * g.ldd + p * nr;
+          gemm_u8s8_gather_tile_rows(rows, g.rows + m0, g.segments, g.segment_pitch, groups, w, e);
+        }
+      }
+    }
+  }
 
   template <class A, class... S>
   QSPARSE_TARGET_AVX512_VNNI static void run(const gemm_args<A, typename output_pipeline<S...>::output_type>& g,
