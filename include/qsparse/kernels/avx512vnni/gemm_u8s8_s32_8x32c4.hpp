@@ -421,8 +421,9 @@ struct gemm_u8s8_s32_8x32c4 {
     if (in_place) {
       const std::ptrdiff_t safe_end = g.k % 4 == 0 ? m_end : std::min<std::ptrdiff_t>(m_end, g.m - 3);
       const auto* a = reinterpret_cast<const std::uint8_t*>(g.a);
-      // Tiles of up to 8 row tiles share each panel (L1-resident while it is reused).
-      constexpr std::ptrdiff_t block_rows_max = 8 * mr;
+      // The row tiles of a block (~16 KiB of rows, 8 to 64 tiles) share each panel (L1-resident while it
+      // is reused); for shallow K the larger blocks prepare each panel's epilogue less often.
+      const std::ptrdiff_t block_rows_max = std::clamp<std::ptrdiff_t>(16 * 1024 / kp / mr * mr, 8 * mr, 64 * mr);
       std::ptrdiff_t mb = m_begin;
       for (; mb < safe_end; mb += block_rows_max) {
         const std::ptrdiff_t block_end = std::min(safe_end, mb + block_rows_max);
