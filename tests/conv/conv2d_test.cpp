@@ -369,6 +369,7 @@ TEST_CASE("conv2d: selected_kernel_name names the kernel for the packed ISA and 
     CHECK(std::string(selected_kernel_name(asymmetric)) == selected_kernel_name(isa));
     const auto grouped = pack_conv2d_weights(make_view(w.data(), 4, 3, 3, 2), 0, 2, isa);
     CHECK_FALSE(grouped.has_direct());
+    CHECK(std::string(selected_kernel_name(grouped)) == shallow);  // each group's GEMM, K = 18
     CHECK(packed.isa() == isa);
     // Deep filters whose kernel rows are whole 4-byte groups gather their rows on VNNI.
     const std::string gather = vnni ? "conv_gather_u8s8_s32_8x32c4__avx512vnni" : selected_kernel_name(isa);

@@ -472,6 +472,19 @@ TEST_CASE("selected_kernel_name names the kernel of each ISA", "[gemm]") {
   CHECK(std::string(selected_kernel_name(isa_level::avx2)) == "gemm_x8s8_s32_4x16c2__avx2");
   CHECK(std::string(selected_kernel_name(isa_level::avx512)) == "gemm_x8s8_s32_8x32c2__avx512");
   CHECK(std::string(selected_kernel_name(isa_level::avx512_vnni)) == "gemm_u8s8_s32_8x32c4__avx512vnni");
+  if (cpu_supports(isa_level::avx512_vnni)) {
+    // Symmetric weights with K <= 32 run the shallow kernel; a zero point or a deeper K the GEMM's.
+    std::vector<std::int8_t> w(33 * 5);
+    const auto name = [&](std::ptrdiff_t k, std::int32_t w_zp) {
+      return std::string(selected_kernel_name(pack_weights(make_view(w.data(), k, 5), w_zp, isa_level::avx512_vnni).view()));
+    };
+    CHECK(name(27, 0) == "conv_u8s8_s32_4x32c4__avx512vnni");
+    CHECK(name(32, 0) == "conv_u8s8_s32_4x32c4__avx512vnni");
+    CHECK(name(33, 0) == "gemm_u8s8_s32_8x32c4__avx512vnni");
+    CHECK(name(27, 1) == "gemm_u8s8_s32_8x32c4__avx512vnni");
+    CHECK(std::string(selected_kernel_name(pack_weights(make_view(w.data(), 27, 5), 0, isa_level::avx512).view())) ==
+          "gemm_x8s8_s32_8x32c2__avx512");
+  }
 #endif
 }
 

@@ -175,23 +175,18 @@ inline bool conv_gather_eligible(const packed_conv2d_weights& weights, const con
 
 /// The kernel conv2d runs for these weights and params: the direct shallow kernel (packed_conv2d_weights::
 /// has_direct(), dilation_w == 1), the gathering GEMM kernel (detail::conv_gather_eligible: deep VNNI
-/// filters), the shallow im2col kernel (VNNI weights of an ungrouped, symmetric filter with
-/// K = kh*kw*C_in <= 32), or the GEMM kernel of the packed ISA behind im2col or the direct 1×1 path.
-/// The shallow kernels need int8 or uint8 input (direct) or int8 input (im2col); uint8 input to the
-/// im2col one runs the GEMM.
+/// filters), or the GEMM's kernel for one group's packed weights behind im2col or the direct 1×1 path
+/// (selected_kernel_name(packed_weights_view): the shallow kernel for symmetric VNNI weights with
+/// K = kh*kw*C_in/groups <= 32).
 inline const char* selected_kernel_name(const packed_conv2d_weights& weights, const conv2d_params& params) {
 #if QSPARSE_X86
   if (!weights.empty() && weights.has_direct() && params.dilation_w == 1)
     return kernels::avx512_vnni::conv_u8s8_s32_4x32c4::direct_name();
   if (detail::conv_gather_eligible(weights, params)) return kernels::avx512_vnni::gemm_u8s8_s32_8x32c4::gather_name();
-  if (!weights.empty() && weights.groups() == 1 && weights.group(0).layout() == packed_layout::s8_c4_nr32 &&
-      weights.weight_zero_point() == 0 &&
-      weights.group(0).k_padded() <= kernels::avx512_vnni::conv_u8s8_s32_4x32c4::max_k)
-    return kernels::avx512_vnni::conv_u8s8_s32_4x32c4::name();
 #else
   (void)params;
 #endif
-  return selected_kernel_name(weights.isa());
+  return weights.empty() ? selected_kernel_name(weights.isa()) : selected_kernel_name(weights.group(0));
 }
 
 /// As above for undilated params (dilation 1).

@@ -76,8 +76,16 @@ inline const char* selected_kernel_name(isa_level isa) {
   return kernels::scalar::gemm_x8s8_s32_1x16c1::name();
 }
 
-/// The name of the kernel gemm() runs for these packed weights.
-inline const char* selected_kernel_name(const packed_weights_view& weights) { return selected_kernel_name(weights.isa()); }
+/// The name of the kernel gemm() runs for these packed weights: the ISA's, except symmetric VNNI weights
+/// with K <= 32, which the VNNI family hands to its shallow kernel (whole K in registers).
+inline const char* selected_kernel_name(const packed_weights_view& weights) {
+#if QSPARSE_X86
+  if (!weights.empty() && weights.layout() == packed_layout::s8_c4_nr32 && weights.weight_zero_point() == 0 &&
+      weights.k_padded() <= kernels::avx512_vnni::conv_u8s8_s32_4x32c4::max_k)
+    return kernels::avx512_vnni::conv_u8s8_s32_4x32c4::name();
+#endif
+  return selected_kernel_name(weights.isa());
+}
 
 namespace detail {
 

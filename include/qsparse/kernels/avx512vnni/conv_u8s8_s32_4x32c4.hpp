@@ -1,8 +1,9 @@
 // qsparse/kernels/avx512vnni/conv_u8s8_s32_4x32c4.hpp — the shallow-K convolution kernel on AVX-512 VNNI,
 // 4 output pixels × 32 output channels per tile, for K <= 36 (a 3-channel stem: 3*3*3 = 27) and weights
 // packed s8_c4_nr32 (the GEMM's VNNI layout, qsparse/gemm/packed_weights.hpp). Two ways to read pixels:
-//   * im2col rows (`run_rows`): pixel r's K bytes at rows + r*kp, int8, made unsigned (a + 128) as each
-//     4-byte group is broadcast, padded with anything to kp bytes (the padded weights are 0);
+//   * rows (`run_rows`): pixel r's K bytes at rows + r*row_step (im2col rows, or the activations of a VNNI
+//     GEMM with symmetric weights and K <= 32), int8 made unsigned (a + 128) as each 4-byte group is
+//     broadcast, or uint8, read up to kp bytes (the padded weights are 0);
 //   * in place (`run_direct`): the unsigned input rows of a zero-point padded band (conv2d.hpp); pixel
 //     r's kernel row ky starts at rows + r*row_step + ky*tap_pitch and is read as GX 4-byte groups, the
 //     weights packed with K' = kh*4*GX (packed_conv2d_weights::direct(): zeros after each row's taps, so
@@ -144,17 +145,19 @@ struct conv_u8s8_s32_4x32c4 {
     }
   }
 
+  /// Panels [p_begin, p_end) (p_end < 0: to the last).
   template <int GY, int GX, bool Flip, class... S>
   QSPARSE_TARGET_AVX512_VNNI static void run_groups(const conv_shallow_args<typename output_pipeline<S...>::output_type>& g,
-                                                    const output_pipeline<S...>& pipeline) {
+                                                    const output_pipeline<S...>& pipeline, std::ptrdiff_t p_begin = 0,
+                                                    std::ptrdiff_t p_end = -1) {
     constexpr int G = GY * GX;
-    const std::ptrdiff_t panels = g.weights.n_padded() / nr;
+    const std::ptrdiff_t panels = p_end < 0 ? g.weights.n_padded() / nr : p_end;
     const std::int32_t* column_sums = g.weights.column_sums();
     const __m512i factor = _mm512_set1_epi32(-g.u_zero_point);
     // |Σ_k (u - u_zp) w| for unsigned bytes u and symmetric int8 w (the padded weights are 0).
     const std::int64_t bound = static_cast<std::int64_t>(g.weights.k_padded()) *
                                std::max<std::int64_t>(255 - g.u_zero_point, g.u_zero_point) * 128;
-    for (std::ptrdiff_t p = 0; p < panels; ++p) {
+    for (std::ptrdiff_t p = p_begin; p < panels; ++p) {
       const auto* wp = static_cast<const std::int8_t*>(g.weights.panel(p));
       __m512i w[G][2];
 #pragma GCC unroll 9
@@ -209,20 +212,23 @@ struct conv_u8s8_s32_4x32c4 {
     }
   }
 
-  /// im2col rows: int8 rows of kp = weights.k_padded() <= max_k bytes (g.row_step = kp, g.u_zero_point =
-  /// the int8 zero point + 128). dst[r][n] = evaluate(pipeline, Σ_k (a - a_zp) w[k][n], m0 + r, n).
-  template <class... S>
+  /// Rows of kp = weights.k_padded() <= max_k bytes at rows + r*row_step (im2col rows, or a GEMM's
+  /// activations), int8 made unsigned as they are broadcast when Flip (g.u_zero_point = the int8 zero
+  /// point + 128), uint8 otherwise; the bytes past K are read and meet zero weights. Panels
+  /// [p_begin, p_end) (p_end < 0: to the last). dst[r][n] = evaluate(pipeline, Σ_k (a - a_zp) w[k][n], m0 + r, n).
+  template <bool Flip = true, class... S>
   QSPARSE_TARGET_AVX512_VNNI static void run_rows(const conv_shallow_args<typename output_pipeline<S...>::output_type>& g,
-                                                  const output_pipeline<S...>& pipeline) {
+                                                  const output_pipeline<S...>& pipeline, std::ptrdiff_t p_begin = 0,
+                                                  std::ptrdiff_t p_end = -1) {
     switch (g.weights.k_padded() / 4) {
-      case 1: return run_groups<1, 1, true>(g, pipeline);
-      case 2: return run_groups<1, 2, true>(g, pipeline);
-      case 3: return run_groups<1, 3, true>(g, pipeline);
-      case 4: return run_groups<1, 4, true>(g, pipeline);
-      case 5: return run_groups<1, 5, true>(g, pipeline);
-      case 6: return run_groups<1, 6, true>(g, pipeline);
-      case 7: return run_groups<1, 7, true>(g, pipeline);
-      default: return run_groups<1, 8, true>(g, pipeline);
+      case 1: return run_groups<1, 1, Flip>(g, pipeline, p_begin, p_end);
+      case 2: return run_groups<1, 2, Flip>(g, pipeline, p_begin, p_end);
+      case 3: return run_groups<1, 3, Flip>(g, pipeline, p_begin, p_end);
+      case 4: return run_groups<1, 4, Flip>(g, pipeline, p_begin, p_end);
+      case 5: return run_groups<1, 5, Flip>(g, pipeline, p_begin, p_end);
+      case 6: return run_groups<1, 6, Flip>(g, pipeline, p_begin, p_end);
+      case 7: return run_groups<1, 7, Flip>(g, pipeline, p_begin, p_end);
+      default: return run_groups<1, 8, Flip>(g, pipeline, p_begin, p_end);
     }
   }
 
