@@ -154,6 +154,71 @@ TEST_CASE("depthwise: whole 64-channel blocks (the VNNI kernel's 4-taps-per-lane
   }
 }
 
+TEST_CASE("depthwise: the VNNI column kernel (kh <= 4, 64-channel multiples) on rows, pairs, strides and pads",
+          "[conv][depthwise][columns]") {
+  std::mt19937 rng(31);
+  const auto make = [](index_t batch, index_t h, index_t w, index_t c, index_t dm, index_t k_h, index_t k_w,
+                       index_t s_h, index_t s_w, index_t d_h, index_t d_w, padding pad) {
+    dw_layer l{batch, h, w, c, dm, k_h, k_w, conv2d_params{}};
+    l.p.stride_h = s_h;
+    l.p.stride_w = s_w;
+    l.p.dilation_h = d_h;
+    l.p.dilation_w = d_w;
+    l.p.pad = pad;
+    return l;
+  };
+  const std::vector<dw_layer> layers = {
+      make(1, 9, 10, 64, 1, 3, 3, 1, 1, 1, 1, padding::same()),                      // row pairs, an odd last row
+      make(2, 8, 7, 128, 1, 3, 3, 1, 1, 1, 1, padding::same()),                      // pairs within each image
+      make(1, 7, 12, 192, 1, 3, 3, 1, 2, 1, 1, padding::explicit_pads(1, 1, 0, 2)),  // stride_w 2, three blocks
+      make(1, 9, 11, 64, 1, 3, 3, 2, 1, 1, 2, padding::same()),                      // stride_h 2: single rows
+      make(1, 10, 9, 64, 1, 4, 4, 1, 1, 1, 1, padding::same()),                      // kh = 4: no pairs
+      make(1, 8, 13, 64, 1, 2, 5, 1, 1, 1, 1, padding::explicit_pads(0, 1, 4, 0)),  // kw = 5: runtime width
+      make(1, 6, 6, 64, 1, 1, 1, 1, 1, 1, 1, padding::valid()),                      // 1x1 pairs
+      make(1, 5, 9, 32, 2, 3, 3, 1, 1, 1, 1, padding::valid()),                      // depth multiplier: 64 channels
+      make(1, 3, 1, 64, 1, 3, 1, 1, 1, 1, 1, padding::same()),                       // one column
+      make(1, 12, 8, 64, 1, 3, 2, 1, 1, 2, 1, padding::same()),                      // dilation_h 2: single rows
+  };
+  for (isa_level isa : testing::supported_levels()) {
+    scoped_isa_ceiling ceiling(isa);
+    for (const dw_layer& l : layers) {
+      const index_t c = l.c_in * l.multiplier;
+      const auto pc = per_channel(c, rng);
+      check_layer(l, -7, 0, pc.int8_pipeline(2), rng);
+      check_layer(l, 5, 0, pc.float_int8_pipeline(-3), rng);
+      for (int mode = 1; mode <= 3; ++mode) {
+        check_layer(l, mode == 1 ? 127 : -128, 0, pc.float_int8_pipeline(0), rng, mode);
+        check_layer(l, mode == 1 ? -128 : 127, 0, pc.int8_pipeline(0), rng, mode);
+      }
+      check_layer(l, 3, 0, pipeline(bias_add{pc.bias.data()}, requantize_float_per_channel{pc.scales.data()},
+                                    add_zero_point{100}, saturating_cast<std::uint8_t>{}),
+                  rng);
+      check_layer(l, 3, 0, pipeline(), rng);
+      std::vector<float> fbias(static_cast<std::size_t>(c), 0.25f);
+      check_layer(l, -1, 0, pipeline(dequantize_float_per_channel{pc.scales.data(), fbias.data()}), rng);
+      if (isa == isa_level::avx512_vnni) {
+        std::vector<std::int8_t> w(static_cast<std::size_t>(l.k_h * l.k_w * c));
+        CHECK(std::string(selected_kernel_name(pack_depthwise_weights(make_view(w.data(), 1, l.k_h, l.k_w, c)))) ==
+              "dwconv_columns_s8s8_s32_c64__avx512vnni");
+      }
+    }
+    // Every thread count (pairs split across tasks) gives the same bits.
+    const auto l = layers[1];
+    const auto pc = per_channel(l.c_in, rng);
+    for (int t : {1, 2, 3}) check_layer(l, 5, 0, pc.int8_pipeline(1), rng, 0, context(threads{t}));
+  }
+  // Not the column kernel: 5 kernel rows, a channel count off the 64 multiple, weights beyond int8.
+  if (cpu_supports(isa_level::avx512_vnni)) {
+    std::vector<std::int8_t> w(5 * 3 * 128, 100);
+    CHECK(std::string(selected_kernel_name(pack_depthwise_weights(make_view(w.data(), 1, 5, 3, 128)))) ==
+          depthwise_kernel_name(best_isa()));
+    CHECK(std::string(selected_kernel_name(pack_depthwise_weights(make_view(w.data(), 1, 3, 3, 96)))) ==
+          depthwise_kernel_name(best_isa()));
+    CHECK(std::string(selected_kernel_name(pack_depthwise_weights(make_view(w.data(), 1, 3, 3, 64), -100))) ==
+          depthwise_kernel_name(best_isa()));
+  }
+}
+
 TEST_CASE("depthwise: full-range inputs, extreme zero points, every output type", "[conv][depthwise]") {
   std::mt19937 rng(4);
   dw_layer l{1, 7, 9, 37, 1, 3, 3, conv2d_params{}};

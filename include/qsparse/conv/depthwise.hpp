@@ -17,7 +17,10 @@
 // The kernels (kernels/<isa>/dwconv_*.hpp) walk one output row at a time through an indirection table
 // (XNNPACK's way): for each pixel, kh*kw pointers to the input pixels its taps read, or to a row of
 // in_zp values for taps in the padding. Then Σ_t x_t * w_t - in_zp * Σ_t w_t is exactly the skipped-tap
-// sum. A depth multiplier > 1 first repeats each input channel dm times (one copy of the input).
+// sum. A depth multiplier > 1 first repeats each input channel dm times (one copy of the input). On
+// AVX-512 VNNI, kernels of at most 4 rows over a multiple of 64 channels take the column kernel instead
+// (kernels/avx512vnni/dwconv_columns_s8s8_s32_c64.hpp): no table, the kernel rows' pointers per output
+// row, taps grouped by kernel column so each interleaved input column serves kw output pixels.
 // Tasks are ranges of output rows; every thread count gives the same bits.
 #pragma once
 
@@ -37,6 +40,7 @@
 #include "qsparse/gemm/output_stages.hpp"
 #include "qsparse/kernels/avx2/dwconv_s8s8_s32_c8.hpp"
 #include "qsparse/kernels/avx512/dwconv_s8s8_s32_c16.hpp"
+#include "qsparse/kernels/avx512vnni/dwconv_columns_s8s8_s32_c64.hpp"
 #include "qsparse/kernels/avx512vnni/dwconv_s8s8_s32_c16.hpp"
 #include "qsparse/kernels/dwconv_args.hpp"
 #include "qsparse/kernels/scalar/dwconv_s8s8_s32_c1.hpp"
@@ -131,6 +135,24 @@ class packed_depthwise_weights {
               }
     flip_terms_.assign(static_cast<std::size_t>(c_padded_), 0);
     for (index_t o = 0; o < c_out_; ++o) flip_terms_[static_cast<std::size_t>(o)] = -128 * sums_[static_cast<std::size_t>(o)];
+    if (c_out_ % 64 != 0 || k_h_ > column_max_kernel_h) return;
+    // Block b, column kx, vector q, 128-bit lane L, lane dword i, byte ky: row ky of column kx of channel
+    // 64b + 16L + 4q + i (0 for ky >= kh).
+    columns_.assign(static_cast<std::size_t>(blocks * k_w_ * 256), 0);
+    if (k_h_ < column_max_kernel_h) columns_shifted_.assign(columns_.size(), 0);
+    for (index_t b = 0; b < blocks; ++b)
+      for (index_t kx = 0; kx < k_w_; ++kx)
+        for (index_t q = 0; q < 4; ++q)
+          for (index_t lane = 0; lane < 4; ++lane)
+            for (index_t i = 0; i < 4; ++i)
+              for (index_t ky = 0; ky < k_h_; ++ky) {
+                const index_t o = 64 * b + 16 * lane + 4 * q + i;
+                const std::size_t at = static_cast<std::size_t>(((b * k_w_ + kx) * 4 + q) * 64 + lane * 16 + i * 4 + ky);
+                const auto value = static_cast<std::int8_t>(
+                    static_cast<std::int16_t>(weights_[static_cast<std::size_t>((ky * k_w_ + kx) * c_padded_ + o)]));
+                columns_[at] = value;
+                if (!columns_shifted_.empty()) columns_shifted_[at + 1] = value;
+              }
   }
 
   index_t output_channels() const noexcept { return c_out_; }
@@ -147,6 +169,17 @@ class packed_depthwise_weights {
   const std::int8_t* interleaved() const noexcept { return interleaved_.empty() ? nullptr : interleaved_.data(); }
   /// -128 Σ_t (w - w_zp) per (padded) channel, with interleaved().
   const std::int32_t* flip_terms() const noexcept { return flip_terms_.empty() ? nullptr : flip_terms_.data(); }
+  /// The VNNI column kernel's layout (kernels/avx512vnni/dwconv_columns_s8s8_s32_c64.hpp), or nullptr: built
+  /// with interleaved() when C_out is a multiple of 64 and kh <= column_max_kernel_h. The int8 weights of
+  /// kernel rows 0..3 of one column side by side in each 32-bit lane, per 64-channel block and column,
+  /// lanes in interleaved()'s channel order.
+  const std::int8_t* columns() const noexcept { return columns_.empty() ? nullptr : columns_.data(); }
+  /// columns() one byte up in each lane (kernel row ky at byte ky + 1), for kh < 4, or nullptr: the
+  /// next output row's weights over the same four input rows.
+  const std::int8_t* columns_shifted() const noexcept {
+    return columns_shifted_.empty() ? nullptr : columns_shifted_.data();
+  }
+  static constexpr index_t column_max_kernel_h = 4;
 
  private:
   index_t k_h_ = 0, k_w_ = 0, c_out_ = 0, c_padded_ = 0, tap_groups_ = 0;
@@ -155,6 +188,8 @@ class packed_depthwise_weights {
   std::vector<std::int32_t> sums_;
   std::vector<std::int8_t> interleaved_;
   std::vector<std::int32_t> flip_terms_;
+  std::vector<std::int8_t> columns_;
+  std::vector<std::int8_t> columns_shifted_;
 };
 
 /// Packs a [1][kh][kw][C_out] filter for depthwise_conv2d.
@@ -164,8 +199,15 @@ packed_depthwise_weights pack_depthwise_weights(const tensor_view<W, 4, L, Acc>&
   return packed_depthwise_weights(filter, weight_zero_point);
 }
 
-/// The depthwise kernel depthwise_conv2d runs now (best_isa() under the ceiling).
-inline const char* selected_kernel_name(const packed_depthwise_weights&) { return depthwise_kernel_name(best_isa()); }
+/// The depthwise kernel depthwise_conv2d runs now (best_isa() under the ceiling): on AVX-512 VNNI the column
+/// kernel when the weights have its layout (packed_depthwise_weights::columns()), else the ISA's kernel.
+inline const char* selected_kernel_name(const packed_depthwise_weights& weights) {
+#if QSPARSE_X86
+  if (best_isa() == isa_level::avx512_vnni && weights.columns() != nullptr)
+    return kernels::avx512_vnni::dwconv_columns_s8s8_s32_c64::name();
+#endif
+  return depthwise_kernel_name(best_isa());
+}
 
 namespace detail {
 
@@ -249,6 +291,70 @@ void run_depthwise(const context& ctx, const std::int8_t* in, index_t batch, ind
   }
 }
 
+#if QSPARSE_X86
+struct depthwise_columns_tag {};
+
+/// depthwise_conv2d through the VNNI column kernel (weights.columns() != nullptr, channels = C_out).
+/// init holds -(in_zp + 128) Σ_t (w - w_zp) per channel; pad_row one pixel of in_zp values.
+template <class Out, class... S>
+void run_depthwise_columns(const context& ctx, const std::int8_t* in, index_t batch, index_t in_h, index_t in_w,
+                           index_t channels, const packed_depthwise_weights& w, std::int32_t in_zp,
+                           const conv2d_params& p, const conv_geometry& g, const std::int32_t* init,
+                           const std::int8_t* pad_row, Out* out, const output_pipeline<S...>& pipeline) {
+  using kernel = kernels::avx512_vnni::dwconv_columns_s8s8_s32_c64;
+  const index_t k_h = w.kernel_h(), k_w = w.kernel_w();
+  const index_t rows = batch * g.out_h;
+  const int threads = ctx.concurrency();
+  const index_t per_task = threads > 1 ? std::max<index_t>(1, rows / (4 * threads)) : rows;
+  const index_t tasks = (rows + per_task - 1) / per_task;
+  const index_t count = kernel::column_count(in_w, g.out_w, p.stride_w, p.dilation_w, g.pad_left, k_w);
+  auto task = [&](std::ptrdiff_t t) {
+    // 64-byte aligned for the kernel's stores.
+    std::uint8_t* raw = conv_scratch<std::uint8_t, depthwise_columns_tag>(kernel::scratch_bytes(count) + 64);
+    std::uint8_t* scratch = raw + (64 - reinterpret_cast<std::uintptr_t>(raw) % 64) % 64;
+    const index_t r_end = std::min(rows, (t + 1) * per_task);
+    for (index_t r = t * per_task; r < r_end; ++r) {
+      const index_t b = r / g.out_h, y = r % g.out_h;
+      // Two output rows over the same four input rows (kernel rows 0..kh-1 and 1..kh).
+      const bool pair = w.columns_shifted() != nullptr && p.stride_h == 1 && p.dilation_h == 1 && r + 1 < r_end &&
+                        y + 1 < g.out_h;
+      kernels::dwconv_columns_args<Out> args{};
+      for (index_t ky = 0; ky < 4; ++ky) {
+        const index_t iy = y * p.stride_h - g.pad_top + ky * p.dilation_h;
+        const bool inside = (ky < k_h || (pair && ky == k_h)) && iy >= 0 && iy < in_h;
+        args.rows[ky] = inside ? in + (b * in_h + iy) * in_w * channels : pad_row;
+        args.row_step[ky] = inside ? channels : 0;
+      }
+      args.in_w = in_w;
+      args.channels = channels;
+      args.out_w = g.out_w;
+      args.stride_w = p.stride_w;
+      args.dilation_w = p.dilation_w;
+      args.pad_left = g.pad_left;
+      args.kernel_w = k_w;
+      args.in_zero_point = in_zp;
+      args.columns = w.columns();
+      args.init = init;
+      args.dst = out + r * g.out_w * channels;
+      args.scratch = scratch;
+      // |Σ_t (x - in_zp)(w - w_zp)| <= taps * 255 * 255: the entry validated both zero points.
+      args.accumulator_bound = std::int64_t{k_h * k_w} * 255 * 255;
+      if (pair) {
+        args.columns_shifted = w.columns_shifted();
+        args.dst2 = args.dst + g.out_w * channels;
+        ++r;
+      }
+      kernel::run(args, pipeline);
+    }
+  };
+  if (tasks == 1 || threads == 1) {
+    for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
+  } else {
+    ctx.parallel_for(tasks, task);
+  }
+}
+#endif
+
 }  // namespace detail
 
 /// out = pipeline(depthwise(in - in_zp, w - w_zp)) in NHWC. See the top of this header.
@@ -312,6 +418,14 @@ void depthwise_conv2d(const context& ctx, const quantized_operand<tensor_view<A,
   switch (best_isa()) {
 #if QSPARSE_X86
     case isa_level::avx512_vnni:
+      if (weights.columns() != nullptr) {
+        std::vector<std::int32_t> column_init(init.size());
+        for (std::size_t o = 0; o < init.size(); ++o)
+          column_init[o] = static_cast<std::int32_t>(static_cast<std::uint32_t>(init[o]) +
+                                                     static_cast<std::uint32_t>(weights.flip_terms()[o]));
+        return detail::run_depthwise_columns(ctx, data, batch, in_h, in_w, c_out, weights, input.zero_point, params, g,
+                                             column_init.data(), pad_row.data(), out, pipeline);
+      }
       return detail::run_depthwise<kernels::avx512_vnni::dwconv_s8s8_s32_c16>(ctx, data, batch, in_h, in_w, c_out,
                                                                               weights, params, g, init.data(),
                                                                               pad_row.data(), out, pipeline);
