@@ -180,11 +180,7 @@ struct dwconv_columns_s8s8_s32_c64 {
     for (std::ptrdiff_t c0 = 0; c0 < g.channels; c0 += 64) {
       build_columns(g, c0, count);
       prepared_type prepared[4];
-      bool fast = true;
-      for (int j = 0; j < 4; ++j) {
-        prepared[j] = avx512::prepare(pipeline, c0 + 16 * j, 0xFFFF, g.accumulator_bound);
-        fast = fast && avx512::fast_path_exact(prepared[j]);
-      }
+      const bool fast = dwconv_s8s8_s32_c16::prepare_block64(pipeline, c0, g.accumulator_bound, prepared);
       if constexpr (avx512::has_fast_path<prepared_type>::value) {
         if (fast) {
           if (g.kernel_w == 3) {

@@ -131,6 +131,19 @@ struct dwconv_s8s8_s32_c16 {
     }
   }
 
+  /// The pipeline prepared for the 4 × 16 channels from c0 (accumulators within bound); returns whether
+  /// the fast evaluator is exact for all of them.
+  template <class Prepared, class... S>
+  QSPARSE_TARGET_AVX512_VNNI static bool prepare_block64(const output_pipeline<S...>& pipeline, std::ptrdiff_t c0,
+                                                         std::int64_t bound, Prepared (&prepared)[4]) {
+    bool fast = true;
+    for (int j = 0; j < 4; ++j) {
+      prepared[j] = avx512::prepare(pipeline, c0 + 16 * j, 0xFFFF, bound);
+      fast = fast && avx512::fast_path_exact(prepared[j]);
+    }
+    return fast;
+  }
+
   /// The whole 64-channel blocks: returns the first channel left for the 16-channel path.
   template <class... S>
   QSPARSE_TARGET_AVX512_VNNI static std::ptrdiff_t run_blocks64(const dwconv_args<typename output_pipeline<S...>::output_type>& g,
@@ -140,11 +153,7 @@ struct dwconv_s8s8_s32_c16 {
     std::ptrdiff_t c0 = 0;
     for (; c0 + 64 <= g.channels; c0 += 64) {
       prepared_type prepared[4];
-      bool fast = true;
-      for (int j = 0; j < 4; ++j) {
-        prepared[j] = avx512::prepare(pipeline, c0 + 16 * j, 0xFFFF, g.accumulator_bound);
-        fast = fast && avx512::fast_path_exact(prepared[j]);
-      }
+      const bool fast = prepare_block64(pipeline, c0, g.accumulator_bound, prepared);
       if constexpr (avx512::has_fast_path<prepared_type>::value) {
         if (fast) {
           if (g.tap_count == 9) {
