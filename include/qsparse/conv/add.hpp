@@ -91,11 +91,7 @@ void add(const context& ctx, const tensor_view<A, Rank, LA, AA>& a, const tensor
       default: return kernels::scalar::add_s8::run(pa + begin, pb + begin, po + begin, n, params);
     }
   };
-  if (tasks == 1 || threads == 1) {
-    for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
-  } else {
-    ctx.parallel_for(tasks, task);
-  }
+  ctx.run_tasks(tasks, task);
 }
 
 }  // namespace qsparse

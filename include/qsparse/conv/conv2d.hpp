@@ -391,11 +391,7 @@ void conv2d_direct_shallow(const context& ctx, const A* in, index_t batch, index
                                                out + m0 * c_out, c_out};
     kernel::run_direct(args, static_cast<int>(k_h), static_cast<int>(row_groups), pipeline);
   };
-  if (tasks == 1 || ctx.concurrency() == 1) {
-    for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
-  } else {
-    ctx.parallel_for(tasks, task);
-  }
+  ctx.run_tasks(tasks, task);
 }
 
 struct gather_rows_scratch_tag {};
@@ -448,11 +444,7 @@ void conv2d_gather(const context& ctx, const A* in, index_t batch, index_t in_h,
                                               weights.group(0), out + m0 * c_out, c_out};
     kernel::run_gather(args, pipeline);
   };
-  if (tasks == 1 || ctx.concurrency() == 1) {
-    for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
-  } else {
-    ctx.parallel_for(tasks, task);
-  }
+  ctx.run_tasks(tasks, task);
 }
 #endif
 
@@ -554,11 +546,7 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
                                                      m_begin, out_data + m_begin * c_out, c_out};
         kernels::avx512_vnni::conv_u8s8_s32_4x32c4::run_rows(args, pipeline);
       };
-      if (shallow_tasks == 1 || ctx.concurrency() == 1) {
-        for (std::ptrdiff_t t = 0; t < shallow_tasks; ++t) shallow(t);
-      } else {
-        ctx.parallel_for(shallow_tasks, shallow);
-      }
+      ctx.run_tasks(shallow_tasks, shallow);
       return;
     }
   }
@@ -585,11 +573,7 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
                                                      weights.group(grp), out_data + m_begin * c_out + grp * n, c_out};
         detail::dispatch_gemm(serial, args, detail::offset_pipeline(pipeline, grp * n));
       };
-      if (tasks == 1 || ctx.concurrency() == 1) {
-        for (std::ptrdiff_t t = 0; t < tasks; ++t) flipped(t);
-      } else {
-        ctx.parallel_for(tasks, flipped);
-      }
+      ctx.run_tasks(tasks, flipped);
       return;
     }
   }
@@ -605,11 +589,7 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
                                         out_data + m_begin * c_out + grp * n, c_out};
     detail::dispatch_gemm(serial, args, detail::offset_pipeline(pipeline, grp * n));
   };
-  if (tasks == 1 || ctx.concurrency() == 1) {
-    for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
-  } else {
-    ctx.parallel_for(tasks, task);
-  }
+  ctx.run_tasks(tasks, task);
 }
 
 /// The same with an input whose zero point is 0.

@@ -284,11 +284,7 @@ void run_depthwise(const context& ctx, const std::int8_t* in, index_t batch, ind
       Kernel::run(args, pipeline);
     }
   };
-  if (tasks == 1 || threads == 1) {
-    for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
-  } else {
-    ctx.parallel_for(tasks, task);
-  }
+  ctx.run_tasks(tasks, task);
 }
 
 #if QSPARSE_X86
@@ -347,11 +343,7 @@ void run_depthwise_columns(const context& ctx, const std::int8_t* in, index_t ba
       kernel::run(args, pipeline);
     }
   };
-  if (tasks == 1 || threads == 1) {
-    for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
-  } else {
-    ctx.parallel_for(tasks, task);
-  }
+  ctx.run_tasks(tasks, task);
 }
 #endif
 

@@ -82,11 +82,7 @@ void run_pool(const context& ctx, const std::int8_t* in, index_t batch, index_t 
       }
     }
   };
-  if (tasks == 1 || threads == 1) {
-    for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
-  } else {
-    ctx.parallel_for(tasks, task);
-  }
+  ctx.run_tasks(tasks, task);
 }
 
 template <bool Average, class I, class O>

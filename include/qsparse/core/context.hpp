@@ -147,6 +147,17 @@ class context {
   /// How many tasks may run at once.
   int concurrency() const noexcept { return threads_; }
 
+  /// parallel_for for the library's own tasks: with one task or one thread they run in order on the
+  /// calling thread, called directly (no task_function, no scheduler).
+  template <class F>
+  void run_tasks(std::ptrdiff_t tasks, F&& task) const {
+    if (tasks == 1 || threads_ == 1) {
+      for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
+    } else {
+      parallel_for(tasks, task);
+    }
+  }
+
   /// Runs task(t) for every t in [0, tasks) and returns when all are done.
   void parallel_for(std::ptrdiff_t tasks, const task_function& task) const {
     if (tasks <= 0) return;

@@ -163,11 +163,7 @@ void run_gemm_tasks(const context& ctx, const kernels::gemm_args<A, Out>& g, con
     const std::ptrdiff_t p_end = std::min<std::ptrdiff_t>(panels, p_begin + per_block);
     if (m_begin < m_end) Kernel::run(g, pipeline, m_begin, m_end, p_begin, p_end);
   };
-  if (tasks == 1 || threads == 1) {
-    for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
-  } else {
-    ctx.parallel_for(tasks, task);
-  }
+  ctx.run_tasks(tasks, task);
 }
 
 template <class A, class Out, class Pipeline>

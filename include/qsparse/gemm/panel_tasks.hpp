@@ -50,11 +50,7 @@ void run_panel_tasks(const context& ctx, std::ptrdiff_t m, int mr, std::ptrdiff_
     const std::ptrdiff_t p_end = std::min<std::ptrdiff_t>(panels, p_begin + per_block);
     if (m_begin < m_end) run(m_begin, m_end, p_begin, p_end);
   };
-  if (tasks == 1 || threads == 1) {
-    for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
-  } else {
-    ctx.parallel_for(tasks, task);
-  }
+  ctx.run_tasks(tasks, task);
 }
 
 /// Runs Kernel over the whole problem described by g (kernels/gemm_panel_args.hpp) on ctx's threads.

@@ -128,11 +128,7 @@ void run_sparse_gemm_tasks(const context& ctx, const kernels::sparse_gemm_args<A
     if (m_begin < m_end) Kernel::run(g, pipeline, m_begin, m_end, bounds[static_cast<std::size_t>(block)],
                                      bounds[static_cast<std::size_t>(block) + 1]);
   };
-  if (tasks == 1 || threads == 1) {
-    for (std::ptrdiff_t t = 0; t < tasks; ++t) task(t);
-  } else {
-    ctx.parallel_for(tasks, task);
-  }
+  ctx.run_tasks(tasks, task);
 }
 
 }  // namespace detail
