@@ -216,6 +216,16 @@ TEST_CASE("gemm: every output stage on every kernel", "[gemm][stages]") {
       for (fill how : {fill::high, fill::low, fill::alternating}) {
         check_case<std::int8_t>(isa, m, k, n, 0, 0, 127, 0, how, pipeline(bias_add{extreme.data()}), rng);
         check_case<std::uint8_t>(isa, m, k, n, 0, 0, 0, -128, how, pipeline(bias_add{extreme.data()}), rng);
+        // Before a float requantization: the fast epilogue (which folds the bias into the accumulators)
+        // must be refused for these panels and taken for the random biases.
+        check_case<std::int8_t>(isa, m, k, n, 0, 0, -128, 0, how,
+                                pipeline(bias_add{extreme.data()}, requantize_float_per_channel{cp.scales.data()},
+                                         add_zero_point{3}, saturating_cast<std::int8_t>{}),
+                                rng);
+        check_case<std::int8_t>(isa, m, k, n, 0, 0, -128, 0, how,
+                                pipeline(bias_add{cp.bias.data()}, requantize_float_per_channel{cp.scales.data()},
+                                         add_zero_point{3}, saturating_cast<std::int8_t>{}),
+                                rng);
       }
     }
   }

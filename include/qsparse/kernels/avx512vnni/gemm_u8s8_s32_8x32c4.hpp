@@ -127,12 +127,13 @@ QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void gemm_u8s8_
   }
 }
 
-/// What the epilogue of one 32-column panel needs: the prepared pipeline and the column term of each
-/// 16-column half, their lane masks, and the destination of the tile's first row.
+/// What the epilogue of one 32-column panel needs: the prepared pipeline and the accumulators' initial
+/// value of each 16-column half (the column term, plus the bias where the fast evaluator folds it: see
+/// first_stage), their lane masks, and the destination of the tile's first row.
 template <class Prepared, class Out>
 struct panel_epilogue {
   Prepared prepared[2];
-  __m512i column_term[2];
+  __m512i init[2];
   __mmask16 mask[2];
   int halves;  // 1 or 2: how many 16-column halves hold columns
   bool fast;   // avx512::store_prepared_fast is exact for both halves
@@ -161,24 +162,28 @@ QSPARSE_TARGET_AVX512_VNNI inline auto prepare_panel_epilogue(const output_pipel
   panel_epilogue<prepared_type, Out> e;
   const std::ptrdiff_t columns = n - n0 < 32 ? n - n0 : 32;
   e.halves = columns > 16 ? 2 : 1;
-  e.column_term[1] = _mm512_setzero_si512();
+  e.init[1] = _mm512_setzero_si512();
   e.fast = true;
   for (int j = 0; j < e.halves; ++j) {
     const std::ptrdiff_t left = columns - 16 * j;
     e.mask[j] = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
     const __m512i sums = _mm512_load_si512(column_sums + n0 + 16 * j);  // padded to NR: in bounds
-    e.column_term[j] =
+    e.init[j] =
         _mm512_mullo_epi32(_mm512_sub_epi32(sums, _mm512_set1_epi32(k_wzp)), _mm512_set1_epi32(column_factor));
     e.prepared[j] = avx512::prepare(pipeline, n0 + 16 * j, e.mask[j], bound);
     e.fast = e.fast && avx512::fast_path_exact(e.prepared[j]);
+  }
+  if constexpr (conv_u8s8_s32_4x32c4::first_stage<true, prepared_type>() == 1) {
+    if (e.fast)  // exact: the fast path is only taken when |acc| + |bias| fits int32; int32 adds wrap
+      for (int j = 0; j < e.halves; ++j) e.init[j] = _mm512_add_epi32(e.init[j], std::get<0>(e.prepared[j]).value);
   }
   e.dst = nullptr;
   e.ldd = ldd;
   return e;
 }
 
-/// The epilogue of one tile: the accumulators (in `tile`, 32 per row) plus the column and row terms,
-/// through the pipeline (the fast evaluator when Fast), stored.
+/// The epilogue of one tile: the accumulators (in `tile`, 32 per row, started at e.init) plus the row
+/// terms, through the pipeline (the fast evaluator when Fast, from the stage after a folded bias), stored.
 template <int MR, bool Fast, class Prepared, class Out>
 QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void store_tile(const std::int32_t* tile,
                                                                                 const std::int32_t* row_term,
@@ -187,13 +192,12 @@ QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void store_tile
   const std::ptrdiff_t ldd = e.ldd;
   for (int j = 0; j < e.halves; ++j) {
     const Prepared prepared = e.prepared[j];
-    const __m512i column_term = e.column_term[j];
     const __mmask16 mask = e.mask[j];
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
-      __m512i v = _mm512_add_epi32(_mm512_load_si512(tile + r * 32 + 16 * j), column_term);
+      __m512i v = _mm512_load_si512(tile + r * 32 + 16 * j);
       if (row_term != nullptr) v = _mm512_add_epi32(v, _mm512_set1_epi32(row_term[r]));
-      avx512::store_prepared<Fast>(prepared, v, mask, dst + r * ldd + 16 * j);
+      conv_u8s8_s32_4x32c4::store<Fast>(prepared, v, mask, dst + r * ldd + 16 * j);
     }
   }
 }
@@ -237,7 +241,11 @@ QSPARSE_TARGET_AVX512_VNNI __attribute__((noinline)) inline void gemm_u8s8_tile_
   __m512i acc[MR][2];
   __m512i acc2[MR][2];
 #pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = acc2[r][0] = acc2[r][1] = _mm512_setzero_si512();
+  for (int r = 0; r < MR; ++r) {
+    acc[r][0] = e.init[0];
+    acc[r][1] = e.init[1];
+    acc2[r][0] = acc2[r][1] = _mm512_setzero_si512();
+  }
   std::ptrdiff_t g = 0;
   if constexpr (split) {
     for (; g + 2 <= groups; g += 2) {
@@ -303,7 +311,9 @@ QSPARSE_TARGET_AVX512_VNNI __attribute__((noinline)) inline void gemm_u8s8_gathe
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     p[r] = rows[r];
-    acc[r][0] = acc[r][1] = acc2[r][0] = acc2[r][1] = _mm512_setzero_si512();
+    acc[r][0] = e.init[0];
+    acc[r][1] = e.init[1];
+    acc2[r][0] = acc2[r][1] = _mm512_setzero_si512();
   }
   for (std::ptrdiff_t s = 0; s < segments; ++s) {
     std::ptrdiff_t g = 0;
