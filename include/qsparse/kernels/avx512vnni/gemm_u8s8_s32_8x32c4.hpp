@@ -4,8 +4,8 @@
 // vpdpbusd multiplies unsigned bytes by signed bytes. The weights are the signed operand as packed
 // (raw int8); the activations are the unsigned one: uint8 activations as they are, int8 activations
 // with the sign bit flipped (a + 128, XNNPACK's trick), one vpxord per broadcast. The exact
-// result is restored in the epilogue from the packed column sums (all arithmetic modulo 2^32, exact
-// because the entry point guarantees the true sum fits int32):
+// result is restored from the packed column sums, the accumulators' initial value (all arithmetic
+// modulo 2^32, exact because the entry point guarantees the true sum fits int32):
 //   Σ (a - a_zp)(w - w_zp) = Σ a_u w - (a_zp + o) (colsum[n] - K w_zp) - w_zp Σ_k a_u
 // with a_u = a + o, o = 128 for int8 and 0 for uint8 activations. The last term (rows' sums) is only
 // computed when w_zp != 0.
@@ -230,8 +230,8 @@ QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void finish_til
 }
 
 /// MR rows of unsigned activations (row stride lda, `groups` groups of 4 bytes) × 32 columns:
-/// Σ_k a_u[r][k] * w[k][n] in registers, then the column term, the row term (when given) and the
-/// pipeline, stored straight from the accumulators.
+/// e.init (the column term, maybe the bias) + Σ_k a_u[r][k] * w[k][n] in registers, then the row term
+/// (when given) and the pipeline, stored.
 template <int MR, bool Flip, class Prepared, class Out>
 QSPARSE_TARGET_AVX512_VNNI __attribute__((noinline)) inline void gemm_u8s8_tile_8x32c4(const std::uint8_t* a, std::ptrdiff_t lda,
                                                              std::ptrdiff_t groups, const std::int8_t* w,
@@ -298,7 +298,7 @@ QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void gemm_u8s8_
 }
 
 /// MR gathered rows × 32 columns: row r's k = s * segment_groups * 4 + j (j < segment_groups * 4) is
-/// the unsigned byte rows[r][s * segment_pitch + j]. Then the column term and the pipeline, as
+/// the unsigned byte rows[r][s * segment_pitch + j]. Started at e.init, then the pipeline, as
 /// gemm_u8s8_tile_8x32c4.
 template <int MR, class Prepared, class Out>
 QSPARSE_TARGET_AVX512_VNNI __attribute__((noinline)) inline void gemm_u8s8_gather_tile_8x32c4(
