@@ -265,11 +265,17 @@ QSPARSE_TARGET_AVX512 inline auto apply_fast(const P& p, __m512 v) {
   return apply_prepared(p, v);
 }
 QSPARSE_TARGET_AVX512 inline __m512i apply_fast(const prepared_bias& p, __m512i v) { return _mm512_add_epi32(v, p.value); }
-QSPARSE_TARGET_AVX512 inline __m512i apply_fast(const prepared_round_scale_offset_clamp& p, __m512i v) {
-  __m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(v), p.scale.scale);
-  x = _mm512_min_ps(_mm512_max_ps(x, p.lo), p.hi);  // no NaN: the scales are finite and positive
+/// apply_fast of a prepared_round_scale_offset_clamp from its parts (scale, the float bounds lo and hi, the
+/// offset tail.value), for kernels that keep them in registers across pixels.
+QSPARSE_TARGET_AVX512 inline __m512i round_scale_offset_clamp_fast(__m512i v, __m512 scale, __m512 lo, __m512 hi,
+                                                                   __m512i offset) {
+  __m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(v), scale);
+  x = _mm512_min_ps(_mm512_max_ps(x, lo), hi);  // no NaN: the scales are finite and positive
   const __m512i r = _mm512_cvt_roundps_epi32(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  return _mm512_add_epi32(r, p.tail.value);
+  return _mm512_add_epi32(r, offset);
+}
+QSPARSE_TARGET_AVX512 inline __m512i apply_fast(const prepared_round_scale_offset_clamp& p, __m512i v) {
+  return round_scale_offset_clamp_fast(v, p.scale.scale, p.lo, p.hi, p.tail.value);
 }
 
 template <class P>
@@ -368,6 +374,18 @@ QSPARSE_TARGET_AVX512 inline auto prepare(const output_pipeline<S...>& p, std::p
     }
   }
   return prepared;
+}
+
+/// The first prepared stage a kernel applies after the accumulators: 1 when the fast evaluator runs and
+/// stage 0 is the bias, which the kernel then adds to the accumulators' initial value (exact: the fast
+/// path is only taken when |acc| + |bias| fits int32, and int32 addition wraps associatively), else 0.
+template <bool Fast, class Prepared>
+constexpr std::size_t first_stage_after_bias_fold() {
+  if constexpr (Fast && std::tuple_size_v<Prepared> > 0) {
+    return std::is_same_v<std::tuple_element_t<0, Prepared>, prepared_bias> ? 1 : 0;
+  } else {
+    return 0;
+  }
 }
 
 /// The prepared stages I.. applied to v, by the fast evaluator when Fast.

@@ -69,16 +69,10 @@ struct conv_u8s8_s32_4x32c4 {
   static const char* name() { return "conv_u8s8_s32_4x32c4__avx512vnni"; }
   static const char* direct_name() { return "conv_direct_u8s8_s32_4x32c4__avx512vnni"; }
 
-  /// The first pipeline stage the epilogue applies: 1 when the fast evaluator runs and stage 0 is the
-  /// bias, which is then part of the accumulators' initial value (exact: the fast path is only taken
-  /// when |acc| + |bias| fits int32, and int32 addition wraps associatively).
+  /// The first pipeline stage the epilogue applies (avx512::first_stage_after_bias_fold).
   template <bool Fast, class Prepared>
   static constexpr std::size_t first_stage() {
-    if constexpr (Fast && std::tuple_size_v<Prepared> > 0) {
-      return std::is_same_v<std::tuple_element_t<0, Prepared>, avx512::prepared_bias> ? 1 : 0;
-    } else {
-      return 0;
-    }
+    return avx512::first_stage_after_bias_fold<Fast, Prepared>();
   }
 
   template <bool Fast, class Prepared, class Out>

@@ -29,6 +29,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <tuple>
+#include <type_traits>
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/dispatch/isa.hpp"
@@ -88,19 +90,26 @@ struct dwconv_columns_s8s8_s32_c64 {
                                                        std::ptrdiff_t count) {
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
     const __m512i pad = _mm512_set1_epi8(static_cast<char>(g.in_zero_point + 128));
+    // Locals: the stores below are of bytes, which may alias g as far as the compiler knows.
+    const std::int8_t* rows[4];
+    std::ptrdiff_t steps[4];
+    for (int ky = 0; ky < 4; ++ky) {
+      rows[ky] = g.rows[ky] + c0;
+      steps[ky] = g.row_step[ky];
+    }
+    const std::ptrdiff_t pad_left = g.pad_left, in_w = g.in_w;
     std::uint8_t* v = g.scratch;
     for (std::ptrdiff_t i = 0; i < count; ++i) {
-      const std::ptrdiff_t ix = i - g.pad_left;
+      const std::ptrdiff_t ix = i - pad_left;
       std::uint8_t* out = v + i * 256;
-      if (ix < 0 || ix >= g.in_w) {
+      if (ix < 0 || ix >= in_w) {
 #pragma GCC unroll 4
         for (int q = 0; q < 4; ++q) _mm512_store_si512(out + 64 * q, pad);
         continue;
       }
       __m512i x[4];
 #pragma GCC unroll 4
-      for (int ky = 0; ky < 4; ++ky)
-        x[ky] = _mm512_xor_si512(_mm512_loadu_si512(g.rows[ky] + ix * g.row_step[ky] + c0), flip);
+      for (int ky = 0; ky < 4; ++ky) x[ky] = _mm512_xor_si512(_mm512_loadu_si512(rows[ky] + ix * steps[ky]), flip);
       const __m512i lo01 = _mm512_unpacklo_epi8(x[0], x[1]);
       const __m512i hi01 = _mm512_unpackhi_epi8(x[0], x[1]);
       const __m512i lo23 = _mm512_unpacklo_epi8(x[2], x[3]);
@@ -171,6 +180,122 @@ struct dwconv_columns_s8s8_s32_c64 {
     }
   }
 
+  /// Whether the fast evaluator of Prepared, after the bias fold, is one round_scale_offset_clamp stage
+  /// and Out is 8-bit: then block_bytes runs the epilogue in V order and stores through packs.
+  template <class Prepared, class Out>
+  static constexpr bool bytes_epilogue() {
+    constexpr std::size_t s = avx512::first_stage_after_bias_fold<true, Prepared>();
+    if constexpr (sizeof(Out) == 1 && std::tuple_size_v<Prepared> == s + 1) {
+      return std::is_same_v<std::tuple_element_t<s, Prepared>, avx512::prepared_round_scale_offset_clamp>;
+    } else {
+      return false;
+    }
+  }
+
+  /// The fast epilogue of bytes_epilogue() with the 64 channels in V order: init with the bias folded in,
+  /// the per-channel scales, and the shared float bounds and offset (per tensor).
+  struct v_order_epilogue {
+    __m512i init[4];
+    __m512 scale[4];
+    __m512 lo, hi;
+    __m512i offset;
+  };
+
+  template <class Prepared>
+  QSPARSE_TARGET_AVX512_VNNI static v_order_epilogue make_v_order_epilogue(const std::int32_t* init,
+                                                                           const Prepared (&prepared)[4]) {
+    constexpr std::size_t s = avx512::first_stage_after_bias_fold<true, Prepared>();
+    v_order_epilogue e;
+    __m512i scale[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      e.init[j] = _mm512_loadu_si512(init + 16 * j);
+      if constexpr (s == 1) e.init[j] = _mm512_add_epi32(e.init[j], std::get<0>(prepared[j]).value);
+      scale[j] = _mm512_castps_si512(std::get<s>(prepared[j]).scale.scale);
+    }
+    dwconv_s8s8_s32_c16::transpose_blocks(e.init);
+    dwconv_s8s8_s32_c16::transpose_blocks(scale);
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) e.scale[j] = _mm512_castsi512_ps(scale[j]);
+    const auto& tail = std::get<s>(prepared[0]);
+    e.lo = tail.lo;
+    e.hi = tail.hi;
+    e.offset = tail.tail.value;
+    return e;
+  }
+
+  /// The 64 accumulators of one pixel in V order through the epilogue, stored as 64 bytes in channel
+  /// order: after vpackssdw (a0, a1), (a2, a3) and vpacksswb / vpackuswb of the two, 128-bit lane L holds
+  /// dwords 0-3 of lane L of a0, a1, a2, a3 — channels 16L + 0 .. 16L + 15 — so no shuffle is needed. The
+  /// values are within Out's range (the clamps), so the saturating packs are exact.
+  template <class Out>
+  QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void store_bytes(
+      const __m512i (&acc)[4], const __m512 (&scale)[4], __m512 lo, __m512 hi, __m512i offset, Out* dst) {
+    __m512i r[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) r[j] = avx512::round_scale_offset_clamp_fast(acc[j], scale[j], lo, hi, offset);
+    const __m512i w01 = _mm512_packs_epi32(r[0], r[1]);
+    const __m512i w23 = _mm512_packs_epi32(r[2], r[3]);
+    _mm512_storeu_si512(dst, std::is_same_v<Out, std::int8_t> ? _mm512_packs_epi16(w01, w23)
+                                                              : _mm512_packus_epi16(w01, w23));
+  }
+
+  /// block for bytes_epilogue(): no transposes, the epilogue's constants in registers.
+  template <int KW, class Out>
+  QSPARSE_TARGET_AVX512_VNNI static void block_bytes(const dwconv_columns_args<Out>& g, const v_order_epilogue& e,
+                                                     std::ptrdiff_t c0) {
+    const std::ptrdiff_t kw = KW != 0 ? KW : g.kernel_w;
+    const std::int8_t* w = g.columns + (c0 / 64) * kw * 256;
+    __m512i init[4];
+    __m512 scale[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      init[j] = e.init[j];
+      scale[j] = e.scale[j];
+    }
+    const __m512 lo = e.lo, hi = e.hi;
+    const __m512i offset = e.offset;
+    const std::ptrdiff_t pixel_step = g.stride_w * 256, tap_step = g.dilation_w * 256;
+    const std::uint8_t* base = g.scratch;
+    Out* dst = g.dst + c0;
+    const std::ptrdiff_t channels = g.channels, out_w = g.out_w;
+    if (g.dst2 != nullptr) {
+      const std::int8_t* w2 = g.columns_shifted + (c0 / 64) * kw * 256;
+      Out* dst2 = g.dst2 + c0;
+      for (std::ptrdiff_t x = 0; x < out_w; ++x, base += pixel_step, dst += channels, dst2 += channels) {
+        __m512i acc[4] = {init[0], init[1], init[2], init[3]};
+        __m512i acc2[4] = {init[0], init[1], init[2], init[3]};
+#pragma GCC unroll 3
+        for (std::ptrdiff_t kx = 0; kx < kw; ++kx) {
+          const std::uint8_t* v = base + kx * tap_step;
+          const std::int8_t* wk = w + kx * 256;
+          const std::int8_t* wk2 = w2 + kx * 256;
+#pragma GCC unroll 4
+          for (int q = 0; q < 4; ++q) {
+            const __m512i vq = _mm512_load_si512(v + 64 * q);
+            acc[q] = _mm512_dpbusd_epi32(acc[q], vq, _mm512_load_si512(wk + 64 * q));
+            acc2[q] = _mm512_dpbusd_epi32(acc2[q], vq, _mm512_load_si512(wk2 + 64 * q));
+          }
+        }
+        store_bytes(acc, scale, lo, hi, offset, dst);
+        store_bytes(acc2, scale, lo, hi, offset, dst2);
+      }
+      return;
+    }
+    for (std::ptrdiff_t x = 0; x < out_w; ++x, base += pixel_step, dst += channels) {
+      __m512i acc[4] = {init[0], init[1], init[2], init[3]};
+#pragma GCC unroll 3
+      for (std::ptrdiff_t kx = 0; kx < kw; ++kx) {
+        const std::uint8_t* v = base + kx * tap_step;
+        const std::int8_t* wk = w + kx * 256;
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; ++q)
+          acc[q] = _mm512_dpbusd_epi32(acc[q], _mm512_load_si512(v + 64 * q), _mm512_load_si512(wk + 64 * q));
+      }
+      store_bytes(acc, scale, lo, hi, offset, dst);
+    }
+  }
+
   template <class... S>
   QSPARSE_TARGET_AVX512_VNNI static void run(const dwconv_columns_args<typename output_pipeline<S...>::output_type>& g,
                                              const output_pipeline<S...>& pipeline) {
@@ -181,6 +306,17 @@ struct dwconv_columns_s8s8_s32_c64 {
       build_columns(g, c0, count);
       prepared_type prepared[4];
       const bool fast = dwconv_s8s8_s32_c16::prepare_block64(pipeline, c0, g.accumulator_bound, prepared);
+      if constexpr (bytes_epilogue<prepared_type, typename output_pipeline<S...>::output_type>()) {
+        if (fast) {
+          const v_order_epilogue e = make_v_order_epilogue(g.init + c0, prepared);
+          if (g.kernel_w == 3) {
+            block_bytes<3>(g, e, c0);
+          } else {
+            block_bytes<0>(g, e, c0);
+          }
+          continue;
+        }
+      }
       if constexpr (avx512::has_fast_path<prepared_type>::value) {
         if (fast) {
           if (g.kernel_w == 3) {
