@@ -219,6 +219,43 @@ TEST_CASE("depthwise: the VNNI column kernel (kh <= 4, 64-channel multiples) on 
   }
 }
 
+TEST_CASE("depthwise: the column kernel clamps in its packs only where that gives the same bits",
+          "[conv][depthwise][columns]") {
+  // Outputs that use all of int8 / uint8 are clamped by the saturating packs when bound * scale <= 2^30
+  // and |zero point| <= 32767 - 256; anything else takes the float clamps. Each case below saturates
+  // both ways, and the last two would go wrong in the packs: an accumulator times 16384 passes 2^31
+  // (the conversion gives INT32_MIN), and 32767 - 32700 is inside uint8 where 40000 - 32700 is not.
+  std::mt19937 rng(37);
+  dw_layer pairs{1, 9, 10, 64, 1, 3, 3, conv2d_params{}};
+  pairs.p.pad = padding::same();
+  dw_layer wide{1, 7, 12, 192, 1, 3, 3, conv2d_params{}};
+  wide.p.stride_h = 2;
+  wide.p.pad = padding::explicit_pads(1, 1, 0, 2);
+  for (isa_level isa : testing::supported_levels()) {
+    scoped_isa_ceiling ceiling(isa);
+    for (const dw_layer& l : {pairs, wide}) {
+      const auto pc = per_channel(l.c_in, rng, -10.0, 2.0);
+      for (int mode = 0; mode <= 3; ++mode) {
+        for (std::int32_t zp : {-128, 0, 127}) {
+          check_layer(l, mode == 1 ? 127 : -128, 0,
+                      pipeline(bias_add{pc.bias.data()}, requantize_float_per_channel{pc.scales.data()},
+                               add_zero_point{zp}, saturating_cast<std::int8_t>{}),
+                      rng, mode);
+        }
+        check_layer(l, 5, 0,
+                    pipeline(requantize_float_per_channel{pc.scales.data()}, add_zero_point{200},
+                             saturating_cast<std::uint8_t>{}),
+                    rng, mode);
+        check_layer(l, mode == 1 ? 127 : -128, 0,
+                    pipeline(requantize_float{16384.0f}, add_zero_point{0}, saturating_cast<std::int8_t>{}), rng, mode);
+        check_layer(l, mode == 1 ? 127 : -128, 0,
+                    pipeline(requantize_float{1.0f}, add_zero_point{-32700}, saturating_cast<std::uint8_t>{}), rng,
+                    mode);
+      }
+    }
+  }
+}
+
 TEST_CASE("depthwise: full-range inputs, extreme zero points, every output type", "[conv][depthwise]") {
   std::mt19937 rng(4);
   dw_layer l{1, 7, 9, 37, 1, 3, 3, conv2d_params{}};
