@@ -309,18 +309,20 @@ struct dwconv_columns_s8s8_s32_c64 {
       const std::int8_t* w2 = g.columns_shifted + (c0 / 64) * kw * 256;
       Out* dst2 = g.dst2 + c0;
       for (std::ptrdiff_t x = 0; x < out_w; ++x, base += pixel_step, dst += channels, dst2 += channels) {
+        // Opaque to GCC, which would otherwise hoist the address of every weight vector out of the loop
+        // and then spill them: the 24 loads stay base + displacement.
+        __asm__("" : "+r"(w2));
         __m512i acc[4] = {init[0], init[1], init[2], init[3]};
         __m512i acc2[4] = {init[0], init[1], init[2], init[3]};
 #pragma GCC unroll 3
         for (std::ptrdiff_t kx = 0; kx < kw; ++kx) {
           const std::uint8_t* v = base + kx * tap_step;
           const std::int8_t* wk = w + kx * 256;
-          const std::int8_t* wk2 = w2 + kx * 256;
 #pragma GCC unroll 4
           for (int q = 0; q < 4; ++q) {
             const __m512i vq = _mm512_load_si512(v + 64 * q);
             acc[q] = _mm512_dpbusd_epi32(acc[q], vq, _mm512_load_si512(wk + 64 * q));
-            acc2[q] = _mm512_dpbusd_epi32(acc2[q], vq, _mm512_load_si512(wk2 + 64 * q));
+            acc2[q] = _mm512_dpbusd_epi32(acc2[q], vq, _mm512_load_si512(w2 + kx * 256 + 64 * q));
           }
         }
         store_bytes<PacksClamp>(acc, scale, lo, hi, offset, dst);
