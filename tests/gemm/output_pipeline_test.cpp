@@ -5,12 +5,15 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/kernels/avx2/output_pipeline.hpp"
 #include "qsparse/kernels/avx512/output_pipeline.hpp"
+#include "qsparse/kernels/avx512vnni/dwconv_columns_s8s8_s32_c64.hpp"
 #include "support/testing.hpp"
 
 using namespace qsparse;
@@ -92,6 +95,28 @@ bool check_pipeline(const output_pipeline<S...>& p, std::int64_t bound = -1) {
 }
 
 }  // namespace
+
+// This file is built without -m flags, where GCC aligns __m512 and __m256 to 16 bytes only: the structs
+// that hold them must still be as aligned as the target functions' aligned moves assume, in a caller's
+// frame, an array or a heap allocation.
+namespace alignment_checks {
+namespace a512 = qsparse::kernels::avx512;
+namespace a2 = qsparse::kernels::avx2;
+static_assert(alignof(a512::prepared_add_constant) == 64 && alignof(a512::prepared_bias) == 64 &&
+              alignof(a512::prepared_fixed_point<qsparse::double_rounding>) == 64 &&
+              alignof(a512::prepared_round_scale) == 64 && alignof(a512::prepared_clamp) == 64 &&
+              alignof(a512::prepared_dequantize) == 64 && alignof(a512::prepared_clamp_float) == 64 &&
+              alignof(a512::prepared_round_scale_offset_clamp) == 64,
+              "AVX-512 prepared stages must be 64-byte aligned");
+static_assert(alignof(std::tuple<a512::prepared_bias, a512::prepared_round_scale_offset_clamp>) == 64,
+              "a prepared pipeline must be 64-byte aligned");
+static_assert(alignof(qsparse::kernels::avx512_vnni::dwconv_columns_s8s8_s32_c64::v_order_epilogue) == 64,
+              "the depthwise V-order epilogue must be 64-byte aligned");
+static_assert(alignof(a2::prepared_add_constant) == 32 && alignof(a2::prepared_fixed_point<qsparse::double_rounding>) == 32 &&
+              alignof(a2::prepared_round_scale) == 32 && alignof(a2::prepared_clamp) == 32 &&
+              alignof(a2::prepared_dequantize) == 32 && alignof(a2::prepared_clamp_float) == 32,
+              "AVX2 prepared stages must be 32-byte aligned");
+}  // namespace alignment_checks
 
 TEST_CASE("the AVX-512 evaluator's folded zero point and clamps equal the scalar stages", "[gemm][pipeline]") {
   if (!cpu_supports(isa_level::avx512)) {

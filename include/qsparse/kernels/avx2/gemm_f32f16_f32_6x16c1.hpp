@@ -33,10 +33,10 @@ namespace kernels {
 namespace avx2 {
 
 // The float stages on 8 lanes: prepared once per 8 columns, applied to every row.
-struct f32_prepared_bias {
+struct alignas(32) f32_prepared_bias {
   __m256 bias;
 };
-struct f32_prepared_clamp {
+struct alignas(32) f32_prepared_clamp {
   __m256 lo, hi;
 };
 QSPARSE_TARGET_AVX2 inline f32_prepared_bias prepare_f32_stage(const bias_add_float& s, std::ptrdiff_t n,

@@ -45,24 +45,27 @@ QSPARSE_TARGET_AVX2 inline __m256i round_to_int32_half_even(__m256 v) {
 
 // Each stage is first *prepared* for a block of 8 columns (its per-column parameters loaded once,
 // scalars broadcast), then applied to the accumulators of every row of the block.
-struct prepared_add_constant {  // bias_add, add_zero_point: clamp to where the add cannot overflow, then add
+//
+// alignas(32) on every struct that holds __m256 values: GCC aligns __m256 to 16 bytes in a
+// translation unit built without -mavx (see avx512/output_pipeline.hpp).
+struct alignas(32) prepared_add_constant {  // bias_add, add_zero_point: clamp to where the add cannot overflow, then add
   __m256i lo, hi, value;
 };
 template <class R>
-struct prepared_fixed_point {
+struct alignas(32) prepared_fixed_point {
   __m256i multiplier, shift;
 };
-struct prepared_round_scale {
+struct alignas(32) prepared_round_scale {
   __m256 scale;
 };
-struct prepared_clamp {
+struct alignas(32) prepared_clamp {
   __m256i lo, hi;
 };
-struct prepared_dequantize {
+struct alignas(32) prepared_dequantize {
   __m256 scale, bias;
   bool has_bias;
 };
-struct prepared_clamp_float {
+struct alignas(32) prepared_clamp_float {
   __m256 lo, hi;
 };
 

@@ -30,7 +30,7 @@ namespace kernels {
 namespace avx2 {
 
 /// Constants of the 2:4 gather.
-struct spgemm_2of4_constants {
+struct alignas(32) spgemm_2of4_constants {
   __m128i slot_bits;    // 3
   __m128i group;        // 4·(s / 2) for byte 4c + s
   __m256i word_scale;   // 0x0202: activation i → bytes (2i, 2i)

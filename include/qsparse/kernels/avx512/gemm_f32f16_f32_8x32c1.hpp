@@ -34,10 +34,10 @@ namespace kernels {
 namespace avx512 {
 
 // The float stages on 16 lanes: prepared once per 16 columns, applied to every row.
-struct f32_prepared_bias {
+struct alignas(64) f32_prepared_bias {
   __m512 bias;
 };
-struct f32_prepared_clamp {
+struct alignas(64) f32_prepared_clamp {
   __m512 lo, hi;
 };
 QSPARSE_TARGET_AVX512 inline f32_prepared_bias prepare_f32_stage(const bias_add_float& s, std::ptrdiff_t n,

@@ -45,28 +45,33 @@ QSPARSE_TARGET_AVX512 inline __m512i round_to_int32_half_even(__m512 v) {
 
 // Each stage is first *prepared* for a block of 16 columns (its per-column parameters loaded once,
 // scalars broadcast), then applied to the accumulators of every row of the block.
-struct prepared_add_constant {  // add_zero_point: clamp to where the add cannot overflow, then add
+//
+// Every struct that holds __m512 values says alignas(64): GCC gives __m512 an alignment of 16 in a
+// translation unit built without -mavx512f (the flag-free host), so without it such a struct, placed by
+// host code or in a caller's frame, may sit off the 64 bytes that the target functions' aligned moves
+// assume.
+struct alignas(64) prepared_add_constant {  // add_zero_point: clamp to where the add cannot overflow, then add
   __m512i lo, hi, value;
 };
-struct prepared_bias {  // bias_add: as prepared_add_constant; `plain` when the accumulators' bound rules out overflow
+struct alignas(64) prepared_bias {  // bias_add: as prepared_add_constant; `plain` when the accumulators' bound rules out overflow
   __m512i lo, hi, value;
   bool plain;
 };
 template <class R>
-struct prepared_fixed_point {
+struct alignas(64) prepared_fixed_point {
   __m512i multiplier, shift;
 };
-struct prepared_round_scale {  // requantize_float(_per_channel)
+struct alignas(64) prepared_round_scale {  // requantize_float(_per_channel)
   __m512 scale;
 };
-struct prepared_clamp {  // clamp, saturating_cast
+struct alignas(64) prepared_clamp {  // clamp, saturating_cast
   __m512i lo, hi;
 };
-struct prepared_dequantize {
+struct alignas(64) prepared_dequantize {
   __m512 scale, bias;
   bool has_bias;
 };
-struct prepared_clamp_float {
+struct alignas(64) prepared_clamp_float {
   __m512 lo, hi;
 };
 
@@ -245,7 +250,7 @@ QSPARSE_TARGET_AVX512 inline prepared_add_constant prepare_offset_clamp(const of
 //    clamp moves before the conversion, in float, and also bounds x below 2^31 (no overflow fix-up);
 //    exact when l and h are floats, |l|, |h| <= 2^24: always for int8 / uint8 / int16 outputs with
 //    |zero point| <= 2^24 - 2^16. Six instructions per 16 outputs instead of eight.
-struct prepared_round_scale_offset_clamp {  // requantize_float(_per_channel), add_zero_point, clamps
+struct alignas(64) prepared_round_scale_offset_clamp {  // requantize_float(_per_channel), add_zero_point, clamps
   prepared_round_scale scale;
   prepared_add_constant tail;
   __m512 lo, hi;  // the tail's lo and hi as floats (meaningful when float_exact)

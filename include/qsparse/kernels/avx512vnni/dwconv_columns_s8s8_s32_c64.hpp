@@ -160,8 +160,8 @@ struct dwconv_columns_s8s8_s32_c64 {
 #pragma GCC unroll 4
           for (int q = 0; q < 4; ++q) {
             const __m512i vq = _mm512_load_si512(v + 64 * q);
-            acc[q] = _mm512_dpbusd_epi32(acc[q], vq, _mm512_load_si512(wk + 64 * q));
-            acc2[q] = _mm512_dpbusd_epi32(acc2[q], vq, _mm512_load_si512(wk2 + 64 * q));
+            acc[q] = _mm512_dpbusd_epi32(acc[q], vq, _mm512_loadu_si512(wk + 64 * q));
+            acc2[q] = _mm512_dpbusd_epi32(acc2[q], vq, _mm512_loadu_si512(wk2 + 64 * q));
           }
         }
         dwconv_s8s8_s32_c16::transpose_blocks(acc);
@@ -181,7 +181,7 @@ struct dwconv_columns_s8s8_s32_c64 {
         const std::int8_t* wk = w + kx * 256;
 #pragma GCC unroll 4
         for (int q = 0; q < 4; ++q)
-          acc[q] = _mm512_dpbusd_epi32(acc[q], _mm512_load_si512(v + 64 * q), _mm512_load_si512(wk + 64 * q));
+          acc[q] = _mm512_dpbusd_epi32(acc[q], _mm512_load_si512(v + 64 * q), _mm512_loadu_si512(wk + 64 * q));
       }
       dwconv_s8s8_s32_c16::transpose_blocks(acc);
 #pragma GCC unroll 4
@@ -203,7 +203,7 @@ struct dwconv_columns_s8s8_s32_c64 {
 
   /// The fast epilogue of bytes_epilogue() with the 64 channels in V order: init with the bias folded in,
   /// the per-channel scales, and the shared float bounds and offset (per tensor).
-  struct v_order_epilogue {
+  struct alignas(64) v_order_epilogue {
     __m512i init[4];
     __m512 scale[4];
     __m512 lo, hi;
@@ -321,8 +321,8 @@ struct dwconv_columns_s8s8_s32_c64 {
 #pragma GCC unroll 4
           for (int q = 0; q < 4; ++q) {
             const __m512i vq = _mm512_load_si512(v + 64 * q);
-            acc[q] = _mm512_dpbusd_epi32(acc[q], vq, _mm512_load_si512(wk + 64 * q));
-            acc2[q] = _mm512_dpbusd_epi32(acc2[q], vq, _mm512_load_si512(w2 + kx * 256 + 64 * q));
+            acc[q] = _mm512_dpbusd_epi32(acc[q], vq, _mm512_loadu_si512(wk + 64 * q));
+            acc2[q] = _mm512_dpbusd_epi32(acc2[q], vq, _mm512_loadu_si512(w2 + kx * 256 + 64 * q));
           }
         }
         store_bytes<PacksClamp>(acc, scale, lo, hi, offset, dst);
@@ -338,7 +338,7 @@ struct dwconv_columns_s8s8_s32_c64 {
         const std::int8_t* wk = w + kx * 256;
 #pragma GCC unroll 4
         for (int q = 0; q < 4; ++q)
-          acc[q] = _mm512_dpbusd_epi32(acc[q], _mm512_load_si512(v + 64 * q), _mm512_load_si512(wk + 64 * q));
+          acc[q] = _mm512_dpbusd_epi32(acc[q], _mm512_load_si512(v + 64 * q), _mm512_loadu_si512(wk + 64 * q));
       }
       store_bytes<PacksClamp>(acc, scale, lo, hi, offset, dst);
     }

@@ -117,10 +117,10 @@ struct dwconv_s8s8_s32_c16 {
         const __m512i lo23 = _mm512_unpacklo_epi8(x[2], x[3]);
         const __m512i hi23 = _mm512_unpackhi_epi8(x[2], x[3]);
         const std::int8_t* wj = w + j * 256;
-        acc[0] = _mm512_dpbusd_epi32(acc[0], _mm512_unpacklo_epi16(lo01, lo23), _mm512_load_si512(wj));
-        acc[1] = _mm512_dpbusd_epi32(acc[1], _mm512_unpackhi_epi16(lo01, lo23), _mm512_load_si512(wj + 64));
-        acc[2] = _mm512_dpbusd_epi32(acc[2], _mm512_unpacklo_epi16(hi01, hi23), _mm512_load_si512(wj + 128));
-        acc[3] = _mm512_dpbusd_epi32(acc[3], _mm512_unpackhi_epi16(hi01, hi23), _mm512_load_si512(wj + 192));
+        acc[0] = _mm512_dpbusd_epi32(acc[0], _mm512_unpacklo_epi16(lo01, lo23), _mm512_loadu_si512(wj));
+        acc[1] = _mm512_dpbusd_epi32(acc[1], _mm512_unpackhi_epi16(lo01, lo23), _mm512_loadu_si512(wj + 64));
+        acc[2] = _mm512_dpbusd_epi32(acc[2], _mm512_unpacklo_epi16(hi01, hi23), _mm512_loadu_si512(wj + 128));
+        acc[3] = _mm512_dpbusd_epi32(acc[3], _mm512_unpackhi_epi16(hi01, hi23), _mm512_loadu_si512(wj + 192));
       }
       transpose_blocks(acc);
       Out* dst = g.dst + p * g.channels + c0;

@@ -131,7 +131,7 @@ QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void gemm_u8s8_
 /// value of each 16-column half (the column term, plus the bias where the fast evaluator folds it: see
 /// first_stage), their lane masks, and the destination of the tile's first row.
 template <class Prepared, class Out>
-struct panel_epilogue {
+struct alignas(64) panel_epilogue {
   Prepared prepared[2];
   __m512i init[2];
   __mmask16 mask[2];

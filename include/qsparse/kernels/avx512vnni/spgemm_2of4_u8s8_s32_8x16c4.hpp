@@ -36,7 +36,7 @@ namespace kernels {
 namespace avx512_vnni {
 
 /// The shuffle-control constants: 3 (the slot bits) and the group offset 4·(s / 2) of byte 4c + s.
-struct spgemm_2of4_gather_constants {
+struct alignas(64) spgemm_2of4_gather_constants {
   __m512i slot_bits;
   __m512i group;
 };
