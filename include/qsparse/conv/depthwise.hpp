@@ -309,12 +309,16 @@ void run_depthwise_columns(const context& ctx, const std::int8_t* in, index_t ba
     std::uint8_t* raw = conv_scratch<std::uint8_t, depthwise_columns_tag>(kernel::scratch_bytes(count) + 64);
     std::uint8_t* scratch = raw + (64 - reinterpret_cast<std::uintptr_t>(raw) % 64) % 64;
     const index_t r_end = std::min(rows, (t + 1) * per_task);
+    auto* list = conv_scratch<kernels::dwconv_columns_args<Out>, depthwise_columns_tag>(
+        static_cast<std::size_t>(r_end - t * per_task));
+    index_t n = 0;
     for (index_t r = t * per_task; r < r_end; ++r) {
       const index_t b = r / g.out_h, y = r % g.out_h;
       // Two output rows over the same four input rows (kernel rows 0..kh-1 and 1..kh).
       const bool pair = w.columns_shifted() != nullptr && p.stride_h == 1 && p.dilation_h == 1 && r + 1 < r_end &&
                         y + 1 < g.out_h;
-      kernels::dwconv_columns_args<Out> args{};
+      kernels::dwconv_columns_args<Out>& args = list[n++];
+      args = kernels::dwconv_columns_args<Out>{};
       for (index_t ky = 0; ky < 4; ++ky) {
         const index_t iy = y * p.stride_h - g.pad_top + ky * p.dilation_h;
         const bool inside = (ky < k_h || (pair && ky == k_h)) && iy >= 0 && iy < in_h;
@@ -340,8 +344,8 @@ void run_depthwise_columns(const context& ctx, const std::int8_t* in, index_t ba
         args.dst2 = args.dst + g.out_w * channels;
         ++r;
       }
-      kernel::run(args, pipeline);
     }
+    kernel::run(list, n, pipeline);
   };
   ctx.run_tasks(tasks, task);
 }

@@ -40,6 +40,7 @@
 #include <limits>
 #include <tuple>
 #include <type_traits>
+#include <vector>
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/dispatch/isa.hpp"
@@ -55,9 +56,10 @@ QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 namespace qsparse {
 namespace kernels {
 
-/// One output row of a depthwise convolution for the column kernel. Input pixel ix of kernel row ky is
-/// at rows[ky] + ix * row_step[ky] (row_step 0: a row of in_zp values, one pixel long, for rows in the
-/// padding and past kh). Output pixel x reads input columns x * stride_w - pad_left + kx * dilation_w.
+/// One output row (or two: dst2) of a depthwise convolution for the column kernel. Input pixel ix of
+/// kernel row ky is at rows[ky] + ix * row_step[ky] (row_step 0: a row of in_zp values, one pixel long,
+/// for rows in the padding and past kh). Output pixel x reads input columns
+/// x * stride_w - pad_left + kx * dilation_w.
 template <class Out>
 struct dwconv_columns_args {
   const std::int8_t* rows[4];
@@ -344,48 +346,58 @@ struct dwconv_columns_s8s8_s32_c64 {
     }
   }
 
+  /// The pipeline prepared for one 64-channel block (what run needs per block, made once per call).
+  template <class Prepared>
+  struct alignas(64) block_epilogue {
+    Prepared prepared[4];
+    v_order_epilogue v_order;  // when bytes_epilogue() and fast
+    bool fast;
+  };
+
+  /// Output rows (or row pairs) rows[0 .. n) of one layer — the same geometry, channels, weights, init
+  /// and bound — each row 64 channels at a time; the pipeline is prepared once for all of them.
   template <class... S>
-  QSPARSE_TARGET_AVX512_VNNI static void run(const dwconv_columns_args<typename output_pipeline<S...>::output_type>& g,
-                                             const output_pipeline<S...>& pipeline) {
+  QSPARSE_TARGET_AVX512_VNNI static void run(const dwconv_columns_args<typename output_pipeline<S...>::output_type>* rows,
+                                             std::ptrdiff_t n, const output_pipeline<S...>& pipeline) {
+    using out_type = typename output_pipeline<S...>::output_type;
     using prepared_type = decltype(avx512::prepare(pipeline, std::ptrdiff_t{0}, __mmask16{0}, std::int64_t{0}));
-    const std::ptrdiff_t count =
-        column_count(g.in_w, g.out_w, g.stride_w, g.dilation_w, g.pad_left, g.kernel_w);
-    for (std::ptrdiff_t c0 = 0; c0 < g.channels; c0 += 64) {
-      build_columns(g, c0, count);
-      prepared_type prepared[4];
-      const bool fast = dwconv_s8s8_s32_c16::prepare_block64(pipeline, c0, g.accumulator_bound, prepared);
-      using out_type = typename output_pipeline<S...>::output_type;
-      if constexpr (bytes_epilogue<prepared_type, out_type>()) {
-        if (fast) {
-          const v_order_epilogue e = make_v_order_epilogue<out_type>(g.init + c0, prepared, g.accumulator_bound);
-          if (e.packs_clamp) {
-            if (g.kernel_w == 3) {
-              block_bytes<3, true>(g, e, c0);
+    constexpr bool bytes = bytes_epilogue<prepared_type, out_type>();
+    if (n <= 0) return;
+    const dwconv_columns_args<out_type>& first = rows[0];
+    std::vector<block_epilogue<prepared_type>> blocks(static_cast<std::size_t>(first.channels / 64));
+    for (std::size_t b = 0; b < blocks.size(); ++b) {
+      const std::ptrdiff_t c0 = static_cast<std::ptrdiff_t>(b) * 64;
+      blocks[b].fast = dwconv_s8s8_s32_c16::prepare_block64(pipeline, c0, first.accumulator_bound, blocks[b].prepared);
+      if constexpr (bytes) {
+        if (blocks[b].fast)
+          blocks[b].v_order = make_v_order_epilogue<out_type>(first.init + c0, blocks[b].prepared, first.accumulator_bound);
+      }
+    }
+    const std::ptrdiff_t count = column_count(first.in_w, first.out_w, first.stride_w, first.dilation_w,
+                                              first.pad_left, first.kernel_w);
+    const bool kw3 = first.kernel_w == 3;
+    for (std::ptrdiff_t r = 0; r < n; ++r) {
+      const dwconv_columns_args<out_type>& g = rows[r];
+      for (std::ptrdiff_t c0 = 0; c0 < g.channels; c0 += 64) {
+        build_columns(g, c0, count);
+        const block_epilogue<prepared_type>& b = blocks[static_cast<std::size_t>(c0 / 64)];
+        if constexpr (bytes) {
+          if (b.fast) {
+            if (b.v_order.packs_clamp) {
+              kw3 ? block_bytes<3, true>(g, b.v_order, c0) : block_bytes<0, true>(g, b.v_order, c0);
             } else {
-              block_bytes<0, true>(g, e, c0);
+              kw3 ? block_bytes<3, false>(g, b.v_order, c0) : block_bytes<0, false>(g, b.v_order, c0);
             }
-          } else if (g.kernel_w == 3) {
-            block_bytes<3, false>(g, e, c0);
-          } else {
-            block_bytes<0, false>(g, e, c0);
+            continue;
           }
-          continue;
         }
-      }
-      if constexpr (avx512::has_fast_path<prepared_type>::value) {
-        if (fast) {
-          if (g.kernel_w == 3) {
-            block<3, true>(g, prepared, c0);
-          } else {
-            block<0, true>(g, prepared, c0);
+        if constexpr (avx512::has_fast_path<prepared_type>::value) {
+          if (b.fast) {
+            kw3 ? block<3, true>(g, b.prepared, c0) : block<0, true>(g, b.prepared, c0);
+            continue;
           }
-          continue;
         }
-      }
-      if (g.kernel_w == 3) {
-        block<3, false>(g, prepared, c0);
-      } else {
-        block<0, false>(g, prepared, c0);
+        kw3 ? block<3, false>(g, b.prepared, c0) : block<0, false>(g, b.prepared, c0);
       }
     }
   }
