@@ -12,12 +12,13 @@
 // 4-taps-in-tap-order kernel (dwconv_s8s8_s32_c16.hpp), and no indirection table.
 //
 // The accumulators come out in V's channel order (below). For 8-bit outputs on the fast path
-// (block_bytes) the epilogue runs in that order — the per-channel scales and the folded bias are
+// (bytes_store) the epilogue runs in that order — the per-channel scales and the folded bias are
 // transposed once per block — and the packs that narrow to bytes also restore the channel order
-// (store_bytes), where the packs may also be the clamp; any other pipeline transposes the accumulators'
-// 128-bit blocks per pixel and stores through the generic evaluator (block). A/B on the Zen 5 machine:
-// 56x56x128 63.5 -> 42.4 us with the V-order epilogue, then about 5 % (28x28x256 9 %) with the packs
-// as the clamp.
+// (store_bytes), where the packs may also be the clamp; any other pipeline transposes the
+// accumulators' 128-bit blocks per pixel and stores through the generic evaluator (generic_store). A/B
+// on the Zen 5 machine: 56x56x128 63.5 -> 42.4 us with the V-order epilogue, then about 5 % (28x28x256
+// 9 %) with the packs as the clamp, and 28x28x256 21-24 -> 17 us with the pipeline prepared once per
+// call rather than per row.
 //
 // With stride_h = dilation_h = 1 and kh <= 3 the four input rows of V also hold the next output row's
 // kernel rows (1..kh): the kernel then computes both rows from the same V loads, the second with the
@@ -132,67 +133,8 @@ struct dwconv_columns_s8s8_s32_c64 {
     }
   }
 
-  /// Every output pixel of the row for the 64 channels from c0. KW: the kernel width when known at
-  /// compile time (3: the weights stay in registers), 0 for g.kernel_w.
-  template <int KW, bool Fast, class Prepared, class Out>
-  QSPARSE_TARGET_AVX512_VNNI static void block(const dwconv_columns_args<Out>& g, const Prepared (&prepared)[4],
-                                               std::ptrdiff_t c0) {
-    const std::ptrdiff_t kw = KW != 0 ? KW : g.kernel_w;
-    const std::int8_t* w = g.columns + (c0 / 64) * kw * 256;
-    __m512i init[4];
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) init[j] = _mm512_loadu_si512(g.init + c0 + 16 * j);
-    dwconv_s8s8_s32_c16::transpose_blocks(init);
-    const std::ptrdiff_t pixel_step = g.stride_w * 256, tap_step = g.dilation_w * 256;
-    const std::uint8_t* base = g.scratch;
-    Out* dst = g.dst + c0;
-    const std::ptrdiff_t channels = g.channels, out_w = g.out_w;
-    std::ptrdiff_t x = 0;
-    if (g.dst2 != nullptr) {
-      const std::int8_t* w2 = g.columns_shifted + (c0 / 64) * kw * 256;
-      Out* dst2 = g.dst2 + c0;
-      for (; x < out_w; ++x, base += pixel_step, dst += channels, dst2 += channels) {
-        __m512i acc[4] = {init[0], init[1], init[2], init[3]};
-        __m512i acc2[4] = {init[0], init[1], init[2], init[3]};
-#pragma GCC unroll 3
-        for (std::ptrdiff_t kx = 0; kx < kw; ++kx) {
-          const std::uint8_t* v = base + kx * tap_step;
-          const std::int8_t* wk = w + kx * 256;
-          const std::int8_t* wk2 = w2 + kx * 256;
-#pragma GCC unroll 4
-          for (int q = 0; q < 4; ++q) {
-            const __m512i vq = _mm512_load_si512(v + 64 * q);
-            acc[q] = _mm512_dpbusd_epi32(acc[q], vq, _mm512_loadu_si512(wk + 64 * q));
-            acc2[q] = _mm512_dpbusd_epi32(acc2[q], vq, _mm512_loadu_si512(wk2 + 64 * q));
-          }
-        }
-        dwconv_s8s8_s32_c16::transpose_blocks(acc);
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j) avx512::store_prepared<Fast>(prepared[j], acc[j], 0xFFFF, dst + 16 * j);
-        dwconv_s8s8_s32_c16::transpose_blocks(acc2);
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j) avx512::store_prepared<Fast>(prepared[j], acc2[j], 0xFFFF, dst2 + 16 * j);
-      }
-      return;
-    }
-    for (; x < out_w; ++x, base += pixel_step, dst += channels) {
-      __m512i acc[4] = {init[0], init[1], init[2], init[3]};
-#pragma GCC unroll 3
-      for (std::ptrdiff_t kx = 0; kx < kw; ++kx) {
-        const std::uint8_t* v = base + kx * tap_step;
-        const std::int8_t* wk = w + kx * 256;
-#pragma GCC unroll 4
-        for (int q = 0; q < 4; ++q)
-          acc[q] = _mm512_dpbusd_epi32(acc[q], _mm512_load_si512(v + 64 * q), _mm512_loadu_si512(wk + 64 * q));
-      }
-      dwconv_s8s8_s32_c16::transpose_blocks(acc);
-#pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) avx512::store_prepared<Fast>(prepared[j], acc[j], 0xFFFF, dst + 16 * j);
-    }
-  }
-
   /// Whether the fast evaluator of Prepared, after the bias fold, is one round_scale_offset_clamp stage
-  /// and Out is 8-bit: then block_bytes runs the epilogue in V order and stores through packs.
+  /// and Out is 8-bit: then bytes_store runs the epilogue in V order and stores through packs.
   template <class Prepared, class Out>
   static constexpr bool bytes_epilogue() {
     constexpr std::size_t s = avx512::first_stage_after_bias_fold<true, Prepared>();
@@ -288,21 +230,53 @@ struct dwconv_columns_s8s8_s32_c64 {
                                                               : _mm512_packus_epi16(w01, w23));
   }
 
-  /// block for bytes_epilogue(): no transposes, the epilogue's constants in registers.
-  template <int KW, bool PacksClamp, class Out>
-  QSPARSE_TARGET_AVX512_VNNI static void block_bytes(const dwconv_columns_args<Out>& g, const v_order_epilogue& e,
-                                                     std::ptrdiff_t c0) {
+  /// The epilogue of block for any pipeline: the accumulators' 128-bit blocks transposed back to channel
+  /// order, then the generic evaluator (the fast one when Fast).
+  template <bool Fast, class Prepared>
+  struct generic_store {
+    const Prepared* prepared;  // 4 of them, for the 16-channel groups of the block
+
+    template <class Out>
+    QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void operator()(__m512i (&acc)[4], Out* dst) const {
+      dwconv_s8s8_s32_c16::transpose_blocks(acc);
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) avx512::store_prepared<Fast>(prepared[j], acc[j], 0xFFFF, dst + 16 * j);
+    }
+  };
+
+  /// The epilogue of block for bytes_epilogue() (store_bytes), its constants copied into the block's
+  /// registers.
+  template <bool PacksClamp>
+  struct alignas(64) bytes_store {
+    __m512 scale[4];
+    __m512 lo, hi;
+    __m512i offset;
+
+    QSPARSE_TARGET_AVX512_VNNI explicit bytes_store(const v_order_epilogue& e)
+        : scale{e.scale[0], e.scale[1], e.scale[2], e.scale[3]},
+          lo(e.lo),
+          hi(e.hi),
+          offset(PacksClamp ? e.offset16 : e.offset) {}
+
+    template <class Out>
+    QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void operator()(__m512i (&acc)[4], Out* dst) const {
+      store_bytes<PacksClamp>(acc, scale, lo, hi, offset, dst);
+    }
+  };
+
+  /// Every output pixel of the row (and of the second row, g.dst2) for the 64 channels from c0: the
+  /// accumulators start at init (V order) and go through `store`. KW: the kernel width when known at
+  /// compile time, 0 for g.kernel_w.
+  template <int KW, class Store, class Out>
+  QSPARSE_TARGET_AVX512_VNNI static void block(const dwconv_columns_args<Out>& g, const __m512i (&init_v)[4],
+                                               const Store& store_arg, std::ptrdiff_t c0) {
+    // Locals, so that they stay in registers: the byte stores may alias anything the compiler cannot see.
+    const Store store = store_arg;
+    __m512i init[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) init[j] = init_v[j];
     const std::ptrdiff_t kw = KW != 0 ? KW : g.kernel_w;
     const std::int8_t* w = g.columns + (c0 / 64) * kw * 256;
-    __m512i init[4];
-    __m512 scale[4];
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) {
-      init[j] = e.init[j];
-      scale[j] = e.scale[j];
-    }
-    const __m512 lo = e.lo, hi = e.hi;
-    const __m512i offset = PacksClamp ? e.offset16 : e.offset;
     const std::ptrdiff_t pixel_step = g.stride_w * 256, tap_step = g.dilation_w * 256;
     const std::uint8_t* base = g.scratch;
     Out* dst = g.dst + c0;
@@ -327,8 +301,8 @@ struct dwconv_columns_s8s8_s32_c64 {
             acc2[q] = _mm512_dpbusd_epi32(acc2[q], vq, _mm512_loadu_si512(w2 + kx * 256 + 64 * q));
           }
         }
-        store_bytes<PacksClamp>(acc, scale, lo, hi, offset, dst);
-        store_bytes<PacksClamp>(acc2, scale, lo, hi, offset, dst2);
+        store(acc, dst);
+        store(acc2, dst2);
       }
       return;
     }
@@ -342,7 +316,7 @@ struct dwconv_columns_s8s8_s32_c64 {
         for (int q = 0; q < 4; ++q)
           acc[q] = _mm512_dpbusd_epi32(acc[q], _mm512_load_si512(v + 64 * q), _mm512_loadu_si512(wk + 64 * q));
       }
-      store_bytes<PacksClamp>(acc, scale, lo, hi, offset, dst);
+      store(acc, dst);
     }
   }
 
@@ -350,6 +324,7 @@ struct dwconv_columns_s8s8_s32_c64 {
   template <class Prepared>
   struct alignas(64) block_epilogue {
     Prepared prepared[4];
+    __m512i init[4];           // g.init in V order (the generic_store path)
     v_order_epilogue v_order;  // when bytes_epilogue() and fast
     bool fast;
   };
@@ -368,6 +343,9 @@ struct dwconv_columns_s8s8_s32_c64 {
     for (std::size_t b = 0; b < blocks.size(); ++b) {
       const std::ptrdiff_t c0 = static_cast<std::ptrdiff_t>(b) * 64;
       blocks[b].fast = dwconv_s8s8_s32_c16::prepare_block64(pipeline, c0, first.accumulator_bound, blocks[b].prepared);
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) blocks[b].init[j] = _mm512_loadu_si512(first.init + c0 + 16 * j);
+      dwconv_s8s8_s32_c16::transpose_blocks(blocks[b].init);
       if constexpr (bytes) {
         if (blocks[b].fast)
           blocks[b].v_order = make_v_order_epilogue<out_type>(first.init + c0, blocks[b].prepared, first.accumulator_bound);
@@ -384,20 +362,24 @@ struct dwconv_columns_s8s8_s32_c64 {
         if constexpr (bytes) {
           if (b.fast) {
             if (b.v_order.packs_clamp) {
-              kw3 ? block_bytes<3, true>(g, b.v_order, c0) : block_bytes<0, true>(g, b.v_order, c0);
+              const bytes_store<true> store(b.v_order);
+              kw3 ? block<3>(g, b.v_order.init, store, c0) : block<0>(g, b.v_order.init, store, c0);
             } else {
-              kw3 ? block_bytes<3, false>(g, b.v_order, c0) : block_bytes<0, false>(g, b.v_order, c0);
+              const bytes_store<false> store(b.v_order);
+              kw3 ? block<3>(g, b.v_order.init, store, c0) : block<0>(g, b.v_order.init, store, c0);
             }
             continue;
           }
         }
         if constexpr (avx512::has_fast_path<prepared_type>::value) {
           if (b.fast) {
-            kw3 ? block<3, true>(g, b.prepared, c0) : block<0, true>(g, b.prepared, c0);
+            const generic_store<true, prepared_type> store{b.prepared};
+            kw3 ? block<3>(g, b.init, store, c0) : block<0>(g, b.init, store, c0);
             continue;
           }
         }
-        kw3 ? block<3, false>(g, b.prepared, c0) : block<0, false>(g, b.prepared, c0);
+        const generic_store<false, prepared_type> store{b.prepared};
+        kw3 ? block<3>(g, b.init, store, c0) : block<0>(g, b.init, store, c0);
       }
     }
   }
