@@ -2,6 +2,7 @@
 // definition (evaluate) on accumulators across the whole int32 range, for the pipelines whose trailing
 // add_zero_point and clamps the evaluator folds into one stage: extreme zero points (bounds that leave
 // the int32 range, constant results), two clamps in a row, every output type.
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -204,5 +205,29 @@ TEST_CASE("the AVX-512 fast evaluator is used exactly where it equals the scalar
   CHECK_FALSE(check_pipeline(pipeline(bias_add{low_bias}), 1001));
   CHECK_FALSE(check_pipeline(pipeline(bias_add{small_bias}, requantize_float_per_channel{scales}, add_zero_point{-3},
                                       saturating_cast<std::int8_t>{})));  // no bound: saturation stays
+  // Double-rounding fixed point: plain (no check for the left shift's or the high multiply's
+  // saturation) when every shift is <= 0 and no multiplier is INT32_MIN, over the whole int32 range
+  // (ties of RoundingDivideByPOT, shifts 0 and -31 included); refused when one lane shifts left or
+  // multiplies by INT32_MIN (where SaturatingRoundingDoublingHighMul(INT32_MIN, INT32_MIN) saturates).
+  static_assert(has_fast_path<std::tuple<kernels::avx512::prepared_fixed_point<double_rounding>>>::value);
+  static_assert(!has_fast_path<std::tuple<kernels::avx512::prepared_fixed_point<single_rounding>>>::value);
+  std::int32_t multipliers[16], shifts[16];
+  for (int i = 0; i < 16; ++i) {
+    const quantized_multiplier q = quantize_multiplier(std::ldexp(0.75 + i / 64.0, -2 * i));
+    multipliers[i] = q.multiplier;
+    shifts[i] = q.shift;
+  }
+  shifts[15] = -31;
+  shifts[14] = 0;
+  CHECK(check_pipeline(pipeline(requantize_fixed_point_per_channel<double_rounding>{multipliers, shifts})));
+  CHECK(check_pipeline(pipeline(requantize_fixed_point_per_channel<double_rounding>{multipliers, shifts},
+                                add_zero_point{-5}, clamp{-128, 127}, saturating_cast<std::int8_t>{})));
+  CHECK(check_pipeline(pipeline(requantize_fixed_point<double_rounding>{quantized_multiplier{int32_max, -1}})));
+  shifts[3] = 1;
+  CHECK_FALSE(check_pipeline(pipeline(requantize_fixed_point_per_channel<double_rounding>{multipliers, shifts})));
+  shifts[3] = -3;
+  multipliers[9] = int32_min;
+  CHECK_FALSE(check_pipeline(pipeline(requantize_fixed_point_per_channel<double_rounding>{multipliers, shifts})));
+  CHECK_FALSE(check_pipeline(pipeline(requantize_fixed_point<double_rounding>{quantized_multiplier{int32_min, 0}})));
 }
 #endif

@@ -39,17 +39,34 @@ namespace avx512 {
 
 /// gemmlowp SaturatingRoundingDoublingHighMul per lane: floor((a*b + 2^30) / 2^31), and INT32_MAX
 /// for (INT32_MIN, INT32_MIN).
-QSPARSE_TARGET_AVX512 inline __m512i saturating_rounding_doubling_high_mul(__m512i a, __m512i b) {
+/// saturating_rounding_doubling_high_mul for lanes where a and b are not both INT32_MIN (then nothing
+/// saturates): floor((a*b + 2^30) / 2^31).
+QSPARSE_TARGET_AVX512 inline __m512i rounding_doubling_high_mul(__m512i a, __m512i b) {
   const __m512i rounding = _mm512_set1_epi64(std::int64_t{1} << 30);
   // 64-bit products of the even lanes, then of the odd lanes moved down (vpmuldq reads the low dword).
   const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(a, b), rounding);
   const __m512i odd = _mm512_add_epi64(
       _mm512_mul_epi32(_mm512_shuffle_epi32(a, _MM_PERM_DDBB), _mm512_shuffle_epi32(b, _MM_PERM_DDBB)), rounding);
   // Bits 31..62 of each sum are the result: shift them into the lane's own dword and interleave.
-  const __m512i high = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 31), _mm512_slli_epi64(odd, 1));
+  return _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 31), _mm512_slli_epi64(odd, 1));
+}
+
+QSPARSE_TARGET_AVX512 inline __m512i saturating_rounding_doubling_high_mul(__m512i a, __m512i b) {
+  const __m512i high = rounding_doubling_high_mul(a, b);
   // Only INT32_MIN * INT32_MIN overflows, to INT32_MIN, which no other input produces.
   const __mmask16 overflow = _mm512_cmpeq_epi32_mask(high, _mm512_set1_epi32(INT32_MIN));
   return _mm512_mask_mov_epi32(high, overflow, _mm512_set1_epi32(INT32_MAX));
+}
+
+/// rounding_divide_by_pot with the exponent's mask 2^exponent - 1 and threshold mask / 2 given
+/// (computed once for many x).
+QSPARSE_TARGET_AVX512 inline __m512i rounding_divide_by_pot(__m512i x, __m512i exponent, __m512i mask,
+                                                            __m512i threshold) {
+  // remainder - (x < 0) > threshold  ⇔  remainder > threshold + (x < 0)
+  const __m512i remainder = _mm512_add_epi32(_mm512_and_si512(x, mask), _mm512_srai_epi32(x, 31));
+  const __mmask16 round_up = _mm512_cmpgt_epi32_mask(remainder, threshold);
+  const __m512i quotient = _mm512_srav_epi32(x, exponent);
+  return _mm512_mask_add_epi32(quotient, round_up, quotient, _mm512_set1_epi32(1));
 }
 
 /// gemmlowp RoundingDivideByPOT per lane: x / 2^exponent rounded half away from zero; exponent
@@ -57,12 +74,7 @@ QSPARSE_TARGET_AVX512 inline __m512i saturating_rounding_doubling_high_mul(__m51
 QSPARSE_TARGET_AVX512 inline __m512i rounding_divide_by_pot(__m512i x, __m512i exponent) {
   const __m512i one = _mm512_set1_epi32(1);
   const __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, exponent), one);
-  const __m512i threshold = _mm512_srli_epi32(mask, 1);
-  // remainder - (x < 0) > threshold  ⇔  remainder > threshold + (x < 0)
-  const __m512i remainder = _mm512_add_epi32(_mm512_and_si512(x, mask), _mm512_srai_epi32(x, 31));
-  const __mmask16 round_up = _mm512_cmpgt_epi32_mask(remainder, threshold);
-  const __m512i quotient = _mm512_srav_epi32(x, exponent);
-  return _mm512_mask_add_epi32(quotient, round_up, quotient, one);
+  return rounding_divide_by_pot(x, exponent, mask, _mm512_srli_epi32(mask, 1));
 }
 
 /// x * 2^left_shift per lane, saturated to [INT32_MIN, INT32_MAX]; left_shift lanes >= 0 (any size).
