@@ -148,6 +148,50 @@ TEST_CASE("gemm: deep int8 rows read in place and copied give the reference's bi
 }
 #endif
 
+#if QSPARSE_X86
+TEST_CASE("gemm: the shallow kernel clamps in its packs only where that gives the same bits (VNNI)",
+          "[gemm][kernels]") {
+  // K <= 32 with symmetric weights runs the shallow kernel. On 32 whole columns of a pipeline that ends
+  // in all of int8 / uint8, it lets the saturating packs clamp when bound * scale <= 2^30 and
+  // |zero point| <= 32767 - 256; anything else takes the float clamps. The full-range fills saturate
+  // both ways. The last two pipelines would go wrong in the packs: an accumulator times 16384 passes
+  // 2^31, and 32767 - 32700 is inside uint8 where a larger value minus 32700 is not. N = 45 ends in a
+  // partial panel (the fast path) and ldd = N + 3 strides the output.
+  if (!cpu_supports(isa_level::avx512_vnni)) {
+    WARN("AVX-512 VNNI not available on this CPU: its shallow kernel is not exercised");
+    return;
+  }
+  const isa_level isa = isa_level::avx512_vnni;
+  std::mt19937 rng(43);
+  for (std::ptrdiff_t k : {5, 27, 32}) {
+    for (std::ptrdiff_t m : {1, 4, 7, 37}) {
+      for (std::ptrdiff_t n : {32, 45, 64}) {
+        column_params cp(n, rng);
+        for (fill how : {fill::random, fill::low, fill::high, fill::alternating}) {
+          for (std::int32_t zp : {-128, 0, 127}) {
+            const auto p = pipeline(bias_add{cp.bias.data()}, requantize_float_per_channel{cp.scales.data()},
+                                    add_zero_point{zp}, saturating_cast<std::int8_t>{});
+            check_case<std::int8_t>(isa, m, k, n, 0, 0, -3, 0, how, p, rng);
+            check_case<std::uint8_t>(isa, m, k, n, 1, 3, 128, 0, how, p, rng);
+          }
+          check_case<std::int8_t>(isa, m, k, n, 0, 0, 5, 0, how, cp.float_int8_pipeline(-9), rng);
+          check_case<std::int8_t>(isa, m, k, n, 2, 0, 5, 0, how,
+                                  pipeline(requantize_float_per_channel{cp.scales.data()}, add_zero_point{200},
+                                           saturating_cast<std::uint8_t>{}),
+                                  rng);
+          check_case<std::int8_t>(isa, m, k, n, 0, 0, -128, 0, how,
+                                  pipeline(requantize_float{16384.0f}, add_zero_point{0}, saturating_cast<std::int8_t>{}),
+                                  rng);
+          check_case<std::uint8_t>(isa, m, k, n, 0, 0, 0, 0, how,
+                                   pipeline(requantize_float{1.0f}, add_zero_point{-32700}, saturating_cast<std::uint8_t>{}),
+                                   rng);
+        }
+      }
+    }
+  }
+}
+#endif
+
 TEST_CASE("gemm: full-range inputs and extreme zero points", "[gemm][kernels]") {
   std::mt19937 rng(7);
   for (isa_level isa : testing::supported_levels()) {

@@ -451,6 +451,20 @@ QSPARSE_TARGET_AVX512 inline void store_lanes(V v, __mmask16 mask, Out* dst) {
   }
 }
 
+/// Two rows of 32 int16 values (wa: vpackssdw of the first row's columns 0-15 and 16-31, wb of the
+/// second's) narrowed with saturation to Out (int8 or uint8: vpacksswb or vpackuswb) and stored as 32 bytes
+/// at dst_a and, when dst_b is not null, at dst_b. After the packs, 128-bit lane L holds 4 bytes of each
+/// packed vector (their columns 4L .. 4L+3): one vpermd restores the order.
+template <class Out>
+QSPARSE_TARGET_AVX512 inline void store_word_rows_as_bytes(__m512i wa, __m512i wb, Out* dst_a, Out* dst_b) {
+  static_assert(sizeof(Out) == 1, "store_word_rows_as_bytes stores int8 or uint8 values");
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const __m512i bytes = std::is_same_v<Out, std::int8_t> ? _mm512_packs_epi16(wa, wb) : _mm512_packus_epi16(wa, wb);
+  const __m512i rows = _mm512_permutexvar_epi32(order, bytes);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst_a), _mm512_castsi512_si256(rows));
+  if (dst_b != nullptr) _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst_b), _mm512_extracti64x4_epi64(rows, 1));
+}
+
 /// Two rows of 32 values already within Out's range (int8 or uint8: a0, a1 the columns 0-15 and 16-31
 /// of the first row, b0, b1 of the second) stored as 32 bytes at dst_a and, when dst_b is not null, at
 /// dst_b: vpackssdw twice, vpacksswb (vpackuswb for uint8) and one vpermd, exact for such values, in
@@ -458,15 +472,64 @@ QSPARSE_TARGET_AVX512 inline void store_lanes(V v, __mmask16 mask, Out* dst) {
 template <class Out>
 QSPARSE_TARGET_AVX512 inline void store_rows_as_bytes(__m512i a0, __m512i a1, __m512i b0, __m512i b1, Out* dst_a,
                                                       Out* dst_b) {
-  static_assert(sizeof(Out) == 1, "store_rows_as_bytes stores int8 or uint8 values");
-  // After the packs, 128-bit lane L holds 4 bytes each of a0, a1, b0, b1 (their columns 4L .. 4L+3).
-  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-  const __m512i wa = _mm512_packs_epi32(a0, a1);
-  const __m512i wb = _mm512_packs_epi32(b0, b1);
-  const __m512i bytes = std::is_same_v<Out, std::int8_t> ? _mm512_packs_epi16(wa, wb) : _mm512_packus_epi16(wa, wb);
-  const __m512i rows = _mm512_permutexvar_epi32(order, bytes);
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst_a), _mm512_castsi512_si256(rows));
-  if (dst_b != nullptr) _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst_b), _mm512_extracti64x4_epi64(rows, 1));
+  store_word_rows_as_bytes(_mm512_packs_epi32(a0, a1), _mm512_packs_epi32(b0, b1), dst_a, dst_b);
+}
+
+// ---- the packs as the clamp ---------------------------------------------------------------------------
+// An 8-bit output whose fast epilogue (after the bias fold) is one round_scale_offset_clamp stage clamping
+// to all of Out's range [L, H] can let the narrowing packs clamp. With |acc| <= bound (the bias included)
+// and bound * scale <= 2^30, r = round_half_even(acc * scale) converts without overflow, and the
+// reference's clamp(r + zp, L, H) is sat8(sat16(sat16(r) + zp)) (vpackssdw, vpaddsw, vpacksswb or
+// vpackuswb) for |zp| <= 32767 - 256: when r fits int16 the inner saturations only ever move a value that
+// the outer one moves to the same end, and when it does not, sat16(r) + zp is still beyond [L, H] on r's
+// side. Three instructions per 16 outputs instead of six, and one vpaddsw per 32 for the zero point.
+
+/// Whether the fast evaluator of Prepared, after the bias fold, is one round_scale_offset_clamp stage and
+/// Out is 8-bit: the pipelines whose kernels may store through packs_clamp_exact's packs.
+template <class Prepared, class Out>
+constexpr bool has_packs_epilogue() {
+  constexpr std::size_t s = first_stage_after_bias_fold<true, Prepared>();
+  if constexpr (sizeof(Out) == 1 && std::tuple_size_v<Prepared> == s + 1) {
+    return std::is_same_v<std::tuple_element_t<s, Prepared>, prepared_round_scale_offset_clamp>;
+  } else {
+    return false;
+  }
+}
+
+/// The largest |zero point| for which the packs are the clamp.
+inline constexpr std::int64_t packs_zero_point_limit = 32767 - 256;
+
+/// Whether the packs are the clamp (above) for stage p of an Out pipeline, when every lane's |acc + bias|
+/// is at most `bound` and every lane's scale at most `max_scale`.
+template <class Out>
+QSPARSE_TARGET_AVX512 inline bool packs_clamp_exact(const prepared_round_scale_offset_clamp& p, float max_scale,
+                                                    std::int64_t bound) {
+  // The clamp bounds are L - zp and H - zp for the output range [L, H] (prepare_offset_clamp), per tensor.
+  const std::int64_t zp = _mm512_cvtsi512_si32(p.tail.value);
+  const std::int64_t low = _mm512_cvtsi512_si32(p.tail.lo) + zp, high = _mm512_cvtsi512_si32(p.tail.hi) + zp;
+  return p.float_exact && zp >= -packs_zero_point_limit && zp <= packs_zero_point_limit &&
+         low == std::numeric_limits<Out>::min() && high == std::numeric_limits<Out>::max() &&
+         static_cast<double>(bound) * static_cast<double>(max_scale) <= 0x1p30;
+}
+
+/// The largest |lane| of v (lanes are int32).
+QSPARSE_TARGET_AVX512 inline std::int64_t max_magnitude(__m512i v) {
+  return std::max(std::int64_t{_mm512_reduce_max_epi32(v)}, -std::int64_t{_mm512_reduce_min_epi32(v)});
+}
+
+/// round_half_even(v * scale), unclamped: the stage before packs that clamp.
+QSPARSE_TARGET_AVX512 inline __m512i round_scale(__m512i v, __m512 scale) {
+  return _mm512_cvt_roundps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(v), scale),
+                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+/// store_rows_as_bytes of round_scale values, the packs being the clamp (packs_clamp_exact): offset16 is
+/// the output zero point in int16 lanes, added between the two packs with saturation.
+template <class Out>
+QSPARSE_TARGET_AVX512 inline void store_rows_as_bytes_clamped(__m512i a0, __m512i a1, __m512i b0, __m512i b1,
+                                                              __m512i offset16, Out* dst_a, Out* dst_b) {
+  store_word_rows_as_bytes(_mm512_adds_epi16(_mm512_packs_epi32(a0, a1), offset16),
+                           _mm512_adds_epi16(_mm512_packs_epi32(b0, b1), offset16), dst_a, dst_b);
 }
 
 /// Applies prepared stages to 16 accumulators of one row and stores the lanes in `mask` as Out, by the

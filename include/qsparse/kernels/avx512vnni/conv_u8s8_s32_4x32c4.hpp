@@ -75,6 +75,16 @@ struct conv_u8s8_s32_4x32c4 {
     return avx512::first_stage_after_bias_fold<Fast, Prepared>();
   }
 
+  /// How a panel's tiles finish: the generic evaluator, the fast one, or, for 32 whole columns of an
+  /// avx512::has_packs_epilogue() pipeline where avx512::packs_clamp_exact holds, round_scale and packs
+  /// that clamp (packs_constants in registers).
+  enum class epilogue { generic, fast, packs_clamp };
+
+  struct alignas(64) packs_constants {
+    __m512 scale0, scale1;  // the per-channel scales of columns 0-15 and 16-31
+    __m512i offset16;       // the output zero point in int16 lanes
+  };
+
   template <bool Fast, class Prepared, class Out>
   QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void store(const Prepared& p, __m512i acc,
                                                                                      __mmask16 mask, Out* dst) {
@@ -98,18 +108,19 @@ struct conv_u8s8_s32_4x32c4 {
 
   /// MR pixels (at a + r*row_step) × one panel. Group g = gy*GX + gx of pixel r is the 4 bytes at
   /// a + r*row_step + gy*tap_pitch + 4*gx; Flip makes int8 bytes unsigned as they are broadcast.
-  template <int GY, int GX, bool Flip, int MR, bool Fast, class Prepared, class Out>
+  template <int GY, int GX, bool Flip, int MR, epilogue E, class Prepared, class Out>
   QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void tile(
       const std::uint8_t* a, std::ptrdiff_t row_step, std::ptrdiff_t tap_pitch, const __m512i (&w)[GY * GX][2],
-      __m512i init0, __m512i init1, const Prepared& p0, const Prepared& p1, __mmask16 mask0, __mmask16 mask1,
-      bool second, Out* dst, std::ptrdiff_t ldd) {
+      __m512i init0, __m512i init1, const Prepared& p0, const Prepared& p1, const packs_constants& k, __mmask16 mask0,
+      __mmask16 mask1, bool second, Out* dst, std::ptrdiff_t ldd) {
+    constexpr bool Fast = E != epilogue::generic;
     __m512i acc[MR][2];
+    const __m512i flip = _mm512_set1_epi32(static_cast<std::int32_t>(0x80808080u));
 #pragma GCC unroll 4
     for (int r = 0; r < MR; ++r) {
       acc[r][0] = init0;
       acc[r][1] = init1;
     }
-    const __m512i flip = _mm512_set1_epi32(static_cast<std::int32_t>(0x80808080u));
 #pragma GCC unroll 3
     for (int gy = 0; gy < GY; ++gy) {
 #pragma GCC unroll 8
@@ -125,6 +136,17 @@ struct conv_u8s8_s32_4x32c4 {
           acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w[g][1]);
         }
       }
+    }
+    if constexpr (E == epilogue::packs_clamp) {
+#pragma GCC unroll 4
+      for (int r = 0; r < MR; r += 2) {
+        const int r1 = r + 1 < MR ? r + 1 : r;
+        avx512::store_rows_as_bytes_clamped(
+            avx512::round_scale(acc[r][0], k.scale0), avx512::round_scale(acc[r][1], k.scale1),
+            avx512::round_scale(acc[r1][0], k.scale0), avx512::round_scale(acc[r1][1], k.scale1), k.offset16,
+            dst + r * ldd, r1 != r ? dst + r1 * ldd : nullptr);
+      }
+      return;
     }
     if constexpr (Fast && sizeof(Out) == 1) {
       if (mask0 == 0xFFFF && mask1 == 0xFFFF) {  // 32 whole columns: store bytes through packs
@@ -144,6 +166,7 @@ struct conv_u8s8_s32_4x32c4 {
   QSPARSE_TARGET_AVX512_VNNI static void run_groups(const conv_shallow_args<typename output_pipeline<S...>::output_type>& g,
                                                     const output_pipeline<S...>& pipeline, std::ptrdiff_t p_begin = 0,
                                                     std::ptrdiff_t p_end = -1) {
+    using out_type = typename output_pipeline<S...>::output_type;
     constexpr int G = GY * GX;
     const std::ptrdiff_t panels = p_end < 0 ? g.weights.n_padded() / nr : p_end;
     const std::int32_t* column_sums = g.weights.column_sums();
@@ -172,35 +195,54 @@ struct conv_u8s8_s32_4x32c4 {
       const bool fast = avx512::fast_path_exact(p0) && (!second || avx512::fast_path_exact(p1));
       if constexpr (avx512::has_fast_path<prepared_t>::value) {
         if (fast) {
-          if constexpr (first_stage<true, prepared_t>() == 1) {
+          constexpr std::size_t s = first_stage<true, prepared_t>();
+          std::int64_t bias_magnitude = 0;
+          if constexpr (s == 1) {
             init0 = _mm512_add_epi32(init0, std::get<0>(p0).value);
             init1 = _mm512_add_epi32(init1, std::get<0>(p1).value);
+            bias_magnitude = std::max(avx512::max_magnitude(std::get<0>(p0).value),
+                                      avx512::max_magnitude(std::get<0>(p1).value));
           }
-          run_panel<GY, GX, Flip, true>(g, w, init0, init1, p0, p1, mask0, mask1, second, n0);
+          if constexpr (avx512::has_packs_epilogue<prepared_t, out_type>()) {
+            const auto& t0 = std::get<s>(p0);
+            const auto& t1 = std::get<s>(p1);
+            const float max_scale = _mm512_reduce_max_ps(_mm512_max_ps(t0.scale.scale, t1.scale.scale));
+            if (mask0 == 0xFFFF && mask1 == 0xFFFF &&
+                avx512::packs_clamp_exact<out_type>(t0, max_scale, bound + bias_magnitude)) {
+              const packs_constants k{t0.scale.scale, t1.scale.scale,
+                                      _mm512_set1_epi16(static_cast<short>(_mm512_cvtsi512_si32(t0.tail.value)))};
+              run_panel<GY, GX, Flip, epilogue::packs_clamp>(g, w, init0, init1, p0, p1, k, mask0, mask1, second, n0);
+              continue;
+            }
+          }
+          run_panel<GY, GX, Flip, epilogue::fast>(g, w, init0, init1, p0, p1, packs_constants(), mask0, mask1, second, n0);
           continue;
         }
       }
-      run_panel<GY, GX, Flip, false>(g, w, init0, init1, p0, p1, mask0, mask1, second, n0);
+      run_panel<GY, GX, Flip, epilogue::generic>(g, w, init0, init1, p0, p1, packs_constants(), mask0, mask1, second, n0);
     }
   }
 
-  /// Every pixel of the panel whose first column is n0.
-  template <int GY, int GX, bool Flip, bool Fast, class Prepared, class Out>
-  QSPARSE_TARGET_AVX512_VNNI static void run_panel(const conv_shallow_args<Out>& g, const __m512i (&w)[GY * GX][2],
-                                                   __m512i init0, __m512i init1, const Prepared& p0,
-                                                   const Prepared& p1, __mmask16 mask0, __mmask16 mask1, bool second,
-                                                   std::ptrdiff_t n0) {
+  /// Every pixel of the panel whose first column is n0 (not inlined: in run_groups, GCC spills the
+  /// accumulators).
+  template <int GY, int GX, bool Flip, epilogue E, class Prepared, class Out>
+  QSPARSE_TARGET_AVX512_VNNI static __attribute__((noinline)) void run_panel(
+      const conv_shallow_args<Out>& g, const __m512i (&w)[GY * GX][2], __m512i init0, __m512i init1,
+      const Prepared& p0, const Prepared& p1, packs_constants k, __mmask16 mask0, __mmask16 mask1, bool second,
+      std::ptrdiff_t n0) {
     const std::ptrdiff_t rs = g.row_step, tp = g.tap_pitch, ldd = g.ldd;
     for (std::ptrdiff_t l = 0; l < g.lines; ++l) {
       const auto* a = static_cast<const std::uint8_t*>(g.rows) + l * g.line_step;
       Out* dst = g.dst + l * g.m * ldd + n0;
       std::ptrdiff_t r = 0;
       for (; r + mr <= g.m; r += mr)
-        tile<GY, GX, Flip, 4, Fast>(a + r * rs, rs, tp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * ldd, ldd);
+        tile<GY, GX, Flip, 4, E>(a + r * rs, rs, tp, w, init0, init1, p0, p1, k, mask0, mask1, second, dst + r * ldd, ldd);
+      const std::uint8_t* at = a + r * rs;
+      Out* dt = dst + r * ldd;
       switch (g.m - r) {
-        case 3: tile<GY, GX, Flip, 3, Fast>(a + r * rs, rs, tp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * ldd, ldd); break;
-        case 2: tile<GY, GX, Flip, 2, Fast>(a + r * rs, rs, tp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * ldd, ldd); break;
-        case 1: tile<GY, GX, Flip, 1, Fast>(a + r * rs, rs, tp, w, init0, init1, p0, p1, mask0, mask1, second, dst + r * ldd, ldd); break;
+        case 3: tile<GY, GX, Flip, 3, E>(at, rs, tp, w, init0, init1, p0, p1, k, mask0, mask1, second, dt, ldd); break;
+        case 2: tile<GY, GX, Flip, 2, E>(at, rs, tp, w, init0, init1, p0, p1, k, mask0, mask1, second, dt, ldd); break;
+        case 1: tile<GY, GX, Flip, 1, E>(at, rs, tp, w, init0, init1, p0, p1, k, mask0, mask1, second, dt, ldd); break;
         default: break;
       }
     }

@@ -133,20 +133,8 @@ struct dwconv_columns_s8s8_s32_c64 {
     }
   }
 
-  /// Whether the fast evaluator of Prepared, after the bias fold, is one round_scale_offset_clamp stage
-  /// and Out is 8-bit: then bytes_store runs the epilogue in V order and stores through packs.
-  template <class Prepared, class Out>
-  static constexpr bool bytes_epilogue() {
-    constexpr std::size_t s = avx512::first_stage_after_bias_fold<true, Prepared>();
-    if constexpr (sizeof(Out) == 1 && std::tuple_size_v<Prepared> == s + 1) {
-      return std::is_same_v<std::tuple_element_t<s, Prepared>, avx512::prepared_round_scale_offset_clamp>;
-    } else {
-      return false;
-    }
-  }
-
-  /// The fast epilogue of bytes_epilogue() with the 64 channels in V order: init with the bias folded in,
-  /// the per-channel scales, and the shared float bounds and offset (per tensor).
+  /// The fast epilogue of an avx512::has_packs_epilogue() pipeline with the 64 channels in V order: init
+  /// with the bias folded in, the per-channel scales, and the shared float bounds and offset (per tensor).
   struct alignas(64) v_order_epilogue {
     __m512i init[4];
     __m512 scale[4];
@@ -169,8 +157,7 @@ struct dwconv_columns_s8s8_s32_c64 {
       if constexpr (s == 1) {
         const __m512i bias = std::get<0>(prepared[j]).value;
         e.init[j] = _mm512_add_epi32(e.init[j], bias);
-        bias_magnitude = std::max({bias_magnitude, std::int64_t{_mm512_reduce_max_epi32(bias)},
-                                   -std::int64_t{_mm512_reduce_min_epi32(bias)}});
+        bias_magnitude = std::max(bias_magnitude, avx512::max_magnitude(bias));
       }
       scale[j] = _mm512_castps_si512(std::get<s>(prepared[j]).scale.scale);
     }
@@ -183,30 +170,18 @@ struct dwconv_columns_s8s8_s32_c64 {
     e.hi = tail.hi;
     e.offset = tail.tail.value;
     // The clamp bounds are L - zp and H - zp for the output range [L, H] (prepare_offset_clamp).
-    const std::int64_t zp = _mm512_cvtsi512_si32(tail.tail.value);
-    const std::int64_t low = _mm512_cvtsi512_si32(tail.tail.lo) + zp, high = _mm512_cvtsi512_si32(tail.tail.hi) + zp;
     const float max_scale = _mm512_reduce_max_ps(
         _mm512_max_ps(_mm512_max_ps(e.scale[0], e.scale[1]), _mm512_max_ps(e.scale[2], e.scale[3])));
-    e.packs_clamp = zp >= -packs_zero_point_limit && zp <= packs_zero_point_limit &&
-                    low == std::numeric_limits<Out>::min() && high == std::numeric_limits<Out>::max() &&
-                    static_cast<double>(accumulator_bound + bias_magnitude) * static_cast<double>(max_scale) <= 0x1p30;
-    e.offset16 = _mm512_set1_epi16(static_cast<short>(e.packs_clamp ? zp : 0));
+    e.packs_clamp = avx512::packs_clamp_exact<Out>(tail, max_scale, accumulator_bound + bias_magnitude);
+    e.offset16 = _mm512_set1_epi16(static_cast<short>(e.packs_clamp ? _mm512_cvtsi512_si32(tail.tail.value) : 0));
     return e;
   }
-
-  static constexpr std::int64_t packs_zero_point_limit = 32767 - 256;
 
   /// The 64 accumulators of one pixel in V order through the epilogue, stored as 64 bytes in channel
   /// order: after vpackssdw (a0, a1), (a2, a3) and vpacksswb / vpackuswb of the two, 128-bit lane L holds
   /// dwords 0-3 of lane L of a0, a1, a2, a3 — channels 16L + 0 .. 16L + 15 — so no shuffle is needed.
   ///  - PacksClamp false: the fast evaluator (clamped in float), so the saturating packs never saturate.
-  ///  - PacksClamp true (v_order_epilogue::packs_clamp): when the output range is all of Out's, the packs
-  ///    are the clamp. With |acc| <= bound and bound * scale <= 2^30, r = round_half_even(acc * scale)
-  ///    converts without overflow, and the reference's clamp(r + zp, L, H) is sat8(sat16(sat16(r) + zp))
-  ///    (vpackssdw, vpaddsw, vpacksswb or vpackuswb) for |zp| <= 32767 - 256: when r fits int16 the inner
-  ///    saturations only ever move a value that the outer one moves to the same end, and when it does
-  ///    not, sat16(r) + zp is still beyond [L, H] on r's side. Three instructions per 16 outputs instead
-  ///    of six, and one vpaddsw per 32 for the zero point.
+  ///  - PacksClamp true (v_order_epilogue::packs_clamp): the packs are the clamp (avx512::packs_clamp_exact).
   template <bool PacksClamp, class Out>
   QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void store_bytes(
       const __m512i (&acc)[4], const __m512 (&scale)[4], __m512 lo, __m512 hi, __m512i offset, Out* dst) {
@@ -214,8 +189,7 @@ struct dwconv_columns_s8s8_s32_c64 {
 #pragma GCC unroll 4
     for (int j = 0; j < 4; ++j) {
       if constexpr (PacksClamp) {
-        r[j] = _mm512_cvt_roundps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), scale[j]),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        r[j] = avx512::round_scale(acc[j], scale[j]);
       } else {
         r[j] = avx512::round_scale_offset_clamp_fast(acc[j], scale[j], lo, hi, offset);
       }
@@ -244,8 +218,8 @@ struct dwconv_columns_s8s8_s32_c64 {
     }
   };
 
-  /// The epilogue of block for bytes_epilogue() (store_bytes), its constants copied into the block's
-  /// registers.
+  /// The epilogue of block for an avx512::has_packs_epilogue() pipeline (store_bytes), its constants
+  /// copied into the block's registers.
   template <bool PacksClamp>
   struct alignas(64) bytes_store {
     __m512 scale[4];
@@ -325,7 +299,7 @@ struct dwconv_columns_s8s8_s32_c64 {
   struct alignas(64) block_epilogue {
     Prepared prepared[4];
     __m512i init[4];           // g.init in V order (the generic_store path)
-    v_order_epilogue v_order;  // when bytes_epilogue() and fast
+    v_order_epilogue v_order;  // when avx512::has_packs_epilogue() and fast
     bool fast;
   };
 
@@ -336,7 +310,7 @@ struct dwconv_columns_s8s8_s32_c64 {
                                              std::ptrdiff_t n, const output_pipeline<S...>& pipeline) {
     using out_type = typename output_pipeline<S...>::output_type;
     using prepared_type = decltype(avx512::prepare(pipeline, std::ptrdiff_t{0}, __mmask16{0}, std::int64_t{0}));
-    constexpr bool bytes = bytes_epilogue<prepared_type, out_type>();
+    constexpr bool bytes = avx512::has_packs_epilogue<prepared_type, out_type>();
     if (n <= 0) return;
     const dwconv_columns_args<out_type>& first = rows[0];
     std::vector<block_epilogue<prepared_type>> blocks(static_cast<std::size_t>(first.channels / 64));
