@@ -21,6 +21,8 @@
 //                                         independent vpdpbusd (no other instruction but the loop
 //                                         counter), GOPS at 128 ops per instruction (16 int32 lanes x 4
 //                                         u8*s8 multiply-adds x 2 ops), the same count as 2*M*N*K
+//   BM_vnni_peak_with/6_<insn>_per_12     the same loop of 12 with 6 independent <insn> added (GOPS of the
+//                                         vpdpbusd alone): near the peak when <insn> issues on other pipes
 //   BM_read_bandwidth/<isa>               sum of a 256 MiB buffer (int32 lanes) into 8 independent vector
 //                                         accumulators, in assembly; counters GBps (base 1000) and read_bytes
 //
@@ -358,7 +360,68 @@ __attribute__((target("avx512f,avx512vnni"), noinline)) void vpdpbusd_loop_24(st
         "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "cc");
 }
 
+// 12 independent vpdpbusd and 6 independent instructions of one other kind (results zmm12-17, sources
+// zmm28/29): whether that kind issues on the pipes vpdpbusd needs. The epilogue of a shallow-K tile is
+// made of such instructions (the stem's K = 27: 7 vpdpbusd per 16 outputs, then a convert, a multiply,
+// a convert and part of a pack).
+#define QSPARSE_BENCH_MIX(name, op)                                                                        \
+  __attribute__((target("avx512f,avx512bw,avx512vnni"), noinline)) void vpdpbusd_mix_##name(std::int64_t loops) { \
+    __asm__ volatile(                                                                                      \
+        "1:\n\t"                                                                                            \
+        QSPARSE_BENCH_VPDPBUSD(0) QSPARSE_BENCH_VPDPBUSD(1) QSPARSE_BENCH_VPDPBUSD(2)                      \
+        QSPARSE_BENCH_VPDPBUSD(3) QSPARSE_BENCH_VPDPBUSD(4) QSPARSE_BENCH_VPDPBUSD(5)                      \
+        QSPARSE_BENCH_VPDPBUSD(6) QSPARSE_BENCH_VPDPBUSD(7) QSPARSE_BENCH_VPDPBUSD(8)                      \
+        QSPARSE_BENCH_VPDPBUSD(9) QSPARSE_BENCH_VPDPBUSD(10) QSPARSE_BENCH_VPDPBUSD(11)                    \
+        op(12) op(13) op(14) op(15) op(16) op(17)                                                          \
+        "sub $1, %0\n\t"                                                                                   \
+        "jnz 1b\n\t"                                                                                       \
+        "vzeroupper\n\t"                                                                                   \
+        : "+r"(loops)                                                                                      \
+        :                                                                                                  \
+        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", \
+          "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "cc");                                     \
+  }
+#define QSPARSE_BENCH_VMULPS(i) "vmulps %%zmm29, %%zmm28, %%zmm" #i "\n\t"
+#define QSPARSE_BENCH_VCVTDQ2PS(i) "vcvtdq2ps %%zmm29, %%zmm" #i "\n\t"
+#define QSPARSE_BENCH_VCVTPS2DQ(i) "vcvtps2dq %%zmm29, %%zmm" #i "\n\t"
+#define QSPARSE_BENCH_VPACKSSDW(i) "vpackssdw %%zmm29, %%zmm28, %%zmm" #i "\n\t"
+#define QSPARSE_BENCH_VPXORD(i) "vpxord %%zmm29, %%zmm28, %%zmm" #i "\n\t"
+QSPARSE_BENCH_MIX(vmulps, QSPARSE_BENCH_VMULPS)
+QSPARSE_BENCH_MIX(vcvtdq2ps, QSPARSE_BENCH_VCVTDQ2PS)
+QSPARSE_BENCH_MIX(vcvtps2dq, QSPARSE_BENCH_VCVTPS2DQ)
+QSPARSE_BENCH_MIX(vpackssdw, QSPARSE_BENCH_VPACKSSDW)
+QSPARSE_BENCH_MIX(vpxord, QSPARSE_BENCH_VPXORD)
+#undef QSPARSE_BENCH_VMULPS
+#undef QSPARSE_BENCH_VCVTDQ2PS
+#undef QSPARSE_BENCH_VCVTPS2DQ
+#undef QSPARSE_BENCH_VPACKSSDW
+#undef QSPARSE_BENCH_VPXORD
+#undef QSPARSE_BENCH_MIX
 #undef QSPARSE_BENCH_VPDPBUSD
+
+struct vpdpbusd_mix {
+  const char* instruction;
+  void (*loop)(std::int64_t);
+};
+const vpdpbusd_mix vpdpbusd_mixes[] = {{"vmulps", vpdpbusd_mix_vmulps},
+                                       {"vcvtdq2ps", vpdpbusd_mix_vcvtdq2ps},
+                                       {"vcvtps2dq", vpdpbusd_mix_vcvtps2dq},
+                                       {"vpackssdw", vpdpbusd_mix_vpackssdw},
+                                       {"vpxord", vpdpbusd_mix_vpxord}};
+
+/// GOPS of the 12 vpdpbusd of a mix loop (the other 6 instructions count for nothing).
+void bm_vnni_mix(benchmark::State& state, vpdpbusd_mix mix) {
+  if (!qsparse::cpu_supports(qsparse::isa_level::avx512_vnni)) {
+    state.SkipWithError("this CPU has no AVX-512 VNNI");
+    return;
+  }
+  constexpr std::int64_t loops = std::int64_t{1} << 16;
+  for (auto _ : state) mix.loop(loops);
+  const double ops = 128.0 * 12.0 * static_cast<double>(loops);
+  state.counters["GOPS"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * ops * 1e-9, benchmark::Counter::kIsRate);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(ops));
+}
 
 void bm_vnni_peak(benchmark::State& state, int accumulators) {
   if (!qsparse::cpu_supports(qsparse::isa_level::avx512_vnni)) {
@@ -488,6 +551,9 @@ void register_limits() {
   for (int accumulators : {12, 24})
     benchmark::RegisterBenchmark(("BM_vnni_peak/" + std::to_string(accumulators) + "_accumulators").c_str(),
                                  bm_vnni_peak, accumulators);
+  for (const vpdpbusd_mix& mix : vpdpbusd_mixes)
+    benchmark::RegisterBenchmark((std::string("BM_vnni_peak_with/6_") + mix.instruction + "_per_12").c_str(), bm_vnni_mix,
+                                 mix);
   for (qsparse::isa_level level : {qsparse::isa_level::avx2, qsparse::isa_level::avx512})
     benchmark::RegisterBenchmark(("BM_read_bandwidth/" + std::string(qsparse::to_string(level))).c_str(),
                                  bm_read_bandwidth, level)
@@ -562,6 +628,7 @@ void print_goals(const summary_reporter& r, std::FILE* out, double peak, double 
 int width(const peer_column& c) { return std::max(10, static_cast<int>(c.implementation.size())); }
 
 void print_summary(const summary_reporter& r, std::FILE* out) {
+  char cell[64];
   double peak = 0;
   for (int accumulators : {12, 24})
     if (const measured* m = r.find("BM_vnni_peak/" + std::to_string(accumulators) + "_accumulators"))
@@ -573,9 +640,20 @@ void print_summary(const summary_reporter& r, std::FILE* out) {
 
   std::fprintf(out, "\n== qsparse and peers, median GOPS of this run ==\n");
   if (peak > 0) std::fprintf(out, "vnni peak (one core): %.1f GOPS\n", peak);
+#if QSPARSE_X86
+  if (peak > 0) {
+    std::string mixes;
+    for (const vpdpbusd_mix& mix : vpdpbusd_mixes)
+      if (const measured* m = r.find(std::string("BM_vnni_peak_with/6_") + mix.instruction + "_per_12")) {
+        std::snprintf(cell, sizeof cell, "%s%s %.0f%%", mixes.empty() ? "" : ", ", mix.instruction,
+                      100.0 * m->items_per_second * 1e-9 / peak);
+        mixes += cell;
+      }
+    if (!mixes.empty()) std::fprintf(out, "vpdpbusd rate with 6 other instructions per 12 (of the peak): %s\n", mixes.c_str());
+  }
+#endif
   if (bandwidth > 0) std::fprintf(out, "read bandwidth (one core): %.2f GB/s\n", bandwidth);
   std::vector<std::string> rows;
-  char cell[64];
   for (const gemm_shape& s : all_gemm_shapes())
     for (int t : gemm_thread_counts(s)) {
       std::snprintf(cell, sizeof cell, "%-26s %3d", s.label().c_str(), t);
