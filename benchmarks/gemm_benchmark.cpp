@@ -23,6 +23,10 @@
 //                                         u8*s8 multiply-adds x 2 ops), the same count as 2*M*N*K
 //   BM_vnni_peak_with/6_<insn>_per_12     the same loop of 12 with 6 independent <insn> added (GOPS of the
 //                                         vpdpbusd alone): near the peak when <insn> issues on other pipes
+//   BM_k27_tile_bound/<loop>              one 4x32 tile of the K = 27 stem per iteration, in assembly, data in
+//                                         L1: the MACs alone, + the exact float requantization, the whole
+//                                         tile (loads, flip, requantization, packs, stores); GOPS at the
+//                                         stem's 2*4*32*27 ops per tile: what the shallow kernel can reach
 //   BM_read_bandwidth/<isa>               sum of a 256 MiB buffer (int32 lanes) into 8 independent vector
 //                                         accumulators, in assembly; counters GBps (base 1000) and read_bytes
 //
@@ -423,6 +427,137 @@ void bm_vnni_mix(benchmark::State& state, vpdpbusd_mix mix) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(ops));
 }
 
+// ---- what bounds a shallow tile ----------------------------------------------------------------------
+// One 4x32 tile of the K = 27 stem per loop iteration, in assembly, as conv_u8s8_s32_4x32c4 runs it: 7
+// groups of 4 bytes, 56 vpdpbusd into 8 accumulators (zmm0-7, initialised from zmm30/31), the weights in
+// 14 registers (zmm16-29), the broadcast pixels in zmm8-11, the scale in zmm12, the int8 flip in zmm13,
+// the vpermd order in zmm14, the zero point (int16 lanes) in zmm15. Three loops, each doing more:
+//   macs         the 56 vpdpbusd alone (the pixels broadcast once, before the loop)
+//   requantize   + per accumulator vcvtdq2ps, vmulps (the per-channel scale), vcvtps2dq: the least work an
+//                exact float requantization does
+//   whole_tile   the kernel's tile: 28 broadcast loads with the int8 flip, the MACs, the requantization,
+//                the packs as the clamp (vpackssdw, vpaddsw, vpacksswb, vpermd) and 4 stores of 32 bytes
+// All data sit in L1 and nothing else runs (no walk over rows, no panel set-up): what the kernel could
+// reach on this CPU at best.
+#define QSPARSE_BENCH_D(w, a, acc) "vpdpbusd %%zmm" #w ", %%zmm" #a ", %%zmm" #acc "\n\t"
+#define QSPARSE_BENCH_GROUP(w0, w1)                                                                         \
+  QSPARSE_BENCH_D(w0, 8, 0) QSPARSE_BENCH_D(w1, 8, 1) QSPARSE_BENCH_D(w0, 9, 2) QSPARSE_BENCH_D(w1, 9, 3) \
+  QSPARSE_BENCH_D(w0, 10, 4) QSPARSE_BENCH_D(w1, 10, 5) QSPARSE_BENCH_D(w0, 11, 6) QSPARSE_BENCH_D(w1, 11, 7)
+#define QSPARSE_BENCH_PIXELS(g)                                                                                \
+  "vpbroadcastd " #g "*4(%[a]), %%zmm8\n\t"                                                                  \
+  "vpbroadcastd " #g "*4+32(%[a]), %%zmm9\n\t"                                                               \
+  "vpbroadcastd " #g "*4+64(%[a]), %%zmm10\n\t"                                                              \
+  "vpbroadcastd " #g "*4+96(%[a]), %%zmm11\n\t"                                                              \
+  "vpxord %%zmm13, %%zmm8, %%zmm8\n\t"                                                                       \
+  "vpxord %%zmm13, %%zmm9, %%zmm9\n\t"                                                                       \
+  "vpxord %%zmm13, %%zmm10, %%zmm10\n\t"                                                                     \
+  "vpxord %%zmm13, %%zmm11, %%zmm11\n\t"
+#define QSPARSE_BENCH_INIT                                                                           \
+  "vmovdqa64 %%zmm30, %%zmm0\n\t vmovdqa64 %%zmm31, %%zmm1\n\t vmovdqa64 %%zmm30, %%zmm2\n\t" \
+  "vmovdqa64 %%zmm31, %%zmm3\n\t vmovdqa64 %%zmm30, %%zmm4\n\t vmovdqa64 %%zmm31, %%zmm5\n\t" \
+  "vmovdqa64 %%zmm30, %%zmm6\n\t vmovdqa64 %%zmm31, %%zmm7\n\t"
+#define QSPARSE_BENCH_MACS                                                                        \
+  QSPARSE_BENCH_GROUP(16, 17) QSPARSE_BENCH_GROUP(18, 19) QSPARSE_BENCH_GROUP(20, 21)            \
+  QSPARSE_BENCH_GROUP(22, 23) QSPARSE_BENCH_GROUP(24, 25) QSPARSE_BENCH_GROUP(26, 27) QSPARSE_BENCH_GROUP(28, 29)
+#define QSPARSE_BENCH_LOADED_MACS                                                                          \
+  QSPARSE_BENCH_PIXELS(0) QSPARSE_BENCH_GROUP(16, 17) QSPARSE_BENCH_PIXELS(1) QSPARSE_BENCH_GROUP(18, 19) \
+  QSPARSE_BENCH_PIXELS(2) QSPARSE_BENCH_GROUP(20, 21) QSPARSE_BENCH_PIXELS(3) QSPARSE_BENCH_GROUP(22, 23) \
+  QSPARSE_BENCH_PIXELS(4) QSPARSE_BENCH_GROUP(24, 25) QSPARSE_BENCH_PIXELS(5) QSPARSE_BENCH_GROUP(26, 27) \
+  QSPARSE_BENCH_PIXELS(6) QSPARSE_BENCH_GROUP(28, 29)
+#define QSPARSE_BENCH_RQ(i) \
+  "vcvtdq2ps %%zmm" #i ", %%zmm" #i "\n\t vmulps %%zmm12, %%zmm" #i ", %%zmm" #i "\n\t vcvtps2dq %%zmm" #i ", %%zmm" #i "\n\t"
+#define QSPARSE_BENCH_REQUANTIZE                                                                           \
+  QSPARSE_BENCH_RQ(0) QSPARSE_BENCH_RQ(1) QSPARSE_BENCH_RQ(2) QSPARSE_BENCH_RQ(3) QSPARSE_BENCH_RQ(4) \
+  QSPARSE_BENCH_RQ(5) QSPARSE_BENCH_RQ(6) QSPARSE_BENCH_RQ(7)
+// Rows (a, b) = accumulators (2a, 2a+1) and (2b, 2b+1), stored at o + 32a and o + 32b.
+#define QSPARSE_BENCH_STORE_PAIR(a0, a1, b0, b1, off)                            \
+  "vpackssdw %%zmm" #a1 ", %%zmm" #a0 ", %%zmm" #a0 "\n\t"                       \
+  "vpackssdw %%zmm" #b1 ", %%zmm" #b0 ", %%zmm" #b0 "\n\t"                       \
+  "vpaddsw %%zmm15, %%zmm" #a0 ", %%zmm" #a0 "\n\t"                              \
+  "vpaddsw %%zmm15, %%zmm" #b0 ", %%zmm" #b0 "\n\t"                              \
+  "vpacksswb %%zmm" #b0 ", %%zmm" #a0 ", %%zmm" #a0 "\n\t"                       \
+  "vpermd %%zmm" #a0 ", %%zmm14, %%zmm" #a0 "\n\t"                               \
+  "vmovdqu %%ymm" #a0 ", " #off "(%[o])\n\t"                                     \
+  "vextracti64x4 $1, %%zmm" #a0 ", " #off "+32(%[o])\n\t"
+#define QSPARSE_BENCH_STORE QSPARSE_BENCH_STORE_PAIR(0, 1, 2, 3, 0) QSPARSE_BENCH_STORE_PAIR(4, 5, 6, 7, 64)
+#define QSPARSE_BENCH_TILE_LOOP(name, body)                                                                          \
+  __attribute__((target("avx512f,avx512bw,avx512vnni"), noinline)) void tile_loop_##name(                            \
+      std::int64_t loops, const std::uint8_t* w, const std::uint8_t* c, const std::uint8_t* a, std::uint8_t* o) {     \
+    __asm__ volatile(                                                                                                \
+        "vmovdqu64 0(%[w]), %%zmm16\n\t vmovdqu64 64(%[w]), %%zmm17\n\t vmovdqu64 128(%[w]), %%zmm18\n\t"            \
+        "vmovdqu64 192(%[w]), %%zmm19\n\t vmovdqu64 256(%[w]), %%zmm20\n\t vmovdqu64 320(%[w]), %%zmm21\n\t"         \
+        "vmovdqu64 384(%[w]), %%zmm22\n\t vmovdqu64 448(%[w]), %%zmm23\n\t vmovdqu64 512(%[w]), %%zmm24\n\t"         \
+        "vmovdqu64 576(%[w]), %%zmm25\n\t vmovdqu64 640(%[w]), %%zmm26\n\t vmovdqu64 704(%[w]), %%zmm27\n\t"         \
+        "vmovdqu64 768(%[w]), %%zmm28\n\t vmovdqu64 832(%[w]), %%zmm29\n\t"                                          \
+        "vmovdqu64 0(%[c]), %%zmm30\n\t vmovdqu64 64(%[c]), %%zmm31\n\t vmovdqu64 128(%[c]), %%zmm12\n\t"            \
+        "vmovdqu64 192(%[c]), %%zmm13\n\t vmovdqu64 256(%[c]), %%zmm14\n\t vmovdqu64 320(%[c]), %%zmm15\n\t"         \
+        QSPARSE_BENCH_PIXELS(0)                                                                                      \
+        "1:\n\t" body                                                                                                \
+        "sub $1, %[loops]\n\t"                                                                                       \
+        "jnz 1b\n\t"                                                                                                 \
+        "vzeroupper\n\t"                                                                                             \
+        : [loops] "+r"(loops)                                                                                        \
+        : [w] "r"(w), [c] "r"(c), [a] "r"(a), [o] "r"(o)                                                             \
+        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",  \
+          "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", \
+          "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "cc", "memory");                            \
+  }
+QSPARSE_BENCH_TILE_LOOP(macs, QSPARSE_BENCH_INIT QSPARSE_BENCH_MACS)
+QSPARSE_BENCH_TILE_LOOP(requantize, QSPARSE_BENCH_INIT QSPARSE_BENCH_MACS QSPARSE_BENCH_REQUANTIZE)
+QSPARSE_BENCH_TILE_LOOP(whole_tile,
+                        QSPARSE_BENCH_INIT QSPARSE_BENCH_LOADED_MACS QSPARSE_BENCH_REQUANTIZE QSPARSE_BENCH_STORE)
+#undef QSPARSE_BENCH_TILE_LOOP
+#undef QSPARSE_BENCH_STORE
+#undef QSPARSE_BENCH_STORE_PAIR
+#undef QSPARSE_BENCH_REQUANTIZE
+#undef QSPARSE_BENCH_RQ
+#undef QSPARSE_BENCH_LOADED_MACS
+#undef QSPARSE_BENCH_MACS
+#undef QSPARSE_BENCH_INIT
+#undef QSPARSE_BENCH_PIXELS
+#undef QSPARSE_BENCH_GROUP
+#undef QSPARSE_BENCH_D
+
+struct tile_bound {
+  const char* name;
+  void (*loop)(std::int64_t, const std::uint8_t*, const std::uint8_t*, const std::uint8_t*, std::uint8_t*);
+};
+const tile_bound tile_bounds[] = {
+    {"macs", tile_loop_macs}, {"requantize", tile_loop_requantize}, {"whole_tile", tile_loop_whole_tile}};
+
+/// GOPS of a tile loop at 2*4*32*27 ops per tile (the K = 27 stem's count).
+void bm_tile_bound(benchmark::State& state, tile_bound bound) {
+  if (!qsparse::cpu_supports(qsparse::isa_level::avx512_vnni)) {
+    state.SkipWithError("this CPU has no AVX-512 VNNI");
+    return;
+  }
+  // Weights, pixels and accumulator inits of small magnitude, a scale of 1/4096 (no denormal, no
+  // overflow), the store order of store_word_rows_as_bytes, a zero point of 3.
+  aligned_buffer<std::uint8_t> weights(14 * 64), constants(6 * 64), pixels(4 * 32), output(4 * 32);
+  for (std::ptrdiff_t i = 0; i < weights.size(); ++i) weights.data()[i] = static_cast<std::uint8_t>((i * 37 + 11) % 251);
+  for (std::ptrdiff_t i = 0; i < pixels.size(); ++i) pixels.data()[i] = static_cast<std::uint8_t>((i * 91 + 5) % 255);
+  std::uint8_t* c = constants.data();
+  std::memset(c, 0, 128);
+  const float scale = 1.0f / 4096.0f;
+  for (int i = 0; i < 16; ++i) std::memcpy(c + 128 + 4 * i, &scale, 4);
+  std::memset(c + 192, 0x80, 64);
+  const std::int32_t order[16] = {0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15};
+  std::memcpy(c + 256, order, 64);
+  for (int i = 0; i < 32; ++i) {
+    const std::int16_t zp = 3;
+    std::memcpy(c + 320 + 2 * i, &zp, 2);
+  }
+  constexpr std::int64_t loops = std::int64_t{1} << 14;
+  for (auto _ : state) {
+    bound.loop(loops, weights.data(), constants.data(), pixels.data(), output.data());
+    benchmark::ClobberMemory();
+  }
+  const double ops = 2.0 * 4 * 32 * 27 * static_cast<double>(loops);
+  state.counters["GOPS"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * ops * 1e-9, benchmark::Counter::kIsRate);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(ops));
+}
+
 void bm_vnni_peak(benchmark::State& state, int accumulators) {
   if (!qsparse::cpu_supports(qsparse::isa_level::avx512_vnni)) {
     state.SkipWithError("this CPU has no AVX-512 VNNI");
@@ -554,6 +689,8 @@ void register_limits() {
   for (const vpdpbusd_mix& mix : vpdpbusd_mixes)
     benchmark::RegisterBenchmark((std::string("BM_vnni_peak_with/6_") + mix.instruction + "_per_12").c_str(), bm_vnni_mix,
                                  mix);
+  for (const tile_bound& bound : tile_bounds)
+    benchmark::RegisterBenchmark((std::string("BM_k27_tile_bound/") + bound.name).c_str(), bm_tile_bound, bound);
   for (qsparse::isa_level level : {qsparse::isa_level::avx2, qsparse::isa_level::avx512})
     benchmark::RegisterBenchmark(("BM_read_bandwidth/" + std::string(qsparse::to_string(level))).c_str(),
                                  bm_read_bandwidth, level)
@@ -597,6 +734,19 @@ void print_goals(const summary_reporter& r, std::FILE* out, double peak, double 
       const double q = gops(r, qsparse_column, s, 1);
       if (big && q > 0) std::fprintf(out, "%-26s %5.1f%% of the vnni peak (goal >= 80%%)\n", s.label().c_str(), 100.0 * q / peak);
     }
+#if QSPARSE_X86
+    std::string bounds;
+    char cell[64];
+    for (const tile_bound& bound : tile_bounds)
+      if (const measured* m = r.find(std::string("BM_k27_tile_bound/") + bound.name)) {
+        std::snprintf(cell, sizeof cell, "%s%s %.1f%%", bounds.empty() ? "" : ", ", bound.name,
+                      100.0 * m->items_per_second * 1e-9 / peak);
+        bounds += cell;
+      }
+    if (!bounds.empty())
+      std::fprintf(out, "K = 27 tile in assembly, data in L1 (of the vnni peak, at 27 of every 28 MACs useful): %s\n",
+                   bounds.c_str());
+#endif
   }
   if (bandwidth > 0) {
     for (const gemm_shape& s : all_gemm_shapes()) {
