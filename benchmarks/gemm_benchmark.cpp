@@ -36,7 +36,8 @@
 // fraction of the vnni peak (times the thread count).
 //
 // Default --benchmark_min_time is 0.2 s; a smoke run is --benchmark_filter=square_256 --benchmark_min_time=0.001.
-// Key numbers: --benchmark_repetitions=3 --benchmark_report_aggregates_only=true (the summary uses medians).
+// Key numbers: --benchmark_repetitions=3 --benchmark_report_aggregates_only=true (the summary uses medians),
+// with --benchmark_enable_random_interleaving=true on a shared machine (noise then spreads over the peers).
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
