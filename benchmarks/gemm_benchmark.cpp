@@ -322,6 +322,13 @@ bool check_peers(std::FILE* out) {
   return ok;
 }
 
+/// Counter GOPS and items_per_second for `ops` operations per iteration.
+void set_ops_rate(benchmark::State& state, double ops) {
+  state.counters["GOPS"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * ops * 1e-9, benchmark::Counter::kIsRate);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(ops));
+}
+
 // ---- vpdpbusd peak -----------------------------------------------------------------------------------
 
 #if QSPARSE_X86
@@ -423,9 +430,7 @@ void bm_vnni_mix(benchmark::State& state, vpdpbusd_mix mix) {
   constexpr std::int64_t loops = std::int64_t{1} << 16;
   for (auto _ : state) mix.loop(loops);
   const double ops = 128.0 * 12.0 * static_cast<double>(loops);
-  state.counters["GOPS"] =
-      benchmark::Counter(static_cast<double>(state.iterations()) * ops * 1e-9, benchmark::Counter::kIsRate);
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(ops));
+  set_ops_rate(state, ops);
 }
 
 // ---- what bounds a shallow tile ----------------------------------------------------------------------
@@ -554,9 +559,7 @@ void bm_tile_bound(benchmark::State& state, tile_bound bound) {
     benchmark::ClobberMemory();
   }
   const double ops = 2.0 * 4 * 32 * 27 * static_cast<double>(loops);
-  state.counters["GOPS"] =
-      benchmark::Counter(static_cast<double>(state.iterations()) * ops * 1e-9, benchmark::Counter::kIsRate);
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(ops));
+  set_ops_rate(state, ops);
 }
 
 void bm_vnni_peak(benchmark::State& state, int accumulators) {
@@ -572,9 +575,7 @@ void bm_vnni_peak(benchmark::State& state, int accumulators) {
       vpdpbusd_loop_24(loops);
   }
   const double ops = 128.0 * static_cast<double>(accumulators) * static_cast<double>(loops);
-  state.counters["GOPS"] =
-      benchmark::Counter(static_cast<double>(state.iterations()) * ops * 1e-9, benchmark::Counter::kIsRate);
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(ops));
+  set_ops_rate(state, ops);
 }
 
 // ---- read bandwidth ----------------------------------------------------------------------------------
