@@ -190,6 +190,48 @@ TEST_CASE("gemm: the shallow kernel clamps in its packs only where that gives th
     }
   }
 }
+TEST_CASE("gemm: the shallow kernel's 64-bit fixed point with packs that clamp gives TFLite's bits (VNNI)",
+          "[gemm][kernels]") {
+  // TFLite's pipeline (bias, double-rounding per-channel requantization, zero point, all of int8 or
+  // uint8) on 32 whole columns with every right shift r in [0, 31] and no left shift runs in 64-bit lanes
+  // with the zero point folded in when |zp| 2^(31+r) <= 2^61 (avx512::prepare_fixed_point_packs). The
+  // multipliers 2^-22 .. 2^-0.01 take that form with any 8-bit zero point; 2^-31 .. 2^-20 take it only
+  // for small zero points (the rest of those panels run the 32-bit form); 2^-6 .. 2^3 have left shifts,
+  // and the ReLU clamp is not the full range (both the 32-bit form). K = 5 keeps many outputs unclamped
+  // (ties of both roundings); N = 45 ends in a partial panel, ldd = N + 3 strides the output.
+  if (!cpu_supports(isa_level::avx512_vnni)) {
+    WARN("AVX-512 VNNI not available on this CPU: its shallow kernel is not exercised");
+    return;
+  }
+  const isa_level isa = isa_level::avx512_vnni;
+  std::mt19937 rng(44);
+  const testing::column_ranges ranges[] = {{100000, -22.0, -0.01, false}, {1000, -31.0, -20.0, false},
+                                           {1000, -6.0, 3.0, false}};
+  for (std::ptrdiff_t k : {5, 27, 32}) {
+    for (std::ptrdiff_t m : {1, 4, 7, 37}) {
+      for (std::ptrdiff_t n : {32, 45, 64}) {
+        for (const testing::column_ranges& range : ranges) {
+          column_params cp(n, rng, range);
+          const requantize_fixed_point_per_channel<double_rounding> rq{cp.multipliers.data(), cp.shifts.data()};
+          for (fill how : {fill::random, fill::low, fill::high, fill::alternating}) {
+            for (std::int32_t zp : {-128, -1, 0, 3, 127}) {
+              const auto p = pipeline(bias_add{cp.bias.data()}, rq, add_zero_point{zp}, saturating_cast<std::int8_t>{});
+              check_case<std::int8_t>(isa, m, k, n, 0, 0, -3, 0, how, p, rng);
+              check_case<std::uint8_t>(isa, m, k, n, 1, 3, 128, 0, how, p, rng);
+            }
+            check_case<std::int8_t>(isa, m, k, n, 0, 0, 5, 0, how, cp.int8_pipeline(-128), rng);
+            check_case<std::int8_t>(isa, m, k, n, 2, 0, 5, 0, how,
+                                    pipeline(rq, add_zero_point{200}, saturating_cast<std::uint8_t>{}), rng);
+            check_case<std::int8_t>(isa, m, k, n, 0, 0, 5, 0, how,
+                                    pipeline(bias_add{cp.bias.data()}, rq, add_zero_point{-9}, clamp{-9, 127},
+                                             saturating_cast<std::int8_t>{}),
+                                    rng);
+          }
+        }
+      }
+    }
+  }
+}
 #endif
 
 TEST_CASE("gemm: full-range inputs and extreme zero points", "[gemm][kernels]") {

@@ -532,6 +532,93 @@ QSPARSE_TARGET_AVX512 inline void store_rows_as_bytes_clamped(__m512i a0, __m512
                            _mm512_adds_epi16(_mm512_packs_epi32(b0, b1), offset16), dst_a, dst_b);
 }
 
+// ---- TFLite's fixed point in 64-bit lanes, the packs as the clamp ----------------------------------------
+// The fast fixed-point stage (double rounding, no left shift: right shift r, multiplier M) and the folded
+// zero point zp of an 8-bit output, from the 64-bit product p = x M alone:
+//   RDBPOT(SRDHM(x, M), r) + zp = floor((p + 2^30 + (h - [p < -2^30] e) 2^31 + zp 2^(31+r)) / 2^(31+r))
+// with h = 2^(r-1) and e = 1 for r > 0, h = e = 0 for r = 0. For SRDHM(x, M) = y = floor((p + 2^30) / 2^31)
+// (rounding_doubling_high_mul), RDBPOT(y, r) = floor((y + h - [y < 0] e) / 2^r) (ties away from zero),
+// y < 0 exactly when p < -2^30, and floor((floor(a / m) + c) / k) = floor((a + c m) / (m k)) for an integer
+// c and m, k > 0. In int64 this is exact when |x| <= 2^30 (so |p| < 2^61) and |zp| 2^(31+r) <= 2^61; the
+// result then fits int32 and the packs clamp it to all of int8 / uint8 exactly. Per 16 outputs: two
+// vpmuldq, thirteen instructions in all, where the 32-bit form takes fifteen and then three for the zero
+// point and the clamp.
+// The per-lane constants, for the even lanes and the odd lanes (each in the low half of a 64-bit lane):
+struct alignas(64) fixed_point_packs_half {
+  __m512i multiplier;  // M (vpmuldq reads the low half)
+  __m512i add;         // 2^30 + h 2^31 + zp 2^(31+r)
+  __m512i fix;         // e 2^31, taken off where p < -2^30
+  __m512i shift;       // 31 + r
+};
+struct alignas(64) fixed_point_packs {
+  fixed_point_packs_half even, odd;
+};
+
+/// Whether the fast evaluator of Prepared, after the bias fold, is the double-rounding fixed point then the
+/// folded zero point and clamps, and Out is 8-bit: the pipelines whose kernels may store through
+/// prepare_fixed_point_packs's form.
+template <class Prepared, class Out>
+constexpr bool has_fixed_point_packs_epilogue() {
+  constexpr std::size_t s = first_stage_after_bias_fold<true, Prepared>();
+  if constexpr (sizeof(Out) == 1 && std::tuple_size_v<Prepared> == s + 2) {
+    return std::is_same_v<std::tuple_element_t<s, Prepared>, prepared_fixed_point<double_rounding>> &&
+           std::is_same_v<std::tuple_element_t<s + 1, Prepared>, prepared_add_constant>;
+  } else {
+    return false;
+  }
+}
+
+/// The constants of the 64-bit form (above) for stages fp, tail of an Out pipeline whose accumulators
+/// (the bias included) are at most `bound` in magnitude; false, leaving k unspecified, where the form is
+/// not exact: fp not plain, a clamp short of Out's whole range, bound > 2^30, or |zp| 2^(31+r) > 2^61.
+template <class Out>
+QSPARSE_TARGET_AVX512 inline bool prepare_fixed_point_packs(const prepared_fixed_point<double_rounding>& fp,
+                                                            const prepared_add_constant& tail, std::int64_t bound,
+                                                            fixed_point_packs& k) {
+  const std::int64_t zp = _mm512_cvtsi512_si32(tail.value);
+  const std::int64_t low = _mm512_cvtsi512_si32(tail.lo) + zp, high = _mm512_cvtsi512_si32(tail.hi) + zp;
+  if (!fp.plain || low != std::numeric_limits<Out>::min() || high != std::numeric_limits<Out>::max() ||
+      bound > (std::int64_t{1} << 30))
+    return false;
+  alignas(64) std::int32_t multiplier[16], right[16];
+  _mm512_store_si512(multiplier, fp.multiplier);
+  _mm512_store_si512(right, fp.right);
+  alignas(64) std::int64_t m[2][8], add[2][8], fix[2][8], shift[2][8];
+  const std::uint64_t magnitude = static_cast<std::uint64_t>(zp < 0 ? -zp : zp);
+  for (int lane = 0; lane < 16; ++lane) {
+    const int r = right[lane];  // in [0, 31]
+    if (magnitude > (std::uint64_t{1} << (30 - std::min(r, 30))) || (r > 30 && magnitude != 0)) return false;
+    const int half = lane & 1, q = lane >> 1;
+    m[half][q] = multiplier[lane];
+    add[half][q] = (std::int64_t{1} << 30) + (r > 0 ? std::int64_t{1} << (r + 30) : 0) +
+                   static_cast<std::int64_t>(static_cast<std::uint64_t>(zp) << (31 + r));
+    fix[half][q] = r > 0 ? std::int64_t{1} << 31 : 0;
+    shift[half][q] = 31 + r;
+  }
+  fixed_point_packs_half* halves[2] = {&k.even, &k.odd};
+  for (int half = 0; half < 2; ++half) {
+    halves[half]->multiplier = _mm512_load_si512(m[half]);
+    halves[half]->add = _mm512_load_si512(add[half]);
+    halves[half]->fix = _mm512_load_si512(fix[half]);
+    halves[half]->shift = _mm512_load_si512(shift[half]);
+  }
+  return true;
+}
+
+/// RDBPOT(SRDHM(x, M), r) + zp per lane by the 64-bit form, for the packs to clamp (k from
+/// prepare_fixed_point_packs).
+QSPARSE_TARGET_AVX512 inline __m512i fixed_point_offset(__m512i x, const fixed_point_packs& k) {
+  const __m512i limit = _mm512_set1_epi64(-(std::int64_t{1} << 30));
+  const __m512i even = _mm512_mul_epi32(x, k.even.multiplier);
+  const __m512i odd = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), k.odd.multiplier);
+  const __m512i e = _mm512_mask_sub_epi64(_mm512_add_epi64(even, k.even.add), _mm512_cmplt_epi64_mask(even, limit),
+                                         _mm512_add_epi64(even, k.even.add), k.even.fix);
+  const __m512i o = _mm512_mask_sub_epi64(_mm512_add_epi64(odd, k.odd.add), _mm512_cmplt_epi64_mask(odd, limit),
+                                         _mm512_add_epi64(odd, k.odd.add), k.odd.fix);
+  return _mm512_mask_blend_epi32(0xAAAA, _mm512_srav_epi64(e, k.even.shift),
+                                 _mm512_slli_epi64(_mm512_srav_epi64(o, k.odd.shift), 32));
+}
+
 /// Applies prepared stages to 16 accumulators of one row and stores the lanes in `mask` as Out, by the
 /// fast evaluator when Fast (the same bits when fast_path_exact(prepared) and the accumulators are
 /// within the bound given to prepare).

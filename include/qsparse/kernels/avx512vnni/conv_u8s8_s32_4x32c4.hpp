@@ -77,8 +77,10 @@ struct conv_u8s8_s32_4x32c4 {
 
   /// How a panel's tiles finish: the generic evaluator, the fast one, or, for 32 whole columns of an
   /// avx512::has_packs_epilogue() pipeline where avx512::packs_clamp_exact holds, round_scale and packs
-  /// that clamp (packs_constants in registers).
-  enum class epilogue { generic, fast, packs_clamp };
+  /// that clamp (packs_constants in registers), or of an avx512::has_fixed_point_packs_epilogue() pipeline
+  /// where avx512::prepare_fixed_point_packs succeeds, TFLite's fixed point in 64-bit lanes and packs that
+  /// clamp (avx512::fixed_point_packs of columns 0-15 and 16-31).
+  enum class epilogue { generic, fast, packs_clamp, fixed_point_packs };
 
   struct alignas(64) packs_constants {
     __m512 scale0, scale1;  // the per-channel scales of columns 0-15 and 16-31
@@ -111,8 +113,8 @@ struct conv_u8s8_s32_4x32c4 {
   template <int GY, int GX, bool Flip, int MR, epilogue E, class Prepared, class Out>
   QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void tile(
       const std::uint8_t* a, std::ptrdiff_t row_step, std::ptrdiff_t tap_pitch, const __m512i (&w)[GY * GX][2],
-      __m512i init0, __m512i init1, const Prepared& p0, const Prepared& p1, const packs_constants& k, __mmask16 mask0,
-      __mmask16 mask1, bool second, Out* dst, std::ptrdiff_t ldd) {
+      __m512i init0, __m512i init1, const Prepared& p0, const Prepared& p1, const packs_constants& k,
+      const avx512::fixed_point_packs* f, __mmask16 mask0, __mmask16 mask1, bool second, Out* dst, std::ptrdiff_t ldd) {
     constexpr bool Fast = E != epilogue::generic;
     __m512i acc[MR][2];
     const __m512i flip = _mm512_set1_epi32(static_cast<std::int32_t>(0x80808080u));
@@ -136,6 +138,17 @@ struct conv_u8s8_s32_4x32c4 {
           acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w[g][1]);
         }
       }
+    }
+    if constexpr (E == epilogue::fixed_point_packs) {
+#pragma GCC unroll 4
+      for (int r = 0; r < MR; r += 2) {
+        const int r1 = r + 1 < MR ? r + 1 : r;
+        avx512::store_rows_as_bytes(avx512::fixed_point_offset(acc[r][0], f[0]), avx512::fixed_point_offset(acc[r][1], f[1]),
+                                    avx512::fixed_point_offset(acc[r1][0], f[0]),
+                                    avx512::fixed_point_offset(acc[r1][1], f[1]), dst + r * ldd,
+                                    r1 != r ? dst + r1 * ldd : nullptr);
+      }
+      return;
     }
     if constexpr (E == epilogue::packs_clamp) {
 #pragma GCC unroll 4
@@ -211,15 +224,30 @@ struct conv_u8s8_s32_4x32c4 {
                 avx512::packs_clamp_exact<out_type>(t0, max_scale, bound + bias_magnitude)) {
               const packs_constants k{t0.scale.scale, t1.scale.scale,
                                       _mm512_set1_epi16(static_cast<short>(_mm512_cvtsi512_si32(t0.tail.value)))};
-              run_panel<GY, GX, Flip, epilogue::packs_clamp>(g, w, init0, init1, p0, p1, k, mask0, mask1, second, n0);
+              run_panel<GY, GX, Flip, epilogue::packs_clamp>(g, w, init0, init1, p0, p1, k, nullptr, mask0, mask1, second,
+                                                             n0);
               continue;
             }
           }
-          run_panel<GY, GX, Flip, epilogue::fast>(g, w, init0, init1, p0, p1, packs_constants(), mask0, mask1, second, n0);
+          if constexpr (avx512::has_fixed_point_packs_epilogue<prepared_t, out_type>()) {
+            avx512::fixed_point_packs f[2];
+            if (mask0 == 0xFFFF && mask1 == 0xFFFF &&
+                avx512::prepare_fixed_point_packs<out_type>(std::get<s>(p0), std::get<s + 1>(p0), bound + bias_magnitude,
+                                                            f[0]) &&
+                avx512::prepare_fixed_point_packs<out_type>(std::get<s>(p1), std::get<s + 1>(p1), bound + bias_magnitude,
+                                                            f[1])) {
+              run_panel<GY, GX, Flip, epilogue::fixed_point_packs>(g, w, init0, init1, p0, p1, packs_constants(), f,
+                                                                   mask0, mask1, second, n0);
+              continue;
+            }
+          }
+          run_panel<GY, GX, Flip, epilogue::fast>(g, w, init0, init1, p0, p1, packs_constants(), nullptr, mask0, mask1,
+                                                  second, n0);
           continue;
         }
       }
-      run_panel<GY, GX, Flip, epilogue::generic>(g, w, init0, init1, p0, p1, packs_constants(), mask0, mask1, second, n0);
+      run_panel<GY, GX, Flip, epilogue::generic>(g, w, init0, init1, p0, p1, packs_constants(), nullptr, mask0, mask1,
+                                                 second, n0);
     }
   }
 
@@ -228,21 +256,21 @@ struct conv_u8s8_s32_4x32c4 {
   template <int GY, int GX, bool Flip, epilogue E, class Prepared, class Out>
   QSPARSE_TARGET_AVX512_VNNI static __attribute__((noinline)) void run_panel(
       const conv_shallow_args<Out>& g, const __m512i (&w)[GY * GX][2], __m512i init0, __m512i init1,
-      const Prepared& p0, const Prepared& p1, packs_constants k, __mmask16 mask0, __mmask16 mask1, bool second,
-      std::ptrdiff_t n0) {
+      const Prepared& p0, const Prepared& p1, packs_constants k, const avx512::fixed_point_packs* f, __mmask16 mask0,
+      __mmask16 mask1, bool second, std::ptrdiff_t n0) {
     const std::ptrdiff_t rs = g.row_step, tp = g.tap_pitch, ldd = g.ldd;
     for (std::ptrdiff_t l = 0; l < g.lines; ++l) {
       const auto* a = static_cast<const std::uint8_t*>(g.rows) + l * g.line_step;
       Out* dst = g.dst + l * g.m * ldd + n0;
       std::ptrdiff_t r = 0;
       for (; r + mr <= g.m; r += mr)
-        tile<GY, GX, Flip, 4, E>(a + r * rs, rs, tp, w, init0, init1, p0, p1, k, mask0, mask1, second, dst + r * ldd, ldd);
+        tile<GY, GX, Flip, 4, E>(a + r * rs, rs, tp, w, init0, init1, p0, p1, k, f, mask0, mask1, second, dst + r * ldd, ldd);
       const std::uint8_t* at = a + r * rs;
       Out* dt = dst + r * ldd;
       switch (g.m - r) {
-        case 3: tile<GY, GX, Flip, 3, E>(at, rs, tp, w, init0, init1, p0, p1, k, mask0, mask1, second, dt, ldd); break;
-        case 2: tile<GY, GX, Flip, 2, E>(at, rs, tp, w, init0, init1, p0, p1, k, mask0, mask1, second, dt, ldd); break;
-        case 1: tile<GY, GX, Flip, 1, E>(at, rs, tp, w, init0, init1, p0, p1, k, mask0, mask1, second, dt, ldd); break;
+        case 3: tile<GY, GX, Flip, 3, E>(at, rs, tp, w, init0, init1, p0, p1, k, f, mask0, mask1, second, dt, ldd); break;
+        case 2: tile<GY, GX, Flip, 2, E>(at, rs, tp, w, init0, init1, p0, p1, k, f, mask0, mask1, second, dt, ldd); break;
+        case 1: tile<GY, GX, Flip, 1, E>(at, rs, tp, w, init0, init1, p0, p1, k, f, mask0, mask1, second, dt, ldd); break;
         default: break;
       }
     }
