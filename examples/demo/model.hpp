@@ -32,15 +32,15 @@
 #include "qsparse/gemm/gemm.hpp"
 #include "qsparse/gemm/gemm_f16.hpp"
 #include "qsparse/gemm/hybrid.hpp"
-#include "qsparse/gemm/output_stages.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
 #include "qsparse/gemm/packed_weights_f16.hpp"
 #include "qsparse/quant/fixed_point.hpp"
 #include "qsparse/quant/layer_params.hpp"
 #include "qsparse/quant/quantize.hpp"
 #include "qsparse/quant/scheme.hpp"
+#include "qsparse/spec/output_stages.hpp"
 #if DEMO_HAVE_SPARSE_GEMM
-#include "qsparse/gemm/packed_sparse_weights.hpp"
+#include "qsparse/spec/packed_sparse_weights.hpp"
 #endif
 
 namespace demo {

@@ -41,7 +41,7 @@
 #include "qsparse/quant/params.hpp"
 #include "qsparse/sparsity/bitmask_values.hpp"
 #if DEMO_HAVE_SPARSE_GEMM
-#include "qsparse/gemm/packed_sparse_weights.hpp"
+#include "qsparse/spec/packed_sparse_weights.hpp"
 #endif
 
 namespace demo {

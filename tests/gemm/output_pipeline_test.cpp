@@ -11,10 +11,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "qsparse/gemm/output_stages.hpp"
 #include "qsparse/kernels/avx2/output_pipeline.hpp"
 #include "qsparse/kernels/avx512/output_pipeline.hpp"
 #include "qsparse/kernels/avx512vnni/dwconv_columns_s8s8_s32_c64.hpp"
+#include "qsparse/spec/output_stages.hpp"
 #include "support/testing.hpp"
 
 using namespace qsparse;

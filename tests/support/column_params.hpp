@@ -9,8 +9,8 @@
 #include <random>
 #include <vector>
 
-#include "qsparse/gemm/output_stages.hpp"
 #include "qsparse/quant/fixed_point.hpp"
+#include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse::testing {
 

@@ -19,8 +19,7 @@
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
-#include "qsparse/kernels/avx2/range.hpp"
-#include "qsparse/kernels/avx512/range.hpp"
+#include "qsparse/kernels/range.hpp"
 #include "qsparse/kernels/scalar/range.hpp"
 #include "qsparse/quant/elementwise_n.hpp"
 
@@ -55,24 +54,6 @@ inline void check_level_supported(const char* function, isa_level level) {
         " (it supports up to ", to_string(detected_isa()), ")");
 }
 
-inline void finite_range_run(isa_level level, const float* x, index_t n, float& lo, float& hi) {
-#if QSPARSE_X86
-  if (level >= isa_level::avx512) return kernels::avx512::finite_range(x, n, lo, hi);
-  if (level >= isa_level::avx2) return kernels::avx2::finite_range(x, n, lo, hi);
-#endif
-  (void)level;
-  kernels::scalar::finite_range(x, n, lo, hi);
-}
-
-inline void finite_range_channelwise_run(isa_level level, const float* x, index_t n, float* lo, float* hi) {
-#if QSPARSE_X86
-  if (level >= isa_level::avx512) return kernels::avx512::finite_range_channelwise(x, n, lo, hi);
-  if (level >= isa_level::avx2) return kernels::avx2::finite_range_channelwise(x, n, lo, hi);
-#endif
-  (void)level;
-  kernels::scalar::finite_range_channelwise(x, n, lo, hi);
-}
-
 }  // namespace detail
 
 /// The finite range of x, on kernels of at most `level` (which this CPU must support).
@@ -83,7 +64,7 @@ value_range find_range_isa(isa_level level, const View& x) {
   value_range r;
   const float* p = x.data_handle();
   detail::for_each_run_n(
-      -1, [&](const auto& o, index_t n, index_t) { detail::finite_range_run(level, p + o[0], n, r.min, r.max); },
+      -1, [&](const auto& o, index_t n, index_t) { kernels::run_finite_range(level, p + o[0], n, r.min, r.max); },
       [&](const auto&, index_t) {},
       [&](const auto& o, index_t n, const auto& s, index_t) {
         kernels::scalar::finite_range_strided(p + o[0], n, s[0], r.min, r.max);
@@ -113,8 +94,8 @@ void find_channel_ranges_isa(isa_level level, const View& x, std::size_t axis, f
     const float* p = x.data_handle();
     detail::for_each_run_n(
         static_cast<std::ptrdiff_t>(axis),
-        [&](const auto& o, index_t n, index_t c) { detail::finite_range_run(level, p + o[0], n, lo[c], hi[c]); },
-        [&](const auto& o, index_t n) { detail::finite_range_channelwise_run(level, p + o[0], n, lo, hi); },
+        [&](const auto& o, index_t n, index_t c) { kernels::run_finite_range(level, p + o[0], n, lo[c], hi[c]); },
+        [&](const auto& o, index_t n) { kernels::run_finite_range_channelwise(level, p + o[0], n, lo, hi); },
         [&](const auto& o, index_t n, const auto& s, index_t c) {
           if (c >= 0) {
             kernels::scalar::finite_range_strided(p + o[0], n, s[0], lo[c], hi[c]);

@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "qsparse/conv/add_params.hpp"
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
@@ -22,6 +21,7 @@
 #include "qsparse/kernels/avx2/add_s8.hpp"
 #include "qsparse/kernels/avx512/add_s8.hpp"
 #include "qsparse/kernels/scalar/add_s8.hpp"
+#include "qsparse/spec/add_params.hpp"
 
 namespace qsparse {
 

@@ -12,7 +12,7 @@
 //   * filter: [C_out][kh][kw][C_in / groups] int8 with one zero point (per-channel scales are a
 //     per-channel requantization stage of the pipeline, as in TFLite: weights symmetric, w_zp = 0);
 //   * output: [N][OH][OW][C_out] of the pipeline's output type, dense NHWC; OH, OW from
-//     conv_output_geometry (qsparse/conv/conv_params.hpp); the pipeline's per-channel arrays are indexed
+//     conv_output_geometry (qsparse/spec/conv_params.hpp); the pipeline's per-channel arrays are indexed
 //     by output channel o.
 //
 // How it maps onto the GEMM (docs/conv.md): each group is one GEMM with K = kh*kw*Cg, N = C_out/groups,
@@ -34,18 +34,18 @@
 #include <type_traits>
 #include <vector>
 
-#include "qsparse/conv/conv_params.hpp"
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/gemm.hpp"
-#include "qsparse/gemm/output_stages.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
 #include "qsparse/kernels/avx512/copy_flip.hpp"
 #include "qsparse/kernels/avx512vnni/conv_u8s8_s32_4x32c4.hpp"
 #include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_8x32c4.hpp"
-#include "qsparse/kernels/gemm_args.hpp"
+#include "qsparse/spec/conv_params.hpp"
+#include "qsparse/spec/gemm_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
 

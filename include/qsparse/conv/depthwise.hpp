@@ -32,18 +32,18 @@
 #include <vector>
 
 #include "qsparse/conv/conv2d.hpp"
-#include "qsparse/conv/conv_params.hpp"
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
 #include "qsparse/kernels/avx2/dwconv_s8s8_s32_c8.hpp"
 #include "qsparse/kernels/avx512/dwconv_s8s8_s32_c16.hpp"
 #include "qsparse/kernels/avx512vnni/dwconv_columns_s8s8_s32_c64.hpp"
 #include "qsparse/kernels/avx512vnni/dwconv_s8s8_s32_c16.hpp"
-#include "qsparse/kernels/dwconv_args.hpp"
 #include "qsparse/kernels/scalar/dwconv_s8s8_s32_c1.hpp"
+#include "qsparse/spec/conv_params.hpp"
+#include "qsparse/spec/dwconv_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
 

@@ -19,15 +19,15 @@
 #include <type_traits>
 
 #include "qsparse/conv/conv2d.hpp"
-#include "qsparse/conv/pool_params.hpp"
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/kernels/avx2/pool_s8.hpp"
 #include "qsparse/kernels/avx512/pool_s8.hpp"
-#include "qsparse/kernels/pool_args.hpp"
 #include "qsparse/kernels/scalar/pool_s8.hpp"
+#include "qsparse/spec/pool_args.hpp"
+#include "qsparse/spec/pool_params.hpp"
 
 namespace qsparse {
 

@@ -23,14 +23,14 @@
 #include <limits>
 #include <type_traits>
 
-#include "qsparse/conv/add_params.hpp"
-#include "qsparse/conv/conv_params.hpp"
-#include "qsparse/conv/pool_params.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/gemm/gemm.hpp"
-#include "qsparse/gemm/output_stages.hpp"
 #include "qsparse/quant/fixed_point.hpp"
+#include "qsparse/spec/add_params.hpp"
+#include "qsparse/spec/conv_params.hpp"
+#include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/pool_params.hpp"
 
 namespace qsparse {
 

@@ -1,7 +1,5 @@
-// qsparse/dispatch/isa.hpp — instruction-set tags, the best one this CPU runs, and a ceiling.
-//
-// ISA tags inherit (avx512_vnni : avx512 : avx2 : scalar), so an overload written for a lower ISA is
-// picked when no better one exists. `isa_level` is the same ladder as a run-time value.
+// qsparse/dispatch/isa.hpp — the best instruction set this CPU runs, and a ceiling. The tags and levels
+// themselves are in qsparse/core/isa.hpp.
 //
 // best_isa() is the highest level that is both compiled in (x86-64 GCC/Clang) and available on this
 // CPU, capped by the process-wide ceiling. The ceiling exists for tests and benchmarks (run every
@@ -12,55 +10,12 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <cstring>
-#include <string>
 
 #include "qsparse/core/cpu_features.hpp"
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/isa.hpp"
 
 namespace qsparse {
-namespace isa {
-
-struct scalar {
-  static constexpr const char* name = "scalar";
-};
-/// AVX2 + FMA + F16C (Haswell and later).
-struct avx2 : scalar {
-  static constexpr const char* name = "avx2";
-};
-/// AVX-512 F, BW, VL and DQ (Skylake-SP and later).
-struct avx512 : avx2 {
-  static constexpr const char* name = "avx512";
-};
-/// AVX-512 with VNNI (vpdpbusd; Cascade Lake and later).
-struct avx512_vnni : avx512 {
-  static constexpr const char* name = "avx512_vnni";
-};
-
-}  // namespace isa
-
-/// The ISA ladder as a value; higher is better.
-enum class isa_level : int { scalar = 0, avx2 = 1, avx512 = 2, avx512_vnni = 3 };
-
-inline const char* to_string(isa_level level) {
-  switch (level) {
-    case isa_level::scalar: return "scalar";
-    case isa_level::avx2: return "avx2";
-    case isa_level::avx512: return "avx512";
-    case isa_level::avx512_vnni: return "avx512_vnni";
-  }
-  return "unknown";
-}
-
-/// Parses "scalar", "avx2", "avx512" or "avx512_vnni"; throws qsparse::error otherwise.
-inline isa_level parse_isa_level(const std::string& text) {
-  for (int i = 0; i <= 3; ++i) {
-    const auto level = static_cast<isa_level>(i);
-    if (text == to_string(level)) return level;
-  }
-  detail::raise(detail::concat("qsparse::parse_isa_level: unknown ISA \"", text,
-                               "\"; expected scalar, avx2, avx512 or avx512_vnni"));
-}
 
 /// The highest level this CPU (and OS) supports, ignoring any ceiling.
 inline isa_level detected_isa() {

@@ -29,13 +29,13 @@
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
 #include "qsparse/kernels/avx2/gemm_x8s8_s32_4x16c2.hpp"
 #include "qsparse/kernels/avx512/gemm_x8s8_s32_8x32c2.hpp"
 #include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_8x32c4.hpp"
-#include "qsparse/kernels/gemm_args.hpp"
 #include "qsparse/kernels/scalar/gemm_x8s8_s32_1x16c1.hpp"
+#include "qsparse/spec/gemm_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
 

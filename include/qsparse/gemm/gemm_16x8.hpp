@@ -40,14 +40,14 @@
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/gemm.hpp"
-#include "qsparse/gemm/output_stages.hpp"
 #include "qsparse/gemm/packed_weights_16x8.hpp"
 #include "qsparse/gemm/panel_tasks.hpp"
 #include "qsparse/kernels/avx2/gemm_s16s8_s64_4x16c2.hpp"
 #include "qsparse/kernels/avx512/gemm_s16s8_s64_8x32c2.hpp"
 #include "qsparse/kernels/avx512vnni/gemm_s16s8_s64_8x32c2.hpp"
-#include "qsparse/kernels/gemm_panel_args.hpp"
 #include "qsparse/kernels/scalar/gemm_s16s8_s64_1x16c1.hpp"
+#include "qsparse/spec/gemm_panel_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
 

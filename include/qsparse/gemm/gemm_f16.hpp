@@ -31,13 +31,13 @@
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
 #include "qsparse/gemm/packed_weights_f16.hpp"
 #include "qsparse/gemm/panel_tasks.hpp"
 #include "qsparse/kernels/avx2/gemm_f32f16_f32_6x16c1.hpp"
 #include "qsparse/kernels/avx512/gemm_f32f16_f32_8x32c1.hpp"
-#include "qsparse/kernels/gemm_panel_args.hpp"
 #include "qsparse/kernels/scalar/gemm_f32f16_f32_1x16c1.hpp"
+#include "qsparse/spec/gemm_panel_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
 

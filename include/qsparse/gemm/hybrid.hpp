@@ -26,13 +26,14 @@
 #include <utility>
 #include <vector>
 
-#include "qsparse/calibrate/range.hpp"
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
+#include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/gemm.hpp"
-#include "qsparse/gemm/output_stages.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
+#include "qsparse/kernels/range.hpp"
+#include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
 
@@ -221,6 +222,7 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
   std::vector<float> row(static_cast<std::size_t>(k));
   std::vector<std::int8_t> q(static_cast<std::size_t>(m_count * k));
   std::vector<hybrid_row_quantization> rows(static_cast<std::size_t>(m_count));
+  const isa_level isa = best_isa();
   for (index_t m = 0; m < m_count; ++m) {
     float* r = row.data();
     for (index_t i = 0; i < k; ++i) r[i] = activations(m, i);
@@ -231,12 +233,14 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
         detail::check(std::isfinite(r[i]), fn, ": activations must be finite, got a(", m, ", ", i, ") = ", r[i]);
       }
     }
-    const value_range range = find_range(make_view(static_cast<const float*>(r), k));
+    float lo = std::numeric_limits<float>::infinity();
+    float hi = -std::numeric_limits<float>::infinity();
+    kernels::run_finite_range(isa, r, k, lo, hi);
     std::int8_t* out = q.data() + m * k;
     rows[static_cast<std::size_t>(m)] =
         params.input_quantization == hybrid_quantization::symmetric
-            ? detail::quantize_row_symmetric_in_range<true>(r, k, out, range.min, range.max)
-            : detail::quantize_row_asymmetric_in_range<true>(r, k, out, range.min, range.max);
+            ? detail::quantize_row_symmetric_in_range<true>(r, k, out, lo, hi)
+            : detail::quantize_row_asymmetric_in_range<true>(r, k, out, lo, hi);
   }
 
   // Step 3: the exact int32 product, then the per-row offset correction.

@@ -1,287 +1,29 @@
-// qsparse/gemm/packed_weights.hpp — int8 weights packed once into the layout a GEMM microkernel reads.
+// qsparse/gemm/packed_weights.hpp — packs int8 GEMM weights for the CPU this process runs on.
 //
-// The GEMM computes dst[m][n] = pipeline(Σ_k (a[m][k] - a_zp) * (w[k][n] - w_zp)). Its weights are a
-// K×N view of int8 (any layout: a TFLite/PyTorch [N][K] row-major filter is the K×N column-major view
-// make_strided_view(filter, {K, N}, {1, K})) with one zero point w_zp, packed for one ISA into a buffer the
-// caller may own. A packed buffer is self-describing:
+//   auto packed = qsparse::pack_weights(w_kxn, w_zero_point);   // for best_isa(), once per layer
 //
-//   offset 0   packed_header (64 bytes): magic "QSPW", version, layout, ISA, K, N, padded K and N, w_zp
-//   offset 64  panels: N padded to NR columns, cut into panels of NR columns; each panel holds K padded
-//              to KR as K/KR groups, each group NR columns × KR consecutive k ("c<KR>" in XNNPACK's
-//              names), so a microkernel reads one panel front to back:
-//                element (k, n) of panel p = n / NR is at  [p][k / KR][n % NR][k % KR]
-//   then       column sums Σ_k w[k][n] (int32, one per padded column) for zero-point compensation
-//
-//   layout             ISA          element                  NR  KR  used by
-//   s8_c4_nr32         avx512_vnni  int8 w (raw)             32  4   vpdpbusd (u8 × s8 → s32)
-//   s16_c2_nr32        avx512       int16 (w - w_zp)         32  2   vpmaddwd (s16 × s16 → s32)
-//   s16_c2_nr16        avx2         int16 (w - w_zp)         16  2   vpmaddwd on ymm
-//   s16_c1_nr16        scalar       int16 (w - w_zp)         16  1   the portable loop
-//
-// Padding elements are 0 (for the int16 layouts: 0 after the zero point is subtracted), so padded k and n
-// contribute nothing. Example: K = 5, N = 3, avx2 → NR = 16, KR = 2, K padded to 6, one panel of
-// 3 groups × 16 columns × 2 k = 96 int16; element (k=4, n=2) sits at [0][2][2][0].
-//
-// pack_weights() validates everything; packed_weights_view::from_bytes() validates a buffer that
-// arrives from elsewhere (a file, another process) and rejects a wrong magic, version, layout or size.
+// The packed layouts, their header and pack_weights(w, w_zp, isa) for a named ISA are the spec
+// (qsparse/spec/packed_weights.hpp); this header adds the overloads that pick the ISA at run time.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <memory>
-#include <new>
-#include <type_traits>
 
-#include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/packed_storage.hpp"
+#include "qsparse/spec/packed_weights.hpp"
 
 namespace qsparse {
 
-/// The microkernel layouts of packed int8 weights.
-enum class packed_layout : std::uint8_t { s8_c4_nr32 = 1, s16_c2_nr32 = 2, s16_c2_nr16 = 3, s16_c1_nr16 = 4 };
-
-inline const char* to_string(packed_layout layout) {
-  switch (layout) {
-    case packed_layout::s8_c4_nr32: return "s8_c4_nr32";
-    case packed_layout::s16_c2_nr32: return "s16_c2_nr32";
-    case packed_layout::s16_c2_nr16: return "s16_c2_nr16";
-    case packed_layout::s16_c1_nr16: return "s16_c1_nr16";
-  }
-  return "unknown";
-}
-
-/// The layout the kernels of `isa` read.
-constexpr packed_layout layout_for(isa_level isa) noexcept {
-  switch (isa) {
-    case isa_level::avx512_vnni: return packed_layout::s8_c4_nr32;
-    case isa_level::avx512: return packed_layout::s16_c2_nr32;
-    case isa_level::avx2: return packed_layout::s16_c2_nr16;
-    case isa_level::scalar: break;
-  }
-  return packed_layout::s16_c1_nr16;
-}
-
-/// Tile geometry of a layout.
-struct layout_geometry {
-  int nr;             // columns per panel
-  int kr;             // consecutive k per column in a group
-  int element_bytes;  // 1 (raw int8) or 2 (int16, zero point subtracted)
-};
-
-constexpr layout_geometry geometry_of(packed_layout layout) noexcept {
-  switch (layout) {
-    case packed_layout::s8_c4_nr32: return {32, 4, 1};
-    case packed_layout::s16_c2_nr32: return {32, 2, 2};
-    case packed_layout::s16_c2_nr16: return {16, 2, 2};
-    case packed_layout::s16_c1_nr16: return {16, 1, 2};
-  }
-  return {0, 0, 0};
-}
-
-/// The first 64 bytes of a packed buffer.
-struct packed_header {
-  static constexpr std::uint32_t magic_value = 0x57505351u;  // "QSPW" little-endian
-  static constexpr std::uint16_t current_version = 1;
-
-  std::uint32_t magic;
-  std::uint16_t version;
-  std::uint8_t layout;  // packed_layout
-  std::uint8_t isa;     // isa_level
-  std::int64_t k;
-  std::int64_t n;
-  std::int64_t k_padded;
-  std::int64_t n_padded;
-  std::int32_t weight_zero_point;
-  std::int32_t reserved;
-  std::int64_t panel_bytes;  // n_padded / nr panels of panel_bytes each
-  std::int64_t total_bytes;
-};
-static_assert(sizeof(packed_header) == 64, "packed_header must stay 64 bytes");
-static_assert(std::is_trivially_copyable_v<packed_header>, "packed_header is copied bytewise");
-
-namespace detail {
-
-constexpr std::int64_t round_up(std::int64_t x, std::int64_t multiple) noexcept {
-  return (x + multiple - 1) / multiple * multiple;
-}
-
-struct packed_sizes {
-  std::int64_t k_padded, n_padded, panel_bytes, data_bytes, total_bytes;
-};
-
-inline packed_sizes packed_sizes_for(std::int64_t k, std::int64_t n, packed_layout layout) {
-  const layout_geometry g = geometry_of(layout);
-  packed_sizes s{};
-  s.k_padded = round_up(k, g.kr);
-  s.n_padded = round_up(n, g.nr);
-  s.panel_bytes = s.k_padded * g.nr * g.element_bytes;
-  s.data_bytes = round_up(s.panel_bytes * (s.n_padded / g.nr), 64);
-  s.total_bytes = 64 + s.data_bytes + round_up(s.n_padded * 4, 64);
-  return s;
-}
-
-}  // namespace detail
-
-/// A read-only view of a validated packed buffer (does not own it).
-class packed_weights_view {
- public:
-  packed_weights_view() = default;
-
-  /// Validates a buffer that claims to hold packed weights; throws qsparse::error on any mismatch.
-  static packed_weights_view from_bytes(const void* data, std::size_t bytes) {
-    const char* fn = "qsparse::packed_weights_view::from_bytes";
-    detail::check(data != nullptr, fn, ": data must not be null");
-    detail::check(reinterpret_cast<std::uintptr_t>(data) % 64 == 0, fn,
-                  ": the buffer must be 64-byte aligned, got address % 64 = ", reinterpret_cast<std::uintptr_t>(data) % 64);
-    detail::check(bytes >= sizeof(packed_header), fn, ": buffer of ", bytes, " bytes is shorter than the 64-byte header");
-    packed_header h;
-    std::memcpy(&h, data, sizeof h);
-    detail::check(h.magic == packed_header::magic_value, fn, ": not a packed weight buffer (magic = 0x", std::hex,
-                  h.magic, ")");
-    detail::check(h.version == packed_header::current_version, fn, ": packed buffer version ", h.version,
-                  " is not supported (this build reads version ", packed_header::current_version, "); repack the weights");
-    const bool layout_known = h.layout >= 1 && h.layout <= 4;
-    detail::check(layout_known, fn, ": unknown packed layout ", int{h.layout});
-    detail::check(h.isa <= 3, fn, ": unknown ISA ", int{h.isa});
-    const auto layout = static_cast<packed_layout>(h.layout);
-    const auto isa = static_cast<isa_level>(h.isa);
-    detail::check(layout_for(isa) == layout, fn, ": layout ", to_string(layout), " does not belong to ISA ",
-                  to_string(isa));
-    detail::check(h.k >= 1 && h.n >= 1 && h.k <= (std::int64_t{1} << 31) && h.n <= (std::int64_t{1} << 31), fn,
-                  ": K and N must be in [1, 2^31], got K = ", h.k, ", N = ", h.n);
-    const detail::packed_sizes s = detail::packed_sizes_for(h.k, h.n, layout);
-    detail::check(h.k_padded == s.k_padded && h.n_padded == s.n_padded && h.panel_bytes == s.panel_bytes &&
-                      h.total_bytes == s.total_bytes,
-                  fn, ": header sizes are inconsistent with K = ", h.k, ", N = ", h.n);
-    detail::check(static_cast<std::int64_t>(bytes) >= h.total_bytes, fn, ": buffer of ", bytes,
-                  " bytes is shorter than the ", h.total_bytes, " bytes its header declares");
-    detail::check(h.weight_zero_point >= -128 && h.weight_zero_point <= 127, fn,
-                  ": weight zero point must be in [-128, 127], got ", h.weight_zero_point);
-    return packed_weights_view(static_cast<const unsigned char*>(data), h);
-  }
-
-  bool empty() const noexcept { return data_ == nullptr; }
-  std::int64_t k() const noexcept { return header_.k; }
-  std::int64_t n() const noexcept { return header_.n; }
-  std::int64_t k_padded() const noexcept { return header_.k_padded; }
-  std::int64_t n_padded() const noexcept { return header_.n_padded; }
-  std::int32_t weight_zero_point() const noexcept { return header_.weight_zero_point; }
-  packed_layout layout() const noexcept { return static_cast<packed_layout>(header_.layout); }
-  isa_level isa() const noexcept { return static_cast<isa_level>(header_.isa); }
-  layout_geometry geometry() const noexcept { return geometry_of(layout()); }
-  std::int64_t panel_bytes() const noexcept { return header_.panel_bytes; }
-  std::size_t size_bytes() const noexcept { return static_cast<std::size_t>(header_.total_bytes); }
-  const packed_header& header() const noexcept { return header_; }
-  const void* bytes() const noexcept { return data_; }
-
-  /// Panel p (NR columns starting at p * NR).
-  const void* panel(std::int64_t p) const noexcept { return data_ + 64 + p * header_.panel_bytes; }
-  /// Σ_k w[k][n] for every padded column (0 for padding columns).
-  const std::int32_t* column_sums() const noexcept {
-    return reinterpret_cast<const std::int32_t*>(data_ + header_.total_bytes - detail::round_up(header_.n_padded * 4, 64));
-  }
-
- private:
-  packed_weights_view(const unsigned char* data, const packed_header& h) : data_(data), header_(h) {}
-  const unsigned char* data_ = nullptr;
-  packed_header header_{};
-};
-
-/// Bytes needed to pack K×N weights for `isa` (including the header and column sums).
-inline std::size_t packed_weights_size(std::int64_t k, std::int64_t n, isa_level isa) {
-  detail::check(k >= 1 && n >= 1, "qsparse::packed_weights_size: K and N must be >= 1, got K = ", k, ", N = ", n);
-  return static_cast<std::size_t>(detail::packed_sizes_for(k, n, layout_for(isa)).total_bytes);
-}
-
-/// Packs K×N int8 weights with zero point `weight_zero_point` for `isa` into `buffer` (64-byte aligned,
-/// at least packed_weights_size(K, N, isa) bytes) and returns the validated view of it.
+/// Packs K×N int8 weights with zero point `weight_zero_point` for best_isa() into an owning buffer.
 template <class T, class Layout, class Accessor>
-packed_weights_view pack_weights(const tensor_view<T, 2, Layout, Accessor>& weights, std::int32_t weight_zero_point,
-                                 isa_level isa, void* buffer, std::size_t buffer_bytes) {
-  static_assert(std::is_same_v<std::remove_const_t<T>, std::int8_t>,
-                "qsparse::pack_weights: weights must be a 2-D view of std::int8_t (K rows, N columns).");
-  const char* fn = "qsparse::pack_weights";
-  const std::int64_t k = weights.extent(0);
-  const std::int64_t n = weights.extent(1);
-  detail::check(k >= 1 && n >= 1, fn, ": weights must be K x N with K, N >= 1, got ", k, " x ", n);
-  detail::check(k <= (std::int64_t{1} << 31) && n <= (std::int64_t{1} << 31), fn,
-                ": K and N must be <= 2^31, got K = ", k, ", N = ", n);
-  detail::check(weight_zero_point >= -128 && weight_zero_point <= 127, fn,
-                ": weight_zero_point must be in [-128, 127], got ", weight_zero_point);
-  detail::check(buffer != nullptr, fn, ": buffer must not be null");
-  detail::check(reinterpret_cast<std::uintptr_t>(buffer) % 64 == 0, fn, ": buffer must be 64-byte aligned");
-  const packed_layout layout = layout_for(isa);
-  const layout_geometry g = geometry_of(layout);
-  const detail::packed_sizes s = detail::packed_sizes_for(k, n, layout);
-  detail::check(static_cast<std::int64_t>(buffer_bytes) >= s.total_bytes, fn, ": buffer has ", buffer_bytes,
-                " bytes, packing ", k, " x ", n, " for ", to_string(isa), " needs ", s.total_bytes);
-
-  auto* out = static_cast<unsigned char*>(buffer);
-  std::memset(out, 0, static_cast<std::size_t>(s.total_bytes));
-  packed_header h{};
-  h.magic = packed_header::magic_value;
-  h.version = packed_header::current_version;
-  h.layout = static_cast<std::uint8_t>(layout);
-  h.isa = static_cast<std::uint8_t>(isa);
-  h.k = k;
-  h.n = n;
-  h.k_padded = s.k_padded;
-  h.n_padded = s.n_padded;
-  h.weight_zero_point = weight_zero_point;
-  h.panel_bytes = s.panel_bytes;
-  h.total_bytes = s.total_bytes;
-  std::memcpy(out, &h, sizeof h);
-
-  const std::int64_t groups = s.k_padded / g.kr;
-  auto* sums = reinterpret_cast<std::int32_t*>(out + s.total_bytes - detail::round_up(s.n_padded * 4, 64));
-  for (std::int64_t col = 0; col < n; ++col) {
-    const std::int64_t p = col / g.nr;
-    const std::int64_t j = col % g.nr;
-    unsigned char* panel = out + 64 + p * s.panel_bytes;
-    std::int32_t sum = 0;
-    for (std::int64_t row = 0; row < k; ++row) {
-      const std::int32_t w = weights(static_cast<index_t>(row), static_cast<index_t>(col));
-      sum += w;
-      const std::int64_t element = ((row / g.kr) * g.nr + j) * g.kr + row % g.kr;
-      if (g.element_bytes == 1) {
-        panel[element] = static_cast<unsigned char>(static_cast<std::int8_t>(w));
-      } else {
-        const auto v = static_cast<std::int16_t>(w - weight_zero_point);
-        std::memcpy(panel + element * 2, &v, 2);
-      }
-    }
-    (void)groups;
-    sums[col] = sum;
-  }
-  return packed_weights_view::from_bytes(buffer, buffer_bytes);
+packed_weights pack_weights(const tensor_view<T, 2, Layout, Accessor>& weights, std::int32_t weight_zero_point) {
+  return pack_weights(weights, weight_zero_point, best_isa());
 }
 
-/// Packed weights that own their (64-byte aligned) buffer.
-class packed_weights : public packed_storage<packed_weights_view> {
- public:
-  packed_weights() = default;
-
-  template <class T, class Layout, class Accessor>
-  packed_weights(const tensor_view<T, 2, Layout, Accessor>& weights, std::int32_t weight_zero_point, isa_level isa)
-      : packed_storage(checked_size(weights.extent(0), weights.extent(1), isa), [&](void* buffer, std::size_t bytes) {
-          return pack_weights(weights, weight_zero_point, isa, buffer, bytes);
-        }) {}
-
- private:
-  static std::size_t checked_size(std::int64_t k, std::int64_t n, isa_level isa) {
-    detail::check(k >= 1 && n >= 1, "qsparse::pack_weights: weights must be K x N with K, N >= 1, got ", k, " x ", n);
-    return packed_weights_size(k, n, isa);
-  }
-};
-
-/// Packs weights for `isa` (default: the best ISA this CPU runs) into an owning buffer.
+/// The same for symmetric weights (zero point 0).
 template <class T, class Layout, class Accessor>
-packed_weights pack_weights(const tensor_view<T, 2, Layout, Accessor>& weights, std::int32_t weight_zero_point = 0,
-                            isa_level isa = best_isa()) {
-  return packed_weights(weights, weight_zero_point, isa);
+packed_weights pack_weights(const tensor_view<T, 2, Layout, Accessor>& weights) {
+  return pack_weights(weights, 0, best_isa());
 }
 
 }  // namespace qsparse

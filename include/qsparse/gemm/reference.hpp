@@ -16,7 +16,7 @@
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/gemm/gemm.hpp"
-#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
 

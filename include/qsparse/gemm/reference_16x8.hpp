@@ -15,7 +15,7 @@
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/gemm/gemm_16x8.hpp"
-#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
 

@@ -18,7 +18,7 @@
 #include "qsparse/core/float16.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/gemm/gemm_f16.hpp"
-#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
 

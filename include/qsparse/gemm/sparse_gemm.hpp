@@ -7,7 +7,7 @@
 // as reference_gemm (qsparse/gemm/reference.hpp) and gemm() on the same masked weights with w_zp = 0:
 //   * a: M×K view of std::int8_t (a_zp in [-128, 127]) or std::uint8_t (a_zp in [0, 255]), contiguous
 //     along K (any row stride); a plain view means a_zp = 0;
-//   * packed: weights packed by pack_sparse_weights (qsparse/gemm/packed_sparse_weights.hpp) in one of
+//   * packed: weights packed by pack_sparse_weights (qsparse/spec/packed_sparse_weights.hpp) in one of
 //     the formats block_4x16, block_4x32 (all-zero 4 × NB blocks skipped) or two_of_four (2:4 along K);
 //     the buffer is ISA-independent and the kernel is picked at run time (selected_sparse_kernel_name);
 //   * dst: M×N view of the pipeline's output type, contiguous along N (any row stride);
@@ -37,15 +37,15 @@
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/gemm.hpp"
-#include "qsparse/gemm/output_stages.hpp"
-#include "qsparse/gemm/packed_sparse_weights.hpp"
 #include "qsparse/kernels/avx2/spgemm_2of4_x8s8_s32_2x16c4.hpp"
 #include "qsparse/kernels/avx2/spgemm_block4_x8s8_s32_2x16c4.hpp"
 #include "qsparse/kernels/avx512vnni/spgemm_2of4_u8s8_s32_8x16c4.hpp"
 #include "qsparse/kernels/avx512vnni/spgemm_block4_u8s8_s32_8xNc4.hpp"
 #include "qsparse/kernels/scalar/spgemm_2of4_x8s8_s32_1x16c4.hpp"
 #include "qsparse/kernels/scalar/spgemm_block4_x8s8_s32_1xNc4.hpp"
-#include "qsparse/kernels/sparse_gemm_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/packed_sparse_weights.hpp"
+#include "qsparse/spec/sparse_gemm_args.hpp"
 
 namespace qsparse {
 

@@ -6,10 +6,10 @@
 #include <cstdint>
 #include <cstring>
 
-#include "qsparse/conv/add_params.hpp"
 #include "qsparse/core/config.hpp"
-#include "qsparse/dispatch/isa.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx2/fixed_point.hpp"
+#include "qsparse/spec/add_params.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>

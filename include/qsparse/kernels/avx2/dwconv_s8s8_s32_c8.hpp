@@ -1,5 +1,5 @@
 // qsparse/kernels/avx2/dwconv_s8s8_s32_c8.hpp — depthwise convolution on AVX2: 8 channels per vector
-// over an output row's indirection table (qsparse/kernels/dwconv_args.hpp).
+// over an output row's indirection table (qsparse/spec/dwconv_args.hpp).
 //
 // Per tap and 8 channels: vpmovsxbd widens the int8 inputs to int32, vpmaddwd multiplies them by the
 // packed weights (int16 in the low half of each int32 lane, 0 in the high half: the pair sum is
@@ -12,10 +12,10 @@
 #include <cstring>
 
 #include "qsparse/core/config.hpp"
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx2/output_pipeline.hpp"
-#include "qsparse/kernels/dwconv_args.hpp"
+#include "qsparse/spec/dwconv_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>

@@ -1,6 +1,6 @@
 // qsparse/kernels/avx2/gemm_f32f16_f32_6x16c1.hpp — the float16-weight GEMM on AVX2 + F16C + FMA (float
 // activations × binary16 weights, float sums): up to 6 rows × 16 columns per tile (weights packed as
-// float16, NR = 16, KR = 1; qsparse/gemm/packed_weights_f16.hpp).
+// float16, NR = 16, KR = 1; qsparse/spec/packed_weights_f16.hpp).
 //
 // The result is defined element by element (qsparse/gemm/reference_f16.hpp): acc = +0.0f, then for
 // k = 0, 1, ..., K-1 in order acc = fma(a[m][k], float(w[k][n]), acc) with one rounding, then the float
@@ -18,10 +18,10 @@
 #include <utility>
 
 #include "qsparse/core/config.hpp"
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
-#include "qsparse/gemm/packed_weights_f16.hpp"
-#include "qsparse/kernels/gemm_panel_args.hpp"
+#include "qsparse/core/isa.hpp"
+#include "qsparse/spec/gemm_panel_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/packed_weights_f16.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>

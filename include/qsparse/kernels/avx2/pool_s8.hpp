@@ -1,5 +1,5 @@
 // qsparse/kernels/avx2/pool_s8.hpp — int8 max and average pooling of one output pixel on AVX2
-// (qsparse/kernels/pool_args.hpp).
+// (qsparse/spec/pool_args.hpp).
 //
 // Max: 32 channels per vector, vpmaxsb over the taps, clamp in int8. Average: 8 channels per vector
 // summed in int32, TFLite's rounding as a truncated float division (exact: see kernels/avx512/pool_s8.hpp).
@@ -11,8 +11,8 @@
 #include <cstring>
 
 #include "qsparse/core/config.hpp"
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/kernels/pool_args.hpp"
+#include "qsparse/core/isa.hpp"
+#include "qsparse/spec/pool_args.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>

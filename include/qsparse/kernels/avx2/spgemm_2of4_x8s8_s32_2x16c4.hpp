@@ -1,5 +1,5 @@
 // qsparse/kernels/avx2/spgemm_2of4_x8s8_s32_2x16c4.hpp — 2:4-sparse int8 GEMM on AVX2: up to 2 rows × 16
-// columns per tile (format two_of_four of qsparse/gemm/packed_sparse_weights.hpp).
+// columns per tile (format two_of_four of qsparse/spec/packed_sparse_weights.hpp).
 //
 // The gather of the AVX-512 kernel on int16: the 8 activations (a - a_zp, int16) of a pair of groups are
 // broadcast to both 128-bit lanes, one vpshufb per 4 columns puts each column's 4 selected activations
@@ -13,12 +13,13 @@
 #include <cstring>
 
 #include "qsparse/core/config.hpp"
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx2/output_pipeline.hpp"
 #include "qsparse/kernels/avx2/spgemm_block4_x8s8_s32_2x16c4.hpp"
-#include "qsparse/kernels/gemm_args.hpp"
-#include "qsparse/kernels/sparse_gemm_args.hpp"
+#include "qsparse/kernels/scratch.hpp"
+#include "qsparse/spec/gemm_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/sparse_gemm_args.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>

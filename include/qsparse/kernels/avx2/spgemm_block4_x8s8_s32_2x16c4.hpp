@@ -1,6 +1,6 @@
 // qsparse/kernels/avx2/spgemm_block4_x8s8_s32_2x16c4.hpp — block-sparse int8 GEMM on AVX2: up to 2 rows ×
 // 16 columns per tile, visiting only the stored 4 × NB blocks (formats block_4x16 / block_4x32 of
-// qsparse/gemm/packed_sparse_weights.hpp; a 32-wide panel is run as two 16-column halves).
+// qsparse/spec/packed_sparse_weights.hpp; a 32-wide panel is run as two 16-column halves).
 //
 // As in the dense AVX2 kernel nothing may saturate, so products are int16 × int16 with vpmaddwd: the
 // activation rows are widened to int16 (a - a_zp) per tile, and each block's signed bytes are
@@ -15,11 +15,12 @@
 #include <cstring>
 
 #include "qsparse/core/config.hpp"
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx2/output_pipeline.hpp"
-#include "qsparse/kernels/gemm_args.hpp"
-#include "qsparse/kernels/sparse_gemm_args.hpp"
+#include "qsparse/kernels/scratch.hpp"
+#include "qsparse/spec/gemm_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/sparse_gemm_args.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>

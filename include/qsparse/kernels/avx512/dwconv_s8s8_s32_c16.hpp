@@ -1,5 +1,5 @@
 // qsparse/kernels/avx512/dwconv_s8s8_s32_c16.hpp — depthwise convolution on AVX-512BW: 16 channels
-// per vector over an output row's indirection table (qsparse/kernels/dwconv_args.hpp).
+// per vector over an output row's indirection table (qsparse/spec/dwconv_args.hpp).
 //
 // Per tap and 16 channels: vpmovsxbd loads the int8 inputs sign-extended to int32 (straight from memory;
 // a masked load only for a channel tail), vpmaddwd multiplies them by the packed weights (int16 in the
@@ -14,10 +14,10 @@
 #include <cstdint>
 
 #include "qsparse/core/config.hpp"
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx512/output_pipeline.hpp"
-#include "qsparse/kernels/dwconv_args.hpp"
+#include "qsparse/spec/dwconv_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>

@@ -16,7 +16,7 @@
 //   multiply_by_quantized_multiplier(x, y, n, M, shift)
 //   multiply_by_quantized_multiplier_single_rounding(x, y, n, M, shift)
 // Every function carries QSPARSE_TARGET_AVX512; call them only when the CPU supports
-// isa_level::avx512 (qsparse/dispatch/isa.hpp). Without x86 this header declares nothing.
+// isa_level::avx512 (qsparse/core/isa.hpp). Without x86 this header declares nothing.
 #pragma once
 
 #include <cstddef>

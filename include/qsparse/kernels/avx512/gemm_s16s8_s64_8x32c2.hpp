@@ -1,6 +1,6 @@
 // qsparse/kernels/avx512/gemm_s16s8_s64_8x32c2.hpp — the 16x8 GEMM on AVX-512BW (int16 activations ×
 // int8 weights, exact int64 sums): up to 8 rows × 32 columns per tile, 2 consecutive k per vpmaddwd lane
-// (weights packed as int16, NR = 32, KR = 2; qsparse/gemm/packed_weights_16x8.hpp).
+// (weights packed as int16, NR = 32, KR = 2; qsparse/spec/packed_weights_16x8.hpp).
 //
 // A vpmaddwd pair sum is at most 2 * 32768 * 128 = 2^23 in magnitude, so the 16 zmm of int32 accumulators
 // are exact over blocks of block_pairs = 255 pairs (255 * 2^23 < 2^31). After each block the int32 sums are
@@ -17,11 +17,12 @@
 #include <cstring>
 
 #include "qsparse/core/config.hpp"
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
-#include "qsparse/gemm/packed_weights_16x8.hpp"
-#include "qsparse/kernels/gemm_args.hpp"
-#include "qsparse/kernels/gemm_panel_args.hpp"
+#include "qsparse/core/isa.hpp"
+#include "qsparse/kernels/scratch.hpp"
+#include "qsparse/spec/gemm_args.hpp"
+#include "qsparse/spec/gemm_panel_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/packed_weights_16x8.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>

@@ -14,10 +14,11 @@
 #include <type_traits>
 
 #include "qsparse/core/config.hpp"
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx512/output_pipeline.hpp"
-#include "qsparse/kernels/gemm_args.hpp"
+#include "qsparse/kernels/scratch.hpp"
+#include "qsparse/spec/gemm_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>

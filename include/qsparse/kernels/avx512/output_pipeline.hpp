@@ -1,4 +1,4 @@
-// qsparse/kernels/avx512/output_pipeline.hpp — the GEMM output stages (qsparse/gemm/output_stages.hpp)
+// qsparse/kernels/avx512/output_pipeline.hpp — the GEMM output stages (qsparse/spec/output_stages.hpp)
 // on 16 int32 accumulators of one output row, bit-exact with their scalar definition `evaluate`.
 //
 //   auto prepared = prepare(pipeline, n, mask)  loads the stages' parameters of columns n .. n+15 once
@@ -23,8 +23,8 @@
 #include <utility>
 
 #include "qsparse/core/config.hpp"
-#include "qsparse/gemm/output_stages.hpp"
 #include "qsparse/kernels/avx512/fixed_point.hpp"
+#include "qsparse/spec/output_stages.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>

@@ -1,5 +1,5 @@
 // qsparse/kernels/avx512/pool_s8.hpp — int8 max and average pooling of one output pixel on AVX-512BW
-// (qsparse/kernels/pool_args.hpp).
+// (qsparse/spec/pool_args.hpp).
 //
 // Max: 64 channels per vector, vpmaxsb over the taps, then the clamp in int8. Average: 16 channels per
 // vector summed in int32, then TFLite's rounding q = trunc((s ± count/2) / count) computed as a float
@@ -11,8 +11,8 @@
 #include <cstdint>
 
 #include "qsparse/core/config.hpp"
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/kernels/pool_args.hpp"
+#include "qsparse/core/isa.hpp"
+#include "qsparse/spec/pool_args.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>

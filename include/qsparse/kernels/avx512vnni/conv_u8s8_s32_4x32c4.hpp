@@ -1,6 +1,6 @@
 // qsparse/kernels/avx512vnni/conv_u8s8_s32_4x32c4.hpp — the shallow-K convolution kernel on AVX-512 VNNI,
 // 4 output pixels × 32 output channels per tile, for K <= 36 (a 3-channel stem: 3*3*3 = 27) and weights
-// packed s8_c4_nr32 (the GEMM's VNNI layout, qsparse/gemm/packed_weights.hpp). Two ways to read pixels:
+// packed s8_c4_nr32 (the GEMM's VNNI layout, qsparse/spec/packed_weights.hpp). Two ways to read pixels:
 //   * rows (`run_rows`): pixel r's K bytes at rows + r*row_step (im2col rows, or the activations of a VNNI
 //     GEMM with symmetric weights and K <= 32), int8 made unsigned (a + 128) as each 4-byte group is
 //     broadcast, or uint8, read up to kp bytes (the padded weights are 0);
@@ -25,10 +25,10 @@
 #include <type_traits>
 
 #include "qsparse/core/config.hpp"
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
-#include "qsparse/gemm/packed_weights.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx512/output_pipeline.hpp"
+#include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/packed_weights.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>

@@ -44,10 +44,10 @@
 #include <vector>
 
 #include "qsparse/core/config.hpp"
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx512/output_pipeline.hpp"
 #include "qsparse/kernels/avx512vnni/dwconv_s8s8_s32_c16.hpp"
+#include "qsparse/spec/output_stages.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>

@@ -1,6 +1,6 @@
 // qsparse/kernels/avx512vnni/gemm_s16s8_s64_8x32c2.hpp — the 16x8 GEMM on AVX-512 VNNI (int16 activations ×
 // int8 weights, exact int64 sums): up to 8 rows × 32 columns per tile, 2 consecutive k per vpdpwssd lane
-// (weights packed as int16, NR = 32, KR = 2; qsparse/gemm/packed_weights_16x8.hpp).
+// (weights packed as int16, NR = 32, KR = 2; qsparse/spec/packed_weights_16x8.hpp).
 //
 // vpdpwssd adds the pair sums a[2q]*w[2q] + a[2q+1]*w[2q+1] (each at most 2 * 32768 * 128 = 2^23 in
 // magnitude) into int32 lanes without saturating, replacing vpmaddwd + vpaddd; the 16 zmm of int32
@@ -18,11 +18,12 @@
 #include <cstring>
 
 #include "qsparse/core/config.hpp"
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
-#include "qsparse/gemm/packed_weights_16x8.hpp"
-#include "qsparse/kernels/gemm_args.hpp"
-#include "qsparse/kernels/gemm_panel_args.hpp"
+#include "qsparse/core/isa.hpp"
+#include "qsparse/kernels/scratch.hpp"
+#include "qsparse/spec/gemm_args.hpp"
+#include "qsparse/spec/gemm_panel_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/packed_weights_16x8.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>

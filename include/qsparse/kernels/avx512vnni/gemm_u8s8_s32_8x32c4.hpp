@@ -38,11 +38,12 @@
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/cpu_features.hpp"
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx512/output_pipeline.hpp"
 #include "qsparse/kernels/avx512vnni/conv_u8s8_s32_4x32c4.hpp"
-#include "qsparse/kernels/gemm_args.hpp"
+#include "qsparse/kernels/scratch.hpp"
+#include "qsparse/spec/gemm_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>

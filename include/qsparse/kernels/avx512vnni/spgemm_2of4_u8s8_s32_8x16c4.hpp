@@ -1,6 +1,6 @@
 // qsparse/kernels/avx512vnni/spgemm_2of4_u8s8_s32_8x16c4.hpp — 2:4-sparse int8 GEMM on AVX-512 VNNI: up
 // to 8 rows × 16 columns (or fewer rows × up to 4 panels of 16 columns) per tile (format two_of_four of
-// qsparse/gemm/packed_sparse_weights.hpp).
+// qsparse/spec/packed_sparse_weights.hpp).
 //
 // Half the multiply-adds of the dense GEMM: a 64-byte value vector holds the 4 kept weights of each of
 // 16 columns for one pair of groups (8 k), and each row meets it with one vpdpbusd whose activation
@@ -18,13 +18,14 @@
 #include <type_traits>
 
 #include "qsparse/core/config.hpp"
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx512/output_pipeline.hpp"
 #include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_8x32c4.hpp"  // accumulator_bound
 #include "qsparse/kernels/avx512vnni/spgemm_block4_u8s8_s32_8xNc4.hpp"  // spgemm_copy_row_unsigned
-#include "qsparse/kernels/gemm_args.hpp"
-#include "qsparse/kernels/sparse_gemm_args.hpp"
+#include "qsparse/kernels/scratch.hpp"
+#include "qsparse/spec/gemm_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/sparse_gemm_args.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>

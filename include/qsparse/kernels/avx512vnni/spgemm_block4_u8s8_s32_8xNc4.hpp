@@ -1,6 +1,6 @@
 // qsparse/kernels/avx512vnni/spgemm_block4_u8s8_s32_8xNc4.hpp — block-sparse int8 GEMM on AVX-512 VNNI:
 // up to 8 rows × one panel of NB (16 or 32) columns per tile, one vpdpbusd per row and 16 columns for
-// each stored 4 × NB block (formats block_4x16 / block_4x32 of qsparse/gemm/packed_sparse_weights.hpp).
+// each stored 4 × NB block (formats block_4x16 / block_4x32 of qsparse/spec/packed_sparse_weights.hpp).
 //
 // A stored block is exactly the operand of the dense VNNI kernel's k group (NB columns × 4 consecutive
 // k, signed bytes), so its inner loop is the dense one with the k offset read from block_k[] instead of
@@ -18,11 +18,12 @@
 #include <type_traits>
 
 #include "qsparse/core/config.hpp"
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx512/output_pipeline.hpp"
-#include "qsparse/kernels/gemm_args.hpp"
-#include "qsparse/kernels/sparse_gemm_args.hpp"
+#include "qsparse/kernels/scratch.hpp"
+#include "qsparse/spec/gemm_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/sparse_gemm_args.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>

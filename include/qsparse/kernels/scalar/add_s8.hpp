@@ -5,9 +5,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "qsparse/conv/add_params.hpp"
-#include "qsparse/dispatch/isa.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/quant/fixed_point.hpp"
+#include "qsparse/spec/add_params.hpp"
 
 namespace qsparse {
 namespace kernels {

@@ -1,14 +1,14 @@
 // qsparse/kernels/scalar/dwconv_s8s8_s32_c1.hpp — the portable depthwise-convolution kernel: one
-// channel at a time over an output row's indirection table (qsparse/kernels/dwconv_args.hpp); the
+// channel at a time over an output row's indirection table (qsparse/spec/dwconv_args.hpp); the
 // output stages are the scalar definition `evaluate`.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
-#include "qsparse/kernels/dwconv_args.hpp"
+#include "qsparse/core/isa.hpp"
+#include "qsparse/spec/dwconv_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
 namespace kernels {

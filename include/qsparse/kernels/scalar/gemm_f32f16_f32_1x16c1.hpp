@@ -1,5 +1,5 @@
 // qsparse/kernels/scalar/gemm_f32f16_f32_1x16c1.hpp — the portable float16-weight GEMM: one row × 16
-// columns per tile (weights packed as float16, NR = 16, KR = 1; qsparse/gemm/packed_weights_f16.hpp).
+// columns per tile (weights packed as float16, NR = 16, KR = 1; qsparse/spec/packed_weights_f16.hpp).
 // Computes the definition directly: per (m, n), acc = +0.0f, then acc = std::fma(a[m][k], float(w[k][n]),
 // acc) for k in order, then `evaluate` (bias_add_float, clamp_float).
 #pragma once
@@ -9,10 +9,10 @@
 #include <cstdint>
 
 #include "qsparse/core/float16.hpp"
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
-#include "qsparse/gemm/packed_weights_f16.hpp"
-#include "qsparse/kernels/gemm_panel_args.hpp"
+#include "qsparse/core/isa.hpp"
+#include "qsparse/spec/gemm_panel_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/packed_weights_f16.hpp"
 
 namespace qsparse {
 namespace kernels {

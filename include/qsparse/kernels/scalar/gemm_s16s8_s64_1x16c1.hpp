@@ -1,6 +1,6 @@
 // qsparse/kernels/scalar/gemm_s16s8_s64_1x16c1.hpp — the portable 16x8 GEMM (int16 activations × int8
 // weights, exact int64 sums): one row × 16 columns per tile, weights packed as int16 with KR = 1
-// (qsparse/gemm/packed_weights_16x8.hpp). Plain C++ that a compiler vectorises for the host's own flags.
+// (qsparse/spec/packed_weights_16x8.hpp). Plain C++ that a compiler vectorises for the host's own flags.
 //
 // Each product is at most 32768 * 128 = 2^22 in magnitude, so int32 partial sums over blocks of
 // block_k = 511 k are exact (511 * 2^22 < 2^31); each block is then added into int64 accumulators, which
@@ -11,10 +11,10 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
-#include "qsparse/gemm/packed_weights_16x8.hpp"
-#include "qsparse/kernels/gemm_panel_args.hpp"
+#include "qsparse/core/isa.hpp"
+#include "qsparse/spec/gemm_panel_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/packed_weights_16x8.hpp"
 
 namespace qsparse {
 namespace kernels {

@@ -6,9 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
-#include "qsparse/kernels/gemm_args.hpp"
+#include "qsparse/core/isa.hpp"
+#include "qsparse/spec/gemm_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
 namespace kernels {

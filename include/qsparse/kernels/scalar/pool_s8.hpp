@@ -1,12 +1,12 @@
 // qsparse/kernels/scalar/pool_s8.hpp — portable int8 max and average pooling of one output pixel
-// (qsparse/kernels/pool_args.hpp).
+// (qsparse/spec/pool_args.hpp).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/kernels/pool_args.hpp"
+#include "qsparse/core/isa.hpp"
+#include "qsparse/spec/pool_args.hpp"
 
 namespace qsparse {
 namespace kernels {

@@ -1,15 +1,16 @@
 // qsparse/kernels/scalar/spgemm_2of4_x8s8_s32_1x16c4.hpp — the portable 2:4-sparse int8 GEMM: one row ×
 // one panel of 16 columns per tile, four multiply-adds per column and pair of groups (8 k), each with the
-// activation its stored slot position selects (format two_of_four of qsparse/gemm/packed_sparse_weights.hpp). Plain C++; the output stages are the scalar `evaluate`.
+// activation its stored slot position selects (format two_of_four of qsparse/spec/packed_sparse_weights.hpp). Plain C++; the output stages are the scalar `evaluate`.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
-#include "qsparse/kernels/gemm_args.hpp"
-#include "qsparse/kernels/sparse_gemm_args.hpp"
+#include "qsparse/core/isa.hpp"
+#include "qsparse/kernels/scratch.hpp"
+#include "qsparse/spec/gemm_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/sparse_gemm_args.hpp"
 
 namespace qsparse {
 namespace kernels {

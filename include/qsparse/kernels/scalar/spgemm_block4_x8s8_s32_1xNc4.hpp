@@ -1,16 +1,17 @@
 // qsparse/kernels/scalar/spgemm_block4_x8s8_s32_1xNc4.hpp — the portable block-sparse int8 GEMM: one row
 // × one panel of NB (16 or 32) columns per tile, visiting only the stored 4 × NB blocks (formats
-// block_4x16 and block_4x32 of qsparse/gemm/packed_sparse_weights.hpp). Plain C++; the output stages
+// block_4x16 and block_4x32 of qsparse/spec/packed_sparse_weights.hpp). Plain C++; the output stages
 // are the scalar definition `evaluate`.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/output_stages.hpp"
-#include "qsparse/kernels/gemm_args.hpp"
-#include "qsparse/kernels/sparse_gemm_args.hpp"
+#include "qsparse/core/isa.hpp"
+#include "qsparse/kernels/scratch.hpp"
+#include "qsparse/spec/gemm_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/sparse_gemm_args.hpp"
 
 namespace qsparse {
 namespace kernels {

@@ -1,4 +1,4 @@
-// qsparse/conv/conv_params.hpp — the geometry of a 2-D convolution or pooling window on NHWC tensors:
+// qsparse/spec/conv_params.hpp — the geometry of a 2-D convolution or pooling window on NHWC tensors:
 // strides, dilations, padding (TFLite's arithmetic, COMPAT.md §3.5), and the output size they give.
 //
 //   qsparse::conv2d_params p{};                       // stride 1, dilation 1, VALID
@@ -24,7 +24,7 @@
 
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/extents.hpp"
-#include "qsparse/gemm/output_stages.hpp"
+#include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
 

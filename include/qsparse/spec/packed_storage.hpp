@@ -1,4 +1,4 @@
-// qsparse/gemm/packed_storage.hpp — what every owning packed-weights type is: a 64-byte aligned buffer
+// qsparse/spec/packed_storage.hpp — what every owning packed-weights type is: a 64-byte aligned buffer
 // and the validated view of it that the packing function returned.
 //
 //   class packed_weights : public packed_storage<packed_weights_view> { ... };

@@ -1,4 +1,4 @@
-// qsparse/kernels/gemm_args.hpp — what every int8 GEMM kernel is given: the activations, the packed
+// qsparse/spec/gemm_args.hpp — what every int8 GEMM kernel is given: the activations, the packed
 // weights, the destination, and the block of work (rows [m_begin, m_end), panels [panel_begin,
 // panel_end)) one task computes. Validation happened at the entry (qsparse/gemm/gemm.hpp); kernels
 // check nothing.
@@ -13,9 +13,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
 
-#include "qsparse/gemm/packed_weights.hpp"
+#include "qsparse/spec/packed_weights.hpp"
 
 namespace qsparse {
 namespace kernels {
@@ -31,14 +30,6 @@ struct gemm_args {
   Out* dst;                     // row m starts at dst + m * ldd; N contiguous elements
   std::ptrdiff_t ldd;
 };
-
-/// A per-thread scratch buffer of at least `count` elements of T (grows, never shrinks).
-template <class T>
-inline T* thread_scratch(std::size_t count) {
-  thread_local std::vector<T> buffer;
-  if (buffer.size() < count) buffer.resize(count);
-  return buffer.data();
-}
 
 }  // namespace kernels
 }  // namespace qsparse

@@ -1,4 +1,4 @@
-// qsparse/kernels/sparse_gemm_args.hpp — what every sparse int8 GEMM kernel is given: the activations,
+// qsparse/spec/sparse_gemm_args.hpp — what every sparse int8 GEMM kernel is given: the activations,
 // the packed sparse weights, the destination, and the block of work (rows [m_begin, m_end), panels
 // [panel_begin, panel_end)) one task computes. Validation happened at the entry
 // (qsparse/gemm/sparse_gemm.hpp); kernels check nothing.
@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "qsparse/gemm/packed_sparse_weights.hpp"
+#include "qsparse/spec/packed_sparse_weights.hpp"
 
 namespace qsparse {
 namespace kernels {

@@ -1,6 +1,6 @@
-// qsparse/gemm/packed_panels.hpp — the packed-weight buffer of the GEMM variants (16x8, float16 weights):
+// qsparse/spec/packed_panels.hpp — the packed-weight buffer of the GEMM variants (16x8, float16 weights):
 // K×N weights cut into panels of NR columns, in the order a microkernel reads them, behind a small
-// self-describing header. The int8 GEMM has its own format (qsparse/gemm/packed_weights.hpp); this one
+// self-describing header. The int8 GEMM has its own format (qsparse/spec/packed_weights.hpp); this one
 // is separate so that neither constrains the other.
 //
 // A format is a Kind: a tag type with
@@ -29,9 +29,9 @@
 #include <type_traits>
 
 #include "qsparse/core/error.hpp"
-#include "qsparse/dispatch/isa.hpp"
-#include "qsparse/gemm/packed_storage.hpp"
-#include "qsparse/gemm/packed_weights.hpp"
+#include "qsparse/core/isa.hpp"
+#include "qsparse/spec/packed_storage.hpp"
+#include "qsparse/spec/packed_weights.hpp"
 
 namespace qsparse {
 

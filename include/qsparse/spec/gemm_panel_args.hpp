@@ -1,5 +1,5 @@
-// qsparse/kernels/gemm_panel_args.hpp — what every GEMM-variant kernel is given (the 16x8 GEMM and the
-// float16-weight GEMM, whose weights are packed panels, qsparse/gemm/packed_panels.hpp): activations,
+// qsparse/spec/gemm_panel_args.hpp — what every GEMM-variant kernel is given (the 16x8 GEMM and the
+// float16-weight GEMM, whose weights are packed panels, qsparse/spec/packed_panels.hpp): activations,
 // packed weights, destination. Validation happened at the entry (qsparse/gemm/gemm_16x8.hpp,
 // gemm_f16.hpp); kernels check nothing.
 //

@@ -1,4 +1,4 @@
-// qsparse/gemm/packed_sparse_weights.hpp — pruned int8 weights packed once into a format the sparse
+// qsparse/spec/packed_sparse_weights.hpp — pruned int8 weights packed once into a format the sparse
 // GEMM (qsparse/gemm/sparse_gemm.hpp) skips zeros in.
 //
 // Input: the same K×N int8 view as pack_weights (any layout), already masked — a pruned weight is an
@@ -58,7 +58,7 @@
 
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
-#include "qsparse/gemm/packed_storage.hpp"
+#include "qsparse/spec/packed_storage.hpp"
 
 namespace qsparse {
 

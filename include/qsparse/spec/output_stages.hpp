@@ -1,4 +1,4 @@
-// qsparse/gemm/output_stages.hpp — what a GEMM does with its int32 accumulators: a pipeline of output
+// qsparse/spec/output_stages.hpp — what a GEMM does with its int32 accumulators: a pipeline of output
 // stages, composed at compile time (gemmlowp's model; COMPAT.md §4).
 //
 //   auto out = qsparse::pipeline(qsparse::bias_add{bias},

@@ -1,4 +1,4 @@
-// qsparse/kernels/pool_args.hpp — what a pooling kernel is given: one output pixel's taps inside the
+// qsparse/spec/pool_args.hpp — what a pooling kernel is given: one output pixel's taps inside the
 // image (count >= 1 pointers to channel 0 of an input pixel), the channel count, the clamp range and
 // the destination. A pooling kernel family is a struct with static
 //   void max(const pool_args&)       out[c] = clamp(max_t taps[t][c], act_min, act_max)

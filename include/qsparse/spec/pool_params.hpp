@@ -1,15 +1,15 @@
-// qsparse/conv/pool_params.hpp — the window of a 2-D pooling on NHWC int8 tensors.
+// qsparse/spec/pool_params.hpp — the window of a 2-D pooling on NHWC int8 tensors.
 //
 //   qsparse::pool2d_params pool{3, 3, 2, 2, qsparse::padding::same()};   // filter 3x3, stride 2, SAME
 //   qsparse::conv_geometry g = qsparse::pool_output_geometry(pool, in_h, in_w, "my_fn");
 //
-// TFLite's pooling uses the convolution padding arithmetic with dilation 1 (qsparse/conv/conv_params.hpp);
+// TFLite's pooling uses the convolution padding arithmetic with dilation 1 (qsparse/spec/conv_params.hpp);
 // every window must hold at least one input pixel (explicit pads smaller than the filter guarantee it).
 #pragma once
 
-#include "qsparse/conv/conv_params.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/extents.hpp"
+#include "qsparse/spec/conv_params.hpp"
 
 namespace qsparse {
 

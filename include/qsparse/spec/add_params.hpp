@@ -1,4 +1,4 @@
-// qsparse/conv/add_params.hpp — the fixed-point parameters of TFLite's int8 ADD (residual connections).
+// qsparse/spec/add_params.hpp — the fixed-point parameters of TFLite's int8 ADD (residual connections).
 //
 //   auto p = qsparse::add_params::from_scales(a_scale, a_zp, b_scale, b_zp, out_scale, out_zp);  // + act range
 //

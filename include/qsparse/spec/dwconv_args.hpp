@@ -1,4 +1,4 @@
-// qsparse/kernels/dwconv_args.hpp — what every depthwise-convolution kernel is given: one output row of
+// qsparse/spec/dwconv_args.hpp — what every depthwise-convolution kernel is given: one output row of
 // pixels described by an indirection table, the packed weights and the destination. Validation happened
 // at the entry (qsparse/conv/depthwise.hpp); kernels check nothing.
 //
