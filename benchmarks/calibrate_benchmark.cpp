@@ -136,8 +136,8 @@ QSPARSE_TARGET_AVX512 inline float read_sum_avx512(const float* x, std::ptrdiff_
 
 __attribute__((noinline)) float read_sum(isa_level level, const float* x, std::ptrdiff_t n) {
 #if QSPARSE_X86
-  if (level >= isa_level::avx512) return read_sum_avx512(x, n);
-  if (level >= isa_level::avx2) return read_sum_avx2(x, n);
+  if (isa_runs(level, isa_level::avx512)) return read_sum_avx512(x, n);
+  if (isa_runs(level, isa_level::avx2)) return read_sum_avx2(x, n);
 #endif
   (void)level;
   float s = 0;
@@ -260,7 +260,7 @@ std::vector<isa_level> levels() {
 
 isa_level dispatched_level() {
   const isa_level best = qsparse::best_isa();
-  return best > isa_level::avx512 ? isa_level::avx512 : best;
+  return best == isa_level::avx512_vnni ? isa_level::avx512 : best;
 }
 
 std::string join(std::initializer_list<std::string> parts) {

@@ -58,6 +58,14 @@
 
 namespace qsparse_bench {
 
+/// The ISAs this CPU runs up to best_isa() (under the ceiling), highest first.
+std::vector<qsparse::isa_level> supported_isas_down_from_best() {
+  std::vector<qsparse::isa_level> levels;
+  for (qsparse::isa_level isa : qsparse::supported_isas())
+    if (qsparse::isa_runs(qsparse::best_isa(), isa)) levels.insert(levels.begin(), isa);
+  return levels;
+}
+
 // ---- peers -------------------------------------------------------------------------------------------
 
 /// Times peer.run(); the peer (data, packed weights, threads) is built before the timing starts.
@@ -211,8 +219,7 @@ void register_qsparse() {
   };
   add(qsparse_column, true, qsparse::best_isa(), r::float_scale);
   add("qsparse_gemm_tflite", false, qsparse::best_isa(), r::tflite_fixed_point);
-  for (int level = static_cast<int>(qsparse::best_isa()); level >= 0; --level) {
-    const auto isa = static_cast<qsparse::isa_level>(level);
+  for (qsparse::isa_level isa : supported_isas_down_from_best()) {
     add(qsparse::selected_kernel_name(isa), false, isa, r::float_scale);
   }
 }
@@ -284,8 +291,7 @@ bool check_peers(std::FILE* out) {
     }
     report(onednn_matmul_s8::name(source), worst, error);
   }
-  for (int level = static_cast<int>(qsparse::best_isa()); level >= 0; --level) {
-    const auto isa = static_cast<qsparse::isa_level>(level);
+  for (qsparse::isa_level isa : supported_isas_down_from_best()) {
     int worst = 0;
     for (const gemm_shape& s : shapes) {
       const gemm_problem p = gemm_problem::make(s.m, s.k, s.n);

@@ -175,8 +175,10 @@ void register_variants() {
     add("qsparse_gemm_16x8", variant::s16x8, s, best);
     add("qsparse_gemm_f16", variant::f16, s, best);
   }
-  for (int level = static_cast<int>(best) - 1; level >= 0; --level) {
-    const auto isa = static_cast<qsparse::isa_level>(level);
+  const std::vector<qsparse::isa_level> supported = qsparse::supported_isas();
+  for (auto it = supported.rbegin(); it != supported.rend(); ++it) {
+    const qsparse::isa_level isa = *it;
+    if (isa == best || !qsparse::isa_runs(best, isa)) continue;
     for (const gemm_shape& s : variant_shapes()) {
       if (isa == qsparse::isa_level::scalar && s.m > 1) continue;
       add(qsparse::gemm_16x8_kernel_name(isa), variant::s16x8, s, isa);

@@ -281,8 +281,8 @@ QSPARSE_TARGET_AVX512 inline void read_write(const float* x, std::int8_t* q, std
 
 float read_sum(isa_level level, const float* x, std::ptrdiff_t n) {
 #if QSPARSE_X86
-  if (level >= isa_level::avx512) return avx512::read_sum(x, n);
-  if (level >= isa_level::avx2) return avx2::read_sum(x, n);
+  if (isa_runs(level, isa_level::avx512)) return avx512::read_sum(x, n);
+  if (isa_runs(level, isa_level::avx2)) return avx2::read_sum(x, n);
 #endif
   (void)level;
   return read_sum_scalar(x, n);
@@ -290,8 +290,8 @@ float read_sum(isa_level level, const float* x, std::ptrdiff_t n) {
 
 void read_write(isa_level level, const float* x, std::int8_t* q, std::ptrdiff_t n) {
 #if QSPARSE_X86
-  if (level >= isa_level::avx512) return avx512::read_write(x, q, n);
-  if (level >= isa_level::avx2) return avx2::read_write(x, q, n);
+  if (isa_runs(level, isa_level::avx512)) return avx512::read_write(x, q, n);
+  if (isa_runs(level, isa_level::avx2)) return avx2::read_write(x, q, n);
 #endif
   (void)level;
   for (std::ptrdiff_t i = 0; i < n; ++i) q[i] = static_cast<std::int8_t>(static_cast<int>(x[i]));
@@ -492,7 +492,7 @@ std::vector<isa_level> levels() {
 /// The level the dispatched entry points (quantize, dequantize, ...) run on this CPU.
 isa_level dispatched_level() {
   const isa_level best = qsparse::best_isa();
-  return best > isa_level::avx512 ? isa_level::avx512 : best;
+  return best == isa_level::avx512_vnni ? isa_level::avx512 : best;
 }
 
 /// A quantize case the summary rates against a baseline.

@@ -63,9 +63,9 @@ TEST_CASE("histogram bins on every ISA equal the scalar rule", "[histogram][isa]
           std::vector<std::int32_t> got(n, -7);
           const float* p = x.data() + (x.size() - n);
 #if QSPARSE_X86
-          if (level >= isa_level::avx512) {
+          if (isa_runs(level, isa_level::avx512)) {
             kernels::avx512::histogram_bins(p, static_cast<std::ptrdiff_t>(n), inv, half, got.data());
-          } else if (level >= isa_level::avx2) {
+          } else if (isa_runs(level, isa_level::avx2)) {
             kernels::avx2::histogram_bins(p, static_cast<std::ptrdiff_t>(n), inv, half, got.data());
           } else
 #endif

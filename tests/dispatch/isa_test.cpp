@@ -1,5 +1,6 @@
 #include "qsparse/dispatch/isa.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <string>
@@ -8,25 +9,84 @@
 
 using namespace qsparse;
 
-TEST_CASE("ISA tags form a ladder that overload resolution walks down", "[isa]") {
+TEST_CASE("ISA tags form one ladder per architecture that overload resolution walks down", "[isa]") {
   STATIC_REQUIRE(std::is_base_of_v<isa::avx512, isa::avx512_vnni>);
   STATIC_REQUIRE(std::is_base_of_v<isa::avx2, isa::avx512>);
   STATIC_REQUIRE(std::is_base_of_v<isa::scalar, isa::avx2>);
+  STATIC_REQUIRE(std::is_base_of_v<isa::neon_dotprod, isa::neon_i8mm>);
+  STATIC_REQUIRE(std::is_base_of_v<isa::neon, isa::neon_dotprod>);
+  STATIC_REQUIRE(std::is_base_of_v<isa::scalar, isa::neon>);
+  STATIC_REQUIRE(!std::is_base_of_v<isa::avx2, isa::neon>);
+  STATIC_REQUIRE(isa::avx512_vnni::arch == architecture::x86_64);
+  STATIC_REQUIRE(isa::neon_i8mm::arch == architecture::aarch64);
+  STATIC_REQUIRE(isa::scalar::arch == architecture::portable);
+  STATIC_REQUIRE(isa::avx512::level == isa_level::avx512);
+  STATIC_REQUIRE(isa::neon_dotprod::level == isa_level::neon_dotprod);
+  STATIC_REQUIRE(is_isa_tag_v<isa::neon> && !is_isa_tag_v<int>);
   CHECK(std::string(isa::avx512_vnni::name) == "avx512_vnni");
+  CHECK(std::string(isa::neon_i8mm::name) == "neon_i8mm");
 }
 
-TEST_CASE("ISA levels print and parse", "[isa]") {
-  for (int i = 0; i <= 3; ++i) {
-    const auto level = static_cast<isa_level>(i);
-    CHECK(parse_isa_level(to_string(level)) == level);
-  }
-  REQUIRE_THROWS_WITH(parse_isa_level("sse9"), Catch::Contains("unknown ISA \"sse9\""));
+TEST_CASE("isa_level values are a stored format and order only within an architecture", "[isa]") {
+  // Packed-weight headers store these numbers: they must never change.
+  STATIC_REQUIRE(static_cast<int>(isa_level::scalar) == 0);
+  STATIC_REQUIRE(static_cast<int>(isa_level::avx2) == 1);
+  STATIC_REQUIRE(static_cast<int>(isa_level::avx512) == 2);
+  STATIC_REQUIRE(static_cast<int>(isa_level::avx512_vnni) == 3);
+  STATIC_REQUIRE(static_cast<int>(isa_level::neon) == 0x11);
+  STATIC_REQUIRE(static_cast<int>(isa_level::neon_i8mm) == 0x13);
+  STATIC_REQUIRE(architecture_of(isa_level::scalar) == architecture::portable);
+  STATIC_REQUIRE(architecture_of(isa_level::avx2) == architecture::x86_64);
+  STATIC_REQUIRE(architecture_of(isa_level::neon_dotprod) == architecture::aarch64);
+  STATIC_REQUIRE(rank_of(isa_level::avx512_vnni) == 3 && rank_of(isa_level::neon) == 1);
+  // isa_runs(outer, inner): a CPU that runs outer runs inner's code.
+  STATIC_REQUIRE(isa_runs(isa_level::avx512_vnni, isa_level::avx2));
+  STATIC_REQUIRE(isa_runs(isa_level::avx2, isa_level::scalar));
+  STATIC_REQUIRE(isa_runs(isa_level::neon_i8mm, isa_level::neon_dotprod));
+  STATIC_REQUIRE(isa_runs(isa_level::neon, isa_level::scalar));
+  STATIC_REQUIRE(!isa_runs(isa_level::avx2, isa_level::avx512));
+  STATIC_REQUIRE(!isa_runs(isa_level::avx512_vnni, isa_level::neon));
+  STATIC_REQUIRE(!isa_runs(isa_level::neon_i8mm, isa_level::avx2));
+  STATIC_REQUIRE(!isa_runs(isa_level::scalar, isa_level::neon));
+  CHECK(is_known_isa(0x12));
+  CHECK(!is_known_isa(4));
+  CHECK(!is_known_isa(0x10));
+  CHECK(!is_known_isa(0xFF));
 }
 
-TEST_CASE("detected_isa agrees with the raw CPU features", "[isa]") {
+TEST_CASE("ISA levels print and parse, with every architecture's names", "[isa]") {
+  for (isa_level level : all_isa_levels) CHECK(parse_isa_level(to_string(level)) == level);
+  REQUIRE_THROWS_WITH(parse_isa_level("sse9"),
+                      Catch::Contains("unknown ISA \"sse9\"; expected one of scalar, avx2, avx512, avx512_vnni, "
+                                      "neon, neon_dotprod, neon_i8mm"));
+  CHECK(isa_names(architecture::x86_64) == "scalar, avx2, avx512, avx512_vnni");
+  CHECK(isa_names(architecture::aarch64) == "scalar, neon, neon_dotprod, neon_i8mm");
+  CHECK(std::string(to_string(architecture::aarch64)) == "aarch64");
+}
+
+TEST_CASE("isa_set holds levels and finds the best of one architecture", "[isa]") {
+  isa_set s;
+  CHECK(!s.contains(isa_level::scalar));
+  s.insert(isa_level::scalar);
+  s.insert(isa_level::avx2);
+  s.insert(isa_level::neon);
+  CHECK(s.contains(isa_level::avx2));
+  CHECK(!s.contains(isa_level::avx512));
+  CHECK(s.best(architecture::x86_64) == isa_level::avx2);
+  CHECK(s.best(architecture::aarch64) == isa_level::neon);
+  CHECK(s.best(architecture::portable) == isa_level::scalar);
+}
+
+TEST_CASE("detected_isas agrees with the raw CPU features", "[isa]") {
+  const isa_set detected = detected_isas();
+  CHECK(detected.contains(isa_level::scalar));
+#if QSPARSE_X86
   const cpu_features& f = cpu();
   const bool avx2 = f.avx2 && f.fma && f.f16c;
   const bool avx512 = avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
+  CHECK(detected.contains(isa_level::avx2) == avx2);
+  CHECK(detected.contains(isa_level::avx512) == avx512);
+  CHECK(detected.contains(isa_level::avx512_vnni) == (avx512 && f.avx512_vnni));
   isa_level expected = isa_level::scalar;
   if (avx2) expected = isa_level::avx2;
   if (avx512) expected = isa_level::avx512;
@@ -35,6 +95,14 @@ TEST_CASE("detected_isa agrees with the raw CPU features", "[isa]") {
   // AVX-512 features imply the OS saves ZMM state, VNNI implies AVX-512F.
   if (f.avx512_vnni) CHECK(f.avx512f);
   if (f.avx512bw) CHECK(f.avx512f);
+#endif
+  // No ISA of another architecture is ever detected.
+  for (isa_level level : all_isa_levels) {
+    if (level != isa_level::scalar && architecture_of(level) != native_architecture) {
+      CHECK(!detected.contains(level));
+      CHECK(!cpu_supports(level));
+    }
+  }
 }
 
 TEST_CASE("the ceiling caps best_isa and scoped_isa_ceiling restores it", "[isa]") {
@@ -42,16 +110,30 @@ TEST_CASE("the ceiling caps best_isa and scoped_isa_ceiling restores it", "[isa]
   {
     scoped_isa_ceiling cap(isa_level::scalar);
     CHECK(best_isa() == isa_level::scalar);
+#if QSPARSE_X86
     {
       scoped_isa_ceiling cap2(isa_level::avx2);
-      CHECK(static_cast<int>(best_isa()) <= static_cast<int>(isa_level::avx2));
+      CHECK(isa_runs(isa_level::avx2, best_isa()));
+      CHECK(best_isa() == (cpu_supports(isa_level::avx2) ? isa_level::avx2 : isa_level::scalar));
     }
+#endif
     CHECK(best_isa() == isa_level::scalar);
   }
   CHECK(isa_ceiling() == before);
-  set_isa_ceiling(isa_level::avx512_vnni);
-  CHECK(best_isa() == detected_isa());
-  set_isa_ceiling(before);
+  CHECK(isa_runs(isa_ceiling(), best_isa()));
+}
+
+TEST_CASE("a ceiling of another architecture is a clear error and changes nothing", "[isa]") {
+  const isa_level before = isa_ceiling();
+#if QSPARSE_X86
+  REQUIRE_THROWS_WITH(set_isa_ceiling(isa_level::neon_dotprod),
+                      "qsparse::set_isa_ceiling: neon_dotprod is an ISA of aarch64, but qsparse runs on x86-64 here; "
+                      "expected one of scalar, avx2, avx512, avx512_vnni");
+  REQUIRE_THROWS_AS(scoped_isa_ceiling(isa_level::neon), error);
+#else
+  REQUIRE_THROWS_WITH(set_isa_ceiling(isa_level::avx2), Catch::Contains("avx2 is an ISA of x86-64"));
+#endif
+  CHECK(isa_ceiling() == before);
 }
 
 // The guard (ruy's habit): the bit-exactness tests loop over testing::supported_levels(); this fails
@@ -63,9 +145,29 @@ TEST_CASE("guard: every ISA level this CPU supports is exercised by the tests", 
   REQUIRE(!levels.empty());
   CHECK(levels.front() == isa_level::scalar);
   CHECK(levels.back() == detected_isa());
-  CHECK(levels.size() == static_cast<std::size_t>(detected_isa()) + 1);
+  CHECK(static_cast<int>(levels.size()) == rank_of(detected_isa()) + 1);
+  for (isa_level level : all_isa_levels) {
+    const bool listed = std::find(levels.begin(), levels.end(), level) != levels.end();
+    CHECK(listed == detected_isas().contains(level));
+  }
   if (const char* required = std::getenv("QSPARSE_REQUIRE_ISA")) {
     INFO("QSPARSE_REQUIRE_ISA=" << required << ", detected " << to_string(detected_isa()));
-    CHECK(static_cast<int>(detected_isa()) >= static_cast<int>(parse_isa_level(required)));
+    CHECK(isa_runs(detected_isa(), parse_isa_level(required)));
   }
+}
+
+// Run with QSPARSE_ISA_CEILING=avx9 by the CTest entry dispatch_isa_bad_ceiling (tests/CMakeLists.txt): the
+// bad value is reported by every call that needs the ceiling, not once and then silently ignored.
+TEST_CASE("a bad QSPARSE_ISA_CEILING is a clear error at every use", "[.isa_bad_ceiling]") {
+  const char* env = std::getenv("QSPARSE_ISA_CEILING");
+  REQUIRE(env != nullptr);
+  REQUIRE(std::string(env) == "avx9");
+  const std::string expected = std::string("QSPARSE_ISA_CEILING: unknown ISA \"avx9\"; expected one of ") +
+                               isa_names(native_architecture);
+  REQUIRE_THROWS_WITH(best_isa(), expected);
+  REQUIRE_THROWS_WITH(best_isa(), expected);
+  REQUIRE_THROWS_WITH(isa_ceiling(), expected);
+  // Setting a ceiling explicitly replaces the bad one.
+  set_isa_ceiling(isa_level::scalar);
+  CHECK(best_isa() == isa_level::scalar);
 }

@@ -14,13 +14,7 @@ namespace qsparse::testing {
 
 /// Every ISA level this CPU can run, lowest first. Bit-exactness tests loop over all of them, so each
 /// path the CPU has is exercised (see also the guard in tests/dispatch/isa_test.cpp).
-inline std::vector<isa_level> supported_levels() {
-  std::vector<isa_level> levels;
-  for (int i = 0; i <= static_cast<int>(isa_level::avx512_vnni); ++i) {
-    if (cpu_supports(static_cast<isa_level>(i))) levels.push_back(static_cast<isa_level>(i));
-  }
-  return levels;
-}
+inline std::vector<isa_level> supported_levels() { return supported_isas(); }
 
 inline float from_bits(std::uint32_t bits) {
   float f;

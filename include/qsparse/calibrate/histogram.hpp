@@ -138,8 +138,8 @@ class histogram {
 
   void bins_of(isa_level level, const float* x, index_t n, float inv, std::int32_t* out) const {
 #if QSPARSE_X86
-    if (level >= isa_level::avx512) return kernels::avx512::histogram_bins(x, n, inv, half_, out);
-    if (level >= isa_level::avx2) return kernels::avx2::histogram_bins(x, n, inv, half_, out);
+    if (isa_runs(level, isa_level::avx512)) return kernels::avx512::histogram_bins(x, n, inv, half_, out);
+    if (isa_runs(level, isa_level::avx2)) return kernels::avx2::histogram_bins(x, n, inv, half_, out);
 #endif
     (void)level;
     kernels::scalar::histogram_bins(x, n, inv, half_, out);

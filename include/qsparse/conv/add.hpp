@@ -32,7 +32,7 @@ inline const char* add_kernel_name(isa_level isa) {
     case isa_level::avx512_vnni:
     case isa_level::avx512: return kernels::avx512::add_s8::name();
     case isa_level::avx2: return kernels::avx2::add_s8::name();
-    case isa_level::scalar: break;
+    default: break;
   }
 #else
   (void)isa;

@@ -496,7 +496,7 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
   detail::check(bound <= std::numeric_limits<std::int32_t>::max(), fn, ": kh * kw * C_in/groups = ", k,
                 " is too deep for an exact int32 accumulator with these zero points");
   const isa_level allowed = best_isa();
-  detail::check(static_cast<int>(weights.isa()) <= static_cast<int>(allowed), fn, ": the weights were packed for ",
+  detail::check(isa_runs(allowed, weights.isa()), fn, ": the weights were packed for ",
                 to_string(weights.isa()), " but this CPU (or the ISA ceiling) allows at most ", to_string(allowed));
   validate(pipeline, c_out, fn);
 

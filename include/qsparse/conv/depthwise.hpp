@@ -63,7 +63,7 @@ inline const char* depthwise_kernel_name(isa_level isa) {
     case isa_level::avx512_vnni: return kernels::avx512_vnni::dwconv_s8s8_s32_c16::name();
     case isa_level::avx512: return kernels::avx512::dwconv_s8s8_s32_c16::name();
     case isa_level::avx2: return kernels::avx2::dwconv_s8s8_s32_c8::name();
-    case isa_level::scalar: break;
+    default: break;
   }
 #else
   (void)isa;

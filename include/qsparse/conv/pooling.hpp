@@ -38,7 +38,7 @@ inline const char* pooling_kernel_name(isa_level isa) {
     case isa_level::avx512_vnni:
     case isa_level::avx512: return kernels::avx512::pool_s8::name();
     case isa_level::avx2: return kernels::avx2::pool_s8::name();
-    case isa_level::scalar: break;
+    default: break;
   }
 #else
   (void)isa;

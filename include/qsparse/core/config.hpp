@@ -2,6 +2,7 @@
 //
 // The only macros qsparse defines are here, all QSPARSE_-prefixed:
 //   QSPARSE_X86                 1 when compiling for x86-64 with GCC or Clang (SIMD paths exist)
+//   QSPARSE_AARCH64             1 when compiling for aarch64 with GCC or Clang
 //   QSPARSE_TARGET_AVX2         function attribute: compile this function for AVX2 + FMA + F16C
 //   QSPARSE_TARGET_AVX512       function attribute: AVX-512 F/BW/VL/DQ (+ F16C)
 //   QSPARSE_TARGET_AVX512_VNNI  function attribute: AVX-512 F/BW/VL/DQ + VNNI
@@ -14,6 +15,12 @@
 #define QSPARSE_X86 1
 #else
 #define QSPARSE_X86 0
+#endif
+
+#if defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#define QSPARSE_AARCH64 1
+#else
+#define QSPARSE_AARCH64 0
 #endif
 
 #if QSPARSE_X86

@@ -68,7 +68,7 @@ inline const char* selected_kernel_name(isa_level isa) {
     case isa_level::avx512_vnni: return kernels::avx512_vnni::gemm_u8s8_s32_8x32c4::name();
     case isa_level::avx512: return kernels::avx512::gemm_x8s8_s32_8x32c2::name();
     case isa_level::avx2: return kernels::avx2::gemm_x8s8_s32_4x16c2::name();
-    case isa_level::scalar: break;
+    default: break;
   }
 #else
   (void)isa;
@@ -126,7 +126,7 @@ void check_gemm_operands(const char* fn, const AView& a, std::int32_t a_zero_poi
         ": K = ", k, " is too deep for an exact int32 accumulator with these zero points (K * max|a - a_zp| * "
         "max|w - w_zp| = ", bound, " >= 2^31); split K");
   const isa_level allowed = best_isa();
-  check(static_cast<int>(w.isa()) <= static_cast<int>(allowed), fn, ": the weights were packed for ",
+  check(isa_runs(allowed, w.isa()), fn, ": the weights were packed for ",
         to_string(w.isa()), " but this CPU (or the ISA ceiling) allows at most ", to_string(allowed),
         "; pack them with isa_level::", to_string(allowed));
 }

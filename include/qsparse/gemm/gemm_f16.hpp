@@ -58,8 +58,7 @@ inline const char* gemm_f16_kernel_name(isa_level isa) {
       return kernels::avx512::gemm_f32f16_f32_8x32c1::name();
     case isa_level::avx2:
       return kernels::avx2::gemm_f32f16_f32_6x16c1::name();
-    case isa_level::scalar:
-      break;
+    default: break;
   }
 #else
   (void)isa;
@@ -93,7 +92,7 @@ void check_gemm_f16_operands(const char* fn, const AView& a, const packed_weight
   check(m == 0 || a.data_handle() != nullptr, fn, ": activations must not be null (M = ", m, ", K = ", k, ")");
   check(m == 0 || dst.data_handle() != nullptr, fn, ": destination must not be null (M = ", m, ", N = ", w.n(), ")");
   const isa_level allowed = best_isa();
-  check(static_cast<int>(w.isa()) <= static_cast<int>(allowed), fn, ": the weights were packed for ",
+  check(isa_runs(allowed, w.isa()), fn, ": the weights were packed for ",
         to_string(w.isa()), " but this CPU (or the ISA ceiling) allows at most ", to_string(allowed),
         "; pack them with isa_level::", to_string(allowed));
 }

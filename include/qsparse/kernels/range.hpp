@@ -16,8 +16,8 @@ namespace kernels {
 /// lo = min(lo, finite x[0..n)), hi = max(hi, finite x[0..n)) on the best kernel of at most `level`.
 inline void run_finite_range(isa_level level, const float* x, index_t n, float& lo, float& hi) {
 #if QSPARSE_X86
-  if (level >= isa_level::avx512) return avx512::finite_range(x, n, lo, hi);
-  if (level >= isa_level::avx2) return avx2::finite_range(x, n, lo, hi);
+  if (isa_runs(level, isa_level::avx512)) return avx512::finite_range(x, n, lo, hi);
+  if (isa_runs(level, isa_level::avx2)) return avx2::finite_range(x, n, lo, hi);
 #endif
   (void)level;
   scalar::finite_range(x, n, lo, hi);
@@ -27,8 +27,8 @@ inline void run_finite_range(isa_level level, const float* x, index_t n, float& 
 /// kernel of at most `level`.
 inline void run_finite_range_channelwise(isa_level level, const float* x, index_t n, float* lo, float* hi) {
 #if QSPARSE_X86
-  if (level >= isa_level::avx512) return avx512::finite_range_channelwise(x, n, lo, hi);
-  if (level >= isa_level::avx2) return avx2::finite_range_channelwise(x, n, lo, hi);
+  if (isa_runs(level, isa_level::avx512)) return avx512::finite_range_channelwise(x, n, lo, hi);
+  if (isa_runs(level, isa_level::avx2)) return avx2::finite_range_channelwise(x, n, lo, hi);
 #endif
   (void)level;
   scalar::finite_range_channelwise(x, n, lo, hi);

@@ -64,8 +64,8 @@ void fake_quantize_run(isa_level level, const float* x, float* y, std::uint8_t* 
   using R = typename Scheme::rounding;
   using S = typename Scheme::storage;
   if constexpr (fake_quant_has_simd_v<Scheme>) {
-    if (level >= isa_level::avx512) return kernels::avx512::fake_quantize_uniform<R, S>(x, y, mask, n, scale, zero_point);
-    if (level >= isa_level::avx2) return kernels::avx2::fake_quantize_uniform<R, S>(x, y, mask, n, scale, zero_point);
+    if (isa_runs(level, isa_level::avx512)) return kernels::avx512::fake_quantize_uniform<R, S>(x, y, mask, n, scale, zero_point);
+    if (isa_runs(level, isa_level::avx2)) return kernels::avx2::fake_quantize_uniform<R, S>(x, y, mask, n, scale, zero_point);
   }
   (void)level;
   kernels::scalar::fake_quantize_uniform<R, S>(x, y, mask, n, scale, zero_point);
@@ -77,9 +77,9 @@ void fake_quantize_channel_run(isa_level level, const float* x, float* y, std::u
   using R = typename Scheme::rounding;
   using S = typename Scheme::storage;
   if constexpr (fake_quant_has_simd_v<Scheme>) {
-    if (level >= isa_level::avx512)
+    if (isa_runs(level, isa_level::avx512))
       return kernels::avx512::fake_quantize_channelwise<R, S>(x, y, mask, n, scale, zero_point);
-    if (level >= isa_level::avx2) return kernels::avx2::fake_quantize_channelwise<R, S>(x, y, mask, n, scale, zero_point);
+    if (isa_runs(level, isa_level::avx2)) return kernels::avx2::fake_quantize_channelwise<R, S>(x, y, mask, n, scale, zero_point);
   }
   (void)level;
   kernels::scalar::fake_quantize_channelwise<R, S>(x, y, mask, n, scale, zero_point);
@@ -91,9 +91,9 @@ void fake_quantize_backward_run(isa_level level, const float* x, const float* dy
   using R = typename Scheme::rounding;
   using S = typename Scheme::storage;
   if constexpr (fake_quant_has_simd_v<Scheme>) {
-    if (level >= isa_level::avx512)
+    if (isa_runs(level, isa_level::avx512))
       return kernels::avx512::fake_quantize_backward_uniform<R, S>(x, dy, dx, n, scale, zero_point);
-    if (level >= isa_level::avx2) return kernels::avx2::fake_quantize_backward_uniform<R, S>(x, dy, dx, n, scale, zero_point);
+    if (isa_runs(level, isa_level::avx2)) return kernels::avx2::fake_quantize_backward_uniform<R, S>(x, dy, dx, n, scale, zero_point);
   }
   (void)level;
   kernels::scalar::fake_quantize_backward_uniform<R, S>(x, dy, dx, n, scale, zero_point);
@@ -105,9 +105,9 @@ void fake_quantize_backward_channel_run(isa_level level, const float* x, const f
   using R = typename Scheme::rounding;
   using S = typename Scheme::storage;
   if constexpr (fake_quant_has_simd_v<Scheme>) {
-    if (level >= isa_level::avx512)
+    if (isa_runs(level, isa_level::avx512))
       return kernels::avx512::fake_quantize_backward_channelwise<R, S>(x, dy, dx, n, scale, zero_point);
-    if (level >= isa_level::avx2)
+    if (isa_runs(level, isa_level::avx2))
       return kernels::avx2::fake_quantize_backward_channelwise<R, S>(x, dy, dx, n, scale, zero_point);
   }
   (void)level;

@@ -35,7 +35,7 @@ inline const char* float16_kernel_name(isa_level level) {
     case isa_level::avx512_vnni:
     case isa_level::avx512: return kernels::avx512::convert_f32_f16_name;
     case isa_level::avx2: return kernels::avx2::convert_f32_f16_name;
-    case isa_level::scalar: break;
+    default: break;
   }
   return kernels::scalar::convert_f32_f16_name;
 }

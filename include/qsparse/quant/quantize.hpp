@@ -45,8 +45,8 @@ void quantize_uniform(isa_level level, const float* x, typename storage_traits<S
                       index_t n, float scale, std::int32_t zero_point) {
   using T = typename storage_traits<Storage>::value_type;
   if constexpr (sizeof(T) <= 2 && QSPARSE_X86) {
-    if (level >= isa_level::avx512) return kernels::avx512::quantize_uniform<Rounding, Storage>(x, q, n, scale, zero_point);
-    if (level >= isa_level::avx2) return kernels::avx2::quantize_uniform<Rounding, Storage>(x, q, n, scale, zero_point);
+    if (isa_runs(level, isa_level::avx512)) return kernels::avx512::quantize_uniform<Rounding, Storage>(x, q, n, scale, zero_point);
+    if (isa_runs(level, isa_level::avx2)) return kernels::avx2::quantize_uniform<Rounding, Storage>(x, q, n, scale, zero_point);
   }
   (void)level;
   kernels::scalar::quantize_uniform<Rounding, Storage>(x, q, n, scale, zero_point);
@@ -57,9 +57,9 @@ void quantize_channelwise(isa_level level, const float* x, typename storage_trai
                           index_t n, const float* scale, const std::int32_t* zero_point) {
   using T = typename storage_traits<Storage>::value_type;
   if constexpr (sizeof(T) <= 2 && QSPARSE_X86) {
-    if (level >= isa_level::avx512)
+    if (isa_runs(level, isa_level::avx512))
       return kernels::avx512::quantize_channelwise<Rounding, Storage>(x, q, n, scale, zero_point);
-    if (level >= isa_level::avx2) return kernels::avx2::quantize_channelwise<Rounding, Storage>(x, q, n, scale, zero_point);
+    if (isa_runs(level, isa_level::avx2)) return kernels::avx2::quantize_channelwise<Rounding, Storage>(x, q, n, scale, zero_point);
   }
   (void)level;
   kernels::scalar::quantize_channelwise<Rounding, Storage>(x, q, n, scale, zero_point);
@@ -68,8 +68,8 @@ void quantize_channelwise(isa_level level, const float* x, typename storage_trai
 template <class Rounding, class T>
 void dequantize_uniform(isa_level level, const T* q, float* x, index_t n, float scale, std::int32_t zero_point) {
   if constexpr (sizeof(T) <= 2 && QSPARSE_X86) {
-    if (level >= isa_level::avx512) return kernels::avx512::dequantize_uniform<Rounding>(q, x, n, scale, zero_point);
-    if (level >= isa_level::avx2) return kernels::avx2::dequantize_uniform<Rounding>(q, x, n, scale, zero_point);
+    if (isa_runs(level, isa_level::avx512)) return kernels::avx512::dequantize_uniform<Rounding>(q, x, n, scale, zero_point);
+    if (isa_runs(level, isa_level::avx2)) return kernels::avx2::dequantize_uniform<Rounding>(q, x, n, scale, zero_point);
   }
   (void)level;
   kernels::scalar::dequantize_uniform<Rounding>(q, x, n, scale, zero_point);
@@ -79,8 +79,8 @@ template <class Rounding, class T>
 void dequantize_channelwise(isa_level level, const T* q, float* x, index_t n, const float* scale,
                             const std::int32_t* zero_point) {
   if constexpr (sizeof(T) <= 2 && QSPARSE_X86) {
-    if (level >= isa_level::avx512) return kernels::avx512::dequantize_channelwise<Rounding>(q, x, n, scale, zero_point);
-    if (level >= isa_level::avx2) return kernels::avx2::dequantize_channelwise<Rounding>(q, x, n, scale, zero_point);
+    if (isa_runs(level, isa_level::avx512)) return kernels::avx512::dequantize_channelwise<Rounding>(q, x, n, scale, zero_point);
+    if (isa_runs(level, isa_level::avx2)) return kernels::avx2::dequantize_channelwise<Rounding>(q, x, n, scale, zero_point);
   }
   (void)level;
   kernels::scalar::dequantize_channelwise<Rounding>(q, x, n, scale, zero_point);

@@ -65,9 +65,9 @@ void requantize_run(isa_level level, const typename InScheme::value_type* in, ty
   const quantized_multiplier m = requantize_multiplier<OutScheme>(ip, op);
   if constexpr (OutScheme::rounding::tflite_params && sizeof(In) <= 2 && sizeof(Out) <= 2 && QSPARSE_X86) {
     using S = typename OutScheme::storage;
-    if (level >= isa_level::avx512)
+    if (isa_runs(level, isa_level::avx512))
       return kernels::avx512::requantize_fixed_point<S>(in, out, n, ip.zero_point, m, op.zero_point);
-    if (level >= isa_level::avx2)
+    if (isa_runs(level, isa_level::avx2))
       return kernels::avx2::requantize_fixed_point<S>(in, out, n, ip.zero_point, m, op.zero_point);
   }
   (void)level;

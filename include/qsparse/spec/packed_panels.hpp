@@ -93,7 +93,7 @@ class packed_panels_view {
     detail::check(h.version == packed_panels_header::current_version, fn, ": packed buffer version ", h.version,
                   " is not supported (this build reads version ", packed_panels_header::current_version,
                   "); repack the weights");
-    detail::check(h.isa <= 3, fn, ": unknown ISA ", int{h.isa});
+    detail::check(is_known_isa(h.isa), fn, ": unknown ISA ", int{h.isa});
     const auto isa = static_cast<isa_level>(h.isa);
     const layout_geometry g = Kind::geometry(isa);
     detail::check(h.nr == g.nr && h.kr == g.kr && h.element_bytes == g.element_bytes, fn, ": geometry NR = ", h.nr,

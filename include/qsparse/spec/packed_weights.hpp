@@ -59,7 +59,7 @@ constexpr packed_layout layout_for(isa_level isa) noexcept {
     case isa_level::avx512_vnni: return packed_layout::s8_c4_nr32;
     case isa_level::avx512: return packed_layout::s16_c2_nr32;
     case isa_level::avx2: return packed_layout::s16_c2_nr16;
-    case isa_level::scalar: break;
+    default: break;
   }
   return packed_layout::s16_c1_nr16;
 }
@@ -145,7 +145,7 @@ class packed_weights_view {
                   " is not supported (this build reads version ", packed_header::current_version, "); repack the weights");
     const bool layout_known = h.layout >= 1 && h.layout <= 4;
     detail::check(layout_known, fn, ": unknown packed layout ", int{h.layout});
-    detail::check(h.isa <= 3, fn, ": unknown ISA ", int{h.isa});
+    detail::check(is_known_isa(h.isa), fn, ": unknown ISA ", int{h.isa});
     const auto layout = static_cast<packed_layout>(h.layout);
     const auto isa = static_cast<isa_level>(h.isa);
     detail::check(layout_for(isa) == layout, fn, ": layout ", to_string(layout), " does not belong to ISA ",

@@ -42,8 +42,7 @@ struct weights_16x8_format {
         return {32, 2, 2};
       case isa_level::avx2:
         return {16, 2, 2};
-      case isa_level::scalar:
-        break;
+      default: break;
     }
     return {16, 1, 2};
   }

@@ -38,8 +38,7 @@ struct weights_f16_format {
       case isa_level::avx512:
         return {32, 1, 2};
       case isa_level::avx2:
-      case isa_level::scalar:
-        break;
+      default: break;
     }
     return {16, 1, 2};
   }
