@@ -440,7 +440,7 @@ void bm_vnni_mix(benchmark::State& state, vpdpbusd_mix mix) {
 }
 
 // ---- what bounds a shallow tile ----------------------------------------------------------------------
-// One 4x32 tile of the K = 27 stem per loop iteration, in assembly, as conv_u8s8_s32_4x32c4 runs it: 7
+// One 4x32 tile of the K = 27 stem per loop iteration, in assembly, as gemm_u8s8_s32_4x32c4 runs it: 7
 // groups of 4 bytes, 56 vpdpbusd into 8 accumulators (zmm0-7, initialised from zmm30/31), the weights in
 // 14 registers (zmm16-29), the broadcast pixels in zmm8-11, the scale in zmm12, the int8 flip in zmm13,
 // the vpermd order in zmm14, the zero point (int16 lanes) in zmm15. Three loops, each doing more:

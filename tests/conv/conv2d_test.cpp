@@ -351,7 +351,7 @@ TEST_CASE("conv2d: selected_kernel_name names the kernel for the packed ISA and 
   for (isa_level isa : testing::supported_levels()) {
     const bool vnni = isa == isa_level::avx512_vnni;
     const std::string direct = vnni ? "conv_direct_u8s8_s32_4x32c4__avx512vnni" : selected_kernel_name(isa);
-    const std::string shallow = vnni ? "conv_u8s8_s32_4x32c4__avx512vnni" : selected_kernel_name(isa);
+    const std::string shallow = vnni ? "gemm_u8s8_s32_4x32c4__avx512vnni" : selected_kernel_name(isa);
     const auto packed = pack_conv2d_weights(make_view(w.data(), 4, 3, 3, 2), 0, 1, isa);  // K = 18, 6 bytes a row
     CHECK(packed.has_direct() == vnni);
     CHECK(std::string(selected_kernel_name(packed)) == direct);

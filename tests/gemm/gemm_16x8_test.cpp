@@ -111,7 +111,7 @@ struct family {
 
 template <class F>
 void for_each_kernel(F&& f) {
-  std::apply([&](auto... kernel) { (f(kernel), ...); }, gemm_16x8_kernels{});
+  kernels::for_each_kernel(gemm_16x8_kernels{}, f);
 }
 
 std::vector<isa_level> exercised;

@@ -47,7 +47,9 @@ std::vector<T> make_values(std::size_t count, fill how, std::mt19937& rng) {
 
 
 // Runs gemm on packed weights for `isa` and reference_gemm; requires equal outputs (padding untouched).
-template <class A, class Pipeline>
+// With a Kernel (a gemm_kernels entry), packs its layout and runs that kernel alone on the whole problem,
+// or does nothing when the kernel does not take these weights (kernels::gemm_kernel_accepts).
+template <class A, class Kernel = void, class Pipeline>
 void check_case(isa_level isa, std::ptrdiff_t m, std::ptrdiff_t k, std::ptrdiff_t n, std::ptrdiff_t lda_extra,
                 std::ptrdiff_t ldd_extra, std::int32_t a_zp, std::int32_t w_zp, fill how, const Pipeline& pipeline,
                 std::mt19937& rng) {
@@ -60,12 +62,24 @@ void check_case(isa_level isa, std::ptrdiff_t m, std::ptrdiff_t k, std::ptrdiff_
   const auto w_view = make_view(w.data(), k, n);
   std::vector<out_t> got(static_cast<std::size_t>(std::max<std::ptrdiff_t>(m * ldd, 1)), out_t(77));
   std::vector<out_t> want = got;
-  const packed_weights packed = pack_weights(w_view, w_zp, isa);
   context ctx;
-  gemm(ctx, quantized(a_view, a_zp), packed, make_strided_view(got.data(), {m, n}, {ldd, 1}), pipeline);
+  const char* kernel_name = nullptr;
+  if constexpr (std::is_void_v<Kernel>) {
+    const packed_weights packed = pack_weights(w_view, w_zp, isa);
+    gemm(ctx, quantized(a_view, a_zp), packed, make_strided_view(got.data(), {m, n}, {ldd, 1}), pipeline);
+    kernel_name = selected_kernel_name(packed.view());
+  } else {
+    const packed_weights packed = pack_weights(w_view, w_zp, Kernel::isa, Kernel::layout);
+    if (!kernels::gemm_kernel_accepts<Kernel>(packed.view())) return;
+    if (m > 0) {
+      const kernels::gemm_args<A, out_t> g{a.data(), lda, a_zp, m, k, n, packed.view(), got.data(), ldd};
+      qsparse::detail::run_gemm_tasks<Kernel>(ctx, g, pipeline);
+    }
+    kernel_name = Kernel::name();
+  }
   reference_gemm(quantized(a_view, a_zp), quantized(w_view, w_zp), make_strided_view(want.data(), {m, n}, {ldd, 1}),
                  pipeline);
-  INFO(selected_kernel_name(isa) << " M=" << m << " K=" << k << " N=" << n << " lda=" << lda << " ldd=" << ldd
+  INFO(kernel_name << " M=" << m << " K=" << k << " N=" << n << " lda=" << lda << " ldd=" << ldd
                                  << " a_zp=" << a_zp << " w_zp=" << w_zp << " fill=" << static_cast<int>(how));
   REQUIRE(std::memcmp(got.data(), want.data(), got.size() * sizeof(out_t)) == 0);
 }
@@ -90,10 +104,11 @@ struct family {
 
 template <class F>
 void for_each_kernel(F&& f) {
-  std::apply([&](auto... kernel) { (f(kernel), ...); }, gemm_kernels{});
+  kernels::for_each_kernel(gemm_kernels{}, f);
 }
 
 std::vector<isa_level> exercised;
+std::vector<std::string> exercised_kernels;
 
 }  // namespace
 
@@ -103,6 +118,7 @@ TEST_CASE("gemm: every kernel equals the reference on its edge shapes (requantiz
     using K = decltype(kernel);
     if (!cpu_supports(K::isa)) return;
     exercised.push_back(K::isa);
+    exercised_kernels.push_back(K::name());
     for (auto k : family<K>::ks()) {
       for (auto m : family<K>::ms()) {
         for (auto n : family<K>::ns()) {
@@ -110,10 +126,10 @@ TEST_CASE("gemm: every kernel equals the reference on its edge shapes (requantiz
           const auto p = pipeline(bias_add{cp.bias.data()},
                                   requantize_fixed_point_per_channel<double_rounding>{cp.multipliers.data(), cp.shifts.data()},
                                   add_zero_point{-7}, clamp{-120, 127}, saturating_cast<std::int8_t>{});
-          check_case<std::int8_t>(K::isa, m, k, n, 0, 0, -3, 0, fill::random, p, rng);
-          check_case<std::uint8_t>(K::isa, m, k, n, 3, 5, 131, 4, fill::random, p, rng);
+          check_case<std::int8_t, K>(K::isa, m, k, n, 0, 0, -3, 0, fill::random, p, rng);
+          check_case<std::uint8_t, K>(K::isa, m, k, n, 3, 5, 131, 4, fill::random, p, rng);
           // Symmetric weights: uint8 rows (and shallow int8 rows) are read in place, up to whole k groups.
-          check_case<std::uint8_t>(K::isa, m, k, n, 1, 0, 255, 0, fill::random, p, rng);
+          check_case<std::uint8_t, K>(K::isa, m, k, n, 1, 0, 255, 0, fill::random, p, rng);
         }
       }
     }
@@ -574,8 +590,8 @@ TEST_CASE("selected_kernel_name names the kernel of each ISA", "[gemm]") {
     const auto name = [&](std::ptrdiff_t k, std::int32_t w_zp) {
       return std::string(selected_kernel_name(pack_weights(make_view(w.data(), k, 5), w_zp, isa_level::avx512_vnni).view()));
     };
-    CHECK(name(27, 0) == "conv_u8s8_s32_4x32c4__avx512vnni");
-    CHECK(name(32, 0) == "conv_u8s8_s32_4x32c4__avx512vnni");
+    CHECK(name(27, 0) == "gemm_u8s8_s32_4x32c4__avx512vnni");
+    CHECK(name(32, 0) == "gemm_u8s8_s32_4x32c4__avx512vnni");
     CHECK(name(33, 0) == "gemm_u8s8_s32_8x32c4__avx512vnni");
     CHECK(name(27, 1) == "gemm_u8s8_s32_8x32c4__avx512vnni");
     CHECK(std::string(selected_kernel_name(pack_weights(make_view(w.data(), 27, 5), 0, isa_level::avx512).view())) ==
@@ -590,4 +606,6 @@ TEST_CASE("guard: every GEMM kernel this CPU supports ran", "[gemm][guard]") {
     INFO("level " << to_string(level));
     CHECK(std::find(exercised.begin(), exercised.end(), level) != exercised.end());
   }
+  // And every registered kernel this CPU runs, by name.
+  CHECK(exercised_kernels == testing::runnable_kernel_names(gemm_kernels{}));
 }

@@ -6,15 +6,28 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "qsparse/dispatch/isa.hpp"
+#include "qsparse/kernels/registry.hpp"
 
 namespace qsparse::testing {
 
 /// Every ISA level this CPU can run, lowest first. Bit-exactness tests loop over all of them, so each
 /// path the CPU has is exercised (see also the guard in tests/dispatch/isa_test.cpp).
 inline std::vector<isa_level> supported_levels() { return supported_isas(); }
+
+/// The names of the kernels of a registry (qsparse/kernels/registry.hpp) that this CPU runs, in the
+/// registry's order: what a test sweeping the registry must have exercised.
+template <class List>
+std::vector<std::string> runnable_kernel_names(List list) {
+  std::vector<std::string> names;
+  kernels::for_each_kernel(list, [&](auto kernel) {
+    if (cpu_supports(decltype(kernel)::isa)) names.emplace_back(decltype(kernel)::name());
+  });
+  return names;
+}
 
 inline float from_bits(std::uint32_t bits) {
   float f;

@@ -18,26 +18,16 @@
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
-#include "qsparse/kernels/avx2/add_s8.hpp"
-#include "qsparse/kernels/avx512/add_s8.hpp"
-#include "qsparse/kernels/scalar/add_s8.hpp"
+#include "qsparse/kernels/add_kernels.hpp"
+#include "qsparse/kernels/registry.hpp"
 #include "qsparse/spec/add_params.hpp"
 
 namespace qsparse {
 
-/// The ADD kernel add() runs at ISA level `isa`.
+/// The ADD kernel add() runs at ISA level `isa` (the last of kernels::add_kernels that `isa` runs).
 inline const char* add_kernel_name(isa_level isa) {
-#if QSPARSE_X86
-  switch (isa) {
-    case isa_level::avx512_vnni:
-    case isa_level::avx512: return kernels::avx512::add_s8::name();
-    case isa_level::avx2: return kernels::avx2::add_s8::name();
-    default: break;
-  }
-#else
-  (void)isa;
-#endif
-  return kernels::scalar::add_s8::name();
+  const char* name = kernels::selected_kernel_name(kernels::add_kernels{}, isa, [](auto) { return true; });
+  return name != nullptr ? name : "none";
 }
 
 namespace detail {
@@ -82,14 +72,9 @@ void add(const context& ctx, const tensor_view<A, Rank, LA, AA>& a, const tensor
   auto task = [&](std::ptrdiff_t t) {
     const index_t begin = t * per_task;
     const index_t n = std::min(count, begin + per_task) - begin;
-    switch (isa) {
-#if QSPARSE_X86
-      case isa_level::avx512_vnni:
-      case isa_level::avx512: return kernels::avx512::add_s8::run(pa + begin, pb + begin, po + begin, n, params);
-      case isa_level::avx2: return kernels::avx2::add_s8::run(pa + begin, pb + begin, po + begin, n, params);
-#endif
-      default: return kernels::scalar::add_s8::run(pa + begin, pb + begin, po + begin, n, params);
-    }
+    kernels::with_best_kernel(kernels::add_kernels{}, isa, [&](auto kernel) {
+      decltype(kernel)::run(pa + begin, pb + begin, po + begin, n, params);
+    });
   };
   ctx.run_tasks(tasks, task);
 }

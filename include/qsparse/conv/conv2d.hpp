@@ -41,7 +41,7 @@
 #include "qsparse/gemm/gemm.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
 #include "qsparse/kernels/avx512/copy_flip.hpp"
-#include "qsparse/kernels/avx512vnni/conv_u8s8_s32_4x32c4.hpp"
+#include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_4x32c4.hpp"
 #include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_8x32c4.hpp"
 #include "qsparse/spec/conv_params.hpp"
 #include "qsparse/spec/gemm_args.hpp"
@@ -103,7 +103,7 @@ class packed_conv2d_weights {
   /// The packed K×N weights of group g.
   const packed_weights_view& group(index_t g) const noexcept { return packed_[static_cast<std::size_t>(g)].view(); }
 
-  /// Whether the weights are also packed for the direct shallow kernel (conv_u8s8_s32_4x32c4 reading the
+  /// Whether the weights are also packed for the direct shallow kernel (gemm_u8s8_s32_4x32c4 reading the
   /// input rows in place): AVX-512 VNNI, one group, symmetric weights, kh <= 3 and kw*C_in <= 12 (a
   /// 3-channel 3x3 stem). conv2d takes that path when dilation_w is 1.
   bool has_direct() const noexcept { return direct_row_groups_ > 0; }
@@ -181,7 +181,7 @@ inline bool conv_gather_eligible(const packed_conv2d_weights& weights, const con
 inline const char* selected_kernel_name(const packed_conv2d_weights& weights, const conv2d_params& params) {
 #if QSPARSE_X86
   if (!weights.empty() && weights.has_direct() && params.dilation_w == 1)
-    return kernels::avx512_vnni::conv_u8s8_s32_4x32c4::direct_name();
+    return kernels::avx512_vnni::gemm_u8s8_s32_4x32c4::direct_name();
   if (detail::conv_gather_eligible(weights, params)) return kernels::avx512_vnni::gemm_u8s8_s32_8x32c4::gather_name();
 #else
   (void)params;
@@ -361,7 +361,7 @@ template <class A, class Out, class... S>
 void conv2d_direct_shallow(const context& ctx, const A* in, index_t batch, index_t in_h, index_t in_w, index_t c_in,
                            std::int32_t in_zp, const packed_conv2d_weights& weights, const conv2d_params& p,
                            const conv_geometry& g, Out* out, const output_pipeline<S...>& pipeline) {
-  using kernel = kernels::avx512_vnni::conv_u8s8_s32_4x32c4;
+  using kernel = kernels::avx512_vnni::gemm_u8s8_s32_4x32c4;
   constexpr bool flip = std::is_same_v<A, std::int8_t>;
   const auto u_zp = static_cast<std::uint8_t>(flip ? in_zp + 128 : in_zp);
   const index_t k_h = weights.kernel_h(), row_groups = weights.direct_row_groups(), c_out = weights.output_channels();
@@ -386,7 +386,7 @@ void conv2d_direct_shallow(const context& ctx, const A* in, index_t batch, index
         conv_scratch<std::uint8_t, direct_band_scratch_tag>(static_cast<std::size_t>(max_rows * pitch));
     copy_band_rows(in + b * in_h * in_w * c_in, in_h, in_w * c_in, g.pad_left * c_in, iy0, rows, u_zp, scratch, pitch);
     const index_t m0 = (b * g.out_h + y0) * g.out_w;
-    const kernels::conv_shallow_args<Out> args{scratch, row_step, p.dilation_h * pitch, g.out_w, y1 - y0,
+    const kernels::shallow_gemm_args<Out> args{scratch, row_step, p.dilation_h * pitch, g.out_w, y1 - y0,
                                                p.stride_h * pitch, u_zp, weights.direct(), c_out, m0,
                                                out + m0 * c_out, c_out};
     kernel::run_direct(args, static_cast<int>(k_h), static_cast<int>(row_groups), pipeline);
@@ -533,7 +533,7 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
   if constexpr (std::is_same_v<a_t, std::int8_t>) {
     const packed_weights_view& w0 = weights.group(0);
     if (groups == 1 && w0.layout() == packed_layout::s8_c4_nr32 && w0.weight_zero_point() == 0 &&
-        w0.k_padded() <= kernels::avx512_vnni::conv_u8s8_s32_4x32c4::max_k) {
+        w0.k_padded() <= kernels::avx512_vnni::gemm_u8s8_s32_4x32c4::max_k) {
       const index_t kp = w0.k_padded();
       constexpr index_t rows_per_task = 256;
       const index_t shallow_tasks = (m_total + rows_per_task - 1) / rows_per_task;
@@ -542,9 +542,9 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
         const index_t m_end = std::min(m_total, m_begin + rows_per_task);
         a_t* rows = detail::conv_scratch<a_t, detail::im2col_scratch_tag>(static_cast<std::size_t>(rows_per_task * kp));
         detail::im2col_rows(in_data, in_h, in_w, c_in, c_group, 0, params, g, k_h, k_w, pad_value, m_begin, m_end, rows, kp);
-        const kernels::conv_shallow_args<out_t> args{rows, kp, 0, m_end - m_begin, 1, 0, input.zero_point + 128, w0, n,
+        const kernels::shallow_gemm_args<out_t> args{rows, kp, 0, m_end - m_begin, 1, 0, input.zero_point + 128, w0, n,
                                                      m_begin, out_data + m_begin * c_out, c_out};
-        kernels::avx512_vnni::conv_u8s8_s32_4x32c4::run_rows(args, pipeline);
+        kernels::avx512_vnni::gemm_u8s8_s32_4x32c4::run_rows(args, pipeline);
       };
       ctx.run_tasks(shallow_tasks, shallow);
       return;

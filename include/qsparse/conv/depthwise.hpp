@@ -36,39 +36,22 @@
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
-#include "qsparse/kernels/avx2/dwconv_s8s8_s32_c8.hpp"
-#include "qsparse/kernels/avx512/dwconv_s8s8_s32_c16.hpp"
-#include "qsparse/kernels/avx512vnni/dwconv_columns_s8s8_s32_c64.hpp"
-#include "qsparse/kernels/avx512vnni/dwconv_s8s8_s32_c16.hpp"
-#include "qsparse/kernels/scalar/dwconv_s8s8_s32_c1.hpp"
+#include "qsparse/kernels/depthwise_kernels.hpp"
+#include "qsparse/kernels/registry.hpp"
 #include "qsparse/spec/conv_params.hpp"
 #include "qsparse/spec/dwconv_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
 
-/// The depthwise kernel families (the registry tests and benchmarks iterate).
-#if QSPARSE_X86
-using depthwise_kernels =
-    std::tuple<kernels::scalar::dwconv_s8s8_s32_c1, kernels::avx2::dwconv_s8s8_s32_c8, kernels::avx512::dwconv_s8s8_s32_c16,
-               kernels::avx512_vnni::dwconv_s8s8_s32_c16>;
-#else
-using depthwise_kernels = std::tuple<kernels::scalar::dwconv_s8s8_s32_c1>;
-#endif
+/// The depthwise kernels (the registry, qsparse/kernels/depthwise_kernels.hpp).
+using kernels::depthwise_kernels;
 
-/// The depthwise kernel that runs at ISA level `isa`.
+/// The depthwise kernel that runs at ISA level `isa` on weights without the column layout.
 inline const char* depthwise_kernel_name(isa_level isa) {
-#if QSPARSE_X86
-  switch (isa) {
-    case isa_level::avx512_vnni: return kernels::avx512_vnni::dwconv_s8s8_s32_c16::name();
-    case isa_level::avx512: return kernels::avx512::dwconv_s8s8_s32_c16::name();
-    case isa_level::avx2: return kernels::avx2::dwconv_s8s8_s32_c8::name();
-    default: break;
-  }
-#else
-  (void)isa;
-#endif
-  return kernels::scalar::dwconv_s8s8_s32_c1::name();
+  const char* name = kernels::selected_kernel_name(
+      depthwise_kernels{}, isa, [](auto kernel) { return !kernels::reads_depthwise_columns_v<decltype(kernel)>; });
+  return name != nullptr ? name : "none";
 }
 
 /// Depthwise weights [1][kh][kw][C_out] packed once: int32 lanes (w - w_zp in the low 16 bits),
@@ -202,11 +185,10 @@ packed_depthwise_weights pack_depthwise_weights(const tensor_view<W, 4, L, Acc>&
 /// The depthwise kernel depthwise_conv2d runs now (best_isa() under the ceiling): on AVX-512 VNNI the column
 /// kernel when the weights have its layout (packed_depthwise_weights::columns()), else the ISA's kernel.
 inline const char* selected_kernel_name(const packed_depthwise_weights& weights) {
-#if QSPARSE_X86
-  if (best_isa() == isa_level::avx512_vnni && weights.columns() != nullptr)
-    return kernels::avx512_vnni::dwconv_columns_s8s8_s32_c64::name();
-#endif
-  return depthwise_kernel_name(best_isa());
+  const char* name = kernels::selected_kernel_name(depthwise_kernels{}, best_isa(), [&](auto kernel) {
+    return !kernels::reads_depthwise_columns_v<decltype(kernel)> || weights.columns() != nullptr;
+  });
+  return name != nullptr ? name : "none";
 }
 
 namespace detail {
@@ -287,17 +269,16 @@ void run_depthwise(const context& ctx, const std::int8_t* in, index_t batch, ind
   ctx.run_tasks(tasks, task);
 }
 
-#if QSPARSE_X86
 struct depthwise_columns_tag {};
 
 /// depthwise_conv2d through the VNNI column kernel (weights.columns() != nullptr, channels = C_out).
 /// init holds -(in_zp + 128) Σ_t (w - w_zp) per channel; pad_row one pixel of in_zp values.
-template <class Out, class... S>
+template <class Kernel, class Out, class... S>
 void run_depthwise_columns(const context& ctx, const std::int8_t* in, index_t batch, index_t in_h, index_t in_w,
                            index_t channels, const packed_depthwise_weights& w, std::int32_t in_zp,
                            const conv2d_params& p, const conv_geometry& g, const std::int32_t* init,
                            const std::int8_t* pad_row, Out* out, const output_pipeline<S...>& pipeline) {
-  using kernel = kernels::avx512_vnni::dwconv_columns_s8s8_s32_c64;
+  using kernel = Kernel;
   const index_t k_h = w.kernel_h(), k_w = w.kernel_w();
   const index_t rows = batch * g.out_h;
   const int threads = ctx.concurrency();
@@ -349,7 +330,6 @@ void run_depthwise_columns(const context& ctx, const std::int8_t* in, index_t ba
   };
   ctx.run_tasks(tasks, task);
 }
-#endif
 
 }  // namespace detail
 
@@ -411,34 +391,23 @@ void depthwise_conv2d(const context& ctx, const quantized_operand<tensor_view<A,
   const std::vector<std::int8_t> pad_row(static_cast<std::size_t>(weights.channels_padded()),
                                          static_cast<std::int8_t>(input.zero_point));
   out_t* out = &output(0, 0, 0, 0);
-  switch (best_isa()) {
-#if QSPARSE_X86
-    case isa_level::avx512_vnni:
-      if (weights.columns() != nullptr) {
-        std::vector<std::int32_t> column_init(init.size());
-        for (std::size_t o = 0; o < init.size(); ++o)
-          column_init[o] = static_cast<std::int32_t>(static_cast<std::uint32_t>(init[o]) +
-                                                     static_cast<std::uint32_t>(weights.flip_terms()[o]));
-        return detail::run_depthwise_columns(ctx, data, batch, in_h, in_w, c_out, weights, input.zero_point, params, g,
-                                             column_init.data(), pad_row.data(), out, pipeline);
-      }
-      return detail::run_depthwise<kernels::avx512_vnni::dwconv_s8s8_s32_c16>(ctx, data, batch, in_h, in_w, c_out,
-                                                                              weights, params, g, init.data(),
-                                                                              pad_row.data(), out, pipeline);
-    case isa_level::avx512:
-      return detail::run_depthwise<kernels::avx512::dwconv_s8s8_s32_c16>(ctx, data, batch, in_h, in_w, c_out, weights,
-                                                                         params, g, init.data(), pad_row.data(), out,
-                                                                         pipeline);
-    case isa_level::avx2:
-      return detail::run_depthwise<kernels::avx2::dwconv_s8s8_s32_c8>(ctx, data, batch, in_h, in_w, c_out, weights,
-                                                                      params, g, init.data(), pad_row.data(), out,
-                                                                      pipeline);
-#endif
-    default:
-      return detail::run_depthwise<kernels::scalar::dwconv_s8s8_s32_c1>(ctx, data, batch, in_h, in_w, c_out, weights,
-                                                                        params, g, init.data(), pad_row.data(), out,
-                                                                        pipeline);
-  }
+  kernels::with_selected_kernel(
+      depthwise_kernels{}, best_isa(),
+      [&](auto kernel) { return !kernels::reads_depthwise_columns_v<decltype(kernel)> || weights.columns() != nullptr; },
+      [&](auto kernel) {
+        using K = decltype(kernel);
+        if constexpr (kernels::reads_depthwise_columns_v<K>) {
+          std::vector<std::int32_t> column_init(init.size());
+          for (std::size_t o = 0; o < init.size(); ++o)
+            column_init[o] = static_cast<std::int32_t>(static_cast<std::uint32_t>(init[o]) +
+                                                       static_cast<std::uint32_t>(weights.flip_terms()[o]));
+          detail::run_depthwise_columns<K>(ctx, data, batch, in_h, in_w, c_out, weights, input.zero_point, params, g,
+                                           column_init.data(), pad_row.data(), out, pipeline);
+        } else {
+          detail::run_depthwise<K>(ctx, data, batch, in_h, in_w, c_out, weights, params, g, init.data(),
+                                   pad_row.data(), out, pipeline);
+        }
+      });
 }
 
 }  // namespace qsparse

@@ -23,27 +23,18 @@
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
-#include "qsparse/kernels/avx2/pool_s8.hpp"
-#include "qsparse/kernels/avx512/pool_s8.hpp"
-#include "qsparse/kernels/scalar/pool_s8.hpp"
+#include "qsparse/kernels/pool_kernels.hpp"
+#include "qsparse/kernels/registry.hpp"
 #include "qsparse/spec/pool_args.hpp"
 #include "qsparse/spec/pool_params.hpp"
 
 namespace qsparse {
 
-/// The pooling kernel max_pool2d and average_pool2d run at ISA level `isa`.
+/// The pooling kernel max_pool2d and average_pool2d run at ISA level `isa` (the last of
+/// kernels::pool_kernels that `isa` runs).
 inline const char* pooling_kernel_name(isa_level isa) {
-#if QSPARSE_X86
-  switch (isa) {
-    case isa_level::avx512_vnni:
-    case isa_level::avx512: return kernels::avx512::pool_s8::name();
-    case isa_level::avx2: return kernels::avx2::pool_s8::name();
-    default: break;
-  }
-#else
-  (void)isa;
-#endif
-  return kernels::scalar::pool_s8::name();
+  const char* name = kernels::selected_kernel_name(kernels::pool_kernels{}, isa, [](auto) { return true; });
+  return name != nullptr ? name : "none";
 }
 
 namespace detail {
@@ -108,17 +99,9 @@ void pool2d(const char* fn, const context& ctx, const I& input, const O& output,
   check_dense_nhwc(output, fn, "output");
   const std::int8_t* in = &input(0, 0, 0, 0);
   std::int8_t* out = &output(0, 0, 0, 0);
-  switch (best_isa()) {
-#if QSPARSE_X86
-    case isa_level::avx512_vnni:
-    case isa_level::avx512:
-      return run_pool<kernels::avx512::pool_s8, Average>(ctx, in, batch, in_h, in_w, channels, pool, g, act_min, act_max, out);
-    case isa_level::avx2:
-      return run_pool<kernels::avx2::pool_s8, Average>(ctx, in, batch, in_h, in_w, channels, pool, g, act_min, act_max, out);
-#endif
-    default:
-      return run_pool<kernels::scalar::pool_s8, Average>(ctx, in, batch, in_h, in_w, channels, pool, g, act_min, act_max, out);
-  }
+  kernels::with_best_kernel(kernels::pool_kernels{}, best_isa(), [&](auto kernel) {
+    run_pool<decltype(kernel), Average>(ctx, in, batch, in_h, in_w, channels, pool, g, act_min, act_max, out);
+  });
 }
 
 }  // namespace detail

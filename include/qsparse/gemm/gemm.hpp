@@ -30,10 +30,8 @@
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
-#include "qsparse/kernels/avx2/gemm_x8s8_s32_4x16c2.hpp"
-#include "qsparse/kernels/avx512/gemm_x8s8_s32_8x32c2.hpp"
-#include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_8x32c4.hpp"
-#include "qsparse/kernels/scalar/gemm_x8s8_s32_1x16c1.hpp"
+#include "qsparse/kernels/gemm_kernels.hpp"
+#include "qsparse/kernels/registry.hpp"
 #include "qsparse/spec/gemm_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
 
@@ -53,38 +51,27 @@ quantized_operand<tensor_view<T, Rank, Layout, Accessor>> quantized(const tensor
   return {view, zero_point};
 }
 
-/// The kernel families, one per packed layout (the registry tests and benchmarks iterate).
-#if QSPARSE_X86
-using gemm_kernels = std::tuple<kernels::scalar::gemm_x8s8_s32_1x16c1, kernels::avx2::gemm_x8s8_s32_4x16c2,
-                                kernels::avx512::gemm_x8s8_s32_8x32c2, kernels::avx512_vnni::gemm_u8s8_s32_8x32c4>;
-#else
-using gemm_kernels = std::tuple<kernels::scalar::gemm_x8s8_s32_1x16c1>;
-#endif
+/// The int8 GEMM's kernels (the registry, qsparse/kernels/gemm_kernels.hpp).
+using kernels::gemm_kernels;
 
-/// The name of the kernel gemm() runs for weights packed for `isa`.
+/// The name of the kernel gemm() runs for weights packed for `isa` (weights whose K no specialised kernel
+/// takes; selected_kernel_name(weights) tells for given weights).
 inline const char* selected_kernel_name(isa_level isa) {
-#if QSPARSE_X86
-  switch (isa) {
-    case isa_level::avx512_vnni: return kernels::avx512_vnni::gemm_u8s8_s32_8x32c4::name();
-    case isa_level::avx512: return kernels::avx512::gemm_x8s8_s32_8x32c2::name();
-    case isa_level::avx2: return kernels::avx2::gemm_x8s8_s32_4x16c2::name();
-    default: break;
-  }
-#else
-  (void)isa;
-#endif
-  return kernels::scalar::gemm_x8s8_s32_1x16c1::name();
+  const packed_layout layout = layout_for(isa);
+  const char* name = kernels::selected_kernel_name(gemm_kernels{}, isa, [&](auto kernel) {
+    using K = decltype(kernel);
+    return K::layout == layout && !kernels::has_accepts_v<K, packed_weights_view>;
+  });
+  return name != nullptr ? name : "none";
 }
 
-/// The name of the kernel gemm() runs for these packed weights: the ISA's, except symmetric VNNI weights
-/// with K <= 32, which the VNNI family hands to its shallow kernel (whole K in registers).
+/// The name of the kernel gemm() runs for these packed weights ("none" when no kernel reads them here).
 inline const char* selected_kernel_name(const packed_weights_view& weights) {
-#if QSPARSE_X86
-  if (!weights.empty() && weights.layout() == packed_layout::s8_c4_nr32 && weights.weight_zero_point() == 0 &&
-      weights.k_padded() <= kernels::avx512_vnni::conv_u8s8_s32_4x32c4::max_k)
-    return kernels::avx512_vnni::conv_u8s8_s32_4x32c4::name();
-#endif
-  return selected_kernel_name(weights.isa());
+  if (weights.empty()) return "none";
+  const char* name = kernels::selected_kernel_name(gemm_kernels{}, weights.isa(), [&](auto kernel) {
+    return kernels::gemm_kernel_accepts<decltype(kernel)>(weights);
+  });
+  return name != nullptr ? name : "none";
 }
 
 namespace detail {
@@ -166,18 +153,17 @@ void run_gemm_tasks(const context& ctx, const kernels::gemm_args<A, Out>& g, con
   ctx.run_tasks(tasks, task);
 }
 
+/// Runs the registry's kernel for g.weights (the last one their ISA runs that reads their layout).
 template <class A, class Out, class Pipeline>
 void dispatch_gemm(const context& ctx, const kernels::gemm_args<A, Out>& g, const Pipeline& pipeline) {
-  switch (g.weights.layout()) {
-#if QSPARSE_X86
-    case packed_layout::s8_c4_nr32: return run_gemm_tasks<kernels::avx512_vnni::gemm_u8s8_s32_8x32c4>(ctx, g, pipeline);
-    case packed_layout::s16_c2_nr32: return run_gemm_tasks<kernels::avx512::gemm_x8s8_s32_8x32c2>(ctx, g, pipeline);
-    case packed_layout::s16_c2_nr16: return run_gemm_tasks<kernels::avx2::gemm_x8s8_s32_4x16c2>(ctx, g, pipeline);
-#endif
-    case packed_layout::s16_c1_nr16: return run_gemm_tasks<kernels::scalar::gemm_x8s8_s32_1x16c1>(ctx, g, pipeline);
-    default: break;
+  const bool ran = kernels::with_selected_kernel(
+      gemm_kernels{}, g.weights.isa(),
+      [&](auto kernel) { return kernels::gemm_kernel_accepts<decltype(kernel)>(g.weights); },
+      [&](auto kernel) { run_gemm_tasks<decltype(kernel)>(ctx, g, pipeline); });
+  if (!ran) {
+    raise(concat("qsparse::gemm: no kernel reads packed layout ", to_string(g.weights.layout()), " for ISA ",
+                 to_string(g.weights.isa())));
   }
-  raise(concat("qsparse::gemm: no kernel for packed layout ", to_string(g.weights.layout())));
 }
 
 }  // namespace detail

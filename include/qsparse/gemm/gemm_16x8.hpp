@@ -42,45 +42,31 @@
 #include "qsparse/gemm/gemm.hpp"
 #include "qsparse/gemm/packed_weights_16x8.hpp"
 #include "qsparse/gemm/panel_tasks.hpp"
-#include "qsparse/kernels/avx2/gemm_s16s8_s64_4x16c2.hpp"
-#include "qsparse/kernels/avx512/gemm_s16s8_s64_8x32c2.hpp"
-#include "qsparse/kernels/avx512vnni/gemm_s16s8_s64_8x32c2.hpp"
-#include "qsparse/kernels/scalar/gemm_s16s8_s64_1x16c1.hpp"
+#include "qsparse/kernels/gemm_16x8_kernels.hpp"
+#include "qsparse/kernels/registry.hpp"
 #include "qsparse/spec/gemm_panel_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
 
-/// The 16x8 kernel families, lowest ISA first (the registry tests and benchmarks iterate).
-#if QSPARSE_X86
-using gemm_16x8_kernels =
-    std::tuple<kernels::scalar::gemm_s16s8_s64_1x16c1, kernels::avx2::gemm_s16s8_s64_4x16c2,
-               kernels::avx512::gemm_s16s8_s64_8x32c2, kernels::avx512_vnni::gemm_s16s8_s64_8x32c2>;
-#else
-using gemm_16x8_kernels = std::tuple<kernels::scalar::gemm_s16s8_s64_1x16c1>;
-#endif
+/// The 16x8 GEMM's kernels (the registry, qsparse/kernels/gemm_16x8_kernels.hpp).
+using kernels::gemm_16x8_kernels;
 
-/// The name of the kernel gemm_16x8 runs for weights packed for `isa`.
+/// The name of the kernel gemm_16x8 runs for weights packed for `isa` ("none" when there is none).
 inline const char* gemm_16x8_kernel_name(isa_level isa) {
-#if QSPARSE_X86
-  switch (isa) {
-    case isa_level::avx512_vnni:
-      return kernels::avx512_vnni::gemm_s16s8_s64_8x32c2::name();
-    case isa_level::avx512:
-      return kernels::avx512::gemm_s16s8_s64_8x32c2::name();
-    case isa_level::avx2:
-      return kernels::avx2::gemm_s16s8_s64_4x16c2::name();
-    default: break;
-  }
-#else
-  (void)isa;
-#endif
-  return kernels::scalar::gemm_s16s8_s64_1x16c1::name();
+  const layout_geometry g = weights_16x8_geometry(isa);
+  const char* name = kernels::selected_kernel_name(
+      gemm_16x8_kernels{}, isa, [&](auto kernel) { return kernels::reads_panel_geometry<decltype(kernel)>(g); });
+  return name != nullptr ? name : "none";
 }
 
-/// The name of the kernel gemm_16x8 runs for these packed weights.
+/// The name of the kernel gemm_16x8 runs for these packed weights ("none" when no kernel reads them here).
 inline const char* selected_kernel_name(const packed_weights_16x8_view& weights) {
-  return gemm_16x8_kernel_name(weights.isa());
+  if (weights.empty()) return "none";
+  const char* name = kernels::selected_kernel_name(gemm_16x8_kernels{}, weights.isa(), [&](auto kernel) {
+    return kernels::reads_panel_geometry<decltype(kernel)>(weights.geometry());
+  });
+  return name != nullptr ? name : "none";
 }
 
 namespace detail {
@@ -156,21 +142,18 @@ void check_gemm_16x8_operands(const char* fn, const AView& a, std::int32_t a_zer
         "; pack them with isa_level::", to_string(allowed));
 }
 
+/// Runs the registry's kernel for g.weights: the last one their ISA runs that reads their panel geometry.
 template <class Out, class... S>
 void dispatch_gemm_16x8(const context& ctx,
                         const kernels::gemm_panel_args<std::int16_t, packed_weights_16x8_view, Out>& g,
                         const output_pipeline<S...>& pipeline) {
-  switch (g.weights.isa()) {
-#if QSPARSE_X86
-    case isa_level::avx512_vnni:
-      return run_panel_kernel<kernels::avx512_vnni::gemm_s16s8_s64_8x32c2>(ctx, g, pipeline);
-    case isa_level::avx512:
-      return run_panel_kernel<kernels::avx512::gemm_s16s8_s64_8x32c2>(ctx, g, pipeline);
-    case isa_level::avx2:
-      return run_panel_kernel<kernels::avx2::gemm_s16s8_s64_4x16c2>(ctx, g, pipeline);
-#endif
-    default:
-      return run_panel_kernel<kernels::scalar::gemm_s16s8_s64_1x16c1>(ctx, g, pipeline);
+  const bool ran = kernels::with_selected_kernel(
+      gemm_16x8_kernels{}, g.weights.isa(),
+      [&](auto kernel) { return kernels::reads_panel_geometry<decltype(kernel)>(g.weights.geometry()); },
+      [&](auto kernel) { run_panel_kernel<decltype(kernel)>(ctx, g, pipeline); });
+  if (!ran) {
+    raise(concat("qsparse::gemm_16x8: no kernel reads panels of NR = ", g.weights.geometry().nr, ", KR = ",
+                 g.weights.geometry().kr, " for ISA ", to_string(g.weights.isa())));
   }
 }
 

@@ -33,42 +33,31 @@
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/packed_weights_f16.hpp"
 #include "qsparse/gemm/panel_tasks.hpp"
-#include "qsparse/kernels/avx2/gemm_f32f16_f32_6x16c1.hpp"
-#include "qsparse/kernels/avx512/gemm_f32f16_f32_8x32c1.hpp"
-#include "qsparse/kernels/scalar/gemm_f32f16_f32_1x16c1.hpp"
+#include "qsparse/kernels/gemm_f16_kernels.hpp"
+#include "qsparse/kernels/registry.hpp"
 #include "qsparse/spec/gemm_panel_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
 
-/// The float16-weight kernel families, lowest ISA first (avx512_vnni runs the avx512 kernel).
-#if QSPARSE_X86
-using gemm_f16_kernels = std::tuple<kernels::scalar::gemm_f32f16_f32_1x16c1, kernels::avx2::gemm_f32f16_f32_6x16c1,
-                                    kernels::avx512::gemm_f32f16_f32_8x32c1>;
-#else
-using gemm_f16_kernels = std::tuple<kernels::scalar::gemm_f32f16_f32_1x16c1>;
-#endif
+/// The float16-weight GEMM's kernels (the registry, qsparse/kernels/gemm_f16_kernels.hpp).
+using kernels::gemm_f16_kernels;
 
-/// The name of the kernel gemm_f16 runs for weights packed for `isa`.
+/// The name of the kernel gemm_f16 runs for weights packed for `isa` ("none" when there is none).
 inline const char* gemm_f16_kernel_name(isa_level isa) {
-#if QSPARSE_X86
-  switch (isa) {
-    case isa_level::avx512_vnni:
-    case isa_level::avx512:
-      return kernels::avx512::gemm_f32f16_f32_8x32c1::name();
-    case isa_level::avx2:
-      return kernels::avx2::gemm_f32f16_f32_6x16c1::name();
-    default: break;
-  }
-#else
-  (void)isa;
-#endif
-  return kernels::scalar::gemm_f32f16_f32_1x16c1::name();
+  const layout_geometry g = weights_f16_geometry(isa);
+  const char* name = kernels::selected_kernel_name(
+      gemm_f16_kernels{}, isa, [&](auto kernel) { return kernels::reads_panel_geometry<decltype(kernel)>(g); });
+  return name != nullptr ? name : "none";
 }
 
-/// The name of the kernel gemm_f16 runs for these packed weights.
+/// The name of the kernel gemm_f16 runs for these packed weights ("none" when no kernel reads them here).
 inline const char* selected_kernel_name(const packed_weights_f16_view& weights) {
-  return gemm_f16_kernel_name(weights.isa());
+  if (weights.empty()) return "none";
+  const char* name = kernels::selected_kernel_name(gemm_f16_kernels{}, weights.isa(), [&](auto kernel) {
+    return kernels::reads_panel_geometry<decltype(kernel)>(weights.geometry());
+  });
+  return name != nullptr ? name : "none";
 }
 
 namespace detail {
@@ -97,19 +86,17 @@ void check_gemm_f16_operands(const char* fn, const AView& a, const packed_weight
         "; pack them with isa_level::", to_string(allowed));
 }
 
+/// Runs the registry's kernel for g.weights: the last one their ISA runs that reads their panel geometry.
 template <class... S>
 void dispatch_gemm_f16(const context& ctx, const kernels::gemm_panel_args<float, packed_weights_f16_view, float>& g,
                        const output_pipeline<S...>& pipeline) {
-  switch (g.weights.isa()) {
-#if QSPARSE_X86
-    case isa_level::avx512_vnni:
-    case isa_level::avx512:
-      return run_panel_kernel<kernels::avx512::gemm_f32f16_f32_8x32c1>(ctx, g, pipeline);
-    case isa_level::avx2:
-      return run_panel_kernel<kernels::avx2::gemm_f32f16_f32_6x16c1>(ctx, g, pipeline);
-#endif
-    default:
-      return run_panel_kernel<kernels::scalar::gemm_f32f16_f32_1x16c1>(ctx, g, pipeline);
+  const bool ran = kernels::with_selected_kernel(
+      gemm_f16_kernels{}, g.weights.isa(),
+      [&](auto kernel) { return kernels::reads_panel_geometry<decltype(kernel)>(g.weights.geometry()); },
+      [&](auto kernel) { run_panel_kernel<decltype(kernel)>(ctx, g, pipeline); });
+  if (!ran) {
+    raise(concat("qsparse::gemm_f16: no kernel reads panels of NR = ", g.weights.geometry().nr, ", KR = ",
+                 g.weights.geometry().kr, " for ISA ", to_string(g.weights.isa())));
   }
 }
 

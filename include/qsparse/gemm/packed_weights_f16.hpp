@@ -1,15 +1,46 @@
-// qsparse/gemm/packed_weights_f16.hpp — packs the float16-weight GEMM's weights for the CPU this process
-// runs on. The layouts and pack_weights_f16(w, isa) for a named ISA are the spec
-// (qsparse/spec/packed_weights_f16.hpp); this header adds the overload that picks the ISA at run time.
+// qsparse/gemm/packed_weights_f16.hpp — packs the float16-weight GEMM's weights for an ISA, or for the CPU
+// this process runs on. The format and pack_weights_f16(w, isa, geometry) are the spec
+// (qsparse/spec/packed_weights_f16.hpp); the panel geometry of an ISA is that of its best float16-weight
+// kernel (the registry, qsparse/kernels/gemm_f16_kernels.hpp).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+
+#include "qsparse/core/isa.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
+#include "qsparse/kernels/gemm_f16_kernels.hpp"
+#include "qsparse/kernels/registry.hpp"
 #include "qsparse/spec/packed_weights_f16.hpp"
 
 namespace qsparse {
 
-/// Packs K×N float weights (as float16) for best_isa() into an owning buffer.
+/// The panel geometry pack_weights_f16 packs for `isa`.
+inline layout_geometry weights_f16_geometry(isa_level isa) {
+  return kernels::panel_geometry_for<weights_f16_format::element_bytes>(kernels::gemm_f16_kernels{}, isa);
+}
+
+/// Bytes needed to pack K×N weights for the float16-weight GEMM on `isa`.
+inline std::size_t packed_weights_f16_size(std::int64_t k, std::int64_t n, isa_level isa) {
+  return packed_weights_f16_size(k, n, weights_f16_geometry(isa));
+}
+
+/// Packs K×N float (or float16) weights for the float16-weight GEMM on `isa` into `buffer` (64-byte aligned,
+/// at least packed_weights_f16_size(K, N, isa) bytes) and returns the validated view of it.
+template <class T, class Layout, class Accessor>
+packed_weights_f16_view pack_weights_f16(const tensor_view<T, 2, Layout, Accessor>& weights, isa_level isa,
+                                           void* buffer, std::size_t buffer_bytes) {
+  return pack_weights_f16(weights, isa, weights_f16_geometry(isa), buffer, buffer_bytes);
+}
+
+/// Packs K×N float (or float16) weights for `isa` into an owning buffer.
+template <class T, class Layout, class Accessor>
+packed_weights_f16 pack_weights_f16(const tensor_view<T, 2, Layout, Accessor>& weights, isa_level isa) {
+  return pack_weights_f16(weights, isa, weights_f16_geometry(isa));
+}
+
+/// Packs K×N float (or float16) weights for best_isa() into an owning buffer.
 template <class T, class Layout, class Accessor>
 packed_weights_f16 pack_weights_f16(const tensor_view<T, 2, Layout, Accessor>& weights) {
   return pack_weights_f16(weights, best_isa());

@@ -37,12 +37,8 @@
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/gemm.hpp"
-#include "qsparse/kernels/avx2/spgemm_2of4_x8s8_s32_2x16c4.hpp"
-#include "qsparse/kernels/avx2/spgemm_block4_x8s8_s32_2x16c4.hpp"
-#include "qsparse/kernels/avx512vnni/spgemm_2of4_u8s8_s32_8x16c4.hpp"
-#include "qsparse/kernels/avx512vnni/spgemm_block4_u8s8_s32_8xNc4.hpp"
-#include "qsparse/kernels/scalar/spgemm_2of4_x8s8_s32_1x16c4.hpp"
-#include "qsparse/kernels/scalar/spgemm_block4_x8s8_s32_1xNc4.hpp"
+#include "qsparse/kernels/registry.hpp"
+#include "qsparse/kernels/sparse_gemm_kernels.hpp"
 #include "qsparse/spec/output_stages.hpp"
 #include "qsparse/spec/packed_sparse_weights.hpp"
 #include "qsparse/spec/sparse_gemm_args.hpp"
@@ -51,33 +47,12 @@ namespace qsparse {
 
 namespace detail {
 
-/// Calls f(kernel) with a value of the kernel family sparse_gemm runs for `format` on `isa`.
+/// Calls f(kernel) with the registry's kernel for `format` on `isa` (the last one `isa` runs).
 template <class F>
-decltype(auto) with_sparse_kernel(sparse_format format, isa_level isa, F&& f) {
-#if QSPARSE_X86
-  if (isa == isa_level::avx512_vnni) {
-    switch (format) {
-      case sparse_format::block_4x16: return f(kernels::avx512_vnni::spgemm_block4_u8s8_s32_8xNc4<16>{});
-      case sparse_format::block_4x32: return f(kernels::avx512_vnni::spgemm_block4_u8s8_s32_8xNc4<32>{});
-      case sparse_format::two_of_four: return f(kernels::avx512_vnni::spgemm_2of4_u8s8_s32_8x16c4{});
-    }
-  }
-  if (isa == isa_level::avx512 || isa == isa_level::avx2) {
-    switch (format) {
-      case sparse_format::block_4x16: return f(kernels::avx2::spgemm_block4_x8s8_s32_2x16c4<16>{});
-      case sparse_format::block_4x32: return f(kernels::avx2::spgemm_block4_x8s8_s32_2x16c4<32>{});
-      case sparse_format::two_of_four: return f(kernels::avx2::spgemm_2of4_x8s8_s32_2x16c4{});
-    }
-  }
-#else
-  (void)isa;
-#endif
-  switch (format) {
-    case sparse_format::block_4x16: return f(kernels::scalar::spgemm_block4_x8s8_s32_1xNc4<16>{});
-    case sparse_format::block_4x32: return f(kernels::scalar::spgemm_block4_x8s8_s32_1xNc4<32>{});
-    case sparse_format::two_of_four: break;
-  }
-  return f(kernels::scalar::spgemm_2of4_x8s8_s32_1x16c4{});
+void with_sparse_kernel(sparse_format format, isa_level isa, F&& f) {
+  const bool found = kernels::with_selected_kernel(
+      kernels::sparse_gemm_kernels{}, isa, [&](auto kernel) { return decltype(kernel)::format == format; }, f);
+  if (!found) raise(concat("qsparse::sparse_gemm: no kernel for format ", to_string(format), " on ", to_string(isa)));
 }
 
 /// Panel ranges of about equal stored bytes: boundaries[i] .. boundaries[i + 1].
@@ -135,7 +110,9 @@ void run_sparse_gemm_tasks(const context& ctx, const kernels::sparse_gemm_args<A
 
 /// The name of the kernel sparse_gemm runs for `format` on `isa`.
 inline const char* selected_sparse_kernel_name(sparse_format format, isa_level isa) {
-  return detail::with_sparse_kernel(format, isa, [](auto kernel) { return decltype(kernel)::name(); });
+  const char* name = kernels::selected_kernel_name(kernels::sparse_gemm_kernels{}, isa,
+                                                   [&](auto kernel) { return decltype(kernel)::format == format; });
+  return name != nullptr ? name : "none";
 }
 
 /// The name of the kernel sparse_gemm runs for these weights now (best ISA under the ceiling).

@@ -6,7 +6,9 @@
 // A format is a Kind: a tag type with
 //   static constexpr std::uint32_t magic;                     4 bytes that identify the format
 //   static constexpr const char* name;                        for messages ("packed_weights_16x8")
-//   static constexpr layout_geometry geometry(isa_level);     NR, KR and element bytes for an ISA
+//   static constexpr int element_bytes;                       bytes per packed element
+// The panel geometry (NR, KR) is the reading kernel's: the caller passes it (qsparse/gemm/ takes it from
+// the kernel registry of the format's GEMM) and the header stores it.
 // Each Kind is its own view type, so a buffer of one format can never be passed where another is read.
 //
 //   offset 0   header (64 bytes): magic, version, ISA, element bytes, NR, KR, K, N, padded K and N,
@@ -61,6 +63,11 @@ struct panel_sizes {
   std::int64_t k_padded, n_padded, panel_bytes, total_bytes;
 };
 
+/// NR in {1, 2, 4, ..., 64} and KR in {1, 2, 4, 8}.
+constexpr bool valid_panel_geometry(std::int32_t nr, std::int32_t kr) noexcept {
+  return nr >= 1 && nr <= 64 && (nr & (nr - 1)) == 0 && kr >= 1 && kr <= 8 && (kr & (kr - 1)) == 0;
+}
+
 constexpr panel_sizes panel_sizes_for(std::int64_t k, std::int64_t n, layout_geometry g) noexcept {
   panel_sizes s{};
   s.k_padded = round_up(k, g.kr);
@@ -94,11 +101,11 @@ class packed_panels_view {
                   " is not supported (this build reads version ", packed_panels_header::current_version,
                   "); repack the weights");
     detail::check(is_known_isa(h.isa), fn, ": unknown ISA ", int{h.isa});
-    const auto isa = static_cast<isa_level>(h.isa);
-    const layout_geometry g = Kind::geometry(isa);
-    detail::check(h.nr == g.nr && h.kr == g.kr && h.element_bytes == g.element_bytes, fn, ": geometry NR = ", h.nr,
-                  ", KR = ", h.kr, ", element bytes = ", int{h.element_bytes}, " does not belong to ISA ",
-                  to_string(isa), " (expected ", g.nr, ", ", g.kr, ", ", g.element_bytes, ")");
+    detail::check(detail::valid_panel_geometry(h.nr, h.kr) && h.element_bytes == Kind::element_bytes, fn,
+                  ": geometry NR = ", h.nr, ", KR = ", h.kr, ", element bytes = ", int{h.element_bytes},
+                  " is not one of this format's (NR and KR powers of two, NR <= 64, KR <= 8, element bytes ",
+                  Kind::element_bytes, ")");
+    const layout_geometry g{h.nr, h.kr, h.element_bytes};
     detail::check(h.k >= 1 && h.n >= 1 && h.k <= (std::int64_t{1} << 31) && h.n <= (std::int64_t{1} << 31), fn,
                   ": K and N must be in [1, 2^31], got K = ", h.k, ", N = ", h.n);
     const detail::panel_sizes s = detail::panel_sizes_for(h.k, h.n, g);
@@ -131,12 +138,15 @@ class packed_panels_view {
   packed_panels_header header_{};
 };
 
-/// Bytes needed to pack K×N weights in format Kind for `isa` (header included).
+/// Bytes needed to pack K×N weights in format Kind with panels of `geometry` (header included).
 template <class Kind>
-std::size_t packed_panels_size(std::int64_t k, std::int64_t n, isa_level isa) {
+std::size_t packed_panels_size(std::int64_t k, std::int64_t n, layout_geometry geometry) {
   detail::check(k >= 1 && n >= 1 && k <= (std::int64_t{1} << 31) && n <= (std::int64_t{1} << 31),
                 "qsparse::", Kind::name, "_size: K and N must be in [1, 2^31], got K = ", k, ", N = ", n);
-  return static_cast<std::size_t>(detail::panel_sizes_for(k, n, Kind::geometry(isa)).total_bytes);
+  detail::check(detail::valid_panel_geometry(geometry.nr, geometry.kr) && geometry.element_bytes == Kind::element_bytes,
+                "qsparse::", Kind::name, "_size: invalid panel geometry NR = ", geometry.nr, ", KR = ", geometry.kr,
+                ", element bytes = ", geometry.element_bytes);
+  return static_cast<std::size_t>(detail::panel_sizes_for(k, n, geometry).total_bytes);
 }
 
 namespace detail {
@@ -144,14 +154,16 @@ namespace detail {
 /// Writes Kind's header and panels into `buffer`: element (k, n) is written by
 /// write(k, n, pointer to its element_bytes bytes); padding stays zero. `function` prefixes messages.
 template <class Kind, class Write>
-packed_panels_view<Kind> pack_panels(const char* function, std::int64_t k, std::int64_t n, isa_level isa, void* buffer,
-                                     std::size_t buffer_bytes, const Write& write) {
+packed_panels_view<Kind> pack_panels(const char* function, std::int64_t k, std::int64_t n, isa_level isa,
+                                     layout_geometry g, void* buffer, std::size_t buffer_bytes, const Write& write) {
   check(k >= 1 && n >= 1, function, ": weights must be K x N with K, N >= 1, got ", k, " x ", n);
   check(k <= (std::int64_t{1} << 31) && n <= (std::int64_t{1} << 31), function,
         ": K and N must be <= 2^31, got K = ", k, ", N = ", n);
   check(buffer != nullptr, function, ": buffer must not be null");
   check(reinterpret_cast<std::uintptr_t>(buffer) % 64 == 0, function, ": buffer must be 64-byte aligned");
-  const layout_geometry g = Kind::geometry(isa);
+  check(is_known_isa(static_cast<std::uint8_t>(isa)), function, ": unknown ISA ", int{static_cast<std::uint8_t>(isa)});
+  check(valid_panel_geometry(g.nr, g.kr) && g.element_bytes == Kind::element_bytes, function,
+        ": invalid panel geometry NR = ", g.nr, ", KR = ", g.kr, ", element bytes = ", g.element_bytes);
   const panel_sizes s = panel_sizes_for(k, n, g);
   check(static_cast<std::int64_t>(buffer_bytes) >= s.total_bytes, function, ": buffer has ", buffer_bytes,
         " bytes, packing ", k, " x ", n, " for ", to_string(isa), " needs ", s.total_bytes);
@@ -191,10 +203,11 @@ class packed_panels : public packed_storage<packed_panels_view<Kind>> {
  public:
   packed_panels() = default;
 
-  /// Allocates the buffer for K×N on `isa` and fills it with pack(buffer, bytes), which returns the view.
+  /// Allocates the buffer for K×N in panels of `geometry` and fills it with pack(buffer, bytes), which
+  /// returns the view.
   template <class Pack>
-  packed_panels(std::int64_t k, std::int64_t n, isa_level isa, const Pack& pack)
-      : packed_storage<packed_panels_view<Kind>>(packed_panels_size<Kind>(k, n, isa), pack) {}
+  packed_panels(std::int64_t k, std::int64_t n, layout_geometry geometry, const Pack& pack)
+      : packed_storage<packed_panels_view<Kind>>(packed_panels_size<Kind>(k, n, geometry), pack) {}
 };
 
 }  // namespace qsparse

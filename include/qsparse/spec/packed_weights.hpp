@@ -12,11 +12,11 @@
 //                element (k, n) of panel p = n / NR is at  [p][k / KR][n % NR][k % KR]
 //   then       column sums Σ_k w[k][n] (int32, one per padded column) for zero-point compensation
 //
-//   layout             ISA          element                  NR  KR  used by
-//   s8_c4_nr32         avx512_vnni  int8 w (raw)             32  4   vpdpbusd (u8 × s8 → s32)
-//   s16_c2_nr32        avx512       int16 (w - w_zp)         32  2   vpmaddwd (s16 × s16 → s32)
-//   s16_c2_nr16        avx2         int16 (w - w_zp)         16  2   vpmaddwd on ymm
-//   s16_c1_nr16        scalar       int16 (w - w_zp)         16  1   the portable loop
+//   layout             element                  NR  KR  read by (qsparse/kernels/gemm_kernels.hpp)
+//   s8_c4_nr32         int8 w (raw)             32  4   avx512_vnni: vpdpbusd (u8 × s8 → s32)
+//   s16_c2_nr32        int16 (w - w_zp)         32  2   avx512: vpmaddwd (s16 × s16 → s32)
+//   s16_c2_nr16        int16 (w - w_zp)         16  2   avx2: vpmaddwd on ymm
+//   s16_c1_nr16        int16 (w - w_zp)         16  1   scalar: the portable loop
 //
 // Padding elements are 0 (for the int16 layouts: 0 after the zero point is subtracted), so padded k and n
 // contribute nothing. Example: K = 5, N = 3, avx2 → NR = 16, KR = 2, K padded to 6, one panel of
@@ -51,17 +51,6 @@ inline const char* to_string(packed_layout layout) {
     case packed_layout::s16_c1_nr16: return "s16_c1_nr16";
   }
   return "unknown";
-}
-
-/// The layout the kernels of `isa` read.
-constexpr packed_layout layout_for(isa_level isa) noexcept {
-  switch (isa) {
-    case isa_level::avx512_vnni: return packed_layout::s8_c4_nr32;
-    case isa_level::avx512: return packed_layout::s16_c2_nr32;
-    case isa_level::avx2: return packed_layout::s16_c2_nr16;
-    default: break;
-  }
-  return packed_layout::s16_c1_nr16;
 }
 
 /// Tile geometry of a layout.
@@ -147,9 +136,6 @@ class packed_weights_view {
     detail::check(layout_known, fn, ": unknown packed layout ", int{h.layout});
     detail::check(is_known_isa(h.isa), fn, ": unknown ISA ", int{h.isa});
     const auto layout = static_cast<packed_layout>(h.layout);
-    const auto isa = static_cast<isa_level>(h.isa);
-    detail::check(layout_for(isa) == layout, fn, ": layout ", to_string(layout), " does not belong to ISA ",
-                  to_string(isa));
     detail::check(h.k >= 1 && h.n >= 1 && h.k <= (std::int64_t{1} << 31) && h.n <= (std::int64_t{1} << 31), fn,
                   ": K and N must be in [1, 2^31], got K = ", h.k, ", N = ", h.n);
     const detail::packed_sizes s = detail::packed_sizes_for(h.k, h.n, layout);
@@ -190,17 +176,18 @@ class packed_weights_view {
   packed_header header_{};
 };
 
-/// Bytes needed to pack K×N weights for `isa` (including the header and column sums).
-inline std::size_t packed_weights_size(std::int64_t k, std::int64_t n, isa_level isa) {
+/// Bytes needed to pack K×N weights in `layout` (including the header and column sums).
+inline std::size_t packed_weights_size(std::int64_t k, std::int64_t n, packed_layout layout) {
   detail::check(k >= 1 && n >= 1, "qsparse::packed_weights_size: K and N must be >= 1, got K = ", k, ", N = ", n);
-  return static_cast<std::size_t>(detail::packed_sizes_for(k, n, layout_for(isa)).total_bytes);
+  return static_cast<std::size_t>(detail::packed_sizes_for(k, n, layout).total_bytes);
 }
 
-/// Packs K×N int8 weights with zero point `weight_zero_point` for `isa` into `buffer` (64-byte aligned,
-/// at least packed_weights_size(K, N, isa) bytes) and returns the validated view of it.
+/// Packs K×N int8 weights with zero point `weight_zero_point` in `layout`, for the kernels of `isa` (stored
+/// in the header), into `buffer` (64-byte aligned, at least packed_weights_size(K, N, layout) bytes) and
+/// returns the validated view of it. qsparse/gemm/packed_weights.hpp chooses the layout of an ISA.
 template <class T, class Layout, class Accessor>
 packed_weights_view pack_weights(const tensor_view<T, 2, Layout, Accessor>& weights, std::int32_t weight_zero_point,
-                                 isa_level isa, void* buffer, std::size_t buffer_bytes) {
+                                 isa_level isa, packed_layout layout, void* buffer, std::size_t buffer_bytes) {
   static_assert(std::is_same_v<std::remove_const_t<T>, std::int8_t>,
                 "qsparse::pack_weights: weights must be a 2-D view of std::int8_t (K rows, N columns).");
   const char* fn = "qsparse::pack_weights";
@@ -213,7 +200,9 @@ packed_weights_view pack_weights(const tensor_view<T, 2, Layout, Accessor>& weig
                 ": weight_zero_point must be in [-128, 127], got ", weight_zero_point);
   detail::check(buffer != nullptr, fn, ": buffer must not be null");
   detail::check(reinterpret_cast<std::uintptr_t>(buffer) % 64 == 0, fn, ": buffer must be 64-byte aligned");
-  const packed_layout layout = layout_for(isa);
+  detail::check(static_cast<std::uint8_t>(layout) >= 1 && static_cast<std::uint8_t>(layout) <= 4, fn,
+                ": unknown packed layout ", int{static_cast<std::uint8_t>(layout)});
+  detail::check(is_known_isa(static_cast<std::uint8_t>(isa)), fn, ": unknown ISA ", int{static_cast<std::uint8_t>(isa)});
   const layout_geometry g = geometry_of(layout);
   const detail::packed_sizes s = detail::packed_sizes_for(k, n, layout);
   detail::check(static_cast<std::int64_t>(buffer_bytes) >= s.total_bytes, fn, ": buffer has ", buffer_bytes,
@@ -265,23 +254,25 @@ class packed_weights : public packed_storage<packed_weights_view> {
   packed_weights() = default;
 
   template <class T, class Layout, class Accessor>
-  packed_weights(const tensor_view<T, 2, Layout, Accessor>& weights, std::int32_t weight_zero_point, isa_level isa)
-      : packed_storage(checked_size(weights.extent(0), weights.extent(1), isa), [&](void* buffer, std::size_t bytes) {
-          return pack_weights(weights, weight_zero_point, isa, buffer, bytes);
+  packed_weights(const tensor_view<T, 2, Layout, Accessor>& weights, std::int32_t weight_zero_point, isa_level isa,
+                 packed_layout layout)
+      : packed_storage(checked_size(weights.extent(0), weights.extent(1), layout), [&](void* buffer, std::size_t bytes) {
+          return pack_weights(weights, weight_zero_point, isa, layout, buffer, bytes);
         }) {}
 
  private:
-  static std::size_t checked_size(std::int64_t k, std::int64_t n, isa_level isa) {
+  static std::size_t checked_size(std::int64_t k, std::int64_t n, packed_layout layout) {
     detail::check(k >= 1 && n >= 1, "qsparse::pack_weights: weights must be K x N with K, N >= 1, got ", k, " x ", n);
-    return packed_weights_size(k, n, isa);
+    return packed_weights_size(k, n, layout);
   }
 };
 
-/// Packs weights for `isa` into an owning buffer (qsparse/gemm/packed_weights.hpp packs for this CPU).
+/// Packs weights in `layout` for the kernels of `isa` into an owning buffer (qsparse/gemm/packed_weights.hpp
+/// chooses the layout of an ISA, and the ISA of this CPU).
 template <class T, class Layout, class Accessor>
 packed_weights pack_weights(const tensor_view<T, 2, Layout, Accessor>& weights, std::int32_t weight_zero_point,
-                            isa_level isa) {
-  return packed_weights(weights, weight_zero_point, isa);
+                            isa_level isa, packed_layout layout) {
+  return packed_weights(weights, weight_zero_point, isa, layout);
 }
 
 }  // namespace qsparse

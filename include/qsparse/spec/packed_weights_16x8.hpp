@@ -6,7 +6,8 @@
 // The weights are a K×N view of std::int8_t (any layout: a TFLite [N][K] filter is the column-major
 // view make_strided_view(filter, {K, N}, {1, K})). TFLite's 16x8 kernels require symmetric weights, so
 // there is no zero point; every int8 value including -128 is accepted. Each weight is stored sign-extended
-// to int16 in the panels of qsparse/spec/packed_panels.hpp, ready for vpmaddwd / vpdpwssd:
+// to int16 in the panels of qsparse/spec/packed_panels.hpp, ready for vpmaddwd / vpdpwssd, with the NR
+// and KR of the kernel that reads them (the registry, qsparse/kernels/gemm_16x8_kernels.hpp):
 //
 //   ISA                   NR  KR  kernel
 //   avx512_vnni           32  2   gemm_s16s8_s64_8x32c2__avx512vnni (vpdpwssd)
@@ -35,17 +36,7 @@ namespace qsparse {
 struct weights_16x8_format {
   static constexpr std::uint32_t magic = 0x38365351u;  // "QS68" little-endian
   static constexpr const char* name = "packed_weights_16x8";
-  static constexpr layout_geometry geometry(isa_level isa) noexcept {
-    switch (isa) {
-      case isa_level::avx512_vnni:
-      case isa_level::avx512:
-        return {32, 2, 2};
-      case isa_level::avx2:
-        return {16, 2, 2};
-      default: break;
-    }
-    return {16, 1, 2};
-  }
+  static constexpr int element_bytes = 2;
 };
 
 /// A validated, non-owning view of weights packed for the 16x8 GEMM.
@@ -53,36 +44,38 @@ using packed_weights_16x8_view = packed_panels_view<weights_16x8_format>;
 /// Weights packed for the 16x8 GEMM that own their buffer.
 using packed_weights_16x8 = packed_panels<weights_16x8_format>;
 
-/// Bytes needed to pack K×N weights for the 16x8 GEMM on `isa`.
-inline std::size_t packed_weights_16x8_size(std::int64_t k, std::int64_t n, isa_level isa) {
-  return packed_panels_size<weights_16x8_format>(k, n, isa);
+/// Bytes needed to pack K×N weights for the 16x8 GEMM in panels of `geometry`.
+inline std::size_t packed_weights_16x8_size(std::int64_t k, std::int64_t n, layout_geometry geometry) {
+  return packed_panels_size<weights_16x8_format>(k, n, geometry);
 }
 
-/// Packs K×N symmetric int8 weights for the 16x8 GEMM on `isa` into `buffer` (64-byte aligned, at least
-/// packed_weights_16x8_size(K, N, isa) bytes) and returns the validated view of it.
+/// Packs K×N symmetric int8 weights for the 16x8 GEMM kernels of `isa`, in panels of `geometry` (that
+/// kernel's NR and KR; qsparse/gemm/packed_weights_16x8.hpp knows them), into `buffer` (64-byte aligned,
+/// at least packed_weights_16x8_size(K, N, geometry) bytes) and returns the validated view of it.
 template <class T, class Layout, class Accessor>
 packed_weights_16x8_view pack_weights_16x8(const tensor_view<T, 2, Layout, Accessor>& weights, isa_level isa,
-                                           void* buffer, std::size_t buffer_bytes) {
+                                           layout_geometry geometry, void* buffer, std::size_t buffer_bytes) {
   static_assert(std::is_same_v<std::remove_const_t<T>, std::int8_t>,
                 "qsparse::pack_weights_16x8: weights must be a 2-D view of std::int8_t (K rows, N columns).");
   return detail::pack_panels<weights_16x8_format>(
-      "qsparse::pack_weights_16x8", weights.extent(0), weights.extent(1), isa, buffer, buffer_bytes,
+      "qsparse::pack_weights_16x8", weights.extent(0), weights.extent(1), isa, geometry, buffer, buffer_bytes,
       [&](std::int64_t k, std::int64_t n, unsigned char* element) {
         const auto w = static_cast<std::int16_t>(weights(static_cast<index_t>(k), static_cast<index_t>(n)));
         std::memcpy(element, &w, sizeof w);
       });
 }
 
-/// Packs K×N symmetric int8 weights for `isa` into an owning buffer (qsparse/gemm/packed_weights_16x8.hpp
-/// packs for this CPU).
+/// The same into an owning buffer.
 template <class T, class Layout, class Accessor>
-packed_weights_16x8 pack_weights_16x8(const tensor_view<T, 2, Layout, Accessor>& weights, isa_level isa) {
+packed_weights_16x8 pack_weights_16x8(const tensor_view<T, 2, Layout, Accessor>& weights, isa_level isa,
+                                      layout_geometry geometry) {
   const std::int64_t k = weights.extent(0);
   const std::int64_t n = weights.extent(1);
   detail::check(k >= 1 && n >= 1, "qsparse::pack_weights_16x8: weights must be K x N with K, N >= 1, got ", k, " x ",
                 n);
-  return packed_weights_16x8(
-      k, n, isa, [&](void* buffer, std::size_t bytes) { return pack_weights_16x8(weights, isa, buffer, bytes); });
+  return packed_weights_16x8(k, n, geometry, [&](void* buffer, std::size_t bytes) {
+    return pack_weights_16x8(weights, isa, geometry, buffer, bytes);
+  });
 }
 
 }  // namespace qsparse

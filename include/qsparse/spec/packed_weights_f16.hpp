@@ -32,16 +32,7 @@ namespace qsparse {
 struct weights_f16_format {
   static constexpr std::uint32_t magic = 0x48465351u;  // "QSFH" little-endian
   static constexpr const char* name = "packed_weights_f16";
-  static constexpr layout_geometry geometry(isa_level isa) noexcept {
-    switch (isa) {
-      case isa_level::avx512_vnni:
-      case isa_level::avx512:
-        return {32, 1, 2};
-      case isa_level::avx2:
-      default: break;
-    }
-    return {16, 1, 2};
-  }
+  static constexpr int element_bytes = 2;
 };
 
 /// A validated, non-owning view of float16 weights packed for gemm_f16.
@@ -49,22 +40,23 @@ using packed_weights_f16_view = packed_panels_view<weights_f16_format>;
 /// float16 weights packed for gemm_f16 that own their buffer.
 using packed_weights_f16 = packed_panels<weights_f16_format>;
 
-/// Bytes needed to pack K×N float16 weights on `isa`.
-inline std::size_t packed_weights_f16_size(std::int64_t k, std::int64_t n, isa_level isa) {
-  return packed_panels_size<weights_f16_format>(k, n, isa);
+/// Bytes needed to pack K×N float16 weights in panels of `geometry`.
+inline std::size_t packed_weights_f16_size(std::int64_t k, std::int64_t n, layout_geometry geometry) {
+  return packed_panels_size<weights_f16_format>(k, n, geometry);
 }
 
-/// Packs K×N weights (float, rounded to nearest-even float16, or float16, copied) for `isa` into `buffer`
-/// (64-byte aligned, at least packed_weights_f16_size(K, N, isa) bytes); returns the validated view.
+/// Packs K×N weights (float, rounded to nearest-even float16, or float16, copied) for the kernels of `isa`,
+/// in panels of `geometry` (that kernel's NR and KR; qsparse/gemm/packed_weights_f16.hpp knows them), into
+/// `buffer` (64-byte aligned, at least packed_weights_f16_size(K, N, geometry) bytes); returns the view.
 template <class T, class Layout, class Accessor>
 packed_weights_f16_view pack_weights_f16(const tensor_view<T, 2, Layout, Accessor>& weights, isa_level isa,
-                                         void* buffer, std::size_t buffer_bytes) {
+                                         layout_geometry geometry, void* buffer, std::size_t buffer_bytes) {
   using value_t = std::remove_const_t<T>;
   static_assert(std::is_same_v<value_t, float> || std::is_same_v<value_t, float16>,
                 "qsparse::pack_weights_f16: weights must be a 2-D view of float or qsparse::float16 (K rows, N "
                 "columns).");
   return detail::pack_panels<weights_f16_format>(
-      "qsparse::pack_weights_f16", weights.extent(0), weights.extent(1), isa, buffer, buffer_bytes,
+      "qsparse::pack_weights_f16", weights.extent(0), weights.extent(1), isa, geometry, buffer, buffer_bytes,
       [&](std::int64_t k, std::int64_t n, unsigned char* element) {
         const value_t w = weights(static_cast<index_t>(k), static_cast<index_t>(n));
         std::uint16_t bits = 0;
@@ -77,14 +69,16 @@ packed_weights_f16_view pack_weights_f16(const tensor_view<T, 2, Layout, Accesso
       });
 }
 
-/// Packs K×N weights for `isa` into an owning buffer (qsparse/gemm/packed_weights_f16.hpp packs for this CPU).
+/// The same into an owning buffer.
 template <class T, class Layout, class Accessor>
-packed_weights_f16 pack_weights_f16(const tensor_view<T, 2, Layout, Accessor>& weights, isa_level isa) {
+packed_weights_f16 pack_weights_f16(const tensor_view<T, 2, Layout, Accessor>& weights, isa_level isa,
+                                    layout_geometry geometry) {
   const std::int64_t k = weights.extent(0);
   const std::int64_t n = weights.extent(1);
   detail::check(k >= 1 && n >= 1, "qsparse::pack_weights_f16: weights must be K x N with K, N >= 1, got ", k, " x ", n);
-  return packed_weights_f16(
-      k, n, isa, [&](void* buffer, std::size_t bytes) { return pack_weights_f16(weights, isa, buffer, bytes); });
+  return packed_weights_f16(k, n, geometry, [&](void* buffer, std::size_t bytes) {
+    return pack_weights_f16(weights, isa, geometry, buffer, bytes);
+  });
 }
 
 }  // namespace qsparse

@@ -16,6 +16,7 @@
 #include "qsparse/kernels/scratch.hpp"
 #include "qsparse/spec/gemm_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/packed_weights.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
@@ -58,6 +59,7 @@ struct gemm_x8s8_s32_4x16c2 {
   static constexpr int nr = 16;
   static constexpr int kr = 2;
   static constexpr isa_level isa = isa_level::avx2;
+  static constexpr packed_layout layout = packed_layout::s16_c2_nr16;
   static const char* name() { return "gemm_x8s8_s32_4x16c2__avx2"; }
 
   template <class A, class... S>

@@ -109,6 +109,7 @@ struct spgemm_2of4_x8s8_s32_2x16c4 {
   static constexpr int mr = 2;
   static constexpr int nb = 16;
   static constexpr isa_level isa = isa_level::avx2;
+  static constexpr sparse_format format = sparse_format::two_of_four;
   static const char* name() { return "spgemm_2of4_x8s8_s32_2x16c4__avx2"; }
 
   template <class A, class... S>

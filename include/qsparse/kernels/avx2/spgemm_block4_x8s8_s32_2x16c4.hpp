@@ -125,6 +125,7 @@ struct spgemm_block4_x8s8_s32_2x16c4 {
   static constexpr int mr = 2;
   static constexpr int nb = NB;
   static constexpr isa_level isa = isa_level::avx2;
+  static constexpr sparse_format format = NB == 16 ? sparse_format::block_4x16 : sparse_format::block_4x32;
   static const char* name() {
     return NB == 16 ? "spgemm_block4x16_x8s8_s32_2x16c4__avx2" : "spgemm_block4x32_x8s8_s32_2x16c4__avx2";
   }

@@ -19,6 +19,7 @@
 #include "qsparse/kernels/scratch.hpp"
 #include "qsparse/spec/gemm_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/packed_weights.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
@@ -78,6 +79,7 @@ struct gemm_x8s8_s32_8x32c2 {
   static constexpr int nr = 32;
   static constexpr int kr = 2;
   static constexpr isa_level isa = isa_level::avx512;
+  static constexpr packed_layout layout = packed_layout::s16_c2_nr32;
   static const char* name() { return "gemm_x8s8_s32_8x32c2__avx512"; }
 
   template <class A, class... S>

@@ -84,6 +84,7 @@ namespace avx512_vnni {
 
 struct dwconv_columns_s8s8_s32_c64 {
   static constexpr isa_level isa = isa_level::avx512_vnni;
+  static constexpr bool reads_columns = true;  // the kernel-column weight layout (the depthwise registry)
   static constexpr int max_kernel_h = 4;
   static const char* name() { return "dwconv_columns_s8s8_s32_c64__avx512vnni"; }
 

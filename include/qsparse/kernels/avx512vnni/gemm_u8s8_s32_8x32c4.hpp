@@ -21,9 +21,9 @@
 // vpdpbusd's latency (matrix-vector products). The pipeline of each panel is prepared once and
 // applied to every tile that meets it.
 //
-// Symmetric weights with K <= 32 go to the shallow kernel (conv_u8s8_s32_4x32c4.hpp, whole K in
-// registers, the compensation and bias in the accumulators' initial value): at K = 27 this GEMM spent
-// its time around the inner loop.
+// The GEMM registry (qsparse/kernels/gemm_kernels.hpp) gives symmetric weights with K <= 32 to the
+// shallow kernel (gemm_u8s8_s32_4x32c4.hpp, whole K in registers, the compensation and bias in the
+// accumulators' initial value): at K = 27 this kernel spends its time around the inner loop.
 //
 // run_gather is the same tile over gathered rows (conv2d's implicit im2col): one pointer per row, K in
 // segments of whole k groups a fixed pitch apart, unsigned bytes read in place.
@@ -40,10 +40,11 @@
 #include "qsparse/core/cpu_features.hpp"
 #include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx512/output_pipeline.hpp"
-#include "qsparse/kernels/avx512vnni/conv_u8s8_s32_4x32c4.hpp"
+#include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_4x32c4.hpp"
 #include "qsparse/kernels/scratch.hpp"
 #include "qsparse/spec/gemm_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/packed_weights.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
@@ -174,7 +175,7 @@ QSPARSE_TARGET_AVX512_VNNI inline auto prepare_panel_epilogue(const output_pipel
     e.prepared[j] = avx512::prepare(pipeline, n0 + 16 * j, e.mask[j], bound);
     e.fast = e.fast && avx512::fast_path_exact(e.prepared[j]);
   }
-  if constexpr (conv_u8s8_s32_4x32c4::first_stage<true, prepared_type>() == 1) {
+  if constexpr (gemm_u8s8_s32_4x32c4::first_stage<true, prepared_type>() == 1) {
     if (e.fast)  // exact: the fast path is only taken when |acc| + |bias| fits int32; int32 adds wrap
       for (int j = 0; j < e.halves; ++j) e.init[j] = _mm512_add_epi32(e.init[j], std::get<0>(e.prepared[j]).value);
   }
@@ -198,7 +199,7 @@ QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void store_tile
     for (int r = 0; r < MR; ++r) {
       __m512i v = _mm512_load_si512(tile + r * 32 + 16 * j);
       if (row_term != nullptr) v = _mm512_add_epi32(v, _mm512_set1_epi32(row_term[r]));
-      conv_u8s8_s32_4x32c4::store<Fast>(prepared, v, mask, dst + r * ldd + 16 * j);
+      gemm_u8s8_s32_4x32c4::store<Fast>(prepared, v, mask, dst + r * ldd + 16 * j);
     }
   }
 }
@@ -375,39 +376,8 @@ struct gemm_u8s8_s32_8x32c4 {
   static constexpr int nr = 32;
   static constexpr int kr = 4;
   static constexpr isa_level isa = isa_level::avx512_vnni;
+  static constexpr packed_layout layout = packed_layout::s8_c4_nr32;
   static const char* name() { return "gemm_u8s8_s32_8x32c4__avx512vnni"; }
-
-  /// Symmetric weights with K <= 32: the shallow kernel (kernels/avx512vnni/conv_u8s8_s32_4x32c4.hpp), which
-  /// keeps a panel's whole K in registers, on the rows in place. A row is read up to whole k groups, so
-  /// the last rows (up to 3, when K is not a multiple of 4) are first copied to a padded buffer.
-  template <class A, class... S>
-  QSPARSE_TARGET_AVX512_VNNI static void run_shallow(const gemm_args<A, typename output_pipeline<S...>::output_type>& g,
-                                                     const output_pipeline<S...>& pipeline, std::ptrdiff_t m_begin,
-                                                     std::ptrdiff_t m_end, std::ptrdiff_t panel_begin,
-                                                     std::ptrdiff_t panel_end) {
-    using out_type = typename output_pipeline<S...>::output_type;
-    using shallow = conv_u8s8_s32_4x32c4;
-    constexpr bool flip = std::is_same_v<A, std::int8_t>;
-    const std::int32_t u_zp = g.a_zero_point + (flip ? 128 : 0);
-    const auto* a = reinterpret_cast<const std::uint8_t*>(g.a);
-    const std::ptrdiff_t kp = g.weights.k_padded();
-    const std::ptrdiff_t safe_end =
-        g.k % 4 == 0 ? m_end : std::max(m_begin, std::min<std::ptrdiff_t>(m_end, g.m - 3));
-    if (safe_end > m_begin) {
-      const conv_shallow_args<out_type> args{a + m_begin * g.lda, g.lda, 0, safe_end - m_begin, 1, 0, u_zp,
-                                             g.weights, g.n, m_begin, g.dst + m_begin * g.ldd, g.ldd};
-      shallow::run_rows<flip>(args, pipeline, panel_begin, panel_end);
-    }
-    if (safe_end < m_end) {
-      alignas(64) std::uint8_t tail[3 * shallow::max_k] = {};
-      const std::ptrdiff_t rows = m_end - safe_end;  // <= 3
-      for (std::ptrdiff_t r = 0; r < rows; ++r)
-        std::memcpy(tail + r * kp, a + (safe_end + r) * g.lda, static_cast<std::size_t>(g.k));
-      const conv_shallow_args<out_type> args{tail, kp, 0, rows, 1, 0, u_zp, g.weights, g.n, safe_end,
-                                             g.dst + safe_end * g.ldd, g.ldd};
-      shallow::run_rows<flip>(args, pipeline, panel_begin, panel_end);
-    }
-  }
 
   static const char* gather_name() { return "conv_gather_u8s8_s32_8x32c4__avx512vnni"; }
 
@@ -453,7 +423,6 @@ struct gemm_u8s8_s32_8x32c4 {
     const std::int32_t* column_sums = g.weights.column_sums();
     const std::int64_t bound = accumulator_bound<A>(g.k, g.a_zero_point, w_zp);
     const std::ptrdiff_t kp = g.weights.k_padded();
-    if (w_zp == 0 && kp <= conv_u8s8_s32_4x32c4::max_k) return run_shallow(g, pipeline, m_begin, m_end, panel_begin, panel_end);
     const std::ptrdiff_t groups = kp / 4;
     using out_type = typename output_pipeline<S...>::output_type;
     const auto prepare_panel = [&](std::ptrdiff_t p) {

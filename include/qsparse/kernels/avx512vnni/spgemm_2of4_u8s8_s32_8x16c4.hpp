@@ -133,6 +133,7 @@ struct spgemm_2of4_u8s8_s32_8x16c4 {
   static constexpr int mr = 8;
   static constexpr int nb = 16;
   static constexpr isa_level isa = isa_level::avx512_vnni;
+  static constexpr sparse_format format = sparse_format::two_of_four;
   static const char* name() { return "spgemm_2of4_u8s8_s32_8x16c4__avx512vnni"; }
 
   template <class A, class... S>

@@ -111,6 +111,7 @@ struct spgemm_block4_u8s8_s32_8xNc4 {
   static constexpr int mr = 8;
   static constexpr int nb = NB;
   static constexpr isa_level isa = isa_level::avx512_vnni;
+  static constexpr sparse_format format = NB == 16 ? sparse_format::block_4x16 : sparse_format::block_4x32;
   static const char* name() {
     return NB == 16 ? "spgemm_block4x16_u8s8_s32_8x16c4__avx512vnni" : "spgemm_block4x32_u8s8_s32_8x32c4__avx512vnni";
   }

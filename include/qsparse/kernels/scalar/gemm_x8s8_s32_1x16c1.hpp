@@ -9,6 +9,7 @@
 #include "qsparse/core/isa.hpp"
 #include "qsparse/spec/gemm_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/packed_weights.hpp"
 
 namespace qsparse {
 namespace kernels {
@@ -19,6 +20,7 @@ struct gemm_x8s8_s32_1x16c1 {
   static constexpr int nr = 16;
   static constexpr int kr = 1;
   static constexpr isa_level isa = isa_level::scalar;
+  static constexpr packed_layout layout = packed_layout::s16_c1_nr16;
   static const char* name() { return "gemm_x8s8_s32_1x16c1__scalar"; }
 
   template <class A, class... S>

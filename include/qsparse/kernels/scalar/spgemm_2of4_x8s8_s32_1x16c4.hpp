@@ -20,6 +20,7 @@ struct spgemm_2of4_x8s8_s32_1x16c4 {
   static constexpr int mr = 1;
   static constexpr int nb = 16;
   static constexpr isa_level isa = isa_level::scalar;
+  static constexpr sparse_format format = sparse_format::two_of_four;
   static const char* name() { return "spgemm_2of4_x8s8_s32_1x16c4__scalar"; }
 
   template <class A, class... S>

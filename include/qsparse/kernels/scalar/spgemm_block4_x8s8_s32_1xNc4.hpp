@@ -23,6 +23,7 @@ struct spgemm_block4_x8s8_s32_1xNc4 {
   static constexpr int mr = 1;
   static constexpr int nb = NB;
   static constexpr isa_level isa = isa_level::scalar;
+  static constexpr sparse_format format = NB == 16 ? sparse_format::block_4x16 : sparse_format::block_4x32;
   static const char* name() {
     return NB == 16 ? "spgemm_block4x16_x8s8_s32_1x16c4__scalar" : "spgemm_block4x32_x8s8_s32_1x32c4__scalar";
   }

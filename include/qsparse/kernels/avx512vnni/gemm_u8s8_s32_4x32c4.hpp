@@ -1,5 +1,5 @@
-// qsparse/kernels/avx512vnni/conv_u8s8_s32_4x32c4.hpp — the shallow-K convolution kernel on AVX-512 VNNI,
-// 4 output pixels × 32 output channels per tile, for K <= 36 (a 3-channel stem: 3*3*3 = 27) and weights
+// qsparse/kernels/avx512vnni/gemm_u8s8_s32_4x32c4.hpp — the shallow-K GEMM tile on AVX-512 VNNI, 4 rows
+// (output pixels) × 32 columns (output channels) per tile, for K <= 36 (a 3-channel stem: 3*3*3 = 27) and weights
 // packed s8_c4_nr32 (the GEMM's VNNI layout, qsparse/spec/packed_weights.hpp). Two ways to read pixels:
 //   * rows (`run_rows`): pixel r's K bytes at rows + r*row_step (im2col rows, or the activations of a VNNI
 //     GEMM with symmetric weights and K <= 32), int8 made unsigned (a + 128) as each 4-byte group is
@@ -27,6 +27,7 @@
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx512/output_pipeline.hpp"
+#include "qsparse/spec/gemm_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
 #include "qsparse/spec/packed_weights.hpp"
 
@@ -42,7 +43,7 @@ namespace kernels {
 /// its kernel row ky at rows + l*line_step + r*row_step + ky*tap_pitch (im2col rows: row_step = kp, one
 /// kernel row). Output pixel (l, r) is pipeline row m0 + l*m + r, stored at dst + (l*m + r)*ldd.
 template <class Out>
-struct conv_shallow_args {
+struct shallow_gemm_args {
   const void* rows;
   std::ptrdiff_t row_step;   // bytes between the rows of consecutive pixels
   std::ptrdiff_t tap_pitch;  // bytes between consecutive kernel rows of one pixel (direct reading)
@@ -59,15 +60,22 @@ struct conv_shallow_args {
 
 namespace avx512_vnni {
 
-struct conv_u8s8_s32_4x32c4 {
+struct gemm_u8s8_s32_4x32c4 {
   static constexpr int mr = 4;
   static constexpr int nr = 32;
   static constexpr int max_k = 32;  // im2col rows
   static constexpr int max_direct_rows = 3;        // kernel rows read in place
   static constexpr int max_direct_row_groups = 3;  // 4-byte groups per kernel row read in place
+  static constexpr int kr = 4;
   static constexpr isa_level isa = isa_level::avx512_vnni;
-  static const char* name() { return "conv_u8s8_s32_4x32c4__avx512vnni"; }
+  static constexpr packed_layout layout = packed_layout::s8_c4_nr32;
+  static const char* name() { return "gemm_u8s8_s32_4x32c4__avx512vnni"; }
   static const char* direct_name() { return "conv_direct_u8s8_s32_4x32c4__avx512vnni"; }
+
+  /// The GEMM registry hands this kernel symmetric weights whose K fits in registers (K <= 32).
+  static bool accepts(const packed_weights_view& w) noexcept {
+    return w.weight_zero_point() == 0 && w.k_padded() <= max_k;
+  }
 
   /// The first pipeline stage the epilogue applies (avx512::first_stage_after_bias_fold).
   template <bool Fast, class Prepared>
@@ -176,7 +184,7 @@ struct conv_u8s8_s32_4x32c4 {
 
   /// Panels [p_begin, p_end) (p_end < 0: to the last).
   template <int GY, int GX, bool Flip, class... S>
-  QSPARSE_TARGET_AVX512_VNNI static void run_groups(const conv_shallow_args<typename output_pipeline<S...>::output_type>& g,
+  QSPARSE_TARGET_AVX512_VNNI static void run_groups(const shallow_gemm_args<typename output_pipeline<S...>::output_type>& g,
                                                     const output_pipeline<S...>& pipeline, std::ptrdiff_t p_begin = 0,
                                                     std::ptrdiff_t p_end = -1) {
     using out_type = typename output_pipeline<S...>::output_type;
@@ -255,7 +263,7 @@ struct conv_u8s8_s32_4x32c4 {
   /// accumulators).
   template <int GY, int GX, bool Flip, epilogue E, class Prepared, class Out>
   QSPARSE_TARGET_AVX512_VNNI static __attribute__((noinline)) void run_panel(
-      const conv_shallow_args<Out>& g, const __m512i (&w)[GY * GX][2], __m512i init0, __m512i init1,
+      const shallow_gemm_args<Out>& g, const __m512i (&w)[GY * GX][2], __m512i init0, __m512i init1,
       const Prepared& p0, const Prepared& p1, packs_constants k, const avx512::fixed_point_packs* f, __mmask16 mask0,
       __mmask16 mask1, bool second, std::ptrdiff_t n0) {
     const std::ptrdiff_t rs = g.row_step, tp = g.tap_pitch, ldd = g.ldd;
@@ -281,7 +289,7 @@ struct conv_u8s8_s32_4x32c4 {
   /// point + 128), uint8 otherwise; the bytes past K are read and meet zero weights. Panels
   /// [p_begin, p_end) (p_end < 0: to the last). dst[r][n] = evaluate(pipeline, Σ_k (a - a_zp) w[k][n], m0 + r, n).
   template <bool Flip = true, class... S>
-  QSPARSE_TARGET_AVX512_VNNI static void run_rows(const conv_shallow_args<typename output_pipeline<S...>::output_type>& g,
+  QSPARSE_TARGET_AVX512_VNNI static void run_rows(const shallow_gemm_args<typename output_pipeline<S...>::output_type>& g,
                                                   const output_pipeline<S...>& pipeline, std::ptrdiff_t p_begin = 0,
                                                   std::ptrdiff_t p_end = -1) {
     switch (g.weights.k_padded() / 4) {
@@ -296,10 +304,41 @@ struct conv_u8s8_s32_4x32c4 {
     }
   }
 
+  /// The GEMM (qsparse/spec/gemm_args.hpp) on the rows in place, for the weights accepts() takes. A row is
+  /// read up to whole k groups, so the last rows (up to 3, when K is not a multiple of 4) are first copied
+  /// to a padded buffer.
+  template <class A, class... S>
+  QSPARSE_TARGET_AVX512_VNNI static void run(const gemm_args<A, typename output_pipeline<S...>::output_type>& g,
+                                             const output_pipeline<S...>& pipeline, std::ptrdiff_t m_begin,
+                                             std::ptrdiff_t m_end, std::ptrdiff_t panel_begin,
+                                             std::ptrdiff_t panel_end) {
+    using out_type = typename output_pipeline<S...>::output_type;
+    constexpr bool flip = std::is_same_v<A, std::int8_t>;
+    const std::int32_t u_zp = g.a_zero_point + (flip ? 128 : 0);
+    const auto* a = reinterpret_cast<const std::uint8_t*>(g.a);
+    const std::ptrdiff_t kp = g.weights.k_padded();
+    const std::ptrdiff_t safe_end =
+        g.k % 4 == 0 ? m_end : std::max(m_begin, std::min<std::ptrdiff_t>(m_end, g.m - 3));
+    if (safe_end > m_begin) {
+      const shallow_gemm_args<out_type> args{a + m_begin * g.lda, g.lda, 0, safe_end - m_begin, 1, 0, u_zp,
+                                             g.weights, g.n, m_begin, g.dst + m_begin * g.ldd, g.ldd};
+      run_rows<flip>(args, pipeline, panel_begin, panel_end);
+    }
+    if (safe_end < m_end) {
+      alignas(64) std::uint8_t tail[3 * max_k] = {};
+      const std::ptrdiff_t rows = m_end - safe_end;  // <= 3
+      for (std::ptrdiff_t r = 0; r < rows; ++r)
+        std::memcpy(tail + r * kp, a + (safe_end + r) * g.lda, static_cast<std::size_t>(g.k));
+      const shallow_gemm_args<out_type> args{tail, kp, 0, rows, 1, 0, u_zp, g.weights, g.n, safe_end,
+                                             g.dst + safe_end * g.ldd, g.ldd};
+      run_rows<flip>(args, pipeline, panel_begin, panel_end);
+    }
+  }
+
   /// In place: unsigned bytes, kernel_rows <= max_direct_rows rows of row_groups <= max_direct_row_groups
   /// groups each (weights.k_padded() == 4 * kernel_rows * row_groups).
   template <class... S>
-  QSPARSE_TARGET_AVX512_VNNI static void run_direct(const conv_shallow_args<typename output_pipeline<S...>::output_type>& g,
+  QSPARSE_TARGET_AVX512_VNNI static void run_direct(const shallow_gemm_args<typename output_pipeline<S...>::output_type>& g,
                                                     int kernel_rows, int row_groups, const output_pipeline<S...>& pipeline) {
     switch (kernel_rows * 4 + row_groups) {
       case 5: return run_groups<1, 1, false>(g, pipeline);

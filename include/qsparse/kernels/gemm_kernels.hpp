@@ -1,0 +1,60 @@
+// qsparse/kernels/gemm_kernels.hpp — the registry of the int8 GEMM (qsparse/gemm/gemm.hpp): every kernel,
+// lowest ISA first, the later one preferred where it runs and accepts the weights (kernels/registry.hpp).
+//
+// A GEMM kernel is a struct with
+//   static constexpr isa_level isa;  static constexpr packed_layout layout;  static const char* name();
+//   static constexpr int mr, nr, kr;             rows and columns of a tile, k per weight group
+//   static bool accepts(const packed_weights_view&)   (optional) the weights it takes; all when absent
+//   template <class A, class Pipeline> static void run(const gemm_args<A, Out>&, const Pipeline&,
+//       std::ptrdiff_t m_begin, std::ptrdiff_t m_end, std::ptrdiff_t panel_begin, std::ptrdiff_t panel_end);
+// and computes dst[m][n] = evaluate(pipeline, Σ_k (a[m][k] - a_zp) * (w[k][n] - w_zp), m, n) on its block,
+// exactly (qsparse/gemm/reference.hpp is the definition). pack_weights(w, w_zp, isa) packs the layout of
+// the last kernel of the list that `isa` runs.
+#pragma once
+
+#include "qsparse/core/config.hpp"
+#include "qsparse/core/isa.hpp"
+#include "qsparse/kernels/registry.hpp"
+#include "qsparse/kernels/scalar/gemm_x8s8_s32_1x16c1.hpp"
+#include "qsparse/spec/packed_weights.hpp"
+
+#if QSPARSE_X86
+#include "qsparse/kernels/avx2/gemm_x8s8_s32_4x16c2.hpp"
+#include "qsparse/kernels/avx512/gemm_x8s8_s32_8x32c2.hpp"
+#include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_4x32c4.hpp"
+#include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_8x32c4.hpp"
+#endif
+
+namespace qsparse {
+namespace kernels {
+
+#if QSPARSE_X86
+using gemm_kernels_x86_64 = kernel_list<avx2::gemm_x8s8_s32_4x16c2, avx512::gemm_x8s8_s32_8x32c2,
+                                        avx512_vnni::gemm_u8s8_s32_8x32c4, avx512_vnni::gemm_u8s8_s32_4x32c4>;
+#else
+using gemm_kernels_x86_64 = kernel_list<>;
+#endif
+
+/// The int8 GEMM's kernels.
+using gemm_kernels = kernel_list_concat_t<kernel_list<scalar::gemm_x8s8_s32_1x16c1>, gemm_kernels_x86_64>;
+
+/// True when the GEMM kernel K reads these weights: their layout, and whatever K::accepts asks.
+template <class K>
+bool gemm_kernel_accepts(const packed_weights_view& weights) noexcept {
+  if (K::layout != weights.layout()) return false;
+  if constexpr (has_accepts_v<K, packed_weights_view>) {
+    return K::accepts(weights);
+  } else {
+    return true;
+  }
+}
+
+/// The layout pack_weights packs for `isa`: that of the last GEMM kernel `isa` runs.
+inline packed_layout gemm_layout_for(isa_level isa) {
+  packed_layout layout = scalar::gemm_x8s8_s32_1x16c1::layout;
+  with_best_kernel(gemm_kernels{}, isa, [&](auto kernel) { layout = decltype(kernel)::layout; });
+  return layout;
+}
+
+}  // namespace kernels
+}  // namespace qsparse
