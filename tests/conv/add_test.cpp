@@ -18,6 +18,7 @@ using namespace qsparse;
 
 namespace {
 std::vector<isa_level> exercised;
+std::vector<std::string> exercised_kernels;
 }
 
 TEST_CASE("add: every int8 pair under several scales equals the reference on every ISA", "[conv][add]") {
@@ -39,6 +40,7 @@ TEST_CASE("add: every int8 pair under several scales equals the reference on eve
   for (isa_level isa : testing::supported_levels()) {
     scoped_isa_ceiling ceiling(isa);
     exercised.push_back(isa);
+    exercised_kernels.emplace_back(add_kernel_name(isa));
     for (const scales& s : sets) {
       const add_params p = add_params::from_scales(s.sa, s.za, s.sb, s.zb, s.so, s.zo, s.lo, s.hi);
       for (std::ptrdiff_t count : {std::ptrdiff_t{65536}, std::ptrdiff_t{1}, std::ptrdiff_t{7}, std::ptrdiff_t{15},
@@ -109,4 +111,5 @@ TEST_CASE("add: bad input is a qsparse::error naming the argument", "[conv][add]
 TEST_CASE("guard: add ran on every ISA this CPU supports", "[conv][guard]") {
   for (isa_level isa : testing::supported_levels())
     CHECK(std::find(exercised.begin(), exercised.end(), isa) != exercised.end());
+  testing::require_every_kernel_ran(kernels::add_kernels{}, exercised_kernels);
 }

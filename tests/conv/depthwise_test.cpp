@@ -22,6 +22,8 @@ using namespace qsparse;
 
 namespace {
 
+std::vector<std::string> exercised_kernels;  // the kernel each depthwise_conv2d of a sweep ran
+
 // Per-channel TFLite requantization parameters, multipliers from 2^lo to 2^hi.
 testing::column_params per_channel(std::ptrdiff_t c, std::mt19937& rng, double lo = -12.0, double hi = -4.0) {
   return testing::column_params(c, rng, testing::column_ranges{5000, lo, hi, false});
@@ -59,6 +61,7 @@ void check_layer(const dw_layer& l, std::int32_t in_zp, std::int32_t w_zp, const
   const auto size = static_cast<std::size_t>(l.batch * g.out_h * g.out_w * c_out);
   std::vector<out_t> got(size, out_t(77)), want(size, out_t(55));
   const auto packed = pack_depthwise_weights(w_view, w_zp);
+  exercised_kernels.emplace_back(selected_kernel_name(packed));
   depthwise_conv2d(ctx, quantized(in_view, in_zp), packed, make_view(got.data(), l.batch, g.out_h, g.out_w, c_out), l.p, pl);
   reference_depthwise_conv2d(quantized(in_view, in_zp), quantized(w_view, w_zp),
                              make_view(want.data(), l.batch, g.out_h, g.out_w, c_out), l.p, pl);
@@ -370,4 +373,5 @@ TEST_CASE("depthwise: kernel names follow the ISA", "[conv][depthwise]") {
 TEST_CASE("guard: depthwise ran on every ISA this CPU supports", "[conv][guard]") {
   for (isa_level isa : testing::supported_levels())
     CHECK(std::find(exercised.begin(), exercised.end(), isa) != exercised.end());
+  testing::require_every_kernel_ran(kernels::depthwise_kernels{}, exercised_kernels);
 }

@@ -60,6 +60,7 @@ void check_case(const pool_case& pc, std::mt19937& rng, int mode, std::int32_t l
 }
 
 std::vector<isa_level> exercised;
+std::vector<std::string> exercised_kernels;
 
 }  // namespace
 
@@ -86,6 +87,7 @@ TEST_CASE("pooling: random shapes, paddings and values equal the reference on ev
   for (isa_level isa : testing::supported_levels()) {
     scoped_isa_ceiling ceiling(isa);
     exercised.push_back(isa);
+    exercised_kernels.emplace_back(pooling_kernel_name(isa));
     for (std::size_t i = 0; i < cases.size(); ++i) {
       const int mode = static_cast<int>(i % 5);
       check_case(cases[i], rng, mode, -128, 127);
@@ -146,4 +148,5 @@ TEST_CASE("pooling: bad input is a qsparse::error naming the argument", "[conv][
 TEST_CASE("guard: pooling ran on every ISA this CPU supports", "[conv][guard]") {
   for (isa_level isa : testing::supported_levels())
     CHECK(std::find(exercised.begin(), exercised.end(), isa) != exercised.end());
+  testing::require_every_kernel_ran(kernels::pool_kernels{}, exercised_kernels);
 }

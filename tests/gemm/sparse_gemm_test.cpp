@@ -92,6 +92,7 @@ std::vector<std::int8_t> make_weights(std::ptrdiff_t k, std::ptrdiff_t n, int nb
 
 
 std::vector<isa_level> exercised;
+std::vector<std::string> exercised_kernels;
 
 // sparse_gemm on `isa` (as the ceiling) vs reference_gemm on the same weights; padding must stay untouched.
 template <class A, class Pipeline>
@@ -109,6 +110,7 @@ void check_case(isa_level isa, sparse_format format, std::ptrdiff_t m, std::ptrd
   const packed_sparse_weights packed = pack_sparse_weights(w_view, format);
   const scoped_isa_ceiling ceiling(isa);
   if (std::find(exercised.begin(), exercised.end(), isa) == exercised.end()) exercised.push_back(isa);
+  exercised_kernels.emplace_back(selected_kernel_name(packed.view()));
   sparse_gemm(threads > 1 ? context(qsparse::threads{threads}) : context(), quantized(a_view, a_zp), packed,
               make_strided_view(got.data(), {m, n}, {ldd, 1}), pipeline);
   reference_gemm(quantized(a_view, a_zp), quantized(w_view, 0), make_strided_view(want.data(), {m, n}, {ldd, 1}),
@@ -149,6 +151,7 @@ TEST_CASE("sparse_gemm: every format on every ISA equals the reference on edge s
   }
   // Every ISA this CPU has ran (tests/dispatch/isa_test.cpp guards the list itself).
   CHECK(exercised.size() == testing::supported_levels().size());
+  testing::require_every_kernel_ran(kernels::sparse_gemm_kernels{}, exercised_kernels);
 }
 
 TEST_CASE("sparse_gemm: 2:4 tiles of every row count, panel count and pair remainder", "[sparse_gemm][kernels]") {

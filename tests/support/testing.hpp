@@ -1,6 +1,7 @@
 // tests/support/testing.hpp — helpers shared by the tests: ISA levels to run, float bit patterns, inputs.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -8,6 +9,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include <catch2/catch.hpp>
 
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/kernels/registry.hpp"
@@ -27,6 +30,15 @@ std::vector<std::string> runnable_kernel_names(List list) {
     if (cpu_supports(decltype(kernel)::isa)) names.emplace_back(decltype(kernel)::name());
   });
   return names;
+}
+
+/// Fails (with the kernel's name) if a kernel of the registry that this CPU runs is not in `ran`.
+template <class List, class Names>
+void require_every_kernel_ran(List list, const Names& ran) {
+  for (const std::string& name : runnable_kernel_names(list)) {
+    INFO("registered kernel " << name << " runs on this CPU but was never exercised");
+    CHECK(std::find(ran.begin(), ran.end(), name) != ran.end());
+  }
 }
 
 inline float from_bits(std::uint32_t bits) {

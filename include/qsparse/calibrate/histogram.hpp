@@ -30,8 +30,8 @@
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
-#include "qsparse/kernels/avx2/histogram.hpp"
-#include "qsparse/kernels/avx512/histogram.hpp"
+#include "qsparse/kernels/histogram_kernels.hpp"
+#include "qsparse/kernels/registry.hpp"
 #include "qsparse/kernels/scalar/histogram.hpp"
 #include "qsparse/quant/elementwise_n.hpp"
 
@@ -137,12 +137,8 @@ class histogram {
   float inverse_width() const { return static_cast<float>(std::ldexp(1.0, -exponent_)); }
 
   void bins_of(isa_level level, const float* x, index_t n, float inv, std::int32_t* out) const {
-#if QSPARSE_X86
-    if (isa_runs(level, isa_level::avx512)) return kernels::avx512::histogram_bins(x, n, inv, half_, out);
-    if (isa_runs(level, isa_level::avx2)) return kernels::avx2::histogram_bins(x, n, inv, half_, out);
-#endif
-    (void)level;
-    kernels::scalar::histogram_bins(x, n, inv, half_, out);
+    kernels::with_best_kernel(kernels::histogram_kernels{}, level,
+                              [&](auto kernel) { decltype(kernel)::histogram_bins(x, n, inv, half_, out); });
   }
 
   void ensure_scratch() {

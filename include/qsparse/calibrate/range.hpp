@@ -19,7 +19,7 @@
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
-#include "qsparse/kernels/range.hpp"
+#include "qsparse/kernels/range_kernels.hpp"
 #include "qsparse/kernels/scalar/range.hpp"
 #include "qsparse/quant/elementwise_n.hpp"
 

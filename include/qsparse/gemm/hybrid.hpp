@@ -32,7 +32,7 @@
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/gemm.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
-#include "qsparse/kernels/range.hpp"
+#include "qsparse/kernels/range_kernels.hpp"
 #include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {

@@ -30,8 +30,8 @@
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
-#include "qsparse/kernels/avx2/fake_quant.hpp"
-#include "qsparse/kernels/avx512/fake_quant.hpp"
+#include "qsparse/kernels/fake_quantize_kernels.hpp"
+#include "qsparse/kernels/registry.hpp"
 #include "qsparse/kernels/scalar/fake_quant.hpp"
 #include "qsparse/quant/elementwise_n.hpp"
 #include "qsparse/quant/params.hpp"
@@ -55,20 +55,31 @@ inline constexpr bool is_writable_view_of_v = is_default_view_of_v<View, T> && s
 inline per_tensor_params run_params(const per_tensor_params& p, index_t /*c*/) { return p; }
 inline per_tensor_params run_params(const per_channel_params& p, index_t c) { return p[c < 0 ? 0 : c]; }
 
-template <class Scheme>
-inline constexpr bool fake_quant_has_simd_v = sizeof(typename Scheme::value_type) <= 2 && QSPARSE_X86;
+/// True when kernel K of fake_quantize_kernels takes Scheme: the SIMD kernels take 8- and 16-bit storage,
+/// int32 stays on the scalar loops.
+template <class K, class Scheme>
+inline constexpr bool fake_quant_kernel_takes_v =
+    sizeof(typename Scheme::value_type) <= 2 || K::isa == isa_level::scalar;
+
+/// Calls f(K{}) with the fake-quantization kernel that runs for Scheme at `level`.
+template <class Scheme, class F>
+void with_fake_quant_kernel(isa_level level, F&& f) {
+  kernels::with_selected_kernel(
+      kernels::fake_quantize_kernels{}, level,
+      [](auto kernel) { return fake_quant_kernel_takes_v<decltype(kernel), Scheme>; },
+      [&](auto kernel) {
+        if constexpr (fake_quant_kernel_takes_v<decltype(kernel), Scheme>) f(kernel);
+      });
+}
 
 template <class Scheme>
 void fake_quantize_run(isa_level level, const float* x, float* y, std::uint8_t* mask, index_t n, float scale,
                        std::int32_t zero_point) {
   using R = typename Scheme::rounding;
   using S = typename Scheme::storage;
-  if constexpr (fake_quant_has_simd_v<Scheme>) {
-    if (isa_runs(level, isa_level::avx512)) return kernels::avx512::fake_quantize_uniform<R, S>(x, y, mask, n, scale, zero_point);
-    if (isa_runs(level, isa_level::avx2)) return kernels::avx2::fake_quantize_uniform<R, S>(x, y, mask, n, scale, zero_point);
-  }
-  (void)level;
-  kernels::scalar::fake_quantize_uniform<R, S>(x, y, mask, n, scale, zero_point);
+  with_fake_quant_kernel<Scheme>(level, [&](auto kernel) {
+    decltype(kernel)::template fake_quantize_uniform<R, S>(x, y, mask, n, scale, zero_point);
+  });
 }
 
 template <class Scheme>
@@ -76,13 +87,9 @@ void fake_quantize_channel_run(isa_level level, const float* x, float* y, std::u
                                const float* scale, const std::int32_t* zero_point) {
   using R = typename Scheme::rounding;
   using S = typename Scheme::storage;
-  if constexpr (fake_quant_has_simd_v<Scheme>) {
-    if (isa_runs(level, isa_level::avx512))
-      return kernels::avx512::fake_quantize_channelwise<R, S>(x, y, mask, n, scale, zero_point);
-    if (isa_runs(level, isa_level::avx2)) return kernels::avx2::fake_quantize_channelwise<R, S>(x, y, mask, n, scale, zero_point);
-  }
-  (void)level;
-  kernels::scalar::fake_quantize_channelwise<R, S>(x, y, mask, n, scale, zero_point);
+  with_fake_quant_kernel<Scheme>(level, [&](auto kernel) {
+    decltype(kernel)::template fake_quantize_channelwise<R, S>(x, y, mask, n, scale, zero_point);
+  });
 }
 
 template <class Scheme>
@@ -90,13 +97,9 @@ void fake_quantize_backward_run(isa_level level, const float* x, const float* dy
                                 std::int32_t zero_point) {
   using R = typename Scheme::rounding;
   using S = typename Scheme::storage;
-  if constexpr (fake_quant_has_simd_v<Scheme>) {
-    if (isa_runs(level, isa_level::avx512))
-      return kernels::avx512::fake_quantize_backward_uniform<R, S>(x, dy, dx, n, scale, zero_point);
-    if (isa_runs(level, isa_level::avx2)) return kernels::avx2::fake_quantize_backward_uniform<R, S>(x, dy, dx, n, scale, zero_point);
-  }
-  (void)level;
-  kernels::scalar::fake_quantize_backward_uniform<R, S>(x, dy, dx, n, scale, zero_point);
+  with_fake_quant_kernel<Scheme>(level, [&](auto kernel) {
+    decltype(kernel)::template fake_quantize_backward_uniform<R, S>(x, dy, dx, n, scale, zero_point);
+  });
 }
 
 template <class Scheme>
@@ -104,14 +107,9 @@ void fake_quantize_backward_channel_run(isa_level level, const float* x, const f
                                         const float* scale, const std::int32_t* zero_point) {
   using R = typename Scheme::rounding;
   using S = typename Scheme::storage;
-  if constexpr (fake_quant_has_simd_v<Scheme>) {
-    if (isa_runs(level, isa_level::avx512))
-      return kernels::avx512::fake_quantize_backward_channelwise<R, S>(x, dy, dx, n, scale, zero_point);
-    if (isa_runs(level, isa_level::avx2))
-      return kernels::avx2::fake_quantize_backward_channelwise<R, S>(x, dy, dx, n, scale, zero_point);
-  }
-  (void)level;
-  kernels::scalar::fake_quantize_backward_channelwise<R, S>(x, dy, dx, n, scale, zero_point);
+  with_fake_quant_kernel<Scheme>(level, [&](auto kernel) {
+    decltype(kernel)::template fake_quantize_backward_channelwise<R, S>(x, dy, dx, n, scale, zero_point);
+  });
 }
 
 /// The forward pass over views; `mask` is a view of uint8_t or nullptr_t (no mask).

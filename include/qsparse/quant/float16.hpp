@@ -22,22 +22,16 @@
 #include "qsparse/core/float16.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
+#include "qsparse/kernels/convert_f16_kernels.hpp"
+#include "qsparse/kernels/registry.hpp"
 #include "qsparse/quant/elementwise.hpp"
-#include "qsparse/kernels/avx2/convert_f16.hpp"
-#include "qsparse/kernels/avx512/convert_f16.hpp"
-#include "qsparse/kernels/scalar/convert_f16.hpp"
 
 namespace qsparse {
 
 /// The name of the kernel that runs at `level` ("convert_f32_f16__avx512" for avx512 and avx512_vnni).
 inline const char* float16_kernel_name(isa_level level) {
-  switch (level) {
-    case isa_level::avx512_vnni:
-    case isa_level::avx512: return kernels::avx512::convert_f32_f16_name;
-    case isa_level::avx2: return kernels::avx2::convert_f32_f16_name;
-    default: break;
-  }
-  return kernels::scalar::convert_f32_f16_name;
+  const char* name = kernels::selected_kernel_name(kernels::convert_f16_kernels{}, level, [](auto) { return true; });
+  return name != nullptr ? name : "none";
 }
 
 /// The name of the kernel to_float16 / to_float32 run now (depends on best_isa()).
@@ -68,14 +62,8 @@ inline void to_float16(isa_level level, const float* in, float16* out, std::ptrd
   detail::check_float16_arguments("to_float16", level, in, out, n);
   if (n == 0) return;
   std::uint16_t* bits = detail::float16_bits_pointer(out);
-  switch (level) {
-#if QSPARSE_X86
-    case isa_level::avx512_vnni:
-    case isa_level::avx512: kernels::avx512::convert_f32_to_f16(in, bits, n); return;
-    case isa_level::avx2: kernels::avx2::convert_f32_to_f16(in, bits, n); return;
-#endif
-    default: kernels::scalar::convert_f32_to_f16(in, bits, n); return;
-  }
+  kernels::with_best_kernel(kernels::convert_f16_kernels{}, level,
+                            [&](auto kernel) { decltype(kernel)::convert_f32_to_f16(in, bits, n); });
 }
 
 /// float16[n] -> float[n] on the path `level`; throws qsparse::error if this CPU cannot run it.
@@ -83,14 +71,8 @@ inline void to_float32(isa_level level, const float16* in, float* out, std::ptrd
   detail::check_float16_arguments("to_float32", level, in, out, n);
   if (n == 0) return;
   const std::uint16_t* bits = detail::float16_bits_pointer(in);
-  switch (level) {
-#if QSPARSE_X86
-    case isa_level::avx512_vnni:
-    case isa_level::avx512: kernels::avx512::convert_f16_to_f32(bits, out, n); return;
-    case isa_level::avx2: kernels::avx2::convert_f16_to_f32(bits, out, n); return;
-#endif
-    default: kernels::scalar::convert_f16_to_f32(bits, out, n); return;
-  }
+  kernels::with_best_kernel(kernels::convert_f16_kernels{}, level,
+                            [&](auto kernel) { decltype(kernel)::convert_f16_to_f32(bits, out, n); });
 }
 
 /// float[n] -> float16[n], round to nearest even, on the best path for this CPU.

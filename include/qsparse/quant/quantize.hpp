@@ -19,9 +19,8 @@
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
-#include "qsparse/kernels/avx2/quantize.hpp"
-#include "qsparse/kernels/avx512/quantize.hpp"
-#include "qsparse/kernels/scalar/quantize.hpp"
+#include "qsparse/kernels/quantize_kernels.hpp"
+#include "qsparse/kernels/registry.hpp"
 #include "qsparse/quant/elementwise.hpp"
 #include "qsparse/quant/params.hpp"
 #include "qsparse/quant/quantize_value.hpp"
@@ -40,50 +39,52 @@ inline isa_level effective_level(isa_level level, std::size_t bytes) {
   return bytes > 2 ? isa_level::scalar : level;
 }
 
+/// True when kernel K of quantize_kernels takes storage of element type T: the SIMD kernels take 8- and
+/// 16-bit storage, int32 stays on the scalar loops.
+template <class K, class T>
+inline constexpr bool quantize_kernel_takes_v = sizeof(T) <= 2 || K::isa == isa_level::scalar;
+
+/// Calls f(K{}) with the quantize kernel that runs for element type T at `level`.
+template <class T, class F>
+void with_quantize_kernel(isa_level level, F&& f) {
+  kernels::with_selected_kernel(
+      kernels::quantize_kernels{}, level, [](auto kernel) { return quantize_kernel_takes_v<decltype(kernel), T>; },
+      [&](auto kernel) {
+        if constexpr (quantize_kernel_takes_v<decltype(kernel), T>) f(kernel);
+      });
+}
+
 template <class Rounding, class Storage>
 void quantize_uniform(isa_level level, const float* x, typename storage_traits<Storage>::value_type* q,
                       index_t n, float scale, std::int32_t zero_point) {
   using T = typename storage_traits<Storage>::value_type;
-  if constexpr (sizeof(T) <= 2 && QSPARSE_X86) {
-    if (isa_runs(level, isa_level::avx512)) return kernels::avx512::quantize_uniform<Rounding, Storage>(x, q, n, scale, zero_point);
-    if (isa_runs(level, isa_level::avx2)) return kernels::avx2::quantize_uniform<Rounding, Storage>(x, q, n, scale, zero_point);
-  }
-  (void)level;
-  kernels::scalar::quantize_uniform<Rounding, Storage>(x, q, n, scale, zero_point);
+  with_quantize_kernel<T>(level, [&](auto kernel) {
+    decltype(kernel)::template quantize_uniform<Rounding, Storage>(x, q, n, scale, zero_point);
+  });
 }
 
 template <class Rounding, class Storage>
 void quantize_channelwise(isa_level level, const float* x, typename storage_traits<Storage>::value_type* q,
                           index_t n, const float* scale, const std::int32_t* zero_point) {
   using T = typename storage_traits<Storage>::value_type;
-  if constexpr (sizeof(T) <= 2 && QSPARSE_X86) {
-    if (isa_runs(level, isa_level::avx512))
-      return kernels::avx512::quantize_channelwise<Rounding, Storage>(x, q, n, scale, zero_point);
-    if (isa_runs(level, isa_level::avx2)) return kernels::avx2::quantize_channelwise<Rounding, Storage>(x, q, n, scale, zero_point);
-  }
-  (void)level;
-  kernels::scalar::quantize_channelwise<Rounding, Storage>(x, q, n, scale, zero_point);
+  with_quantize_kernel<T>(level, [&](auto kernel) {
+    decltype(kernel)::template quantize_channelwise<Rounding, Storage>(x, q, n, scale, zero_point);
+  });
 }
 
 template <class Rounding, class T>
 void dequantize_uniform(isa_level level, const T* q, float* x, index_t n, float scale, std::int32_t zero_point) {
-  if constexpr (sizeof(T) <= 2 && QSPARSE_X86) {
-    if (isa_runs(level, isa_level::avx512)) return kernels::avx512::dequantize_uniform<Rounding>(q, x, n, scale, zero_point);
-    if (isa_runs(level, isa_level::avx2)) return kernels::avx2::dequantize_uniform<Rounding>(q, x, n, scale, zero_point);
-  }
-  (void)level;
-  kernels::scalar::dequantize_uniform<Rounding>(q, x, n, scale, zero_point);
+  with_quantize_kernel<T>(level, [&](auto kernel) {
+    decltype(kernel)::template dequantize_uniform<Rounding>(q, x, n, scale, zero_point);
+  });
 }
 
 template <class Rounding, class T>
 void dequantize_channelwise(isa_level level, const T* q, float* x, index_t n, const float* scale,
                             const std::int32_t* zero_point) {
-  if constexpr (sizeof(T) <= 2 && QSPARSE_X86) {
-    if (isa_runs(level, isa_level::avx512)) return kernels::avx512::dequantize_channelwise<Rounding>(q, x, n, scale, zero_point);
-    if (isa_runs(level, isa_level::avx2)) return kernels::avx2::dequantize_channelwise<Rounding>(q, x, n, scale, zero_point);
-  }
-  (void)level;
-  kernels::scalar::dequantize_channelwise<Rounding>(q, x, n, scale, zero_point);
+  with_quantize_kernel<T>(level, [&](auto kernel) {
+    decltype(kernel)::template dequantize_channelwise<Rounding>(q, x, n, scale, zero_point);
+  });
 }
 
 inline void check_level(const char* function, isa_level level) {

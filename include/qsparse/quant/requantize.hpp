@@ -20,8 +20,8 @@
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
-#include "qsparse/kernels/avx2/requantize.hpp"
-#include "qsparse/kernels/avx512/requantize.hpp"
+#include "qsparse/kernels/registry.hpp"
+#include "qsparse/kernels/requantize_kernels.hpp"
 #include "qsparse/kernels/scalar/requantize.hpp"
 #include "qsparse/quant/elementwise.hpp"
 #include "qsparse/quant/fixed_point.hpp"
@@ -63,15 +63,15 @@ void requantize_run(isa_level level, const typename InScheme::value_type* in, ty
   using In = typename InScheme::value_type;
   using Out = typename OutScheme::value_type;
   const quantized_multiplier m = requantize_multiplier<OutScheme>(ip, op);
-  if constexpr (OutScheme::rounding::tflite_params && sizeof(In) <= 2 && sizeof(Out) <= 2 && QSPARSE_X86) {
+  if constexpr (OutScheme::rounding::tflite_params && sizeof(In) <= 2 && sizeof(Out) <= 2) {
     using S = typename OutScheme::storage;
-    if (isa_runs(level, isa_level::avx512))
-      return kernels::avx512::requantize_fixed_point<S>(in, out, n, ip.zero_point, m, op.zero_point);
-    if (isa_runs(level, isa_level::avx2))
-      return kernels::avx2::requantize_fixed_point<S>(in, out, n, ip.zero_point, m, op.zero_point);
+    kernels::with_best_kernel(kernels::requantize_kernels{}, level, [&](auto kernel) {
+      decltype(kernel)::template requantize_fixed_point<S>(in, out, n, ip.zero_point, m, op.zero_point);
+    });
+  } else {
+    (void)level;
+    for (index_t i = 0; i < n; ++i) out[i] = requantize_one<InScheme, OutScheme>(in[i], ip, op, m);
   }
-  (void)level;
-  for (index_t i = 0; i < n; ++i) out[i] = requantize_one<InScheme, OutScheme>(in[i], ip, op, m);
 }
 
 }  // namespace detail

@@ -11,12 +11,14 @@
 #include <type_traits>
 
 #include "qsparse/core/config.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx2/quantize.hpp"
 #include "qsparse/kernels/scalar/fake_quant.hpp"
 #include "qsparse/quant/quantize_value.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
+#include <utility>
 
 QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 
@@ -142,6 +144,28 @@ QSPARSE_TARGET_AVX2 void fake_quantize_backward_channelwise(const float* x, cons
   scalar::fake_quantize_backward_channelwise<Rounding, Storage>(x + i, dy + i, dx + i, n - i, scale + i,
                                                                 zero_point + i);
 }
+
+/// The fake quant kernels of this ISA as one registry entry (qsparse/kernels/fake_quant_kernels.hpp).
+struct fake_quantize_kernel {
+  static constexpr isa_level isa = isa_level::avx2;
+  static const char* name() { return "fake_quantize_f32__avx2"; }
+  template <class Rounding, class Storage, class... Args>
+  QSPARSE_TARGET_AVX2 static void fake_quantize_uniform(Args&&... args) {
+    avx2::fake_quantize_uniform<Rounding, Storage>(std::forward<Args>(args)...);
+  }
+  template <class Rounding, class Storage, class... Args>
+  QSPARSE_TARGET_AVX2 static void fake_quantize_channelwise(Args&&... args) {
+    avx2::fake_quantize_channelwise<Rounding, Storage>(std::forward<Args>(args)...);
+  }
+  template <class Rounding, class Storage, class... Args>
+  QSPARSE_TARGET_AVX2 static void fake_quantize_backward_uniform(Args&&... args) {
+    avx2::fake_quantize_backward_uniform<Rounding, Storage>(std::forward<Args>(args)...);
+  }
+  template <class Rounding, class Storage, class... Args>
+  QSPARSE_TARGET_AVX2 static void fake_quantize_backward_channelwise(Args&&... args) {
+    avx2::fake_quantize_backward_channelwise<Rounding, Storage>(std::forward<Args>(args)...);
+  }
+};
 
 }  // namespace qsparse::kernels::avx2
 

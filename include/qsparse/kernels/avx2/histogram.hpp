@@ -9,10 +9,12 @@
 #include <limits>
 
 #include "qsparse/core/config.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/scalar/histogram.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
+#include <utility>
 
 QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 
@@ -52,6 +54,16 @@ QSPARSE_TARGET_AVX2 inline void histogram_bins(const float* x, std::ptrdiff_t n,
   }
   scalar::histogram_bins(x + i, n - i, inv_width, half, bins + i);
 }
+
+/// The histogram kernels of this ISA as one registry entry (qsparse/kernels/histogram_kernels.hpp).
+struct histogram_kernel {
+  static constexpr isa_level isa = isa_level::avx2;
+  static const char* name() { return "histogram_bins_f32__avx2"; }
+  template <class... Args>
+  QSPARSE_TARGET_AVX2 static void histogram_bins(Args&&... args) {
+    avx2::histogram_bins(std::forward<Args>(args)...);
+  }
+};
 
 }  // namespace qsparse::kernels::avx2
 

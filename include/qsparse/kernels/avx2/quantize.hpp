@@ -10,11 +10,13 @@
 #include <type_traits>
 
 #include "qsparse/core/config.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/stream_prefetch.hpp"
 #include "qsparse/quant/quantize_value.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
+#include <utility>
 
 QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 
@@ -156,6 +158,28 @@ QSPARSE_TARGET_AVX2 void dequantize_channelwise(const T* q, float* x, std::ptrdi
   }
   for (; i < n; ++i) x[i] = dequantize_value<Rounding>(q[i], scale[i], zero_point[i]);
 }
+
+/// The quantize kernels of this ISA as one registry entry (qsparse/kernels/quantize_kernels.hpp).
+struct quantize_kernel {
+  static constexpr isa_level isa = isa_level::avx2;
+  static const char* name() { return "quantize_f32__avx2"; }
+  template <class Rounding, class Storage, class... Args>
+  QSPARSE_TARGET_AVX2 static void quantize_uniform(Args&&... args) {
+    avx2::quantize_uniform<Rounding, Storage>(std::forward<Args>(args)...);
+  }
+  template <class Rounding, class Storage, class... Args>
+  QSPARSE_TARGET_AVX2 static void quantize_channelwise(Args&&... args) {
+    avx2::quantize_channelwise<Rounding, Storage>(std::forward<Args>(args)...);
+  }
+  template <class Rounding, class... Args>
+  QSPARSE_TARGET_AVX2 static void dequantize_uniform(Args&&... args) {
+    avx2::dequantize_uniform<Rounding>(std::forward<Args>(args)...);
+  }
+  template <class Rounding, class... Args>
+  QSPARSE_TARGET_AVX2 static void dequantize_channelwise(Args&&... args) {
+    avx2::dequantize_channelwise<Rounding>(std::forward<Args>(args)...);
+  }
+};
 
 }  // namespace qsparse::kernels::avx2
 

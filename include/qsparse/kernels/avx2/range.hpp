@@ -11,11 +11,13 @@
 #include <limits>
 
 #include "qsparse/core/config.hpp"
-#include "qsparse/kernels/stream_prefetch.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/scalar/range.hpp"
+#include "qsparse/kernels/stream_prefetch.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
+#include <utility>
 
 QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 
@@ -92,6 +94,20 @@ QSPARSE_TARGET_AVX2 inline void finite_range_channelwise(const float* x, std::pt
   }
   scalar::finite_range_channelwise(x + i, n - i, lo + i, hi + i);
 }
+
+/// The range kernels of this ISA as one registry entry (qsparse/kernels/range_kernels.hpp).
+struct range_kernel {
+  static constexpr isa_level isa = isa_level::avx2;
+  static const char* name() { return "finite_range_f32__avx2"; }
+  template <class... Args>
+  QSPARSE_TARGET_AVX2 static void finite_range(Args&&... args) {
+    avx2::finite_range(std::forward<Args>(args)...);
+  }
+  template <class... Args>
+  QSPARSE_TARGET_AVX2 static void finite_range_channelwise(Args&&... args) {
+    avx2::finite_range_channelwise(std::forward<Args>(args)...);
+  }
+};
 
 }  // namespace qsparse::kernels::avx2
 

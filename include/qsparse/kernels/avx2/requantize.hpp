@@ -8,12 +8,14 @@
 #include <cstdint>
 
 #include "qsparse/core/config.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx2/fixed_point.hpp"
 #include "qsparse/kernels/avx2/quantize.hpp"
 #include "qsparse/kernels/scalar/requantize.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
+#include <utility>
 
 QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 
@@ -44,6 +46,16 @@ QSPARSE_TARGET_AVX2 void requantize_fixed_point(const In* q, typename storage_tr
   }
   for (; i < n; ++i) out[i] = requantize_value_fixed_point<OutStorage>(q[i], in_zero_point, m, out_zero_point);
 }
+
+/// The requantize kernels of this ISA as one registry entry (qsparse/kernels/requantize_kernels.hpp).
+struct requantize_kernel {
+  static constexpr isa_level isa = isa_level::avx2;
+  static const char* name() { return "requantize_fixed_point__avx2"; }
+  template <class OutStorage, class... Args>
+  QSPARSE_TARGET_AVX2 static void requantize_fixed_point(Args&&... args) {
+    avx2::requantize_fixed_point<OutStorage>(std::forward<Args>(args)...);
+  }
+};
 
 }  // namespace qsparse::kernels::avx2
 

@@ -13,9 +13,11 @@
 #include <cstdint>
 
 #include "qsparse/core/config.hpp"
+#include "qsparse/core/isa.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
+#include <utility>
 #endif
 
 QSPARSE_SIMD_DIAGNOSTICS_BEGIN
@@ -154,6 +156,20 @@ QSPARSE_TARGET_AVX512 inline void convert_f16_to_f32(const std::uint16_t* QSPARS
 }
 
 #endif  // QSPARSE_X86
+
+/// The convert f16 kernels of this ISA as one registry entry (qsparse/kernels/convert_f16_kernels.hpp).
+struct convert_f16_kernel {
+  static constexpr isa_level isa = isa_level::avx512;
+  static const char* name() { return "convert_f32_f16__avx512"; }
+  template <class... Args>
+  QSPARSE_TARGET_AVX512 static void convert_f32_to_f16(Args&&... args) {
+    avx512::convert_f32_to_f16(std::forward<Args>(args)...);
+  }
+  template <class... Args>
+  QSPARSE_TARGET_AVX512 static void convert_f16_to_f32(Args&&... args) {
+    avx512::convert_f16_to_f32(std::forward<Args>(args)...);
+  }
+};
 
 }  // namespace avx512
 }  // namespace kernels

@@ -15,11 +15,13 @@
 #include <type_traits>
 
 #include "qsparse/core/config.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx512/quantize.hpp"
 #include "qsparse/quant/quantize_value.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
+#include <utility>
 
 QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 
@@ -137,6 +139,28 @@ QSPARSE_TARGET_AVX512 void fake_quantize_backward_channelwise(const float* x, co
     _mm512_mask_storeu_ps(dx + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, dy + i), _mm512_maskz_mov_ps(pass, one)));
   }
 }
+
+/// The fake quant kernels of this ISA as one registry entry (qsparse/kernels/fake_quant_kernels.hpp).
+struct fake_quantize_kernel {
+  static constexpr isa_level isa = isa_level::avx512;
+  static const char* name() { return "fake_quantize_f32__avx512"; }
+  template <class Rounding, class Storage, class... Args>
+  QSPARSE_TARGET_AVX512 static void fake_quantize_uniform(Args&&... args) {
+    avx512::fake_quantize_uniform<Rounding, Storage>(std::forward<Args>(args)...);
+  }
+  template <class Rounding, class Storage, class... Args>
+  QSPARSE_TARGET_AVX512 static void fake_quantize_channelwise(Args&&... args) {
+    avx512::fake_quantize_channelwise<Rounding, Storage>(std::forward<Args>(args)...);
+  }
+  template <class Rounding, class Storage, class... Args>
+  QSPARSE_TARGET_AVX512 static void fake_quantize_backward_uniform(Args&&... args) {
+    avx512::fake_quantize_backward_uniform<Rounding, Storage>(std::forward<Args>(args)...);
+  }
+  template <class Rounding, class Storage, class... Args>
+  QSPARSE_TARGET_AVX512 static void fake_quantize_backward_channelwise(Args&&... args) {
+    avx512::fake_quantize_backward_channelwise<Rounding, Storage>(std::forward<Args>(args)...);
+  }
+};
 
 }  // namespace qsparse::kernels::avx512
 

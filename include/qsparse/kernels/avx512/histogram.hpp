@@ -11,9 +11,11 @@
 #include <limits>
 
 #include "qsparse/core/config.hpp"
+#include "qsparse/core/isa.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
+#include <utility>
 
 QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 
@@ -52,6 +54,16 @@ QSPARSE_TARGET_AVX512 inline void histogram_bins(const float* x, std::ptrdiff_t 
     _mm512_mask_storeu_epi32(bins + i, m, a);
   }
 }
+
+/// The histogram kernels of this ISA as one registry entry (qsparse/kernels/histogram_kernels.hpp).
+struct histogram_kernel {
+  static constexpr isa_level isa = isa_level::avx512;
+  static const char* name() { return "histogram_bins_f32__avx512"; }
+  template <class... Args>
+  QSPARSE_TARGET_AVX512 static void histogram_bins(Args&&... args) {
+    avx512::histogram_bins(std::forward<Args>(args)...);
+  }
+};
 
 }  // namespace qsparse::kernels::avx512
 

@@ -14,11 +14,13 @@
 #include <type_traits>
 
 #include "qsparse/core/config.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/stream_prefetch.hpp"
 #include "qsparse/quant/quantize_value.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
+#include <utility>
 
 QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 
@@ -185,6 +187,28 @@ QSPARSE_TARGET_AVX512 void dequantize_channelwise(const T* q, float* x, std::ptr
     _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(a, s));
   }
 }
+
+/// The quantize kernels of this ISA as one registry entry (qsparse/kernels/quantize_kernels.hpp).
+struct quantize_kernel {
+  static constexpr isa_level isa = isa_level::avx512;
+  static const char* name() { return "quantize_f32__avx512"; }
+  template <class Rounding, class Storage, class... Args>
+  QSPARSE_TARGET_AVX512 static void quantize_uniform(Args&&... args) {
+    avx512::quantize_uniform<Rounding, Storage>(std::forward<Args>(args)...);
+  }
+  template <class Rounding, class Storage, class... Args>
+  QSPARSE_TARGET_AVX512 static void quantize_channelwise(Args&&... args) {
+    avx512::quantize_channelwise<Rounding, Storage>(std::forward<Args>(args)...);
+  }
+  template <class Rounding, class... Args>
+  QSPARSE_TARGET_AVX512 static void dequantize_uniform(Args&&... args) {
+    avx512::dequantize_uniform<Rounding>(std::forward<Args>(args)...);
+  }
+  template <class Rounding, class... Args>
+  QSPARSE_TARGET_AVX512 static void dequantize_channelwise(Args&&... args) {
+    avx512::dequantize_channelwise<Rounding>(std::forward<Args>(args)...);
+  }
+};
 
 }  // namespace qsparse::kernels::avx512
 

@@ -11,10 +11,12 @@
 #include <limits>
 
 #include "qsparse/core/config.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/stream_prefetch.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
+#include <utility>
 
 QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 
@@ -80,6 +82,20 @@ QSPARSE_TARGET_AVX512 inline void finite_range_channelwise(const float* x, std::
     _mm512_mask_storeu_ps(hi + i, m, _mm512_add_ps(_mm512_max_ps(v, h), zero));
   }
 }
+
+/// The range kernels of this ISA as one registry entry (qsparse/kernels/range_kernels.hpp).
+struct range_kernel {
+  static constexpr isa_level isa = isa_level::avx512;
+  static const char* name() { return "finite_range_f32__avx512"; }
+  template <class... Args>
+  QSPARSE_TARGET_AVX512 static void finite_range(Args&&... args) {
+    avx512::finite_range(std::forward<Args>(args)...);
+  }
+  template <class... Args>
+  QSPARSE_TARGET_AVX512 static void finite_range_channelwise(Args&&... args) {
+    avx512::finite_range_channelwise(std::forward<Args>(args)...);
+  }
+};
 
 }  // namespace qsparse::kernels::avx512
 

@@ -9,12 +9,14 @@
 #include <cstdint>
 
 #include "qsparse/core/config.hpp"
+#include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx512/fixed_point.hpp"
 #include "qsparse/kernels/avx512/quantize.hpp"
 #include "qsparse/quant/fixed_point.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
+#include <utility>
 
 QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 
@@ -41,6 +43,16 @@ QSPARSE_TARGET_AVX512 void requantize_fixed_point(const In* q, typename storage_
     store_narrow_masked(out + i, mask, y);
   }
 }
+
+/// The requantize kernels of this ISA as one registry entry (qsparse/kernels/requantize_kernels.hpp).
+struct requantize_kernel {
+  static constexpr isa_level isa = isa_level::avx512;
+  static const char* name() { return "requantize_fixed_point__avx512"; }
+  template <class OutStorage, class... Args>
+  QSPARSE_TARGET_AVX512 static void requantize_fixed_point(Args&&... args) {
+    avx512::requantize_fixed_point<OutStorage>(std::forward<Args>(args)...);
+  }
+};
 
 }  // namespace qsparse::kernels::avx512
 

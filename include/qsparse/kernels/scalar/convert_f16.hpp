@@ -9,9 +9,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/float16.hpp"
+#include "qsparse/core/isa.hpp"
 
 namespace qsparse {
 namespace kernels {
@@ -28,6 +30,20 @@ inline void convert_f16_to_f32(const std::uint16_t* QSPARSE_RESTRICT in, float* 
                                std::ptrdiff_t n) {
   for (std::ptrdiff_t i = 0; i < n; ++i) out[i] = float_from_float16_bits(in[i]);
 }
+
+/// The convert f16 kernels of this ISA as one registry entry (qsparse/kernels/convert_f16_kernels.hpp).
+struct convert_f16_kernel {
+  static constexpr isa_level isa = isa_level::scalar;
+  static const char* name() { return "convert_f32_f16__scalar"; }
+  template <class... Args>
+  static void convert_f32_to_f16(Args&&... args) {
+    scalar::convert_f32_to_f16(std::forward<Args>(args)...);
+  }
+  template <class... Args>
+  static void convert_f16_to_f32(Args&&... args) {
+    scalar::convert_f16_to_f32(std::forward<Args>(args)...);
+  }
+};
 
 }  // namespace scalar
 }  // namespace kernels

@@ -15,7 +15,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
+#include "qsparse/core/isa.hpp"
 #include "qsparse/quant/quantize_value.hpp"
 
 namespace qsparse::kernels::scalar {
@@ -66,5 +68,27 @@ void fake_quantize_backward_channelwise(const float* x, const float* dy, float* 
   for (std::ptrdiff_t i = 0; i < n; ++i)
     dx[i] = dy[i] * (fake_quantize_passes<Rounding, Storage>(x[i], scale[i], zero_point[i]) ? 1.0f : 0.0f);
 }
+
+/// The fake quant kernels of this ISA as one registry entry (qsparse/kernels/fake_quant_kernels.hpp).
+struct fake_quantize_kernel {
+  static constexpr isa_level isa = isa_level::scalar;
+  static const char* name() { return "fake_quantize_f32__scalar"; }
+  template <class Rounding, class Storage, class... Args>
+  static void fake_quantize_uniform(Args&&... args) {
+    scalar::fake_quantize_uniform<Rounding, Storage>(std::forward<Args>(args)...);
+  }
+  template <class Rounding, class Storage, class... Args>
+  static void fake_quantize_channelwise(Args&&... args) {
+    scalar::fake_quantize_channelwise<Rounding, Storage>(std::forward<Args>(args)...);
+  }
+  template <class Rounding, class Storage, class... Args>
+  static void fake_quantize_backward_uniform(Args&&... args) {
+    scalar::fake_quantize_backward_uniform<Rounding, Storage>(std::forward<Args>(args)...);
+  }
+  template <class Rounding, class Storage, class... Args>
+  static void fake_quantize_backward_channelwise(Args&&... args) {
+    scalar::fake_quantize_backward_channelwise<Rounding, Storage>(std::forward<Args>(args)...);
+  }
+};
 
 }  // namespace qsparse::kernels::scalar

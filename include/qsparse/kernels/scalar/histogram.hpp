@@ -18,6 +18,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <utility>
+
+#include "qsparse/core/isa.hpp"
 
 namespace qsparse::kernels::scalar {
 
@@ -41,5 +44,15 @@ inline void histogram_bins_strided(const float* x, std::ptrdiff_t n, std::ptrdif
 inline void histogram_bins(const float* x, std::ptrdiff_t n, float inv_width, std::int32_t half, std::int32_t* bins) {
   for (std::ptrdiff_t i = 0; i < n; ++i) bins[i] = histogram_bin(x[i], inv_width, half);
 }
+
+/// The histogram kernels of this ISA as one registry entry (qsparse/kernels/histogram_kernels.hpp).
+struct histogram_kernel {
+  static constexpr isa_level isa = isa_level::scalar;
+  static const char* name() { return "histogram_bins_f32__scalar"; }
+  template <class... Args>
+  static void histogram_bins(Args&&... args) {
+    scalar::histogram_bins(std::forward<Args>(args)...);
+  }
+};
 
 }  // namespace qsparse::kernels::scalar

@@ -9,7 +9,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
+#include "qsparse/core/isa.hpp"
 #include "qsparse/quant/quantize_value.hpp"
 
 namespace qsparse::kernels::scalar {
@@ -36,5 +38,27 @@ void dequantize_channelwise(const T* q, float* x, std::ptrdiff_t n, const float*
                             const std::int32_t* zero_point) {
   for (std::ptrdiff_t i = 0; i < n; ++i) x[i] = dequantize_value<Rounding>(q[i], scale[i], zero_point[i]);
 }
+
+/// The quantize kernels of this ISA as one registry entry (qsparse/kernels/quantize_kernels.hpp).
+struct quantize_kernel {
+  static constexpr isa_level isa = isa_level::scalar;
+  static const char* name() { return "quantize_f32__scalar"; }
+  template <class Rounding, class Storage, class... Args>
+  static void quantize_uniform(Args&&... args) {
+    scalar::quantize_uniform<Rounding, Storage>(std::forward<Args>(args)...);
+  }
+  template <class Rounding, class Storage, class... Args>
+  static void quantize_channelwise(Args&&... args) {
+    scalar::quantize_channelwise<Rounding, Storage>(std::forward<Args>(args)...);
+  }
+  template <class Rounding, class... Args>
+  static void dequantize_uniform(Args&&... args) {
+    scalar::dequantize_uniform<Rounding>(std::forward<Args>(args)...);
+  }
+  template <class Rounding, class... Args>
+  static void dequantize_channelwise(Args&&... args) {
+    scalar::dequantize_channelwise<Rounding>(std::forward<Args>(args)...);
+  }
+};
 
 }  // namespace qsparse::kernels::scalar

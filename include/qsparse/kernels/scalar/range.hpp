@@ -13,6 +13,9 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <utility>
+
+#include "qsparse/core/isa.hpp"
 
 namespace qsparse::kernels::scalar {
 
@@ -42,5 +45,19 @@ inline void finite_range_channelwise(const float* x, std::ptrdiff_t n, float* lo
     hi[i] = (v > hi[i] ? v : hi[i]) + 0.0f;
   }
 }
+
+/// The range kernels of this ISA as one registry entry (qsparse/kernels/range_kernels.hpp).
+struct range_kernel {
+  static constexpr isa_level isa = isa_level::scalar;
+  static const char* name() { return "finite_range_f32__scalar"; }
+  template <class... Args>
+  static void finite_range(Args&&... args) {
+    scalar::finite_range(std::forward<Args>(args)...);
+  }
+  template <class... Args>
+  static void finite_range_channelwise(Args&&... args) {
+    scalar::finite_range_channelwise(std::forward<Args>(args)...);
+  }
+};
 
 }  // namespace qsparse::kernels::scalar

@@ -10,7 +10,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <utility>
 
+#include "qsparse/core/isa.hpp"
 #include "qsparse/quant/fixed_point.hpp"
 #include "qsparse/quant/quantize_value.hpp"
 
@@ -40,6 +42,16 @@ void requantize_fixed_point(const In* q, typename storage_traits<OutStorage>::va
   for (std::ptrdiff_t i = 0; i < n; ++i)
     out[i] = requantize_value_fixed_point<OutStorage>(q[i], in_zero_point, m, out_zero_point);
 }
+
+/// The requantize kernels of this ISA as one registry entry (qsparse/kernels/requantize_kernels.hpp).
+struct requantize_kernel {
+  static constexpr isa_level isa = isa_level::scalar;
+  static const char* name() { return "requantize_fixed_point__scalar"; }
+  template <class OutStorage, class... Args>
+  static void requantize_fixed_point(Args&&... args) {
+    scalar::requantize_fixed_point<OutStorage>(std::forward<Args>(args)...);
+  }
+};
 
 }  // namespace kernels::scalar
 }  // namespace qsparse
