@@ -6,7 +6,7 @@ The output is committed; the tests need neither Python nor PyTorch. Floats are I
 doubles 64-bit patterns.
 
 Vector sets:
-  torch_dynamic_params       quantize_per_tensor_dynamic(x, dtype, reduce_range): the min/max of x and the
+  torch_dynamic_params_cases quantize_per_tensor_dynamic(x, dtype, reduce_range): the min/max of x and the
                              chosen scale (double) and zero point (ChooseQuantizationParams, QuantUtils.h),
                              quint8 and qint8, with and without reduce_range, on ranges that straddle,
                              exclude or collapse onto zero, tiny ranges (the scale floor) and huge ones.
@@ -83,7 +83,7 @@ for a, b in random_ranges(60):
             dyn.append((name, rr, float(x.min()), float(x.max()), q.q_scale(), q.q_zero_point()))
 out.append("struct torch_dynamic_params_case { const char* dtype; bool reduce_range; std::uint32_t min_bits, max_bits; "
            "std::uint64_t scale_bits; std::int32_t zero_point; };")
-out.append("inline const torch_dynamic_params_case torch_dynamic_params[] = {")
+out.append("inline const torch_dynamic_params_case torch_dynamic_params_cases[] = {")
 for d, rr, a, b, s, z in dyn:
     out.append('  {"%s", %s, %s, %s, %s, %d},' % (d, "true" if rr else "false", hexf(a), hexf(b), hexd(s), z))
 out.append("};")
