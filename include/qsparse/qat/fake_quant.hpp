@@ -56,7 +56,8 @@ inline per_tensor_params run_params(const per_tensor_params& p, index_t /*c*/) {
 inline per_tensor_params run_params(const per_channel_params& p, index_t c) { return p[c < 0 ? 0 : c]; }
 
 template <class Scheme>
-inline constexpr bool fake_quant_has_simd_v = sizeof(typename Scheme::value_type) <= 2 && QSPARSE_X86;
+inline constexpr bool fake_quant_has_simd_v =
+    sizeof(typename Scheme::value_type) <= 2 && QSPARSE_X86 && simd_rounding_v<typename Scheme::rounding>;
 
 template <class Scheme>
 void fake_quantize_run(isa_level level, const float* x, float* y, std::uint8_t* mask, index_t n, float scale,

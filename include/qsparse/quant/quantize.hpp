@@ -44,7 +44,7 @@ template <class Rounding, class Storage>
 void quantize_uniform(isa_level level, const float* x, typename storage_traits<Storage>::value_type* q,
                       index_t n, float scale, std::int32_t zero_point) {
   using T = typename storage_traits<Storage>::value_type;
-  if constexpr (sizeof(T) <= 2 && QSPARSE_X86) {
+  if constexpr (sizeof(T) <= 2 && QSPARSE_X86 && simd_rounding_v<Rounding>) {
     if (level >= isa_level::avx512) return kernels::avx512::quantize_uniform<Rounding, Storage>(x, q, n, scale, zero_point);
     if (level >= isa_level::avx2) return kernels::avx2::quantize_uniform<Rounding, Storage>(x, q, n, scale, zero_point);
   }
@@ -56,7 +56,7 @@ template <class Rounding, class Storage>
 void quantize_channelwise(isa_level level, const float* x, typename storage_traits<Storage>::value_type* q,
                           index_t n, const float* scale, const std::int32_t* zero_point) {
   using T = typename storage_traits<Storage>::value_type;
-  if constexpr (sizeof(T) <= 2 && QSPARSE_X86) {
+  if constexpr (sizeof(T) <= 2 && QSPARSE_X86 && simd_rounding_v<Rounding>) {
     if (level >= isa_level::avx512)
       return kernels::avx512::quantize_channelwise<Rounding, Storage>(x, q, n, scale, zero_point);
     if (level >= isa_level::avx2) return kernels::avx2::quantize_channelwise<Rounding, Storage>(x, q, n, scale, zero_point);
@@ -67,7 +67,7 @@ void quantize_channelwise(isa_level level, const float* x, typename storage_trai
 
 template <class Rounding, class T>
 void dequantize_uniform(isa_level level, const T* q, float* x, index_t n, float scale, std::int32_t zero_point) {
-  if constexpr (sizeof(T) <= 2 && QSPARSE_X86) {
+  if constexpr (sizeof(T) <= 2 && QSPARSE_X86 && simd_rounding_v<Rounding>) {
     if (level >= isa_level::avx512) return kernels::avx512::dequantize_uniform<Rounding>(q, x, n, scale, zero_point);
     if (level >= isa_level::avx2) return kernels::avx2::dequantize_uniform<Rounding>(q, x, n, scale, zero_point);
   }
@@ -78,7 +78,7 @@ void dequantize_uniform(isa_level level, const T* q, float* x, index_t n, float 
 template <class Rounding, class T>
 void dequantize_channelwise(isa_level level, const T* q, float* x, index_t n, const float* scale,
                             const std::int32_t* zero_point) {
-  if constexpr (sizeof(T) <= 2 && QSPARSE_X86) {
+  if constexpr (sizeof(T) <= 2 && QSPARSE_X86 && simd_rounding_v<Rounding>) {
     if (level >= isa_level::avx512) return kernels::avx512::dequantize_channelwise<Rounding>(q, x, n, scale, zero_point);
     if (level >= isa_level::avx2) return kernels::avx2::dequantize_channelwise<Rounding>(q, x, n, scale, zero_point);
   }
