@@ -55,11 +55,12 @@ inline constexpr bool is_writable_view_of_v = is_default_view_of_v<View, T> && s
 inline per_tensor_params run_params(const per_tensor_params& p, index_t /*c*/) { return p; }
 inline per_tensor_params run_params(const per_channel_params& p, index_t c) { return p[c < 0 ? 0 : c]; }
 
-/// True when kernel K of fake_quantize_kernels takes Scheme: the SIMD kernels take 8- and 16-bit storage,
-/// int32 stays on the scalar loops.
+/// True when kernel K of fake_quantize_kernels takes Scheme: the SIMD kernels take 8- and 16-bit storage
+/// with the rounding policies they implement (simd_rounding_v); the rest stays on the scalar loops.
 template <class K, class Scheme>
 inline constexpr bool fake_quant_kernel_takes_v =
-    sizeof(typename Scheme::value_type) <= 2 || K::isa == isa_level::scalar;
+    (sizeof(typename Scheme::value_type) <= 2 && simd_rounding_v<typename Scheme::rounding>) ||
+    K::isa == isa_level::scalar;
 
 /// Calls f(K{}) with the fake-quantization kernel that runs for Scheme at `level`.
 template <class Scheme, class F>

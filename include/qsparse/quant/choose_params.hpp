@@ -15,6 +15,12 @@
 //   symmetric: scale = max(max(-min_neg, max_pos) / ((qmax - qmin) / 2), eps), zero point fixed (0, or 128 for uint8)
 //   with min_neg = min(min, 0), max_pos = max(max, 0), eps = 2^-23 (float32 epsilon).
 //
+// ONNX (round_half_to_even_divide), DynamicQuantizeLinear-11 / ONNX Runtime, in float:
+//   affine:    rmin = min(min, 0), rmax = max(max, 0); scale = (rmax - rmin) / (qmax - qmin);
+//              zp = round_half_even(clamp(qmin - rmin / scale, qmin, qmax)) (saturated, then rounded)
+//   symmetric: scale = max(|min|, |max|) / ((qmax - qmin) / 2), zero point fixed
+//   A zero-width range gives scale 1 (ONNX would divide by zero), zero point 0 clamped into the range.
+//
 // Edges (where the reference systems give no usable answer, qsparse documents its own):
 //   * a range that excludes zero is widened to include it (both systems do this before calling the rule);
 //   * TFLite rule, zero-width range [0, 0]: scale 1, zero point 0 clamped into the storage range (TFLite
@@ -100,6 +106,35 @@ per_tensor_params choose_params_torch(float min, float max) {
   }
 }
 
+template <class Scheme>
+per_tensor_params choose_params_onnx(float min, float max) {
+  const float rmin = std::min(min, 0.0f);
+  const float rmax = std::max(max, 0.0f);
+  constexpr float levels = static_cast<float>(static_cast<double>(Scheme::qmax) - Scheme::qmin);
+  if constexpr (Scheme::is_symmetric) {
+    const float range = std::max(-rmin, rmax);
+    const float scale = range == 0.0f ? 1.0f : range / (levels / 2.0f);
+    return {scale, Scheme::symmetric_zero_point};
+  } else {
+    if (rmin == rmax) return {1.0f, std::clamp<std::int32_t>(0, Scheme::qmin, Scheme::qmax)};
+    const float scale = (rmax - rmin) / levels;
+    const float initial = static_cast<float>(Scheme::qmin) - rmin / scale;
+    const float saturated = std::clamp(initial, static_cast<float>(Scheme::qmin), static_cast<float>(Scheme::qmax));
+    return {scale, static_cast<std::int32_t>(round_half_to_even::round(saturated))};
+  }
+}
+
+template <class Scheme>
+per_tensor_params choose_params_by_rule(float min, float max) {
+  if constexpr (Scheme::rounding::onnx_params) {
+    return choose_params_onnx<Scheme>(min, max);
+  } else if constexpr (Scheme::rounding::tflite_params) {
+    return choose_params_tflite<Scheme>(min, max);
+  } else {
+    return choose_params_torch<Scheme>(min, max);
+  }
+}
+
 }  // namespace detail
 
 /// Parameters for one tensor (or one channel) whose values lie in [min, max].
@@ -107,11 +142,7 @@ template <class Scheme>
 per_tensor_params choose_params(float min, float max) {
   static_assert(is_scheme_v<Scheme>, "qsparse::choose_params: Scheme must be a qsparse::scheme<...>.");
   detail::check_range("qsparse::choose_params", min, max);
-  if constexpr (Scheme::rounding::tflite_params) {
-    return detail::choose_params_tflite<Scheme>(min, max);
-  } else {
-    return detail::choose_params_torch<Scheme>(min, max);
-  }
+  return detail::choose_params_by_rule<Scheme>(min, max);
 }
 
 /// Per-channel parameters: channel c from [min[c], max[c]], written to scale[c] and zero_point[c]
@@ -129,8 +160,7 @@ per_channel_params choose_params(const float* min, const float* max, std::ptrdif
       detail::raise(detail::concat("qsparse::choose_params: channel ", c, " has an invalid range [", min[c], ", ",
                                    max[c], "]; min and max must be finite with min <= max"));
     }
-    const per_tensor_params p = Scheme::rounding::tflite_params ? detail::choose_params_tflite<Scheme>(min[c], max[c])
-                                                                : detail::choose_params_torch<Scheme>(min[c], max[c]);
+    const per_tensor_params p = detail::choose_params_by_rule<Scheme>(min[c], max[c]);
     scale[c] = p.scale;
     zero_point[c] = p.zero_point;
   }

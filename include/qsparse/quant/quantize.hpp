@@ -39,18 +39,21 @@ inline isa_level effective_level(isa_level level, std::size_t bytes) {
   return bytes > 2 ? isa_level::scalar : level;
 }
 
-/// True when kernel K of quantize_kernels takes storage of element type T: the SIMD kernels take 8- and
-/// 16-bit storage, int32 stays on the scalar loops.
-template <class K, class T>
-inline constexpr bool quantize_kernel_takes_v = sizeof(T) <= 2 || K::isa == isa_level::scalar;
+/// True when kernel K of quantize_kernels takes element type T with Rounding: the SIMD kernels take 8- and
+/// 16-bit storage with the rounding policies they implement (simd_rounding_v); int32 storage and the
+/// other policies stay on the scalar loops.
+template <class K, class T, class Rounding>
+inline constexpr bool quantize_kernel_takes_v =
+    (sizeof(T) <= 2 && simd_rounding_v<Rounding>) || K::isa == isa_level::scalar;
 
-/// Calls f(K{}) with the quantize kernel that runs for element type T at `level`.
-template <class T, class F>
+/// Calls f(K{}) with the quantize kernel that runs for element type T and Rounding at `level`.
+template <class T, class Rounding, class F>
 void with_quantize_kernel(isa_level level, F&& f) {
   kernels::with_selected_kernel(
-      kernels::quantize_kernels{}, level, [](auto kernel) { return quantize_kernel_takes_v<decltype(kernel), T>; },
+      kernels::quantize_kernels{}, level,
+      [](auto kernel) { return quantize_kernel_takes_v<decltype(kernel), T, Rounding>; },
       [&](auto kernel) {
-        if constexpr (quantize_kernel_takes_v<decltype(kernel), T>) f(kernel);
+        if constexpr (quantize_kernel_takes_v<decltype(kernel), T, Rounding>) f(kernel);
       });
 }
 
@@ -58,7 +61,7 @@ template <class Rounding, class Storage>
 void quantize_uniform(isa_level level, const float* x, typename storage_traits<Storage>::value_type* q,
                       index_t n, float scale, std::int32_t zero_point) {
   using T = typename storage_traits<Storage>::value_type;
-  with_quantize_kernel<T>(level, [&](auto kernel) {
+  with_quantize_kernel<T, Rounding>(level, [&](auto kernel) {
     decltype(kernel)::template quantize_uniform<Rounding, Storage>(x, q, n, scale, zero_point);
   });
 }
@@ -67,14 +70,14 @@ template <class Rounding, class Storage>
 void quantize_channelwise(isa_level level, const float* x, typename storage_traits<Storage>::value_type* q,
                           index_t n, const float* scale, const std::int32_t* zero_point) {
   using T = typename storage_traits<Storage>::value_type;
-  with_quantize_kernel<T>(level, [&](auto kernel) {
+  with_quantize_kernel<T, Rounding>(level, [&](auto kernel) {
     decltype(kernel)::template quantize_channelwise<Rounding, Storage>(x, q, n, scale, zero_point);
   });
 }
 
 template <class Rounding, class T>
 void dequantize_uniform(isa_level level, const T* q, float* x, index_t n, float scale, std::int32_t zero_point) {
-  with_quantize_kernel<T>(level, [&](auto kernel) {
+  with_quantize_kernel<T, Rounding>(level, [&](auto kernel) {
     decltype(kernel)::template dequantize_uniform<Rounding>(q, x, n, scale, zero_point);
   });
 }
@@ -82,7 +85,7 @@ void dequantize_uniform(isa_level level, const T* q, float* x, index_t n, float 
 template <class Rounding, class T>
 void dequantize_channelwise(isa_level level, const T* q, float* x, index_t n, const float* scale,
                             const std::int32_t* zero_point) {
-  with_quantize_kernel<T>(level, [&](auto kernel) {
+  with_quantize_kernel<T, Rounding>(level, [&](auto kernel) {
     decltype(kernel)::template dequantize_channelwise<Rounding>(q, x, n, scale, zero_point);
   });
 }

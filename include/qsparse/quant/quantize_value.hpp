@@ -10,6 +10,7 @@
 //   dequantize_value<Rounding>(q, scale, zp)
 //     TFLite (round_half_away_from_zero): float(double(scale) * (q - zp))
 //     PyTorch (round_half_to_even):      float(q - zp) * scale  (float32)
+//     TFLite optimized kernels (tflite_optimized_rounding): float(q) * scale + float(-zp) * scale (float32)
 //     The two agree whenever |q - zp| < 2^24, i.e. for every 8- and 16-bit storage.
 #pragma once
 
@@ -36,7 +37,11 @@ inline typename storage_traits<Storage>::value_type quantize_value(float x, floa
 template <class Rounding>
 inline float dequantize_value(std::int32_t q, float scale, std::int32_t zero_point) {
   const std::int64_t centred = static_cast<std::int64_t>(q) - zero_point;
-  if constexpr (Rounding::tflite_params) {
+  if constexpr (detail::dequantizes_scale_then_offset_v<Rounding>) {
+    const float offset = static_cast<float>(-static_cast<std::int64_t>(zero_point)) * scale;
+    const float product = static_cast<float>(q) * scale;
+    return product + offset;
+  } else if constexpr (Rounding::tflite_params) {
     return static_cast<float>(static_cast<double>(scale) * static_cast<double>(centred));
   } else {
     return static_cast<float>(centred) * scale;

@@ -7,7 +7,8 @@
 //                  the axis is run-time data in per_channel_params)
 //     Mapping      affine (any zero point in the storage range) or symmetric (the zero point is fixed:
 //                  0 for signed storage, 128 for uint8 — PyTorch's convention)
-//     Rounding     round_half_away_from_zero (TFLite) or round_half_to_even (PyTorch)
+//     Rounding     round_half_away_from_zero (TFLite), round_half_to_even (PyTorch) or
+//                  round_half_to_even_divide (ONNX)
 //                  (qsparse/quant/rounding.hpp; the policy also fixes division vs reciprocal and the
 //                  choose_params rule)
 //
@@ -59,12 +60,13 @@ template <class Storage, class Granularity, class Mapping, class Rounding>
 struct scheme {
   static_assert(is_storage_v<Storage>,
                 "qsparse::scheme: Storage must be std::int8_t, std::uint8_t, std::int16_t, std::int32_t, "
-                "qsparse::narrow<std::int8_t> or qsparse::narrow<std::int16_t>.");
+                "qsparse::narrow<std::int8_t>, qsparse::narrow<std::int16_t> or qsparse::quant_range<T, Min, Max>.");
   static_assert(is_granularity_v<Granularity>,
                 "qsparse::scheme: Granularity must be qsparse::per_tensor or qsparse::per_channel.");
   static_assert(is_mapping_v<Mapping>, "qsparse::scheme: Mapping must be qsparse::affine or qsparse::symmetric.");
   static_assert(is_rounding_v<Rounding>,
-                "qsparse::scheme: Rounding must be qsparse::round_half_away_from_zero or qsparse::round_half_to_even.");
+                "qsparse::scheme: Rounding must be qsparse::round_half_away_from_zero, qsparse::round_half_to_even, "
+                "qsparse::round_half_to_even_divide or qsparse::tflite_optimized_rounding.");
 
   using storage = Storage;
   using granularity = Granularity;
@@ -75,8 +77,9 @@ struct scheme {
   static constexpr std::int32_t qmax = storage_traits<Storage>::qmax;
   static constexpr bool is_per_channel = std::is_same_v<Granularity, per_channel>;
   static constexpr bool is_symmetric = std::is_same_v<Mapping, symmetric>;
-  /// The zero point a symmetric scheme requires: 0 for signed storage, (qmax + 1) / 2 = 128 for uint8.
-  static constexpr std::int32_t symmetric_zero_point = qmin < 0 ? 0 : (qmax + 1) / 2;
+  /// The zero point a symmetric scheme requires: 0 for signed storage, (qmax + 1) / 2 = 128 for uint8,
+  /// (qmin + qmax) / 2 for an unsigned quant_range (PyTorch's rule for a custom range).
+  static constexpr std::int32_t symmetric_zero_point = storage_traits<Storage>::symmetric_zero_point;
 };
 
 template <class T>

@@ -20,6 +20,8 @@
 //     then converted). The power is the float32 power correctly rounded (computed in double); TF's
 //     Eigen pow is within one ulp of it. The value is defined at every step, pruning step or not.
 //     Where TF divides by zero (end == begin) qsparse defines p = 0 before begin and 1 from begin on.
+//     This is TF-MOT called eagerly; polynomial_decay_tf_function is the same schedule inside tf.function
+//     (how Keras fit runs it), where Grappler's rewrites change the last bits (see that class).
 // Validation (qsparse::error naming the argument and its value): begin_step >= 0; end_step == -1 or
 // end_step >= begin_step (end_step == -1 only for constant_sparsity); frequency > 0; every sparsity in
 // [0, 1); power finite and >= 0 (TF does not check the power; a negative one leaves [0, 1)).
@@ -166,6 +168,62 @@ class polynomial_decay {
   std::int64_t begin_;
   std::int64_t end_;
   std::int64_t frequency_;
+};
+
+/// TF-MOT PolynomialDecay as Keras `fit` runs it: inside tf.function, where Grappler rewrites the graph.
+/// Measured on TensorFlow 2.21 / TF-MOT 0.8.1 (tests/data/gen_tfmot_oracle.py), every step equal:
+///   p = min(1, max(0, float32(step - begin) * float32(1 / float32(end - begin))))   (division → reciprocal)
+///   x = 1 - p;  c = float32(initial - final);  d = float32(final)
+///   power 3:  (c * x) * (x * x) + d        (pow(x, 3) → x * square(x), re-associated with c)
+///   power 2:  c * (x * x) + d;  power 1: c * x + d;  power 0.5: c * sqrt(x) + d;  power 0: c + d
+///   other:    c * pow(x, power) + d        (the scalar float32 pow, correctly rounded here)
+/// every operation rounded to float32. polynomial_decay is the same schedule called eagerly (TF's
+/// division and a correctly rounded pow), which the eager vectors match.
+class polynomial_decay_tf_function : public polynomial_decay {
+ public:
+  static constexpr const char* name = "polynomial_decay_tf_function";
+  using polynomial_decay::polynomial_decay;
+
+  schedule_point operator()(std::int64_t step) const noexcept { return {should_prune(step), sparsity(step)}; }
+
+  float sparsity(std::int64_t step) const noexcept {
+    const std::int64_t begin = begin_step(), end = end_step();
+    float p;
+    if (end == begin) {
+      p = step < begin ? 0.0f : 1.0f;
+    } else if (step <= begin) {
+      p = 0.0f;
+    } else {
+      const float reciprocal = 1.0f / static_cast<float>(end - begin);
+      p = mul(static_cast<float>(step - begin), reciprocal);
+      p = p < 1.0f ? p : 1.0f;
+    }
+    const float x = 1.0f - p;
+    const auto c = static_cast<float>(initial_sparsity() - final_sparsity());
+    const auto d = static_cast<float>(final_sparsity());
+    const double e = power();
+    float scaled;
+    if (e == 3.0) {
+      scaled = mul(mul(c, x), mul(x, x));
+    } else if (e == 2.0) {
+      scaled = mul(c, mul(x, x));
+    } else if (e == 1.0) {
+      scaled = mul(c, x);
+    } else if (e == 0.5) {
+      scaled = mul(c, std::sqrt(x));
+    } else if (e == 0.0) {
+      scaled = c;
+    } else {
+      scaled = mul(c, static_cast<float>(std::pow(static_cast<double>(x), e)));
+    }
+    return static_cast<float>(static_cast<double>(scaled) + static_cast<double>(d));
+  }
+
+ private:
+  // One float32 product, never contracted into an FMA (exact in double, rounded once).
+  static float mul(float a, float b) noexcept {
+    return static_cast<float>(static_cast<double>(a) * static_cast<double>(b));
+  }
 };
 
 namespace detail {
