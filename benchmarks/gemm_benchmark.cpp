@@ -5,7 +5,8 @@
 // (bias, per-channel float requantization rounding half to even, zero point, int8):
 //   BM_qsparse_gemm/<shape>/<t>           the dispatched qsparse::gemm (best ISA), 1 and 2 threads
 //   BM_qsparse_gemm_tflite/<shape>/<t>    the same with TFLite's fixed-point per-channel requantization
-//   BM_<kernel name>/<shape>/1_thread     each kernel this CPU runs, e.g. gemm_u8s8_s32_8x32c4__avx512vnni
+//   BM_<kernel name>/<shape>/1_thread     each registered kernel this CPU runs (kernels::gemm_kernels), alone,
+//                                         on the shapes it takes, e.g. gemm_u8s8_s32_4x32c4__avx512vnni
 // Peers (support/gemm_peers.hpp says exactly what each computes):
 //   BM_onednn_matmul_u8s8/<shape>/<t>     oneDNN matmul, src u8 with zero point, packed s8 weights,
 //   BM_onednn_matmul_s8s8/<shape>/<t>       per-N scales, s32 bias, s8 dst (u8 is oneDNN's native VNNI type)
@@ -45,13 +46,17 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/gemm.hpp"
+#include "qsparse/kernels/gemm_kernels.hpp"
+#include "qsparse/kernels/registry.hpp"
 #include "support/benchmark_support.hpp"
 #include "support/gemm_peers.hpp"
 #include "support/gemm_shapes.hpp"
@@ -154,7 +159,31 @@ class qsparse_gemm {
   qsparse_gemm(const gemm_problem& p, int threads)
       : qsparse_gemm(p, threads, qsparse::best_isa(), requantization::float_scale) {}
 
+  /// The registered kernel K alone (kernels::gemm_kernels), on weights packed in its layout, with the
+  /// float-scale pipeline: what one column per registry entry measures.
+  template <class K>
+  qsparse_gemm(const gemm_problem& p, int threads, K)
+      : p_(p),
+        ctx_(threads > 1 ? qsparse::context(qsparse::threads{threads}) : qsparse::context()),
+        packed_(qsparse::pack_weights(qsparse::make_view(p_.b.data(), p_.k, p_.n), 0, K::isa, K::layout)),
+        scales_(p_.per_channel_multipliers()),
+        c_(static_cast<std::size_t>(p_.m * p_.n)),
+        requantization_(requantization::float_scale) {
+    if (!qsparse::kernels::gemm_kernel_accepts<K>(packed_.view()))
+      throw std::runtime_error(std::string(K::name()) + " does not take these weights");
+    pinned_ = [this] {
+      const qsparse::kernels::gemm_args<std::int8_t, std::int8_t> g{
+          p_.a.data(), p_.k, p_.a_zero_point, p_.m, p_.k, p_.n, packed_.view(), c_.data(), p_.n};
+      qsparse::detail::run_gemm_tasks<K>(ctx_, g, float_pipeline());
+    };
+    pinned_name_ = K::name();
+  }
+
   void run() {
+    if (pinned_) {
+      pinned_();
+      return;
+    }
     const auto a = qsparse::quantized(qsparse::make_view(p_.a.data(), p_.m, p_.k), p_.a_zero_point);
     const auto c = qsparse::make_view(c_.data(), p_.m, p_.n);
     if (requantization_ == requantization::float_scale) {
@@ -171,9 +200,14 @@ class qsparse_gemm {
     }
   }
   const std::int8_t* output() const { return c_.data(); }
-  const char* kernel() const { return qsparse::selected_kernel_name(packed_.view()); }
+  const char* kernel() const { return pinned_ ? pinned_name_ : qsparse::selected_kernel_name(packed_.view()); }
 
  private:
+  auto float_pipeline() const {
+    return qsparse::pipeline(qsparse::bias_add{p_.bias.data()}, qsparse::requantize_float_per_channel{scales_.data()},
+                             qsparse::add_zero_point{p_.c_zero_point}, qsparse::saturating_cast<std::int8_t>{});
+  }
+
   gemm_problem p_;
   qsparse::context ctx_;
   qsparse::packed_weights packed_;
@@ -182,6 +216,8 @@ class qsparse_gemm {
   std::vector<int> shifts_;
   std::vector<std::int8_t> c_;
   requantization requantization_;
+  std::function<void()> pinned_;
+  const char* pinned_name_ = nullptr;
 };
 
 void bm_qsparse(benchmark::State& state, gemm_shape shape, int threads, qsparse::isa_level isa,
@@ -195,6 +231,27 @@ void bm_qsparse(benchmark::State& state, gemm_shape shape, int threads, qsparse:
       benchmark::ClobberMemory();
     }
     probe.finish(state, threads);
+    state.SetLabel(g.kernel());
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  set_gops_counter(state, shape);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(shape.ops()));
+}
+
+/// One registered kernel alone (see qsparse_gemm's kernel constructor), one thread.
+template <class K>
+void bm_qsparse_kernel(benchmark::State& state, gemm_shape shape) {
+  try {
+    qsparse_gemm g(gemm_problem::make(shape.m, shape.k, shape.n), 1, K{});
+    g.run();
+    const run_queue_probe probe;
+    for (auto _ : state) {
+      g.run();
+      benchmark::ClobberMemory();
+    }
+    probe.finish(state, 1);
     state.SetLabel(g.kernel());
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
@@ -219,9 +276,18 @@ void register_qsparse() {
   };
   add(qsparse_column, true, qsparse::best_isa(), r::float_scale);
   add("qsparse_gemm_tflite", false, qsparse::best_isa(), r::tflite_fixed_point);
-  for (qsparse::isa_level isa : supported_isas_down_from_best()) {
-    add(qsparse::selected_kernel_name(isa), false, isa, r::float_scale);
-  }
+  // One column per registered kernel this CPU runs under the ceiling, on the shapes it takes.
+  qsparse::kernels::for_each_kernel(qsparse::kernels::gemm_kernels{}, [](auto kernel) {
+    using K = decltype(kernel);
+    if (!qsparse::isa_runs(qsparse::best_isa(), K::isa)) return;
+    peer_columns().push_back({K::name(), true});
+    for (const gemm_shape& s : all_gemm_shapes()) {
+      std::vector<std::int8_t> column(static_cast<std::size_t>(s.k));
+      const auto probe = qsparse::pack_weights(qsparse::make_view(column.data(), s.k, 1), 0, K::isa, K::layout);
+      if (!qsparse::kernels::gemm_kernel_accepts<K>(probe.view())) continue;
+      benchmark::RegisterBenchmark(gemm_benchmark_name(K::name(), s, 1).c_str(), bm_qsparse_kernel<K>, s)->UseRealTime();
+    }
+  });
 }
 
 // ---- the check ---------------------------------------------------------------------------------------
