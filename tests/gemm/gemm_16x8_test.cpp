@@ -433,10 +433,19 @@ TEST_CASE("packed_weights_16x8: layout, sizes and validation of foreign buffers"
   CHECK_THROWS_WITH(packed_weights_16x8_view::from_bytes(bytes, packed.size_bytes()),
                     Contains("version 9 is not supported"));
   bytes[4] = 1;
-  bytes[6] = 0;  // ISA scalar with avx2's NR = 16, KR = 2
-  CHECK_THROWS_WITH(packed_weights_16x8_view::from_bytes(bytes, packed.size_bytes()),
-                    Contains("does not belong to ISA scalar"));
+  bytes[6] = 0;  // ISA scalar with avx2's NR = 16, KR = 2: a valid buffer that no scalar kernel reads
+  {
+    const auto foreign = packed_weights_16x8_view::from_bytes(bytes, packed.size_bytes());
+    CHECK(std::string(selected_kernel_name(foreign)) == "none");
+    std::vector<std::int16_t> a16(5);
+    std::vector<std::int64_t> out(3);
+    CHECK_THROWS_WITH(gemm_16x8(context{}, make_view(a16.data(), 1, 5), foreign, make_view(out.data(), 1, 3), pipeline()),
+                      Contains("no kernel reads panels of NR = 16, KR = 2 for ISA scalar"));
+  }
   bytes[6] = 1;
+  bytes[12] = 3;  // KR = 3: not a panel geometry
+  CHECK_THROWS_WITH(packed_weights_16x8_view::from_bytes(bytes, packed.size_bytes()), Contains("KR = 3"));
+  bytes[12] = 2;
   bytes[0] = 0;
   CHECK_THROWS_WITH(packed_weights_16x8_view::from_bytes(bytes, packed.size_bytes()),
                     Contains("not a packed_weights_16x8 buffer"));

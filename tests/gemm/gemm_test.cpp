@@ -568,9 +568,20 @@ TEST_CASE("packed weights: header, sizes and validation of foreign buffers", "[g
   bytes[4] = 9;  // version
   CHECK_THROWS_WITH(packed_weights_view::from_bytes(bytes, packed.size_bytes()), Contains("version 9 is not supported"));
   bytes[4] = 1;
-  bytes[6] = 1;  // layout s8_c4_nr32 with ISA scalar
-  CHECK_THROWS_WITH(packed_weights_view::from_bytes(bytes, packed.size_bytes()), Contains("does not belong to ISA"));
+  bytes[6] = 1;  // layout s8_c4_nr32 with K = 5: the sizes no longer match the header's
+  CHECK_THROWS_WITH(packed_weights_view::from_bytes(bytes, packed.size_bytes()), Contains("header sizes are inconsistent"));
+  bytes[6] = 9;  // no such layout
+  CHECK_THROWS_WITH(packed_weights_view::from_bytes(bytes, packed.size_bytes()), Contains("unknown packed layout 9"));
   bytes[6] = 4;
+  bytes[7] = 0x11;  // ISA neon with the scalar layout: valid, but only an aarch64 CPU could run it
+  {
+    const auto foreign = packed_weights_view::from_bytes(bytes, packed.size_bytes());
+    std::vector<std::int8_t> a(5);
+    std::vector<std::int32_t> out(3);
+    CHECK_THROWS_WITH(gemm(context{}, make_view(a.data(), 1, 5), foreign, make_view(out.data(), 1, 3), pipeline()),
+                      Contains("the weights were packed for neon"));
+  }
+  bytes[7] = 0;
   bytes[0] = 0;
   CHECK_THROWS_WITH(packed_weights_view::from_bytes(bytes, packed.size_bytes()), Contains("not a packed weight buffer"));
   std::vector<std::int8_t> small(16);
