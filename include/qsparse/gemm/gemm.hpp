@@ -30,6 +30,7 @@
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
+#include "qsparse/gemm/panel_tasks.hpp"
 #include "qsparse/kernels/gemm_kernels.hpp"
 #include "qsparse/kernels/registry.hpp"
 #include "qsparse/spec/gemm_args.hpp"
@@ -118,39 +119,12 @@ void check_gemm_operands(const char* fn, const AView& a, std::int32_t a_zero_poi
         "; pack them with isa_level::", to_string(allowed));
 }
 
-/// Runs `Kernel` over the whole problem on ctx's threads.
+/// Runs `Kernel` over the whole problem on ctx's threads (the task cut of run_panel_tasks).
 template <class Kernel, class A, class Out, class Pipeline>
 void run_gemm_tasks(const context& ctx, const kernels::gemm_args<A, Out>& g, const Pipeline& pipeline) {
-  const std::ptrdiff_t panels = g.weights.n_padded() / Kernel::nr;
-  // Panels per block: as many as fit in ~256 KiB, at least one.
-  const std::ptrdiff_t panel_bytes = g.weights.panel_bytes();
-  std::ptrdiff_t per_block = std::max<std::ptrdiff_t>(1, (256 * 1024) / std::max<std::ptrdiff_t>(panel_bytes, 1));
-  const std::ptrdiff_t row_tiles = (g.m + Kernel::mr - 1) / Kernel::mr;
-  const int threads = ctx.concurrency();
-  std::ptrdiff_t blocks = (panels + per_block - 1) / per_block;
-  std::ptrdiff_t row_chunks = 1;
-  if (threads > 1) {
-    const std::ptrdiff_t wanted = 4 * threads;  // a few tasks per thread balance uneven tiles
-    if (blocks < wanted) {
-      // Cut panels finer first (keeps each task's rows long), then rows.
-      per_block = std::max<std::ptrdiff_t>(1, panels / wanted);
-      blocks = (panels + per_block - 1) / per_block;
-    }
-    if (blocks < wanted) row_chunks = std::min<std::ptrdiff_t>(row_tiles, (wanted + blocks - 1) / blocks);
-  }
-  const std::ptrdiff_t tiles_per_chunk = (row_tiles + row_chunks - 1) / row_chunks;
-  row_chunks = (row_tiles + tiles_per_chunk - 1) / tiles_per_chunk;
-  const std::ptrdiff_t tasks = blocks * row_chunks;
-  auto task = [&](std::ptrdiff_t t) {
-    const std::ptrdiff_t block = t / row_chunks;
-    const std::ptrdiff_t chunk = t % row_chunks;
-    const std::ptrdiff_t m_begin = chunk * tiles_per_chunk * Kernel::mr;
-    const std::ptrdiff_t m_end = std::min<std::ptrdiff_t>(g.m, m_begin + tiles_per_chunk * Kernel::mr);
-    const std::ptrdiff_t p_begin = block * per_block;
-    const std::ptrdiff_t p_end = std::min<std::ptrdiff_t>(panels, p_begin + per_block);
-    if (m_begin < m_end) Kernel::run(g, pipeline, m_begin, m_end, p_begin, p_end);
-  };
-  ctx.run_tasks(tasks, task);
+  run_panel_tasks(ctx, g.m, Kernel::mr, g.weights.n_padded() / Kernel::nr, g.weights.panel_bytes(),
+                  [&](std::ptrdiff_t m_begin, std::ptrdiff_t m_end, std::ptrdiff_t panel_begin,
+                      std::ptrdiff_t panel_end) { Kernel::run(g, pipeline, m_begin, m_end, panel_begin, panel_end); });
 }
 
 /// Runs the registry's kernel for g.weights (the last one their ISA runs that reads their layout).

@@ -1,11 +1,12 @@
-// qsparse/gemm/panel_tasks.hpp — how a packed-panel GEMM cuts its work into tasks for a context.
+// qsparse/gemm/panel_tasks.hpp — how every packed-panel GEMM (the int8 GEMM, 16x8, float16 weights) cuts
+// its work into tasks for a context.
 //
 //   detail::run_panel_tasks(ctx, m, mr, panels, panel_bytes,
 //                           [&](std::ptrdiff_t m_begin, std::ptrdiff_t m_end,
 //                               std::ptrdiff_t panel_begin, std::ptrdiff_t panel_end) { ... });
 //   detail::run_panel_kernel<Kernel>(ctx, args, pipeline);   // the same, calling Kernel::run per task
 //
-// The same cut as the int8 GEMM (qsparse/gemm/gemm.hpp, run_gemm_tasks): a task is a range of rows
+// The int8 GEMM's run_gemm_tasks (qsparse/gemm/gemm.hpp) is this cut too: a task is a range of rows
 // (whole MR tiles) × a block of weight panels; on one thread a block holds as many panels as fit in
 // ~256 KiB (so consecutive row tiles reuse it from L2); with more threads blocks are cut finer, then rows,
 // to get about 4 tasks per thread. Tasks write disjoint outputs and never combine partial sums, so the
