@@ -50,6 +50,22 @@ inline void check_range(const char* function, float min, float max) {
   check(min <= max, function, ": min must not exceed max, got min = ", min, ", max = ", max);
 }
 
+/// TFLite's nudged zero point for [rmin, rmax] (rmin <= 0 <= rmax) at `scale`: the zero point from whichever
+/// end loses less, clamped to [qmin, qmax] and rounded half away from zero (tflite::ChooseQuantizationParams).
+template <class Scheme>
+std::int32_t tflite_nudged_zero_point(double rmin, double rmax, double scale) {
+  constexpr double qmin = Scheme::qmin;
+  constexpr double qmax = Scheme::qmax;
+  const double zero_point_from_min = qmin - rmin / scale;
+  const double zero_point_from_max = qmax - rmax / scale;
+  const double error_from_min = std::fabs(qmin) + std::fabs(rmin / scale);
+  const double error_from_max = std::fabs(qmax) + std::fabs(rmax / scale);
+  const double zero_point = error_from_min < error_from_max ? zero_point_from_min : zero_point_from_max;
+  if (zero_point < qmin) return Scheme::qmin;
+  if (zero_point > qmax) return Scheme::qmax;
+  return static_cast<std::int32_t>(round_half_away(zero_point));
+}
+
 template <class Scheme>
 per_tensor_params choose_params_tflite(float min, float max) {
   constexpr double qmin = Scheme::qmin;
@@ -71,20 +87,7 @@ per_tensor_params choose_params_tflite(float min, float max) {
       rmin *= widen;
       rmax *= widen;
     }
-    const double zero_point_from_min = qmin - rmin / scale;
-    const double zero_point_from_max = qmax - rmax / scale;
-    const double error_from_min = std::fabs(qmin) + std::fabs(rmin / scale);
-    const double error_from_max = std::fabs(qmax) + std::fabs(rmax / scale);
-    const double zero_point = error_from_min < error_from_max ? zero_point_from_min : zero_point_from_max;
-    std::int32_t nudged;
-    if (zero_point < qmin) {
-      nudged = Scheme::qmin;
-    } else if (zero_point > qmax) {
-      nudged = Scheme::qmax;
-    } else {
-      nudged = static_cast<std::int32_t>(round_half_away(zero_point));
-    }
-    return {static_cast<float>(scale), nudged};
+    return {static_cast<float>(scale), tflite_nudged_zero_point<Scheme>(rmin, rmax, scale)};
   }
 }
 

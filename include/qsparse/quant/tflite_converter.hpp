@@ -47,20 +47,7 @@ per_tensor_params tflite_converter_choose_params(float min, float max) {
     constexpr double qmin = Scheme::qmin;
     constexpr double qmax = Scheme::qmax;
     const double scale = static_cast<double>(width) / (qmax - qmin);
-    const double zero_point_from_min = qmin - rmin / scale;
-    const double zero_point_from_max = qmax - rmax / scale;
-    const double error_from_min = std::fabs(qmin) + std::fabs(rmin / scale);
-    const double error_from_max = std::fabs(qmax) + std::fabs(rmax / scale);
-    const double zero_point = error_from_min < error_from_max ? zero_point_from_min : zero_point_from_max;
-    std::int32_t nudged;
-    if (zero_point < qmin) {
-      nudged = Scheme::qmin;
-    } else if (zero_point > qmax) {
-      nudged = Scheme::qmax;
-    } else {
-      nudged = static_cast<std::int32_t>(round_half_away(zero_point));
-    }
-    return {static_cast<float>(scale), nudged};
+    return {static_cast<float>(scale), detail::tflite_nudged_zero_point<Scheme>(rmin, rmax, scale)};
   }
 }
 
