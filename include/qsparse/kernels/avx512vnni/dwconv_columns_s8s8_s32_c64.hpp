@@ -47,6 +47,7 @@
 #include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx512/output_pipeline.hpp"
 #include "qsparse/kernels/avx512vnni/dwconv_s8s8_s32_c16.hpp"
+#include "qsparse/spec/dwconv_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
 
 #if QSPARSE_X86
@@ -57,28 +58,6 @@ QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 namespace qsparse {
 namespace kernels {
 
-/// One output row (or two: dst2) of a depthwise convolution for the column kernel. Input pixel ix of
-/// kernel row ky is at rows[ky] + ix * row_step[ky] (row_step 0: a row of in_zp values, one pixel long,
-/// for rows in the padding and past kh). Output pixel x reads input columns
-/// x * stride_w - pad_left + kx * dilation_w.
-template <class Out>
-struct dwconv_columns_args {
-  const std::int8_t* rows[4];
-  std::ptrdiff_t row_step[4];
-  std::ptrdiff_t in_w;
-  std::ptrdiff_t channels;  // a multiple of 64
-  std::ptrdiff_t out_w, stride_w, dilation_w, pad_left, kernel_w;
-  std::int32_t in_zero_point;
-  const std::int8_t* columns;  // packed_depthwise_weights::columns()
-  const std::int32_t* init;    // -(in_zp + 128) Σ_t (w - w_zp) per channel
-  Out* dst;                    // pixel x at dst + x * channels
-  // Two output rows at once when not null: the second reads kernel rows 1..kh of the same four input rows
-  // (stride_h = dilation_h = 1, kh <= 3) with the weights one byte up (columns_shifted), into dst2.
-  const std::int8_t* columns_shifted;
-  Out* dst2;
-  std::uint8_t* scratch;       // column_scratch_bytes(...) bytes
-  std::int64_t accumulator_bound;
-};
 
 namespace avx512_vnni {
 
