@@ -22,6 +22,7 @@
 #include <tuple>
 #include <type_traits>
 
+#include "qsparse/core/checked.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/extents.hpp"
 #include "qsparse/spec/output_stages.hpp"
@@ -64,26 +65,35 @@ namespace detail {
 inline std::pair<index_t, index_t> conv_axis(const char* fn, const char* axis, const padding& pad, index_t in,
                                              index_t kernel, index_t stride, index_t dilation, index_t lead,
                                              index_t trail) {
-  const index_t effective = (kernel - 1) * dilation + 1;
+  // Every sum and product of caller values is checked (core/checked.hpp): a dilation near 2^62 must be an
+  // error, not a wrapped-around small kernel.
+  const bool height = axis[0] == 'h';
+  const index_t dilated = checked_mul(fn, height ? "(kernel_h - 1) * dilation_h" : "(kernel_w - 1) * dilation_w",
+                                      kernel - 1, dilation);
+  const index_t effective = checked_add(fn, height ? "the effective kernel height" : "the effective kernel width", dilated, 1);
   index_t out = 0;
   index_t pad_lead = 0;
   switch (pad.kind) {
     case padding_kind::same: {
-      out = (in + stride - 1) / stride;
-      const index_t total = (out - 1) * stride + effective - in;
+      out = in / stride + (in % stride != 0 ? 1 : 0);  // ceil(in / stride) without forming in + stride - 1
+      // (out - 1) * stride < in, so the total is below the effective kernel and fits.
+      const index_t total = ((out - 1) * stride - in) + effective;
       pad_lead = total > 0 ? total / 2 : 0;
       break;
     }
     case padding_kind::valid:
       out = in >= effective ? (in - effective) / stride + 1 : 0;
       break;
-    case padding_kind::explicit_pads:
+    case padding_kind::explicit_pads: {
       check(lead >= 0 && trail >= 0, fn, ": explicit padding must be >= 0, got ", axis, " pads = ", lead, ", ", trail);
       check(lead < effective && trail < effective, fn, ": explicit ", axis,
             " pads must be smaller than the effective kernel (", effective, "), got ", lead, ", ", trail);
-      out = in + lead + trail >= effective ? (in + lead + trail - effective) / stride + 1 : 0;
+      const char* what = height ? "in_h + pad_top + pad_bottom" : "in_w + pad_left + pad_right";
+      const index_t padded = checked_add(fn, what, checked_add(fn, what, in, lead), trail);
+      out = padded >= effective ? (padded - effective) / stride + 1 : 0;
       pad_lead = lead;
       break;
+    }
   }
   check(out > 0, fn, ": the padding leaves no output along the ", axis, ": input ", axis, " = ", in,
         ", effective kernel = ", effective, " (kernel ", kernel, ", dilation ", dilation, "), stride = ", stride);
