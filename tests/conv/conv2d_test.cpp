@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -571,4 +572,28 @@ TEST_CASE("conv2d: the gathering GEMM on kernel shapes, strides, padding, bands,
 TEST_CASE("guard: conv2d ran on every ISA this CPU supports", "[conv][guard]") {
   for (isa_level isa : testing::supported_levels())
     CHECK(std::find(exercised.begin(), exercised.end(), isa) != exercised.end());
+}
+
+TEST_CASE("conv2d: overflowing geometry and aliasing are a qsparse::error (issue 22)", "[conv][conv2d][errors]") {
+  std::vector<std::int8_t> in(1 * 5 * 5 * 2, 1), w(3 * 3 * 3 * 2, 1);
+  const auto in_view = make_view(static_cast<const std::int8_t*>(in.data()), 1, 5, 5, 2);
+  const auto packed = pack_conv2d_weights(make_view(static_cast<const std::int8_t*>(w.data()), 3, 3, 3, 2));
+  std::vector<std::int32_t> out(1 * 5 * 5 * 3);
+  conv2d_params p{};
+  p.pad = padding::same();
+  p.dilation_h = (index_t{1} << 62) + 1;  // (3 - 1) * dilation wrapped around to a small kernel
+  CHECK_THROWS_WITH(conv2d(context{}, quantized(in_view, 0), packed, make_view(out.data(), 1, 5, 5, 3), p, pipeline()),
+                    "qsparse::conv2d: (kernel_h - 1) * dilation_h overflows int64: 2 * 4611686018427387905");
+  conv2d_params q{};
+  q.pad = padding::explicit_pads(0, 0, 1, std::numeric_limits<index_t>::max() - 1);
+  q.dilation_w = std::numeric_limits<index_t>::max() / 2;
+  CHECK_THROWS_WITH(conv2d(context{}, quantized(in_view, 0), packed, make_view(out.data(), 1, 5, 5, 3), q, pipeline()),
+                    Catch::Contains("in_w + pad_left + pad_right overflows int64"));
+  // The output in the input's memory.
+  std::vector<std::int32_t> buffer(1 * 5 * 5 * 3);
+  const auto shared_in = make_view(reinterpret_cast<const std::int8_t*>(buffer.data()), 1, 5, 5, 2);
+  conv2d_params same{};
+  same.pad = padding::same();
+  CHECK_THROWS_WITH(conv2d(context{}, quantized(shared_in, 0), packed, make_view(buffer.data(), 1, 5, 5, 3), same, pipeline()),
+                    Catch::Contains("qsparse::conv2d: output overlaps input in memory"));
 }

@@ -36,6 +36,7 @@
 
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/overlap.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/gemm.hpp"
@@ -485,6 +486,7 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
                 c_out);
   detail::check_dense_nhwc(in, fn, "input");
   detail::check_dense_nhwc(output, fn, "output");
+  detail::check_no_overlap(fn, "output", output, "input", in);
   constexpr std::int32_t lo = std::numeric_limits<a_t>::min();
   constexpr std::int32_t hi = std::numeric_limits<a_t>::max();
   detail::check(input.zero_point >= lo && input.zero_point <= hi, fn, ": input zero point must be in [", lo, ", ", hi,
