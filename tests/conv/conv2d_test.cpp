@@ -583,12 +583,18 @@ TEST_CASE("conv2d: overflowing geometry and aliasing are a qsparse::error (issue
   p.pad = padding::same();
   p.dilation_h = (index_t{1} << 62) + 1;  // (3 - 1) * dilation wrapped around to a small kernel
   CHECK_THROWS_WITH(conv2d(context{}, quantized(in_view, 0), packed, make_view(out.data(), 1, 5, 5, 3), p, pipeline()),
-                    "qsparse::conv2d: (kernel_h - 1) * dilation_h overflows int64: 2 * 4611686018427387905");
+                    "qsparse::conv2d: dilations must be at most 2^31 - 1, got dilation_h = 4611686018427387905, "
+                    "dilation_w = 1");
   conv2d_params q{};
-  q.pad = padding::explicit_pads(0, 0, 1, std::numeric_limits<index_t>::max() - 1);
-  q.dilation_w = std::numeric_limits<index_t>::max() / 2;
+  q.pad = padding::same();
+  q.dilation_w = index_t{1} << 30;  // within int32, but the effective kernel 2^31 + 1 is not
   CHECK_THROWS_WITH(conv2d(context{}, quantized(in_view, 0), packed, make_view(out.data(), 1, 5, 5, 3), q, pipeline()),
-                    Catch::Contains("in_w + pad_left + pad_right overflows int64"));
+                    "qsparse::conv2d: the effective kernel width (kernel - 1) * dilation + 1 = (3 - 1) * 1073741824 + 1 "
+                    "= 2147483649 exceeds 2^31 - 1");
+  conv2d_params r{};
+  r.stride_w = std::numeric_limits<index_t>::max();
+  CHECK_THROWS_WITH(conv2d(context{}, quantized(in_view, 0), packed, make_view(out.data(), 1, 5, 5, 3), r, pipeline()),
+                    Catch::Contains("strides must be at most 2^31 - 1, got stride_h = 1, stride_w = 9223372036854775807"));
   // The output in the input's memory.
   std::vector<std::int32_t> buffer(1 * 5 * 5 * 3);
   const auto shared_in = make_view(reinterpret_cast<const std::int8_t*>(buffer.data()), 1, 5, 5, 2);
