@@ -46,8 +46,13 @@ TEST_CASE("packed_weights: a header whose sizes overflow int64 is refused, not a
   CHECK_THROWS_WITH(packed_weights_view::from_bytes(buffer.p.get(), 4096),
                     "qsparse::packed_weights_view::from_bytes: the panels' size panel bytes * panels overflows int64: "
                     "68719476736 * 134217728");
-  CHECK_THROWS_WITH(packed_weights_size(std::int64_t{1} << 31, std::int64_t{1} << 31, isa_level::avx512_vnni),
+  CHECK_THROWS_WITH(packed_weights_size(std::int64_t{1} << 31, std::int64_t{1} << 31, isa_level::scalar),
                     Contains("qsparse::packed_weights_size: the panels' size panel bytes * panels overflows int64"));
+  // A size that fits int64 but no address space (2^62 bytes) is refused before the allocator sees it.
+  const std::vector<std::int8_t> w(4, 1);
+  const auto huge = make_strided_view(w.data(), {std::int64_t{1} << 31, std::int64_t{1} << 31}, {0, 0});
+  CHECK_THROWS_WITH(pack_weights(huge, 0, isa_level::avx512_vnni),
+                    Contains("qsparse::packed_storage: the packed weights need") && Contains("more than the 2^47 bytes"));
 }
 
 TEST_CASE("packed_weights: from_bytes verifies every element and the column sums", "[gemm][packed][errors]") {

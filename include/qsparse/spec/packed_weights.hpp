@@ -229,6 +229,10 @@ class packed_weights_view {
         sums[static_cast<std::size_t>(col)] += w;
       }
     }
+    // The bytes that round the panels up to 64 bytes hold nothing: 0, as pack_weights leaves them.
+    const unsigned char* gap = data_ + 64 + header_.n_padded / g.nr * header_.panel_bytes;
+    const auto* gap_end = reinterpret_cast<const unsigned char*>(column_sums());
+    for (; gap < gap_end; ++gap) detail::check(*gap == 0, fn, ": the padding after the panels holds ", int{*gap}, ", not 0");
     const std::int32_t* stored_sums = column_sums();
     for (std::int64_t c = 0; c < header_.n_padded; ++c) {
       detail::check(sums[static_cast<std::size_t>(c)] == stored_sums[c], fn, ": column_sums[", c, "] = ", stored_sums[c],
