@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -595,6 +596,17 @@ TEST_CASE("conv2d: overflowing geometry and aliasing are a qsparse::error (issue
   r.stride_w = std::numeric_limits<index_t>::max();
   CHECK_THROWS_WITH(conv2d(context{}, quantized(in_view, 0), packed, make_view(out.data(), 1, 5, 5, 3), r, pipeline()),
                     Catch::Contains("strides must be at most 2^31 - 1, got stride_h = 1, stride_w = 9223372036854775807"));
+  // A valid but hostile dilation: the paths that copy the rows an output row reads would need a scratch
+  // of 2^29 rows (found by fuzz/conv_geometry_fuzz.cpp); im2col runs it, equal to the reference.
+  conv2d_params tall{};
+  tall.pad = padding::same();
+  tall.dilation_h = index_t{1} << 29;
+  CHECK(std::string(selected_kernel_name(packed, tall)).find("conv_direct") == std::string::npos);
+  std::vector<std::int32_t> want(out.size());
+  conv2d(context{}, quantized(in_view, 3), packed, make_view(out.data(), 1, 5, 5, 3), tall, pipeline());
+  reference_conv2d(quantized(in_view, 3), quantized(make_view(static_cast<const std::int8_t*>(w.data()), 3, 3, 3, 2), 0), 1,
+                   make_view(want.data(), 1, 5, 5, 3), tall, pipeline());
+  CHECK(out == want);
   // The output in the input's memory.
   std::vector<std::int32_t> buffer(1 * 5 * 5 * 3);
   const auto shared_in = make_view(reinterpret_cast<const std::int8_t*>(buffer.data()), 1, 5, 5, 2);
