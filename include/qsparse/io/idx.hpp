@@ -204,7 +204,7 @@ inline idx_array read_idx(const std::string& path) {
   // Grow with what is actually there, so that a corrupt header cannot make us allocate gigabytes.
   std::size_t have = 0;
   while (have < expected) {
-    const std::size_t chunk = std::min<std::size_t>(expected - have, std::max<std::size_t>(have, 1u << 20));
+    const std::size_t chunk = std::min<std::size_t>(expected - have, std::max<std::size_t>(have, 1u << 16));
     out.data.resize(have + chunk);
     const std::size_t got = detail::gz_read(f.get(), out.data.data() + have, chunk, path);
     have += got;
