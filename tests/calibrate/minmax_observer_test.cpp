@@ -174,3 +174,20 @@ TEST_CASE("moving_average_minmax_observer: the float32 update, merge and errors"
   STATIC_REQUIRE(is_observer_v<moving_average_minmax_observer>);
   STATIC_REQUIRE_FALSE(is_observer_v<int>);
 }
+
+TEST_CASE("moving_average_minmax_observer: bounds of opposite signs near FLT_MAX stay finite (issue 22)",
+          "[observer][errors]") {
+  moving_average_minmax_observer o(0.01f);
+  const float big[1] = {std::numeric_limits<float>::max()};
+  const float small[1] = {-std::numeric_limits<float>::max()};
+  o.observe(make_view(big, 1));
+  o.observe(make_view(small, 1));
+  CHECK(std::isfinite(o.min()));
+  CHECK(std::isfinite(o.max()));
+  CHECK(o.min() <= o.max());
+  // The step taken in double: FLT_MAX + c * (-FLT_MAX - FLT_MAX), about 0.98 FLT_MAX.
+  const double m = std::numeric_limits<float>::max();
+  const auto expected = static_cast<float>(m + static_cast<double>(0.01f) * (-m - m));
+  CHECK(o.min() == expected);
+  CHECK(o.max() == expected);
+}

@@ -113,3 +113,29 @@ TEST_CASE("guard: add ran on every ISA this CPU supports", "[conv][guard]") {
     CHECK(std::find(exercised.begin(), exercised.end(), isa) != exercised.end());
   testing::require_every_kernel_ran(kernels::add_kernels{}, exercised_kernels);
 }
+
+TEST_CASE("add: out may be a or b itself (in place); a partial overlap is an error (issue 22)", "[conv][add][errors]") {
+  std::mt19937 rng(22);
+  std::uniform_int_distribution<int> d(-128, 127);
+  const add_params p = add_params::from_scales(0.03f, 4, 0.07f, -9, 0.08f, 1);
+  const index_t n = 1000;
+  std::vector<std::int8_t> a(static_cast<std::size_t>(n)), b(a.size()), want(a.size());
+  for (auto& v : a) v = static_cast<std::int8_t>(d(rng));
+  for (auto& v : b) v = static_cast<std::int8_t>(d(rng));
+  reference_add(a.data(), b.data(), want.data(), n, p);
+  std::vector<std::int8_t> in_a = a;
+  add(context{}, make_view(static_cast<const std::int8_t*>(in_a.data()), n), make_view(b.data(), n),
+      make_view(in_a.data(), n), p);
+  CHECK(in_a == want);
+  std::vector<std::int8_t> in_b = b;
+  add(context{}, make_view(a.data(), n), make_view(static_cast<const std::int8_t*>(in_b.data()), n),
+      make_view(in_b.data(), n), p);
+  CHECK(in_b == want);
+  std::vector<std::int8_t> buffer(static_cast<std::size_t>(2 * n));
+  CHECK_THROWS_WITH(add(context{}, make_view(static_cast<const std::int8_t*>(buffer.data()), n), make_view(b.data(), n),
+                        make_view(buffer.data() + 1, n), p),
+                    Catch::Contains("qsparse::add: out partially overlaps a in memory"));
+  CHECK_THROWS_WITH(add(context{}, make_view(a.data(), n), make_view(static_cast<const std::int8_t*>(buffer.data() + 7), n),
+                        make_view(buffer.data(), n), p),
+                    Catch::Contains("out must be b itself (same data, element size, extents and strides), otherwise disjoint"));
+}

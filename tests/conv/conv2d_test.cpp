@@ -7,7 +7,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -571,4 +573,45 @@ TEST_CASE("conv2d: the gathering GEMM on kernel shapes, strides, padding, bands,
 TEST_CASE("guard: conv2d ran on every ISA this CPU supports", "[conv][guard]") {
   for (isa_level isa : testing::supported_levels())
     CHECK(std::find(exercised.begin(), exercised.end(), isa) != exercised.end());
+}
+
+TEST_CASE("conv2d: overflowing geometry and aliasing are a qsparse::error (issue 22)", "[conv][conv2d][errors]") {
+  std::vector<std::int8_t> in(1 * 5 * 5 * 2, 1), w(3 * 3 * 3 * 2, 1);
+  const auto in_view = make_view(static_cast<const std::int8_t*>(in.data()), 1, 5, 5, 2);
+  const auto packed = pack_conv2d_weights(make_view(static_cast<const std::int8_t*>(w.data()), 3, 3, 3, 2));
+  std::vector<std::int32_t> out(1 * 5 * 5 * 3);
+  conv2d_params p{};
+  p.pad = padding::same();
+  p.dilation_h = (index_t{1} << 62) + 1;  // (3 - 1) * dilation wrapped around to a small kernel
+  CHECK_THROWS_WITH(conv2d(context{}, quantized(in_view, 0), packed, make_view(out.data(), 1, 5, 5, 3), p, pipeline()),
+                    "qsparse::conv2d: dilations must be at most 2^31 - 1, got dilation_h = 4611686018427387905, "
+                    "dilation_w = 1");
+  conv2d_params q{};
+  q.pad = padding::same();
+  q.dilation_w = index_t{1} << 30;  // within int32, but the effective kernel 2^31 + 1 is not
+  CHECK_THROWS_WITH(conv2d(context{}, quantized(in_view, 0), packed, make_view(out.data(), 1, 5, 5, 3), q, pipeline()),
+                    "qsparse::conv2d: the effective kernel width (kernel - 1) * dilation + 1 = (3 - 1) * 1073741824 + 1 "
+                    "= 2147483649 exceeds 2^31 - 1");
+  conv2d_params r{};
+  r.stride_w = std::numeric_limits<index_t>::max();
+  CHECK_THROWS_WITH(conv2d(context{}, quantized(in_view, 0), packed, make_view(out.data(), 1, 5, 5, 3), r, pipeline()),
+                    Catch::Contains("strides must be at most 2^31 - 1, got stride_h = 1, stride_w = 9223372036854775807"));
+  // A valid but hostile dilation: the paths that copy the rows an output row reads would need a scratch
+  // of 2^29 rows (found by fuzz/conv_geometry_fuzz.cpp); im2col runs it, equal to the reference.
+  conv2d_params tall{};
+  tall.pad = padding::same();
+  tall.dilation_h = index_t{1} << 29;
+  CHECK(std::string(selected_kernel_name(packed, tall)).find("conv_direct") == std::string::npos);
+  std::vector<std::int32_t> want(out.size());
+  conv2d(context{}, quantized(in_view, 3), packed, make_view(out.data(), 1, 5, 5, 3), tall, pipeline());
+  reference_conv2d(quantized(in_view, 3), quantized(make_view(static_cast<const std::int8_t*>(w.data()), 3, 3, 3, 2), 0), 1,
+                   make_view(want.data(), 1, 5, 5, 3), tall, pipeline());
+  CHECK(out == want);
+  // The output in the input's memory.
+  std::vector<std::int32_t> buffer(1 * 5 * 5 * 3);
+  const auto shared_in = make_view(reinterpret_cast<const std::int8_t*>(buffer.data()), 1, 5, 5, 2);
+  conv2d_params same{};
+  same.pad = padding::same();
+  CHECK_THROWS_WITH(conv2d(context{}, quantized(shared_in, 0), packed, make_view(buffer.data(), 1, 5, 5, 3), same, pipeline()),
+                    Catch::Contains("qsparse::conv2d: output overlaps input in memory"));
 }

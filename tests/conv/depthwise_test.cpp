@@ -375,3 +375,25 @@ TEST_CASE("guard: depthwise ran on every ISA this CPU supports", "[conv][guard]"
     CHECK(std::find(exercised.begin(), exercised.end(), isa) != exercised.end());
   testing::require_every_kernel_ran(kernels::depthwise_kernels{}, exercised_kernels);
 }
+
+TEST_CASE("depthwise: overflowing geometry and aliasing are a qsparse::error (issue 22)", "[conv][depthwise][errors]") {
+  std::vector<std::int8_t> in(1 * 8 * 8 * 4, 1), w(3 * 3 * 4, 1);
+  const auto in_view = make_view(static_cast<const std::int8_t*>(in.data()), 1, 8, 8, 4);
+  const auto packed = pack_depthwise_weights(make_view(static_cast<const std::int8_t*>(w.data()), 1, 3, 3, 4));
+  std::vector<std::int32_t> out(1 * 8 * 8 * 4);
+  conv2d_params p{};
+  p.pad = padding::same();
+  p.dilation_w = (index_t{1} << 62) + 1;
+  CHECK_THROWS_WITH(
+      depthwise_conv2d(context{}, quantized(in_view, 0), packed, make_view(out.data(), 1, 8, 8, 4), p, pipeline()),
+      "qsparse::depthwise_conv2d: dilations must be at most 2^31 - 1, got dilation_h = 1, dilation_w = "
+      "4611686018427387905");
+  // The output written over the input it still reads gave 1488 of 2048 values wrong.
+  std::vector<std::int8_t> buffer(1 * 8 * 8 * 4 * 2);
+  const auto shared_in = make_view(static_cast<const std::int8_t*>(buffer.data()), 1, 8, 8, 4);
+  conv2d_params same{};
+  same.pad = padding::same();
+  CHECK_THROWS_WITH(depthwise_conv2d(context{}, quantized(shared_in, 0), packed, make_view(buffer.data(), 1, 8, 8, 4), same,
+                                     pipeline(saturating_cast<std::int8_t>{})),
+                    Catch::Contains("qsparse::depthwise_conv2d: output overlaps input in memory"));
+}

@@ -150,3 +150,24 @@ TEST_CASE("guard: pooling ran on every ISA this CPU supports", "[conv][guard]") 
     CHECK(std::find(exercised.begin(), exercised.end(), isa) != exercised.end());
   testing::require_every_kernel_ran(kernels::pool_kernels{}, exercised_kernels);
 }
+
+TEST_CASE("pooling: hostile filters and aliasing are a qsparse::error (issue 22)", "[conv][pooling][errors]") {
+  std::vector<std::int8_t> in(1 * 4 * 4 * 3), out(1 * 4 * 4 * 3);
+  const auto in_view = make_view(static_cast<const std::int8_t*>(in.data()), 1, 4, 4, 3);
+  // (2^60 + 1) * 16 wraps to 16 in int64: the tap array was sized from it and written past its end.
+  const pool2d_params huge{(index_t{1} << 60) + 1, 16, 1, 1, padding::same()};
+  CHECK_THROWS_WITH(max_pool2d(context{}, in_view, make_view(out.data(), 1, 4, 4, 3), huge),
+                    "qsparse::max_pool2d: filter_h * filter_w overflows int64: 1152921504606846977 * 16");
+  const pool2d_params wide{index_t{1} << 32, index_t{1} << 32, 1, 1, padding::same()};
+  CHECK_THROWS_WITH(average_pool2d(context{}, in_view, make_view(out.data(), 1, 4, 4, 3), wide),
+                    Catch::Contains("filter_h * filter_w overflows int64: 4294967296 * 4294967296"));
+  // The output sharing the input's memory: an error, for the whole view and for a shifted one.
+  std::vector<std::int8_t> buffer(2 * 4 * 4 * 3);
+  const auto shared_in = make_view(static_cast<const std::int8_t*>(buffer.data()), 1, 4, 4, 3);
+  const pool2d_params p3{3, 3, 1, 1, padding::same()};
+  CHECK_THROWS_WITH(average_pool2d(context{}, shared_in, make_view(buffer.data(), 1, 4, 4, 3), p3),
+                    Catch::Contains("qsparse::average_pool2d: output overlaps input in memory"));
+  CHECK_THROWS_WITH(max_pool2d(context{}, shared_in, make_view(buffer.data() + 20, 1, 4, 4, 3), p3),
+                    Catch::Contains("an output must not share memory with an input"));
+  CHECK_NOTHROW(max_pool2d(context{}, shared_in, make_view(buffer.data() + 48, 1, 4, 4, 3), p3));
+}

@@ -471,3 +471,12 @@ TEST_CASE("guard: every 16x8 GEMM kernel this CPU supports ran", "[gemm_16x8][gu
     CHECK(std::find(exercised.begin(), exercised.end(), level) != exercised.end());
   }
 }
+
+TEST_CASE("gemm_16x8: a destination sharing memory with the activations is an error (issue 22)", "[gemm_16x8][errors]") {
+  std::vector<std::int8_t> w(16 * 16, 1);
+  const auto packed = pack_weights_16x8(make_view(static_cast<const std::int8_t*>(w.data()), 16, 16), best_isa());
+  std::vector<std::int64_t> buffer(4 * 16);
+  const auto a = make_view(reinterpret_cast<const std::int16_t*>(buffer.data()) + 8, 4, 16);
+  CHECK_THROWS_WITH(gemm_16x8(context{}, a, packed, make_view(buffer.data(), 4, 16), pipeline()),
+                    Catch::Contains("qsparse::gemm_16x8: destination overlaps activations in memory"));
+}

@@ -413,3 +413,12 @@ TEST_CASE("guard: every float16-weight GEMM kernel this CPU supports ran", "[gem
     CHECK(std::find(exercised.begin(), exercised.end(), level) != exercised.end());
   }
 }
+
+TEST_CASE("gemm_f16: a destination sharing memory with the activations is an error (issue 22)", "[gemm_f16][errors]") {
+  std::vector<float> w(16 * 16, 1.0f);
+  const auto packed = pack_weights_f16(make_view(static_cast<const float*>(w.data()), 16, 16), best_isa());
+  std::vector<float> buffer(4 * 16);
+  CHECK_THROWS_WITH(gemm_f16(context{}, make_view(static_cast<const float*>(buffer.data()), 4, 16), packed,
+                             make_view(buffer.data(), 4, 16), pipeline()),
+                    Catch::Contains("qsparse::gemm_f16: destination overlaps activations in memory"));
+}

@@ -620,3 +620,31 @@ TEST_CASE("guard: every GEMM kernel this CPU supports ran", "[gemm][guard]") {
   // And every registered kernel this CPU runs, by name.
   CHECK(exercised_kernels == testing::runnable_kernel_names(gemm_kernels{}));
 }
+
+TEST_CASE("gemm: a destination sharing memory with an input, or with rows that overlap, is an error (issue 22)",
+          "[gemm][errors]") {
+  const index_t m = 16, k = 64, n = 64;
+  std::vector<std::int8_t> w(static_cast<std::size_t>(k * n), 1);
+  const auto packed = pack_weights(make_view(static_cast<const std::int8_t*>(w.data()), k, n));
+  std::vector<std::int32_t> buffer(static_cast<std::size_t>(m * n));
+  const auto a = make_view(reinterpret_cast<const std::int8_t*>(buffer.data()), m, k);
+  CHECK_THROWS_WITH(gemm(context{}, a, packed, make_view(buffer.data(), m, n), pipeline()),
+                    Catch::Contains("qsparse::gemm: destination overlaps activations in memory") &&
+                        Catch::Contains("an output must not share memory with an input"));
+  std::vector<std::int8_t> a_own(static_cast<std::size_t>(m * k), 1);
+  const auto a2 = make_view(static_cast<const std::int8_t*>(a_own.data()), m, k);
+  // Row stride 0: every row written to one place.
+  CHECK_THROWS_WITH(gemm(context{}, a2, packed, make_strided_view(buffer.data(), {m, n}, {0, 1}), pipeline()),
+                    "qsparse::gemm: destination's elements overlap (extents [16, 64], strides [0, 1]): every element of "
+                    "an output must have memory of its own (e.g. a row stride of at least the row length)");
+  // Rows that overlap (stride 32 < N = 64).
+  CHECK_THROWS_WITH(gemm(context{}, a2, packed, make_strided_view(buffer.data(), {m / 2, n}, {32, 1}), pipeline()),
+                    Catch::Contains("destination's elements overlap (extents [8, 64], strides [32, 1])"));
+  // The destination inside the packed weights' own buffer.
+  auto* packed_bytes = const_cast<std::int32_t*>(reinterpret_cast<const std::int32_t*>(packed.view().bytes()));
+  CHECK_THROWS_WITH(gemm(context{}, a2, packed, make_view(packed_bytes + 16, 1, n), pipeline()),
+                    Catch::Contains("destination overlaps the packed weights in memory"));
+  // Disjoint views of one buffer are fine.
+  std::vector<std::int32_t> out(static_cast<std::size_t>(2 * m * n));
+  CHECK_NOTHROW(gemm(context{}, a2, packed, make_strided_view(out.data(), {m, n}, {2 * n, 1}), pipeline()));
+}

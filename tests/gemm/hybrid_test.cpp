@@ -171,3 +171,15 @@ TEST_CASE("hybrid_gemm's vectorizable row quantizers equal TFLite's, ties includ
     CHECK(want == got);
   }
 }
+
+TEST_CASE("hybrid_gemm: a destination sharing memory with the activations is an error (issue 22)", "[hybrid][errors]") {
+  std::vector<std::int8_t> w(4 * 4, 1);
+  const auto packed = pack_weights(make_view(static_cast<const std::int8_t*>(w.data()), 4, 4));
+  const float scale = 0.5f;
+  hybrid_params p;
+  p.weight_scales = &scale;
+  std::vector<float> buffer(4 * 4, 1.0f);
+  CHECK_THROWS_WITH(hybrid_gemm(context{}, make_view(static_cast<const float*>(buffer.data()), 4, 4), packed,
+                                make_view(buffer.data(), 4, 4), p),
+                    Catch::Contains("qsparse::hybrid_gemm: destination overlaps activations in memory"));
+}

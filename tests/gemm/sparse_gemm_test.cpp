@@ -558,3 +558,19 @@ TEST_CASE("sparse_gemm: selected kernel names follow the ISA", "[sparse_gemm][di
   const scoped_isa_ceiling ceiling(isa_level::scalar);
   CHECK(std::string(selected_kernel_name(packed.view())) == "spgemm_block4x16_x8s8_s32_1x16c4__scalar");
 }
+
+TEST_CASE("sparse_gemm: a destination sharing memory with the activations is an error (issue 22)",
+          "[sparse_gemm][errors]") {
+  std::vector<std::int8_t> w(32 * 32, 0);
+  for (std::size_t i = 0; i < w.size(); i += 5) w[i] = 3;
+  const auto packed = pack_sparse_weights(make_view(static_cast<const std::int8_t*>(w.data()), 32, 32),
+                                          sparse_format::block_4x16);
+  std::vector<std::int32_t> buffer(8 * 32);
+  const auto a = make_view(reinterpret_cast<const std::int8_t*>(buffer.data()), 8, 32);
+  CHECK_THROWS_WITH(sparse_gemm(context{}, a, packed, make_view(buffer.data(), 8, 32), pipeline()),
+                    Catch::Contains("qsparse::sparse_gemm: destination overlaps activations in memory"));
+  std::vector<std::int8_t> a_own(8 * 32, 1);
+  CHECK_THROWS_WITH(sparse_gemm(context{}, make_view(static_cast<const std::int8_t*>(a_own.data()), 8, 32), packed,
+                                make_strided_view(buffer.data(), {8, 32}, {0, 1}), pipeline()),
+                    Catch::Contains("qsparse::sparse_gemm: destination's elements overlap"));
+}

@@ -428,3 +428,23 @@ TEST_CASE("safetensors save and load through a file", "[io][safetensors]") {
                     Catch::StartsWith("qsparse::io::safetensors_writer::save: cannot create "
                                       "'/nonexistent-dir/x.safetensors': "));
 }
+
+TEST_CASE("safetensors load checks the header length against the real file before reading it (issue 22)",
+          "[io][safetensors][errors]") {
+  // /dev/zero never ends: its 8-byte length (0) is refused before anything else is read.
+  CHECK_THROWS_AS(safetensors_file::load("/dev/zero"), qsparse::error);
+  // A regular file whose length prefix claims more than the file holds.
+  const std::string path = "qsparse_io_safetensors_hostile.safetensors";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    REQUIRE(f != nullptr);
+    const unsigned char prefix[8] = {0x00, 0x10, 0, 0, 0, 0, 0, 0};  // 4096 bytes of header
+    std::fwrite(prefix, 1, 8, f);
+    std::fputs("{}", f);
+    std::fclose(f);
+  }
+  CHECK_THROWS_WITH(safetensors_file::load(path),
+                    "qsparse::io::safetensors_file::load: 'qsparse_io_safetensors_hostile.safetensors': header length "
+                    "4096 exceeds the 2 bytes of the file that follow the 8-byte length (truncated file?)");
+  std::remove(path.c_str());
+}

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 #include <cfloat>
+#include <cmath>
+#include <limits>
 #include <cstring>
 #include <string>
 
@@ -115,4 +117,15 @@ TEST_CASE("choose_params per channel writes caller memory and returns a view of 
                       Catch::Contains("channel 1 has an invalid range [0, -1]"));
   REQUIRE_THROWS_WITH(choose_params<tflite_int8_weight>(mins, maxs, -1, 0, scales, zps),
                       Catch::Contains("channels = -1"));
+}
+
+TEST_CASE("choose_params of the widest float range has a finite scale (issue 22)", "[choose_params][errors]") {
+  const float m = std::numeric_limits<float>::max();
+  const per_tensor_params torch = choose_params<torch_quint8>(-m, m);
+  CHECK(std::isfinite(torch.scale));
+  CHECK(torch.scale == static_cast<float>(2.0 * m / 255.0));
+  CHECK(torch.zero_point >= 127);
+  CHECK(torch.zero_point <= 128);
+  const per_tensor_params tfl = choose_params<tflite_int8_activation>(-m, m);
+  CHECK(std::isfinite(tfl.scale));
 }

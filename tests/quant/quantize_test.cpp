@@ -277,3 +277,15 @@ TEST_CASE("quantize of inputs large enough for the prefetching loop equals the s
     CHECK(same);
   }
 }
+
+TEST_CASE("quantize and dequantize into memory the input occupies are an error (issue 22)", "[quantize][errors]") {
+  using s8 = tflite_int8_activation;
+  std::vector<float> buffer(64, 1.0f);
+  const per_tensor_params p{0.1f, 0};
+  CHECK_THROWS_WITH(quantize<s8>(make_view(static_cast<const float*>(buffer.data()), 64),
+                                 make_view(reinterpret_cast<std::int8_t*>(buffer.data()), 64), p),
+                    Catch::Contains("qsparse::quantize: q overlaps x in memory"));
+  CHECK_THROWS_WITH(dequantize<s8>(make_view(reinterpret_cast<const std::int8_t*>(buffer.data()) + 64, 64),
+                                   make_view(buffer.data(), 64), p),
+                    Catch::Contains("qsparse::dequantize: x overlaps q in memory"));
+}

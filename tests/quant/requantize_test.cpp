@@ -105,3 +105,23 @@ TEST_CASE("requantize rejects bad arguments", "[requantize][errors]") {
                                                   per_tensor_params{1.0f, 0}, per_tensor_params{1.0f, -1})),
                       "qsparse::requantize: zero_point = -1 is outside the storage range [0, 255]");
 }
+
+TEST_CASE("requantize in place equals out of place on every ISA; a partial overlap is an error (issue 22)",
+          "[requantize][errors]") {
+  std::vector<std::int8_t> q(1000);
+  for (std::size_t i = 0; i < q.size(); ++i) q[i] = static_cast<std::int8_t>(i * 7);
+  const per_tensor_params a{0.03f, 5}, b{0.05f, -3};
+  for (const isa_level level : qsparse::testing::supported_levels()) {
+    const auto want = run<tfl_s8, tfl_s8>(level, q, a, b);
+    std::vector<std::int8_t> in_place = q;
+    const auto v = make_view(in_place.data(), static_cast<index_t>(in_place.size()));
+    requantize_isa<tfl_s8, tfl_s8>(level, v, v, a, b);
+    CHECK(in_place == want);
+  }
+  std::vector<std::int8_t> buffer(2000);
+  CHECK_THROWS_WITH((requantize<tfl_s8, tfl_s8>(make_view(buffer.data(), 1000), make_view(buffer.data() + 10, 1000), a, b)),
+                    Catch::Contains("qsparse::requantize: out partially overlaps in in memory"));
+  CHECK_THROWS_WITH((requantize<tfl_s8, tfl_s16>(make_view(buffer.data(), 500),
+                                                 make_view(reinterpret_cast<std::int16_t*>(buffer.data()), 500), a, b)),
+                    Catch::Contains("qsparse::requantize: out overlaps in in memory"));
+}

@@ -18,6 +18,7 @@
 // 1 and the zero point of 0.0 before any finite value (qsparse/calibrate/observer.hpp).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 
@@ -32,10 +33,15 @@ namespace qsparse {
 namespace detail {
 
 /// running + c * (batch - running) in float32 with each operation rounded (no contraction into an FMA,
-/// whatever -ffp-contract says): PyTorch's moving-average update.
+/// whatever -ffp-contract says): PyTorch's moving-average update. When batch - running overflows float
+/// (bounds of opposite signs near FLT_MAX), the step is taken in double instead, so the average stays
+/// between running and batch rather than becoming an infinity (PyTorch gives -inf or +inf there).
 inline float moving_average_step(float running, float batch, float c) {
   volatile float product = c * (batch - running);
-  return running + product;
+  const float next = running + product;
+  if (std::isfinite(next)) return next;
+  const double d = static_cast<double>(running) + static_cast<double>(c) * (static_cast<double>(batch) - running);
+  return static_cast<float>(d);
 }
 
 inline void check_averaging_constant(const char* function, float c) {

@@ -16,6 +16,7 @@
 
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/overlap.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/kernels/add_kernels.hpp"
@@ -59,6 +60,9 @@ void add(const context& ctx, const tensor_view<A, Rank, LA, AA>& a, const tensor
   }
   detail::check(detail::is_contiguous_view(a) && detail::is_contiguous_view(b) && detail::is_contiguous_view(out), fn,
                 ": a, b and out must be contiguous");
+  // In place: out may be a or b itself (each element is read before it is written); no partial overlap.
+  detail::check_in_place_or_disjoint(fn, "out", out, "a", a);
+  detail::check_in_place_or_disjoint(fn, "out", out, "b", b);
   detail::check_add_params(params, fn);
   const index_t count = a.size();
   if (count == 0) return;

@@ -36,6 +36,7 @@
 
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/overlap.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/gemm.hpp"
@@ -105,7 +106,7 @@ class packed_conv2d_weights {
 
   /// Whether the weights are also packed for the direct shallow kernel (gemm_u8s8_s32_4x32c4 reading the
   /// input rows in place): AVX-512 VNNI, one group, symmetric weights, kh <= 3 and kw*C_in <= 12 (a
-  /// 3-channel 3x3 stem). conv2d takes that path when dilation_w is 1.
+  /// 3-channel 3x3 stem). conv2d takes that path when dilation_w is 1 and (kh - 1) * dilation_h < 4096.
   bool has_direct() const noexcept { return direct_row_groups_ > 0; }
   /// 4-byte groups per kernel row in the direct layout: ceil(kw*C_in / 4).
   index_t direct_row_groups() const noexcept { return direct_row_groups_; }
@@ -156,9 +157,17 @@ namespace detail {
 /// VNNI weights of an ungrouped, symmetric filter with K = kh*kw*C_in > 32, kw*C_in a multiple of 4 and
 /// dilation_w == 1 (a kernel row's taps are then one contiguous run of whole 4-byte groups), not the
 /// direct shallow layout, not the copy-free 1x1 case.
+/// Whether the paths that copy the input rows an output row reads (direct shallow, gather) may run: the
+/// rows one output row reads, (kh - 1) * dilation_h + 1, must stay below 4096, so that their scratch
+/// grows with the image, not with a hostile dilation (the im2col path, whose scratch does not depend on
+/// the dilation, takes the others).
+inline bool conv_copy_rows_eligible(const packed_conv2d_weights& weights, const conv2d_params& params) {
+  return params.dilation_w == 1 && params.dilation_h < 4096 && (weights.kernel_h() - 1) * params.dilation_h < 4096;
+}
+
 inline bool conv_gather_eligible(const packed_conv2d_weights& weights, const conv2d_params& params) {
   if (weights.empty() || weights.has_direct() || weights.groups() != 1 || weights.weight_zero_point() != 0 ||
-      weights.group(0).layout() != packed_layout::s8_c4_nr32 || params.dilation_w != 1)
+      weights.group(0).layout() != packed_layout::s8_c4_nr32 || !conv_copy_rows_eligible(weights, params))
     return false;
   const index_t row = weights.kernel_w() * weights.input_channels_per_group();
   if (row % 4 != 0 || weights.kernel_h() * row <= 32) return false;
@@ -180,7 +189,7 @@ inline bool conv_gather_eligible(const packed_conv2d_weights& weights, const con
 /// K = kh*kw*C_in/groups <= 32).
 inline const char* selected_kernel_name(const packed_conv2d_weights& weights, const conv2d_params& params) {
 #if QSPARSE_X86
-  if (!weights.empty() && weights.has_direct() && params.dilation_w == 1)
+  if (!weights.empty() && weights.has_direct() && detail::conv_copy_rows_eligible(weights, params))
     return kernels::avx512_vnni::gemm_u8s8_s32_4x32c4::direct_name();
   if (detail::conv_gather_eligible(weights, params)) return kernels::avx512_vnni::gemm_u8s8_s32_8x32c4::gather_name();
 #else
@@ -485,6 +494,7 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
                 c_out);
   detail::check_dense_nhwc(in, fn, "input");
   detail::check_dense_nhwc(output, fn, "output");
+  detail::check_no_overlap(fn, "output", output, "input", in);
   constexpr std::int32_t lo = std::numeric_limits<a_t>::min();
   constexpr std::int32_t hi = std::numeric_limits<a_t>::max();
   detail::check(input.zero_point >= lo && input.zero_point <= hi, fn, ": input zero point must be in [", lo, ", ", hi,
@@ -518,7 +528,7 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
   const auto pad_value = static_cast<a_t>(input.zero_point);
 #if QSPARSE_X86
   // A shallow filter packed for the direct kernel: it reads a zero-point padded copy of the input rows.
-  if (weights.has_direct() && params.dilation_w == 1) {
+  if (weights.has_direct() && detail::conv_copy_rows_eligible(weights, params)) {
     detail::conv2d_direct_shallow(ctx, in_data, batch, in_h, in_w, c_in, input.zero_point, weights, params, g, out_data,
                                   pipeline);
     return;

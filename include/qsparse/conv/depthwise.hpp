@@ -34,6 +34,7 @@
 #include "qsparse/conv/conv2d.hpp"
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/overlap.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/kernels/depthwise_kernels.hpp"
@@ -365,6 +366,7 @@ void depthwise_conv2d(const context& ctx, const quantized_operand<tensor_view<A,
                 c_out);
   detail::check_dense_nhwc(in, fn, "input");
   detail::check_dense_nhwc(output, fn, "output");
+  detail::check_no_overlap(fn, "output", output, "input", in);
   detail::check(input.zero_point >= -128 && input.zero_point <= 127, fn,
                 ": input zero point must be in [-128, 127], got ", input.zero_point);
   validate(pipeline, c_out, fn);

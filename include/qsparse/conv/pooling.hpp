@@ -21,6 +21,7 @@
 #include "qsparse/conv/conv2d.hpp"
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/overlap.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/kernels/pool_kernels.hpp"
@@ -97,6 +98,7 @@ void pool2d(const char* fn, const context& ctx, const I& input, const O& output,
         ", act_max = ", act_max);
   check_dense_nhwc(input, fn, "input");
   check_dense_nhwc(output, fn, "output");
+  check_no_overlap(fn, "output", output, "input", input);
   const std::int8_t* in = &input(0, 0, 0, 0);
   std::int8_t* out = &output(0, 0, 0, 0);
   kernels::with_best_kernel(kernels::pool_kernels{}, best_isa(), [&](auto kernel) {

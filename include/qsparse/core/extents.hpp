@@ -13,10 +13,12 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <type_traits>
 
+#include "qsparse/core/checked.hpp"
 #include "qsparse/core/error.hpp"
 
 namespace qsparse {
@@ -31,8 +33,8 @@ inline constexpr bool all_index_convertible_v = (std::is_convertible_v<I, index_
 
 /// a * b for non-negative a and b, or -1 when the product does not fit in index_t.
 constexpr index_t checked_product(index_t a, index_t b) noexcept {
-  if (a != 0 && b > std::numeric_limits<index_t>::max() / a) return -1;
-  return a * b;
+  std::int64_t r = 0;
+  return mul_overflows(a, b, &r) ? -1 : static_cast<index_t>(r);
 }
 
 /// "[3, 4]" — a list of extents (or strides) as text, for error messages.

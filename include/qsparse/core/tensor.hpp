@@ -18,12 +18,14 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <memory>
 #include <new>
 #include <type_traits>
 #include <utility>
 
+#include "qsparse/core/checked.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/extents.hpp"
 #include "qsparse/core/tensor_view.hpp"
@@ -178,18 +180,21 @@ class tensor {
   }
 
   void check_bytes() const {
-    const auto max_elements = static_cast<index_t>(
-        static_cast<std::size_t>(std::numeric_limits<index_t>::max()) / sizeof(T));
-    if (size_ > max_elements) {
-      detail::raise(detail::concat("qsparse::tensor: extents ", to_string(extents_), " need ", size_,
-                                   " elements of ", sizeof(T), " bytes, more than can be allocated"));
+    std::int64_t bytes = 0;
+    if (detail::mul_overflows(size_, static_cast<std::int64_t>(sizeof(T)), &bytes) || bytes > detail::max_allocation_bytes) {
+      detail::raise(detail::concat("qsparse::tensor: extents ", to_string(extents_), " need ", size_, " elements of ",
+                                   sizeof(T), " bytes, more than can be allocated (at most 2^47 bytes)"));
     }
   }
 
+  // nothrow, so that a refused allocation is a qsparse::error (also with QSPARSE_NO_EXCEPTIONS).
   static T* allocate_uninitialised(index_t n) {
     if (n == 0) return nullptr;
-    return static_cast<T*>(
-        ::operator new(static_cast<std::size_t>(n) * sizeof(T), std::align_val_t{alignment}));
+    void* p = ::operator new(static_cast<std::size_t>(n) * sizeof(T), std::align_val_t{alignment}, std::nothrow);
+    if (p == nullptr) {
+      detail::raise(detail::concat("qsparse::tensor: could not allocate ", n, " elements of ", sizeof(T), " bytes"));
+    }
+    return static_cast<T*>(p);
   }
 
   static T* allocate_value_initialised(index_t n) {

@@ -8,7 +8,9 @@
 //     along K (any row stride); a plain view means a_zp = 0;
 //   * packed: weights packed by pack_weights (qsparse/gemm/packed_weights.hpp) for an ISA this CPU runs
 //     (under the ISA ceiling); the kernel is the one of that ISA (selected_kernel_name tells which);
-//   * dst: M×N view of the pipeline's output type, contiguous along N (any row stride);
+//   * dst: M×N view of the pipeline's output type, contiguous along N (any row stride that keeps its rows
+//     apart: a row stride of 0 or below N is an error); it must not share memory with a or the packed
+//     weights (qsparse/core/overlap.hpp: an error, not garbage);
 //   * the int32 accumulator never overflows: K * max|a - a_zp| * max|w - w_zp| must be < 2^31
 //     (K <= 65793 for int8 activations and symmetric weights), checked up front.
 // The unpacked overload gemm(ctx, quantized(a, a_zp), quantized(w, w_zp), dst, pipeline) packs into a
@@ -27,6 +29,7 @@
 
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/overlap.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
@@ -104,6 +107,9 @@ void check_gemm_operands(const char* fn, const AView& a, std::int32_t a_zero_poi
         a.stride(1));
   check(dst.stride(1) == 1 || w.n() == 1, fn,
         ": destination must be contiguous along N (stride(1) == 1), got stride(1) = ", dst.stride(1));
+  check_distinct_elements(fn, "destination", dst);
+  check_no_overlap(fn, "destination", dst, "activations", a);
+  check_no_overlap(fn, "destination", dst, "the packed weights", w.bytes(), w.size_bytes());
   constexpr std::int32_t lo = std::numeric_limits<a_t>::min();
   constexpr std::int32_t hi = std::numeric_limits<a_t>::max();
   check(a_zero_point >= lo && a_zero_point <= hi, fn, ": activation zero point must be in [", lo, ", ", hi,

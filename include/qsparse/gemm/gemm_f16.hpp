@@ -29,6 +29,7 @@
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/overlap.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/packed_weights_f16.hpp"
@@ -80,6 +81,9 @@ void check_gemm_f16_operands(const char* fn, const AView& a, const packed_weight
         ": destination must be contiguous along N (stride(1) == 1), got stride(1) = ", dst.stride(1));
   check(m == 0 || a.data_handle() != nullptr, fn, ": activations must not be null (M = ", m, ", K = ", k, ")");
   check(m == 0 || dst.data_handle() != nullptr, fn, ": destination must not be null (M = ", m, ", N = ", w.n(), ")");
+  check_distinct_elements(fn, "destination", dst);
+  check_no_overlap(fn, "destination", dst, "activations", a);
+  check_no_overlap(fn, "destination", dst, "the packed weights", w.bytes(), w.size_bytes());
   const isa_level allowed = best_isa();
   check(isa_runs(allowed, w.isa()), fn, ": the weights were packed for ",
         to_string(w.isa()), " but this CPU (or the ISA ceiling) allows at most ", to_string(allowed),

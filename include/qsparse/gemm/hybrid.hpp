@@ -28,6 +28,7 @@
 
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/overlap.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/gemm.hpp"
@@ -182,6 +183,9 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
                 destination.extent(0), " x ", destination.extent(1), ", expected M x N = ", m_count, " x ", n_count);
   detail::check(weights.weight_zero_point() == 0, fn, ": weights must be symmetric (zero point 0), got zero point ",
                 weights.weight_zero_point());
+  detail::check_distinct_elements(fn, "destination", destination);
+  detail::check_no_overlap(fn, "destination", destination, "activations", activations);
+  detail::check_no_overlap(fn, "destination", destination, "the packed weights", weights.bytes(), weights.size_bytes());
   detail::check(params.weight_scales != nullptr, fn, ": weight_scales must not be null");
   const index_t scale_count = params.per_channel ? n_count : 1;
   for (index_t i = 0; i < scale_count; ++i) {

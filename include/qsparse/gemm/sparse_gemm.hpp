@@ -34,6 +34,7 @@
 
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/overlap.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/gemm.hpp"
@@ -150,6 +151,10 @@ void sparse_gemm(const context& ctx, const quantized_operand<tensor_view<A, 2, L
                 ": activations must be contiguous along K (stride(1) == 1), got stride(1) = ", a.stride(1));
   detail::check(destination.stride(1) == 1 || weights.n() == 1, fn,
                 ": destination must be contiguous along N (stride(1) == 1), got stride(1) = ", destination.stride(1));
+  detail::check_distinct_elements(fn, "destination", destination);
+  detail::check_no_overlap(fn, "destination", destination, "activations", a);
+  detail::check_no_overlap(fn, "destination", destination, "the packed sparse weights", weights.bytes(),
+                           weights.size_bytes());
   constexpr std::int32_t lo = std::numeric_limits<a_t>::min();
   constexpr std::int32_t hi = std::numeric_limits<a_t>::max();
   detail::check(a_zp >= lo && a_zp <= hi, fn, ": activation zero point must be in [", lo, ", ", hi, "], got ", a_zp);

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <memory>
 #include <string>
@@ -38,6 +39,7 @@
 #include <utility>
 #include <vector>
 
+#include "qsparse/core/checked.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/extents.hpp"
 #include "qsparse/core/tensor.hpp"
@@ -168,16 +170,17 @@ inline idx_array read_idx(const std::string& path) {
                                                    dims_bytes.size(), " bytes of dimensions, the file has ", got_dims));
   }
   const std::size_t element_size = idx_type_size(out.type);
-  std::size_t expected = element_size;
+  std::int64_t product = static_cast<std::int64_t>(element_size);
   bool overflow = false;
   for (unsigned r = 0; r < rank; ++r) {
     const unsigned char* p = dims_bytes.data() + 4 * r;
     const std::uint32_t d = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
                             (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
     out.dims.push_back(static_cast<index_t>(d));
-    if (d != 0 && expected > std::numeric_limits<std::size_t>::max() / 2 / d) overflow = true;
-    expected = overflow ? 0 : expected * d;
+    overflow = overflow || qsparse::detail::mul_overflows(product, d, &product);
   }
+  overflow = overflow || product > qsparse::detail::max_allocation_bytes;
+  const auto expected = overflow ? std::size_t{0} : static_cast<std::size_t>(product);
   auto dims_text = [&] {
     std::string s;
     for (std::size_t r = 0; r < out.dims.size(); ++r) s += (r == 0 ? "" : " x ") + std::to_string(out.dims[r]);
@@ -187,10 +190,21 @@ inline idx_array read_idx(const std::string& path) {
     qsparse::detail::raise(
         qsparse::detail::concat(who, path, ": dimensions ", dims_text(), " hold more elements than can be addressed"));
   }
+  // An uncompressed regular file has a length to check the dimensions against before reading anything.
+  std::error_code ec;
+  if (gzdirect(f.get()) == 1 && std::filesystem::is_regular_file(path, ec)) {
+    const std::uintmax_t length = std::filesystem::file_size(path, ec);
+    const std::uintmax_t header = 4 + dims_bytes.size();
+    if (!ec && length >= header && length - header < expected) {
+      qsparse::detail::raise(qsparse::detail::concat(
+          who, path, ": truncated: dimensions ", dims_text(), " of ", idx_type_name(out.type), " need ", expected,
+          " bytes of data, the file holds ", length - header));
+    }
+  }
   // Grow with what is actually there, so that a corrupt header cannot make us allocate gigabytes.
   std::size_t have = 0;
   while (have < expected) {
-    const std::size_t chunk = std::min<std::size_t>(expected - have, std::max<std::size_t>(have, 1u << 20));
+    const std::size_t chunk = std::min<std::size_t>(expected - have, std::max<std::size_t>(have, 1u << 16));
     out.data.resize(have + chunk);
     const std::size_t got = detail::gz_read(f.get(), out.data.data() + have, chunk, path);
     have += got;

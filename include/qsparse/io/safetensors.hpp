@@ -61,6 +61,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <memory>
@@ -179,19 +180,61 @@ struct file_closer {
   void operator()(std::FILE* f) const noexcept { std::fclose(f); }
 };
 
-/// The whole file at `path` (error naming the path and the system's reason when it cannot be read).
-inline std::vector<unsigned char> read_whole_file(const std::string& path, const char* who) {
+/// Appends up to `n` bytes of `f` to `bytes` (fewer at the end of the file); memory grows with the bytes
+/// actually read, in chunks of at most 1 MiB.
+inline void read_up_to(std::FILE* f, std::uint64_t n, std::vector<unsigned char>& bytes) {
+  while (n > 0) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(n, std::uint64_t{1} << 20));
+    const std::size_t have = bytes.size();
+    bytes.resize(have + want);
+    const std::size_t got = std::fread(bytes.data() + have, 1, want, f);
+    bytes.resize(have + got);
+    if (got < want) return;
+    n -= got;
+  }
+}
+
+/// The bytes of the safetensors file at `path`, read so that a hostile file cannot make memory grow
+/// before its header is checked: first the 8-byte length, which must fit the header cap and (for a
+/// regular file) the file's real length, then the header, whose first byte must open a JSON object, and
+/// only then the rest — for a regular file exactly its real length, otherwise (a pipe, a device) the bytes
+/// actually read. A header that fails these checks stops the reading; parse() then reports it.
+inline std::vector<unsigned char> read_safetensors_bytes(const std::string& path, const char* who) {
   errno = 0;
   std::unique_ptr<std::FILE, file_closer> f(std::fopen(path.c_str(), "rb"));
   if (!f) {
     qsparse::detail::raise(qsparse::detail::concat(who, ": cannot open '", path, "': ", std::strerror(errno)));
   }
+  std::error_code ec;
+  const bool regular = std::filesystem::is_regular_file(path, ec);
+  const std::uint64_t length = regular ? static_cast<std::uint64_t>(std::filesystem::file_size(path, ec)) : 0;
+  const bool known_length = regular && !ec;
   std::vector<unsigned char> bytes;
-  unsigned char chunk[1 << 16];
-  for (;;) {
-    const std::size_t got = std::fread(chunk, 1, sizeof chunk, f.get());
-    bytes.insert(bytes.end(), chunk, chunk + got);
-    if (got < sizeof chunk) break;
+  read_up_to(f.get(), 8, bytes);
+  bool read_rest = bytes.size() == 8;
+  if (read_rest) {
+    std::uint64_t n = 0;
+    for (int b = 7; b >= 0; --b) n = (n << 8) | bytes[static_cast<std::size_t>(b)];
+    if (known_length && n <= safetensors_max_header && n > length - 8) {
+      qsparse::detail::raise(qsparse::detail::concat(who, ": '", path, "': header length ", n, " exceeds the ",
+                                                     length - 8, " bytes of the file that follow the 8-byte length "
+                                                     "(truncated file?)"));
+    }
+    read_rest = n >= 2 && n <= safetensors_max_header;
+    if (read_rest) {
+      read_up_to(f.get(), n, bytes);
+      const auto first = std::find_if(bytes.begin() + 8, bytes.end(), [](unsigned char c) {
+        return c != ' ' && c != '\t' && c != '\n' && c != '\r';
+      });
+      read_rest = bytes.size() == 8 + n && first != bytes.end() && *first == '{';
+    }
+  }
+  if (read_rest) {
+    if (known_length) {
+      if (length > bytes.size()) read_up_to(f.get(), length - bytes.size(), bytes);
+    } else {
+      read_up_to(f.get(), std::numeric_limits<std::uint64_t>::max(), bytes);
+    }
   }
   if (std::ferror(f.get())) {
     qsparse::detail::raise(qsparse::detail::concat(who, ": error reading '", path, "': ", std::strerror(errno)));
@@ -254,7 +297,7 @@ class safetensors_file {
  public:
   /// Reads and validates the file at `path`; qsparse::error says what is wrong (see the header comment).
   static safetensors_file load(const std::string& path) {
-    const std::vector<unsigned char> bytes = detail::read_whole_file(path, "qsparse::io::safetensors_file::load");
+    const std::vector<unsigned char> bytes = detail::read_safetensors_bytes(path, "qsparse::io::safetensors_file::load");
     return parse(bytes.data(), bytes.size(), path);
   }
 

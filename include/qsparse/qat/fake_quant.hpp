@@ -28,6 +28,7 @@
 #include <type_traits>
 
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/overlap.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/kernels/fake_quantize_kernels.hpp"
@@ -130,6 +131,7 @@ void fake_quantize_views(const char* function, isa_level level, const InView& x,
   if constexpr (std::is_same_v<MaskView, std::nullptr_t>) {
     (void)mask;
     check_all_same_extents(function, x, y);
+    check_in_place_or_disjoint(function, "y", y, "x", x);
     const std::ptrdiff_t axis = validated_axis<Scheme>(function, params, InView::rank(), axis_extent<Scheme>(x, params));
     for_each_run_n(
         axis,
@@ -152,6 +154,9 @@ void fake_quantize_views(const char* function, isa_level level, const InView& x,
     static_assert(is_writable_view_of_v<MaskView, std::uint8_t>,
                   "qsparse::fake_quantize_with_mask: mask must be a qsparse::tensor_view of non-const std::uint8_t.");
     check_all_same_extents(function, x, y, *mask);
+    check_in_place_or_disjoint(function, "y", y, "x", x);
+    check_no_overlap(function, "mask", *mask, "x", x);
+    check_no_overlap(function, "mask", *mask, "y", y);
     const std::ptrdiff_t axis = validated_axis<Scheme>(function, params, InView::rank(), axis_extent<Scheme>(x, params));
     std::uint8_t* mp = mask->data_handle();
     for_each_run_n(
@@ -215,6 +220,8 @@ void fake_quantize_backward_isa(isa_level level, const XView& x, const DyView& d
   constexpr const char* function = "qsparse::fake_quantize_backward";
   detail::check_level(function, level);
   detail::check_all_same_extents(function, x, dy, dx);
+  detail::check_in_place_or_disjoint(function, "dx", dx, "dy", dy);
+  detail::check_in_place_or_disjoint(function, "dx", dx, "x", x);
   const std::ptrdiff_t axis =
       detail::validated_axis<Scheme>(function, params, XView::rank(), detail::axis_extent<Scheme>(x, params));
   using R = typename Scheme::rounding;
@@ -256,6 +263,8 @@ void fake_quantize_backward_masked(const MaskView& mask, const DyView& dy, const
   static_assert(detail::is_default_view_of_v<DyView, float> && detail::is_writable_view_of_v<DxView, float>,
                 "qsparse::fake_quantize_backward_masked: dy and dx must be views of float (dx non-const).");
   detail::check_all_same_extents("qsparse::fake_quantize_backward_masked", mask, dy, dx);
+  detail::check_in_place_or_disjoint("qsparse::fake_quantize_backward_masked", "dx", dx, "dy", dy);
+  detail::check_no_overlap("qsparse::fake_quantize_backward_masked", "dx", dx, "mask", mask);
   const std::uint8_t* mp = mask.data_handle();
   const float* gp = dy.data_handle();
   float* dp = dx.data_handle();

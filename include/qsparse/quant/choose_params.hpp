@@ -102,7 +102,11 @@ per_tensor_params choose_params_torch(float min, float max) {
     const float scale = std::max(range / (levels / 2.0f), eps);
     return {scale, Scheme::symmetric_zero_point};
   } else {
-    const float scale = std::max((max_pos - min_neg) / levels, eps);
+    // A range wider than FLT_MAX (e.g. [-FLT_MAX, FLT_MAX]) overflows the float difference: its scale is
+    // then taken in double, so it stays finite (PyTorch would return inf).
+    const float width = max_pos - min_neg;
+    const float scale = std::isfinite(width) ? std::max(width / levels, eps)
+                                             : static_cast<float>((static_cast<double>(max_pos) - min_neg) / levels);
     const double shifted = static_cast<double>(Scheme::qmin) - round_half_to_even::round(min_neg / scale);
     const double clamped = std::clamp<double>(shifted, Scheme::qmin, Scheme::qmax);
     return {scale, static_cast<std::int32_t>(clamped)};

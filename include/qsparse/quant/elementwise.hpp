@@ -9,6 +9,9 @@
 //   strided(in_offset, out_offset, length, in_stride, out_stride, channel_or_minus_one)
 //
 // Offsets and strides are in elements. Channel is -1 for per-tensor parameters.
+//
+// Aliasing (check_elementwise_aliasing): the output may be the input itself when their elements have one
+// size (in place), otherwise it must not share memory with it.
 #pragma once
 
 #include <array>
@@ -16,6 +19,7 @@
 #include <cstdint>
 
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/overlap.hpp"
 #include "qsparse/core/tensor_view.hpp"
 
 namespace qsparse::detail {
@@ -28,6 +32,19 @@ void check_same_extents(const char* function, const InView& in, const OutView& o
       raise(concat(function, ": input and output shapes differ: extent(", r, ") is ", in.extent(r), " vs ",
                    out.extent(r)));
     }
+  }
+}
+
+/// The aliasing rule of the element-wise operations: `out` is `in` itself when their elements have one size
+/// (the in-place mode: every element is read before it is written, on every ISA), otherwise `out` and
+/// `in` are disjoint; a partial overlap is a qsparse::error.
+template <class InView, class OutView>
+void check_elementwise_aliasing(const char* function, const char* in_name, const InView& in, const char* out_name,
+                                const OutView& out) {
+  if constexpr (sizeof(typename InView::value_type) == sizeof(typename OutView::value_type)) {
+    check_in_place_or_disjoint(function, out_name, out, in_name, in);
+  } else {
+    check_no_overlap(function, out_name, out, in_name, in);
   }
 }
 

@@ -10,16 +10,18 @@
 // that path (avx512_vnni = avx512) regardless of the ceiling, and throw qsparse::error when this CPU
 // cannot run it — tests and benchmarks use them.
 // Preconditions checked (qsparse::error): n >= 0; `in` and `out` non-null when n > 0.
-// Not checked: `in` and `out` must not overlap.
+// `in` and `out` must not overlap (checked: qsparse::error).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/float16.hpp"
+#include "qsparse/core/overlap.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/kernels/convert_f16_kernels.hpp"
@@ -48,6 +50,11 @@ inline void check_float16_arguments(const char* function, isa_level level, const
         (out == nullptr ? ", out = null" : ""));
   check(cpu_supports(level), "qsparse::", function, ": this CPU cannot run isa_level ", to_string(level),
         " (detected ", to_string(detected_isa()), ")");
+  if (n > 0) {
+    const std::string fn = std::string("qsparse::") + function;
+    check_ranges_disjoint(fn.c_str(), "out", bytes_of(out, static_cast<std::size_t>(n) * sizeof(Out)), "in",
+                          bytes_of(in, static_cast<std::size_t>(n) * sizeof(In)));
+  }
 }
 
 // float16 is a standard-layout wrapper of one std::uint16_t (static_asserts in core/float16.hpp),
@@ -89,6 +96,7 @@ void to_float16(isa_level level, const InView& in, const OutView& out) {
                     std::is_same_v<typename OutView::element_type, float16>,
                 "qsparse::to_float16: in must be a view of float and out a view of non-const float16.");
   detail::check_same_extents("qsparse::to_float16", in, out);
+  detail::check_no_overlap("qsparse::to_float16", "out", out, "in", in);
   const float* ip = in.data_handle();
   float16* op = out.data_handle();
   detail::for_each_run(
@@ -105,6 +113,7 @@ void to_float32(isa_level level, const InView& in, const OutView& out) {
                     std::is_same_v<typename OutView::element_type, float>,
                 "qsparse::to_float32: in must be a view of float16 and out a view of non-const float.");
   detail::check_same_extents("qsparse::to_float32", in, out);
+  detail::check_no_overlap("qsparse::to_float32", "out", out, "in", in);
   const float16* ip = in.data_handle();
   float* op = out.data_handle();
   detail::for_each_run(

@@ -134,6 +134,7 @@ void quantize_isa(isa_level level, const InView& x, const OutView& q, const para
   constexpr const char* function = "qsparse::quantize";
   detail::check_level(function, level);
   detail::check_same_extents(function, x, q);
+  detail::check_elementwise_aliasing(function, "x", x, "q", q);
   const std::ptrdiff_t axis =
       detail::validated_axis<Scheme>(function, params, InView::rank(), detail::axis_extent<Scheme>(x, params));
   using R = typename Scheme::rounding;
@@ -179,6 +180,7 @@ void dequantize_isa(isa_level level, const InView& q, const OutView& x, const pa
   constexpr const char* function = "qsparse::dequantize";
   detail::check_level(function, level);
   detail::check_same_extents(function, q, x);
+  detail::check_elementwise_aliasing(function, "q", q, "x", x);
   const std::ptrdiff_t axis =
       detail::validated_axis<Scheme>(function, params, InView::rank(), detail::axis_extent<Scheme>(q, params));
   using R = typename Scheme::rounding;

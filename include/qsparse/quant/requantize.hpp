@@ -93,6 +93,7 @@ void requantize_isa(isa_level level, const InView& in, const OutView& out, const
   constexpr const char* function = "qsparse::requantize";
   detail::check_level(function, level);
   detail::check_same_extents(function, in, out);
+  detail::check_elementwise_aliasing(function, "in", in, "out", out);
   const std::ptrdiff_t in_axis = detail::validated_axis<InScheme>(function, in_params, InView::rank(),
                                                                   detail::axis_extent<InScheme>(in, in_params));
   const std::ptrdiff_t out_axis = detail::validated_axis<OutScheme>(function, out_params, OutView::rank(),

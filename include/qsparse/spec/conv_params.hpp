@@ -14,7 +14,9 @@
 //   explicit: out = floor((in + top + bottom - e) / s) + 1.
 // An input tap outside the image contributes as the input zero point would (i.e. it is skipped).
 // A geometry that leaves no output (out <= 0), strides or dilations <= 0, negative explicit pads and
-// pads as large as the effective kernel are errors naming the argument and the value.
+// pads as large as the effective kernel are errors naming the argument and the value; so are strides,
+// dilations and effective kernels above 2^31 - 1 (TFLite's int32 geometry), and every product or sum of
+// them that would overflow (core/checked.hpp).
 #pragma once
 
 #include <cstddef>
@@ -22,6 +24,7 @@
 #include <tuple>
 #include <type_traits>
 
+#include "qsparse/core/checked.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/extents.hpp"
 #include "qsparse/spec/output_stages.hpp"
@@ -60,30 +63,44 @@ struct conv_geometry {
 
 namespace detail {
 
+/// The largest stride, dilation, effective kernel and pad (TFLite's int32 geometry).
+inline constexpr index_t max_geometry = 2147483647;
+
 /// Output size along one axis and the leading pad; `axis` is "height" or "width" for messages.
 inline std::pair<index_t, index_t> conv_axis(const char* fn, const char* axis, const padding& pad, index_t in,
                                              index_t kernel, index_t stride, index_t dilation, index_t lead,
                                              index_t trail) {
-  const index_t effective = (kernel - 1) * dilation + 1;
+  // Every sum and product of caller values is checked (core/checked.hpp): a dilation near 2^62 must be an
+  // error, not a wrapped-around small kernel.
+  const bool height = axis[0] == 'h';
+  const index_t dilated = checked_mul(fn, height ? "(kernel_h - 1) * dilation_h" : "(kernel_w - 1) * dilation_w",
+                                      kernel - 1, dilation);
+  const index_t effective = checked_add(fn, height ? "the effective kernel height" : "the effective kernel width", dilated, 1);
+  check(effective <= max_geometry, fn, ": the effective kernel ", axis, " (kernel - 1) * dilation + 1 = (", kernel,
+        " - 1) * ", dilation, " + 1 = ", effective, " exceeds 2^31 - 1");
   index_t out = 0;
   index_t pad_lead = 0;
   switch (pad.kind) {
     case padding_kind::same: {
-      out = (in + stride - 1) / stride;
-      const index_t total = (out - 1) * stride + effective - in;
+      out = in / stride + (in % stride != 0 ? 1 : 0);  // ceil(in / stride) without forming in + stride - 1
+      // (out - 1) * stride < in, so the total is below the effective kernel and fits.
+      const index_t total = ((out - 1) * stride - in) + effective;
       pad_lead = total > 0 ? total / 2 : 0;
       break;
     }
     case padding_kind::valid:
       out = in >= effective ? (in - effective) / stride + 1 : 0;
       break;
-    case padding_kind::explicit_pads:
+    case padding_kind::explicit_pads: {
       check(lead >= 0 && trail >= 0, fn, ": explicit padding must be >= 0, got ", axis, " pads = ", lead, ", ", trail);
       check(lead < effective && trail < effective, fn, ": explicit ", axis,
             " pads must be smaller than the effective kernel (", effective, "), got ", lead, ", ", trail);
-      out = in + lead + trail >= effective ? (in + lead + trail - effective) / stride + 1 : 0;
+      const char* what = height ? "in_h + pad_top + pad_bottom" : "in_w + pad_left + pad_right";
+      const index_t padded = checked_add(fn, what, checked_add(fn, what, in, lead), trail);
+      out = padded >= effective ? (padded - effective) / stride + 1 : 0;
       pad_lead = lead;
       break;
+    }
   }
   check(out > 0, fn, ": the padding leaves no output along the ", axis, ": input ", axis, " = ", in,
         ", effective kernel = ", effective, " (kernel ", kernel, ", dilation ", dilation, "), stride = ", stride);
@@ -100,6 +117,14 @@ inline conv_geometry conv_output_geometry(const conv2d_params& params, index_t i
   detail::check(params.stride_w >= 1, fn, ": stride_w must be >= 1, got stride_w = ", params.stride_w);
   detail::check(params.dilation_h >= 1, fn, ": dilation_h must be >= 1, got dilation_h = ", params.dilation_h);
   detail::check(params.dilation_w >= 1, fn, ": dilation_w must be >= 1, got dilation_w = ", params.dilation_w);
+  // TFLite's geometry is int32; bounding strides, dilations and effective kernels (hence pads) by it keeps
+  // every offset the drivers form from them (stride * channels, x * stride - pad, ...) inside int64.
+  constexpr index_t limit = detail::max_geometry;
+  detail::check(params.stride_h <= limit && params.stride_w <= limit, fn, ": strides must be at most 2^31 - 1, got ",
+                "stride_h = ", params.stride_h, ", stride_w = ", params.stride_w);
+  detail::check(params.dilation_h <= limit && params.dilation_w <= limit, fn,
+                ": dilations must be at most 2^31 - 1, got dilation_h = ", params.dilation_h,
+                ", dilation_w = ", params.dilation_w);
   detail::check(k_h >= 1 && k_w >= 1, fn, ": the kernel must be at least 1 x 1, got ", k_h, " x ", k_w);
   detail::check(in_h >= 1 && in_w >= 1, fn, ": the input image must be at least 1 x 1, got ", in_h, " x ", in_w);
   const padding& p = params.pad;

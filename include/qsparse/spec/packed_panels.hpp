@@ -30,6 +30,7 @@
 #include <string>
 #include <type_traits>
 
+#include "qsparse/core/checked.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/isa.hpp"
 #include "qsparse/spec/packed_storage.hpp"
@@ -68,12 +69,14 @@ constexpr bool valid_panel_geometry(std::int32_t nr, std::int32_t kr) noexcept {
   return nr >= 1 && nr <= 64 && (nr & (nr - 1)) == 0 && kr >= 1 && kr <= 8 && (kr & (kr - 1)) == 0;
 }
 
-constexpr panel_sizes panel_sizes_for(std::int64_t k, std::int64_t n, layout_geometry g) noexcept {
+/// The sizes of a K×N packing; throws qsparse::error, prefixed with `fn`, when one does not fit in int64.
+inline panel_sizes panel_sizes_for(const char* fn, std::int64_t k, std::int64_t n, layout_geometry g) {
   panel_sizes s{};
-  s.k_padded = round_up(k, g.kr);
-  s.n_padded = round_up(n, g.nr);
-  s.panel_bytes = s.k_padded * g.nr * g.element_bytes;
-  s.total_bytes = 64 + round_up(s.panel_bytes * (s.n_padded / g.nr), 64);
+  s.k_padded = checked_round_up(fn, "K rounded up to KR", k, g.kr);
+  s.n_padded = checked_round_up(fn, "N rounded up to NR", n, g.nr);
+  s.panel_bytes = checked_mul(fn, "the panel size padded K * NR * element bytes", s.k_padded, g.nr, g.element_bytes);
+  const std::int64_t data = checked_mul(fn, "the panels' size panel bytes * panels", s.panel_bytes, s.n_padded / g.nr);
+  s.total_bytes = checked_add(fn, "the packed size", 64, checked_round_up(fn, "the panels' size", data, 64));
   return s;
 }
 
@@ -108,11 +111,11 @@ class packed_panels_view {
     const layout_geometry g{h.nr, h.kr, h.element_bytes};
     detail::check(h.k >= 1 && h.n >= 1 && h.k <= (std::int64_t{1} << 31) && h.n <= (std::int64_t{1} << 31), fn,
                   ": K and N must be in [1, 2^31], got K = ", h.k, ", N = ", h.n);
-    const detail::panel_sizes s = detail::panel_sizes_for(h.k, h.n, g);
+    const detail::panel_sizes s = detail::panel_sizes_for(fn.c_str(), h.k, h.n, g);
     detail::check(h.k_padded == s.k_padded && h.n_padded == s.n_padded && h.panel_bytes == s.panel_bytes &&
                       h.total_bytes == s.total_bytes,
                   fn, ": header sizes are inconsistent with K = ", h.k, ", N = ", h.n);
-    detail::check(static_cast<std::int64_t>(bytes) >= h.total_bytes, fn, ": buffer of ", bytes,
+    detail::check(bytes >= static_cast<std::uint64_t>(h.total_bytes), fn, ": buffer of ", bytes,
                   " bytes is shorter than the ", h.total_bytes, " bytes its header declares");
     return packed_panels_view(static_cast<const unsigned char*>(data), h);
   }
@@ -146,7 +149,8 @@ std::size_t packed_panels_size(std::int64_t k, std::int64_t n, layout_geometry g
   detail::check(detail::valid_panel_geometry(geometry.nr, geometry.kr) && geometry.element_bytes == Kind::element_bytes,
                 "qsparse::", Kind::name, "_size: invalid panel geometry NR = ", geometry.nr, ", KR = ", geometry.kr,
                 ", element bytes = ", geometry.element_bytes);
-  return static_cast<std::size_t>(detail::panel_sizes_for(k, n, geometry).total_bytes);
+  const std::string fn = std::string("qsparse::") + Kind::name + "_size";
+  return static_cast<std::size_t>(detail::panel_sizes_for(fn.c_str(), k, n, geometry).total_bytes);
 }
 
 namespace detail {
@@ -164,8 +168,8 @@ packed_panels_view<Kind> pack_panels(const char* function, std::int64_t k, std::
   check(is_known_isa(static_cast<std::uint8_t>(isa)), function, ": unknown ISA ", int{static_cast<std::uint8_t>(isa)});
   check(valid_panel_geometry(g.nr, g.kr) && g.element_bytes == Kind::element_bytes, function,
         ": invalid panel geometry NR = ", g.nr, ", KR = ", g.kr, ", element bytes = ", g.element_bytes);
-  const panel_sizes s = panel_sizes_for(k, n, g);
-  check(static_cast<std::int64_t>(buffer_bytes) >= s.total_bytes, function, ": buffer has ", buffer_bytes,
+  const panel_sizes s = panel_sizes_for(function, k, n, g);
+  check(buffer_bytes >= static_cast<std::uint64_t>(s.total_bytes), function, ": buffer has ", buffer_bytes,
         " bytes, packing ", k, " x ", n, " for ", to_string(isa), " needs ", s.total_bytes);
   auto* out = static_cast<unsigned char*>(buffer);
   std::memset(out, 0, static_cast<std::size_t>(s.total_bytes));

@@ -51,11 +51,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
 #include <type_traits>
 #include <vector>
 
+#include "qsparse/core/checked.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/spec/packed_storage.hpp"
@@ -114,8 +116,14 @@ struct sparse_layout {
   std::int64_t stored_bytes;   // index + values bytes a full pass reads
 };
 
-inline sparse_layout sparse_layout_for(sparse_format format, std::int64_t k, std::int64_t n, std::int64_t blocks) {
+/// The regions of a packing with `blocks` stored blocks; every size is checked (core/checked.hpp), so a
+/// hostile header is an error, prefixed with `fn`, never a wrapped-around small buffer.
+inline sparse_layout sparse_layout_for(const char* fn, sparse_format format, std::int64_t k, std::int64_t n,
+                                       std::int64_t blocks) {
   const std::int64_t nb = panel_width(format);
+  const auto mul = [fn](std::int64_t x, std::int64_t y) { return checked_mul(fn, "a packed sparse size", x, y); };
+  const auto add = [fn](std::int64_t x, std::int64_t y) { return checked_add(fn, "a packed sparse size", x, y); };
+  const auto up64 = [fn](std::int64_t x) { return checked_round_up(fn, "a packed sparse size", x, 64); };
   sparse_layout s{};
   s.groups = (k + 3) / 4;
   s.panels = (n + nb - 1) / nb;
@@ -126,16 +134,16 @@ inline sparse_layout sparse_layout_for(sparse_format format, std::int64_t k, std
     s.groups = 2 * s.pairs;
     s.quads = (s.pairs + 3) / 4;
     s.block_k_offset = s.index_offset;
-    s.values_offset = s.index_offset + s.panels * s.quads * 64;
-    s.sums_offset = s.values_offset + s.panels * s.pairs * 64;
-    s.stored_bytes = s.panels * (s.pairs + s.quads) * 64;
+    s.values_offset = add(s.index_offset, mul(mul(s.panels, s.quads), 64));
+    s.sums_offset = add(s.values_offset, mul(mul(s.panels, s.pairs), 64));
+    s.stored_bytes = mul(mul(s.panels, add(s.pairs, s.quads)), 64);
   } else {
-    s.block_k_offset = s.index_offset + round_up_64((s.panels + 1) * 8);
-    s.values_offset = s.block_k_offset + round_up_64(blocks * 4);
-    s.sums_offset = s.values_offset + round_up_64(blocks * nb * 4);
-    s.stored_bytes = blocks * (nb * 4 + 4) + (s.panels + 1) * 8;
+    s.block_k_offset = add(s.index_offset, up64(mul(add(s.panels, 1), 8)));
+    s.values_offset = add(s.block_k_offset, up64(mul(blocks, 4)));
+    s.sums_offset = add(s.values_offset, up64(mul(mul(blocks, nb), 4)));
+    s.stored_bytes = add(mul(blocks, add(mul(nb, 4), 4)), mul(add(s.panels, 1), 8));
   }
-  s.total_bytes = s.sums_offset + round_up_64(s.panels * nb * 4);
+  s.total_bytes = add(s.sums_offset, up64(mul(mul(s.panels, nb), 4)));
   return s;
 }
 
@@ -180,10 +188,10 @@ class packed_sparse_weights_view {
     detail::check(h.blocks <= static_cast<std::int64_t>(bytes / static_cast<std::size_t>(unit_bytes)), fn,
                   ": header declares ", h.blocks, " blocks of ", unit_bytes, " bytes, more than the buffer of ", bytes,
                   " bytes holds");
-    const detail::sparse_layout s = detail::sparse_layout_for(format, h.k, h.n, h.blocks);
+    const detail::sparse_layout s = detail::sparse_layout_for(fn, format, h.k, h.n, h.blocks);
     detail::check(h.total_bytes == s.total_bytes, fn, ": header declares ", h.total_bytes, " bytes, the format needs ",
                   s.total_bytes);
-    detail::check(static_cast<std::int64_t>(bytes) >= h.total_bytes, fn, ": buffer of ", bytes,
+    detail::check(bytes >= static_cast<std::uint64_t>(h.total_bytes), fn, ": buffer of ", bytes,
                   " bytes is shorter than the ", h.total_bytes, " bytes its header declares");
     packed_sparse_weights_view v(static_cast<const unsigned char*>(data), h, s);
     v.validate_contents(fn);
@@ -383,7 +391,8 @@ std::size_t packed_sparse_weights_size(const tensor_view<T, 2, Layout, Accessor>
   const std::int64_t blocks = format == sparse_format::two_of_four
                                   ? detail::two_of_four_k_padded(k) / 4 * ((n + 15) / 16)
                                   : detail::count_nonzero_blocks(weights, panel_width(format));
-  return static_cast<std::size_t>(detail::sparse_layout_for(format, k, n, blocks).total_bytes);
+  return static_cast<std::size_t>(detail::sparse_layout_for("qsparse::packed_sparse_weights_size", format, k, n, blocks)
+                                      .total_bytes);
 }
 
 /// Packs K×N masked int8 weights (weight_zero_point must be 0) in `format` into `buffer` (64-byte aligned,
@@ -418,8 +427,8 @@ packed_sparse_weights_view pack_sparse_weights(const tensor_view<T, 2, Layout, A
   }
   const std::int64_t blocks = format == sparse_format::two_of_four ? groups * panels
                                                                     : detail::count_nonzero_blocks(weights, nb);
-  const detail::sparse_layout s = detail::sparse_layout_for(format, k, n, blocks);
-  detail::check(static_cast<std::int64_t>(buffer_bytes) >= s.total_bytes, fn, ": buffer has ", buffer_bytes,
+  const detail::sparse_layout s = detail::sparse_layout_for(fn, format, k, n, blocks);
+  detail::check(buffer_bytes >= static_cast<std::uint64_t>(s.total_bytes), fn, ": buffer has ", buffer_bytes,
                 " bytes, packing ", k, " x ", n, " as ", to_string(format), " needs ", s.total_bytes);
 
   auto* out = static_cast<unsigned char*>(buffer);
@@ -438,9 +447,12 @@ packed_sparse_weights_view pack_sparse_weights(const tensor_view<T, 2, Layout, A
 
   auto* sums = reinterpret_cast<std::int32_t*>(out + s.sums_offset);
   for (std::int64_t c = 0; c < n; ++c) {
-    std::int32_t sum = 0;
+    std::int64_t sum = 0;  // in int64: K * 128 may pass 2^31 (checked)
     for (std::int64_t kk = 0; kk < k; ++kk) sum += w(kk, c);
-    sums[c] = sum;
+    detail::check(sum >= std::numeric_limits<std::int32_t>::min() && sum <= std::numeric_limits<std::int32_t>::max(), fn,
+                  ": the sum of column ", c, " over K = ", k, " rows is ", sum,
+                  ", which does not fit the int32 column sums; K is too deep for an int32 GEMM (split K)");
+    sums[c] = static_cast<std::int32_t>(sum);
   }
   if (format == sparse_format::two_of_four) {
     auto* positions = reinterpret_cast<std::uint8_t*>(out + s.index_offset);

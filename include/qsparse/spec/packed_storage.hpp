@@ -8,8 +8,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <new>
+
+#include "qsparse/core/checked.hpp"
+#include "qsparse/core/error.hpp"
 
 namespace qsparse {
 
@@ -23,7 +27,7 @@ class packed_storage {
   /// Allocates `bytes` (64-byte aligned) and fills them with fill(buffer, bytes), which returns the view.
   template <class Fill>
   packed_storage(std::size_t bytes, const Fill& fill)
-      : storage_(static_cast<unsigned char*>(::operator new(bytes, std::align_val_t{64}))), bytes_(bytes) {
+      : storage_(allocate(bytes)), bytes_(bytes) {
     view_ = fill(static_cast<void*>(storage_.get()), bytes_);
   }
 
@@ -32,6 +36,14 @@ class packed_storage {
   std::size_t size_bytes() const noexcept { return bytes_; }
 
  private:
+  // Checked against the allocation limit, and nothrow, so that a size no machine holds is a qsparse::error.
+  static unsigned char* allocate(std::size_t bytes) {
+    detail::check(bytes <= static_cast<std::uint64_t>(detail::max_allocation_bytes), "qsparse::packed_storage: the packed weights need ",
+                  bytes, " bytes, more than the 2^47 bytes qsparse allocates at most");
+    void* p = ::operator new(bytes, std::align_val_t{64}, std::nothrow);
+    detail::check(p != nullptr, "qsparse::packed_storage: could not allocate ", bytes, " bytes");
+    return static_cast<unsigned char*>(p);
+  }
   struct aligned_delete {
     void operator()(unsigned char* p) const noexcept { ::operator delete(p, std::align_val_t{64}); }
   };

@@ -23,16 +23,21 @@
 // 3 groups × 16 columns × 2 k = 96 int16; element (k=4, n=2) sits at [0][2][2][0].
 //
 // pack_weights() validates everything; packed_weights_view::from_bytes() validates a buffer that
-// arrives from elsewhere (a file, another process) and rejects a wrong magic, version, layout or size.
+// arrives from elsewhere (a file, another process) completely: a wrong magic, version, layout or size
+// (every size product checked for overflow), a non-zero padding element, an int16 element that is no
+// int8 weight minus the zero point, or a column sum that does not match the stored weights is an error.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
 #include <type_traits>
+#include <vector>
 
+#include "qsparse/core/checked.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/isa.hpp"
 #include "qsparse/core/tensor_view.hpp"
@@ -101,14 +106,18 @@ struct packed_sizes {
   std::int64_t k_padded, n_padded, panel_bytes, data_bytes, total_bytes;
 };
 
-inline packed_sizes packed_sizes_for(std::int64_t k, std::int64_t n, packed_layout layout) {
+/// The sizes of a K×N packing (K, N >= 1); throws qsparse::error, prefixed with `fn`, when a size does not
+/// fit in int64 (a hostile header must not wrap around into a small buffer).
+inline packed_sizes packed_sizes_for(const char* fn, std::int64_t k, std::int64_t n, packed_layout layout) {
   const layout_geometry g = geometry_of(layout);
   packed_sizes s{};
-  s.k_padded = round_up(k, g.kr);
-  s.n_padded = round_up(n, g.nr);
-  s.panel_bytes = s.k_padded * g.nr * g.element_bytes;
-  s.data_bytes = round_up(s.panel_bytes * (s.n_padded / g.nr), 64);
-  s.total_bytes = 64 + s.data_bytes + round_up(s.n_padded * 4, 64);
+  s.k_padded = checked_round_up(fn, "K rounded up to KR", k, g.kr);
+  s.n_padded = checked_round_up(fn, "N rounded up to NR", n, g.nr);
+  s.panel_bytes = checked_mul(fn, "the panel size padded K * NR * element bytes", s.k_padded, g.nr, g.element_bytes);
+  s.data_bytes = checked_round_up(fn, "the panels' size", checked_mul(fn, "the panels' size panel bytes * panels",
+                                                                       s.panel_bytes, s.n_padded / g.nr), 64);
+  const std::int64_t sums_bytes = checked_round_up(fn, "the column sums' size", checked_mul(fn, "the column sums' size padded N * 4", s.n_padded, 4), 64);
+  s.total_bytes = checked_add(fn, "the packed size", checked_add(fn, "the packed size", 64, s.data_bytes), sums_bytes);
   return s;
 }
 
@@ -138,15 +147,17 @@ class packed_weights_view {
     const auto layout = static_cast<packed_layout>(h.layout);
     detail::check(h.k >= 1 && h.n >= 1 && h.k <= (std::int64_t{1} << 31) && h.n <= (std::int64_t{1} << 31), fn,
                   ": K and N must be in [1, 2^31], got K = ", h.k, ", N = ", h.n);
-    const detail::packed_sizes s = detail::packed_sizes_for(h.k, h.n, layout);
+    const detail::packed_sizes s = detail::packed_sizes_for(fn, h.k, h.n, layout);
     detail::check(h.k_padded == s.k_padded && h.n_padded == s.n_padded && h.panel_bytes == s.panel_bytes &&
                       h.total_bytes == s.total_bytes,
                   fn, ": header sizes are inconsistent with K = ", h.k, ", N = ", h.n);
-    detail::check(static_cast<std::int64_t>(bytes) >= h.total_bytes, fn, ": buffer of ", bytes,
+    detail::check(bytes >= static_cast<std::uint64_t>(h.total_bytes), fn, ": buffer of ", bytes,
                   " bytes is shorter than the ", h.total_bytes, " bytes its header declares");
     detail::check(h.weight_zero_point >= -128 && h.weight_zero_point <= 127, fn,
                   ": weight zero point must be in [-128, 127], got ", h.weight_zero_point);
-    return packed_weights_view(static_cast<const unsigned char*>(data), h);
+    packed_weights_view v(static_cast<const unsigned char*>(data), h);
+    v.validate_contents(fn);
+    return v;
   }
 
   bool empty() const noexcept { return data_ == nullptr; }
@@ -172,6 +183,48 @@ class packed_weights_view {
 
  private:
   packed_weights_view(const unsigned char* data, const packed_header& h) : data_(data), header_(h) {}
+
+  // Every element a weight (int16 layouts: w - w_zp for an int8 w), every padding element 0, and the
+  // column sums equal to the stored weights': a flipped byte anywhere is an error, not a wrong result.
+  void validate_contents(const char* fn) const {
+    const layout_geometry g = geometry();
+    const std::int64_t zp = header_.weight_zero_point;
+    const std::int64_t group_elements = std::int64_t{g.nr} * g.kr;
+    const std::int64_t panel_elements = header_.k_padded * g.nr;
+    std::vector<std::int64_t> sums(static_cast<std::size_t>(header_.n_padded), 0);
+    for (std::int64_t p = 0; p < header_.n_padded / g.nr; ++p) {
+      const unsigned char* base = data_ + 64 + p * header_.panel_bytes;
+      for (std::int64_t e = 0; e < panel_elements; ++e) {
+        const std::int64_t k = (e / group_elements) * g.kr + e % g.kr;
+        const std::int64_t col = p * g.nr + (e / g.kr) % g.nr;
+        std::int64_t stored = 0;
+        if (g.element_bytes == 1) {
+          stored = static_cast<std::int8_t>(base[e]);
+        } else {
+          std::int16_t v;
+          std::memcpy(&v, base + 2 * e, 2);
+          stored = v;
+        }
+        if (k >= header_.k || col >= header_.n) {
+          detail::check(stored == 0, fn, ": padding element (k = ", k, ", n = ", col, ") is ", stored, ", not 0");
+          continue;
+        }
+        const std::int64_t w = g.element_bytes == 1 ? stored : stored + zp;
+        detail::check(w >= -128 && w <= 127, fn, ": element (k = ", k, ", n = ", col, ") is ", stored,
+                      ", which is no int8 weight minus the zero point ", zp);
+        sums[static_cast<std::size_t>(col)] += w;
+      }
+    }
+    // The bytes that round the panels up to 64 bytes hold nothing: 0, as pack_weights leaves them.
+    const unsigned char* gap = data_ + 64 + header_.n_padded / g.nr * header_.panel_bytes;
+    const auto* gap_end = reinterpret_cast<const unsigned char*>(column_sums());
+    for (; gap < gap_end; ++gap) detail::check(*gap == 0, fn, ": the padding after the panels holds ", int{*gap}, ", not 0");
+    const std::int32_t* stored_sums = column_sums();
+    for (std::int64_t c = 0; c < header_.n_padded; ++c) {
+      detail::check(sums[static_cast<std::size_t>(c)] == stored_sums[c], fn, ": column_sums[", c, "] = ", stored_sums[c],
+                    " does not match the stored weights (", sums[static_cast<std::size_t>(c)], ")");
+    }
+  }
   const unsigned char* data_ = nullptr;
   packed_header header_{};
 };
@@ -179,7 +232,7 @@ class packed_weights_view {
 /// Bytes needed to pack K×N weights in `layout` (including the header and column sums).
 inline std::size_t packed_weights_size(std::int64_t k, std::int64_t n, packed_layout layout) {
   detail::check(k >= 1 && n >= 1, "qsparse::packed_weights_size: K and N must be >= 1, got K = ", k, ", N = ", n);
-  return static_cast<std::size_t>(detail::packed_sizes_for(k, n, layout).total_bytes);
+  return static_cast<std::size_t>(detail::packed_sizes_for("qsparse::packed_weights_size", k, n, layout).total_bytes);
 }
 
 /// Packs K×N int8 weights with zero point `weight_zero_point` in `layout`, for the kernels of `isa` (stored
@@ -204,8 +257,8 @@ packed_weights_view pack_weights(const tensor_view<T, 2, Layout, Accessor>& weig
                 ": unknown packed layout ", int{static_cast<std::uint8_t>(layout)});
   detail::check(is_known_isa(static_cast<std::uint8_t>(isa)), fn, ": unknown ISA ", int{static_cast<std::uint8_t>(isa)});
   const layout_geometry g = geometry_of(layout);
-  const detail::packed_sizes s = detail::packed_sizes_for(k, n, layout);
-  detail::check(static_cast<std::int64_t>(buffer_bytes) >= s.total_bytes, fn, ": buffer has ", buffer_bytes,
+  const detail::packed_sizes s = detail::packed_sizes_for(fn, k, n, layout);
+  detail::check(buffer_bytes >= static_cast<std::uint64_t>(s.total_bytes), fn, ": buffer has ", buffer_bytes,
                 " bytes, packing ", k, " x ", n, " for ", to_string(isa), " needs ", s.total_bytes);
 
   auto* out = static_cast<unsigned char*>(buffer);
@@ -230,7 +283,7 @@ packed_weights_view pack_weights(const tensor_view<T, 2, Layout, Accessor>& weig
     const std::int64_t p = col / g.nr;
     const std::int64_t j = col % g.nr;
     unsigned char* panel = out + 64 + p * s.panel_bytes;
-    std::int32_t sum = 0;
+    std::int64_t sum = 0;  // in int64: K * 128 may pass 2^31 (checked below)
     for (std::int64_t row = 0; row < k; ++row) {
       const std::int32_t w = weights(static_cast<index_t>(row), static_cast<index_t>(col));
       sum += w;
@@ -243,7 +296,10 @@ packed_weights_view pack_weights(const tensor_view<T, 2, Layout, Accessor>& weig
       }
     }
     (void)groups;
-    sums[col] = sum;
+    detail::check(sum >= std::numeric_limits<std::int32_t>::min() && sum <= std::numeric_limits<std::int32_t>::max(), fn,
+                  ": the sum of column ", col, " over K = ", k, " rows is ", sum,
+                  ", which does not fit the int32 column sums; K is too deep for an int32 GEMM (split K)");
+    sums[col] = static_cast<std::int32_t>(sum);
   }
   return packed_weights_view::from_bytes(buffer, buffer_bytes);
 }

@@ -7,6 +7,7 @@
 // every window must hold at least one input pixel (explicit pads smaller than the filter guarantee it).
 #pragma once
 
+#include "qsparse/core/checked.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/extents.hpp"
 #include "qsparse/spec/conv_params.hpp"
@@ -26,7 +27,7 @@ struct pool2d_params {
 inline conv_geometry pool_output_geometry(const pool2d_params& pool, index_t in_h, index_t in_w, const char* fn) {
   detail::check(pool.filter_h >= 1 && pool.filter_w >= 1, fn, ": the pooling filter must be at least 1 x 1, got ",
                 pool.filter_h, " x ", pool.filter_w);
-  detail::check(pool.filter_h * pool.filter_w <= 65536, fn, ": the pooling filter may hold at most 65536 taps, got ",
+  detail::check(detail::checked_mul(fn, "filter_h * filter_w", pool.filter_h, pool.filter_w) <= 65536, fn, ": the pooling filter may hold at most 65536 taps, got ",
                 pool.filter_h, " x ", pool.filter_w);
   conv2d_params p{};
   p.stride_h = pool.stride_h;
