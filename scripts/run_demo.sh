@@ -2,9 +2,10 @@
 # scripts/run_demo.sh [ARGS...] — THE demo command: installs what it needs, builds the end-to-end demo
 # (target qsparse_demo, Release, in build/demo) and runs it with ARGS (none: the MLP pipeline — train,
 # prune, quantize, save/re-load every variant, report; `--help` lists the flags). The table goes to stdout
-# and, with the SVG chart, to build/demo-out/. Build output goes to
-# build/logs/demo.{configure,build}.log (shown on failure); progress lines go to stderr, so the demo's
-# own stdout is all that stdout carries.
+# and, with the SVG chart, to build/demo-out/ (build/demo-smoke-out/ with --smoke; --out OUT_DIR
+# elsewhere). Build output goes to build/logs/demo.{configure,build}.log (shown on failure); progress
+# lines (per network and epoch, with the time left) go to stderr, so the demo's own stdout is all that
+# stdout carries.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -1,17 +1,19 @@
 // qsparse_demo — compress a real model end to end (issue 7): train on Fashion-MNIST, prune, calibrate,
 // quantize, save every variant as safetensors, re-load it, run it with qsparse's kernels and report.
 //
-//   qsparse_demo [--model mlp|cnn] [--data DIR] [--out DIR] [--epochs N] [--smoke] [--jobs N] [--help]
+//   qsparse_demo [--model mlp|cnn] [--data DATA_DIR] [--out OUT_DIR] [--epochs N] [--smoke] [--jobs N] [--help]
 //
-// Files: examples/demo/{nn,train,data,compress,prune,model,runtime,store,report}.hpp. The table goes to
-// stdout (and OUT/report.md), the chart to OUT/accuracy_vs_size.svg, each variant to OUT/<name>.safetensors.
-#include <sys/stat.h>
-
+// Files: examples/demo/{nn,train,data,compress,prune,model,runtime,store,latency,progress,report}.hpp. The
+// table goes to stdout (and OUT_DIR/report.md), the chart to OUT_DIR/accuracy_vs_size.svg, each variant to
+// OUT_DIR/<name>.safetensors; progress lines (per network and epoch, with the time left) go to stderr.
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -24,8 +26,10 @@
 #include "compress.hpp"
 #include "data.hpp"
 #include "features.hpp"
+#include "latency.hpp"
 #include "model.hpp"
 #include "nn.hpp"
+#include "progress.hpp"
 #include "prune.hpp"
 #include "report.hpp"
 #include "runtime.hpp"
@@ -38,27 +42,31 @@ namespace {
 struct options {
   std::string model = "mlp";
   std::string data = "/usr/share/datasets/fashion-mnist";
-  std::string out = "build/demo-out";
+  std::string out;  // empty: build/demo-out, or build/demo-smoke-out with --smoke
   int epochs = -1;  // -1: the default of the model
   bool smoke = false;
   int jobs = 0;     // 0: min(2, hardware threads)
 };
 
 const char* usage =
-    "usage: qsparse_demo [--model mlp|cnn] [--data DIR] [--out DIR] [--epochs N] [--smoke] [--jobs N] [--help]\n"
+    "usage: qsparse_demo [--model mlp|cnn] [--data DATA_DIR] [--out OUT_DIR] [--epochs N] [--smoke] [--jobs N] [--help]\n"
     "\n"
-    "Trains a float model on Fashion-MNIST (IDX files in DIR), compresses it every way qsparse can (float16,\n"
-    "dynamic-range int8, full-integer int8 calibrated with min/max and entropy, quantization-aware training,\n"
-    "pruning to 80/90/95 % unstructured and in 4x16 blocks, 2:4, pruned + int8), saves each variant as\n"
-    "safetensors in DIR, re-loads it and reports accuracy, size and latency.\n"
+    "Trains a float model on Fashion-MNIST (IDX files read from DATA_DIR), compresses it every way qsparse can\n"
+    "(float16, dynamic-range int8, full-integer int8 calibrated with min/max and entropy, quantization-aware\n"
+    "training, pruning to 80/90/95 % unstructured and in 4x16 blocks, 2:4, pruned + int8), saves each variant as\n"
+    "safetensors in OUT_DIR, re-loads it and reports accuracy, size and latency. Float controls are trained for\n"
+    "the same extra epochs as the fine-tuned variants, without compression; their Δ is measured against them.\n"
     "\n"
-    "  --model mlp|cnn   784-256-128-10 MLP (default) or the small CNN\n"
-    "  --data DIR        IDX data set (default /usr/share/datasets/fashion-mnist)\n"
-    "  --out DIR         output directory (default build/demo-out)\n"
-    "  --epochs N        float training epochs (default 10 for the MLP, 3 for the CNN); pruning fine-tunes\n"
-    "                    N more epochs, QAT max(1, N/5) epochs at lr/10\n"
-    "  --smoke           a seconds-long run on 3,000 training and 1,000 test images (the test suite's)\n"
-    "  --jobs N          fine-tuning runs in parallel (default: 2, or 1 on a single-core machine)\n";
+    "  --model mlp|cnn      784-256-128-10 MLP (default) or the small CNN\n"
+    "  --data DATA_DIR      input: the folder of the IDX data set, read only\n"
+    "                       (default /usr/share/datasets/fashion-mnist)\n"
+    "  --out OUT_DIR        output: the folder the report, chart and model files are written to, created if\n"
+    "                       missing and checked before training (default build/demo-out;\n"
+    "                       build/demo-smoke-out with --smoke)\n"
+    "  --epochs N           float training epochs (default 10 for the MLP, 3 for the CNN); pruning fine-tunes\n"
+    "                       N more epochs, QAT max(1, N/5) epochs at lr/10\n"
+    "  --smoke              a seconds-long run on 3,000 training and 1,000 test images (the test suite's)\n"
+    "  --jobs N             fine-tuning runs in parallel (default: 2, or 1 on a single-core machine)\n";
 
 int parse_int(const char* flag, const char* v, int lo, int hi) {
   char* end = nullptr;
@@ -101,32 +109,29 @@ options parse(int argc, char** argv) {
 
 const auto program_start = std::chrono::steady_clock::now();
 
-/// A stage line on stderr, stamped with the seconds since the start.
-void progress(const char* fmt, const std::string& s) {
+/// A progress line on stderr, stamped with the seconds since the start (one write: jobs print in parallel).
+void say(const std::string& line) {
   const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - program_start).count();
-  std::fprintf(stderr, "[%5.1f s] ", t);
-  std::fprintf(stderr, fmt, s.c_str());
+  std::fprintf(stderr, "[%6.1f s] %s\n", t, line.c_str());
   std::fflush(stderr);
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0.0 : v[v.size() / 2];
+/// "[mlp prune 90% unstructured] epoch 3/10: loss 0.3312, accuracy 88.10 %, validation 87.52 %, 4.1 s".
+std::string epoch_line(const std::string& label, const demo::train_progress& p) {
+  std::string s = "[" + label + "] epoch " + std::to_string(p.epoch) + "/" + std::to_string(p.epochs);
+  if (!p.epoch_done) s += demo::fmt(" (%.0f %% of it)", 100 * p.epoch_fraction);
+  s += demo::fmt(": loss %.4f", p.loss) + demo::fmt(", accuracy %.2f %%", p.accuracy);
+  if (!std::isnan(p.validation)) s += demo::fmt(", validation %.2f %%", p.validation);
+  return s + demo::fmt(", %.1f s", p.seconds);
 }
 
-/// Median latency of predict on `batch` images: microseconds.
-double latency_us(const qsparse::context& ctx, const demo::qmodel& m, const demo::matrix& x, int batch, int runs) {
-  demo::workspace ws;
-  std::vector<float> logits(static_cast<std::size_t>(batch) * static_cast<std::size_t>(m.classes()));
-  batch = std::min<int>(batch, static_cast<int>(x.rows()));
-  for (int i = 0; i < 3; ++i) demo::predict(ctx, m, x.data(), batch, logits.data(), ws);
-  std::vector<double> t;
-  for (int r = 0; r < runs; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    demo::predict(ctx, m, x.data(), batch, logits.data(), ws);
-    t.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return median(t);
+std::string epochs_text(int n) { return std::to_string(n) + (n == 1 ? " epoch" : " epochs"); }
+
+/// "1e-3" for a power of ten, else %g.
+std::string lr_text(double lr) {
+  const double e = std::round(std::log10(lr));
+  if (std::abs(lr / std::pow(10.0, e) - 1) < 1e-4) return "1e" + std::to_string(static_cast<int>(e));
+  return demo::fmt("%g", lr);
 }
 
 double zero_fraction(const demo::network& net) {
@@ -138,14 +143,26 @@ double zero_fraction(const demo::network& net) {
   return zeros / total;
 }
 
-/// A fine-tuned network and what it was: filled by a job.
+/// A fine-tuning job and the networks it produced.
+///   control      the float network trained on, as the pruning jobs train (same epochs, learning rate and
+///                data order, no masks), then as their QAT (lr/10, no fake quantization): two checkpoints
+///   prune        pruning to `target` on the schedule, then QAT of the pruned network with frozen masks
+///   qat          QAT of the float network
+///   qat_control  the float network trained as the qat job, without fake quantization
+enum class job_kind { control, prune, qat, qat_control };
+
 struct tuned {
-  std::string label;
+  job_kind kind = job_kind::qat;
   demo::prune_pattern pattern = demo::prune_pattern::unstructured;
-  double target = 0;  // final sparsity (0: not pruned)
-  std::optional<demo::network> pruned, pruned_qat, qat;
-  demo::activation_params qat_params, pruned_qat_params;
+  double target = 0;  // final sparsity (prune jobs)
+  std::optional<demo::network> first, second;  // control: +N, +N+Q; prune: pruned, pruned + QAT; qat*: -, result
+  demo::activation_params qat_params;          // of `second` (prune, qat)
 };
+
+std::string prune_name(const tuned& t) {
+  return std::string(demo::to_string(t.pattern)) +
+         (t.pattern == demo::prune_pattern::two_of_four ? "" : " " + demo::fmt("%.0f%%", t.target * 100));
+}
 
 }  // namespace
 
@@ -165,74 +182,112 @@ int main(int argc, char** argv) {
     const int qat_epochs = std::max(1, epochs / 5);
     const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
     const int jobs = opt.jobs > 0 ? opt.jobs : static_cast<int>(std::min(2u, hw));
-    mkdir(opt.out.c_str(), 0755);  // an existing directory is fine; a failure shows when writing
+    const std::string out = !opt.out.empty() ? opt.out : opt.smoke ? "build/demo-smoke-out" : "build/demo-out";
+    demo::ensure_writable_dir(out);  // before any training: a bad --out must not cost the whole run
 
     std::vector<std::string> notes;
     if (!DEMO_HAVE_PRUNING) notes.push_back("pruning variants left out: qsparse/sparsity/pruner.hpp is not in this checkout");
     if (!DEMO_HAVE_SPARSE_GEMM) notes.push_back("block 4x16 and 2:4 variants left out: qsparse/gemm/sparse_gemm.hpp is not in this checkout");
     if (cnn && !DEMO_HAVE_CONV) notes.push_back("CNN int8 variants left out: qsparse/conv (conv2d and pooling) is not in this checkout");
 
-    progress("qsparse_demo: %s\n", "loading " + opt.data);
+    say("qsparse_demo: loading " + opt.data + "; writing to " + out);
     const demo::data_splits data = demo::load_data(opt.data, opt.smoke ? 3000 : 60000, opt.smoke ? 1000 : 10000);
     const std::string arch = cnn ? "cnn" : "mlp";
     demo::network base(cnn ? demo::cnn_architecture() : demo::mlp_architecture(), 42);
     demo::train_options to;
     to.epochs = epochs;
     to.label = arch + " float";
-    progress("qsparse_demo: %s\n", "training the float " + arch + " (" + std::to_string(epochs) + " epochs, " +
-                                       std::to_string(data.train.x.rows()) + " images, Adam 1e-3, batch 128)");
-    demo::train(base, data, to, nullptr);
     const long steps_per_epoch = (data.train.x.rows() + to.batch - 1) / to.batch;
+    say("qsparse_demo: training the float " + arch + " (" + std::to_string(epochs) + " epochs, " +
+        std::to_string(data.train.x.rows()) + " images, Adam 1e-3, batch 128)");
+    {
+      demo::progress_meter meter(static_cast<double>(epochs * steps_per_epoch));
+      to.on_progress = [&](const demo::train_progress& p) {
+        meter.add(static_cast<double>(p.batches));
+        say(epoch_line(to.label, p) + "; float training " + meter.status());
+      };
+      demo::train(base, data, to, nullptr);
+      to.on_progress = nullptr;
+    }
 
-    // ---- fine-tuning jobs (QAT, pruning, pruning + QAT), in parallel -------------------------------
+    // ---- fine-tuning jobs (controls, pruning, QAT), in parallel, longest first ----------------------------
     std::vector<tuned> runs;
-    runs.push_back({"QAT", demo::prune_pattern::unstructured, 0, {}, {}, {}, {}, {}});
+    runs.push_back({job_kind::control, demo::prune_pattern::unstructured, 0, {}, {}, {}});
 #if DEMO_HAVE_PRUNING
     std::vector<demo::prune_pattern> patterns{demo::prune_pattern::unstructured};
     if (DEMO_HAVE_SPARSE_GEMM) patterns.push_back(demo::prune_pattern::block_4x16);
     for (demo::prune_pattern p : patterns)
-      for (double s : {0.80, 0.90, 0.95}) runs.push_back({"", p, s, {}, {}, {}, {}, {}});
-    if (DEMO_HAVE_SPARSE_GEMM) runs.push_back({"", demo::prune_pattern::two_of_four, 0.5, {}, {}, {}, {}, {}});
+      for (double s : {0.80, 0.90, 0.95}) runs.push_back({job_kind::prune, p, s, {}, {}, {}});
+    if (DEMO_HAVE_SPARSE_GEMM) runs.push_back({job_kind::prune, demo::prune_pattern::two_of_four, 0.5, {}, {}, {}});
 #endif
+    runs.push_back({job_kind::qat, demo::prune_pattern::unstructured, 0, {}, {}, {}});
+    runs.push_back({job_kind::qat_control, demo::prune_pattern::unstructured, 0, {}, {}, {}});
+    const auto job_epochs = [&](const tuned& t) {
+      return t.kind == job_kind::qat || t.kind == job_kind::qat_control ? qat_epochs : prune_epochs + qat_epochs;
+    };
+    long total_epochs = 0;
+    for (const tuned& t : runs) total_epochs += job_epochs(t);
+    demo::progress_meter tune_meter(static_cast<double>(total_epochs * steps_per_epoch));
+    const auto with_progress = [&](demo::train_options o, const std::string& label) {
+      o.label = label;
+      o.on_progress = [&tune_meter, label](const demo::train_progress& p) {
+        tune_meter.add(static_cast<double>(p.batches));
+        say(epoch_line(label, p) + "; fine-tuning " + tune_meter.status());
+      };
+      return o;
+    };
+
     auto run_job = [&](tuned& t) {
-      demo::train_options q = to;
+      demo::train_options q = to;  // QAT (and its control): lr/10, its own data order
       q.lr = to.lr / 10;
       q.epochs = qat_epochs;
       q.shuffle_seed = 3;
-      if (t.target == 0) {
-        t.qat.emplace(base);
-        demo::qat_hooks h(*t.qat);
-        q.label = arch + " QAT";
-        demo::train(*t.qat, data, q, &h.hooks());
-        t.qat_params = h.params();
-        return;
-      }
-#if DEMO_HAVE_PRUNING
-      const std::string name = std::string(demo::to_string(t.pattern)) +
-                               (t.pattern == demo::prune_pattern::two_of_four ? "" : " " + demo::fmt("%.0f%%", t.target * 100));
-      t.pruned.emplace(base);
-      demo::train_options p = to;
+      demo::train_options p = to;  // pruning (and its control)
       p.epochs = prune_epochs;
       p.shuffle_seed = 2;
-      p.label = arch + " prune " + name;
-      // TF-MOT's tutorial schedule: 50 % → target, power 3, every 100 steps, ending with the fine-tuning.
-      const long end_step = std::max<long>(1, steps_per_epoch * prune_epochs);
-      demo::pruning_hooks ph(*t.pruned, t.pattern, 0.5, t.target, end_step, std::min<long>(100, end_step));
-      demo::train(*t.pruned, data, p, &ph.hooks());
-      ph.finish();
-      // QAT of the pruned network, masks frozen.
-      t.pruned_qat.emplace(*t.pruned);
-      demo::qat_hooks qh(*t.pruned_qat);
-      demo::pruning_hooks frozen(*t.pruned_qat, ph.current_masks(), &qh.hooks());
-      q.label = arch + " prune " + name + " + QAT";
-      demo::train(*t.pruned_qat, data, q, &frozen.hooks());
-      frozen.finish();
-      t.pruned_qat_params = qh.params();
+      switch (t.kind) {
+        case job_kind::qat: {
+          t.second.emplace(base);
+          demo::qat_hooks h(*t.second);
+          demo::train(*t.second, data, with_progress(q, arch + " QAT"), &h.hooks());
+          t.qat_params = h.params();
+          return;
+        }
+        case job_kind::qat_control:
+          t.second.emplace(base);
+          demo::train(*t.second, data, with_progress(q, arch + " control for QAT"), nullptr);
+          return;
+        case job_kind::control:
+          t.first.emplace(base);
+          demo::train(*t.first, data, with_progress(p, arch + " control for pruning"), nullptr);
+          t.second.emplace(*t.first);
+          demo::train(*t.second, data, with_progress(q, arch + " control for pruning + QAT"), nullptr);
+          return;
+        case job_kind::prune: {
+#if DEMO_HAVE_PRUNING
+          const std::string name = prune_name(t);
+          t.first.emplace(base);
+          // TF-MOT's tutorial schedule: 50 % → target, power 3, every 100 steps, ending with the fine-tuning.
+          const long end_step = std::max<long>(1, steps_per_epoch * prune_epochs);
+          demo::pruning_hooks ph(*t.first, t.pattern, 0.5, t.target, end_step, std::min<long>(100, end_step));
+          demo::train(*t.first, data, with_progress(p, arch + " prune " + name), &ph.hooks());
+          ph.finish();
+          // QAT of the pruned network, masks frozen.
+          t.second.emplace(*t.first);
+          demo::qat_hooks qh(*t.second);
+          demo::pruning_hooks frozen(*t.second, ph.current_masks(), &qh.hooks());
+          demo::train(*t.second, data, with_progress(q, arch + " prune " + name + " + QAT"), &frozen.hooks());
+          frozen.finish();
+          t.qat_params = qh.params();
 #endif
+          return;
+        }
+      }
     };
-    progress("qsparse_demo: %s\n", "fine-tuning " + std::to_string(runs.size()) + " networks (QAT " + std::to_string(qat_epochs) +
-                                       " epochs at lr/10, pruning " + std::to_string(prune_epochs) + " epochs) on " +
-                                       std::to_string(jobs) + " threads");
+    say("qsparse_demo: fine-tuning " + std::to_string(runs.size()) + " networks on " + std::to_string(jobs) + " threads, " +
+        std::to_string(total_epochs) + " epochs in all (pruning " + std::to_string(prune_epochs) + " epochs, then QAT " +
+        std::to_string(qat_epochs) + " at lr/10; QAT alone " + std::to_string(qat_epochs) +
+        "; float controls for both, trained the same way without compression)");
     {
       std::mutex mu;
       std::size_t next = 0;
@@ -258,22 +313,29 @@ int main(int argc, char** argv) {
       for (std::thread& th : pool) th.join();
       if (error) std::rethrow_exception(error);
     }
+    const tuned* control = nullptr;
+    const tuned* qat_control = nullptr;
+    const tuned* qat = nullptr;
+    for (const tuned& t : runs) {
+      if (t.kind == job_kind::control) control = &t;
+      if (t.kind == job_kind::qat_control) qat_control = &t;
+      if (t.kind == job_kind::qat) qat = &t;
+    }
 
     // ---- variants: build, save, re-load, evaluate -------------------------------------------------------
     const qsparse::context ctx;  // one thread: latencies are single-core
-    const int runs_1 = opt.smoke ? 20 : 300, runs_256 = opt.smoke ? 3 : 30;
     std::vector<demo::result> results;
-    double float_acc = 0;
-    std::size_t float_bytes = 0;
-    auto add = [&](demo::qmodel m, const std::string& group, const std::string& kernel, double sparsity) {
+    std::deque<demo::qmodel> models;  // the re-loaded models, kept for the interleaved latency rounds
+    std::vector<std::function<void()>> variants;
+    auto add = [&](demo::qmodel m, const std::string& group, const std::string& kernel, double sparsity, std::size_t ref) {
       demo::prepare(m);  // sparse layers are packed here, and saved as packed
       std::string file = m.name;
       for (char& c : file)
         if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
       file = arch + "_" + file + ".safetensors";
-      const std::string path = opt.out + "/" + file;
+      const std::string path = out + "/" + file;
       demo::save_model(m, path);
-      demo::qmodel loaded = demo::load_model(path);  // everything below runs from the file
+      demo::qmodel& loaded = models.emplace_back(demo::load_model(path));  // everything below runs from the file
       demo::prepare(loaded);
       demo::result r;
       r.name = m.name;
@@ -282,81 +344,163 @@ int main(int argc, char** argv) {
       r.file = file;
       r.bytes = static_cast<const qsparse::io::safetensors_file*>(loaded.file.get())->file_size();
       r.accuracy = demo::accuracy(ctx, loaded, data.test.x, data.test.y);
-      r.latency_1 = latency_us(ctx, loaded, data.test.x, 1, runs_1);
-      r.latency_256 = latency_us(ctx, loaded, data.test.x, 256, runs_256) / 1000.0;
       r.sparsity = sparsity;
-      if (results.empty()) {
-        float_acc = r.accuracy;
-        float_bytes = r.bytes;
-      }
-      r.delta = r.accuracy - float_acc;
-      r.ratio = static_cast<double>(float_bytes) / static_cast<double>(r.bytes);
-      progress("qsparse_demo: %s\n", demo::fmt("%6.2f %%  ", r.accuracy) + r.name);
+      r.ref = results.empty() ? 0 : ref;
+      r.delta = r.accuracy - (results.empty() ? r.accuracy : results[r.ref].accuracy);
+      r.ratio = static_cast<double>(results.empty() ? r.bytes : results.front().bytes) / static_cast<double>(r.bytes);
       results.push_back(r);
     };
     const bool int8_ok = !cnn || DEMO_HAVE_CONV;
     const std::string int8_kernel = cnn ? "conv2d + max_pool2d + gemm" : "gemm";
     const std::string float_kernel = cnn ? "Eigen (im2col)" : "Eigen";
-    progress("qsparse_demo: %s\n", "saving, re-loading and evaluating every variant in " + opt.out);
-    add(demo::make_weight_only(base, "float32", arch, demo::weight_format::f32), "float", float_kernel, 0);
-    add(demo::make_weight_only(base, "float16 weights", arch, demo::weight_format::f16), "post-training", "gemm_f16", 0);
-    add(demo::make_weight_only(base, "int8 dynamic range", arch, demo::weight_format::dynamic_int8), "post-training", "hybrid_gemm", 0);
+    const std::string lr_q = lr_text(static_cast<double>(to.lr) / 10);
+    // Rows 1-4: float32 and its controls. Δ of each row is against the float row trained as long (`ref`).
+    const std::size_t float_row = 0, qat_ref = 1, prune_ref = 2, prune_qat_ref = 3;
+    variants.push_back([&] { add(demo::make_weight_only(base, "float32", arch, demo::weight_format::f32), "float", float_kernel, 0, float_row); });
+    variants.push_back([&] {
+      add(demo::make_weight_only(*qat_control->second, "float32 control: +" + epochs_text(qat_epochs) + " at lr " + lr_q, arch,
+                                 demo::weight_format::f32),
+          demo::control_group, float_kernel, 0, float_row);
+    });
+    variants.push_back([&] {
+      add(demo::make_weight_only(*control->first, "float32 control: +" + epochs_text(prune_epochs), arch, demo::weight_format::f32),
+          demo::control_group, float_kernel, 0, float_row);
+    });
+    variants.push_back([&] {
+      add(demo::make_weight_only(*control->second,
+                                 "float32 control: +" + epochs_text(prune_epochs) + ", +" + std::to_string(qat_epochs) + " at lr " + lr_q,
+                                 arch, demo::weight_format::f32),
+          demo::control_group, float_kernel, 0, float_row);
+    });
+    variants.push_back([&] { add(demo::make_weight_only(base, "float16 weights", arch, demo::weight_format::f16), "post-training", "gemm_f16", 0, float_row); });
+    variants.push_back([&] {
+      add(demo::make_weight_only(base, "int8 dynamic range", arch, demo::weight_format::dynamic_int8), "post-training", "hybrid_gemm", 0, float_row);
+    });
     if (int8_ok) {
       for (demo::calibration_method c : {demo::calibration_method::minmax, demo::calibration_method::entropy}) {
         for (int n : {100, 500}) {
-          const demo::activation_params act = demo::calibrate(base, data.train.x, n, c);
-          add(demo::make_int8(base, std::string("int8 static, ") + demo::to_string(c) + ", " + std::to_string(n) + " samples", arch, act),
-              "post-training", int8_kernel, 0);
+          variants.push_back([&, c, n] {
+            const demo::activation_params act = demo::calibrate(base, data.train.x, n, c);
+            add(demo::make_int8(base, std::string("int8 static, ") + demo::to_string(c) + ", " + std::to_string(n) + " samples", arch, act),
+                "post-training", int8_kernel, 0, float_row);
+          });
         }
       }
-      add(demo::make_int8(*runs[0].qat, "int8 QAT", arch, runs[0].qat_params), "QAT", int8_kernel, 0);
+      variants.push_back([&] { add(demo::make_int8(*qat->second, "int8 QAT", arch, qat->qat_params), "QAT", int8_kernel, 0, qat_ref); });
     }
 #if DEMO_HAVE_PRUNING
     for (tuned& t : runs) {
-      if (t.target == 0) continue;
+      if (t.kind != job_kind::prune) continue;
       const std::string name = t.pattern == demo::prune_pattern::two_of_four
                                    ? std::string("2:4")
                                    : demo::fmt("%.0f%% ", t.target * 100) + demo::to_string(t.pattern);
-      const double zf = zero_fraction(*t.pruned);
-      add(demo::make_weight_only(*t.pruned, "pruned " + name + ", float32", arch, demo::weight_format::f32), "pruned float",
-          float_kernel, zf);
+      const double zf = zero_fraction(*t.first);
+      variants.push_back([&, name, zf] {
+        add(demo::make_weight_only(*t.first, "pruned " + name + ", float32", arch, demo::weight_format::f32), "pruned float", float_kernel, zf,
+            prune_ref);
+      });
       if (!int8_ok) continue;
       // Storage per weighted layer: dense layers in the pattern's kernel format; conv layers (no sparse
       // conv kernel) as a bitmask, run by the dense conv2d.
       std::vector<demo::storage_kind> storage;
-      std::string kernel;
-      for (const demo::layer_spec& s : t.pruned->layers()) {
+      for (const demo::layer_spec& s : t.first->layers()) {
         if (!s.has_weights()) continue;
         demo::storage_kind k = demo::storage_kind::bitmask;
         if (s.kind == demo::layer_kind::dense && t.pattern == demo::prune_pattern::block_4x16) k = demo::storage_kind::block_4x16;
         if (s.kind == demo::layer_kind::dense && t.pattern == demo::prune_pattern::two_of_four) k = demo::storage_kind::two_of_four;
         storage.push_back(k);
       }
-      kernel = t.pattern == demo::prune_pattern::unstructured ? int8_kernel + " (bitmask → dense)"
-                                                             : (cnn ? "conv2d + max_pool2d + sparse_gemm" : "sparse_gemm");
-      const demo::activation_params act = demo::calibrate(*t.pruned, data.train.x, 500, demo::calibration_method::minmax);
-      add(demo::make_int8(*t.pruned, "pruned " + name + " + int8 PTQ", arch, act, storage), "pruned + int8 PTQ", kernel, zf);
-      add(demo::make_int8(*t.pruned_qat, "pruned " + name + " + int8 QAT", arch, t.pruned_qat_params, storage),
-          "pruned + int8 QAT", kernel, zero_fraction(*t.pruned_qat));
+      const std::string kernel = t.pattern == demo::prune_pattern::unstructured ? int8_kernel + " (bitmask → dense)"
+                                                                                : (cnn ? "conv2d + max_pool2d + sparse_gemm" : "sparse_gemm");
+      variants.push_back([&, name, zf, storage, kernel] {
+        const demo::activation_params act = demo::calibrate(*t.first, data.train.x, 500, demo::calibration_method::minmax);
+        add(demo::make_int8(*t.first, "pruned " + name + " + int8 PTQ", arch, act, storage), "pruned + int8 PTQ", kernel, zf, prune_ref);
+      });
+      variants.push_back([&, name, storage, kernel] {
+        add(demo::make_int8(*t.second, "pruned " + name + " + int8 QAT", arch, t.qat_params, storage), "pruned + int8 QAT", kernel,
+            zero_fraction(*t.second), prune_qat_ref);
+      });
     }
 #endif
+    say("qsparse_demo: saving, re-loading and evaluating " + std::to_string(variants.size()) + " variants in " + out);
+    {
+      demo::progress_meter meter(static_cast<double>(variants.size()));
+      for (std::size_t i = 0; i < variants.size(); ++i) {
+        variants[i]();
+        meter.add(1);
+        const demo::result& r = results.back();
+        say(demo::fmt("%6.2f %%  ", r.accuracy) + r.name + " (" + std::to_string(i + 1) + "/" + std::to_string(variants.size()) + ", " +
+            meter.status() + ")");
+      }
+    }
+
+    // ---- latency: every round times every variant once, in a fresh random order ------------------------
+    const int rounds_1 = opt.smoke ? 10 : 100, calls_1 = opt.smoke ? 2 : 5, rounds_256 = opt.smoke ? 3 : 30;
+    const int batch_256 = std::min<int>(256, static_cast<int>(data.test.x.rows()));
+    {
+      const std::size_t n = models.size();
+      std::vector<demo::workspace> ws(n);
+      std::vector<float> logits(static_cast<std::size_t>(batch_256) * static_cast<std::size_t>(models.front().classes()));
+      const auto run = [&](std::size_t i, int batch) { demo::predict(ctx, models[i], data.test.x.data(), batch, logits.data(), ws[i]); };
+      for (std::size_t i = 0; i < n; ++i) {  // warm-up: workspaces sized, code and weights touched
+        for (int k = 0; k < 3; ++k) run(i, 1);
+        run(i, batch_256);
+      }
+      say("qsparse_demo: timing " + std::to_string(n) + " variants, interleaved: " + std::to_string(rounds_1) + " rounds at batch 1 (" +
+          std::to_string(calls_1) + " calls each), " + std::to_string(rounds_256) + " at batch " + std::to_string(batch_256));
+      demo::progress_meter meter(static_cast<double>(rounds_1 + rounds_256));
+      const auto report = [&](int) {
+        const int before = static_cast<int>(meter.fraction() * 10);
+        meter.add(1);
+        if (static_cast<int>(meter.fraction() * 10) != before) say("qsparse_demo: timing " + meter.status());
+      };
+      using us = std::chrono::duration<double, std::micro>;
+      // Each sample: one untimed call (this variant's weights back in cache, as when a model serves
+      // requests back to back), then the timed calls.
+      const auto s1 = demo::interleaved_samples(n, rounds_1, 7, [&](std::size_t i) {
+        run(i, 1);
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int k = 0; k < calls_1; ++k) run(i, 1);
+        return us(std::chrono::steady_clock::now() - t0).count() / calls_1;
+      }, report);
+      const auto s256 = demo::interleaved_samples(n, rounds_256, 11, [&](std::size_t i) {
+        run(i, batch_256);
+        const auto t0 = std::chrono::steady_clock::now();
+        run(i, batch_256);
+        return us(std::chrono::steady_clock::now() - t0).count() / 1000.0;
+      }, report);
+      for (std::size_t i = 0; i < n; ++i) {
+        const demo::sample_stats a = demo::summarize(s1[i]), b = demo::summarize(s256[i]);
+        results[i].latency_1 = a.median;
+        results[i].latency_1_spread = a.half_iqr();
+        results[i].latency_256 = b.median;
+        results[i].latency_256_spread = b.half_iqr();
+      }
+    }
 
     // ---- report -----------------------------------------------------------------------------------------
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const std::string title = "qsparse demo: " + arch + " on Fashion-MNIST (" + std::to_string(data.test.x.rows()) + " test images)";
-    std::string header = title + "\n" + "float training " + std::to_string(epochs) + " epochs; pruning fine-tunes " +
-                         std::to_string(prune_epochs) + " epochs (polynomial decay 50% -> target, power 3, every 100 steps); QAT " +
-                         std::to_string(qat_epochs) + " epochs at lr 1e-4\n" +
-                         "accuracy from the re-loaded safetensors file; latency = median, one thread, float images in, logits out; ISA " +
+    const std::string lr_s = lr_text(static_cast<double>(to.lr));
+    std::string header = title + "\n" + "float training " + epochs_text(epochs) + " (Adam, lr " + lr_s + "); pruning fine-tunes " +
+                         epochs_text(prune_epochs) + " (lr " + lr_s + ", polynomial decay 50% -> target, power 3, every 100 steps); QAT " +
+                         epochs_text(qat_epochs) + " at lr " + lr_q + " (pruned + QAT: after the pruning)\n" +
+                         "Δ = accuracy minus that of row \"vs\", the float model trained exactly as long without compression: #1 for the\n" +
+                         "post-training variants; the float controls #2-#4 (the same extra epochs, learning rates and data order,\n" +
+                         "no masks, no fake quantization) for QAT (#2), pruned (#3) and pruned + QAT (#4); the controls vs #1\n" +
+                         "accuracy from the re-loaded safetensors file; latency: median of " + std::to_string(rounds_1) + " (batch 1) and " +
+                         std::to_string(rounds_256) + " (batch " + std::to_string(batch_256) + ") rounds that each time every variant once, in a\n" +
+                         "fresh random order, after one untimed call; ± half the interquartile range; one thread, float images in, logits out;\n" +
+                         "ISA " +
                          qsparse::to_string(qsparse::best_isa()) + "\n";
     std::printf("\n%s\n%s", header.c_str(), demo::text_table(results).c_str());
     for (const std::string& n : notes) std::printf("note: %s\n", n.c_str());
-    std::printf("total time %.0f s; files, report.md and accuracy_vs_size.svg in %s\n", seconds, opt.out.c_str());
+    std::printf("total time %.0f s; files, report.md and accuracy_vs_size.svg in %s\n", seconds, out.c_str());
     std::string md = "# " + title + "\n\n" + header.substr(title.size() + 1) + "\n" + demo::markdown_table(results);
     for (const std::string& n : notes) md += "\nNote: " + n + "\n";
     md += "\n![accuracy vs size](accuracy_vs_size.svg)\n";
-    demo::write_file(opt.out + "/report.md", md);
-    demo::write_file(opt.out + "/accuracy_vs_size.svg", demo::svg_chart(results, title));
+    demo::write_file(out + "/report.md", md);
+    demo::write_file(out + "/accuracy_vs_size.svg", demo::svg_chart(results, title));
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "qsparse_demo: error: %s\n", e.what());
