@@ -29,7 +29,7 @@
 //     its work split at creation — and before each execution.
 //   xnnpack_fully_connected_qs8(problem, threads = 1)                        (QSPARSE_HAVE_XNNPACK)
 //     xnn_create_fully_connected_nc_qs8: kernel [N][K] (B transposed once), ONE kernel scale (this
-//     XNNPACK, 2022-02, has no per-channel fully connected operator: COMPAT.md §5), so its C uses
+//     XNNPACK, 2022-02, has no per-channel fully connected operator: docs/numerics.md), so its C uses
 //     multiplier = float(a_scale * mean(b_scale) / c_scale) for every n, and its requantization is
 //     XNNPACK's fp32 rule (lrintf, ties to even). Threads: no pthreadpool for 1 (runs on the caller),
 //     pthreadpool_create(threads) otherwise.

@@ -1,5 +1,5 @@
 // tests/conv/conv2d_test.cpp — conv2d against reference_conv2d, bit for bit, on every ISA this CPU has:
-// TFLite's golden conv vectors (COMPAT 3.7), random layer shapes (odd sizes, every padding mode,
+// TFLite's golden conv vectors (from TFLite's kernel tests), random layer shapes (odd sizes, every padding mode,
 // stride 2, dilation 2, groups, 1x1 direct and strided, 1xN, batch > 1), edge values, every output
 // type, threads, bad input.
 #include <algorithm>
@@ -215,7 +215,7 @@ golden_conv quantize_per_channel(const std::vector<float>& w, index_t channels) 
 
 }  // namespace
 
-TEST_CASE("conv2d: TFLite golden vectors (COMPAT 3.7)", "[conv][conv2d][tflite]") {
+TEST_CASE("conv2d: TFLite golden vectors (from TFLite's kernel tests)", "[conv][conv2d][tflite]") {
   for (isa_level isa : testing::supported_levels()) {
     scoped_isa_ceiling ceiling(isa);
     SECTION("Int8Filter1x3x3x1, SAME, stride 2") {

@@ -1,5 +1,5 @@
 // tests/conv/depthwise_test.cpp — depthwise_conv2d against reference_depthwise_conv2d, bit for bit, with
-// every depthwise kernel this CPU has: TFLite's golden vector (COMPAT 3.7), random shapes (channel tails,
+// every depthwise kernel this CPU has: TFLite's golden vector (from TFLite's kernel tests), random shapes (channel tails,
 // depth multipliers, every padding mode, stride 2, dilation 2), edge values, output types, threads,
 // bad input.
 #include <algorithm>
@@ -292,7 +292,7 @@ TEST_CASE("depthwise: full-range inputs, extreme zero points, every output type"
   }
 }
 
-TEST_CASE("depthwise: TFLite golden vector SimpleTestQuantizedPerChannel (COMPAT 3.7)", "[conv][depthwise][tflite]") {
+TEST_CASE("depthwise: TFLite golden vector SimpleTestQuantizedPerChannel (from TFLite's kernel tests)", "[conv][depthwise][tflite]") {
   const std::vector<float> in_f{1, 2, 7, 8, 3, 4, 9, 10, 5, 6, 11, 12};
   const std::vector<float> w_f{1, 2, 3, 4, -9, 10, -11, 12, 5, 6, 7, 8, 13, -14, 15, -16};
   const std::vector<float> b_f{1, 2, 3, 4};

@@ -199,7 +199,7 @@ TEST_CASE("gemm_16x8: every int64 stage combination on every kernel", "[gemm_16x
   }
 }
 
-TEST_CASE("gemm_16x8: TFLite FullyConnected 16x8 golden vectors (COMPAT 3.7)", "[gemm_16x8][tflite]") {
+TEST_CASE("gemm_16x8: TFLite FullyConnected 16x8 golden vectors (from TFLite's kernel tests)", "[gemm_16x8][tflite]") {
   // Input and output scale 128/65536 = 2^-9, zero points 0; weights [N=3][K=10] = the K x N column-major
   // view; float golden [24, 25, 26, 58, 59, 60] → quantized x * 512 = [12288, 12800, 13312, 29696, 30208,
   // 30720].

@@ -333,7 +333,7 @@ TEST_CASE("gemm: every output stage on every kernel", "[gemm][stages]") {
   }
 }
 
-TEST_CASE("gemm: TFLite FullyConnected golden vectors (COMPAT 3.7)", "[gemm][tflite]") {
+TEST_CASE("gemm: TFLite FullyConnected golden vectors (from TFLite's kernel tests)", "[gemm][tflite]") {
   // Weights [N=3][K=10] row-major = the K x N layout_left view.
   std::vector<std::int8_t> filter;
   for (int o = 0; o < 3; ++o) {

@@ -1,4 +1,4 @@
-// Tests for qsparse/quant/fixed_point.hpp: every example of COMPAT.md §3.4, the argument checks, and
+// Tests for qsparse/quant/fixed_point.hpp: every worked example of TFLite's MultiplyByQuantizedMultiplier (docs/numerics.md), the argument checks, and
 // an oracle comparison with gemmlowp's own fixedpoint.h (Debian libgemmlowp-dev) over random and
 // adversarial inputs, composed the way TFLite composes MultiplyByQuantizedMultiplier.
 #include "qsparse/quant/fixed_point.hpp"
@@ -104,7 +104,7 @@ class mismatches {
 
 }  // namespace
 
-TEST_CASE("quantize_multiplier reproduces TFLite QuantizeMultiplier on the COMPAT examples") {
+TEST_CASE("quantize_multiplier reproduces TFLite QuantizeMultiplier on TFLite's worked examples") {
   struct example {
     double real;
     int32_t multiplier;
@@ -176,7 +176,7 @@ TEST_CASE("quantize_multiplier rejects negative, NaN and infinite multipliers, n
                   qsparse::error);
 }
 
-TEST_CASE("saturating_rounding_doubling_high_mul and rounding_divide_by_pot: COMPAT examples") {
+TEST_CASE("saturating_rounding_doubling_high_mul and rounding_divide_by_pot: TFLite's worked examples") {
   // Usable in constant expressions.
   static_assert(qsparse::saturating_rounding_doubling_high_mul(int32_min, int32_min) == int32_max, "");
   static_assert(qsparse::rounding_divide_by_pot(-5, 1) == -3, "");
@@ -204,7 +204,7 @@ TEST_CASE("saturating_rounding_doubling_high_mul and rounding_divide_by_pot: COM
   CHECK_THROWS_AS(qsparse::rounding_divide_by_pot(1, -1), qsparse::error);
 }
 
-TEST_CASE("double vs single rounding: COMPAT examples") {
+TEST_CASE("double vs single rounding: TFLite's worked examples") {
   // x = 1, real 0.25: double rounding gives 1 (0.5 rounded up, then 0.5 rounded away), single 0.
   CHECK(qsparse::multiply_by_quantized_multiplier(1, 1 << 30, -1) == 1);
   CHECK(qsparse::multiply_by_quantized_multiplier_single_rounding(1, 1 << 30, -1) == 0);

@@ -83,7 +83,7 @@ class percentile_observer : public detail::histogram_observer_base<percentile_ob
 };
 
 /// Minimises the KL divergence between the clipped and the quantized distribution (TensorRT entropy
-/// calibration; COMPAT.md §8).
+/// calibration; docs/numerics.md).
 class entropy_observer : public detail::histogram_observer_base<entropy_observer> {
  public:
   /// 8192 bins by default: at least TensorRT's 2048 over [0, max |x|] (qsparse/calibrate/range_search.hpp).

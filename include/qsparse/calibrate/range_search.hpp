@@ -13,7 +13,7 @@
 //     most that many values below it and the smallest upper edge with at most that many above it.
 //     (TensorRT's percentile calibrator takes the lower edge of the bin where the CDF reaches p; this
 //     takes its upper edge, so a constant tensor keeps its value.)
-// entropy_range(h, levels, symmetric, options)    TensorRT's KL-divergence search (COMPAT.md §8):
+// entropy_range(h, levels, symmetric, options)    TensorRT's KL-divergence search (docs/numerics.md):
 //     symmetric — on the |x| bins 0..stop (stop = one past the last non-empty bin): bins[0] = bins[1]
 //       (TensorRT replaces the zero bin), then for each candidate i = start, start + stride, ... < stop
 //       and i = stop (with stride 1, exactly TensorRT's list):

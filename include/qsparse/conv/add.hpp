@@ -4,7 +4,7 @@
 //   qsparse::add(ctx, a, b, out, p);          // views of std::int8_t with the same extents, any rank
 //
 // Bit for bit as reference_add (qsparse/conv/reference.hpp; TFLite's integer_ops/add.h, left shift 20,
-// per-input multipliers, COMPAT.md §3.4 double rounding). Same shapes only (no broadcasting); the
+// per-input multipliers, docs/numerics.md double rounding). Same shapes only (no broadcasting); the
 // three views must be contiguous (a residual connection adds two dense NHWC tensors). The kernels
 // (kernels/<isa>/add_s8.hpp) run on best_isa(); tasks are contiguous ranges of elements.
 #pragma once

@@ -1,5 +1,5 @@
 // qsparse/conv/reference.hpp — the definition of every convolution-family result, in the plainest
-// code, following TFLite's reference integer kernels (COMPAT.md §3.5). Every fast path (conv2d,
+// code, following TFLite's reference integer kernels (docs/conv.md). Every fast path (conv2d,
 // depthwise_conv2d, max_pool2d, average_pool2d, add) is tested bit-exact against these.
 //
 //   reference_conv2d(quantized(in, in_zp), quantized(filter, w_zp), groups, out, params, pipeline)

@@ -1,5 +1,5 @@
 // qsparse/gemm/gemm_16x8.hpp — the 16x8 GEMM: int16 activations × int8 weights, exact int64 sums
-// (TFLite's 16x8 FullyConnected / Conv with int64 bias; COMPAT.md §3.5).
+// (TFLite's 16x8 FullyConnected / Conv with int64 bias; docs/numerics.md).
 //
 //   auto packed = qsparse::pack_weights_16x8(w_kxn);     // once per layer (packed_weights_16x8.hpp)
 //   qsparse::gemm_16x8(ctx, a_mxk, packed, dst_mxn,

@@ -1,5 +1,5 @@
 // qsparse/gemm/gemm_f16.hpp — the float16-weight GEMM: float activations × weights stored as IEEE
-// binary16, computed in float32 (TFLite's float16 weights are dequantized by an exact cast, COMPAT.md §3.3;
+// binary16, computed in float32 (TFLite's float16 weights are dequantized by an exact cast, docs/numerics.md;
 // here the cast happens inside the kernel, so the weights stay half the size in memory).
 //
 //   auto packed = qsparse::pack_weights_f16(w_kxn);    // once per layer (packed_weights_f16.hpp)

@@ -1,5 +1,5 @@
 // qsparse/gemm/hybrid.hpp — dynamic-range ("hybrid") GEMM: float activations quantized per row on the
-// fly, int8 weights, float output; TFLite's FullyConnected EvalHybrid (COMPAT.md §3.6) bit for bit.
+// fly, int8 weights, float output; TFLite's FullyConnected EvalHybrid (docs/numerics.md) bit for bit.
 //
 //   hybrid_params p{weight_scales, /*per_channel=*/true, bias, hybrid_quantization::symmetric};
 //   qsparse::hybrid_gemm(ctx, a_float_mxk, packed, dst_float_mxn, p);

@@ -12,7 +12,7 @@
 // torch.fake_quantize_per_tensor_affine / _per_channel_affine exactly, except for NaN: qsparse gives 0
 // (NaN quantizes to the zero point), PyTorch an unspecified value (its int64 conversion of NaN).
 //
-// Backward (straight-through estimator, PyTorch's rule, COMPAT.md §6.2): the gradient passes where
+// Backward (straight-through estimator, PyTorch's rule, docs/numerics.md): the gradient passes where
 // qmin <= round(x / scale) + zero_point <= qmax on the *unclamped* rounded value — an input that rounds
 // exactly onto qmin or qmax passes, one that rounds past it gets 0 — computed as dy * (pass ? 1 : 0), so a
 // blocked gradient is ±0.0 by the sign of dy and a NaN dy stays NaN. NaN and ±inf inputs block.

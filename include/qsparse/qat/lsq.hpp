@@ -6,7 +6,7 @@
 //   scale -= lr * g.scale;  zero_point -= lr * g.zero_point;
 //   // per channel: lsq_channel_params{scale, zero_point, channels, axis}, gradients into caller arrays
 //
-// PyTorch's torch._fake_quantize_learnable_per_tensor_affine / _per_channel_affine (COMPAT.md §6.3),
+// PyTorch's torch._fake_quantize_learnable_per_tensor_affine / _per_channel_affine (docs/numerics.md),
 // under the PyTorch policy (round_half_to_even) exactly, per element:
 //   forward   zp_f = clamp(round_half_even(zero_point), qmin, qmax); y = fake_quantize(x) with (scale, zp_f)
 //             — qsparse/qat/fake_quant.hpp, so y equals the integer pipeline's dequantize(quantize(x)).

@@ -2,7 +2,7 @@
 //
 // The rule is the scheme's rounding policy's (docs/numerics.md):
 //
-// TFLite (round_half_away_from_zero), TFLM ChooseQuantizationParams, COMPAT.md §3.2, in double:
+// TFLite (round_half_away_from_zero), TFLM ChooseQuantizationParams, docs/numerics.md, in double:
 //   affine:    rmin = min(min, 0), rmax = max(max, 0); scale = (rmax - rmin) / (qmax - qmin);
 //              zero point from min (qmin - rmin/scale) or from max (qmax - rmax/scale), whichever has the
 //              smaller |qmin| + |rmin/scale| vs |qmax| + |rmax/scale| (ties → from max), then nudged:
@@ -10,7 +10,7 @@
 //              widened after nudging.
 //   symmetric: scale = max(|min|, |max|) / ((qmax - qmin) / 2) in float (127 for narrow int8 — TFLite's
 //              weight rule max|w| / 127; 32767 for narrow int16), zero point fixed.
-// PyTorch (round_half_to_even), torch.ao.quantization observer _calculate_qparams, COMPAT.md §6.4, in float:
+// PyTorch (round_half_to_even), torch.ao.quantization observer _calculate_qparams, docs/numerics.md, in float:
 //   affine:    scale = max((max_pos - min_neg) / (qmax - qmin), eps), zp = clamp(qmin - round_half_even(min_neg / scale))
 //   symmetric: scale = max(max(-min_neg, max_pos) / ((qmax - qmin) / 2), eps), zero point fixed (0, or 128 for uint8)
 //   with min_neg = min(min, 0), max_pos = max(max, 0), eps = 2^-23 (float32 epsilon).

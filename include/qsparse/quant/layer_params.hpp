@@ -5,12 +5,12 @@
 //       qsparse::requantize_multipliers(input.scale, weight_params, output.scale);   // per tensor or per channel
 //   qsparse::requantize_multipliers(input.scale, weight_params, output.scale, multipliers, shifts);  // caller arrays
 //
-// Bias (TFLite's spec, COMPAT.md §3.1; PyTorch's qnnpack, §6.5): int32, zero point 0, scale
+// Bias (TFLite's spec, docs/numerics.md; PyTorch's qnnpack): int32, zero point 0, scale
 // input_scale * weight_scale[c] formed in float32; bias_q[c] = quantize_value<Rounding, int32>(bias[c],
 // that scale, 0) — the weight scheme's rounding: half away and division under TFLite's policy, half to even
 // and the reciprocal under PyTorch's; saturating at the int32 range.
 //
-// Requantization multipliers for the GEMM output pipeline, TFLite's way (COMPAT.md §3.4, kernel_util.cc):
+// Requantization multipliers for the GEMM output pipeline, TFLite's way (docs/numerics.md, kernel_util.cc):
 //   per-tensor weights:  real = double(float(input_scale * weight_scale)) / double(output_scale)
 //   per-channel weights: real[c] = double(input_scale) * double(weight_scale[c]) / double(output_scale)
 // then Policy::quantize(real) (double_rounding: TFLite's QuantizeMultiplier; single_rounding: its

@@ -1,7 +1,7 @@
 // qsparse/quant/rounding.hpp — rounding policies: how a real number becomes an integer.
 //
 // A rounding policy fixes every rule that decides an integer result from a float, so that one
-// policy reproduces one family of systems bit for bit (see docs/numerics.md and COMPAT.md §1):
+// policy reproduces one family of systems bit for bit (see docs/numerics.md and docs/numerics.md):
 //
 //   round_half_away_from_zero  TFLite, gemmlowp. quantize: round(x / scale), the division in float32;
 //                              choose_params: TFLite's ChooseQuantizationParams (double arithmetic,

@@ -8,7 +8,7 @@
 // multiplier must be in (0, 1)). Per element (integer_ops/add.h):
 //   a' = MBQM((a - a_zp) * 2^20, M_a, s_a), b' = MBQM((b - b_zp) * 2^20, M_b, s_b)
 //   out = clamp(MBQM(a' + b', M_out, s_out) + out_zp, act_min, act_max)
-// with MBQM the double-rounding MultiplyByQuantizedMultiplier (COMPAT.md §3.4).
+// with MBQM the double-rounding MultiplyByQuantizedMultiplier (docs/numerics.md).
 #pragma once
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // qsparse/spec/conv_params.hpp — the geometry of a 2-D convolution or pooling window on NHWC tensors:
-// strides, dilations, padding (TFLite's arithmetic, COMPAT.md §3.5), and the output size they give.
+// strides, dilations, padding (TFLite's arithmetic, kernels/padding.h; docs/conv.md), and the output size they give.
 //
 //   qsparse::conv2d_params p{};                       // stride 1, dilation 1, VALID
 //   p.stride_h = p.stride_w = 2;

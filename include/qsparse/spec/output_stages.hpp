@@ -1,5 +1,5 @@
 // qsparse/spec/output_stages.hpp — what a GEMM does with its int32 accumulators: a pipeline of output
-// stages, composed at compile time (gemmlowp's model; COMPAT.md §4).
+// stages, composed at compile time (gemmlowp's model, public/output_stages.h; docs/numerics.md).
 //
 //   auto out = qsparse::pipeline(qsparse::bias_add{bias},
 //                                qsparse::requantize_fixed_point_per_channel<qsparse::double_rounding>{m, s},

@@ -1,6 +1,6 @@
 // qsparse/kernels/scalar/requantize.hpp — the definition of requantizing one value, and its portable loop.
 //
-// TFLite rule (output scheme rounds half away from zero; TFLite's Requantize op, COMPAT.md §3.4):
+// TFLite rule (output scheme rounds half away from zero; TFLite's Requantize op, docs/numerics.md):
 //   out = clamp(multiply_by_quantized_multiplier(saturate_int32(q - in_zp), M, shift) + out_zp, qmin, qmax)
 //   with {M, shift} = quantize_multiplier(double(in_scale) / double(out_scale)), double rounding.
 // PyTorch rule (output scheme rounds half to even; at::native::requantize_val):
