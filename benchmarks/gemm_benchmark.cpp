@@ -932,6 +932,7 @@ int main(int argc, char** argv) {
   int argc_kept = static_cast<int>(argv_kept.size());
   argv_kept.push_back(nullptr);
   benchmark::Initialize(&argc_kept, argv_kept.data());
+  qsparse_bench::add_build_context();
   if (benchmark::ReportUnrecognizedArguments(argc_kept, argv_kept.data())) return 1;
 
   const bool console = format.empty() || format == "console";

@@ -195,6 +195,7 @@ void register_variants() {
 int main(int argc, char** argv) {
   qsparse_bench::with_default_flags args(argc, argv, {"--benchmark_min_time=0.2"});
   benchmark::Initialize(args.argc(), args.argv());
+  qsparse_bench::add_build_context();
   if (benchmark::ReportUnrecognizedArguments(*args.argc(), args.argv())) return 1;
   qsparse_bench::register_variants();
   benchmark::RunSpecifiedBenchmarks();

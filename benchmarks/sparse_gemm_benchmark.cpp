@@ -332,6 +332,7 @@ int main(int argc, char** argv) {
   qsparse_bench::with_default_flags args(argc, argv, {"--benchmark_min_time=0.1"});
   const std::string format = args.value_of("--benchmark_format");
   benchmark::Initialize(args.argc(), args.argv());
+  qsparse_bench::add_build_context();
   if (benchmark::ReportUnrecognizedArguments(*args.argc(), args.argv())) return 1;
   qsparse_bench::register_all();
   const bool console = format.empty() || format == "console";

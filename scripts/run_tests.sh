@@ -2,16 +2,25 @@
 # scripts/run_tests.sh — THE test command: installs what it needs, then configures, builds and runs the
 # tests of every configuration of the matrix, each in its own build dir build/<name>:
 #
-#   gcc17        g++     C++17  RelWithDebInfo  -Werror  tests + examples + benchmarks (each benchmark run once)
+#   gcc17        g++     C++17  RelWithDebInfo  -Werror  tests + examples + benchmarks (compiled with the Release
+#                                                        flags, see benchmarks/CMakeLists.txt; each run once)
 #   clang20      clang++ C++20  Release         -Werror  tests + examples
 #   gcc20        g++     C++20  Release         -Werror  tests
 #   clang17-san  clang++ C++17  Debug -O1       -Werror  tests under ASan + UBSan (QSPARSE_SANITIZE), plus a
 #                                                        bounded libFuzzer run (QSPARSE_BUILD_FUZZERS)
 #
 # Quiet when all is well: logs go to build/logs/<name>.{configure,build,test,bench}.log; on failure the
-# relevant part of the log is shown. Prints one line per configuration, then `N passed, M failed`
-# (CTest's test counts summed, plus the benchmark smoke runs; a configuration that fails to configure
-# or build counts as one failed test) and exits non-zero if anything failed.
+# relevant part of the log is shown. Prints a line as each configuration starts and as each of its
+# phases (configure, build, test, benchmarks) ends, with the seconds it took, one summary line per
+# configuration, then `N passed, M failed` (CTest's test counts summed, plus the benchmark smoke runs; a
+# configuration that fails to configure or build counts as one failed test) and exits non-zero if
+# anything failed.
+#
+# The benchmark smoke runs each benchmark binary briefly and fails a binary that exits non-zero, prints
+# "no result" (its summary found nothing to summarise: the filter missed the rows it needs), or does not
+# report "qsparse_build: optimised, NDEBUG" (its code was not compiled with the Release flags). Google
+# Benchmark's "Library was built as DEBUG" warning is not ours: Debian's libbenchmark 1.7.1 is compiled
+# without NDEBUG and prints it for every program, -O3 -DNDEBUG ones included.
 #
 # Environment:
 #   QSPARSE_TEST_CONFIGS="gcc17 clang20"  run only these configurations
@@ -89,6 +98,11 @@ total_passed=0
 total_failed=0
 summary=()
 
+# phase_line <name> <phase> <start seconds> <result>: "run_tests:   gcc17  build       ok   612 s".
+phase_line() {
+  printf 'run_tests:   %-12s %-11s %-30s %5d s\n' "$1" "$2" "$4" "$((SECONDS - $3))"
+}
+
 # run_config <name>: sets config_passed, config_failed, config_status.
 run_config() {
   local name="$1" dir="build/$1" cxx std type cxx_flags_debug="" examples=OFF benchmarks=OFF werror=ON sanitize=OFF fuzzers=OFF
@@ -109,9 +123,15 @@ run_config() {
   [ -n "$cxx_flags_debug" ] && args+=(-DCMAKE_CXX_FLAGS_DEBUG="$cxx_flags_debug")
 
   config_passed=0; config_failed=0; config_status="ok"
+  local what="tests"
+  [ "$examples" = ON ] && what+=" + examples"
+  [ "$benchmarks" = ON ] && what+=" + benchmarks (Release flags)"
+  [ "$sanitize" = ON ] && what+=" under ASan + UBSan"
+  [ "$fuzzers" = ON ] && what+=", a bounded libFuzzer run"
+  echo "run_tests: $name: $cxx C++$std $type${cxx_flags_debug:+ ($cxx_flags_debug)} -Werror: $what, in $dir"
   [ "${QSPARSE_TEST_CLEAN:-0}" = 1 ] && rm -rf "$dir"
 
-  local configure_log="$logs/$name.configure.log" configure_rc=0
+  local configure_log="$logs/$name.configure.log" configure_rc=0 phase_start=$SECONDS
   cmake "${args[@]}" >"$configure_log" 2>&1 || configure_rc=$?
   if [ $configure_rc -ne 0 ] &&
      grep -q -E 'does not match the (generator|platform)|is different than the directory|does not match the source' "$configure_log"; then
@@ -121,22 +141,29 @@ run_config() {
     cmake "${args[@]}" >"$configure_log" 2>&1 || configure_rc=$?
   fi
   if [ $configure_rc -ne 0 ]; then
+    phase_line "$name" configure "$phase_start" FAILED
     show_log "$configure_log"
     config_failed=1; config_status="configure failed"; return
   fi
+  phase_line "$name" configure "$phase_start" ok
   # Keep going past a failed target, so one broken file does not hide the other results: the tests
   # that could not be built then fail in CTest, and the build failure itself counts as one failure.
   local build_failed=0 build_log="$logs/$name.build.log"
+  phase_start=$SECONDS
   if ! cmake --build "$dir" -j "$jobs" -- "${keep_going[@]}" >"$build_log" 2>&1; then
     build_failed=1
+    phase_line "$name" build "$phase_start" "FAILED ($(grep -c '^FAILED:' "$build_log") targets)"
     show_log "$build_log"
     if grep -q '^FAILED:' "$build_log"; then
       echo "run_tests: $name: targets that failed to build:"
       grep '^FAILED:' "$build_log" | sed -E 's/^FAILED: */  /'
     fi
+  else
+    phase_line "$name" build "$phase_start" ok
   fi
 
   local test_log="$logs/$name.test.log" line
+  phase_start=$SECONDS
   ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600 >"$test_log" 2>&1
   local ctest_rc=$?
   line="$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$test_log" | tail -n 1)"
@@ -151,6 +178,7 @@ run_config() {
     config_failed=1
   fi
   if [ $ctest_rc -ne 0 ] && [ $config_failed -eq 0 ]; then config_failed=1; fi
+  phase_line "$name" test "$phase_start" "$config_passed passed, $config_failed failed"
   if [ $config_failed -ne 0 ] && [ $build_failed -eq 0 ]; then
     config_status="tests failed"
     show_log "$test_log"
@@ -162,31 +190,66 @@ run_config() {
     config_failed=$((config_failed + 1)); config_status="build failed"
   fi
 
-  if [ "$benchmarks" = ON ]; then run_benchmarks "$name" "$dir"; fi
+  if [ "$benchmarks" = ON ]; then
+    phase_start=$SECONDS
+    local before_passed=$config_passed before_failed=$config_failed
+    run_benchmarks "$name" "$dir"
+    phase_line "$name" benchmarks "$phase_start" \
+      "$((config_passed - before_passed)) passed, $((config_failed - before_failed)) failed"
+  fi
 }
 
-# Runs every executable under <dir>/benchmarks once, briefly: its first benchmark (or QSPARSE_BENCH_FILTER).
+# The smoke filter of benchmark binary <exe>: enough benchmarks for its summary to compute something,
+# at sizes that take seconds. The DRAM sections of calibrate and quantize are left out (their buffers
+# are 256 and 512 MiB, 2 GiB in all); they print "DRAM: no … ran", which the smoke accepts for DRAM only.
+smoke_filter() {
+  local exe="$1" first escape='s/[][\\.*^$+?(){}|]/\\&/g'
+  case "$(basename "$exe")" in
+    calibrate_benchmark|quantize_benchmark) echo '/L2$'; return ;;
+  esac
+  first="$("$exe" --benchmark_list_tests=true 2>/dev/null | head -n 1)"
+  [ -n "$first" ] || return 0
+  case "$(basename "$exe")" in
+    sparse_gemm_benchmark)
+      # The summary compares each sparse row with the dense row of its shape: the first shape, all rows.
+      # Names: BM_dense_gemm/<shape>/real_time, BM_sparse_<format>/<shape>/s<percent>/real_time.
+      local shape="${first#BM_dense_gemm/}"
+      shape="${shape%/real_time}"
+      echo "^BM_(dense_gemm|sparse_[a-z0-9_]+)/$(sed -E "$escape" <<<"$shape")(/s[0-9]+)?(/real_time)?\$" ;;
+    *)
+      # Escape regex metacharacters so the filter matches exactly that one benchmark.
+      echo "^$(sed -E "$escape" <<<"$first")\$" ;;
+  esac
+}
+
+# Runs every executable under <dir>/benchmarks once, briefly (smoke_filter, or QSPARSE_BENCH_FILTER).
 run_benchmarks() {
-  local name="$1" dir="$2" bench_log="$logs/$1.bench.log" exe first filter
+  local name="$1" dir="$2" bench_log="$logs/$1.bench.log" exe filter
   : >"$bench_log"
   [ -d "$dir/benchmarks" ] || return 0
   while IFS= read -r exe; do
-    if [ -n "${QSPARSE_BENCH_FILTER:-}" ]; then
-      filter="$QSPARSE_BENCH_FILTER"
-    else
-      first="$("$exe" --benchmark_list_tests=true 2>>"$bench_log" | head -n 1)"
-      if [ -z "$first" ]; then
-        echo "=== $exe lists no benchmarks" >>"$bench_log"
-        continue
-      fi
-      # Escape regex metacharacters so the filter matches exactly that one benchmark.
-      filter="^$(sed -E 's/[][\\.*^$+?(){}|]/\\&/g' <<<"$first")\$"
+    filter="${QSPARSE_BENCH_FILTER:-$(smoke_filter "$exe")}"
+    if [ -z "$filter" ]; then
+      echo "=== $exe lists no benchmarks" >>"$bench_log"
+      continue
     fi
     echo "=== $exe --benchmark_filter=$filter" >>"$bench_log"
-    if timeout 300 "$exe" --benchmark_min_time=0.001 --benchmark_filter="$filter" >>"$bench_log" 2>&1; then
+    local output rc=0 why=""
+    output="$(timeout 300 "$exe" --benchmark_min_time=0.001 --benchmark_filter="$filter" 2>&1)" || rc=$?
+    printf '%s\n' "$output" >>"$bench_log"
+    if [ $rc -ne 0 ]; then
+      why="exit status $rc"
+    elif grep -v '^DRAM' <<<"$output" | grep -q -E 'no result|check --benchmark_filter|Failed to match any benchmarks'; then
+      why="it printed no result for --benchmark_filter=$filter: $(grep -v '^DRAM' <<<"$output" |
+        grep -m1 -E 'no result|check --benchmark_filter|Failed to match any benchmarks')"
+    elif ! grep -q 'qsparse_build: optimised, NDEBUG' <<<"$output"; then
+      why="it does not report \"qsparse_build: optimised, NDEBUG\": not compiled with the Release flags"
+    fi
+    if [ -z "$why" ]; then
       config_passed=$((config_passed + 1))
     else
-      echo "=== FAILED: $exe" >>"$bench_log"
+      echo "=== FAILED: $exe: $why" >>"$bench_log"
+      echo "run_tests: $name: benchmark smoke failed: $(basename "$exe"): $why"
       config_failed=$((config_failed + 1))
       [ "$config_status" = ok ] && config_status="benchmark failed"
       show_log "$bench_log"

@@ -7,6 +7,8 @@
 //                                bytes/s) and items_per_second
 //   with_default_flags(argc, argv, defaults)
 //                                argv with `defaults` inserted after argv[0] (later flags override them)
+//   add_build_context()          adds "qsparse_build: optimised, NDEBUG" (or what this binary is instead) to
+//                                the context every run prints; call it after benchmark::Initialize
 //   summary_reporter             forwards to the console (or JSON/CSV) reporter and remembers each
 //                                benchmark's counters — the median aggregate when repetitions ran, else the
 //                                median of its runs — so main can print goal ratios at Finalize().
@@ -87,6 +89,24 @@ inline void set_rate_counters(benchmark::State& state, std::ptrdiff_t n, std::si
                          benchmark::Counter::kIsRate, benchmark::Counter::OneK::kIs1000);
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(n));
 }
+
+// ---- build ---------------------------------------------------------------------------------------------
+
+/// How this binary was compiled. Google Benchmark's "***WARNING*** Library was built as DEBUG" speaks of
+/// the libbenchmark it links, not of this code: Debian's 1.7.1 is compiled without NDEBUG and prints it
+/// for every program, -O3 -DNDEBUG ones included. This line is the one that says whether our timed code
+/// was optimised; the test command's benchmark smoke fails without it.
+inline const char* build_kind() {
+#if defined(__OPTIMIZE__) && defined(NDEBUG)
+  return "optimised, NDEBUG";
+#elif defined(__OPTIMIZE__)
+  return "optimised, assertions on (not a Release build)";
+#else
+  return "UNOPTIMISED (not a Release build)";
+#endif
+}
+
+inline void add_build_context() { benchmark::AddCustomContext("qsparse_build", build_kind()); }
 
 // ---- command line ------------------------------------------------------------------------------------
 
