@@ -638,11 +638,13 @@ TEST_CASE("gemm: a destination sharing memory with an input, or with rows that o
                     "qsparse::gemm: destination's elements overlap (extents [16, 64], strides [0, 1]): every element of "
                     "an output must have memory of its own (e.g. a row stride of at least the row length)");
   // Rows that overlap (stride 32 < N = 64).
-  CHECK_THROWS_WITH(gemm(context{}, a2, packed, make_strided_view(buffer.data(), {m / 2, n}, {32, 1}), pipeline()),
+  const auto a_half = make_view(static_cast<const std::int8_t*>(a_own.data()), m / 2, k);
+  CHECK_THROWS_WITH(gemm(context{}, a_half, packed, make_strided_view(buffer.data(), {m / 2, n}, {32, 1}), pipeline()),
                     Catch::Contains("destination's elements overlap (extents [8, 64], strides [32, 1])"));
   // The destination inside the packed weights' own buffer.
   auto* packed_bytes = const_cast<std::int32_t*>(reinterpret_cast<const std::int32_t*>(packed.view().bytes()));
-  CHECK_THROWS_WITH(gemm(context{}, a2, packed, make_view(packed_bytes + 16, 1, n), pipeline()),
+  const auto a_row = make_view(static_cast<const std::int8_t*>(a_own.data()), 1, k);
+  CHECK_THROWS_WITH(gemm(context{}, a_row, packed, make_view(packed_bytes + 16, 1, n), pipeline()),
                     Catch::Contains("destination overlaps the packed weights in memory"));
   // Disjoint views of one buffer are fine.
   std::vector<std::int32_t> out(static_cast<std::size_t>(2 * m * n));

@@ -190,6 +190,10 @@ class tensor {
   // nothrow, so that a refused allocation is a qsparse::error (also with QSPARSE_NO_EXCEPTIONS).
   static T* allocate_uninitialised(index_t n) {
     if (n == 0) return nullptr;
+    // Also keeps the byte count below from wrapping where the caller's check is not inlined.
+    if (static_cast<std::size_t>(n) > std::numeric_limits<std::size_t>::max() / sizeof(T)) {
+      detail::raise(detail::concat("qsparse::tensor: ", n, " elements of ", sizeof(T), " bytes do not fit in size_t"));
+    }
     void* p = ::operator new(static_cast<std::size_t>(n) * sizeof(T), std::align_val_t{alignment}, std::nothrow);
     if (p == nullptr) {
       detail::raise(detail::concat("qsparse::tensor: could not allocate ", n, " elements of ", sizeof(T), " bytes"));
