@@ -218,7 +218,7 @@ TEST_CASE("read_idx checks a raw file's dimensions against its real length befor
   const std::string path = write_raw("qsparse_idx_hostile.idx", idx_bytes(0x08, {60000, 28, 28}, bytes_t(10, 7)));
   CHECK_THROWS_WITH(qsparse::io::read_idx(path), "qsparse::io::read_idx: qsparse_idx_hostile.idx: truncated: dimensions 60000 x 28 x "
                                     "28 of uint8 need 47040000 bytes of data, the file holds 10");
-  // Dimensions whose byte count passes the allocation limit.
+  // Dimensions whose byte count overflows int64.
   write_raw(path, idx_bytes(0x0E, {0xFFFFFFFFu, 0xFFFFFFFFu}, bytes_t{}));
   CHECK_THROWS_WITH(qsparse::io::read_idx(path), Catch::Contains("hold more elements than can be addressed"));
   std::remove(path.c_str());
