@@ -96,3 +96,14 @@ TEST_CASE("packed_weights: a column sum that leaves int32 is an error naming K",
                     "qsparse::pack_weights: the sum of column 0 over K = 16777218 rows is -2147483904, which does not fit "
                     "the int32 column sums; K is too deep for an int32 GEMM (split K)");
 }
+
+TEST_CASE("packed_weights: the header's reserved field must be 0 (found by the packed weights fuzzer)",
+          "[gemm][packed][errors]") {
+  std::vector<std::int8_t> w(6 * 8, 3);
+  const packed_weights packed = pack_weights(make_view(static_cast<const std::int8_t*>(w.data()), 6, 8), 0, isa_level::scalar);
+  aligned_bytes copy(packed.size_bytes());
+  std::memcpy(copy.p.get(), packed.view().bytes(), packed.size_bytes());
+  copy.p.get()[47] ^= 0x71;  // the last byte of packed_header::reserved
+  CHECK_THROWS_WITH(packed_weights_view::from_bytes(copy.p.get(), packed.size_bytes()),
+                    "qsparse::packed_weights_view::from_bytes: the header's reserved field must be 0, got 1895825408");
+}

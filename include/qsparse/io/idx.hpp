@@ -179,7 +179,6 @@ inline idx_array read_idx(const std::string& path) {
     out.dims.push_back(static_cast<index_t>(d));
     overflow = overflow || qsparse::detail::mul_overflows(product, d, &product);
   }
-  overflow = overflow || product > qsparse::detail::max_allocation_bytes;
   const auto expected = overflow ? std::size_t{0} : static_cast<std::size_t>(product);
   auto dims_text = [&] {
     std::string s;

@@ -155,6 +155,7 @@ class packed_weights_view {
                   " bytes is shorter than the ", h.total_bytes, " bytes its header declares");
     detail::check(h.weight_zero_point >= -128 && h.weight_zero_point <= 127, fn,
                   ": weight zero point must be in [-128, 127], got ", h.weight_zero_point);
+    detail::check(h.reserved == 0, fn, ": the header's reserved field must be 0, got ", h.reserved);
     packed_weights_view v(static_cast<const unsigned char*>(data), h);
     v.validate_contents(fn);
     return v;
