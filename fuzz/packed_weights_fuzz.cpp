@@ -109,7 +109,9 @@ void check_dense(const unsigned char* bytes, std::size_t size, reader& in) {
   check_accepted(
       v, [&](std::int64_t k, std::int64_t n) { return dense_weight(v, k, n); },
       [&](const auto& w, void* out, std::size_t out_bytes) {
-        qsparse::pack_weights(w, v.weight_zero_point(), v.isa(), out, out_bytes);
+        // The view's own layout: from_bytes checks the format, and whether a kernel of v.isa() reads that
+        // layout is the GEMM entry's question (it raises, below, when none does).
+        qsparse::pack_weights(w, v.weight_zero_point(), v.isa(), v.layout(), out, out_bytes);
       },
       [&](const auto& a, const auto& dst) { qsparse::gemm(qsparse::context{}, a, v, dst, qsparse::pipeline()); }, in,
       true);
