@@ -7,6 +7,7 @@
 //   QSPARSE_TARGET_AVX512       function attribute: AVX-512 F/BW/VL/DQ (+ F16C)
 //   QSPARSE_TARGET_AVX512_VNNI  function attribute: AVX-512 F/BW/VL/DQ + VNNI
 //   QSPARSE_RESTRICT            restrict qualifier
+//   QSPARSE_ALWAYS_INLINE       inline, and always inlined (the kernels' ISA-neutral drivers)
 // A host compiled with default flags still gets every path: the SIMD functions carry target
 // attributes and are only called after run-time CPU detection (qsparse/dispatch/isa.hpp).
 #pragma once
@@ -36,8 +37,10 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define QSPARSE_RESTRICT __restrict__
+#define QSPARSE_ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define QSPARSE_RESTRICT
+#define QSPARSE_ALWAYS_INLINE inline
 #endif
 
 // GCC 12 reports -Wmaybe-uninitialized inside its own AVX-512 intrinsic headers (the _mm512_undefined_*
