@@ -3,6 +3,7 @@
 #pragma once
 
 #include "qsparse/core/config.hpp"
+#include "qsparse/kernels/drivers/streaming.hpp"
 #include "qsparse/kernels/registry.hpp"
 #include "qsparse/kernels/scalar/convert_f16.hpp"
 

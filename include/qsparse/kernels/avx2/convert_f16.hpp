@@ -6,7 +6,7 @@
 // Main loop: 4 vectors (32 elements) per iteration; then single vectors; the last n % 8 elements go
 // through a zero-padded 8-element stack buffer so the tail is converted by the same instruction and
 // nothing outside [0, n) is read or written. From convert_f16_streaming_threshold elements on, `out`
-// is written with non-temporal stores (memory-bound: the read-for-ownership of `out` is skipped).
+// is written with non-temporal stores (kernels/drivers/streaming.hpp).
 // Callers must have checked that the CPU has AVX2 + F16C (qsparse::cpu_supports(isa_level::avx2)).
 #pragma once
 
@@ -16,6 +16,7 @@
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/isa.hpp"
+#include "qsparse/kernels/drivers/streaming.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
@@ -29,9 +30,6 @@ namespace kernels {
 namespace avx2 {
 
 inline constexpr const char* convert_f32_f16_name = "convert_f32_f16__avx2";
-
-/// From this many elements on, results are written with non-temporal (streaming) stores.
-inline constexpr std::ptrdiff_t convert_f16_streaming_threshold = std::ptrdiff_t{1} << 20;
 
 #if QSPARSE_X86
 
@@ -91,65 +89,58 @@ QSPARSE_TARGET_AVX2 inline void convert_f16_to_f32_cached(const std::uint16_t* Q
   }
 }
 
-// Non-temporal stores of whole 32-byte blocks once `out` is 32-byte aligned; the unaligned head and
-// the tail go through the cached loop. Ends with sfence so the data is ordered like ordinary stores.
-QSPARSE_TARGET_AVX2 inline void convert_f32_to_f16_streaming(const float* QSPARSE_RESTRICT in,
-                                                             std::uint16_t* QSPARSE_RESTRICT out, std::ptrdiff_t n) {
-  constexpr int rounding = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-  const auto misalignment = static_cast<std::ptrdiff_t>(reinterpret_cast<std::uintptr_t>(out) & 31u);
-  std::ptrdiff_t i = ((32 - misalignment) & 31) / static_cast<std::ptrdiff_t>(sizeof(std::uint16_t));
-  if (i > n) i = n;
-  convert_f32_to_f16_cached(in, out, i);
-  for (; i + 32 <= n; i += 32) {
-    const __m128i a = _mm256_cvtps_ph(_mm256_loadu_ps(in + i), rounding);
-    const __m128i b = _mm256_cvtps_ph(_mm256_loadu_ps(in + i + 8), rounding);
-    const __m128i c = _mm256_cvtps_ph(_mm256_loadu_ps(in + i + 16), rounding);
-    const __m128i d = _mm256_cvtps_ph(_mm256_loadu_ps(in + i + 24), rounding);
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(out + i), _mm256_setr_m128i(a, b));
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(out + i + 16), _mm256_setr_m128i(c, d));
+/// The float32 -> float16 loops for drivers::run_streaming: 32 elements per streaming step, two 32-byte
+/// non-temporal stores.
+struct f32_to_f16 {
+  static constexpr std::ptrdiff_t stream_alignment = 32;
+  static constexpr std::ptrdiff_t stream_step = 32;
+  QSPARSE_TARGET_AVX2 static void cached(const float* QSPARSE_RESTRICT in, std::uint16_t* QSPARSE_RESTRICT out,
+                                         std::ptrdiff_t n) {
+    convert_f32_to_f16_cached(in, out, n);
   }
-  _mm_sfence();
-  convert_f32_to_f16_cached(in + i, out + i, n - i);
-}
+  QSPARSE_TARGET_AVX2 static void stream(const float* QSPARSE_RESTRICT in, std::uint16_t* QSPARSE_RESTRICT out) {
+    constexpr int rounding = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+    const __m128i a = _mm256_cvtps_ph(_mm256_loadu_ps(in), rounding);
+    const __m128i b = _mm256_cvtps_ph(_mm256_loadu_ps(in + 8), rounding);
+    const __m128i c = _mm256_cvtps_ph(_mm256_loadu_ps(in + 16), rounding);
+    const __m128i d = _mm256_cvtps_ph(_mm256_loadu_ps(in + 24), rounding);
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(out), _mm256_setr_m128i(a, b));
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(out + 16), _mm256_setr_m128i(c, d));
+  }
+  static void fence() { _mm_sfence(); }
+};
 
-QSPARSE_TARGET_AVX2 inline void convert_f16_to_f32_streaming(const std::uint16_t* QSPARSE_RESTRICT in,
-                                                             float* QSPARSE_RESTRICT out, std::ptrdiff_t n) {
-  const auto misalignment = static_cast<std::ptrdiff_t>(reinterpret_cast<std::uintptr_t>(out) & 31u);
-  std::ptrdiff_t i = ((32 - misalignment) & 31) / static_cast<std::ptrdiff_t>(sizeof(float));
-  if (i > n) i = n;
-  convert_f16_to_f32_cached(in, out, i);
-  for (; i + 32 <= n; i += 32) {
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i + 8));
-    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i + 16));
-    const __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i + 24));
-    _mm256_stream_ps(out + i, _mm256_cvtph_ps(a));
-    _mm256_stream_ps(out + i + 8, _mm256_cvtph_ps(b));
-    _mm256_stream_ps(out + i + 16, _mm256_cvtph_ps(c));
-    _mm256_stream_ps(out + i + 24, _mm256_cvtph_ps(d));
+/// The float16 -> float32 loops for drivers::run_streaming: 32 elements per step, four 32-byte stores.
+struct f16_to_f32 {
+  static constexpr std::ptrdiff_t stream_alignment = 32;
+  static constexpr std::ptrdiff_t stream_step = 32;
+  QSPARSE_TARGET_AVX2 static void cached(const std::uint16_t* QSPARSE_RESTRICT in, float* QSPARSE_RESTRICT out,
+                                         std::ptrdiff_t n) {
+    convert_f16_to_f32_cached(in, out, n);
   }
-  _mm_sfence();
-  convert_f16_to_f32_cached(in + i, out + i, n - i);
-}
+  QSPARSE_TARGET_AVX2 static void stream(const std::uint16_t* QSPARSE_RESTRICT in, float* QSPARSE_RESTRICT out) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 8));
+    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 16));
+    const __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 24));
+    _mm256_stream_ps(out, _mm256_cvtph_ps(a));
+    _mm256_stream_ps(out + 8, _mm256_cvtph_ps(b));
+    _mm256_stream_ps(out + 16, _mm256_cvtph_ps(c));
+    _mm256_stream_ps(out + 24, _mm256_cvtph_ps(d));
+  }
+  static void fence() { _mm_sfence(); }
+};
 
 }  // namespace detail
 
 QSPARSE_TARGET_AVX2 inline void convert_f32_to_f16(const float* QSPARSE_RESTRICT in,
                                                    std::uint16_t* QSPARSE_RESTRICT out, std::ptrdiff_t n) {
-  if (n >= convert_f16_streaming_threshold) {
-    detail::convert_f32_to_f16_streaming(in, out, n);
-  } else {
-    detail::convert_f32_to_f16_cached(in, out, n);
-  }
+  drivers::run_streaming<detail::f32_to_f16>(in, out, n, convert_f16_streaming_threshold);
 }
 
 QSPARSE_TARGET_AVX2 inline void convert_f16_to_f32(const std::uint16_t* QSPARSE_RESTRICT in,
                                                    float* QSPARSE_RESTRICT out, std::ptrdiff_t n) {
-  if (n >= convert_f16_streaming_threshold) {
-    detail::convert_f16_to_f32_streaming(in, out, n);
-  } else {
-    detail::convert_f16_to_f32_cached(in, out, n);
-  }
+  drivers::run_streaming<detail::f16_to_f32>(in, out, n, convert_f16_streaming_threshold);
 }
 
 #endif  // QSPARSE_X86

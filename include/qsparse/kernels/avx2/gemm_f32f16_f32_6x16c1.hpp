@@ -19,6 +19,7 @@
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/isa.hpp"
+#include "qsparse/kernels/drivers/panel_groups.hpp"
 #include "qsparse/spec/gemm_panel_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
 #include "qsparse/spec/packed_weights_f16.hpp"
@@ -146,44 +147,11 @@ struct gemm_f32f16_f32_6x16c1 {
     }
   }
 
-  template <int MR, class... S>
-  QSPARSE_TARGET_AVX2 static void run_rows(const gemm_panel_args<float, packed_weights_f16_view, float>& g,
-                                           const output_pipeline<S...>& pipeline, std::ptrdiff_t m0,
-                                           std::ptrdiff_t panel_begin, std::ptrdiff_t panel_end) {
-    constexpr int P = panels_for(MR);
-    std::ptrdiff_t p = panel_begin;
-    if constexpr (P > 1) {
-      for (; p + P <= panel_end; p += P) run_panels<MR, P>(g, pipeline, m0, p);
-    }
-    for (; p < panel_end; ++p) run_panels<MR, 1>(g, pipeline, m0, p);
-  }
-
   template <class... S>
   QSPARSE_TARGET_AVX2 static void run(const gemm_panel_args<float, packed_weights_f16_view, float>& g,
                                       const output_pipeline<S...>& pipeline, std::ptrdiff_t m_begin,
                                       std::ptrdiff_t m_end, std::ptrdiff_t panel_begin, std::ptrdiff_t panel_end) {
-    for (std::ptrdiff_t m0 = m_begin; m0 < m_end; m0 += mr) {
-      switch (m_end - m0 < mr ? m_end - m0 : mr) {
-        case 6:
-          run_rows<6>(g, pipeline, m0, panel_begin, panel_end);
-          break;
-        case 5:
-          run_rows<5>(g, pipeline, m0, panel_begin, panel_end);
-          break;
-        case 4:
-          run_rows<4>(g, pipeline, m0, panel_begin, panel_end);
-          break;
-        case 3:
-          run_rows<3>(g, pipeline, m0, panel_begin, panel_end);
-          break;
-        case 2:
-          run_rows<2>(g, pipeline, m0, panel_begin, panel_end);
-          break;
-        default:
-          run_rows<1>(g, pipeline, m0, panel_begin, panel_end);
-          break;
-      }
-    }
+    drivers::run_panel_groups<gemm_f32f16_f32_6x16c1>(g, pipeline, m_begin, m_end, panel_begin, panel_end);
   }
 };
 

@@ -5,7 +5,7 @@
 // MXCSR. Main loop: 4 zmm vectors (64 elements) per iteration; then single vectors; the last n % 16
 // elements use masked loads and stores (AVX-512 BW/VL for the 16-bit side), which neither read nor
 // write outside [0, n) and never fault there. From convert_f16_streaming_threshold elements on, `out`
-// is written with non-temporal stores (memory-bound: measured 1.5-2x faster on 64 M elements).
+// is written with non-temporal stores (kernels/drivers/streaming.hpp).
 // Callers must have checked that the CPU has AVX-512 F/BW/VL/DQ (cpu_supports(isa_level::avx512)).
 #pragma once
 
@@ -14,6 +14,7 @@
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/isa.hpp"
+#include "qsparse/kernels/drivers/streaming.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
@@ -27,10 +28,6 @@ namespace kernels {
 namespace avx512 {
 
 inline constexpr const char* convert_f32_f16_name = "convert_f32_f16__avx512";
-
-/// From this many elements on, results are written with non-temporal (streaming) stores: the arrays
-/// no longer fit in cache, and skipping the read-for-ownership of `out` saves a third of the traffic.
-inline constexpr std::ptrdiff_t convert_f16_streaming_threshold = std::ptrdiff_t{1} << 20;
 
 #if QSPARSE_X86
 
@@ -92,67 +89,59 @@ QSPARSE_TARGET_AVX512 inline void convert_f16_to_f32_cached(const std::uint16_t*
   }
 }
 
-// Non-temporal stores of whole 64-byte lines once `out` is 64-byte aligned; the unaligned head and
-// the tail go through the cached loop. Ends with sfence so the data is ordered like ordinary stores.
-QSPARSE_TARGET_AVX512 inline void convert_f32_to_f16_streaming(const float* QSPARSE_RESTRICT in,
-                                                               std::uint16_t* QSPARSE_RESTRICT out, std::ptrdiff_t n) {
-  const auto misalignment = static_cast<std::ptrdiff_t>(reinterpret_cast<std::uintptr_t>(out) & 63u);
-  std::ptrdiff_t i = ((64 - misalignment) & 63) / static_cast<std::ptrdiff_t>(sizeof(std::uint16_t));
-  if (i > n) i = n;
-  convert_f32_to_f16_cached(in, out, i);
-  for (; i + 64 <= n; i += 64) {
-    // Two 32-byte streaming stores fill one 64-byte line in the write-combining buffer.
-    const __m512 a = _mm512_loadu_ps(in + i);
-    const __m512 b = _mm512_loadu_ps(in + i + 16);
-    const __m512 c = _mm512_loadu_ps(in + i + 32);
-    const __m512 d = _mm512_loadu_ps(in + i + 48);
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(out + i), cvt_ph(a));
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(out + i + 16), cvt_ph(b));
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(out + i + 32), cvt_ph(c));
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(out + i + 48), cvt_ph(d));
+/// The float32 -> float16 loops for drivers::run_streaming: 64 elements (two 64-byte lines) per
+/// streaming step, two 32-byte non-temporal stores per line.
+struct f32_to_f16 {
+  static constexpr std::ptrdiff_t stream_alignment = 64;
+  static constexpr std::ptrdiff_t stream_step = 64;
+  QSPARSE_TARGET_AVX512 static void cached(const float* QSPARSE_RESTRICT in, std::uint16_t* QSPARSE_RESTRICT out,
+                                           std::ptrdiff_t n) {
+    convert_f32_to_f16_cached(in, out, n);
   }
-  _mm_sfence();
-  convert_f32_to_f16_cached(in + i, out + i, n - i);
-}
+  QSPARSE_TARGET_AVX512 static void stream(const float* QSPARSE_RESTRICT in, std::uint16_t* QSPARSE_RESTRICT out) {
+    const __m512 a = _mm512_loadu_ps(in);
+    const __m512 b = _mm512_loadu_ps(in + 16);
+    const __m512 c = _mm512_loadu_ps(in + 32);
+    const __m512 d = _mm512_loadu_ps(in + 48);
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(out), cvt_ph(a));
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(out + 16), cvt_ph(b));
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(out + 32), cvt_ph(c));
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(out + 48), cvt_ph(d));
+  }
+  static void fence() { _mm_sfence(); }
+};
 
-QSPARSE_TARGET_AVX512 inline void convert_f16_to_f32_streaming(const std::uint16_t* QSPARSE_RESTRICT in,
-                                                               float* QSPARSE_RESTRICT out, std::ptrdiff_t n) {
-  const auto misalignment = static_cast<std::ptrdiff_t>(reinterpret_cast<std::uintptr_t>(out) & 63u);
-  std::ptrdiff_t i = ((64 - misalignment) & 63) / static_cast<std::ptrdiff_t>(sizeof(float));
-  if (i > n) i = n;
-  convert_f16_to_f32_cached(in, out, i);
-  for (; i + 64 <= n; i += 64) {
-    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i));
-    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i + 16));
-    const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i + 32));
-    const __m256i d = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i + 48));
-    _mm512_stream_ps(out + i, cvt_ps(a));
-    _mm512_stream_ps(out + i + 16, cvt_ps(b));
-    _mm512_stream_ps(out + i + 32, cvt_ps(c));
-    _mm512_stream_ps(out + i + 48, cvt_ps(d));
+/// The float16 -> float32 loops for drivers::run_streaming: 64 elements (four 64-byte lines) per step.
+struct f16_to_f32 {
+  static constexpr std::ptrdiff_t stream_alignment = 64;
+  static constexpr std::ptrdiff_t stream_step = 64;
+  QSPARSE_TARGET_AVX512 static void cached(const std::uint16_t* QSPARSE_RESTRICT in, float* QSPARSE_RESTRICT out,
+                                           std::ptrdiff_t n) {
+    convert_f16_to_f32_cached(in, out, n);
   }
-  _mm_sfence();
-  convert_f16_to_f32_cached(in + i, out + i, n - i);
-}
+  QSPARSE_TARGET_AVX512 static void stream(const std::uint16_t* QSPARSE_RESTRICT in, float* QSPARSE_RESTRICT out) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + 16));
+    const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + 32));
+    const __m256i d = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + 48));
+    _mm512_stream_ps(out, cvt_ps(a));
+    _mm512_stream_ps(out + 16, cvt_ps(b));
+    _mm512_stream_ps(out + 32, cvt_ps(c));
+    _mm512_stream_ps(out + 48, cvt_ps(d));
+  }
+  static void fence() { _mm_sfence(); }
+};
 
 }  // namespace detail
 
 QSPARSE_TARGET_AVX512 inline void convert_f32_to_f16(const float* QSPARSE_RESTRICT in,
                                                      std::uint16_t* QSPARSE_RESTRICT out, std::ptrdiff_t n) {
-  if (n >= convert_f16_streaming_threshold) {
-    detail::convert_f32_to_f16_streaming(in, out, n);
-  } else {
-    detail::convert_f32_to_f16_cached(in, out, n);
-  }
+  drivers::run_streaming<detail::f32_to_f16>(in, out, n, convert_f16_streaming_threshold);
 }
 
 QSPARSE_TARGET_AVX512 inline void convert_f16_to_f32(const std::uint16_t* QSPARSE_RESTRICT in,
                                                      float* QSPARSE_RESTRICT out, std::ptrdiff_t n) {
-  if (n >= convert_f16_streaming_threshold) {
-    detail::convert_f16_to_f32_streaming(in, out, n);
-  } else {
-    detail::convert_f16_to_f32_cached(in, out, n);
-  }
+  drivers::run_streaming<detail::f16_to_f32>(in, out, n, convert_f16_streaming_threshold);
 }
 
 #endif  // QSPARSE_X86

@@ -7,7 +7,8 @@
 // accumulates. Two pixels share each weight load. Depthwise is memory-bound: a channel block's weights
 // (tap_count vectors) stay in L1 while the block walks the row's pixels; the output pipeline is
 // prepared once per channel block and row (kernels/avx512/output_pipeline.hpp).
-// The AVX-512 VNNI kernel (kernels/avx512vnni/dwconv_s8s8_s32_c16.hpp) is this loop with vpdpwssd.
+// The AVX-512 VNNI kernel (kernels/avx512vnni/dwconv_s8s8_s32_c16.hpp) runs these loops with vpdpwssd as
+// their multiply-add policy.
 #pragma once
 
 #include <cstddef>
@@ -15,6 +16,7 @@
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/isa.hpp"
+#include "qsparse/kernels/avx512/madd_pairs.hpp"
 #include "qsparse/kernels/avx512/output_pipeline.hpp"
 #include "qsparse/spec/dwconv_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
@@ -39,16 +41,15 @@ QSPARSE_TARGET_AVX512 inline __m512i load_s8x16_epi32(const std::int8_t* p, __mm
   }
 }
 
-struct dwconv_s8s8_s32_c16 {
-  static constexpr int channel_block = 16;
-  static constexpr isa_level isa = isa_level::avx512;
-  static const char* name() { return "dwconv_s8s8_s32_c16__avx512"; }
-
+/// The 16-channel loops, on the int16 pair multiply-add Madd (madd_pairs here, vpdpwssd on AVX-512 VNNI):
+/// always inlined into the kernel's run, whose target covers Madd.
+template <class Madd>
+struct dwconv_c16_loops {
   /// Taps: the tap count when known at compile time (9, a 3x3 kernel: the loop unrolls and the
   /// accumulators stay in registers), 0 for g.tap_count.
   template <bool Tail, int Taps, class Prepared, class Out>
-  QSPARSE_TARGET_AVX512 static void block(const dwconv_args<Out>& g, const Prepared& prepared, std::ptrdiff_t c0,
-                                          __mmask16 mask) {
+  QSPARSE_TARGET_AVX512 QSPARSE_ALWAYS_INLINE static void block(const dwconv_args<Out>& g, const Prepared& prepared,
+                                                                std::ptrdiff_t c0, __mmask16 mask) {
     const std::ptrdiff_t taps = Taps != 0 ? Taps : g.tap_count;
     const __m512i init = _mm512_loadu_si512(g.init + c0);  // padded to 16: in bounds
     const std::int32_t* w = g.weights + c0;
@@ -61,8 +62,8 @@ struct dwconv_s8s8_s32_c16 {
 #pragma GCC unroll 9
       for (std::ptrdiff_t t = 0; t < taps; ++t) {
         const __m512i wv = _mm512_loadu_si512(w + t * ws);
-        acc0 = _mm512_add_epi32(acc0, _mm512_madd_epi16(load_s8x16_epi32<Tail>(t0[t] + c0, mask), wv));
-        acc1 = _mm512_add_epi32(acc1, _mm512_madd_epi16(load_s8x16_epi32<Tail>(t1[t] + c0, mask), wv));
+        acc0 = Madd::apply(acc0, load_s8x16_epi32<Tail>(t0[t] + c0, mask), wv);
+        acc1 = Madd::apply(acc1, load_s8x16_epi32<Tail>(t1[t] + c0, mask), wv);
       }
       store_prepared(prepared, acc0, mask, g.dst + p * g.channels + c0);
       store_prepared(prepared, acc1, mask, g.dst + (p + 1) * g.channels + c0);
@@ -73,16 +74,18 @@ struct dwconv_s8s8_s32_c16 {
 #pragma GCC unroll 9
       for (std::ptrdiff_t t = 0; t < taps; ++t) {
         const __m512i wv = _mm512_loadu_si512(w + t * ws);
-        acc0 = _mm512_add_epi32(acc0, _mm512_madd_epi16(load_s8x16_epi32<Tail>(t0[t] + c0, mask), wv));
+        acc0 = Madd::apply(acc0, load_s8x16_epi32<Tail>(t0[t] + c0, mask), wv);
       }
       store_prepared(prepared, acc0, mask, g.dst + p * g.channels + c0);
     }
   }
 
+  /// Channels [c_begin, g.channels), 16 at a time, the pipeline prepared once per block.
   template <class... S>
-  QSPARSE_TARGET_AVX512 static void run(const dwconv_args<typename output_pipeline<S...>::output_type>& g,
-                                        const output_pipeline<S...>& pipeline) {
-    for (std::ptrdiff_t c0 = 0; c0 < g.channels; c0 += 16) {
+  QSPARSE_TARGET_AVX512 QSPARSE_ALWAYS_INLINE static void run(
+      const dwconv_args<typename output_pipeline<S...>::output_type>& g, const output_pipeline<S...>& pipeline,
+      std::ptrdiff_t c_begin) {
+    for (std::ptrdiff_t c0 = c_begin; c0 < g.channels; c0 += 16) {
       const std::ptrdiff_t left = g.channels - c0;
       const auto mask = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
       const auto prepared = prepare(pipeline, c0, mask);
@@ -96,6 +99,18 @@ struct dwconv_s8s8_s32_c16 {
         block<true, 0>(g, prepared, c0, mask);
       }
     }
+  }
+};
+
+struct dwconv_s8s8_s32_c16 {
+  static constexpr int channel_block = 16;
+  static constexpr isa_level isa = isa_level::avx512;
+  static const char* name() { return "dwconv_s8s8_s32_c16__avx512"; }
+
+  template <class... S>
+  QSPARSE_TARGET_AVX512 static void run(const dwconv_args<typename output_pipeline<S...>::output_type>& g,
+                                        const output_pipeline<S...>& pipeline) {
+    dwconv_c16_loops<madd_pairs>::run(g, pipeline, 0);
   }
 };
 

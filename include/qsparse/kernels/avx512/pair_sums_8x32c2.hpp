@@ -3,7 +3,7 @@
 // panels rows of 32 pairs), int32 sums of pair products a[2q] w[2q] + a[2q+1] w[2q+1] per lane.
 //
 // The multiply-add is a policy: avx512::madd_pairs (vpmaddwd + vpaddd) here, avx512_vnni's vpdpwssd in
-// kernels/avx512vnni/gemm_s16s8_s64_8x32c2.hpp. The body is always inlined into the caller, whose target
+// kernels/avx512vnni/madd_pairs.hpp. The body is always inlined into the caller, whose target
 // attribute (AVX-512BW, or AVX-512 VNNI for vpdpwssd) then covers the policy's instruction; GCC and Clang
 // emit the same inner loop as a hand-written copy per instruction (checked with objdump).
 //
@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "qsparse/core/config.hpp"
+#include "qsparse/kernels/avx512/madd_pairs.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
@@ -25,13 +26,6 @@ QSPARSE_SIMD_DIAGNOSTICS_BEGIN
 namespace qsparse {
 namespace kernels {
 namespace avx512 {
-
-/// acc + the pair sums of a × b (vpmaddwd, vpaddd).
-struct madd_pairs {
-  QSPARSE_TARGET_AVX512 static inline __attribute__((always_inline)) __m512i apply(__m512i acc, __m512i a, __m512i b) {
-    return _mm512_add_epi32(acc, _mm512_madd_epi16(a, b));
-  }
-};
 
 /// Pairs [q_begin, q_end) of MR rows (int16, row stride ld) × 32 columns (w points at pair q_begin of the
 /// panel), stored as int32 to sums[r][0..31] (64-byte aligned).

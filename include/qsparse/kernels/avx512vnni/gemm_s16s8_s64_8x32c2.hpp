@@ -15,6 +15,7 @@
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx512/pair_sums_8x32c2.hpp"
+#include "qsparse/kernels/avx512vnni/madd_pairs.hpp"
 #include "qsparse/kernels/drivers/row_tiles.hpp"
 #include "qsparse/spec/gemm_panel_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
@@ -29,14 +30,6 @@ namespace qsparse {
 namespace kernels {
 namespace avx512_vnni {
 
-/// acc + the pair sums of a × b in one instruction (vpdpwssd): the multiply-add of pair_sums_8x32c2.
-/// Not always_inline: it is inlined once the tile sits in a function of this target.
-struct dpwssd {
-  QSPARSE_TARGET_AVX512_VNNI static inline __m512i apply(__m512i acc, __m512i a, __m512i b) {
-    return _mm512_dpwssd_epi32(acc, a, b);
-  }
-};
-
 struct gemm_s16s8_s64_8x32c2 : drivers::s16s8_s64_tile<gemm_s16s8_s64_8x32c2> {
   static constexpr int mr = 8;
   static constexpr int nr = 32;
@@ -47,7 +40,7 @@ struct gemm_s16s8_s64_8x32c2 : drivers::s16s8_s64_tile<gemm_s16s8_s64_8x32c2> {
   template <int MR>
   QSPARSE_TARGET_AVX512_VNNI static void block(const std::int16_t* a, std::ptrdiff_t ld, std::ptrdiff_t q_begin, std::ptrdiff_t q_end,
                         const std::int16_t* w, std::int32_t* sums) {
-    avx512::pair_sums_8x32c2<MR, dpwssd>(a, ld, q_begin, q_end, w, sums);
+    avx512::pair_sums_8x32c2<MR, madd_pairs>(a, ld, q_begin, q_end, w, sums);
   }
 
   template <class Out, class... S>
