@@ -1,6 +1,8 @@
 // qsparse/qsparse.hpp — the umbrella header: everything except the optional io/ and interop/ headers.
 #pragma once
 
+#include "qsparse/calibrate/group_clip_search.hpp"
+#include "qsparse/calibrate/group_minmax_observer.hpp"
 #include "qsparse/calibrate/histogram.hpp"
 #include "qsparse/calibrate/histogram_observers.hpp"
 #include "qsparse/calibrate/minmax_observer.hpp"
@@ -40,12 +42,15 @@
 #include "qsparse/qat/fake_quant.hpp"
 #include "qsparse/qat/fake_quantize_module.hpp"
 #include "qsparse/qat/fold_batch_norm.hpp"
+#include "qsparse/qat/group_fake_quant.hpp"
+#include "qsparse/qat/group_lsq.hpp"
 #include "qsparse/qat/lsq.hpp"
 #include "qsparse/quant/choose_params.hpp"
 #include "qsparse/quant/elementwise_n.hpp"
 #include "qsparse/quant/fixed_point.hpp"
 #include "qsparse/quant/float16.hpp"
 #include "qsparse/quant/float_qparams.hpp"
+#include "qsparse/quant/group_quantize.hpp"
 #include "qsparse/quant/layer_params.hpp"
 #include "qsparse/quant/params.hpp"
 #include "qsparse/quant/quantize.hpp"
@@ -54,6 +59,7 @@
 #include "qsparse/quant/rounding.hpp"
 #include "qsparse/quant/scheme.hpp"
 #include "qsparse/quant/storage.hpp"
+#include "qsparse/quant/sub_byte.hpp"
 #include "qsparse/quant/system_schemes.hpp"
 #include "qsparse/quant/tflite_converter.hpp"
 #include "qsparse/quant/torch_dynamic.hpp"

@@ -5,7 +5,7 @@
 # its row names:
 #
 #   core       core/                                   (nothing else)
-#   numerics   quant/{rounding,storage,quantize_value,fixed_point}.hpp: the scalar numerics every
+#   numerics   quant/{rounding,storage,quantize_value,fixed_point,sub_byte}.hpp: the scalar numerics every
 #              kernel shares
 #   spec       spec/: what kernels compute (output stages, packed layouts, *_args, op parameters)
 #   dispatch   dispatch/: detection, ceiling, best_isa()
@@ -39,7 +39,7 @@ set(allowed_umbrella  core numerics spec dispatch kernels quant calibrate qat sp
 function(layer_of path out)
   if(path STREQUAL "qsparse/qsparse.hpp")
     set(${out} umbrella PARENT_SCOPE)
-  elseif(path MATCHES "^qsparse/quant/(rounding|storage|quantize_value|fixed_point)\\.hpp$")
+  elseif(path MATCHES "^qsparse/quant/(rounding|storage|quantize_value|fixed_point|sub_byte)\\.hpp$")
     set(${out} numerics PARENT_SCOPE)
   elseif(path MATCHES "^qsparse/([a-z_0-9]+)/")
     set(${out} ${CMAKE_MATCH_1} PARENT_SCOPE)

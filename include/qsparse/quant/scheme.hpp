@@ -1,10 +1,12 @@
 // qsparse/quant/scheme.hpp — a quantization scheme is a type composed of four policies.
 //
 //   scheme<Storage, Granularity, Mapping, Rounding>
-//     Storage      std::int8_t, std::uint8_t, std::int16_t, std::int32_t, narrow<std::int8_t>, narrow<std::int16_t>
-//                  (qsparse/quant/storage.hpp)
-//     Granularity  per_tensor (one scale and zero point) or per_channel (one per index along an axis;
-//                  the axis is run-time data in per_channel_params)
+//     Storage      std::int8_t, std::uint8_t, std::int16_t, std::int32_t, narrow<std::int8_t>, narrow<std::int16_t>,
+//                  quant_range<T, Min, Max>, sub_byte: int4, uint4, int2, uint2 (qsparse/quant/storage.hpp)
+//     Granularity  per_tensor (one scale and zero point), per_channel (one per index along an axis;
+//                  the axis is run-time data in per_channel_params) or per_group<Scale> (one per run of
+//                  group_size elements along the reduction axis of a matrix, scales stored as Scale =
+//                  float or float16; axis and group size are run-time data in group_params<Scale>)
 //     Mapping      affine (any zero point in the storage range) or symmetric (the zero point is fixed:
 //                  0 for signed storage, 128 for uint8 — PyTorch's convention)
 //     Rounding     round_half_away_from_zero (TFLite), round_half_to_even (PyTorch) or
@@ -28,6 +30,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "qsparse/core/float16.hpp"
 #include "qsparse/quant/rounding.hpp"
 #include "qsparse/quant/storage.hpp"
 
@@ -42,6 +45,17 @@ struct per_channel {
   static constexpr const char* name = "per_channel";
 };
 
+/// One scale and zero point per group of `group_size` consecutive elements along the reduction axis of a
+/// matrix (group-wise weights: llama.cpp's blocks, PyTorch ao's int4 groups). The scales are stored as
+/// Scale (float or float16); quantization uses float(scale) so that it agrees with the stored value.
+template <class Scale>
+struct per_group {
+  static_assert(std::is_same_v<Scale, float> || std::is_same_v<Scale, float16>,
+                "qsparse::per_group<Scale>: Scale must be float or qsparse::float16.");
+  using scale_type = Scale;
+  static constexpr const char* name = "per_group";
+};
+
 /// Any zero point in the storage range; the range [min, max] maps onto [qmin, qmax].
 struct affine {
   static constexpr const char* name = "affine";
@@ -52,7 +66,8 @@ struct symmetric {
 };
 
 template <class G>
-inline constexpr bool is_granularity_v = std::is_same_v<G, per_tensor> || std::is_same_v<G, per_channel>;
+inline constexpr bool is_granularity_v = std::is_same_v<G, per_tensor> || std::is_same_v<G, per_channel> ||
+                                         std::is_same_v<G, per_group<float>> || std::is_same_v<G, per_group<float16>>;
 template <class M>
 inline constexpr bool is_mapping_v = std::is_same_v<M, affine> || std::is_same_v<M, symmetric>;
 
@@ -60,9 +75,11 @@ template <class Storage, class Granularity, class Mapping, class Rounding>
 struct scheme {
   static_assert(is_storage_v<Storage>,
                 "qsparse::scheme: Storage must be std::int8_t, std::uint8_t, std::int16_t, std::int32_t, "
-                "qsparse::narrow<std::int8_t>, qsparse::narrow<std::int16_t> or qsparse::quant_range<T, Min, Max>.");
+                "qsparse::narrow<std::int8_t>, qsparse::narrow<std::int16_t>, qsparse::quant_range<T, Min, Max> or a "
+                "sub-byte storage (qsparse::int4, uint4, int2, uint2).");
   static_assert(is_granularity_v<Granularity>,
-                "qsparse::scheme: Granularity must be qsparse::per_tensor or qsparse::per_channel.");
+                "qsparse::scheme: Granularity must be qsparse::per_tensor, qsparse::per_channel or "
+                "qsparse::per_group<float / qsparse::float16>.");
   static_assert(is_mapping_v<Mapping>, "qsparse::scheme: Mapping must be qsparse::affine or qsparse::symmetric.");
   static_assert(is_rounding_v<Rounding>,
                 "qsparse::scheme: Rounding must be qsparse::round_half_away_from_zero, qsparse::round_half_to_even, "
@@ -76,6 +93,7 @@ struct scheme {
   static constexpr std::int32_t qmin = storage_traits<Storage>::qmin;
   static constexpr std::int32_t qmax = storage_traits<Storage>::qmax;
   static constexpr bool is_per_channel = std::is_same_v<Granularity, per_channel>;
+  static constexpr bool is_per_group = !is_per_channel && !std::is_same_v<Granularity, per_tensor>;
   static constexpr bool is_symmetric = std::is_same_v<Mapping, symmetric>;
   /// The zero point a symmetric scheme requires: 0 for signed storage, (qmax + 1) / 2 = 128 for uint8,
   /// (qmin + qmax) / 2 for an unsigned quant_range (PyTorch's rule for a custom range).
