@@ -209,12 +209,15 @@ class weight_clusters {
     return centroids_[static_cast<std::size_t>(channel_of(f) * clusters_ + indices_[static_cast<std::size_t>(f)])];
   }
 
-  std::vector<float> channel_values(const std::vector<float>& flat, index_t channel) const {
-    if (axis_ < 0) return flat;
-    std::vector<float> v;
-    v.reserve(static_cast<std::size_t>(size_ / channels_));
-    for (index_t f = 0; f < size_; ++f)
-      if (channel_of(f) == channel) v.push_back(flat[static_cast<std::size_t>(f)]);
+  /// Every channel's values in row-major order, in one pass.
+  std::vector<std::vector<float>> channel_values(const std::vector<float>& flat) const {
+    std::vector<std::vector<float>> v(static_cast<std::size_t>(channels_));
+    if (axis_ < 0) {
+      v[0] = flat;
+      return v;
+    }
+    for (auto& c : v) c.reserve(static_cast<std::size_t>(size_ / channels_));
+    for (index_t f = 0; f < size_; ++f) v[static_cast<std::size_t>(channel_of(f))].push_back(flat[static_cast<std::size_t>(f)]);
     return v;
   }
 
@@ -223,9 +226,9 @@ class weight_clusters {
     centroids_.assign(static_cast<std::size_t>(channels_) * k, 0.0f);
     gradient_.assign(centroids_.size(), 0.0f);
     if (preserve_) zero_index_.assign(static_cast<std::size_t>(channels_), 0);
+    const std::vector<std::vector<float>> values = channel_values(flat);
     for (index_t ch = 0; ch < channels_; ++ch) {
-      const std::vector<float> v = channel_values(flat, ch);
-      if (v.empty()) continue;  // a zero-size channel axis cannot happen (size_ >= 1); kept for clarity
+      const std::vector<float>& v = values[static_cast<std::size_t>(ch)];
       std::vector<float> c = initial_centroids(v.data(), v.size(), clusters_, config.init, preserve_,
                                                config.seed + 2 * static_cast<std::uint64_t>(ch));
       std::int32_t zero = -1;
