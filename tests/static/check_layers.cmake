@@ -11,7 +11,7 @@
 #   dispatch   dispatch/: detection, ceiling, best_isa()
 #   kernels    kernels/: how it is computed fast: core, numerics, spec
 #   quant      the rest of quant/ (schemes, params, the dispatched element-wise entry points)
-#   calibrate, qat, sparsity, gemm, conv          the entry points, as in the table below
+#   calibrate, qat, sparsity, cluster, gemm, conv the entry points, as in the table below
 #   io, interop                                   leaves on core/
 #   umbrella   qsparse.hpp: everything except io/ and interop/
 cmake_minimum_required(VERSION 3.16)
@@ -29,11 +29,12 @@ set(allowed_quant     core numerics quant kernels dispatch)
 set(allowed_calibrate core numerics quant calibrate kernels dispatch)
 set(allowed_qat       core numerics quant calibrate qat kernels dispatch)
 set(allowed_sparsity  core numerics quant sparsity)
+set(allowed_cluster   core numerics quant sparsity cluster)
 set(allowed_gemm      core numerics quant spec kernels dispatch gemm)
 set(allowed_conv      core numerics quant spec kernels dispatch gemm conv)
 set(allowed_io        core io)
 set(allowed_interop   core interop)
-set(allowed_umbrella  core numerics spec dispatch kernels quant calibrate qat sparsity gemm conv)
+set(allowed_umbrella  core numerics spec dispatch kernels quant calibrate qat sparsity cluster gemm conv)
 
 # layer_of(<path relative to ROOT> <out var>)
 function(layer_of path out)
