@@ -92,12 +92,14 @@ constexpr std::int64_t max_distance(std::int32_t zero_point) noexcept {
   return std::max<std::int64_t>(zero_point - lo, hi - zero_point);
 }
 
-/// Validates the int8 GEMM's operands; returns nothing, throws qsparse::error.
-template <class AView, class DView>
-void check_gemm_operands(const char* fn, const AView& a, std::int32_t a_zero_point, const packed_weights_view& w,
-                         const DView& dst) {
+/// Validates the operands of an int8 GEMM on packed weights (dense or sparse: `w` has empty(), k(), n(),
+/// bytes(), size_bytes(); `weights_name` names it in messages, w_zero_point is its zero point); returns
+/// nothing, throws qsparse::error. One list of checks for gemm and sparse_gemm.
+template <class AView, class Weights, class DView>
+void check_int8_gemm_operands(const char* fn, const AView& a, std::int32_t a_zero_point, const Weights& w,
+                              const char* weights_name, std::int32_t w_zero_point, const DView& dst) {
   using a_t = std::remove_const_t<typename AView::element_type>;
-  check(!w.empty(), fn, ": the packed weights are empty");
+  check(!w.empty(), fn, ": ", weights_name, " are empty");
   const index_t m = a.extent(0);
   const index_t k = a.extent(1);
   check(k == w.k(), fn, ": activations have K = ", k, " columns but the weights were packed with K = ", w.k());
@@ -109,16 +111,23 @@ void check_gemm_operands(const char* fn, const AView& a, std::int32_t a_zero_poi
         ": destination must be contiguous along N (stride(1) == 1), got stride(1) = ", dst.stride(1));
   check_distinct_elements(fn, "destination", dst);
   check_no_overlap(fn, "destination", dst, "activations", a);
-  check_no_overlap(fn, "destination", dst, "the packed weights", w.bytes(), w.size_bytes());
+  check_no_overlap(fn, "destination", dst, weights_name, w.bytes(), w.size_bytes());
   constexpr std::int32_t lo = std::numeric_limits<a_t>::min();
   constexpr std::int32_t hi = std::numeric_limits<a_t>::max();
   check(a_zero_point >= lo && a_zero_point <= hi, fn, ": activation zero point must be in [", lo, ", ", hi,
         "], got ", a_zero_point);
-  const std::int64_t bound = static_cast<std::int64_t>(k) * max_distance<a_t>(a_zero_point) *
-                             max_distance<std::int8_t>(w.weight_zero_point());
+  const std::int64_t bound =
+      static_cast<std::int64_t>(k) * max_distance<a_t>(a_zero_point) * max_distance<std::int8_t>(w_zero_point);
   check(bound <= std::numeric_limits<std::int32_t>::max(), fn,
         ": K = ", k, " is too deep for an exact int32 accumulator with these zero points (K * max|a - a_zp| * "
         "max|w - w_zp| = ", bound, " >= 2^31); split K");
+}
+
+/// Validates the int8 GEMM's operands; returns nothing, throws qsparse::error.
+template <class AView, class DView>
+void check_gemm_operands(const char* fn, const AView& a, std::int32_t a_zero_point, const packed_weights_view& w,
+                         const DView& dst) {
+  check_int8_gemm_operands(fn, a, a_zero_point, w, "the packed weights", w.empty() ? 0 : w.weight_zero_point(), dst);
   const isa_level allowed = best_isa();
   check(isa_runs(allowed, w.isa()), fn, ": the weights were packed for ",
         to_string(w.isa()), " but this CPU (or the ISA ceiling) allows at most ", to_string(allowed),

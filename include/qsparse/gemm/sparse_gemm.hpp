@@ -140,28 +140,9 @@ void sparse_gemm(const context& ctx, const quantized_operand<tensor_view<A, 2, L
   const char* fn = "qsparse::sparse_gemm";
   const auto& a = activations.view;
   const std::int32_t a_zp = activations.zero_point;
-  detail::check(!weights.empty(), fn, ": the packed sparse weights are empty");
+  detail::check_int8_gemm_operands(fn, a, a_zp, weights, "the packed sparse weights", 0, destination);
   const index_t m = a.extent(0);
   const index_t k = a.extent(1);
-  detail::check(k == weights.k(), fn, ": activations have K = ", k, " columns but the weights were packed with K = ",
-                weights.k());
-  detail::check(destination.extent(0) == m && destination.extent(1) == weights.n(), fn, ": destination is ",
-                destination.extent(0), " x ", destination.extent(1), ", expected M x N = ", m, " x ", weights.n());
-  detail::check(a.stride(1) == 1 || k == 1, fn,
-                ": activations must be contiguous along K (stride(1) == 1), got stride(1) = ", a.stride(1));
-  detail::check(destination.stride(1) == 1 || weights.n() == 1, fn,
-                ": destination must be contiguous along N (stride(1) == 1), got stride(1) = ", destination.stride(1));
-  detail::check_distinct_elements(fn, "destination", destination);
-  detail::check_no_overlap(fn, "destination", destination, "activations", a);
-  detail::check_no_overlap(fn, "destination", destination, "the packed sparse weights", weights.bytes(),
-                           weights.size_bytes());
-  constexpr std::int32_t lo = std::numeric_limits<a_t>::min();
-  constexpr std::int32_t hi = std::numeric_limits<a_t>::max();
-  detail::check(a_zp >= lo && a_zp <= hi, fn, ": activation zero point must be in [", lo, ", ", hi, "], got ", a_zp);
-  const std::int64_t bound = static_cast<std::int64_t>(k) * detail::max_distance<a_t>(a_zp) * 128;
-  detail::check(bound <= std::numeric_limits<std::int32_t>::max(), fn, ": K = ", k,
-                " is too deep for an exact int32 accumulator with this zero point (K * max|a - a_zp| * 128 = ", bound,
-                " >= 2^31); split K");
   validate(pipeline, weights.n(), fn);
   if (m == 0) return;
   kernels::sparse_gemm_args<a_t, out_t> g{&a(0, 0), m > 1 ? a.stride(0) : weights.k(), a_zp, m, k, weights.n(),
