@@ -40,6 +40,7 @@
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/gemm.hpp"
+#include "qsparse/gemm/scalar_epilogue.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
 #include "qsparse/kernels/avx512/copy_flip.hpp"
 #include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_4x32c4.hpp"
@@ -509,97 +510,104 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
   detail::check(isa_runs(allowed, weights.isa()), fn, ": the weights were packed for ",
                 to_string(weights.isa()), " but this CPU (or the ISA ceiling) allows at most ", to_string(allowed));
   validate(pipeline, c_out, fn);
+  if constexpr (detail::pipeline_has_custom_stage_v<output_pipeline<S...>>) {
+    // A stage of the caller's own: the kernels write raw accumulators, its scalar definition the output.
+    detail::run_with_scalar_epilogue<std::int32_t>(output, pipeline, [&](const auto& raw) {
+      conv2d(ctx, input, weights, raw, params, output_pipeline<>{});
+    });
+  } else {
 
-  const a_t* in_data = &in(0, 0, 0, 0);
-  out_t* out_data = &output(0, 0, 0, 0);
-  const index_t m_total = batch * g.out_h * g.out_w;
-  const bool direct = k_h == 1 && k_w == 1 && params.stride_h == 1 && params.stride_w == 1 && g.pad_top == 0 &&
-                      g.pad_left == 0 && g.out_h == in_h && g.out_w == in_w;
-  const context serial{};
-  if (direct) {
-    // The input is already the (N*H*W) × C_in matrix; group g reads its columns [g*Cg, (g+1)*Cg).
-    for (index_t grp = 0; grp < groups; ++grp) {
-      kernels::gemm_args<a_t, out_t> args{in_data + grp * c_group, c_in, input.zero_point, m_total, k, n,
-                                          weights.group(grp), out_data + grp * n, c_out};
-      detail::dispatch_gemm(ctx, args, detail::offset_pipeline(pipeline, grp * n));
-    }
-    return;
-  }
-  const auto pad_value = static_cast<a_t>(input.zero_point);
-#if QSPARSE_X86
-  // A shallow filter packed for the direct kernel: it reads a zero-point padded copy of the input rows.
-  if (weights.has_direct() && detail::conv_copy_rows_eligible(weights, params)) {
-    detail::conv2d_direct_shallow(ctx, in_data, batch, in_h, in_w, c_in, input.zero_point, weights, params, g, out_data,
-                                  pipeline);
-    return;
-  }
-  // A deep VNNI filter whose kernel rows are whole 4-byte groups: the GEMM reads its rows in place.
-  if (detail::conv_gather_eligible(weights, params)) {
-    detail::conv2d_gather(ctx, in_data, batch, in_h, in_w, c_in, input.zero_point, weights, params, g, out_data,
-                          pipeline);
-    return;
-  }
-  // Shallow K (a 3-channel stem): its own VNNI kernel keeps the panel's whole K in registers.
-  if constexpr (std::is_same_v<a_t, std::int8_t>) {
-    const packed_weights_view& w0 = weights.group(0);
-    if (groups == 1 && w0.layout() == packed_layout::s8_c4_nr32 && w0.weight_zero_point() == 0 &&
-        w0.k_padded() <= kernels::avx512_vnni::gemm_u8s8_s32_4x32c4::max_k) {
-      const index_t kp = w0.k_padded();
-      constexpr index_t rows_per_task = 256;
-      const index_t shallow_tasks = (m_total + rows_per_task - 1) / rows_per_task;
-      auto shallow = [&](std::ptrdiff_t t) {
-        const index_t m_begin = t * rows_per_task;
-        const index_t m_end = std::min(m_total, m_begin + rows_per_task);
-        a_t* rows = detail::conv_scratch<a_t, detail::im2col_scratch_tag>(static_cast<std::size_t>(rows_per_task * kp));
-        detail::im2col_rows(in_data, in_h, in_w, c_in, c_group, 0, params, g, k_h, k_w, pad_value, m_begin, m_end, rows, kp);
-        const kernels::shallow_gemm_args<out_t> args{rows, kp, 0, m_end - m_begin, 1, 0, input.zero_point + 128, w0, n,
-                                                     m_begin, out_data + m_begin * c_out, c_out};
-        kernels::avx512_vnni::gemm_u8s8_s32_4x32c4::run_rows(args, pipeline);
-      };
-      ctx.run_tasks(shallow_tasks, shallow);
+    const a_t* in_data = &in(0, 0, 0, 0);
+    out_t* out_data = &output(0, 0, 0, 0);
+    const index_t m_total = batch * g.out_h * g.out_w;
+    const bool direct = k_h == 1 && k_w == 1 && params.stride_h == 1 && params.stride_w == 1 && g.pad_top == 0 &&
+                        g.pad_left == 0 && g.out_h == in_h && g.out_w == in_w;
+    const context serial{};
+    if (direct) {
+      // The input is already the (N*H*W) × C_in matrix; group g reads its columns [g*Cg, (g+1)*Cg).
+      for (index_t grp = 0; grp < groups; ++grp) {
+        kernels::gemm_args<a_t, out_t> args{in_data + grp * c_group, c_in, input.zero_point, m_total, k, n,
+                                            weights.group(grp), out_data + grp * n, c_out};
+        detail::dispatch_gemm(ctx, args, detail::offset_pipeline(pipeline, grp * n));
+      }
       return;
     }
-  }
-#endif
-  // im2col chunks: ~96 KiB of rows (a multiple of 32 rows), at least 32 rows.
-  const index_t chunk = std::max<index_t>(32, (96 * 1024 / k) / 32 * 32);
-  const index_t chunks = (m_total + chunk - 1) / chunk;
-  const index_t tasks = chunks * groups;
-#if QSPARSE_X86
-  // VNNI weights without a zero point: hand the GEMM uint8 rows (x + 128, zero point in_zp + 128: the
-  // same reals), which it reads in place instead of copying and flipping them again.
-  if constexpr (std::is_same_v<a_t, std::int8_t>) {
-    if (weights.group(0).layout() == packed_layout::s8_c4_nr32 && weights.weight_zero_point() == 0) {
-      const auto pad_u8 = static_cast<std::uint8_t>(input.zero_point + 128);
-      auto flipped = [&](std::ptrdiff_t t) {
-        const index_t grp = t % groups;
-        const index_t m_begin = (t / groups) * chunk;
-        const index_t m_end = std::min(m_total, m_begin + chunk);
-        std::uint8_t* rows =
-            detail::conv_scratch<std::uint8_t, detail::im2col_scratch_tag>(static_cast<std::size_t>(chunk * k));
-        detail::im2col_rows<true>(in_data, in_h, in_w, c_in, c_group, grp, params, g, k_h, k_w, pad_u8, m_begin, m_end,
-                                  rows, k);
-        kernels::gemm_args<std::uint8_t, out_t> args{rows, k, input.zero_point + 128, m_end - m_begin, k, n,
-                                                     weights.group(grp), out_data + m_begin * c_out + grp * n, c_out};
-        detail::dispatch_gemm(serial, args, detail::offset_pipeline(pipeline, grp * n));
-      };
-      ctx.run_tasks(tasks, flipped);
+    const auto pad_value = static_cast<a_t>(input.zero_point);
+  #if QSPARSE_X86
+    // A shallow filter packed for the direct kernel: it reads a zero-point padded copy of the input rows.
+    if (weights.has_direct() && detail::conv_copy_rows_eligible(weights, params)) {
+      detail::conv2d_direct_shallow(ctx, in_data, batch, in_h, in_w, c_in, input.zero_point, weights, params, g, out_data,
+                                    pipeline);
       return;
     }
+    // A deep VNNI filter whose kernel rows are whole 4-byte groups: the GEMM reads its rows in place.
+    if (detail::conv_gather_eligible(weights, params)) {
+      detail::conv2d_gather(ctx, in_data, batch, in_h, in_w, c_in, input.zero_point, weights, params, g, out_data,
+                            pipeline);
+      return;
+    }
+    // Shallow K (a 3-channel stem): its own VNNI kernel keeps the panel's whole K in registers.
+    if constexpr (std::is_same_v<a_t, std::int8_t>) {
+      const packed_weights_view& w0 = weights.group(0);
+      if (groups == 1 && w0.layout() == packed_layout::s8_c4_nr32 && w0.weight_zero_point() == 0 &&
+          w0.k_padded() <= kernels::avx512_vnni::gemm_u8s8_s32_4x32c4::max_k) {
+        const index_t kp = w0.k_padded();
+        constexpr index_t rows_per_task = 256;
+        const index_t shallow_tasks = (m_total + rows_per_task - 1) / rows_per_task;
+        auto shallow = [&](std::ptrdiff_t t) {
+          const index_t m_begin = t * rows_per_task;
+          const index_t m_end = std::min(m_total, m_begin + rows_per_task);
+          a_t* rows = detail::conv_scratch<a_t, detail::im2col_scratch_tag>(static_cast<std::size_t>(rows_per_task * kp));
+          detail::im2col_rows(in_data, in_h, in_w, c_in, c_group, 0, params, g, k_h, k_w, pad_value, m_begin, m_end, rows, kp);
+          const kernels::shallow_gemm_args<out_t> args{rows, kp, 0, m_end - m_begin, 1, 0, input.zero_point + 128, w0, n,
+                                                       m_begin, out_data + m_begin * c_out, c_out};
+          kernels::avx512_vnni::gemm_u8s8_s32_4x32c4::run_rows(args, pipeline);
+        };
+        ctx.run_tasks(shallow_tasks, shallow);
+        return;
+      }
+    }
+  #endif
+    // im2col chunks: ~96 KiB of rows (a multiple of 32 rows), at least 32 rows.
+    const index_t chunk = std::max<index_t>(32, (96 * 1024 / k) / 32 * 32);
+    const index_t chunks = (m_total + chunk - 1) / chunk;
+    const index_t tasks = chunks * groups;
+  #if QSPARSE_X86
+    // VNNI weights without a zero point: hand the GEMM uint8 rows (x + 128, zero point in_zp + 128: the
+    // same reals), which it reads in place instead of copying and flipping them again.
+    if constexpr (std::is_same_v<a_t, std::int8_t>) {
+      if (weights.group(0).layout() == packed_layout::s8_c4_nr32 && weights.weight_zero_point() == 0) {
+        const auto pad_u8 = static_cast<std::uint8_t>(input.zero_point + 128);
+        auto flipped = [&](std::ptrdiff_t t) {
+          const index_t grp = t % groups;
+          const index_t m_begin = (t / groups) * chunk;
+          const index_t m_end = std::min(m_total, m_begin + chunk);
+          std::uint8_t* rows =
+              detail::conv_scratch<std::uint8_t, detail::im2col_scratch_tag>(static_cast<std::size_t>(chunk * k));
+          detail::im2col_rows<true>(in_data, in_h, in_w, c_in, c_group, grp, params, g, k_h, k_w, pad_u8, m_begin, m_end,
+                                    rows, k);
+          kernels::gemm_args<std::uint8_t, out_t> args{rows, k, input.zero_point + 128, m_end - m_begin, k, n,
+                                                       weights.group(grp), out_data + m_begin * c_out + grp * n, c_out};
+          detail::dispatch_gemm(serial, args, detail::offset_pipeline(pipeline, grp * n));
+        };
+        ctx.run_tasks(tasks, flipped);
+        return;
+      }
+    }
+  #endif
+    auto task = [&](std::ptrdiff_t t) {
+      const index_t grp = t % groups;
+      const index_t m_begin = (t / groups) * chunk;
+      const index_t m_end = std::min(m_total, m_begin + chunk);
+      // A scratch of its own, so it never aliases the GEMM kernels' per-thread scratch.
+      a_t* rows = detail::conv_scratch<a_t, detail::im2col_scratch_tag>(static_cast<std::size_t>(chunk * k));
+      detail::im2col_rows(in_data, in_h, in_w, c_in, c_group, grp, params, g, k_h, k_w, pad_value, m_begin, m_end, rows, k);
+      kernels::gemm_args<a_t, out_t> args{rows, k, input.zero_point, m_end - m_begin, k, n, weights.group(grp),
+                                          out_data + m_begin * c_out + grp * n, c_out};
+      detail::dispatch_gemm(serial, args, detail::offset_pipeline(pipeline, grp * n));
+    };
+    ctx.run_tasks(tasks, task);
   }
-#endif
-  auto task = [&](std::ptrdiff_t t) {
-    const index_t grp = t % groups;
-    const index_t m_begin = (t / groups) * chunk;
-    const index_t m_end = std::min(m_total, m_begin + chunk);
-    // A scratch of its own, so it never aliases the GEMM kernels' per-thread scratch.
-    a_t* rows = detail::conv_scratch<a_t, detail::im2col_scratch_tag>(static_cast<std::size_t>(chunk * k));
-    detail::im2col_rows(in_data, in_h, in_w, c_in, c_group, grp, params, g, k_h, k_w, pad_value, m_begin, m_end, rows, k);
-    kernels::gemm_args<a_t, out_t> args{rows, k, input.zero_point, m_end - m_begin, k, n, weights.group(grp),
-                                        out_data + m_begin * c_out + grp * n, c_out};
-    detail::dispatch_gemm(serial, args, detail::offset_pipeline(pipeline, grp * n));
-  };
-  ctx.run_tasks(tasks, task);
 }
 
 /// The same with an input whose zero point is 0.

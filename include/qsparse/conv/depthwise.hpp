@@ -37,6 +37,7 @@
 #include "qsparse/core/overlap.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
+#include "qsparse/gemm/scalar_epilogue.hpp"
 #include "qsparse/kernels/depthwise_kernels.hpp"
 #include "qsparse/kernels/registry.hpp"
 #include "qsparse/spec/conv_params.hpp"
@@ -370,46 +371,53 @@ void depthwise_conv2d(const context& ctx, const quantized_operand<tensor_view<A,
   detail::check(input.zero_point >= -128 && input.zero_point <= 127, fn,
                 ": input zero point must be in [-128, 127], got ", input.zero_point);
   validate(pipeline, c_out, fn);
-  // The kernels add init + Σ x*w modulo 2^32, exact when the true sum fits int32.
-  const std::int64_t bound = static_cast<std::int64_t>(weights.kernel_h() * weights.kernel_w()) *
-                             detail::max_distance<std::int8_t>(input.zero_point) *
-                             detail::max_distance<std::int8_t>(weights.weight_zero_point());
-  detail::check(bound <= std::numeric_limits<std::int32_t>::max(), fn, ": kh * kw = ",
-                weights.kernel_h() * weights.kernel_w(), " taps are too many for an exact int32 accumulator");
+  if constexpr (detail::pipeline_has_custom_stage_v<output_pipeline<S...>>) {
+    // A stage of the caller's own: the kernels write raw accumulators, its scalar definition the output.
+    detail::run_with_scalar_epilogue<std::int32_t>(output, pipeline, [&](const auto& raw) {
+      depthwise_conv2d(ctx, input, weights, raw, params, output_pipeline<>{});
+    });
+  } else {
+    // The kernels add init + Σ x*w modulo 2^32, exact when the true sum fits int32.
+    const std::int64_t bound = static_cast<std::int64_t>(weights.kernel_h() * weights.kernel_w()) *
+                               detail::max_distance<std::int8_t>(input.zero_point) *
+                               detail::max_distance<std::int8_t>(weights.weight_zero_point());
+    detail::check(bound <= std::numeric_limits<std::int32_t>::max(), fn, ": kh * kw = ",
+                  weights.kernel_h() * weights.kernel_w(), " taps are too many for an exact int32 accumulator");
 
-  const std::int8_t* data = &in(0, 0, 0, 0);
-  std::vector<std::int8_t> repeated;
-  if (multiplier > 1) {  // channel o reads input channel o / dm: repeat each input channel dm times
-    const index_t pixels = batch * in_h * in_w;
-    repeated.resize(static_cast<std::size_t>(pixels * c_out));
-    for (index_t i = 0; i < pixels; ++i)
-      for (index_t o = 0; o < c_out; ++o)
-        repeated[static_cast<std::size_t>(i * c_out + o)] = data[i * c_in + o / multiplier];
-    data = repeated.data();
+    const std::int8_t* data = &in(0, 0, 0, 0);
+    std::vector<std::int8_t> repeated;
+    if (multiplier > 1) {  // channel o reads input channel o / dm: repeat each input channel dm times
+      const index_t pixels = batch * in_h * in_w;
+      repeated.resize(static_cast<std::size_t>(pixels * c_out));
+      for (index_t i = 0; i < pixels; ++i)
+        for (index_t o = 0; o < c_out; ++o)
+          repeated[static_cast<std::size_t>(i * c_out + o)] = data[i * c_in + o / multiplier];
+      data = repeated.data();
+    }
+    std::vector<std::int32_t> init(static_cast<std::size_t>(weights.channels_padded()));
+    for (std::size_t o = 0; o < init.size(); ++o)
+      init[o] = static_cast<std::int32_t>(-std::int64_t{input.zero_point} * weights.sums()[o]);
+    const std::vector<std::int8_t> pad_row(static_cast<std::size_t>(weights.channels_padded()),
+                                           static_cast<std::int8_t>(input.zero_point));
+    out_t* out = &output(0, 0, 0, 0);
+    kernels::with_selected_kernel(
+        depthwise_kernels{}, best_isa(),
+        [&](auto kernel) { return !kernels::reads_depthwise_columns_v<decltype(kernel)> || weights.columns() != nullptr; },
+        [&](auto kernel) {
+          using K = decltype(kernel);
+          if constexpr (kernels::reads_depthwise_columns_v<K>) {
+            std::vector<std::int32_t> column_init(init.size());
+            for (std::size_t o = 0; o < init.size(); ++o)
+              column_init[o] = static_cast<std::int32_t>(static_cast<std::uint32_t>(init[o]) +
+                                                         static_cast<std::uint32_t>(weights.flip_terms()[o]));
+            detail::run_depthwise_columns<K>(ctx, data, batch, in_h, in_w, c_out, weights, input.zero_point, params, g,
+                                             column_init.data(), pad_row.data(), out, pipeline);
+          } else {
+            detail::run_depthwise<K>(ctx, data, batch, in_h, in_w, c_out, weights, params, g, init.data(),
+                                     pad_row.data(), out, pipeline);
+          }
+        });
   }
-  std::vector<std::int32_t> init(static_cast<std::size_t>(weights.channels_padded()));
-  for (std::size_t o = 0; o < init.size(); ++o)
-    init[o] = static_cast<std::int32_t>(-std::int64_t{input.zero_point} * weights.sums()[o]);
-  const std::vector<std::int8_t> pad_row(static_cast<std::size_t>(weights.channels_padded()),
-                                         static_cast<std::int8_t>(input.zero_point));
-  out_t* out = &output(0, 0, 0, 0);
-  kernels::with_selected_kernel(
-      depthwise_kernels{}, best_isa(),
-      [&](auto kernel) { return !kernels::reads_depthwise_columns_v<decltype(kernel)> || weights.columns() != nullptr; },
-      [&](auto kernel) {
-        using K = decltype(kernel);
-        if constexpr (kernels::reads_depthwise_columns_v<K>) {
-          std::vector<std::int32_t> column_init(init.size());
-          for (std::size_t o = 0; o < init.size(); ++o)
-            column_init[o] = static_cast<std::int32_t>(static_cast<std::uint32_t>(init[o]) +
-                                                       static_cast<std::uint32_t>(weights.flip_terms()[o]));
-          detail::run_depthwise_columns<K>(ctx, data, batch, in_h, in_w, c_out, weights, input.zero_point, params, g,
-                                           column_init.data(), pad_row.data(), out, pipeline);
-        } else {
-          detail::run_depthwise<K>(ctx, data, batch, in_h, in_w, c_out, weights, params, g, init.data(),
-                                   pad_row.data(), out, pipeline);
-        }
-      });
 }
 
 }  // namespace qsparse

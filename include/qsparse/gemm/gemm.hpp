@@ -34,6 +34,7 @@
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
 #include "qsparse/gemm/panel_tasks.hpp"
+#include "qsparse/gemm/scalar_epilogue.hpp"
 #include "qsparse/kernels/gemm_kernels.hpp"
 #include "qsparse/kernels/registry.hpp"
 #include "qsparse/spec/gemm_args.hpp"
@@ -176,12 +177,19 @@ void gemm(const context& ctx, const quantized_operand<tensor_view<A, 2, LA, AA>>
   const auto& a = activations.view;
   detail::check_gemm_operands(fn, a, activations.zero_point, weights, destination);
   validate(pipeline, weights.n(), fn);
-  if (a.extent(0) == 0) return;
-  using a_t = std::remove_const_t<A>;
-  kernels::gemm_args<a_t, out_t> g{&a(0, 0), a.extent(0) > 1 ? a.stride(0) : weights.k(), activations.zero_point,
-                                   a.extent(0), a.extent(1), weights.n(), weights, &destination(0, 0),
-                                   destination.extent(0) > 1 ? destination.stride(0) : weights.n()};
-  detail::dispatch_gemm(ctx, g, pipeline);
+  if constexpr (detail::pipeline_has_custom_stage_v<output_pipeline<S...>>) {
+    // A stage of the caller's own: the kernels write raw accumulators, its scalar definition the output.
+    detail::run_with_scalar_epilogue<std::int32_t>(destination, pipeline, [&](const auto& raw) {
+      gemm(ctx, activations, weights, raw, output_pipeline<>{});
+    });
+  } else {
+    if (a.extent(0) == 0) return;
+    using a_t = std::remove_const_t<A>;
+    kernels::gemm_args<a_t, out_t> g{&a(0, 0), a.extent(0) > 1 ? a.stride(0) : weights.k(), activations.zero_point,
+                                     a.extent(0), a.extent(1), weights.n(), weights, &destination(0, 0),
+                                     destination.extent(0) > 1 ? destination.stride(0) : weights.n()};
+    detail::dispatch_gemm(ctx, g, pipeline);
+  }
 }
 
 /// The same with activations whose zero point is 0.

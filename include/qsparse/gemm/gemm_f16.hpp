@@ -34,6 +34,7 @@
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/packed_weights_f16.hpp"
 #include "qsparse/gemm/panel_tasks.hpp"
+#include "qsparse/gemm/scalar_epilogue.hpp"
 #include "qsparse/kernels/gemm_f16_kernels.hpp"
 #include "qsparse/kernels/registry.hpp"
 #include "qsparse/spec/gemm_panel_args.hpp"
@@ -114,18 +115,26 @@ void gemm_f16(const context& ctx, const tensor_view<A, 2, LA, AA>& activations, 
                 "qsparse::gemm_f16: activations must be a 2-D view of float.");
   static_assert(std::is_same_v<D, float>,
                 "qsparse::gemm_f16: the destination must be a 2-D view of (non-const) float.");
-  static_assert((detail::is_float_stage_v<S> && ...),
-                "qsparse::gemm_f16: the output pipeline may only hold float stages: bias_add_float and clamp_float.");
+  static_assert(((detail::is_float_stage_v<S> || detail::is_custom_stage_v<S>) && ...),
+                "qsparse::gemm_f16: the output pipeline may only hold float stages: bias_add_float, clamp_float and "
+                "stages of your own from float to float.");
   const char* fn = "qsparse::gemm_f16";
   detail::check_gemm_f16_operands(fn, activations, weights, destination);
   validate(pipeline, weights.n(), fn);
-  if (activations.extent(0) == 0) return;
-  kernels::gemm_panel_args<float, packed_weights_f16_view, float> g{
-      &activations(0, 0),    activations.extent(0) > 1 ? activations.stride(0) : weights.k(),
-      activations.extent(0), activations.extent(1),
-      weights.n(),           weights,
-      &destination(0, 0),    destination.extent(0) > 1 ? destination.stride(0) : weights.n()};
-  detail::dispatch_gemm_f16(ctx, g, pipeline);
+  if constexpr (detail::pipeline_has_custom_stage_v<output_pipeline<S...>>) {
+    // A stage of the caller's own: the kernels write raw accumulators, its scalar definition the output.
+    detail::run_with_scalar_epilogue<float>(destination, pipeline, [&](const auto& raw) {
+      gemm_f16(ctx, activations, weights, raw, output_pipeline<>{});
+    });
+  } else {
+    if (activations.extent(0) == 0) return;
+    kernels::gemm_panel_args<float, packed_weights_f16_view, float> g{
+        &activations(0, 0),    activations.extent(0) > 1 ? activations.stride(0) : weights.k(),
+        activations.extent(0), activations.extent(1),
+        weights.n(),           weights,
+        &destination(0, 0),    destination.extent(0) > 1 ? destination.stride(0) : weights.n()};
+    detail::dispatch_gemm_f16(ctx, g, pipeline);
+  }
 }
 
 /// One-off use: packs the K×N weights (float, rounded to float16, or float16) for the best ISA, then runs

@@ -29,8 +29,9 @@ void reference_gemm_f16(const tensor_view<A, 2, LA, AA>& activations, const tens
   static_assert(std::is_same_v<std::remove_const_t<A>, float> &&
                     (std::is_same_v<w_t, float16> || std::is_same_v<w_t, float>)&&std::is_same_v<D, float>,
                 "qsparse::reference_gemm_f16: activations and destination must be float, weights float16 or float.");
-  static_assert((detail::is_float_stage_v<S> && ...),
-                "qsparse::reference_gemm_f16: the output pipeline may only hold bias_add_float and clamp_float.");
+  static_assert(((detail::is_float_stage_v<S> || detail::is_custom_stage_v<S>) && ...),
+                "qsparse::reference_gemm_f16: the output pipeline may only hold bias_add_float, clamp_float and "
+                "stages of your own from float to float.");
   const char* fn = "qsparse::reference_gemm_f16";
   const index_t m_count = activations.extent(0);
   const index_t k_count = activations.extent(1);

@@ -38,6 +38,7 @@
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/gemm.hpp"
+#include "qsparse/gemm/scalar_epilogue.hpp"
 #include "qsparse/kernels/registry.hpp"
 #include "qsparse/kernels/sparse_gemm_kernels.hpp"
 #include "qsparse/spec/output_stages.hpp"
@@ -144,13 +145,20 @@ void sparse_gemm(const context& ctx, const quantized_operand<tensor_view<A, 2, L
   const index_t m = a.extent(0);
   const index_t k = a.extent(1);
   validate(pipeline, weights.n(), fn);
-  if (m == 0) return;
-  kernels::sparse_gemm_args<a_t, out_t> g{&a(0, 0), m > 1 ? a.stride(0) : weights.k(), a_zp, m, k, weights.n(),
-                                          weights, &destination(0, 0),
-                                          m > 1 ? destination.stride(0) : weights.n()};
-  detail::with_sparse_kernel(weights.format(), best_isa(), [&](auto kernel) {
-    detail::run_sparse_gemm_tasks<decltype(kernel)>(ctx, g, pipeline);
-  });
+  if constexpr (detail::pipeline_has_custom_stage_v<output_pipeline<S...>>) {
+    // A stage of the caller's own: the kernels write raw accumulators, its scalar definition the output.
+    detail::run_with_scalar_epilogue<std::int32_t>(destination, pipeline, [&](const auto& raw) {
+      sparse_gemm(ctx, activations, weights, raw, output_pipeline<>{});
+    });
+  } else {
+    if (m == 0) return;
+    kernels::sparse_gemm_args<a_t, out_t> g{&a(0, 0), m > 1 ? a.stride(0) : weights.k(), a_zp, m, k, weights.n(),
+                                            weights, &destination(0, 0),
+                                            m > 1 ? destination.stride(0) : weights.n()};
+    detail::with_sparse_kernel(weights.format(), best_isa(), [&](auto kernel) {
+      detail::run_sparse_gemm_tasks<decltype(kernel)>(ctx, g, pipeline);
+    });
+  }
 }
 
 /// The same with activations whose zero point is 0.

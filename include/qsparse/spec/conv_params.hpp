@@ -135,37 +135,6 @@ inline conv_geometry conv_output_geometry(const conv2d_params& params, index_t i
   return {out_h, out_w, top, left};
 }
 
-namespace detail {
-
-// ---- an output pipeline restricted to the columns [n0, n0 + N) of a wider output ------------------------
-// Grouped convolution runs one GEMM per group; its column n is the layer's output channel n0 + n, so
-// every per-channel parameter pointer moves by n0. Stages without per-column data are unchanged.
-template <class Stage>
-inline Stage offset_stage(const Stage& s, std::ptrdiff_t) noexcept {
-  return s;
-}
-inline bias_add offset_stage(const bias_add& s, std::ptrdiff_t n0) noexcept { return {s.bias + n0}; }
-template <class R>
-inline requantize_fixed_point_per_channel<R> offset_stage(const requantize_fixed_point_per_channel<R>& s,
-                                                           std::ptrdiff_t n0) noexcept {
-  return {s.multipliers + n0, s.shifts + n0};
-}
-inline requantize_float_per_channel offset_stage(const requantize_float_per_channel& s, std::ptrdiff_t n0) noexcept {
-  return {s.scales + n0};
-}
-inline dequantize_float offset_stage(const dequantize_float& s, std::ptrdiff_t n0) noexcept {
-  return {s.scale, s.bias != nullptr ? s.bias + n0 : nullptr};
-}
-inline dequantize_float_per_channel offset_stage(const dequantize_float_per_channel& s, std::ptrdiff_t n0) noexcept {
-  return {s.scales + n0, s.bias != nullptr ? s.bias + n0 : nullptr};
-}
-
-/// `p` with every per-column parameter array advanced by n0 columns.
-template <class... S>
-inline output_pipeline<S...> offset_pipeline(const output_pipeline<S...>& p, std::ptrdiff_t n0) noexcept {
-  return std::apply([&](const auto&... stage) { return output_pipeline<S...>{std::tuple<S...>{offset_stage(stage, n0)...}}; },
-                    p.stages);
-}
-
-}  // namespace detail
+// The per-group offsetting of a pipeline's per-column data (detail::offset_pipeline) is declared by each
+// stage: qsparse/spec/output_stages.hpp.
 }  // namespace qsparse

@@ -62,12 +62,14 @@ namespace qsparse {
 /// Adds bias[n] (int32, one per output column) with int32 saturation.
 struct bias_add {
   const std::int32_t* bias;
+  bias_add offset_columns(std::ptrdiff_t n0) const noexcept { return {bias + n0}; }
 };
 
 /// TFLite MultiplyByQuantizedMultiplier with one multiplier for the whole output.
 template <class Rounding>
 struct requantize_fixed_point {
   quantized_multiplier multiplier;
+  static constexpr bool per_column = false;
 };
 
 /// TFLite MultiplyByQuantizedMultiplier per output column: multipliers[n], shifts[n].
@@ -75,27 +77,34 @@ template <class Rounding>
 struct requantize_fixed_point_per_channel {
   const std::int32_t* multipliers;
   const int* shifts;
+  requantize_fixed_point_per_channel offset_columns(std::ptrdiff_t n0) const noexcept {
+    return {multipliers + n0, shifts + n0};
+  }
 };
 
 /// round_half_to_even(float(acc) * scale), saturated to int32 (XNNPACK "fp32", PyTorch, ONNX).
 struct requantize_float {
   float scale;
+  static constexpr bool per_column = false;
 };
 
 /// As requantize_float with scales[n] per output column.
 struct requantize_float_per_channel {
   const float* scales;
+  requantize_float_per_channel offset_columns(std::ptrdiff_t n0) const noexcept { return {scales + n0}; }
 };
 
 /// Adds the output zero point with int32 saturation.
 struct add_zero_point {
   std::int32_t zero_point;
+  static constexpr bool per_column = false;
 };
 
 /// Clamps int32 values to [min, max] (fused ReLU/ReLU6 in the quantized domain).
 struct clamp {
   std::int32_t min;
   std::int32_t max;
+  static constexpr bool per_column = false;
 };
 
 /// Saturates int32 values to T (int8, uint8 or int16) and makes T the output type.
@@ -103,24 +112,32 @@ template <class T>
 struct saturating_cast {
   static_assert(std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t> || std::is_same_v<T, std::int16_t>,
                 "qsparse::saturating_cast<T>: T must be std::int8_t, std::uint8_t or std::int16_t.");
+  static constexpr bool per_column = false;
 };
 
 /// float(acc) * scale, then + bias[n] when bias is not null (two roundings, never fused).
 struct dequantize_float {
   float scale;
   const float* bias;
+  dequantize_float offset_columns(std::ptrdiff_t n0) const noexcept {
+    return {scale, bias != nullptr ? bias + n0 : nullptr};
+  }
 };
 
 /// float(acc) * scales[n], then + bias[n] when bias is not null.
 struct dequantize_float_per_channel {
   const float* scales;
   const float* bias;
+  dequantize_float_per_channel offset_columns(std::ptrdiff_t n0) const noexcept {
+    return {scales + n0, bias != nullptr ? bias + n0 : nullptr};
+  }
 };
 
 /// Clamps float values to [min, max] (fused activation on float output).
 struct clamp_float {
   float min;
   float max;
+  static constexpr bool per_column = false;
 };
 
 /// Adds bias[n] (int64, one per output column) to an int64 accumulator (16x8 GEMM). The entry point
@@ -128,33 +145,136 @@ struct clamp_float {
 /// requantization), so the add is plain.
 struct bias_add_int64 {
   const std::int64_t* bias;
+  bias_add_int64 offset_columns(std::ptrdiff_t n0) const noexcept { return {bias + n0}; }
 };
 
 /// TFLite MultiplyByQuantizedMultiplier for int64 accumulators, one multiplier for the whole output
 /// (int64 → int32; multiplier >= 0, shift in [-31, 7], |acc| < 2^47).
 struct requantize_fixed_point_int64 {
   quantized_multiplier multiplier;
+  static constexpr bool per_column = false;
 };
 
 /// The int64 MultiplyByQuantizedMultiplier per output column: multipliers[n], shifts[n].
 struct requantize_fixed_point_int64_per_channel {
   const std::int32_t* multipliers;
   const int* shifts;
+  requantize_fixed_point_int64_per_channel offset_columns(std::ptrdiff_t n0) const noexcept {
+    return {multipliers + n0, shifts + n0};
+  }
 };
 
 /// Adds bias[n] to a float accumulator (float16-weight GEMM): one IEEE addition, rounded to nearest.
 struct bias_add_float {
   const float* bias;
+  bias_add_float offset_columns(std::ptrdiff_t n0) const noexcept { return {bias + n0}; }
 };
 
 namespace detail {
 
-template <class Stage, class In>
+template <class Stage>
+struct is_builtin_stage : std::false_type {};
+template <>
+struct is_builtin_stage<bias_add> : std::true_type {};
+template <class R>
+struct is_builtin_stage<requantize_fixed_point<R>> : std::true_type {};
+template <class R>
+struct is_builtin_stage<requantize_fixed_point_per_channel<R>> : std::true_type {};
+template <>
+struct is_builtin_stage<requantize_float> : std::true_type {};
+template <>
+struct is_builtin_stage<requantize_float_per_channel> : std::true_type {};
+template <>
+struct is_builtin_stage<add_zero_point> : std::true_type {};
+template <>
+struct is_builtin_stage<clamp> : std::true_type {};
+template <class T>
+struct is_builtin_stage<saturating_cast<T>> : std::true_type {};
+template <>
+struct is_builtin_stage<dequantize_float> : std::true_type {};
+template <>
+struct is_builtin_stage<dequantize_float_per_channel> : std::true_type {};
+template <>
+struct is_builtin_stage<clamp_float> : std::true_type {};
+template <>
+struct is_builtin_stage<bias_add_int64> : std::true_type {};
+template <>
+struct is_builtin_stage<requantize_fixed_point_int64> : std::true_type {};
+template <>
+struct is_builtin_stage<requantize_fixed_point_int64_per_channel> : std::true_type {};
+template <>
+struct is_builtin_stage<bias_add_float> : std::true_type {};
+
+/// A stage written outside the library (docs/kernels.md, "Writing an output stage"): a struct with
+///   using input_type = ...;  using output_type = ...;     int32_t, int64_t or float in; an arithmetic type out
+///   output_type apply(input_type v, std::ptrdiff_t m, std::ptrdiff_t n) const;   its scalar definition
+///   Stage offset_columns(std::ptrdiff_t n0) const;  or  static constexpr bool per_column = false;
+///   void validate(std::ptrdiff_t columns, const char* function) const;            (optional)
+template <class Stage, class = void>
+struct is_custom_stage : std::false_type {};
+template <class Stage>
+struct is_custom_stage<Stage, std::void_t<typename Stage::input_type, typename Stage::output_type,
+                                          decltype(std::declval<const Stage&>().apply(
+                                              std::declval<typename Stage::input_type>(), std::ptrdiff_t{},
+                                              std::ptrdiff_t{}))>>
+    : std::bool_constant<!is_builtin_stage<Stage>::value &&
+                         std::is_arithmetic_v<typename Stage::output_type> &&
+                         std::is_convertible_v<decltype(std::declval<const Stage&>().apply(
+                                                   std::declval<typename Stage::input_type>(), std::ptrdiff_t{},
+                                                   std::ptrdiff_t{})),
+                                               typename Stage::output_type>> {};
+template <class Stage>
+inline constexpr bool is_custom_stage_v = is_custom_stage<Stage>::value;
+
+template <class Stage>
+inline constexpr bool is_stage_v = is_builtin_stage<Stage>::value || is_custom_stage_v<Stage>;
+
+/// Whether a pipeline holds a stage the kernels have no SIMD evaluator for: a stage written outside the
+/// library (the entry points run its kernels to raw accumulators and the scalar definition over them), or
+/// a type that is no stage (reported by output_pipeline's static_assert; routed the same way so that the
+/// kernels add no errors of their own).
+template <class... Stages>
+inline constexpr bool has_custom_stage_v = (!is_builtin_stage<Stages>::value || ...);
+
+template <class Stage, class = void>
+struct has_offset_columns : std::false_type {};
+template <class Stage>
+struct has_offset_columns<Stage,
+                          std::void_t<decltype(std::declval<const Stage&>().offset_columns(std::ptrdiff_t{}))>>
+    : std::is_same<decltype(std::declval<const Stage&>().offset_columns(std::ptrdiff_t{})), Stage> {};
+
+template <class Stage, class = void>
+struct declares_no_columns : std::false_type {};
+template <class Stage>
+struct declares_no_columns<Stage, std::void_t<decltype(Stage::per_column)>>
+    : std::bool_constant<!Stage::per_column> {};
+
+template <class Stage, class = void>
+struct has_validate : std::false_type {};
+template <class Stage>
+struct has_validate<Stage, std::void_t<decltype(std::declval<const Stage&>().validate(
+                               std::ptrdiff_t{}, static_cast<const char*>(nullptr)))>> : std::true_type {};
+
+template <class Stage, class In, class = void>
 struct stage_output {
-  static_assert(sizeof(Stage) == 0,
+  // A type that is no stage at all is reported once, by output_pipeline; here a stage out of order.
+  static_assert(!is_stage_v<Stage>,
                 "qsparse: this type is not an output stage, or it does not accept the value type the previous "
                 "stage produces (int32 stages must come before saturating_cast / dequantize_float, float stages "
-                "after dequantize_float).");
+                "after dequantize_float; a stage of your own needs input_type, output_type and a const "
+                "apply(value, m, n): docs/kernels.md, \"Writing an output stage\").");
+  using type = In;  // no further errors after the sentence above
+};
+template <class Stage, class In>
+struct stage_output<Stage, In, std::enable_if_t<is_custom_stage_v<Stage>>> {
+  static_assert(std::is_same_v<In, typename Stage::input_type>,
+                "qsparse: the input_type of this output stage is not the value type the previous stage produces "
+                "(for the first stage: the GEMM's accumulator, int32 for the int8 GEMM).");
+  static_assert(has_offset_columns<Stage>::value || declares_no_columns<Stage>::value,
+                "qsparse: this output stage does not say how its per-column data moves in a grouped convolution: "
+                "give it `Stage offset_columns(std::ptrdiff_t n0) const` (per-column arrays advanced by n0), or "
+                "`static constexpr bool per_column = false;` when it has none.");
+  using type = typename Stage::output_type;
 };
 template <>
 struct stage_output<bias_add, std::int32_t> { using type = std::int32_t; };
@@ -192,12 +312,16 @@ template <class... Stages>
 struct pipeline_accumulator { using type = std::int32_t; };
 template <class First, class... Rest>
 struct pipeline_accumulator<First, Rest...> {
-  using type = std::conditional_t<
+  template <class S, bool Custom = is_custom_stage_v<S>>
+  struct custom_input { using type = std::int32_t; };
+  template <class S>
+  struct custom_input<S, true> { using type = typename S::input_type; };
+  using type = std::conditional_t<is_custom_stage_v<First>, typename custom_input<First>::type, std::conditional_t<
       std::is_same_v<First, bias_add_int64> || std::is_same_v<First, requantize_fixed_point_int64> ||
           std::is_same_v<First, requantize_fixed_point_int64_per_channel>,
       std::int64_t,
       std::conditional_t<std::is_same_v<First, bias_add_float> || std::is_same_v<First, clamp_float>, float,
-                         std::int32_t>>;
+                         std::int32_t>>>;
 };
 
 template <class In, class... Stages>
@@ -218,6 +342,10 @@ inline constexpr bool is_fixed_point_rounding_v =
 /// A compile-time sequence of output stages.
 template <class... Stages>
 struct output_pipeline {
+  static_assert((detail::is_stage_v<Stages> && ...),
+                "qsparse: every stage of a pipeline must be one of qsparse's output stages or a struct of your own "
+                "with input_type, output_type and a const apply(value, m, n) (docs/kernels.md, \"Writing an "
+                "output stage\").");
   std::tuple<Stages...> stages;
   /// The value type the first stage reads (std::int32_t for the empty pipeline).
   using accumulator_type = typename detail::pipeline_accumulator<Stages...>::type;
@@ -332,6 +460,16 @@ inline float apply_stage(const bias_add_float& s, float v, std::ptrdiff_t, std::
   return v + s.bias[n];
 }
 
+template <class Stage, class V, std::enable_if_t<is_custom_stage_v<Stage>, int> = 0>
+inline typename Stage::output_type apply_stage(const Stage& s, V v, std::ptrdiff_t m, std::ptrdiff_t n) {
+  return static_cast<typename Stage::output_type>(s.apply(static_cast<typename Stage::input_type>(v), m, n));
+}
+/// A type that is no stage: output_pipeline has reported it; nothing more to say.
+template <class Stage, class V, std::enable_if_t<!is_stage_v<Stage>, int> = 0>
+inline V apply_stage(const Stage&, V v, std::ptrdiff_t, std::ptrdiff_t) noexcept {
+  return v;
+}
+
 template <std::size_t I, class... S, class V>
 inline auto evaluate_from(const output_pipeline<S...>& p, V v, std::ptrdiff_t m, std::ptrdiff_t n) noexcept {
   if constexpr (I == sizeof...(S)) {
@@ -429,6 +567,36 @@ inline void validate_stage(const requantize_fixed_point_int64_per_channel& s, st
 }
 inline void validate_stage(const bias_add_float& s, std::ptrdiff_t, const char* function) {
   check(s.bias != nullptr, function, ": bias_add_float.bias must not be null");
+}
+template <class Stage, std::enable_if_t<is_custom_stage_v<Stage>, int> = 0>
+inline void validate_stage(const Stage& s, std::ptrdiff_t columns, const char* function) {
+  if constexpr (has_validate<Stage>::value) s.validate(columns, function);
+}
+template <class Stage, std::enable_if_t<!is_stage_v<Stage>, int> = 0>
+inline void validate_stage(const Stage&, std::ptrdiff_t, const char*) noexcept {}  // reported by output_pipeline
+
+/// The stage for output columns n0, n0 + 1, ... (grouped convolution runs one GEMM per group whose column
+/// n is the layer's channel n0 + n): every stage declares how its per-column data moves, so a new stage
+/// cannot be silently mis-offset.
+template <class Stage>
+inline Stage offset_stage(const Stage& s, std::ptrdiff_t n0) noexcept {
+  static_assert(has_offset_columns<Stage>::value || declares_no_columns<Stage>::value,
+                "qsparse: this output stage does not say how its per-column data moves in a grouped convolution: "
+                "give it `Stage offset_columns(std::ptrdiff_t n0) const` (per-column arrays advanced by n0), or "
+                "`static constexpr bool per_column = false;` when it has none.");
+  if constexpr (has_offset_columns<Stage>::value) {
+    return s.offset_columns(n0);
+  } else {
+    return s;
+  }
+}
+
+/// `p` with every per-column parameter array advanced by n0 columns.
+template <class... S>
+inline output_pipeline<S...> offset_pipeline(const output_pipeline<S...>& p, std::ptrdiff_t n0) noexcept {
+  return std::apply(
+      [&](const auto&... stage) { return output_pipeline<S...>{std::tuple<S...>{offset_stage(stage, n0)...}}; },
+      p.stages);
 }
 
 }  // namespace detail
