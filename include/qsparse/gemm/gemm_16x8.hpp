@@ -55,19 +55,13 @@ using kernels::gemm_16x8_kernels;
 
 /// The name of the kernel gemm_16x8 runs for weights packed for `isa` ("none" when there is none).
 inline const char* gemm_16x8_kernel_name(isa_level isa) {
-  const layout_geometry g = weights_16x8_geometry(isa);
-  const char* name = kernels::selected_kernel_name(
-      gemm_16x8_kernels{}, isa, [&](auto kernel) { return kernels::reads_panel_geometry<decltype(kernel)>(g); });
-  return name != nullptr ? name : "none";
+  return detail::panel_kernel_name(gemm_16x8_kernels{}, isa, weights_16x8_geometry(isa));
 }
 
 /// The name of the kernel gemm_16x8 runs for these packed weights ("none" when no kernel reads them here).
 inline const char* selected_kernel_name(const packed_weights_16x8_view& weights) {
   if (weights.empty()) return "none";
-  const char* name = kernels::selected_kernel_name(gemm_16x8_kernels{}, weights.isa(), [&](auto kernel) {
-    return kernels::reads_panel_geometry<decltype(kernel)>(weights.geometry());
-  });
-  return name != nullptr ? name : "none";
+  return detail::panel_kernel_name(gemm_16x8_kernels{}, weights.isa(), weights.geometry());
 }
 
 namespace detail {
@@ -146,20 +140,6 @@ void check_gemm_16x8_operands(const char* fn, const AView& a, std::int32_t a_zer
         "; pack them with isa_level::", to_string(allowed));
 }
 
-/// Runs the registry's kernel for g.weights: the last one their ISA runs that reads their panel geometry.
-template <class Out, class... S>
-void dispatch_gemm_16x8(const context& ctx,
-                        const kernels::gemm_panel_args<std::int16_t, packed_weights_16x8_view, Out>& g,
-                        const output_pipeline<S...>& pipeline) {
-  const bool ran = kernels::with_selected_kernel(
-      gemm_16x8_kernels{}, g.weights.isa(),
-      [&](auto kernel) { return kernels::reads_panel_geometry<decltype(kernel)>(g.weights.geometry()); },
-      [&](auto kernel) { run_panel_kernel<decltype(kernel)>(ctx, g, pipeline); });
-  if (!ran) {
-    raise(concat("qsparse::gemm_16x8: no kernel reads panels of NR = ", g.weights.geometry().nr, ", KR = ",
-                 g.weights.geometry().kr, " for ISA ", to_string(g.weights.isa())));
-  }
-}
 
 }  // namespace detail
 
@@ -190,7 +170,7 @@ void gemm_16x8(const context& ctx, const quantized_operand<tensor_view<A, 2, LA,
       a.extent(0),        a.extent(1),
       weights.n(),        weights,
       &destination(0, 0), destination.extent(0) > 1 ? destination.stride(0) : weights.n()};
-  detail::dispatch_gemm_16x8(ctx, g, pipeline);
+  detail::dispatch_panel_kernel(gemm_16x8_kernels{}, fn, ctx, g, pipeline);
 }
 
 /// The same with a plain view of int16 activations (zero point 0).

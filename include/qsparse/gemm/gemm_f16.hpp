@@ -47,19 +47,13 @@ using kernels::gemm_f16_kernels;
 
 /// The name of the kernel gemm_f16 runs for weights packed for `isa` ("none" when there is none).
 inline const char* gemm_f16_kernel_name(isa_level isa) {
-  const layout_geometry g = weights_f16_geometry(isa);
-  const char* name = kernels::selected_kernel_name(
-      gemm_f16_kernels{}, isa, [&](auto kernel) { return kernels::reads_panel_geometry<decltype(kernel)>(g); });
-  return name != nullptr ? name : "none";
+  return detail::panel_kernel_name(gemm_f16_kernels{}, isa, weights_f16_geometry(isa));
 }
 
 /// The name of the kernel gemm_f16 runs for these packed weights ("none" when no kernel reads them here).
 inline const char* selected_kernel_name(const packed_weights_f16_view& weights) {
   if (weights.empty()) return "none";
-  const char* name = kernels::selected_kernel_name(gemm_f16_kernels{}, weights.isa(), [&](auto kernel) {
-    return kernels::reads_panel_geometry<decltype(kernel)>(weights.geometry());
-  });
-  return name != nullptr ? name : "none";
+  return detail::panel_kernel_name(gemm_f16_kernels{}, weights.isa(), weights.geometry());
 }
 
 namespace detail {
@@ -91,19 +85,6 @@ void check_gemm_f16_operands(const char* fn, const AView& a, const packed_weight
         "; pack them with isa_level::", to_string(allowed));
 }
 
-/// Runs the registry's kernel for g.weights: the last one their ISA runs that reads their panel geometry.
-template <class... S>
-void dispatch_gemm_f16(const context& ctx, const kernels::gemm_panel_args<float, packed_weights_f16_view, float>& g,
-                       const output_pipeline<S...>& pipeline) {
-  const bool ran = kernels::with_selected_kernel(
-      gemm_f16_kernels{}, g.weights.isa(),
-      [&](auto kernel) { return kernels::reads_panel_geometry<decltype(kernel)>(g.weights.geometry()); },
-      [&](auto kernel) { run_panel_kernel<decltype(kernel)>(ctx, g, pipeline); });
-  if (!ran) {
-    raise(concat("qsparse::gemm_f16: no kernel reads panels of NR = ", g.weights.geometry().nr, ", KR = ",
-                 g.weights.geometry().kr, " for ISA ", to_string(g.weights.isa())));
-  }
-}
 
 }  // namespace detail
 
@@ -133,7 +114,7 @@ void gemm_f16(const context& ctx, const tensor_view<A, 2, LA, AA>& activations, 
         activations.extent(0), activations.extent(1),
         weights.n(),           weights,
         &destination(0, 0),    destination.extent(0) > 1 ? destination.stride(0) : weights.n()};
-    detail::dispatch_gemm_f16(ctx, g, pipeline);
+    detail::dispatch_panel_kernel(gemm_f16_kernels{}, fn, ctx, g, pipeline);
   }
 }
 

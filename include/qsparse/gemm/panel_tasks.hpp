@@ -17,6 +17,10 @@
 #include <cstddef>
 
 #include "qsparse/core/context.hpp"
+#include "qsparse/core/error.hpp"
+#include "qsparse/core/isa.hpp"
+#include "qsparse/kernels/registry.hpp"
+#include "qsparse/spec/packed_weights.hpp"
 
 namespace qsparse {
 namespace detail {
@@ -60,6 +64,29 @@ void run_panel_kernel(const context& ctx, const Args& g, const Pipeline& pipelin
   run_panel_tasks(ctx, g.m, Kernel::mr, g.weights.panels(), g.weights.panel_bytes(),
                   [&](std::ptrdiff_t m_begin, std::ptrdiff_t m_end, std::ptrdiff_t panel_begin,
                       std::ptrdiff_t panel_end) { Kernel::run(g, pipeline, m_begin, m_end, panel_begin, panel_end); });
+}
+
+/// Runs the kernel of List (a panel family: 16x8, float16 weights) for g.weights — the last one their ISA
+/// runs that reads their panel geometry — over the whole problem; `fn` names the entry point in the error
+/// raised when no registered kernel reads them.
+template <class List, class Args, class Pipeline>
+void dispatch_panel_kernel(List list, const char* fn, const context& ctx, const Args& g, const Pipeline& pipeline) {
+  const bool ran = kernels::with_selected_kernel(
+      list, g.weights.isa(),
+      [&](auto kernel) { return kernels::reads_panel_geometry<decltype(kernel)>(g.weights.geometry()); },
+      [&](auto kernel) { run_panel_kernel<decltype(kernel)>(ctx, g, pipeline); });
+  if (!ran) {
+    raise(concat(fn, ": no kernel reads panels of NR = ", g.weights.geometry().nr, ", KR = ", g.weights.geometry().kr,
+                 " for ISA ", to_string(g.weights.isa())));
+  }
+}
+
+/// The name of the kernel of List that runs panels of geometry g packed for `isa` ("none" when none does).
+template <class List>
+const char* panel_kernel_name(List list, isa_level isa, const layout_geometry& g) {
+  const char* name = kernels::selected_kernel_name(
+      list, isa, [&](auto kernel) { return kernels::reads_panel_geometry<decltype(kernel)>(g); });
+  return name != nullptr ? name : "none";
 }
 
 }  // namespace detail

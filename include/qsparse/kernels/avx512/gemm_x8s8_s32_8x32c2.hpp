@@ -78,7 +78,8 @@ struct gemm_x8s8_s32_8x32c2 {
       const auto mask = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
       const auto prepared = prepare(pipeline, n0 + 16 * j, mask);
       for (int r = 0; r < rows; ++r) {
-        store_prepared(prepared, _mm512_load_si512(sums + r * nr + 16 * j), mask, g.dst + (m0 + r) * g.ldd + n0 + 16 * j);
+        store_prepared(prepared, _mm512_load_si512(sums + r * nr + 16 * j), mask,
+                       g.dst + (m0 + r) * g.ldd + n0 + 16 * j);
       }
     }
   }

@@ -38,15 +38,15 @@ struct gemm_s16s8_s64_8x32c2 : drivers::s16s8_s64_tile<gemm_s16s8_s64_8x32c2> {
   static const char* name() { return "gemm_s16s8_s64_8x32c2__avx512vnni"; }
 
   template <int MR>
-  QSPARSE_TARGET_AVX512_VNNI static void block(const std::int16_t* a, std::ptrdiff_t ld, std::ptrdiff_t q_begin, std::ptrdiff_t q_end,
-                        const std::int16_t* w, std::int32_t* sums) {
+  QSPARSE_TARGET_AVX512_VNNI static void block(const std::int16_t* a, std::ptrdiff_t ld, std::ptrdiff_t q_begin,
+                                               std::ptrdiff_t q_end, const std::int16_t* w, std::int32_t* sums) {
     avx512::pair_sums_8x32c2<MR, madd_pairs>(a, ld, q_begin, q_end, w, sums);
   }
 
   template <class Out, class... S>
   QSPARSE_TARGET_AVX512_VNNI static void run(const gemm_panel_args<std::int16_t, packed_weights_16x8_view, Out>& g,
-                      const output_pipeline<S...>& pipeline, std::ptrdiff_t m_begin, std::ptrdiff_t m_end,
-                      std::ptrdiff_t panel_begin, std::ptrdiff_t panel_end) {
+                                             const output_pipeline<S...>& pipeline, std::ptrdiff_t m_begin,
+                                             std::ptrdiff_t m_end, std::ptrdiff_t panel_begin, std::ptrdiff_t panel_end) {
     drivers::run_row_tiles<gemm_s16s8_s64_8x32c2>(g, pipeline, m_begin, m_end, panel_begin, panel_end);
   }
 };
