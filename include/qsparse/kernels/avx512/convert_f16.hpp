@@ -2,8 +2,8 @@
 //
 // Same contract and bit-exact results as qsparse/kernels/scalar/convert_f16.hpp. The rounding mode
 // is encoded in the instruction (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), never read from
-// MXCSR. Main loop: 4 zmm vectors (64 elements) per iteration; then single vectors; the last n % 16
-// elements use masked loads and stores (AVX-512 BW/VL for the 16-bit side), which neither read nor
+// MXCSR. The loops are drivers::run_lanes: 4 zmm vectors (64 elements) per iteration, then single vectors;
+// the last n % 16 elements use masked loads and stores (AVX-512 BW/VL for the 16-bit side), which neither read nor
 // write outside [0, n) and never fault there. From convert_f16_streaming_threshold elements on, `out`
 // is written with non-temporal stores (kernels/drivers/streaming.hpp).
 // Callers must have checked that the CPU has AVX-512 F/BW/VL/DQ (cpu_supports(isa_level::avx512)).
@@ -42,92 +42,45 @@ QSPARSE_TARGET_AVX512 inline __m512 cvt_ps(__m256i x) {
   return _mm512_maskz_cvtph_ps(static_cast<__mmask16>(0xFFFF), x);
 }
 
-// Ordinary stores: any n, any alignment.
-QSPARSE_TARGET_AVX512 inline void convert_f32_to_f16_cached(const float* QSPARSE_RESTRICT in,
-                                                     std::uint16_t* QSPARSE_RESTRICT out, std::ptrdiff_t n) {
-  std::ptrdiff_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    const __m512 a = _mm512_loadu_ps(in + i);
-    const __m512 b = _mm512_loadu_ps(in + i + 16);
-    const __m512 c = _mm512_loadu_ps(in + i + 32);
-    const __m512 d = _mm512_loadu_ps(in + i + 48);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), cvt_ph(a));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i + 16), cvt_ph(b));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i + 32), cvt_ph(c));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i + 48), cvt_ph(d));
-  }
-  for (; i + 16 <= n; i += 16) {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), cvt_ph(_mm512_loadu_ps(in + i)));
-  }
-  if (i < n) {
-    const auto mask = static_cast<__mmask16>((1u << static_cast<unsigned>(n - i)) - 1u);
-    const __m512 a = _mm512_maskz_loadu_ps(mask, in + i);
-    _mm256_mask_storeu_epi16(out + i, mask, cvt_ph(a));
-  }
-}
-
-QSPARSE_TARGET_AVX512 inline void convert_f16_to_f32_cached(const std::uint16_t* QSPARSE_RESTRICT in,
-                                                            float* QSPARSE_RESTRICT out, std::ptrdiff_t n) {
-  std::ptrdiff_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i));
-    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i + 16));
-    const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i + 32));
-    const __m256i d = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i + 48));
-    _mm512_storeu_ps(out + i, cvt_ps(a));
-    _mm512_storeu_ps(out + i + 16, cvt_ps(b));
-    _mm512_storeu_ps(out + i + 32, cvt_ps(c));
-    _mm512_storeu_ps(out + i + 48, cvt_ps(d));
-  }
-  for (; i + 16 <= n; i += 16) {
-    _mm512_storeu_ps(out + i, cvt_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i))));
-  }
-  if (i < n) {
-    const auto mask = static_cast<__mmask16>((1u << static_cast<unsigned>(n - i)) - 1u);
-    const __m256i a = _mm256_maskz_loadu_epi16(mask, in + i);
-    _mm512_mask_storeu_ps(out + i, mask, cvt_ps(a));
-  }
-}
-
-/// The float32 -> float16 loops for drivers::run_streaming: 64 elements (two 64-byte lines) per
-/// streaming step, two 32-byte non-temporal stores per line.
+/// float32 -> float16 for drivers::run_streaming: 16 lanes, masked tail, 64 elements (two lines) per
+/// streamed step, two 32-byte non-temporal stores per line.
 struct f32_to_f16 {
+  static constexpr std::ptrdiff_t lanes = 16;
   static constexpr std::ptrdiff_t stream_alignment = 64;
   static constexpr std::ptrdiff_t stream_step = 64;
-  QSPARSE_TARGET_AVX512 static void cached(const float* QSPARSE_RESTRICT in, std::uint16_t* QSPARSE_RESTRICT out,
-                                           std::ptrdiff_t n) {
-    convert_f32_to_f16_cached(in, out, n);
+  QSPARSE_TARGET_AVX512 static void block(const float* in, std::uint16_t* out) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), cvt_ph(_mm512_loadu_ps(in)));
   }
-  QSPARSE_TARGET_AVX512 static void stream(const float* QSPARSE_RESTRICT in, std::uint16_t* QSPARSE_RESTRICT out) {
-    const __m512 a = _mm512_loadu_ps(in);
-    const __m512 b = _mm512_loadu_ps(in + 16);
-    const __m512 c = _mm512_loadu_ps(in + 32);
-    const __m512 d = _mm512_loadu_ps(in + 48);
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(out), cvt_ph(a));
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(out + 16), cvt_ph(b));
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(out + 32), cvt_ph(c));
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(out + 48), cvt_ph(d));
+  QSPARSE_TARGET_AVX512 static void tail(const float* in, std::uint16_t* out, std::ptrdiff_t count) {
+    const auto mask = static_cast<__mmask16>((1u << static_cast<unsigned>(count)) - 1u);
+    _mm256_mask_storeu_epi16(out, mask, cvt_ph(_mm512_maskz_loadu_ps(mask, in)));
+  }
+  QSPARSE_TARGET_AVX512 static void stream(const float* in, std::uint16_t* out) {
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u) {
+      _mm256_stream_si256(reinterpret_cast<__m256i*>(out + 16 * u), cvt_ph(_mm512_loadu_ps(in + 16 * u)));
+    }
   }
   static void fence() { _mm_sfence(); }
 };
 
-/// The float16 -> float32 loops for drivers::run_streaming: 64 elements (four 64-byte lines) per step.
+/// float16 -> float32 for drivers::run_streaming: 16 lanes, masked tail, 64 elements (four lines) per step.
 struct f16_to_f32 {
+  static constexpr std::ptrdiff_t lanes = 16;
   static constexpr std::ptrdiff_t stream_alignment = 64;
   static constexpr std::ptrdiff_t stream_step = 64;
-  QSPARSE_TARGET_AVX512 static void cached(const std::uint16_t* QSPARSE_RESTRICT in, float* QSPARSE_RESTRICT out,
-                                           std::ptrdiff_t n) {
-    convert_f16_to_f32_cached(in, out, n);
+  QSPARSE_TARGET_AVX512 static void block(const std::uint16_t* in, float* out) {
+    _mm512_storeu_ps(out, cvt_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in))));
   }
-  QSPARSE_TARGET_AVX512 static void stream(const std::uint16_t* QSPARSE_RESTRICT in, float* QSPARSE_RESTRICT out) {
-    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in));
-    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + 16));
-    const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + 32));
-    const __m256i d = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + 48));
-    _mm512_stream_ps(out, cvt_ps(a));
-    _mm512_stream_ps(out + 16, cvt_ps(b));
-    _mm512_stream_ps(out + 32, cvt_ps(c));
-    _mm512_stream_ps(out + 48, cvt_ps(d));
+  QSPARSE_TARGET_AVX512 static void tail(const std::uint16_t* in, float* out, std::ptrdiff_t count) {
+    const auto mask = static_cast<__mmask16>((1u << static_cast<unsigned>(count)) - 1u);
+    _mm512_mask_storeu_ps(out, mask, cvt_ps(_mm256_maskz_loadu_epi16(mask, in)));
+  }
+  QSPARSE_TARGET_AVX512 static void stream(const std::uint16_t* in, float* out) {
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u) {
+      _mm512_stream_ps(out + 16 * u, cvt_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + 16 * u))));
+    }
   }
   static void fence() { _mm_sfence(); }
 };
