@@ -1,12 +1,17 @@
 # cmake -DBUILD_TREE=<build dir> -DTARGET=<target> -DSOURCE=<file.cpp> [-DCONFIG=<cfg>] -P check_compile_fail.cmake
 # Builds TARGET, which must fail; if SOURCE's first line is `// expect: <text>`, the build output must
-# contain <text> too.
+# contain <text> too; if its second line is `// errors: <n>`, the output must hold exactly n lines with
+# "error:" (a one-sentence diagnostic, not a cascade after it).
 cmake_minimum_required(VERSION 3.25)
 
 file(READ ${SOURCE} head LIMIT 2000)
 set(expect "")
 if(head MATCHES "^// expect: ([^\r\n]*)")
   string(STRIP "${CMAKE_MATCH_1}" expect)
+endif()
+set(errors "")
+if(head MATCHES "^[^\r\n]*\r?\n// errors: ([0-9]+)")
+  set(errors "${CMAKE_MATCH_1}")
 endif()
 
 set(config_args "")
@@ -30,4 +35,14 @@ if(NOT expect STREQUAL "")
   message(STATUS "${SOURCE} fails to compile, with \"${expect}\" as expected")
 else()
   message(STATUS "${SOURCE} fails to compile, as expected (no `// expect:` line, so the reason is not checked)")
+endif()
+if(NOT errors STREQUAL "")
+  string(REGEX MATCHALL "error:" found "${output}")
+  list(LENGTH found count)
+  if(NOT count EQUAL errors)
+    message(NOTICE "${output}")
+    message(FATAL_ERROR "${SOURCE}: the compiler reported ${count} errors, but its `// errors:` line says "
+                        "${errors}: the diagnostic above is not one sentence.")
+  endif()
+  message(STATUS "${SOURCE}: ${count} error(s), as its `// errors:` line says")
 endif()

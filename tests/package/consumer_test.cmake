@@ -1,6 +1,7 @@
 # cmake -DMODE=find_package|add_subdirectory -DCONSUMER_DIR=... -DWORK_DIR=... -DGENERATOR=...
 #       -DCXX_COMPILER=... [-DBUILD_TREE=... | -DSOURCE_TREE=...] [-DCONFIG=...] ... -P consumer_test.cmake
-# find_package:     cmake --install BUILD_TREE --prefix WORK_DIR/prefix, then build consumer/ against it.
+# find_package:     cmake --install BUILD_TREE --prefix WORK_DIR/prefix, check the links of the installed
+#                   documentation (when LINK_CHECK and DOC_DIR are given), then build consumer/ against it.
 # add_subdirectory: build consumer/ with add_subdirectory(SOURCE_TREE).
 # Then run the consumer (through its own one-test CTest). Every step is echoed; the first failure stops.
 cmake_minimum_required(VERSION 3.25)
@@ -50,6 +51,14 @@ if(MODE STREQUAL "find_package")
   endif()
   set(prefix ${WORK_DIR}/prefix)
   step(${CMAKE_COMMAND} --install ${BUILD_TREE} --prefix ${prefix} ${config_args})
+  if(LINK_CHECK AND DOC_DIR)
+    # The installed README and docs/ keep working links (docs/ is installed beside the README).
+    set(doc_dir ${DOC_DIR})
+    if(NOT IS_ABSOLUTE "${doc_dir}")
+      set(doc_dir ${prefix}/${doc_dir})
+    endif()
+    step(${CMAKE_COMMAND} -DROOT=${doc_dir} -P ${LINK_CHECK})
+  endif()
   list(APPEND configure -DCMAKE_PREFIX_PATH=${prefix} -DQSPARSE_EXPECTED_PREFIX=${prefix})
 elseif(MODE STREQUAL "add_subdirectory")
   if(NOT SOURCE_TREE)

@@ -617,4 +617,26 @@ void conv2d(const context& ctx, const tensor_view<A, 4, LA, AA>& input, const pa
   conv2d(ctx, quantized(input, 0), weights, output, params, pipeline);
 }
 
+// A view of another rank: these take views of any rank, so a call with a 2-D or 3-D view meets one
+// sentence instead of the list of candidates. For 4-D views the overloads above are more specialised and
+// always win; these are never chosen for a call that compiles.
+
+/// Rank check of conv2d(ctx, quantized(input, in_zp), packed, output, params, pipeline).
+template <class A, std::size_t RA, class LA, class AA, class D, std::size_t RD, class LD, class AD, class... S>
+void conv2d(const context&, const quantized_operand<tensor_view<A, RA, LA, AA>>&, const packed_conv2d_weights&,
+            const tensor_view<D, RD, LD, AD>&, const conv2d_params&, const output_pipeline<S...>&) {
+  static_assert(RA == 4 && RD == 4,
+                "qsparse::conv2d: the input and the output must be 4-D NHWC views ([N][H][W][C]; a single image "
+                "is N = 1).");
+}
+
+/// Rank check of conv2d(ctx, input, packed, output, params, pipeline).
+template <class A, std::size_t RA, class LA, class AA, class D, std::size_t RD, class LD, class AD, class... S>
+void conv2d(const context&, const tensor_view<A, RA, LA, AA>&, const packed_conv2d_weights&,
+            const tensor_view<D, RD, LD, AD>&, const conv2d_params&, const output_pipeline<S...>&) {
+  static_assert(RA == 4 && RD == 4,
+                "qsparse::conv2d: the input and the output must be 4-D NHWC views ([N][H][W][C]; a single image "
+                "is N = 1).");
+}
+
 }  // namespace qsparse

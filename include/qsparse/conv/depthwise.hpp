@@ -420,4 +420,18 @@ void depthwise_conv2d(const context& ctx, const quantized_operand<tensor_view<A,
   }
 }
 
+// A view of another rank: this takes views of any rank, so a call with a 2-D or 3-D view meets one
+// sentence instead of the list of candidates. For 4-D views the overload above is more specialised and
+// always wins; this one is never chosen for a call that compiles.
+
+/// Rank check of depthwise_conv2d(ctx, quantized(input, in_zp), packed, output, params, pipeline).
+template <class A, std::size_t RA, class LA, class AA, class D, std::size_t RD, class LD, class AD, class... S>
+void depthwise_conv2d(const context&, const quantized_operand<tensor_view<A, RA, LA, AA>>&,
+                      const packed_depthwise_weights&, const tensor_view<D, RD, LD, AD>&, const conv2d_params&,
+                      const output_pipeline<S...>&) {
+  static_assert(RA == 4 && RD == 4,
+                "qsparse::depthwise_conv2d: the input and the output must be 4-D NHWC views ([N][H][W][C]; a "
+                "single image is N = 1).");
+}
+
 }  // namespace qsparse

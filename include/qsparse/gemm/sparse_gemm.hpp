@@ -178,4 +178,37 @@ void sparse_gemm(const context& ctx, const quantized_operand<tensor_view<A, 2, L
   sparse_gemm(ctx, activations, packed.view(), destination, pipeline);
 }
 
+// A view of another rank: these take views of any rank, so a call with a 1-D or 3-D view meets one
+// sentence instead of the list of candidates. For 2-D views the overloads above are more specialised and
+// always win; these are never chosen for a call that compiles.
+
+/// Rank check of sparse_gemm(ctx, quantized(a, a_zp), packed, dst, pipeline).
+template <class A, std::size_t RA, class LA, class AA, class D, std::size_t RD, class LD, class AD, class... S>
+void sparse_gemm(const context&, const quantized_operand<tensor_view<A, RA, LA, AA>>&,
+                 const packed_sparse_weights_view&, const tensor_view<D, RD, LD, AD>&, const output_pipeline<S...>&) {
+  static_assert(RA == 2 && RD == 2,
+                "qsparse::sparse_gemm: the activations must be a 2-D view (M x K) and the destination a 2-D view "
+                "(M x N).");
+}
+
+/// Rank check of sparse_gemm(ctx, a, packed, dst, pipeline).
+template <class A, std::size_t RA, class LA, class AA, class D, std::size_t RD, class LD, class AD, class... S>
+void sparse_gemm(const context&, const tensor_view<A, RA, LA, AA>&, const packed_sparse_weights_view&,
+                 const tensor_view<D, RD, LD, AD>&, const output_pipeline<S...>&) {
+  static_assert(RA == 2 && RD == 2,
+                "qsparse::sparse_gemm: the activations must be a 2-D view (M x K) and the destination a 2-D view "
+                "(M x N).");
+}
+
+/// Rank check of sparse_gemm(ctx, quantized(a, a_zp), quantized(w, 0), format, dst, pipeline).
+template <class A, std::size_t RA, class LA, class AA, class W, std::size_t RW, class LW, class AW, class D,
+          std::size_t RD, class LD, class AD, class... S>
+void sparse_gemm(const context&, const quantized_operand<tensor_view<A, RA, LA, AA>>&,
+                 const quantized_operand<tensor_view<W, RW, LW, AW>>&, sparse_format, const tensor_view<D, RD, LD, AD>&,
+                 const output_pipeline<S...>&) {
+  static_assert(RA == 2 && RW == 2 && RD == 2,
+                "qsparse::sparse_gemm: the activations (M x K), the weights (K x N) and the destination (M x N) must "
+                "be 2-D views.");
+}
+
 }  // namespace qsparse
