@@ -15,31 +15,18 @@
 #include "qsparse/cluster/centroids.hpp"
 #include "qsparse/cluster/weight_clusters.hpp"
 
+#include "support/testing.hpp"
+
 namespace tfmot_cluster {
 #include "data/tfmot_cluster_vectors.inc"
 }
 
 namespace {
 
-float from_bits(std::uint32_t b) {
-  float f;
-  std::memcpy(&f, &b, sizeof f);
-  return f;
-}
-std::vector<float> floats(const std::uint32_t* bits, int count) {
-  std::vector<float> v(static_cast<std::size_t>(count));
-  for (int i = 0; i < count; ++i) v[static_cast<std::size_t>(i)] = from_bits(bits[i]);
-  return v;
-}
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const qsparse::error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using qsparse::testing::error_of;
+using qsparse::testing::floats_from_bits;
+using qsparse::testing::from_bits;
+
 
 }  // namespace
 
@@ -47,8 +34,8 @@ TEST_CASE("linear and density-based centroids and the assignment match TF-MOT bi
   using namespace tfmot_cluster;
   int checked = 0;
   for (const auto& c : tfmot_cluster_cases) {
-    const std::vector<float> w = floats(tfmot_cluster_weights + c.weight_offset, c.weight_count);
-    const std::vector<float> expected = floats(tfmot_cluster_centroids + c.centroid_offset, c.centroid_count);
+    const std::vector<float> w = floats_from_bits(tfmot_cluster_weights + c.weight_offset, c.weight_count);
+    const std::vector<float> expected = floats_from_bits(tfmot_cluster_centroids + c.centroid_offset, c.centroid_count);
     const auto init = c.density ? qsparse::centroid_init::density_based : qsparse::centroid_init::linear;
     const std::vector<float> got = qsparse::initial_centroids(w.data(), w.size(), c.clusters, init, c.preserve_sparsity, 9);
     INFO(c.weights_name << (c.density ? " density" : " linear") << (c.preserve_sparsity ? " preserve" : "") << " k "

@@ -9,17 +9,12 @@
 
 #include "qsparse/cluster/packed_clusters.hpp"
 
+#include "support/testing.hpp"
+
 namespace {
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const qsparse::error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using qsparse::testing::error_of;
+
 
 std::vector<float> ramp(std::size_t n) {
   std::vector<float> w(n);

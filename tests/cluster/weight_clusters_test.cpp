@@ -11,32 +11,19 @@
 
 #include "qsparse/cluster/weight_clusters.hpp"
 
+#include "support/testing.hpp"
+
 namespace tfmot_cluster {
 #include "data/tfmot_cluster_vectors.inc"
 }
 
 namespace {
 
-float from_bits(std::uint32_t b) {
-  float f;
-  std::memcpy(&f, &b, sizeof f);
-  return f;
-}
-std::vector<float> floats(const std::uint32_t* bits, int count) {
-  std::vector<float> v(static_cast<std::size_t>(count));
-  for (int i = 0; i < count; ++i) v[static_cast<std::size_t>(i)] = from_bits(bits[i]);
-  return v;
-}
+using qsparse::testing::error_of;
+using qsparse::testing::floats_from_bits;
+using qsparse::testing::from_bits;
+
 bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const qsparse::error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 }  // namespace
 
@@ -44,7 +31,7 @@ TEST_CASE("per-channel clustering of an HWIO kernel matches TF-MOT's cluster_per
   using namespace tfmot_cluster;
   for (const auto& c : tfmot_cluster_channel_cases) {
     const int count = c.h * c.w * c.c_in * c.c_out;
-    std::vector<float> w = floats(tfmot_cluster_channel_weights + c.weight_offset, count);
+    std::vector<float> w = floats_from_bits(tfmot_cluster_channel_weights + c.weight_offset, count);
     qsparse::cluster_config config;
     config.clusters = c.clusters;
     config.init = c.density ? qsparse::centroid_init::density_based : qsparse::centroid_init::linear;
@@ -73,9 +60,9 @@ TEST_CASE("one training step: straight-through gradients as TF-MOT's ClusteringA
   using namespace tfmot_cluster;
   for (const auto& c : tfmot_cluster_grad_cases) {
     INFO((c.average ? "AVG" : "SUM") << " n " << c.count << " k " << c.clusters);
-    std::vector<float> w = floats(tfmot_cluster_grad_weights + c.offset, c.count);
-    const std::vector<float> g = floats(tfmot_cluster_grad_upstream + c.offset, c.count);
-    const std::vector<float> cent = floats(tfmot_cluster_grad_centroids + c.centroid_offset, c.clusters);
+    std::vector<float> w = floats_from_bits(tfmot_cluster_grad_weights + c.offset, c.count);
+    const std::vector<float> g = floats_from_bits(tfmot_cluster_grad_upstream + c.offset, c.count);
+    const std::vector<float> cent = floats_from_bits(tfmot_cluster_grad_centroids + c.centroid_offset, c.clusters);
     qsparse::cluster_config config;
     config.clusters = c.clusters;
     config.init = qsparse::centroid_init::linear;

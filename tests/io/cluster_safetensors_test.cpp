@@ -9,7 +9,11 @@
 #include "qsparse/cluster/packed_clusters.hpp"
 #include "qsparse/io/safetensors.hpp"
 
+#include "support/testing.hpp"
+
 namespace {
+
+using qsparse::testing::error_of;
 
 std::vector<unsigned char> save(const qsparse::packed_clusters& p, const std::string& prefix) {
   qsparse::io::safetensors_writer out;
@@ -31,15 +35,6 @@ qsparse::packed_clusters load(const qsparse::io::safetensors_file& f, const std:
       static_cast<std::size_t>(codebook.size()), indices.data_handle(), static_cast<std::size_t>(indices.size()));
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const qsparse::error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 }  // namespace
 

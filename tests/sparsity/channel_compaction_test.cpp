@@ -9,17 +9,12 @@
 #include "qsparse/sparsity/channel_compaction.hpp"
 #include "qsparse/sparsity/channel_mask.hpp"
 
+#include "support/testing.hpp"
+
 namespace {
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const qsparse::error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using qsparse::testing::error_of;
+
 
 float relu(float v) { return v > 0 ? v : 0.0f; }
 

@@ -9,21 +9,8 @@
 #include "support/testing.hpp"
 
 using namespace qsparse;
+using qsparse::testing::error_of;
 using qsparse::testing::to_bits;
-
-namespace {
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const qsparse::error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
-}  // namespace
 
 static_assert(is_schedule_v<constant_sparsity> && is_schedule_v<polynomial_decay>);
 static_assert(!is_schedule_v<int> && !is_schedule_v<schedule_point>);

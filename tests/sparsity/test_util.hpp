@@ -7,19 +7,12 @@
 #include <vector>
 
 #include "qsparse/core/error.hpp"
+#include "support/testing.hpp"
 
 namespace qsparse::sparsity_testing {
 
 /// The message of the qsparse::error f() throws, or "no error".
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const qsparse::error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using qsparse::testing::error_of;
 
 /// n floats from a normal distribution, with a share of exact zeros and of repeated values (ties).
 inline std::vector<float> weights_with_ties(std::size_t n, std::uint32_t seed) {

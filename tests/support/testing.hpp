@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "qsparse/core/error.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/kernels/registry.hpp"
 
@@ -51,6 +52,24 @@ inline std::uint32_t to_bits(float f) {
   std::uint32_t bits;
   std::memcpy(&bits, &f, sizeof bits);
   return bits;
+}
+
+/// The floats whose bit patterns are bits[0 .. count) (oracle vectors are stored as bits).
+inline std::vector<float> floats_from_bits(const std::uint32_t* bits, int count) {
+  std::vector<float> v(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) v[static_cast<std::size_t>(i)] = from_bits(bits[i]);
+  return v;
+}
+
+/// The message of the qsparse::error f() throws, or "no error".
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const qsparse::error& e) {
+    return e.what();
+  }
+  return "no error";
 }
 
 /// Inputs that stress a quantizer with `scale`: exact ties (k + 0.5) * scale and their float
