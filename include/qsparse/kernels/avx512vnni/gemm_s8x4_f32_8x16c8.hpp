@@ -71,6 +71,15 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_tile_8x16c8(const gemm_q4_args&
         for (int i = 0; i < P; ++i) iacc[r][i] = start;
       }
     }
+    // With fewer than 4 chains (one row, one panel: the blocks of panel_tasks.hpp end in single panels)
+    // the high nibbles get chains of their own, so two vpdpbusd per chunk do not wait on each other.
+    constexpr bool split = MR * P < 4;
+    __m512i iacc_hi[MR][P];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 4
+      for (int i = 0; i < P; ++i) iacc_hi[r][i] = _mm512_setzero_si512();
+    }
     const std::int8_t* a = g.a + m0 * g.lda + gi * gsz;
     const unsigned char* wg[P];
 #pragma GCC unroll 4
@@ -93,7 +102,11 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_tile_8x16c8(const gemm_q4_args&
 #pragma GCC unroll 4
         for (int i = 0; i < P; ++i) {
           iacc[r][i] = _mm512_dpbusd_epi32(iacc[r][i], lo[i], b0);
-          iacc[r][i] = _mm512_dpbusd_epi32(iacc[r][i], hi[i], b1);
+          if constexpr (split) {
+            iacc_hi[r][i] = _mm512_dpbusd_epi32(iacc_hi[r][i], hi[i], b1);
+          } else {
+            iacc[r][i] = _mm512_dpbusd_epi32(iacc[r][i], hi[i], b1);
+          }
         }
       }
     }
@@ -101,7 +114,10 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_tile_8x16c8(const gemm_q4_args&
     for (int i = 0; i < P; ++i) {
       const __m512 s = _mm512_loadu_ps(reinterpret_cast<const float*>(wg[i] + gsz * 8));
 #pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) facc[r][i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc[r][i]), s, facc[r][i]);
+      for (int r = 0; r < MR; ++r) {
+        const __m512i isum = split ? _mm512_add_epi32(iacc[r][i], iacc_hi[r][i]) : iacc[r][i];
+        facc[r][i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s, facc[r][i]);
+      }
     }
   }
 #pragma GCC unroll 8
