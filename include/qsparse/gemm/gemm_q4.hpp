@@ -1,0 +1,179 @@
+// qsparse/gemm/gemm_q4.hpp — GEMMs with 4-bit group-wise weights (int4 / uint4, a float scale and an
+// optional zero point per group of G along K; qsparse/spec/packed_weights_q4.hpp), float in, float out.
+//
+//   auto packed = qsparse::pack_weights_q4(q_nxk, params);       // once (qsparse/gemm/packed_weights_q4.hpp)
+//   qsparse::gemm_q4(ctx, a_mxk, packed, dst_mxn, qsparse::pipeline(qsparse::bias_add_float{bias}));
+//   qsparse::gemm_q4_f32(ctx, a_mxk, packed, dst_mxn, qsparse::pipeline());
+//
+// gemm_q4 quantizes each activation row to int8 on the fly (TFLite's symmetric row quantization, as
+// hybrid_gemm does: qsparse/gemm/hybrid.hpp), takes exact int32 dot products per group, and accumulates
+// them in float with the group scales; gemm_q4_f32 keeps the activations in float and dequantizes the
+// weights in registers. qsparse/gemm/reference_q4.hpp defines both results; every kernel of the
+// registries (qsparse/kernels/gemm_q4_kernels.hpp) produces them bit for bit under the default
+// floating-point environment, for every thread count (K is never split).
+//   * activations: M×K view of float, contiguous along K (any row stride); gemm_q4 needs them finite;
+//   * packed: packed for an ISA this CPU runs (under the ISA ceiling);
+//   * dst: M×N view of float, contiguous along N (any row stride), sharing no memory with the inputs;
+//   * pipeline: float stages (bias_add_float, clamp_float) or stages of your own from float to float.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "qsparse/core/context.hpp"
+#include "qsparse/core/error.hpp"
+#include "qsparse/core/overlap.hpp"
+#include "qsparse/core/tensor_view.hpp"
+#include "qsparse/dispatch/isa.hpp"
+#include "qsparse/gemm/gemm_f16.hpp"
+#include "qsparse/gemm/hybrid.hpp"
+#include "qsparse/gemm/packed_weights_q4.hpp"
+#include "qsparse/gemm/panel_tasks.hpp"
+#include "qsparse/gemm/scalar_epilogue.hpp"
+#include "qsparse/kernels/gemm_q4_kernels.hpp"
+#include "qsparse/kernels/range_kernels.hpp"
+#include "qsparse/kernels/registry.hpp"
+#include "qsparse/spec/gemm_panel_args.hpp"
+#include "qsparse/spec/gemm_q4_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/packed_weights_q4.hpp"
+
+namespace qsparse {
+
+using kernels::gemm_q4_f32_kernels;
+using kernels::gemm_q4_kernels;
+
+/// The kernel gemm_q4 runs for weights packed for `isa` ("none" when there is none).
+inline const char* gemm_q4_kernel_name(isa_level isa) {
+  const char* name = kernels::selected_kernel_name(gemm_q4_kernels{}, isa, [](auto) { return true; });
+  return name != nullptr ? name : "none";
+}
+/// The kernel gemm_q4_f32 runs for weights packed for `isa` ("none" when there is none).
+inline const char* gemm_q4_f32_kernel_name(isa_level isa) {
+  const char* name = kernels::selected_kernel_name(gemm_q4_f32_kernels{}, isa, [](auto) { return true; });
+  return name != nullptr ? name : "none";
+}
+
+namespace detail {
+
+template <class AView, class DView>
+void check_gemm_q4_operands(const char* fn, const AView& a, const packed_weights_q4_view& w, const DView& dst) {
+  check(!w.empty(), fn, ": the packed weights are empty");
+  const index_t m = a.extent(0);
+  const index_t k = a.extent(1);
+  check(k == w.k(), fn, ": activations have K = ", k, " columns but the weights were packed with K = ", w.k());
+  check(dst.extent(0) == m && dst.extent(1) == w.n(), fn, ": destination is ", dst.extent(0), " x ", dst.extent(1),
+        ", expected M x N = ", m, " x ", w.n());
+  check(a.stride(1) == 1 || k == 1, fn,
+        ": activations must be contiguous along K (stride(1) == 1), got stride(1) = ", a.stride(1));
+  check(dst.stride(1) == 1 || w.n() == 1, fn,
+        ": destination must be contiguous along N (stride(1) == 1), got stride(1) = ", dst.stride(1));
+  check(m == 0 || a.data_handle() != nullptr, fn, ": activations must not be null (M = ", m, ", K = ", k, ")");
+  check(m == 0 || dst.data_handle() != nullptr, fn, ": destination must not be null (M = ", m, ", N = ", w.n(), ")");
+  check_distinct_elements(fn, "destination", dst);
+  check_no_overlap(fn, "destination", dst, "activations", a);
+  check_no_overlap(fn, "destination", dst, "the packed weights", w.bytes(), w.size_bytes());
+  const isa_level allowed = best_isa();
+  check(isa_runs(allowed, w.isa()), fn, ": the weights were packed for ", to_string(w.isa()),
+        " but this CPU (or the ISA ceiling) allows at most ", to_string(allowed), "; pack them with isa_level::",
+        to_string(allowed));
+}
+
+/// Runs the best kernel of List that the weights' ISA runs over the whole problem g on ctx's threads.
+template <class List, class Args, class Pipeline>
+void dispatch_q4_kernel(List list, const char* fn, const context& ctx, const Args& g, const Pipeline& pipeline) {
+  const bool ran = kernels::with_best_kernel(
+      list, g.weights.isa(), [&](auto kernel) { run_panel_kernel<decltype(kernel)>(ctx, g, pipeline); });
+  check(ran, fn, ": no kernel reads 4-bit weights packed for ", to_string(g.weights.isa()));
+}
+
+}  // namespace detail
+
+/// dst = pipeline(per-row int8 activations × 4-bit group-wise weights, in float). See the top of this header.
+template <class A, class LA, class AA, class D, class LD, class AD, class... S>
+void gemm_q4(const context& ctx, const tensor_view<A, 2, LA, AA>& activations, const packed_weights_q4_view& weights,
+             const tensor_view<D, 2, LD, AD>& destination, const output_pipeline<S...>& pipeline) {
+  static_assert(std::is_same_v<std::remove_const_t<A>, float>, "qsparse::gemm_q4: activations must be a 2-D view of float.");
+  static_assert(std::is_same_v<D, float>, "qsparse::gemm_q4: the destination must be a 2-D view of (non-const) float.");
+  static_assert(((detail::is_float_stage_v<S> || detail::is_custom_stage_v<S>) && ...),
+                "qsparse::gemm_q4: the output pipeline may only hold float stages: bias_add_float, clamp_float and "
+                "stages of your own from float to float.");
+  const char* fn = "qsparse::gemm_q4";
+  detail::check_gemm_q4_operands(fn, activations, weights, destination);
+  validate(pipeline, weights.n(), fn);
+  if constexpr (detail::pipeline_has_custom_stage_v<output_pipeline<S...>>) {
+    detail::run_with_scalar_epilogue<float>(destination, pipeline, [&](const auto& raw) {
+      gemm_q4(ctx, activations, weights, raw, output_pipeline<>{});
+    });
+  } else {
+    const index_t m_count = activations.extent(0);
+    const index_t k = activations.extent(1);
+    if (m_count == 0) return;
+    const index_t groups = weights.groups();
+    const index_t gsz = weights.group_size();
+    std::vector<std::int8_t> q(static_cast<std::size_t>(m_count * k));
+    std::vector<std::int32_t> sums(static_cast<std::size_t>(m_count * groups));
+    std::vector<float> scales(static_cast<std::size_t>(m_count));
+    const isa_level isa = best_isa();
+    for (index_t m = 0; m < m_count; ++m) {
+      const float* r = &activations(m, 0);
+      int finite = 1;  // x - x is 0 exactly when x is finite; a branch-free loop the compiler vectorizes
+      for (index_t i = 0; i < k; ++i) finite &= static_cast<int>(r[i] - r[i] == 0.0f);
+      if (finite == 0) {
+        for (index_t i = 0; i < k; ++i) {
+          detail::check(std::isfinite(r[i]), fn, ": activations must be finite, got a(", m, ", ", i, ") = ", r[i]);
+        }
+      }
+      float lo = std::numeric_limits<float>::infinity();
+      float hi = -std::numeric_limits<float>::infinity();
+      kernels::run_finite_range(isa, r, k, lo, hi);
+      std::int8_t* out = q.data() + m * k;
+      scales[static_cast<std::size_t>(m)] = detail::quantize_row_symmetric_in_range<true>(r, k, out, lo, hi).scale;
+      for (index_t g = 0; g < groups; ++g) {
+        std::int32_t s = 0;
+        for (index_t i = 0; i < gsz; ++i) s += out[g * gsz + i];
+        sums[static_cast<std::size_t>(m * groups + g)] = s;
+      }
+    }
+    const kernels::gemm_q4_args g{q.data(),      k,         sums.data(),        groups,
+                                  scales.data(), m_count,   k,                  weights.n(),
+                                  weights,       &destination(0, 0),
+                                  destination.extent(0) > 1 ? destination.stride(0) : weights.n()};
+    detail::dispatch_q4_kernel(gemm_q4_kernels{}, fn, ctx, g, pipeline);
+  }
+}
+
+/// dst = pipeline(float activations × 4-bit weights dequantized in registers). See the top of this header.
+template <class A, class LA, class AA, class D, class LD, class AD, class... S>
+void gemm_q4_f32(const context& ctx, const tensor_view<A, 2, LA, AA>& activations,
+                 const packed_weights_q4_view& weights, const tensor_view<D, 2, LD, AD>& destination,
+                 const output_pipeline<S...>& pipeline) {
+  static_assert(std::is_same_v<std::remove_const_t<A>, float>,
+                "qsparse::gemm_q4_f32: activations must be a 2-D view of float.");
+  static_assert(std::is_same_v<D, float>,
+                "qsparse::gemm_q4_f32: the destination must be a 2-D view of (non-const) float.");
+  static_assert(((detail::is_float_stage_v<S> || detail::is_custom_stage_v<S>) && ...),
+                "qsparse::gemm_q4_f32: the output pipeline may only hold float stages: bias_add_float, clamp_float "
+                "and stages of your own from float to float.");
+  const char* fn = "qsparse::gemm_q4_f32";
+  detail::check_gemm_q4_operands(fn, activations, weights, destination);
+  validate(pipeline, weights.n(), fn);
+  if constexpr (detail::pipeline_has_custom_stage_v<output_pipeline<S...>>) {
+    detail::run_with_scalar_epilogue<float>(destination, pipeline, [&](const auto& raw) {
+      gemm_q4_f32(ctx, activations, weights, raw, output_pipeline<>{});
+    });
+  } else {
+    if (activations.extent(0) == 0) return;
+    const kernels::gemm_panel_args<float, packed_weights_q4_view, float> g{
+        &activations(0, 0),    activations.extent(0) > 1 ? activations.stride(0) : weights.k(),
+        activations.extent(0), activations.extent(1),
+        weights.n(),           weights,
+        &destination(0, 0),    destination.extent(0) > 1 ? destination.stride(0) : weights.n()};
+    detail::dispatch_q4_kernel(gemm_q4_f32_kernels{}, fn, ctx, g, pipeline);
+  }
+}
+
+}  // namespace qsparse
