@@ -159,6 +159,13 @@ class qsparse_gemm {
   qsparse_gemm(const gemm_problem& p, int threads)
       : qsparse_gemm(p, threads, qsparse::best_isa(), requantization::float_scale) {}
 
+  // Defined before the constructor whose lambda calls it: Clang rejects a call to a member with a
+  // deduced return type before its definition, even inside the class.
+  auto float_pipeline() const {
+    return qsparse::pipeline(qsparse::bias_add{p_.bias.data()}, qsparse::requantize_float_per_channel{scales_.data()},
+                             qsparse::add_zero_point{p_.c_zero_point}, qsparse::saturating_cast<std::int8_t>{});
+  }
+
   /// The registered kernel K alone (kernels::gemm_kernels), on weights packed in its layout, with the
   /// float-scale pipeline: what one column per registry entry measures.
   template <class K>
@@ -203,11 +210,6 @@ class qsparse_gemm {
   const char* kernel() const { return pinned_ ? pinned_name_ : qsparse::selected_kernel_name(packed_.view()); }
 
  private:
-  auto float_pipeline() const {
-    return qsparse::pipeline(qsparse::bias_add{p_.bias.data()}, qsparse::requantize_float_per_channel{scales_.data()},
-                             qsparse::add_zero_point{p_.c_zero_point}, qsparse::saturating_cast<std::int8_t>{});
-  }
-
   gemm_problem p_;
   qsparse::context ctx_;
   qsparse::packed_weights packed_;

@@ -8,6 +8,11 @@
 #   gcc20        g++     C++20  Release         -Werror  tests
 #   clang17-san  clang++ C++17  Debug -O1       -Werror  tests under ASan + UBSan (QSPARSE_SANITIZE), plus a
 #                                                        bounded libFuzzer run (QSPARSE_BUILD_FUZZERS)
+#   aarch64-qemu aarch64-linux-gnu-g++ C++17 Debug -O1 -Werror  the kernel tests only (tests/gemm/*,
+#                                                        conv/depthwise, dispatch/isa, quant/float16), cross-built
+#                                                        (cmake/toolchains/aarch64-linux-gnu.cmake) and run under
+#                                                        qemu-aarch64 twice: -cpu max (dot product, i8mm) and
+#                                                        -cpu cortex-a53 (neither). Kept small for the CI budget.
 #
 # Quiet when all is well: logs go to build/logs/<name>.{configure,build,test,bench}.log; on failure the
 # relevant part of the log is shown. Prints a line as each configuration starts and as each of its
@@ -37,7 +42,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 logs="build/logs"
 mkdir -p "$logs"
 
-all_configs="gcc17 clang20 gcc20 clang17-san"
+all_configs="gcc17 clang20 gcc20 clang17-san aarch64-qemu"
 configs="${QSPARSE_TEST_CONFIGS:-$all_configs}"
 for name in $configs; do
   case " $all_configs " in
@@ -48,7 +53,8 @@ done
 
 if [ "${QSPARSE_SKIP_DEPS:-0}" != 1 ]; then
   if ! bash scripts/install_deps.sh g++ clang cmake ninja-build catch2 libeigen3-dev libxsimd-dev \
-      libgemmlowp-dev libbenchmark-dev libclang-rt-14-dev zlib1g-dev nlohmann-json3-dev dataset-fashion-mnist git; then
+      libgemmlowp-dev libbenchmark-dev libclang-rt-14-dev zlib1g-dev nlohmann-json3-dev dataset-fashion-mnist git \
+      $(case " $configs " in *" aarch64-qemu "*) echo g++-aarch64-linux-gnu qemu-user ;; esac); then
     echo "run_tests: could not install the dependencies" >&2
     echo "0 passed, 1 failed"
     exit 1
@@ -106,11 +112,22 @@ phase_line() {
 # run_config <name>: sets config_passed, config_failed, config_status.
 run_config() {
   local name="$1" dir="build/$1" cxx std type cxx_flags_debug="" examples=OFF benchmarks=OFF werror=ON sanitize=OFF fuzzers=OFF
+  local toolchain="" targets=() test_filter="" qemu_cpus=()
   case "$name" in
     gcc17)       cxx=g++;     std=17; type=RelWithDebInfo; examples=ON; benchmarks=ON ;;
     clang20)     cxx=clang++; std=20; type=Release;        examples=ON ;;
     gcc20)       cxx=g++;     std=20; type=Release ;;
     clang17-san) cxx=clang++; std=17; type=Debug; cxx_flags_debug="-O1 -g"; sanitize=ON; fuzzers=ON ;;
+    aarch64-qemu)
+      cxx=aarch64-linux-gnu-g++; std=17; type=Debug; cxx_flags_debug="-O1"
+      toolchain=cmake/toolchains/aarch64-linux-gnu.cmake
+      # The tests of the kernel layer: every registered GEMM kernel, depthwise, dispatch, float16.
+      targets=(gemm_gemm_test gemm_gemm_16x8_test gemm_gemm_f16_test gemm_custom_stage_test gemm_hybrid_test
+               gemm_output_pipeline_test gemm_packed_weights_test gemm_sparse_gemm_test gemm_gemmlowp_oracle_test
+               conv_depthwise_test dispatch_isa_test quant_float16_test)
+      test_filter="^(gemm_.*|conv_depthwise_test|dispatch_isa_test|dispatch_isa_bad_ceiling|quant_float16_test)\$"
+      # CPU model = the ISA the tests must reach there (the guard in tests/dispatch/isa_test.cpp).
+      qemu_cpus=(max=neon_i8mm cortex-a53=neon) ;;
   esac
   [ "$has_examples" = 1 ] || examples=OFF
   [ "$has_benchmarks" = 1 ] || benchmarks=OFF
@@ -121,6 +138,7 @@ run_config() {
     -DQSPARSE_BUILD_TESTS=ON -DQSPARSE_BUILD_EXAMPLES="$examples" -DQSPARSE_BUILD_BENCHMARKS="$benchmarks"
     -DQSPARSE_WERROR="$werror" -DQSPARSE_SANITIZE="$sanitize" -DQSPARSE_BUILD_FUZZERS="$fuzzers")
   [ -n "$cxx_flags_debug" ] && args+=(-DCMAKE_CXX_FLAGS_DEBUG="$cxx_flags_debug")
+  [ -n "$toolchain" ] && args+=(-DCMAKE_TOOLCHAIN_FILE="$toolchain")
 
   config_passed=0; config_failed=0; config_status="ok"
   local what="tests"
@@ -150,7 +168,9 @@ run_config() {
   # that could not be built then fail in CTest, and the build failure itself counts as one failure.
   local build_failed=0 build_log="$logs/$name.build.log"
   phase_start=$SECONDS
-  if ! cmake --build "$dir" -j "$jobs" -- "${keep_going[@]}" >"$build_log" 2>&1; then
+  local target_args=()
+  [ ${#targets[@]} -gt 0 ] && target_args=(--target "${targets[@]}")
+  if ! cmake --build "$dir" -j "$jobs" "${target_args[@]}" -- "${keep_going[@]}" >"$build_log" 2>&1; then
     build_failed=1
     phase_line "$name" build "$phase_start" "FAILED ($(grep -c '^FAILED:' "$build_log") targets)"
     show_log "$build_log"
@@ -162,22 +182,36 @@ run_config() {
     phase_line "$name" build "$phase_start" ok
   fi
 
-  local test_log="$logs/$name.test.log" line
+  local test_log="$logs/$name.test.log" line run_env=() runs=("") run
+  [ ${#qemu_cpus[@]} -gt 0 ] && runs=("${qemu_cpus[@]}")
+  local filter_args=()
+  [ -n "$test_filter" ] && filter_args=(-R "$test_filter")
   phase_start=$SECONDS
-  ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600 >"$test_log" 2>&1
-  local ctest_rc=$?
-  line="$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$test_log" | tail -n 1)"
-  if [ -n "$line" ]; then
-    local failed total
-    failed="$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")"
-    total="$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")"
-    config_passed=$((total - failed)); config_failed=$failed
-  elif grep -q 'No tests were found' "$test_log" && [ $ctest_rc -eq 0 ]; then
-    :
-  else
-    config_failed=1
-  fi
-  if [ $ctest_rc -ne 0 ] && [ $config_failed -eq 0 ]; then config_failed=1; fi
+  : >"$test_log"
+  for run in "${runs[@]}"; do
+    # One CTest run per emulated CPU model (QEMU_CPU, read by qemu-aarch64), each with the ISA it must reach.
+    run_env=()
+    [ -n "$run" ] && run_env=(QEMU_CPU="${run%%=*}" QSPARSE_REQUIRE_ISA="${run#*=}")
+    [ -n "$run" ] && echo "=== QEMU_CPU=${run%%=*} QSPARSE_REQUIRE_ISA=${run#*=}" >>"$test_log"
+    local run_log="$test_log.run" run_passed=0 run_failed=0
+    env "${run_env[@]}" ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600 "${filter_args[@]}" >"$run_log" 2>&1
+    local ctest_rc=$?
+    cat "$run_log" >>"$test_log"
+    line="$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$run_log" | tail -n 1)"
+    if [ -n "$line" ]; then
+      local failed total
+      failed="$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")"
+      total="$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")"
+      run_passed=$((total - failed)); run_failed=$failed
+    elif grep -q 'No tests were found' "$run_log" && [ $ctest_rc -eq 0 ]; then
+      :
+    else
+      run_failed=1
+    fi
+    if [ $ctest_rc -ne 0 ] && [ $run_failed -eq 0 ]; then run_failed=1; fi
+    rm -f "$run_log"
+    config_passed=$((config_passed + run_passed)); config_failed=$((config_failed + run_failed))
+  done
   phase_line "$name" test "$phase_start" "$config_passed passed, $config_failed failed"
   if [ $config_failed -ne 0 ] && [ $build_failed -eq 0 ]; then
     config_status="tests failed"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
@@ -95,6 +96,16 @@ TEST_CASE("detected_isas agrees with the raw CPU features", "[isa]") {
   // AVX-512 features imply the OS saves ZMM state, VNNI implies AVX-512F.
   if (f.avx512_vnni) CHECK(f.avx512f);
   if (f.avx512bw) CHECK(f.avx512f);
+#elif QSPARSE_AARCH64
+  const cpu_features& f = cpu();
+  CHECK(detected.contains(isa_level::neon) == f.asimd);
+  CHECK(detected.contains(isa_level::neon_dotprod) == (f.asimd && f.asimd_dotprod));
+  CHECK(detected.contains(isa_level::neon_i8mm) == (f.asimd && f.asimd_dotprod && f.i8mm));
+  isa_level expected = isa_level::scalar;
+  if (f.asimd) expected = isa_level::neon;
+  if (f.asimd && f.asimd_dotprod) expected = isa_level::neon_dotprod;
+  if (f.asimd && f.asimd_dotprod && f.i8mm) expected = isa_level::neon_i8mm;
+  CHECK(detected_isa() == expected);
 #endif
   // No ISA of another architecture is ever detected.
   for (isa_level level : all_isa_levels) {
@@ -103,6 +114,27 @@ TEST_CASE("detected_isas agrees with the raw CPU features", "[isa]") {
       CHECK(!cpu_supports(level));
     }
   }
+}
+
+TEST_CASE("aarch64 features decode from Linux's HWCAP words", "[isa]") {
+  constexpr std::uint64_t fp = 1u << 0, asimd = 1u << 1, asimddp = 1u << 20, sve = 1u << 22;
+  constexpr std::uint64_t sve2 = 1u << 1, i8mm = 1u << 13, bf16 = 1u << 14;
+  constexpr cpu_features none = detail::aarch64_features_from_hwcaps(0, 0);
+  STATIC_REQUIRE(!none.asimd && !none.asimd_dotprod && !none.i8mm && !none.bf16 && !none.sve && !none.sve2);
+  // Cortex-A53: fp, asimd and nothing newer.
+  constexpr cpu_features a53 = detail::aarch64_features_from_hwcaps(fp | asimd, 0);
+  STATIC_REQUIRE(a53.asimd && !a53.asimd_dotprod && !a53.i8mm);
+  // Neoverse N1: + dot product.
+  constexpr cpu_features n1 = detail::aarch64_features_from_hwcaps(fp | asimd | asimddp, 0);
+  STATIC_REQUIRE(n1.asimd && n1.asimd_dotprod && !n1.i8mm && !n1.sve);
+  // Neoverse V1: + SVE, i8mm, bf16.
+  constexpr cpu_features v1 = detail::aarch64_features_from_hwcaps(fp | asimd | asimddp | sve, i8mm | bf16);
+  STATIC_REQUIRE(v1.asimd_dotprod && v1.i8mm && v1.bf16 && v1.sve && !v1.sve2);
+  constexpr cpu_features n2 = detail::aarch64_features_from_hwcaps(fp | asimd | asimddp | sve, sve2 | i8mm | bf16);
+  STATIC_REQUIRE(n2.sve2 && n2.i8mm);
+  // Nothing SIMD without Advanced SIMD itself (a kernel's report we would not trust).
+  constexpr cpu_features odd = detail::aarch64_features_from_hwcaps(fp | asimddp, i8mm);
+  STATIC_REQUIRE(!odd.asimd && !odd.asimd_dotprod && !odd.i8mm);
 }
 
 TEST_CASE("the ceiling caps best_isa and scoped_isa_ceiling restores it", "[isa]") {
@@ -115,6 +147,12 @@ TEST_CASE("the ceiling caps best_isa and scoped_isa_ceiling restores it", "[isa]
       scoped_isa_ceiling cap2(isa_level::avx2);
       CHECK(isa_runs(isa_level::avx2, best_isa()));
       CHECK(best_isa() == (cpu_supports(isa_level::avx2) ? isa_level::avx2 : isa_level::scalar));
+    }
+#elif QSPARSE_AARCH64
+    for (isa_level cap : {isa_level::neon, isa_level::neon_dotprod, isa_level::neon_i8mm}) {
+      scoped_isa_ceiling cap2(cap);
+      CHECK(isa_runs(cap, best_isa()));
+      CHECK(best_isa() == (cpu_supports(cap) ? cap : detected_isa()));
     }
 #endif
     CHECK(best_isa() == isa_level::scalar);

@@ -51,7 +51,7 @@ TEST_CASE("packed_weights: a header whose sizes overflow int64 is refused, not a
   // A size that fits int64 but no address space (2^62 bytes) is refused before the allocator sees it.
   const std::vector<std::int8_t> w(4, 1);
   const auto huge = make_strided_view(w.data(), {std::int64_t{1} << 31, std::int64_t{1} << 31}, {0, 0});
-  CHECK_THROWS_WITH(pack_weights(huge, 0, isa_level::avx512_vnni),
+  CHECK_THROWS_WITH(pack_weights(huge, 0, isa_level::avx512_vnni, packed_layout::s8_c4_nr32),
                     Contains("qsparse::packed_storage: the packed weights need") && Contains("more than the 2^47 bytes"));
 }
 

@@ -287,9 +287,11 @@ TEST_CASE("to_float16 / to_float32: large arrays (streaming stores) at unaligned
 
 TEST_CASE("to_float16 / to_float32: dispatch follows best_isa() and the ceiling", "[float16]") {
   CHECK(std::string(qsparse::float16_kernel_name(isa_level::scalar)) == "convert_f32_f16__scalar");
+#if QSPARSE_X86
   CHECK(std::string(qsparse::float16_kernel_name(isa_level::avx2)) == "convert_f32_f16__avx2");
   CHECK(std::string(qsparse::float16_kernel_name(isa_level::avx512)) == "convert_f32_f16__avx512");
   CHECK(std::string(qsparse::float16_kernel_name(isa_level::avx512_vnni)) == "convert_f32_f16__avx512");
+#endif
   const std::vector<float> in = floats_from_bits(mixed_patterns(100));
   for (const isa_level level : supported_levels()) {
     qsparse::scoped_isa_ceiling ceiling(level);

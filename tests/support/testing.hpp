@@ -33,6 +33,20 @@ std::vector<std::string> runnable_kernel_names(List list) {
   return names;
 }
 
+/// The levels of supported_levels() that have a kernel of their own in the registry: what a guard over a
+/// registry's sweep must have seen (a level with none, e.g. neon for a family with only dot-product
+/// kernels, runs the kernel of a lower level).
+template <class List>
+std::vector<isa_level> supported_levels_with_kernels(List list) {
+  std::vector<isa_level> levels;
+  for (isa_level level : supported_levels()) {
+    bool has_kernel = false;
+    kernels::for_each_kernel(list, [&](auto kernel) { has_kernel = has_kernel || decltype(kernel)::isa == level; });
+    if (has_kernel) levels.push_back(level);
+  }
+  return levels;
+}
+
 /// Fails (with the kernel's name) if a kernel of the registry that this CPU runs is not in `ran`.
 template <class List, class Names>
 void require_every_kernel_ran(List list, const Names& ran) {

@@ -6,6 +6,8 @@
 //   QSPARSE_TARGET_AVX2         function attribute: compile this function for AVX2 + FMA + F16C
 //   QSPARSE_TARGET_AVX512       function attribute: AVX-512 F/BW/VL/DQ (+ F16C)
 //   QSPARSE_TARGET_AVX512_VNNI  function attribute: AVX-512 F/BW/VL/DQ + VNNI
+//   QSPARSE_TARGET_NEON_DOTPROD function attribute: Advanced SIMD + SDOT/UDOT (aarch64)
+//   QSPARSE_TARGET_NEON_I8MM    function attribute: + SMMLA/UMMLA/USMMLA (aarch64)
 //   QSPARSE_RESTRICT            restrict qualifier
 //   QSPARSE_ALWAYS_INLINE       inline, and always inlined (the kernels' ISA-neutral drivers)
 // A host compiled with default flags still gets every path: the SIMD functions carry target
@@ -33,6 +35,22 @@
 #define QSPARSE_TARGET_AVX2
 #define QSPARSE_TARGET_AVX512
 #define QSPARSE_TARGET_AVX512_VNNI
+#endif
+
+// aarch64: GCC 12 takes "arch=armv8.2-a+dotprod" (with "+dotprod" alone it emits `.arch armv8-a+dotprod`,
+// on which binutils 2.40 rejects sdot; FEAT_DotProd exists from Armv8.2 on), Clang 14 "dotprod" (it
+// rejects GCC's forms). Clang 14's arm_neon.h declares the dot-product and
+// matrix-multiply intrinsics only under -march flags, never under a target attribute, so the kernels issue
+// those instructions as inline asm; the attribute lets the assembler accept them.
+#if QSPARSE_AARCH64 && defined(__clang__)
+#define QSPARSE_TARGET_NEON_DOTPROD __attribute__((target("dotprod")))
+#define QSPARSE_TARGET_NEON_I8MM __attribute__((target("dotprod,i8mm")))
+#elif QSPARSE_AARCH64
+#define QSPARSE_TARGET_NEON_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
+#define QSPARSE_TARGET_NEON_I8MM __attribute__((target("arch=armv8.2-a+dotprod+i8mm")))
+#else
+#define QSPARSE_TARGET_NEON_DOTPROD
+#define QSPARSE_TARGET_NEON_I8MM
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)

@@ -1,7 +1,11 @@
-// qsparse/core/cpu_features.hpp — what this CPU can run, detected once with CPUID + XGETBV.
+// qsparse/core/cpu_features.hpp — what this CPU can run, detected once: CPUID + XGETBV on x86-64, the
+// kernel's hardware capabilities (getauxval(AT_HWCAP / AT_HWCAP2)) on Linux aarch64.
 //
-// An instruction set counts as available only when the CPU reports it *and* the operating system
+// x86-64: an instruction set counts as available only when the CPU reports it *and* the operating system
 // saves the registers it needs (XGETBV: YMM state for AVX2, opmask/ZMM state for AVX-512).
+// aarch64: Linux reports a feature in HWCAP only when it lets user space use it, so the bits are the
+// answer. Advanced SIMD is part of every ARMv8-A Linux system; elsewhere (no getauxval) it is assumed
+// and nothing beyond it is.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +14,9 @@
 
 #if QSPARSE_X86
 #include <cpuid.h>
+#endif
+#if QSPARSE_AARCH64 && defined(__linux__)
+#include <sys/auxv.h>
 #endif
 
 namespace qsparse {
@@ -27,6 +34,14 @@ struct cpu_features {
   bool avx512_vnni = false;
   bool avx_vnni = false;  // the VEX-encoded 256-bit VNNI of Alder Lake and later
   bool amd = false;       // vendor "AuthenticAMD": used for tuning choices only, never for correctness
+
+  // aarch64 (Linux HWCAP names in comments)
+  bool asimd = false;          // asimd: Advanced SIMD (NEON), with fp
+  bool asimd_dotprod = false;  // asimddp: SDOT / UDOT
+  bool i8mm = false;           // i8mm: SMMLA / UMMLA / USMMLA, USDOT
+  bool bf16 = false;           // bf16: BFDOT / BFMMLA (recorded; no kernel uses it yet)
+  bool sve = false;            // sve (recorded; no kernel uses it yet)
+  bool sve2 = false;           // sve2 (recorded; no kernel uses it yet)
 };
 
 namespace detail {
@@ -38,6 +53,21 @@ inline std::uint64_t read_xcr0() {
   return (static_cast<std::uint64_t>(edx) << 32) | eax;
 }
 #endif
+
+/// The aarch64 features from Linux's AT_HWCAP and AT_HWCAP2 words (<asm/hwcap.h>; the bit numbers are
+/// the kernel's ABI, spelled out so older headers that lack HWCAP2_I8MM still compile). Pure, so tests
+/// check it on every architecture.
+constexpr cpu_features aarch64_features_from_hwcaps(std::uint64_t hwcap, std::uint64_t hwcap2) noexcept {
+  cpu_features f;
+  const bool fp = (hwcap >> 0) & 1u;            // HWCAP_FP
+  f.asimd = fp && ((hwcap >> 1) & 1u);          // HWCAP_ASIMD
+  f.asimd_dotprod = f.asimd && ((hwcap >> 20) & 1u);  // HWCAP_ASIMDDP
+  f.sve = (hwcap >> 22) & 1u;                   // HWCAP_SVE
+  f.sve2 = f.sve && ((hwcap2 >> 1) & 1u);       // HWCAP2_SVE2
+  f.i8mm = f.asimd && ((hwcap2 >> 13) & 1u);    // HWCAP2_I8MM
+  f.bf16 = f.asimd && ((hwcap2 >> 14) & 1u);    // HWCAP2_BF16
+  return f;
+}
 
 inline cpu_features detect_cpu_features() {
   cpu_features f;
@@ -72,6 +102,10 @@ inline cpu_features detect_cpu_features() {
     __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx);
     f.avx_vnni = ((eax >> 4) & 1u) && f.avx2;
   }
+#elif QSPARSE_AARCH64 && defined(__linux__)
+  f = aarch64_features_from_hwcaps(getauxval(AT_HWCAP), getauxval(AT_HWCAP2));
+#elif QSPARSE_AARCH64
+  f.asimd = true;
 #endif
   return f;
 }

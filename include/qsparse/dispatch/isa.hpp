@@ -59,6 +59,13 @@ inline isa_set detected_isas() {
   if (avx2) set.insert(isa_level::avx2);
   if (avx512) set.insert(isa_level::avx512);
   if (avx512 && f.avx512_vnni) set.insert(isa_level::avx512_vnni);
+#elif QSPARSE_AARCH64
+  const cpu_features& f = cpu();
+  const bool neon = f.asimd;
+  const bool dotprod = neon && f.asimd_dotprod;
+  if (neon) set.insert(isa_level::neon);
+  if (dotprod) set.insert(isa_level::neon_dotprod);
+  if (dotprod && f.i8mm) set.insert(isa_level::neon_i8mm);
 #endif
   return set;
 }

@@ -59,8 +59,15 @@ struct hybrid_row_quantization {
 
 namespace detail {
 
+/// A row's smallest and largest value. A struct, not std::pair<float, float>: GCC on aarch64 notes
+/// (-Wpsabi) that std::pair's parameter passing changed in GCC 10.1, an ABI break we need not carry.
+struct row_range {
+  float lo;
+  float hi;
+};
+
 /// The row's min and max as TFLite's loops find them (std::min / std::max from x[0]; k >= 1).
-inline std::pair<float, float> row_min_max(const float* x, std::ptrdiff_t k) {
+inline row_range row_min_max(const float* x, std::ptrdiff_t k) {
   float lo = x[0], hi = x[0];
   for (std::ptrdiff_t i = 1; i < k; ++i) {
     lo = std::min(lo, x[i]);

@@ -24,6 +24,9 @@
 #include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_4x32c4.hpp"
 #include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_8x32c4.hpp"
 #endif
+#if QSPARSE_AARCH64
+#include "qsparse/kernels/neondotprod/gemm_x8s8_s32_4x16c4.hpp"
+#endif
 
 namespace qsparse {
 namespace kernels {
@@ -35,8 +38,15 @@ using gemm_kernels_x86_64 = kernel_list<avx2::gemm_x8s8_s32_4x16c2, avx512::gemm
 using gemm_kernels_x86_64 = kernel_list<>;
 #endif
 
+#if QSPARSE_AARCH64
+using gemm_kernels_aarch64 = kernel_list<neon_dotprod::gemm_x8s8_s32_4x16c4>;
+#else
+using gemm_kernels_aarch64 = kernel_list<>;
+#endif
+
 /// The int8 GEMM's kernels.
-using gemm_kernels = kernel_list_concat_t<kernel_list<scalar::gemm_x8s8_s32_1x16c1>, gemm_kernels_x86_64>;
+using gemm_kernels =
+    kernel_list_concat_t<kernel_list<scalar::gemm_x8s8_s32_1x16c1>, gemm_kernels_x86_64, gemm_kernels_aarch64>;
 
 /// True when the GEMM kernel K reads these weights: their layout, and whatever K::accepts asks.
 template <class K>

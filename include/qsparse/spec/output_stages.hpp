@@ -393,6 +393,8 @@ inline float product_not_fused(float a, float b) noexcept {
 #if defined(__GNUC__) || defined(__clang__)
 #if defined(__x86_64__) || defined(__i386__)
   __asm__("" : "+x"(p));
+#elif defined(__aarch64__)
+  __asm__("" : "+w"(p));  // a SIMD&FP register, where p already is ("+r" would move it out and back)
 #else
   __asm__("" : "+r"(p));
 #endif

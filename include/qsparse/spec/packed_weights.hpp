@@ -17,6 +17,7 @@
 //   s16_c2_nr32        int16 (w - w_zp)         32  2   avx512: vpmaddwd (s16 × s16 → s32)
 //   s16_c2_nr16        int16 (w - w_zp)         16  2   avx2: vpmaddwd on ymm
 //   s16_c1_nr16        int16 (w - w_zp)         16  1   scalar: the portable loop
+//   s8_c4_nr16         int8 w (raw)             16  4   neon_dotprod: sdot (s8 × s8 → s32), 4 columns per q register
 //
 // Padding elements are 0 (for the int16 layouts: 0 after the zero point is subtracted), so padded k and n
 // contribute nothing. Example: K = 5, N = 3, avx2 → NR = 16, KR = 2, K padded to 6, one panel of
@@ -46,7 +47,16 @@
 namespace qsparse {
 
 /// The microkernel layouts of packed int8 weights.
-enum class packed_layout : std::uint8_t { s8_c4_nr32 = 1, s16_c2_nr32 = 2, s16_c2_nr16 = 3, s16_c1_nr16 = 4 };
+enum class packed_layout : std::uint8_t {
+  s8_c4_nr32 = 1,
+  s16_c2_nr32 = 2,
+  s16_c2_nr16 = 3,
+  s16_c1_nr16 = 4,
+  s8_c4_nr16 = 5,
+};
+
+/// True when `value` (e.g. read from a file) is one of the packed_layout enumerators.
+constexpr bool is_known_layout(std::uint8_t value) noexcept { return value >= 1 && value <= 5; }
 
 inline const char* to_string(packed_layout layout) {
   switch (layout) {
@@ -54,6 +64,7 @@ inline const char* to_string(packed_layout layout) {
     case packed_layout::s16_c2_nr32: return "s16_c2_nr32";
     case packed_layout::s16_c2_nr16: return "s16_c2_nr16";
     case packed_layout::s16_c1_nr16: return "s16_c1_nr16";
+    case packed_layout::s8_c4_nr16: return "s8_c4_nr16";
   }
   return "unknown";
 }
@@ -71,6 +82,7 @@ constexpr layout_geometry geometry_of(packed_layout layout) noexcept {
     case packed_layout::s16_c2_nr32: return {32, 2, 2};
     case packed_layout::s16_c2_nr16: return {16, 2, 2};
     case packed_layout::s16_c1_nr16: return {16, 1, 2};
+    case packed_layout::s8_c4_nr16: return {16, 4, 1};
   }
   return {0, 0, 0};
 }
@@ -141,7 +153,7 @@ class packed_weights_view {
                   h.magic, ")");
     detail::check(h.version == packed_header::current_version, fn, ": packed buffer version ", h.version,
                   " is not supported (this build reads version ", packed_header::current_version, "); repack the weights");
-    const bool layout_known = h.layout >= 1 && h.layout <= 4;
+    const bool layout_known = is_known_layout(h.layout);
     detail::check(layout_known, fn, ": unknown packed layout ", int{h.layout});
     detail::check(is_known_isa(h.isa), fn, ": unknown ISA ", int{h.isa});
     const auto layout = static_cast<packed_layout>(h.layout);
@@ -254,7 +266,7 @@ packed_weights_view pack_weights(const tensor_view<T, 2, Layout, Accessor>& weig
                 ": weight_zero_point must be in [-128, 127], got ", weight_zero_point);
   detail::check(buffer != nullptr, fn, ": buffer must not be null");
   detail::check(reinterpret_cast<std::uintptr_t>(buffer) % 64 == 0, fn, ": buffer must be 64-byte aligned");
-  detail::check(static_cast<std::uint8_t>(layout) >= 1 && static_cast<std::uint8_t>(layout) <= 4, fn,
+  detail::check(is_known_layout(static_cast<std::uint8_t>(layout)), fn,
                 ": unknown packed layout ", int{static_cast<std::uint8_t>(layout)});
   detail::check(is_known_isa(static_cast<std::uint8_t>(isa)), fn, ": unknown ISA ", int{static_cast<std::uint8_t>(isa)});
   const layout_geometry g = geometry_of(layout);

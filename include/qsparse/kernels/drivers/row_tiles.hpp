@@ -18,6 +18,11 @@
 //                                                          int rows, std::ptrdiff_t m0, std::ptrdiff_t n0);
 //   };
 //
+// A tile whose sums still need a per-row term (raw int8 weights with a zero point: - w_zp Σ_k a[m][k])
+// declares `static constexpr bool row_sums = true;`; its load_row then also returns the row's int32 sum,
+// load_row(g, m, out) -> std::int32_t, and its store receives them after `sums` (const std::int32_t*
+// row_sums, one per row of the tile).
+//
 // Target attributes: the tile's functions carry its ISA's attribute; the kernel's `run`, also carrying it,
 // calls run_row_tiles, which is always inlined, so the loops compile for the tile's ISA and its calls stay
 // calls between functions of one target (no vector type ever crosses an ISA-neutral signature, which GCC
@@ -27,6 +32,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/kernels/scratch.hpp"
@@ -35,6 +41,12 @@
 namespace qsparse {
 namespace kernels {
 namespace drivers {
+
+/// True when Tile declares `static constexpr bool row_sums = true` (see the top of this header).
+template <class Tile, class = void>
+struct tile_has_row_sums : std::false_type {};
+template <class Tile>
+struct tile_has_row_sums<Tile, std::enable_if_t<Tile::row_sums>> : std::true_type {};
 
 /// Calls Tile::multiply<R> with R = rows (1 <= rows <= MR): the short last tile of a block reaches the
 /// instantiation of its own height, so no tile computes rows it does not store.
@@ -117,13 +129,25 @@ QSPARSE_ALWAYS_INLINE void run_row_tiles(const G& g, const Pipeline& pipeline, s
   const std::ptrdiff_t kp = g.weights.k_padded();
   row_type* rows_copy = thread_scratch<row_type>(static_cast<std::size_t>(mr * kp));
   alignas(64) typename Tile::sum_type sums[mr * nr];
+  std::int32_t row_sums[mr] = {};
   for (std::ptrdiff_t m0 = m_begin; m0 < m_end; m0 += mr) {
     const int rows = static_cast<int>(m_end - m0 < mr ? m_end - m0 : mr);
-    for (int r = 0; r < rows; ++r) Tile::load_row(g, m0 + r, rows_copy + r * kp);
+    for (int r = 0; r < rows; ++r) {
+      if constexpr (tile_has_row_sums<Tile>::value) {
+        row_sums[r] = Tile::load_row(g, m0 + r, rows_copy + r * kp);
+      } else {
+        Tile::load_row(g, m0 + r, rows_copy + r * kp);
+      }
+    }
     for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
       multiply_rows<Tile>(rows, static_cast<const row_type*>(rows_copy), kp, kp, g.weights.panel(p),
                           static_cast<typename Tile::sum_type*>(sums));
-      Tile::store(g, pipeline, static_cast<const typename Tile::sum_type*>(sums), rows, m0, p * nr);
+      if constexpr (tile_has_row_sums<Tile>::value) {
+        Tile::store(g, pipeline, static_cast<const typename Tile::sum_type*>(sums),
+                    static_cast<const std::int32_t*>(row_sums), rows, m0, p * nr);
+      } else {
+        Tile::store(g, pipeline, static_cast<const typename Tile::sum_type*>(sums), rows, m0, p * nr);
+      }
     }
   }
 }

@@ -1,0 +1,73 @@
+# Cross-compiling qsparse's tests, examples and benchmarks for aarch64 Linux on a Debian x86-64 host, and
+# running them under user-mode QEMU (Debian: g++-aarch64-linux-gnu qemu-user; clang for the Clang build).
+#
+#   cmake -S . -B build/aarch64 -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake
+#   cmake -S . -B build/aarch64-clang -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake \
+#         -DQSPARSE_CROSS_COMPILER=clang
+#   ctest --test-dir build/aarch64                       # every test under qemu-aarch64 (CPU model "max":
+#   QEMU_CPU=cortex-a53 ctest --test-dir build/aarch64   # dot product and i8mm), or a core without them
+#
+# CTest runs each test binary through CMAKE_CROSSCOMPILING_EMULATOR; qemu-aarch64 reads the CPU model from
+# QEMU_CPU (default "max"). The library itself needs nothing from here: no -march, so the kernels are chosen
+# at run time exactly as on a native build.
+#
+# Header-only test dependencies (Catch2, Eigen) are arch-independent, but their CMake packages point at
+# /usr/include, which must never be on an aarch64 include path (it holds the host's C library headers).
+# So they are re-rooted: <build>/qsparse-cross-root/usr holds their package files (symlinks) and only
+# their own header folders, and find_package looks there and in the aarch64 sysroot, nowhere else.
+# Libraries with code (zlib, Google Benchmark, oneDNN, XNNPACK) need aarch64 builds, which Debian's
+# cross toolchain does not ship: what needs them is skipped, as on any machine without them.
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR aarch64)
+
+set(qsparse_cross_triple aarch64-linux-gnu)
+set(qsparse_cross_sysroot /usr/${qsparse_cross_triple})
+
+set(QSPARSE_CROSS_COMPILER gcc CACHE STRING "gcc (${qsparse_cross_triple}-g++) or clang (clang++ --target)")
+if(QSPARSE_CROSS_COMPILER STREQUAL "clang")
+  set(CMAKE_CXX_COMPILER clang++)
+  set(CMAKE_CXX_COMPILER_TARGET ${qsparse_cross_triple})
+  # Debian's cross headers and libraries are under /usr/<triple>/{include,lib}, not <sysroot>/usr: Clang
+  # finds them from --sysroot, but CMAKE_SYSROOT would also re-root every find_* call there.
+  set(CMAKE_CXX_FLAGS_INIT "--sysroot=${qsparse_cross_sysroot}")
+else()
+  set(CMAKE_CXX_COMPILER ${qsparse_cross_triple}-g++)
+endif()
+
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -L ${qsparse_cross_sysroot})
+
+# The re-rooted header-only packages (see above). Catch2's own package also declares Catch2WithMain, a
+# host library, so it gets a config of its own with the header-only target alone (the tests bring their
+# own main); its version file is Debian's.
+set(qsparse_cross_root ${CMAKE_BINARY_DIR}/qsparse-cross-root)
+macro(qsparse_cross_link from to)
+  if(EXISTS ${from} AND NOT EXISTS ${to})
+    get_filename_component(qsparse_cross_parent ${to} DIRECTORY)
+    file(MAKE_DIRECTORY ${qsparse_cross_parent})
+    file(CREATE_LINK ${from} ${to} SYMBOLIC)
+  endif()
+endmacro()
+file(GLOB qsparse_cross_eigen_files /usr/share/eigen3/cmake/*.cmake)
+foreach(file ${qsparse_cross_eigen_files})
+  get_filename_component(name ${file} NAME)
+  qsparse_cross_link(${file} ${qsparse_cross_root}/usr/share/eigen3/cmake/${name})
+endforeach()
+if(EXISTS /usr/lib/cmake/Catch2/Catch2ConfigVersion.cmake)
+  qsparse_cross_link(/usr/lib/cmake/Catch2/Catch2ConfigVersion.cmake
+                     ${qsparse_cross_root}/usr/lib/cmake/Catch2/Catch2ConfigVersion.cmake)
+  file(WRITE ${qsparse_cross_root}/usr/lib/cmake/Catch2/Catch2Config.cmake
+"if(NOT TARGET Catch2::Catch2)
+  add_library(Catch2::Catch2 INTERFACE IMPORTED)
+  set_target_properties(Catch2::Catch2 PROPERTIES INTERFACE_INCLUDE_DIRECTORIES \"${qsparse_cross_root}/usr/include\")
+endif()
+")
+endif()
+foreach(header_dir catch2 eigen3)
+  qsparse_cross_link(/usr/include/${header_dir} ${qsparse_cross_root}/usr/include/${header_dir})
+endforeach()
+
+set(CMAKE_FIND_ROOT_PATH ${qsparse_cross_sysroot} ${qsparse_cross_root})
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
