@@ -61,25 +61,7 @@ namespace detail {
 
 template <class AView, class DView>
 void check_gemm_q4_operands(const char* fn, const AView& a, const packed_weights_q4_view& w, const DView& dst) {
-  check(!w.empty(), fn, ": the packed weights are empty");
-  const index_t m = a.extent(0);
-  const index_t k = a.extent(1);
-  check(k == w.k(), fn, ": activations have K = ", k, " columns but the weights were packed with K = ", w.k());
-  check(dst.extent(0) == m && dst.extent(1) == w.n(), fn, ": destination is ", dst.extent(0), " x ", dst.extent(1),
-        ", expected M x N = ", m, " x ", w.n());
-  check(a.stride(1) == 1 || k == 1, fn,
-        ": activations must be contiguous along K (stride(1) == 1), got stride(1) = ", a.stride(1));
-  check(dst.stride(1) == 1 || w.n() == 1, fn,
-        ": destination must be contiguous along N (stride(1) == 1), got stride(1) = ", dst.stride(1));
-  check(m == 0 || a.data_handle() != nullptr, fn, ": activations must not be null (M = ", m, ", K = ", k, ")");
-  check(m == 0 || dst.data_handle() != nullptr, fn, ": destination must not be null (M = ", m, ", N = ", w.n(), ")");
-  check_distinct_elements(fn, "destination", dst);
-  check_no_overlap(fn, "destination", dst, "activations", a);
-  check_no_overlap(fn, "destination", dst, "the packed weights", w.bytes(), w.size_bytes());
-  const isa_level allowed = best_isa();
-  check(isa_runs(allowed, w.isa()), fn, ": the weights were packed for ", to_string(w.isa()),
-        " but this CPU (or the ISA ceiling) allows at most ", to_string(allowed), "; pack them with isa_level::",
-        to_string(allowed));
+  check_panel_gemm_operands(fn, a, w, dst);
 }
 
 /// Runs the best kernel of List that the weights' ISA runs over the whole problem g on ctx's threads.
