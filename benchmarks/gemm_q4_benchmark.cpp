@@ -42,6 +42,7 @@
 #include "qsparse/gemm/packed_weights.hpp"
 #include "qsparse/gemm/packed_weights_q4.hpp"
 #include "support/benchmark_support.hpp"
+#include "support/read_bandwidth.hpp"
 
 #ifdef QSPARSE_HAVE_GGML
 #include <ggml-cpu.h>
@@ -279,64 +280,6 @@ bool check_ggml(std::FILE* out) {
 }
 #endif
 
-// ---- read bandwidth --------------------------------------------------------------------------------------
-
-#if QSPARSE_X86
-__attribute__((target("avx512f"))) std::int32_t sum_avx512(const std::uint8_t* data, std::ptrdiff_t bytes) {
-  const std::uint8_t* end = data + bytes;
-  std::int32_t lane0 = 0;
-  __asm__ volatile(
-      "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
-      "vmovdqa64 %%zmm0, %%zmm1\n\t"
-      "vmovdqa64 %%zmm0, %%zmm2\n\t"
-      "vmovdqa64 %%zmm0, %%zmm3\n\t"
-      "vmovdqa64 %%zmm0, %%zmm4\n\t"
-      "vmovdqa64 %%zmm0, %%zmm5\n\t"
-      "vmovdqa64 %%zmm0, %%zmm6\n\t"
-      "vmovdqa64 %%zmm0, %%zmm7\n\t"
-      "1:\n\t"
-      "vpaddd (%[p]), %%zmm0, %%zmm0\n\t"
-      "vpaddd 64(%[p]), %%zmm1, %%zmm1\n\t"
-      "vpaddd 128(%[p]), %%zmm2, %%zmm2\n\t"
-      "vpaddd 192(%[p]), %%zmm3, %%zmm3\n\t"
-      "vpaddd 256(%[p]), %%zmm4, %%zmm4\n\t"
-      "vpaddd 320(%[p]), %%zmm5, %%zmm5\n\t"
-      "vpaddd 384(%[p]), %%zmm6, %%zmm6\n\t"
-      "vpaddd 448(%[p]), %%zmm7, %%zmm7\n\t"
-      "add $512, %[p]\n\t"
-      "cmp %[end], %[p]\n\t"
-      "jb 1b\n\t"
-      "vpaddd %%zmm1, %%zmm0, %%zmm0\n\t"
-      "vpaddd %%zmm3, %%zmm2, %%zmm2\n\t"
-      "vpaddd %%zmm5, %%zmm4, %%zmm4\n\t"
-      "vpaddd %%zmm7, %%zmm6, %%zmm6\n\t"
-      "vpaddd %%zmm2, %%zmm0, %%zmm0\n\t"
-      "vpaddd %%zmm6, %%zmm4, %%zmm4\n\t"
-      "vpaddd %%zmm4, %%zmm0, %%zmm0\n\t"
-      "vmovd %%xmm0, %[lane0]\n\t"
-      "vzeroupper\n\t"
-      : [p] "+r"(data), [lane0] "=r"(lane0)
-      : [end] "r"(end)
-      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "cc", "memory");
-  return lane0;
-}
-
-void bm_read_bandwidth(benchmark::State& state) {
-  if (!qsparse::cpu_supports(qsparse::isa_level::avx512)) {
-    state.SkipWithError("this CPU lacks AVX-512");
-    return;
-  }
-  constexpr std::ptrdiff_t bytes = std::ptrdiff_t{256} << 20;
-  aligned_buffer<std::uint8_t> buffer(bytes);
-  std::memset(buffer.data(), 1, static_cast<std::size_t>(bytes));
-  for (auto _ : state) benchmark::DoNotOptimize(sum_avx512(buffer.data(), bytes));
-  const double total = static_cast<double>(state.iterations()) * static_cast<double>(bytes);
-  state.counters["GBps"] = benchmark::Counter(total * 1e-9, benchmark::Counter::kIsRate);
-  state.counters["read_bytes"] =
-      benchmark::Counter(total, benchmark::Counter::kIsRate, benchmark::Counter::OneK::kIs1000);
-}
-#endif
-
 // ---- registration and summary -----------------------------------------------------------------------------
 
 const char* const implementations[] = {"q4_gemm", "q4_gemm_f32", "int8_gemm", "hybrid_gemm", "ggml_q4_0_q8_0"};
@@ -352,7 +295,8 @@ void register_all() {
 #endif
   }
 #if QSPARSE_X86
-  benchmark::RegisterBenchmark("BM_read_bandwidth/avx512", bm_read_bandwidth)->UseRealTime();
+  benchmark::RegisterBenchmark("BM_read_bandwidth/avx512", bm_read_bandwidth, qsparse::isa_level::avx512)
+      ->UseRealTime();
 #endif
 }
 

@@ -56,14 +56,21 @@ struct q4_reference_weights {
   float scale(index_t g, index_t col) const { return static_cast<float>(p.scale[col * (k / p.group_size) + g]); }
 };
 
-template <class W, class LW, class AW, class Scale>
-q4_reference_weights<W, LW, AW, Scale> q4_reference(const char* fn, const tensor_view<W, 2, LW, AW>& w,
-                                                    const group_params<Scale>& p, index_t k_activations) {
+/// Checks a reference call's operands (weights against the activations' K, the destination's shape, the
+/// pipeline) and returns the weights' accessor.
+template <class AView, class W, class LW, class AW, class Scale, class DView, class Pipeline>
+q4_reference_weights<W, LW, AW, Scale> q4_reference(const char* fn, const AView& activations,
+                                                    const tensor_view<W, 2, LW, AW>& w, const group_params<Scale>& p,
+                                                    const DView& destination, const Pipeline& pipeline) {
   check(p.axis <= 1, fn, ": group_params axis must be 0 or 1, got ", p.axis);
   const index_t k = p.axis == 0 ? w.extent(0) : w.extent(1);
   const index_t n = p.axis == 0 ? w.extent(1) : w.extent(0);
-  check(k == k_activations, fn, ": activations have K = ", k_activations, " but the weights have K = ", k);
+  check(k == activations.extent(1), fn, ": activations have K = ", activations.extent(1),
+        " but the weights have K = ", k);
   check(p.group_size >= 1 && k % p.group_size == 0, fn, ": group size ", p.group_size, " does not divide K = ", k);
+  check(destination.extent(0) == activations.extent(0) && destination.extent(1) == n, fn, ": destination is ",
+        destination.extent(0), " x ", destination.extent(1), ", expected ", activations.extent(0), " x ", n);
+  validate(pipeline, n, fn);
   return {w, p, k, n};
 }
 
@@ -78,10 +85,7 @@ void reference_gemm_q4(const tensor_view<A, 2, LA, AA>& activations, const tenso
   const char* fn = "qsparse::reference_gemm_q4";
   const index_t m_count = activations.extent(0);
   const index_t k = activations.extent(1);
-  const auto w = detail::q4_reference(fn, weights, params, k);
-  detail::check(destination.extent(0) == m_count && destination.extent(1) == w.n, fn, ": destination is ",
-                destination.extent(0), " x ", destination.extent(1), ", expected ", m_count, " x ", w.n);
-  validate(pipeline, w.n, fn);
+  const auto w = detail::q4_reference(fn, activations, weights, params, destination, pipeline);
   std::vector<float> row(static_cast<std::size_t>(k));
   std::vector<std::int8_t> q(static_cast<std::size_t>(k));
   for (index_t m = 0; m < m_count; ++m) {
@@ -110,10 +114,7 @@ void reference_gemm_q4_f32(const tensor_view<A, 2, LA, AA>& activations, const t
   const char* fn = "qsparse::reference_gemm_q4_f32";
   const index_t m_count = activations.extent(0);
   const index_t k = activations.extent(1);
-  const auto w = detail::q4_reference(fn, weights, params, k);
-  detail::check(destination.extent(0) == m_count && destination.extent(1) == w.n, fn, ": destination is ",
-                destination.extent(0), " x ", destination.extent(1), ", expected ", m_count, " x ", w.n);
-  validate(pipeline, w.n, fn);
+  const auto w = detail::q4_reference(fn, activations, weights, params, destination, pipeline);
   for (index_t m = 0; m < m_count; ++m) {
     for (index_t n = 0; n < w.n; ++n) {
       float acc = 0.0f;
