@@ -6,7 +6,7 @@
 #                                                        flags, see benchmarks/CMakeLists.txt; each run once)
 #   clang20      clang++ C++20  Release         -Werror  tests + examples
 #   gcc20        g++     C++20  Release         -Werror  tests
-#   clang17-san  clang++ C++17  Debug -O1       -Werror  tests under ASan + UBSan (QSPARSE_SANITIZE), plus a
+#   clang17-san  clang++ C++17  Debug -O0       -Werror  tests under ASan + UBSan (QSPARSE_SANITIZE), plus a
 #                                                        bounded libFuzzer run (QSPARSE_BUILD_FUZZERS)
 #   aarch64-qemu aarch64-linux-gnu-g++ C++17 Debug -O1 -Werror  the kernel tests only (tests/gemm/*,
 #                                                        conv/depthwise, dispatch/isa, quant/float16), cross-built
@@ -117,7 +117,7 @@ run_config() {
     gcc17)       cxx=g++;     std=17; type=RelWithDebInfo; examples=ON; benchmarks=ON ;;
     clang20)     cxx=clang++; std=20; type=Release;        examples=ON ;;
     gcc20)       cxx=g++;     std=20; type=Release ;;
-    clang17-san) cxx=clang++; std=17; type=Debug; cxx_flags_debug="-O1 -g"; sanitize=ON; fuzzers=ON ;;
+    clang17-san) cxx=clang++; std=17; type=Debug; cxx_flags_debug="-O0 -g"; sanitize=ON; fuzzers=ON ;;
     aarch64-qemu)
       cxx=aarch64-linux-gnu-g++; std=17; type=Debug; cxx_flags_debug="-O1"
       toolchain=cmake/toolchains/aarch64-linux-gnu.cmake
