@@ -10,3 +10,8 @@ if(QSPARSE_SANITIZE)
     -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
   target_link_options(qsparse_project_options INTERFACE -fsanitize=address,undefined)
 endif()
+
+# Warnings engines often build with, beyond -Wall -Wextra: the library's headers must stay clean under them
+# (the header check compiles every header, the umbrella included, with them; so do the examples that
+# instantiate the entry points). Not applied to the tests, whose own code indexes with int freely.
+set(QSPARSE_STRICT_WARNINGS -Wconversion -Wsign-conversion -Wshadow)

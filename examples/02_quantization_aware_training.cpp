@@ -82,7 +82,7 @@ dataset read_set(const std::string& dir, const std::string& prefix, int limit) {
   const int n = std::min(count, limit);
   dataset d{matrix(n, inputs), std::vector<int>(static_cast<std::size_t>(n))};
   for (int i = 0; i < n; ++i) {
-    for (int k = 0; k < inputs; ++k) d.x(i, k) = static_cast<float>(images[16 + static_cast<std::size_t>(i) * inputs + k]) / 255.0f;
+    for (int k = 0; k < inputs; ++k) d.x(i, k) = static_cast<float>(images[16 + static_cast<std::size_t>(i * inputs + k)]) / 255.0f;
     d.y[static_cast<std::size_t>(i)] = labels[8 + static_cast<std::size_t>(i)];
   }
   return d;
@@ -229,7 +229,7 @@ int8_layer convert(const matrix& w, const vector& b, float input_scale, float ou
 void integer_matmul(const int8_layer& l, const std::int8_t* x, std::int32_t x_zp, std::int32_t* acc) {
   for (int o = 0; o < l.out; ++o) {
     std::int32_t a = l.bias[static_cast<std::size_t>(o)];
-    const std::int8_t* w = l.w.data() + static_cast<std::size_t>(o) * l.in;
+    const std::int8_t* w = l.w.data() + static_cast<std::size_t>(o) * static_cast<std::size_t>(l.in);
     for (int k = 0; k < l.in; ++k) a += (static_cast<std::int32_t>(x[k]) - x_zp) * w[k];
     acc[o] = a;
   }

@@ -328,7 +328,7 @@ class safetensors_file {
   std::vector<std::string> names() const {
     std::vector<std::string> out;
     out.reserve(tensors_.size());
-    for (const auto& [name, entry] : tensors_) out.push_back(name);
+    for (const auto& kv : tensors_) out.push_back(kv.first);
     return out;
   }
 

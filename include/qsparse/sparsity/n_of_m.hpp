@@ -59,8 +59,8 @@ struct n_of_m {
     const index_t length = weights.extent(a);
     detail::for_each_line(weights.extents(), a, [&](std::array<index_t, R> i) {
       for (index_t g = 0; g < length; g += M) {
-        float key[M];
-        bool keep[M];
+        float key[std::size_t{M}];
+        bool keep[std::size_t{M}];
         for (int j = 0; j < M; ++j) {
           i[a] = g + j;
           key[j] = g + j < length ? detail::rank_key(std::fabs(weights[i])) : 0.0f;  // padding: 0

@@ -75,8 +75,8 @@ QSPARSE_TARGET_AVX2 inline __m256 apply_f32_stages(const Prepared& prepared, __m
 /// MR rows (row stride lda) × P panels of 16 columns over all k, into tile[r][0 .. 16P).
 template <int MR, int P>
 QSPARSE_TARGET_AVX2 inline void gemm_f32f16_tile_6x16c1(const float* a, std::ptrdiff_t lda, std::ptrdiff_t k,
-                                                        const std::uint16_t* const (&w)[P], float* tile) {
-  __m256 acc[MR][2 * P];
+                                                        const std::uint16_t* const (&w)[std::size_t{P}], float* tile) {
+  __m256 acc[std::size_t{MR}][std::size_t{2 * P}];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 16
@@ -94,7 +94,7 @@ QSPARSE_TARGET_AVX2 inline void gemm_f32f16_tile_6x16c1(const float* a, std::ptr
       }
     } else {  // the (one or two) broadcasts first, then each panel's weights used as soon as converted:
               // 16 registers hold 8 accumulators without spilling the weights
-      __m256 av[MR];
+      __m256 av[std::size_t{MR}];
 #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) av[r] = _mm256_broadcast_ss(a + r * lda + kk);
 #pragma GCC unroll 16
@@ -129,8 +129,8 @@ struct gemm_f32f16_f32_6x16c1 {
   QSPARSE_TARGET_AVX2 static void run_panels(const gemm_panel_args<float, packed_weights_f16_view, float>& g,
                                              const output_pipeline<S...>& pipeline, std::ptrdiff_t m0,
                                              std::ptrdiff_t p) {
-    alignas(32) float tile[MR * 16 * P];
-    const std::uint16_t* w[P];
+    alignas(32) float tile[std::size_t{MR * 16 * P}];
+    const std::uint16_t* w[std::size_t{P}];
     for (int i = 0; i < P; ++i) w[i] = static_cast<const std::uint16_t*>(g.weights.panel(p + i));
     gemm_f32f16_tile_6x16c1<MR, P>(g.a + m0 * g.lda, g.lda, g.k, w, tile);
     for (int j = 0; j < 2 * P; ++j) {

@@ -30,10 +30,10 @@ namespace avx2 {
 
 /// Step t (k = 8c + t) of a chunk over H halves of 8 columns: dequantize, then MR FMA chains each.
 template <int MR, int H, int T>
-QSPARSE_TARGET_AVX2 inline void f32x4_step(__m256 (&facc)[MR][H], const __m256i (&v)[H], const __m256i (&z)[H],
-                                           const __m256 (&s)[H], const float* a, std::ptrdiff_t lda) {
+QSPARSE_TARGET_AVX2 inline void f32x4_step(__m256 (&facc)[std::size_t{MR}][std::size_t{H}], const __m256i (&v)[std::size_t{H}], const __m256i (&z)[std::size_t{H}],
+                                           const __m256 (&s)[std::size_t{H}], const float* a, std::ptrdiff_t lda) {
   constexpr int shift = 8 * (T % 4) + 4 * (T / 4);
-  __m256 w[H];
+  __m256 w[std::size_t{H}];
 #pragma GCC unroll 4
   for (int h = 0; h < H; ++h) {
     const __m256i u = _mm256_and_si256(_mm256_srli_epi32(v[h], shift), _mm256_set1_epi32(15));
@@ -48,8 +48,8 @@ QSPARSE_TARGET_AVX2 inline void f32x4_step(__m256 (&facc)[MR][H], const __m256i 
 }
 
 template <int MR, int H, int... T>
-QSPARSE_TARGET_AVX2 inline void f32x4_chunk(__m256 (&facc)[MR][H], const __m256i (&v)[H], const __m256i (&z)[H],
-                                            const __m256 (&s)[H], const float* a, std::ptrdiff_t lda,
+QSPARSE_TARGET_AVX2 inline void f32x4_chunk(__m256 (&facc)[std::size_t{MR}][std::size_t{H}], const __m256i (&v)[std::size_t{H}], const __m256i (&z)[std::size_t{H}],
+                                            const __m256 (&s)[std::size_t{H}], const float* a, std::ptrdiff_t lda,
                                             std::integer_sequence<int, T...>) {
   (f32x4_step<MR, H, T>(facc, v, z, s, a, lda), ...);
 }
@@ -63,16 +63,16 @@ QSPARSE_TARGET_AVX2 inline void gemm_f32x4_tile_4x16c8(const gemm_panel_args<flo
   const std::ptrdiff_t groups = g.weights.groups();
   const std::ptrdiff_t group_bytes = g.weights.group_bytes();
   const bool zp = g.weights.has_zero_points();
-  __m256 facc[MR][H];
+  __m256 facc[std::size_t{MR}][std::size_t{H}];
 #pragma GCC unroll 4
   for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 4
     for (int h = 0; h < H; ++h) facc[r][h] = _mm256_setzero_ps();
   }
   for (std::ptrdiff_t gi = 0; gi < groups; ++gi) {
-    __m256 s[H];
-    __m256i z[H];
-    const unsigned char* wg[H];
+    __m256 s[std::size_t{H}];
+    __m256i z[std::size_t{H}];
+    const unsigned char* wg[std::size_t{H}];
 #pragma GCC unroll 4
     for (int h = 0; h < H; ++h) {
       wg[h] = g.weights.panel(p0 + h / 2) + gi * group_bytes + 32 * (h % 2);
@@ -83,7 +83,7 @@ QSPARSE_TARGET_AVX2 inline void gemm_f32x4_tile_4x16c8(const gemm_panel_args<flo
     }
     const float* a = g.a + m0 * g.lda + gi * gsz;
     for (std::ptrdiff_t c = 0; c < gsz / 8; ++c) {
-      __m256i v[H];
+      __m256i v[std::size_t{H}];
 #pragma GCC unroll 4
       for (int h = 0; h < H; ++h) v[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wg[h] + c * 64));
       f32x4_chunk<MR, H>(facc, v, z, s, a + 8 * c, g.lda, std::make_integer_sequence<int, 8>{});
@@ -108,7 +108,7 @@ struct gemm_f32x4_f32_4x16c8 {
   QSPARSE_TARGET_AVX2 static void run_panels(const gemm_panel_args<float, packed_weights_q4_view, float>& g,
                                              const output_pipeline<S...>& pipeline, std::ptrdiff_t m0,
                                              std::ptrdiff_t p) {
-    alignas(32) float tile[MR * 16 * P];
+    alignas(32) float tile[std::size_t{MR * 16 * P}];
     gemm_f32x4_tile_4x16c8<MR, P>(g, m0, p, tile);
     for (int h = 0; h < 2 * P; ++h) {
       const std::ptrdiff_t n = p * 16 + 8 * h;

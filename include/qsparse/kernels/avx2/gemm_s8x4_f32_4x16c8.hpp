@@ -43,13 +43,13 @@ QSPARSE_TARGET_AVX2 inline void gemm_s8x4_tile_4x16c8(const gemm_q4_args& g, std
   const bool zp = g.weights.has_zero_points();
   const __m256i low = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
-  const unsigned char* w[P];
+  const unsigned char* w[std::size_t{P}];
 #pragma GCC unroll 4
   for (int i = 0; i < P; ++i) w[i] = g.weights.panel(p0 + i);
 #pragma GCC unroll 8
   for (int j = 0; j < MR * 2 * P; ++j) _mm256_store_ps(tile + 8 * j, _mm256_setzero_ps());
   for (std::ptrdiff_t gi = 0; gi < groups; ++gi) {
-    __m256i iacc[MR][2 * P];
+    __m256i iacc[std::size_t{MR}][std::size_t{2 * P}];
     if (zp) {
 #pragma GCC unroll 8
       for (int h = 0; h < 2 * P; ++h) {
@@ -111,7 +111,7 @@ struct gemm_s8x4_f32_4x16c8 {
   template <int MR, int P, class... S>
   QSPARSE_TARGET_AVX2 static void run_panels(const gemm_q4_args& g, const output_pipeline<S...>& pipeline,
                                              std::ptrdiff_t m0, std::ptrdiff_t p) {
-    alignas(32) float tile[MR * 16 * P];
+    alignas(32) float tile[std::size_t{MR * 16 * P}];
     gemm_s8x4_tile_4x16c8<MR, P>(g, m0, p, tile);
     for (int h = 0; h < 2 * P; ++h) {
       const std::ptrdiff_t n = p * 16 + 8 * h;

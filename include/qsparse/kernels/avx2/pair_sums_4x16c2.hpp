@@ -26,7 +26,7 @@ namespace avx2 {
 template <int MR>
 QSPARSE_TARGET_AVX2 inline void pair_sums_4x16c2(const std::int16_t* a, std::ptrdiff_t ld, std::ptrdiff_t q_begin,
                                                  std::ptrdiff_t q_end, const std::int16_t* w, std::int32_t* sums) {
-  __m256i acc[MR][2];
+  __m256i acc[std::size_t{MR}][2];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
   for (std::ptrdiff_t q = q_begin; q < q_end; ++q) {

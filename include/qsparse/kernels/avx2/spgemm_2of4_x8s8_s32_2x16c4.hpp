@@ -57,9 +57,9 @@ QSPARSE_TARGET_AVX2 inline __attribute__((always_inline)) __m256i spgemm_2of4_co
 /// Pair j = 4q + T into MR rows × 16 columns: acc[r][h] holds columns 4h .. 4h+3, two partial sums each.
 template <int MR, int T>
 QSPARSE_TARGET_AVX2 inline __attribute__((always_inline)) void spgemm_2of4_pair(
-    __m256i (&acc)[MR][4], const std::int16_t* a, std::ptrdiff_t lda, const std::uint8_t* positions,
+    __m256i (&acc)[std::size_t{MR}][4], const std::int16_t* a, std::ptrdiff_t lda, const std::uint8_t* positions,
     const std::int8_t* values, std::ptrdiff_t j, const spgemm_2of4_constants& k) {
-  __m256i x[MR];
+  __m256i x[std::size_t{MR}];
 #pragma GCC unroll 2
   for (int r = 0; r < MR; ++r) {
     x[r] = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + r * lda + 8 * j)));
@@ -83,7 +83,7 @@ QSPARSE_TARGET_AVX2 inline void spgemm_2of4_tile_2x16(const std::int16_t* a, std
                                                       const std::uint8_t* positions, const std::int8_t* values,
                                                       std::ptrdiff_t pairs, const spgemm_2of4_constants& k,
                                                       std::int32_t* tile) {
-  __m256i acc[MR][4];
+  __m256i acc[std::size_t{MR}][4];
 #pragma GCC unroll 2
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4

@@ -33,7 +33,7 @@ namespace avx2 {
 
 /// acc[r][0..3] += rows' 4 activations at `offset` × one 16-column × 4-k block given as 4 int16 vectors.
 template <int MR>
-QSPARSE_TARGET_AVX2 inline __attribute__((always_inline)) void spgemm_madd_block(__m256i (&acc)[MR][4],
+QSPARSE_TARGET_AVX2 inline __attribute__((always_inline)) void spgemm_madd_block(__m256i (&acc)[std::size_t{MR}][4],
                                                                                  const std::int16_t* a,
                                                                                  std::ptrdiff_t lda,
                                                                                  std::ptrdiff_t offset,
@@ -50,7 +50,7 @@ QSPARSE_TARGET_AVX2 inline __attribute__((always_inline)) void spgemm_madd_block
 
 /// The pairwise sums of acc[r][0..3] (4 columns × 2 partial sums each) as 16 column sums in tile[r].
 template <int MR>
-QSPARSE_TARGET_AVX2 inline void spgemm_store_pairs(const __m256i (&acc)[MR][4], std::int32_t* tile) {
+QSPARSE_TARGET_AVX2 inline void spgemm_store_pairs(const __m256i (&acc)[std::size_t{MR}][4], std::int32_t* tile) {
 #pragma GCC unroll 4
   for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 2
@@ -76,7 +76,7 @@ QSPARSE_TARGET_AVX2 inline void spgemm_block_tile_2x16(const std::int16_t* a, st
                                                        const std::uint32_t* block_k, const std::int8_t* w,
                                                        std::int64_t blocks, std::ptrdiff_t block_bytes,
                                                        std::int32_t* tile) {
-  __m256i acc[MR][4];
+  __m256i acc[std::size_t{MR}][4];
 #pragma GCC unroll 4
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4

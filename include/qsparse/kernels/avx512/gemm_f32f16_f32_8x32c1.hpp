@@ -76,15 +76,15 @@ QSPARSE_TARGET_AVX512 inline __m512 apply_f32_stages(const Prepared& prepared, _
 /// MR rows (row stride lda) × P panels of 32 columns over all k, into tile[r][0 .. 32P).
 template <int MR, int P>
 QSPARSE_TARGET_AVX512 inline void gemm_f32f16_tile_8x32c1(const float* a, std::ptrdiff_t lda, std::ptrdiff_t k,
-                                                          const std::uint16_t* const (&w)[P], float* tile) {
-  __m512 acc[MR][2 * P];
+                                                          const std::uint16_t* const (&w)[std::size_t{P}], float* tile) {
+  __m512 acc[std::size_t{MR}][std::size_t{2 * P}];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 16
     for (int j = 0; j < 2 * P; ++j) acc[r][j] = _mm512_setzero_ps();
   }
   for (std::ptrdiff_t kk = 0; kk < k; ++kk) {
-    __m512 b[2 * P];
+    __m512 b[std::size_t{2 * P}];
 #pragma GCC unroll 16
     for (int p = 0; p < P; ++p) {
       b[2 * p] = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(w[p] + kk * 32)));
@@ -119,8 +119,8 @@ struct gemm_f32f16_f32_8x32c1 {
   QSPARSE_TARGET_AVX512 static void run_panels(const gemm_panel_args<float, packed_weights_f16_view, float>& g,
                                                const output_pipeline<S...>& pipeline, std::ptrdiff_t m0,
                                                std::ptrdiff_t p) {
-    alignas(64) float tile[MR * 32 * P];
-    const std::uint16_t* w[P];
+    alignas(64) float tile[std::size_t{MR * 32 * P}];
+    const std::uint16_t* w[std::size_t{P}];
     for (int i = 0; i < P; ++i) w[i] = static_cast<const std::uint16_t*>(g.weights.panel(p + i));
     gemm_f32f16_tile_8x32c1<MR, P>(g.a + m0 * g.lda, g.lda, g.k, w, tile);
     for (int j = 0; j < 2 * P; ++j) {

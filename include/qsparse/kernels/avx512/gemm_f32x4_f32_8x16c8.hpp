@@ -32,10 +32,10 @@ namespace avx512 {
 
 /// Step t (k = 8c + t) of a chunk: dequantize 16 columns of P panels and run MR FMA chains.
 template <int MR, int P, int T>
-QSPARSE_TARGET_AVX512 inline void f32x4_step(__m512 (&facc)[MR][P], const __m512i (&v)[P], const __m512i (&z)[P],
-                                             const __m512 (&s)[P], const float* a, std::ptrdiff_t lda) {
+QSPARSE_TARGET_AVX512 inline void f32x4_step(__m512 (&facc)[std::size_t{MR}][std::size_t{P}], const __m512i (&v)[std::size_t{P}], const __m512i (&z)[std::size_t{P}],
+                                             const __m512 (&s)[std::size_t{P}], const float* a, std::ptrdiff_t lda) {
   constexpr unsigned shift = 8 * (T % 4) + 4 * (T / 4);
-  __m512 w[P];
+  __m512 w[std::size_t{P}];
 #pragma GCC unroll 4
   for (int i = 0; i < P; ++i) {
     const __m512i u = _mm512_and_si512(_mm512_srli_epi32(v[i], shift), _mm512_set1_epi32(15));
@@ -50,8 +50,8 @@ QSPARSE_TARGET_AVX512 inline void f32x4_step(__m512 (&facc)[MR][P], const __m512
 }
 
 template <int MR, int P, int... T>
-QSPARSE_TARGET_AVX512 inline void f32x4_chunk(__m512 (&facc)[MR][P], const __m512i (&v)[P], const __m512i (&z)[P],
-                                              const __m512 (&s)[P], const float* a, std::ptrdiff_t lda,
+QSPARSE_TARGET_AVX512 inline void f32x4_chunk(__m512 (&facc)[std::size_t{MR}][std::size_t{P}], const __m512i (&v)[std::size_t{P}], const __m512i (&z)[std::size_t{P}],
+                                              const __m512 (&s)[std::size_t{P}], const float* a, std::ptrdiff_t lda,
                                               std::integer_sequence<int, T...>) {
   (f32x4_step<MR, P, T>(facc, v, z, s, a, lda), ...);
 }
@@ -64,19 +64,19 @@ QSPARSE_TARGET_AVX512 inline void gemm_f32x4_tile_8x16c8(const gemm_panel_args<f
   const std::ptrdiff_t groups = g.weights.groups();
   const std::ptrdiff_t group_bytes = g.weights.group_bytes();
   const bool zp = g.weights.has_zero_points();
-  const unsigned char* w[P];
+  const unsigned char* w[std::size_t{P}];
 #pragma GCC unroll 4
   for (int i = 0; i < P; ++i) w[i] = g.weights.panel(p0 + i);
-  __m512 facc[MR][P];
+  __m512 facc[std::size_t{MR}][std::size_t{P}];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 4
     for (int i = 0; i < P; ++i) facc[r][i] = _mm512_setzero_ps();
   }
   for (std::ptrdiff_t gi = 0; gi < groups; ++gi) {
-    __m512 s[P];
-    __m512i z[P];
-    const unsigned char* wg[P];
+    __m512 s[std::size_t{P}];
+    __m512i z[std::size_t{P}];
+    const unsigned char* wg[std::size_t{P}];
 #pragma GCC unroll 4
     for (int i = 0; i < P; ++i) {
       wg[i] = w[i] + gi * group_bytes;
@@ -86,7 +86,7 @@ QSPARSE_TARGET_AVX512 inline void gemm_f32x4_tile_8x16c8(const gemm_panel_args<f
     }
     const float* a = g.a + m0 * g.lda + gi * gsz;
     for (std::ptrdiff_t c = 0; c < gsz / 8; ++c) {
-      __m512i v[P];
+      __m512i v[std::size_t{P}];
 #pragma GCC unroll 4
       for (int i = 0; i < P; ++i) v[i] = _mm512_loadu_si512(wg[i] + c * 64);
       f32x4_chunk<MR, P>(facc, v, z, s, a + 8 * c, g.lda, std::make_integer_sequence<int, 8>{});
@@ -111,7 +111,7 @@ struct gemm_f32x4_f32_8x16c8 {
   QSPARSE_TARGET_AVX512 static void run_panels(const gemm_panel_args<float, packed_weights_q4_view, float>& g,
                                                const output_pipeline<S...>& pipeline, std::ptrdiff_t m0,
                                                std::ptrdiff_t p) {
-    alignas(64) float tile[MR * 16 * P];
+    alignas(64) float tile[std::size_t{MR * 16 * P}];
     gemm_f32x4_tile_8x16c8<MR, P>(g, m0, p, tile);
     for (int i = 0; i < P; ++i) {
       const std::ptrdiff_t n = (p + i) * 16;

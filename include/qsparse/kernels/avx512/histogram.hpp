@@ -27,7 +27,11 @@ QSPARSE_TARGET_AVX512 inline __m512i histogram_bins_ps(__m512 x, __m512 inv_widt
       _mm512_cmp_ps_mask(_mm512_abs_ps(x), _mm512_set1_ps(std::numeric_limits<float>::infinity()), _CMP_LT_OQ);
   const __mmask16 negative = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
   __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(x, inv_width), neg_half), pos_half);
+// Without __OPTIMIZE__, GCC's _mm512_roundscale_ps is a macro whose (__mmask16)(-1) trips -Wsign-conversion.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-conversion"
   v = _mm512_roundscale_ps(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+#pragma GCC diagnostic pop
   __m512i b = _mm512_min_epi32(_mm512_cvttps_epi32(v), top);
   b = _mm512_mask_min_epi32(b, negative, b, _mm512_set1_epi32(-1));
   return _mm512_mask_add_epi32(outside, finite, b, half);

@@ -33,7 +33,7 @@ template <int MR, class Madd = madd_pairs>
 QSPARSE_TARGET_AVX512 QSPARSE_ALWAYS_INLINE void pair_sums_8x32c2(const std::int16_t* a, std::ptrdiff_t ld,
                                                                   std::ptrdiff_t q_begin, std::ptrdiff_t q_end,
                                                                   const std::int16_t* w, std::int32_t* sums) {
-  __m512i acc[MR][2];
+  __m512i acc[std::size_t{MR}][2];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
   for (std::ptrdiff_t q = q_begin; q < q_end; ++q) {

@@ -28,10 +28,14 @@ namespace qsparse::kernels::avx512 {
 
 template <class Rounding>
 QSPARSE_TARGET_AVX512 inline __m512 round_ps(__m512 y) {
+// Without __OPTIMIZE__, GCC's _mm512_roundscale_ps is a macro whose (__mmask16)(-1) trips -Wsign-conversion.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-conversion"
   if constexpr (std::is_same_v<Rounding, round_half_to_even>) {
     return _mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   } else {
     const __m512 t = _mm512_roundscale_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+#pragma GCC diagnostic pop
     const __m512 frac = _mm512_sub_ps(y, t);  // exact
     const __mmask16 away = _mm512_cmp_ps_mask(_mm512_abs_ps(frac), _mm512_set1_ps(0.5f), _CMP_GE_OQ);
     const __m512 one = _mm512_castsi512_ps(_mm512_or_si512(

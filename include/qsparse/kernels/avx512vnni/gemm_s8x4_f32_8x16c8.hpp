@@ -42,17 +42,17 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_tile_8x16c8(const gemm_q4_args&
   const std::ptrdiff_t group_bytes = g.weights.group_bytes();
   const bool zp = g.weights.has_zero_points();
   const __m512i low = _mm512_set1_epi8(0x0F);
-  const unsigned char* w[P];
+  const unsigned char* w[std::size_t{P}];
 #pragma GCC unroll 4
   for (int i = 0; i < P; ++i) w[i] = g.weights.panel(p0 + i);
-  __m512 facc[MR][P];
+  __m512 facc[std::size_t{MR}][std::size_t{P}];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 4
     for (int i = 0; i < P; ++i) facc[r][i] = _mm512_setzero_ps();
   }
   for (std::ptrdiff_t gi = 0; gi < groups; ++gi) {
-    __m512i iacc[MR][P];
+    __m512i iacc[std::size_t{MR}][std::size_t{P}];
     if (zp) {
 #pragma GCC unroll 4
       for (int i = 0; i < P; ++i) {
@@ -74,18 +74,18 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_tile_8x16c8(const gemm_q4_args&
     // With fewer than 4 chains (one row, one panel: the blocks of panel_tasks.hpp end in single panels)
     // the high nibbles get chains of their own, so two vpdpbusd per chunk do not wait on each other.
     constexpr bool split = MR * P < 4;
-    __m512i iacc_hi[MR][P];
+    __m512i iacc_hi[std::size_t{MR}][std::size_t{P}];
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 4
       for (int i = 0; i < P; ++i) iacc_hi[r][i] = _mm512_setzero_si512();
     }
     const std::int8_t* a = g.a + m0 * g.lda + gi * gsz;
-    const unsigned char* wg[P];
+    const unsigned char* wg[std::size_t{P}];
 #pragma GCC unroll 4
     for (int i = 0; i < P; ++i) wg[i] = w[i] + gi * group_bytes;
     for (std::ptrdiff_t c = 0; c < gsz / 8; ++c) {
-      __m512i lo[P], hi[P];
+      __m512i lo[std::size_t{P}], hi[std::size_t{P}];
 #pragma GCC unroll 4
       for (int i = 0; i < P; ++i) {
         const __m512i v = _mm512_loadu_si512(wg[i] + c * 64);
@@ -139,7 +139,7 @@ struct gemm_s8x4_f32_8x16c8 {
   template <int MR, int P, class... S>
   QSPARSE_TARGET_AVX512_VNNI static void run_panels(const gemm_q4_args& g, const output_pipeline<S...>& pipeline,
                                                     std::ptrdiff_t m0, std::ptrdiff_t p) {
-    alignas(64) float tile[MR * 16 * P];
+    alignas(64) float tile[std::size_t{MR * 16 * P}];
     gemm_s8x4_tile_8x16c8<MR, P>(g, m0, p, tile);
     for (int i = 0; i < P; ++i) {
       const std::ptrdiff_t n = (p + i) * 16;

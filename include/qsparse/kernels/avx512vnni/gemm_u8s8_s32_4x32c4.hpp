@@ -105,7 +105,7 @@ struct gemm_u8s8_s32_4x32c4 {
   /// time through packs (avx512::store_rows_as_bytes).
   template <int MR, class Prepared, class Out>
   QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void store_rows_packed(
-      const Prepared& p0, const Prepared& p1, const __m512i (&acc)[MR][2], Out* dst, std::ptrdiff_t ldd) {
+      const Prepared& p0, const Prepared& p1, const __m512i (&acc)[std::size_t{MR}][2], Out* dst, std::ptrdiff_t ldd) {
     constexpr std::size_t s = first_stage<true, Prepared>();
 #pragma GCC unroll 4
     for (int r = 0; r < MR; r += 2) {
@@ -120,11 +120,11 @@ struct gemm_u8s8_s32_4x32c4 {
   /// a + r*row_step + gy*tap_pitch + 4*gx; Flip makes int8 bytes unsigned as they are broadcast.
   template <int GY, int GX, bool Flip, int MR, epilogue E, class Prepared, class Out>
   QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void tile(
-      const std::uint8_t* a, std::ptrdiff_t row_step, std::ptrdiff_t tap_pitch, const __m512i (&w)[GY * GX][2],
+      const std::uint8_t* a, std::ptrdiff_t row_step, std::ptrdiff_t tap_pitch, const __m512i (&w)[std::size_t{GY * GX}][2],
       __m512i init0, __m512i init1, const Prepared& p0, const Prepared& p1, const packs_constants& k,
       const avx512::fixed_point_packs* f, __mmask16 mask0, __mmask16 mask1, bool second, Out* dst, std::ptrdiff_t ldd) {
     constexpr bool Fast = E != epilogue::generic;
-    __m512i acc[MR][2];
+    __m512i acc[std::size_t{MR}][2];
     const __m512i flip = _mm512_set1_epi32(static_cast<std::int32_t>(0x80808080u));
 #pragma GCC unroll 4
     for (int r = 0; r < MR; ++r) {
@@ -197,7 +197,7 @@ struct gemm_u8s8_s32_4x32c4 {
                                std::max<std::int64_t>(255 - g.u_zero_point, g.u_zero_point) * 128;
     for (std::ptrdiff_t p = p_begin; p < panels; ++p) {
       const auto* wp = static_cast<const std::int8_t*>(g.weights.panel(p));
-      __m512i w[G][2];
+      __m512i w[std::size_t{G}][2];
 #pragma GCC unroll 9
       for (int k = 0; k < G; ++k) {
         w[k][0] = _mm512_load_si512(wp + 128 * k);
@@ -263,7 +263,7 @@ struct gemm_u8s8_s32_4x32c4 {
   /// accumulators).
   template <int GY, int GX, bool Flip, epilogue E, class Prepared, class Out>
   QSPARSE_TARGET_AVX512_VNNI static __attribute__((noinline)) void run_panel(
-      const shallow_gemm_args<Out>& g, const __m512i (&w)[GY * GX][2], __m512i init0, __m512i init1,
+      const shallow_gemm_args<Out>& g, const __m512i (&w)[std::size_t{GY * GX}][2], __m512i init0, __m512i init1,
       const Prepared& p0, const Prepared& p1, packs_constants k, const avx512::fixed_point_packs* f, __mmask16 mask0,
       __mmask16 mask1, bool second, std::ptrdiff_t n0) {
     const std::ptrdiff_t rs = g.row_step, tp = g.tap_pitch, ldd = g.ldd;

@@ -113,7 +113,7 @@ constexpr std::ptrdiff_t weight_prefetch_distance = 2048;
 /// caller's int8 activations read in place, made unsigned here (one vpxord per row).
 template <int MR, bool Flip>
 QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void gemm_u8s8_step_8x32c4(
-    __m512i (&acc)[MR][2], const std::uint8_t* a, std::ptrdiff_t lda, std::ptrdiff_t offset, const std::int8_t* w) {
+    __m512i (&acc)[std::size_t{MR}][2], const std::uint8_t* a, std::ptrdiff_t lda, std::ptrdiff_t offset, const std::int8_t* w) {
   _mm_prefetch(reinterpret_cast<const char*>(w + weight_prefetch_distance), _MM_HINT_T0);
   _mm_prefetch(reinterpret_cast<const char*>(w + weight_prefetch_distance + 64), _MM_HINT_T0);
   const __m512i b0 = _mm512_load_si512(w);
@@ -207,12 +207,12 @@ QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void store_tile
 /// The end of a tile: the accumulators (two sets when Split) summed, then store_tile.
 template <int MR, bool Split, class Prepared, class Out>
 QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void finish_tile(
-    const __m512i (&acc)[MR][2], const __m512i (&acc2)[MR][2], const std::int32_t* row_term,
+    const __m512i (&acc)[std::size_t{MR}][2], const __m512i (&acc2)[std::size_t{MR}][2], const std::int32_t* row_term,
     const panel_epilogue<Prepared, Out>& e) {
   // The sums go through a small tile in memory before the epilogue: with the pipeline in the same
   // function GCC 12 moved every accumulator between registers in each k iteration (28 extra moves per
   // 16 vpdpbusd); the round trip costs 32 L1 accesses per tile.
-  alignas(64) std::int32_t tile[MR * 32];
+  alignas(64) std::int32_t tile[std::size_t{MR * 32}];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     __m512i lo = acc[r][0];
@@ -240,8 +240,8 @@ QSPARSE_TARGET_AVX512_VNNI __attribute__((noinline)) inline void gemm_u8s8_tile_
                                                              const std::int32_t* row_term,
                                                              const panel_epilogue<Prepared, Out>& e) {
   constexpr bool split = MR < 4;  // two accumulator sets over alternating k groups
-  __m512i acc[MR][2];
-  __m512i acc2[MR][2];
+  __m512i acc[std::size_t{MR}][2];
+  __m512i acc2[std::size_t{MR}][2];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     acc[r][0] = e.init[0];
@@ -284,7 +284,7 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_u8s8_tile_rows(int rows, const std::
 /// One k group of gathered rows: the 4 bytes at p[r] + offset of each row, unsigned.
 template <int MR>
 QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void gemm_u8s8_gather_step_8x32c4(
-    __m512i (&acc)[MR][2], const std::uint8_t* const (&p)[MR], std::ptrdiff_t offset, const std::int8_t* w) {
+    __m512i (&acc)[std::size_t{MR}][2], const std::uint8_t* const (&p)[std::size_t{MR}], std::ptrdiff_t offset, const std::int8_t* w) {
   _mm_prefetch(reinterpret_cast<const char*>(w + weight_prefetch_distance), _MM_HINT_T0);
   _mm_prefetch(reinterpret_cast<const char*>(w + weight_prefetch_distance + 64), _MM_HINT_T0);
   const __m512i b0 = _mm512_load_si512(w);
@@ -307,9 +307,9 @@ QSPARSE_TARGET_AVX512_VNNI __attribute__((noinline)) inline void gemm_u8s8_gathe
     const std::uint8_t* const* rows, std::ptrdiff_t segments, std::ptrdiff_t segment_pitch,
     std::ptrdiff_t segment_groups, const std::int8_t* w, const panel_epilogue<Prepared, Out>& e) {
   constexpr bool split = MR < 4;
-  const std::uint8_t* p[MR];
-  __m512i acc[MR][2];
-  __m512i acc2[MR][2];
+  const std::uint8_t* p[std::size_t{MR}];
+  __m512i acc[std::size_t{MR}][2];
+  __m512i acc2[std::size_t{MR}][2];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     p[r] = rows[r];

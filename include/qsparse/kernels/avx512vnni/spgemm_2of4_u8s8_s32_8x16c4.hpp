@@ -60,9 +60,9 @@ QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) __m512i spgemm_
 /// Pair j = 4q + T of PN panels into MR rows: acc[p][r] += gather(a[r][8j .. 8j+8)) · values.
 template <int MR, int PN, int T>
 QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void spgemm_2of4_pair(
-    __m512i (&acc)[PN][MR], const std::uint8_t* a, std::ptrdiff_t lda, const __m512i (&positions)[PN],
+    __m512i (&acc)[std::size_t{PN}][std::size_t{MR}], const std::uint8_t* a, std::ptrdiff_t lda, const __m512i (&positions)[std::size_t{PN}],
     const std::int8_t* values, std::ptrdiff_t value_stride, std::ptrdiff_t j, const spgemm_2of4_gather_constants& k) {
-  __m512i x[MR];
+  __m512i x[std::size_t{MR}];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
     std::int64_t word;
@@ -86,12 +86,12 @@ QSPARSE_TARGET_AVX512_VNNI inline void spgemm_2of4_tile(const std::uint8_t* a, s
                                                         const std::int8_t* values, std::ptrdiff_t value_stride,
                                                         std::ptrdiff_t pairs, std::int32_t* tile) {
   const spgemm_2of4_gather_constants k = spgemm_2of4_make_gather_constants();
-  __m512i acc[PN][MR];
+  __m512i acc[std::size_t{PN}][std::size_t{MR}];
 #pragma GCC unroll 4
   for (int p = 0; p < PN; ++p)
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) acc[p][r] = _mm512_setzero_si512();
-  __m512i pos[PN];
+  __m512i pos[std::size_t{PN}];
   std::ptrdiff_t j = 0;
   for (; j + 4 <= pairs; j += 4) {
 #pragma GCC unroll 4

@@ -53,8 +53,8 @@ QSPARSE_TARGET_AVX512_VNNI inline void spgemm_copy_row_unsigned(const std::uint8
 /// One stored block into accumulator set `acc`: MR rows × NV vectors of 16 columns.
 template <int MR, int NV>
 QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void spgemm_block_step(
-    __m512i (&acc)[MR][NV], const std::uint8_t* a, std::ptrdiff_t lda, std::uint32_t offset, const std::int8_t* w) {
-  __m512i b[NV];
+    __m512i (&acc)[std::size_t{MR}][std::size_t{NV}], const std::uint8_t* a, std::ptrdiff_t lda, std::uint32_t offset, const std::int8_t* w) {
+  __m512i b[std::size_t{NV}];
 #pragma GCC unroll 4
   for (int j = 0; j < NV; ++j) b[j] = _mm512_load_si512(w + 64 * j);
 #pragma GCC unroll 16
@@ -75,7 +75,7 @@ QSPARSE_TARGET_AVX512_VNNI inline void spgemm_block_tile(const std::uint8_t* a, 
   // Independent accumulator sets over alternating blocks when there are few accumulators per set.
   constexpr int sets = MR * NV >= 8 ? 1 : (MR * NV >= 4 ? 2 : 4);
   constexpr int block_bytes = 64 * NV;
-  __m512i acc[sets][MR][NV];
+  __m512i acc[std::size_t{sets}][std::size_t{MR}][std::size_t{NV}];
 #pragma GCC unroll 4
   for (int s = 0; s < sets; ++s)
 #pragma GCC unroll 16
@@ -132,7 +132,7 @@ struct spgemm_block4_u8s8_s32_8xNc4 {
     // Up to 8 tiles share each panel's blocks while they stay in L1 (as in the dense kernel).
     constexpr int max_block_tiles = 8;
     std::uint8_t* rows8 = thread_scratch<std::uint8_t>(static_cast<std::size_t>(mr * max_block_tiles * kp));
-    alignas(64) std::int32_t tile[mr * NB];
+    alignas(64) std::int32_t tile[std::size_t{mr * NB}];
     for (std::ptrdiff_t mb = m_begin; mb < m_end; mb += mr * max_block_tiles) {
       const std::ptrdiff_t block_rows = m_end - mb < mr * max_block_tiles ? m_end - mb : mr * max_block_tiles;
       for (std::ptrdiff_t r = 0; r < block_rows; ++r) {

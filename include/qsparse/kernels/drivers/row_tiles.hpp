@@ -66,7 +66,7 @@ QSPARSE_ALWAYS_INLINE void multiply_in_blocks(const std::int16_t* rows, std::ptr
   constexpr int nr = Tile::nr;
   const std::ptrdiff_t pairs = k_padded / 2;
   for (int i = 0; i < MR * nr; ++i) sums[i] = 0;
-  alignas(64) std::int32_t part[MR * nr];
+  alignas(64) std::int32_t part[std::size_t{MR * nr}];
   for (std::ptrdiff_t q0 = 0; q0 < pairs; q0 += Tile::block_pairs) {
     const std::ptrdiff_t q1 = pairs - q0 < Tile::block_pairs ? pairs : q0 + Tile::block_pairs;
     Tile::template block<MR>(rows, ld, q0, q1, panel + q0 * 2 * nr, part);
@@ -128,8 +128,8 @@ QSPARSE_ALWAYS_INLINE void run_row_tiles(const G& g, const Pipeline& pipeline, s
   constexpr int nr = Tile::nr;
   const std::ptrdiff_t kp = g.weights.k_padded();
   row_type* rows_copy = thread_scratch<row_type>(static_cast<std::size_t>(mr * kp));
-  alignas(64) typename Tile::sum_type sums[mr * nr];
-  std::int32_t row_sums[mr] = {};
+  alignas(64) typename Tile::sum_type sums[std::size_t{mr * nr}];
+  std::int32_t row_sums[std::size_t{mr}] = {};
   for (std::ptrdiff_t m0 = m_begin; m0 < m_end; m0 += mr) {
     const int rows = static_cast<int>(m_end - m0 < mr ? m_end - m0 : mr);
     for (int r = 0; r < rows; ++r) {

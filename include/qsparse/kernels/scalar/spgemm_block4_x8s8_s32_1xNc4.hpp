@@ -42,7 +42,7 @@ struct spgemm_block4_x8s8_s32_1xNc4 {
       for (std::ptrdiff_t kk = 0; kk < g.k; ++kk) row[kk] = static_cast<std::int32_t>(a[kk]) - g.a_zero_point;
       for (std::ptrdiff_t kk = g.k; kk < kp; ++kk) row[kk] = 0;
       for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
-        std::int32_t acc[NB] = {};
+        std::int32_t acc[std::size_t{NB}] = {};
         for (std::int64_t b = start[p]; b < start[p + 1]; ++b) {
           const std::int32_t* x = row + block_k[b];
           const std::int8_t* w = g.weights.values(b);
