@@ -6,16 +6,19 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "model.hpp"
 #include "nn.hpp"
+#include "qsparse/calibrate/group_clip_search.hpp"
 #include "qsparse/calibrate/histogram_observers.hpp"
 #include "qsparse/calibrate/minmax_observer.hpp"
 #include "qsparse/calibrate/per_channel_minmax_observer.hpp"
 #include "qsparse/core/float16.hpp"
 #include "qsparse/qat/fake_quantize_module.hpp"
+#include "qsparse/quant/group_quantize.hpp"
 #include "qsparse/quant/layer_params.hpp"
 #include "qsparse/quant/quantize.hpp"
 
@@ -65,8 +68,40 @@ inline qmodel make_weight_only(const network& net, const std::string& name, cons
         for (Eigen::Index i = 0; i < p.w.size(); ++i) l.w16[static_cast<std::size_t>(i)] = qsparse::float16(p.w.data()[i]);
         break;
       case weight_format::dynamic_int8: quantize_weights(p.w, l.wq, l.w_scale); break;
-      case weight_format::int8: break;
+      case weight_format::int8:
+      case weight_format::int4_group: throw std::logic_error("make_weight_only: int8 and int4 models have their own builders");
     }
+  }
+  return m;
+}
+
+/// How the 4-bit group scales are chosen: from each group's max |w| (round to nearest), or by the clipping
+/// search that minimises each group's weight MSE (qsparse::search_group_clipping, AWQ's grid).
+enum class int4_scales { round_to_nearest, clip_search };
+
+inline const char* to_string(int4_scales c) { return c == int4_scales::clip_search ? "MSE clip search" : "round to nearest"; }
+
+/// 4-bit group-wise weights (int4_weight_scheme, groups of `group` along K); activations stay float and are
+/// quantized per row by the kernel at run time. K is padded with zero weights to a multiple of the group.
+inline qmodel make_int4(const network& net, const std::string& name, const std::string& arch, int group, int4_scales how) {
+  qmodel m = model_skeleton(net, name, arch, weight_format::int4_group);
+  std::size_t wi = 0;
+  for (qlayer& l : m.layers) {
+    if (!l.spec.has_weights()) continue;
+    const parameters& p = net.params()[wi++];
+    l.bias_f.assign(p.b.data(), p.b.data() + p.b.size());
+    const int k = l.spec.k(), n = l.spec.out_c, kp = padded_depth(k, group);
+    matrix padded = matrix::Zero(kp, n);
+    padded.topRows(k) = p.w;
+    l.group = group;
+    l.w4.assign(static_cast<std::size_t>(kp) * static_cast<std::size_t>(n), 0);
+    l.w4_scale.assign(static_cast<std::size_t>(n) * static_cast<std::size_t>(kp / group), 0.0f);
+    const auto params =
+        how == int4_scales::clip_search
+            ? qsparse::search_group_clipping<int4_weight_scheme>(view(padded), 0, group, qsparse::clip_search_options{},
+                                                                 l.w4_scale.data(), nullptr)
+            : qsparse::choose_group_params<int4_weight_scheme>(view(padded), 0, group, l.w4_scale.data(), nullptr);
+    qsparse::quantize<int4_weight_scheme>(view(padded), qsparse::make_view(l.w4.data(), kp, n), params);
   }
   return m;
 }

@@ -376,6 +376,16 @@ int main(int argc, char** argv) {
     variants.push_back([&] {
       add(demo::make_weight_only(base, "int8 dynamic range", arch, demo::weight_format::dynamic_int8), "post-training", "hybrid_gemm", 0, float_row);
     });
+    // 4-bit group-wise weights (issue 27): groups of 32 and 128 along K, scales by round to nearest or by the
+    // per-group MSE clipping search. Activations are quantized per row at run time, as for dynamic range.
+    for (int group : {32, 128}) {
+      for (demo::int4_scales how : {demo::int4_scales::round_to_nearest, demo::int4_scales::clip_search}) {
+        variants.push_back([&, group, how] {
+          add(demo::make_int4(base, "int4 group " + std::to_string(group) + ", " + demo::to_string(how), arch, group, how),
+              "4-bit weights", "gemm_q4", 0, float_row);
+        });
+      }
+    }
     if (int8_ok) {
       for (demo::calibration_method c : {demo::calibration_method::minmax, demo::calibration_method::entropy}) {
         for (int n : {100, 500}) {

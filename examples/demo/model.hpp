@@ -5,6 +5,9 @@
 //   f32            float32 K×N                             Eigen (the float baseline)
 //   f16            float16 K×N                             qsparse::gemm_f16 (float activations)
 //   dynamic_int8   int8 K×N + per-channel scales           qsparse::hybrid_gemm (TFLite EvalHybrid)
+//   int4_group     int4 K'×N two per byte + a float scale  qsparse::gemm_q4 (activations quantized per row
+//                  per group of G along K (K' = K rounded  to int8 at run time, exact int32 dot products per
+//                  up to G, the extra weights zero)        group, accumulated in float)
 //   int8           int8 K×N + per-channel scales,          qsparse::gemm / qsparse::conv2d / int8 max
 //                  int32 bias, activation scale + zp       pooling: int8 in, int8 between layers, float
 //                                                          logits out of the last layer's pipeline
@@ -31,9 +34,11 @@
 #include "qsparse/core/float16.hpp"
 #include "qsparse/gemm/gemm.hpp"
 #include "qsparse/gemm/gemm_f16.hpp"
+#include "qsparse/gemm/gemm_q4.hpp"
 #include "qsparse/gemm/hybrid.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
 #include "qsparse/gemm/packed_weights_f16.hpp"
+#include "qsparse/gemm/packed_weights_q4.hpp"
 #include "qsparse/quant/fixed_point.hpp"
 #include "qsparse/quant/layer_params.hpp"
 #include "qsparse/quant/quantize.hpp"
@@ -48,7 +53,11 @@ namespace demo {
 using activation_scheme = qsparse::tflite_int8_activation;  // int8 affine per tensor, TFLite's rules
 using weight_scheme = qsparse::tflite_int8_weight;          // int8 [-127, 127] symmetric per channel
 
-enum class weight_format { f32, f16, dynamic_int8, int8 };
+/// 4-bit weights: int4 [-8, 7], symmetric, one float scale per group along K (as llama.cpp's Q4_0).
+using int4_weight_scheme = qsparse::scheme<qsparse::int4, qsparse::per_group<float>, qsparse::symmetric,
+                                           qsparse::round_half_to_even>;
+
+enum class weight_format { f32, f16, dynamic_int8, int8, int4_group };
 
 inline const char* to_string(weight_format f) {
   switch (f) {
@@ -56,9 +65,13 @@ inline const char* to_string(weight_format f) {
     case weight_format::f16: return "f16";
     case weight_format::dynamic_int8: return "dynamic_int8";
     case weight_format::int8: return "int8";
+    case weight_format::int4_group: return "int4_group";
   }
   return "?";
 }
+
+/// K rounded up to a multiple of the group size: the depth of a layer's 4-bit weights.
+inline int padded_depth(int k, int group) { return (k + group - 1) / group * group; }
 
 /// How the int8 weights of a layer are stored and which kernel runs them.
 enum class storage_kind { dense, bitmask, block_4x16, two_of_four };
@@ -90,6 +103,9 @@ struct qlayer {
   std::vector<qsparse::float16> w16;     // f16: K×N
   std::vector<std::int8_t> wq;           // int8 formats: K×N (pruned weights are exact zeros)
   std::vector<float> w_scale;            // int8 formats: N
+  int group = 0;                         // int4_group: the group size G along K
+  std::vector<std::int8_t> w4;           // int4_group: K'×N int4 values, one per element (K' = padded_depth)
+  std::vector<float> w4_scale;           // int4_group: [N][K' / G]
   std::vector<float> bias_f;             // f32, f16, dynamic_int8: N
   std::vector<std::int32_t> bias_q;      // int8: N, scale in_scale · w_scale[n]
   qsparse::per_tensor_params input{};    // int8: the quantization of this layer's input
@@ -100,6 +116,7 @@ struct qlayer {
   std::vector<float> dequant_scale;      // last int8 layer: in_scale · w_scale[n]
   qsparse::packed_weights packed;
   qsparse::packed_weights_f16 packed16;
+  qsparse::packed_weights_q4 packed4;
   std::shared_ptr<void> packed_other;    // conv / sparse packings (see runtime_*.hpp)
   std::int32_t act_min = -128, act_max = 127;
 };

@@ -23,7 +23,7 @@ namespace demo {
 
 /// Scratch memory for one predict call (reused across calls).
 struct workspace {
-  std::vector<float> fa, fb, cols;
+  std::vector<float> fa, fb, cols, padded;
   std::vector<std::int8_t> qa, qb;
 };
 
@@ -69,6 +69,12 @@ inline void prepare(qmodel& m) {
       case weight_format::dynamic_int8:
         l.packed = qsparse::pack_weights(qsparse::make_view(l.wq.data(), k, n), 0);
         break;
+      case weight_format::int4_group: {
+        const int kp = padded_depth(k, l.group);
+        const qsparse::group_params<float> p{l.w4_scale.data(), nullptr, l.group, 0, static_cast<qsparse::index_t>(l.w4_scale.size())};
+        l.packed4 = qsparse::pack_weights_q4(qsparse::make_view(l.w4.data(), kp, n), p);
+        break;
+      }
       case weight_format::int8: {
         const qsparse::per_channel_params wp{l.w_scale.data(), nullptr, n, 1};
         if (last) {
@@ -157,6 +163,20 @@ inline void run_float_layer(const qsparse::context& ctx, const qmodel& m, const 
       p.input_quantization = qsparse::hybrid_quantization::asymmetric;
       p.activation_min = lo;
       qsparse::hybrid_gemm(ctx, av, l.packed.view(), yv, p);
+      break;
+    }
+    case weight_format::int4_group: {
+      const int kp = padded_depth(k, l.group);
+      const float* ap = a;
+      if (kp != k) {  // the weights' zero rows meet zero activations
+        ws.padded.assign(static_cast<std::size_t>(rows) * static_cast<std::size_t>(kp), 0.0f);
+        for (int r = 0; r < rows; ++r)
+          std::copy_n(a + static_cast<std::size_t>(r) * static_cast<std::size_t>(k), k,
+                      ws.padded.data() + static_cast<std::size_t>(r) * static_cast<std::size_t>(kp));
+        ap = ws.padded.data();
+      }
+      qsparse::gemm_q4(ctx, qsparse::make_view(ap, rows, kp), l.packed4.view(), yv,
+                       qsparse::pipeline(qsparse::bias_add_float{l.bias_f.data()}, qsparse::clamp_float{lo, infinity}));
       break;
     }
     case weight_format::int8: throw std::logic_error("run_float_layer: int8 model");

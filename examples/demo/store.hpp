@@ -2,6 +2,11 @@
 //
 // Tensors (weighted layer i = its position in the graph; K×N weights, row-major):
 //   layers.<i>.weight              F32 / F16 / I8 [K, N]   dense storage
+//   layers.<i>.weight              U8 [K' · N / 2]         int4_group: K'×N int4 values two per byte (value j
+//                                                          of the row-major run in byte j / 2, even j in the
+//                                                          low nibble; K' = K rounded up to the group G, the
+//                                                          extra rows zero)
+//   layers.<i>.weight_scale        F32 [N, K' / G]         int4_group: one scale per group of G along K
 //   layers.<i>.weight.mask         U8 [N · ceil(K / 8)]    bitmask storage, qsparse::bitmask_values: bit k
 //   layers.<i>.weight.values       I8 [nonzeros]             (LSB first) of output n's bytes set when w(k, n)
 //                                                            is non-zero; the non-zeros output by output
@@ -13,10 +18,10 @@
 //   layers.<i>.output.scale        F32 [1], .zero_point I32 [1]   int8, every weighted layer but the last
 //   input.scale                    F32 [1], input.zero_point I32 [1]   int8
 // Metadata: "qsparse.format" = "qsparse-demo-model/1", "qsparse.variant", "qsparse.architecture",
-// "qsparse.weights" (f32 | f16 | dynamic_int8 | int8), "qsparse.scheme" (the quantization rules in words)
+// "qsparse.weights" (f32 | f16 | dynamic_int8 | int8 | int4_group), "qsparse.scheme" (the quantization rules in words)
 // and "qsparse.graph": a JSON array, one object per layer: {"op": "dense" | "conv2d" | "maxpool2d",
 // "input": [h, w, c], "output": [h, w, c], "kernel": [kh, kw], "relu": bool, "storage": "dense" |
-// "bitmask" | "block_4x16" | "two_of_four"}.
+// "bitmask" | "block_4x16" | "two_of_four"}, and for int4_group weighted layers "group": G.
 //
 // Loading trusts nothing: qsparse::io::safetensors_file validates the container; here the graph must
 // chain (each layer's input is the previous output, shapes follow from the op) and start at 28×28×1,
@@ -39,6 +44,7 @@
 #include "model.hpp"
 #include "qsparse/io/safetensors.hpp"
 #include "qsparse/quant/params.hpp"
+#include "qsparse/quant/sub_byte.hpp"
 #include "qsparse/sparsity/bitmask_values.hpp"
 #if DEMO_HAVE_SPARSE_GEMM
 #include "qsparse/spec/packed_sparse_weights.hpp"
@@ -53,6 +59,10 @@ inline const char* scheme_description(weight_format f) {
     case weight_format::dynamic_int8:
       return "int8 weights [-127, 127] symmetric per output channel (TFLite); activations quantized per row at run "
              "time, asymmetric (TFLite EvalHybrid); float32 bias";
+    case weight_format::int4_group:
+      return "int4 weights [-8, 7] symmetric, two per byte (even k in the low nibble), one float32 scale per group "
+             "of G along K (K padded with zero weights to a multiple of G); activations quantized to int8 per row "
+             "at run time; float32 bias";
     case weight_format::int8:
       return "int8 weights [-127, 127] symmetric per output channel; int8 activations affine per tensor; int32 bias "
              "(scale input * weight); TFLite rounding (half away from zero) and double-rounding fixed-point "
@@ -75,7 +85,8 @@ inline storage_kind storage_from_string(const std::string& s, const std::string&
 }
 
 inline weight_format format_from_string(const std::string& s, const std::string& path) {
-  for (weight_format f : {weight_format::f32, weight_format::f16, weight_format::dynamic_int8, weight_format::int8})
+  for (weight_format f : {weight_format::f32, weight_format::f16, weight_format::dynamic_int8, weight_format::int8,
+                          weight_format::int4_group})
     if (s == to_string(f)) return f;
   fail(path, "unknown weight format \"" + s + "\"");
   return weight_format::f32;
@@ -116,6 +127,7 @@ inline std::size_t save_model(const qmodel& m, const std::string& path) {
                      {"kernel", {s.kh, s.kw}},
                      {"relu", s.relu},
                      {"storage", to_string(l.storage)}});
+    if (m.format == weight_format::int4_group && s.has_weights()) graph.back()["group"] = l.group;
     if (!s.has_weights()) continue;
     const qsparse::index_t k = s.k(), nn = s.out_c;
     switch (m.format) {
@@ -125,6 +137,14 @@ inline std::size_t save_model(const qmodel& m, const std::string& path) {
       case weight_format::f16:
         out.add(detail::layer_name(i, "weight"), qsparse::make_view(l.w16.data(), k, nn));
         break;
+      case weight_format::int4_group: {
+        const qsparse::index_t kp = padded_depth(s.k(), l.group);
+        std::vector<std::uint8_t> bytes(static_cast<std::size_t>(qsparse::packed_bytes<qsparse::int4>(kp * nn)));
+        qsparse::pack<qsparse::int4>(l.w4.data(), kp * nn, bytes.data());
+        out.add(detail::layer_name(i, "weight"), qsparse::make_view(bytes.data(), static_cast<qsparse::index_t>(bytes.size())));
+        out.add(detail::layer_name(i, "weight_scale"), qsparse::make_view(l.w4_scale.data(), nn, kp / l.group));
+        break;
+      }
       case weight_format::dynamic_int8:
       case weight_format::int8:
         switch (l.storage) {
@@ -224,6 +244,11 @@ inline qmodel load_model(const std::string& path) {
       s.relu = g.at("relu").get<bool>();
       qlayer l;
       l.storage = detail::storage_from_string(g.at("storage").get<std::string>(), path);
+      if (m.format == weight_format::int4_group && s.kind != layer_kind::maxpool) {
+        l.group = g.at("group").get<int>();
+        if (l.group < 8 || l.group > 4096 || l.group % 8 != 0)
+          detail::fail(path, where + ": group " + std::to_string(l.group) + " is not a multiple of 8 in [8, 4096]");
+      }
       l.spec = s;
       m.layers.push_back(std::move(l));
     } catch (const nlohmann::json::exception& e) {
@@ -269,6 +294,16 @@ inline qmodel load_model(const std::string& path) {
       case weight_format::f16: {
         const auto v = detail::get_shaped<qsparse::float16, 2>(f, detail::layer_name(i, "weight"), {k, nn});
         l.w16.assign(v.data_handle(), v.data_handle() + count);
+        break;
+      }
+      case weight_format::int4_group: {
+        const qsparse::index_t kp = padded_depth(static_cast<int>(k), l.group);
+        const auto v = detail::get_shaped<std::uint8_t, 1>(f, detail::layer_name(i, "weight"),
+                                                           {qsparse::packed_bytes<qsparse::int4>(kp * nn)});
+        l.w4.resize(static_cast<std::size_t>(kp * nn));
+        qsparse::unpack<qsparse::int4>(v.data_handle(), kp * nn, l.w4.data());
+        const auto sv = detail::get_shaped<float, 2>(f, detail::layer_name(i, "weight_scale"), {nn, kp / l.group});
+        l.w4_scale.assign(sv.data_handle(), sv.data_handle() + nn * (kp / l.group));  // pack_weights_q4 checks them
         break;
       }
       case weight_format::dynamic_int8:
