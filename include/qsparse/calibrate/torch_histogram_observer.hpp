@@ -62,8 +62,10 @@ namespace detail {
 
 /// The float32 sum torch.sum computes for a contiguous CPU float tensor of n elements (PyTorch 1.13's
 /// cascade_sum with AVX2 vectors of `lanes` = 8 floats): four interleaved vector accumulators summed in
-/// levels of 16, the scalar tail, then the lanes in order.
+/// levels of 16, the scalar tail, then the lanes in order. Fewer than `lanes` elements take PyTorch's
+/// scalar path: the same cascade over single floats.
 inline float torch_cascade_sum(const float* x, index_t n, index_t lanes = 8) {
+  if (n < lanes) lanes = 1;
   constexpr index_t ilp = 4;
   constexpr int levels = 4;
   const index_t vec_count = n / lanes;
