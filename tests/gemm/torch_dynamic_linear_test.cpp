@@ -128,3 +128,38 @@ TEST_CASE("torch_dynamic_linear: a hand-computed output and bad input", "[gemm][
   // M = 0 writes nothing.
   torch_dynamic_linear(context{}, make_view(x, 0, 2), packed, make_view(&y, 0, 1), p);
 }
+
+TEST_CASE("torch_dynamic_linear equals dynamic Linear (qnnpack) on more shapes, per-channel weights included",
+          "[gemm][torch_dynamic_linear]") {
+  int values = 0, runs = 0;
+  const isa_level isa = best_isa();
+  for (const auto& r : vectors::torch_dynamic_linear_runs) {
+    const index_t m = r.batch, k = r.in, n = r.out;
+    std::vector<float> x(static_cast<std::size_t>(m * k)), bias(static_cast<std::size_t>(n));
+    for (index_t i = 0; i < m * k; ++i) x[static_cast<std::size_t>(i)] = from_bits(vectors::torch_dynamic_linear_run_x[r.x_offset + i]);
+    for (index_t i = 0; i < n; ++i) bias[static_cast<std::size_t>(i)] = from_bits(vectors::torch_dynamic_linear_run_bias[r.bias_offset + i]);
+    std::vector<std::int8_t> w(static_cast<std::size_t>(k * n));
+    for (index_t o = 0; o < n; ++o) {
+      for (index_t i = 0; i < k; ++i) w[static_cast<std::size_t>(i * n + o)] = vectors::torch_dynamic_linear_run_w[r.w_offset + o * k + i];
+    }
+    std::vector<float> scales(static_cast<std::size_t>(r.per_channel ? n : 1));
+    for (std::size_t i = 0; i < scales.size(); ++i) {
+      double d;
+      const std::uint64_t bits = vectors::torch_dynamic_linear_run_scales[r.scale_offset + static_cast<int>(i)];
+      std::memcpy(&d, &bits, sizeof d);
+      scales[i] = static_cast<float>(d);  // PyTorch keeps the weight scales as float32 (w_scales)
+    }
+    const auto packed = pack_weights(make_view(w.data(), k, n), 0, isa);
+    torch_dynamic_linear_params p{scales.data(), r.per_channel, bias.data()};
+    std::vector<float> y(static_cast<std::size_t>(m * n));
+    torch_dynamic_linear(context{}, make_view(static_cast<const float*>(x.data()), m, k), packed, make_view(y.data(), m, n), p);
+    for (index_t i = 0; i < m * n; ++i) {
+      INFO(r.kind << " " << m << "x" << k << "x" << n << (r.per_channel ? " per-channel" : "") << " output " << i);
+      CHECK(to_bits(y[static_cast<std::size_t>(i)]) == vectors::torch_dynamic_linear_run_y[r.y_offset + i]);
+      ++values;
+    }
+    ++runs;
+  }
+  CHECK(runs == 8);
+  CHECK(values == 1 + 64 + 231 + 20 + 36 + 60 + 40 + 63);
+}
