@@ -162,3 +162,26 @@ TEST_CASE("tfmot_block_grid: NaN, a one-cell axis and rank 3", "[sparsity][block
     }
   }
 }
+
+TEST_CASE("tfmot_block_grid: divisible shapes with MAX equal the default grid; the pruner takes it", "[sparsity][block]") {
+  static_assert(is_pattern_v<tfmot_block_mask<4, 1>> && is_pattern_v<tfmot_block_mask<2, 2, max_pooling>>);
+  std::vector<float> w(12 * 8);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = std::sin(0.37f * static_cast<float>(i)) * static_cast<float>(i % 5);
+  const auto v = make_view(static_cast<const float*>(w.data()), 12, 8);
+  for (float s : {0.0f, 0.3f, 0.5f, 0.9f, 0.99f}) {
+    std::vector<std::uint8_t> a(w.size()), b(w.size());
+    const float ta = compute_mask<tfmot_block_mask<4, 2, max_pooling>>(v, make_view(a.data(), 12, 8), s);
+    const float tb = compute_mask<block_mask<4, 2, max_pooling>>(v, make_view(b.data(), 12, 8), s);
+    INFO("sparsity " << s);
+    CHECK(a == b);
+    CHECK(ta == tb);
+  }
+  using prune = pruner<constant_sparsity, tfmot_block_mask<4, 1>>;
+  std::vector<float> weights(w);
+  std::vector<float> mask(w.size(), 1.0f);
+  prune p{constant_sparsity(0.5f, 0, -1, 1)};
+  p.step(0, make_view(weights.data(), 12, 8), make_view(mask.data(), 12, 8));
+  std::vector<std::uint8_t> direct(w.size());
+  compute_mask<tfmot_block_mask<4, 1>>(v, make_view(direct.data(), 12, 8), 0.5f);
+  for (std::size_t i = 0; i < w.size(); ++i) CHECK(mask[i] == static_cast<float>(direct[i]));
+}
