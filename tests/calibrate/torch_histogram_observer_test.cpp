@@ -155,6 +155,16 @@ TEST_CASE("torch_histogram_observer: empty, non-finite, merge, reset and bad arg
   const float tiny[2] = {0.0f, 1e-40f}, more[1] = {1.0f};
   narrow.observe(make_view(tiny, 2));
   CHECK_THROWS_AS(narrow.observe(make_view(more, 1)), qsparse::error);
+  // A first batch over [-FLT_MAX, FLT_MAX]: the float32 bin formula overflows (NaN for 0 and FLT_MAX), so
+  // qsparse bins those in double; a second batch cannot widen a range whose width overflows.
+  qsparse::torch_histogram_observer huge;
+  const float big = std::numeric_limits<float>::max();
+  const float extremes[3] = {-big, 0.0f, big};
+  huge.observe(make_view(extremes, 3));
+  CHECK(huge.histogram()[0] == 1.0f);
+  CHECK(huge.histogram()[1024] == 1.0f);
+  CHECK(huge.histogram()[2047] == 1.0f);
+  CHECK_THROWS_AS(huge.observe(make_view(more, 1)), qsparse::error);
   static_assert(is_observer_v<qsparse::torch_histogram_observer>, "the observer contract");
 }
 

@@ -39,7 +39,9 @@
 // into or from an observer that saw nothing copies, and merging two observers that both saw data throws
 // qsparse::error. Memory: the bins (float32), plus a bins * upsample double table while a batch widens
 // the range (PyTorch allocates bins * d floats there; d can be huge, qsparse never allocates it).
-// Where PyTorch fails (a range so narrow that w underflows to 0), observe() throws qsparse::error.
+// Where PyTorch fails (a range so narrow that w underflows to 0, or so wide that max - min overflows),
+// observe() throws qsparse::error; in a first batch wider than FLT_MAX, where PyTorch's float32 bin formula
+// overflows (its conversion of NaN is undefined), qsparse computes that formula in double.
 #pragma once
 
 #include <algorithm>
@@ -178,8 +180,8 @@ class torch_histogram_observer {
     const float d = std::ceil((cmax - cmin) / span);
     detail::check(width > 0.0f && std::isfinite(d) && d >= 1.0f,
                   "qsparse::torch_histogram_observer::observe: the observed range [", min_, ", ", max_,
-                  "] is too narrow for PyTorch's upsampling (its bin width (max - min) / (bins * upsample_rate) is ",
-                  width, "; PyTorch fails here too)");
+                  "] is too narrow or too wide for PyTorch's upsampling (its bin width (max - min) / (bins * "
+                  "upsample_rate) is ", width, "; PyTorch fails here too)");
     const float grow = detail::torch_mul(d, span) - (cmax - cmin);
     cmax = cmax + grow;
     const float start = std::nearbyint((min_ - cmin) / width);
@@ -256,7 +258,14 @@ class torch_histogram_observer {
     auto bin = [&](float v) {
       if (!(v >= left && v <= right)) return;  // NaN and values outside the edges are not counted
       const float scaled = detail::torch_mul(v - left, count);
-      auto pos = static_cast<index_t>(scaled / (right - left));
+      float q = scaled / (right - left);
+      // q is in [0, bins] except on a range wider than FLT_MAX, where the float32 formula overflows and q is
+      // NaN (PyTorch's conversion is then undefined): such a value is binned by the same formula in double.
+      if (!(q >= 0.0f && q <= count)) {
+        const double wide = (static_cast<double>(v) - left) * static_cast<double>(bins_) / (static_cast<double>(right) - left);
+        q = static_cast<float>(std::min(wide, static_cast<double>(bins_)));
+      }
+      auto pos = static_cast<index_t>(q);
       if (pos == bins_) --pos;
       out[static_cast<std::size_t>(pos)] += 1.0f;
     };
