@@ -71,7 +71,7 @@ struct block_mask {
                 "qsparse::block_mask: Grid must be qsparse::block_grid_at_zero or qsparse::tfmot_block_grid.");
 
   static constexpr const char* name = "block";
-  using grid = Grid;
+  using grid_policy = Grid;
   static constexpr index_t block_rows = BlockRows;
   static constexpr index_t block_cols = BlockCols;
   using pooling = Pooling;
