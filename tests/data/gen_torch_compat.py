@@ -22,7 +22,15 @@ Vector sets:
   torch_per_channel_dequant  quantize_per_channel with float64 scales (qint8, quint8), int_repr and dequantize.
   torch_histogram_observer   HistogramObserver (bins 2048, upsample 128) over three batches: its qparams.
   torch_dynamic_linear       torch.ao.nn.quantized.dynamic.Linear (engine qnnpack): float input, float weight
-                             and bias, float output (for a hybrid-GEMM policy; not used by a test yet).
+                             and bias, float output.
+  torch_histogram_runs       HistogramObserver on longer runs of batches of varying sizes (ranges inside
+                             (-1, 1), growing, shrinking, constant batches, one-sided data, reduce_range):
+                             min_val / max_val, the histogram (its non-zero bins), the searched range
+                             (_non_linear_param_search) and the qparams.
+  torch_dynamic_linear_runs  dynamic Linear (qnnpack) on more shapes, per-tensor and per-channel weights,
+                             all-zero, one-sided and wide inputs.
+  torch_sum_cases            torch.sum of contiguous float32 tensors of several lengths (the cascade order
+                             HistogramObserver's totals and L2 errors are summed in).
 """
 import struct
 
@@ -254,5 +262,148 @@ for b, i, o, x, w, s, bias, y in dl:
     out.append("  {%d, %d, %d, {%s},\n   {%s}, %r, {%s}, {%s}}," % (
         b, i, o, ", ".join(hexf(v) for v in x), ", ".join(str(v) for v in w), s, ", ".join(hexf(v) for v in bias),
         ", ".join(hexf(v) for v in y)))
+out.append("};")
+# ---- HistogramObserver: longer runs ----------------------------------------------------------------------
+def histogram_batches(kind, trial):
+    g = torch.Generator().manual_seed(1000 + trial)
+    sizes = [64, 1, 37, 200, 5, 128, 64, 17][: 4 + trial % 5]
+    res = []
+    for b, n in enumerate(sizes):
+        x = torch.randn(n, generator=g)
+        if kind == "small":        # int(min) == int(max) == 0: histc takes each batch's own range
+            x = (x * 0.3).clamp(-0.95, 0.95)
+        elif kind == "growing":
+            x = x * (0.5 + 2.0 * b)
+            if b == len(sizes) - 1:
+                x[0] = 40.0
+        elif kind == "shrinking":  # the first batch is the widest: later ones fall inside its range
+            x = x * (8.0 if b == 0 else 1.0)
+        elif kind == "constant":   # a constant first batch (min == max): the next batch starts over
+            x = torch.full((n,), 2.5) if b == 0 else x * 3.0
+        elif kind == "positive":
+            x = x.abs() * 4.0 + 0.5
+        elif kind == "negative":
+            x = -(x.abs() * 3.0) - 1.25
+        res.append(x.float())
+    return res
+
+
+hruns = []
+kinds = ["small", "growing", "shrinking", "constant", "positive", "negative"]
+for trial in range(16):
+    kind = kinds[trial % len(kinds)]
+    dtype = torch.quint8 if trial % 2 == 0 else torch.qint8
+    qscheme = torch.per_tensor_affine if (trial // 2) % 2 == 0 else torch.per_tensor_symmetric
+    rr = trial >= 12 and qscheme == torch.per_tensor_affine
+    o = torch.ao.quantization.HistogramObserver(dtype=dtype, qscheme=qscheme, reduce_range=rr)
+    batches = histogram_batches(kind, trial)
+    for x in batches:
+        o(x)
+    lo, hi = o._non_linear_param_search()
+    s_, z_ = o.calculate_qparams()
+    h = o.histogram.tolist()
+    nz = [(i, v) for i, v in enumerate(h) if v != 0.0]
+    hruns.append(("quint8" if dtype == torch.quint8 else "qint8",
+                  "affine" if qscheme == torch.per_tensor_affine else "symmetric", rr, kind,
+                  [x.tolist() for x in batches], float(o.min_val), float(o.max_val), float(lo), float(hi),
+                  float(s_), int(z_), nz))
+out.append("struct torch_histogram_run { const char* dtype; const char* mapping; bool reduce_range; const char* kind; "
+           "int batches; int batch_size[8]; int x_offset; std::uint32_t min_bits, max_bits, search_min_bits, "
+           "search_max_bits, scale_bits; std::int32_t zero_point; int bins_offset, bins_count; };")
+out.append("// batch b of a run is torch_histogram_run_x[x_offset + sum of the earlier batch sizes ...]; the bins are")
+out.append("// (index, float bits) pairs of the non-zero histogram bins, in torch_histogram_run_bins[2 * bins_offset ...]")
+xs_all, bins_all, lines = [], [], []
+for d, m, rr, kind, batches, a, b, lo, hi, s_, z_, nz in hruns:
+    sizes = [len(x) for x in batches] + [0] * (8 - len(batches))
+    lines.append('  {"%s", "%s", %s, "%s", %d, {%s}, %d, %s, %s, %s, %s, %s, %d, %d, %d},' % (
+        d, m, "true" if rr else "false", kind, len(batches), ", ".join(str(n) for n in sizes), len(xs_all),
+        hexf(a), hexf(b), hexf(lo), hexf(hi), hexf(s_), z_, len(bins_all) // 2, len(nz)))
+    for x in batches:
+        xs_all += x
+    for i, v in nz:
+        bins_all += [str(i) + "u", hexf(v)]
+out.append("inline const torch_histogram_run torch_histogram_runs[] = {")
+out += lines
+out.append("};")
+out.append("inline const std::uint32_t torch_histogram_run_x[] = {")
+out.append(rows(hexf(v) for v in xs_all))
+out.append("};")
+out.append("inline const std::uint32_t torch_histogram_run_bins[] = {")
+out.append(rows(bins_all))
+out.append("};")
+
+# ---- dynamic quantized linear (qnnpack): more shapes, per-channel weights ----------------------------------
+dlr = []
+g = torch.Generator().manual_seed(2100)
+for trial, (batch, cin, cout, per_channel, kind) in enumerate((
+        (1, 1, 1, False, "normal"), (4, 64, 16, False, "normal"), (7, 100, 33, True, "normal"),
+        (5, 9, 4, True, "zero"), (3, 40, 12, False, "positive"), (6, 23, 10, True, "wide"),
+        (2, 128, 20, True, "negative"), (9, 31, 7, False, "normal"))):
+    w = torch.randn(cout, cin, generator=g) * 0.2
+    bias = torch.randn(cout, generator=g)
+    x = torch.randn(batch, cin, generator=g)
+    if kind == "zero":
+        x = torch.zeros(batch, cin)
+    elif kind == "positive":
+        x = x.abs() + 0.1
+    elif kind == "negative":
+        x = -x.abs() - 0.05
+    elif kind == "wide":
+        x = x * 50.0
+    if per_channel:
+        scales = (w.abs().amax(dim=1) / 127).double()
+        wq = torch.quantize_per_channel(w, scales, torch.zeros(cout, dtype=torch.int64), 0, torch.qint8)
+        wscales = wq.q_per_channel_scales().tolist()
+    else:
+        wq = torch.quantize_per_tensor(w, float(w.abs().max() / 127), 0, torch.qint8)
+        wscales = [wq.q_scale()]
+    qlin = torch.ao.nn.quantized.dynamic.Linear(cin, cout, dtype=torch.qint8)
+    qlin.set_weight_bias(wq, bias)
+    y = qlin(x.float())
+    dlr.append((batch, cin, cout, per_channel, kind, x.reshape(-1).tolist(), wq.int_repr().reshape(-1).tolist(),
+                wscales, bias.tolist(), y.detach().reshape(-1).tolist()))
+out.append("struct torch_dynamic_linear_run { int batch, in, out; bool per_channel; const char* kind; int x_offset, "
+           "w_offset, scale_offset, bias_offset, y_offset; };")
+out.append("// weights out x in (int_repr); scales are PyTorch's float64 q_scale / q_per_channel_scales")
+xs_all, ws_all, ss_all, bs_all, ys_all, lines = [], [], [], [], [], []
+for b, i, o_, pc, kind, x, w, sc, bias, y in dlr:
+    lines.append('  {%d, %d, %d, %s, "%s", %d, %d, %d, %d, %d},' % (b, i, o_, "true" if pc else "false", kind, len(xs_all),
+                                                                 len(ws_all), len(ss_all), len(bs_all), len(ys_all)))
+    xs_all += x
+    ws_all += w
+    ss_all += sc
+    bs_all += bias
+    ys_all += y
+out.append("inline const torch_dynamic_linear_run torch_dynamic_linear_runs[] = {")
+out += lines
+out.append("};")
+out.append("inline const std::uint32_t torch_dynamic_linear_run_x[] = {")
+out.append(rows(hexf(v) for v in xs_all))
+out.append("};")
+out.append("inline const std::int8_t torch_dynamic_linear_run_w[] = {")
+out.append(rows((str(v) for v in ws_all), 32))
+out.append("};")
+out.append("inline const std::uint64_t torch_dynamic_linear_run_scales[] = {")
+out.append(rows(hexd(v) for v in ss_all))
+out.append("};")
+out.append("inline const std::uint32_t torch_dynamic_linear_run_bias[] = {")
+out.append(rows(hexf(v) for v in bs_all))
+out.append("};")
+out.append("inline const std::uint32_t torch_dynamic_linear_run_y[] = {")
+out.append(rows(hexf(v) for v in ys_all))
+out.append("};")
+# ---- torch.sum order ------------------------------------------------------------------------------------
+sums, xs_all = [], []
+g = torch.Generator().manual_seed(2200)
+for n in (1, 7, 8, 31, 33, 100, 513, 2048, 2049, 5000):
+    x = (torch.randn(n, generator=g) * torch.rand(n, generator=g) * 10).float()
+    sums.append((n, len(xs_all), float(x.sum())))
+    xs_all += x.tolist()
+out.append("struct torch_sum_case { int n, x_offset; std::uint32_t sum_bits; };")
+out.append("inline const torch_sum_case torch_sum_cases[] = {")
+out += ["  {%d, %d, %s}," % (n, off, hexf(v)) for n, off, v in sums]
+out.append("};")
+out.append("inline const std::uint32_t torch_sum_x[] = {")
+out.append(rows(hexf(v) for v in xs_all))
 out.append("};")
 print("\n".join(out))
