@@ -66,7 +66,7 @@ QSPARSE_ALWAYS_INLINE void multiply_in_blocks(const std::int16_t* rows, std::ptr
   constexpr int nr = Tile::nr;
   const std::ptrdiff_t pairs = k_padded / 2;
   for (int i = 0; i < MR * nr; ++i) sums[i] = 0;
-  alignas(64) std::int32_t part[MR * nr];
+  alignas(64) std::int32_t part[std::size_t{MR * nr}];
   for (std::ptrdiff_t q0 = 0; q0 < pairs; q0 += Tile::block_pairs) {
     const std::ptrdiff_t q1 = pairs - q0 < Tile::block_pairs ? pairs : q0 + Tile::block_pairs;
     Tile::template block<MR>(rows, ld, q0, q1, panel + q0 * 2 * nr, part);
@@ -118,6 +118,63 @@ struct s16s8_s64_tile {
   }
 };
 
+/// What the tiles that multiply signed bytes by raw int8 weights with int32 sums share (NEON sdot and
+/// smmla): rows copied as int8 a_s = a - o (o = 0 for int8, 128 for uint8: the sign bit flipped) and zero
+/// padded, their sums returned for the zero-point terms (row_sums), and a store that adds those terms
+/// (modulo 2^32: exact, because the entry point guarantees the true sum fits int32) before the scalar
+/// epilogue:
+///   Σ_k (a - a_zp)(w - w_zp) = Σ_k a_s w - (a_zp - o)(colsum[n] - K w_zp) - w_zp Σ_k a_s.
+/// The tile (CRTP: Self) adds mr, nr, kr, isa, layout, name(), multiply<MR> (sums[r][n] = Σ_k a_s[r][k]
+/// w[k][n] over the padded K, modulo 2^32) and a `run` with its target attribute.
+template <class Self>
+struct s8s8_s32_tile {
+  using row_type = std::int8_t;
+  using sum_type = std::int32_t;
+  static constexpr bool row_sums = true;
+
+  /// Row m as int8 a_s = a - o, zero padded to the padded K; returns Σ_k a_s.
+  template <class G>
+  static std::int32_t load_row(const G& g, std::ptrdiff_t m, std::int8_t* out) {
+    using A = std::remove_const_t<std::remove_pointer_t<decltype(g.a)>>;
+    static_assert(std::is_same_v<A, std::int8_t> || std::is_same_v<A, std::uint8_t>,
+                  "qsparse: the signed-byte GEMM tiles read int8 or uint8 activations.");
+    constexpr unsigned flip = std::is_same_v<A, std::uint8_t> ? 0x80u : 0u;
+    const A* src = g.a + m * g.lda;
+    const std::ptrdiff_t kp = g.weights.k_padded();
+    std::int32_t sum = 0;
+    for (std::ptrdiff_t kk = 0; kk < g.k; ++kk) {
+      const auto v = static_cast<std::int8_t>(static_cast<std::uint8_t>(static_cast<std::uint8_t>(src[kk]) ^ flip));
+      out[kk] = v;
+      sum += v;
+    }
+    for (std::ptrdiff_t kk = g.k; kk < kp; ++kk) out[kk] = 0;
+    return sum;
+  }
+
+  /// The zero-point terms added to the sums (modulo 2^32), then the scalar epilogue.
+  template <class G, class Pipeline>
+  static void store(const G& g, const Pipeline& pipeline, const std::int32_t* sums, const std::int32_t* row_sums_of_tile,
+                    int rows, std::ptrdiff_t m0, std::ptrdiff_t n0) {
+    using A = std::remove_const_t<std::remove_pointer_t<decltype(g.a)>>;
+    constexpr int nr = Self::nr;
+    constexpr std::int32_t offset = std::is_same_v<A, std::uint8_t> ? 128 : 0;
+    const auto a_zp = static_cast<std::uint32_t>(g.a_zero_point - offset);
+    const auto w_zp = static_cast<std::uint32_t>(g.weights.weight_zero_point());
+    const std::uint32_t k_wzp = static_cast<std::uint32_t>(g.k) * w_zp;
+    const std::int32_t* column_sums = g.weights.column_sums() + n0;  // padded to NR: in bounds
+    alignas(16) std::int32_t exact[std::size_t{Self::mr * nr}];
+    for (int r = 0; r < rows; ++r) {
+      const std::uint32_t row_term = w_zp * static_cast<std::uint32_t>(row_sums_of_tile[r]);
+      for (int j = 0; j < nr; ++j) {
+        const std::uint32_t column_term = a_zp * (static_cast<std::uint32_t>(column_sums[j]) - k_wzp);
+        exact[r * nr + j] =
+            static_cast<std::int32_t>(static_cast<std::uint32_t>(sums[r * nr + j]) - column_term - row_term);
+      }
+    }
+    store_evaluated<nr>(g, pipeline, static_cast<const std::int32_t*>(exact), rows, m0, n0);
+  }
+};
+
 /// Rows [m_begin, m_end) x panels [panel_begin, panel_end) of g (gemm_args or gemm_panel_args): each tile's
 /// rows are loaded once into the scratch, then meet every panel.
 template <class Tile, class G, class Pipeline>
@@ -128,8 +185,8 @@ QSPARSE_ALWAYS_INLINE void run_row_tiles(const G& g, const Pipeline& pipeline, s
   constexpr int nr = Tile::nr;
   const std::ptrdiff_t kp = g.weights.k_padded();
   row_type* rows_copy = thread_scratch<row_type>(static_cast<std::size_t>(mr * kp));
-  alignas(64) typename Tile::sum_type sums[mr * nr];
-  std::int32_t row_sums[mr] = {};
+  alignas(64) typename Tile::sum_type sums[std::size_t{mr * nr}];
+  std::int32_t row_sums[std::size_t{mr}] = {};
   for (std::ptrdiff_t m0 = m_begin; m0 < m_end; m0 += mr) {
     const int rows = static_cast<int>(m_end - m0 < mr ? m_end - m0 : mr);
     for (int r = 0; r < rows; ++r) {
