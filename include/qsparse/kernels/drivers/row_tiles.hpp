@@ -23,6 +23,12 @@
 // load_row(g, m, out) -> std::int32_t, and its store receives them after `sums` (const std::int32_t*
 // row_sums, one per row of the tile).
 //
+// A tile that lays its rows out other than one after the other (the i8mm tile interleaves row pairs)
+// declares `static constexpr bool loads_tile_rows = true;` and replaces load_row by
+// load_rows(g, m0, rows, out, row_sums): rows m0 .. m0 + rows - 1 into the scratch of MR x k_padded
+// elements at `out`, their sums (when row_sums) into row_sums[0 .. rows - 1]. Its multiply then receives
+// that scratch with ld = k_padded.
+//
 // Target attributes: the tile's functions carry its ISA's attribute; the kernel's `run`, also carrying it,
 // calls run_row_tiles, which is always inlined, so the loops compile for the tile's ISA and its calls stay
 // calls between functions of one target (no vector type ever crosses an ISA-neutral signature, which GCC
@@ -47,6 +53,12 @@ template <class Tile, class = void>
 struct tile_has_row_sums : std::false_type {};
 template <class Tile>
 struct tile_has_row_sums<Tile, std::enable_if_t<Tile::row_sums>> : std::true_type {};
+
+/// True when Tile declares `static constexpr bool loads_tile_rows = true` (see the top of this header).
+template <class Tile, class = void>
+struct tile_loads_rows : std::false_type {};
+template <class Tile>
+struct tile_loads_rows<Tile, std::enable_if_t<Tile::loads_tile_rows>> : std::true_type {};
 
 /// Calls Tile::multiply<R> with R = rows (1 <= rows <= MR): the short last tile of a block reaches the
 /// instantiation of its own height, so no tile computes rows it does not store.
@@ -135,6 +147,13 @@ struct s8s8_s32_tile {
   /// Row m as int8 a_s = a - o, zero padded to the padded K; returns Σ_k a_s.
   template <class G>
   static std::int32_t load_row(const G& g, std::ptrdiff_t m, std::int8_t* out) {
+    return load_row_chunks<1, 1>(g, m, out);
+  }
+
+  /// Row m as load_row, its k in chunks of Chunk elements placed Stride elements apart: element k at
+  /// out[k / Chunk * Stride + k % Chunk] (Stride = 2 Chunk interleaves two rows chunk by chunk).
+  template <int Chunk, int Stride, class G>
+  static std::int32_t load_row_chunks(const G& g, std::ptrdiff_t m, std::int8_t* out) {
     using A = std::remove_const_t<std::remove_pointer_t<decltype(g.a)>>;
     static_assert(std::is_same_v<A, std::int8_t> || std::is_same_v<A, std::uint8_t>,
                   "qsparse: the signed-byte GEMM tiles read int8 or uint8 activations.");
@@ -144,10 +163,10 @@ struct s8s8_s32_tile {
     std::int32_t sum = 0;
     for (std::ptrdiff_t kk = 0; kk < g.k; ++kk) {
       const auto v = static_cast<std::int8_t>(static_cast<std::uint8_t>(static_cast<std::uint8_t>(src[kk]) ^ flip));
-      out[kk] = v;
+      out[kk / Chunk * Stride + kk % Chunk] = v;
       sum += v;
     }
-    for (std::ptrdiff_t kk = g.k; kk < kp; ++kk) out[kk] = 0;
+    for (std::ptrdiff_t kk = g.k; kk < kp; ++kk) out[kk / Chunk * Stride + kk % Chunk] = 0;
     return sum;
   }
 
@@ -189,11 +208,15 @@ QSPARSE_ALWAYS_INLINE void run_row_tiles(const G& g, const Pipeline& pipeline, s
   std::int32_t row_sums[std::size_t{mr}] = {};
   for (std::ptrdiff_t m0 = m_begin; m0 < m_end; m0 += mr) {
     const int rows = static_cast<int>(m_end - m0 < mr ? m_end - m0 : mr);
-    for (int r = 0; r < rows; ++r) {
-      if constexpr (tile_has_row_sums<Tile>::value) {
-        row_sums[r] = Tile::load_row(g, m0 + r, rows_copy + r * kp);
-      } else {
-        Tile::load_row(g, m0 + r, rows_copy + r * kp);
+    if constexpr (tile_loads_rows<Tile>::value) {
+      Tile::load_rows(g, m0, rows, rows_copy, static_cast<std::int32_t*>(row_sums));
+    } else {
+      for (int r = 0; r < rows; ++r) {
+        if constexpr (tile_has_row_sums<Tile>::value) {
+          row_sums[r] = Tile::load_row(g, m0 + r, rows_copy + r * kp);
+        } else {
+          Tile::load_row(g, m0 + r, rows_copy + r * kp);
+        }
       }
     }
     for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {

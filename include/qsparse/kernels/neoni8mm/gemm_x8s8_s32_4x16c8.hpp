@@ -6,16 +6,19 @@
 // another (vm: two columns of 8 bytes) into a 2×2 int32 block, vd = [r0·c0, r0·c1, r1·c0, r1·c1]: 32
 // multiply-adds per instruction, twice sdot's 16. The packed layout is the generic one with KR = 8
 // (spec/packed_weights.hpp): a k group of a panel is 16 columns × 8 k = 128 bytes, and its q register j
-// is columns 2j, 2j+1 × 8 k, exactly smmla's vm. The rows are the driver's int8 copy (kernels/drivers/
-// row_tiles.hpp's s8s8_s32_tile, shared with the dot-product tile: uint8 rows with the sign bit flipped,
-// zero padded to whole k groups, the zero points restored from the column and row sums); vn pairs rows
-// 2p and 2p+1: 16 bytes (2 k groups) of each row are loaded and zipped by 64-bit halves (zip1/zip2 .2d)
-// into the vn of each group, a 1-row last pair zipped with zeros.
+// is columns 2j, 2j+1 × 8 k, exactly smmla's vm. The rows are copied per tile as the dot-product tile's
+// (kernels/drivers/row_tiles.hpp's s8s8_s32_tile: int8, uint8 with the sign bit flipped, zero padded to
+// whole k groups, the zero points restored from the column and row sums), but interleaved by pairs: rows
+// 2p and 2p+1 alternate 8-byte chunks (the driver's loads_tile_rows), so 16 bytes of the copy are smmla's
+// vn for one k group, loaded as they are. A 1-row last pair has a zero second row.
 //
-// Per 2 k groups the inner loop has 4 row loads, 4 zips, 16 weight loads and 32 smmla (1024 MACs):
-// 16 accumulators (2 row pairs × 8 column pairs), 8 weight and 4 row registers. The accumulators are
-// unzipped into rows once per tile (zip1/zip2 .2d of two column pairs give 4 columns of one row). The
-// epilogue is the scalar definition (evaluate) on the corrected sums, as for the dot-product tile.
+// Per 2 k groups the inner loop has 4 row loads, 16 weight loads and 32 smmla (1024 MACs): 16
+// accumulators (2 row pairs × 8 column pairs), 8 weight and 4 row registers. Zipping the pairs in the
+// loop instead (zip1/zip2 .2d of plain rows) costs 4 permutes per 32 smmla on the same two vector pipes:
+// llvm-mca predicts 89 % of the smmla peak on Neoverse N2 with them, 100 % without (docs/kernels.md).
+// The accumulators are unzipped into rows once per tile (zip1/zip2 .2d of two column pairs give 4
+// columns of one row). The epilogue is the scalar definition (evaluate) on the corrected sums, as for
+// the dot-product tile.
 //
 // smmla is inline asm: Clang 14's arm_neon.h declares vmmlaq_s32 only under -march=...+i8mm, never for a
 // function with a target attribute. GCC 12 declares it for target("arch=armv8.2-a+i8mm") but not for
@@ -25,6 +28,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/isa.hpp"
@@ -65,22 +69,6 @@ QSPARSE_TARGET_NEON_I8MM inline __attribute__((always_inline)) void gemm_step_4x
   }
 }
 
-/// Rows 2p and 2p + 1 (zeros when the tile has no row 2p + 1) at byte k of the copy, 16 bytes each, as the
-/// smmla operands of the two k groups there: lo = (row 2p k..k+7, row 2p+1 k..k+7), hi = the next 8 k.
-template <int MR>
-QSPARSE_TARGET_NEON_I8MM inline __attribute__((always_inline)) void load_row_pairs(const std::int8_t* a,
-                                                                                  std::ptrdiff_t ld,
-                                                                                  int8x16_t (&lo)[std::size_t{(MR + 1) / 2}],
-                                                                                  int8x16_t (&hi)[std::size_t{(MR + 1) / 2}]) {
-#pragma GCC unroll 2
-  for (int p = 0; p < (MR + 1) / 2; ++p) {
-    const int64x2_t first = vreinterpretq_s64_s8(vld1q_s8(a + 2 * p * ld));
-    const int64x2_t second = 2 * p + 1 < MR ? vreinterpretq_s64_s8(vld1q_s8(a + (2 * p + 1) * ld)) : vdupq_n_s64(0);
-    lo[p] = vreinterpretq_s8_s64(vzip1q_s64(first, second));
-    hi[p] = vreinterpretq_s8_s64(vzip2q_s64(first, second));
-  }
-}
-
 struct gemm_x8s8_s32_4x16c8 : drivers::s8s8_s32_tile<gemm_x8s8_s32_4x16c8> {
   static constexpr int mr = 4;
   static constexpr int nr = 16;
@@ -89,7 +77,25 @@ struct gemm_x8s8_s32_4x16c8 : drivers::s8s8_s32_tile<gemm_x8s8_s32_4x16c8> {
   static constexpr packed_layout layout = packed_layout::s8_c8_nr16;
   static const char* name() { return "gemm_x8s8_s32_4x16c8__neoni8mm"; }
 
-  /// sums[r][n] = Σ_k a_s[r][k] w[k][n] over the padded K (a multiple of 8), modulo 2^32.
+  static constexpr bool loads_tile_rows = true;
+
+  /// Rows m0 .. m0 + rows - 1 as int8 a_s (load_row), row r of the tile into pair r / 2 of `out`: pair p
+  /// holds 2 k_padded bytes from out + 2 p k_padded, rows 2p and 2p+1 alternating 8-byte chunks. A 1-row
+  /// last pair gets a zero second row (its results are never stored; zeros keep the read defined).
+  template <class G>
+  static void load_rows(const G& g, std::ptrdiff_t m0, int rows, std::int8_t* out, std::int32_t* row_sums_of_tile) {
+    const std::ptrdiff_t kp = g.weights.k_padded();
+    for (int r = 0; r < rows; ++r) {
+      row_sums_of_tile[r] = load_row_chunks<8, 16>(g, m0 + r, out + (r / 2) * 2 * kp + (r % 2) * 8);
+    }
+    if (rows % 2 != 0) {
+      std::int8_t* partner = out + (rows / 2) * 2 * kp + 8;
+      for (std::ptrdiff_t kk = 0; kk < kp; kk += 8) std::memset(partner + 2 * kk, 0, 8);
+    }
+  }
+
+  /// sums[r][n] = Σ_k a_s[r][k] w[k][n] over the padded K (a multiple of 8), modulo 2^32; `a` holds the
+  /// tile's rows as load_rows leaves them, ld = k_padded.
   template <int MR>
   QSPARSE_TARGET_NEON_I8MM static void multiply(const std::int8_t* a, std::ptrdiff_t ld, std::ptrdiff_t kp,
                                                 const void* panel, std::int32_t* sums) {
@@ -101,22 +107,23 @@ struct gemm_x8s8_s32_4x16c8 : drivers::s8s8_s32_tile<gemm_x8s8_s32_4x16c8> {
 #pragma GCC unroll 8
       for (int j = 0; j < 8; ++j) acc[p][j] = vdupq_n_s32(0);
     }
+    // Pair p's 16 bytes of group k / 8 are at a + 2 p ld + 2 k (see load_rows).
     std::ptrdiff_t k = 0;
-    for (; k + 16 <= kp; k += 16) {  // 2 k groups per 16-byte row load
+    for (; k + 16 <= kp; k += 16) {  // 2 k groups per iteration
       int8x16_t lo[std::size_t{pairs}], hi[std::size_t{pairs}];
-      load_row_pairs<MR>(a + k, ld, lo, hi);
+#pragma GCC unroll 2
+      for (int p = 0; p < pairs; ++p) {
+        lo[p] = vld1q_s8(a + 2 * p * ld + 2 * k);
+        hi[p] = vld1q_s8(a + 2 * p * ld + 2 * k + 16);
+      }
       gemm_step_4x16c8<MR>(acc, lo, w);
       gemm_step_4x16c8<MR>(acc, hi, w + 128);
       w += 256;
     }
-    if (k < kp) {  // the last group: 8 bytes of each row
+    if (k < kp) {  // the last group
       int8x16_t lo[std::size_t{pairs}];
 #pragma GCC unroll 2
-      for (int p = 0; p < pairs; ++p) {
-        const int8x8_t first = vld1_s8(a + 2 * p * ld + k);
-        const int8x8_t second = 2 * p + 1 < MR ? vld1_s8(a + (2 * p + 1) * ld + k) : vdup_n_s8(0);
-        lo[p] = vcombine_s8(first, second);
-      }
+      for (int p = 0; p < pairs; ++p) lo[p] = vld1q_s8(a + 2 * p * ld + 2 * k);
       gemm_step_4x16c8<MR>(acc, lo, w);
     }
     // acc[p][j] = [r c, r c+1, r+1 c, r+1 c+1] with r = 2p, c = 2j: 4 columns of row r are the low halves
