@@ -612,6 +612,14 @@ TEST_CASE("selected_kernel_name names the kernel of each ISA", "[gemm]") {
           "gemm_x8s8_s32_8x32c2__avx512");
   }
 #endif
+#if QSPARSE_AARCH64
+  CHECK(std::string(selected_kernel_name(isa_level::neon)) == "gemm_x8s8_s32_1x16c1__scalar");
+  CHECK(std::string(selected_kernel_name(isa_level::neon_dotprod)) == "gemm_x8s8_s32_4x16c4__neondotprod");
+  CHECK(std::string(selected_kernel_name(isa_level::neon_i8mm)) == "gemm_x8s8_s32_4x16c8__neoni8mm");
+  std::vector<std::int8_t> w(9 * 5);
+  CHECK(pack_weights(make_view(w.data(), 9, 5), 0, isa_level::neon_i8mm).view().layout() == packed_layout::s8_c8_nr16);
+  CHECK(pack_weights(make_view(w.data(), 9, 5), 0, isa_level::neon_dotprod).view().layout() == packed_layout::s8_c4_nr16);
+#endif
 }
 
 TEST_CASE("guard: every GEMM kernel this CPU supports ran", "[gemm][guard]") {

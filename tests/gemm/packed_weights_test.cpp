@@ -59,7 +59,9 @@ TEST_CASE("packed_weights: from_bytes verifies every element and the column sums
   std::vector<std::int8_t> w(37 * 21);
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<std::int8_t>(i * 37 % 251);
   const auto wv = make_view(static_cast<const std::int8_t*>(w.data()), 37, 21);
-  for (const isa_level isa : {isa_level::scalar, isa_level::avx2, isa_level::avx512, isa_level::avx512_vnni}) {
+  // Each ISA's own layout (an ISA of another architecture packs the scalar layout).
+  for (const isa_level isa : {isa_level::scalar, isa_level::avx2, isa_level::avx512, isa_level::avx512_vnni,
+                              isa_level::neon_dotprod, isa_level::neon_i8mm}) {
     INFO("isa " << to_string(isa));
     const packed_weights packed = pack_weights(wv, isa == isa_level::avx512_vnni ? 0 : 3, isa);
     const std::size_t size = packed.size_bytes();
@@ -106,4 +108,56 @@ TEST_CASE("packed_weights: the header's reserved field must be 0 (found by the p
   copy.p.get()[47] ^= 0x71;  // the last byte of packed_header::reserved
   CHECK_THROWS_WITH(packed_weights_view::from_bytes(copy.p.get(), packed.size_bytes()),
                     "qsparse::packed_weights_view::from_bytes: the header's reserved field must be 0, got 1895825408");
+}
+
+TEST_CASE("packed_weights: every layout puts element (k, n) at [n / NR][k / KR][n % NR][k % KR]", "[gemm][packed]") {
+  // Layouts are data: each packs and validates on every architecture, whichever kernels read it here.
+  const index_t k = 19, n = 21;
+  std::vector<std::int8_t> w(static_cast<std::size_t>(k * n));
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<std::int8_t>(i * 53 % 256 - 128);
+  const auto wv = make_view(static_cast<const std::int8_t*>(w.data()), k, n);
+  const std::int32_t w_zp = -5;
+  for (std::uint8_t id = 1; is_known_layout(id); ++id) {
+    const auto layout = static_cast<packed_layout>(id);
+    INFO("layout " << to_string(layout));
+    const packed_weights packed = pack_weights(wv, w_zp, isa_level::neon_i8mm, layout);
+    const packed_weights_view& v = packed.view();
+    const layout_geometry g = geometry_of(layout);
+    CHECK(v.layout() == layout);
+    CHECK(v.isa() == isa_level::neon_i8mm);
+    CHECK(v.k_padded() == (k + g.kr - 1) / g.kr * g.kr);
+    CHECK(v.n_padded() == (n + g.nr - 1) / g.nr * g.nr);
+    for (index_t kk = 0; kk < v.k_padded(); ++kk) {
+      for (index_t nn = 0; nn < v.n_padded(); ++nn) {
+        const auto* panel = static_cast<const unsigned char*>(v.panel(nn / g.nr));
+        const std::int64_t e = ((kk / g.kr) * g.nr + nn % g.nr) * g.kr + kk % g.kr;
+        std::int32_t stored = 0;
+        if (g.element_bytes == 1) {
+          stored = static_cast<std::int8_t>(panel[e]);
+        } else {
+          std::int16_t s16;
+          std::memcpy(&s16, panel + 2 * e, 2);
+          stored = s16;
+        }
+        const bool padding = kk >= k || nn >= n;
+        const std::int32_t want = padding ? 0 : w[static_cast<std::size_t>(kk * n + nn)] - (g.element_bytes == 1 ? 0 : w_zp);
+        INFO("k = " << kk << ", n = " << nn);
+        REQUIRE(stored == want);
+      }
+    }
+  }
+  // s8_c8_nr16 is smmla's operand: q register j of a k group holds columns 2j and 2j + 1, 8 k each.
+  const packed_weights mm = pack_weights(wv, 0, isa_level::neon_i8mm, packed_layout::s8_c8_nr16);
+  const auto* panel0 = static_cast<const std::int8_t*>(mm.view().panel(0));
+  const std::int8_t* q3_group1 = panel0 + 1 * 128 + 3 * 16;  // columns 6 and 7, k 8..15
+  for (int i = 0; i < 8; ++i) {
+    CHECK(q3_group1[i] == w[static_cast<std::size_t>((8 + i) * n + 6)]);
+    CHECK(q3_group1[8 + i] == w[static_cast<std::size_t>((8 + i) * n + 7)]);
+  }
+  const auto* panel1 = static_cast<const std::int8_t*>(mm.view().panel(1));  // columns 16..31
+  const std::int8_t* q2_group2 = panel1 + 2 * 128 + 2 * 16;  // columns 20 and 21 (padding), k 16..18 then padding
+  for (int i = 0; i < 8; ++i) {
+    CHECK(q2_group2[i] == (16 + i < k ? w[static_cast<std::size_t>((16 + i) * n + 20)] : 0));
+    CHECK(q2_group2[8 + i] == 0);
+  }
 }

@@ -18,6 +18,7 @@
 //   s16_c2_nr16        int16 (w - w_zp)         16  2   avx2: vpmaddwd on ymm
 //   s16_c1_nr16        int16 (w - w_zp)         16  1   scalar: the portable loop
 //   s8_c4_nr16         int8 w (raw)             16  4   neon_dotprod: sdot (s8 × s8 → s32), 4 columns per q register
+//   s8_c8_nr16         int8 w (raw)             16  8   neon_i8mm: smmla (2×8 by 8×2), 2 columns × 8 k per q register
 //
 // Padding elements are 0 (for the int16 layouts: 0 after the zero point is subtracted), so padded k and n
 // contribute nothing. Example: K = 5, N = 3, avx2 → NR = 16, KR = 2, K padded to 6, one panel of
@@ -53,10 +54,11 @@ enum class packed_layout : std::uint8_t {
   s16_c2_nr16 = 3,
   s16_c1_nr16 = 4,
   s8_c4_nr16 = 5,
+  s8_c8_nr16 = 6,
 };
 
 /// True when `value` (e.g. read from a file) is one of the packed_layout enumerators.
-constexpr bool is_known_layout(std::uint8_t value) noexcept { return value >= 1 && value <= 5; }
+constexpr bool is_known_layout(std::uint8_t value) noexcept { return value >= 1 && value <= 6; }
 
 inline const char* to_string(packed_layout layout) {
   switch (layout) {
@@ -65,6 +67,7 @@ inline const char* to_string(packed_layout layout) {
     case packed_layout::s16_c2_nr16: return "s16_c2_nr16";
     case packed_layout::s16_c1_nr16: return "s16_c1_nr16";
     case packed_layout::s8_c4_nr16: return "s8_c4_nr16";
+    case packed_layout::s8_c8_nr16: return "s8_c8_nr16";
   }
   return "unknown";
 }
@@ -83,6 +86,7 @@ constexpr layout_geometry geometry_of(packed_layout layout) noexcept {
     case packed_layout::s16_c2_nr16: return {16, 2, 2};
     case packed_layout::s16_c1_nr16: return {16, 1, 2};
     case packed_layout::s8_c4_nr16: return {16, 4, 1};
+    case packed_layout::s8_c8_nr16: return {16, 8, 1};
   }
   return {0, 0, 0};
 }

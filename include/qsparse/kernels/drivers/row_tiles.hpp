@@ -23,6 +23,12 @@
 // load_row(g, m, out) -> std::int32_t, and its store receives them after `sums` (const std::int32_t*
 // row_sums, one per row of the tile).
 //
+// A tile that lays its rows out other than one after the other (the i8mm tile interleaves row pairs)
+// declares `static constexpr bool loads_tile_rows = true;` and replaces load_row by
+// load_rows(g, m0, rows, out, row_sums): rows m0 .. m0 + rows - 1 into the scratch of MR x k_padded
+// elements at `out`, their sums (when row_sums) into row_sums[0 .. rows - 1]. Its multiply then receives
+// that scratch with ld = k_padded.
+//
 // Target attributes: the tile's functions carry its ISA's attribute; the kernel's `run`, also carrying it,
 // calls run_row_tiles, which is always inlined, so the loops compile for the tile's ISA and its calls stay
 // calls between functions of one target (no vector type ever crosses an ISA-neutral signature, which GCC
@@ -47,6 +53,12 @@ template <class Tile, class = void>
 struct tile_has_row_sums : std::false_type {};
 template <class Tile>
 struct tile_has_row_sums<Tile, std::enable_if_t<Tile::row_sums>> : std::true_type {};
+
+/// True when Tile declares `static constexpr bool loads_tile_rows = true` (see the top of this header).
+template <class Tile, class = void>
+struct tile_loads_rows : std::false_type {};
+template <class Tile>
+struct tile_loads_rows<Tile, std::enable_if_t<Tile::loads_tile_rows>> : std::true_type {};
 
 /// Calls Tile::multiply<R> with R = rows (1 <= rows <= MR): the short last tile of a block reaches the
 /// instantiation of its own height, so no tile computes rows it does not store.
@@ -118,6 +130,70 @@ struct s16s8_s64_tile {
   }
 };
 
+/// What the tiles that multiply signed bytes by raw int8 weights with int32 sums share (NEON sdot and
+/// smmla): rows copied as int8 a_s = a - o (o = 0 for int8, 128 for uint8: the sign bit flipped) and zero
+/// padded, their sums returned for the zero-point terms (row_sums), and a store that adds those terms
+/// (modulo 2^32: exact, because the entry point guarantees the true sum fits int32) before the scalar
+/// epilogue:
+///   Σ_k (a - a_zp)(w - w_zp) = Σ_k a_s w - (a_zp - o)(colsum[n] - K w_zp) - w_zp Σ_k a_s.
+/// The tile (CRTP: Self) adds mr, nr, kr, isa, layout, name(), multiply<MR> (sums[r][n] = Σ_k a_s[r][k]
+/// w[k][n] over the padded K, modulo 2^32) and a `run` with its target attribute.
+template <class Self>
+struct s8s8_s32_tile {
+  using row_type = std::int8_t;
+  using sum_type = std::int32_t;
+  static constexpr bool row_sums = true;
+
+  /// Row m as int8 a_s = a - o, zero padded to the padded K; returns Σ_k a_s.
+  template <class G>
+  static std::int32_t load_row(const G& g, std::ptrdiff_t m, std::int8_t* out) {
+    return load_row_chunks<1, 1>(g, m, out);
+  }
+
+  /// Row m as load_row, its k in chunks of Chunk elements placed Stride elements apart: element k at
+  /// out[k / Chunk * Stride + k % Chunk] (Stride = 2 Chunk interleaves two rows chunk by chunk).
+  template <int Chunk, int Stride, class G>
+  static std::int32_t load_row_chunks(const G& g, std::ptrdiff_t m, std::int8_t* out) {
+    using A = std::remove_const_t<std::remove_pointer_t<decltype(g.a)>>;
+    static_assert(std::is_same_v<A, std::int8_t> || std::is_same_v<A, std::uint8_t>,
+                  "qsparse: the signed-byte GEMM tiles read int8 or uint8 activations.");
+    constexpr unsigned flip = std::is_same_v<A, std::uint8_t> ? 0x80u : 0u;
+    const A* src = g.a + m * g.lda;
+    const std::ptrdiff_t kp = g.weights.k_padded();
+    std::int32_t sum = 0;
+    for (std::ptrdiff_t kk = 0; kk < g.k; ++kk) {
+      const auto v = static_cast<std::int8_t>(static_cast<std::uint8_t>(static_cast<std::uint8_t>(src[kk]) ^ flip));
+      out[kk / Chunk * Stride + kk % Chunk] = v;
+      sum += v;
+    }
+    for (std::ptrdiff_t kk = g.k; kk < kp; ++kk) out[kk / Chunk * Stride + kk % Chunk] = 0;
+    return sum;
+  }
+
+  /// The zero-point terms added to the sums (modulo 2^32), then the scalar epilogue.
+  template <class G, class Pipeline>
+  static void store(const G& g, const Pipeline& pipeline, const std::int32_t* sums, const std::int32_t* row_sums_of_tile,
+                    int rows, std::ptrdiff_t m0, std::ptrdiff_t n0) {
+    using A = std::remove_const_t<std::remove_pointer_t<decltype(g.a)>>;
+    constexpr int nr = Self::nr;
+    constexpr std::int32_t offset = std::is_same_v<A, std::uint8_t> ? 128 : 0;
+    const auto a_zp = static_cast<std::uint32_t>(g.a_zero_point - offset);
+    const auto w_zp = static_cast<std::uint32_t>(g.weights.weight_zero_point());
+    const std::uint32_t k_wzp = static_cast<std::uint32_t>(g.k) * w_zp;
+    const std::int32_t* column_sums = g.weights.column_sums() + n0;  // padded to NR: in bounds
+    alignas(16) std::int32_t exact[std::size_t{Self::mr * nr}];
+    for (int r = 0; r < rows; ++r) {
+      const std::uint32_t row_term = w_zp * static_cast<std::uint32_t>(row_sums_of_tile[r]);
+      for (int j = 0; j < nr; ++j) {
+        const std::uint32_t column_term = a_zp * (static_cast<std::uint32_t>(column_sums[j]) - k_wzp);
+        exact[r * nr + j] =
+            static_cast<std::int32_t>(static_cast<std::uint32_t>(sums[r * nr + j]) - column_term - row_term);
+      }
+    }
+    store_evaluated<nr>(g, pipeline, static_cast<const std::int32_t*>(exact), rows, m0, n0);
+  }
+};
+
 /// Rows [m_begin, m_end) x panels [panel_begin, panel_end) of g (gemm_args or gemm_panel_args): each tile's
 /// rows are loaded once into the scratch, then meet every panel.
 template <class Tile, class G, class Pipeline>
@@ -132,11 +208,15 @@ QSPARSE_ALWAYS_INLINE void run_row_tiles(const G& g, const Pipeline& pipeline, s
   std::int32_t row_sums[std::size_t{mr}] = {};
   for (std::ptrdiff_t m0 = m_begin; m0 < m_end; m0 += mr) {
     const int rows = static_cast<int>(m_end - m0 < mr ? m_end - m0 : mr);
-    for (int r = 0; r < rows; ++r) {
-      if constexpr (tile_has_row_sums<Tile>::value) {
-        row_sums[r] = Tile::load_row(g, m0 + r, rows_copy + r * kp);
-      } else {
-        Tile::load_row(g, m0 + r, rows_copy + r * kp);
+    if constexpr (tile_loads_rows<Tile>::value) {
+      Tile::load_rows(g, m0, rows, rows_copy, static_cast<std::int32_t*>(row_sums));
+    } else {
+      for (int r = 0; r < rows; ++r) {
+        if constexpr (tile_has_row_sums<Tile>::value) {
+          row_sums[r] = Tile::load_row(g, m0 + r, rows_copy + r * kp);
+        } else {
+          Tile::load_row(g, m0 + r, rows_copy + r * kp);
+        }
       }
     }
     for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {

@@ -9,11 +9,11 @@
 // o = 0 for int8 and 128 for uint8 activations and a_s = a - o, the exact result is (modulo 2^32, exact
 // because the entry point guarantees the true sum fits int32):
 //   Σ_k (a - a_zp)(w - w_zp) = Σ_k a_s w - (a_zp - o)(colsum[n] - K w_zp) - w_zp Σ_k a_s
-// the column sums from the packed buffer, the row sums from the copy (kernels/drivers/row_tiles.hpp's
-// row_sums). Per k group the inner loop has 4 weight loads and 16 sdot for 4 rows (1 row load per 4
-// groups): 16 accumulators, 4 row and 4 weight registers, 24 of the 32 vector registers, XNNPACK's
-// 4x16c4 shape. The epilogue is the scalar definition (evaluate) on the corrected sums: no NEON output
-// stages yet.
+// the column sums from the packed buffer, the row sums from the copy (the row copy, the row sums and this
+// correction are kernels/drivers/row_tiles.hpp's s8s8_s32_tile, shared with the i8mm tile). Per k group the
+// inner loop has 4 weight loads and 16 sdot for 4 rows (1 row load per 4 groups): 16 accumulators, 4 row
+// and 4 weight registers, 24 of the 32 vector registers, XNNPACK's 4x16c4 shape. The epilogue is the scalar
+// definition (evaluate) on the corrected sums: no NEON output stages yet.
 //
 // sdot is inline asm: Clang 14's arm_neon.h declares vdotq_laneq_s32 only under -march=...+dotprod,
 // never for a function with a target attribute (qsparse/core/config.hpp).
@@ -22,7 +22,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/isa.hpp"
@@ -50,8 +49,8 @@ QSPARSE_TARGET_NEON_DOTPROD inline __attribute__((always_inline)) int32x4_t sdot
 
 /// One k group (the Lane-th 4 bytes of each row's register) of a 16-column panel into MR rows.
 template <int MR, int Lane>
-QSPARSE_TARGET_NEON_DOTPROD inline __attribute__((always_inline)) void gemm_step_4x16c4(int32x4_t (&acc)[MR][4],
-                                                                                       const int8x16_t (&a)[MR],
+QSPARSE_TARGET_NEON_DOTPROD inline __attribute__((always_inline)) void gemm_step_4x16c4(int32x4_t (&acc)[std::size_t{MR}][4],
+                                                                                       const int8x16_t (&a)[std::size_t{MR}],
                                                                                        const std::int8_t* w) {
   const int8x16_t w0 = vld1q_s8(w);
   const int8x16_t w1 = vld1q_s8(w + 16);
@@ -66,7 +65,7 @@ QSPARSE_TARGET_NEON_DOTPROD inline __attribute__((always_inline)) void gemm_step
   }
 }
 
-struct gemm_x8s8_s32_4x16c4 {
+struct gemm_x8s8_s32_4x16c4 : drivers::s8s8_s32_tile<gemm_x8s8_s32_4x16c4> {
   static constexpr int mr = 4;
   static constexpr int nr = 16;
   static constexpr int kr = 4;
@@ -74,23 +73,19 @@ struct gemm_x8s8_s32_4x16c4 {
   static constexpr packed_layout layout = packed_layout::s8_c4_nr16;
   static const char* name() { return "gemm_x8s8_s32_4x16c4__neondotprod"; }
 
-  using row_type = std::int8_t;
-  using sum_type = std::int32_t;
-  static constexpr bool row_sums = true;
-
   /// sums[r][n] = Σ_k a_s[r][k] w[k][n] over the padded K (a multiple of 4), modulo 2^32.
   template <int MR>
   QSPARSE_TARGET_NEON_DOTPROD static void multiply(const std::int8_t* a, std::ptrdiff_t ld, std::ptrdiff_t kp,
                                                    const void* panel, std::int32_t* sums) {
     const auto* w = static_cast<const std::int8_t*>(panel);
-    int32x4_t acc[MR][4];
+    int32x4_t acc[std::size_t{MR}][4];
 #pragma GCC unroll 4
     for (int r = 0; r < MR; ++r) {
       for (int j = 0; j < 4; ++j) acc[r][j] = vdupq_n_s32(0);
     }
     std::ptrdiff_t k = 0;
     for (; k + 16 <= kp; k += 16) {  // 4 k groups per 16-byte row load
-      int8x16_t av[MR];
+      int8x16_t av[std::size_t{MR}];
 #pragma GCC unroll 4
       for (int r = 0; r < MR; ++r) av[r] = vld1q_s8(a + r * ld + k);
       gemm_step_4x16c4<MR, 0>(acc, av, w);
@@ -100,7 +95,7 @@ struct gemm_x8s8_s32_4x16c4 {
       w += 256;
     }
     for (; k < kp; k += 4) {  // the last 1-3 groups: 4 bytes of each row in lane 0
-      int8x16_t av[MR];
+      int8x16_t av[std::size_t{MR}];
 #pragma GCC unroll 4
       for (int r = 0; r < MR; ++r) {
         std::int32_t word;
@@ -114,45 +109,6 @@ struct gemm_x8s8_s32_4x16c4 {
     for (int r = 0; r < MR; ++r) {
       for (int j = 0; j < 4; ++j) vst1q_s32(sums + r * nr + 4 * j, acc[r][j]);
     }
-  }
-
-  /// Row m as int8 a_s = a - o (uint8: the sign bit flipped), zero padded; returns Σ_k a_s.
-  template <class A, class Out>
-  static std::int32_t load_row(const gemm_args<A, Out>& g, std::ptrdiff_t m, std::int8_t* out) {
-    static_assert(std::is_same_v<A, std::int8_t> || std::is_same_v<A, std::uint8_t>,
-                  "qsparse: the dot-product GEMM reads int8 or uint8 activations.");
-    constexpr unsigned flip = std::is_same_v<A, std::uint8_t> ? 0x80u : 0u;
-    const A* src = g.a + m * g.lda;
-    const std::ptrdiff_t kp = g.weights.k_padded();
-    std::int32_t sum = 0;
-    for (std::ptrdiff_t kk = 0; kk < g.k; ++kk) {
-      const auto v = static_cast<std::int8_t>(static_cast<std::uint8_t>(static_cast<std::uint8_t>(src[kk]) ^ flip));
-      out[kk] = v;
-      sum += v;
-    }
-    for (std::ptrdiff_t kk = g.k; kk < kp; ++kk) out[kk] = 0;
-    return sum;
-  }
-
-  /// The zero-point terms added to the sums (modulo 2^32), then the scalar epilogue.
-  template <class A, class Out, class Pipeline>
-  static void store(const gemm_args<A, Out>& g, const Pipeline& pipeline, const std::int32_t* sums,
-                    const std::int32_t* row_sums_of_tile, int rows, std::ptrdiff_t m0, std::ptrdiff_t n0) {
-    constexpr std::int32_t offset = std::is_same_v<A, std::uint8_t> ? 128 : 0;
-    const auto a_zp = static_cast<std::uint32_t>(g.a_zero_point - offset);
-    const auto w_zp = static_cast<std::uint32_t>(g.weights.weight_zero_point());
-    const std::uint32_t k_wzp = static_cast<std::uint32_t>(g.k) * w_zp;
-    const std::int32_t* column_sums = g.weights.column_sums() + n0;  // padded to NR: in bounds
-    alignas(16) std::int32_t exact[mr * nr];
-    for (int r = 0; r < rows; ++r) {
-      const std::uint32_t row_term = w_zp * static_cast<std::uint32_t>(row_sums_of_tile[r]);
-      for (int j = 0; j < nr; ++j) {
-        const std::uint32_t column_term = a_zp * (static_cast<std::uint32_t>(column_sums[j]) - k_wzp);
-        exact[r * nr + j] =
-            static_cast<std::int32_t>(static_cast<std::uint32_t>(sums[r * nr + j]) - column_term - row_term);
-      }
-    }
-    drivers::store_evaluated<nr>(g, pipeline, static_cast<const std::int32_t*>(exact), rows, m0, n0);
   }
 
   template <class A, class... S>
