@@ -11,10 +11,18 @@
 #include "qsparse/kernels/registry.hpp"
 #include "qsparse/kernels/scalar/gemm_s8l4_s32_1x16c16.hpp"
 
+#if QSPARSE_X86
+#include "qsparse/kernels/avx2/gemm_s8l4_s32_2x16c16.hpp"
+#endif
+
 namespace qsparse {
 namespace kernels {
 
+#if QSPARSE_X86
+using gemm_clustered_kernels_x86_64 = kernel_list<avx2::gemm_s8l4_s32_2x16c16>;
+#else
 using gemm_clustered_kernels_x86_64 = kernel_list<>;
+#endif
 
 /// int8 activations × clustered 4-bit weights.
 using gemm_clustered_kernels =
