@@ -1,0 +1,109 @@
+// qsparse/kernels/avx512vnni/gemm_s8l4_s32_4x16c16.hpp — the clustered GEMM on AVX-512 VNNI: up to 4 rows ×
+// one panel of 16 columns, weights in the layout of qsparse/spec/packed_clustered_weights.hpp.
+//
+// Per step (32 k) and chunk g: one 64-byte load, vpandd 0x0F (k 0..15 of the 4 columns) and vpsrlw 4 +
+// vpandd (k 16..31) give the indices; vpshufb with table g (lane L: column 4 L + g's codebook + 128) gives
+// the unsigned weights u = codebook + 128, the u8 operand of vpdpbusd; the row's 16 raw int8 activations,
+// broadcast to every lane (vbroadcasti32x4), are the s8 operand. u in [0, 255] times a in [-128, 127] summed
+// by 4 never saturates. So per 64 weight bytes: 3 logic ops and 2 vpshufb shared by the rows, then 2
+// vpdpbusd per row. With fewer than 3 rows the high-nibble half gets accumulators of its own, so the
+// vpdpbusd chains do not wait on each other (matrix-vector products). The epilogue is the AVX-512 tile's
+// (kernels/avx512/gemm_s8l4_s32_2x16c16.hpp: reduce the chunks, take off 128 Σ a and a_zp · colsum, the
+// pipeline).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "qsparse/core/config.hpp"
+#include "qsparse/core/isa.hpp"
+#include "qsparse/kernels/avx512/gemm_s8l4_s32_2x16c16.hpp"
+#include "qsparse/kernels/avx512/output_pipeline.hpp"
+#include "qsparse/kernels/drivers/clustered_rows.hpp"
+#include "qsparse/spec/gemm_clustered_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/packed_clustered_weights.hpp"
+
+#if QSPARSE_X86
+#include <immintrin.h>
+
+QSPARSE_SIMD_DIAGNOSTICS_BEGIN
+
+namespace qsparse {
+namespace kernels {
+namespace avx512_vnni {
+
+struct gemm_s8l4_s32_4x16c16 {
+  static constexpr int mr = 4;
+  static constexpr int nr = 16;
+  static constexpr isa_level isa = isa_level::avx512_vnni;
+  static const char* name() { return "gemm_s8l4_s32_4x16c16__avx512vnni"; }
+  using row_type = std::int8_t;
+
+  template <int MR, class Out, class... S>
+  QSPARSE_TARGET_AVX512_VNNI static void tile(const gemm_clustered_args<Out>& g, const output_pipeline<S...>& pipeline,
+                                              const std::int8_t* rows, std::ptrdiff_t kp, const std::int32_t* row_sums,
+                                              std::ptrdiff_t m0, std::ptrdiff_t p) {
+    constexpr bool split = MR < 3;
+    const unsigned char* panel = g.weights.panel(p);
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    __m512i table[4];
+    __m512i acc[static_cast<std::size_t>(MR)][4];
+    __m512i acc2[static_cast<std::size_t>(MR)][4];
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      table[c] = _mm512_load_si512(panel + 64 * c);
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) acc[r][c] = acc2[r][c] = _mm512_setzero_si512();
+    }
+    const unsigned char* w = panel + 256;
+    for (std::ptrdiff_t k = 0; k < kp; k += 32, w += 256) {
+      __m512i lo_a[static_cast<std::size_t>(MR)], hi_a[static_cast<std::size_t>(MR)];
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) {
+        lo_a[r] = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows + r * kp + k)));
+        hi_a[r] = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows + r * kp + k + 16)));
+      }
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c) {
+        const __m512i v = _mm512_load_si512(w + 64 * c);
+        const __m512i lo = _mm512_shuffle_epi8(table[c], _mm512_and_si512(v, low));
+        const __m512i hi = _mm512_shuffle_epi8(table[c], _mm512_and_si512(_mm512_srli_epi16(v, 4), low));
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; ++r) {
+          acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], lo, lo_a[r]);
+          if constexpr (split) {
+            acc2[r][c] = _mm512_dpbusd_epi32(acc2[r][c], hi, hi_a[r]);
+          } else {
+            acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], hi, hi_a[r]);
+          }
+        }
+      }
+    }
+    __m512i sums[static_cast<std::size_t>(MR)];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      if constexpr (split) {
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_add_epi32(acc[r][c], acc2[r][c]);
+      }
+      sums[r] = avx512::reduce_clustered_chunks(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+    }
+    avx512::store_clustered_tile<MR>(g, pipeline, sums, row_sums, m0, p);
+  }
+
+  template <class Out, class... S>
+  QSPARSE_TARGET_AVX512_VNNI static void run(const gemm_clustered_args<Out>& g, const output_pipeline<S...>& pipeline,
+                                             std::ptrdiff_t m_begin, std::ptrdiff_t m_end, std::ptrdiff_t panel_begin,
+                                             std::ptrdiff_t panel_end) {
+    drivers::run_clustered_rows<gemm_s8l4_s32_4x16c16>(g, pipeline, m_begin, m_end, panel_begin, panel_end);
+  }
+};
+
+}  // namespace avx512_vnni
+}  // namespace kernels
+}  // namespace qsparse
+
+QSPARSE_SIMD_DIAGNOSTICS_END
+
+#endif  // QSPARSE_X86
