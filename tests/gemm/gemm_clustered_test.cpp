@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <random>
 #include <string>
 #include <vector>
@@ -269,6 +270,35 @@ TEST_CASE("gemm_clustered: bad arguments are qsparse::error naming the value", "
                               make_view(dst.data(), 3, 20), pipeline());
              }),
              Catch::Contains("destination"));
+  std::vector<float> bad_scales(20, 1.0f);
+  bad_scales[4] = -1.0f;
+  CHECK_THAT(testing::error_of([&] { pack_clustered_weights(w.indices(), w.codebook(), bad_scales.data()); }),
+             Catch::Contains("scale of column 4 is -1"));
+
+  // from_bytes: a copy is validated field by field.
+  const std::size_t size = packed.size_bytes();
+  auto corrupt = [&](std::size_t offset, unsigned char value, std::size_t bytes) {
+    auto* copy = static_cast<unsigned char*>(::operator new(size, std::align_val_t{64}));
+    std::memcpy(copy, packed.view().bytes(), size);
+    copy[offset] = value;
+    const std::string e = testing::error_of([&] { packed_clustered_weights_view::from_bytes(copy, bytes); });
+    ::operator delete(copy, std::align_val_t{64});
+    return e;
+  };
+  CHECK(corrupt(0, 0x51, size) == "no error");  // the magic's own first byte: an exact copy
+  CHECK_THAT(corrupt(0, 0, size), Catch::Contains("not a packed_clustered_weights buffer"));
+  CHECK_THAT(corrupt(4, 9, size), Catch::Contains("version 9 is not supported"));
+  CHECK_THAT(corrupt(7, 17, size), Catch::Contains("got clusters = 17"));
+  CHECK_THAT(corrupt(0, 0x51, size - 1), Catch::Contains("shorter than the"));
+  CHECK_THAT(corrupt(8, 1, size), Catch::Contains("geometry NR = 1"));
+  // Layout: header 64, column sums 4 * 32, scales 4 * 32 -> panel 0 at 320; tables, then steps at 576.
+  const std::size_t panel0 = 64 + 256;
+  CHECK_THAT(corrupt(64, 99, size), Catch::Contains("the column sum of column 0 is 99"));
+  CHECK_THAT(corrupt(panel0 + 5, 0, size), Catch::Contains("table entry 5 of column 0 is past the clusters"));
+  CHECK_THAT(corrupt(panel0 + 256, 0x07, size), Catch::Contains("index of k = 0 of column 0 is 7, outside the clusters"));
+  CHECK_THAT(corrupt(panel0 + 256 + 64 * 3 + 16 * 3 + 9, 0x0F, size), Catch::Contains("index of k = 9 of column 15 is 15"));
+  CHECK_THAT(corrupt(panel0 + 512 + 8, 0x01, size), Catch::Contains("index of k = 40 of column 0 is 1; padding"));  // K = 40
+
   // One k deeper than the exact int32 bound.
   const auto deep = make_clustered(65794, 1, 2, 0, rng);
   const packed_clustered_weights deep_packed = pack_clustered_weights(deep.indices(), deep.codebook());

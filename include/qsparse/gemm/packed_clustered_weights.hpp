@@ -21,7 +21,7 @@
 // buffer for the caller; null stores 1).
 //
 // Checked (qsparse::error naming the argument and value): ranks and extents, the channel axis, the cluster
-// count, every index below it, the ISA known.
+// count, every index below it, scales positive and finite, the ISA known.
 #pragma once
 
 #include <algorithm>
@@ -96,6 +96,10 @@ packed_clustered_weights pack_clustered_weights(const tensor_view<I, 2, LI, AI>&
   detail::check(codebook.extent(0) == n, fn, ": the codebook has ", codebook.extent(0),
                 " rows, the indices have N = ", n, " rows (one codebook row per output channel)");
   (void)detail::clustered_sizes_for(fn, k, n, clusters);
+  for (index_t c = 0; c < n && scales != nullptr; ++c) {
+    detail::check(scales[c] > 0.0f && scales[c] <= 3.4028234663852886e38f, fn, ": scale of column ", c, " is ",
+                  scales[c], "; scales must be positive and finite");
+  }
   for (index_t c = 0; c < n; ++c) {
     for (index_t kk = 0; kk < k; ++kk) {
       detail::check(indices(c, kk) < clusters, fn, ": index (", c, ", ", kk, ") is ", int{indices(c, kk)},

@@ -27,8 +27,10 @@
 //   and never store padding columns.
 //
 // K and N are in [1, 2^31), clusters in [1, 16]. The int8 GEMM's accumulator bound applies: the entry
-// checks K * max|a - a_zp| * 128 < 2^31. The buffer is produced by the packer only (it is an in-memory
-// form of qsparse/cluster/packed_clusters.hpp's storage, which is the file format): there is no from_bytes.
+// checks K * max|a - a_zp| * 128 < 2^31. from_bytes validates a buffer completely (header, sizes, every
+// index below the cluster count, the tables' unused entries, the column sums, the scales, all padding), so
+// a copy or a memory map is as safe as what the packer returns; the file format is
+// qsparse/cluster/packed_clusters.hpp's storage, from which the packer builds this layout.
 #pragma once
 
 #include <cstddef>
@@ -97,6 +99,38 @@ class packed_clustered_weights_view {
  public:
   packed_clustered_weights_view() = default;
 
+  /// Validates a buffer that claims to hold packed clustered weights (a copy, a memory map); throws
+  /// qsparse::error naming the field and value on any mismatch.
+  static packed_clustered_weights_view from_bytes(const void* data, std::size_t bytes) {
+    const char* fn = "qsparse::packed_clustered_weights::from_bytes";
+    detail::check(data != nullptr, fn, ": data must not be null");
+    detail::check(reinterpret_cast<std::uintptr_t>(data) % 64 == 0, fn,
+                  ": the buffer must be 64-byte aligned, got address % 64 = ",
+                  reinterpret_cast<std::uintptr_t>(data) % 64);
+    detail::check(bytes >= sizeof(packed_clustered_header), fn, ": buffer of ", bytes,
+                  " bytes is shorter than the 64-byte header");
+    packed_clustered_header h;
+    std::memcpy(&h, data, sizeof h);
+    detail::check(h.magic == packed_clustered_header::magic_value, fn,
+                  ": not a packed_clustered_weights buffer (magic = 0x", std::hex, h.magic, ")");
+    detail::check(h.version == packed_clustered_header::current_version, fn, ": packed buffer version ", h.version,
+                  " is not supported (this build reads version ", packed_clustered_header::current_version,
+                  "); repack the weights");
+    detail::check(is_known_isa(h.isa), fn, ": unknown ISA ", int{h.isa});
+    detail::check(h.nr == packed_clustered_header::panel_columns && h.kstep == packed_clustered_header::k_step &&
+                      h.reserved == 0,
+                  fn, ": geometry NR = ", h.nr, ", K step = ", h.kstep, ", reserved = ", h.reserved,
+                  " is not this format's (NR = 16, K step = 32, reserved 0)");
+    const detail::clustered_sizes s = detail::clustered_sizes_for(fn, h.k, h.n, h.clusters);
+    detail::check(h.k_padded == s.k_padded && h.panel_bytes == s.panel_bytes && h.total_bytes == s.total_bytes, fn,
+                  ": header sizes are inconsistent with K = ", h.k, ", N = ", h.n);
+    detail::check(bytes >= static_cast<std::uint64_t>(h.total_bytes), fn, ": buffer of ", bytes,
+                  " bytes is shorter than the ", h.total_bytes, " bytes its header declares");
+    const packed_clustered_weights_view v(static_cast<const unsigned char*>(data), h);
+    v.check_contents(fn);
+    return v;
+  }
+
   bool empty() const noexcept { return data_ == nullptr; }
   std::int64_t k() const noexcept { return header_.k; }
   std::int64_t n() const noexcept { return header_.n; }
@@ -138,20 +172,47 @@ class packed_clustered_weights_view {
   }
 
  private:
-  friend struct detail_packed_clustered_access;
   packed_clustered_weights_view(const unsigned char* data, const packed_clustered_header& h)
       : data_(data), header_(h) {}
+
+  // Every index below `clusters` (padding 0), the tables' unused entries and padding columns 128 (value
+  // 0), the column sums equal to the indices' sums, the scales positive and finite (0 for padding), the
+  // reserved bytes and every other padding byte 0.
+  void check_contents(const char* fn) const {
+    const std::int64_t np = n_padded();
+    const std::int64_t columns_bytes = (8 * np + 63) / 64 * 64;
+    for (std::int64_t i = 8 * np; i < columns_bytes; ++i)
+      detail::check(data_[64 + i] == 0, fn, ": padding after the column arrays is not zero");
+    for (std::int64_t p = 0; p < panels(); ++p) {
+      for (std::int64_t j = 0; j < 16; ++j) {
+        const std::int64_t col = 16 * p + j;
+        const bool real = col < header_.n;
+        const unsigned char* table = panel(p) + 64 * (j % 4) + 16 * (j / 4);
+        for (int c = real ? header_.clusters : 0; c < 16; ++c)
+          detail::check(table[c] == 128, fn, ": table entry ", c, " of column ", col,
+                        real ? " is past the clusters" : " is padding", " and must be 128 (value 0), got ",
+                        int{table[c]});
+        std::uint32_t sum = 0;
+        for (std::int64_t kk = 0; kk < header_.k_padded; ++kk) {
+          const int i = index(kk, col);
+          detail::check(real && kk < header_.k ? i < header_.clusters : i == 0, fn, ": index of k = ", kk,
+                        " of column ", col, " is ", i,
+                        real && kk < header_.k ? ", outside the clusters" : "; padding indices must be 0");
+          if (real && kk < header_.k) sum += static_cast<std::uint32_t>(codebook(col, i));
+        }
+        detail::check(column_sums()[col] == static_cast<std::int32_t>(sum), fn, ": the column sum of column ", col,
+                      " is ", column_sums()[col], ", its indices sum to ", static_cast<std::int32_t>(sum));
+        const float sc = scale(col);
+        detail::check(real ? (sc > 0.0f && sc <= 3.4028234663852886e38f) : (sc == 0.0f), fn, ": scale of column ",
+                      col, " is ", sc, real ? "; scales must be positive and finite" : "; padding must be 0");
+      }
+    }
+  }
 
   const unsigned char* data_ = nullptr;
   packed_clustered_header header_{};
 };
 
-/// Grants detail::pack_clustered the private constructor.
-struct detail_packed_clustered_access {
-  static packed_clustered_weights_view make(const unsigned char* data, const packed_clustered_header& h) {
-    return packed_clustered_weights_view(data, h);
-  }
-};
 
 /// Bytes needed to pack K×N clustered weights (header included).
 inline std::size_t packed_clustered_weights_size(std::int64_t k, std::int64_t n, std::int64_t clusters) {
@@ -197,10 +258,12 @@ packed_clustered_weights_view pack_clustered(const char* fn, std::int64_t k, std
   h.panel_bytes = s.panel_bytes;
   h.total_bytes = s.total_bytes;
   std::memcpy(out, &h, sizeof h);
-  const packed_clustered_weights_view v = detail_packed_clustered_access::make(out, h);
+  auto panel_at = [&](std::int64_t p) {
+    return out + 64 + ((8 * s.n_padded + 63) / 64 * 64) + p * s.panel_bytes;
+  };
   auto* sums = reinterpret_cast<std::int32_t*>(out + 64);
   for (std::int64_t p = 0; p < s.n_padded / 16; ++p) {
-    unsigned char* panel = const_cast<unsigned char*>(v.panel(p));
+    unsigned char* panel = panel_at(p);
     std::memset(panel, 128, 256);  // every table entry codebook value 0
     for (std::int64_t j = 0; j < 16 && 16 * p + j < n; ++j) {
       const std::int64_t col = 16 * p + j;
@@ -218,7 +281,7 @@ packed_clustered_weights_view pack_clustered(const char* fn, std::int64_t k, std
       sums[col] = static_cast<std::int32_t>(sum);
     }
   }
-  return v;
+  return packed_clustered_weights_view::from_bytes(buffer, buffer_bytes);
 }
 
 }  // namespace detail
