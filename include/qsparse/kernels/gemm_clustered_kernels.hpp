@@ -14,7 +14,7 @@
 #if QSPARSE_X86
 #include "qsparse/kernels/avx2/gemm_s8l4_s32_2x16c16.hpp"
 #include "qsparse/kernels/avx512/gemm_s8l4_s32_2x16c16.hpp"
-#include "qsparse/kernels/avx512vnni/gemm_s8l4_s32_4x16c16.hpp"
+#include "qsparse/kernels/avx512vnni/gemm_s8l4_s32_8x16c16.hpp"
 #endif
 
 namespace qsparse {
@@ -22,7 +22,7 @@ namespace kernels {
 
 #if QSPARSE_X86
 using gemm_clustered_kernels_x86_64 = kernel_list<avx2::gemm_s8l4_s32_2x16c16, avx512::gemm_s8l4_s32_2x16c16,
-                                                  avx512_vnni::gemm_s8l4_s32_4x16c16>;
+                                                  avx512_vnni::gemm_s8l4_s32_8x16c16>;
 #else
 using gemm_clustered_kernels_x86_64 = kernel_list<>;
 #endif

@@ -41,7 +41,7 @@ struct gemm_s8l4_s32_2x16c16 {
   template <int MR, class Out, class... S>
   QSPARSE_TARGET_AVX2 static inline __attribute__((always_inline)) void half(
       const gemm_clustered_args<Out>& g, const output_pipeline<S...>& pipeline, const std::int16_t* rows,
-      std::ptrdiff_t kp, const std::int32_t* row_sums, std::ptrdiff_t m0, std::ptrdiff_t p, int h) {
+      std::ptrdiff_t ld, std::ptrdiff_t kp, const std::int32_t* row_sums, std::ptrdiff_t m0, std::ptrdiff_t p, int h) {
     const std::ptrdiff_t n0 = p * 16 + 8 * h;
     if (n0 >= g.n) return;
     const unsigned char* panel = g.weights.panel(p) + 32 * h;
@@ -66,7 +66,7 @@ struct gemm_s8l4_s32_2x16c16 {
         const __m256i u2 = _mm256_unpacklo_epi8(hi, zero), u3 = _mm256_unpackhi_epi8(hi, zero);
 #pragma GCC unroll 2
         for (int r = 0; r < MR; ++r) {
-          const std::int16_t* a = rows + r * kp + k;
+          const std::int16_t* a = rows + r * ld + k;
           const __m256i a0 = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a)));
           const __m256i a1 = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + 8)));
           const __m256i a2 = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + 16)));
@@ -98,10 +98,10 @@ struct gemm_s8l4_s32_2x16c16 {
 
   template <int MR, class Out, class... S>
   QSPARSE_TARGET_AVX2 static void tile(const gemm_clustered_args<Out>& g, const output_pipeline<S...>& pipeline,
-                                       const std::int16_t* rows, std::ptrdiff_t kp, const std::int32_t* row_sums,
+                                       const std::int16_t* rows, std::ptrdiff_t ld, std::ptrdiff_t kp, const std::int32_t* row_sums,
                                        std::ptrdiff_t m0, std::ptrdiff_t p) {
-    half<MR>(g, pipeline, rows, kp, row_sums, m0, p, 0);
-    half<MR>(g, pipeline, rows, kp, row_sums, m0, p, 1);
+    half<MR>(g, pipeline, rows, ld, kp, row_sums, m0, p, 0);
+    half<MR>(g, pipeline, rows, ld, kp, row_sums, m0, p, 1);
   }
 
   template <class Out, class... S>

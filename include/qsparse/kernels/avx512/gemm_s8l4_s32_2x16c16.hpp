@@ -73,7 +73,7 @@ struct gemm_s8l4_s32_2x16c16 {
 
   template <int MR, class Out, class... S>
   QSPARSE_TARGET_AVX512 static void tile(const gemm_clustered_args<Out>& g, const output_pipeline<S...>& pipeline,
-                                         const std::int16_t* rows, std::ptrdiff_t kp, const std::int32_t* row_sums,
+                                         const std::int16_t* rows, std::ptrdiff_t ld, std::ptrdiff_t kp, const std::int32_t* row_sums,
                                          std::ptrdiff_t m0, std::ptrdiff_t p) {
     const unsigned char* panel = g.weights.panel(p);
     const __m512i low = _mm512_set1_epi8(0x0F);
@@ -93,7 +93,7 @@ struct gemm_s8l4_s32_2x16c16 {
       for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 4
         for (int q = 0; q < 4; ++q) {
-          a[r][q] = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows + r * kp + k + 8 * q)));
+          a[r][q] = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows + r * ld + k + 8 * q)));
         }
       }
 #pragma GCC unroll 4

@@ -11,7 +11,7 @@
 //   static constexpr int mr;
 //   using row_type = std::int8_t or std::int16_t;   // how the rows are copied
 //   template <int MR, class G, class Pipeline>
-//   static void tile(const G&, const Pipeline&, const row_type* rows, std::ptrdiff_t kp,
+//   static void tile(const G&, const Pipeline&, const row_type* rows, std::ptrdiff_t ld, std::ptrdiff_t kp,
 //                    const std::int32_t* row_sums, std::ptrdiff_t m0, std::ptrdiff_t panel);
 //
 // and a `run` with its target attribute that calls run_clustered_rows, which is always inlined (see
@@ -45,13 +45,15 @@ QSPARSE_ALWAYS_INLINE void run_clustered_rows(const G& g, const Pipeline& pipeli
   using row_type = typename Tile::row_type;
   constexpr int mr = Tile::mr;
   const std::ptrdiff_t kp = g.weights.k_padded();
-  row_type* rows = thread_scratch<row_type>(static_cast<std::size_t>(mr * kp));
+  // Rows 64 bytes more than K apart: rows a multiple of 4 KiB apart fall into one L1 set.
+  const std::ptrdiff_t ld = kp + 64 / static_cast<std::ptrdiff_t>(sizeof(row_type));
+  row_type* rows = thread_scratch<row_type>(static_cast<std::size_t>(mr * ld));
   std::int32_t row_sums[static_cast<std::size_t>(mr)] = {};
   for (std::ptrdiff_t m0 = m_begin; m0 < m_end; m0 += mr) {
     const int count = static_cast<int>(m_end - m0 < mr ? m_end - m0 : mr);
     for (int r = 0; r < count; ++r) {
       const std::int8_t* src = g.a + (m0 + r) * g.lda;
-      row_type* out = rows + r * kp;
+      row_type* out = rows + r * ld;
       std::int32_t sum = 0;
       for (std::ptrdiff_t k = 0; k < g.k; ++k) {
         out[k] = static_cast<row_type>(src[k]);
@@ -61,7 +63,7 @@ QSPARSE_ALWAYS_INLINE void run_clustered_rows(const G& g, const Pipeline& pipeli
       row_sums[r] = sum;  // |sum| <= 128 K < 2^31 for every K the entry accepts
     }
     for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
-      clustered_tile_rows<Tile>(count, g, pipeline, static_cast<const row_type*>(rows), kp,
+      clustered_tile_rows<Tile>(count, g, pipeline, static_cast<const row_type*>(rows), ld, kp,
                                 static_cast<const std::int32_t*>(row_sums), m0, p);
     }
   }
