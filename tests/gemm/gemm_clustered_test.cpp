@@ -64,6 +64,7 @@ template <class Out, class Pipeline>
 void check_values(isa_level isa, const clustered& w, std::ptrdiff_t m, std::ptrdiff_t lda, std::int32_t a_zp,
                   const std::vector<std::int8_t>& a, std::ptrdiff_t ldd, const Pipeline& pipeline,
                   const context& ctx = context{}) {
+  const scoped_isa_ceiling ceiling(isa);  // the kernel of `isa` runs whatever QSPARSE_ISA_CEILING says
   const auto a_view = make_strided_view(a.data(), {m, w.k}, {lda, 1});
   std::vector<Out> got(static_cast<std::size_t>(std::max<std::ptrdiff_t>(m * ldd, 1)), Out{77});
   std::vector<Out> want = got;
@@ -299,6 +300,16 @@ TEST_CASE("gemm_clustered: bad arguments are qsparse::error naming the value", "
   CHECK_THAT(corrupt(panel0 + 256 + 64 * 3 + 16 * 3 + 9, 0x0F, size), Catch::Contains("index of k = 9 of column 15 is 15"));
   CHECK_THAT(corrupt(panel0 + 512 + 8, 0x01, size), Catch::Contains("index of k = 40 of column 0 is 1; padding"));  // K = 40
 
+  // Weights packed for an ISA above the ceiling.
+  if (cpu_supports(isa_level::avx2)) {
+    const packed_clustered_weights avx2_packed = pack_clustered_weights(w.indices(), w.codebook(), nullptr, isa_level::avx2);
+    const scoped_isa_ceiling ceiling(isa_level::scalar);
+    CHECK_THAT(testing::error_of([&] {
+                 gemm_clustered(context{}, make_view(a.data(), 3, 40), avx2_packed.view(), make_view(dst.data(), 3, 20),
+                                pipeline());
+               }),
+               Catch::Contains("packed for avx2") && Catch::Contains("at most scalar"));
+  }
   // One k deeper than the exact int32 bound.
   const auto deep = make_clustered(65794, 1, 2, 0, rng);
   const packed_clustered_weights deep_packed = pack_clustered_weights(deep.indices(), deep.codebook());
