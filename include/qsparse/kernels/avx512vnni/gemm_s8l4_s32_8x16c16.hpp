@@ -1,0 +1,182 @@
+// qsparse/kernels/avx512vnni/gemm_s8l4_s32_8x16c16.hpp — the clustered GEMM on AVX-512 VNNI: up to 8 rows ×
+// one panel of 16 columns, weights in the layout of qsparse/spec/packed_clustered_weights.hpp.
+//
+// Per step (32 k) and chunk g: one 64-byte load, vpandd 0x0F (k 0..15 of the 4 columns) and vpsrlw 4 +
+// vpandd (k 16..31) give the indices; vpshufb with table g (lane L: column 4 L + g's codebook + 128) gives
+// the unsigned weights u = codebook + 128, the u8 operand of vpdpbusd; the row's 16 raw int8 activations,
+// broadcast to every lane (vbroadcasti32x4), are the s8 operand. u in [0, 255] times a in [-128, 127] summed
+// by 4 never saturates. Two shapes of the same arithmetic:
+//   * one or two rows (few_rows, matrix-vector products): all 4 chunks per step, the high-nibble half in
+//     accumulators of its own (8 vpdpbusd chains), the panel prefetched 4 KiB ahead — the weights stream
+//     from memory and the hardware prefetcher alone leaves bandwidth unused;
+//   * three to eight rows (many_rows): two passes over K, each over a pair of chunks, so one lookup serves
+//     2 MR vpdpbusd and one broadcast of a row serves both chunks: per 32 vpdpbusd, 4 vpshufb, 4 vpandd,
+//     2 vpsrlw and 16 broadcasts, where the int8 GEMM needs only its loads. Measured here this is about
+//     0.5-0.6x of the int8 GEMM's speed; eight rows is where GCC 12 still keeps every accumulator in a
+//     register (twelve rows, or four chunks per pass, made it move and spill accumulators every step).
+// The epilogue is the AVX-512 tile's (kernels/avx512/gemm_s8l4_s32_2x16c16.hpp: reduce the chunks, take off
+// 128 Σ a and a_zp · colsum, the pipeline).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "qsparse/core/config.hpp"
+#include "qsparse/core/isa.hpp"
+#include "qsparse/kernels/avx512/gemm_s8l4_s32_2x16c16.hpp"
+#include "qsparse/kernels/avx512/output_pipeline.hpp"
+#include "qsparse/kernels/drivers/clustered_rows.hpp"
+#include "qsparse/spec/gemm_clustered_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/packed_clustered_weights.hpp"
+
+#if QSPARSE_X86
+#include <immintrin.h>
+
+QSPARSE_SIMD_DIAGNOSTICS_BEGIN
+
+namespace qsparse {
+namespace kernels {
+namespace avx512_vnni {
+
+struct gemm_s8l4_s32_8x16c16 {
+  static constexpr int mr = 8;
+  /// How far ahead of the current step the tiles prefetch the panel, in bytes.
+  /// (4 KiB: 16 steps; 2 KiB and 8 KiB measured no better from memory, an extra L2 prefetch 16 KiB ahead
+  /// worse.)
+  static constexpr std::ptrdiff_t prefetch_distance = 4096;
+  static constexpr int nr = 16;
+  static constexpr isa_level isa = isa_level::avx512_vnni;
+  static const char* name() { return "gemm_s8l4_s32_8x16c16__avx512vnni"; }
+  using row_type = std::int8_t;
+
+  /// One or two rows: all 4 chunks per step, the high-nibble half in accumulators of its own, so 8
+  /// vpdpbusd chains hide the latency (matrix-vector products).
+  template <int MR, class Out, class... S>
+  QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void few_rows(
+      const gemm_clustered_args<Out>& g, const output_pipeline<S...>& pipeline, const std::int8_t* rows,
+      std::ptrdiff_t ld, std::ptrdiff_t kp, const std::int32_t* row_sums, std::ptrdiff_t m0, std::ptrdiff_t p) {
+    const unsigned char* panel = g.weights.panel(p);
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    __m512i table[4];
+    __m512i acc[static_cast<std::size_t>(MR)][4];
+    __m512i acc2[static_cast<std::size_t>(MR)][4];
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      table[c] = _mm512_load_si512(panel + 64 * c);
+#pragma GCC unroll 2
+      for (int r = 0; r < MR; ++r) acc[r][c] = acc2[r][c] = _mm512_setzero_si512();
+    }
+    const unsigned char* w = panel + 256;
+    for (std::ptrdiff_t k = 0; k < kp; k += 32, w += 256) {
+#pragma GCC unroll 4
+      for (int line = 0; line < 256; line += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(w + prefetch_distance + line), _MM_HINT_T0);
+      }
+      __m512i lo_a[static_cast<std::size_t>(MR)], hi_a[static_cast<std::size_t>(MR)];
+#pragma GCC unroll 2
+      for (int r = 0; r < MR; ++r) {
+        lo_a[r] = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows + r * ld + k)));
+        hi_a[r] = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows + r * ld + k + 16)));
+      }
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c) {
+        const __m512i v = _mm512_load_si512(w + 64 * c);
+        const __m512i lo = _mm512_shuffle_epi8(table[c], _mm512_and_si512(v, low));
+        const __m512i hi = _mm512_shuffle_epi8(table[c], _mm512_and_si512(_mm512_srli_epi16(v, 4), low));
+#pragma GCC unroll 2
+        for (int r = 0; r < MR; ++r) {
+          acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], lo, lo_a[r]);
+          acc2[r][c] = _mm512_dpbusd_epi32(acc2[r][c], hi, hi_a[r]);
+        }
+      }
+    }
+    __m512i sums[static_cast<std::size_t>(MR)];
+#pragma GCC unroll 2
+    for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_add_epi32(acc[r][c], acc2[r][c]);
+      sums[r] = avx512::reduce_clustered_chunks(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+    }
+    avx512::store_clustered_tile<MR>(g, pipeline, sums, row_sums, m0, p);
+  }
+
+  /// Three to eight rows: two passes over K, each for a pair of chunks (8 columns), so a lookup serves
+  /// 2 MR vpdpbusd and each row's broadcast activations serve both chunks of the pair.
+  template <int MR, class Out, class... S>
+  QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void many_rows(
+      const gemm_clustered_args<Out>& g, const output_pipeline<S...>& pipeline, const std::int8_t* rows,
+      std::ptrdiff_t ld, std::ptrdiff_t kp, const std::int32_t* row_sums, std::ptrdiff_t m0, std::ptrdiff_t p) {
+    const unsigned char* panel = g.weights.panel(p);
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    // The passes' sums go through memory: with both passes' accumulators live GCC 12 spilled and moved
+    // accumulators in every k iteration.
+    alignas(64) std::int32_t part[static_cast<std::size_t>(MR)][4][16];
+#pragma GCC unroll 1
+    for (int c0 = 0; c0 < 4; c0 += 2) {
+      const __m512i table0 = _mm512_load_si512(panel + 64 * c0);
+      const __m512i table1 = _mm512_load_si512(panel + 64 * c0 + 64);
+      __m512i acc0[static_cast<std::size_t>(MR)], acc1[static_cast<std::size_t>(MR)];
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_si512();
+      const unsigned char* w = panel + 256 + 64 * c0;
+      for (std::ptrdiff_t k = 0; k < kp; k += 32, w += 256) {
+        _mm_prefetch(reinterpret_cast<const char*>(w + prefetch_distance), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(w + prefetch_distance + 64), _MM_HINT_T0);
+        const __m512i v0 = _mm512_load_si512(w);
+        const __m512i v1 = _mm512_load_si512(w + 64);
+        const __m512i lo0 = _mm512_shuffle_epi8(table0, _mm512_and_si512(v0, low));
+        const __m512i hi0 = _mm512_shuffle_epi8(table0, _mm512_and_si512(_mm512_srli_epi16(v0, 4), low));
+        const __m512i lo1 = _mm512_shuffle_epi8(table1, _mm512_and_si512(v1, low));
+        const __m512i hi1 = _mm512_shuffle_epi8(table1, _mm512_and_si512(_mm512_srli_epi16(v1, 4), low));
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; ++r) {
+          const std::int8_t* a = rows + r * ld + k;
+          const __m512i lo_a = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a)));
+          const __m512i hi_a = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + 16)));
+          acc0[r] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc0[r], lo0, lo_a), hi0, hi_a);
+          acc1[r] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc1[r], lo1, lo_a), hi1, hi_a);
+        }
+      }
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) {
+        _mm512_store_si512(part[r][c0], acc0[r]);
+        _mm512_store_si512(part[r][c0 + 1], acc1[r]);
+      }
+      asm volatile("" ::: "memory");
+    }
+    __m512i sums[static_cast<std::size_t>(MR)];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      sums[r] = avx512::reduce_clustered_chunks(_mm512_load_si512(part[r][0]), _mm512_load_si512(part[r][1]),
+                                                _mm512_load_si512(part[r][2]), _mm512_load_si512(part[r][3]));
+    }
+    avx512::store_clustered_tile<MR>(g, pipeline, sums, row_sums, m0, p);
+  }
+
+  template <int MR, class Out, class... S>
+  QSPARSE_TARGET_AVX512_VNNI static void tile(const gemm_clustered_args<Out>& g, const output_pipeline<S...>& pipeline,
+                                              const std::int8_t* rows, std::ptrdiff_t ld, std::ptrdiff_t kp, const std::int32_t* row_sums,
+                                              std::ptrdiff_t m0, std::ptrdiff_t p) {
+    if constexpr (MR <= 2) {
+      few_rows<MR>(g, pipeline, rows, ld, kp, row_sums, m0, p);
+    } else {
+      many_rows<MR>(g, pipeline, rows, ld, kp, row_sums, m0, p);
+    }
+  }
+
+  template <class Out, class... S>
+  QSPARSE_TARGET_AVX512_VNNI static void run(const gemm_clustered_args<Out>& g, const output_pipeline<S...>& pipeline,
+                                             std::ptrdiff_t m_begin, std::ptrdiff_t m_end, std::ptrdiff_t panel_begin,
+                                             std::ptrdiff_t panel_end) {
+    drivers::run_clustered_rows<gemm_s8l4_s32_8x16c16>(g, pipeline, m_begin, m_end, panel_begin, panel_end);
+  }
+};
+
+}  // namespace avx512_vnni
+}  // namespace kernels
+}  // namespace qsparse
+
+QSPARSE_SIMD_DIAGNOSTICS_END
+
+#endif  // QSPARSE_X86
