@@ -82,7 +82,8 @@ enum class int4_scales { round_to_nearest, clip_search };
 inline const char* to_string(int4_scales c) { return c == int4_scales::clip_search ? "MSE clip search" : "round to nearest"; }
 
 /// 4-bit group-wise weights (int4_weight_scheme, groups of `group` along K); activations stay float and are
-/// quantized per row by the kernel at run time. K is padded with zero weights to a multiple of the group.
+/// quantized per row by the kernel at run time. K is padded with zero weights to a multiple of the group; a
+/// layer with K below the group size (the CNN's first conv, K = 9) gets one group per output channel instead.
 inline qmodel make_int4(const network& net, const std::string& name, const std::string& arch, int group, int4_scales how) {
   qmodel m = model_skeleton(net, name, arch, weight_format::int4_group);
   std::size_t wi = 0;
@@ -90,17 +91,18 @@ inline qmodel make_int4(const network& net, const std::string& name, const std::
     if (!l.spec.has_weights()) continue;
     const parameters& p = net.params()[wi++];
     l.bias_f.assign(p.b.data(), p.b.data() + p.b.size());
-    const int k = l.spec.k(), n = l.spec.out_c, kp = padded_depth(k, group);
+    // A layer shallower than one group is one group per output channel (K rounded up to the kernel's 8).
+    const int k = l.spec.k(), n = l.spec.out_c, g = std::min(group, padded_depth(k, 8)), kp = padded_depth(k, g);
     matrix padded = matrix::Zero(kp, n);
     padded.topRows(k) = p.w;
-    l.group = group;
+    l.group = g;
     l.w4.assign(static_cast<std::size_t>(kp) * static_cast<std::size_t>(n), 0);
-    l.w4_scale.assign(static_cast<std::size_t>(n) * static_cast<std::size_t>(kp / group), 0.0f);
+    l.w4_scale.assign(static_cast<std::size_t>(n) * static_cast<std::size_t>(kp / g), 0.0f);
     const auto params =
         how == int4_scales::clip_search
-            ? qsparse::search_group_clipping<int4_weight_scheme>(view(padded), 0, group, qsparse::clip_search_options{},
+            ? qsparse::search_group_clipping<int4_weight_scheme>(view(padded), 0, g, qsparse::clip_search_options{},
                                                                  l.w4_scale.data(), nullptr)
-            : qsparse::choose_group_params<int4_weight_scheme>(view(padded), 0, group, l.w4_scale.data(), nullptr);
+            : qsparse::choose_group_params<int4_weight_scheme>(view(padded), 0, g, l.w4_scale.data(), nullptr);
     qsparse::quantize<int4_weight_scheme>(view(padded), qsparse::make_view(l.w4.data(), kp, n), params);
   }
   return m;
