@@ -89,6 +89,7 @@
 #include "qsparse/spec/add_params.hpp"
 #include "qsparse/spec/conv_params.hpp"
 #include "qsparse/spec/dwconv_args.hpp"
+#include "qsparse/spec/f16_accumulation.hpp"
 #include "qsparse/spec/gemm_args.hpp"
 #include "qsparse/spec/gemm_panel_args.hpp"
 #include "qsparse/spec/gemm_q4_args.hpp"
@@ -103,3 +104,4 @@
 #include "qsparse/spec/pool_args.hpp"
 #include "qsparse/spec/pool_params.hpp"
 #include "qsparse/spec/sparse_gemm_args.hpp"
+#include "qsparse/spec/system_pipelines.hpp"
