@@ -318,8 +318,8 @@ TEST_CASE("int64-accumulator multiply keeps 15 bits of the multiplier, as TFLite
 }
 
 TEST_CASE("single_rounding_away: TFLite 2.21's reference FULLY_CONNECTED examples and ties") {
-  // The issue's measured example (LiteRT 2.3, output zero point -5 aside): accumulator 293, multiplier
-  // 1610612736 (0.75), shift -3: 293 * 0.09375 = 27.47 → 27; double rounding gives 28 (220 / 8 = 27.5).
+  // Accumulator 293, multiplier 1610612736 (0.75), shift -3 (the parameters of issue 21's example):
+  // 293 * 0.09375 = 27.47 rounds once to 27; double rounding rounds 219.75 to 220, then 27.5 away to 28.
   CHECK(qsparse::single_rounding_away::apply(293, 1610612736, -3) == 27);
   CHECK(qsparse::double_rounding::apply(293, 1610612736, -3) == 28);
   CHECK(qsparse::single_rounding_away::apply(1, 1 << 30, 0) == 1);    //  0.5 → 1 (away)
