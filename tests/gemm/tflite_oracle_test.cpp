@@ -5,9 +5,9 @@
 //                         three modes (reference kernels, optimized kernels, XNNPACK delegate);
 //   tflite_f16_fc_cases   FULLY_CONNECTED with float16 weights (reference kernels).
 // Every row must come out equal, on every ISA this CPU runs, through the entry point and the pipeline a user
-// would pick for that system (docs/numerics.md, "Which policy matches"): the system aliases of
-// qsparse/quant/system_schemes.hpp. A hidden test case "[.table]" prints how many outputs each candidate
-// rule explains, for the docs.
+// would pick for that system (docs/numerics.md, "Picking a TFLite pipeline"): the pipelines of
+// qsparse/spec/system_pipelines.hpp with the roundings of qsparse/quant/system_schemes.hpp. A hidden test
+// case "[.table]" prints how many outputs each candidate rule explains, for the docs.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
