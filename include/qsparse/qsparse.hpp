@@ -94,6 +94,7 @@
 #include "qsparse/spec/add_params.hpp"
 #include "qsparse/spec/conv_params.hpp"
 #include "qsparse/spec/dwconv_args.hpp"
+#include "qsparse/spec/f16_accumulation.hpp"
 #include "qsparse/spec/gemm_args.hpp"
 #include "qsparse/spec/gemm_clustered_args.hpp"
 #include "qsparse/spec/gemm_panel_args.hpp"
@@ -110,3 +111,4 @@
 #include "qsparse/spec/pool_args.hpp"
 #include "qsparse/spec/pool_params.hpp"
 #include "qsparse/spec/sparse_gemm_args.hpp"
+#include "qsparse/spec/system_pipelines.hpp"

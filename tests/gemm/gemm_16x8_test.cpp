@@ -199,6 +199,49 @@ TEST_CASE("gemm_16x8: every int64 stage combination on every kernel", "[gemm_16x
   }
 }
 
+TEST_CASE("gemm_16x8: the full-multiplier requantization (single_rounding_away) on every kernel",
+          "[gemm_16x8][stages]") {
+  std::mt19937 rng(4);
+  using away = basic_requantize_fixed_point_int64_per_channel<single_rounding_away>;
+  const std::ptrdiff_t shapes[][3] = {{1, 1, 1}, {5, 9, 33}, {17, 5, 70}, {2, 300, 100}};
+  for (isa_level isa : testing::supported_levels()) {
+    for (const auto& s : shapes) {
+      const std::ptrdiff_t m = s[0], k = s[1], n = s[2];
+      column_params cp(n, rng);
+      std::vector<std::int64_t> huge(static_cast<std::size_t>(n));  // sums far beyond 2^47: no bound here
+      for (std::size_t i = 0; i < huge.size(); ++i) huge[i] = (std::int64_t{1} << 61) * (i % 2 == 0 ? 1 : -1) + 12345;
+      std::vector<std::int32_t> m30(static_cast<std::size_t>(n), 1 << 30);
+      std::vector<int> s30(static_cast<std::size_t>(n), -31), s_top(static_cast<std::size_t>(n), 30);
+      check_case(isa, m, k, n, 0, 0, fill::random,
+                 pipeline(bias_add_int64{cp.bias.data()}, away{cp.multipliers.data(), cp.shifts.data()},
+                          saturating_cast<std::int16_t>{}),
+                 rng);
+      check_case(isa, m, k, n, 1, 2, fill::high,
+                 pipeline(bias_add_int64{huge.data()}, away{m30.data(), s30.data()}, saturating_cast<std::int16_t>{}),
+                 rng);
+      check_case(isa, m, k, n, 0, 0, fill::low,
+                 pipeline(bias_add_int64{huge.data()}, away{m30.data(), s_top.data()}, saturating_cast<std::int16_t>{}),
+                 rng);  // saturates both ways
+    }
+  }
+  // Validation: the shift range is single rounding's, [-31, 30]; no 2^47 bound on K.
+  std::vector<std::int16_t> a(8 * 16);
+  std::vector<std::int8_t> w(16 * 24);
+  std::vector<std::int16_t> out(8 * 24);
+  const auto packed = pack_weights_16x8(make_view(w.data(), 16, 24));
+  using Catch::Matchers::Contains;
+  CHECK_THROWS_WITH(
+      gemm_16x8(context{}, make_view(a.data(), 8, 16), packed, make_view(out.data(), 8, 24),
+                pipeline(basic_requantize_fixed_point_int64<single_rounding_away>{{1 << 30, 31}},
+                         saturating_cast<std::int16_t>{})),
+      Contains("single_rounding_away") && Contains("shift in [-31, 30]") && Contains("shift = 31"));
+  CHECK_NOTHROW(detail::check_16x8_accumulator_bound(
+      "f", pipeline(basic_requantize_fixed_point_int64<single_rounding_away>{{1 << 30, 0}}), std::int64_t{1} << 31, 1));
+  CHECK_THROWS_WITH(detail::check_16x8_accumulator_bound("f", pipeline(requantize_fixed_point_int64{{1 << 30, 0}}),
+                                                         std::int64_t{1} << 31, 1),
+                    Contains("2^47"));
+}
+
 TEST_CASE("gemm_16x8: TFLite FullyConnected 16x8 golden vectors (from TFLite's kernel tests)", "[gemm_16x8][tflite]") {
   // Input and output scale 128/65536 = 2^-9, zero points 0; weights [N=3][K=10] = the K x N column-major
   // view; float golden [24, 25, 26, 58, 59, 60] → quantized x * 512 = [12288, 12800, 13312, 29696, 30208,

@@ -51,34 +51,34 @@ bool same_floats(const std::vector<float>& got, const std::vector<float>& want, 
 
 // Runs gemm_f16 on weights packed for `isa` (from float16) and reference_gemm_f16 on the same data; the
 // destination's padding (strided rows) must stay untouched.
-template <class Pipeline>
+template <class Pipeline, class Sum = f16_fma_chain>
 void check_values(isa_level isa, std::ptrdiff_t m, std::ptrdiff_t k, std::ptrdiff_t n, std::ptrdiff_t lda,
                   std::ptrdiff_t ldd, const std::vector<float>& a, const std::vector<float16>& w,
-                  const Pipeline& pipeline, const context& ctx = context{}) {
+                  const Pipeline& pipeline, const context& ctx = context{}, Sum sum = Sum{}) {
   const auto a_view = make_strided_view(a.data(), {m, k}, {lda, 1});
   const auto w_view = make_view(w.data(), k, n);
   std::vector<float> got(static_cast<std::size_t>(std::max<std::ptrdiff_t>(m * ldd, 1)), 77.0f);
   std::vector<float> want = got;
   const packed_weights_f16 packed = pack_weights_f16(w_view, isa);
-  gemm_f16(ctx, a_view, packed, make_strided_view(got.data(), {m, n}, {ldd, 1}), pipeline);
-  reference_gemm_f16(a_view, w_view, make_strided_view(want.data(), {m, n}, {ldd, 1}), pipeline);
+  gemm_f16(ctx, a_view, packed, make_strided_view(got.data(), {m, n}, {ldd, 1}), pipeline, sum);
+  reference_gemm_f16(a_view, w_view, make_strided_view(want.data(), {m, n}, {ldd, 1}), pipeline, sum);
   std::string where;
-  INFO(selected_kernel_name(packed.view())
+  INFO(selected_kernel_name(packed.view()) << " " << Sum::name
        << " on " << to_string(isa) << " M=" << m << " K=" << k << " N=" << n << " lda=" << lda << " ldd=" << ldd);
   const bool same = same_floats(got, want, where);
   INFO(where);
   REQUIRE(same);
 }
 
-template <class Pipeline>
+template <class Pipeline, class Sum = f16_fma_chain>
 void check_case(isa_level isa, std::ptrdiff_t m, std::ptrdiff_t k, std::ptrdiff_t n, std::ptrdiff_t lda_extra,
-                std::ptrdiff_t ldd_extra, const Pipeline& pipeline, std::mt19937& rng) {
+                std::ptrdiff_t ldd_extra, const Pipeline& pipeline, std::mt19937& rng, Sum sum = Sum{}) {
   const std::ptrdiff_t lda = k + lda_extra;
   const auto a = random_values(static_cast<std::size_t>(std::max<std::ptrdiff_t>(m * lda, 1)), 1.0f, rng);
   const auto wf = random_values(static_cast<std::size_t>(k * n), 1.0f, rng);
   std::vector<float16> w(wf.size());
   to_float16(wf.data(), w.data(), static_cast<std::ptrdiff_t>(w.size()));
-  check_values(isa, m, k, n, lda, n + ldd_extra, a, w, pipeline);
+  check_values(isa, m, k, n, lda, n + ldd_extra, a, w, pipeline, context{}, sum);
 }
 
 template <class Kernel>
@@ -128,6 +128,55 @@ TEST_CASE("gemm_f16: every kernel equals the reference on its edge shapes", "[ge
     }
   });
   REQUIRE(!exercised.empty());
+}
+
+TEST_CASE("gemm_f16 multiply-then-add: every kernel equals its reference on the edge shapes", "[gemm_f16][kernels]") {
+  std::mt19937 rng(43);
+  std::vector<std::string> ran;
+  kernels::for_each_kernel(kernels::gemm_f16_kernels_for<f16_multiply_then_add>{}, [&](auto kernel) {
+    using K = decltype(kernel);
+    if (!cpu_supports(K::isa)) return;
+    ran.emplace_back(K::name());
+    for (auto k : family<K>::ks()) {
+      for (auto m : family<K>::ms()) {
+        for (auto n : {std::ptrdiff_t{1}, std::ptrdiff_t{K::nr - 1}, std::ptrdiff_t{2 * K::nr + 7},
+                       std::ptrdiff_t{5 * K::nr + 3}}) {
+          const auto bias = random_values(static_cast<std::size_t>(n), 2.0f, rng);
+          check_case(K::isa, m, k, n, 2, 3, pipeline(bias_add_float{bias.data()}), rng, f16_multiply_then_add{});
+        }
+      }
+    }
+  });
+  REQUIRE(ran == testing::runnable_kernel_names(kernels::gemm_f16_kernels_for<f16_multiply_then_add>{}));
+  // Infinities, NaN, subnormals and signed zeros go the same way as in the reference.
+  std::vector<float> a = {inf, -inf, 0.0f, -0.0f, 1e-40f, -1e-40f, 3.0e38f, std::nanf(""), 1.0f, -2.0f};
+  std::vector<float16> w(a.size() * 19);
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    const float values[] = {0.0f, -0.0f, 1.0f, -1.0f, 65504.0f, 6.0e-8f, -3.5f, 0.5f};
+    w[i] = float16(values[i % 8]);
+  }
+  for (isa_level isa : testing::supported_levels()) {
+    check_values(isa, 1, static_cast<std::ptrdiff_t>(a.size()), 19, static_cast<std::ptrdiff_t>(a.size()), 19, a, w,
+                 pipeline(), context{}, f16_multiply_then_add{});
+  }
+}
+
+TEST_CASE("gemm_f16 multiply-then-add rounds each product: no FMA on any ISA level", "[gemm_f16][stages]") {
+  // acc = -(1 + 2^-10 + 2^-23), then + (1 + 2^-23) * (1 + 2^-10) = 1 + 2^-10 + 2^-23 + 2^-33 exactly: the
+  // fused step keeps 2^-33, the rounded product drops it (below half an ulp) and the sum is 0.
+  const std::vector<float> a = {-(1.0f + std::ldexp(1.0f, -10) + std::ldexp(1.0f, -23)), 1.0f + std::ldexp(1.0f, -23)};
+  const std::vector<float16> w = {float16(1.0f), float16(1.0f + std::ldexp(1.0f, -10))};
+  REQUIRE(static_cast<float>(w[1]) == 1.0f + std::ldexp(1.0f, -10));
+  for (isa_level isa : testing::supported_levels()) {
+    const packed_weights_f16 packed = pack_weights_f16(make_view(w.data(), 2, 1), isa);
+    float fused = 0.0f, separate = 1.0f;
+    gemm_f16(context{}, make_view(a.data(), 1, 2), packed, make_view(&fused, 1, 1), pipeline());
+    gemm_f16(context{}, make_view(a.data(), 1, 2), packed, make_view(&separate, 1, 1), pipeline(),
+             f16_multiply_then_add{});
+    INFO(to_string(isa));
+    CHECK(fused == std::ldexp(1.0f, -33));
+    CHECK(separate == 0.0f);
+  }
 }
 
 TEST_CASE("gemm_f16: every float stage order on every ISA level", "[gemm_f16][stages]") {

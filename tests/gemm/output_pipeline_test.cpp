@@ -95,6 +95,28 @@ bool check_pipeline(const output_pipeline<S...>& p, std::int64_t bound = -1) {
   return exact;
 }
 
+/// The AVX2 evaluator (8 lanes at a time) against evaluate() on every accumulator.
+template <class... S>
+QSPARSE_TARGET_AVX2 void run_avx2(const output_pipeline<S...>& p, const std::vector<std::int32_t>& acc,
+                                  typename output_pipeline<S...>::output_type* out) {
+  for (std::size_t i = 0; i < acc.size(); i += 8) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc.data() + i));
+    kernels::avx2::store_row(p, v, static_cast<std::ptrdiff_t>(i % 16), 8, out + i);
+  }
+}
+template <class... S>
+void check_pipeline_avx2(const output_pipeline<S...>& p) {
+  using out_t = typename output_pipeline<S...>::output_type;
+  const std::vector<std::int32_t> acc = accumulators();
+  std::vector<out_t> got(acc.size()), want(acc.size());
+  run_avx2(p, acc, got.data());
+  for (std::size_t i = 0; i < acc.size(); ++i) want[i] = evaluate(p, acc[i], 0, static_cast<std::ptrdiff_t>(i % 16));
+  for (std::size_t i = 0; i < acc.size(); ++i) {
+    INFO("accumulator " << acc[i] << ", AVX2");
+    REQUIRE(static_cast<std::int64_t>(got[i]) == static_cast<std::int64_t>(want[i]));
+  }
+}
+
 }  // namespace
 
 // This file is built without -m flags, where GCC aligns __m512 and __m256 to 16 bytes only: the structs
@@ -229,5 +251,49 @@ TEST_CASE("the AVX-512 fast evaluator is used exactly where it equals the scalar
   multipliers[9] = int32_min;
   CHECK_FALSE(check_pipeline(pipeline(requantize_fixed_point_per_channel<double_rounding>{multipliers, shifts})));
   CHECK_FALSE(check_pipeline(pipeline(requantize_fixed_point<double_rounding>{quantized_multiplier{int32_min, 0}})));
+}
+
+TEST_CASE("single_rounding_away and double_rounding_up: the AVX2 and AVX-512 evaluators equal the scalar stages",
+          "[gemm][pipeline]") {
+  std::int32_t multipliers[16], shifts[16], away_shifts[16];
+  for (int i = 0; i < 16; ++i) {  // few significant bits: ties at every shift
+    multipliers[i] = (1 << 30) + (i % 4) * (1 << 28);
+    shifts[i] = -2 * i;
+    away_shifts[i] = 1 - 2 * i;
+  }
+  shifts[15] = -31;
+  shifts[14] = 0;
+  away_shifts[0] = 30;
+  const auto away = pipeline(requantize_fixed_point_per_channel<single_rounding_away>{multipliers, away_shifts},
+                             add_zero_point{-5}, clamp{-128, 127}, saturating_cast<std::int8_t>{});
+  const auto away_raw = pipeline(requantize_fixed_point_per_channel<single_rounding_away>{multipliers, away_shifts});
+  const auto up = pipeline(requantize_fixed_point_per_channel<double_rounding_up>{multipliers, shifts},
+                           add_zero_point{3}, saturating_cast<std::int8_t>{});
+  const auto up_raw = pipeline(requantize_fixed_point_per_channel<double_rounding_up>{multipliers, shifts});
+  const auto up_tensor = pipeline(requantize_fixed_point<double_rounding_up>{quantized_multiplier{int32_max, -1}});
+  if (cpu_supports(isa_level::avx2)) {
+    check_pipeline_avx2(away);
+    check_pipeline_avx2(away_raw);
+    check_pipeline_avx2(up);
+    check_pipeline_avx2(up_raw);
+    check_pipeline_avx2(up_tensor);
+  }
+  if (!cpu_supports(isa_level::avx512)) {
+    WARN("AVX-512 not available on this CPU: its evaluators of the TFLite roundings are not exercised");
+    return;
+  }
+  using kernels::avx512::has_fast_path;
+  static_assert(has_fast_path<std::tuple<kernels::avx512::prepared_fixed_point<double_rounding_up>>>::value);
+  static_assert(!has_fast_path<std::tuple<kernels::avx512::prepared_fixed_point<single_rounding_away>>>::value);
+  check_pipeline(away);
+  check_pipeline(away_raw);
+  CHECK(check_pipeline(up));  // plain: the fast evaluator runs and is checked
+  CHECK(check_pipeline(up_raw));
+  CHECK(check_pipeline(up_tensor));
+  shifts[3] = 2;  // one lane shifts left: the fast evaluator is refused, the full one still exact
+  CHECK_FALSE(check_pipeline(pipeline(requantize_fixed_point_per_channel<double_rounding_up>{multipliers, shifts})));
+  shifts[3] = -3;
+  multipliers[9] = int32_min;
+  CHECK_FALSE(check_pipeline(pipeline(requantize_fixed_point_per_channel<double_rounding_up>{multipliers, shifts})));
 }
 #endif

@@ -170,6 +170,20 @@ struct avx2_driver {
                                                                                              load(s + i)));
     }
   }
+  QSPARSE_TARGET_AVX2 static void single_away(const int32_t* x, const int32_t* m, const int32_t* s, int32_t* out,
+                                                size_t n) {
+    for (size_t i = 0; i < n; i += lanes) {
+      store(out + i, qsparse::kernels::avx2::multiply_by_quantized_multiplier_single_rounding_away(
+                         load(x + i), load(m + i), load(s + i)));
+    }
+  }
+  QSPARSE_TARGET_AVX2 static void double_up(const int32_t* x, const int32_t* m, const int32_t* s, int32_t* out,
+                                              size_t n) {
+    for (size_t i = 0; i < n; i += lanes) {
+      store(out + i, qsparse::kernels::avx2::multiply_by_quantized_multiplier_double_rounding_up(
+                         load(x + i), load(m + i), load(s + i)));
+    }
+  }
   static void array_double(const int32_t* x, int32_t* y, std::ptrdiff_t n, int32_t m, int shift) {
     qsparse::kernels::avx2::multiply_by_quantized_multiplier(x, y, n, m, shift);
   }
@@ -219,6 +233,20 @@ struct avx512_driver {
                                            size_t n) {
     for (size_t i = 0; i < n; i += lanes) {
       store(out + i, qsparse::kernels::avx512::multiply_by_quantized_multiplier_single_rounding(
+                         load(x + i), load(m + i), load(s + i)));
+    }
+  }
+  QSPARSE_TARGET_AVX512 static void single_away(const int32_t* x, const int32_t* m, const int32_t* s, int32_t* out,
+                                                size_t n) {
+    for (size_t i = 0; i < n; i += lanes) {
+      store(out + i, qsparse::kernels::avx512::multiply_by_quantized_multiplier_single_rounding_away(
+                         load(x + i), load(m + i), load(s + i)));
+    }
+  }
+  QSPARSE_TARGET_AVX512 static void double_up(const int32_t* x, const int32_t* m, const int32_t* s, int32_t* out,
+                                              size_t n) {
+    for (size_t i = 0; i < n; i += lanes) {
+      store(out + i, qsparse::kernels::avx512::multiply_by_quantized_multiplier_double_rounding_up(
                          load(x + i), load(m + i), load(s + i)));
     }
   }
@@ -366,6 +394,37 @@ TEST_CASE("single-rounding multiply_by_quantized_multiplier is bit-exact with th
     driver::single(in.a.data(), in.b.data(), in.c.data(), out.data(), out.size());
     compare(driver::name, "MBQM single rounding", in, out,
             [](int32_t x, int32_t m, int32_t s) { return qsparse::single_rounding::apply(x, m, s); });
+  });
+}
+
+TEST_CASE("single rounding ties away and double rounding ties up are bit-exact with the scalar ones on every ISA",
+          "[simd]") {
+  value_source source(405);
+  operands single_in;  // a = x, b = multiplier >= 0, c = shift in [-31, 30]
+  operands double_in;  // any multiplier, shift in [-31, 40]
+  const int32_t multipliers[] = {0, 1, 2, 1 << 30, (1 << 30) + 1, (1 << 30) + 12345, int32_max - 1, int32_max};
+  for (int32_t x : adversarial_values()) {
+    for (int32_t m : multipliers) {
+      for (int shift = -31; shift <= 30; ++shift) single_in.push(x, m, shift);
+      for (int shift = -31; shift <= 40; ++shift) double_in.push(x, shift % 2 == 0 ? m : int32_min + m % 7, shift);
+    }
+  }
+  for (size_t i = 0; i < random_lanes / 2; ++i) {
+    single_in.push(source(), source.non_negative_multiplier(), source.uniform(-31, 30));
+    double_in.push(source(), source.multiplier(), source.uniform(-31, 31));
+  }
+  single_in.pad();
+  double_in.pad();
+  std::vector<int32_t> out(single_in.size());
+  std::vector<int32_t> out_double(double_in.size());
+  for_each_isa([&](auto isa) {
+    using driver = decltype(isa);
+    driver::single_away(single_in.a.data(), single_in.b.data(), single_in.c.data(), out.data(), out.size());
+    compare(driver::name, "MBQM single rounding ties away", single_in, out,
+            [](int32_t x, int32_t m, int32_t s) { return qsparse::single_rounding_away::apply(x, m, s); });
+    driver::double_up(double_in.a.data(), double_in.b.data(), double_in.c.data(), out_double.data(), out_double.size());
+    compare(driver::name, "MBQM double rounding ties up", double_in, out_double,
+            [](int32_t x, int32_t m, int32_t s) { return qsparse::double_rounding_up::apply(x, m, s); });
   });
 }
 

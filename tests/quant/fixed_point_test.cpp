@@ -86,6 +86,27 @@ int32_t tflite_single_rounding(int32_t x, int32_t multiplier, int shift) {
   return r > int32_max ? int32_max : r < int32_min ? int32_min : static_cast<int32_t>(r);
 }
 
+// x * M / 2^(31 - shift) rounded once, ties away from zero, in 128-bit arithmetic, saturated (x any int64).
+int32_t single_rounding_away_oracle(int64_t x, int32_t multiplier, int shift) {
+  const int total_shift = 31 - shift;
+  const int128 p = static_cast<int128>(x) * multiplier;
+  const int128 magnitude = ((p < 0 ? -p : p) + (static_cast<int128>(1) << (total_shift - 1))) >> total_shift;
+  const int128 r = p < 0 ? -magnitude : magnitude;
+  return r > int32_max ? int32_max : r < int32_min ? int32_min : static_cast<int32_t>(r);
+}
+
+// SRDHM (gemmlowp's) of the saturated left-shifted input, then floor((v + 2^(e-1)) / 2^e) in 64 bits.
+int32_t double_rounding_up_oracle(int32_t x, int32_t multiplier, int shift) {
+  const int left_shift = shift > 0 ? shift : 0;
+  const int right_shift = shift > 0 ? 0 : -shift;
+  const int128 shifted = static_cast<int128>(x) * (static_cast<int128>(1) << left_shift);
+  const int32_t input =
+      shifted > int32_max ? int32_max : shifted < int32_min ? int32_min : static_cast<int32_t>(shifted);
+  const int64_t high = gemmlowp::SaturatingRoundingDoublingHighMul(input, multiplier);
+  if (right_shift == 0) return static_cast<int32_t>(high);
+  return static_cast<int32_t>((high + (int64_t{1} << (right_shift - 1))) >> right_shift);
+}
+
 // Counts mismatches in a hot loop without Catch's per-assertion cost; keeps the first for the report.
 class mismatches {
  public:
@@ -294,6 +315,91 @@ TEST_CASE("int64-accumulator multiply keeps 15 bits of the multiplier, as TFLite
   CHECK_THROWS_WITH(qsparse::multiply_by_quantized_multiplier(int64_t{0}, 1, 8), Contains("shift = 8"));
   CHECK_THROWS_WITH(qsparse::multiply_by_quantized_multiplier(int64_t{0}, -1, 0), Contains("multiplier = -1"));
   CHECK_THROWS_AS(qsparse::multiply_by_quantized_multiplier(int64_t{0}, 1, -32), qsparse::error);
+}
+
+TEST_CASE("single_rounding_away: TFLite 2.21's reference FULLY_CONNECTED examples and ties") {
+  // Accumulator 293, multiplier 1610612736 (0.75), shift -3 (the parameters of issue 21's example):
+  // 293 * 0.09375 = 27.47 rounds once to 27; double rounding rounds 219.75 to 220, then 27.5 away to 28.
+  CHECK(qsparse::single_rounding_away::apply(293, 1610612736, -3) == 27);
+  CHECK(qsparse::double_rounding::apply(293, 1610612736, -3) == 28);
+  CHECK(qsparse::single_rounding_away::apply(1, 1 << 30, 0) == 1);    //  0.5 → 1 (away)
+  CHECK(qsparse::single_rounding_away::apply(-1, 1 << 30, 0) == -1);  // -0.5 → -1 (away)
+  CHECK(qsparse::single_rounding::apply(-1, 1 << 30, 0) == 0);        // ties up: -0.5 → 0
+  CHECK(qsparse::single_rounding_away::apply(-3, 1 << 30, 0) == -2);   // -1.5 → -2
+  CHECK(qsparse::single_rounding_away::apply(-5, 1 << 30, -1) == -1);  // -1.25 → -1
+  CHECK(qsparse::single_rounding_away::apply(int32_min, int32_max, 30) == int32_min);
+  CHECK(qsparse::single_rounding_away::apply(int32_max, int32_max, 30) == int32_max);
+  CHECK(qsparse::single_rounding_away::apply(int32_min, int32_max, -31) == -1);  // -(1 - 2^-31) → -1
+  CHECK(qsparse::single_rounding_away::apply(int32_min, 1 << 30, -31) == -1);    // -0.5 → -1 (away)
+  CHECK(qsparse::single_rounding::apply(int32_min, 1 << 30, -31) == 0);          // -0.5 → 0 (up)
+  CHECK(qsparse::single_rounding_away::apply(7, 0, 0) == 0);
+  CHECK(qsparse::single_rounding_away::apply(int64_t{-3}, 1 << 30, 0) == -2);
+  CHECK(qsparse::single_rounding_away::apply(std::numeric_limits<int64_t>::min(), int32_max, -31) == int32_min);
+  CHECK(qsparse::single_rounding_away::apply(std::numeric_limits<int64_t>::max(), int32_max, -31) == int32_max);
+  CHECK(qsparse::single_rounding_away::apply(int64_t{1} << 40, 1 << 30, -31) == 256);
+  CHECK(qsparse::single_rounding_away::apply(-(int64_t{1} << 40) - (int64_t{1} << 31), 1 << 30, -31) == -257);  // tie
+  value_source source(21);
+  mismatches bad;
+  for (int shift = -31; shift <= 30; ++shift) {
+    for (int i = 0; i < 6000; ++i) {
+      const int32_t x = source();
+      int32_t m = source.multiplier();
+      if (m < 0) m = m == int32_min ? int32_max : -m;
+      const int32_t got = qsparse::multiply_by_quantized_multiplier_single_rounding_away(x, m, shift);
+      bad.record(got == single_rounding_away_oracle(x, m, shift), "x = ", x, ", M = ", m, ", shift = ", shift, ": ",
+                 got);
+      // int64: the 32-bit value, a random 64-bit one and one with a tie at the shift
+      const auto wide = static_cast<int64_t>(source.rng()()) >> (source.rng()() % 40);
+      const int64_t tie = (wide >> 8) * 256 + (int64_t{1} << 7);
+      for (int64_t xi : {int64_t{x}, wide, tie}) {
+        const int32_t got64 = qsparse::multiply_by_quantized_multiplier_single_rounding_away(xi, m, shift);
+        bad.record(got64 == single_rounding_away_oracle(xi, m, shift), "x = ", xi, ", M = ", m, ", shift = ", shift,
+                   ": ", got64);
+      }
+    }
+  }
+  INFO(bad.first());
+  REQUIRE(bad.count() == 0);
+  using Catch::Matchers::Contains;
+  CHECK_THROWS_WITH(qsparse::multiply_by_quantized_multiplier_single_rounding_away(1, -1, 0),
+                    Contains("multiplier = -1"));
+  CHECK_THROWS_WITH(qsparse::multiply_by_quantized_multiplier_single_rounding_away(int64_t{1}, 1, 31),
+                    Contains("shift = 31"));
+  CHECK_THROWS_AS(qsparse::multiply_by_quantized_multiplier_single_rounding_away(1, 1, -32), qsparse::error);
+  CHECK(qsparse::single_rounding_away::accepts(int32_max, 30));
+  CHECK_FALSE(qsparse::single_rounding_away::accepts(-1, 0));
+  CHECK_FALSE(qsparse::single_rounding_away::accepts(1, 31));
+  CHECK(qsparse::single_rounding_away::quantize(0.75) == quantized_multiplier{1610612736, 0});
+}
+
+TEST_CASE("double_rounding_up: the optimized kernels' last shift rounds ties toward +infinity") {
+  // SRDHM(-3, 2^30) = floor(-1.5 + 0.5) = -1, then -1 / 2 = -0.5: ties up give 0, double_rounding -1.
+  CHECK(qsparse::double_rounding_up::apply(-3, 1 << 30, -1) == 0);
+  CHECK(qsparse::double_rounding::apply(-3, 1 << 30, -1) == -1);
+  CHECK(qsparse::double_rounding_up::apply(5, 1 << 30, -1) == 2);  // SRDHM 3 (2.5 up), 1.5 → 2
+  CHECK(qsparse::double_rounding_up::apply(int32_max, int32_max, -1) == 1073741823);  // no overflow at the top
+  CHECK(qsparse::double_rounding_up::apply(int32_min, int32_min, -31) == 1);
+  CHECK(qsparse::double_rounding_up::apply(int32_min, int32_max, -31) == -1);
+  CHECK(qsparse::double_rounding_up::apply(int32_max, 1 << 30, 3) == 1073741824);  // saturated left shift
+  value_source source(22);
+  mismatches bad;
+  for (int shift = -31; shift <= 31; ++shift) {
+    for (int i = 0; i < 6000; ++i) {
+      const int32_t x = source();
+      const int32_t m = source.multiplier();
+      const int32_t got = qsparse::multiply_by_quantized_multiplier_double_rounding_up(x, m, shift);
+      bad.record(got == double_rounding_up_oracle(x, m, shift), "x = ", x, ", M = ", m, ", shift = ", shift, ": ",
+                 got);
+    }
+  }
+  INFO(bad.first());
+  REQUIRE(bad.count() == 0);
+  CHECK_THROWS_WITH(qsparse::multiply_by_quantized_multiplier_double_rounding_up(1, 1, -32),
+                    Catch::Matchers::Contains("shift = -32"));
+  CHECK(qsparse::double_rounding_up::accepts(1 << 30, 40));
+  CHECK_FALSE(qsparse::double_rounding_up::accepts(1 << 30, -32));
+  CHECK(qsparse::reduced_multiplier_rounding::apply(int64_t{int32_max}, int32_max, 0) == 2147418111);
+  CHECK_FALSE(qsparse::reduced_multiplier_rounding::accepts(1, 8));
 }
 
 TEST_CASE("oracle: saturating_rounding_doubling_high_mul equals gemmlowp's") {

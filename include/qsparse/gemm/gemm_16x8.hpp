@@ -14,11 +14,13 @@
 //   * packed: symmetric int8 weights (zero point 0) packed by pack_weights_16x8 for an ISA this CPU runs
 //     (under the ISA ceiling); the kernel is the one of that ISA (selected_kernel_name tells which).
 //   * the pipeline starts from the int64 sum: bias_add_int64 and requantize_fixed_point_int64[_per_channel]
-//     (output_stages.hpp), then any int32 stage; the empty pipeline writes the raw int64 sums.
+//     (TFLite's CONV_2D 16x8) or basic_requantize_fixed_point_int64[_per_channel]<single_rounding_away>
+//     (its reference FULLY_CONNECTED 16x8; output_stages.hpp), then any int32 stage; the empty pipeline
+//     writes the raw int64 sums.
 //   * dst: M×N view of the pipeline's output type (output_type_from<std::int64_t>), contiguous along N.
 // The sum is exact for every K (K <= 2^31, the packing limit: |sum| <= K * 2^22 <= 2^53): kernels sum
 // vpmaddwd pairs in int32 over blocks of at most 255 pairs, which cannot overflow, and add the blocks in
-// int64. The int64 requantization (TFLite's MultiplyByQuantizedMultiplier(int64)) needs |acc| < 2^47, and
+// int64. The 15-bit int64 requantization (TFLite's MultiplyByQuantizedMultiplier(int64)) needs |acc| < 2^47, and
 // bias_add_int64 must not overflow; both are checked up front from the worst case K * 2^22 + max|bias|
 // (K < 2^25 without bias), so a too-deep K is a qsparse::error, never a silent wrap.
 // The output stages run per element with the scalar definition `evaluate` in every kernel (M*N
@@ -71,6 +73,16 @@ constexpr std::uint64_t magnitude_u64(std::int64_t v) noexcept {
   return v < 0 ? std::uint64_t{0} - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
 }
 
+/// The rounding policy R of an int64 requantization stage.
+template <class Stage>
+struct rounding_of;
+template <class R>
+struct rounding_of<basic_requantize_fixed_point_int64<R>> { using type = R; };
+template <class R>
+struct rounding_of<basic_requantize_fixed_point_int64_per_channel<R>> { using type = R; };
+template <class Stage>
+using rounding_of_t = typename rounding_of<Stage>::type;
+
 /// Checks, from the worst case |Σ_k a*w| <= K * 2^22, that every int64 stage of the pipeline stays inside
 /// its preconditions: bias_add_int64 cannot overflow int64, the int64 requantization sees |acc| < 2^47.
 /// Stages after the requantization work on int32 and need nothing here. Call after validate().
@@ -96,12 +108,14 @@ void check_16x8_accumulator_bound(const char* fn, const output_pipeline<S...>& p
             ", and the earlier bias plus max |bias| = ", bias_total + largest, " take it past 2^63 - 1");
       bound += largest;
       bias_total += largest;
-    } else if constexpr (std::is_same_v<stage_t, requantize_fixed_point_int64> ||
-                         std::is_same_v<stage_t, requantize_fixed_point_int64_per_channel>) {
-      check(bound < requantize_limit, fn, ": K = ", k,
-            " is too deep for the int64 requantization: |sum| <= K * 2^22 = ", static_cast<std::uint64_t>(k) << 22,
-            " plus max |bias| = ", bias_total, " can reach ", bound,
-            " >= 2^47 (the limit of TFLite's MultiplyByQuantizedMultiplier(int64)); split K");
+    } else if constexpr (is_int64_requantize_v<stage_t>) {
+      // reduced_multiplier_rounding needs |acc| < 2^47; single_rounding_away is exact for every int64.
+      if constexpr (rounding_of_t<stage_t>::accumulator_bits < 63) {
+        check(bound < requantize_limit, fn, ": K = ", k,
+              " is too deep for the int64 requantization: |sum| <= K * 2^22 = ", static_cast<std::uint64_t>(k) << 22,
+              " plus max |bias| = ", bias_total, " can reach ", bound,
+              " >= 2^47 (the limit of TFLite's MultiplyByQuantizedMultiplier(int64)); split K");
+      }
       int64_stages = false;
     } else {
       int64_stages = false;

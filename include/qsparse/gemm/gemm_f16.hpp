@@ -9,6 +9,9 @@
 // computes, for every (m, n) (reference_gemm_f16 in qsparse/gemm/reference_f16.hpp is the definition):
 //   acc = +0.0f;  for k = 0 .. K-1 in order: acc = fma(a[m][k], float(w16[k][n]), acc)   (one rounding)
 //   dst[m][n] = evaluate(pipeline, acc, m, n)
+// (gemm_f16(..., pipeline, qsparse::f16_multiply_then_add{}) instead: acc = acc + (a[m][k] * float(w16[k][n]))
+// with the product rounded first, never fused: TFLite's reference float16-weight FC; the fast paths run
+// vmulps then vaddps; qsparse/spec/f16_accumulation.hpp)
 // where float(w16) is exact and the pipeline holds only float stages: bias_add_float (acc + bias[n], one
 // IEEE addition) and clamp_float, in any order, or nothing. Every kernel produces these bits exactly for
 // every input, including infinities and subnormals, under the default floating-point environment (round to
@@ -37,6 +40,7 @@
 #include "qsparse/gemm/scalar_epilogue.hpp"
 #include "qsparse/kernels/gemm_f16_kernels.hpp"
 #include "qsparse/kernels/registry.hpp"
+#include "qsparse/spec/f16_accumulation.hpp"
 #include "qsparse/spec/gemm_panel_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
 
@@ -70,10 +74,13 @@ void check_gemm_f16_operands(const char* fn, const AView& a, const packed_weight
 
 }  // namespace detail
 
-/// dst = pipeline(Σ_k fma-chained a * float(w16)) with pre-packed float16 weights. See the top of this header.
-template <class A, class LA, class AA, class D, class LD, class AD, class... S>
+/// dst = pipeline(Σ_k a * float(w16)) with pre-packed float16 weights, summed as Sum says (f16_fma_chain or
+/// f16_multiply_then_add). See the top of this header.
+template <class A, class LA, class AA, class D, class LD, class AD, class... S, class Sum>
 void gemm_f16(const context& ctx, const tensor_view<A, 2, LA, AA>& activations, const packed_weights_f16_view& weights,
-              const tensor_view<D, 2, LD, AD>& destination, const output_pipeline<S...>& pipeline) {
+              const tensor_view<D, 2, LD, AD>& destination, const output_pipeline<S...>& pipeline, Sum) {
+  static_assert(detail::is_f16_accumulation_v<Sum>,
+                "qsparse::gemm_f16: the summation must be qsparse::f16_fma_chain or qsparse::f16_multiply_then_add.");
   static_assert(std::is_same_v<std::remove_const_t<A>, float>,
                 "qsparse::gemm_f16: activations must be a 2-D view of float.");
   static_assert(std::is_same_v<D, float>,
@@ -87,7 +94,7 @@ void gemm_f16(const context& ctx, const tensor_view<A, 2, LA, AA>& activations, 
   if constexpr (detail::pipeline_has_custom_stage_v<output_pipeline<S...>>) {
     // A stage of the caller's own: the kernels write raw accumulators, its scalar definition the output.
     detail::run_with_scalar_epilogue<float>(destination, pipeline, [&](const auto& raw) {
-      gemm_f16(ctx, activations, weights, raw, output_pipeline<>{});
+      gemm_f16(ctx, activations, weights, raw, output_pipeline<>{}, Sum{});
     });
   } else {
     if (activations.extent(0) == 0) return;
@@ -96,8 +103,15 @@ void gemm_f16(const context& ctx, const tensor_view<A, 2, LA, AA>& activations, 
         activations.extent(0), activations.extent(1),
         weights.n(),           weights,
         &destination(0, 0),    destination.extent(0) > 1 ? destination.stride(0) : weights.n()};
-    detail::dispatch_panel_kernel(gemm_f16_kernels{}, fn, ctx, g, pipeline);
+    detail::dispatch_panel_kernel(kernels::gemm_f16_kernels_for<Sum>{}, fn, ctx, g, pipeline);
   }
+}
+
+/// dst = pipeline(Σ_k fma-chained a * float(w16)) with pre-packed float16 weights (the default summation).
+template <class A, class LA, class AA, class D, class LD, class AD, class... S>
+void gemm_f16(const context& ctx, const tensor_view<A, 2, LA, AA>& activations, const packed_weights_f16_view& weights,
+              const tensor_view<D, 2, LD, AD>& destination, const output_pipeline<S...>& pipeline) {
+  gemm_f16(ctx, activations, weights, destination, pipeline, f16_fma_chain{});
 }
 
 /// One-off use: packs the K×N weights (float, rounded to float16, or float16) for the best ISA, then runs

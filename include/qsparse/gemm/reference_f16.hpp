@@ -4,6 +4,9 @@
 //   for every (m, n):  acc = +0.0f;
 //                      for k = 0 .. K-1 in order: acc = std::fma(a[m][k], float(w16[k][n]), acc);
 //                      dst[m][n] = evaluate(pipeline, acc, m, n)
+//   reference_gemm_f16(a, w, dst, pipeline, qsparse::f16_multiply_then_add{})
+//                      the same with acc = acc + (a[m][k] * float(w16[k][n])), the product rounded to float
+//                      first (detail::product_not_fused: no FMA contraction), TFLite's reference float FC
 //
 // a is an M×K view of float; w a K×N view of qsparse::float16 (w16 = w) or of float (w16 = float16{w},
 // round to nearest even, as pack_weights_f16 does); dst an M×N view of float; any layouts. The pipeline
@@ -18,13 +21,17 @@
 #include "qsparse/core/float16.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/gemm/gemm_f16.hpp"
+#include "qsparse/spec/f16_accumulation.hpp"
 #include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
 
-template <class A, class LA, class AA, class W, class LW, class AW, class D, class LD, class AD, class... S>
+template <class A, class LA, class AA, class W, class LW, class AW, class D, class LD, class AD, class... S, class Sum>
 void reference_gemm_f16(const tensor_view<A, 2, LA, AA>& activations, const tensor_view<W, 2, LW, AW>& weights,
-                        const tensor_view<D, 2, LD, AD>& destination, const output_pipeline<S...>& pipeline) {
+                        const tensor_view<D, 2, LD, AD>& destination, const output_pipeline<S...>& pipeline, Sum) {
+  static_assert(detail::is_f16_accumulation_v<Sum>,
+                "qsparse::reference_gemm_f16: the summation must be qsparse::f16_fma_chain or "
+                "qsparse::f16_multiply_then_add.");
   using w_t = std::remove_const_t<W>;
   static_assert(std::is_same_v<std::remove_const_t<A>, float> &&
                     (std::is_same_v<w_t, float16> || std::is_same_v<w_t, float>)&&std::is_same_v<D, float>,
@@ -51,11 +58,22 @@ void reference_gemm_f16(const tensor_view<A, 2, LA, AA>& activations, const tens
         } else {
           w = static_cast<float>(float16(weights(k, n)));  // rounded to float16 first, then exact
         }
-        acc = std::fma(activations(m, k), w, acc);
+        if constexpr (std::is_same_v<Sum, f16_fma_chain>) {
+          acc = std::fma(activations(m, k), w, acc);
+        } else {
+          acc = acc + detail::product_not_fused(activations(m, k), w);
+        }
       }
       destination(m, n) = evaluate(pipeline, acc, m, n);
     }
   }
+}
+
+/// The default summation (the fused multiply-add chain).
+template <class A, class LA, class AA, class W, class LW, class AW, class D, class LD, class AD, class... S>
+void reference_gemm_f16(const tensor_view<A, 2, LA, AA>& activations, const tensor_view<W, 2, LW, AW>& weights,
+                        const tensor_view<D, 2, LD, AD>& destination, const output_pipeline<S...>& pipeline) {
+  reference_gemm_f16(activations, weights, destination, pipeline, f16_fma_chain{});
 }
 
 }  // namespace qsparse

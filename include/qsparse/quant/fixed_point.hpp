@@ -10,6 +10,15 @@
 //     with left = max(shift, 0), right = max(-shift, 0). Preconditions: shift >= -31.
 //   single_rounding (TFLITE_SINGLE_ROUNDING=1): (int64(x) * M + 2^(30 - shift)) >> (31 - shift).
 //     Preconditions: M >= 0, -31 <= shift <= 30.
+// and, as measured on the running systems (TensorFlow Lite 2.21 / LiteRT 2.3, docs/numerics.md):
+//   single_rounding_away (reference FULLY_CONNECTED, int8 and 16x8): x * M / 2^(31 - shift) rounded
+//     once, ties away from zero, from the exact product (int32 and int64 accumulators, the full 31-bit
+//     multiplier). Preconditions: M >= 0, -31 <= shift <= 30.
+//   double_rounding_up (the optimized kernels: conv, depthwise, FC without the XNNPACK delegate):
+//     SRDHM(x * 2^left, M) as double_rounding, then a right shift that rounds ties toward +infinity,
+//     floor((v + 2^(right - 1)) / 2^right). Preconditions: shift >= -31.
+//   reduced_multiplier_rounding (int64 accumulators only; reference CONV_2D 16x8): TFLite's
+//     MultiplyByQuantizedMultiplier(int64): the multiplier's top 15 bits, one rounding, ties up.
 //
 // Where TFLite is undefined or only DCHECKs, qsparse saturates and is otherwise identical:
 //   * TFLite forms x * (1 << left) as a plain int32 multiply (undefined on overflow, and for
@@ -24,8 +33,11 @@
 //
 // Public functions validate cheap preconditions and throw qsparse::error; the detail:: forms with
 // the same names check nothing and are what kernels and output stages call per element. The
-// rounding-policy tags double_rounding / single_rounding bundle quantize / accepts / apply so output
-// stages can be templated on them.
+// rounding-policy tags double_rounding / single_rounding / single_rounding_away / double_rounding_up
+// bundle name / quantize / accepts / apply(int32) so that requantize_fixed_point<R> and
+// requantize_fixed_point_per_channel<R> take them; the int64 policies reduced_multiplier_rounding and
+// single_rounding_away add apply(int64) and accumulator_bits for the int64 stages
+// (basic_requantize_fixed_point_int64<R>, qsparse/spec/output_stages.hpp).
 #pragma once
 
 #include <cmath>
@@ -142,6 +154,54 @@ constexpr std::int32_t multiply_by_quantized_multiplier(std::int64_t x, std::int
   return fixed_point_internal::saturate(rounded >> total_shift);
 }
 
+/// One rounding, ties away from zero, of x * multiplier / 2^(31 - shift) (TFLite 2.21's reference
+/// FULLY_CONNECTED), saturated to int32. Requires multiplier >= 0 and -31 <= shift <= 30.
+constexpr std::int32_t multiply_by_quantized_multiplier_single_rounding_away(std::int32_t x, std::int32_t multiplier,
+                                                                             int shift) noexcept {
+  const int total_shift = 31 - shift;  // 1 .. 62
+  const std::int64_t product = static_cast<std::int64_t>(x) * multiplier;  // |product| < 2^62
+  // Ties away: floor((p + 2^(n-1)) / 2^n) for p >= 0, floor((p + 2^(n-1) - 1) / 2^n) for p < 0.
+  const std::int64_t rounded = product + (std::int64_t{1} << (total_shift - 1)) - (product < 0 ? 1 : 0);
+  return fixed_point_internal::saturate(rounded >> total_shift);
+}
+
+/// The same for an int64 accumulator with the full multiplier, from the exact 94-bit product (TFLite
+/// 2.21's reference FULLY_CONNECTED 16x8), saturated to int32. Requires multiplier >= 0 and
+/// -31 <= shift <= 30; any x.
+constexpr std::int32_t multiply_by_quantized_multiplier_single_rounding_away(std::int64_t x, std::int32_t multiplier,
+                                                                             int shift) noexcept {
+  const int total_shift = 31 - shift;  // 1 .. 62
+  const std::uint64_t ux = x < 0 ? std::uint64_t{0} - static_cast<std::uint64_t>(x) : static_cast<std::uint64_t>(x);
+  const auto um = static_cast<std::uint64_t>(multiplier);  // < 2^31
+  // |x| * M = hi * 2^32 + lo with hi = (|x| >> 32) * M < 2^63 and lo = (|x| & (2^32 - 1)) * M < 2^63; the
+  // rounding term 2^(n-1) <= 2^61 joins lo, whose upper half then carries into hi.
+  const std::uint64_t lo = (ux & 0xFFFFFFFFu) * um + (std::uint64_t{1} << (total_shift - 1));
+  const std::uint64_t hi = (ux >> 32) * um + (lo >> 32);
+  std::uint64_t magnitude = 0;  // floor((|x| M + 2^(n-1)) / 2^n), or any value >= 2^31 when it is larger
+  if (total_shift >= 32) {
+    magnitude = hi >> (total_shift - 32);
+  } else if (hi >= (std::uint64_t{1} << 31)) {
+    magnitude = std::uint64_t{1} << 31;
+  } else {
+    magnitude = (hi << (32 - total_shift)) | ((lo & 0xFFFFFFFFu) >> total_shift);
+  }
+  constexpr std::uint64_t limit = std::uint64_t{1} << 31;
+  if (x < 0) return magnitude >= limit ? fixed_point_internal::int32_min : -static_cast<std::int32_t>(magnitude);
+  return magnitude >= limit ? fixed_point_internal::int32_max : static_cast<std::int32_t>(magnitude);
+}
+
+/// SRDHM(saturate(x * 2^left), multiplier), then a right shift rounding ties toward +infinity (TFLite's
+/// optimized kernels). Requires shift >= -31.
+constexpr std::int32_t multiply_by_quantized_multiplier_double_rounding_up(std::int32_t x, std::int32_t multiplier,
+                                                                           int shift) noexcept {
+  const int left_shift = shift > 0 ? shift : 0;
+  const int right_shift = shift > 0 ? 0 : -shift;
+  const std::int32_t high = saturating_rounding_doubling_high_mul(saturating_left_shift(x, left_shift), multiplier);
+  if (right_shift == 0) return high;
+  // floor((v + 2^(e-1)) / 2^e) = floor(v / 2^e) + bit e-1 of v, without the overflow of v + 2^(e-1).
+  return static_cast<std::int32_t>((high >> right_shift) + ((high >> (right_shift - 1)) & 1));
+}
+
 }  // namespace detail
 
 /// TFLite QuantizeMultiplier (default build): m == 0 → (0, 0); q, shift = frexp(m);
@@ -211,6 +271,41 @@ constexpr std::int32_t multiply_by_quantized_multiplier(std::int64_t x, std::int
   return detail::multiply_by_quantized_multiplier(x, multiplier, shift);
 }
 
+/// One rounding, ties away from zero (TFLite 2.21's reference FULLY_CONNECTED, int8), saturated to
+/// int32. Requires multiplier >= 0 and -31 <= shift <= 30.
+constexpr std::int32_t multiply_by_quantized_multiplier_single_rounding_away(std::int32_t x, std::int32_t multiplier,
+                                                                             int shift) {
+  if (multiplier < 0 || shift < -31 || shift > 30) {
+    detail::raise(detail::concat("qsparse::multiply_by_quantized_multiplier_single_rounding_away: need multiplier >= 0 "
+                                 "and shift in [-31, 30], got multiplier = ",
+                                 multiplier, ", shift = ", shift));
+  }
+  return detail::multiply_by_quantized_multiplier_single_rounding_away(x, multiplier, shift);
+}
+
+/// The same for an int64 accumulator with the full multiplier (TFLite 2.21's reference FULLY_CONNECTED
+/// 16x8): exact for every x. Requires multiplier >= 0 and -31 <= shift <= 30.
+constexpr std::int32_t multiply_by_quantized_multiplier_single_rounding_away(std::int64_t x, std::int32_t multiplier,
+                                                                             int shift) {
+  if (multiplier < 0 || shift < -31 || shift > 30) {
+    detail::raise(detail::concat("qsparse::multiply_by_quantized_multiplier_single_rounding_away: need multiplier >= 0 "
+                                 "and shift in [-31, 30], got multiplier = ",
+                                 multiplier, ", shift = ", shift));
+  }
+  return detail::multiply_by_quantized_multiplier_single_rounding_away(x, multiplier, shift);
+}
+
+/// Double rounding whose final shift rounds ties toward +infinity (TFLite's optimized kernels), with the
+/// left-shifted input saturated. Requires shift >= -31.
+constexpr std::int32_t multiply_by_quantized_multiplier_double_rounding_up(std::int32_t x, std::int32_t multiplier,
+                                                                           int shift) {
+  if (shift < -31) {
+    detail::raise(detail::concat(
+        "qsparse::multiply_by_quantized_multiplier_double_rounding_up: shift must be >= -31, got shift = ", shift));
+  }
+  return detail::multiply_by_quantized_multiplier_double_rounding_up(x, multiplier, shift);
+}
+
 /// Rounding policy: TFLite's default double rounding (gemmlowp SRDHM, then RDBPOT).
 struct double_rounding {
   static constexpr const char* name = "double_rounding";
@@ -233,6 +328,50 @@ struct single_rounding {
   }
   static constexpr std::int32_t apply(std::int32_t x, std::int32_t multiplier, int shift) noexcept {
     return detail::multiply_by_quantized_multiplier_single_rounding(x, multiplier, shift);
+  }
+};
+
+/// Rounding policy: one rounding of the exact product, ties away from zero (TFLite 2.21's reference
+/// FULLY_CONNECTED: int8 with requantize_fixed_point<R>, 16x8 with basic_requantize_fixed_point_int64<R>).
+struct single_rounding_away {
+  static constexpr const char* name = "single_rounding_away";
+  static quantized_multiplier quantize(double real) { return quantize_multiplier_single_rounding(real); }
+  static constexpr bool accepts(std::int32_t multiplier, int shift) noexcept {
+    return multiplier >= 0 && shift >= -31 && shift <= 30;
+  }
+  static constexpr std::int32_t apply(std::int32_t x, std::int32_t multiplier, int shift) noexcept {
+    return detail::multiply_by_quantized_multiplier_single_rounding_away(x, multiplier, shift);
+  }
+  /// int64 accumulators: exact for every value (no bound on |x|).
+  static constexpr int accumulator_bits = 63;
+  static constexpr std::int32_t apply(std::int64_t x, std::int32_t multiplier, int shift) noexcept {
+    return detail::multiply_by_quantized_multiplier_single_rounding_away(x, multiplier, shift);
+  }
+};
+
+/// Rounding policy: double rounding whose final right shift rounds ties toward +infinity (TFLite's
+/// optimized kernels: CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED int8 without the XNNPACK delegate).
+struct double_rounding_up {
+  static constexpr const char* name = "double_rounding_up";
+  static quantized_multiplier quantize(double real) { return quantize_multiplier(real); }
+  static constexpr bool accepts(std::int32_t /*multiplier*/, int shift) noexcept { return shift >= -31; }
+  static constexpr std::int32_t apply(std::int32_t x, std::int32_t multiplier, int shift) noexcept {
+    return detail::multiply_by_quantized_multiplier_double_rounding_up(x, multiplier, shift);
+  }
+};
+
+/// Rounding policy of int64 accumulators only: TFLite's MultiplyByQuantizedMultiplier(int64) (the
+/// multiplier's top 15 bits, one rounding, ties toward +infinity; TFLite's reference CONV_2D 16x8).
+/// Needs |x| < 2^47 (accumulator_bits), which the 16x8 entry point checks up front.
+struct reduced_multiplier_rounding {
+  static constexpr const char* name = "reduced_multiplier_rounding";
+  static quantized_multiplier quantize(double real) { return quantize_multiplier(real); }
+  static constexpr bool accepts(std::int32_t multiplier, int shift) noexcept {
+    return multiplier >= 0 && shift >= -31 && shift <= 7;
+  }
+  static constexpr int accumulator_bits = 47;
+  static constexpr std::int32_t apply(std::int64_t x, std::int32_t multiplier, int shift) noexcept {
+    return detail::multiply_by_quantized_multiplier(x, multiplier, shift);
   }
 };
 

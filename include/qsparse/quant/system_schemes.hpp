@@ -20,10 +20,17 @@
 //   torch_quint4                        [0, 15]      (quant_min=0, quant_max=15 in quint8)
 //   torch_qint4                         [-8, 7]      (quant_min=-8, quant_max=7 in qint8)
 //   each affine per tensor; use with_granularity / scheme<> for other mappings.
+// TFLite fixed-point requantization (the rounding R of requantize_fixed_point[_per_channel]<R>):
+//   tflite_reference_fc_rounding           reference FULLY_CONNECTED (int8 and 16x8): single_rounding_away
+//   tflite_reference_conv_rounding         reference CONV_2D / DEPTHWISE_CONV_2D int8: double_rounding
+//   tflite_optimized_fixed_point_rounding  optimized FC / CONV_2D / DEPTHWISE int8: double_rounding_up
+//   Whole pipelines for each kernel family (and XNNPACK's, 16x8, float16 weights):
+//   qsparse/spec/system_pipelines.hpp.
 #pragma once
 
 #include <cstdint>
 
+#include "qsparse/quant/fixed_point.hpp"
 #include "qsparse/quant/scheme.hpp"
 
 namespace qsparse {
@@ -41,5 +48,9 @@ using torch_quint8_reduce_range = scheme<quant_range<std::uint8_t, 0, 127>, per_
 using torch_qint8_reduce_range = scheme<quant_range<std::int8_t, -64, 63>, per_tensor, affine, round_half_to_even>;
 using torch_quint4 = scheme<quant_range<std::uint8_t, 0, 15>, per_tensor, affine, round_half_to_even>;
 using torch_qint4 = scheme<quant_range<std::int8_t, -8, 7>, per_tensor, affine, round_half_to_even>;
+
+using tflite_reference_fc_rounding = single_rounding_away;
+using tflite_reference_conv_rounding = double_rounding;
+using tflite_optimized_fixed_point_rounding = double_rounding_up;
 
 }  // namespace qsparse

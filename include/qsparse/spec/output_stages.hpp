@@ -15,8 +15,9 @@
 // Stages (value type in → out):
 //   bias_add{const int32_t* bias}                      int32 → int32   acc + bias[n], saturating
 //   requantize_fixed_point<R>{quantized_multiplier}    int32 → int32   R::apply(acc, M, shift), R is
-//   requantize_fixed_point_per_channel<R>{M*, shift*}  int32 → int32   double_rounding (TFLite default)
-//                                                                      or single_rounding; per column n
+//   requantize_fixed_point_per_channel<R>{M*, shift*}  int32 → int32   double_rounding (TFLite default),
+//                                                                      single_rounding, single_rounding_away
+//                                                                      or double_rounding_up; per column n
 //   requantize_float{float scale}                      int32 → int32   round_half_to_even(float(acc) * scale),
 //   requantize_float_per_channel{const float* scales}  int32 → int32   saturated to int32 (XNNPACK fp32,
 //                                                                      PyTorch/fbgemm, ONNX)
@@ -33,10 +34,11 @@
 //   bias_add_int64{const int64_t* bias}                int64 → int64   acc + bias[n]; never overflows:
 //                                                                      the 16x8 entry bounds |acc| and
 //                                                                      |bias| up front (gemm_16x8.hpp)
-//   requantize_fixed_point_int64{quantized_multiplier} int64 → int32   TFLite's int64
-//   requantize_fixed_point_int64_per_channel{M*, s*}   int64 → int32   MultiplyByQuantizedMultiplier
-//                                                                      (15-bit multiplier, one rounding,
-//                                                                      ties up), needs |acc| < 2^47
+//   basic_requantize_fixed_point_int64<R>{quantized_multiplier}     int64 → int32   R::apply(acc, M, shift)
+//   basic_requantize_fixed_point_int64_per_channel<R>{M*, s*}       int64 → int32   per column n; R is
+//     reduced_multiplier_rounding (TFLite's MultiplyByQuantizedMultiplier(int64): 15-bit multiplier, one
+//     rounding, ties up, needs |acc| < 2^47; the aliases requantize_fixed_point_int64[_per_channel]) or
+//     single_rounding_away (the full multiplier, ties away, any acc: TFLite's reference FC 16x8)
 //   bias_add_float{const float* bias}                  float → float   acc + bias[n] (one rounding)
 // A pipeline's accumulator_type is the input of its first stage (int64 for the int64 stages, float for
 // bias_add_float and clamp_float, int32 otherwise and for the empty pipeline); output_type follows from
@@ -148,21 +150,31 @@ struct bias_add_int64 {
   bias_add_int64 offset_columns(std::ptrdiff_t n0) const noexcept { return {bias + n0}; }
 };
 
-/// TFLite MultiplyByQuantizedMultiplier for int64 accumulators, one multiplier for the whole output
-/// (int64 → int32; multiplier >= 0, shift in [-31, 7], |acc| < 2^47).
-struct requantize_fixed_point_int64 {
+/// Requantization of int64 accumulators (int64 → int32) by the int64 rounding policy R
+/// (reduced_multiplier_rounding or single_rounding_away, qsparse/quant/fixed_point.hpp), one multiplier for
+/// the whole output.
+template <class Rounding>
+struct basic_requantize_fixed_point_int64 {
   quantized_multiplier multiplier;
   static constexpr bool per_column = false;
 };
 
-/// The int64 MultiplyByQuantizedMultiplier per output column: multipliers[n], shifts[n].
-struct requantize_fixed_point_int64_per_channel {
+/// The same per output column: multipliers[n], shifts[n].
+template <class Rounding>
+struct basic_requantize_fixed_point_int64_per_channel {
   const std::int32_t* multipliers;
   const int* shifts;
-  requantize_fixed_point_int64_per_channel offset_columns(std::ptrdiff_t n0) const noexcept {
+  basic_requantize_fixed_point_int64_per_channel offset_columns(std::ptrdiff_t n0) const noexcept {
     return {multipliers + n0, shifts + n0};
   }
 };
+
+/// TFLite MultiplyByQuantizedMultiplier for int64 accumulators (15-bit multiplier, ties up; multiplier >= 0,
+/// shift in [-31, 7], |acc| < 2^47): TFLite's CONV_2D 16x8.
+using requantize_fixed_point_int64 = basic_requantize_fixed_point_int64<reduced_multiplier_rounding>;
+/// The same per output column.
+using requantize_fixed_point_int64_per_channel =
+    basic_requantize_fixed_point_int64_per_channel<reduced_multiplier_rounding>;
 
 /// Adds bias[n] to a float accumulator (float16-weight GEMM): one IEEE addition, rounded to nearest.
 struct bias_add_float {
@@ -198,10 +210,10 @@ template <>
 struct is_builtin_stage<clamp_float> : std::true_type {};
 template <>
 struct is_builtin_stage<bias_add_int64> : std::true_type {};
-template <>
-struct is_builtin_stage<requantize_fixed_point_int64> : std::true_type {};
-template <>
-struct is_builtin_stage<requantize_fixed_point_int64_per_channel> : std::true_type {};
+template <class R>
+struct is_builtin_stage<basic_requantize_fixed_point_int64<R>> : std::true_type {};
+template <class R>
+struct is_builtin_stage<basic_requantize_fixed_point_int64_per_channel<R>> : std::true_type {};
 template <>
 struct is_builtin_stage<bias_add_float> : std::true_type {};
 
@@ -300,12 +312,22 @@ template <>
 struct stage_output<clamp_float, float> { using type = float; };
 template <>
 struct stage_output<bias_add_int64, std::int64_t> { using type = std::int64_t; };
-template <>
-struct stage_output<requantize_fixed_point_int64, std::int64_t> { using type = std::int32_t; };
-template <>
-struct stage_output<requantize_fixed_point_int64_per_channel, std::int64_t> { using type = std::int32_t; };
+template <class R>
+struct stage_output<basic_requantize_fixed_point_int64<R>, std::int64_t> { using type = std::int32_t; };
+template <class R>
+struct stage_output<basic_requantize_fixed_point_int64_per_channel<R>, std::int64_t> { using type = std::int32_t; };
 template <>
 struct stage_output<bias_add_float, float> { using type = float; };
+
+template <class Stage>
+struct is_int64_requantize : std::false_type {};
+template <class R>
+struct is_int64_requantize<basic_requantize_fixed_point_int64<R>> : std::true_type {};
+template <class R>
+struct is_int64_requantize<basic_requantize_fixed_point_int64_per_channel<R>> : std::true_type {};
+/// Whether Stage requantizes int64 accumulators (either rounding, per tensor or per channel).
+template <class Stage>
+inline constexpr bool is_int64_requantize_v = is_int64_requantize<Stage>::value;
 
 /// The accumulator type a pipeline starts from: the input type of its first stage.
 template <class... Stages>
@@ -317,8 +339,7 @@ struct pipeline_accumulator<First, Rest...> {
   template <class S>
   struct custom_input<S, true> { using type = typename S::input_type; };
   using type = std::conditional_t<is_custom_stage_v<First>, typename custom_input<First>::type, std::conditional_t<
-      std::is_same_v<First, bias_add_int64> || std::is_same_v<First, requantize_fixed_point_int64> ||
-          std::is_same_v<First, requantize_fixed_point_int64_per_channel>,
+      std::is_same_v<First, bias_add_int64> || is_int64_requantize_v<First>,
       std::int64_t,
       std::conditional_t<std::is_same_v<First, bias_add_float> || std::is_same_v<First, clamp_float>, float,
                          std::int32_t>>>;
@@ -335,7 +356,11 @@ struct pipeline_output<In, First, Rest...> {
 
 template <class R>
 inline constexpr bool is_fixed_point_rounding_v =
-    std::is_same_v<R, double_rounding> || std::is_same_v<R, single_rounding>;
+    std::is_same_v<R, double_rounding> || std::is_same_v<R, single_rounding> ||
+    std::is_same_v<R, single_rounding_away> || std::is_same_v<R, double_rounding_up>;
+template <class R>
+inline constexpr bool is_int64_fixed_point_rounding_v =
+    std::is_same_v<R, reduced_multiplier_rounding> || std::is_same_v<R, single_rounding_away>;
 
 }  // namespace detail
 
@@ -450,13 +475,15 @@ inline float apply_stage(const clamp_float& s, float v, std::ptrdiff_t, std::ptr
 inline std::int64_t apply_stage(const bias_add_int64& s, std::int64_t v, std::ptrdiff_t, std::ptrdiff_t n) noexcept {
   return v + s.bias[n];  // bounded up front by the entry point: cannot overflow
 }
-inline std::int32_t apply_stage(const requantize_fixed_point_int64& s, std::int64_t v, std::ptrdiff_t,
+template <class R>
+inline std::int32_t apply_stage(const basic_requantize_fixed_point_int64<R>& s, std::int64_t v, std::ptrdiff_t,
                                 std::ptrdiff_t) noexcept {
-  return multiply_by_quantized_multiplier(v, s.multiplier.multiplier, s.multiplier.shift);
+  return R::apply(v, s.multiplier.multiplier, s.multiplier.shift);
 }
-inline std::int32_t apply_stage(const requantize_fixed_point_int64_per_channel& s, std::int64_t v, std::ptrdiff_t,
-                                std::ptrdiff_t n) noexcept {
-  return multiply_by_quantized_multiplier(v, s.multipliers[n], s.shifts[n]);
+template <class R>
+inline std::int32_t apply_stage(const basic_requantize_fixed_point_int64_per_channel<R>& s, std::int64_t v,
+                                std::ptrdiff_t, std::ptrdiff_t n) noexcept {
+  return R::apply(v, s.multipliers[n], s.shifts[n]);
 }
 inline float apply_stage(const bias_add_float& s, float v, std::ptrdiff_t, std::ptrdiff_t n) noexcept {
   return v + s.bias[n];
@@ -488,7 +515,8 @@ inline void validate_stage(const bias_add& s, std::ptrdiff_t, const char* functi
 template <class R>
 inline void validate_stage(const requantize_fixed_point<R>& s, std::ptrdiff_t, const char* function) {
   static_assert(is_fixed_point_rounding_v<R>,
-                "qsparse::requantize_fixed_point<R>: R must be qsparse::double_rounding or qsparse::single_rounding.");
+                "qsparse::requantize_fixed_point<R>: R must be qsparse::double_rounding, single_rounding, "
+                "single_rounding_away or double_rounding_up.");
   check(s.multiplier.multiplier >= 0 && R::accepts(s.multiplier.multiplier, s.multiplier.shift), function,
         ": requantize_fixed_point<", R::name, "> needs multiplier >= 0 and a shift the rounding accepts, got multiplier = ",
         s.multiplier.multiplier, ", shift = ", s.multiplier.shift);
@@ -497,8 +525,8 @@ template <class R>
 inline void validate_stage(const requantize_fixed_point_per_channel<R>& s, std::ptrdiff_t columns,
                            const char* function) {
   static_assert(is_fixed_point_rounding_v<R>,
-                "qsparse::requantize_fixed_point_per_channel<R>: R must be qsparse::double_rounding or "
-                "qsparse::single_rounding.");
+                "qsparse::requantize_fixed_point_per_channel<R>: R must be qsparse::double_rounding, "
+                "single_rounding, single_rounding_away or double_rounding_up.");
   check(s.multipliers != nullptr && s.shifts != nullptr, function,
         ": requantize_fixed_point_per_channel needs non-null multipliers and shifts");
   for (std::ptrdiff_t n = 0; n < columns; ++n) {
@@ -549,22 +577,32 @@ inline void validate_stage(const clamp_float& s, std::ptrdiff_t, const char* fun
 inline void validate_stage(const bias_add_int64& s, std::ptrdiff_t, const char* function) {
   check(s.bias != nullptr, function, ": bias_add_int64.bias must not be null");
 }
-inline bool int64_multiplier_accepted(std::int32_t multiplier, int shift) noexcept {
-  return multiplier >= 0 && shift >= -31 && shift <= 7;
+/// The shift range of an int64 rounding policy, for messages.
+template <class R>
+constexpr const char* int64_shift_range() noexcept {
+  return std::is_same_v<R, reduced_multiplier_rounding> ? "[-31, 7]" : "[-31, 30]";
 }
-inline void validate_stage(const requantize_fixed_point_int64& s, std::ptrdiff_t, const char* function) {
-  check(int64_multiplier_accepted(s.multiplier.multiplier, s.multiplier.shift), function,
-        ": requantize_fixed_point_int64 needs multiplier >= 0 and shift in [-31, 7], got multiplier = ",
+template <class R>
+inline void validate_stage(const basic_requantize_fixed_point_int64<R>& s, std::ptrdiff_t, const char* function) {
+  static_assert(is_int64_fixed_point_rounding_v<R>,
+                "qsparse::basic_requantize_fixed_point_int64<R>: R must be qsparse::reduced_multiplier_rounding or "
+                "qsparse::single_rounding_away.");
+  check(R::accepts(s.multiplier.multiplier, s.multiplier.shift), function, ": requantize_fixed_point_int64<", R::name,
+        "> needs multiplier >= 0 and shift in ", int64_shift_range<R>(), ", got multiplier = ",
         s.multiplier.multiplier, ", shift = ", s.multiplier.shift);
 }
-inline void validate_stage(const requantize_fixed_point_int64_per_channel& s, std::ptrdiff_t columns,
+template <class R>
+inline void validate_stage(const basic_requantize_fixed_point_int64_per_channel<R>& s, std::ptrdiff_t columns,
                            const char* function) {
+  static_assert(is_int64_fixed_point_rounding_v<R>,
+                "qsparse::basic_requantize_fixed_point_int64_per_channel<R>: R must be "
+                "qsparse::reduced_multiplier_rounding or qsparse::single_rounding_away.");
   check(s.multipliers != nullptr && s.shifts != nullptr, function,
         ": requantize_fixed_point_int64_per_channel needs non-null multipliers and shifts");
   for (std::ptrdiff_t n = 0; n < columns; ++n) {
-    check(int64_multiplier_accepted(s.multipliers[n], s.shifts[n]), function,
-          ": requantize_fixed_point_int64_per_channel needs multipliers >= 0 and shifts in [-31, 7], got multipliers[",
-          n, "] = ", s.multipliers[n], ", shifts[", n, "] = ", s.shifts[n]);
+    check(R::accepts(s.multipliers[n], s.shifts[n]), function, ": requantize_fixed_point_int64_per_channel<", R::name,
+          "> needs multipliers >= 0 and shifts in ", int64_shift_range<R>(), ", got multipliers[", n,
+          "] = ", s.multipliers[n], ", shifts[", n, "] = ", s.shifts[n]);
   }
 }
 inline void validate_stage(const bias_add_float& s, std::ptrdiff_t, const char* function) {

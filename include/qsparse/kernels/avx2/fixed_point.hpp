@@ -12,6 +12,8 @@
 //                                                          right = max(-shift, 0) in [0, 31]
 //   multiply_by_quantized_multiplier(x, M, shift)          the same from a signed shift >= -31
 //   multiply_by_quantized_multiplier_single_rounding(x, M, shift)   M >= 0, shift in [-31, 30]
+//   multiply_by_quantized_multiplier_single_rounding_away(x, M, shift)   the same, ties away from zero
+//   multiply_by_quantized_multiplier_double_rounding_up(x, M, shift)     double rounding, last shift ties up
 // Array loops (checked once, then vector code with a masked tail; x and y may alias exactly):
 //   multiply_by_quantized_multiplier(x, y, n, M, shift)
 //   multiply_by_quantized_multiplier_single_rounding(x, y, n, M, shift)
@@ -87,11 +89,12 @@ QSPARSE_TARGET_AVX2 inline __m256i multiply_by_quantized_multiplier(__m256i x, _
                                           _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero));
 }
 
-/// TFLite MultiplyByQuantizedMultiplier with TFLITE_SINGLE_ROUNDING=1, per lane:
-/// saturate((int64(x) * multiplier + 2^(30 - shift)) >> (31 - shift)); multiplier lanes >= 0,
+/// saturate((int64(x) * multiplier + 2^(30 - shift) - [TiesAway and the product < 0]) >> (31 - shift)) per
+/// lane: single rounding, ties up (TFLITE_SINGLE_ROUNDING=1) or away from zero; multiplier lanes >= 0,
 /// shift lanes in [-31, 30].
-QSPARSE_TARGET_AVX2 inline __m256i multiply_by_quantized_multiplier_single_rounding(__m256i x, __m256i multiplier,
-                                                                                    __m256i shift) {
+template <bool TiesAway>
+QSPARSE_TARGET_AVX2 inline __m256i multiply_by_quantized_multiplier_single_rounding_impl(__m256i x, __m256i multiplier,
+                                                                                         __m256i shift) {
   // AVX2 has no 64-bit arithmetic shift. With p = x * multiplier, |p| <= 2^62, and n in [1, 62]:
   //   (p + 2^(n-1)) >> n  ==  ((p + 2^62 + 2^(n-1)) >>> n) - 2^(62-n)
   // where the biased sum lies in (0, 2^64), so the logical shift >>> is exact.
@@ -107,10 +110,15 @@ QSPARSE_TARGET_AVX2 inline __m256i multiply_by_quantized_multiplier_single_round
 
   const __m256i product_even = _mm256_mul_epi32(x, multiplier);
   const __m256i product_odd = _mm256_mul_epi32(_mm256_shuffle_epi32(x, 0xF5), _mm256_shuffle_epi32(multiplier, 0xF5));
-  const __m256i even =
-      _mm256_sub_epi64(_mm256_srlv_epi64(_mm256_add_epi64(product_even, add_even), total_even), unbias_even);
-  const __m256i odd =
-      _mm256_sub_epi64(_mm256_srlv_epi64(_mm256_add_epi64(product_odd, add_odd), total_odd), unbias_odd);
+  __m256i sum_even = _mm256_add_epi64(product_even, add_even);
+  __m256i sum_odd = _mm256_add_epi64(product_odd, add_odd);
+  if constexpr (TiesAway) {  // ties away: one less to round a negative product (compare gives -1 there)
+    const __m256i zero = _mm256_setzero_si256();
+    sum_even = _mm256_add_epi64(sum_even, _mm256_cmpgt_epi64(zero, product_even));
+    sum_odd = _mm256_add_epi64(sum_odd, _mm256_cmpgt_epi64(zero, product_odd));
+  }
+  const __m256i even = _mm256_sub_epi64(_mm256_srlv_epi64(sum_even, total_even), unbias_even);
+  const __m256i odd = _mm256_sub_epi64(_mm256_srlv_epi64(sum_odd, total_odd), unbias_odd);
 
   // Saturate to int32: a 64-bit lane fits iff its high dword is the sign extension of its low one.
   const __m256i low = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
@@ -118,6 +126,42 @@ QSPARSE_TARGET_AVX2 inline __m256i multiply_by_quantized_multiplier_single_round
   const __m256i fits = _mm256_cmpeq_epi32(high, _mm256_srai_epi32(low, 31));
   const __m256i saturated = _mm256_xor_si256(_mm256_srai_epi32(high, 31), _mm256_set1_epi32(INT32_MAX));
   return _mm256_blendv_epi8(saturated, low, fits);
+}
+
+/// TFLite MultiplyByQuantizedMultiplier with TFLITE_SINGLE_ROUNDING=1, per lane:
+/// saturate((int64(x) * multiplier + 2^(30 - shift)) >> (31 - shift)); multiplier lanes >= 0,
+/// shift lanes in [-31, 30].
+QSPARSE_TARGET_AVX2 inline __m256i multiply_by_quantized_multiplier_single_rounding(__m256i x, __m256i multiplier,
+                                                                                    __m256i shift) {
+  return multiply_by_quantized_multiplier_single_rounding_impl<false>(x, multiplier, shift);
+}
+
+/// One rounding of x * multiplier / 2^(31 - shift), ties away from zero, saturated (TFLite 2.21's reference
+/// FULLY_CONNECTED); multiplier lanes >= 0, shift lanes in [-31, 30].
+QSPARSE_TARGET_AVX2 inline __m256i multiply_by_quantized_multiplier_single_rounding_away(__m256i x,
+                                                                                         __m256i multiplier,
+                                                                                         __m256i shift) {
+  return multiply_by_quantized_multiplier_single_rounding_impl<true>(x, multiplier, shift);
+}
+
+/// floor((v + 2^(e-1)) / 2^e) per lane (ties toward +infinity), v for e = 0; exponent lanes in [0, 31].
+/// Computed as (v >> e) + bit e-1 of v, so it cannot overflow (for e = 0 the count e - 1 is out of range
+/// and vpsrlvd gives 0).
+QSPARSE_TARGET_AVX2 inline __m256i rounding_right_shift_up(__m256i v, __m256i exponent) {
+  const __m256i one = _mm256_set1_epi32(1);
+  const __m256i half_bit = _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_sub_epi32(exponent, one)), one);
+  return _mm256_add_epi32(_mm256_srav_epi32(v, exponent), half_bit);
+}
+
+/// Double rounding whose final shift rounds ties toward +infinity (TFLite's optimized kernels), per lane:
+/// rounding_right_shift_up(SRDHM(saturate(x * 2^left), multiplier), right) from a signed shift >= -31.
+QSPARSE_TARGET_AVX2 inline __m256i multiply_by_quantized_multiplier_double_rounding_up(__m256i x, __m256i multiplier,
+                                                                                       __m256i shift) {
+  const __m256i zero = _mm256_setzero_si256();
+  const __m256i left = _mm256_max_epi32(shift, zero);
+  const __m256i right = _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero);
+  return rounding_right_shift_up(saturating_rounding_doubling_high_mul(saturating_left_shift(x, left), multiplier),
+                                 right);
 }
 
 /// y[i] = multiply_by_quantized_multiplier(x[i], multiplier, shift) (double rounding) for i < n.

@@ -15,11 +15,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/drivers/panel_groups.hpp"
+#include "qsparse/spec/f16_accumulation.hpp"
 #include "qsparse/spec/gemm_panel_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
 #include "qsparse/spec/packed_weights_f16.hpp"
@@ -72,8 +74,21 @@ QSPARSE_TARGET_AVX2 inline __m256 apply_f32_stages(const Prepared& prepared, __m
   }
 }
 
+/// acc + a * b: one vfmadd231ps (f16_fma_chain), or vmulps then vaddps (f16_multiply_then_add; the empty asm
+/// keeps GCC from contracting the two into an FMA under -ffp-contract=fast).
+template <class Sum>
+QSPARSE_TARGET_AVX2 inline __m256 f16_step(__m256 a, __m256 b, __m256 acc) {
+  if constexpr (std::is_same_v<Sum, f16_fma_chain>) {
+    return _mm256_fmadd_ps(a, b, acc);
+  } else {
+    __m256 product = _mm256_mul_ps(a, b);
+    __asm__("" : "+v"(product));
+    return _mm256_add_ps(acc, product);
+  }
+}
+
 /// MR rows (row stride lda) × P panels of 16 columns over all k, into tile[r][0 .. 16P).
-template <int MR, int P>
+template <int MR, int P, class Sum = f16_fma_chain>
 QSPARSE_TARGET_AVX2 inline void gemm_f32f16_tile_6x16c1(const float* a, std::ptrdiff_t lda, std::ptrdiff_t k,
                                                         const std::uint16_t* const (&w)[std::size_t{P}], float* tile) {
   __m256 acc[std::size_t{MR}][std::size_t{2 * P}];
@@ -89,8 +104,8 @@ QSPARSE_TARGET_AVX2 inline void gemm_f32f16_tile_6x16c1(const float* a, std::ptr
 #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) {
         const __m256 av = _mm256_broadcast_ss(a + r * lda + kk);
-        acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
-        acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+        acc[r][0] = f16_step<Sum>(av, b0, acc[r][0]);
+        acc[r][1] = f16_step<Sum>(av, b1, acc[r][1]);
       }
     } else {  // the (one or two) broadcasts first, then each panel's weights used as soon as converted:
               // 16 registers hold 8 accumulators without spilling the weights
@@ -103,7 +118,7 @@ QSPARSE_TARGET_AVX2 inline void gemm_f32f16_tile_6x16c1(const float* a, std::ptr
         for (int h = 0; h < 2; ++h) {
           const __m256 b = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(w[p] + kk * 16 + 8 * h)));
 #pragma GCC unroll 16
-          for (int r = 0; r < MR; ++r) acc[r][2 * p + h] = _mm256_fmadd_ps(av[r], b, acc[r][2 * p + h]);
+          for (int r = 0; r < MR; ++r) acc[r][2 * p + h] = f16_step<Sum>(av[r], b, acc[r][2 * p + h]);
         }
       }
     }
@@ -115,12 +130,16 @@ QSPARSE_TARGET_AVX2 inline void gemm_f32f16_tile_6x16c1(const float* a, std::ptr
   }
 }
 
-struct gemm_f32f16_f32_6x16c1 {
+/// Sum: f16_fma_chain or f16_multiply_then_add (qsparse/spec/f16_accumulation.hpp).
+template <class Sum>
+struct gemm_f32f16_f32_6x16c1_sum {
   static constexpr int mr = 6;
   static constexpr int nr = 16;
   static constexpr int kr = 1;
   static constexpr isa_level isa = isa_level::avx2;
-  static const char* name() { return "gemm_f32f16_f32_6x16c1__avx2"; }
+  static const char* name() {
+    return std::is_same_v<Sum, f16_fma_chain> ? "gemm_f32f16_f32_6x16c1__avx2" : "gemm_f32f16_f32_6x16c1__avx2_muladd";
+  }
 
   /// Panels per tile for MR rows: enough columns for 8 independent FMA chains within 16 registers.
   static constexpr int panels_for(int rows) noexcept { return rows == 1 ? 4 : (rows == 2 ? 2 : 1); }
@@ -132,7 +151,7 @@ struct gemm_f32f16_f32_6x16c1 {
     alignas(32) float tile[std::size_t{MR * 16 * P}];
     const std::uint16_t* w[std::size_t{P}];
     for (int i = 0; i < P; ++i) w[i] = static_cast<const std::uint16_t*>(g.weights.panel(p + i));
-    gemm_f32f16_tile_6x16c1<MR, P>(g.a + m0 * g.lda, g.lda, g.k, w, tile);
+    gemm_f32f16_tile_6x16c1<MR, P, Sum>(g.a + m0 * g.lda, g.lda, g.k, w, tile);
     for (int j = 0; j < 2 * P; ++j) {
       const std::ptrdiff_t n = p * 16 + 8 * j;
       const std::ptrdiff_t left = g.n - n;
@@ -151,9 +170,11 @@ struct gemm_f32f16_f32_6x16c1 {
   QSPARSE_TARGET_AVX2 static void run(const gemm_panel_args<float, packed_weights_f16_view, float>& g,
                                       const output_pipeline<S...>& pipeline, std::ptrdiff_t m_begin,
                                       std::ptrdiff_t m_end, std::ptrdiff_t panel_begin, std::ptrdiff_t panel_end) {
-    drivers::run_panel_groups<gemm_f32f16_f32_6x16c1>(g, pipeline, m_begin, m_end, panel_begin, panel_end);
+    drivers::run_panel_groups<gemm_f32f16_f32_6x16c1_sum>(g, pipeline, m_begin, m_end, panel_begin, panel_end);
   }
 };
+
+using gemm_f32f16_f32_6x16c1 = gemm_f32f16_f32_6x16c1_sum<f16_fma_chain>;
 
 }  // namespace avx2
 }  // namespace kernels

@@ -128,7 +128,12 @@ template <class R>
 QSPARSE_TARGET_AVX2 inline __m256i apply_prepared(const prepared_fixed_point<R>& p, __m256i v) {
   if constexpr (std::is_same_v<R, single_rounding>) {
     return multiply_by_quantized_multiplier_single_rounding(v, p.multiplier, p.shift);
+  } else if constexpr (std::is_same_v<R, single_rounding_away>) {
+    return multiply_by_quantized_multiplier_single_rounding_away(v, p.multiplier, p.shift);
+  } else if constexpr (std::is_same_v<R, double_rounding_up>) {
+    return multiply_by_quantized_multiplier_double_rounding_up(v, p.multiplier, p.shift);
   } else {
+    static_assert(std::is_same_v<R, double_rounding>, "qsparse: a fixed-point rounding without an AVX2 evaluator");
     return multiply_by_quantized_multiplier(v, p.multiplier, p.shift);
   }
 }

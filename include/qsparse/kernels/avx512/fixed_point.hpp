@@ -12,6 +12,8 @@
 //                                                          right = max(-shift, 0) in [0, 31]
 //   multiply_by_quantized_multiplier(x, M, shift)          the same from a signed shift >= -31
 //   multiply_by_quantized_multiplier_single_rounding(x, M, shift)   M >= 0, shift in [-31, 30]
+//   multiply_by_quantized_multiplier_single_rounding_away(x, M, shift)   the same, ties away from zero
+//   multiply_by_quantized_multiplier_double_rounding_up(x, M, shift)     double rounding, last shift ties up
 // Array loops (checked once, then vector code with a masked tail; x and y may alias exactly):
 //   multiply_by_quantized_multiplier(x, y, n, M, shift)
 //   multiply_by_quantized_multiplier_single_rounding(x, y, n, M, shift)
@@ -105,8 +107,11 @@ QSPARSE_TARGET_AVX512 inline __m512i multiply_by_quantized_multiplier(__m512i x,
 /// TFLite MultiplyByQuantizedMultiplier with TFLITE_SINGLE_ROUNDING=1, per lane:
 /// saturate((int64(x) * multiplier + 2^(30 - shift)) >> (31 - shift)); multiplier lanes >= 0,
 /// shift lanes in [-31, 30].
-QSPARSE_TARGET_AVX512 inline __m512i multiply_by_quantized_multiplier_single_rounding(__m512i x, __m512i multiplier,
-                                                                                      __m512i shift) {
+/// (the shared body; TiesAway: one less is added to a negative product, so its ties round away from zero)
+template <bool TiesAway>
+QSPARSE_TARGET_AVX512 inline __m512i multiply_by_quantized_multiplier_single_rounding_impl(__m512i x,
+                                                                                           __m512i multiplier,
+                                                                                           __m512i shift) {
   const __m512i one = _mm512_set1_epi64(1);
   const __m512i total = _mm512_sub_epi32(_mm512_set1_epi32(31), shift);  // 1 .. 62 per lane
   const __m512i total_even = _mm512_and_si512(total, _mm512_set1_epi64(0xFFFFFFFF));
@@ -117,14 +122,58 @@ QSPARSE_TARGET_AVX512 inline __m512i multiply_by_quantized_multiplier_single_rou
   const __m512i product_even = _mm512_mul_epi32(x, multiplier);
   const __m512i product_odd =
       _mm512_mul_epi32(_mm512_shuffle_epi32(x, _MM_PERM_DDBB), _mm512_shuffle_epi32(multiplier, _MM_PERM_DDBB));
-  __m512i even = _mm512_srav_epi64(_mm512_add_epi64(product_even, round_even), total_even);
-  __m512i odd = _mm512_srav_epi64(_mm512_add_epi64(product_odd, round_odd), total_odd);
+  __m512i sum_even = _mm512_add_epi64(product_even, round_even);
+  __m512i sum_odd = _mm512_add_epi64(product_odd, round_odd);
+  if constexpr (TiesAway) {
+    const __m512i zero = _mm512_setzero_si512();
+    sum_even = _mm512_mask_sub_epi64(sum_even, _mm512_cmplt_epi64_mask(product_even, zero), sum_even, one);
+    sum_odd = _mm512_mask_sub_epi64(sum_odd, _mm512_cmplt_epi64_mask(product_odd, zero), sum_odd, one);
+  }
+  __m512i even = _mm512_srav_epi64(sum_even, total_even);
+  __m512i odd = _mm512_srav_epi64(sum_odd, total_odd);
 
   const __m512i low = _mm512_set1_epi64(INT32_MIN);
   const __m512i high = _mm512_set1_epi64(INT32_MAX);
   even = _mm512_min_epi64(_mm512_max_epi64(even, low), high);
   odd = _mm512_min_epi64(_mm512_max_epi64(odd, low), high);
   return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+}
+
+/// TFLite MultiplyByQuantizedMultiplier with TFLITE_SINGLE_ROUNDING=1, per lane:
+/// saturate((int64(x) * multiplier + 2^(30 - shift)) >> (31 - shift)); multiplier lanes >= 0,
+/// shift lanes in [-31, 30].
+QSPARSE_TARGET_AVX512 inline __m512i multiply_by_quantized_multiplier_single_rounding(__m512i x, __m512i multiplier,
+                                                                                      __m512i shift) {
+  return multiply_by_quantized_multiplier_single_rounding_impl<false>(x, multiplier, shift);
+}
+
+/// One rounding of x * multiplier / 2^(31 - shift), ties away from zero, saturated (TFLite 2.21's reference
+/// FULLY_CONNECTED); multiplier lanes >= 0, shift lanes in [-31, 30].
+QSPARSE_TARGET_AVX512 inline __m512i multiply_by_quantized_multiplier_single_rounding_away(__m512i x,
+                                                                                           __m512i multiplier,
+                                                                                           __m512i shift) {
+  return multiply_by_quantized_multiplier_single_rounding_impl<true>(x, multiplier, shift);
+}
+
+/// floor((v + 2^(e-1)) / 2^e) per lane (ties toward +infinity), v for e = 0; exponent lanes in [0, 31].
+/// Computed as (v >> e) + bit e-1 of v, so it cannot overflow (for e = 0 the count e - 1 is out of range
+/// and vpsrlvd gives 0).
+QSPARSE_TARGET_AVX512 inline __m512i rounding_right_shift_up(__m512i v, __m512i exponent) {
+  const __m512i one = _mm512_set1_epi32(1);
+  const __m512i half_bit = _mm512_and_si512(_mm512_srlv_epi32(v, _mm512_sub_epi32(exponent, one)), one);
+  return _mm512_add_epi32(_mm512_srav_epi32(v, exponent), half_bit);
+}
+
+/// Double rounding whose final shift rounds ties toward +infinity (TFLite's optimized kernels), per lane,
+/// from a signed shift >= -31.
+QSPARSE_TARGET_AVX512 inline __m512i multiply_by_quantized_multiplier_double_rounding_up(__m512i x,
+                                                                                         __m512i multiplier,
+                                                                                         __m512i shift) {
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i left = _mm512_max_epi32(shift, zero);
+  const __m512i right = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
+  return rounding_right_shift_up(saturating_rounding_doubling_high_mul(saturating_left_shift(x, left), multiplier),
+                                 right);
 }
 
 /// y[i] = multiply_by_quantized_multiplier(x[i], multiplier, shift) (double rounding) for i < n.

@@ -16,11 +16,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/drivers/panel_groups.hpp"
+#include "qsparse/spec/f16_accumulation.hpp"
 #include "qsparse/spec/gemm_panel_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
 #include "qsparse/spec/packed_weights_f16.hpp"
@@ -73,8 +75,21 @@ QSPARSE_TARGET_AVX512 inline __m512 apply_f32_stages(const Prepared& prepared, _
   }
 }
 
+/// acc + a * b: one vfmadd231ps (f16_fma_chain), or vmulps then vaddps (f16_multiply_then_add; the empty asm
+/// keeps GCC from contracting the two into an FMA under -ffp-contract=fast).
+template <class Sum>
+QSPARSE_TARGET_AVX512 inline __m512 f16_step(__m512 a, __m512 b, __m512 acc) {
+  if constexpr (std::is_same_v<Sum, f16_fma_chain>) {
+    return _mm512_fmadd_ps(a, b, acc);
+  } else {
+    __m512 product = _mm512_mul_ps(a, b);
+    __asm__("" : "+v"(product));
+    return _mm512_add_ps(acc, product);
+  }
+}
+
 /// MR rows (row stride lda) × P panels of 32 columns over all k, into tile[r][0 .. 32P).
-template <int MR, int P>
+template <int MR, int P, class Sum = f16_fma_chain>
 QSPARSE_TARGET_AVX512 inline void gemm_f32f16_tile_8x32c1(const float* a, std::ptrdiff_t lda, std::ptrdiff_t k,
                                                           const std::uint16_t* const (&w)[std::size_t{P}], float* tile) {
   __m512 acc[std::size_t{MR}][std::size_t{2 * P}];
@@ -94,7 +109,7 @@ QSPARSE_TARGET_AVX512 inline void gemm_f32f16_tile_8x32c1(const float* a, std::p
     for (int r = 0; r < MR; ++r) {
       const __m512 av = _mm512_set1_ps(a[r * lda + kk]);
 #pragma GCC unroll 16
-      for (int j = 0; j < 2 * P; ++j) acc[r][j] = _mm512_fmadd_ps(av, b[j], acc[r][j]);
+      for (int j = 0; j < 2 * P; ++j) acc[r][j] = f16_step<Sum>(av, b[j], acc[r][j]);
     }
   }
 #pragma GCC unroll 16
@@ -104,12 +119,17 @@ QSPARSE_TARGET_AVX512 inline void gemm_f32f16_tile_8x32c1(const float* a, std::p
   }
 }
 
-struct gemm_f32f16_f32_8x32c1 {
+/// Sum: f16_fma_chain or f16_multiply_then_add (qsparse/spec/f16_accumulation.hpp).
+template <class Sum>
+struct gemm_f32f16_f32_8x32c1_sum {
   static constexpr int mr = 8;
   static constexpr int nr = 32;
   static constexpr int kr = 1;
   static constexpr isa_level isa = isa_level::avx512;
-  static const char* name() { return "gemm_f32f16_f32_8x32c1__avx512"; }
+  static const char* name() {
+    return std::is_same_v<Sum, f16_fma_chain> ? "gemm_f32f16_f32_8x32c1__avx512"
+                                              : "gemm_f32f16_f32_8x32c1__avx512_muladd";
+  }
 
   /// Panels per tile for MR rows: enough columns for at least 8 independent FMA chains.
   static constexpr int panels_for(int rows) noexcept { return rows <= 2 ? 4 : (rows <= 4 ? 2 : 1); }
@@ -122,7 +142,7 @@ struct gemm_f32f16_f32_8x32c1 {
     alignas(64) float tile[std::size_t{MR * 32 * P}];
     const std::uint16_t* w[std::size_t{P}];
     for (int i = 0; i < P; ++i) w[i] = static_cast<const std::uint16_t*>(g.weights.panel(p + i));
-    gemm_f32f16_tile_8x32c1<MR, P>(g.a + m0 * g.lda, g.lda, g.k, w, tile);
+    gemm_f32f16_tile_8x32c1<MR, P, Sum>(g.a + m0 * g.lda, g.lda, g.k, w, tile);
     for (int j = 0; j < 2 * P; ++j) {
       const std::ptrdiff_t n = p * 32 + 16 * j;
       const std::ptrdiff_t left = g.n - n;
@@ -140,9 +160,11 @@ struct gemm_f32f16_f32_8x32c1 {
   QSPARSE_TARGET_AVX512 static void run(const gemm_panel_args<float, packed_weights_f16_view, float>& g,
                                         const output_pipeline<S...>& pipeline, std::ptrdiff_t m_begin,
                                         std::ptrdiff_t m_end, std::ptrdiff_t panel_begin, std::ptrdiff_t panel_end) {
-    drivers::run_panel_groups<gemm_f32f16_f32_8x32c1>(g, pipeline, m_begin, m_end, panel_begin, panel_end);
+    drivers::run_panel_groups<gemm_f32f16_f32_8x32c1_sum>(g, pipeline, m_begin, m_end, panel_begin, panel_end);
   }
 };
+
+using gemm_f32f16_f32_8x32c1 = gemm_f32f16_f32_8x32c1_sum<f16_fma_chain>;
 
 }  // namespace avx512
 }  // namespace kernels

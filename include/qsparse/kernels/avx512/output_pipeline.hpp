@@ -159,7 +159,13 @@ template <class R>
 QSPARSE_TARGET_AVX512 inline __m512i apply_prepared(const prepared_fixed_point<R>& p, __m512i v) {
   if constexpr (std::is_same_v<R, single_rounding>) {
     return multiply_by_quantized_multiplier_single_rounding(v, p.multiplier, p.shift);
+  } else if constexpr (std::is_same_v<R, single_rounding_away>) {
+    return multiply_by_quantized_multiplier_single_rounding_away(v, p.multiplier, p.shift);
+  } else if constexpr (std::is_same_v<R, double_rounding_up>) {
+    return rounding_right_shift_up(saturating_rounding_doubling_high_mul(saturating_left_shift(v, p.left), p.multiplier),
+                                   p.right);
   } else {  // multiply_by_quantized_multiplier with the shift's parts prepared
+    static_assert(std::is_same_v<R, double_rounding>, "qsparse: a fixed-point rounding without an AVX-512 evaluator");
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(saturating_left_shift(v, p.left), p.multiplier),
                                   p.right, p.round_mask, p.round_threshold);
   }
@@ -271,7 +277,7 @@ QSPARSE_TARGET_AVX512 inline prepared_add_constant prepare_offset_clamp(const of
 //    clamp moves before the conversion, in float, and also bounds x below 2^31 (no overflow fix-up);
 //    exact when l and h are floats, |l|, |h| <= 2^24: always for int8 / uint8 / int16 outputs with
 //    |zero point| <= 2^24 - 2^16. Six instructions per 16 outputs instead of eight;
-//  - requantize_fixed_point (double rounding) whose shifts are all <= 0 (every multiplier below 1, as
+//  - requantize_fixed_point (double rounding, or double_rounding_up) whose shifts are all <= 0 (every multiplier below 1, as
 //    requantization multipliers are) and no multiplier is INT32_MIN: the saturating left shift is the
 //    identity and SaturatingRoundingDoublingHighMul cannot saturate, so both checks go (9 instructions
 //    fewer per 16 outputs; the shifts' parts are prepared once for both evaluators).
@@ -313,6 +319,11 @@ QSPARSE_TARGET_AVX512 inline __m512i apply_fast(const prepared_fixed_point<doubl
   return rounding_divide_by_pot(rounding_doubling_high_mul(v, p.multiplier), p.right, p.round_mask, p.round_threshold);
 }
 
+/// double_rounding_up where fast_exact (plain), as above.
+QSPARSE_TARGET_AVX512 inline __m512i apply_fast(const prepared_fixed_point<double_rounding_up>& p, __m512i v) {
+  return rounding_right_shift_up(rounding_doubling_high_mul(v, p.multiplier), p.right);
+}
+
 template <class P>
 inline bool fast_exact(const P&) {
   return true;
@@ -320,6 +331,7 @@ inline bool fast_exact(const P&) {
 inline bool fast_exact(const prepared_bias& p) { return p.plain; }
 inline bool fast_exact(const prepared_round_scale_offset_clamp& p) { return p.float_exact; }
 inline bool fast_exact(const prepared_fixed_point<double_rounding>& p) { return p.plain; }
+inline bool fast_exact(const prepared_fixed_point<double_rounding_up>& p) { return p.plain; }
 
 template <class P>
 struct has_fast_stage : std::false_type {};
@@ -329,6 +341,8 @@ template <>
 struct has_fast_stage<prepared_round_scale_offset_clamp> : std::true_type {};
 template <>
 struct has_fast_stage<prepared_fixed_point<double_rounding>> : std::true_type {};
+template <>
+struct has_fast_stage<prepared_fixed_point<double_rounding_up>> : std::true_type {};
 
 /// Whether store_prepared_fast differs from store_prepared for this prepared pipeline type at all.
 template <class Prepared>

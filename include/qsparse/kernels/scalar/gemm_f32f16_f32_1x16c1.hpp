@@ -1,15 +1,18 @@
 // qsparse/kernels/scalar/gemm_f32f16_f32_1x16c1.hpp — the portable float16-weight GEMM: one row × 16
 // columns per tile (weights packed as float16, NR = 16, KR = 1; qsparse/spec/packed_weights_f16.hpp).
 // Computes the definition directly: per (m, n), acc = +0.0f, then acc = std::fma(a[m][k], float(w[k][n]),
-// acc) for k in order, then `evaluate` (bias_add_float, clamp_float).
+// acc) for k in order (f16_multiply_then_add: acc + product_not_fused(a, w)), then `evaluate`
+// (bias_add_float, clamp_float).
 #pragma once
 
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "qsparse/core/float16.hpp"
 #include "qsparse/core/isa.hpp"
+#include "qsparse/spec/f16_accumulation.hpp"
 #include "qsparse/spec/gemm_panel_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
 #include "qsparse/spec/packed_weights_f16.hpp"
@@ -18,12 +21,17 @@ namespace qsparse {
 namespace kernels {
 namespace scalar {
 
-struct gemm_f32f16_f32_1x16c1 {
+/// Sum: f16_fma_chain or f16_multiply_then_add (qsparse/spec/f16_accumulation.hpp).
+template <class Sum>
+struct gemm_f32f16_f32_1x16c1_sum {
   static constexpr int mr = 1;
   static constexpr int nr = 16;
   static constexpr int kr = 1;
   static constexpr isa_level isa = isa_level::scalar;
-  static const char* name() { return "gemm_f32f16_f32_1x16c1__scalar"; }
+  static const char* name() {
+    return std::is_same_v<Sum, f16_fma_chain> ? "gemm_f32f16_f32_1x16c1__scalar"
+                                              : "gemm_f32f16_f32_1x16c1__scalar_muladd";
+  }
 
   template <class... S>
   static void run(const gemm_panel_args<float, packed_weights_f16_view, float>& g,
@@ -39,7 +47,13 @@ struct gemm_f32f16_f32_1x16c1 {
         for (std::ptrdiff_t kk = 0; kk < g.k; ++kk) {
           const float av = a[kk];
           const std::uint16_t* wk = w + kk * nr;
-          for (std::ptrdiff_t j = 0; j < columns; ++j) acc[j] = std::fma(av, float_from_float16_bits(wk[j]), acc[j]);
+          if constexpr (std::is_same_v<Sum, f16_fma_chain>) {
+            for (std::ptrdiff_t j = 0; j < columns; ++j) acc[j] = std::fma(av, float_from_float16_bits(wk[j]), acc[j]);
+          } else {
+            for (std::ptrdiff_t j = 0; j < columns; ++j) {
+              acc[j] += qsparse::detail::product_not_fused(av, float_from_float16_bits(wk[j]));
+            }
+          }
         }
         float* dst = g.dst + m * g.ldd + n0;
         for (std::ptrdiff_t j = 0; j < columns; ++j) dst[j] = evaluate(pipeline, acc[j], m, n0 + j);
@@ -47,6 +61,8 @@ struct gemm_f32f16_f32_1x16c1 {
     }
   }
 };
+
+using gemm_f32f16_f32_1x16c1 = gemm_f32f16_f32_1x16c1_sum<f16_fma_chain>;
 
 }  // namespace scalar
 }  // namespace kernels
