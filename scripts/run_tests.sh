@@ -124,7 +124,7 @@ run_config() {
       # The tests of the kernel layer: every registered GEMM kernel, depthwise, dispatch, float16.
       targets=(gemm_gemm_test gemm_gemm_16x8_test gemm_gemm_f16_test gemm_gemm_q4_test gemm_custom_stage_test
                gemm_hybrid_test gemm_output_pipeline_test gemm_packed_weights_test gemm_sparse_gemm_test gemm_gemmlowp_oracle_test
-               gemm_torch_dynamic_linear_test gemm_gemm_clustered_test
+               gemm_torch_dynamic_linear_test gemm_gemm_clustered_test gemm_tflite_oracle_test
                conv_depthwise_test dispatch_isa_test quant_float16_test)
       test_filter="^(gemm_.*|conv_depthwise_test|dispatch_isa_test|dispatch_isa_bad_ceiling|quant_float16_test)\$"
       # CPU model = the ISA the tests must reach there (the guard in tests/dispatch/isa_test.cpp).
