@@ -7,6 +7,7 @@ Writes, all committed (the tests need neither Python nor the network):
   tests/data/minilm_tiny/model.safetensors  a BERT encoder with all-MiniLM-L6-v2's tensor names and
                                             layout (2 layers, hidden 32, 4 heads, intermediate 64,
                                             128 positions, a ~100-token vocabulary), random weights
+  tests/data/minilm_tiny/config.json        its transformers BertConfig
   tests/data/minilm_tiny/tokenizer.json     all-MiniLM-L6-v2's tokenizer pipeline over that vocabulary
   tests/data/minilm_tiny_vectors.inc        for each test text: the token ids of Hugging Face's
                                             `tokenizers` and the mean-pooled, L2-normalized embedding
@@ -102,6 +103,7 @@ with torch.no_grad():
 tensors = {k: v.contiguous().clone() for k, v in model.state_dict().items()}
 tensors["embeddings.position_ids"] = torch.arange(128, dtype=torch.int64).reshape(1, 128)
 save_file(tensors, os.path.join(out_dir, "model.safetensors"), metadata={"format": "pt"})
+config.to_json_file(os.path.join(out_dir, "config.json"), use_diff=False)
 
 
 def embed(ids):
