@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -30,7 +32,8 @@ const minilm::bert_model& tiny_model(minilm::variant v) {
 
 std::string describe(std::string_view text) {
   std::string s;
-  for (unsigned char c : text) {
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
     if (c >= 0x20 && c < 0x7F) {
       s += static_cast<char>(c);
     } else {
@@ -187,4 +190,64 @@ TEST_CASE("minilm model: bad input is an error that says what", "[minilm]") {
   CHECK_THROWS_WITH(minilm::bert_model::load("/nonexistent", minilm::variant::f32),
                     Catch::Contains("cannot open the model configuration /nonexistent/config.json"));
   CHECK_THROWS_WITH(minilm::parse_variant("int3"), Catch::Contains("unknown variant \"int3\""));
+}
+
+namespace {
+
+/// The tiny model's tensors with `name` replaced by a tensor of `type` and `shape` (dropped when shape is empty).
+qsparse::io::safetensors_file tiny_with(const std::string& name, qsparse::io::dtype type,
+                                        const std::vector<qsparse::index_t>& shape) {
+  const auto file = qsparse::io::safetensors_file::load(tiny_dir + "/model.safetensors");
+  qsparse::io::safetensors_writer out;
+  for (const std::string& n : file.names()) {
+    if (n == name) continue;
+    const qsparse::io::byte_span b = file.bytes(n);
+    out.add_bytes(n, file.info(n).dtype, file.info(n).shape, b.data, b.size);
+  }
+  if (!shape.empty()) {
+    std::size_t count = 1;
+    for (qsparse::index_t e : shape) count *= static_cast<std::size_t>(e);
+    const std::vector<unsigned char> zeros(count * qsparse::io::dtype_size(type), 0);
+    out.add_bytes(name, type, shape, zeros.data(), zeros.size());
+  }
+  const std::vector<unsigned char> bytes = out.serialize();
+  return qsparse::io::safetensors_file::parse(bytes.data(), bytes.size());
+}
+
+}  // namespace
+
+TEST_CASE("minilm model: a missing or misshapen tensor is an error that names it", "[minilm]") {
+  const minilm::bert_config c = minilm::read_config(tiny_dir + "/config.json");
+  using qsparse::io::dtype;
+  // Unchanged, the rebuilt file gives the same embedding.
+  {
+    const minilm::bert_model m(c, tiny_with("", dtype::f32, {}), minilm::variant::f32);
+    CHECK(m.embed(minilm_tiny_cases[0].ids) == tiny_model(minilm::variant::f32).embed(minilm_tiny_cases[0].ids));
+  }
+  CHECK_THROWS_WITH(minilm::bert_model(c, tiny_with("encoder.layer.1.output.dense.bias", dtype::f32, {}), minilm::variant::f32),
+                    Catch::Contains("the model has no tensor encoder.layer.1.output.dense.bias"));
+  CHECK_THROWS_WITH(minilm::bert_model(c, tiny_with("encoder.layer.0.intermediate.dense.weight", dtype::f32, {32, 64}),
+                                       minilm::variant::f16),
+                    Catch::Contains("tensor encoder.layer.0.intermediate.dense.weight must be F32 of shape [64, 32], got F32 [32, 64]"));
+  CHECK_THROWS_WITH(minilm::bert_model(c, tiny_with("embeddings.LayerNorm.weight", dtype::f16, {32}), minilm::variant::f32),
+                    Catch::Contains("tensor embeddings.LayerNorm.weight must be F32 of shape [32], got F16 [32]"));
+}
+
+TEST_CASE("minilm config: what the encoder cannot run is refused", "[minilm]") {
+  const auto path = (std::filesystem::temp_directory_path() / "qsparse_minilm_test_config.json").string();
+  const auto with = [&](const std::string& text) {
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  };
+  const std::string sizes = R"("vocab_size": 10, "hidden_size": 32, "num_hidden_layers": 1, "intermediate_size": 8)";
+  CHECK(minilm::read_config(with("{" + sizes + R"(, "num_attention_heads": 4})")).head_dim() == 8);
+  CHECK_THROWS_WITH(minilm::read_config(with("{" + sizes + R"(, "num_attention_heads": 5})")),
+                    Catch::Contains("inconsistent sizes (hidden_size 32, num_attention_heads 5"));
+  CHECK_THROWS_WITH(minilm::read_config(with("{" + sizes + R"(, "num_attention_heads": 4, "hidden_act": "relu"})")),
+                    Catch::Contains("hidden_act must be \"gelu\" (the erf form), got \"relu\""));
+  CHECK_THROWS_WITH(minilm::read_config(with("{" + sizes + R"(, "num_attention_heads": 4, "position_embedding_type": "relative_key"})")),
+                    Catch::Contains("position_embedding_type must be \"absolute\""));
+  CHECK_THROWS_WITH(minilm::read_config(with("{" + sizes + "}")), Catch::Contains("num_attention_heads"));
+  CHECK_THROWS_WITH(minilm::read_config(with("{")), Catch::Contains(path));
+  std::filesystem::remove(path);
 }
