@@ -5,6 +5,9 @@
 //
 // What it implements is what all-MiniLM-L6-v2's tokenizer.json asks for, and it refuses (with an error
 // naming the field) a file that asks for something else:
+//   added_tokens  found in the raw text first (leftmost, longest; "[MASK]" inside a word too) and given
+//                 their ids; the text between them goes through the rest. Only tokens with single_word,
+//                 lstrip, rstrip and normalized false are supported.
 //   normalizer    BertNormalizer: clean_text (drop NUL, U+FFFD and characters of category C* except
 //                 \t \n \r; map White_Space to ' '), handle_chinese_chars (spaces around CJK ideographs),
 //                 strip_accents (NFD, drop category Mn) and lowercase; strip_accents null means "as
@@ -209,6 +212,17 @@ class wordpiece_tokenizer {
       t.prefix_ = model.value("continuing_subword_prefix", std::string("##"));
       t.max_chars_ = model.value("max_input_chars_per_word", std::size_t{100});
 
+      if (j.contains("added_tokens")) {
+        for (const nlohmann::json& a : j.at("added_tokens")) {
+          const std::string content = a.at("content").get<std::string>();
+          if (content.empty() || a.value("single_word", false) || a.value("lstrip", false) ||
+              a.value("rstrip", false) || a.value("normalized", false)) {
+            throw fail("added token " + a.dump() +
+                       ": only non-empty tokens with single_word, lstrip, rstrip and normalized false are supported");
+          }
+          t.added_.emplace_back(content, a.at("id").get<std::int32_t>());
+        }
+      }
       const nlohmann::json& norm = j.at("normalizer");
       if (norm.is_null() || norm.at("type") != "BertNormalizer") {
         throw fail("normalizer must be a BertNormalizer, got " + norm.dump());
@@ -336,11 +350,35 @@ class wordpiece_tokenizer {
   /// As encode(text), truncated to `max_tokens` instead (0: no truncation; else at least 2).
   std::vector<std::int32_t> encode(std::string_view text, std::size_t max_tokens) const {
     if (max_tokens == 1) throw std::runtime_error("minilm: max_tokens must be 0 or at least 2, got 1");
+    decode_utf8(text);  // malformed UTF-8 is an error naming its offset in the whole text
     std::vector<std::int32_t> ids{cls_id_};
-    for (const std::u32string& w : words(text)) {
-      wordpiece(w, ids);
-      if (max_tokens != 0 && ids.size() >= max_tokens - 1) break;
+    const auto full = [&] { return max_tokens != 0 && ids.size() >= max_tokens - 1; };
+    // The added tokens ([CLS], [MASK], ...) are found in the raw text first, leftmost and longest; the
+    // text between them is normalized, pre-tokenized and split into WordPiece pieces.
+    std::size_t begin = 0, i = 0;
+    const auto flush = [&](std::size_t end) {
+      for (const std::u32string& w : words(text.substr(begin, end - begin))) {
+        if (full()) return;
+        wordpiece(w, ids);
+      }
+    };
+    while (i < text.size() && !full()) {
+      const std::pair<std::string, std::int32_t>* best = nullptr;
+      for (const auto& a : added_) {
+        if (text.compare(i, a.first.size(), a.first) == 0 && (best == nullptr || a.first.size() > best->first.size())) {
+          best = &a;
+        }
+      }
+      if (best == nullptr) {
+        ++i;
+        continue;
+      }
+      flush(i);
+      if (!full()) ids.push_back(best->second);
+      i += best->first.size();
+      begin = i;
     }
+    if (!full()) flush(text.size());
     if (max_tokens != 0 && ids.size() > max_tokens - 1) ids.resize(max_tokens - 1);
     ids.push_back(sep_id_);
     return ids;
@@ -366,6 +404,7 @@ class wordpiece_tokenizer {
   }
 
   std::unordered_map<std::string, std::int32_t> vocab_;
+  std::vector<std::pair<std::string, std::int32_t>> added_;  // content, id
   std::string prefix_ = "##";
   std::size_t max_chars_ = 100;
   std::size_t max_length_ = 0;

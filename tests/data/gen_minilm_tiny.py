@@ -76,6 +76,7 @@ texts = [
     "e\u0301 combining and \u1e9b\u0323 and A\u030a",
     " ".join(["the cat sat on the mat"] * 30),
     ("running " * 70).strip(),
+    "the [MASK] sat on[SEP]the mat [UNK] [cls] [MASK[MASK]]",
 ]
 
 # ---- the model ------------------------------------------------------------------------------------

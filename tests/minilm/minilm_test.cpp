@@ -97,6 +97,12 @@ TEST_CASE("minilm tokenizer: WordPiece edges and truncation", "[minilm]") {
   CHECK(tok.encode(long_text, 0).size() == 202);
   CHECK(tok.encode("mats", 3) == std::vector<std::int32_t>{cls, tok.find("mat"), sep});
   CHECK_THROWS_WITH(tok.encode("cat", 1), Catch::Contains("max_tokens must be 0 or at least 2, got 1"));
+  // Special tokens in the text keep their ids, inside words too, and count towards truncation.
+  const std::int32_t mask = tok.find("[MASK]");
+  CHECK(tok.encode("[MASK]cat[MASK]") == std::vector<std::int32_t>{cls, mask, tok.find("cat"), mask, sep});
+  CHECK(tok.encode("[MASK] [MASK] cat", 4) == std::vector<std::int32_t>{cls, mask, mask, sep});
+  CHECK(tok.encode("cat [MASK] cat", 3) == std::vector<std::int32_t>{cls, tok.find("cat"), sep});
+  CHECK_THROWS_WITH(tok.encode("[MASK]\xFF"), Catch::Contains("byte 255 at offset 6"));
 }
 
 TEST_CASE("minilm tokenizer: bad input is an error that says what", "[minilm]") {
@@ -117,6 +123,10 @@ TEST_CASE("minilm tokenizer: bad input is an error that says what", "[minilm]") 
                     Catch::Contains("lowercase and strip_accents must agree (both or neither), got lowercase false, strip_accents true"));
   j = nlohmann::json::parse(R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}, "unk_token": "[UNK]"}})");
   CHECK_THROWS_WITH(minilm::wordpiece_tokenizer::from_json(j), Catch::Contains("unexpected structure"));
+  j = nlohmann::json::parse(R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}, "unk_token": "[UNK]"},
+                                "added_tokens": [{"id": 0, "content": "[UNK]", "lstrip": true}]})");
+  CHECK_THROWS_WITH(minilm::wordpiece_tokenizer::from_json(j),
+                    Catch::Contains("only non-empty tokens with single_word, lstrip, rstrip and normalized false"));
 }
 
 TEST_CASE("minilm float32: embeddings equal transformers' BertModel within 1e-5", "[minilm]") {
