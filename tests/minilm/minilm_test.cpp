@@ -190,6 +190,17 @@ TEST_CASE("minilm float16 weights and int8 dynamic stay close to float32", "[min
   }
 }
 
+TEST_CASE("minilm qsparse variants: the same bits with one thread and with three", "[minilm]") {
+  // qsparse's GEMMs never split K, so the thread count cannot change a result.
+  std::vector<std::vector<std::int32_t>> batch;
+  for (const minilm_case& c : minilm_tiny_cases) batch.push_back(c.ids);
+  const qsparse::context three{qsparse::threads{3}};
+  for (const minilm::variant v : {minilm::variant::f16, minilm::variant::dynamic_int8}) {
+    INFO(minilm::to_string(v));
+    CHECK(tiny_model(v).embed_batch(batch, three) == tiny_model(v).embed_batch(batch));
+  }
+}
+
 TEST_CASE("minilm model: bad input is an error that says what", "[minilm]") {
   const auto& model = tiny_model(minilm::variant::f32);
   CHECK_THROWS_WITH(model.embed({2, 92, 3}), Catch::Contains("token id 92 of sequence 0 is outside the vocabulary [0, 92)"));
