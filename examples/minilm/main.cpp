@@ -5,8 +5,10 @@
 //   build/examples/minilm "A man is eating food." "A man eats." "The sky is blue."
 //   build/examples/minilm --variant all --threads 2 < sentences.txt   # one sentence per line
 //
-// Prints each sentence's token count and the first embedding values, the cosine similarity of every pair
-// and, with several variants, each variant's cosine to float32 and its time.
+// With --ids, only tokenizes (tests/data/check_minilm_tokenizer.py compares that with Hugging Face's).
+// Otherwise prints each sentence's token count and first embedding values (the first 10 sentences), the
+// cosine similarity of every pair (up to 10 sentences) and, with several variants, each variant's cosine
+// to float32 and its time.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -29,6 +31,7 @@ void usage() {
       "  --variant V       how the linear layers run (default f32; all: each, compared with f32)\n"
       "  --threads N       threads of the qsparse GEMMs (default 1)\n"
       "  --max-tokens N    truncate to N tokens, [CLS] and [SEP] included (default 128)\n"
+      "  --ids             only tokenize: print each sentence's token ids on a line (needs only tokenizer.json)\n"
       "Without sentences, reads one per line from standard input.\n",
       QSPARSE_MINILM_CACHE);
 }
@@ -48,6 +51,7 @@ int run(int argc, char** argv) {
   std::string variant_name = "f32";
   int threads = 1;
   long max_tokens = 128;
+  bool ids_only = false;
   std::vector<std::string> sentences;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -68,17 +72,19 @@ int run(int argc, char** argv) {
     } else if (a == "--max-tokens") {
       max_tokens = std::atol(value().c_str());
       if (max_tokens < 2 || max_tokens > 512) throw std::runtime_error("minilm: --max-tokens must be in [2, 512]");
+    } else if (a == "--ids") {
+      ids_only = true;
     } else if (a.rfind("--", 0) == 0) {
       throw std::runtime_error("minilm: unknown option " + a + " (--help lists them)");
     } else {
       sentences.push_back(a);
     }
   }
-  if (!std::filesystem::exists(dir + "/model.safetensors")) {
+  if (!std::filesystem::exists(dir + (ids_only ? "/tokenizer.json" : "/model.safetensors"))) {
     std::fprintf(stderr,
-                 "minilm: no model.safetensors in %s\n"
+                 "minilm: no %s in %s\n"
                  "minilm: fetch all-MiniLM-L6-v2 with `bash scripts/fetch_minilm.sh`, or pass --model DIR\n",
-                 dir.c_str());
+                 ids_only ? "tokenizer.json" : "model.safetensors", dir.c_str());
     return 2;
   }
   if (sentences.empty()) {
@@ -96,6 +102,14 @@ int run(int argc, char** argv) {
   }
 
   const auto tok = minilm::wordpiece_tokenizer::load(dir + "/tokenizer.json");
+  if (ids_only) {
+    for (const std::string& s : sentences) {
+      const std::vector<std::int32_t> ids = tok.encode(s, static_cast<std::size_t>(max_tokens));
+      for (std::size_t i = 0; i < ids.size(); ++i) std::printf("%s%d", i ? " " : "", ids[i]);
+      std::printf("\n");
+    }
+    return 0;
+  }
   std::vector<std::vector<std::int32_t>> batch;
   std::size_t tokens = 0;
   for (const std::string& s : sentences) {
@@ -120,12 +134,14 @@ int run(int argc, char** argv) {
                 run_ms, threads, threads == 1 ? "" : "s");
     if (reference.empty()) {
       reference = e;
-      for (std::size_t s = 0; s < batch.size(); ++s) {
+      const std::size_t shown = std::min<std::size_t>(batch.size(), 10);
+      for (std::size_t s = 0; s < shown; ++s) {
         std::printf("  [%zu] %3zu tokens  [", s, batch[s].size());
         for (std::size_t c = 0; c < std::min<std::size_t>(h, 6); ++c) std::printf("%s%+.5f", c ? " " : "", e[s * h + c]);
         std::printf(" ...]  %.60s\n", sentences[s].c_str());
       }
-      if (batch.size() > 1) {
+      if (shown < batch.size()) std::printf("  (%zu more sentences)\n", batch.size() - shown);
+      if (batch.size() > 1 && batch.size() <= 10) {
         std::printf("  cosine similarity:\n");
         for (std::size_t a = 0; a < batch.size(); ++a) {
           std::printf("   ");
