@@ -1,0 +1,324 @@
+// examples/minilm/bert.hpp — a BERT encoder (all-MiniLM-L6-v2 and its kin) and its sentence embeddings.
+//
+//   auto model = minilm::bert_model::load("dir", minilm::variant::f32);   // dir/config.json + model.safetensors
+//   std::vector<float> e = model.embed(ids);                              // hidden_size floats, ||e|| = 1
+//   std::vector<float> es = model.embed_batch({ids0, ids1, ...});        // row i: sequence i
+//
+// The forward pass is transformers' BertModel in inference (no dropout), then sentence-transformers'
+// mean pooling and normalization:
+//   x   = LayerNorm(word[id] + position[t] + token_type[0])
+//   per layer:  q, k, v = x Wq + bq, x Wk + bk, x Wv + bv          (hidden -> hidden, heads of hidden/heads)
+//               a = softmax(q_h k_h^T / sqrt(head_dim)) v_h        per head, over the sequence's own tokens
+//               x = LayerNorm(x + a Wo + bo)
+//               x = LayerNorm(x + GELU(x Wi + bi) Wd + bd)           GELU(x) = x/2 (1 + erf(x / sqrt 2))
+//   embedding = normalize(mean over the sequence's tokens of x)      x / max(||x||, 1e-12)
+// A batch is packed: its sequences' tokens are the rows of one matrix (no padding rows), each sequence
+// attends only to its own tokens. That is what the attention mask of a padded batch computes (a masked
+// key's probability is exactly 0 there too), without computing the padding.
+//
+// The linear layers (the six per encoder layer) go through minilm::linear, one implementation per
+// variant (linear.hpp); everything else is plain float32 C++ here: embeddings, layer norm (statistics in
+// double), GELU (std::erf), softmax (max-subtracted, std::exp), the two attention products, pooling.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "linear.hpp"
+#include "qsparse/core/context.hpp"
+#include "qsparse/io/safetensors.hpp"
+
+namespace minilm {
+
+struct bert_config {
+  int vocab_size = 0;
+  int hidden_size = 0;
+  int num_layers = 0;
+  int num_heads = 0;
+  int intermediate_size = 0;
+  int max_positions = 0;
+  int type_vocab_size = 0;
+  float layer_norm_eps = 1e-12f;
+
+  int head_dim() const { return hidden_size / num_heads; }
+};
+
+/// Reads the fields of a transformers BertConfig (config.json) the encoder needs; refuses what it cannot run.
+inline bert_config read_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("minilm: cannot open the model configuration " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  bert_config c;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(ss.str());
+    if (j.value("model_type", std::string("bert")) != "bert") {
+      throw std::runtime_error("minilm: " + path + ": model_type must be \"bert\", got " + j.at("model_type").dump());
+    }
+    if (j.value("hidden_act", std::string("gelu")) != "gelu") {
+      throw std::runtime_error("minilm: " + path + ": hidden_act must be \"gelu\" (the erf form), got " +
+                               j.at("hidden_act").dump());
+    }
+    if (j.value("position_embedding_type", std::string("absolute")) != "absolute") {
+      throw std::runtime_error("minilm: " + path + ": position_embedding_type must be \"absolute\", got " +
+                               j.at("position_embedding_type").dump());
+    }
+    c.vocab_size = j.at("vocab_size").get<int>();
+    c.hidden_size = j.at("hidden_size").get<int>();
+    c.num_layers = j.at("num_hidden_layers").get<int>();
+    c.num_heads = j.at("num_attention_heads").get<int>();
+    c.intermediate_size = j.at("intermediate_size").get<int>();
+    c.max_positions = j.value("max_position_embeddings", 512);
+    c.type_vocab_size = j.value("type_vocab_size", 2);
+    c.layer_norm_eps = static_cast<float>(j.value("layer_norm_eps", 1e-12));
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error("minilm: " + path + ": " + e.what());
+  }
+  if (c.vocab_size < 1 || c.hidden_size < 1 || c.num_layers < 0 || c.num_heads < 1 || c.intermediate_size < 1 ||
+      c.max_positions < 2 || c.type_vocab_size < 1 || c.hidden_size % c.num_heads != 0 || !(c.layer_norm_eps > 0.0f)) {
+    throw std::runtime_error("minilm: " + path + ": inconsistent sizes (hidden_size " + std::to_string(c.hidden_size) +
+                             ", num_attention_heads " + std::to_string(c.num_heads) + ", ...)");
+  }
+  return c;
+}
+
+namespace detail {
+
+/// y = LayerNorm(x) * gamma + beta over each row of `cols` values, in place (biased variance, as torch).
+inline void layer_norm(float* x, std::size_t rows, std::size_t cols, const float* gamma, const float* beta, float eps) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    float* row = x + r * cols;
+    double mean = 0.0;
+    for (std::size_t c = 0; c < cols; ++c) mean += row[c];
+    mean /= static_cast<double>(cols);
+    double var = 0.0;
+    for (std::size_t c = 0; c < cols; ++c) var += (row[c] - mean) * (row[c] - mean);
+    var /= static_cast<double>(cols);
+    const double inv = 1.0 / std::sqrt(var + static_cast<double>(eps));
+    for (std::size_t c = 0; c < cols; ++c) {
+      row[c] = static_cast<float>((row[c] - mean) * inv) * gamma[c] + beta[c];
+    }
+  }
+}
+
+inline float gelu(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f)); }
+
+}  // namespace detail
+
+class bert_model {
+ public:
+  /// Loads dir/config.json and dir/model.safetensors, the linear layers as `v`.
+  static bert_model load(const std::string& dir, variant v) {
+    const bert_config c = read_config(dir + "/config.json");
+    const auto file = qsparse::io::safetensors_file::load(dir + "/model.safetensors");
+    return bert_model(c, file, v);
+  }
+
+  /// Builds the encoder from a BertModel state dict (tensor names without a "bert." prefix).
+  bert_model(const bert_config& c, const qsparse::io::safetensors_file& f, variant v) : config_(c), variant_(v) {
+    const auto h = static_cast<qsparse::index_t>(c.hidden_size);
+    const auto i = static_cast<qsparse::index_t>(c.intermediate_size);
+    word_ = copy(f, "embeddings.word_embeddings.weight", {c.vocab_size, c.hidden_size});
+    position_ = copy(f, "embeddings.position_embeddings.weight", {c.max_positions, c.hidden_size});
+    token_type_ = copy(f, "embeddings.token_type_embeddings.weight", {c.type_vocab_size, c.hidden_size});
+    emb_gamma_ = copy(f, "embeddings.LayerNorm.weight", {c.hidden_size});
+    emb_beta_ = copy(f, "embeddings.LayerNorm.bias", {c.hidden_size});
+    for (int l = 0; l < c.num_layers; ++l) {
+      const std::string p = "encoder.layer." + std::to_string(l) + ".";
+      layer ly;
+      ly.q = make(f, p + "attention.self.query", h, h);
+      ly.k = make(f, p + "attention.self.key", h, h);
+      ly.v = make(f, p + "attention.self.value", h, h);
+      ly.o = make(f, p + "attention.output.dense", h, h);
+      ly.up = make(f, p + "intermediate.dense", h, i);
+      ly.down = make(f, p + "output.dense", i, h);
+      ly.ln1_gamma = copy(f, p + "attention.output.LayerNorm.weight", {c.hidden_size});
+      ly.ln1_beta = copy(f, p + "attention.output.LayerNorm.bias", {c.hidden_size});
+      ly.ln2_gamma = copy(f, p + "output.LayerNorm.weight", {c.hidden_size});
+      ly.ln2_beta = copy(f, p + "output.LayerNorm.bias", {c.hidden_size});
+      layers_.push_back(std::move(ly));
+    }
+  }
+
+  const bert_config& config() const noexcept { return config_; }
+  variant kind() const noexcept { return variant_; }
+
+  /// The bytes of the linear layers' weights as this variant stores them (biases included).
+  std::size_t linear_bytes() const {
+    std::size_t n = 0;
+    for (const layer& l : layers_) {
+      for (const linear* p : {l.q.get(), l.k.get(), l.v.get(), l.o.get(), l.up.get(), l.down.get()}) n += p->bytes();
+    }
+    return n;
+  }
+
+  /// The last hidden states of a packed batch: one row of hidden_size per token, sequences one after another.
+  std::vector<float> hidden_states(const std::vector<std::vector<std::int32_t>>& batch,
+                                   const qsparse::context& ctx = qsparse::context{}) const {
+    const auto hs = static_cast<std::size_t>(config_.hidden_size);
+    std::size_t rows = 0;
+    for (std::size_t b = 0; b < batch.size(); ++b) {
+      const std::vector<std::int32_t>& ids = batch[b];
+      if (ids.empty()) throw std::runtime_error("minilm: sequence " + std::to_string(b) + " of the batch is empty");
+      if (ids.size() > static_cast<std::size_t>(config_.max_positions)) {
+        throw std::runtime_error("minilm: sequence " + std::to_string(b) + " has " + std::to_string(ids.size()) +
+                                 " tokens, more than max_position_embeddings = " + std::to_string(config_.max_positions));
+      }
+      for (std::int32_t id : ids) {
+        if (id < 0 || id >= config_.vocab_size) {
+          throw std::runtime_error("minilm: token id " + std::to_string(id) + " of sequence " + std::to_string(b) +
+                                   " is outside the vocabulary [0, " + std::to_string(config_.vocab_size) + ")");
+        }
+      }
+      rows += ids.size();
+    }
+    std::vector<float> x(rows * hs);
+    std::size_t r = 0;
+    for (const std::vector<std::int32_t>& ids : batch) {
+      for (std::size_t t = 0; t < ids.size(); ++t, ++r) {
+        const float* w = &word_[static_cast<std::size_t>(ids[t]) * hs];
+        const float* p = &position_[t * hs];
+        float* out = &x[r * hs];
+        for (std::size_t c = 0; c < hs; ++c) out[c] = (w[c] + token_type_[c]) + p[c];  // torch's order
+      }
+    }
+    detail::layer_norm(x.data(), rows, hs, emb_gamma_.data(), emb_beta_.data(), config_.layer_norm_eps);
+
+    const auto is = static_cast<std::size_t>(config_.intermediate_size);
+    std::vector<float> q(rows * hs), k(rows * hs), v(rows * hs), ctxv(rows * hs), tmp(rows * hs), up(rows * is);
+    const int m = static_cast<int>(rows);
+    for (const layer& l : layers_) {
+      l.q->forward(ctx, x.data(), m, q.data());
+      l.k->forward(ctx, x.data(), m, k.data());
+      l.v->forward(ctx, x.data(), m, v.data());
+      attention(batch, q, k, v, ctxv);
+      l.o->forward(ctx, ctxv.data(), m, tmp.data());
+      for (std::size_t e = 0; e < rows * hs; ++e) x[e] = tmp[e] + x[e];
+      detail::layer_norm(x.data(), rows, hs, l.ln1_gamma.data(), l.ln1_beta.data(), config_.layer_norm_eps);
+      l.up->forward(ctx, x.data(), m, up.data());
+      for (float& e : up) e = detail::gelu(e);
+      l.down->forward(ctx, up.data(), m, tmp.data());
+      for (std::size_t e = 0; e < rows * hs; ++e) x[e] = tmp[e] + x[e];
+      detail::layer_norm(x.data(), rows, hs, l.ln2_gamma.data(), l.ln2_beta.data(), config_.layer_norm_eps);
+    }
+    return x;
+  }
+
+  /// Mean-pooled, L2-normalized embeddings of a batch: batch.size() rows of hidden_size.
+  std::vector<float> embed_batch(const std::vector<std::vector<std::int32_t>>& batch,
+                                 const qsparse::context& ctx = qsparse::context{}) const {
+    const auto hs = static_cast<std::size_t>(config_.hidden_size);
+    const std::vector<float> x = hidden_states(batch, ctx);
+    std::vector<float> out(batch.size() * hs);
+    std::size_t r = 0;
+    for (std::size_t b = 0; b < batch.size(); ++b) {
+      float* e = &out[b * hs];
+      for (std::size_t t = 0; t < batch[b].size(); ++t, ++r) {
+        for (std::size_t c = 0; c < hs; ++c) e[c] += x[r * hs + c];
+      }
+      const auto n = static_cast<float>(batch[b].size());
+      for (std::size_t c = 0; c < hs; ++c) e[c] /= n;
+      double sq = 0.0;
+      for (std::size_t c = 0; c < hs; ++c) sq += static_cast<double>(e[c]) * e[c];
+      const float norm = std::max(static_cast<float>(std::sqrt(sq)), 1e-12f);
+      for (std::size_t c = 0; c < hs; ++c) e[c] /= norm;
+    }
+    return out;
+  }
+
+  /// The embedding of one sequence of token ids.
+  std::vector<float> embed(const std::vector<std::int32_t>& ids, const qsparse::context& ctx = qsparse::context{}) const {
+    return embed_batch({ids}, ctx);
+  }
+
+ private:
+  struct layer {
+    std::unique_ptr<linear> q, k, v, o, up, down;
+    std::vector<float> ln1_gamma, ln1_beta, ln2_gamma, ln2_beta;
+  };
+
+  /// A copy of a float32 tensor of the given shape (a missing tensor or another shape is an error).
+  static std::vector<float> copy(const qsparse::io::safetensors_file& f, const std::string& name,
+                                 const std::vector<int>& shape) {
+    if (!f.contains(name)) throw std::runtime_error("minilm: the model has no tensor " + name);
+    const qsparse::io::tensor_info& info = f.info(name);
+    std::vector<qsparse::index_t> want(shape.begin(), shape.end());
+    if (info.dtype != qsparse::io::dtype::f32 || info.shape != want) {
+      throw std::runtime_error("minilm: tensor " + name + " must be F32 of shape " +
+                               qsparse::io::detail::shape_to_string(want) + ", got " +
+                               std::string(qsparse::io::dtype_name(info.dtype)) + " " +
+                               qsparse::io::detail::shape_to_string(info.shape));
+    }
+    const qsparse::io::byte_span b = f.bytes(name);
+    std::vector<float> out(b.size / sizeof(float));
+    std::memcpy(out.data(), b.data, b.size);
+    return out;
+  }
+
+  /// A linear layer from "<name>.weight" (out × in, torch's layout) and "<name>.bias".
+  std::unique_ptr<linear> make(const qsparse::io::safetensors_file& f, const std::string& name, qsparse::index_t in,
+                               qsparse::index_t out) const {
+    const std::vector<float> w = copy(f, name + ".weight", {static_cast<int>(out), static_cast<int>(in)});
+    const std::vector<float> b = copy(f, name + ".bias", {static_cast<int>(out)});
+    return make_linear(variant_, w.data(), b.data(), static_cast<int>(in), static_cast<int>(out));
+  }
+
+  /// Multi-head self-attention of each sequence over its own tokens; ctxv gets the heads side by side.
+  void attention(const std::vector<std::vector<std::int32_t>>& batch, const std::vector<float>& q,
+                 const std::vector<float>& k, const std::vector<float>& v, std::vector<float>& ctxv) const {
+    const auto hs = static_cast<std::size_t>(config_.hidden_size);
+    const auto dh = static_cast<std::size_t>(config_.head_dim());
+    const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+    std::size_t base = 0;
+    std::vector<float> p;
+    for (const std::vector<std::int32_t>& ids : batch) {
+      const std::size_t n = ids.size();
+      p.resize(n);
+      for (std::size_t hd = 0; hd < static_cast<std::size_t>(config_.num_heads); ++hd) {
+        const std::size_t off = hd * dh;
+        for (std::size_t i = 0; i < n; ++i) {
+          const float* qi = &q[(base + i) * hs + off];
+          float mx = -INFINITY;
+          for (std::size_t j = 0; j < n; ++j) {
+            const float* kj = &k[(base + j) * hs + off];
+            float s = 0.0f;
+            for (std::size_t d = 0; d < dh; ++d) s += qi[d] * kj[d];
+            p[j] = s * scale;
+            mx = std::max(mx, p[j]);
+          }
+          float sum = 0.0f;
+          for (std::size_t j = 0; j < n; ++j) {
+            p[j] = std::exp(p[j] - mx);
+            sum += p[j];
+          }
+          float* out = &ctxv[(base + i) * hs + off];
+          for (std::size_t d = 0; d < dh; ++d) out[d] = 0.0f;
+          for (std::size_t j = 0; j < n; ++j) {
+            const float pj = p[j] / sum;
+            const float* vj = &v[(base + j) * hs + off];
+            for (std::size_t d = 0; d < dh; ++d) out[d] += pj * vj[d];
+          }
+        }
+      }
+      base += n;
+    }
+  }
+
+  bert_config config_;
+  variant variant_;
+  std::vector<float> word_, position_, token_type_, emb_gamma_, emb_beta_;
+  std::vector<layer> layers_;
+};
+
+}  // namespace minilm
