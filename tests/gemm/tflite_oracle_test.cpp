@@ -7,7 +7,9 @@
 // Every row must come out equal, on every ISA this CPU runs, through the entry point and the pipeline a user
 // would pick for that system (docs/numerics.md, "Picking a TFLite pipeline"): the pipelines of
 // qsparse/spec/system_pipelines.hpp with the roundings of qsparse/quant/system_schemes.hpp. A hidden test
-// case "[.table]" prints how many outputs each candidate rule explains, for the docs.
+// case "[.table]" prints how many outputs each candidate rule explains, for the docs' agreement table. It is
+// hidden because it is a report, not a check (it prints counts, including those of the rules that do not
+// match, and asserts nothing the cases above do not); run it with `gemm_tflite_oracle_test "[.table]"`.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
