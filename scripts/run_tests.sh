@@ -11,7 +11,7 @@
 #   aarch64-qemu aarch64-linux-gnu-g++ C++17 Debug -O1 -Werror  the kernel tests only (tests/gemm/*,
 #                                                        conv/depthwise, dispatch/isa, quant/{float16,quantize,
 #                                                        requantize}, kernels/{fixed_point_simd,
-#                                                        output_pipeline_neon}), cross-built
+#                                                        output_pipeline_neon}, qat/fake_quant), cross-built
 #                                                        (cmake/toolchains/aarch64-linux-gnu.cmake) and run under
 #                                                        qemu-aarch64 twice: -cpu max (dot product, i8mm) and
 #                                                        -cpu cortex-a53 (neither). Kept small for the CI budget.
@@ -128,8 +128,8 @@ run_config() {
                gemm_hybrid_test gemm_output_pipeline_test gemm_packed_weights_test gemm_sparse_gemm_test gemm_gemmlowp_oracle_test
                gemm_torch_dynamic_linear_test gemm_gemm_clustered_test gemm_tflite_oracle_test
                conv_depthwise_test dispatch_isa_test quant_float16_test quant_quantize_test quant_requantize_test
-               kernels_fixed_point_simd_test kernels_output_pipeline_neon_test)
-      test_filter="^(gemm_.*|conv_depthwise_test|dispatch_isa_test|dispatch_isa_bad_ceiling|quant_float16_test|quant_quantize_test|quant_requantize_test|kernels_fixed_point_simd_test|kernels_output_pipeline_neon_test)\$"
+               kernels_fixed_point_simd_test kernels_output_pipeline_neon_test qat_fake_quant_test)
+      test_filter="^(gemm_.*|conv_depthwise_test|dispatch_isa_test|dispatch_isa_bad_ceiling|quant_float16_test|quant_quantize_test|quant_requantize_test|kernels_fixed_point_simd_test|kernels_output_pipeline_neon_test|qat_fake_quant_test)\$"
       # CPU model = the ISA the tests must reach there (the guard in tests/dispatch/isa_test.cpp).
       qemu_cpus=(max=neon_i8mm cortex-a53=neon) ;;
   esac
