@@ -9,7 +9,7 @@
 #   clang17-san  clang++ C++17  Debug -O0       -Werror  tests under ASan + UBSan (QSPARSE_SANITIZE), plus a
 #                                                        bounded libFuzzer run (QSPARSE_BUILD_FUZZERS)
 #   aarch64-qemu aarch64-linux-gnu-g++ C++17 Debug -O1 -Werror  the kernel tests only (tests/gemm/*,
-#                                                        conv/depthwise, dispatch/isa, quant/{float16,quantize,
+#                                                        conv/{depthwise,pooling,add}, dispatch/isa, quant/{float16,quantize,
 #                                                        requantize}, kernels/{fixed_point_simd,
 #                                                        output_pipeline_neon}, qat/fake_quant), cross-built
 #                                                        (cmake/toolchains/aarch64-linux-gnu.cmake) and run under
@@ -127,9 +127,9 @@ run_config() {
       targets=(gemm_gemm_test gemm_gemm_16x8_test gemm_gemm_f16_test gemm_gemm_q4_test gemm_custom_stage_test
                gemm_hybrid_test gemm_output_pipeline_test gemm_packed_weights_test gemm_sparse_gemm_test gemm_gemmlowp_oracle_test
                gemm_torch_dynamic_linear_test gemm_gemm_clustered_test gemm_tflite_oracle_test
-               conv_depthwise_test dispatch_isa_test quant_float16_test quant_quantize_test quant_requantize_test
+               conv_depthwise_test conv_pooling_test conv_add_test dispatch_isa_test quant_float16_test quant_quantize_test quant_requantize_test
                kernels_fixed_point_simd_test kernels_output_pipeline_neon_test qat_fake_quant_test)
-      test_filter="^(gemm_.*|conv_depthwise_test|dispatch_isa_test|dispatch_isa_bad_ceiling|quant_float16_test|quant_quantize_test|quant_requantize_test|kernels_fixed_point_simd_test|kernels_output_pipeline_neon_test|qat_fake_quant_test)\$"
+      test_filter="^(gemm_.*|conv_depthwise_test|conv_pooling_test|conv_add_test|dispatch_isa_test|dispatch_isa_bad_ceiling|quant_float16_test|quant_quantize_test|quant_requantize_test|kernels_fixed_point_simd_test|kernels_output_pipeline_neon_test|qat_fake_quant_test)\$"
       # CPU model = the ISA the tests must reach there (the guard in tests/dispatch/isa_test.cpp).
       qemu_cpus=(max=neon_i8mm cortex-a53=neon) ;;
   esac
