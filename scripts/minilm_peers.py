@@ -51,6 +51,7 @@ this process uses it, the system's BLAS is left as it is. OpenBLAS 0.3.21 (Debia
 every recent CPU and falls back to SSE3 kernels ("Prescott"); the script then names the AVX-512 or AVX2
 kernels with OPENBLAS_CORETYPE. --blas system times PyTorch with whatever libblas.so.3 the system has.
 The JSON records the BLAS and PyTorch's quantized engine (Debian's torch has no FBGEMM: oneDNN here).
+OMP_WAIT_POLICY defaults to PASSIVE (see main()): set it to override.
 """
 import argparse
 import ctypes
@@ -374,6 +375,10 @@ def main():
         ap.error("--rounds must be at least 1, not %d" % args.rounds)
     directory = model_dir(args.model)
 
+    # libgomp's threads spin while they wait for work: on a machine shared with other work that makes
+    # PyTorch's 2-thread runs many times slower than its 1-thread ones (measured at load average 5 on 2 cores:
+    # batch 1, 451 ms against 38 ms); waiting passively, 47 ms. Read by libgomp when it loads, so set first.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     ensure_venv()
     blas = ensure_blas(args.blas)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -553,8 +558,9 @@ def main():
 
     print("\nall-MiniLM-L6-v2, %d tokens per sequence, median of %d interleaved rounds (ms per call)"
           % (TOKENS, args.rounds))
-    print("torch %s (quantized engine %s, BLAS %s), onnxruntime %s"
-          % (torch.__version__, torch.backends.quantized.engine, blas, ort.__version__))
+    print("torch %s (quantized engine %s, BLAS %s, OMP_WAIT_POLICY=%s), onnxruntime %s"
+          % (torch.__version__, torch.backends.quantized.engine, blas, os.environ.get("OMP_WAIT_POLICY"),
+             ort.__version__))
     print("load average %.2f %.2f %.2f before, %.2f %.2f %.2f after" % (*load, *load_end))
     head = ("| peer | " + " | ".join("b%d, %dt" % (b, t) for b in BATCHES for t in THREADS)
             + " | cosine b1 | cosine b32 | cosine text |")
@@ -572,6 +578,7 @@ def main():
     if args.out:
         result = {"tokens": TOKENS, "torch": torch.__version__, "onnxruntime": ort.__version__,
                   "torch_quantized_engine": torch.backends.quantized.engine, "blas": blas,
+                  "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
                   "int8": "dynamic: int8 weights with a scale per output channel, uint8 activations with a scale "
                           "per tensor computed at run time",
                   "inputs": ids_note, "rounds": args.rounds,
