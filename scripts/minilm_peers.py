@@ -171,6 +171,11 @@ def private_openblas():
     try:
         r = subprocess.run(["apt-get", "download", "-q", "libopenblas0-openmp"], cwd=root,
                            capture_output=True, text=True)
+        if r.returncode != 0 and os.geteuid() == 0:  # no package lists yet (a fresh machine): fetch them once
+            say("apt-get download failed; running apt-get update and trying again")
+            subprocess.run(["apt-get", "-q", "update"], capture_output=True, text=True)
+            r = subprocess.run(["apt-get", "download", "-q", "libopenblas0-openmp"], cwd=root,
+                               capture_output=True, text=True)
     except OSError:
         say("no apt-get here")
         return None
