@@ -553,6 +553,14 @@ TEST_CASE("sparse_gemm: selected kernel names follow the ISA", "[sparse_gemm][di
         (QSPARSE_X86 ? "spgemm_2of4_u8s8_s32_8x16c4__avx512vnni" : "spgemm_2of4_x8s8_s32_1x16c4__scalar"));
   CHECK(std::string(selected_sparse_kernel_name(sparse_format::block_4x16, isa_level::avx512)) ==
         (QSPARSE_X86 ? "spgemm_block4x16_x8s8_s32_2x16c4__avx2" : "spgemm_block4x16_x8s8_s32_1x16c4__scalar"));
+#if QSPARSE_AARCH64
+  CHECK(std::string(selected_sparse_kernel_name(sparse_format::block_4x16, isa_level::neon_i8mm)) ==
+        "spgemm_block4x16_x8s8_s32_4x16c4__neondotprod");
+  CHECK(std::string(selected_sparse_kernel_name(sparse_format::block_4x32, isa_level::neon_dotprod)) ==
+        "spgemm_block4x32_x8s8_s32_4x16c4__neondotprod");
+  CHECK(std::string(selected_sparse_kernel_name(sparse_format::block_4x16, isa_level::neon)) ==
+        "spgemm_block4x16_x8s8_s32_1x16c4__scalar");
+#endif
   std::vector<std::int8_t> w(8 * 8, 0);
   const auto packed = pack_sparse_weights(make_view(w.data(), 8, 8), sparse_format::block_4x16);
   const scoped_isa_ceiling ceiling(isa_level::scalar);
