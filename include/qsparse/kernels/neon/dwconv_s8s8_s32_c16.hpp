@@ -69,6 +69,7 @@ struct dwconv_s8s8_s32_c16 {
 
   template <class Prepared, class Out>
   static void store16(const Prepared (&prepared)[4], const int32x4_t (&acc)[4], int count, Out* dst) {
+#pragma GCC unroll 4
     for (int j = 0; j < 4; ++j) {
       const int left = count - 4 * j;
       if (left <= 0) break;
@@ -76,19 +77,32 @@ struct dwconv_s8s8_s32_c16 {
     }
   }
 
-  /// A 3x3 kernel (9 taps) of whole 16-channel blocks: the weights stay in registers.
+  /// A 3x3 kernel (9 taps) of whole 16-channel blocks, in two passes over the row: the multiply-adds with the
+  /// 18 weight registers held for the whole row (the sums go to scratch), then the output stages 4 channels
+  /// at a time with that group's parameters held in registers. One pass would need both sets at once (the
+  /// weights and 4 groups' stage parameters are more than the 32 vector registers) and reload them per pixel.
   template <class Prepared, class Out>
   static void block9(const dwconv_args<Out>& g, const Prepared (&prepared)[4], std::ptrdiff_t c0) {
     int16x8_t wl[9], wh[9];
+#pragma GCC unroll 9
     for (int t = 0; t < 9; ++t) narrow_weights(g, t, c0, wl[t], wh[t]);
     int32x4_t init[4];
+#pragma GCC unroll 4
     for (int j = 0; j < 4; ++j) init[j] = vld1q_s32(g.init + c0 + 4 * j);
+    int32x4_t* sums = thread_scratch<int32x4_t>(static_cast<std::size_t>(4 * g.pixels));
     for (std::ptrdiff_t p = 0; p < g.pixels; ++p) {
       const std::int8_t* const* taps = g.taps + p * 9;
       int32x4_t acc[4] = {init[0], init[1], init[2], init[3]};
 #pragma GCC unroll 9
       for (int t = 0; t < 9; ++t) dwconv_tap16(acc, vld1q_s8(taps[t] + c0), wl[t], wh[t]);
-      store16(prepared, acc, 16, g.dst + p * g.channels + c0);
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) sums[4 * p + j] = acc[j];
+    }
+#pragma GCC unroll 1
+    for (int j = 0; j < 4; ++j) {
+      const Prepared stages = prepared[j];  // a local copy: the stores below cannot alias it
+      Out* dst = g.dst + c0 + 4 * j;
+      for (std::ptrdiff_t p = 0; p < g.pixels; ++p) store_prepared(stages, sums[4 * p + j], 4, dst + p * g.channels);
     }
   }
 

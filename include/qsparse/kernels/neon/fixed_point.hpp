@@ -46,6 +46,32 @@ inline int32x4_t saturating_left_shift(int32x4_t x, int32x4_t left) {
   return vqshlq_s32(x, vminq_s32(left, vdupq_n_s32(32)));
 }
 
+/// rounding_divide_by_pot(x, e) from neg_exponent = -e (lanes in [-31, 0]): what an output stage prepares once.
+inline int32x4_t rounding_divide_by_pot_negated(int32x4_t x, int32x4_t neg_exponent) {
+  const int32x4_t fixup = vshrq_n_s32(vandq_s32(x, neg_exponent), 31);
+  return vrshlq_s32(vqaddq_s32(x, fixup), neg_exponent);
+}
+
+/// The shifts of a signed TFLite shift as double rounding applies them: left = min(max(s, 0), 32) (sqshl's
+/// count: 32 and more saturate alike) and neg_right = min(s, 0) = -max(-s, 0).
+inline void split_shift(int32x4_t shift, int32x4_t& left, int32x4_t& neg_right) {
+  const int32x4_t zero = vdupq_n_s32(0);
+  left = vminq_s32(vmaxq_s32(shift, zero), vdupq_n_s32(32));
+  neg_right = vminq_s32(shift, zero);
+}
+
+/// Double rounding from split shifts (split_shift): sqshl, sqrdmulh, then the rounding shift ties away.
+inline int32x4_t multiply_by_quantized_multiplier_split(int32x4_t x, int32x4_t multiplier, int32x4_t left,
+                                                        int32x4_t neg_right) {
+  return rounding_divide_by_pot_negated(saturating_rounding_doubling_high_mul(vqshlq_s32(x, left), multiplier), neg_right);
+}
+
+/// Double rounding, last shift ties up, from split shifts (split_shift).
+inline int32x4_t multiply_by_quantized_multiplier_double_rounding_up_split(int32x4_t x, int32x4_t multiplier,
+                                                                           int32x4_t left, int32x4_t neg_right) {
+  return vrshlq_s32(saturating_rounding_doubling_high_mul(vqshlq_s32(x, left), multiplier), neg_right);
+}
+
 /// TFLite MultiplyByQuantizedMultiplier, double rounding, from a signed shift per lane (>= -31).
 inline int32x4_t multiply_by_quantized_multiplier(int32x4_t x, int32x4_t multiplier, int32x4_t shift) {
   const int32x4_t zero = vdupq_n_s32(0);

@@ -64,6 +64,7 @@ struct gemm_s16s8_s64_4x16c1 {
       std::ptrdiff_t kk = k0;
       for (; kk + 8 <= k1; kk += 8) {
         int16x8_t av[std::size_t{MR}];
+#pragma GCC unroll 4
         for (int r = 0; r < MR; ++r) av[r] = vld1q_s16(a + r * lda + kk);
         const std::int16_t* wk = w + kk * nr;
         step<MR, 0>(acc, av, vld1q_s16(wk), vld1q_s16(wk + 8));
@@ -77,6 +78,7 @@ struct gemm_s16s8_s64_4x16c1 {
       }
       for (; kk < k1; ++kk) {
         int16x8_t av[std::size_t{MR}];
+#pragma GCC unroll 4
         for (int r = 0; r < MR; ++r) av[r] = vdupq_n_s16(a[r * lda + kk]);
         step<MR, 0>(acc, av, vld1q_s16(w + kk * nr), vld1q_s16(w + kk * nr + 8));
       }

@@ -56,7 +56,9 @@ struct prepared_saturating_add {  // bias_add, add_zero_point
 template <class R>
 struct prepared_fixed_point {
   int32x4_t multiplier, shift;
+  int32x4_t left, neg_right;  // double rounding: split_shift(shift), once per column block
 };
+struct prepared_saturating_cast {};  // the saturating narrowing of store_prepared is the stage
 struct prepared_round_scale {
   float32x4_t scale;
 };
@@ -78,13 +80,19 @@ inline prepared_saturating_add prepare_stage(const add_zero_point& s, std::ptrdi
   return {vdupq_n_s32(s.zero_point)};
 }
 template <class R>
+inline prepared_fixed_point<R> prepared_fixed_point_of(int32x4_t multiplier, int32x4_t shift) {
+  prepared_fixed_point<R> p{multiplier, shift, shift, shift};
+  split_shift(shift, p.left, p.neg_right);
+  return p;
+}
+template <class R>
 inline prepared_fixed_point<R> prepare_stage(const requantize_fixed_point<R>& s, std::ptrdiff_t, int) {
-  return {vdupq_n_s32(s.multiplier.multiplier), vdupq_n_s32(s.multiplier.shift)};
+  return prepared_fixed_point_of<R>(vdupq_n_s32(s.multiplier.multiplier), vdupq_n_s32(s.multiplier.shift));
 }
 template <class R>
 inline prepared_fixed_point<R> prepare_stage(const requantize_fixed_point_per_channel<R>& s, std::ptrdiff_t n,
                                              int count) {
-  return {load_lanes(s.multipliers + n, count), load_lanes(s.shifts + n, count)};
+  return prepared_fixed_point_of<R>(load_lanes(s.multipliers + n, count), load_lanes(s.shifts + n, count));
 }
 inline prepared_round_scale prepare_stage(const requantize_float& s, std::ptrdiff_t, int) {
   return {vdupq_n_f32(s.scale)};
@@ -95,9 +103,11 @@ inline prepared_round_scale prepare_stage(const requantize_float_per_channel& s,
 inline prepared_clamp prepare_stage(const clamp& s, std::ptrdiff_t, int) {
   return {vdupq_n_s32(s.min), vdupq_n_s32(s.max)};
 }
+/// saturating_cast<T> is always a pipeline's last stage (no stage takes an 8/16-bit input) and T is the
+/// output type, so store_prepared's saturating narrowing (sqxtn, then sqxtn/sqxtun) computes it.
 template <class T>
-inline prepared_clamp prepare_stage(const saturating_cast<T>&, std::ptrdiff_t, int) {
-  return {vdupq_n_s32(std::numeric_limits<T>::min()), vdupq_n_s32(std::numeric_limits<T>::max())};
+inline prepared_saturating_cast prepare_stage(const saturating_cast<T>&, std::ptrdiff_t, int) {
+  return {};
 }
 inline prepared_dequantize prepare_stage(const dequantize_float& s, std::ptrdiff_t n, int count) {
   const bool has_bias = s.bias != nullptr;
@@ -119,12 +129,13 @@ inline int32x4_t apply_prepared(const prepared_fixed_point<R>& p, int32x4_t v) {
   } else if constexpr (std::is_same_v<R, single_rounding_away>) {
     return multiply_by_quantized_multiplier_single_rounding_away(v, p.multiplier, p.shift);
   } else if constexpr (std::is_same_v<R, double_rounding_up>) {
-    return multiply_by_quantized_multiplier_double_rounding_up(v, p.multiplier, p.shift);
+    return multiply_by_quantized_multiplier_double_rounding_up_split(v, p.multiplier, p.left, p.neg_right);
   } else {
     static_assert(std::is_same_v<R, double_rounding>, "qsparse: a fixed-point rounding without a NEON evaluator");
-    return multiply_by_quantized_multiplier(v, p.multiplier, p.shift);
+    return multiply_by_quantized_multiplier_split(v, p.multiplier, p.left, p.neg_right);
   }
 }
+inline int32x4_t apply_prepared(const prepared_saturating_cast&, int32x4_t v) { return v; }
 inline int32x4_t apply_prepared(const prepared_round_scale& p, int32x4_t v) {
   // fcvtns: nearest, ties to even, saturating (>= 2^31 → INT32_MAX, < -2^31 → INT32_MIN), whatever FPCR says.
   return vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(v), p.scale));
@@ -175,7 +186,7 @@ inline void store_prepared(const Prepared& prepared, int32x4_t acc, int count, O
       vst1q_f32(t, v);
       std::memcpy(dst, t, static_cast<std::size_t>(count) * sizeof(float));
     }
-  } else if constexpr (std::is_same_v<Out, std::int32_t>) {
+  } else if constexpr (std::is_same_v<Out, std::int32_t>) {  // saturating_cast<int32_t> changes nothing
     if (count == 4) {
       vst1q_s32(dst, v);
     } else {
@@ -184,7 +195,8 @@ inline void store_prepared(const Prepared& prepared, int32x4_t acc, int count, O
       std::memcpy(dst, t, static_cast<std::size_t>(count) * sizeof(std::int32_t));
     }
   } else {
-    // The values are in Out's range (the pipeline ends with saturating_cast<Out>): narrowing keeps them.
+    // The pipeline ends with saturating_cast<Out> (the only stage with an 8/16-bit output): sqxtn to int16,
+    // then sqxtn / sqxtun to int8 / uint8, is that clamp.
     Out t[8];
     const int16x4_t words = vqmovn_s32(v);
     if constexpr (std::is_same_v<Out, std::int16_t>) {
