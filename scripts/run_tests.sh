@@ -56,6 +56,7 @@ done
 if [ "${QSPARSE_SKIP_DEPS:-0}" != 1 ]; then
   if ! bash scripts/install_deps.sh g++ clang cmake ninja-build catch2 libeigen3-dev libxsimd-dev \
       libgemmlowp-dev libbenchmark-dev libclang-rt-14-dev zlib1g-dev nlohmann-json3-dev dataset-fashion-mnist git \
+      g++-arm-linux-gnueabihf g++-riscv64-linux-gnu \
       $(case " $configs " in *" aarch64-qemu "*) echo g++-aarch64-linux-gnu qemu-user ;; esac); then
     echo "run_tests: could not install the dependencies" >&2
     echo "0 passed, 1 failed"

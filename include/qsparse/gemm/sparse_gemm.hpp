@@ -59,7 +59,7 @@ void with_sparse_kernel(sparse_format format, isa_level isa, F&& f) {
 
 /// Panel ranges of about equal stored bytes: boundaries[i] .. boundaries[i + 1].
 inline std::vector<std::ptrdiff_t> sparse_panel_chunks(const packed_sparse_weights_view& w, std::ptrdiff_t chunks) {
-  const std::ptrdiff_t panels = w.panels();
+  const auto panels = static_cast<std::ptrdiff_t>(w.panels());  // validated on packing: panels * NB columns exist
   chunks = std::max<std::ptrdiff_t>(1, std::min(chunks, panels));
   // Cost of a panel: its stored blocks plus one (the per-panel epilogue).
   const auto cost = [&](std::ptrdiff_t p) -> std::int64_t {
