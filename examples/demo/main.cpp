@@ -397,13 +397,13 @@ int main(int argc, char** argv) {
         const demo::precision_selection sel = demo::select_precision(opts, b);
         std::vector<demo::weight_format> fs;
         for (std::size_t j = 0; j < nw; ++j) fs.push_back(opts[j][sel.choice[j]].format);
-        mixed_rows.push_back({"mixed, " + label + ": " + demo::assignment_name(fs), fs});
-        selection_notes.push_back("mixed precision, " + label + ": " + demo::assignment_name(fs) + demo::fmt(", predicted drop %+.2f points", sel.predicted_drop + 0.0) +
+        mixed_rows.push_back({"mixed " + label + ": " + demo::assignment_name(fs), fs});
+        selection_notes.push_back("mixed precision " + label + ": " + demo::assignment_name(fs) + demo::fmt(", predicted drop %+.2f points", std::round(sel.predicted_drop * 100) / 100 + 0.0) +
                                   ", " + demo::format_bytes(sel.bytes) + " bytes of layer tensors (uniform int8: " + demo::format_bytes(int8_bytes) + ")" +
                                   (sel.feasible ? "" : "; the budget cannot be met, best effort"));
       };
-      choose("<= 0.3 points", options, demo::precision_budget{0.3, std::numeric_limits<std::size_t>::max()});
-      choose("<= 75% of int8 bytes", options, demo::precision_budget{std::numeric_limits<double>::infinity(), int8_bytes * 3 / 4});
+      choose("≤ 0.3 points", options, demo::precision_budget{0.3, std::numeric_limits<std::size_t>::max()});
+      choose("≤ 75% of int8 bytes", options, demo::precision_budget{std::numeric_limits<double>::infinity(), int8_bytes * 3 / 4});
       // Sensitive layers (item 6): the first and the last layer restricted to 16x8 or float16.
       std::vector<std::vector<demo::format_option>> pinned = options;
       for (std::size_t j : {std::size_t{0}, nw - 1}) {
@@ -412,11 +412,11 @@ int main(int argc, char** argv) {
           if (o.format == demo::weight_format::int16x8 || o.format == demo::weight_format::f16) keep.push_back(o);
         pinned[j] = keep;
       }
-      choose("<= 0.3 points, first + last >= 16x8", pinned, demo::precision_budget{0.3, std::numeric_limits<std::size_t>::max()});
+      choose("≤ 0.3 points, first+last ≥ 16x8", pinned, demo::precision_budget{0.3, std::numeric_limits<std::size_t>::max()});
       for (demo::weight_format f : {demo::weight_format::f32, demo::weight_format::int16x8}) {
         std::vector<demo::weight_format> fs(nw, demo::weight_format::int8);
         fs.front() = fs.back() = f;
-        mixed_rows.push_back({std::string("int8, first + last layer ") + (f == demo::weight_format::f32 ? "float32 weights" : "16x8") + ": " +
+        mixed_rows.push_back({std::string("int8, first+last ") + (f == demo::weight_format::f32 ? "float32 weights" : "16x8") + ": " +
                                   demo::assignment_name(fs), fs});
       }
       std::string table;
