@@ -344,3 +344,48 @@ TEST_CASE("debugger: CSV and Markdown of a hand-made report", "[demo][debugger]"
   CHECK_THAT(svg, Catch::Contains("#2 dense 256→128"));
   CHECK_THAT(svg, Catch::EndsWith("</svg>\n"));
 }
+
+TEST_CASE("debug_quantization: the per-layer walk on a small MLP", "[demo][debugger]") {
+  demo::network net = small_mlp(17);
+  const demo::matrix calib = images(60, 19);
+  demo::dataset val;
+  val.x = images(50, 23);
+  for (int i = 0; i < 50; ++i) val.y.push_back(i % 10);
+  const demo::activation_params act = demo::calibrate(net, calib, 60, demo::calibration_method::minmax);
+  const qsparse::context ctx;
+  const demo::debug_report r = demo::debug_quantization(ctx, net, "mlp", act, calib, 60, val);
+  REQUIRE(r.layers.size() == 5);
+  CHECK(r.samples == 60);
+  CHECK(r.validation == 50);
+  // The first layer sees the image either way: alone and accumulated are the same numbers.
+  CHECK(r.layers[0].alone.noise_power() == r.layers[0].accumulated.noise_power());
+  CHECK(r.layers[0].alone.count() == 60u * 24u);
+  CHECK(r.layers[4].accumulated.count() == 60u * 10u);
+  // The weight column is error_stats over the dequantized int8 weights.
+  std::vector<std::int8_t> q;
+  std::vector<float> scales;
+  const demo::matrix& w = net.params()[2].w;
+  demo::quantize_weights(w, q, scales);
+  std::vector<float> deq(q.size());
+  for (std::size_t i = 0; i < q.size(); ++i) deq[i] = static_cast<float>(q[i]) * scales[i % scales.size()];
+  qsparse::error_stats ws;
+  ws.add(w.data(), deq.data(), deq.size());
+  CHECK(r.layers[2].weights.noise_power() == ws.noise_power());
+  CHECK(r.layers[2].weights.sqnr_db() == ws.sqnr_db());
+  // The accuracy columns: float32 and "only layer j int8" on the validation images, drop = difference.
+  demo::qmodel f = demo::make_weight_only(net, "f", "mlp", weight_format::f32);
+  demo::prepare(f);
+  CHECK(r.float_accuracy == demo::accuracy(ctx, f, val.x, val.y));
+  for (std::size_t j = 0; j < 5; ++j) {
+    CHECK(r.layers[j].accuracy_only == demo::accuracy_with_one(ctx, net, "mlp", act, j, weight_format::int8, val));
+    CHECK(r.layers[j].drop == r.float_accuracy - r.layers[j].accuracy_only);
+  }
+  // measure_options: int8 reuses the debugger's drop, the others are measured, bytes from layer_bytes.
+  const auto opts = demo::measure_options(ctx, net, "mlp", act, r, val, [](std::size_t) {
+    return std::vector<weight_format>{weight_format::int4_group, weight_format::int8};
+  });
+  REQUIRE(opts.size() == 5);
+  CHECK(opts[1][1].drop == r.layers[1].drop);
+  CHECK(opts[1][0].drop == r.float_accuracy - demo::accuracy_with_one(ctx, net, "mlp", act, 1, weight_format::int4_group, val));
+  CHECK(opts[3][0].bytes == demo::layer_bytes(net.layers()[3], weight_format::int4_group, 32));
+}
