@@ -63,6 +63,7 @@ inline std::vector<std::ptrdiff_t> sparse_panel_chunks(const packed_sparse_weigh
   chunks = std::max<std::ptrdiff_t>(1, std::min(chunks, panels));
   // Cost of a panel: its stored blocks plus one (the per-panel epilogue).
   const auto cost = [&](std::ptrdiff_t p) -> std::int64_t {
+    if (w.format() == sparse_format::bitmask) return w.groups() + (w.value_start()[p + 1] - w.value_start()[p]) / 16 + 1;
     return w.format() == sparse_format::two_of_four ? w.groups() + 1 : w.panel_start()[p + 1] - w.panel_start()[p] + 1;
   };
   std::int64_t total = 0;
