@@ -606,7 +606,12 @@ TEST_CASE("packed sparse weights: corrupt buffers are rejected", "[sparse_gemm][
       store(h);
       CHECK_THROWS(packed_sparse_weights_view::from_bytes(raw, size));
     } else if (pk.view().blocks() > 1) {
-      CHECK(header().version == 2);  // the older formats are still written as version 2
+      CHECK(header().version == 2);  // the older formats are still written as version 2, and only so
+      h = header();
+      h.version = 3;
+      store(h);
+      CHECK_THROWS_WITH(packed_sparse_weights_view::from_bytes(raw, size), Contains("needs buffer version 2, got version 3"));
+      reset();
       const std::ptrdiff_t panels = pk.view().panels();
       auto* block_k = reinterpret_cast<std::uint32_t*>(raw + 64 + (((panels + 1) * 8 + 63) / 64) * 64);
       block_k[0] = 2;  // not a multiple of 4

@@ -216,7 +216,8 @@ class packed_sparse_weights_view {
                   h.version, " is not supported (this build reads versions 2 to ", sparse_header::current_version,
                   "); repack the weights");
     detail::check(h.format >= 1 && h.format <= 4, fn, ": unknown sparse format ", int{h.format});
-    detail::check(h.version >= sparse_header::format_version(h.format), fn, ": sparse format ",
+    // Each format has one version (a buffer is the canonical packing of its weights, byte for byte).
+    detail::check(h.version == sparse_header::format_version(h.format), fn, ": sparse format ",
                   to_string(static_cast<sparse_format>(h.format)), " needs buffer version ",
                   sparse_header::format_version(h.format), ", got version ", h.version);
     const auto format = static_cast<sparse_format>(h.format);

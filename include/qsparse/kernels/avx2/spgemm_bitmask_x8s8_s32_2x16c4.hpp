@@ -7,7 +7,8 @@
 // popcount of the low byte, applied to 16 bytes loaded at the quarter's first stored value (the format
 // leaves at least 64 readable bytes after the last value). Then as the block kernels: the bytes are
 // sign-extended to int16 and multiplied with vpmaddwd by int16 a - a_zp (nothing saturates), two partial
-// sums per column, added pairwise once per tile.
+// sums per column, added pairwise once per tile. Blocks of more than 2 rows expand each panel once into a
+// dense scratch and run the block kernel's tile over it, so the expansion is paid once per 32 rows.
 #pragma once
 
 #include <array>
@@ -54,10 +55,10 @@ struct bitmask_expand_table {
 
 inline constexpr bitmask_expand_table bitmask_expand{};
 
-/// The 4 int16 vectors (4 columns × 4 k each) of one group, expanded from its mask and values; returns the
+/// The 4 quarters (4 columns × 4 k each, int8) of one group, expanded from its mask and values; returns the
 /// number of values read.
-QSPARSE_TARGET_AVX2 inline __attribute__((always_inline)) std::ptrdiff_t spgemm_bitmask_expand(
-    std::uint64_t mask, const std::int8_t* v, __m256i (&out)[4]) {
+QSPARSE_TARGET_AVX2 inline __attribute__((always_inline)) std::ptrdiff_t spgemm_bitmask_expand_bytes(
+    std::uint64_t mask, const std::int8_t* v, __m128i (&out)[4]) {
   std::ptrdiff_t at = 0;
 #pragma GCC unroll 4
   for (int j = 0; j < 4; ++j) {
@@ -68,10 +69,31 @@ QSPARSE_TARGET_AVX2 inline __attribute__((always_inline)) std::ptrdiff_t spgemm_
         _mm_set_epi64x(static_cast<long long>(bitmask_expand.control[hi]), static_cast<long long>(bitmask_expand.control[lo])),
         _mm_set_epi64x(static_cast<long long>(0x0101010101010101ull * lo_count), 0));
     const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(v + at));
-    out[j] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(packed, control));
+    out[j] = _mm_shuffle_epi8(packed, control);
     at += lo_count + bitmask_expand.count[hi];
   }
   return at;
+}
+
+/// The same as 4 int16 vectors (sign-extended for vpmaddwd).
+QSPARSE_TARGET_AVX2 inline __attribute__((always_inline)) std::ptrdiff_t spgemm_bitmask_expand(
+    std::uint64_t mask, const std::int8_t* v, __m256i (&out)[4]) {
+  __m128i bytes[4];
+  const std::ptrdiff_t at = spgemm_bitmask_expand_bytes(mask, v, bytes);
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) out[j] = _mm256_cvtepi8_epi16(bytes[j]);
+  return at;
+}
+
+/// A whole panel expanded to the dense block layout (group g at dense[64 g]), for tiles that share it.
+QSPARSE_TARGET_AVX2 inline void spgemm_bitmask_expand_panel(const std::uint64_t* masks, const std::int8_t* v,
+                                                            std::int64_t groups, std::int8_t* dense) {
+  for (std::int64_t grp = 0; grp < groups; ++grp) {
+    __m128i bytes[4];
+    v += spgemm_bitmask_expand_bytes(masks[grp], v, bytes);
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) _mm_storeu_si128(reinterpret_cast<__m128i*>(dense + 64 * grp + 16 * j), bytes[j]);
+  }
 }
 
 template <int MR>
@@ -104,22 +126,43 @@ struct spgemm_bitmask_x8s8_s32_2x16c4 {
                                       std::ptrdiff_t m_end, std::ptrdiff_t panel_begin, std::ptrdiff_t panel_end) {
     const std::ptrdiff_t kp = g.weights.k_padded();
     const std::int64_t groups = g.weights.groups();
-    std::int16_t* rows16 = thread_scratch<std::int16_t>(static_cast<std::size_t>(mr * kp));
+    // Blocks of up to 32 rows share each panel: with more than one tile the panel is expanded once into a
+    // dense scratch (L1 / L2) and the tiles run the block kernel's loop on it.
+    constexpr std::ptrdiff_t row_block = 32;
+    std::int16_t* rows16 = thread_scratch<std::int16_t>(static_cast<std::size_t>(row_block * kp));
     const std::int64_t* start = g.weights.value_start();
     const std::int8_t* values = g.weights.bitmask_values();
+    const bool shared = m_end - m_begin > mr;
+    std::int8_t* dense = shared ? thread_scratch<std::int8_t>(static_cast<std::size_t>(groups * 64 + 16)) : nullptr;
+    std::uint32_t* offsets = shared ? thread_scratch<std::uint32_t>(static_cast<std::size_t>(groups)) : nullptr;
+    for (std::int64_t grp = 0; shared && grp < groups; ++grp) offsets[grp] = static_cast<std::uint32_t>(4 * grp);
     alignas(32) std::int32_t tile[mr * 16];
-    for (std::ptrdiff_t m0 = m_begin; m0 < m_end; m0 += mr) {
-      const int rows = static_cast<int>(m_end - m0 < mr ? m_end - m0 : mr);
-      spgemm_widen_rows(g.a + m0 * g.lda, g.lda, g.a_zero_point, rows, g.k, kp, rows16);
+    for (std::ptrdiff_t mb = m_begin; mb < m_end; mb += row_block) {
+      const std::ptrdiff_t block_rows = m_end - mb < row_block ? m_end - mb : row_block;
+      for (std::ptrdiff_t r0 = 0; r0 < block_rows; r0 += mr) {
+        const int rows = static_cast<int>(block_rows - r0 < mr ? block_rows - r0 : mr);
+        spgemm_widen_rows(g.a + (mb + r0) * g.lda, g.lda, g.a_zero_point, rows, g.k, kp, rows16 + r0 * kp);
+      }
       for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
         const std::ptrdiff_t n0 = p * 16;
         const std::ptrdiff_t columns = g.n - n0 < 16 ? g.n - n0 : 16;
-        if (rows == 2) {
-          spgemm_bitmask_tile_2x16<2>(rows16, kp, g.weights.masks(p), values + start[p], groups, tile);
-        } else {
-          spgemm_bitmask_tile_2x16<1>(rows16, kp, g.weights.masks(p), values + start[p], groups, tile);
+        if (block_rows > mr) spgemm_bitmask_expand_panel(g.weights.masks(p), values + start[p], groups, dense);
+        for (std::ptrdiff_t r0 = 0; r0 < block_rows; r0 += mr) {
+          const int rows = static_cast<int>(block_rows - r0 < mr ? block_rows - r0 : mr);
+          const std::int16_t* a = rows16 + r0 * kp;
+          if (block_rows > mr) {
+            if (rows == 2) {
+              spgemm_block_tile_2x16<2>(a, kp, offsets, dense, groups, 64, tile);
+            } else {
+              spgemm_block_tile_2x16<1>(a, kp, offsets, dense, groups, 64, tile);
+            }
+          } else if (rows == 2) {
+            spgemm_bitmask_tile_2x16<2>(a, kp, g.weights.masks(p), values + start[p], groups, tile);
+          } else {
+            spgemm_bitmask_tile_2x16<1>(a, kp, g.weights.masks(p), values + start[p], groups, tile);
+          }
+          spgemm_store_tile(pipeline, tile, rows, columns, n0, g.dst + (mb + r0) * g.ldd, g.ldd);
         }
-        spgemm_store_tile(pipeline, tile, rows, columns, n0, g.dst + m0 * g.ldd, g.ldd);
       }
     }
   }

@@ -1,5 +1,6 @@
 // qsparse/kernels/avx512vnni/spgemm_bitmask_u8s8_s32_8x16c4.hpp — unstructured sparse int8 GEMM on AVX-512
-// VNNI + VBMI2: up to 8 rows × one panel of 16 columns per tile, reading the bitmask format of
+// VNNI + VBMI2: up to 8 rows × two panels of 16 columns per tile (one panel, more accumulator sets, for
+// fewer than 4 rows), reading the bitmask format of
 // qsparse/spec/packed_sparse_weights.hpp.
 //
 // Per 4 k × 16 columns the format stores a 64-bit mask in the dense kernel's "c4" byte order and only the
@@ -150,6 +151,16 @@ struct spgemm_bitmask_u8s8_s32_8x16c4 {
     constexpr int max_block_tiles = 8;
     std::uint8_t* rows8 = thread_scratch<std::uint8_t>(static_cast<std::size_t>(mr * max_block_tiles * kp));
     alignas(64) std::int32_t tile[std::size_t{mr * 32}];
+    // The dense scratch of two panels (64-byte aligned for the block tile's aligned loads) and its k offsets.
+    const bool shared = m_end - m_begin > mr;
+    std::int8_t* dense = nullptr;
+    std::uint32_t* offsets = nullptr;
+    if (shared) {
+      auto* raw = thread_scratch<std::int8_t>(static_cast<std::size_t>(groups * 128 + 64));
+      dense = raw + (64 - reinterpret_cast<std::uintptr_t>(raw) % 64) % 64;
+      offsets = thread_scratch<std::uint32_t>(static_cast<std::size_t>(groups));
+      for (std::int64_t grp = 0; grp < groups; ++grp) offsets[grp] = static_cast<std::uint32_t>(4 * grp);
+    }
     for (std::ptrdiff_t mb = m_begin; mb < m_end; mb += mr * max_block_tiles) {
       const std::ptrdiff_t block_rows = m_end - mb < mr * max_block_tiles ? m_end - mb : mr * max_block_tiles;
       for (std::ptrdiff_t r = 0; r < block_rows; ++r) {
@@ -157,6 +168,44 @@ struct spgemm_bitmask_u8s8_s32_8x16c4 {
                                        rows8 + r * kp);
       }
       std::ptrdiff_t p = panel_begin;
+      // More than one tile: expand each pair of panels once into a dense scratch in the block_4x32 layout
+      // and run the block kernel's 8×32 tile over it (one expand per 64 rows instead of per 8).
+      for (; block_rows > mr && p + 2 <= panel_end; p += 2) {
+        for (int half = 0; half < 2; ++half) {
+          const std::uint64_t* mk = g.weights.masks(p + half);
+          const std::int8_t* v = values + start[p + half];
+          for (std::int64_t grp = 0; grp < groups; ++grp) {
+            _mm512_store_si512(dense + 128 * grp + 64 * half,
+                               _mm512_maskz_expandloadu_epi8(static_cast<__mmask64>(mk[grp]), v));
+            v += _mm_popcnt_u64(mk[grp]);
+          }
+        }
+        for (std::ptrdiff_t t0 = 0; t0 < block_rows; t0 += mr) {
+          const int rows = static_cast<int>(block_rows - t0 < mr ? block_rows - t0 : mr);
+          const std::uint8_t* a_tile = rows8 + t0 * kp;
+          switch (rows) {
+            case 8: spgemm_block_tile<8, 2>(a_tile, kp, offsets, dense, groups, tile); break;
+            case 7: spgemm_block_tile<7, 2>(a_tile, kp, offsets, dense, groups, tile); break;
+            case 6: spgemm_block_tile<6, 2>(a_tile, kp, offsets, dense, groups, tile); break;
+            case 5: spgemm_block_tile<5, 2>(a_tile, kp, offsets, dense, groups, tile); break;
+            case 4: spgemm_block_tile<4, 2>(a_tile, kp, offsets, dense, groups, tile); break;
+            case 3: spgemm_block_tile<3, 2>(a_tile, kp, offsets, dense, groups, tile); break;
+            case 2: spgemm_block_tile<2, 2>(a_tile, kp, offsets, dense, groups, tile); break;
+            default: spgemm_block_tile<1, 2>(a_tile, kp, offsets, dense, groups, tile); break;
+          }
+          for (int half = 0; half < 2; ++half) {
+            const std::ptrdiff_t n0 = (p + half) * 16;
+            const std::ptrdiff_t columns = g.n - n0 < 16 ? g.n - n0 : 16;
+            const auto mask = static_cast<__mmask16>(columns >= 16 ? 0xFFFF : (1u << columns) - 1u);
+            const __m512i column_term = _mm512_mullo_epi32(_mm512_load_si512(column_sums + n0), column_factor);
+            const auto prepared = avx512::prepare(pipeline, n0, mask);
+            for (int r = 0; r < rows; ++r) {
+              const __m512i acc = _mm512_add_epi32(_mm512_load_si512(tile + r * 32 + 16 * half), column_term);
+              avx512::store_prepared(prepared, acc, mask, g.dst + (mb + t0 + r) * g.ldd + n0);
+            }
+          }
+        }
+      }
       // Pairs of panels for tiles of 4 and more rows (fewer rows keep one panel and more accumulator sets).
       for (; block_rows >= 4 && p + 2 <= panel_end; p += 2) {
         for (std::ptrdiff_t t0 = 0; t0 < block_rows; t0 += mr) {
