@@ -680,6 +680,33 @@ TEST_CASE("sparse_gemm: bad input is a qsparse::error naming the argument", "[sp
                     Contains("too deep"));
 }
 
+namespace {
+struct fake_base_kernel {
+  static constexpr isa_level isa = isa_level::scalar;
+  static const char* name() { return "base"; }
+};
+template <bool Has>
+struct fake_extended_kernel {
+  static constexpr isa_level isa = isa_level::avx2;
+  static const char* name() { return Has ? "extended, present" : "extended, absent"; }
+  static bool cpu_has_extensions() { return Has; }
+};
+}  // namespace
+
+TEST_CASE("kernel registries skip a kernel whose CPU extensions are absent", "[sparse_gemm][dispatch]") {
+  const auto all = [](auto) { return true; };
+  using absent = kernels::kernel_list<fake_base_kernel, fake_extended_kernel<false>>;
+  using present = kernels::kernel_list<fake_base_kernel, fake_extended_kernel<true>>;
+  CHECK(std::string(kernels::selected_kernel_name(absent{}, isa_level::avx2, all)) == "base");
+  CHECK(std::string(kernels::selected_kernel_name(present{}, isa_level::avx2, all)) == "extended, present");
+  CHECK(std::string(kernels::selected_kernel_name(present{}, isa_level::scalar, all)) == "base");
+  CHECK_FALSE(kernels::cpu_has_kernel_extensions<fake_extended_kernel<false>>());
+  CHECK(kernels::cpu_has_kernel_extensions<fake_base_kernel>());
+  // The guard's list of kernels this CPU runs leaves the absent one out.
+  const auto names = testing::runnable_kernel_names(absent{});
+  CHECK(std::find(names.begin(), names.end(), std::string("extended, absent")) == names.end());
+}
+
 TEST_CASE("sparse_gemm: selected kernel names follow the ISA", "[sparse_gemm][dispatch]") {
   CHECK(std::string(selected_sparse_kernel_name(sparse_format::block_4x32, isa_level::scalar)) ==
         "spgemm_block4x32_x8s8_s32_1x32c4__scalar");
