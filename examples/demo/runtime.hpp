@@ -44,6 +44,13 @@ inline const qsparse::packed_sparse_weights_view& sparse_packing(const qlayer& l
 }
 #endif
 
+/// True for an int8 layer that runs qsparse::sparse_gemm: block / 2:4 storage, and bitmask (unstructured)
+/// storage of a dense layer, which runs the bitmask kernel (conv layers expand it to dense at load).
+inline bool runs_sparse_gemm(const qlayer& l) {
+  return l.storage == storage_kind::block_4x16 || l.storage == storage_kind::two_of_four ||
+         (DEMO_HAVE_SPARSE_GEMM && l.storage == storage_kind::bitmask && l.spec.kind == layer_kind::dense);
+}
+
 /// The OHWI copy of a K×N (kh, kw, cin) × cout weight matrix.
 inline std::vector<std::int8_t> to_ohwi(const std::vector<std::int8_t>& kxn, const layer_spec& s) {
   const int k = s.k(), n = s.out_c;
@@ -104,11 +111,14 @@ inline void prepare(qmodel& m) {
 #else
           throw std::runtime_error("int8 convolution: qsparse/conv is not in this checkout");
 #endif
-        } else if (l.storage == storage_kind::block_4x16 || l.storage == storage_kind::two_of_four) {
+        } else if (detail::runs_sparse_gemm(l)) {
 #if DEMO_HAVE_SPARSE_GEMM
           if (l.packed_other == nullptr) {  // a loaded layer already runs from the file's bytes
-            const auto format = l.storage == storage_kind::block_4x16 ? qsparse::sparse_format::block_4x16
-                                                                      : qsparse::sparse_format::two_of_four;
+            // Bitmask layers are stored as qsparse::bitmask_values (the file format is unchanged) and
+            // packed here, once, for the bitmask kernel.
+            const auto format = l.storage == storage_kind::block_4x16    ? qsparse::sparse_format::block_4x16
+                                : l.storage == storage_kind::two_of_four ? qsparse::sparse_format::two_of_four
+                                                                         : qsparse::sparse_format::bitmask;
             auto packed = std::make_shared<qsparse::packed_sparse_weights>(
                 qsparse::pack_sparse_weights(qsparse::make_view(l.wq.data(), k, n), format));
             auto holder = std::make_shared<sparse_holder>();
@@ -252,7 +262,7 @@ inline void run_int8_layer(const qsparse::context& ctx, const qlayer& l, bool la
 #endif
   const auto a = qsparse::quantized(qsparse::make_view(x, batch, s.in_size()), zp);
 #if DEMO_HAVE_SPARSE_GEMM
-  if (l.storage == storage_kind::block_4x16 || l.storage == storage_kind::two_of_four) {
+  if (runs_sparse_gemm(l)) {
     run_int8_pipeline(l, last, [&](auto* out, const auto& pipe) {
       qsparse::sparse_gemm(ctx, a, sparse_packing(l), qsparse::make_view(out, batch, s.out_c), pipe);
     }, yq, logits);
