@@ -24,6 +24,7 @@ namespace demo {
 /// Scratch memory for one predict call (reused across calls).
 struct workspace {
   std::vector<float> fa, fb, cols, padded;
+  std::vector<float> scales;        // dynamic-range conv: the image's scale times each channel's weight scale
   std::vector<std::int8_t> qa, qb;
   std::vector<std::int16_t> q16;    // int16x8 layers: the int16 input
   std::vector<std::int64_t> acc64;  // int16x8 layers: the int64 sums
@@ -82,6 +83,15 @@ inline void prepare(qmodel& m) {
         l.packed16 = qsparse::pack_weights_f16(qsparse::make_view(l.w16.data(), k, n));
         break;
       case weight_format::dynamic_int8:
+        if (s.kind == layer_kind::conv) {
+#if DEMO_HAVE_CONV
+          // Convolutions run on the integer conv2d (the input quantized once per image, run_float_layer).
+          const std::vector<std::int8_t> ohwi = detail::to_ohwi(l.wq, s);
+          l.packed_other = std::make_shared<qsparse::packed_conv2d_weights>(
+              qsparse::pack_conv2d_weights(qsparse::make_view(ohwi.data(), s.out_c, s.kh, s.kw, s.in_c), 0, 1));
+          break;
+#endif
+        }
         l.packed = qsparse::pack_weights(qsparse::make_view(l.wq.data(), k, n), 0);
         break;
       case weight_format::int4_group: {
@@ -148,6 +158,35 @@ inline void run_float_layer(const qsparse::context& ctx, weight_format format, c
     maxpool_forward(x, batch, s, y, static_cast<int*>(nullptr));
     return;
   }
+#if DEMO_HAVE_CONV
+  if (s.kind == layer_kind::conv && format == weight_format::dynamic_int8) {
+    // Dynamic-range convolution on integers (ONNX Runtime's DynamicQuantizeLinear + ConvInteger): each image
+    // is quantized to int8 once with its own min / max (TFLite's asymmetric row rule over the whole image,
+    // qsparse::quantize_row_asymmetric), the int8 conv2d pads with that zero point (a padded tap adds 0),
+    // and its int32 sums become float with the image's scale times each channel's weight scale, plus the
+    // float bias. The float path (im2col + hybrid_gemm) quantized every im2col row, each pixel up to
+    // kh * kw times, and multiplied the expanded matrix.
+    const std::size_t in_size = static_cast<std::size_t>(s.in_h) * static_cast<std::size_t>(s.in_w) * static_cast<std::size_t>(s.in_c);
+    const std::size_t out_size = static_cast<std::size_t>(s.out_h) * static_cast<std::size_t>(s.out_w) * static_cast<std::size_t>(s.out_c);
+    ws.qa.resize(in_size);
+    ws.scales.resize(static_cast<std::size_t>(s.out_c));
+    const float lo_act = s.relu ? 0.0f : -infinity;
+    for (int b = 0; b < batch; ++b) {
+      const auto q = qsparse::quantize_row_asymmetric(x + static_cast<std::size_t>(b) * in_size,
+                                                      static_cast<std::ptrdiff_t>(in_size), ws.qa.data());
+      for (int c = 0; c < s.out_c; ++c)
+        ws.scales[static_cast<std::size_t>(c)] = q.scale * l.w_scale[static_cast<std::size_t>(c)];
+      const auto in = qsparse::quantized(qsparse::make_view(static_cast<const std::int8_t*>(ws.qa.data()), 1, s.in_h, s.in_w, s.in_c),
+                                         q.zero_point);
+      qsparse::conv2d(ctx, in, conv_packing(l),
+                      qsparse::make_view(y + static_cast<std::size_t>(b) * out_size, 1, s.out_h, s.out_w, s.out_c),
+                      qsparse::conv2d_params{},
+                      qsparse::pipeline(qsparse::dequantize_float_per_channel{ws.scales.data(), l.bias_f.data()},
+                                        qsparse::clamp_float{lo_act, infinity}));
+    }
+    return;
+  }
+#endif
   const float* a = x;
   int rows = batch;
   if (s.kind == layer_kind::conv) {
