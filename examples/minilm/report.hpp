@@ -196,7 +196,7 @@ inline double recall_at_k(const std::vector<float>& reference, const std::vector
     std::vector<std::size_t> b = nearest(variant, rows, dim, q, k);
     std::sort(b.begin(), b.end());
     std::size_t hit = 0;
-    for (const std::size_t r : a) hit += std::binary_search(b.begin(), b.end(), r) ? 1 : 0;
+    for (const std::size_t r : a) hit += std::binary_search(b.begin(), b.end(), r) ? 1u : 0u;
     sum += static_cast<double>(hit) / static_cast<double>(a.size());
   }
   return sum / static_cast<double>(queries.size());
@@ -213,7 +213,7 @@ inline double recall_at_k(const std::vector<std::vector<std::size_t>>& reference
     std::vector<std::size_t> b = nearest(variant, rows, dim, queries[i], k);
     std::sort(b.begin(), b.end());
     std::size_t hit = 0;
-    for (const std::size_t r : a) hit += std::binary_search(b.begin(), b.end(), r) ? 1 : 0;
+    for (const std::size_t r : a) hit += std::binary_search(b.begin(), b.end(), r) ? 1u : 0u;
     sum += a.empty() ? 1.0 : static_cast<double>(hit) / static_cast<double>(a.size());
   }
   return sum / static_cast<double>(queries.size());

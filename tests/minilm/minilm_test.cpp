@@ -483,7 +483,7 @@ TEST_CASE("minilm pruned int8 linears: exact patterns, and the sparse GEMM equal
     std::size_t nonzero = 0;
     for (std::size_t i = 0; i < q.size(); ++i) {
       if (!kept[i]) CHECK(q[i] == 0);
-      nonzero += q[i] != 0 ? 1 : 0;
+      nonzero += q[i] != 0 ? 1u : 0u;
     }
     CHECK(nonzero <= 1024);
     CHECK(nonzero >= 1000);  // a kept weight rounds to 0 only when below scale / 2
@@ -600,7 +600,7 @@ TEST_CASE("minilm report helpers: cosine, recall@k, median on hand-made values",
   CHECK(minilm::recall_at_k(r, v, 5, 2, {0, 3, 4}, 2) == Approx(2.5 / 3).epsilon(1e-15));
   CHECK(minilm::recall_at_k(r, r, 5, 2, {0, 1, 2, 3, 4}, 2) == 1.0);
   std::vector<std::vector<std::size_t>> nn;
-  for (std::size_t q : {0, 3, 4}) nn.push_back(minilm::nearest(r, 5, 2, q, 2));
+  for (const std::size_t q : {std::size_t{0}, std::size_t{3}, std::size_t{4}}) nn.push_back(minilm::nearest(r, 5, 2, q, 2));
   CHECK(minilm::recall_at_k(nn, v, 5, 2, {0, 3, 4}, 2) == minilm::recall_at_k(r, v, 5, 2, {0, 3, 4}, 2));
   CHECK_THROWS_WITH(minilm::recall_at_k(r, v, 5, 2, {5}, 2), Catch::Contains("query 5 is not a row"));
   CHECK_THROWS_WITH(minilm::recall_at_k(r, v, 5, 2, {}, 2), Catch::Contains("needs queries"));
