@@ -261,13 +261,13 @@ class bert_model {
         attention(batch, q, k, v, ctxv, ctx);
       }
       l.o->forward(ctx, ctxv.data(), m, tmp.data());
-      for (std::size_t e = 0; e < rows * hs; ++e) x[e] = tmp[e] + x[e];
-      detail::layer_norm(x.data(), rows, hs, l.ln1_gamma.data(), l.ln1_beta.data(), config_.layer_norm_eps);
+      residual_layer_norm(ctx, x, tmp, rows, l.ln1_gamma, l.ln1_beta);
       l.up->forward(ctx, x.data(), m, up.data());
-      for (float& e : up) e = detail::gelu(e);
+      for_row_chunks(ctx, rows, [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t e = r0 * is; e < r1 * is; ++e) up[e] = detail::gelu(up[e]);
+      });
       l.down->forward(ctx, up.data(), m, tmp.data());
-      for (std::size_t e = 0; e < rows * hs; ++e) x[e] = tmp[e] + x[e];
-      detail::layer_norm(x.data(), rows, hs, l.ln2_gamma.data(), l.ln2_beta.data(), config_.layer_norm_eps);
+      residual_layer_norm(ctx, x, tmp, rows, l.ln2_gamma, l.ln2_beta);
     }
     return x;
   }
@@ -329,6 +329,28 @@ class bert_model {
     const std::vector<float> w = copy(f, name + ".weight", {static_cast<int>(out), static_cast<int>(in)});
     const std::vector<float> b = copy(f, name + ".bias", {static_cast<int>(out)});
     return make_linear(variant_, w.data(), b.data(), static_cast<int>(in), static_cast<int>(out));
+  }
+
+  /// f(r0, r1) over ctx.concurrency() chunks of [0, rows) on ctx's threads (element-wise work: the result
+  /// of a row does not depend on the cut).
+  template <class F>
+  static void for_row_chunks(const qsparse::context& ctx, std::size_t rows, F&& f) {
+    const auto chunks = static_cast<std::ptrdiff_t>(std::min<std::size_t>(static_cast<std::size_t>(ctx.concurrency()), std::max<std::size_t>(rows, 1)));
+    ctx.run_tasks(chunks, [&](std::ptrdiff_t t) {
+      const std::size_t r0 = rows * static_cast<std::size_t>(t) / static_cast<std::size_t>(chunks);
+      const std::size_t r1 = rows * static_cast<std::size_t>(t + 1) / static_cast<std::size_t>(chunks);
+      if (r1 > r0) f(r0, r1);
+    });
+  }
+
+  /// x = LayerNorm(tmp + x) row by row (torch's order of the residual add), on ctx's threads.
+  void residual_layer_norm(const qsparse::context& ctx, std::vector<float>& x, const std::vector<float>& tmp, std::size_t rows,
+                           const std::vector<float>& gamma, const std::vector<float>& beta) const {
+    const auto hs = static_cast<std::size_t>(config_.hidden_size);
+    for_row_chunks(ctx, rows, [&](std::size_t r0, std::size_t r1) {
+      for (std::size_t e = r0 * hs; e < r1 * hs; ++e) x[e] = tmp[e] + x[e];
+      detail::layer_norm(x.data() + r0 * hs, r1 - r0, hs, gamma.data(), beta.data(), config_.layer_norm_eps);
+    });
   }
 
   using strided_map = Eigen::Map<row_matrix, 0, Eigen::OuterStride<>>;
