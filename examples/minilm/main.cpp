@@ -38,7 +38,7 @@ void usage() {
   std::printf(
       "usage: minilm [--model DIR] [--variant V|all] [--threads N] [--max-tokens N] [SENTENCE...]\n"
       "       minilm --report [--corpus PATH] [--corpus-size N] [--queries N] [--calibration N] [--peers FILE]\n"
-      "              [--out DIR] [--threads-list 1,2] [--rounds N] [--variants V,V,...]\n"
+      "              [--out DIR] [--threads-list 1,2] [--rounds N] [--variants V,V,...] [--float-attention]\n"
       "  --model DIR       config.json, model.safetensors and tokenizer.json (default %s)\n"
       "  --variant V       how the linear layers run (default f32; all: each, compared with f32): f32, f16,\n"
       "                    int8-dynamic, int8-static-minmax, int8-static-pct, 16x8, q4-g32, q4-g32-clip,\n"
@@ -92,6 +92,7 @@ struct report_options {
   std::vector<int> threads = {1, 2};
   int rounds = 5;
   std::vector<minilm::variant> variants = minilm::all_variants();
+  bool float_attention = false;
 };
 
 std::string with_commas(std::size_t v) {
@@ -168,6 +169,7 @@ int run_report(const report_options& o) {
     r.v = o.variants[vi];
     std::fprintf(stderr, "[%zu/%zu] %s: loading", vi + 1, o.variants.size(), minilm::to_string(r.v));
     r.model = std::make_unique<minilm::bert_model>(minilm::bert_model::load(o.model_dir, r.v));
+    if (o.float_attention) r.model->set_int8_attention(false);
     if (minilm::needs_calibration(r.v)) {
       std::fprintf(stderr, ", calibrating on %zu sentences", calibration.size());
       r.model->calibrate(calibration, quality_ctx);
@@ -255,7 +257,8 @@ int run_report(const report_options& o) {
      << " available. Quality: cosine of each sentence's embedding to float32's (mean and worst over the " << n
      << " sentences); recall@10: of float32's 10 nearest neighbours (cosine, the query itself excluded) of the first "
      << queries.size() << " sentences as queries against all " << n << ", the share the variant also ranks in its 10. "
-     << "The static variants calibrate on the last " << calibration.size() << " sentences of the sample (never queries).\n\n";
+     << "The static variants calibrate on the last " << calibration.size() << " sentences of the sample (never queries)."
+     << (o.float_attention ? " --float-attention: every variant runs the attention products in float32." : "") << "\n\n";
   md << "Latency: one forward pass to normalized embeddings of batch 1 x 128 tokens and batch 32 x 128 tokens (the ids of "
      << "latency_ids.txt: [CLS], 126 ids 1000 + (mt19937(23) mod 29000), [SEP]); median of " << o.rounds
      << " interleaved rounds (each round times every variant once in a fresh random order) after one warm-up. "
@@ -357,10 +360,12 @@ int run_report(const report_options& o) {
   // Charts.
   std::vector<minilm::scatter_point> pts;
   for (const row& r : rows) {
-    pts.push_back({minilm::to_string(r.v), static_cast<double>(r.model->linear_bytes()) / 1e6, r.cos.mean});
+    // 1 - mean cosine on a log scale (float32 itself, 0, is drawn at 1e-7).
+    pts.push_back({minilm::to_string(r.v), static_cast<double>(r.model->linear_bytes()) / 1e6, std::max(1.0 - r.cos.mean, 1e-7)});
   }
   std::ofstream(fs::path(o.out) / "quality.svg")
-      << minilm::scatter_svg("all-MiniLM-L6-v2: quality vs size", "linear-layer weights (MB)", "mean cosine to float32", pts);
+      << minilm::scatter_svg("all-MiniLM-L6-v2: quality vs size (lower is better)", "linear-layer weights (MB)",
+                             "1 - mean cosine to float32", pts);
   std::vector<std::string> series;
   for (const int th : o.threads) series.push_back(std::to_string(th) + " thread" + (th == 1 ? "" : "s"));
   std::vector<std::vector<minilm::bar_group>> panels(2);
@@ -418,6 +423,8 @@ int run(int argc, char** argv) {
       ids_only = true;
     } else if (a == "--report") {
       report = true;
+    } else if (a == "--float-attention") {
+      ro.float_attention = true;
     } else if (a == "--corpus") {
       ro.corpus = value();
     } else if (a == "--corpus-size") {

@@ -358,22 +358,20 @@ struct scatter_point {
   double y = 0.0;  // quality
 };
 
-/// A scatter chart: each point labelled; x and y ranges from the data (with a margin).
+/// A scatter chart, each point labelled; y on a log scale (decade ticks), x linear from 0.
 inline std::string scatter_svg(const std::string& title, const std::string& xlabel, const std::string& ylabel,
                                const std::vector<scatter_point>& pts) {
   const double w = 760, h = 480, l = 70, r = 200, t = 40, b = 50;
-  double x0 = 0.0, x1 = 1.0, y0 = 1.0, y1 = 0.0;
+  double x0 = 0.0, x1 = 1.0, y0 = 0.0, y1 = -1.0;
   for (const auto& p : pts) {
     x1 = std::max(x1, p.x);
-    y0 = std::min(y0, p.y);
-    y1 = std::max(y1, p.y);
+    y0 = std::min(y0, std::floor(std::log10(p.y)));
+    y1 = std::max(y1, std::ceil(std::log10(p.y)));
   }
   x1 *= 1.08;
-  const double pad = std::max(1e-4, (y1 - y0) * 0.08);
-  y0 -= pad;
-  y1 += pad;
+  if (y1 <= y0) y1 = y0 + 1;
   const auto px = [&](double x) { return l + (x - x0) / (x1 - x0) * (w - l - r); };
-  const auto py = [&](double y) { return t + (y1 - y) / (y1 - y0) * (h - t - b); };
+  const auto py = [&](double y) { return t + (y1 - std::log10(y)) / (y1 - y0) * (h - t - b); };
   std::string s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt("%.0f", w) + "\" height=\"" + fmt("%.0f", h) +
                   "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   s += "<text x=\"" + fmt("%.0f", w / 2) + "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">" + xml_escape(title) + "</text>\n";
@@ -382,10 +380,13 @@ inline std::string scatter_svg(const std::string& title, const std::string& xlab
   s += "<line x1=\"" + fmt("%.1f", l) + "\" y1=\"" + fmt("%.1f", t) + "\" x2=\"" + fmt("%.1f", l) + "\" y2=\"" + fmt("%.1f", h - b) +
        "\" stroke=\"black\"/>\n";
   for (int i = 0; i <= 5; ++i) {
-    const double xv = x0 + (x1 - x0) * i / 5.0, yv = y0 + (y1 - y0) * i / 5.0;
+    const double xv = x0 + (x1 - x0) * i / 5.0;
     s += "<text x=\"" + fmt("%.1f", px(xv)) + "\" y=\"" + fmt("%.1f", h - b + 16) + "\" text-anchor=\"middle\">" +
          fmt("%.1f", xv) + "</text>\n";
-    s += "<text x=\"" + fmt("%.1f", l - 6) + "\" y=\"" + fmt("%.1f", py(yv) + 4) + "\" text-anchor=\"end\">" + fmt("%.4f", yv) +
+  }
+  for (double d = y0; d <= y1 + 0.5; d += 1.0) {
+    const double yv = std::pow(10.0, d);
+    s += "<text x=\"" + fmt("%.1f", l - 6) + "\" y=\"" + fmt("%.1f", py(yv) + 4) + "\" text-anchor=\"end\">1e" + fmt("%.0f", d) +
          "</text>\n";
     s += "<line x1=\"" + fmt("%.1f", l) + "\" y1=\"" + fmt("%.1f", py(yv)) + "\" x2=\"" + fmt("%.1f", w - r) + "\" y2=\"" +
          fmt("%.1f", py(yv)) + "\" stroke=\"#ddd\"/>\n";
@@ -397,7 +398,7 @@ inline std::string scatter_svg(const std::string& title, const std::string& xlab
   for (std::size_t i = 0; i < pts.size(); ++i) {
     const auto& p = pts[i];
     s += "<circle cx=\"" + fmt("%.1f", px(p.x)) + "\" cy=\"" + fmt("%.1f", py(p.y)) + "\" r=\"4\" fill=\"#1f77b4\"/>\n";
-    s += "<text x=\"" + fmt("%.1f", px(p.x) + 6) + "\" y=\"" + fmt("%.1f", py(p.y) + 4 + (i % 2 == 0 ? 0.0 : 10.0)) +
+    s += "<text x=\"" + fmt("%.1f", px(p.x) + 6) + "\" y=\"" + fmt("%.1f", py(p.y) + (i % 2 == 0 ? 4.0 : 13.0)) +
          "\" font-size=\"10\">" + xml_escape(p.label) + "</text>\n";
   }
   s += "</svg>\n";
