@@ -362,7 +362,7 @@ struct scatter_point {
 inline std::string scatter_svg(const std::string& title, const std::string& xlabel, const std::string& ylabel,
                                const std::vector<scatter_point>& pts) {
   const double w = 760, h = 480, l = 70, r = 200, t = 40, b = 50;
-  double x0 = 0.0, x1 = 1.0, y0 = 0.0, y1 = -1.0;
+  double x0 = 0.0, x1 = 1e-3, y0 = 0.0, y1 = -1.0;
   for (const auto& p : pts) {
     x1 = std::max(x1, p.x);
     y0 = std::min(y0, std::floor(std::log10(p.y)));
