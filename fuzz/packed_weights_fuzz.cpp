@@ -143,7 +143,7 @@ void mutated_packing(bool sparse, reader& in, aligned_buffer& out) {
   const auto wv = qsparse::make_view(static_cast<const std::int8_t*>(w.data()), k, n);
   std::size_t bytes = 0;
   if (sparse) {
-    const auto format = static_cast<qsparse::sparse_format>(1 + in.byte() % 3);
+    const auto format = static_cast<qsparse::sparse_format>(1 + in.byte() % 4);
     if (format == qsparse::sparse_format::two_of_four) {  // keep 2 of every 4 along K
       for (std::int64_t c = 0; c < n; ++c)
         for (std::int64_t kk = 0; kk < k; ++kk)

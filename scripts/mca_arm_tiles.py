@@ -38,21 +38,46 @@ ITERATIONS = 200
 DEFAULT_CORES = ["cortex-a55", "cortex-a76", "neoverse-n1", "neoverse-n2", "neoverse-v1"]
 I8MM_CORES = {"neoverse-n2", "neoverse-v1", "neoverse-v2", "cortex-a510", "cortex-a710", "cortex-x2"}
 
-MACS = {"sdot": 16, "udot": 16, "usdot": 16, "smmla": 32, "ummla": 32, "usmmla": 32}
+MACS = {"sdot": 16, "udot": 16, "usdot": 16, "smmla": 32, "ummla": 32, "usmmla": 32, "smlal": 4, "smlal2": 4}
 
-# (row label, mangled-name fragment of multiply<4>, ISA feature its instructions need)
+# (row label, fragments of the function names that may hold the loop (the first one found with a multiply-add
+# loop is taken: a compiler may or may not inline a helper), ISA feature its instructions need)
 TILES = [
-    ("gemm_x8s8_s32_4x16c4__neondotprod", "neon_dotprod20gemm_x8s8_s32_4x16c48multiplyILi4E", "dotprod"),
-    ("gemm_x8s8_s32_4x16c8__neoni8mm", "neon_i8mm20gemm_x8s8_s32_4x16c88multiplyILi4E", "i8mm"),
+    ("gemm_x8s8_s32_4x16c4__neondotprod", ["neon_dotprod20gemm_x8s8_s32_4x16c48multiplyILi4E"], "dotprod"),
+    ("gemm_x8s8_s32_4x16c8__neoni8mm", ["neon_i8mm20gemm_x8s8_s32_4x16c88multiplyILi4E"], "i8mm"),
+    ("spgemm_block4_x8s8_s32_4x16c4__neondotprod", ["spgemm_block_tile_4x16ILi4E"], "dotprod"),
+    ("dwconv_s8s8_s32_c16__neon (3x3, per pixel)", ["dwconv_s8s8_s32_c166block9", "qsparse_mca_dwconv"], ""),
+    ("gemm_s16s8_s64_4x16c1__neon (16x8)", ["gemm_s16s8_s64_4x16c14tileILi4E"], ""),
+]
+
+# Loops without multiply-adds whose cost the MAC loops leave out: (row label, function-name fragments, a
+# mnemonic that identifies the loop). Printed as cycles per iteration in a second table.
+EPILOGUES = [
+    ("dwconv_s8s8_s32_c16__neon 3x3 output stages (4 channels of one pixel)", ["dwconv_s8s8_s32_c166block9", "qsparse_mca_dwconv"],
+     "sqrdmulh"),
 ]
 
 TRANSLATION_UNIT = """\
+#include "qsparse/kernels/neon/dwconv_s8s8_s32_c16.hpp"
+#include "qsparse/kernels/neon/gemm_s16s8_s64_4x16c1.hpp"
 #include "qsparse/kernels/neondotprod/gemm_x8s8_s32_4x16c4.hpp"
+#include "qsparse/kernels/neondotprod/spgemm_block4_x8s8_s32_4x16c4.hpp"
 #include "qsparse/kernels/neoni8mm/gemm_x8s8_s32_4x16c8.hpp"
 template void qsparse::kernels::neon_dotprod::gemm_x8s8_s32_4x16c4::multiply<4>(
     const std::int8_t*, std::ptrdiff_t, std::ptrdiff_t, const void*, std::int32_t*);
 template void qsparse::kernels::neon_i8mm::gemm_x8s8_s32_4x16c8::multiply<4>(
     const std::int8_t*, std::ptrdiff_t, std::ptrdiff_t, const void*, std::int32_t*);
+template void qsparse::kernels::neon_dotprod::spgemm_block_tile_4x16<4>(
+    const std::int8_t*, std::ptrdiff_t, const std::uint32_t*, const std::int8_t*, std::int64_t, std::ptrdiff_t,
+    std::int32_t*);
+template void qsparse::kernels::neon::gemm_s16s8_s64_4x16c1::tile<4>(
+    const std::int16_t*, std::ptrdiff_t, std::ptrdiff_t, const std::int16_t*, std::int64_t*);
+// The depthwise kernel with TFLite's per-channel int8 epilogue: its 3x3 per-pixel loop includes the epilogue.
+using dw_pipeline = qsparse::output_pipeline<qsparse::requantize_fixed_point_per_channel<qsparse::double_rounding>,
+                                             qsparse::add_zero_point, qsparse::clamp, qsparse::saturating_cast<std::int8_t>>;
+extern "C" void qsparse_mca_dwconv(const qsparse::kernels::dwconv_args<std::int8_t>& g, const dw_pipeline& p) {
+  qsparse::kernels::neon::dwconv_s8s8_s32_c16::run(g, p);
+}
 """
 
 COMPILERS = [
@@ -81,7 +106,7 @@ def macs_of(lines):
 def clean(line):
     """An assembly line without comments; '' for directives, labels, markers."""
     line = re.sub(r"//.*", "", line)
-    line = re.sub(r"(^|\s)#(?!\d).*", "", line)  # '#' comments, not immediates like #16
+    line = re.sub(r"(^|\s)#(?![\d-]).*", "", line)  # '#' comments, not immediates like #16 or #-32
     s = line.strip()
     if not s or s.startswith(".") or s.endswith(":") or s.startswith("#"):
         return ""
@@ -175,7 +200,9 @@ def peak_loop(kind):
     lines = []
     for i in range(24):
         acc, x, y = 8 + i, i % 8, (i + 3) % 8
-        if kind == "smmla":
+        if kind == "smlal":
+            lines.append(("smlal v%d.4s, v%d.4h, v%d.4h" if i % 2 == 0 else "smlal2 v%d.4s, v%d.8h, v%d.8h") % (acc, x, y))
+        elif kind == "smmla":
             lines.append("smmla v%d.4s, v%d.16b, v%d.16b" % (acc, x, y))
         else:
             lines.append("sdot v%d.4s, v%d.16b, v%d.4b[%d]" % (acc, x, y, i % 4))
@@ -216,18 +243,30 @@ def main():
         return 1
 
     loops = []  # (name, compiler, instructions)
+    epilogues = []  # the same for EPILOGUES
     with tempfile.TemporaryDirectory() as work:
         for label, cmd in COMPILERS:
             if shutil.which(cmd[0]) is None:
                 print("mca_arm_tiles: %s (%s) not found: skipped" % (label, cmd[0]), file=sys.stderr)
                 continue
             asm = compile_tiles(work, cmd)
-            for name, fragment, _ in TILES:
-                body = function_lines(asm, fragment)
-                loop = hottest_loop(body) if body else None
+            for name, fragments, _ in TILES:
+                loop = None
+                for fragment in fragments:
+                    body = function_lines(asm, fragment)
+                    loop = hottest_loop(body) if body else None
+                    if loop and macs_of(loop) > 0:
+                        break
                 if not loop or macs_of(loop) == 0:
                     raise RuntimeError("no multiply-add loop found for %s in %s's assembly" % (name, label))
                 loops.append((name, label, loop))
+            for name, fragments, marker in EPILOGUES:
+                for fragment in fragments:
+                    body = function_lines(asm, fragment)
+                    found = [lp[2] for lp in loops_in(body or []) if marker in (mnemonic(l) for l in lp[2])]
+                    if found:
+                        epilogues.append((name, label, min(found, key=len)))
+                        break
     if not loops:
         print("mca_arm_tiles: no compiler for aarch64 found", file=sys.stderr)
         return 1
@@ -249,7 +288,7 @@ def main():
     peaks = {}
     version = subprocess.run([MCA, "--version"], capture_output=True, text=True).stdout
     version = re.search(r"LLVM version ([\d.]+)", version)
-    print("%s (LLVM %s), %d iterations; peak = 24 independent sdot / smmla on the same model\n"
+    print("%s (LLVM %s), %d iterations; peak = 24 independent sdot / smmla / smlal on the same model\n"
           % (os.path.basename(MCA), version.group(1) if version else "?", ITERATIONS))
     print("| core (model) | kernel | compiled by | instructions / iteration | MACs / iteration | cycles / iteration "
           "| MACs / cycle | peak MACs / cycle | of peak |")
@@ -257,7 +296,9 @@ def main():
     for core in args.cores:
         model = model_of(core)
         for name, compiler, loop in loops:
-            kind = "smmla" if any(mnemonic(l).endswith("mmla") for l in loop) else "sdot"
+            names = [mnemonic(l) for l in loop]
+            kind = ("smmla" if any(n.endswith("mmla") for n in names)
+                    else "sdot" if any(n.endswith("dot") for n in names) else "smlal")
             if kind == "smmla" and core not in I8MM_CORES:
                 continue  # the core has no i8mm
             attrs = ["dotprod"] + (["i8mm"] if kind == "smmla" else [])
@@ -270,8 +311,16 @@ def main():
             print("| %s (%s) | %s | %s | %d | %d | %.1f | %.1f | %.1f | %.0f %% |"
                   % (core, model, name, compiler, len(loop), macs, cycles, rate, peaks[(core, kind)],
                      100.0 * rate / peaks[(core, kind)]))
+    if epilogues:
+        print("\n| core (model) | loop | compiled by | instructions / iteration | cycles / iteration |")
+        print("| --- | --- | --- | ---: | ---: |")
+        for core in args.cores:
+            model = model_of(core)
+            for name, compiler, loop in epilogues:
+                print("| %s (%s) | %s | %s | %d | %.1f |" % (core, model, name, compiler, len(loop),
+                                                           mca_cycles(loop, core, ["dotprod"])))
     if args.show_loops:
-        for name, compiler, loop in loops:
+        for name, compiler, loop in loops + epilogues:
             print("\n%s (%s), %d instructions:" % (name, compiler, len(loop)))
             print("\n".join("    " + l for l in loop))
     return 0

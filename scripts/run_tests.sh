@@ -9,7 +9,9 @@
 #   clang17-san  clang++ C++17  Debug -O0       -Werror  tests under ASan + UBSan (QSPARSE_SANITIZE), plus a
 #                                                        bounded libFuzzer run (QSPARSE_BUILD_FUZZERS)
 #   aarch64-qemu aarch64-linux-gnu-g++ C++17 Debug -O1 -Werror  the kernel tests only (tests/gemm/*,
-#                                                        conv/depthwise, dispatch/isa, quant/float16), cross-built
+#                                                        conv/{depthwise,pooling,add}, dispatch/isa, quant/{float16,quantize,
+#                                                        requantize}, kernels/{fixed_point_simd,
+#                                                        output_pipeline_neon}, qat/fake_quant), cross-built
 #                                                        (cmake/toolchains/aarch64-linux-gnu.cmake) and run under
 #                                                        qemu-aarch64 twice: -cpu max (dot product, i8mm) and
 #                                                        -cpu cortex-a53 (neither). Kept small for the CI budget.
@@ -54,6 +56,7 @@ done
 if [ "${QSPARSE_SKIP_DEPS:-0}" != 1 ]; then
   if ! bash scripts/install_deps.sh g++ clang cmake ninja-build catch2 libeigen3-dev libxsimd-dev \
       libgemmlowp-dev libbenchmark-dev libclang-rt-14-dev zlib1g-dev nlohmann-json3-dev dataset-fashion-mnist git \
+      g++-arm-linux-gnueabihf g++-riscv64-linux-gnu \
       $(case " $configs " in *" aarch64-qemu "*) echo g++-aarch64-linux-gnu qemu-user ;; esac); then
     echo "run_tests: could not install the dependencies" >&2
     echo "0 passed, 1 failed"
@@ -125,8 +128,9 @@ run_config() {
       targets=(gemm_gemm_test gemm_gemm_16x8_test gemm_gemm_f16_test gemm_gemm_q4_test gemm_custom_stage_test
                gemm_hybrid_test gemm_output_pipeline_test gemm_packed_weights_test gemm_sparse_gemm_test gemm_gemmlowp_oracle_test
                gemm_torch_dynamic_linear_test gemm_gemm_clustered_test gemm_tflite_oracle_test
-               conv_depthwise_test dispatch_isa_test quant_float16_test)
-      test_filter="^(gemm_.*|conv_depthwise_test|dispatch_isa_test|dispatch_isa_bad_ceiling|quant_float16_test)\$"
+               conv_depthwise_test conv_pooling_test conv_add_test dispatch_isa_test quant_float16_test quant_quantize_test quant_requantize_test
+               kernels_fixed_point_simd_test kernels_output_pipeline_neon_test qat_fake_quant_test)
+      test_filter="^(gemm_.*|conv_depthwise_test|conv_pooling_test|conv_add_test|dispatch_isa_test|dispatch_isa_bad_ceiling|quant_float16_test|quant_quantize_test|quant_requantize_test|kernels_fixed_point_simd_test|kernels_output_pipeline_neon_test|qat_fake_quant_test)\$"
       # CPU model = the ISA the tests must reach there (the guard in tests/dispatch/isa_test.cpp).
       qemu_cpus=(max=neon_i8mm cortex-a53=neon) ;;
   esac

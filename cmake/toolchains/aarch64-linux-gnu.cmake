@@ -27,9 +27,32 @@ set(QSPARSE_CROSS_COMPILER gcc CACHE STRING "gcc (${qsparse_cross_triple}-g++) o
 if(QSPARSE_CROSS_COMPILER STREQUAL "clang")
   set(CMAKE_CXX_COMPILER clang++)
   set(CMAKE_CXX_COMPILER_TARGET ${qsparse_cross_triple})
-  # Debian's cross headers and libraries are under /usr/<triple>/{include,lib}, not <sysroot>/usr: Clang
-  # finds them from --sysroot, but CMAKE_SYSROOT would also re-root every find_* call there.
-  set(CMAKE_CXX_FLAGS_INIT "--sysroot=${qsparse_cross_sysroot}")
+  # Debian's cross headers and libraries are under /usr/<triple>/{include,lib}, not <sysroot>/usr. With
+  # --sysroot=/usr/<triple> Clang compiles, but linking fails: the libc.so linker script names
+  # /usr/<triple>/lib/libc.so.6, and ld re-roots an absolute path of a script inside the sysroot
+  # (/usr/<triple>/usr/<triple>/...). Without a sysroot Clang finds Debian's cross GCC and links, but puts the
+  # host's /usr/include on the include path. So the sysroot is a folder of symlinks in the build tree whose
+  # lib, usr/lib and usr/include are Debian's cross folders and whose usr/<triple> is /usr/<triple> itself,
+  # where the linker script's re-rooted paths land. (CMAKE_SYSROOT would also re-root every find_* call.)
+  set(qsparse_clang_sysroot ${CMAKE_BINARY_DIR}/qsparse-cross-root/clang-sysroot)
+  foreach(link "lib=lib" "usr/lib=lib" "usr/include=include" "usr/${qsparse_cross_triple}=")
+    string(REPLACE "=" ";" link "${link}")
+    list(GET link 0 link_name)
+    list(LENGTH link parts)
+    set(link_target ${qsparse_cross_sysroot})
+    if(parts GREATER 1)
+      list(GET link 1 link_sub)
+      if(link_sub)
+        set(link_target ${qsparse_cross_sysroot}/${link_sub})
+      endif()
+    endif()
+    if(NOT EXISTS ${qsparse_clang_sysroot}/${link_name})
+      get_filename_component(link_parent ${qsparse_clang_sysroot}/${link_name} DIRECTORY)
+      file(MAKE_DIRECTORY ${link_parent})
+      file(CREATE_LINK ${link_target} ${qsparse_clang_sysroot}/${link_name} SYMBOLIC)
+    endif()
+  endforeach()
+  set(CMAKE_CXX_FLAGS_INIT "--sysroot=${qsparse_clang_sysroot}")
 else()
   set(CMAKE_CXX_COMPILER ${qsparse_cross_triple}-g++)
 endif()

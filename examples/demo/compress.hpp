@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -53,24 +54,30 @@ inline void quantize_weights(const matrix& w, std::vector<std::int8_t>& q, std::
   scales = p.scale;
 }
 
+/// One layer's float32, float16 or dynamic-range int8 weights and its float bias.
+inline void fill_weight_only(qlayer& l, const parameters& p, weight_format f) {
+  l.bias_f.assign(p.b.data(), p.b.data() + p.b.size());
+  switch (f) {
+    case weight_format::f32: l.w = p.w; break;
+    case weight_format::f16:
+      l.w16.resize(static_cast<std::size_t>(p.w.size()));
+      for (Eigen::Index i = 0; i < p.w.size(); ++i) l.w16[static_cast<std::size_t>(i)] = qsparse::float16(p.w.data()[i]);
+      break;
+    case weight_format::dynamic_int8: quantize_weights(p.w, l.wq, l.w_scale); break;
+    case weight_format::int8:
+    case weight_format::int4_group:
+    case weight_format::int16x8:
+    case weight_format::mixed: throw std::logic_error("fill_weight_only: int8, int4, 16x8 and mixed have their own builders");
+  }
+}
+
 /// float32, float16 or dynamic-range int8 (weights only; activations stay float).
 inline qmodel make_weight_only(const network& net, const std::string& name, const std::string& arch, weight_format f) {
   qmodel m = model_skeleton(net, name, arch, f);
   std::size_t wi = 0;
   for (qlayer& l : m.layers) {
     if (!l.spec.has_weights()) continue;
-    const parameters& p = net.params()[wi++];
-    l.bias_f.assign(p.b.data(), p.b.data() + p.b.size());
-    switch (f) {
-      case weight_format::f32: l.w = p.w; break;
-      case weight_format::f16:
-        l.w16.resize(static_cast<std::size_t>(p.w.size()));
-        for (Eigen::Index i = 0; i < p.w.size(); ++i) l.w16[static_cast<std::size_t>(i)] = qsparse::float16(p.w.data()[i]);
-        break;
-      case weight_format::dynamic_int8: quantize_weights(p.w, l.wq, l.w_scale); break;
-      case weight_format::int8:
-      case weight_format::int4_group: throw std::logic_error("make_weight_only: int8 and int4 models have their own builders");
-    }
+    fill_weight_only(l, net.params()[wi++], f);
   }
   return m;
 }
@@ -84,12 +91,8 @@ inline const char* to_string(int4_scales c) { return c == int4_scales::clip_sear
 /// 4-bit group-wise weights (int4_weight_scheme, groups of `group` along K); activations stay float and are
 /// quantized per row by the kernel at run time. K is padded with zero weights to a multiple of the group; a
 /// layer with K below the group size (the CNN's first conv, K = 9) gets one group per output channel instead.
-inline qmodel make_int4(const network& net, const std::string& name, const std::string& arch, int group, int4_scales how) {
-  qmodel m = model_skeleton(net, name, arch, weight_format::int4_group);
-  std::size_t wi = 0;
-  for (qlayer& l : m.layers) {
-    if (!l.spec.has_weights()) continue;
-    const parameters& p = net.params()[wi++];
+inline void fill_int4(qlayer& l, const parameters& p, int group, int4_scales how) {
+  {
     l.bias_f.assign(p.b.data(), p.b.data() + p.b.size());
     // A layer shallower than one group is one group per output channel (K rounded up to the kernel's 8).
     const int k = l.spec.k(), n = l.spec.out_c, g = std::min(group, padded_depth(k, 8)), kp = padded_depth(k, g);
@@ -104,6 +107,15 @@ inline qmodel make_int4(const network& net, const std::string& name, const std::
                                                                  l.w4_scale.data(), nullptr)
             : qsparse::choose_group_params<int4_weight_scheme>(view(padded), 0, g, l.w4_scale.data(), nullptr);
     qsparse::quantize<int4_weight_scheme>(view(padded), qsparse::make_view(l.w4.data(), kp, n), params);
+  }
+}
+
+inline qmodel make_int4(const network& net, const std::string& name, const std::string& arch, int group, int4_scales how) {
+  qmodel m = model_skeleton(net, name, arch, weight_format::int4_group);
+  std::size_t wi = 0;
+  for (qlayer& l : m.layers) {
+    if (!l.spec.has_weights()) continue;
+    fill_int4(l, net.params()[wi++], group, how);
   }
   return m;
 }
@@ -181,6 +193,62 @@ inline qmodel make_int8(const network& net, const std::string& name, const std::
     quantize_weights(p.w, l.wq, l.w_scale);
     const qsparse::per_channel_params wp{l.w_scale.data(), nullptr, static_cast<std::ptrdiff_t>(l.w_scale.size()), 1};
     l.bias_q = qsparse::quantize_bias<weight_scheme>(p.b.data(), p.b.size(), l.input.scale, wp);
+  }
+  return m;
+}
+
+/// The int16 input scale of a 16x8 layer whose input the int8 parameters `p` describe: the largest
+/// magnitude of p's int8 range, [(-128 - zp) · s, (127 - zp) · s], over 32767 (symmetric, zero point 0).
+inline float int16_scale_from(const qsparse::per_tensor_params& p) {
+  const float lo = static_cast<float>(-128 - p.zero_point) * p.scale, hi = static_cast<float>(127 - p.zero_point) * p.scale;
+  return std::max(std::abs(lo), std::abs(hi)) / 32767.0f;
+}
+
+/// One layer of a mixed-precision model in format f. int8 and int16x8 layers take their input (and int8 its
+/// output) quantization from `act` at points i and i + 1, as make_int8 does; int4 layers use `group`
+/// along K with the MSE clipping search.
+inline void fill_layer(qlayer& l, const parameters& p, weight_format f, const qsparse::per_tensor_params& in,
+                       const qsparse::per_tensor_params& out, int group) {
+  l.format = f;
+  switch (f) {
+    case weight_format::int4_group: fill_int4(l, p, group, int4_scales::clip_search); break;
+    case weight_format::int8: {
+      l.input = in;
+      l.output = out;
+      quantize_weights(p.w, l.wq, l.w_scale);
+      const qsparse::per_channel_params wp{l.w_scale.data(), nullptr, static_cast<std::ptrdiff_t>(l.w_scale.size()), 1};
+      l.bias_q = qsparse::quantize_bias<weight_scheme>(p.b.data(), p.b.size(), l.input.scale, wp);
+      break;
+    }
+    case weight_format::int16x8: {
+      quantize_weights(p.w, l.wq, l.w_scale);
+      l.in16_scale = int16_scale_from(in);
+      // int64 bias at scale in16 · w_scale[n], rounded half away from zero (TFLite's 16x8 bias).
+      l.bias_q64.resize(l.w_scale.size());
+      for (std::size_t c = 0; c < l.w_scale.size(); ++c)
+        l.bias_q64[c] = static_cast<std::int64_t>(std::round(static_cast<double>(p.b(static_cast<Eigen::Index>(c))) /
+                                                             (static_cast<double>(l.in16_scale) * static_cast<double>(l.w_scale[c]))));
+      break;
+    }
+    case weight_format::f32:
+    case weight_format::f16:
+    case weight_format::dynamic_int8: fill_weight_only(l, p, f); break;
+    case weight_format::mixed: throw std::invalid_argument("fill_layer: a layer cannot be \"mixed\"");
+  }
+}
+
+/// A mixed-precision model: weighted layer j in formats[j] (f32, f16, dynamic_int8, int8, int4_group or
+/// int16x8), activation parameters from `act` (calibrate's layout).
+inline qmodel make_mixed(const network& net, const std::string& name, const std::string& arch, const activation_params& act,
+                         const std::vector<weight_format>& formats, int group = 32) {
+  if (formats.size() != net.params().size()) throw std::invalid_argument("make_mixed: one format per weighted layer");
+  qmodel m = model_skeleton(net, name, arch, weight_format::mixed);
+  std::size_t wi = 0;
+  for (std::size_t i = 0; i < m.layers.size(); ++i) {
+    qlayer& l = m.layers[i];
+    if (!l.spec.has_weights()) continue;
+    fill_layer(l, net.params()[wi], formats[wi], act[i], act[i + 1], group);
+    ++wi;
   }
   return m;
 }

@@ -3,9 +3,11 @@
 //
 //   qsparse_demo [--model mlp|cnn] [--data DATA_DIR] [--out OUT_DIR] [--epochs N] [--smoke] [--jobs N] [--help]
 //
-// Files: examples/demo/{nn,train,data,compress,prune,model,runtime,store,latency,progress,report}.hpp. The
-// table goes to stdout (and OUT_DIR/report.md), the chart to OUT_DIR/accuracy_vs_size.svg, each variant to
-// OUT_DIR/<name>.safetensors; progress lines (per network and epoch, with the time left) go to stderr.
+// Files: examples/demo/{nn,train,data,compress,prune,channel_prune,model,runtime,store,debugger,
+// mixed_precision,latency,progress,report}.hpp. The table goes to stdout (and OUT_DIR/report.md), the chart
+// to OUT_DIR/accuracy_vs_size.svg, the quantization debugger's per-layer table to OUT_DIR/quant_debug.{md,csv,svg},
+// each variant to OUT_DIR/<name>.safetensors; progress lines (per network and epoch, with the time left) go
+// to stderr.
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -16,6 +18,7 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -23,10 +26,13 @@
 #include <thread>
 #include <vector>
 
+#include "channel_prune.hpp"
 #include "compress.hpp"
 #include "data.hpp"
+#include "debugger.hpp"
 #include "features.hpp"
 #include "latency.hpp"
+#include "mixed_precision.hpp"
 #include "model.hpp"
 #include "nn.hpp"
 #include "progress.hpp"
@@ -53,8 +59,10 @@ const char* usage =
     "\n"
     "Trains a float model on Fashion-MNIST (IDX files read from DATA_DIR), compresses it every way qsparse can\n"
     "(float16, dynamic-range int8, full-integer int8 calibrated with min/max and entropy, quantization-aware\n"
-    "training, pruning to 80/90/95 % unstructured and in 4x16 blocks, 2:4, pruned + int8), saves each variant as\n"
-    "safetensors in OUT_DIR, re-loads it and reports accuracy, size and latency. Float controls are trained for\n"
+    "training, pruning to 80/90/95 % unstructured and in 4x16 blocks, 2:4, pruned + int8, mixed precision chosen\n"
+    "per layer by the quantization debugger's measurements, 25/50 % of the hidden channels pruned and compacted),\n"
+    "saves each variant as safetensors in OUT_DIR, re-loads it and reports accuracy, size and latency; the\n"
+    "debugger's per-layer errors go to OUT_DIR/quant_debug.{md,csv,svg}. Float controls are trained for\n"
     "the same extra epochs as the fine-tuned variants, without compression; their Δ is measured against them.\n"
     "\n"
     "  --model mlp|cnn      784-256-128-10 MLP (default) or the small CNN\n"
@@ -149,7 +157,10 @@ double zero_fraction(const demo::network& net) {
 ///   prune        pruning to `target` on the schedule, then QAT of the pruned network with frozen masks
 ///   qat          QAT of the float network
 ///   qat_control  the float network trained as the qat job, without fake quantization
-enum class job_kind { control, prune, qat, qat_control };
+///   channel      `target` of every hidden layer's output channels pruned by L2 norm, fine-tuned as the
+///                pruning jobs (frozen masks), then compacted (channel_prune.hpp): first = pruned,
+///                second = compacted
+enum class job_kind { control, prune, qat, qat_control, channel };
 
 struct tuned {
   job_kind kind = job_kind::qat;
@@ -219,10 +230,12 @@ int main(int argc, char** argv) {
     for (demo::prune_pattern p : patterns)
       for (double s : {0.80, 0.90, 0.95}) runs.push_back({job_kind::prune, p, s, {}, {}, {}});
     if (DEMO_HAVE_SPARSE_GEMM) runs.push_back({job_kind::prune, demo::prune_pattern::two_of_four, 0.5, {}, {}, {}});
+    for (double s : {0.25, 0.50}) runs.push_back({job_kind::channel, demo::prune_pattern::unstructured, s, {}, {}, {}});
 #endif
     runs.push_back({job_kind::qat, demo::prune_pattern::unstructured, 0, {}, {}, {}});
     runs.push_back({job_kind::qat_control, demo::prune_pattern::unstructured, 0, {}, {}, {}});
     const auto job_epochs = [&](const tuned& t) {
+      if (t.kind == job_kind::channel) return prune_epochs;
       return t.kind == job_kind::qat || t.kind == job_kind::qat_control ? qat_epochs : prune_epochs + qat_epochs;
     };
     long total_epochs = 0;
@@ -282,6 +295,18 @@ int main(int argc, char** argv) {
 #endif
           return;
         }
+        case job_kind::channel: {
+#if DEMO_HAVE_PRUNING
+          t.first.emplace(base);
+          std::vector<demo::matrix> masks = demo::channel_masks(*t.first, t.target);
+          demo::apply_channel_masks(*t.first, masks);
+          demo::pruning_hooks frozen(*t.first, std::move(masks));
+          demo::train(*t.first, data, with_progress(p, arch + demo::fmt(" channel-prune %.0f%%", t.target * 100)), &frozen.hooks());
+          frozen.finish();
+          t.second.emplace(demo::compact_network(*t.first));
+#endif
+          return;
+        }
       }
     };
     say("qsparse_demo: fine-tuning " + std::to_string(runs.size()) + " networks on " + std::to_string(jobs) + " threads, " +
@@ -324,6 +349,87 @@ int main(int argc, char** argv) {
 
     // ---- variants: build, save, re-load, evaluate -------------------------------------------------------
     const qsparse::context ctx;  // one thread: latencies are single-core
+
+    // ---- quantization debugger and mixed-precision selection (issue 26) ----------------------------------
+    struct mixed_row {
+      std::string name;
+      std::vector<demo::weight_format> formats;
+    };
+    std::vector<mixed_row> mixed_rows;
+    std::vector<std::string> selection_notes;
+    const demo::activation_params debug_act = demo::calibrate(base, data.train.x, 500, demo::calibration_method::minmax);
+    const auto mixed_kernel = [](const std::vector<demo::weight_format>& fs) {
+      std::string k;
+      for (demo::weight_format f : {demo::weight_format::int8, demo::weight_format::int16x8, demo::weight_format::int4_group,
+                                    demo::weight_format::f16, demo::weight_format::f32}) {
+        if (std::find(fs.begin(), fs.end(), f) == fs.end()) continue;
+        const char* name = f == demo::weight_format::int8 ? "gemm" : f == demo::weight_format::int16x8 ? "gemm_16x8"
+                           : f == demo::weight_format::int4_group ? "gemm_q4" : f == demo::weight_format::f16 ? "gemm_f16" : "Eigen";
+        k += (k.empty() ? "" : " + ") + std::string(name);
+      }
+      return k;
+    };
+    std::string debug_md;
+    if (!cnn || DEMO_HAVE_CONV) {
+      say("qsparse_demo: quantization debugger: per-layer errors of int8 (minmax, 500 samples) against float32");
+      const demo::debug_report dbg = demo::debug_quantization(ctx, base, arch, debug_act, data.train.x, 500, data.validation);
+      const std::string dtitle = "qsparse demo: " + arch + ", int8 (minmax, 500 samples) against float32, per layer";
+      debug_md = "## Quantization debugger\n\nEach weighted layer of the int8 model (min/max calibration on 500 training images) against "
+                 "float32, on " + std::to_string(dbg.samples) + " calibration images: the error of the layer's output when it alone is "
+                 "quantized (float input) and accumulated through the int8 model; the accuracy on the " +
+                 std::to_string(dbg.validation) + " validation images with only that layer in int8 (float32 " +
+                 demo::fmt("%.2f", dbg.float_accuracy) + " %, all int8 " + demo::fmt("%.2f", dbg.quantized_accuracy) + " %).\n\n" +
+                 demo::debug_markdown(dbg) + "\n![per-layer errors](quant_debug.svg)\n";
+      demo::write_file(out + "/quant_debug.md", "# " + dtitle + "\n\n" + debug_md.substr(debug_md.find("\n\n") + 2));
+      demo::write_file(out + "/quant_debug.csv", demo::debug_csv(dbg));
+      demo::write_file(out + "/quant_debug.svg", demo::debug_svg(dbg, dtitle));
+      // The selection's candidates: every layer in f16 / 16x8 / int8 / int4 (groups of 32, MSE clip search).
+      say("qsparse_demo: mixed precision: measuring each layer's drop in float16, 16x8, int8 and 4-bit on the validation split");
+      const std::vector<demo::weight_format> all{demo::weight_format::int4_group, demo::weight_format::int8, demo::weight_format::int16x8,
+                                                 demo::weight_format::f16};
+      const auto options = demo::measure_options(ctx, base, arch, debug_act, dbg, data.validation, [&](std::size_t) { return all; });
+      std::size_t int8_bytes = 0;
+      for (const auto& o : options)
+        for (const demo::format_option& f : o)
+          if (f.format == demo::weight_format::int8) int8_bytes += f.bytes;
+      const std::size_t nw = options.size();
+      const auto choose = [&](const std::string& label, const std::vector<std::vector<demo::format_option>>& opts, const demo::precision_budget& b) {
+        const demo::precision_selection sel = demo::select_precision(opts, b);
+        std::vector<demo::weight_format> fs;
+        for (std::size_t j = 0; j < nw; ++j) fs.push_back(opts[j][sel.choice[j]].format);
+        mixed_rows.push_back({"mixed " + label + ": " + demo::assignment_name(fs), fs});
+        selection_notes.push_back("mixed precision " + label + ": " + demo::assignment_name(fs) + demo::fmt(", predicted drop %+.2f points", std::round(sel.predicted_drop * 100) / 100 + 0.0) +
+                                  ", " + demo::format_bytes(sel.bytes) + " bytes of layer tensors (uniform int8: " + demo::format_bytes(int8_bytes) + ")" +
+                                  (sel.feasible ? "" : "; the budget cannot be met, best effort"));
+      };
+      choose("≤ 0.3 points", options, demo::precision_budget{0.3, std::numeric_limits<std::size_t>::max()});
+      choose("≤ 75% of int8 bytes", options, demo::precision_budget{std::numeric_limits<double>::infinity(), int8_bytes * 3 / 4});
+      // Sensitive layers (item 6): the first and the last layer restricted to 16x8 or float16.
+      std::vector<std::vector<demo::format_option>> pinned = options;
+      for (std::size_t j : {std::size_t{0}, nw - 1}) {
+        std::vector<demo::format_option> keep;
+        for (const demo::format_option& o : pinned[j])
+          if (o.format == demo::weight_format::int16x8 || o.format == demo::weight_format::f16) keep.push_back(o);
+        pinned[j] = keep;
+      }
+      choose("≤ 0.3 points, first+last ≥ 16x8", pinned, demo::precision_budget{0.3, std::numeric_limits<std::size_t>::max()});
+      for (demo::weight_format f : {demo::weight_format::f32, demo::weight_format::int16x8}) {
+        std::vector<demo::weight_format> fs(nw, demo::weight_format::int8);
+        fs.front() = fs.back() = f;
+        mixed_rows.push_back({std::string("int8, first+last ") + (f == demo::weight_format::f32 ? "float32 weights" : "16x8") + ": " +
+                                  demo::assignment_name(fs), fs});
+      }
+      std::string table;
+      table += "| layer | " + std::string("int4 drop / bytes | int8 drop / bytes | 16x8 drop / bytes | f16 drop / bytes |\n| --- | ---: | ---: | ---: | ---: |\n");
+      for (std::size_t j = 0; j < nw; ++j) {
+        table += "| " + dbg.layers[j].label + " |";
+        for (const demo::format_option& o : options[j]) table += demo::fmt(" %+.2f / ", o.drop) + demo::format_bytes(o.bytes) + " |";
+        table += "\n";
+      }
+      debug_md += "\n## Mixed-precision candidates\n\nDrop (points, validation, only that layer in the format) and bytes of each "
+                  "layer's tensors; the selection (greedy, most points recovered per byte) is in the notes below the main table.\n\n" + table;
+      for (const std::string& n : selection_notes) say("qsparse_demo: " + n);
+    }
     std::vector<demo::result> results;
     std::deque<demo::qmodel> models;  // the re-loaded models, kept for the interleaved latency rounds
     std::vector<std::function<void()>> variants;
@@ -397,6 +503,13 @@ int main(int argc, char** argv) {
         }
       }
       variants.push_back([&] { add(demo::make_int8(*qat->second, "int8 QAT", arch, qat->qat_params), "QAT", int8_kernel, 0, qat_ref); });
+      // Mixed precision (issue 26): per-layer formats chosen from the debugger's measurements, and the
+      // sensitive-layer assignments (first and last layer in higher precision).
+      for (const mixed_row& mr : mixed_rows) {
+        variants.push_back([&, mr] {
+          add(demo::make_mixed(base, mr.name, arch, debug_act, mr.formats), "mixed precision", mixed_kernel(mr.formats), 0, float_row);
+        });
+      }
     }
 #if DEMO_HAVE_PRUNING
     for (tuned& t : runs) {
@@ -410,8 +523,9 @@ int main(int argc, char** argv) {
             prune_ref);
       });
       if (!int8_ok) continue;
-      // Storage per weighted layer: dense layers in the pattern's kernel format; conv layers (no sparse
-      // conv kernel) as a bitmask, run by the dense conv2d.
+      // Storage per weighted layer: dense layers in the pattern's kernel format (unstructured: bitmask,
+      // run by sparse_gemm's bitmask kernel); conv layers (no sparse conv kernel) as a bitmask, run by the
+      // dense conv2d.
       std::vector<demo::storage_kind> storage;
       for (const demo::layer_spec& s : t.first->layers()) {
         if (!s.has_weights()) continue;
@@ -420,8 +534,9 @@ int main(int argc, char** argv) {
         if (s.kind == demo::layer_kind::dense && t.pattern == demo::prune_pattern::two_of_four) k = demo::storage_kind::two_of_four;
         storage.push_back(k);
       }
-      const std::string kernel = t.pattern == demo::prune_pattern::unstructured ? int8_kernel + " (bitmask → dense)"
-                                                                                : (cnn ? "conv2d + max_pool2d + sparse_gemm" : "sparse_gemm");
+      const std::string kernel = t.pattern == demo::prune_pattern::unstructured
+                                     ? (cnn ? "conv2d (bitmask → dense) + max_pool2d + sparse_gemm (bitmask)" : "sparse_gemm (bitmask)")
+                                     : (cnn ? "conv2d + max_pool2d + sparse_gemm" : "sparse_gemm");
       variants.push_back([&, name, zf, storage, kernel] {
         const demo::activation_params act = demo::calibrate(*t.first, data.train.x, 500, demo::calibration_method::minmax);
         add(demo::make_int8(*t.first, "pruned " + name + " + int8 PTQ", arch, act, storage), "pruned + int8 PTQ", kernel, zf, prune_ref);
@@ -429,6 +544,21 @@ int main(int argc, char** argv) {
       variants.push_back([&, name, storage, kernel] {
         add(demo::make_int8(*t.second, "pruned " + name + " + int8 QAT", arch, t.qat_params, storage), "pruned + int8 QAT", kernel,
             zero_fraction(*t.second), prune_qat_ref);
+      });
+    }
+#endif
+#if DEMO_HAVE_PRUNING
+    // Channel-pruned (by L2 norm, fine-tuned as the pruning rows) and compacted: the float model, then int8.
+    for (tuned& t : runs) {
+      if (t.kind != job_kind::channel) continue;
+      const std::string name = demo::fmt("channel-pruned %.0f%%, compacted", t.target * 100);
+      variants.push_back([&, name] {
+        add(demo::make_weight_only(*t.second, name + ", float32", arch, demo::weight_format::f32), "channel-pruned", float_kernel, 0, prune_ref);
+      });
+      if (!int8_ok) continue;
+      variants.push_back([&, name] {
+        const demo::activation_params act = demo::calibrate(*t.second, data.train.x, 500, demo::calibration_method::minmax);
+        add(demo::make_int8(*t.second, name + " + int8 PTQ", arch, act), "channel-pruned", int8_kernel, 0, prune_ref);
       });
     }
 #endif
@@ -505,10 +635,14 @@ int main(int argc, char** argv) {
                          qsparse::to_string(qsparse::best_isa()) + "\n";
     std::printf("\n%s\n%s", header.c_str(), demo::text_table(results).c_str());
     for (const std::string& n : notes) std::printf("note: %s\n", n.c_str());
+    for (const std::string& n : selection_notes) std::printf("note: %s\n", n.c_str());
+    if (!debug_md.empty()) std::printf("\n%s", debug_md.c_str());
     std::printf("total time %.0f s; files, report.md and accuracy_vs_size.svg in %s\n", seconds, out.c_str());
     std::string md = "# " + title + "\n\n" + header.substr(title.size() + 1) + "\n" + demo::markdown_table(results);
     for (const std::string& n : notes) md += "\nNote: " + n + "\n";
+    for (const std::string& n : selection_notes) md += "\nNote: " + n + "\n";
     md += "\n![accuracy vs size](accuracy_vs_size.svg)\n";
+    if (!debug_md.empty()) md += "\n" + debug_md + "\nAlso as CSV: quant_debug.csv.\n";
     demo::write_file(out + "/report.md", md);
     demo::write_file(out + "/accuracy_vs_size.svg", demo::svg_chart(results, title));
     return 0;

@@ -13,7 +13,14 @@
 //                                                          logits out of the last layer's pipeline
 //   int8 + sparse  as int8, but the weights of each layer  qsparse::sparse_gemm (block 4×16, 2:4), or the
 //                  in a compressed format (below)          dense qsparse::gemm for unstructured masks
+//   int16x8        int8 K×N + per-channel scales, int64    qsparse::gemm_16x8: the float input quantized to
+//                  bias, the int16 input scale (zp 0)      int16 (symmetric), int64 sums dequantized to float
+//   mixed          each weighted layer in its own format   layer by layer (runtime.hpp run_layers): float
+//                  (qlayer::format): any of the above but  between layers, except that consecutive int8
+//                  int8 + sparse                           layers (and the pools between them) pass int8
 //
+// The mixed format is the mixed-precision selection's (issue 26): an int8 layer of a mixed model keeps its
+// own input and output quantization; a float layer after an int8 one sees the dequantized int8 values.
 // Conv layers of the float formats run im2col (the demo's, data movement only) then the layer's GEMM.
 // Weights are K×N (K = kh·kw·cin in (kh, kw, cin) order, N = output channels): Keras' kernel layout and
 // the qsparse GEMM's; the int8 conv packs them as OHWI.
@@ -33,16 +40,19 @@
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/float16.hpp"
 #include "qsparse/gemm/gemm.hpp"
+#include "qsparse/gemm/gemm_16x8.hpp"
 #include "qsparse/gemm/gemm_f16.hpp"
 #include "qsparse/gemm/gemm_q4.hpp"
 #include "qsparse/gemm/hybrid.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
+#include "qsparse/gemm/packed_weights_16x8.hpp"
 #include "qsparse/gemm/packed_weights_f16.hpp"
 #include "qsparse/gemm/packed_weights_q4.hpp"
 #include "qsparse/quant/fixed_point.hpp"
 #include "qsparse/quant/layer_params.hpp"
 #include "qsparse/quant/quantize.hpp"
 #include "qsparse/quant/scheme.hpp"
+#include "qsparse/quant/system_schemes.hpp"
 #include "qsparse/spec/output_stages.hpp"
 #if DEMO_HAVE_SPARSE_GEMM
 #include "qsparse/spec/packed_sparse_weights.hpp"
@@ -57,7 +67,10 @@ using weight_scheme = qsparse::tflite_int8_weight;          // int8 [-127, 127] 
 using int4_weight_scheme = qsparse::scheme<qsparse::int4, qsparse::per_group<float>, qsparse::symmetric,
                                            qsparse::round_half_to_even>;
 
-enum class weight_format { f32, f16, dynamic_int8, int8, int4_group };
+/// int16 activations of a 16x8 layer: symmetric per tensor, zero point 0 (TFLite's 16x8 rules).
+using int16_activation_scheme = qsparse::tflite_reference_int16_activation;
+
+enum class weight_format { f32, f16, dynamic_int8, int8, int4_group, int16x8, mixed };
 
 inline const char* to_string(weight_format f) {
   switch (f) {
@@ -66,6 +79,8 @@ inline const char* to_string(weight_format f) {
     case weight_format::dynamic_int8: return "dynamic_int8";
     case weight_format::int8: return "int8";
     case weight_format::int4_group: return "int4_group";
+    case weight_format::int16x8: return "int16x8";
+    case weight_format::mixed: return "mixed";
   }
   return "?";
 }
@@ -97,6 +112,7 @@ struct sparse_holder {
 /// One layer of a compressed model.
 struct qlayer {
   layer_spec spec;
+  weight_format format = weight_format::f32;  // mixed models: this layer's format (else the model's)
   storage_kind storage = storage_kind::dense;
   // what is stored (the ones the format uses)
   matrix w;                              // f32: K×N
@@ -108,15 +124,18 @@ struct qlayer {
   std::vector<float> w4_scale;           // int4_group: [N][K' / G]
   std::vector<float> bias_f;             // f32, f16, dynamic_int8: N
   std::vector<std::int32_t> bias_q;      // int8: N, scale in_scale · w_scale[n]
+  std::vector<std::int64_t> bias_q64;    // int16x8: N, scale in16_scale · w_scale[n]
+  float in16_scale = 1.0f;               // int16x8: the scale of the int16 input (zero point 0)
   qsparse::per_tensor_params input{};    // int8: the quantization of this layer's input
   qsparse::per_tensor_params output{};   // int8: of its output (unused by the last layer and pools)
   // derived when the model is prepared (not stored)
   std::vector<std::int32_t> multiplier;
   std::vector<int> shift;
-  std::vector<float> dequant_scale;      // last int8 layer: in_scale · w_scale[n]
+  std::vector<float> dequant_scale;      // last int8 layer: in_scale · w_scale[n]; int16x8: in16_scale · w_scale[n]
   qsparse::packed_weights packed;
   qsparse::packed_weights_f16 packed16;
   qsparse::packed_weights_q4 packed4;
+  qsparse::packed_weights_16x8 packed16x8;
   std::shared_ptr<void> packed_other;    // conv / sparse packings (see runtime_*.hpp)
   std::int32_t act_min = -128, act_max = 127;
 };
@@ -133,6 +152,8 @@ struct qmodel {
   int input_size() const { return layers.front().spec.in_size(); }
   int classes() const { return layers.back().spec.out_size(); }
   bool is_int8() const { return format == weight_format::int8; }
+  /// The format layer l runs in: its own in a mixed model, else the model's.
+  weight_format layer_format(const qlayer& l) const { return format == weight_format::mixed ? l.format : format; }
 };
 
 }  // namespace demo

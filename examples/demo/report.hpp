@@ -228,7 +228,10 @@ inline chart_layout layout_chart(const std::vector<result>& rs) {
   c.key_x = left + plot_w + gap;
   c.key_y = top;
   const double key_h = static_cast<double>(chart_groups(rs).size() + rs.size()) * chart_layout::key_row + 12;
-  c.width = c.key_x + key_w;
+  // The key is as wide as its longest name needs (~6.3 px a character at the key's 11 px font).
+  std::size_t longest = 0;
+  for (const result& r : rs) longest = std::max(longest, display_width(r.name));
+  c.width = c.key_x + std::max(key_w, 48 + 6.3 * static_cast<double>(longest));
   c.height = std::max(top + plot_h + bottom, top + key_h + 16);
   for (const result& r : rs) {
     c.px.push_back(c.x_of(static_cast<double>(r.bytes)));
@@ -305,10 +308,11 @@ inline chart_layout layout_chart(const std::vector<result>& rs) {
 /// point numbered as its table row (leader lines where the numbers had to move away), a key beside the plot.
 inline std::string svg_chart(const std::vector<result>& rs, const std::string& title) {
   const chart_layout c = layout_chart(rs);
-  const char* palette[] = {"#1f77b4", "#7f7f7f", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+  const char* palette[] = {"#1f77b4", "#7f7f7f", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+                           "#bcbd22", "#393b79", "#ad494a"};
   const std::vector<std::string> groups = chart_groups(rs);
   std::map<std::string, std::string> colour;
-  for (std::size_t g = 0; g < groups.size(); ++g) colour[groups[g]] = palette[g % 9];
+  for (std::size_t g = 0; g < groups.size(); ++g) colour[groups[g]] = palette[g % 12];
   const auto marker = [&](double x, double y, const std::string& group, const std::string& tip) {
     std::ostringstream m;
     const double r = chart_layout::marker_r;

@@ -25,6 +25,8 @@ namespace demo {
 struct workspace {
   std::vector<float> fa, fb, cols, padded;
   std::vector<std::int8_t> qa, qb;
+  std::vector<std::int16_t> q16;    // int16x8 layers: the int16 input
+  std::vector<std::int64_t> acc64;  // int16x8 layers: the int64 sums
 };
 
 namespace detail {
@@ -41,6 +43,13 @@ inline const qsparse::packed_sparse_weights_view& sparse_packing(const qlayer& l
   return static_cast<const sparse_holder*>(l.packed_other.get())->view;
 }
 #endif
+
+/// True for an int8 layer that runs qsparse::sparse_gemm: block / 2:4 storage, and bitmask (unstructured)
+/// storage of a dense layer, which runs the bitmask kernel (conv layers expand it to dense at load).
+inline bool runs_sparse_gemm(const qlayer& l) {
+  return l.storage == storage_kind::block_4x16 || l.storage == storage_kind::two_of_four ||
+         (DEMO_HAVE_SPARSE_GEMM && l.storage == storage_kind::bitmask && l.spec.kind == layer_kind::dense);
+}
 
 /// The OHWI copy of a K×N (kh, kw, cin) × cout weight matrix.
 inline std::vector<std::int8_t> to_ohwi(const std::vector<std::int8_t>& kxn, const layer_spec& s) {
@@ -61,8 +70,14 @@ inline void prepare(qmodel& m) {
     if (!s.has_weights()) continue;
     const bool last = i + 1 == m.layers.size();
     const int k = s.k(), n = s.out_c;
-    switch (m.format) {
+    switch (m.layer_format(l)) {
+      case weight_format::mixed: throw std::logic_error("prepare: a layer of a mixed model has no format of its own");
       case weight_format::f32: break;
+      case weight_format::int16x8:
+        l.packed16x8 = qsparse::pack_weights_16x8(qsparse::make_view(l.wq.data(), k, n));
+        l.dequant_scale.resize(static_cast<std::size_t>(n));
+        for (int c = 0; c < n; ++c) l.dequant_scale[static_cast<std::size_t>(c)] = l.in16_scale * l.w_scale[static_cast<std::size_t>(c)];
+        break;
       case weight_format::f16:
         l.packed16 = qsparse::pack_weights_f16(qsparse::make_view(l.w16.data(), k, n));
         break;
@@ -96,11 +111,14 @@ inline void prepare(qmodel& m) {
 #else
           throw std::runtime_error("int8 convolution: qsparse/conv is not in this checkout");
 #endif
-        } else if (l.storage == storage_kind::block_4x16 || l.storage == storage_kind::two_of_four) {
+        } else if (detail::runs_sparse_gemm(l)) {
 #if DEMO_HAVE_SPARSE_GEMM
           if (l.packed_other == nullptr) {  // a loaded layer already runs from the file's bytes
-            const auto format = l.storage == storage_kind::block_4x16 ? qsparse::sparse_format::block_4x16
-                                                                      : qsparse::sparse_format::two_of_four;
+            // Bitmask layers are stored as qsparse::bitmask_values (the file format is unchanged) and
+            // packed here, once, for the bitmask kernel.
+            const auto format = l.storage == storage_kind::block_4x16    ? qsparse::sparse_format::block_4x16
+                                : l.storage == storage_kind::two_of_four ? qsparse::sparse_format::two_of_four
+                                                                         : qsparse::sparse_format::bitmask;
             auto packed = std::make_shared<qsparse::packed_sparse_weights>(
                 qsparse::pack_sparse_weights(qsparse::make_view(l.wq.data(), k, n), format));
             auto holder = std::make_shared<sparse_holder>();
@@ -123,7 +141,7 @@ inline void prepare(qmodel& m) {
 namespace detail {
 
 /// Float layers (f32 / f16 / dynamic): x [rows, in] → y [rows, out].
-inline void run_float_layer(const qsparse::context& ctx, const qmodel& m, const qlayer& l, int batch, const float* x,
+inline void run_float_layer(const qsparse::context& ctx, weight_format format, const qlayer& l, int batch, const float* x,
                             float* y, workspace& ws) {
   const layer_spec& s = l.spec;
   if (s.kind == layer_kind::maxpool) {
@@ -142,7 +160,7 @@ inline void run_float_layer(const qsparse::context& ctx, const qmodel& m, const 
   const auto av = qsparse::make_view(a, rows, k);
   const auto yv = qsparse::make_view(y, rows, n);
   const float lo = s.relu ? 0.0f : -infinity;
-  switch (m.format) {
+  switch (format) {
     case weight_format::f32: {
       Eigen::Map<const matrix> am(a, rows, k);
       Eigen::Map<matrix> ym(y, rows, n);
@@ -179,7 +197,25 @@ inline void run_float_layer(const qsparse::context& ctx, const qmodel& m, const 
                        qsparse::pipeline(qsparse::bias_add_float{l.bias_f.data()}, qsparse::clamp_float{lo, infinity}));
       break;
     }
-    case weight_format::int8: throw std::logic_error("run_float_layer: int8 model");
+    case weight_format::int16x8: {
+      // The float input quantized to int16 (symmetric, zero point 0), exact int64 sums plus the int64 bias,
+      // dequantized per output channel (float(acc) · in16_scale · w_scale[n]), then the ReLU.
+      const std::size_t count = static_cast<std::size_t>(rows) * static_cast<std::size_t>(k);
+      ws.q16.resize(count);
+      ws.acc64.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(n));
+      qsparse::quantize<int16_activation_scheme>(av, qsparse::make_view(ws.q16.data(), rows, k),
+                                                 qsparse::per_tensor_params{l.in16_scale, 0});
+      qsparse::gemm_16x8(ctx, qsparse::make_view(static_cast<const std::int16_t*>(ws.q16.data()), rows, k), l.packed16x8.view(),
+                         qsparse::make_view(ws.acc64.data(), rows, n), qsparse::pipeline(qsparse::bias_add_int64{l.bias_q64.data()}));
+      for (int r = 0; r < rows; ++r)
+        for (int c = 0; c < n; ++c) {
+          const std::size_t at = static_cast<std::size_t>(r) * static_cast<std::size_t>(n) + static_cast<std::size_t>(c);
+          y[at] = std::max(lo, static_cast<float>(ws.acc64[at]) * l.dequant_scale[static_cast<std::size_t>(c)]);
+        }
+      break;
+    }
+    case weight_format::int8:
+    case weight_format::mixed: throw std::logic_error("run_float_layer: not a float-activation format");
   }
 }
 
@@ -226,7 +262,7 @@ inline void run_int8_layer(const qsparse::context& ctx, const qlayer& l, bool la
 #endif
   const auto a = qsparse::quantized(qsparse::make_view(x, batch, s.in_size()), zp);
 #if DEMO_HAVE_SPARSE_GEMM
-  if (l.storage == storage_kind::block_4x16 || l.storage == storage_kind::two_of_four) {
+  if (runs_sparse_gemm(l)) {
     run_int8_pipeline(l, last, [&](auto* out, const auto& pipe) {
       qsparse::sparse_gemm(ctx, a, sparse_packing(l), qsparse::make_view(out, batch, s.out_c), pipe);
     }, yq, logits);
@@ -242,6 +278,81 @@ inline void run_int8_layer(const qsparse::context& ctx, const qlayer& l, bool la
 
 }  // namespace detail
 
+/// Runs layers [first, last) of a prepared model of any format, layer by layer in each layer's own format:
+/// x is the float input of layer `first` [batch × its in_size], y receives the float output of layer
+/// last - 1 [batch × its out_size] (dequantized when that layer outputs int8; the logits when it is the
+/// model's last). Between layers the activations stay float, except that an int8 layer's int8 output goes
+/// straight into a following int8 layer or pool; a float layer after an int8 one reads the dequantized
+/// values, an int8 layer after a float one quantizes them with its own input parameters. On a uniform int8
+/// model over all layers this is predict's integer pipeline exactly (the image quantized by the first
+/// layer's input parameters, which are the model's). Mixed models run here; so does the quantization
+/// debugger, which runs one layer of a quantized model on the float model's activations.
+inline void run_layers(const qsparse::context& ctx, const qmodel& m, std::size_t first, std::size_t last, const float* x,
+                       int batch, float* y, workspace& ws) {
+  const std::size_t nl = m.layers.size();
+  if (!(first < last && last <= nl)) throw std::invalid_argument("run_layers: need first < last <= layers");
+  std::size_t widest = static_cast<std::size_t>(m.layers[first].spec.in_size());
+  for (std::size_t i = first; i < last; ++i) widest = std::max(widest, static_cast<std::size_t>(m.layers[i].spec.out_size()));
+  widest *= static_cast<std::size_t>(batch);
+  ws.fa.resize(widest);
+  ws.fb.resize(widest);
+  ws.qa.resize(widest);
+  ws.qb.resize(widest);
+  std::copy_n(x, static_cast<std::size_t>(batch) * static_cast<std::size_t>(m.layers[first].spec.in_size()), ws.fa.data());
+  bool in_int8 = false;                 // where the current activation is: ws.qa (int8, `params`) or ws.fa
+  qsparse::per_tensor_params params{};  // of ws.qa
+  for (std::size_t i = first; i < last; ++i) {
+    const qlayer& l = m.layers[i];
+    const layer_spec& s = l.spec;
+    const bool model_last = i + 1 == nl;
+    const int in_size = s.in_size();
+    if (!s.has_weights()) {
+      if (in_int8) {
+        detail::run_int8_layer(ctx, l, false, batch, ws.qa.data(), ws.qb.data(), nullptr);  // keeps the scale
+        ws.qa.swap(ws.qb);
+      } else {
+        maxpool_forward(ws.fa.data(), batch, s, ws.fb.data(), static_cast<int*>(nullptr));
+        ws.fa.swap(ws.fb);
+      }
+      continue;
+    }
+    const weight_format f = m.layer_format(l);
+    if (f == weight_format::int8) {
+      if (!in_int8) {
+        qsparse::quantize<activation_scheme>(qsparse::make_view(static_cast<const float*>(ws.fa.data()), batch, in_size),
+                                             qsparse::make_view(ws.qa.data(), batch, in_size), l.input);
+      } else if (params.scale != l.input.scale || params.zero_point != l.input.zero_point) {
+        throw std::logic_error("run_layers: consecutive int8 layers disagree on the activation between them");
+      }
+      detail::run_int8_layer(ctx, l, model_last, batch, ws.qa.data(), ws.qb.data(), ws.fb.data());
+      if (model_last) {
+        ws.fa.swap(ws.fb);
+        in_int8 = false;
+      } else {
+        ws.qa.swap(ws.qb);
+        in_int8 = true;
+        params = l.output;
+      }
+      continue;
+    }
+    if (in_int8) {
+      qsparse::dequantize<activation_scheme>(qsparse::make_view(static_cast<const std::int8_t*>(ws.qa.data()), batch, in_size),
+                                             qsparse::make_view(ws.fa.data(), batch, in_size), params);
+      in_int8 = false;
+    }
+    detail::run_float_layer(ctx, f, l, batch, ws.fa.data(), ws.fb.data(), ws);
+    ws.fa.swap(ws.fb);
+  }
+  const int out = m.layers[last - 1].spec.out_size();
+  const std::size_t count = static_cast<std::size_t>(batch) * static_cast<std::size_t>(out);
+  if (in_int8) {
+    qsparse::dequantize<activation_scheme>(qsparse::make_view(static_cast<const std::int8_t*>(ws.qa.data()), batch, out),
+                                           qsparse::make_view(y, batch, out), params);
+  } else {
+    std::copy_n(ws.fa.data(), count, y);
+  }
+}
+
 /// logits[batch × classes] of images x[batch × input_size] (pixels in [0, 1]).
 inline void predict(const qsparse::context& ctx, const qmodel& m, const float* x, int batch, float* logits,
                     workspace& ws) {
@@ -249,6 +360,10 @@ inline void predict(const qsparse::context& ctx, const qmodel& m, const float* x
   for (const qlayer& l : m.layers) widest = std::max(widest, static_cast<std::size_t>(l.spec.out_size()));
   widest *= static_cast<std::size_t>(batch);
   const std::size_t nl = m.layers.size();
+  if (m.format == weight_format::mixed) {
+    run_layers(ctx, m, 0, nl, x, batch, logits, ws);
+    return;
+  }
   if (m.is_int8()) {
     ws.qa.resize(widest);
     ws.qb.resize(widest);
@@ -265,7 +380,7 @@ inline void predict(const qsparse::context& ctx, const qmodel& m, const float* x
   const float* in = x;
   for (std::size_t i = 0; i < nl; ++i) {
     float* out = i + 1 == nl ? logits : ws.fb.data();
-    detail::run_float_layer(ctx, m, m.layers[i], batch, in, out, ws);
+    detail::run_float_layer(ctx, m.format, m.layers[i], batch, in, out, ws);
     if (i + 1 < nl) {
       ws.fa.swap(ws.fb);
       in = ws.fa.data();

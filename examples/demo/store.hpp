@@ -17,11 +17,18 @@
 //   layers.<i>.bias                F32 [N] (float formats) or I32 [N] (int8: scale input · weight_scale[n])
 //   layers.<i>.output.scale        F32 [1], .zero_point I32 [1]   int8, every weighted layer but the last
 //   input.scale                    F32 [1], input.zero_point I32 [1]   int8
+//   layers.<i>.bias                I64 [N]                 int16x8: scale input16 · weight_scale[n]
+//   layers.<i>.input16.scale       F32 [1]                 int16x8: the int16 input's scale (zero point 0)
+//   layers.<i>.input.scale         F32 [1], .zero_point I32 [1]   int8 layers of a mixed model (each has its
+//                                                          own input quantization; no model-level input.*)
 // Metadata: "qsparse.format" = "qsparse-demo-model/1", "qsparse.variant", "qsparse.architecture",
-// "qsparse.weights" (f32 | f16 | dynamic_int8 | int8 | int4_group), "qsparse.scheme" (the quantization rules in words)
+// "qsparse.weights" (f32 | f16 | dynamic_int8 | int8 | int4_group | int16x8 | mixed), "qsparse.scheme" (the
+// quantization rules in words)
 // and "qsparse.graph": a JSON array, one object per layer: {"op": "dense" | "conv2d" | "maxpool2d",
 // "input": [h, w, c], "output": [h, w, c], "kernel": [kh, kw], "relu": bool, "storage": "dense" |
-// "bitmask" | "block_4x16" | "two_of_four"}, and for int4_group weighted layers "group": G.
+// "bitmask" | "block_4x16" | "two_of_four"}, and for int4_group weighted layers "group": G. A mixed model's
+// weighted layers also name their own format: "weights": f32 | f16 | dynamic_int8 | int8 | int4_group |
+// int16x8 (stored as in a model of that format; dense storage only).
 //
 // Loading trusts nothing: qsparse::io::safetensors_file validates the container; here the graph must
 // chain (each layer's input is the previous output, shapes follow from the op) and start at 28×28×1,
@@ -67,6 +74,13 @@ inline const char* scheme_description(weight_format f) {
       return "int8 weights [-127, 127] symmetric per output channel; int8 activations affine per tensor; int32 bias "
              "(scale input * weight); TFLite rounding (half away from zero) and double-rounding fixed-point "
              "requantization; logits dequantized to float";
+    case weight_format::int16x8:
+      return "int8 weights [-127, 127] symmetric per output channel; float input quantized to int16 symmetric per "
+             "tensor (zero point 0, half away from zero); int64 bias (scale input16 * weight); exact int64 sums "
+             "dequantized to float per output channel";
+    case weight_format::mixed:
+      return "each weighted layer in its own format (graph \"weights\"), as described for that format; float "
+             "activations between layers except int8 to int8, where the int8 values pass unchanged";
   }
   return "";
 }
@@ -86,7 +100,7 @@ inline storage_kind storage_from_string(const std::string& s, const std::string&
 
 inline weight_format format_from_string(const std::string& s, const std::string& path) {
   for (weight_format f : {weight_format::f32, weight_format::f16, weight_format::dynamic_int8, weight_format::int8,
-                          weight_format::int4_group})
+                          weight_format::int4_group, weight_format::int16x8, weight_format::mixed})
     if (s == to_string(f)) return f;
   fail(path, "unknown weight format \"" + s + "\"");
   return weight_format::f32;
@@ -127,10 +141,22 @@ inline std::size_t save_model(const qmodel& m, const std::string& path) {
                      {"kernel", {s.kh, s.kw}},
                      {"relu", s.relu},
                      {"storage", to_string(l.storage)}});
-    if (m.format == weight_format::int4_group && s.has_weights()) graph.back()["group"] = l.group;
+    const weight_format lf = m.layer_format(l);
+    if (m.format == weight_format::mixed && s.has_weights()) {
+      if (lf == weight_format::mixed) throw std::logic_error("save_model: a layer of a mixed model has no format of its own");
+      if (l.storage != storage_kind::dense) throw std::logic_error("save_model: mixed models store dense weights only");
+      graph.back()["weights"] = to_string(lf);
+    }
+    if (lf == weight_format::int4_group && s.has_weights()) graph.back()["group"] = l.group;
     if (!s.has_weights()) continue;
     const qsparse::index_t k = s.k(), nn = s.out_c;
-    switch (m.format) {
+    switch (lf) {
+      case weight_format::mixed: break;
+      case weight_format::int16x8:
+        out.add(detail::layer_name(i, "weight"), qsparse::make_view(l.wq.data(), k, nn));
+        out.add(detail::layer_name(i, "weight_scale"), qsparse::make_view(l.w_scale.data(), nn));
+        out.add(detail::layer_name(i, "input16.scale"), qsparse::make_view(&l.in16_scale, 1));
+        break;
       case weight_format::f32:
         out.add(detail::layer_name(i, "weight"), qsparse::make_view(l.w.data(), k, nn));
         break;
@@ -176,12 +202,18 @@ inline std::size_t save_model(const qmodel& m, const std::string& path) {
         out.add(detail::layer_name(i, "weight_scale"), qsparse::make_view(l.w_scale.data(), nn));
         break;
     }
-    if (m.format == weight_format::int8) {
+    if (lf == weight_format::int8) {
       out.add(detail::layer_name(i, "bias"), qsparse::make_view(l.bias_q.data(), nn));
       if (i + 1 < n) {
         out.add(detail::layer_name(i, "output.scale"), qsparse::make_view(&l.output.scale, 1));
         out.add(detail::layer_name(i, "output.zero_point"), qsparse::make_view(&l.output.zero_point, 1));
       }
+      if (m.format == weight_format::mixed) {
+        out.add(detail::layer_name(i, "input.scale"), qsparse::make_view(&l.input.scale, 1));
+        out.add(detail::layer_name(i, "input.zero_point"), qsparse::make_view(&l.input.zero_point, 1));
+      }
+    } else if (lf == weight_format::int16x8) {
+      out.add(detail::layer_name(i, "bias"), qsparse::make_view(l.bias_q64.data(), nn));
     } else {
       out.add(detail::layer_name(i, "bias"), qsparse::make_view(l.bias_f.data(), nn));
     }
@@ -244,7 +276,12 @@ inline qmodel load_model(const std::string& path) {
       s.relu = g.at("relu").get<bool>();
       qlayer l;
       l.storage = detail::storage_from_string(g.at("storage").get<std::string>(), path);
-      if (m.format == weight_format::int4_group && s.kind != layer_kind::maxpool) {
+      if (m.format == weight_format::mixed && s.kind != layer_kind::maxpool) {
+        l.format = detail::format_from_string(g.at("weights").get<std::string>(), path);
+        if (l.format == weight_format::mixed) detail::fail(path, where + ": a layer's weights cannot be \"mixed\"");
+        if (l.storage != storage_kind::dense) detail::fail(path, where + ": mixed models store dense weights only");
+      }
+      if (m.layer_format(l) == weight_format::int4_group && s.kind != layer_kind::maxpool) {
         l.group = g.at("group").get<int>();
         if (l.group < 8 || l.group > 4096 || l.group % 8 != 0)
           detail::fail(path, where + ": group " + std::to_string(l.group) + " is not a multiple of 8 in [8, 4096]");
@@ -283,9 +320,29 @@ inline qmodel load_model(const std::string& path) {
     }
     const qsparse::index_t k = s.k(), nn = s.out_c;
     const std::size_t count = static_cast<std::size_t>(k) * static_cast<std::size_t>(nn);
-    const bool int8 = m.format == weight_format::int8 || m.format == weight_format::dynamic_int8;
+    const weight_format lf = m.layer_format(l);
+    const bool int8 = lf == weight_format::int8 || lf == weight_format::dynamic_int8;
     if (!int8 && l.storage != storage_kind::dense) detail::fail(path, "float weights are stored dense only");
-    switch (m.format) {
+    switch (lf) {
+      case weight_format::mixed: break;  // rejected above
+      case weight_format::int16x8: {
+        const auto v = detail::get_shaped<std::int8_t, 2>(f, detail::layer_name(i, "weight"), {k, nn});
+        l.wq.assign(v.data_handle(), v.data_handle() + count);
+        const auto sv = detail::get_shaped<float, 1>(f, detail::layer_name(i, "weight_scale"), {nn});
+        l.w_scale.assign(sv.data_handle(), sv.data_handle() + nn);
+        for (float x : l.w_scale)
+          if (!(std::isfinite(x) && x > 0.0f)) detail::fail(path, detail::layer_name(i, "weight_scale") + " holds " + std::to_string(x) + ", not a positive finite scale");
+        l.in16_scale = detail::get_shaped<float, 1>(f, detail::layer_name(i, "input16.scale"), {1})(0);
+        if (!(std::isfinite(l.in16_scale) && l.in16_scale > 0.0f))
+          detail::fail(path, detail::layer_name(i, "input16.scale") + " holds " + std::to_string(l.in16_scale) + ", not a positive finite scale");
+        for (std::int8_t q : l.wq)
+          if (q == -128) detail::fail(path, detail::layer_name(i, "weight") + " holds -128, outside the narrow int8 range [-127, 127]");
+        const auto b = detail::get_shaped<std::int64_t, 1>(f, detail::layer_name(i, "bias"), {nn});
+        l.bias_q64.assign(b.data_handle(), b.data_handle() + nn);
+        for (std::int64_t x : l.bias_q64)  // gemm_16x8 checks |bias| against the int64 headroom too
+          if (x > (std::int64_t{1} << 40) || x < -(std::int64_t{1} << 40)) detail::fail(path, detail::layer_name(i, "bias") + " holds " + std::to_string(x) + ", beyond +-2^40");
+        continue;
+      }
       case weight_format::f32: {
         const auto v = detail::get_shaped<float, 2>(f, detail::layer_name(i, "weight"), {k, nn});
         l.w = Eigen::Map<const matrix>(v.data_handle(), k, nn);
@@ -353,9 +410,10 @@ inline qmodel load_model(const std::string& path) {
           if (q == -128) detail::fail(path, detail::layer_name(i, "weight") + " holds -128, outside the narrow int8 range [-127, 127]");
         break;
     }
-    if (m.format == weight_format::int8) {
+    if (lf == weight_format::int8) {
       const auto b = detail::get_shaped<std::int32_t, 1>(f, detail::layer_name(i, "bias"), {nn});
       l.bias_q.assign(b.data_handle(), b.data_handle() + nn);
+      if (m.format == weight_format::mixed) l.input = detail::get_params(f, "layers." + std::to_string(i) + ".input");
       if (i + 1 < n) {
         l.output = detail::get_params(f, "layers." + std::to_string(i) + ".output");
         current = l.output;

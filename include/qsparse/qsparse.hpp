@@ -1,6 +1,7 @@
 // qsparse/qsparse.hpp — the umbrella header: everything except the optional io/ and interop/ headers.
 #pragma once
 
+#include "qsparse/calibrate/error_metrics.hpp"
 #include "qsparse/calibrate/group_clip_search.hpp"
 #include "qsparse/calibrate/group_minmax_observer.hpp"
 #include "qsparse/calibrate/histogram.hpp"

@@ -26,7 +26,8 @@ using qsparse::testing::column_params;
 
 namespace {
 
-const sparse_format all_formats[] = {sparse_format::block_4x16, sparse_format::block_4x32, sparse_format::two_of_four};
+const sparse_format all_formats[] = {sparse_format::block_4x16, sparse_format::block_4x32, sparse_format::two_of_four,
+                                     sparse_format::bitmask};
 
 enum class fill { random, low, high, alternating };
 
@@ -122,6 +123,7 @@ void check_case(isa_level isa, sparse_format format, std::ptrdiff_t m, std::ptrd
 }
 
 pattern default_pattern(sparse_format format) {
+  if (format == sparse_format::bitmask) return pattern::unstructured;
   return format == sparse_format::two_of_four ? pattern::two_of_four : pattern::random_blocks;
 }
 
@@ -174,6 +176,88 @@ TEST_CASE("sparse_gemm: 2:4 tiles of every row count, panel count and pair remai
       }
     }
   }
+}
+
+TEST_CASE("sparse_gemm: bitmask at every sparsity, zero columns, K tails, row tiles", "[sparse_gemm][kernels][bitmask]") {
+  std::mt19937 rng(28);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (isa_level isa : testing::supported_levels()) {
+    for (double sparsity : {0.0, 0.5, 0.9, 0.97, 1.0}) {
+      for (std::ptrdiff_t k : {1, 2, 3, 4, 7, 63, 64, 65, 130}) {
+        for (std::ptrdiff_t m : {1, 2, 3, 4, 5, 8, 9, 16, 17}) {
+          const std::ptrdiff_t n = k == 65 ? 49 : 33;
+          auto w = make_values<std::int8_t>(static_cast<std::size_t>(k * n), fill::random, rng);
+          for (std::ptrdiff_t kk = 0; kk < k; ++kk) {
+            for (std::ptrdiff_t c = 0; c < n; ++c) {
+              auto& x = w[static_cast<std::size_t>(kk * n + c)];
+              // Columns 0, 17 and the last are all zero; column 1 is fully dense.
+              if (c == 0 || c == 17 || c == n - 1 || (c != 1 && u(rng) < sparsity)) x = 0;
+              if (c == 1 && x == 0) x = -128;
+            }
+          }
+          column_params cp(n, rng);
+          const auto q = pipeline(bias_add{cp.bias.data()},
+                                  requantize_fixed_point_per_channel<double_rounding>{cp.multipliers.data(),
+                                                                                     cp.shifts.data()},
+                                  add_zero_point{3}, saturating_cast<std::int8_t>{});
+          check_case<std::int8_t>(isa, sparse_format::bitmask, m, k, n, w, 0, 1, -128, fill::random, q, rng);
+          check_case<std::uint8_t>(isa, sparse_format::bitmask, m, k, n, w, 2, 0, 255, fill::random, pipeline(), rng);
+        }
+      }
+    }
+    // int8 extremes: every weight -128 or 127, activations at the far end of their zero points.
+    for (fill how : {fill::low, fill::high, fill::alternating}) {
+      auto w = make_values<std::int8_t>(static_cast<std::size_t>(259 * 40), how, rng);
+      for (std::size_t i = 0; i < w.size(); i += 3) w[i] = 0;
+      check_case<std::int8_t>(isa, sparse_format::bitmask, 10, 259, 40, w, 0, 0, 127, how, pipeline(), rng);
+      check_case<std::int8_t>(isa, sparse_format::bitmask, 3, 259, 40, w, 0, 0, -128, how, pipeline(), rng);
+      check_case<std::uint8_t>(isa, sparse_format::bitmask, 10, 259, 40, w, 0, 0, 0, how, pipeline(), rng);
+      check_case<std::uint8_t>(isa, sparse_format::bitmask, 1, 259, 40, w, 0, 0, 255, how, pipeline(), rng);
+    }
+  }
+}
+
+TEST_CASE("packed sparse weights: the bitmask layout, byte for byte", "[sparse_gemm][packing][bitmask]") {
+  // K = 6 (2 groups, padded to 8), N = 18 (2 panels of 16).
+  std::vector<std::int8_t> w(6 * 18, 0);
+  w[0 * 18 + 0] = 1;    // group 0, panel 0, column 0, k 0 → bit 0
+  w[3 * 18 + 0] = -2;   // group 0, column 0, k 3 → bit 3
+  w[1 * 18 + 15] = 3;   // group 0, column 15, k 1 → bit 61
+  w[5 * 18 + 2] = -128; // group 1, column 2, k 5 (i = 1) → bit 9
+  w[4 * 18 + 17] = 127; // panel 1, group 1, column 1, k 4 → bit 4
+  const auto packed = pack_sparse_weights(make_view(w.data(), 6, 18), sparse_format::bitmask);
+  const auto& v = packed.view();
+  CHECK(v.format() == sparse_format::bitmask);
+  CHECK(v.header().version == 3);
+  CHECK(v.k_padded() == 8);
+  CHECK(v.n_padded() == 32);
+  CHECK(v.groups() == 2);
+  CHECK(v.panels() == 2);
+  CHECK(v.blocks() == 5);
+  CHECK(v.block_density() == Approx(5.0 / (2 * 2 * 64)));
+  CHECK(v.stored_weight_bytes() == 2 * 2 * 8 + 5 + 3 * 8);
+  // header, value_start (3 × 8 → 64), masks (4 × 8 → 64), values (5 → 64), sums (32 × 4 → 128)
+  CHECK(v.size_bytes() == static_cast<std::size_t>(64 + 64 + 64 + 64 + 128));
+  CHECK(v.size_bytes() == packed_sparse_weights_size(make_view(w.data(), 6, 18), sparse_format::bitmask));
+  CHECK(v.value_start()[0] == 0);
+  CHECK(v.value_start()[1] == 4);
+  CHECK(v.value_start()[2] == 5);
+  CHECK(v.masks(0)[0] == ((std::uint64_t{1} << 0) | (std::uint64_t{1} << 3) | (std::uint64_t{1} << 61)));
+  CHECK(v.masks(0)[1] == (std::uint64_t{1} << 9));
+  CHECK(v.masks(1)[0] == 0);
+  CHECK(v.masks(1)[1] == (std::uint64_t{1} << 4));
+  const std::int8_t want[] = {1, -2, 3, -128, 127};
+  CHECK(std::memcmp(v.bitmask_values(), want, 5) == 0);
+  CHECK(v.column_sums()[0] == -1);
+  CHECK(v.column_sums()[17] == 127);
+  CHECK(v.weight(5, 2) == -128);
+  CHECK(v.weight(4, 2) == 0);
+  CHECK(v.weight(1, 15) == 3);
+  // All zero: nothing stored, every kernel still writes the pipeline of 0.
+  std::vector<std::int8_t> z(6 * 18, 0);
+  const auto empty = pack_sparse_weights(make_view(z.data(), 6, 18), sparse_format::bitmask);
+  CHECK(empty.view().blocks() == 0);
+  CHECK(empty.view().value_start()[2] == 0);
 }
 
 TEST_CASE("sparse_gemm: empty, single-block, dense, unstructured and 1:4 weights", "[sparse_gemm][kernels]") {
@@ -477,7 +561,57 @@ TEST_CASE("packed sparse weights: corrupt buffers are rejected", "[sparse_gemm][
       values[2 * 64 + 4 + 2] = 5;
       values[2 * 64 + 4 + 3] = 0;
       CHECK_THROWS_WITH(packed_sparse_weights_view::from_bytes(raw, size), Contains("padding weight (k = 21, n = 1)"));
+    } else if (format == sparse_format::bitmask) {
+      // K = 21 (6 groups), N = 35 (3 panels): value_start at 64, masks at 128, values at 128 + 3 * 6 * 8 → 320.
+      auto* start = reinterpret_cast<std::int64_t*>(raw + 64);
+      auto* masks = reinterpret_cast<std::uint64_t*>(raw + 128);
+      auto* values = reinterpret_cast<std::int8_t*>(raw + 320);
+      REQUIRE(pk.view().bitmask_values() == reinterpret_cast<const std::int8_t*>(pk.view().bytes()) + 320);
+      masks[5] |= std::uint64_t{1} << 1;  // group 5 (k 20..23), column 0, k = 21 ≥ K
+      CHECK_THROWS_WITH(packed_sparse_weights_view::from_bytes(raw, size),
+                        Contains("mask bit of padding weight (k = 21, n = 0) in panel 0, group 5 must be 0"));
+      reset();
+      masks[2 * 6] |= std::uint64_t{1} << (4 * 3);  // panel 2, column 3 = n 35 ≥ N
+      CHECK_THROWS_WITH(packed_sparse_weights_view::from_bytes(raw, size),
+                        Contains("mask bit of padding weight (k = 0, n = 35)"));
+      reset();
+      REQUIRE(pk.view().blocks() > 0);
+      values[0] = 0;
+      CHECK_THROWS_WITH(packed_sparse_weights_view::from_bytes(raw, size),
+                        Contains("stored value 0 (k = "));
+      reset();
+      start[1] += 1;
+      CHECK_THROWS_WITH(packed_sparse_weights_view::from_bytes(raw, size),
+                        Contains("does not match the masks of panel 0"));
+      reset();
+      masks[0] ^= masks[0] & (0 - masks[0]);  // drop the lowest set bit of panel 0, group 0 (if any)
+      if (masks[0] != pk.view().masks(0)[0]) {
+        CHECK_THROWS_WITH(packed_sparse_weights_view::from_bytes(raw, size), Contains("value_start[1]"));
+      }
+      reset();
+      start[0] = 5;
+      CHECK_THROWS_WITH(packed_sparse_weights_view::from_bytes(raw, size), Contains("value_start[0] must be 0, got 5"));
+      reset();
+      // The bitmask format came with version 3: a buffer claiming version 2 is refused.
+      h = header();
+      CHECK(h.version == 3);
+      h.version = 2;
+      store(h);
+      CHECK_THROWS_WITH(packed_sparse_weights_view::from_bytes(raw, size),
+                        Contains("sparse format bitmask needs buffer version 3, got version 2"));
+      reset();
+      // More values than the masks name.
+      h = header();
+      h.blocks += 1;
+      store(h);
+      CHECK_THROWS(packed_sparse_weights_view::from_bytes(raw, size));
     } else if (pk.view().blocks() > 1) {
+      CHECK(header().version == 2);  // the older formats are still written as version 2, and only so
+      h = header();
+      h.version = 3;
+      store(h);
+      CHECK_THROWS_WITH(packed_sparse_weights_view::from_bytes(raw, size), Contains("needs buffer version 2, got version 3"));
+      reset();
       const std::ptrdiff_t panels = pk.view().panels();
       auto* block_k = reinterpret_cast<std::uint32_t*>(raw + 64 + (((panels + 1) * 8 + 63) / 64) * 64);
       block_k[0] = 2;  // not a multiple of 4
@@ -546,6 +680,33 @@ TEST_CASE("sparse_gemm: bad input is a qsparse::error naming the argument", "[sp
                     Contains("too deep"));
 }
 
+namespace {
+struct fake_base_kernel {
+  static constexpr isa_level isa = isa_level::scalar;
+  static const char* name() { return "base"; }
+};
+template <bool Has>
+struct fake_extended_kernel {
+  static constexpr isa_level isa = isa_level::avx2;
+  static const char* name() { return Has ? "extended, present" : "extended, absent"; }
+  static bool cpu_has_extensions() { return Has; }
+};
+}  // namespace
+
+TEST_CASE("kernel registries skip a kernel whose CPU extensions are absent", "[sparse_gemm][dispatch]") {
+  const auto all = [](auto) { return true; };
+  using absent = kernels::kernel_list<fake_base_kernel, fake_extended_kernel<false>>;
+  using present = kernels::kernel_list<fake_base_kernel, fake_extended_kernel<true>>;
+  CHECK(std::string(kernels::selected_kernel_name(absent{}, isa_level::avx2, all)) == "base");
+  CHECK(std::string(kernels::selected_kernel_name(present{}, isa_level::avx2, all)) == "extended, present");
+  CHECK(std::string(kernels::selected_kernel_name(present{}, isa_level::scalar, all)) == "base");
+  CHECK_FALSE(kernels::cpu_has_kernel_extensions<fake_extended_kernel<false>>());
+  CHECK(kernels::cpu_has_kernel_extensions<fake_base_kernel>());
+  // The guard's list of kernels this CPU runs leaves the absent one out.
+  const auto names = testing::runnable_kernel_names(absent{});
+  CHECK(std::find(names.begin(), names.end(), std::string("extended, absent")) == names.end());
+}
+
 TEST_CASE("sparse_gemm: selected kernel names follow the ISA", "[sparse_gemm][dispatch]") {
   CHECK(std::string(selected_sparse_kernel_name(sparse_format::block_4x32, isa_level::scalar)) ==
         "spgemm_block4x32_x8s8_s32_1x32c4__scalar");
@@ -553,6 +714,23 @@ TEST_CASE("sparse_gemm: selected kernel names follow the ISA", "[sparse_gemm][di
         (QSPARSE_X86 ? "spgemm_2of4_u8s8_s32_8x16c4__avx512vnni" : "spgemm_2of4_x8s8_s32_1x16c4__scalar"));
   CHECK(std::string(selected_sparse_kernel_name(sparse_format::block_4x16, isa_level::avx512)) ==
         (QSPARSE_X86 ? "spgemm_block4x16_x8s8_s32_2x16c4__avx2" : "spgemm_block4x16_x8s8_s32_1x16c4__scalar"));
+  CHECK(std::string(selected_sparse_kernel_name(sparse_format::bitmask, isa_level::scalar)) ==
+        "spgemm_bitmask_x8s8_s32_1x16c4__scalar");
+  CHECK(std::string(selected_sparse_kernel_name(sparse_format::bitmask, isa_level::avx512)) ==
+        (QSPARSE_X86 ? "spgemm_bitmask_x8s8_s32_2x16c4__avx2" : "spgemm_bitmask_x8s8_s32_1x16c4__scalar"));
+#if QSPARSE_X86
+  // VBMI2 is beyond the avx512_vnni rung: the expand kernel runs only where the CPU has it.
+  CHECK(std::string(selected_sparse_kernel_name(sparse_format::bitmask, isa_level::avx512_vnni)) ==
+        (cpu().avx512_vbmi2 ? "spgemm_bitmask_u8s8_s32_8x16c4__avx512vnni_vbmi2" : "spgemm_bitmask_x8s8_s32_2x16c4__avx2"));
+#endif
+#if QSPARSE_AARCH64
+  CHECK(std::string(selected_sparse_kernel_name(sparse_format::block_4x16, isa_level::neon_i8mm)) ==
+        "spgemm_block4x16_x8s8_s32_4x16c4__neondotprod");
+  CHECK(std::string(selected_sparse_kernel_name(sparse_format::block_4x32, isa_level::neon_dotprod)) ==
+        "spgemm_block4x32_x8s8_s32_4x16c4__neondotprod");
+  CHECK(std::string(selected_sparse_kernel_name(sparse_format::block_4x16, isa_level::neon)) ==
+        "spgemm_block4x16_x8s8_s32_1x16c4__scalar");
+#endif
   std::vector<std::int8_t> w(8 * 8, 0);
   const auto packed = pack_sparse_weights(make_view(w.data(), 8, 8), sparse_format::block_4x16);
   const scoped_isa_ceiling ceiling(isa_level::scalar);

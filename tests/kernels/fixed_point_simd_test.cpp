@@ -1,10 +1,11 @@
-// Tests for qsparse/kernels/{avx2,avx512}/fixed_point.hpp: every register-level function and array
-// loop, on every ISA this CPU has, bit-exact with the scalar definition in
+// Tests for qsparse/kernels/{avx2,avx512,neon}/fixed_point.hpp: every register-level function (and the x86
+// array loops), on every ISA this CPU has, bit-exact with the scalar definition in
 // qsparse/quant/fixed_point.hpp over millions of random and adversarial lanes (per-lane shifts and
 // multipliers differ, so even and odd lanes are exercised independently). A test fails rather than
 // skips when the CPU has an ISA that qsparse's detection does not report.
 #include "qsparse/kernels/avx2/fixed_point.hpp"
 #include "qsparse/kernels/avx512/fixed_point.hpp"
+#include "qsparse/kernels/neon/fixed_point.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstddef>
@@ -16,7 +17,7 @@
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/quant/fixed_point.hpp"
 
-#if QSPARSE_X86
+#if QSPARSE_X86 || QSPARSE_AARCH64
 namespace {
 
 using qsparse::isa_level;
@@ -88,6 +89,7 @@ class value_source {
   std::vector<int32_t> adversarial_;
 };
 
+#if QSPARSE_X86
 // Whether this CPU runs `level`. Fails the test if the compiler's own CPU check sees the ISA but
 // qsparse's detection does not, so a SIMD path can never be skipped silently on a CPU that has it.
 bool runnable(isa_level level) {
@@ -102,6 +104,7 @@ bool runnable(isa_level level) {
   if (!qsparse::cpu_supports(level)) WARN("this CPU has no " << qsparse::to_string(level) << "; its tests are skipped");
   return qsparse::cpu_supports(level);
 }
+#endif
 
 // Counts mismatches without Catch's per-assertion cost; keeps the first for the report.
 class mismatches {
@@ -122,6 +125,8 @@ class mismatches {
 // Drivers: run one register-level function over arrays whose length is a multiple of `lanes`.
 // Each is compiled for its ISA, as a kernel calling these functions would be.
 QSPARSE_SIMD_DIAGNOSTICS_BEGIN
+
+#if QSPARSE_X86
 
 struct avx2_driver {
   static constexpr const char* name = "avx2";
@@ -258,6 +263,56 @@ struct avx512_driver {
   }
 };
 
+#endif  // QSPARSE_X86
+
+#if QSPARSE_AARCH64
+// Advanced SIMD is part of every aarch64 CPU: no target attribute, no run-time check.
+struct neon_driver {
+  static constexpr const char* name = "neon";
+  static constexpr size_t lanes = 4;
+  static int32x4_t load(const int32_t* p) { return vld1q_s32(p); }
+  static void store(int32_t* p, int32x4_t v) { vst1q_s32(p, v); }
+
+  static void srdhm(const int32_t* a, const int32_t* b, int32_t* out, size_t n) {
+    for (size_t i = 0; i < n; i += lanes) {
+      store(out + i, qsparse::kernels::neon::saturating_rounding_doubling_high_mul(load(a + i), load(b + i)));
+    }
+  }
+  static void rdbpot(const int32_t* x, const int32_t* e, int32_t* out, size_t n) {
+    for (size_t i = 0; i < n; i += lanes) store(out + i, qsparse::kernels::neon::rounding_divide_by_pot(load(x + i), load(e + i)));
+  }
+  static void left_shift(const int32_t* x, const int32_t* l, int32_t* out, size_t n) {
+    for (size_t i = 0; i < n; i += lanes) store(out + i, qsparse::kernels::neon::saturating_left_shift(load(x + i), load(l + i)));
+  }
+  static void double_split(const int32_t* x, const int32_t* m, const int32_t* s, int32_t* out, size_t n) {
+    double_signed(x, m, s, out, n);  // NEON has only the signed-shift form
+  }
+  static void double_signed(const int32_t* x, const int32_t* m, const int32_t* s, int32_t* out, size_t n) {
+    for (size_t i = 0; i < n; i += lanes) {
+      store(out + i, qsparse::kernels::neon::multiply_by_quantized_multiplier(load(x + i), load(m + i), load(s + i)));
+    }
+  }
+  static void single(const int32_t* x, const int32_t* m, const int32_t* s, int32_t* out, size_t n) {
+    for (size_t i = 0; i < n; i += lanes) {
+      store(out + i, qsparse::kernels::neon::multiply_by_quantized_multiplier_single_rounding(load(x + i), load(m + i),
+                                                                                             load(s + i)));
+    }
+  }
+  static void single_away(const int32_t* x, const int32_t* m, const int32_t* s, int32_t* out, size_t n) {
+    for (size_t i = 0; i < n; i += lanes) {
+      store(out + i, qsparse::kernels::neon::multiply_by_quantized_multiplier_single_rounding_away(
+                         load(x + i), load(m + i), load(s + i)));
+    }
+  }
+  static void double_up(const int32_t* x, const int32_t* m, const int32_t* s, int32_t* out, size_t n) {
+    for (size_t i = 0; i < n; i += lanes) {
+      store(out + i, qsparse::kernels::neon::multiply_by_quantized_multiplier_double_rounding_up(
+                         load(x + i), load(m + i), load(s + i)));
+    }
+  }
+};
+#endif  // QSPARSE_AARCH64
+
 QSPARSE_SIMD_DIAGNOSTICS_END
 
 // Lanes per function and ISA: a deterministic adversarial grid first, then random lanes.
@@ -300,8 +355,13 @@ void compare(const char* isa, const char* what, const operands& in, const std::v
 // Calls body(driver) for each ISA driver this CPU runs (failing, via runnable(), on a detection gap).
 template <class Body>
 void for_each_isa(Body body) {
+#if QSPARSE_X86
   if (runnable(isa_level::avx2)) body(avx2_driver{});
   if (runnable(isa_level::avx512)) body(avx512_driver{});
+#else
+  REQUIRE(qsparse::cpu_supports(isa_level::neon));
+  body(neon_driver{});
+#endif
 }
 
 }  // namespace
@@ -428,6 +488,7 @@ TEST_CASE("single rounding ties away and double rounding ties up are bit-exact w
   });
 }
 
+#if QSPARSE_X86
 TEST_CASE("array loops match the scalar functions for every length, shift and alias on every ISA", "[simd]") {
   for_each_isa([](auto isa) {
     using driver = decltype(isa);
@@ -487,11 +548,17 @@ TEST_CASE("every SIMD ISA this CPU has is detected, so no SIMD test above was sk
                                                                            : 0));
   SUCCEED("detected ISA: " << qsparse::to_string(qsparse::detected_isa()));
 }
+#else
+TEST_CASE("Advanced SIMD is detected on every aarch64 CPU", "[simd]") {
+  CHECK(isa_runs(qsparse::detected_isa(), isa_level::neon));
+  SUCCEED("detected ISA: " << qsparse::to_string(qsparse::detected_isa()));
+}
+#endif  // QSPARSE_X86
 
 #else  // no SIMD paths are compiled: nothing to compare
 
-TEST_CASE("without x86 only the scalar ISA is detected", "[simd]") {
+TEST_CASE("without x86 or aarch64 only the scalar ISA is detected", "[simd]") {
   CHECK(qsparse::detected_isa() == qsparse::isa_level::scalar);
 }
 
-#endif  // QSPARSE_X86
+#endif  // QSPARSE_X86 || QSPARSE_AARCH64

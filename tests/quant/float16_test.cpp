@@ -292,6 +292,10 @@ TEST_CASE("to_float16 / to_float32: dispatch follows best_isa() and the ceiling"
   CHECK(std::string(qsparse::float16_kernel_name(isa_level::avx512)) == "convert_f32_f16__avx512");
   CHECK(std::string(qsparse::float16_kernel_name(isa_level::avx512_vnni)) == "convert_f32_f16__avx512");
 #endif
+#if QSPARSE_AARCH64
+  CHECK(std::string(qsparse::float16_kernel_name(isa_level::neon)) == "convert_f32_f16__neon");
+  CHECK(std::string(qsparse::float16_kernel_name(isa_level::neon_i8mm)) == "convert_f32_f16__neon");
+#endif
   const std::vector<float> in = floats_from_bits(mixed_patterns(100));
   for (const isa_level level : supported_levels()) {
     qsparse::scoped_isa_ceiling ceiling(level);

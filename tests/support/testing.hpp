@@ -28,7 +28,8 @@ template <class List>
 std::vector<std::string> runnable_kernel_names(List list) {
   std::vector<std::string> names;
   kernels::for_each_kernel(list, [&](auto kernel) {
-    if (cpu_supports(decltype(kernel)::isa)) names.emplace_back(decltype(kernel)::name());
+    using K = decltype(kernel);
+    if (cpu_supports(K::isa) && kernels::cpu_has_kernel_extensions<K>()) names.emplace_back(K::name());
   });
   return names;
 }

@@ -162,7 +162,7 @@ class packed_clusters {
     std::int64_t size = 1;
     for (std::size_t r = 0; r < rank; ++r) size = detail::checked_mul(who, "the number of weights", size, layout_[4 + r]);
     detail::checked_allocation(who, "the indices", size, max_bits);
-    size_ = size;
+    size_ = detail::checked_index(who, "the number of weights", size);
     const int axis = layout_[2];
     channels_ = axis < 0 ? 1 : layout_[4 + static_cast<std::size_t>(axis)];
     inner_ = 1;

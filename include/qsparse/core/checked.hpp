@@ -8,10 +8,12 @@
 //   //   "qsparse::max_pool2d: filter_h * filter_w overflows int64: 1152921504606846977 * 16"
 //
 // The non-throwing primitives (mul_overflows, add_overflows) serve constexpr code (extents) and code that
-// reports its own message. All arithmetic is on std::int64_t (index_t converts implicitly on the 64-bit
-// targets qsparse supports); the inputs may be negative, the result is exact or an error.
+// reports its own message. All arithmetic is on std::int64_t; the inputs may be negative, the result is exact
+// or an error. checked_index narrows a result to std::ptrdiff_t (index_t), an error where it does not fit
+// (32-bit targets; a plain conversion on 64-bit ones).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
@@ -105,6 +107,20 @@ inline std::int64_t checked_range(const char* fn, const char* what, std::int64_t
                                   std::int64_t hi) {
   check(value >= lo && value <= hi, fn, ": ", what, " must be in [", lo, ", ", hi, "], got ", value);
   return value;
+}
+
+/// value as std::ptrdiff_t (index_t): "<fn>: <what> = value does not fit this target's std::ptrdiff_t" on a
+/// target where it is narrower than int64 and value is out of its range.
+inline std::ptrdiff_t checked_index(const char* fn, const char* what, std::int64_t value) {
+  if constexpr (sizeof(std::ptrdiff_t) < sizeof(std::int64_t)) {
+    constexpr auto lo = static_cast<std::int64_t>(std::numeric_limits<std::ptrdiff_t>::min());
+    constexpr auto hi = static_cast<std::int64_t>(std::numeric_limits<std::ptrdiff_t>::max());
+    check(value >= lo && value <= hi, fn, ": ", what, " = ", value, " does not fit this target's std::ptrdiff_t");
+  } else {
+    (void)fn;
+    (void)what;
+  }
+  return static_cast<std::ptrdiff_t>(value);
 }
 
 }  // namespace qsparse::detail

@@ -32,6 +32,8 @@ struct cpu_features {
   bool avx512vl = false;
   bool avx512dq = false;
   bool avx512_vnni = false;
+  bool avx512_vbmi2 = false;  // VPEXPANDB / VPCOMPRESSB (Ice Lake, Zen 4 and later); used by kernels that
+                              // need it beyond their ISA rung (kernels/registry.hpp: cpu_has_extensions)
   bool avx_vnni = false;  // the VEX-encoded 256-bit VNNI of Alder Lake and later
   bool amd = false;       // vendor "AuthenticAMD": used for tuning choices only, never for correctness
 
@@ -97,6 +99,7 @@ inline cpu_features detect_cpu_features() {
   f.avx512bw = ((ebx >> 30) & 1u) && f.avx512f;
   f.avx512vl = ((ebx >> 31) & 1u) && f.avx512f;
   f.avx512_vnni = ((ecx >> 11) & 1u) && f.avx512f;
+  f.avx512_vbmi2 = ((ecx >> 6) & 1u) && f.avx512bw;
   const unsigned max_subleaf = eax;
   if (max_subleaf >= 1) {
     __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx);

@@ -8,7 +8,8 @@
 //   * a: M×K view of std::int8_t (a_zp in [-128, 127]) or std::uint8_t (a_zp in [0, 255]), contiguous
 //     along K (any row stride); a plain view means a_zp = 0;
 //   * packed: weights packed by pack_sparse_weights (qsparse/spec/packed_sparse_weights.hpp) in one of
-//     the formats block_4x16, block_4x32 (all-zero 4 × NB blocks skipped) or two_of_four (2:4 along K);
+//     the formats block_4x16, block_4x32 (all-zero 4 × NB blocks skipped), two_of_four (2:4 along K) or
+//     bitmask (unstructured: a bit per weight, the nonzeros packed);
 //     the buffer is ISA-independent and the kernel is picked at run time (selected_sparse_kernel_name);
 //   * dst: M×N view of the pipeline's output type, contiguous along N (any row stride);
 //   * the int32 accumulator never overflows: K * max|a - a_zp| * 128 must be < 2^31, checked up front.
@@ -20,6 +21,8 @@
 //   block_4x16    spgemm_block4x16_u8s8_s32_8x16c4__avx512vnni   spgemm_block4x16_x8s8_s32_2x16c4__avx2   ..._1x16c4__scalar
 //   block_4x32    spgemm_block4x32_u8s8_s32_8x32c4__avx512vnni   spgemm_block4x32_x8s8_s32_2x16c4__avx2   ..._1x32c4__scalar
 //   two_of_four   spgemm_2of4_u8s8_s32_8x16c4__avx512vnni        spgemm_2of4_x8s8_s32_2x16c4__avx2        ..._1x16c4__scalar
+//   bitmask       spgemm_bitmask_u8s8_s32_8x16c4__avx512vnni_vbmi2 spgemm_bitmask_x8s8_s32_2x16c4__avx2   ..._1x16c4__scalar
+//                 (the VNNI one needs VBMI2 too — Ice Lake, Zen 4 and later; without it the AVX2 one runs)
 //
 // Work is cut into tasks of (row range × range of panels with about equal stored bytes). Tasks write
 // disjoint outputs and never combine partial sums, so every thread count gives the same bits.
@@ -59,10 +62,11 @@ void with_sparse_kernel(sparse_format format, isa_level isa, F&& f) {
 
 /// Panel ranges of about equal stored bytes: boundaries[i] .. boundaries[i + 1].
 inline std::vector<std::ptrdiff_t> sparse_panel_chunks(const packed_sparse_weights_view& w, std::ptrdiff_t chunks) {
-  const std::ptrdiff_t panels = w.panels();
+  const auto panels = static_cast<std::ptrdiff_t>(w.panels());  // validated on packing: panels * NB columns exist
   chunks = std::max<std::ptrdiff_t>(1, std::min(chunks, panels));
   // Cost of a panel: its stored blocks plus one (the per-panel epilogue).
   const auto cost = [&](std::ptrdiff_t p) -> std::int64_t {
+    if (w.format() == sparse_format::bitmask) return w.groups() + (w.value_start()[p + 1] - w.value_start()[p]) / 16 + 1;
     return w.format() == sparse_format::two_of_four ? w.groups() + 1 : w.panel_start()[p + 1] - w.panel_start()[p] + 1;
   };
   std::int64_t total = 0;

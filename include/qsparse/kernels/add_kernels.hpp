@@ -10,6 +10,9 @@
 #include "qsparse/kernels/avx2/add_s8.hpp"
 #include "qsparse/kernels/avx512/add_s8.hpp"
 #endif
+#if QSPARSE_AARCH64
+#include "qsparse/kernels/neon/add_s8.hpp"
+#endif
 
 namespace qsparse {
 namespace kernels {
@@ -20,7 +23,13 @@ using add_kernels_x86_64 = kernel_list<avx2::add_s8, avx512::add_s8>;
 using add_kernels_x86_64 = kernel_list<>;
 #endif
 
-using add_kernels = kernel_list_concat_t<kernel_list<scalar::add_s8>, add_kernels_x86_64>;
+#if QSPARSE_AARCH64
+using add_kernels_aarch64 = kernel_list<neon::add_s8>;
+#else
+using add_kernels_aarch64 = kernel_list<>;
+#endif
+
+using add_kernels = kernel_list_concat_t<kernel_list<scalar::add_s8>, add_kernels_x86_64, add_kernels_aarch64>;
 
 }  // namespace kernels
 }  // namespace qsparse

@@ -11,6 +11,9 @@
 #include "qsparse/kernels/avx2/convert_f16.hpp"
 #include "qsparse/kernels/avx512/convert_f16.hpp"
 #endif
+#if QSPARSE_AARCH64
+#include "qsparse/kernels/neon/convert_f16.hpp"
+#endif
 
 namespace qsparse {
 namespace kernels {
@@ -21,7 +24,14 @@ using convert_f16_kernels_x86_64 = kernel_list<avx2::convert_f16_kernel, avx512:
 using convert_f16_kernels_x86_64 = kernel_list<>;
 #endif
 
-using convert_f16_kernels = kernel_list_concat_t<kernel_list<scalar::convert_f16_kernel>, convert_f16_kernels_x86_64>;
+#if QSPARSE_AARCH64
+using convert_f16_kernels_aarch64 = kernel_list<neon::convert_f16_kernel>;
+#else
+using convert_f16_kernels_aarch64 = kernel_list<>;
+#endif
+
+using convert_f16_kernels = kernel_list_concat_t<kernel_list<scalar::convert_f16_kernel>, convert_f16_kernels_x86_64,
+                                                 convert_f16_kernels_aarch64>;
 
 }  // namespace kernels
 }  // namespace qsparse

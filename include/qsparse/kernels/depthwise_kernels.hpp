@@ -23,6 +23,9 @@
 #include "qsparse/kernels/avx512vnni/dwconv_columns_s8s8_s32_c64.hpp"
 #include "qsparse/kernels/avx512vnni/dwconv_s8s8_s32_c16.hpp"
 #endif
+#if QSPARSE_AARCH64
+#include "qsparse/kernels/neon/dwconv_s8s8_s32_c16.hpp"
+#endif
 
 namespace qsparse {
 namespace kernels {
@@ -46,8 +49,15 @@ using depthwise_kernels_x86_64 =
 using depthwise_kernels_x86_64 = kernel_list<>;
 #endif
 
+#if QSPARSE_AARCH64
+using depthwise_kernels_aarch64 = kernel_list<neon::dwconv_s8s8_s32_c16>;
+#else
+using depthwise_kernels_aarch64 = kernel_list<>;
+#endif
+
 /// The depthwise convolution's kernels.
-using depthwise_kernels = kernel_list_concat_t<kernel_list<scalar::dwconv_s8s8_s32_c1>, depthwise_kernels_x86_64>;
+using depthwise_kernels =
+    kernel_list_concat_t<kernel_list<scalar::dwconv_s8s8_s32_c1>, depthwise_kernels_x86_64, depthwise_kernels_aarch64>;
 
 }  // namespace kernels
 }  // namespace qsparse

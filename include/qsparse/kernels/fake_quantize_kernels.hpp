@@ -10,6 +10,9 @@
 #include "qsparse/kernels/avx2/fake_quant.hpp"
 #include "qsparse/kernels/avx512/fake_quant.hpp"
 #endif
+#if QSPARSE_AARCH64
+#include "qsparse/kernels/neon/fake_quant.hpp"
+#endif
 
 namespace qsparse {
 namespace kernels {
@@ -20,7 +23,14 @@ using fake_quantize_kernels_x86_64 = kernel_list<avx2::fake_quantize_kernel, avx
 using fake_quantize_kernels_x86_64 = kernel_list<>;
 #endif
 
-using fake_quantize_kernels = kernel_list_concat_t<kernel_list<scalar::fake_quantize_kernel>, fake_quantize_kernels_x86_64>;
+#if QSPARSE_AARCH64
+using fake_quantize_kernels_aarch64 = kernel_list<neon::fake_quantize_kernel>;
+#else
+using fake_quantize_kernels_aarch64 = kernel_list<>;
+#endif
+
+using fake_quantize_kernels = kernel_list_concat_t<kernel_list<scalar::fake_quantize_kernel>, fake_quantize_kernels_x86_64,
+                                                   fake_quantize_kernels_aarch64>;
 
 }  // namespace kernels
 }  // namespace qsparse

@@ -18,6 +18,9 @@
 #include "qsparse/kernels/avx512/gemm_s16s8_s64_8x32c2.hpp"
 #include "qsparse/kernels/avx512vnni/gemm_s16s8_s64_8x32c2.hpp"
 #endif
+#if QSPARSE_AARCH64
+#include "qsparse/kernels/neon/gemm_s16s8_s64_4x16c1.hpp"
+#endif
 
 namespace qsparse {
 namespace kernels {
@@ -30,8 +33,14 @@ using gemm_16x8_kernels_x86_64 = kernel_list<>;
 #endif
 
 /// The 16x8 GEMM's kernels.
-using gemm_16x8_kernels =
-    kernel_list_concat_t<kernel_list<scalar::gemm_s16s8_s64_1x16c1>, gemm_16x8_kernels_x86_64>;
+#if QSPARSE_AARCH64
+using gemm_16x8_kernels_aarch64 = kernel_list<neon::gemm_s16s8_s64_4x16c1>;
+#else
+using gemm_16x8_kernels_aarch64 = kernel_list<>;
+#endif
+
+using gemm_16x8_kernels = kernel_list_concat_t<kernel_list<scalar::gemm_s16s8_s64_1x16c1>, gemm_16x8_kernels_x86_64,
+                                               gemm_16x8_kernels_aarch64>;
 
 }  // namespace kernels
 }  // namespace qsparse

@@ -10,6 +10,9 @@
 #include "qsparse/kernels/avx2/pool_s8.hpp"
 #include "qsparse/kernels/avx512/pool_s8.hpp"
 #endif
+#if QSPARSE_AARCH64
+#include "qsparse/kernels/neon/pool_s8.hpp"
+#endif
 
 namespace qsparse {
 namespace kernels {
@@ -20,7 +23,13 @@ using pool_kernels_x86_64 = kernel_list<avx2::pool_s8, avx512::pool_s8>;
 using pool_kernels_x86_64 = kernel_list<>;
 #endif
 
-using pool_kernels = kernel_list_concat_t<kernel_list<scalar::pool_s8>, pool_kernels_x86_64>;
+#if QSPARSE_AARCH64
+using pool_kernels_aarch64 = kernel_list<neon::pool_s8>;
+#else
+using pool_kernels_aarch64 = kernel_list<>;
+#endif
+
+using pool_kernels = kernel_list_concat_t<kernel_list<scalar::pool_s8>, pool_kernels_x86_64, pool_kernels_aarch64>;
 
 }  // namespace kernels
 }  // namespace qsparse

@@ -10,6 +10,9 @@
 #include "qsparse/kernels/avx2/quantize.hpp"
 #include "qsparse/kernels/avx512/quantize.hpp"
 #endif
+#if QSPARSE_AARCH64
+#include "qsparse/kernels/neon/quantize.hpp"
+#endif
 
 namespace qsparse {
 namespace kernels {
@@ -20,7 +23,14 @@ using quantize_kernels_x86_64 = kernel_list<avx2::quantize_kernel, avx512::quant
 using quantize_kernels_x86_64 = kernel_list<>;
 #endif
 
-using quantize_kernels = kernel_list_concat_t<kernel_list<scalar::quantize_kernel>, quantize_kernels_x86_64>;
+#if QSPARSE_AARCH64
+using quantize_kernels_aarch64 = kernel_list<neon::quantize_kernel>;
+#else
+using quantize_kernels_aarch64 = kernel_list<>;
+#endif
+
+using quantize_kernels =
+    kernel_list_concat_t<kernel_list<scalar::quantize_kernel>, quantize_kernels_x86_64, quantize_kernels_aarch64>;
 
 }  // namespace kernels
 }  // namespace qsparse

@@ -11,7 +11,9 @@
 // then each architecture's ladder. Selection takes the LAST kernel that the CPU runs (isa_runs(level,
 // K::isa)) and that accepts the call (a predicate the family supplies: the weights' layout, a bound on K,
 // ...), so a specialised kernel is listed after the general one of its ISA and wins where it applies.
-// Kernels of other architectures are not in the list at all (their headers do not compile there):
+// A kernel that needs CPU features beyond its ISA rung (e.g. AVX-512 VBMI2 on the avx512_vnni rung) says
+// so with `static bool cpu_has_extensions()`; selection skips it where that is false, so the CPU runs the
+// next kernel down. Kernels of other architectures are not in the list at all (their headers do not compile there):
 //
 //   using gemm_kernels = kernel_list_concat_t<kernel_list<scalar::gemm_...>, gemm_kernels_x86_64,
 //                                             gemm_kernels_aarch64>;
@@ -56,6 +58,10 @@ struct has_kernel_contract<Kernel, std::void_t<decltype(Kernel::isa), decltype(K
     : std::bool_constant<std::is_same_v<std::remove_cv_t<decltype(Kernel::isa)>, isa_level> &&
                          std::is_convertible_v<decltype(Kernel::name()), const char*> &&
                          std::is_empty_v<Kernel>> {};
+template <class Kernel, class = void>
+struct has_extensions_check : std::false_type {};
+template <class Kernel>
+struct has_extensions_check<Kernel, std::void_t<decltype(Kernel::cpu_has_extensions())>> : std::true_type {};
 template <class Kernel, class Args, class = void>
 struct has_accepts : std::false_type {};
 template <class Kernel, class... Args>
@@ -66,6 +72,16 @@ struct has_accepts<Kernel, kernel_list<Args...>, std::void_t<decltype(Kernel::ac
 /// True when Kernel has `static bool accepts(const Args&...)`: it takes only some calls of its family.
 template <class Kernel, class... Args>
 inline constexpr bool has_accepts_v = detail::has_accepts<Kernel, kernel_list<Args...>>::value;
+
+/// False when Kernel needs CPU features beyond its ISA (static bool cpu_has_extensions()) this CPU lacks.
+template <class Kernel>
+bool cpu_has_kernel_extensions() {
+  if constexpr (detail::has_extensions_check<Kernel>::value) {
+    return Kernel::cpu_has_extensions();
+  } else {
+    return true;
+  }
+}
 
 /// The lists one after the other.
 template <class... Lists>
@@ -92,7 +108,7 @@ bool with_selected_kernel(kernel_list<Kernels...> list, isa_level level, Accepts
   int index = 0;
   for_each_kernel(list, [&](auto kernel) {
     using K = decltype(kernel);
-    if (isa_runs(level, K::isa) && accepts(kernel)) selected = index;
+    if (isa_runs(level, K::isa) && cpu_has_kernel_extensions<K>() && accepts(kernel)) selected = index;
     ++index;
   });
   if (selected < 0) return false;

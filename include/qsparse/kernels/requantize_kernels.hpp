@@ -10,6 +10,9 @@
 #include "qsparse/kernels/avx2/requantize.hpp"
 #include "qsparse/kernels/avx512/requantize.hpp"
 #endif
+#if QSPARSE_AARCH64
+#include "qsparse/kernels/neon/requantize.hpp"
+#endif
 
 namespace qsparse {
 namespace kernels {
@@ -20,7 +23,14 @@ using requantize_kernels_x86_64 = kernel_list<avx2::requantize_kernel, avx512::r
 using requantize_kernels_x86_64 = kernel_list<>;
 #endif
 
-using requantize_kernels = kernel_list_concat_t<kernel_list<scalar::requantize_kernel>, requantize_kernels_x86_64>;
+#if QSPARSE_AARCH64
+using requantize_kernels_aarch64 = kernel_list<neon::requantize_kernel>;
+#else
+using requantize_kernels_aarch64 = kernel_list<>;
+#endif
+
+using requantize_kernels =
+    kernel_list_concat_t<kernel_list<scalar::requantize_kernel>, requantize_kernels_x86_64, requantize_kernels_aarch64>;
 
 }  // namespace kernels
 }  // namespace qsparse

@@ -73,11 +73,13 @@ inline std::pair<index_t, index_t> conv_axis(const char* fn, const char* axis, c
   // Every sum and product of caller values is checked (core/checked.hpp): a dilation near 2^62 must be an
   // error, not a wrapped-around small kernel.
   const bool height = axis[0] == 'h';
-  const index_t dilated = checked_mul(fn, height ? "(kernel_h - 1) * dilation_h" : "(kernel_w - 1) * dilation_w",
-                                      kernel - 1, dilation);
-  const index_t effective = checked_add(fn, height ? "the effective kernel height" : "the effective kernel width", dilated, 1);
-  check(effective <= max_geometry, fn, ": the effective kernel ", axis, " (kernel - 1) * dilation + 1 = (", kernel,
-        " - 1) * ", dilation, " + 1 = ", effective, " exceeds 2^31 - 1");
+  const std::int64_t dilated = checked_mul(fn, height ? "(kernel_h - 1) * dilation_h" : "(kernel_w - 1) * dilation_w",
+                                           kernel - 1, dilation);
+  const std::int64_t effective64 =
+      checked_add(fn, height ? "the effective kernel height" : "the effective kernel width", dilated, 1);
+  check(effective64 <= max_geometry, fn, ": the effective kernel ", axis, " (kernel - 1) * dilation + 1 = (", kernel,
+        " - 1) * ", dilation, " + 1 = ", effective64, " exceeds 2^31 - 1");
+  const auto effective = static_cast<index_t>(effective64);  // <= 2^31 - 1: fits
   index_t out = 0;
   index_t pad_lead = 0;
   switch (pad.kind) {
@@ -96,7 +98,7 @@ inline std::pair<index_t, index_t> conv_axis(const char* fn, const char* axis, c
       check(lead < effective && trail < effective, fn, ": explicit ", axis,
             " pads must be smaller than the effective kernel (", effective, "), got ", lead, ", ", trail);
       const char* what = height ? "in_h + pad_top + pad_bottom" : "in_w + pad_left + pad_right";
-      const index_t padded = checked_add(fn, what, checked_add(fn, what, in, lead), trail);
+      const index_t padded = checked_index(fn, what, checked_add(fn, what, checked_add(fn, what, in, lead), trail));
       out = padded >= effective ? (padded - effective) / stride + 1 : 0;
       pad_lead = lead;
       break;

@@ -28,13 +28,24 @@
 //                             s = 2, 3 those of group 2j+1. Fields of pairs past J are 0.
 //       values[p][j]          64 int8: kept value s of column c at byte 4c + s — the vpdpbusd operand of
 //                             16 columns × 4 kept k, the products of the activations it selects
+//   bitmask                  unstructured: any weight may be pruned. Panels of NB = 16 columns; per panel p
+//                            and group g one 64-bit mask in the "c4" order of the block formats (bit
+//                            4c + i = weight (4g + i, 16p + c) is nonzero), then the nonzero values in bit
+//                            order, groups in order, panels in order (a kernel expands them back to the
+//                            64-byte vpdpbusd operand in registers: vpexpandb, or vpshufb from a table).
+//       value_start[p]        int64, P + 1 entries: the values of panel p are bytes [value_start[p],
+//                             value_start[p+1]) of `values`; value_start[P] = blocks = the nonzero count
+//       masks[p][g]           uint64, P × G: the mask of panel p, group g (padding bits 0)
+//       values                int8, one per set mask bit, never 0 (followed by at least 64 bytes of the
+//                             buffer, so a kernel may load 16 bytes past any value)
 //
 //   offset 0    sparse_header (64 bytes): magic "QSPS", version, format, K, N, padded K and N, blocks
 //   offset 64   the arrays above, in that order, each starting on a 64-byte boundary
 //   then        column sums Σ_k w[k][n] (int32, one per padded column) for zero-point compensation
 //
 // Stored bytes (what a matrix-vector product streams): block formats 4·NB + 4 per stored block;
-// 2:4 64 + 16 per 16 columns × 8 k, i.e. 62.5 % of the dense int8 matrix (K a multiple of 32).
+// 2:4 64 + 16 per 16 columns × 8 k, i.e. 62.5 % of the dense int8 matrix (K a multiple of 32); bitmask
+// 1/8 + the density of the dense bytes (22.5 % at 90 % sparsity).
 // stored_weight_bytes() reports it.
 //
 // The 2:4 kernels gather instead of expanding: the AVX-512 kernel broadcasts the 8 activations of a pair
@@ -65,13 +76,14 @@
 namespace qsparse {
 
 /// The sparse weight formats sparse_gemm runs.
-enum class sparse_format : std::uint8_t { block_4x16 = 1, block_4x32 = 2, two_of_four = 3 };
+enum class sparse_format : std::uint8_t { block_4x16 = 1, block_4x32 = 2, two_of_four = 3, bitmask = 4 };
 
 inline const char* to_string(sparse_format format) {
   switch (format) {
     case sparse_format::block_4x16: return "block_4x16";
     case sparse_format::block_4x32: return "block_4x32";
     case sparse_format::two_of_four: return "two_of_four";
+    case sparse_format::bitmask: return "bitmask";
   }
   return "unknown";
 }
@@ -83,7 +95,11 @@ constexpr int panel_width(sparse_format format) noexcept { return format == spar
 struct sparse_header {
   static constexpr std::uint32_t magic_value = 0x53505351u;  // "QSPS" little-endian
   // Version 2: the 2:4 format stores slot positions and K padded to 8 (version 1 stored kept masks).
-  static constexpr std::uint16_t current_version = 2;
+  // Version 3 adds the bitmask format; the other formats are unchanged and still written as version 2,
+  // so buffers of those formats stay readable by version-2 readers.
+  static constexpr std::uint16_t current_version = 3;
+  /// The version pack_sparse_weights writes for `format` (format_version(f) <= current_version).
+  static constexpr std::uint16_t format_version(std::uint8_t format) noexcept { return format == 4 ? 3 : 2; }
 
   std::uint32_t magic;
   std::uint16_t version;
@@ -93,7 +109,8 @@ struct sparse_header {
   std::int64_t n;
   std::int64_t k_padded;  // multiple of 4
   std::int64_t n_padded;  // multiple of the panel width
-  std::int64_t blocks;    // stored blocks (block formats) or panels × groups (2:4, groups = K_padded / 4)
+  std::int64_t blocks;    // stored blocks (block formats), panels × groups (2:4, groups = K_padded / 4) or
+                          // nonzero weights (bitmask)
   std::int64_t total_bytes;
   std::int64_t reserved1;
 };
@@ -104,12 +121,34 @@ namespace detail {
 
 constexpr std::int64_t round_up_64(std::int64_t x) noexcept { return (x + 63) / 64 * 64; }
 
+/// The number of set bits of x.
+inline int popcount64(std::uint64_t x) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  return __builtin_popcountll(x);
+#else
+  int n = 0;
+  for (; x != 0; x &= x - 1u) ++n;
+  return n;
+#endif
+}
+
+/// The index of the lowest set bit of x (x != 0).
+inline int lowest_bit64(std::uint64_t x) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  return __builtin_ctzll(x);
+#else
+  int i = 0;
+  for (; (x & 1u) == 0; x >>= 1) ++i;
+  return i;
+#endif
+}
+
 /// Byte offsets of the regions of a packed sparse buffer.
 struct sparse_layout {
   std::int64_t panels, groups;
   std::int64_t pairs, quads;   // 2:4 only: groups / 2 and ceil(pairs / 4)
-  std::int64_t index_offset;   // panel_start (block) or positions (2:4)
-  std::int64_t block_k_offset; // block formats only
+  std::int64_t index_offset;   // panel_start (block), positions (2:4) or value_start (bitmask)
+  std::int64_t block_k_offset; // block_k (block formats) or masks (bitmask)
   std::int64_t values_offset;
   std::int64_t sums_offset;
   std::int64_t total_bytes;
@@ -137,6 +176,11 @@ inline sparse_layout sparse_layout_for(const char* fn, sparse_format format, std
     s.values_offset = add(s.index_offset, mul(mul(s.panels, s.quads), 64));
     s.sums_offset = add(s.values_offset, mul(mul(s.panels, s.pairs), 64));
     s.stored_bytes = mul(mul(s.panels, add(s.pairs, s.quads)), 64);
+  } else if (format == sparse_format::bitmask) {
+    s.block_k_offset = add(s.index_offset, up64(mul(add(s.panels, 1), 8)));
+    s.values_offset = add(s.block_k_offset, up64(mul(mul(s.panels, s.groups), 8)));
+    s.sums_offset = add(s.values_offset, up64(blocks));
+    s.stored_bytes = add(add(mul(mul(s.panels, s.groups), 8), blocks), mul(add(s.panels, 1), 8));
   } else {
     s.block_k_offset = add(s.index_offset, up64(mul(add(s.panels, 1), 8)));
     s.values_offset = add(s.block_k_offset, up64(mul(blocks, 4)));
@@ -168,9 +212,14 @@ class packed_sparse_weights_view {
     std::memcpy(&h, data, sizeof h);
     detail::check(h.magic == sparse_header::magic_value, fn, ": not a packed sparse weight buffer (magic = ", h.magic,
                   ")");
-    detail::check(h.version == sparse_header::current_version, fn, ": packed sparse buffer version ", h.version,
-                  " is not supported (this build reads version ", sparse_header::current_version, "); repack the weights");
-    detail::check(h.format >= 1 && h.format <= 3, fn, ": unknown sparse format ", int{h.format});
+    detail::check(h.version >= 2 && h.version <= sparse_header::current_version, fn, ": packed sparse buffer version ",
+                  h.version, " is not supported (this build reads versions 2 to ", sparse_header::current_version,
+                  "); repack the weights");
+    detail::check(h.format >= 1 && h.format <= 4, fn, ": unknown sparse format ", int{h.format});
+    // Each format has one version (a buffer is the canonical packing of its weights, byte for byte).
+    detail::check(h.version == sparse_header::format_version(h.format), fn, ": sparse format ",
+                  to_string(static_cast<sparse_format>(h.format)), " needs buffer version ",
+                  sparse_header::format_version(h.format), ", got version ", h.version);
     const auto format = static_cast<sparse_format>(h.format);
     detail::check(h.k >= 1 && h.n >= 1 && h.k <= (std::int64_t{1} << 31) && h.n <= (std::int64_t{1} << 31), fn,
                   ": K and N must be in [1, 2^31], got K = ", h.k, ", N = ", h.n);
@@ -180,11 +229,13 @@ class packed_sparse_weights_view {
     const std::int64_t groups = k_padded / 4;
     const std::int64_t panels = (h.n + nb - 1) / nb;
     const bool blocks_ok = format == sparse_format::two_of_four ? h.blocks == panels * groups
-                                                                 : h.blocks >= 0 && h.blocks <= panels * groups;
+                           : format == sparse_format::bitmask ? h.blocks >= 0 && h.blocks <= panels * groups * 64
+                                                              : h.blocks >= 0 && h.blocks <= panels * groups;
     detail::check(h.k_padded == k_padded && h.n_padded == panels * nb && blocks_ok, fn,
                   ": header sizes are inconsistent with K = ", h.k, ", N = ", h.n, " (blocks = ", h.blocks, ")");
     // Bound the block count by the buffer first, so the size arithmetic below cannot overflow.
-    const std::int64_t unit_bytes = format == sparse_format::two_of_four ? 40 : 4 * nb + 4;
+    const std::int64_t unit_bytes =
+        format == sparse_format::two_of_four ? 40 : (format == sparse_format::bitmask ? 1 : 4 * nb + 4);
     detail::check(h.blocks <= static_cast<std::int64_t>(bytes / static_cast<std::size_t>(unit_bytes)), fn,
                   ": header declares ", h.blocks, " blocks of ", unit_bytes, " bytes, more than the buffer of ", bytes,
                   " bytes holds");
@@ -212,14 +263,15 @@ class packed_sparse_weights_view {
   /// 2:4: pairs of groups (8 k) and quads of pairs per panel.
   std::int64_t pairs() const noexcept { return layout_.pairs; }
   std::int64_t quads() const noexcept { return layout_.quads; }
-  /// Stored blocks: nonzero 4 × NB blocks (block formats), panels × groups (2:4).
+  /// Stored blocks: nonzero 4 × NB blocks (block formats), panels × groups (2:4), nonzero weights (bitmask).
   std::int64_t blocks() const noexcept { return header_.blocks; }
   std::size_t size_bytes() const noexcept { return static_cast<std::size_t>(header_.total_bytes); }
   /// The index and value bytes one pass over the weights reads (what a matrix-vector product streams).
   std::int64_t stored_weight_bytes() const noexcept { return layout_.stored_bytes; }
-  /// The share of 4 × NB blocks stored (block formats; 1 for 2:4).
+  /// The share of 4 × NB blocks stored (block formats; 1 for 2:4), of weights stored (bitmask).
   double block_density() const noexcept {
-    return static_cast<double>(header_.blocks) / static_cast<double>(layout_.panels * layout_.groups);
+    const std::int64_t units = layout_.panels * layout_.groups * (format() == sparse_format::bitmask ? 64 : 1);
+    return static_cast<double>(header_.blocks) / static_cast<double>(units);
   }
   const sparse_header& header() const noexcept { return header_; }
   const void* bytes() const noexcept { return data_; }
@@ -236,6 +288,19 @@ class packed_sparse_weights_view {
     const std::int64_t block_bytes = format() == sparse_format::two_of_four ? 64 : 4 * panel_width();
     return reinterpret_cast<const std::int8_t*>(data_ + layout_.values_offset + b * block_bytes);
   }
+  // Bitmask format.
+  /// Panel p's values are bitmask_values()[value_start()[p] .. value_start()[p + 1]).
+  const std::int64_t* value_start() const noexcept {
+    return reinterpret_cast<const std::int64_t*>(data_ + layout_.index_offset);
+  }
+  /// The groups() masks of panel p: bit 4c + i of masks(p)[g] = weight (4g + i, 16p + c) is stored.
+  const std::uint64_t* masks(std::int64_t p) const noexcept {
+    return reinterpret_cast<const std::uint64_t*>(data_ + layout_.block_k_offset) + p * layout_.groups;
+  }
+  /// The nonzero values of every panel, in mask-bit order.
+  const std::int8_t* bitmask_values() const noexcept {
+    return reinterpret_cast<const std::int8_t*>(data_ + layout_.values_offset);
+  }
   /// 2:4: the slot positions of panel p, quads() × 64 bytes.
   const std::uint8_t* positions(std::int64_t p) const noexcept {
     return reinterpret_cast<const std::uint8_t*>(data_ + layout_.index_offset + p * layout_.quads * 64);
@@ -249,6 +314,15 @@ class packed_sparse_weights_view {
   std::int8_t weight(std::int64_t kk, std::int64_t nn) const noexcept {
     const std::int64_t nb = panel_width();
     const std::int64_t p = nn / nb, c = nn % nb, g = kk / 4, i = kk % 4;
+    if (format() == sparse_format::bitmask) {
+      const std::uint64_t* mk = masks(p);
+      const int bit = static_cast<int>(4 * c + i);
+      if (((mk[g] >> bit) & 1u) == 0) return 0;
+      std::int64_t at = value_start()[p];
+      for (std::int64_t gg = 0; gg < g; ++gg) at += detail::popcount64(mk[gg]);
+      at += detail::popcount64(mk[g] & ((std::uint64_t{1} << bit) - 1u));
+      return bitmask_values()[at];
+    }
     if (format() == sparse_format::two_of_four) {
       const std::int64_t j = kk / 8, half = g % 2;
       for (std::int64_t s = 2 * half; s < 2 * half + 2; ++s) {
@@ -275,7 +349,34 @@ class packed_sparse_weights_view {
   void validate_contents(const char* fn) const {
     const std::int64_t nb = panel_width();
     std::vector<std::int64_t> sums(static_cast<std::size_t>(header_.n_padded), 0);
-    if (format() == sparse_format::two_of_four) {
+    if (format() == sparse_format::bitmask) {
+      const std::int64_t* start = value_start();
+      detail::check(start[0] == 0, fn, ": value_start[0] must be 0, got ", start[0]);
+      for (std::int64_t p = 0; p < layout_.panels; ++p) {
+        const std::uint64_t* mk = masks(p);
+        std::int64_t at = start[p];
+        for (std::int64_t g = 0; g < layout_.groups; ++g) {
+          std::uint64_t bits = mk[g];
+          while (bits != 0) {
+            const int bit = detail::lowest_bit64(bits);
+            bits &= bits - 1u;
+            const std::int64_t c = bit / 4, kk = 4 * g + bit % 4;
+            detail::check(kk < header_.k && p * nb + c < header_.n, fn, ": mask bit of padding weight (k = ", kk,
+                          ", n = ", p * nb + c, ") in panel ", p, ", group ", g, " must be 0");
+            detail::check(at < header_.blocks, fn, ": the masks of panel ", p, " name more values than the ",
+                          header_.blocks, " stored");
+            const std::int8_t w = bitmask_values()[at++];
+            detail::check(w != 0, fn, ": stored value ", at - 1, " (k = ", kk, ", n = ", p * nb + c,
+                          ") is 0; a set mask bit must hold a nonzero weight");
+            sums[static_cast<std::size_t>(p * nb + c)] += w;
+          }
+        }
+        detail::check(start[p + 1] == at, fn, ": value_start[", p + 1, "] = ", start[p + 1],
+                      " does not match the masks of panel ", p, " (", at, ")");
+      }
+      detail::check(start[layout_.panels] == header_.blocks, fn, ": value_start[", layout_.panels, "] = ",
+                    start[layout_.panels], " must equal the ", header_.blocks, " stored values");
+    } else if (format() == sparse_format::two_of_four) {
       const std::int64_t pairs = layout_.pairs;
       for (std::int64_t p = 0; p < layout_.panels; ++p) {
         for (std::int64_t j = 0; j < layout_.quads * 4; ++j) {
@@ -378,7 +479,18 @@ void check_sparse_weights(const char* fn, const tensor_view<T, 2, Layout, Access
         "weight_zero_point = ",
         weight_zero_point);
   const auto f = static_cast<int>(format);
-  check(f >= 1 && f <= 3, fn, ": unknown sparse format ", f);
+  check(f >= 1 && f <= 4, fn, ": unknown sparse format ", f);
+}
+
+
+/// Nonzero elements of K×N weights.
+template <class T, class Layout, class Accessor>
+std::int64_t count_nonzero_weights(const tensor_view<T, 2, Layout, Accessor>& w) {
+  std::int64_t count = 0;
+  for (index_t kk = 0; kk < w.extent(0); ++kk) {
+    for (index_t c = 0; c < w.extent(1); ++c) count += w(kk, c) != 0 ? 1 : 0;
+  }
+  return count;
 }
 
 }  // namespace detail
@@ -390,7 +502,9 @@ std::size_t packed_sparse_weights_size(const tensor_view<T, 2, Layout, Accessor>
   const std::int64_t k = weights.extent(0), n = weights.extent(1);
   const std::int64_t blocks = format == sparse_format::two_of_four
                                   ? detail::two_of_four_k_padded(k) / 4 * ((n + 15) / 16)
-                                  : detail::count_nonzero_blocks(weights, panel_width(format));
+                                  : format == sparse_format::bitmask
+                                        ? detail::count_nonzero_weights(weights)
+                                        : detail::count_nonzero_blocks(weights, panel_width(format));
   return static_cast<std::size_t>(detail::sparse_layout_for("qsparse::packed_sparse_weights_size", format, k, n, blocks)
                                       .total_bytes);
 }
@@ -426,6 +540,7 @@ packed_sparse_weights_view pack_sparse_weights(const tensor_view<T, 2, Layout, A
     }
   }
   const std::int64_t blocks = format == sparse_format::two_of_four ? groups * panels
+                               : format == sparse_format::bitmask   ? detail::count_nonzero_weights(weights)
                                                                     : detail::count_nonzero_blocks(weights, nb);
   const detail::sparse_layout s = detail::sparse_layout_for(fn, format, k, n, blocks);
   detail::check(buffer_bytes >= static_cast<std::uint64_t>(s.total_bytes), fn, ": buffer has ", buffer_bytes,
@@ -435,7 +550,7 @@ packed_sparse_weights_view pack_sparse_weights(const tensor_view<T, 2, Layout, A
   std::memset(out, 0, static_cast<std::size_t>(s.total_bytes));
   sparse_header h{};
   h.magic = sparse_header::magic_value;
-  h.version = sparse_header::current_version;
+  h.version = sparse_header::format_version(static_cast<std::uint8_t>(format));
   h.format = static_cast<std::uint8_t>(format);
   h.k = k;
   h.n = n;
@@ -454,7 +569,28 @@ packed_sparse_weights_view pack_sparse_weights(const tensor_view<T, 2, Layout, A
                   ", which does not fit the int32 column sums; K is too deep for an int32 GEMM (split K)");
     sums[c] = static_cast<std::int32_t>(sum);
   }
-  if (format == sparse_format::two_of_four) {
+  if (format == sparse_format::bitmask) {
+    auto* start = reinterpret_cast<std::int64_t*>(out + s.index_offset);
+    auto* masks = reinterpret_cast<std::uint64_t*>(out + s.block_k_offset);
+    auto* values = reinterpret_cast<std::int8_t*>(out + s.values_offset);
+    std::int64_t at = 0;
+    for (std::int64_t p = 0; p < panels; ++p) {
+      start[p] = at;
+      for (std::int64_t g = 0; g < groups; ++g) {
+        std::uint64_t mask = 0;
+        for (std::int64_t c = 0; c < 16; ++c) {
+          for (std::int64_t i = 0; i < 4; ++i) {
+            const std::int8_t x = w(g * 4 + i, p * 16 + c);
+            if (x == 0) continue;
+            mask |= std::uint64_t{1} << (4 * c + i);
+            values[at++] = x;
+          }
+        }
+        masks[p * groups + g] = mask;
+      }
+    }
+    start[panels] = at;
+  } else if (format == sparse_format::two_of_four) {
     auto* positions = reinterpret_cast<std::uint8_t*>(out + s.index_offset);
     auto* values = reinterpret_cast<std::int8_t*>(out + s.values_offset);
     for (std::int64_t p = 0; p < panels; ++p) {

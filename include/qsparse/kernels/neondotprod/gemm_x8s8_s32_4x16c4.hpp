@@ -12,8 +12,8 @@
 // the column sums from the packed buffer, the row sums from the copy (the row copy, the row sums and this
 // correction are kernels/drivers/row_tiles.hpp's s8s8_s32_tile, shared with the i8mm tile). Per k group the
 // inner loop has 4 weight loads and 16 sdot for 4 rows (1 row load per 4 groups): 16 accumulators, 4 row
-// and 4 weight registers, 24 of the 32 vector registers, XNNPACK's 4x16c4 shape. The epilogue is the scalar
-// definition (evaluate) on the corrected sums: no NEON output stages yet.
+// and 4 weight registers, 24 of the 32 vector registers, XNNPACK's 4x16c4 shape. The epilogue (the
+// zero-point terms, then every output stage) runs in Advanced SIMD: kernels/neon/output_pipeline.hpp.
 //
 // sdot is inline asm: Clang 14's arm_neon.h declares vdotq_laneq_s32 only under -march=...+dotprod,
 // never for a function with a target attribute (qsparse/core/config.hpp).
@@ -26,6 +26,7 @@
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/drivers/row_tiles.hpp"
+#include "qsparse/kernels/neon/output_pipeline.hpp"
 #include "qsparse/spec/gemm_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
 #include "qsparse/spec/packed_weights.hpp"
@@ -109,6 +110,13 @@ struct gemm_x8s8_s32_4x16c4 : drivers::s8s8_s32_tile<gemm_x8s8_s32_4x16c4> {
     for (int r = 0; r < MR; ++r) {
       for (int j = 0; j < 4; ++j) vst1q_s32(sums + r * nr + 4 * j, acc[r][j]);
     }
+  }
+
+  /// The zero-point terms and the output stages in Advanced SIMD (hides s8s8_s32_tile's scalar store).
+  template <class G, class Pipeline>
+  static void store(const G& g, const Pipeline& pipeline, const std::int32_t* sums, const std::int32_t* row_sums,
+                    int rows, std::ptrdiff_t m0, std::ptrdiff_t n0) {
+    neon::store_s8s8_tile<nr>(g, pipeline, sums, row_sums, rows, m0, n0);
   }
 
   template <class A, class... S>

@@ -17,8 +17,8 @@
 // loop instead (zip1/zip2 .2d of plain rows) costs 4 permutes per 32 smmla on the same two vector pipes:
 // llvm-mca predicts 89 % of the smmla peak on Neoverse N2 with them, 100 % without (docs/kernels.md).
 // The accumulators are unzipped into rows once per tile (zip1/zip2 .2d of two column pairs give 4
-// columns of one row). The epilogue is the scalar definition (evaluate) on the corrected sums, as for
-// the dot-product tile.
+// columns of one row). The epilogue runs in Advanced SIMD (kernels/neon/output_pipeline.hpp), as for the
+// dot-product tile.
 //
 // smmla is inline asm: Clang 14's arm_neon.h declares vmmlaq_s32 only under -march=...+i8mm, never for a
 // function with a target attribute. GCC 12 declares it for target("arch=armv8.2-a+i8mm") but not for
@@ -33,6 +33,7 @@
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/drivers/row_tiles.hpp"
+#include "qsparse/kernels/neon/output_pipeline.hpp"
 #include "qsparse/spec/gemm_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
 #include "qsparse/spec/packed_weights.hpp"
@@ -138,6 +139,13 @@ struct gemm_x8s8_s32_4x16c8 : drivers::s8s8_s32_tile<gemm_x8s8_s32_4x16c8> {
         if (2 * p + 1 < MR) vst1q_s32(sums + (2 * p + 1) * nr + 4 * q, vreinterpretq_s32_s64(vzip2q_s64(left, right)));
       }
     }
+  }
+
+  /// The zero-point terms and the output stages in Advanced SIMD (hides s8s8_s32_tile's scalar store).
+  template <class G, class Pipeline>
+  static void store(const G& g, const Pipeline& pipeline, const std::int32_t* sums, const std::int32_t* row_sums,
+                    int rows, std::ptrdiff_t m0, std::ptrdiff_t n0) {
+    neon::store_s8s8_tile<nr>(g, pipeline, sums, row_sums, rows, m0, n0);
   }
 
   template <class A, class... S>

@@ -1,0 +1,391 @@
+// Tests of the demo's models for issue 26 (exact checks, no data set needed): the mixed-precision selection
+// on a made-up sensitivity table, a per-layer-format model through the store bit for bit, the layer-by-layer
+// runtime against the whole-model integer pipeline, the 16x8 layer against its scalar definition, channel
+// masks and compaction preserving the float model's outputs exactly, and the debugger's CSV.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "channel_prune.hpp"
+#include "compress.hpp"
+#include "debugger.hpp"
+#include "mixed_precision.hpp"
+#include "model.hpp"
+#include "runtime.hpp"
+#include "store.hpp"
+
+namespace {
+
+using demo::weight_format;
+
+demo::format_option opt(weight_format f, double drop, std::size_t bytes) {
+  demo::format_option o;
+  o.format = f;
+  o.drop = drop;
+  o.bytes = bytes;
+  return o;
+}
+
+/// Three layers, candidates int4 < int8 < 16x8 < f16 in bytes.
+std::vector<std::vector<demo::format_option>> made_up_table() {
+  return {
+      // layer 0: int4 hurts a lot, int8 a little
+      {opt(weight_format::int4_group, 1.00, 100), opt(weight_format::int8, 0.20, 200), opt(weight_format::int16x8, 0.05, 260),
+       opt(weight_format::f16, 0.00, 400)},
+      // layer 1: big layer, int4 almost free
+      {opt(weight_format::int4_group, 0.10, 1000), opt(weight_format::int8, 0.02, 2000), opt(weight_format::int16x8, 0.01, 2600),
+       opt(weight_format::f16, 0.00, 4000)},
+      // layer 2: tiny classifier, int4 costly
+      {opt(weight_format::int4_group, 0.60, 10), opt(weight_format::int8, 0.10, 20), opt(weight_format::int16x8, 0.00, 26),
+       opt(weight_format::f16, 0.00, 40)},
+  };
+}
+
+/// A small MLP on 28×28 images (the store's input), integer-free random weights.
+demo::network small_mlp(std::uint32_t seed) {
+  std::vector<demo::layer_spec> l(5);
+  l[0] = {demo::layer_kind::dense, 1, 1, 784, 1, 1, 24, 1, 1, true};
+  l[1] = {demo::layer_kind::dense, 1, 1, 24, 1, 1, 20, 1, 1, true};
+  l[2] = {demo::layer_kind::dense, 1, 1, 20, 1, 1, 16, 1, 1, true};
+  l[3] = {demo::layer_kind::dense, 1, 1, 16, 1, 1, 12, 1, 1, true};
+  l[4] = {demo::layer_kind::dense, 1, 1, 12, 1, 1, 10, 1, 1, false};
+  demo::network net(l, seed);
+  std::mt19937 rng(seed + 1);
+  std::uniform_real_distribution<float> u(-0.2f, 0.2f);
+  for (demo::parameters& p : net.params())
+    for (Eigen::Index i = 0; i < p.b.size(); ++i) p.b(i) = u(rng);
+  return net;
+}
+
+demo::matrix images(int n, std::uint32_t seed) {
+  demo::matrix x(n, 784);
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> u(0, 255);
+  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(u(rng)) / 255.0f;
+  return x;
+}
+
+std::vector<float> logits_of(const demo::qmodel& m, const demo::matrix& x) {
+  const qsparse::context ctx;
+  demo::workspace ws;
+  std::vector<float> y(static_cast<std::size_t>(x.rows()) * static_cast<std::size_t>(m.classes()));
+  demo::predict(ctx, m, x.data(), static_cast<int>(x.rows()), y.data(), ws);
+  return y;
+}
+
+template <class T>
+bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
+}
+
+bool same_params(const qsparse::per_tensor_params& a, const qsparse::per_tensor_params& b) {
+  return std::memcmp(&a.scale, &b.scale, sizeof(float)) == 0 && a.zero_point == b.zero_point;
+}
+
+std::string temp_path(const char* stem) { return std::string("/tmp/qsparse_demo_model_test_") + std::to_string(getpid()) + "_" + stem; }
+
+}  // namespace
+
+TEST_CASE("select_precision: the greedy rule on a made-up sensitivity table", "[demo][mixed]") {
+  const auto t = made_up_table();
+  SECTION("accuracy budget: upgrades by points recovered per byte until the predicted drop fits") {
+    // Start int4 everywhere: drop 1.70, 1110 bytes. Best per byte: layer 2 int4→int8 (0.5/10 = 0.05)
+    // → 1.20, 1120 B; then layer 2 int8→16x8 (0.1/6 = 0.0167) beats layer 0 int4→int8 (0.8/100 = 0.008)
+    // → 1.10, 1126 B; then layer 0 →int8 → 0.30, 1226 B; then layer 0 int8→16x8 (0.15/60 = 0.0025) beats
+    // layer 0 int8→f16 (0.2/200) and layer 1 int4→int8 (0.08/1000) → 0.15, 1286 B: within 0.2, stop.
+    const demo::precision_selection s = demo::select_precision(t, demo::precision_budget{0.2, std::numeric_limits<std::size_t>::max()});
+    CHECK(s.choice == std::vector<std::size_t>{2, 0, 2});
+    CHECK(s.predicted_drop == Approx(0.15).margin(1e-12));
+    CHECK(s.bytes == 1286);
+    CHECK(s.feasible);
+  }
+  SECTION("a budget already met keeps the smallest formats") {
+    const demo::precision_selection s = demo::select_precision(t, demo::precision_budget{2.0, std::numeric_limits<std::size_t>::max()});
+    CHECK(s.choice == std::vector<std::size_t>{0, 0, 0});
+    CHECK(s.bytes == 1110);
+  }
+  SECTION("byte budget alone: every upgrade that recovers accuracy and fits, best per byte first") {
+    // 1300 bytes: as above to 1286 B (drop 0.15); then layer 0 16x8→f16 (+140 B) does not fit, layer 1
+    // int4→int8 (+1000) does not fit, layer 2 16x8→f16 recovers nothing: stop.
+    const demo::precision_selection s = demo::select_precision(t, demo::precision_budget{std::numeric_limits<double>::infinity(), 1300});
+    CHECK(s.choice == std::vector<std::size_t>{2, 0, 2});
+    CHECK(s.bytes == 1286);
+    CHECK(s.feasible);
+  }
+  SECTION("infeasible budgets are reported") {
+    const demo::precision_selection small = demo::select_precision(t, demo::precision_budget{std::numeric_limits<double>::infinity(), 1000});
+    CHECK_FALSE(small.feasible);
+    CHECK(small.choice == std::vector<std::size_t>{0, 0, 0});
+    // 0 points is out of reach without f16 on layer 1 (2.6 kB more), and 1500 bytes forbid it.
+    // Then layer 0 16x8→f16 (+140 B, 1426 B) still fits: drop 0.10; nothing else fits.
+    const demo::precision_selection tight = demo::select_precision(t, demo::precision_budget{0.0, 1500});
+    CHECK_FALSE(tight.feasible);
+    CHECK(tight.choice == std::vector<std::size_t>{3, 0, 2});
+    CHECK(tight.bytes == 1426);
+  }
+  SECTION("sensitive layers: restricted candidates for the first and the last layer") {
+    auto pinned = t;
+    pinned[0] = {t[0][2], t[0][3]};  // 16x8, f16
+    pinned[2] = {t[2][2], t[2][3]};
+    const demo::precision_selection s = demo::select_precision(pinned, demo::precision_budget{0.2, std::numeric_limits<std::size_t>::max()});
+    CHECK(s.choice == std::vector<std::size_t>{0, 0, 0});  // 16x8, int4, 16x8: 0.05 + 0.10 + 0 = 0.15
+    CHECK(s.predicted_drop == Approx(0.15).margin(1e-12));
+  }
+  CHECK_THROWS_WITH(demo::select_precision({{}}, demo::precision_budget{}), Catch::Contains("layer 0 has no candidate"));
+}
+
+TEST_CASE("layer_bytes: the tensors each format stores", "[demo][mixed]") {
+  const demo::layer_spec d{demo::layer_kind::dense, 1, 1, 100, 1, 1, 10, 1, 1, true};
+  CHECK(demo::layer_bytes(d, weight_format::f32, 32) == 4000 + 40);
+  CHECK(demo::layer_bytes(d, weight_format::f16, 32) == 2000 + 40);
+  CHECK(demo::layer_bytes(d, weight_format::int8, 32) == 1000 + 80 + 16);
+  CHECK(demo::layer_bytes(d, weight_format::int16x8, 32) == 1000 + 120 + 4);
+  // K = 100 padded to 128 (groups of 32): 640 bytes of nibbles, 4 groups × 10 scales, 10 biases.
+  CHECK(demo::layer_bytes(d, weight_format::int4_group, 32) == 640 + 160 + 40);
+  CHECK(demo::assignment_name({weight_format::int16x8, weight_format::int4_group, weight_format::f32}) == "16x8/int4/f32");
+}
+
+TEST_CASE("mixed model: every layer int8 runs exactly as the uniform int8 model", "[demo][mixed]") {
+  demo::network net = small_mlp(3);
+  const demo::matrix x = images(40, 5);
+  const demo::activation_params act = demo::calibrate(net, x, 40, demo::calibration_method::minmax);
+  demo::qmodel u = demo::make_int8(net, "u", "mlp", act);
+  demo::qmodel m = demo::make_mixed(net, "m", "mlp", act, std::vector<weight_format>(5, weight_format::int8));
+  demo::prepare(u);
+  demo::prepare(m);
+  const std::vector<float> a = logits_of(u, x), b = logits_of(m, x);
+  CHECK(same_bits(a, b));
+  // run_layers over the uniform model is predict's integer pipeline too.
+  const qsparse::context ctx;
+  demo::workspace ws;
+  std::vector<float> c(a.size());
+  demo::run_layers(ctx, u, 0, u.layers.size(), x.data(), static_cast<int>(x.rows()), c.data(), ws);
+  CHECK(same_bits(a, c));
+  CHECK_THROWS_AS(demo::run_layers(ctx, u, 2, 2, x.data(), 1, c.data(), ws), std::invalid_argument);
+}
+
+TEST_CASE("int16x8 layer: int16 input, exact int64 sums, per-channel dequantization", "[demo][mixed]") {
+  demo::network net = small_mlp(7);
+  const demo::matrix x = images(6, 9);
+  const demo::activation_params act = demo::calibrate(net, x, 6, demo::calibration_method::minmax);
+  std::vector<weight_format> fs(5, weight_format::f32);
+  fs[0] = weight_format::int16x8;
+  demo::qmodel m = demo::make_mixed(net, "m", "mlp", act, fs);
+  demo::prepare(m);
+  const demo::qlayer& l = m.layers[0];
+  REQUIRE(l.in16_scale == demo::int16_scale_from(act[0]));
+  const qsparse::context ctx;
+  demo::workspace ws;
+  std::vector<float> y(6 * 24);
+  demo::run_layers(ctx, m, 0, 1, x.data(), 6, y.data(), ws);
+  for (int r = 0; r < 6; ++r)
+    for (int n = 0; n < 24; ++n) {
+      std::int64_t acc = l.bias_q64[static_cast<std::size_t>(n)];
+      for (int k = 0; k < 784; ++k) {
+        const float v = x(r, k) / l.in16_scale;  // round half away from zero, saturate to int16
+        const auto q = static_cast<std::int64_t>(std::max(-32768.0f, std::min(32767.0f, std::round(v))));
+        acc += q * l.wq[static_cast<std::size_t>(k) * 24 + static_cast<std::size_t>(n)];
+      }
+      const float want = std::max(0.0f, static_cast<float>(acc) * (l.in16_scale * l.w_scale[static_cast<std::size_t>(n)]));
+      INFO("row " << r << ", channel " << n);
+      CHECK(y[static_cast<std::size_t>(r) * 24 + static_cast<std::size_t>(n)] == want);
+    }
+}
+
+TEST_CASE("store: a per-layer-format model round-trips bit for bit", "[demo][mixed][store]") {
+  demo::network net = small_mlp(11);
+  const demo::matrix x = images(30, 13);
+  const demo::activation_params act = demo::calibrate(net, x, 30, demo::calibration_method::minmax);
+  const std::vector<weight_format> fs{weight_format::int16x8, weight_format::int8, weight_format::int8, weight_format::int4_group,
+                                      weight_format::f16};
+  demo::qmodel m = demo::make_mixed(net, "mixed test", "mlp", act, fs, 8);
+  demo::prepare(m);
+  const std::string path = temp_path("mixed.safetensors");
+  demo::save_model(m, path);
+  demo::qmodel r = demo::load_model(path);
+  std::remove(path.c_str());
+  CHECK(r.format == weight_format::mixed);
+  CHECK(r.name == "mixed test");
+  REQUIRE(r.layers.size() == m.layers.size());
+  for (std::size_t i = 0; i < m.layers.size(); ++i) {
+    const demo::qlayer &a = m.layers[i], &b = r.layers[i];
+    INFO("layer " << i << " (" << demo::to_string(fs[i]) << ")");
+    CHECK(b.format == fs[i]);
+    CHECK(same_bits(a.wq, b.wq));
+    CHECK(same_bits(a.w_scale, b.w_scale));
+    CHECK(same_bits(a.bias_q, b.bias_q));
+    CHECK(same_bits(a.bias_q64, b.bias_q64));
+    CHECK(std::memcmp(&a.in16_scale, &b.in16_scale, sizeof(float)) == 0);
+    CHECK(same_bits(a.w4, b.w4));
+    CHECK(same_bits(a.w4_scale, b.w4_scale));
+    CHECK(a.group == b.group);
+    CHECK(same_bits(a.bias_f, b.bias_f));
+    CHECK(a.w16.size() == b.w16.size());
+    CHECK((a.w16.empty() || std::memcmp(a.w16.data(), b.w16.data(), a.w16.size() * sizeof(qsparse::float16)) == 0));
+    if (fs[i] == weight_format::int8) {
+      CHECK(same_params(a.input, b.input));
+      CHECK(same_params(a.output, b.output));
+    }
+  }
+  demo::prepare(r);
+  CHECK(same_bits(logits_of(m, x), logits_of(r, x)));
+  // A graph whose layer claims the format "mixed" is rejected.
+  demo::qmodel bad = demo::make_mixed(net, "bad", "mlp", act, fs, 8);
+  bad.layers[1].format = weight_format::mixed;
+  CHECK_THROWS_WITH(demo::save_model(bad, path), Catch::Contains("no format of its own"));
+}
+
+TEST_CASE("channel_masks: the smallest-L2 output channels of hidden layers, ties by index", "[demo][channel]") {
+  std::vector<demo::layer_spec> l(2);
+  l[0] = {demo::layer_kind::dense, 1, 1, 2, 1, 1, 4, 1, 1, true};
+  l[1] = {demo::layer_kind::dense, 1, 1, 4, 1, 1, 2, 1, 1, false};
+  demo::network net(l, 1);
+  // columns' norms: 5, 1, 1, 3 → 50 %: channels 1 and 2 (tie: 1 first); 25 %: channel 1.
+  net.params()[0].w << 3, 1, 0, 3, 4, 0, -1, 0;
+  auto m50 = demo::channel_masks(net, 0.5);
+  CHECK(m50[0].col(0).sum() == 2);
+  CHECK(m50[0].col(1).sum() == 0);
+  CHECK(m50[0].col(2).sum() == 0);
+  CHECK(m50[0].col(3).sum() == 2);
+  CHECK(m50[1].sum() == 8);  // the classifier keeps every output
+  auto m25 = demo::channel_masks(net, 0.25);
+  CHECK(m25[0].col(1).sum() == 0);
+  CHECK(m25[0].col(2).sum() == 2);
+  CHECK_THROWS_AS(demo::channel_masks(net, 1.0), std::invalid_argument);
+}
+
+TEST_CASE("compact_network: the compacted float model computes exactly what the pruned one does", "[demo][channel]") {
+  // Integer weights, biases and inputs: every sum is exact in float, so any summation order agrees and
+  // equality is exact. Dropped channels with positive biases exercise the bias fold.
+  std::mt19937 rng(21);
+  std::uniform_int_distribution<int> wv(-3, 3), xv(0, 3), bv(-2, 2);
+  const auto fill = [&](demo::network& net) {
+    for (demo::parameters& p : net.params()) {
+      for (Eigen::Index i = 0; i < p.w.size(); ++i) p.w.data()[i] = static_cast<float>(wv(rng));
+      for (Eigen::Index i = 0; i < p.b.size(); ++i) p.b(i) = static_cast<float>(bv(rng));
+    }
+  };
+  const auto check_net = [&](demo::network& net, int inputs) {
+    // Prune half the hidden channels, force a positive bias on one dropped channel of each hidden layer.
+    const auto masks = demo::channel_masks(net, 0.5);
+    demo::apply_channel_masks(net, masks);
+    for (std::size_t j = 0; j + 1 < masks.size(); ++j)
+      for (Eigen::Index c = 0; c < masks[j].cols(); ++c)
+        if (masks[j].col(c).sum() == 0) {
+          net.params()[j].b(c) = 2;
+          break;
+        }
+    demo::network small = demo::compact_network(net);
+    for (std::size_t j = 0; j + 1 < net.params().size(); ++j)
+      CHECK(small.params()[j].w.cols() == net.params()[j].w.cols() - net.params()[j].w.cols() / 2);
+    demo::matrix x(7, inputs);
+    for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(xv(rng));
+    const demo::matrix a = net.forward(x, nullptr, false);
+    const demo::matrix b = small.forward(x, nullptr, false);
+    REQUIRE(a.rows() == b.rows());
+    REQUIRE(a.cols() == b.cols());
+    for (Eigen::Index i = 0; i < a.size(); ++i) CHECK(a.data()[i] == b.data()[i]);
+  };
+  SECTION("dense layers") {
+    std::vector<demo::layer_spec> l(3);
+    l[0] = {demo::layer_kind::dense, 1, 1, 9, 1, 1, 8, 1, 1, true};
+    l[1] = {demo::layer_kind::dense, 1, 1, 8, 1, 1, 6, 1, 1, true};
+    l[2] = {demo::layer_kind::dense, 1, 1, 6, 1, 1, 3, 1, 1, false};
+    demo::network net(l, 2);
+    fill(net);
+    check_net(net, 9);
+  }
+  SECTION("conv, pool, conv, flatten, dense") {
+    std::vector<demo::layer_spec> l;
+    l.push_back({demo::layer_kind::conv, 8, 8, 2, 6, 6, 6, 3, 3, true});
+    l.push_back({demo::layer_kind::maxpool, 6, 6, 6, 3, 3, 6, 2, 2, false});
+    l.push_back({demo::layer_kind::conv, 3, 3, 6, 2, 2, 4, 2, 2, true});
+    l.push_back({demo::layer_kind::dense, 1, 1, 16, 1, 1, 4, 1, 1, true});
+    l.push_back({demo::layer_kind::dense, 1, 1, 4, 1, 1, 3, 1, 1, false});
+    demo::network net(l, 4);
+    fill(net);
+    check_net(net, 8 * 8 * 2);
+    demo::network small = demo::compact_network(net);
+    CHECK(small.layers()[1].in_c == 3);
+    CHECK(small.layers()[2].in_c == 3);
+    CHECK(small.layers()[3].in_c == 4 * 2);
+  }
+}
+
+TEST_CASE("debugger: CSV and Markdown of a hand-made report", "[demo][debugger]") {
+  demo::debug_report r;
+  demo::layer_debug d;
+  d.layer = 2;
+  d.label = "dense 256→128";
+  const float ref[] = {3, 4}, q[] = {3, 5};
+  d.alone.add(ref, q, 2);
+  d.accumulated.add(ref, ref, 2);
+  d.weights.add(ref, q, 2);
+  d.accuracy_only = 88.5;
+  d.drop = 0.25;
+  r.layers.push_back(d);
+  const std::string csv = demo::debug_csv(r);
+  CHECK(csv.substr(0, csv.find('\n')) ==
+        "layer,op,weight_sqnr_db,alone_sqnr_db,alone_rmse,alone_max_abs,accumulated_sqnr_db,accumulated_rmse,accumulated_max_abs,"
+        "accuracy_only_this_layer_int8,drop_points");
+  CHECK(csv.substr(csv.find('\n') + 1) == "2,dense 256→128,13.979400086720377,13.979400086720377,0.70710678118654757,1,inf,0,0,88.5,0.25\n");
+  CHECK_THAT(demo::debug_markdown(r), Catch::Contains("| 2 | dense 256→128 | 14.0 | 14.0 | 0.7071 | 1 | inf | 0 | 0 | 88.50 | +0.25 |"));
+  const std::string svg = demo::debug_svg(r, "t");
+  CHECK_THAT(svg, Catch::StartsWith("<svg"));
+  CHECK_THAT(svg, Catch::Contains("#2 dense 256→128"));
+  CHECK_THAT(svg, Catch::EndsWith("</svg>\n"));
+}
+
+TEST_CASE("debug_quantization: the per-layer walk on a small MLP", "[demo][debugger]") {
+  demo::network net = small_mlp(17);
+  const demo::matrix calib = images(60, 19);
+  demo::dataset val;
+  val.x = images(50, 23);
+  for (int i = 0; i < 50; ++i) val.y.push_back(i % 10);
+  const demo::activation_params act = demo::calibrate(net, calib, 60, demo::calibration_method::minmax);
+  const qsparse::context ctx;
+  const demo::debug_report r = demo::debug_quantization(ctx, net, "mlp", act, calib, 60, val);
+  REQUIRE(r.layers.size() == 5);
+  CHECK(r.samples == 60);
+  CHECK(r.validation == 50);
+  // The first layer sees the image either way: alone and accumulated are the same numbers.
+  CHECK(r.layers[0].alone.noise_power() == r.layers[0].accumulated.noise_power());
+  CHECK(r.layers[0].alone.count() == 60u * 24u);
+  CHECK(r.layers[4].accumulated.count() == 60u * 10u);
+  // The weight column is error_stats over the dequantized int8 weights.
+  std::vector<std::int8_t> q;
+  std::vector<float> scales;
+  const demo::matrix& w = net.params()[2].w;
+  demo::quantize_weights(w, q, scales);
+  std::vector<float> deq(q.size());
+  for (std::size_t i = 0; i < q.size(); ++i) deq[i] = static_cast<float>(q[i]) * scales[i % scales.size()];
+  qsparse::error_stats ws;
+  ws.add(w.data(), deq.data(), deq.size());
+  CHECK(r.layers[2].weights.noise_power() == ws.noise_power());
+  CHECK(r.layers[2].weights.sqnr_db() == ws.sqnr_db());
+  // The accuracy columns: float32 and "only layer j int8" on the validation images, drop = difference.
+  demo::qmodel f = demo::make_weight_only(net, "f", "mlp", weight_format::f32);
+  demo::prepare(f);
+  CHECK(r.float_accuracy == demo::accuracy(ctx, f, val.x, val.y));
+  for (std::size_t j = 0; j < 5; ++j) {
+    CHECK(r.layers[j].accuracy_only == demo::accuracy_with_one(ctx, net, "mlp", act, j, weight_format::int8, val));
+    CHECK(r.layers[j].drop == r.float_accuracy - r.layers[j].accuracy_only);
+  }
+  // measure_options: int8 reuses the debugger's drop, the others are measured, bytes from layer_bytes.
+  const auto opts = demo::measure_options(ctx, net, "mlp", act, r, val, [](std::size_t) {
+    return std::vector<weight_format>{weight_format::int4_group, weight_format::int8};
+  });
+  REQUIRE(opts.size() == 5);
+  CHECK(opts[1][1].drop == r.layers[1].drop);
+  CHECK(opts[1][0].drop == r.float_accuracy - demo::accuracy_with_one(ctx, net, "mlp", act, 1, weight_format::int4_group, val));
+  CHECK(opts[3][0].bytes == demo::layer_bytes(net.layers()[3], weight_format::int4_group, 32));
+}
