@@ -16,9 +16,9 @@
 //                 scales by round to nearest or by the MSE clipping search; qsparse::gemm_q4 (each activation
 //                 row quantized to int8 on the fly, int32 group sums accumulated in float);
 //   pruned_int8   one-shot magnitude pruning of the float weights (unstructured 50 %, 2:4 along K, or 4 x 16
-//                 blocks at 50 %), then dynamic-range int8 as dynamic_int8: unstructured runs the dense
-//                 hybrid_gemm on the masked weights, 2:4 and blocks the sparse int8 GEMM (qsparse::sparse_gemm)
-//                 with the same per-row asymmetric quantization and the same float output, bit for bit.
+//                 blocks at 50 %), then dynamic-range int8 as dynamic_int8 on the sparse int8 GEMM
+//                 (qsparse::sparse_gemm: bitmask, two_of_four or block_4x16 format) with hybrid_gemm's per-row
+//                 asymmetric quantization and float output, bit for bit.
 #pragma once
 
 #include <Eigen/Dense>
@@ -482,29 +482,16 @@ class pruned_int8_linear final : public linear {
       for (std::size_t o = 0; o < n; ++o) masked_out_in[o * k + i] = w[i * n + o];
     q_ = detail::quantize_weights_int8(masked_out_in.data(), in, out, scale_);
     const auto qv = qsparse::make_view(static_cast<const std::int8_t*>(q_.data()), in, out);
-    if (p == prune_pattern::unstructured50) {
-      dense_ = qsparse::pack_weights(qv, 0);
-    } else {
-      sparse_ = qsparse::pack_sparse_weights(qv, p == prune_pattern::two_of_four ? qsparse::sparse_format::two_of_four
-                                                                                 : qsparse::sparse_format::block_4x16);
-      column_sums_.assign(n, 0);
-      for (std::size_t i = 0; i < k; ++i)
-        for (std::size_t o = 0; o < n; ++o) column_sums_[o] += q_[i * n + o];
-    }
+    sparse_ = qsparse::pack_sparse_weights(qv, p == prune_pattern::two_of_four   ? qsparse::sparse_format::two_of_four
+                                               : p == prune_pattern::block_4x16 ? qsparse::sparse_format::block_4x16
+                                                                                : qsparse::sparse_format::bitmask);
+    column_sums_.assign(n, 0);
+    for (std::size_t i = 0; i < k; ++i)
+      for (std::size_t o = 0; o < n; ++o) column_sums_[o] += q_[i * n + o];
   }
 
   void forward(const qsparse::context& ctx, const float* x, int rows, float* y) const override {
     if (rows == 0) return;
-    const auto yv = qsparse::make_view(y, rows, out());
-    if (pattern_ == prune_pattern::unstructured50) {
-      qsparse::hybrid_params hp;
-      hp.weight_scales = scale_.data();
-      hp.per_channel = true;
-      hp.bias = b_.data();
-      hp.input_quantization = qsparse::hybrid_quantization::asymmetric;
-      qsparse::hybrid_gemm(ctx, qsparse::make_view(x, rows, in()), dense_.view(), yv, hp);
-      return;
-    }
     const auto r = static_cast<std::size_t>(rows), k = static_cast<std::size_t>(in()), n = static_cast<std::size_t>(out());
     std::vector<std::int8_t> qa(r * k);
     std::vector<qsparse::hybrid_row_quantization> rq(r);
@@ -533,10 +520,7 @@ class pruned_int8_linear final : public linear {
     }
   }
   std::size_t bytes() const override {
-    const std::size_t w = pattern_ == prune_pattern::unstructured50
-                              ? static_cast<std::size_t>(in()) * static_cast<std::size_t>(out())
-                              : sparse_.view().size_bytes();
-    return w + (b_.size() + scale_.size()) * sizeof(float);
+    return sparse_.view().size_bytes() + (b_.size() + scale_.size()) * sizeof(float);
   }
   prune_pattern pattern() const noexcept { return pattern_; }
   const std::vector<std::int8_t>& weights() const noexcept { return q_; }  // K × N, pruned weights are 0
@@ -547,7 +531,6 @@ class pruned_int8_linear final : public linear {
   std::vector<float> b_, scale_;
   std::vector<std::int8_t> q_;
   std::vector<std::int32_t> column_sums_;
-  qsparse::packed_weights dense_;
   qsparse::packed_sparse_weights sparse_;
 };
 

@@ -265,7 +265,7 @@ int run_report(const report_options& o) {
      << "Machine: " << std::thread::hardware_concurrency() << " hardware threads; qsparse kernels for "
      << qsparse::to_string(qsparse::best_isa()) << "; the float32 baseline is Eigen with " << eigen_flags() << ".\n\n";
   md << "Sizes: the linear layers' weights and biases as each variant stores them (scales included; 2:4 and block "
-     << "formats with their indices; unstructured 50 % is stored dense); every variant keeps the embeddings and layer "
+     << "formats with their indices or bit masks); every variant keeps the embeddings and layer "
      << "norms in float32 (" << fmt_mb(rows[0].model->other_bytes()) << " MB), included in the total.\n\n";
   md << "| variant | linear weights (MB) | model (MB) | cosine mean | cosine worst | recall@10 |";
   for (const int th : o.threads) md << " b1 " << th << "T (ms) |";
