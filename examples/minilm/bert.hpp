@@ -17,8 +17,13 @@
 // key's probability is exactly 0 there too), without computing the padding.
 //
 // The linear layers (the six per encoder layer) go through minilm::linear, one implementation per
-// variant (linear.hpp); everything else is plain float32 C++ here: embeddings, layer norm (statistics in
-// double), GELU (std::erf), softmax (max-subtracted, std::exp), the two attention products, pooling.
+// variant (linear.hpp). The two attention products (q k^T and p v, per sequence and head) run in float32
+// with Eigen for the float variants and on qsparse's int8 GEMM for the others (int8_attention below):
+// both operands are activations, so both are quantized at run time — the left one (q's rows, p's rows)
+// per row, asymmetric, by qsparse::hybrid_gemm, the right one (k^T per key token, v per feature)
+// symmetric per channel (max |x| / 127) and packed per call; exact int32 sums, float output.
+// Everything else is plain float32 C++ here: embeddings, layer norm (statistics in double), GELU
+// (std::erf), softmax (max-subtracted, std::exp), pooling.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -37,6 +42,8 @@
 
 #include "linear.hpp"
 #include "qsparse/core/context.hpp"
+#include "qsparse/gemm/hybrid.hpp"
+#include "qsparse/gemm/packed_weights.hpp"
 #include "qsparse/io/safetensors.hpp"
 
 namespace minilm {
@@ -126,7 +133,8 @@ class bert_model {
   }
 
   /// Builds the encoder from a BertModel state dict (tensor names without a "bert." prefix).
-  bert_model(const bert_config& c, const qsparse::io::safetensors_file& f, variant v) : config_(c), variant_(v) {
+  bert_model(const bert_config& c, const qsparse::io::safetensors_file& f, variant v)
+      : config_(c), variant_(v), int8_attention_(quantized_attention(v)) {
     const auto h = static_cast<qsparse::index_t>(c.hidden_size);
     const auto i = static_cast<qsparse::index_t>(c.intermediate_size);
     word_ = copy(f, "embeddings.word_embeddings.weight", {c.vocab_size, c.hidden_size});
@@ -153,6 +161,51 @@ class bert_model {
 
   const bert_config& config() const noexcept { return config_; }
   variant kind() const noexcept { return variant_; }
+
+  /// Whether the attention products run on qsparse's int8 GEMM (the default for the quantized variants).
+  bool int8_attention() const noexcept { return int8_attention_; }
+  void set_int8_attention(bool on) noexcept { int8_attention_ = on; }
+
+  /// The linear layer `which` (0 q, 1 k, 2 v, 3 attention output, 4 intermediate, 5 output) of layer l.
+  const linear& layer_linear(int l, int which) const {
+    const layer& ly = layers_.at(static_cast<std::size_t>(l));
+    const linear* p[] = {ly.q.get(), ly.k.get(), ly.v.get(), ly.o.get(), ly.up.get(), ly.down.get()};
+    if (which < 0 || which > 5) throw std::runtime_error("minilm: layer_linear: which must be in [0, 5]");
+    return *p[which];
+  }
+
+  /// Static variants: runs the float32 model over `sentences` (in batches of `batch` sequences) and
+  /// freezes every linear layer's activation range from what it saw. A no-op for the other variants.
+  void calibrate(const std::vector<std::vector<std::int32_t>>& sentences, const qsparse::context& ctx = qsparse::context{},
+                 std::size_t batch = 16) {
+    if (!needs_calibration(variant_)) return;
+    if (sentences.empty()) throw std::runtime_error("minilm: calibration needs at least one sentence");
+    for (layer& l : layers_) {
+      for (linear* p : {l.q.get(), l.k.get(), l.v.get(), l.o.get(), l.up.get(), l.down.get()}) p->begin_calibration();
+    }
+    calibrating_ = true;
+    try {
+      for (std::size_t s = 0; s < sentences.size(); s += batch) {
+        const std::vector<std::vector<std::int32_t>> b(sentences.begin() + static_cast<std::ptrdiff_t>(s),
+                                                       sentences.begin() + static_cast<std::ptrdiff_t>(std::min(s + batch, sentences.size())));
+        hidden_states(b, ctx);
+      }
+    } catch (...) {
+      calibrating_ = false;
+      throw;
+    }
+    calibrating_ = false;
+    for (layer& l : layers_) {
+      for (linear* p : {l.q.get(), l.k.get(), l.v.get(), l.o.get(), l.up.get(), l.down.get()}) p->end_calibration();
+    }
+  }
+
+  /// The bytes of everything else, kept in float32 by every variant: embeddings and layer norms.
+  std::size_t other_bytes() const {
+    std::size_t n = word_.size() + position_.size() + token_type_.size() + emb_gamma_.size() + emb_beta_.size();
+    for (const layer& l : layers_) n += l.ln1_gamma.size() + l.ln1_beta.size() + l.ln2_gamma.size() + l.ln2_beta.size();
+    return n * sizeof(float);
+  }
 
   /// The bytes of the linear layers' weights as this variant stores them (biases included).
   std::size_t linear_bytes() const {
@@ -202,15 +255,19 @@ class bert_model {
       l.q->forward(ctx, x.data(), m, q.data());
       l.k->forward(ctx, x.data(), m, k.data());
       l.v->forward(ctx, x.data(), m, v.data());
-      attention(batch, q, k, v, ctxv);
+      if (int8_attention_ && !calibrating_) {
+        attention_int8(batch, q, k, v, ctxv, ctx);
+      } else {
+        attention(batch, q, k, v, ctxv, ctx);
+      }
       l.o->forward(ctx, ctxv.data(), m, tmp.data());
-      for (std::size_t e = 0; e < rows * hs; ++e) x[e] = tmp[e] + x[e];
-      detail::layer_norm(x.data(), rows, hs, l.ln1_gamma.data(), l.ln1_beta.data(), config_.layer_norm_eps);
+      residual_layer_norm(ctx, x, tmp, rows, l.ln1_gamma, l.ln1_beta);
       l.up->forward(ctx, x.data(), m, up.data());
-      for (float& e : up) e = detail::gelu(e);
+      for_row_chunks(ctx, rows, [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t e = r0 * is; e < r1 * is; ++e) up[e] = detail::gelu(up[e]);
+      });
       l.down->forward(ctx, up.data(), m, tmp.data());
-      for (std::size_t e = 0; e < rows * hs; ++e) x[e] = tmp[e] + x[e];
-      detail::layer_norm(x.data(), rows, hs, l.ln2_gamma.data(), l.ln2_beta.data(), config_.layer_norm_eps);
+      residual_layer_norm(ctx, x, tmp, rows, l.ln2_gamma, l.ln2_beta);
     }
     return x;
   }
@@ -274,49 +331,144 @@ class bert_model {
     return make_linear(variant_, w.data(), b.data(), static_cast<int>(in), static_cast<int>(out));
   }
 
-  /// Multi-head self-attention of each sequence over its own tokens; ctxv gets the heads side by side.
+  /// f(r0, r1) over ctx.concurrency() chunks of [0, rows) on ctx's threads (element-wise work: the result
+  /// of a row does not depend on the cut).
+  template <class F>
+  static void for_row_chunks(const qsparse::context& ctx, std::size_t rows, F&& f) {
+    const auto chunks = static_cast<std::ptrdiff_t>(std::min<std::size_t>(static_cast<std::size_t>(ctx.concurrency()), std::max<std::size_t>(rows, 1)));
+    ctx.run_tasks(chunks, [&](std::ptrdiff_t t) {
+      const std::size_t r0 = rows * static_cast<std::size_t>(t) / static_cast<std::size_t>(chunks);
+      const std::size_t r1 = rows * static_cast<std::size_t>(t + 1) / static_cast<std::size_t>(chunks);
+      if (r1 > r0) f(r0, r1);
+    });
+  }
+
+  /// x = LayerNorm(tmp + x) row by row (torch's order of the residual add), on ctx's threads.
+  void residual_layer_norm(const qsparse::context& ctx, std::vector<float>& x, const std::vector<float>& tmp, std::size_t rows,
+                           const std::vector<float>& gamma, const std::vector<float>& beta) const {
+    const auto hs = static_cast<std::size_t>(config_.hidden_size);
+    for_row_chunks(ctx, rows, [&](std::size_t r0, std::size_t r1) {
+      for (std::size_t e = r0 * hs; e < r1 * hs; ++e) x[e] = tmp[e] + x[e];
+      detail::layer_norm(x.data() + r0 * hs, r1 - r0, hs, gamma.data(), beta.data(), config_.layer_norm_eps);
+    });
+  }
+
+  using strided_map = Eigen::Map<row_matrix, 0, Eigen::OuterStride<>>;
+  using const_strided_map = Eigen::Map<const row_matrix, 0, Eigen::OuterStride<>>;
+
+  /// The (sequence, head) pairs of a batch: first row of each sequence and its length.
+  static std::vector<std::size_t> sequence_starts(const std::vector<std::vector<std::int32_t>>& batch) {
+    std::vector<std::size_t> starts(batch.size() + 1, 0);
+    for (std::size_t b = 0; b < batch.size(); ++b) starts[b + 1] = starts[b] + batch[b].size();
+    return starts;
+  }
+
+  /// Row-wise softmax of s (n × n) scaled by `scale`, in place: max-subtracted, std::exp, divided by the sum.
+  static void softmax_rows(float* s, std::size_t n, float scale) {
+    for (std::size_t i = 0; i < n; ++i) {
+      float* row = s + i * n;
+      float mx = -INFINITY;
+      for (std::size_t j = 0; j < n; ++j) {
+        row[j] *= scale;
+        mx = std::max(mx, row[j]);
+      }
+      float sum = 0.0f;
+      for (std::size_t j = 0; j < n; ++j) {
+        row[j] = std::exp(row[j] - mx);
+        sum += row[j];
+      }
+      for (std::size_t j = 0; j < n; ++j) row[j] /= sum;
+    }
+  }
+
+  /// Multi-head self-attention of each sequence over its own tokens in float32 (Eigen's products); ctxv
+  /// gets the heads side by side. Tasks are (sequence, head) pairs on ctx's threads.
   void attention(const std::vector<std::vector<std::int32_t>>& batch, const std::vector<float>& q,
-                 const std::vector<float>& k, const std::vector<float>& v, std::vector<float>& ctxv) const {
+                 const std::vector<float>& k, const std::vector<float>& v, std::vector<float>& ctxv,
+                 const qsparse::context& ctx) const {
+    const auto hs = static_cast<Eigen::Index>(config_.hidden_size);
+    const auto dh = static_cast<Eigen::Index>(config_.head_dim());
+    const auto heads = static_cast<std::size_t>(config_.num_heads);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+    const std::vector<std::size_t> starts = sequence_starts(batch);
+    ctx.run_tasks(static_cast<std::ptrdiff_t>(batch.size() * heads), [&](std::ptrdiff_t t) {
+      const auto b = static_cast<std::size_t>(t) / heads, hd = static_cast<std::size_t>(t) % heads;
+      const auto n = static_cast<Eigen::Index>(batch[b].size());
+      const auto off = static_cast<Eigen::Index>(starts[b]) * hs + static_cast<Eigen::Index>(hd) * dh;
+      const_strided_map qm(q.data() + off, n, dh, Eigen::OuterStride<>(hs));
+      const_strided_map km(k.data() + off, n, dh, Eigen::OuterStride<>(hs));
+      const_strided_map vm(v.data() + off, n, dh, Eigen::OuterStride<>(hs));
+      row_matrix s(n, n);
+      s.noalias() = qm * km.transpose();
+      softmax_rows(s.data(), static_cast<std::size_t>(n), scale);
+      strided_map out(ctxv.data() + off, n, dh, Eigen::OuterStride<>(hs));
+      out.noalias() = s * vm;
+    });
+  }
+
+  /// The right operand of an attention product as int8 weights (rows × cols, packed K × N): symmetric per
+  /// column j, scale[j] = max_i |x(i, j)| / 127 (1 for an all-zero column), round half away from zero.
+  /// x(i, j) = src[i * row_stride + j] when !transposed, src[j * row_stride + i] when transposed.
+  static qsparse::packed_weights quantize_operand(const float* src, std::size_t row_stride, std::size_t rows,
+                                                  std::size_t cols, bool transposed, std::vector<float>& scale,
+                                                  std::vector<std::int8_t>& q) {
+    const auto at = [&](std::size_t i, std::size_t j) { return transposed ? src[j * row_stride + i] : src[i * row_stride + j]; };
+    scale.assign(cols, 1.0f);
+    q.resize(rows * cols);
+    for (std::size_t j = 0; j < cols; ++j) {
+      float mx = 0.0f;
+      for (std::size_t i = 0; i < rows; ++i) mx = std::max(mx, std::fabs(at(i, j)));
+      if (mx > 0.0f) scale[j] = mx / 127.0f;
+    }
+    for (std::size_t i = 0; i < rows; ++i) {
+      for (std::size_t j = 0; j < cols; ++j) {
+        const float r = std::round(at(i, j) / scale[j]);
+        q[i * cols + j] = static_cast<std::int8_t>(std::min(127.0f, std::max(-127.0f, r)));
+      }
+    }
+    return qsparse::pack_weights(qsparse::make_view(static_cast<const std::int8_t*>(q.data()),
+                                                    static_cast<qsparse::index_t>(rows), static_cast<qsparse::index_t>(cols)), 0);
+  }
+
+  /// The same attention with both products on qsparse::hybrid_gemm (see the top of this header).
+  void attention_int8(const std::vector<std::vector<std::int32_t>>& batch, const std::vector<float>& q,
+                      const std::vector<float>& k, const std::vector<float>& v, std::vector<float>& ctxv,
+                      const qsparse::context& ctx) const {
     const auto hs = static_cast<std::size_t>(config_.hidden_size);
     const auto dh = static_cast<std::size_t>(config_.head_dim());
+    const auto heads = static_cast<std::size_t>(config_.num_heads);
     const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
-    std::size_t base = 0;
-    std::vector<float> p;
-    for (const std::vector<std::int32_t>& ids : batch) {
-      const std::size_t n = ids.size();
-      p.resize(n);
-      for (std::size_t hd = 0; hd < static_cast<std::size_t>(config_.num_heads); ++hd) {
-        const std::size_t off = hd * dh;
-        for (std::size_t i = 0; i < n; ++i) {
-          const float* qi = &q[(base + i) * hs + off];
-          float mx = -INFINITY;
-          for (std::size_t j = 0; j < n; ++j) {
-            const float* kj = &k[(base + j) * hs + off];
-            float s = 0.0f;
-            for (std::size_t d = 0; d < dh; ++d) s += qi[d] * kj[d];
-            p[j] = s * scale;
-            mx = std::max(mx, p[j]);
-          }
-          float sum = 0.0f;
-          for (std::size_t j = 0; j < n; ++j) {
-            p[j] = std::exp(p[j] - mx);
-            sum += p[j];
-          }
-          float* out = &ctxv[(base + i) * hs + off];
-          for (std::size_t d = 0; d < dh; ++d) out[d] = 0.0f;
-          for (std::size_t j = 0; j < n; ++j) {
-            const float pj = p[j] / sum;
-            const float* vj = &v[(base + j) * hs + off];
-            for (std::size_t d = 0; d < dh; ++d) out[d] += pj * vj[d];
-          }
-        }
-      }
-      base += n;
-    }
+    const std::vector<std::size_t> starts = sequence_starts(batch);
+    ctx.run_tasks(static_cast<std::ptrdiff_t>(batch.size() * heads), [&](std::ptrdiff_t t) {
+      const qsparse::context serial;  // the tasks are the parallelism
+      const auto b = static_cast<std::size_t>(t) / heads, hd = static_cast<std::size_t>(t) % heads;
+      const std::size_t n = batch[b].size();
+      const std::size_t off = starts[b] * hs + hd * dh;
+      const auto ni = static_cast<qsparse::index_t>(n), di = static_cast<qsparse::index_t>(dh), hsi = static_cast<qsparse::index_t>(hs);
+      std::vector<float> wscale;
+      std::vector<std::int8_t> wq;
+      qsparse::hybrid_params p;
+      p.per_channel = true;
+      p.input_quantization = qsparse::hybrid_quantization::asymmetric;
+      // scores (n × n) = q_h (n × dh) k_h^T (dh × n)
+      const qsparse::packed_weights kt = quantize_operand(k.data() + off, hs, dh, n, /*transposed=*/true, wscale, wq);
+      std::vector<float> s(n * n);
+      p.weight_scales = wscale.data();
+      qsparse::hybrid_gemm(serial, qsparse::make_strided_view(q.data() + off, {ni, di}, {hsi, 1}), kt.view(),
+                           qsparse::make_view(s.data(), ni, ni), p);
+      softmax_rows(s.data(), n, scale);
+      // context (n × dh) = p (n × n) v_h (n × dh)
+      const qsparse::packed_weights vw = quantize_operand(v.data() + off, hs, n, dh, /*transposed=*/false, wscale, wq);
+      p.weight_scales = wscale.data();
+      qsparse::hybrid_gemm(serial, qsparse::make_view(static_cast<const float*>(s.data()), ni, ni), vw.view(),
+                           qsparse::make_strided_view(ctxv.data() + off, {ni, di}, {hsi, 1}), p);
+    });
   }
 
   bert_config config_;
   variant variant_;
+  bool int8_attention_ = false;
+  bool calibrating_ = false;
   std::vector<float> word_, position_, token_type_, emb_gamma_, emb_beta_;
   std::vector<layer> layers_;
 };
