@@ -24,7 +24,7 @@
 // contribute nothing. Example: K = 5, N = 3, avx2 → NR = 16, KR = 2, K padded to 6, one panel of
 // 3 groups × 16 columns × 2 k = 96 int16; element (k=4, n=2) sits at [0][2][2][0].
 //
-// pack_weights() validates everything; packed_weights_view::from_bytes() validates a buffer that
+// pack_weights() checks its inputs and writes a valid buffer; packed_weights_view::from_bytes() validates a buffer that
 // arrives from elsewhere (a file, another process) completely: a wrong magic, version, layout or size
 // (every size product checked for overflow), a non-zero padding element, an int16 element that is no
 // int8 weight minus the zero point, or a column sum that does not match the stored weights is an error.
@@ -137,6 +137,7 @@ inline packed_sizes packed_sizes_for(const char* fn, std::int64_t k, std::int64_
   return s;
 }
 
+struct packed_weights_access;  // pack_weights' view of the buffer it has just written
 }  // namespace detail
 
 /// A read-only view of a validated packed buffer (does not own it).
@@ -200,6 +201,7 @@ class packed_weights_view {
 
  private:
   packed_weights_view(const unsigned char* data, const packed_header& h) : data_(data), header_(h) {}
+  friend struct detail::packed_weights_access;
 
   // Every element a weight (int16 layouts: w - w_zp for an int8 w), every padding element 0, and the
   // column sums equal to the stored weights': a flipped byte anywhere is an error, not a wrong result.
@@ -252,9 +254,20 @@ inline std::size_t packed_weights_size(std::int64_t k, std::int64_t n, packed_la
   return static_cast<std::size_t>(detail::packed_sizes_for("qsparse::packed_weights_size", k, n, layout).total_bytes);
 }
 
+namespace detail {
+/// The view pack_weights returns: the buffer it has just written from checked weights and sizes. Re-reading
+/// it with from_bytes' content check (every element, the padding and the column sums) took as long as the
+/// packing itself, which matters where operands are packed per call (attention products).
+struct packed_weights_access {
+  static packed_weights_view view_of_packed(const unsigned char* data, const packed_header& h) {
+    return packed_weights_view(data, h);
+  }
+};
+}  // namespace detail
+
 /// Packs K×N int8 weights with zero point `weight_zero_point` in `layout`, for the kernels of `isa` (stored
 /// in the header), into `buffer` (64-byte aligned, at least packed_weights_size(K, N, layout) bytes) and
-/// returns the validated view of it. qsparse/gemm/packed_weights.hpp chooses the layout of an ISA.
+/// returns a view of it (valid by construction: from_bytes' checks are for buffers from elsewhere). qsparse/gemm/packed_weights.hpp chooses the layout of an ISA.
 template <class T, class Layout, class Accessor>
 packed_weights_view pack_weights(const tensor_view<T, 2, Layout, Accessor>& weights, std::int32_t weight_zero_point,
                                  isa_level isa, packed_layout layout, void* buffer, std::size_t buffer_bytes) {
@@ -318,7 +331,8 @@ packed_weights_view pack_weights(const tensor_view<T, 2, Layout, Accessor>& weig
                   ", which does not fit the int32 column sums; K is too deep for an int32 GEMM (split K)");
     sums[col] = static_cast<std::int32_t>(sum);
   }
-  return packed_weights_view::from_bytes(buffer, buffer_bytes);
+  (void)buffer_bytes;  // checked above against the sizes the header holds
+  return detail::packed_weights_access::view_of_packed(out, h);
 }
 
 /// Packed weights that own their (64-byte aligned) buffer.
