@@ -162,7 +162,7 @@ inline void run_float_layer(const qsparse::context& ctx, weight_format format, c
   if (s.kind == layer_kind::conv && format == weight_format::dynamic_int8) {
     // Dynamic-range convolution on integers (ONNX Runtime's DynamicQuantizeLinear + ConvInteger): each image
     // is quantized to int8 once with its own min / max (TFLite's asymmetric row rule over the whole image,
-    // qsparse::quantize_row_asymmetric), the int8 conv2d pads with that zero point (a padded tap adds 0),
+    // qsparse::quantize_row_dynamic), the int8 conv2d pads with that zero point (a padded tap adds 0),
     // and its int32 sums become float with the image's scale times each channel's weight scale, plus the
     // float bias. The float path (im2col + hybrid_gemm) quantized every im2col row, each pixel up to
     // kh * kw times, and multiplied the expanded matrix.
@@ -172,8 +172,9 @@ inline void run_float_layer(const qsparse::context& ctx, weight_format format, c
     ws.scales.resize(static_cast<std::size_t>(s.out_c));
     const float lo_act = s.relu ? 0.0f : -infinity;
     for (int b = 0; b < batch; ++b) {
-      const auto q = qsparse::quantize_row_asymmetric(x + static_cast<std::size_t>(b) * in_size,
-                                                      static_cast<std::ptrdiff_t>(in_size), ws.qa.data());
+      const auto q = qsparse::quantize_row_dynamic(qsparse::best_isa(), qsparse::hybrid_quantization::asymmetric,
+                                                   x + static_cast<std::size_t>(b) * in_size,
+                                                   static_cast<std::ptrdiff_t>(in_size), ws.qa.data());
       for (int c = 0; c < s.out_c; ++c)
         ws.scales[static_cast<std::size_t>(c)] = q.scale * l.w_scale[static_cast<std::size_t>(c)];
       const auto in = qsparse::quantized(qsparse::make_view(static_cast<const std::int8_t*>(ws.qa.data()), 1, s.in_h, s.in_w, s.in_c),

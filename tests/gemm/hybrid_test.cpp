@@ -169,7 +169,27 @@ TEST_CASE("hybrid_gemm's vectorizable row quantizers equal TFLite's, ties includ
     CHECK(a0.scale == a1.scale);
     CHECK(a0.zero_point == a1.zero_point);
     CHECK(want == got);
+    // The public fast form, on every ISA's range kernel, for both rules.
+    for (isa_level level : testing::supported_levels()) {
+      INFO(to_string(level) << " k = " << k);
+      std::vector<std::int8_t> fast(x.size()), reference(x.size());
+      const hybrid_row_quantization ra = quantize_row_asymmetric(x.data(), k, reference.data());
+      const hybrid_row_quantization f = quantize_row_dynamic(level, hybrid_quantization::asymmetric, x.data(), k, fast.data());
+      CHECK(f.scale == ra.scale);
+      CHECK(f.zero_point == ra.zero_point);
+      CHECK(fast == reference);
+      const hybrid_row_quantization rs = quantize_row_symmetric(x.data(), k, reference.data());
+      const hybrid_row_quantization fs = quantize_row_dynamic(level, hybrid_quantization::symmetric, x.data(), k, fast.data());
+      CHECK(fs.scale == rs.scale);
+      CHECK(fast == reference);
+    }
   }
+  std::vector<float> bad = {1.0f, std::numeric_limits<float>::quiet_NaN(), 2.0f};
+  std::vector<std::int8_t> q(3);
+  CHECK_THROWS_WITH(quantize_row_dynamic(best_isa(), hybrid_quantization::asymmetric, bad.data(), 3, q.data()),
+                    Catch::Contains("x[1]"));
+  CHECK_THROWS_WITH(quantize_row_dynamic(best_isa(), hybrid_quantization::symmetric, bad.data(), 0, q.data()),
+                    Catch::Contains("k = 0"));
 }
 
 TEST_CASE("hybrid_gemm: a destination sharing memory with the activations is an error (issue 22)", "[hybrid][errors]") {

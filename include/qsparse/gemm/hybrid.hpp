@@ -173,6 +173,27 @@ inline hybrid_row_quantization quantize_row_asymmetric(const float* x, std::ptrd
   return detail::quantize_row_asymmetric_in_range<false>(x, k, q, lo, hi);
 }
 
+/// quantize_row_symmetric / quantize_row_asymmetric (`asymmetric`) at speed, for rows quantized per call
+/// (hybrid_gemm's activations, a dynamic-range convolution's image): the min / max pass on the best range
+/// kernel `level` runs (kernels/range_kernels.hpp) and the rounding loop written so that compilers vectorize
+/// it (detail::round_half_away_small). The same values as the reference functions above, for every finite
+/// row; a non-finite value is a qsparse::error naming `fn` and its index. k >= 1.
+inline hybrid_row_quantization quantize_row_dynamic(isa_level level, hybrid_quantization how, const float* x,
+                                                    std::ptrdiff_t k, std::int8_t* q,
+                                                    const char* fn = "qsparse::quantize_row_dynamic") {
+  detail::check(k >= 1 && x != nullptr && q != nullptr, fn, ": need k >= 1 and non-null x and q, got k = ", k);
+  int finite = 1;  // x - x is 0 exactly when x is finite; a branch-free loop the compiler vectorizes
+  for (std::ptrdiff_t i = 0; i < k; ++i) finite &= static_cast<int>(x[i] - x[i] == 0.0f);
+  if (finite == 0) {
+    for (std::ptrdiff_t i = 0; i < k; ++i) detail::check(std::isfinite(x[i]), fn, ": values must be finite, got x[", i, "] = ", x[i]);
+  }
+  float lo = std::numeric_limits<float>::infinity();
+  float hi = -std::numeric_limits<float>::infinity();
+  kernels::run_finite_range(level, x, k, lo, hi);
+  return how == hybrid_quantization::symmetric ? detail::quantize_row_symmetric_in_range<true>(x, k, q, lo, hi)
+                                               : detail::quantize_row_asymmetric_in_range<true>(x, k, q, lo, hi);
+}
+
 /// The dynamic-range GEMM. See the top of this header.
 template <class A, class LA, class AA, class D, class LD, class AD>
 void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activations, const packed_weights_view& weights,
@@ -244,14 +265,7 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
         detail::check(std::isfinite(r[i]), fn, ": activations must be finite, got a(", m, ", ", i, ") = ", r[i]);
       }
     }
-    float lo = std::numeric_limits<float>::infinity();
-    float hi = -std::numeric_limits<float>::infinity();
-    kernels::run_finite_range(isa, r, k, lo, hi);
-    std::int8_t* out = q.data() + m * k;
-    rows[static_cast<std::size_t>(m)] =
-        params.input_quantization == hybrid_quantization::symmetric
-            ? detail::quantize_row_symmetric_in_range<true>(r, k, out, lo, hi)
-            : detail::quantize_row_asymmetric_in_range<true>(r, k, out, lo, hi);
+    rows[static_cast<std::size_t>(m)] = quantize_row_dynamic(isa, params.input_quantization, r, k, q.data() + m * k, fn);
   }
 
   // Step 3: the exact int32 product, then the per-row offset correction.
