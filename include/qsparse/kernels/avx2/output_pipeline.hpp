@@ -302,12 +302,8 @@ QSPARSE_TARGET_AVX2 inline bool prepare_fixed_point_form(const output_pipeline<S
   f.bias = _mm256_maskload_epi32(std::get<0>(p.stages).bias + n, mask);
   const __m256i r = _mm256_sub_epi32(_mm256_setzero_si256(), shift);
   // The largest right shift with |zp| 2^(31+r) <= 2^61.
-  int r_max = 31;
-  if (zp != 0) {
-    const std::int64_t magnitude = zp < 0 ? -zp : zp;
-    r_max = -1;
-    while (r_max < 30 && (magnitude << (r_max + 1)) <= (std::int64_t{1} << 30)) ++r_max;
-  }
+  const auto magnitude = static_cast<std::uint64_t>(zp < 0 ? -zp : zp);  // 30 - b for the least b, |zp| <= 2^b
+  const int r_max = magnitude == 0 ? 31 : (magnitude == 1 ? 30 : 30 - (64 - __builtin_clzll(magnitude - 1)));
   __m256i ok = _mm256_and_si256(_mm256_cmpgt_epi32(r, _mm256_setzero_si256()),
                                 _mm256_cmpgt_epi32(_mm256_set1_epi32(r_max + 1), r));
   ok = _mm256_and_si256(ok, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<std::int32_t>((std::int64_t{1} << 30) - bound) + 1),

@@ -470,7 +470,7 @@ QSPARSE_TARGET_AVX512 inline void store_lanes(V v, __mmask16 mask, Out* dst) {
 /// at dst_a and, when dst_b is not null, at dst_b. After the packs, 128-bit lane L holds 4 bytes of each
 /// packed vector (their columns 4L .. 4L+3): one vpermd restores the order.
 template <class Out>
-QSPARSE_TARGET_AVX512 inline void store_word_rows_as_bytes(__m512i wa, __m512i wb, Out* dst_a, Out* dst_b) {
+QSPARSE_TARGET_AVX512 inline __attribute__((always_inline)) void store_word_rows_as_bytes(__m512i wa, __m512i wb, Out* dst_a, Out* dst_b) {
   static_assert(sizeof(Out) == 1, "store_word_rows_as_bytes stores int8 or uint8 values");
   const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   const __m512i bytes = std::is_same_v<Out, std::int8_t> ? _mm512_packs_epi16(wa, wb) : _mm512_packus_epi16(wa, wb);
@@ -484,7 +484,7 @@ QSPARSE_TARGET_AVX512 inline void store_word_rows_as_bytes(__m512i wa, __m512i w
 /// dst_b: vpackssdw twice, vpacksswb (vpackuswb for uint8) and one vpermd, exact for such values, in
 /// place of four narrowing stores (vpmovdb to memory, the dearest part of a short epilogue).
 template <class Out>
-QSPARSE_TARGET_AVX512 inline void store_rows_as_bytes(__m512i a0, __m512i a1, __m512i b0, __m512i b1, Out* dst_a,
+QSPARSE_TARGET_AVX512 inline __attribute__((always_inline)) void store_rows_as_bytes(__m512i a0, __m512i a1, __m512i b0, __m512i b1, Out* dst_a,
                                                       Out* dst_b) {
   store_word_rows_as_bytes(_mm512_packs_epi32(a0, a1), _mm512_packs_epi32(b0, b1), dst_a, dst_b);
 }
@@ -627,29 +627,32 @@ QSPARSE_TARGET_AVX512 inline bool prepare_fixed_point_packs(const prepared_fixed
   if (!fp.plain || low < std::numeric_limits<Out>::min() || high > std::numeric_limits<Out>::max() || low > high ||
       bound > (std::int64_t{1} << 30))
     return false;
-  alignas(64) std::int32_t multiplier[16], right[16];
-  _mm512_store_si512(multiplier, fp.multiplier);
-  _mm512_store_si512(right, fp.right);
-  alignas(64) std::int64_t add[2][8];
-  alignas(64) std::int32_t shift[16];
-  const std::uint64_t magnitude = static_cast<std::uint64_t>(zp < 0 ? -zp : zp);
-  constexpr bool doubled = std::is_same_v<R, double_rounding> || std::is_same_v<R, double_rounding_up>;
-  for (int lane = 0; lane < 16; ++lane) {
-    const int r = right[lane];  // in [0, 31]
-    const std::int32_t m = multiplier[lane];
-    if (r < 1 || magnitude > (std::uint64_t{1} << (30 - std::min(r, 30))) || (r > 30 && magnitude != 0)) return false;
-    if (std::is_same_v<R, double_rounding> && m <= (std::int32_t{1} << 30)) return false;
-    if (std::is_same_v<R, single_rounding_away> && m <= 0) return false;
-    const std::int64_t rounding =
-        doubled ? (std::int64_t{1} << 30) + (std::int64_t{1} << (r + 30)) : std::int64_t{1} << (30 + r);
-    add[lane & 1][lane >> 1] = rounding + static_cast<std::int64_t>(static_cast<std::uint64_t>(zp) << (31 + r));
-    shift[lane] = r - 1;
+  // Vector code: kernels prepare this once per panel, for deep K once per tile.
+  // The largest right shift with |zp| 2^(31+r) <= 2^61: 30 - b for the least b with |zp| <= 2^b.
+  const auto magnitude = static_cast<std::uint64_t>(zp < 0 ? -zp : zp);
+  const int r_max = magnitude == 0 ? 31 : (magnitude == 1 ? 30 : 30 - (64 - __builtin_clzll(magnitude - 1)));
+  const __m512i r = fp.right;  // in [0, 31]
+  __mmask16 ok = _mm512_cmpgt_epi32_mask(r, _mm512_setzero_si512()) &
+                 _mm512_cmpgt_epi32_mask(_mm512_set1_epi32(r_max + 1), r);
+  if constexpr (std::is_same_v<R, double_rounding>) {
+    ok &= _mm512_cmpgt_epi32_mask(fp.multiplier, _mm512_set1_epi32(1 << 30));
+  } else if constexpr (std::is_same_v<R, single_rounding_away>) {
+    ok &= _mm512_cmpgt_epi32_mask(fp.multiplier, _mm512_setzero_si512());
   }
+  if (ok != 0xFFFF) return false;
+  constexpr bool doubled = std::is_same_v<R, double_rounding> || std::is_same_v<R, double_rounding_up>;
+  // A = [2^30] + 2^(30+r) + zp 2^(31+r) per 64-bit lane.
+  const __m512i one = _mm512_set1_epi64(1), two_zp = _mm512_set1_epi64(2 * zp), thirty = _mm512_set1_epi64(30);
+  const __m512i base = _mm512_set1_epi64(doubled ? std::int64_t{1} << 30 : 0);
+  const __m512i count_even = _mm512_add_epi64(_mm512_and_si512(r, _mm512_set1_epi64(0xFFFFFFFF)), thirty);
+  const __m512i count_odd = _mm512_add_epi64(_mm512_srli_epi64(r, 32), thirty);
   k.multiplier = fp.multiplier;
   k.multiplier_odd = _mm512_srli_epi64(fp.multiplier, 32);
-  k.add_even = _mm512_load_si512(add[0]);
-  k.add_odd = _mm512_load_si512(add[1]);
-  k.shift = _mm512_load_si512(shift);
+  k.add_even = _mm512_add_epi64(_mm512_add_epi64(base, _mm512_sllv_epi64(one, count_even)),
+                                _mm512_sllv_epi64(two_zp, count_even));
+  k.add_odd = _mm512_add_epi64(_mm512_add_epi64(base, _mm512_sllv_epi64(one, count_odd)),
+                               _mm512_sllv_epi64(two_zp, count_odd));
+  k.shift = _mm512_sub_epi32(r, _mm512_set1_epi32(1));
   k.lo = _mm512_set1_epi32(static_cast<std::int32_t>(low));
   k.hi = _mm512_set1_epi32(static_cast<std::int32_t>(high));
   k.full_range = low == std::numeric_limits<Out>::min() && high == std::numeric_limits<Out>::max();
@@ -659,7 +662,8 @@ QSPARSE_TARGET_AVX512 inline bool prepare_fixed_point_packs(const prepared_fixed
 /// The fixed point of rounding R plus zp per lane by the 64-bit form, unclamped (k from
 /// prepare_fixed_point_packs).
 template <class R>
-QSPARSE_TARGET_AVX512 inline __m512i fixed_point_offset(__m512i x, const fixed_point_packs& k) {
+QSPARSE_TARGET_AVX512 inline __attribute__((always_inline)) __m512i fixed_point_offset(__m512i x,
+                                                                                      const fixed_point_packs& k) {
   const __m512i high_halves = _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
   const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(x, k.multiplier), k.add_even);
   const __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), k.multiplier_odd), k.add_odd);
@@ -680,7 +684,7 @@ QSPARSE_TARGET_AVX512 inline __m512i fixed_point_offset(__m512i x, const fixed_p
 
 /// fixed_point_offset clamped to [L, H] (when Clamp; the packs clamp all of Out's range).
 template <class R, bool Clamp>
-QSPARSE_TARGET_AVX512 inline __m512i fixed_point_offset_clamp(__m512i x, const fixed_point_packs& k) {
+QSPARSE_TARGET_AVX512 inline __attribute__((always_inline)) __m512i fixed_point_offset_clamp(__m512i x, const fixed_point_packs& k) {
   const __m512i v = fixed_point_offset<R>(x, k);
   if constexpr (Clamp) {
     return _mm512_min_epi32(_mm512_max_epi32(v, k.lo), k.hi);

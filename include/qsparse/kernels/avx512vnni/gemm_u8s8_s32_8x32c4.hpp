@@ -190,7 +190,7 @@ QSPARSE_TARGET_AVX512_VNNI inline auto prepare_panel_epilogue(const output_pipel
   if constexpr (avx512::has_fixed_point_packs_epilogue<prepared_type, Out>()) {
     constexpr std::size_t s = gemm_u8s8_s32_4x32c4::first_stage<true, prepared_type>();
     bool exact = e.fast;
-    bool full = e.halves == 2 && e.mask[0] == 0xFFFF && e.mask[1] == 0xFFFF;
+    bool full = columns == 32;  // not from e.mask: two 16-bit stores read back as one load stall
     for (int j = 0; j < e.halves && exact; ++j) {
       exact = avx512::prepare_fixed_point_packs<Out>(std::get<s>(e.prepared[j]), std::get<s + 1>(e.prepared[j]),
                                                      bound + bias_magnitude, e.fixed[j]);
