@@ -253,19 +253,26 @@ TEST_CASE("gemm: the shallow kernel's 64-bit fixed point with packs that clamp g
 namespace {
 
 /// Per-column multipliers and shifts at the edges of the 64-bit fixed-point form (avx512::
-/// prepare_fixed_point_packs): multipliers at and beside 2^30 (double rounding's sign condition needs
-/// M > 2^30), 3 * 2^29 and 2^31 - 2^29 (many exact ties for small accumulators), INT32_MAX, 0 and 1
-/// (single_rounding_away's needs M > 0), right shifts 1, 2, 30, 31 and none or a left shift (the 32-bit form).
+/// prepare_fixed_point_packs, avx2::prepare_fixed_point_form), which a whole panel takes or refuses:
+///  variant 1, taken by every rounding: multipliers just above 2^30, 3 * 2^29 and 2^31 - 2^29 (many exact
+///    ties for small accumulators), INT32_MAX; right shifts 1, 2, 3, 7, 12, 20;
+///  variant 2, taken by double_rounding_up and single_rounding only: also 2^30, 1 and 0 (double_rounding's
+///    correction needs M > 2^30, single_rounding_away's M > 0);
+///  variant 3, refused by every rounding (the 32-bit form): right shifts 30 and 31 with the zero points
+///    below, none, and a left shift.
 struct edge_columns {
   std::vector<std::int32_t> bias, multipliers;
   std::vector<int> shifts;
-  edge_columns(std::ptrdiff_t n, std::mt19937& rng, int bias_bound) {
-    const std::int32_t ms[] = {1 << 30, (1 << 30) + 1, 3 << 29, INT32_MAX - (1 << 29), INT32_MAX, 1717986918, 0, 1};
-    const int ss[] = {-1, -2, -3, -1, -30, -31, 0, 1, -1, -2, -7, -1};
+  edge_columns(std::ptrdiff_t n, std::mt19937& rng, int bias_bound, int variant) {
+    const std::int32_t common[] = {(1 << 30) + 1, 3 << 29, INT32_MAX - (1 << 29), INT32_MAX, 1717986918, (1 << 30) + 3};
+    const std::int32_t extra[] = {1 << 30, 1, 0};
+    const int accepted[] = {-1, -2, -3, -7, -12, -20, -1, -2, -3, -2, -1};
+    const int refused[] = {-30, -31, 0, 1, -1, -2, -30};
     std::uniform_int_distribution<int> b(-bias_bound, bias_bound);
     for (std::ptrdiff_t i = 0; i < n; ++i) {
-      multipliers.push_back(ms[static_cast<std::size_t>(i) % 8]);
-      shifts.push_back(ss[static_cast<std::size_t>(i) % 12]);
+      const auto u = static_cast<std::size_t>(i);
+      multipliers.push_back(variant == 2 && u % 4 == 3 ? extra[u / 4 % 3] : common[u % 6]);
+      shifts.push_back(variant == 3 ? refused[u % 7] : accepted[u % 11]);
       bias.push_back(b(rng));
     }
   }
@@ -277,9 +284,9 @@ void check_fixed_point_forms(isa_level isa, std::mt19937& rng) {
   // tile; N = 32 and 64 are whole panels (packs clamp), 45 ends in a partial one (clamp, masked stores).
   for (std::ptrdiff_t k : {1, 5, 27, 33, 100}) {
     for (std::ptrdiff_t n : {32, 45, 64}) {
-      for (int edges = 0; edges < 2; ++edges) {
+      for (int edges = 0; edges < 4; ++edges) {
         column_params cp(n, rng, testing::column_ranges{100000, -24.0, -0.5, false});
-        edge_columns ec(n, rng, 50);
+        edge_columns ec(n, rng, 50, edges);
         const std::int32_t* bias = edges ? ec.bias.data() : cp.bias.data();
         const requantize_fixed_point_per_channel<R> rq{edges ? ec.multipliers.data() : cp.multipliers.data(),
                                                        edges ? ec.shifts.data() : cp.shifts.data()};
