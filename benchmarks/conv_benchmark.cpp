@@ -8,7 +8,11 @@
 // (112,112,3,32,3,2) (224,224,3,32,3,2), 1x1 (56,56,64,256,1,1), and depthwise 3x3 stride 1 on
 // (56,56,128) and (28,28,256). Counter GOPS = 2 × multiply-adds per second. The summary prints each
 // layer's ratio to oneDNN and the goals: geometric mean >= 1.0x oneDNN over the regular layers with no
-// layer below 0.8x, depthwise >= 2x oneDNN. Before timing, every peer's output is checked against
+// layer below 0.8x, depthwise >= 2x oneDNN; and TFLite's fixed point at >= 0.95x the float-scale
+// pipeline on every layer, for both of TFLite's conv roundings: conv/qsparse_tflite (the reference
+// CONV_2D, gemmlowp's double rounding) and conv/qsparse_tflite_opt (the optimized kernels, double
+// rounding with the last shift's ties up). The ratios are of medians of the same run: use
+// --benchmark_repetitions and --benchmark_enable_random_interleaving=true on a shared machine. Before timing, every peer's output is checked against
 // qsparse's (within 1 LSB: float vs fixed-point requantization); --peers_check=false skips it.
 #include <benchmark/benchmark.h>
 
@@ -25,6 +29,7 @@
 #include "qsparse/conv/depthwise.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/quant/fixed_point.hpp"
+#include "qsparse/spec/system_pipelines.hpp"
 #include "support/benchmark_support.hpp"
 #include "support/conv_peers.hpp"
 #include "support/gemm_shapes.hpp"
@@ -39,10 +44,13 @@ const std::vector<conv_layer>& conv_layers() {
   return layers;
 }
 
-/// qsparse's layer: weights packed once, int8 NHWC output, per-channel requantization either as the
-/// peers do it (Tflite = false: float scale, ties to even — the same output, used for the goals) or
-/// TFLite's fixed-point double rounding (Tflite = true).
-template <bool Tflite>
+/// How qsparse's layer requantizes: as the peers do (float scale, ties to even — the same output, used
+/// for the peer goals), or TFLite's fixed point as its reference CONV_2D (double rounding) or its
+/// optimized kernels (double rounding, last shift ties up) do.
+enum class requantization { float_scale, tflite_reference, tflite_optimized };
+
+/// qsparse's layer: weights packed once, int8 NHWC output, per-channel requantization by Q.
+template <requantization Q>
 class qsparse_conv {
  public:
   explicit qsparse_conv(const conv_problem& p) : p_(p), out_(static_cast<std::size_t>(p.out_h * p.out_w * p.layer.c_out)) {
@@ -62,11 +70,12 @@ class qsparse_conv {
     }
   }
   void run() {
-    if constexpr (Tflite) {
-      run(qsparse::pipeline(
-          qsparse::bias_add{p_.bias.data()},
-          qsparse::requantize_fixed_point_per_channel<qsparse::double_rounding>{multipliers_.data(), shifts_.data()},
-          qsparse::add_zero_point{p_.out_zero_point}, qsparse::clamp{-128, 127}, qsparse::saturating_cast<std::int8_t>{}));
+    if constexpr (Q == requantization::tflite_reference) {
+      run(qsparse::tflite_reference_conv_int8_pipeline(p_.bias.data(), multipliers_.data(), shifts_.data(),
+                                                       p_.out_zero_point));
+    } else if constexpr (Q == requantization::tflite_optimized) {
+      run(qsparse::tflite_optimized_int8_pipeline(p_.bias.data(), multipliers_.data(), shifts_.data(),
+                                                  p_.out_zero_point));
     } else {
       run(qsparse::pipeline(qsparse::bias_add{p_.bias.data()}, qsparse::requantize_float_per_channel{scales_.data()},
                             qsparse::add_zero_point{p_.out_zero_point}, qsparse::saturating_cast<std::int8_t>{}));
@@ -136,8 +145,14 @@ std::string bench_name(const char* impl, const conv_layer& l) { return std::stri
 
 void register_all() {
   for (const conv_layer& l : conv_layers()) {
-    benchmark::RegisterBenchmark(bench_name("qsparse", l).c_str(), bm_conv<qsparse_conv<false>>, l)->UseRealTime();
-    benchmark::RegisterBenchmark(bench_name("qsparse_tflite", l).c_str(), bm_conv<qsparse_conv<true>>, l)->UseRealTime();
+    benchmark::RegisterBenchmark(bench_name("qsparse", l).c_str(), bm_conv<qsparse_conv<requantization::float_scale>>, l)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(bench_name("qsparse_tflite", l).c_str(),
+                                 bm_conv<qsparse_conv<requantization::tflite_reference>>, l)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(bench_name("qsparse_tflite_opt", l).c_str(),
+                                 bm_conv<qsparse_conv<requantization::tflite_optimized>>, l)
+        ->UseRealTime();
     if (onednn_conv_s8::available())
       benchmark::RegisterBenchmark(bench_name("onednn", l).c_str(), bm_conv<onednn_conv_s8>, l)->UseRealTime();
     if (xnnpack_conv_qc8::available())
@@ -176,11 +191,11 @@ bool check_peers(std::FILE* out) {
   bool ok = true;
   for (const conv_layer& l : conv_layers()) {
     const conv_problem& p = problem_of(l);
-    qsparse_conv<false> ours(p);
+    qsparse_conv<requantization::float_scale> ours(p);
     ours.run();
     ok = check_peer<onednn_conv_s8>(p, ours.output(), out) && ok;
     ok = check_peer<xnnpack_conv_qc8>(p, ours.output(), out) && ok;
-    qsparse_conv<true> tflite(p);
+    qsparse_conv<requantization::tflite_reference> tflite(p);
     tflite.run();
     ok = check_peer<onednn_conv_s8>(p, tflite.output(), out) && ok;
   }
@@ -222,6 +237,25 @@ void print_summary(const summary_reporter& r, std::FILE* out) {
   }
   if (dw_worst < 1e9)
     std::fprintf(out, "goal: depthwise >= 2x oneDNN: worst %.2fx %s\n", dw_worst, dw_worst >= 2.0 ? "MET" : "NOT MET");
+  // TFLite's fixed point against the float-scale pipeline, layer by layer, both roundings.
+  std::fprintf(out, "\nTFLite fixed point / float-scale pipeline (same run; goal >= 0.95x on every layer)\n");
+  std::fprintf(out, "%-24s %9s %9s %9s %9s %9s\n", "layer", "float", "reference", "optimized", "ref/float",
+               "opt/float");
+  int met = 0, measured = 0;
+  double fixed_worst = 1e9;
+  for (const conv_layer& l : conv_layers()) {
+    const double q = gops("qsparse", l), t = gops("qsparse_tflite", l), o = gops("qsparse_tflite_opt", l);
+    if (q <= 0 || t <= 0 || o <= 0) continue;
+    const double rt = t / q, ro = o / q;
+    std::fprintf(out, "%-24s %9.1f %9.1f %9.1f %8.2fx%s %8.2fx%s\n", l.name().c_str(), q, t, o, rt,
+                 rt >= 0.95 ? " " : "!", ro, ro >= 0.95 ? " " : "!");
+    measured += 2;
+    met += (rt >= 0.95) + (ro >= 0.95);
+    fixed_worst = std::min({fixed_worst, rt, ro});
+  }
+  if (measured > 0)
+    std::fprintf(out, "goal: TFLite fixed point >= 0.95x float on every layer (both roundings): %d of %d, worst %.2fx %s\n",
+                 met, measured, fixed_worst, met == measured ? "MET" : "NOT MET");
   std::fprintf(out, "ISA: %s\n", qsparse::to_string(qsparse::best_isa()));
 }
 

@@ -4,7 +4,10 @@
 // qsparse, on the shapes of support/gemm_shapes.hpp, computing the same int8 output as the oneDNN peer
 // (bias, per-channel float requantization rounding half to even, zero point, int8):
 //   BM_qsparse_gemm/<shape>/<t>           the dispatched qsparse::gemm (best ISA), 1 and 2 threads
-//   BM_qsparse_gemm_tflite/<shape>/<t>    the same with TFLite's fixed-point per-channel requantization
+//   BM_qsparse_gemm_tflite/<shape>/<t>    the same with TFLite's fixed-point per-channel requantization as
+//                                         its reference FULLY_CONNECTED rounds (one rounding, ties away)
+//   BM_qsparse_gemm_tflite_opt/<shape>/<t>  ... as its optimized kernels round (double rounding, ties up);
+//                                         the summary prints both against the float-scale column (goal >= 0.95x)
 //   BM_<kernel name>/<shape>/1_thread     each registered kernel this CPU runs (kernels::gemm_kernels), alone,
 //                                         on the shapes it takes, e.g. gemm_u8s8_s32_4x32c4__avx512vnni
 // Peers (support/gemm_peers.hpp says exactly what each computes):
@@ -57,6 +60,7 @@
 #include "qsparse/gemm/gemm.hpp"
 #include "qsparse/kernels/gemm_kernels.hpp"
 #include "qsparse/kernels/registry.hpp"
+#include "qsparse/spec/system_pipelines.hpp"
 #include "support/benchmark_support.hpp"
 #include "support/read_bandwidth.hpp"
 #include "support/gemm_peers.hpp"
@@ -142,7 +146,7 @@ void register_peers() {
 /// qsparse::gemm on a gemm_problem: weights packed once for `isa`, the pipeline built once.
 class qsparse_gemm {
  public:
-  enum class requantization { float_scale, tflite_fixed_point };
+  enum class requantization { float_scale, tflite_reference, tflite_optimized };
 
   qsparse_gemm(const gemm_problem& p, int threads, qsparse::isa_level isa, requantization r)
       : p_(p),
@@ -152,7 +156,9 @@ class qsparse_gemm {
         c_(static_cast<std::size_t>(p_.m * p_.n)),
         requantization_(r) {
     for (float s : scales_) {
-      const qsparse::quantized_multiplier q = qsparse::quantize_multiplier(static_cast<double>(s));
+      const qsparse::quantized_multiplier q =
+          r == requantization::tflite_reference ? qsparse::single_rounding_away::quantize(static_cast<double>(s))
+                                                : qsparse::quantize_multiplier(static_cast<double>(s));
       multipliers_.push_back(q.multiplier);
       shifts_.push_back(q.shift);
     }
@@ -199,12 +205,14 @@ class qsparse_gemm {
                     qsparse::pipeline(qsparse::bias_add{p_.bias.data()},
                                       qsparse::requantize_float_per_channel{scales_.data()},
                                       qsparse::add_zero_point{p_.c_zero_point}, qsparse::saturating_cast<std::int8_t>{}));
+    } else if (requantization_ == requantization::tflite_reference) {
+      qsparse::gemm(ctx_, a, packed_, c,
+                    qsparse::tflite_reference_fc_int8_pipeline(p_.bias.data(), multipliers_.data(), shifts_.data(),
+                                                               p_.c_zero_point));
     } else {
       qsparse::gemm(ctx_, a, packed_, c,
-                    qsparse::pipeline(qsparse::bias_add{p_.bias.data()},
-                                      qsparse::requantize_fixed_point_per_channel<qsparse::double_rounding>{
-                                          multipliers_.data(), shifts_.data()},
-                                      qsparse::add_zero_point{p_.c_zero_point}, qsparse::saturating_cast<std::int8_t>{}));
+                    qsparse::tflite_optimized_int8_pipeline(p_.bias.data(), multipliers_.data(), shifts_.data(),
+                                                            p_.c_zero_point));
     }
   }
   const std::int8_t* output() const { return c_.data(); }
@@ -278,7 +286,8 @@ void register_qsparse() {
       }
   };
   add(qsparse_column, true, qsparse::best_isa(), r::float_scale);
-  add("qsparse_gemm_tflite", false, qsparse::best_isa(), r::tflite_fixed_point);
+  add("qsparse_gemm_tflite", false, qsparse::best_isa(), r::tflite_reference);
+  add("qsparse_gemm_tflite_opt", false, qsparse::best_isa(), r::tflite_optimized);
   // One column per registered kernel this CPU runs under the ceiling, on the shapes it takes.
   qsparse::kernels::for_each_kernel(qsparse::kernels::gemm_kernels{}, [](auto kernel) {
     using K = decltype(kernel);
@@ -743,6 +752,23 @@ void print_goals(const summary_reporter& r, std::FILE* out, double peak, double 
     const double e = gops(r, "eigen_sgemm", s, 1);
     if (q > 0 && e > 0) std::fprintf(out, "%-26s %5.1fx Eigen fp32 (default flags; goal >= 4x)\n", s.label().c_str(), q / e);
   }
+  std::fprintf(out, "TFLite fixed point / float-scale pipeline (same run, one thread; goal >= 0.95x on every shape):\n");
+  int met = 0, measured = 0;
+  double fixed_worst = 1e9;
+  for (const gemm_shape& s : all_gemm_shapes()) {
+    const double q = gops(r, qsparse_column, s, 1);
+    const double t = gops(r, "qsparse_gemm_tflite", s, 1), o = gops(r, "qsparse_gemm_tflite_opt", s, 1);
+    if (q <= 0 || t <= 0 || o <= 0) continue;
+    const double rt = t / q, ro = o / q;
+    std::fprintf(out, "%-26s float %7.1f  reference FC %7.1f %5.2fx%s  optimized %7.1f %5.2fx%s\n", s.label().c_str(), q,
+                 t, rt, rt >= 0.95 ? " " : "!", o, ro, ro >= 0.95 ? " " : "!");
+    measured += 2;
+    met += (rt >= 0.95) + (ro >= 0.95);
+    fixed_worst = std::min({fixed_worst, rt, ro});
+  }
+  if (measured > 0)
+    std::fprintf(out, "goal: TFLite fixed point >= 0.95x float on every shape (both roundings): %d of %d, worst %.2fx %s\n",
+                 met, measured, fixed_worst, met == measured ? "MET" : "NOT MET");
   for (const gemm_shape& s : all_gemm_shapes()) {
     if (!s.two_threads) continue;
     const double one = gops(r, qsparse_column, s, 1);

@@ -107,6 +107,24 @@ std::vector<layer> random_layers(std::mt19937& rng, int count) {
 
 std::vector<isa_level> exercised;
 
+/// TFLite's optimized rounding (double, last shift ties up) and its reference FULLY_CONNECTED's (one
+/// rounding, ties away), beside the reference CONV_2D's double rounding of int8_pipeline: each has its
+/// own 64-bit form in the VNNI epilogues (avx512::fixed_point_offset).
+void check_fixed_point_roundings(isa_level isa, const layer& l, const testing::column_params& pc, std::mt19937& rng) {
+  check_layer<std::int8_t>(isa, l, -7, 0,
+                           pipeline(bias_add{pc.bias.data()},
+                                    requantize_fixed_point_per_channel<double_rounding_up>{pc.multipliers.data(),
+                                                                                           pc.shifts.data()},
+                                    add_zero_point{-7}, clamp{-128, 127}, saturating_cast<std::int8_t>{}),
+                           rng);
+  check_layer<std::uint8_t>(isa, l, 131, 0,
+                            pipeline(bias_add{pc.bias.data()},
+                                     requantize_fixed_point_per_channel<single_rounding_away>{pc.multipliers.data(),
+                                                                                              pc.shifts.data()},
+                                     add_zero_point{5}, clamp{-128, 100}, saturating_cast<std::int8_t>{}),
+                            rng);
+}
+
 }  // namespace
 
 TEST_CASE("conv2d: random layer shapes equal the reference on every ISA", "[conv][conv2d]") {
@@ -439,6 +457,7 @@ TEST_CASE("conv2d: the direct shallow kernel on every kernel-row shape, stride, 
       check_layer<std::int8_t>(isa, l, -5, 0, pc.int8_pipeline(3), rng);
       check_layer<std::int8_t>(isa, l, 9, 0, pc.float_int8_pipeline(-2), rng);
       check_layer<std::uint8_t>(isa, l, 140, 0, pc.float_int8_pipeline(4), rng);
+      check_fixed_point_roundings(isa, l, pc, rng);
       if (isa == isa_level::avx512_vnni) {  // the layers above do run the direct kernel
         const std::vector<std::int8_t> w(static_cast<std::size_t>(l.c_out * l.k_h * l.k_w * l.c_in));
         const auto packed = pack_conv2d_weights(make_view(w.data(), l.c_out, l.k_h, l.k_w, l.c_in), 0, 1, isa);
@@ -526,6 +545,7 @@ TEST_CASE("conv2d: the gathering GEMM on kernel shapes, strides, padding, bands,
       check_layer<std::int8_t>(isa, l, -5, 0, pc.int8_pipeline(3), rng);
       check_layer<std::int8_t>(isa, l, 9, 0, pc.float_int8_pipeline(-2), rng);
       check_layer<std::uint8_t>(isa, l, 140, 0, pc.float_int8_pipeline(4), rng);
+      check_fixed_point_roundings(isa, l, pc, rng);
       if (isa == isa_level::avx512_vnni) {  // the layers above do run the gathering kernel
         const std::vector<std::int8_t> w(static_cast<std::size_t>(l.c_out * l.k_h * l.k_w * l.c_in));
         const auto packed = pack_conv2d_weights(make_view(w.data(), l.c_out, l.k_h, l.k_w, l.c_in), 0, 1, isa);

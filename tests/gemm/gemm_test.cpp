@@ -250,6 +250,84 @@ TEST_CASE("gemm: the shallow kernel's 64-bit fixed point with packs that clamp g
 }
 #endif
 
+namespace {
+
+/// Per-column multipliers and shifts at the edges of the 64-bit fixed-point form (avx512::
+/// prepare_fixed_point_packs, avx2::prepare_fixed_point_form), which a whole panel takes or refuses:
+///  variant 1, taken by every rounding: multipliers just above 2^30, 3 * 2^29 and 2^31 - 2^29 (many exact
+///    ties for small accumulators), INT32_MAX; right shifts 1, 2, 3, 7, 12, 20;
+///  variant 2, taken by double_rounding_up and single_rounding only: also 2^30, 1 and 0 (double_rounding's
+///    correction needs M > 2^30, single_rounding_away's M > 0);
+///  variant 3, refused by every rounding (the 32-bit form): right shifts 30 and 31 with the zero points
+///    below, none, and a left shift.
+struct edge_columns {
+  std::vector<std::int32_t> bias, multipliers;
+  std::vector<int> shifts;
+  edge_columns(std::ptrdiff_t n, std::mt19937& rng, int bias_bound, int variant) {
+    const std::int32_t common[] = {(1 << 30) + 1, 3 << 29, INT32_MAX - (1 << 29), INT32_MAX, 1717986918, (1 << 30) + 3};
+    const std::int32_t extra[] = {1 << 30, 1, 0};
+    const int accepted[] = {-1, -2, -3, -7, -12, -20, -1, -2, -3, -2, -1};
+    const int refused[] = {-30, -31, 0, 1, -1, -2, -30};
+    std::uniform_int_distribution<int> b(-bias_bound, bias_bound);
+    for (std::ptrdiff_t i = 0; i < n; ++i) {
+      const auto u = static_cast<std::size_t>(i);
+      multipliers.push_back(variant == 2 && u % 4 == 3 ? extra[u / 4 % 3] : common[u % 6]);
+      shifts.push_back(variant == 3 ? refused[u % 7] : accepted[u % 11]);
+      bias.push_back(b(rng));
+    }
+  }
+};
+
+template <class R>
+void check_fixed_point_forms(isa_level isa, std::mt19937& rng) {
+  // K <= 32 with symmetric weights runs the VNNI shallow kernel, deeper K and weight zero points the 8x32
+  // tile; N = 32 and 64 are whole panels (packs clamp), 45 ends in a partial one (clamp, masked stores).
+  for (std::ptrdiff_t k : {1, 5, 27, 33, 100}) {
+    for (std::ptrdiff_t n : {32, 45, 64}) {
+      for (int edges = 0; edges < 4; ++edges) {
+        column_params cp(n, rng, testing::column_ranges{100000, -24.0, -0.5, false});
+        edge_columns ec(n, rng, 50, edges);
+        const std::int32_t* bias = edges ? ec.bias.data() : cp.bias.data();
+        const requantize_fixed_point_per_channel<R> rq{edges ? ec.multipliers.data() : cp.multipliers.data(),
+                                                       edges ? ec.shifts.data() : cp.shifts.data()};
+        for (fill how : {fill::random, fill::low, fill::high, fill::alternating}) {
+          // All of int8 (the packs clamp) and a ReLU6-style clamp inside it (vpmaxsd / vpminsd): one type.
+          for (std::int32_t zp : {-128, -5, 0, 127}) {
+            const std::int32_t lo = zp == -5 ? -20 : -128, hi = zp == -5 ? 90 : 127;
+            const auto p = pipeline(bias_add{bias}, rq, add_zero_point{zp}, clamp{lo, hi}, saturating_cast<std::int8_t>{});
+            check_case<std::int8_t>(isa, 9, k, n, 0, 3, -3, 0, how, p, rng);
+            check_case<std::uint8_t>(isa, 5, k, n, 1, 0, 128, 0, how, p, rng);
+            check_case<std::int8_t>(isa, 9, k, n, 0, 0, 7, -2, how, p, rng);
+          }
+        }
+      }
+    }
+  }
+  // Accumulators near and beyond 2^30 (the 64-bit form is refused there; the 32-bit form runs).
+  column_params big(32, rng, testing::column_ranges{1000, -31.0, -20.0, false});
+  const requantize_fixed_point_per_channel<R> rq{big.multipliers.data(), big.shifts.data()};
+  for (fill how : {fill::low, fill::high, fill::alternating}) {
+    for (std::ptrdiff_t k : {32000, 40000}) {
+      const auto p = pipeline(bias_add{big.bias.data()}, rq, add_zero_point{3}, clamp{-128, 127}, saturating_cast<std::int8_t>{});
+      check_case<std::int8_t>(isa, 2, k, 32, 0, 0, -128, 0, how, p, rng);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("gemm: TFLite's four roundings in 64-bit lanes give the scalar stages' bits at their edges", "[gemm][kernels]") {
+  // The VNNI kernels' 64-bit fixed point with the zero point folded in (avx512::fixed_point_offset): every
+  // rounding, edge multipliers and shifts, exact ties, accumulators at the 2^30 limit, every ISA.
+  std::mt19937 rng(45);
+  for (isa_level isa : testing::supported_levels()) {
+    check_fixed_point_forms<double_rounding>(isa, rng);
+    check_fixed_point_forms<double_rounding_up>(isa, rng);
+    check_fixed_point_forms<single_rounding>(isa, rng);
+    check_fixed_point_forms<single_rounding_away>(isa, rng);
+  }
+}
+
 TEST_CASE("gemm: full-range inputs and extreme zero points", "[gemm][kernels]") {
   std::mt19937 rng(7);
   for (isa_level isa : testing::supported_levels()) {

@@ -8,8 +8,10 @@
 // widening and the SIMD epilogue.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/isa.hpp"
@@ -55,7 +57,17 @@ struct gemm_x8s8_s32_4x16c2 {
     for (std::ptrdiff_t kk = g.k; kk < kp; ++kk) out[kk] = 0;
   }
 
-  /// The pipeline on 8 columns at a time, prepared once per 8 columns of the panel.
+  /// The largest |Σ_k (a - a_zp)(w - w_zp)| of g.
+  template <class A, class Out>
+  static std::int64_t accumulator_bound(const gemm_args<A, Out>& g) {
+    const std::int64_t a_lo = std::is_same_v<A, std::int8_t> ? -128 : 0, w_zp = g.weights.weight_zero_point();
+    const std::int64_t a_max = std::max<std::int64_t>(a_lo + 255 - g.a_zero_point, g.a_zero_point - a_lo);
+    const std::int64_t w_max = std::max<std::int64_t>(127 - w_zp, w_zp + 128);
+    return static_cast<std::int64_t>(g.k) * a_max * w_max;
+  }
+
+  /// The pipeline on 8 columns at a time, prepared once per 8 columns of the panel (TFLite's fixed point
+  /// by avx2::fixed_point_form where it is exact).
   template <class A, class Out, class Pipeline>
   QSPARSE_TARGET_AVX2 static void store(const gemm_args<A, Out>& g, const Pipeline& pipeline, const std::int32_t* sums,
                                         int rows, std::ptrdiff_t m0, std::ptrdiff_t n0) {
@@ -65,6 +77,17 @@ struct gemm_x8s8_s32_4x16c2 {
       if (left <= 0) break;
       const int count = static_cast<int>(left >= 8 ? 8 : left);
       const __m256i mask = lane_mask(count);
+      if constexpr (fixed_point_form_pipeline<Pipeline>::value) {
+        fixed_point_form f;
+        if (prepare_fixed_point_form(pipeline, n0 + 8 * j, mask, accumulator_bound(g), f)) {
+          using R = typename fixed_point_form_pipeline<Pipeline>::rounding;
+          for (int r = 0; r < rows; ++r) {
+            const __m256i acc = _mm256_load_si256(reinterpret_cast<const __m256i*>(sums + r * nr + 8 * j));
+            store_bytes(fixed_point_form_apply<R>(acc, f), count, g.dst + (m0 + r) * g.ldd + n0 + 8 * j);
+          }
+          continue;
+        }
+      }
       const auto prepared = prepare(pipeline, n0 + 8 * j, mask);
       for (int r = 0; r < rows; ++r) {
         store_prepared(prepared, _mm256_load_si256(reinterpret_cast<const __m256i*>(sums + r * nr + 8 * j)), count,

@@ -215,6 +215,155 @@ QSPARSE_TARGET_AVX2 inline void store_prepared(const Prepared& prepared, __m256i
   }
 }
 
+// ---- TFLite's fixed point in 64-bit lanes, zero point folded in -------------------------------------------
+// The form of kernels/avx512/output_pipeline.hpp ("TFLite's fixed point in 64-bit lanes") on 8 lanes, for the
+// pipelines bias_add, requantize_fixed_point(_per_channel)<R>, add_zero_point, clamps and saturating casts
+// with an 8-bit output: result + zp = floor((x M + A - [c] E) / 2^S) from the 64-bit products of the even
+// and odd lanes, their high halves blended into the lanes (vpsrlq, vpblendd) and shifted right by S - 32
+// (vpsravd), the correction from the low halves and the sign of x, then the composed clamp. x = acc + bias
+// is added plainly: the form is prepared only where |acc| + |bias| <= 2^30. Per 8 outputs 13 instructions
+// (two vpmuldq) where the 32-bit form with the saturating bias and zero-point adds and the clamps takes
+// about 40, or 17 with the correction (double_rounding, single_rounding_away).
+struct alignas(32) fixed_point_form {
+  __m256i bias;
+  __m256i multiplier, multiplier_odd;  // M, and the odd lanes' M in the even lanes
+  __m256i add_even, add_odd;           // A per 64-bit lane
+  __m256i shift;                       // S - 32 per lane
+  __m256i lo, hi;                      // the composed clamp after the zero point
+};
+
+template <class T>
+struct is_clamp_stage : std::false_type {};
+template <>
+struct is_clamp_stage<clamp> : std::true_type {};
+template <class T>
+struct is_clamp_stage<saturating_cast<T>> : std::true_type {};
+
+template <class R>
+inline constexpr bool has_fixed_point_form_rounding_v =
+    std::is_same_v<R, double_rounding> || std::is_same_v<R, double_rounding_up> ||
+    std::is_same_v<R, single_rounding> || std::is_same_v<R, single_rounding_away>;
+
+/// Which pipelines have the form: bias, TFLite's fixed point (per channel or per tensor), zero point,
+/// clamps, an 8-bit output.
+template <class Pipeline>
+struct fixed_point_form_pipeline : std::false_type {};
+template <class R, class... C>
+struct fixed_point_form_pipeline<output_pipeline<bias_add, requantize_fixed_point_per_channel<R>, add_zero_point, C...>>
+    : std::bool_constant<sizeof...(C) >= 1 && (is_clamp_stage<C>::value && ...) && has_fixed_point_form_rounding_v<R> &&
+                         sizeof(typename output_pipeline<bias_add, requantize_fixed_point_per_channel<R>, add_zero_point,
+                                                         C...>::output_type) == 1> {
+  using rounding = R;
+};
+template <class R, class... C>
+struct fixed_point_form_pipeline<output_pipeline<bias_add, requantize_fixed_point<R>, add_zero_point, C...>>
+    : std::bool_constant<sizeof...(C) >= 1 && (is_clamp_stage<C>::value && ...) && has_fixed_point_form_rounding_v<R> &&
+                         sizeof(typename output_pipeline<bias_add, requantize_fixed_point<R>, add_zero_point,
+                                                         C...>::output_type) == 1> {
+  using rounding = R;
+};
+
+inline void compose_clamp_bounds(const clamp& s, std::int64_t& lo, std::int64_t& hi) {
+  lo = lo < s.min ? s.min : (lo > s.max ? s.max : lo);
+  hi = hi < s.min ? s.min : (hi > s.max ? s.max : hi);
+}
+template <class T>
+inline void compose_clamp_bounds(const saturating_cast<T>&, std::int64_t& lo, std::int64_t& hi) {
+  compose_clamp_bounds(clamp{std::numeric_limits<T>::min(), std::numeric_limits<T>::max()}, lo, hi);
+}
+
+template <class T>
+inline void compose_clamp_bounds_tail(const T& s, std::int64_t& lo, std::int64_t& hi) {
+  if constexpr (is_clamp_stage<T>::value) compose_clamp_bounds(s, lo, hi);
+}
+
+/// The form's constants for columns n .. n+7 (lanes outside `mask` are not read) of a fixed_point_form_pipeline
+/// whose accumulators are at most `bound` in magnitude; false where the form is not exact for some lane
+/// (then the stages run one by one): a shift >= 0, |zp| 2^S > 2^61, |acc| + |bias| > 2^30, a multiplier
+/// without the correction's sign condition (double_rounding: M > 2^30, single_rounding_away: M > 0).
+template <class... S>
+QSPARSE_TARGET_AVX2 inline bool prepare_fixed_point_form(const output_pipeline<S...>& p, std::ptrdiff_t n, __m256i mask,
+                                                         std::int64_t bound, fixed_point_form& f) {
+  using R = typename fixed_point_form_pipeline<output_pipeline<S...>>::rounding;
+  const auto& rq = std::get<1>(p.stages);
+  const std::int64_t zp = std::get<2>(p.stages).zero_point;
+  std::int64_t lo = INT32_MIN, hi = INT32_MAX;
+  std::apply([&](const auto&... s) { (compose_clamp_bounds_tail(s, lo, hi), ...); }, p.stages);
+  if (lo > hi || bound > (std::int64_t{1} << 30)) return false;
+  // Lanes outside the mask get harmless parameters (M = 2^30 + 1, shift -1, bias 0).
+  __m256i multiplier, shift;
+  if constexpr (std::is_same_v<std::decay_t<decltype(rq)>, requantize_fixed_point<R>>) {
+    multiplier = _mm256_set1_epi32(rq.multiplier.multiplier);
+    shift = _mm256_set1_epi32(rq.multiplier.shift);
+  } else {
+    multiplier = _mm256_blendv_epi8(_mm256_set1_epi32((1 << 30) + 1), _mm256_maskload_epi32(rq.multipliers + n, mask), mask);
+    shift = _mm256_blendv_epi8(_mm256_set1_epi32(-1), _mm256_maskload_epi32(rq.shifts + n, mask), mask);
+  }
+  f.bias = _mm256_maskload_epi32(std::get<0>(p.stages).bias + n, mask);
+  const __m256i r = _mm256_sub_epi32(_mm256_setzero_si256(), shift);
+  // The largest right shift with |zp| 2^(31+r) <= 2^61.
+  const auto magnitude = static_cast<std::uint64_t>(zp < 0 ? -zp : zp);  // 30 - b for the least b, |zp| <= 2^b
+  const int r_max = magnitude == 0 ? 31 : (magnitude == 1 ? 30 : 30 - (64 - __builtin_clzll(magnitude - 1)));
+  __m256i ok = _mm256_and_si256(_mm256_cmpgt_epi32(r, _mm256_setzero_si256()),
+                                _mm256_cmpgt_epi32(_mm256_set1_epi32(r_max + 1), r));
+  ok = _mm256_and_si256(ok, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<std::int32_t>((std::int64_t{1} << 30) - bound) + 1),
+                                               _mm256_abs_epi32(f.bias)));
+  ok = _mm256_and_si256(ok, _mm256_cmpgt_epi32(f.bias, _mm256_set1_epi32(INT32_MIN)));  // |INT32_MIN| wraps
+  if constexpr (std::is_same_v<R, double_rounding>) {
+    ok = _mm256_and_si256(ok, _mm256_cmpgt_epi32(multiplier, _mm256_set1_epi32(1 << 30)));
+  } else if constexpr (std::is_same_v<R, single_rounding_away>) {
+    ok = _mm256_and_si256(ok, _mm256_cmpgt_epi32(multiplier, _mm256_setzero_si256()));
+  }
+  if (_mm256_movemask_epi8(ok) != -1) return false;
+  constexpr bool doubled = std::is_same_v<R, double_rounding> || std::is_same_v<R, double_rounding_up>;
+  const __m256i one = _mm256_set1_epi64x(1), two_zp = _mm256_set1_epi64x(2 * zp);
+  const __m256i base = _mm256_set1_epi64x(doubled ? std::int64_t{1} << 30 : 0);
+  const __m256i count_even = _mm256_add_epi64(_mm256_and_si256(r, _mm256_set1_epi64x(0xFFFFFFFF)), _mm256_set1_epi64x(30));
+  const __m256i count_odd = _mm256_add_epi64(_mm256_srli_epi64(r, 32), _mm256_set1_epi64x(30));
+  // A = [2^30] + 2^(30+r) + zp 2^(31+r)
+  f.add_even = _mm256_add_epi64(_mm256_add_epi64(base, _mm256_sllv_epi64(one, count_even)), _mm256_sllv_epi64(two_zp, count_even));
+  f.add_odd = _mm256_add_epi64(_mm256_add_epi64(base, _mm256_sllv_epi64(one, count_odd)), _mm256_sllv_epi64(two_zp, count_odd));
+  f.multiplier = multiplier;
+  f.multiplier_odd = _mm256_srli_epi64(multiplier, 32);
+  f.shift = _mm256_sub_epi32(r, _mm256_set1_epi32(1));
+  f.lo = _mm256_set1_epi32(static_cast<std::int32_t>(lo));
+  f.hi = _mm256_set1_epi32(static_cast<std::int32_t>(hi));
+  return true;
+}
+
+/// The pipeline by the form on 8 accumulators (f from prepare_fixed_point_form): clamped, in Out's range.
+template <class R>
+QSPARSE_TARGET_AVX2 inline __m256i fixed_point_form_apply(__m256i acc, const fixed_point_form& f) {
+  const __m256i x = _mm256_add_epi32(acc, f.bias);
+  const __m256i even = _mm256_add_epi64(_mm256_mul_epi32(x, f.multiplier), f.add_even);
+  const __m256i odd = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), f.multiplier_odd), f.add_odd);
+  __m256i h = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+  if constexpr (std::is_same_v<R, double_rounding> || std::is_same_v<R, single_rounding_away>) {
+    const __m256i l = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+    if constexpr (std::is_same_v<R, double_rounding>) {
+      h = _mm256_add_epi32(h, _mm256_srai_epi32(_mm256_andnot_si256(l, x), 31));  // -1 where x < 0, l < 2^31
+    } else {
+      h = _mm256_add_epi32(h, _mm256_and_si256(_mm256_cmpeq_epi32(l, _mm256_setzero_si256()),
+                                               _mm256_srai_epi32(x, 31)));  // -1 where x < 0, l == 0
+    }
+  }
+  return _mm256_min_epi32(_mm256_max_epi32(_mm256_srav_epi32(h, f.shift), f.lo), f.hi);
+}
+
+/// Stores `count` (1..8) int32 values already within Out's range (8-bit) as Out.
+template <class Out>
+QSPARSE_TARGET_AVX2 inline void store_bytes(__m256i v, int count, Out* dst) {
+  const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  const __m128i bytes = std::is_same_v<Out, std::uint8_t> ? _mm_packus_epi16(words, words) : _mm_packs_epi16(words, words);
+  if (count == 8) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), bytes);
+  } else {
+    alignas(16) std::uint8_t tmp[16];
+    _mm_store_si128(reinterpret_cast<__m128i*>(tmp), bytes);
+    std::memcpy(dst, tmp, static_cast<std::size_t>(count));
+  }
+}
+
 /// Applies `p` to the accumulators of columns n .. n+count-1 of one row and stores `count` outputs.
 template <class... S>
 QSPARSE_TARGET_AVX2 inline void store_row(const output_pipeline<S...>& p, __m256i acc, std::ptrdiff_t n, int count,

@@ -470,7 +470,7 @@ QSPARSE_TARGET_AVX512 inline void store_lanes(V v, __mmask16 mask, Out* dst) {
 /// at dst_a and, when dst_b is not null, at dst_b. After the packs, 128-bit lane L holds 4 bytes of each
 /// packed vector (their columns 4L .. 4L+3): one vpermd restores the order.
 template <class Out>
-QSPARSE_TARGET_AVX512 inline void store_word_rows_as_bytes(__m512i wa, __m512i wb, Out* dst_a, Out* dst_b) {
+QSPARSE_TARGET_AVX512 inline __attribute__((always_inline)) void store_word_rows_as_bytes(__m512i wa, __m512i wb, Out* dst_a, Out* dst_b) {
   static_assert(sizeof(Out) == 1, "store_word_rows_as_bytes stores int8 or uint8 values");
   const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   const __m512i bytes = std::is_same_v<Out, std::int8_t> ? _mm512_packs_epi16(wa, wb) : _mm512_packus_epi16(wa, wb);
@@ -484,7 +484,7 @@ QSPARSE_TARGET_AVX512 inline void store_word_rows_as_bytes(__m512i wa, __m512i w
 /// dst_b: vpackssdw twice, vpacksswb (vpackuswb for uint8) and one vpermd, exact for such values, in
 /// place of four narrowing stores (vpmovdb to memory, the dearest part of a short epilogue).
 template <class Out>
-QSPARSE_TARGET_AVX512 inline void store_rows_as_bytes(__m512i a0, __m512i a1, __m512i b0, __m512i b1, Out* dst_a,
+QSPARSE_TARGET_AVX512 inline __attribute__((always_inline)) void store_rows_as_bytes(__m512i a0, __m512i a1, __m512i b0, __m512i b1, Out* dst_a,
                                                       Out* dst_b) {
   store_word_rows_as_bytes(_mm512_packs_epi32(a0, a1), _mm512_packs_epi32(b0, b1), dst_a, dst_b);
 }
@@ -546,91 +546,151 @@ QSPARSE_TARGET_AVX512 inline void store_rows_as_bytes_clamped(__m512i a0, __m512
                            _mm512_adds_epi16(_mm512_packs_epi32(b0, b1), offset16), dst_a, dst_b);
 }
 
-// ---- TFLite's fixed point in 64-bit lanes, the packs as the clamp ----------------------------------------
-// The fast fixed-point stage (double rounding, no left shift: right shift r, multiplier M) and the folded
-// zero point zp of an 8-bit output, from the 64-bit product p = x M alone:
-//   RDBPOT(SRDHM(x, M), r) + zp = floor((p + 2^30 + (h - [p < -2^30] e) 2^31 + zp 2^(31+r)) / 2^(31+r))
-// with h = 2^(r-1) and e = 1 for r > 0, h = e = 0 for r = 0. For SRDHM(x, M) = y = floor((p + 2^30) / 2^31)
-// (rounding_doubling_high_mul), RDBPOT(y, r) = floor((y + h - [y < 0] e) / 2^r) (ties away from zero),
-// y < 0 exactly when p < -2^30, and floor((floor(a / m) + c) / k) = floor((a + c m) / (m k)) for an integer
-// c and m, k > 0. In int64 this is exact when |x| <= 2^30 (so |p| < 2^61) and |zp| 2^(31+r) <= 2^61; the
-// result then fits int32 and the packs clamp it to all of int8 / uint8 exactly. Per 16 outputs: two
-// vpmuldq, thirteen instructions in all, where the 32-bit form takes fifteen and then three for the zero
-// point and the clamp.
-// The per-lane constants, for the even lanes and the odd lanes (each in the low half of a 64-bit lane):
-struct alignas(64) fixed_point_packs_half {
-  __m512i multiplier;  // M (vpmuldq reads the low half)
-  __m512i add;         // 2^30 + h 2^31 + zp 2^(31+r)
-  __m512i fix;         // e 2^31, taken off where p < -2^30
-  __m512i shift;       // 31 + r
-};
+// ---- TFLite's fixed point in 64-bit lanes, zero point folded in -------------------------------------------
+// Each of TFLite's roundings (no left shift: right shift r = -shift, multiplier M, S = 31 + r) and the folded
+// zero point zp of an 8-bit output are one floor division of the 64-bit product p = x M:
+//   result + zp = floor((p + A - [c] E) / 2^S),   A = R + zp 2^S
+//   double_rounding       R = 2^30 + h 2^31, E = e 2^31, c: p < -2^30   (h = 2^(r-1), e = 1 for r > 0,
+//   double_rounding_up    R = 2^30 + h 2^31, E = 0                        h = e = 0 for r = 0)
+//   single_rounding       R = 2^(S-1),       E = 0
+//   single_rounding_away  R = 2^(S-1),       E = 1,       c: p < 0
+// For the double roundings, SRDHM(x, M) = y = floor((p + 2^30) / 2^31) (rounding_doubling_high_mul), the
+// last shift is floor((y + h - [y < 0] e) / 2^r) (ties away) or floor((y + h) / 2^r) (ties up), y < 0
+// exactly when p < -2^30, and floor((floor(a / m) + c) / k) = floor((a + c m) / (m k)) for an integer c and
+// m, k > 0; the single roundings are their definition. In int64 this is exact when |x| <= 2^30 (|p| < 2^61)
+// and |zp| 2^S <= 2^61, and the result fits int32.
+// With S >= 32 (r >= 1) the division is two steps, floor(floor(Z / 2^32) / 2^(S-32)): the high halves of
+// the even and odd products Z (one vpermt2d gathers them into their lanes) shifted right by S - 32 in
+// 32-bit lanes (vpsravd). The correction [c] E then moves into the 32-bit lanes too, from the low halves
+// l of Z0 = p + A (a second vpermt2d) and the sign of x: floor((Z0 - 2^31) / 2^32) = hi(Z0) - [l < 2^31]
+// and floor((Z0 - 1) / 2^32) = hi(Z0) - [l == 0]; c is x < 0 where M > 2^30 (double_rounding) or M > 0
+// (single_rounding_away). Per 16 outputs: 7 instructions (two vpmuldq) for the roundings without a
+// correction and 11 with one, where the 32-bit form takes 15 and then 3 for the zero point and the
+// clamp. The clamp to [L, H] is the packs where [L, H] is all of int8 / uint8, else vpmaxsd / vpminsd.
 struct alignas(64) fixed_point_packs {
-  fixed_point_packs_half even, odd;
+  __m512i multiplier;      // M per lane (vpmuldq reads the even lanes)
+  __m512i multiplier_odd;  // the odd lanes' M in the even lanes
+  __m512i add_even;        // A of the even lanes, in 64-bit lanes
+  __m512i add_odd;         // A of the odd lanes
+  __m512i shift;           // S - 32 per lane
+  __m512i lo, hi;          // the clamp [L, H] after the zero point
+  bool full_range;         // [L, H] is all of Out's range: the packs clamp
 };
 
-/// Whether the fast evaluator of Prepared, after the bias fold, is the double-rounding fixed point then the
-/// folded zero point and clamps, and Out is 8-bit: the pipelines whose kernels may store through
+template <class P>
+struct fixed_point_stage_rounding {
+  using type = void;
+};
+template <class R>
+struct fixed_point_stage_rounding<prepared_fixed_point<R>> {
+  using type = R;
+};
+
+template <class R>
+inline constexpr bool has_fixed_point_packs_form_v =
+    std::is_same_v<R, double_rounding> || std::is_same_v<R, double_rounding_up> ||
+    std::is_same_v<R, single_rounding> || std::is_same_v<R, single_rounding_away>;
+
+/// Whether the fast evaluator of Prepared, after the bias fold, is a TFLite fixed point then the folded
+/// zero point and clamps, and Out is 8-bit: the pipelines whose kernels may store through
 /// prepare_fixed_point_packs's form.
 template <class Prepared, class Out>
 constexpr bool has_fixed_point_packs_epilogue() {
   constexpr std::size_t s = first_stage_after_bias_fold<true, Prepared>();
   if constexpr (sizeof(Out) == 1 && std::tuple_size_v<Prepared> == s + 2) {
-    return std::is_same_v<std::tuple_element_t<s, Prepared>, prepared_fixed_point<double_rounding>> &&
-           std::is_same_v<std::tuple_element_t<s + 1, Prepared>, prepared_add_constant>;
+    using R = typename fixed_point_stage_rounding<std::tuple_element_t<s, Prepared>>::type;
+    if constexpr (!std::is_void_v<R>) {
+      return has_fixed_point_packs_form_v<R> && std::is_same_v<std::tuple_element_t<s + 1, Prepared>, prepared_add_constant>;
+    } else {
+      return false;
+    }
   } else {
     return false;
   }
 }
 
+/// The rounding of stage s of Prepared (for has_fixed_point_packs_epilogue pipelines).
+template <class Prepared, std::size_t S>
+using fixed_point_rounding_t = typename fixed_point_stage_rounding<std::tuple_element_t<S, Prepared>>::type;
+
 /// The constants of the 64-bit form (above) for stages fp, tail of an Out pipeline whose accumulators
 /// (the bias included) are at most `bound` in magnitude; false, leaving k unspecified, where the form is
-/// not exact: fp not plain, a clamp short of Out's whole range, bound > 2^30, or |zp| 2^(31+r) > 2^61.
-template <class Out>
-QSPARSE_TARGET_AVX512 inline bool prepare_fixed_point_packs(const prepared_fixed_point<double_rounding>& fp,
+/// not exact: fp not plain, a right shift of 0, bound > 2^30, |zp| 2^S > 2^61, a multiplier without the
+/// correction's sign condition, or a clamp outside Out's range.
+template <class Out, class R>
+QSPARSE_TARGET_AVX512 inline bool prepare_fixed_point_packs(const prepared_fixed_point<R>& fp,
                                                             const prepared_add_constant& tail, std::int64_t bound,
                                                             fixed_point_packs& k) {
+  static_assert(has_fixed_point_packs_form_v<R>, "qsparse: a rounding without the 64-bit form");
   const std::int64_t zp = _mm512_cvtsi512_si32(tail.value);
   const std::int64_t low = _mm512_cvtsi512_si32(tail.lo) + zp, high = _mm512_cvtsi512_si32(tail.hi) + zp;
-  if (!fp.plain || low != std::numeric_limits<Out>::min() || high != std::numeric_limits<Out>::max() ||
+  if (!fp.plain || low < std::numeric_limits<Out>::min() || high > std::numeric_limits<Out>::max() || low > high ||
       bound > (std::int64_t{1} << 30))
     return false;
-  alignas(64) std::int32_t multiplier[16], right[16];
-  _mm512_store_si512(multiplier, fp.multiplier);
-  _mm512_store_si512(right, fp.right);
-  alignas(64) std::int64_t m[2][8], add[2][8], fix[2][8], shift[2][8];
-  const std::uint64_t magnitude = static_cast<std::uint64_t>(zp < 0 ? -zp : zp);
-  for (int lane = 0; lane < 16; ++lane) {
-    const int r = right[lane];  // in [0, 31]
-    if (magnitude > (std::uint64_t{1} << (30 - std::min(r, 30))) || (r > 30 && magnitude != 0)) return false;
-    const int half = lane & 1, q = lane >> 1;
-    m[half][q] = multiplier[lane];
-    add[half][q] = (std::int64_t{1} << 30) + (r > 0 ? std::int64_t{1} << (r + 30) : 0) +
-                   static_cast<std::int64_t>(static_cast<std::uint64_t>(zp) << (31 + r));
-    fix[half][q] = r > 0 ? std::int64_t{1} << 31 : 0;
-    shift[half][q] = 31 + r;
+  // Vector code: kernels prepare this once per panel, for deep K once per tile.
+  // The largest right shift with |zp| 2^(31+r) <= 2^61: 30 - b for the least b with |zp| <= 2^b.
+  const auto magnitude = static_cast<std::uint64_t>(zp < 0 ? -zp : zp);
+  const int r_max = magnitude == 0 ? 31 : (magnitude == 1 ? 30 : 30 - (64 - __builtin_clzll(magnitude - 1)));
+  const __m512i r = fp.right;  // in [0, 31]
+  __mmask16 ok = _mm512_cmpgt_epi32_mask(r, _mm512_setzero_si512()) &
+                 _mm512_cmpgt_epi32_mask(_mm512_set1_epi32(r_max + 1), r);
+  if constexpr (std::is_same_v<R, double_rounding>) {
+    ok &= _mm512_cmpgt_epi32_mask(fp.multiplier, _mm512_set1_epi32(1 << 30));
+  } else if constexpr (std::is_same_v<R, single_rounding_away>) {
+    ok &= _mm512_cmpgt_epi32_mask(fp.multiplier, _mm512_setzero_si512());
   }
-  fixed_point_packs_half* halves[2] = {&k.even, &k.odd};
-  for (int half = 0; half < 2; ++half) {
-    halves[half]->multiplier = _mm512_load_si512(m[half]);
-    halves[half]->add = _mm512_load_si512(add[half]);
-    halves[half]->fix = _mm512_load_si512(fix[half]);
-    halves[half]->shift = _mm512_load_si512(shift[half]);
-  }
+  if (ok != 0xFFFF) return false;
+  constexpr bool doubled = std::is_same_v<R, double_rounding> || std::is_same_v<R, double_rounding_up>;
+  // A = [2^30] + 2^(30+r) + zp 2^(31+r) per 64-bit lane.
+  const __m512i one = _mm512_set1_epi64(1), two_zp = _mm512_set1_epi64(2 * zp), thirty = _mm512_set1_epi64(30);
+  const __m512i base = _mm512_set1_epi64(doubled ? std::int64_t{1} << 30 : 0);
+  const __m512i count_even = _mm512_add_epi64(_mm512_and_si512(r, _mm512_set1_epi64(0xFFFFFFFF)), thirty);
+  const __m512i count_odd = _mm512_add_epi64(_mm512_srli_epi64(r, 32), thirty);
+  k.multiplier = fp.multiplier;
+  k.multiplier_odd = _mm512_srli_epi64(fp.multiplier, 32);
+  k.add_even = _mm512_add_epi64(_mm512_add_epi64(base, _mm512_sllv_epi64(one, count_even)),
+                                _mm512_sllv_epi64(two_zp, count_even));
+  k.add_odd = _mm512_add_epi64(_mm512_add_epi64(base, _mm512_sllv_epi64(one, count_odd)),
+                               _mm512_sllv_epi64(two_zp, count_odd));
+  k.shift = _mm512_sub_epi32(r, _mm512_set1_epi32(1));
+  k.lo = _mm512_set1_epi32(static_cast<std::int32_t>(low));
+  k.hi = _mm512_set1_epi32(static_cast<std::int32_t>(high));
+  k.full_range = low == std::numeric_limits<Out>::min() && high == std::numeric_limits<Out>::max();
   return true;
 }
 
-/// RDBPOT(SRDHM(x, M), r) + zp per lane by the 64-bit form, for the packs to clamp (k from
+/// The fixed point of rounding R plus zp per lane by the 64-bit form, unclamped (k from
 /// prepare_fixed_point_packs).
-QSPARSE_TARGET_AVX512 inline __m512i fixed_point_offset(__m512i x, const fixed_point_packs& k) {
-  const __m512i limit = _mm512_set1_epi64(-(std::int64_t{1} << 30));
-  const __m512i even = _mm512_mul_epi32(x, k.even.multiplier);
-  const __m512i odd = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), k.odd.multiplier);
-  const __m512i e = _mm512_mask_sub_epi64(_mm512_add_epi64(even, k.even.add), _mm512_cmplt_epi64_mask(even, limit),
-                                         _mm512_add_epi64(even, k.even.add), k.even.fix);
-  const __m512i o = _mm512_mask_sub_epi64(_mm512_add_epi64(odd, k.odd.add), _mm512_cmplt_epi64_mask(odd, limit),
-                                         _mm512_add_epi64(odd, k.odd.add), k.odd.fix);
-  return _mm512_mask_blend_epi32(0xAAAA, _mm512_srav_epi64(e, k.even.shift),
-                                 _mm512_slli_epi64(_mm512_srav_epi64(o, k.odd.shift), 32));
+template <class R>
+QSPARSE_TARGET_AVX512 inline __attribute__((always_inline)) __m512i fixed_point_offset(__m512i x,
+                                                                                      const fixed_point_packs& k) {
+  const __m512i high_halves = _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+  const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(x, k.multiplier), k.add_even);
+  const __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), k.multiplier_odd), k.add_odd);
+  __m512i h = _mm512_permutex2var_epi32(even, high_halves, odd);
+  if constexpr (std::is_same_v<R, double_rounding> || std::is_same_v<R, single_rounding_away>) {
+    const __m512i low_halves = _mm512_setr_epi32(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+    const __m512i l = _mm512_permutex2var_epi32(even, low_halves, odd);
+    __mmask16 fix;
+    if constexpr (std::is_same_v<R, double_rounding>) {
+      fix = _mm512_movepi32_mask(_mm512_andnot_si512(l, x));  // x < 0 and l < 2^31
+    } else {
+      fix = _mm512_mask_testn_epi32_mask(_mm512_movepi32_mask(x), l, l);  // x < 0 and l == 0
+    }
+    h = _mm512_mask_sub_epi32(h, fix, h, _mm512_set1_epi32(1));
+  }
+  return _mm512_srav_epi32(h, k.shift);
+}
+
+/// fixed_point_offset clamped to [L, H] (when Clamp; the packs clamp all of Out's range).
+template <class R, bool Clamp>
+QSPARSE_TARGET_AVX512 inline __attribute__((always_inline)) __m512i fixed_point_offset_clamp(__m512i x, const fixed_point_packs& k) {
+  const __m512i v = fixed_point_offset<R>(x, k);
+  if constexpr (Clamp) {
+    return _mm512_min_epi32(_mm512_max_epi32(v, k.lo), k.hi);
+  } else {
+    return v;
+  }
 }
 
 /// Applies prepared stages to 16 accumulators of one row and stores the lanes in `mask` as Out, by the

@@ -86,8 +86,9 @@ struct gemm_u8s8_s32_4x32c4 {
   /// How a panel's tiles finish: the generic evaluator, the fast one, or, for 32 whole columns of an
   /// avx512::has_packs_epilogue() pipeline where avx512::packs_clamp_exact holds, round_scale and packs
   /// that clamp (packs_constants in registers), or of an avx512::has_fixed_point_packs_epilogue() pipeline
-  /// where avx512::prepare_fixed_point_packs succeeds, TFLite's fixed point in 64-bit lanes and packs that
-  /// clamp (avx512::fixed_point_packs of columns 0-15 and 16-31).
+  /// (any of TFLite's roundings) where avx512::prepare_fixed_point_packs succeeds with all of Out's range,
+  /// TFLite's fixed point in 64-bit lanes and packs that clamp (avx512::fixed_point_packs of columns 0-15
+  /// and 16-31).
   enum class epilogue { generic, fast, packs_clamp, fixed_point_packs };
 
   struct alignas(64) packs_constants {
@@ -148,12 +149,14 @@ struct gemm_u8s8_s32_4x32c4 {
       }
     }
     if constexpr (E == epilogue::fixed_point_packs) {
+      using R = avx512::fixed_point_rounding_t<Prepared, first_stage<true, Prepared>()>;
 #pragma GCC unroll 4
       for (int r = 0; r < MR; r += 2) {
         const int r1 = r + 1 < MR ? r + 1 : r;
-        avx512::store_rows_as_bytes(avx512::fixed_point_offset(acc[r][0], f[0]), avx512::fixed_point_offset(acc[r][1], f[1]),
-                                    avx512::fixed_point_offset(acc[r1][0], f[0]),
-                                    avx512::fixed_point_offset(acc[r1][1], f[1]), dst + r * ldd,
+        avx512::store_rows_as_bytes(avx512::fixed_point_offset<R>(acc[r][0], f[0]),
+                                    avx512::fixed_point_offset<R>(acc[r][1], f[1]),
+                                    avx512::fixed_point_offset<R>(acc[r1][0], f[0]),
+                                    avx512::fixed_point_offset<R>(acc[r1][1], f[1]), dst + r * ldd,
                                     r1 != r ? dst + r1 * ldd : nullptr);
       }
       return;
@@ -243,7 +246,8 @@ struct gemm_u8s8_s32_4x32c4 {
                 avx512::prepare_fixed_point_packs<out_type>(std::get<s>(p0), std::get<s + 1>(p0), bound + bias_magnitude,
                                                             f[0]) &&
                 avx512::prepare_fixed_point_packs<out_type>(std::get<s>(p1), std::get<s + 1>(p1), bound + bias_magnitude,
-                                                            f[1])) {
+                                                            f[1]) &&
+                f[0].full_range && f[1].full_range) {
               run_panel<GY, GX, Flip, epilogue::fixed_point_packs>(g, w, init0, init1, p0, p1, packs_constants(), f,
                                                                    mask0, mask1, second, n0);
               continue;

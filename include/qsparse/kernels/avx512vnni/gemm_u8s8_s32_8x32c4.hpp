@@ -137,7 +137,9 @@ struct alignas(64) panel_epilogue {
   Prepared prepared[2];
   __m512i init[2];
   __mmask16 mask[2];
+  avx512::fixed_point_packs fixed[2];  // TFLite's fixed point in 64-bit lanes, when fixed_mode != 0
   int halves;  // 1 or 2: how many 16-column halves hold columns
+  int fixed_mode;  // 0: not that form; 1: it, 32 whole columns clamped by packs; 2: it, clamped, masked stores
   bool fast;   // avx512::store_prepared_fast is exact for both halves
   Out* dst;    // row r of the tile at dst + r * ldd
   std::ptrdiff_t ldd;
@@ -175,13 +177,68 @@ QSPARSE_TARGET_AVX512_VNNI inline auto prepare_panel_epilogue(const output_pipel
     e.prepared[j] = avx512::prepare(pipeline, n0 + 16 * j, e.mask[j], bound);
     e.fast = e.fast && avx512::fast_path_exact(e.prepared[j]);
   }
+  std::int64_t bias_magnitude = 0;
   if constexpr (gemm_u8s8_s32_4x32c4::first_stage<true, prepared_type>() == 1) {
-    if (e.fast)  // exact: the fast path is only taken when |acc| + |bias| fits int32; int32 adds wrap
-      for (int j = 0; j < e.halves; ++j) e.init[j] = _mm512_add_epi32(e.init[j], std::get<0>(e.prepared[j]).value);
+    if (e.fast) {  // exact: the fast path is only taken when |acc| + |bias| fits int32; int32 adds wrap
+      for (int j = 0; j < e.halves; ++j) {
+        e.init[j] = _mm512_add_epi32(e.init[j], std::get<0>(e.prepared[j]).value);
+        bias_magnitude = std::max(bias_magnitude, avx512::max_magnitude(std::get<0>(e.prepared[j]).value));
+      }
+    }
+  }
+  e.fixed_mode = 0;
+  if constexpr (avx512::has_fixed_point_packs_epilogue<prepared_type, Out>()) {
+    constexpr std::size_t s = gemm_u8s8_s32_4x32c4::first_stage<true, prepared_type>();
+    bool exact = e.fast;
+    bool full = columns == 32;  // not from e.mask: two 16-bit stores read back as one load stall
+    for (int j = 0; j < e.halves && exact; ++j) {
+      exact = avx512::prepare_fixed_point_packs<Out>(std::get<s>(e.prepared[j]), std::get<s + 1>(e.prepared[j]),
+                                                     bound + bias_magnitude, e.fixed[j]);
+      full = full && exact && e.fixed[j].full_range;
+    }
+    if (exact) e.fixed_mode = full ? 1 : 2;
+    if (e.halves == 1) e.fixed[1] = e.fixed[0];
   }
   e.dst = nullptr;
   e.ldd = ldd;
   return e;
+}
+
+/// Row r, half j of a tile in memory (32 accumulators per row) plus the row term when given.
+QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) __m512i tile_row(const std::int32_t* tile,
+                                                                                 const std::int32_t* row_term, int r,
+                                                                                 int j) {
+  const __m512i v = _mm512_load_si512(tile + r * 32 + 16 * j);
+  return row_term != nullptr ? _mm512_add_epi32(v, _mm512_set1_epi32(row_term[r])) : v;
+}
+
+/// store_tile by TFLite's fixed point in 64-bit lanes (avx512::fixed_point_offset, e.fixed_mode != 0): two rows
+/// of 32 whole columns at a time through packs that clamp (e.fixed_mode == 1), else clamped and stored per half.
+template <int MR, class Prepared, class Out>
+QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void store_tile_fixed_point(
+    const std::int32_t* tile, const std::int32_t* row_term, const panel_epilogue<Prepared, Out>& e) {
+  using R = avx512::fixed_point_rounding_t<Prepared, gemm_u8s8_s32_4x32c4::first_stage<true, Prepared>()>;
+  Out* const dst = e.dst;
+  const std::ptrdiff_t ldd = e.ldd;
+  const avx512::fixed_point_packs f0 = e.fixed[0], f1 = e.fixed[1];
+  if (e.fixed_mode == 1) {
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; r += 2) {
+      const int r1 = r + 1 < MR ? r + 1 : r;
+      avx512::store_rows_as_bytes(avx512::fixed_point_offset<R>(tile_row(tile, row_term, r, 0), f0), avx512::fixed_point_offset<R>(tile_row(tile, row_term, r, 1), f1),
+                                  avx512::fixed_point_offset<R>(tile_row(tile, row_term, r1, 0), f0),
+                                  avx512::fixed_point_offset<R>(tile_row(tile, row_term, r1, 1), f1), dst + r * ldd,
+                                  r1 != r ? dst + r1 * ldd : nullptr);
+    }
+    return;
+  }
+  for (int j = 0; j < e.halves; ++j) {
+    const avx512::fixed_point_packs& f = j == 0 ? f0 : f1;
+    const __mmask16 mask = e.mask[j];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r)
+      avx512::store_lanes(avx512::fixed_point_offset_clamp<R, true>(tile_row(tile, row_term, r, j), f), mask, dst + r * ldd + 16 * j);
+  }
 }
 
 /// The epilogue of one tile: the accumulators (in `tile`, 32 per row, started at e.init) plus the row
@@ -192,6 +249,9 @@ QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void store_tile
                                                                                 const panel_epilogue<Prepared, Out>& e) {
   Out* const dst = e.dst;  // locals: the stores through dst could alias e as far as the compiler knows
   const std::ptrdiff_t ldd = e.ldd;
+  if constexpr (Fast && avx512::has_fixed_point_packs_epilogue<Prepared, Out>()) {
+    if (e.fixed_mode != 0) return store_tile_fixed_point<MR>(tile, row_term, e);
+  }
   for (int j = 0; j < e.halves; ++j) {
     const Prepared prepared = e.prepared[j];
     const __mmask16 mask = e.mask[j];
