@@ -40,6 +40,20 @@ inline float32x4_t clamped_levels(float32x4_t x, float32x4_t scale_or_inverse, f
   return vminq_f32(vmaxq_f32(r, lo), hi);
 }
 
+/// The parameters of 4 channel-wise lanes: scale, what x is multiplied or divided by, and the level range
+/// [qmin - zp, qmax - zp] as float.
+template <class Rounding, class Storage>
+struct channel_lanes {
+  float32x4_t scale, scale_or_inverse, lo, hi;
+  channel_lanes(const float* s, const std::int32_t* z) {
+    const int32x4_t zp = vld1q_s32(z);
+    scale = vld1q_f32(s);
+    scale_or_inverse = Rounding::multiplies_by_reciprocal ? vdivq_f32(vdupq_n_f32(1.0f), scale) : scale;
+    lo = vcvtq_f32_s32(vsubq_s32(vdupq_n_s32(storage_traits<Storage>::qmin), zp));
+    hi = vcvtq_f32_s32(vsubq_s32(vdupq_n_s32(storage_traits<Storage>::qmax), zp));
+  }
+};
+
 /// Four 0/1 bytes from an all-ones / all-zeros lane mask.
 inline void store_mask(std::uint8_t* mask, uint32x4_t pass) {
   const uint16x4_t halves = vmovn_u32(pass);
@@ -84,19 +98,12 @@ void fake_quantize_channelwise(const float* x, float* y, std::uint8_t* mask, std
   using namespace fake_quant_detail;
   static_assert(sizeof(typename storage_traits<Storage>::value_type) <= 2,
                 "neon::fake_quantize_channelwise: 8- and 16-bit storage only");
-  const int32x4_t qmin = vdupq_n_s32(storage_traits<Storage>::qmin);
-  const int32x4_t qmax = vdupq_n_s32(storage_traits<Storage>::qmax);
-  const float32x4_t one = vdupq_n_f32(1.0f);
   std::ptrdiff_t i = 0;
   for (; i + 4 <= n; i += 4) {
-    const int32x4_t zp = vld1q_s32(zero_point + i);
-    const float32x4_t sc = vld1q_f32(scale + i);
-    const float32x4_t s = Rounding::multiplies_by_reciprocal ? vdivq_f32(one, sc) : sc;
-    const float32x4_t lo = vcvtq_f32_s32(vsubq_s32(qmin, zp));
-    const float32x4_t hi = vcvtq_f32_s32(vsubq_s32(qmax, zp));
+    const channel_lanes<Rounding, Storage> c(scale + i, zero_point + i);
     uint32x4_t pass;
-    const float32x4_t r = clamped_levels<Rounding>(vld1q_f32(x + i), s, lo, hi, pass);
-    vst1q_f32(y + i, dequantized(r, sc));
+    const float32x4_t r = clamped_levels<Rounding>(vld1q_f32(x + i), c.scale_or_inverse, c.lo, c.hi, pass);
+    vst1q_f32(y + i, dequantized(r, c.scale));
     if (mask != nullptr) store_mask(mask + i, pass);
   }
   scalar::fake_quantize_channelwise<Rounding, Storage>(x + i, y + i, mask != nullptr ? mask + i : nullptr, n - i,
@@ -123,18 +130,11 @@ template <class Rounding, class Storage>
 void fake_quantize_backward_channelwise(const float* x, const float* dy, float* dx, std::ptrdiff_t n,
                                         const float* scale, const std::int32_t* zero_point) {
   using namespace fake_quant_detail;
-  const int32x4_t qmin = vdupq_n_s32(storage_traits<Storage>::qmin);
-  const int32x4_t qmax = vdupq_n_s32(storage_traits<Storage>::qmax);
-  const float32x4_t one = vdupq_n_f32(1.0f);
   std::ptrdiff_t i = 0;
   for (; i + 4 <= n; i += 4) {
-    const int32x4_t zp = vld1q_s32(zero_point + i);
-    const float32x4_t sc = vld1q_f32(scale + i);
-    const float32x4_t s = Rounding::multiplies_by_reciprocal ? vdivq_f32(one, sc) : sc;
-    const float32x4_t lo = vcvtq_f32_s32(vsubq_s32(qmin, zp));
-    const float32x4_t hi = vcvtq_f32_s32(vsubq_s32(qmax, zp));
+    const channel_lanes<Rounding, Storage> c(scale + i, zero_point + i);
     uint32x4_t pass;
-    (void)clamped_levels<Rounding>(vld1q_f32(x + i), s, lo, hi, pass);
+    (void)clamped_levels<Rounding>(vld1q_f32(x + i), c.scale_or_inverse, c.lo, c.hi, pass);
     vst1q_f32(dx + i, gated(vld1q_f32(dy + i), pass));
   }
   scalar::fake_quantize_backward_channelwise<Rounding, Storage>(x + i, dy + i, dx + i, n - i, scale + i,
