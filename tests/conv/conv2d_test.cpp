@@ -49,8 +49,19 @@ std::vector<A> random_values(std::size_t n, std::mt19937& rng, int mode = 0) {
   return v;
 }
 
+std::vector<isa_level> exercised;
+
+/// The ISAs a check runs on: every one this CPU has (one reference result compared with each), or one.
+struct isas {
+  std::vector<isa_level> levels;
+  isas() : levels(testing::supported_levels()) {}
+  isas(isa_level one) : levels{one} {}  // NOLINT: a single level converts
+};
+
+/// Runs conv2d on random (or `mode`'s edge) values for each ISA of `on`, under that ISA's ceiling, and
+/// reference_conv2d once; requires every output equal to the reference's, bit for bit.
 template <class A, class Pipeline>
-void check_layer(isa_level isa, const layer& l, std::int32_t in_zp, std::int32_t w_zp, const Pipeline& pl,
+void check_layer(const isas& on, const layer& l, std::int32_t in_zp, std::int32_t w_zp, const Pipeline& pl,
                  std::mt19937& rng, int mode = 0, const context& ctx = context{}) {
   using out_t = typename Pipeline::output_type;
   const index_t cg = l.c_in / l.groups;
@@ -60,17 +71,22 @@ void check_layer(isa_level isa, const layer& l, std::int32_t in_zp, std::int32_t
   const auto w_view = make_view(static_cast<const std::int8_t*>(w.data()), l.c_out, l.k_h, l.k_w, cg);
   const conv_geometry g = conv_output_geometry(l.p, l.h, l.w, l.k_h, l.k_w, "test");
   const std::size_t out_size = static_cast<std::size_t>(l.batch * g.out_h * g.out_w * l.c_out);
-  std::vector<out_t> got(out_size, out_t(77)), want(out_size, out_t(55));
-  const auto packed = pack_conv2d_weights(w_view, w_zp, l.groups, isa);
-  conv2d(ctx, quantized(in_view, in_zp), packed, make_view(got.data(), l.batch, g.out_h, g.out_w, l.c_out), l.p, pl);
+  std::vector<out_t> want(out_size, out_t(55));
   reference_conv2d(quantized(in_view, in_zp), quantized(w_view, w_zp), l.groups,
                    make_view(want.data(), l.batch, g.out_h, g.out_w, l.c_out), l.p, pl);
-  INFO(selected_kernel_name(packed, l.p) << " N=" << l.batch << " H=" << l.h << " W=" << l.w << " Cin=" << l.c_in
-                                    << " Cout=" << l.c_out << " k=" << l.k_h << "x" << l.k_w << " groups=" << l.groups
-                                    << " stride=" << l.p.stride_h << "," << l.p.stride_w << " dilation="
-                                    << l.p.dilation_h << "," << l.p.dilation_w << " pad=" << int(l.p.pad.kind)
-                                    << " in_zp=" << in_zp << " w_zp=" << w_zp << " mode=" << mode);
-  REQUIRE(std::memcmp(got.data(), want.data(), out_size * sizeof(out_t)) == 0);
+  for (isa_level isa : on.levels) {
+    scoped_isa_ceiling ceiling(isa);
+    if (std::find(exercised.begin(), exercised.end(), isa) == exercised.end()) exercised.push_back(isa);
+    std::vector<out_t> got(out_size, out_t(77));
+    const auto packed = pack_conv2d_weights(w_view, w_zp, l.groups, isa);
+    conv2d(ctx, quantized(in_view, in_zp), packed, make_view(got.data(), l.batch, g.out_h, g.out_w, l.c_out), l.p, pl);
+    INFO(selected_kernel_name(packed, l.p) << " N=" << l.batch << " H=" << l.h << " W=" << l.w << " Cin=" << l.c_in
+                                      << " Cout=" << l.c_out << " k=" << l.k_h << "x" << l.k_w << " groups=" << l.groups
+                                      << " stride=" << l.p.stride_h << "," << l.p.stride_w << " dilation="
+                                      << l.p.dilation_h << "," << l.p.dilation_w << " pad=" << int(l.p.pad.kind)
+                                      << " in_zp=" << in_zp << " w_zp=" << w_zp << " mode=" << mode);
+    REQUIRE(std::memcmp(got.data(), want.data(), out_size * sizeof(out_t)) == 0);
+  }
 }
 
 std::vector<layer> random_layers(std::mt19937& rng, int count) {
@@ -105,19 +121,17 @@ std::vector<layer> random_layers(std::mt19937& rng, int count) {
   return layers;
 }
 
-std::vector<isa_level> exercised;
-
 /// TFLite's optimized rounding (double, last shift ties up) and its reference FULLY_CONNECTED's (one
 /// rounding, ties away), beside the reference CONV_2D's double rounding of int8_pipeline: each has its
 /// own 64-bit form in the VNNI epilogues (avx512::fixed_point_offset).
-void check_fixed_point_roundings(isa_level isa, const layer& l, const testing::column_params& pc, std::mt19937& rng) {
-  check_layer<std::int8_t>(isa, l, -7, 0,
+void check_fixed_point_roundings(const isas& on, const layer& l, const testing::column_params& pc, std::mt19937& rng) {
+  check_layer<std::int8_t>(on, l, -7, 0,
                            pipeline(bias_add{pc.bias.data()},
                                     requantize_fixed_point_per_channel<double_rounding_up>{pc.multipliers.data(),
                                                                                            pc.shifts.data()},
                                     add_zero_point{-7}, clamp{-128, 127}, saturating_cast<std::int8_t>{}),
                            rng);
-  check_layer<std::uint8_t>(isa, l, 131, 0,
+  check_layer<std::uint8_t>(on, l, 131, 0,
                             pipeline(bias_add{pc.bias.data()},
                                      requantize_fixed_point_per_channel<single_rounding_away>{pc.multipliers.data(),
                                                                                               pc.shifts.data()},
@@ -130,18 +144,14 @@ void check_fixed_point_roundings(isa_level isa, const layer& l, const testing::c
 TEST_CASE("conv2d: random layer shapes equal the reference on every ISA", "[conv][conv2d]") {
   std::mt19937 rng(11);
   const auto layers = random_layers(rng, 60);
-  for (isa_level isa : testing::supported_levels()) {
-    scoped_isa_ceiling ceiling(isa);
-    exercised.push_back(isa);
-    for (const layer& l : layers) {
-      const auto pc = per_channel(l.c_out, rng);
-      check_layer<std::int8_t>(isa, l, -5, 0, pc.int8_pipeline(3), rng);
-    }
-    // uint8 activations and a weight zero point.
-    for (std::size_t i = 0; i < layers.size(); i += 6) {
-      const auto pc = per_channel(layers[i].c_out, rng);
-      check_layer<std::uint8_t>(isa, layers[i], 131, 3, pc.int8_pipeline(-9), rng);
-    }
+  for (const layer& l : layers) {
+    const auto pc = per_channel(l.c_out, rng);
+    check_layer<std::int8_t>(isas{}, l, -5, 0, pc.int8_pipeline(3), rng);
+  }
+  // uint8 activations and a weight zero point.
+  for (std::size_t i = 0; i < layers.size(); i += 6) {
+    const auto pc = per_channel(layers[i].c_out, rng);
+    check_layer<std::uint8_t>(isas{}, layers[i], 131, 3, pc.int8_pipeline(-9), rng);
   }
 }
 
@@ -164,13 +174,10 @@ TEST_CASE("conv2d: 1x1 (direct and strided), 1xN, Nx1 and deep layers", "[conv][
   layers.push_back(make(1, 23, 21, 3, 32, 3, 3, 2, padding::same()));      // the stem's shape
   layers.push_back(make(1, 45, 40, 8, 16, 3, 3, 1, padding::same()));      // several im2col chunks
   layers.push_back(make(1, 8, 8, 64, 64, 3, 3, 1, padding::same(), 64));   // groups = channels
-  for (isa_level isa : testing::supported_levels()) {
-    scoped_isa_ceiling ceiling(isa);
-    for (const layer& l : layers) {
-      const auto pc = per_channel(l.c_out, rng);
-      check_layer<std::int8_t>(isa, l, 17, 0, pc.int8_pipeline(-1), rng);
-      check_layer<std::int8_t>(isa, l, -3, 0, pc.float_int8_pipeline(-6), rng);
-    }
+  for (const layer& l : layers) {
+    const auto pc = per_channel(l.c_out, rng);
+    check_layer<std::int8_t>(isas{}, l, 17, 0, pc.int8_pipeline(-1), rng);
+    check_layer<std::int8_t>(isas{}, l, -3, 0, pc.float_int8_pipeline(-6), rng);
   }
 }
 
@@ -179,37 +186,34 @@ TEST_CASE("conv2d: full-range inputs, extreme zero points, every output type", "
   layer l{1, 6, 7, 12, 21, 3, 3, 1, conv2d_params{}};
   l.p.pad = padding::same();
   l.p.stride_w = 2;
-  for (isa_level isa : testing::supported_levels()) {
-    scoped_isa_ceiling ceiling(isa);
-    for (int mode = 1; mode <= 3; ++mode) {
-      for (std::int32_t zp : {-128, 127}) {
-        const auto pc = per_channel(l.c_out, rng, -20.0, 2.0);  // multipliers up to 4: outputs saturate
-        check_layer<std::int8_t>(isa, l, zp, 0, pc.int8_pipeline(0), rng, mode);
-        check_layer<std::int8_t>(isa, l, zp, zp == 127 ? -128 : 127, pc.int8_pipeline(-128), rng, mode);
-      }
-      const auto pc = per_channel(l.c_out, rng);
-      check_layer<std::uint8_t>(isa, l, 0, 0, pc.int8_pipeline(5), rng, mode);
-      check_layer<std::uint8_t>(isa, l, 255, -128, pc.int8_pipeline(5), rng, mode);
+  for (int mode = 1; mode <= 3; ++mode) {
+    for (std::int32_t zp : {-128, 127}) {
+      const auto pc = per_channel(l.c_out, rng, -20.0, 2.0);  // multipliers up to 4: outputs saturate
+      check_layer<std::int8_t>(isas{}, l, zp, 0, pc.int8_pipeline(0), rng, mode);
+      check_layer<std::int8_t>(isas{}, l, zp, zp == 127 ? -128 : 127, pc.int8_pipeline(-128), rng, mode);
     }
     const auto pc = per_channel(l.c_out, rng);
-    check_layer<std::int8_t>(isa, l, 4, 0, pipeline(), rng);  // raw int32
-    check_layer<std::int8_t>(isa, l, 4, 0, pipeline(bias_add{pc.bias.data()}, requantize_float_per_channel{pc.scales.data()},
-                                                     add_zero_point{100}, saturating_cast<std::uint8_t>{}),
-                             rng);
-    check_layer<std::int8_t>(isa, l, 4, 0, pipeline(bias_add{pc.bias.data()}, requantize_float{0.001f},
-                                                     saturating_cast<std::int16_t>{}),
-                             rng);
-    std::vector<float> fbias(static_cast<std::size_t>(l.c_out), 0.25f);
-    check_layer<std::int8_t>(isa, l, 4, 0,
-                             pipeline(dequantize_float_per_channel{pc.scales.data(), fbias.data()}, clamp_float{-1.0f, 6.0f}),
-                             rng);
-    layer grouped = l;
-    grouped.c_in = 12;
-    grouped.c_out = 24;
-    grouped.groups = 4;
-    std::vector<float> grouped_bias(static_cast<std::size_t>(grouped.c_out), -0.75f);
-    check_layer<std::int8_t>(isa, grouped, 4, 0, pipeline(dequantize_float{0.5f, grouped_bias.data()}), rng);
+    check_layer<std::uint8_t>(isas{}, l, 0, 0, pc.int8_pipeline(5), rng, mode);
+    check_layer<std::uint8_t>(isas{}, l, 255, -128, pc.int8_pipeline(5), rng, mode);
   }
+  const auto pc = per_channel(l.c_out, rng);
+  check_layer<std::int8_t>(isas{}, l, 4, 0, pipeline(), rng);  // raw int32
+  check_layer<std::int8_t>(isas{}, l, 4, 0, pipeline(bias_add{pc.bias.data()}, requantize_float_per_channel{pc.scales.data()},
+                                                   add_zero_point{100}, saturating_cast<std::uint8_t>{}),
+                           rng);
+  check_layer<std::int8_t>(isas{}, l, 4, 0, pipeline(bias_add{pc.bias.data()}, requantize_float{0.001f},
+                                                   saturating_cast<std::int16_t>{}),
+                           rng);
+  std::vector<float> fbias(static_cast<std::size_t>(l.c_out), 0.25f);
+  check_layer<std::int8_t>(isas{}, l, 4, 0,
+                           pipeline(dequantize_float_per_channel{pc.scales.data(), fbias.data()}, clamp_float{-1.0f, 6.0f}),
+                           rng);
+  layer grouped = l;
+  grouped.c_in = 12;
+  grouped.c_out = 24;
+  grouped.groups = 4;
+  std::vector<float> grouped_bias(static_cast<std::size_t>(grouped.c_out), -0.75f);
+  check_layer<std::int8_t>(isas{}, grouped, 4, 0, pipeline(dequantize_float{0.5f, grouped_bias.data()}), rng);
 }
 
 namespace {
@@ -450,19 +454,17 @@ TEST_CASE("conv2d: the direct shallow kernel on every kernel-row shape, stride, 
   layers.push_back(layer{3, 70, 31, 3, 32, 3, 3, 1, conv2d_params{}});
   layers.back().p.stride_h = layers.back().p.stride_w = 2;
   layers.back().p.pad = padding::same();
-  for (isa_level isa : testing::supported_levels()) {
-    scoped_isa_ceiling ceiling(isa);
-    for (const layer& l : layers) {
-      const auto pc = per_channel(l.c_out, rng);
-      check_layer<std::int8_t>(isa, l, -5, 0, pc.int8_pipeline(3), rng);
-      check_layer<std::int8_t>(isa, l, 9, 0, pc.float_int8_pipeline(-2), rng);
-      check_layer<std::uint8_t>(isa, l, 140, 0, pc.float_int8_pipeline(4), rng);
-      check_fixed_point_roundings(isa, l, pc, rng);
-      if (isa == isa_level::avx512_vnni) {  // the layers above do run the direct kernel
-        const std::vector<std::int8_t> w(static_cast<std::size_t>(l.c_out * l.k_h * l.k_w * l.c_in));
-        const auto packed = pack_conv2d_weights(make_view(w.data(), l.c_out, l.k_h, l.k_w, l.c_in), 0, 1, isa);
-        CHECK(std::string(selected_kernel_name(packed, l.p)) == "conv_direct_u8s8_s32_4x32c4__avx512vnni");
-      }
+  for (const layer& l : layers) {
+    const auto pc = per_channel(l.c_out, rng);
+    check_layer<std::int8_t>(isas{}, l, -5, 0, pc.int8_pipeline(3), rng);
+    check_layer<std::int8_t>(isas{}, l, 9, 0, pc.float_int8_pipeline(-2), rng);
+    check_layer<std::uint8_t>(isas{}, l, 140, 0, pc.int8_pipeline(4), rng);
+    check_fixed_point_roundings(isas{}, l, pc, rng);
+    if (cpu_supports(isa_level::avx512_vnni)) {  // the layers above do run the direct kernel
+      const std::vector<std::int8_t> w(static_cast<std::size_t>(l.c_out * l.k_h * l.k_w * l.c_in));
+      const auto packed =
+          pack_conv2d_weights(make_view(w.data(), l.c_out, l.k_h, l.k_w, l.c_in), 0, 1, isa_level::avx512_vnni);
+      CHECK(std::string(selected_kernel_name(packed, l.p)) == "conv_direct_u8s8_s32_4x32c4__avx512vnni");
     }
   }
   // The stem: full-range values, extreme zero points, every output type, and a bias too large for the
@@ -470,38 +472,35 @@ TEST_CASE("conv2d: the direct shallow kernel on every kernel-row shape, stride, 
   layer stem{1, 13, 17, 3, 36, 3, 3, 1, conv2d_params{}};
   stem.p.stride_h = stem.p.stride_w = 2;
   stem.p.pad = padding::same();
-  for (isa_level isa : testing::supported_levels()) {
-    scoped_isa_ceiling ceiling(isa);
-    for (int mode = 1; mode <= 3; ++mode) {
-      const auto pc = per_channel(stem.c_out, rng, -20.0, 2.0);
-      for (std::int32_t zp : {-128, 127}) {
-        check_layer<std::int8_t>(isa, stem, zp, 0, pc.int8_pipeline(0), rng, mode);
-        check_layer<std::int8_t>(isa, stem, zp, 0, pc.float_int8_pipeline(-128), rng, mode);
-      }
-      for (std::int32_t zp : {0, 255}) check_layer<std::uint8_t>(isa, stem, zp, 0, pc.float_int8_pipeline(5), rng, mode);
+  for (int mode = 1; mode <= 3; ++mode) {
+    const auto pc = per_channel(stem.c_out, rng, -20.0, 2.0);
+    for (std::int32_t zp : {-128, 127}) {
+      check_layer<std::int8_t>(isas{}, stem, zp, 0, pc.int8_pipeline(0), rng, mode);
+      check_layer<std::int8_t>(isas{}, stem, zp, 0, pc.float_int8_pipeline(-128), rng, mode);
     }
-    const auto pc = per_channel(stem.c_out, rng);
-    check_layer<std::int8_t>(isa, stem, 4, 0, pipeline(), rng);  // raw int32
-    check_layer<std::int8_t>(isa, stem, 4, 0, pipeline(bias_add{pc.bias.data()}, requantize_float_per_channel{pc.scales.data()},
-                                                        add_zero_point{100}, saturating_cast<std::uint8_t>{}),
-                             rng);
-    check_layer<std::uint8_t>(isa, stem, 7, 0, pipeline(bias_add{pc.bias.data()}, requantize_float{0.001f},
-                                                         saturating_cast<std::int16_t>{}),
-                              rng);
-    std::vector<float> fbias(static_cast<std::size_t>(stem.c_out), 0.25f);
-    check_layer<std::int8_t>(isa, stem, 4, 0,
-                             pipeline(dequantize_float_per_channel{pc.scales.data(), fbias.data()}, clamp_float{-1.0f, 6.0f}),
-                             rng);
-    std::vector<std::int32_t> huge(static_cast<std::size_t>(stem.c_out), 5);
-    huge[3] = std::numeric_limits<std::int32_t>::max() - 1000;  // saturates: the fast path must be refused
-    huge[33] = std::numeric_limits<std::int32_t>::min() + 7;
-    for (int mode : {0, 1, 2}) {
-      check_layer<std::int8_t>(isa, stem, -128, 0,
-                               pipeline(bias_add{huge.data()}, requantize_float_per_channel{pc.scales.data()},
-                                        add_zero_point{-3}, saturating_cast<std::int8_t>{}),
-                               rng, mode);
-      check_layer<std::int8_t>(isa, stem, -128, 0, pipeline(bias_add{huge.data()}), rng, mode);
-    }
+    for (std::int32_t zp : {0, 255}) check_layer<std::uint8_t>(isas{}, stem, zp, 0, pc.int8_pipeline(5), rng, mode);
+  }
+  const auto pc = per_channel(stem.c_out, rng);
+  check_layer<std::int8_t>(isas{}, stem, 4, 0, pipeline(), rng);  // raw int32
+  check_layer<std::int8_t>(isas{}, stem, 4, 0, pipeline(bias_add{pc.bias.data()}, requantize_float_per_channel{pc.scales.data()},
+                                                      add_zero_point{100}, saturating_cast<std::uint8_t>{}),
+                           rng);
+  check_layer<std::int8_t>(isas{}, stem, 7, 0, pipeline(bias_add{pc.bias.data()}, requantize_float{0.001f},
+                                                      saturating_cast<std::int16_t>{}),
+                           rng);
+  std::vector<float> fbias(static_cast<std::size_t>(stem.c_out), 0.25f);
+  check_layer<std::int8_t>(isas{}, stem, 4, 0,
+                           pipeline(dequantize_float_per_channel{pc.scales.data(), fbias.data()}, clamp_float{-1.0f, 6.0f}),
+                           rng);
+  std::vector<std::int32_t> huge(static_cast<std::size_t>(stem.c_out), 5);
+  huge[3] = std::numeric_limits<std::int32_t>::max() - 1000;  // saturates: the fast path must be refused
+  huge[33] = std::numeric_limits<std::int32_t>::min() + 7;
+  for (int mode : {0, 1, 2}) {
+    check_layer<std::int8_t>(isas{}, stem, -128, 0,
+                             pipeline(bias_add{huge.data()}, requantize_float_per_channel{pc.scales.data()},
+                                      add_zero_point{-3}, saturating_cast<std::int8_t>{}),
+                             rng, mode);
+    check_layer<std::int8_t>(isas{}, stem, -128, 0, pipeline(bias_add{huge.data()}), rng, mode);
   }
 }
 
@@ -538,51 +537,46 @@ TEST_CASE("conv2d: the gathering GEMM on kernel shapes, strides, padding, bands,
   layers.back().p.stride_h = layers.back().p.stride_w = 2;
   layers.back().p.pad = padding::same();
   layers.push_back(layer{2, 11, 3, 16, 17, 3, 3, 1, conv2d_params{}});
-  for (isa_level isa : testing::supported_levels()) {
-    scoped_isa_ceiling ceiling(isa);
-    for (const layer& l : layers) {
-      const auto pc = per_channel(l.c_out, rng);
-      check_layer<std::int8_t>(isa, l, -5, 0, pc.int8_pipeline(3), rng);
-      check_layer<std::int8_t>(isa, l, 9, 0, pc.float_int8_pipeline(-2), rng);
-      check_layer<std::uint8_t>(isa, l, 140, 0, pc.float_int8_pipeline(4), rng);
-      check_fixed_point_roundings(isa, l, pc, rng);
-      if (isa == isa_level::avx512_vnni) {  // the layers above do run the gathering kernel
-        const std::vector<std::int8_t> w(static_cast<std::size_t>(l.c_out * l.k_h * l.k_w * l.c_in));
-        const auto packed = pack_conv2d_weights(make_view(w.data(), l.c_out, l.k_h, l.k_w, l.c_in), 0, 1, isa);
-        const bool in_place = l.k_h == 1 && l.k_w == 1 && l.p.stride_h == 1 && l.p.stride_w == 1 &&
-                              l.p.pad.kind != padding_kind::explicit_pads;  // the 1x1 GEMM on the input
-        CHECK(std::string(selected_kernel_name(packed, l.p)) ==
-              (in_place ? "gemm_u8s8_s32_8x32c4__avx512vnni" : "conv_gather_u8s8_s32_8x32c4__avx512vnni"));
-      }
+  for (const layer& l : layers) {
+    const auto pc = per_channel(l.c_out, rng);
+    check_layer<std::int8_t>(isas{}, l, -5, 0, pc.int8_pipeline(3), rng);
+    check_layer<std::int8_t>(isas{}, l, 9, 0, pc.float_int8_pipeline(-2), rng);
+    check_layer<std::uint8_t>(isas{}, l, 140, 0, pc.int8_pipeline(4), rng);
+    check_fixed_point_roundings(isas{}, l, pc, rng);
+    if (cpu_supports(isa_level::avx512_vnni)) {  // the layers above do run the gathering kernel
+      const std::vector<std::int8_t> w(static_cast<std::size_t>(l.c_out * l.k_h * l.k_w * l.c_in));
+      const auto packed =
+          pack_conv2d_weights(make_view(w.data(), l.c_out, l.k_h, l.k_w, l.c_in), 0, 1, isa_level::avx512_vnni);
+      const bool in_place = l.k_h == 1 && l.k_w == 1 && l.p.stride_h == 1 && l.p.stride_w == 1 &&
+                            l.p.pad.kind != padding_kind::explicit_pads;  // the 1x1 GEMM on the input
+      CHECK(std::string(selected_kernel_name(packed, l.p)) ==
+            (in_place ? "gemm_u8s8_s32_8x32c4__avx512vnni" : "conv_gather_u8s8_s32_8x32c4__avx512vnni"));
     }
   }
   // Full-range values, extreme zero points, every output type, a bias too large for the fast epilogue.
   layer deep{1, 7, 11, 64, 40, 3, 3, 1, conv2d_params{}};
   deep.p.pad = padding::same();
-  for (isa_level isa : testing::supported_levels()) {
-    scoped_isa_ceiling ceiling(isa);
-    for (int mode = 1; mode <= 3; ++mode) {
-      const auto pc = per_channel(deep.c_out, rng, -20.0, 2.0);
-      for (std::int32_t zp : {-128, 127}) check_layer<std::int8_t>(isa, deep, zp, 0, pc.float_int8_pipeline(-128), rng, mode);
-      for (std::int32_t zp : {0, 255}) check_layer<std::uint8_t>(isa, deep, zp, 0, pc.int8_pipeline(5), rng, mode);
-    }
-    const auto pc = per_channel(deep.c_out, rng);
-    check_layer<std::int8_t>(isa, deep, 4, 0, pipeline(), rng);  // raw int32
-    check_layer<std::uint8_t>(isa, deep, 7, 0, pipeline(bias_add{pc.bias.data()}, requantize_float{0.001f},
-                                                         saturating_cast<std::int16_t>{}),
-                              rng);
-    std::vector<float> fbias(static_cast<std::size_t>(deep.c_out), 0.25f);
-    check_layer<std::int8_t>(isa, deep, 4, 0,
-                             pipeline(dequantize_float_per_channel{pc.scales.data(), fbias.data()}, clamp_float{-1.0f, 6.0f}),
-                             rng);
-    std::vector<std::int32_t> huge(static_cast<std::size_t>(deep.c_out), 5);
-    huge[3] = std::numeric_limits<std::int32_t>::max() - 1000;
-    huge[33] = std::numeric_limits<std::int32_t>::min() + 7;
-    check_layer<std::int8_t>(isa, deep, -128, 0,
-                             pipeline(bias_add{huge.data()}, requantize_float_per_channel{pc.scales.data()},
-                                      add_zero_point{-3}, saturating_cast<std::int8_t>{}),
-                             rng, 1);
+  for (int mode = 1; mode <= 3; ++mode) {
+    const auto pc = per_channel(deep.c_out, rng, -20.0, 2.0);
+    for (std::int32_t zp : {-128, 127}) check_layer<std::int8_t>(isas{}, deep, zp, 0, pc.float_int8_pipeline(-128), rng, mode);
+    for (std::int32_t zp : {0, 255}) check_layer<std::uint8_t>(isas{}, deep, zp, 0, pc.int8_pipeline(5), rng, mode);
   }
+  const auto pc = per_channel(deep.c_out, rng);
+  check_layer<std::int8_t>(isas{}, deep, 4, 0, pipeline(), rng);  // raw int32
+  check_layer<std::int8_t>(isas{}, deep, 7, 0, pipeline(bias_add{pc.bias.data()}, requantize_float{0.001f},
+                                                      saturating_cast<std::int16_t>{}),
+                           rng);
+  std::vector<float> fbias(static_cast<std::size_t>(deep.c_out), 0.25f);
+  check_layer<std::int8_t>(isas{}, deep, 4, 0,
+                           pipeline(dequantize_float_per_channel{pc.scales.data(), fbias.data()}, clamp_float{-1.0f, 6.0f}),
+                           rng);
+  std::vector<std::int32_t> huge(static_cast<std::size_t>(deep.c_out), 5);
+  huge[3] = std::numeric_limits<std::int32_t>::max() - 1000;
+  huge[33] = std::numeric_limits<std::int32_t>::min() + 7;
+  check_layer<std::int8_t>(isas{}, deep, -128, 0,
+                           pipeline(bias_add{huge.data()}, requantize_float_per_channel{pc.scales.data()},
+                                    add_zero_point{-3}, saturating_cast<std::int8_t>{}),
+                           rng, 1);
   // Bands split across threads give the same bits as one thread.
   layer banded{2, 23, 19, 32, 40, 3, 3, 1, conv2d_params{}};
   banded.p.pad = padding::same();
