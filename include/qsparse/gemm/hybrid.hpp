@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "qsparse/core/accessor.hpp"
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/overlap.hpp"
@@ -33,6 +34,7 @@
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/gemm.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
+#include "qsparse/kernels/hybrid_output_kernels.hpp"
 #include "qsparse/kernels/range_kernels.hpp"
 #include "qsparse/spec/output_stages.hpp"
 
@@ -156,6 +158,14 @@ inline float hybrid_output(std::int32_t acc, float row_scale, float weight_scale
   return v;
 }
 
+/// hybrid_gemm's per-thread buffers (the int8 rows, their quantization, the int32 sums, a row copy).
+struct hybrid_scratch {
+  std::vector<std::int8_t> q;
+  std::vector<hybrid_row_quantization> rows;
+  std::vector<std::int32_t> acc;
+  std::vector<float> row;
+};
+
 }  // namespace detail
 
 /// TFLite PortableSymmetricQuantizeFloats: range = max(|min|, |max|); range 0 → all 0 with scale 1;
@@ -250,14 +260,28 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
   // Step 2: per-row quantization into a contiguous int8 copy.
   // The same values as quantize_row_symmetric / _asymmetric: the min / max pass is find_range's SIMD
   // loop (equal on finite rows up to the sign of a zero bound, which neither formula sees) and the
-  // rounding loop is written to vectorize (detail::round_half_away_small).
-  std::vector<float> row(static_cast<std::size_t>(k));
-  std::vector<std::int8_t> q(static_cast<std::size_t>(m_count * k));
-  std::vector<hybrid_row_quantization> rows(static_cast<std::size_t>(m_count));
+  // rounding loop is written to vectorize (detail::round_half_away_small). Rows contiguous in memory are
+  // read in place; the buffers are per thread and reused from call to call.
+  constexpr bool plain_activations = std::is_same_v<AA, default_accessor<A>>;
+  constexpr bool plain_destination = std::is_same_v<AD, default_accessor<D>>;
+  thread_local detail::hybrid_scratch scratch;
+  const auto mk = static_cast<std::size_t>(m_count * k), mn = static_cast<std::size_t>(m_count * n_count);
+  if (scratch.q.size() < mk) scratch.q.resize(mk);
+  if (scratch.rows.size() < static_cast<std::size_t>(m_count)) scratch.rows.resize(static_cast<std::size_t>(m_count));
+  if (scratch.acc.size() < mn) scratch.acc.resize(mn);
+  std::int8_t* q = scratch.q.data();
+  hybrid_row_quantization* rows = scratch.rows.data();
   const isa_level isa = best_isa();
   for (index_t m = 0; m < m_count; ++m) {
-    float* r = row.data();
-    for (index_t i = 0; i < k; ++i) r[i] = activations(m, i);
+    const float* r = nullptr;
+    if constexpr (plain_activations) {
+      if (activations.stride(1) == 1) r = &activations(m, 0);
+    }
+    if (r == nullptr) {
+      if (scratch.row.size() < static_cast<std::size_t>(k)) scratch.row.resize(static_cast<std::size_t>(k));
+      for (index_t i = 0; i < k; ++i) scratch.row[static_cast<std::size_t>(i)] = activations(m, i);
+      r = scratch.row.data();
+    }
     int finite = 1;  // x - x is 0 exactly when x is finite; a branch-free loop the compiler vectorizes
     for (index_t i = 0; i < k; ++i) finite &= static_cast<int>(r[i] - r[i] == 0.0f);
     if (finite == 0) {
@@ -265,25 +289,37 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
         detail::check(std::isfinite(r[i]), fn, ": activations must be finite, got a(", m, ", ", i, ") = ", r[i]);
       }
     }
-    rows[static_cast<std::size_t>(m)] = quantize_row_dynamic(isa, params.input_quantization, r, k, q.data() + m * k, fn);
+    float lo = std::numeric_limits<float>::infinity();
+    float hi = -std::numeric_limits<float>::infinity();
+    kernels::run_finite_range(isa, r, k, lo, hi);
+    rows[m] = params.input_quantization == hybrid_quantization::symmetric
+                  ? detail::quantize_row_symmetric_in_range<true>(r, k, q + m * k, lo, hi)
+                  : detail::quantize_row_asymmetric_in_range<true>(r, k, q + m * k, lo, hi);
   }
 
   // Step 3: the exact int32 product, then the per-row offset correction.
-  std::vector<std::int32_t> acc(static_cast<std::size_t>(m_count * n_count));
-  gemm(ctx, make_view(static_cast<const std::int8_t*>(q.data()), m_count, k), weights,
-       make_view(acc.data(), m_count, n_count), pipeline());
+  std::int32_t* acc = scratch.acc.data();
+  gemm(ctx, make_view(static_cast<const std::int8_t*>(q), m_count, k), weights, make_view(acc, m_count, n_count),
+       pipeline());
   const std::int32_t* column_sums = weights.column_sums();
 
-  // Step 4: float output.
+  // Step 4: float output, a row at a time on the output kernel (kernels/hybrid_output_kernels.hpp) of the
+  // weights' ISA.
   for (index_t m = 0; m < m_count; ++m) {
-    const hybrid_row_quantization rq = rows[static_cast<std::size_t>(m)];
-    for (index_t n = 0; n < n_count; ++n) {
-      const auto corrected = static_cast<std::int32_t>(
-          static_cast<std::uint32_t>(acc[static_cast<std::size_t>(m * n_count + n)]) -
-          static_cast<std::uint32_t>(rq.zero_point) * static_cast<std::uint32_t>(column_sums[n]));
-      destination(m, n) =
-          detail::hybrid_output(corrected, rq.scale, params.weight_scales[params.per_channel ? n : 0], params.bias, n,
-                                params.activation_min, params.activation_max);
+    const hybrid_row_quantization rq = rows[m];
+    float* out = nullptr;
+    if constexpr (plain_destination) {
+      if (destination.stride(1) == 1) out = &destination(m, 0);
+    }
+    if (out == nullptr) {
+      if (scratch.row.size() < static_cast<std::size_t>(n_count)) scratch.row.resize(static_cast<std::size_t>(n_count));
+      out = scratch.row.data();
+    }
+    kernels::run_hybrid_output_row(weights.isa(), acc + m * n_count, n_count, rq.zero_point, column_sums, rq.scale,
+                                   params.weight_scales, params.per_channel, params.bias, params.activation_min,
+                                   params.activation_max, out);
+    if (out == scratch.row.data()) {
+      for (index_t n = 0; n < n_count; ++n) destination(m, n) = out[n];
     }
   }
 }

@@ -59,7 +59,7 @@ QSPARSE_TARGET_AVX2 inline __m256 exp_nonpositive(__m256 y) {
 }
 
 /// Lanes [0, left) set (left may exceed 8).
-QSPARSE_TARGET_AVX2 inline __m256i tail_mask(std::ptrdiff_t left) {
+QSPARSE_TARGET_AVX2 inline __m256i activation_tail(std::ptrdiff_t left) {
   const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const auto l = static_cast<int>(left < 8 ? left : 8);
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(l), idx);
@@ -71,7 +71,7 @@ QSPARSE_TARGET_AVX2 inline void gelu_erf(const float* x, float* y, std::ptrdiff_
   std::ptrdiff_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, activation_detail::gelu(_mm256_loadu_ps(x + i)));
   if (i < n) {
-    const __m256i m = activation_detail::tail_mask(n - i);
+    const __m256i m = activation_detail::activation_tail(n - i);
     _mm256_maskstore_ps(y + i, m, activation_detail::gelu(_mm256_maskload_ps(x + i, m)));
   }
 }
@@ -82,7 +82,7 @@ QSPARSE_TARGET_AVX2 inline void softmax_row(float* x, std::ptrdiff_t n, float sc
   const float first = scalar::activation_detail::kept(x[0] * scale);
   __m256 mx = _mm256_set1_ps(first);
   for (std::ptrdiff_t j = 0; j < n; j += 8) {
-    const __m256i m = tail_mask(n - j);
+    const __m256i m = activation_tail(n - j);
     const __m256 v = kept(_mm256_mul_ps(_mm256_maskload_ps(x + j, m), sc));
     _mm256_maskstore_ps(x + j, m, v);
     mx = _mm256_blendv_ps(mx, _mm256_max_ps(v, mx), _mm256_castsi256_ps(m));
@@ -93,7 +93,7 @@ QSPARSE_TARGET_AVX2 inline void softmax_row(float* x, std::ptrdiff_t n, float sc
   const __m256 vmx = _mm256_set1_ps(_mm_cvtss_f32(m4));
   __m256 sum[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
   for (std::ptrdiff_t j = 0; j < n; j += 8) {
-    const __m256i m = tail_mask(n - j);
+    const __m256i m = activation_tail(n - j);
     const __m256 e = exp_nonpositive(_mm256_sub_ps(_mm256_maskload_ps(x + j, m), vmx));
     _mm256_maskstore_ps(x + j, m, e);
     __m256& acc = sum[(j / 8) % 2];
@@ -105,7 +105,7 @@ QSPARSE_TARGET_AVX2 inline void softmax_row(float* x, std::ptrdiff_t n, float sc
   s4 = _mm_add_ss(s4, _mm_shuffle_ps(s4, s4, 1));
   const __m256 total = _mm256_set1_ps(_mm_cvtss_f32(s4));
   for (std::ptrdiff_t j = 0; j < n; j += 8) {
-    const __m256i m = tail_mask(n - j);
+    const __m256i m = activation_tail(n - j);
     _mm256_maskstore_ps(x + j, m, _mm256_div_ps(_mm256_maskload_ps(x + j, m), total));
   }
 }

@@ -58,7 +58,7 @@ QSPARSE_TARGET_AVX512 inline __m512 exp_nonpositive(__m512 y) {
   return kept(_mm512_mul_ps(p, _mm512_castsi512_ps(bits)));
 }
 
-QSPARSE_TARGET_AVX512 inline __mmask16 tail_mask(std::ptrdiff_t left) {
+QSPARSE_TARGET_AVX512 inline __mmask16 activation_tail(std::ptrdiff_t left) {
   return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
 }
 
@@ -68,7 +68,7 @@ QSPARSE_TARGET_AVX512 inline void gelu_erf(const float* x, float* y, std::ptrdif
   std::ptrdiff_t i = 0;
   for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, activation_detail::gelu(_mm512_loadu_ps(x + i)));
   if (i < n) {
-    const __mmask16 m = activation_detail::tail_mask(n - i);
+    const __mmask16 m = activation_detail::activation_tail(n - i);
     _mm512_mask_storeu_ps(y + i, m, activation_detail::gelu(_mm512_maskz_loadu_ps(m, x + i)));
   }
 }
@@ -79,7 +79,7 @@ QSPARSE_TARGET_AVX512 inline void softmax_row(float* x, std::ptrdiff_t n, float 
   const float first = scalar::activation_detail::kept(x[0] * scale);
   __m512 mx = _mm512_set1_ps(first);
   for (std::ptrdiff_t j = 0; j < n; j += 16) {
-    const __mmask16 m = tail_mask(n - j);
+    const __mmask16 m = activation_tail(n - j);
     const __m512 v = kept(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + j), sc));
     _mm512_mask_storeu_ps(x + j, m, v);
     mx = _mm512_mask_max_ps(mx, m, v, mx);
@@ -87,7 +87,7 @@ QSPARSE_TARGET_AVX512 inline void softmax_row(float* x, std::ptrdiff_t n, float 
   const __m512 vmx = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
   __m512 sum = _mm512_setzero_ps();
   for (std::ptrdiff_t j = 0; j < n; j += 16) {
-    const __mmask16 m = tail_mask(n - j);
+    const __mmask16 m = activation_tail(n - j);
     const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + j), vmx));
     _mm512_mask_storeu_ps(x + j, m, e);
     sum = _mm512_mask_add_ps(sum, m, sum, e);
@@ -98,7 +98,7 @@ QSPARSE_TARGET_AVX512 inline void softmax_row(float* x, std::ptrdiff_t n, float 
   s4 = _mm_add_ss(s4, _mm_shuffle_ps(s4, s4, 1));
   const __m512 total = _mm512_set1_ps(_mm_cvtss_f32(s4));
   for (std::ptrdiff_t j = 0; j < n; j += 16) {
-    const __mmask16 m = tail_mask(n - j);
+    const __mmask16 m = activation_tail(n - j);
     _mm512_mask_storeu_ps(x + j, m, _mm512_div_ps(_mm512_maskz_loadu_ps(m, x + j), total));
   }
 }
