@@ -268,8 +268,14 @@ class bert_model {
 
     const auto is = static_cast<std::size_t>(config_.intermediate_size);
     // q, k and v side by side in one rows x 3 hidden matrix (a fused layer writes it in one product).
-    std::vector<float> qkv(rows * 3 * hs), ctxv(rows * hs), tmp(rows * hs), up(rows * is);
-    std::vector<float> part(rows * hs);
+    // Per-thread work buffers, reused from call to call (fresh large vectors cost a page fault per 4 KiB).
+    thread_local forward_scratch w;
+    w.qkv.resize(rows * 3 * hs);
+    w.ctxv.resize(rows * hs);
+    w.tmp.resize(rows * hs);
+    w.up.resize(rows * is);
+    w.part.resize(rows * hs);
+    std::vector<float>&qkv = w.qkv, &ctxv = w.ctxv, &tmp = w.tmp, &up = w.up, &part = w.part;
     const int m = static_cast<int>(rows);
     for (const layer& l : layers_) {
       if (l.qkv) {
@@ -340,6 +346,10 @@ class bert_model {
       }
       return out;
     }
+  };
+
+  struct forward_scratch {
+    std::vector<float> qkv, ctxv, tmp, up, part;
   };
 
   /// q, k and v of a packed batch: row r's values at q + r * ld (and k, v), hidden_size of each.

@@ -7,12 +7,14 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "qsparse/gemm/hybrid.hpp"
 #include "qsparse/kernels/hybrid_output_kernels.hpp"
+#include "qsparse/kernels/row_quantize_kernels.hpp"
 #include "support/testing.hpp"
 
 using namespace qsparse;
@@ -280,4 +282,31 @@ TEST_CASE("hybrid_gemm on strided activations and destination equals its referen
     for (std::ptrdiff_t r = 0; r < m; ++r)
       for (std::ptrdiff_t c = 0; c < n; ++c) REQUIRE(t[static_cast<std::size_t>(c * m + r)] == want[static_cast<std::size_t>(r * n + c)]);
   }
+}
+
+TEST_CASE("the row quantization kernels equal the scalar loop bit for bit", "[gemm][hybrid][kernels]") {
+  std::mt19937 rng(33);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  std::vector<float> x;
+  for (int j = -300; j <= 300; ++j) x.push_back(static_cast<float>(j) * 0.5f);  // ties at every .5
+  for (int j = 0; j < 300; ++j) x.push_back(normal(rng));
+  std::vector<std::string> ran;
+  for (const float inverse : {1.0f, 0.73f, 127.0f / 150.0f, 2.5f}) {
+    for (const auto& [offset, qmin] : {std::pair<float, std::int32_t>{0.0f, -127}, {-3.0f, -128}, {17.0f, -128}, {-128.0f, -128}}) {
+      for (std::ptrdiff_t k : std::vector<std::ptrdiff_t>{1, 7, 8, 9, 16, 17, 33, static_cast<std::ptrdiff_t>(x.size())}) {
+        std::vector<std::int8_t> want(static_cast<std::size_t>(k) + 1, 55);
+        kernels::scalar::quantize_row_round_away(x.data(), k, inverse, offset, want.data(), qmin);
+        kernels::for_each_kernel(kernels::row_quantize_kernels{}, [&](auto kernel) {
+          using K = decltype(kernel);
+          if (!cpu_supports(K::isa) || !kernels::cpu_has_kernel_extensions<K>()) return;
+          if (std::find(ran.begin(), ran.end(), K::name()) == ran.end()) ran.emplace_back(K::name());
+          std::vector<std::int8_t> got(want.size(), 55);
+          K::quantize_row_round_away(x.data(), k, inverse, offset, got.data(), qmin);
+          INFO(K::name() << " k = " << k << " inverse = " << inverse << " offset = " << offset);
+          REQUIRE(got == want);  // element k untouched too
+        });
+      }
+    }
+  }
+  testing::require_every_kernel_ran(kernels::row_quantize_kernels{}, ran);
 }

@@ -36,6 +36,7 @@
 #include "qsparse/gemm/packed_weights.hpp"
 #include "qsparse/kernels/hybrid_output_kernels.hpp"
 #include "qsparse/kernels/range_kernels.hpp"
+#include "qsparse/kernels/row_quantize_kernels.hpp"
 #include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
@@ -98,18 +99,24 @@ inline std::int32_t round_row_value(float y) {
 }
 
 /// quantize_row_symmetric after its min / max pass (lo, hi: the row's finite min and max).
+/// (Vectorizable: the rounding loop on the row quantization kernel `level` runs,
+/// kernels/row_quantize_kernels.hpp, the same values.)
 template <bool Vectorizable>
 inline hybrid_row_quantization quantize_row_symmetric_in_range(const float* x, std::ptrdiff_t k, std::int8_t* q,
-                                                               float lo, float hi) {
+                                                               float lo, float hi, isa_level level = isa_level::scalar) {
   const float range = std::max(std::fabs(lo), std::fabs(hi));
   if (range == 0.0f) {
     std::memset(q, 0, static_cast<std::size_t>(k));
     return {1.0f, 0};
   }
   const float inverse = 127.0f / range;
-  for (std::ptrdiff_t i = 0; i < k; ++i) {
-    const std::int32_t v = round_row_value<Vectorizable>(x[i] * inverse);
-    q[i] = static_cast<std::int8_t>(std::min(127, std::max(-127, v)));
+  if constexpr (Vectorizable) {
+    kernels::run_quantize_row_round_away(level, x, k, inverse, 0.0f, q, -127);
+  } else {
+    for (std::ptrdiff_t i = 0; i < k; ++i) {
+      const std::int32_t v = round_row_value<Vectorizable>(x[i] * inverse);
+      q[i] = static_cast<std::int8_t>(std::min(127, std::max(-127, v)));
+    }
   }
   return {range / 127.0f, 0};
 }
@@ -117,7 +124,7 @@ inline hybrid_row_quantization quantize_row_symmetric_in_range(const float* x, s
 /// quantize_row_asymmetric after its min / max pass.
 template <bool Vectorizable>
 inline hybrid_row_quantization quantize_row_asymmetric_in_range(const float* x, std::ptrdiff_t k, std::int8_t* q,
-                                                                float lo, float hi) {
+                                                                float lo, float hi, isa_level level = isa_level::scalar) {
   const double rmin = std::fmin(0.0, static_cast<double>(lo));
   const double rmax = std::fmax(0.0, static_cast<double>(hi));
   if (rmin == rmax) {
@@ -141,10 +148,14 @@ inline hybrid_row_quantization quantize_row_asymmetric_in_range(const float* x, 
   }
   const auto scaling_factor = static_cast<float>(scale);
   const auto inverse = static_cast<float>(1.0 / static_cast<double>(scaling_factor));
-  for (std::ptrdiff_t i = 0; i < k; ++i) {
-    const float shifted = static_cast<float>(nudged) + x[i] * inverse;
-    const std::int32_t v = round_row_value<Vectorizable>(shifted);
-    q[i] = static_cast<std::int8_t>(std::min(127, std::max(-128, v)));
+  if constexpr (Vectorizable) {
+    kernels::run_quantize_row_round_away(level, x, k, inverse, static_cast<float>(nudged), q, -128);
+  } else {
+    for (std::ptrdiff_t i = 0; i < k; ++i) {
+      const float shifted = static_cast<float>(nudged) + x[i] * inverse;
+      const std::int32_t v = round_row_value<Vectorizable>(shifted);
+      q[i] = static_cast<std::int8_t>(std::min(127, std::max(-128, v)));
+    }
   }
   return {scaling_factor, nudged};
 }
@@ -185,8 +196,9 @@ inline hybrid_row_quantization quantize_row_asymmetric(const float* x, std::ptrd
 
 /// quantize_row_symmetric / quantize_row_asymmetric (`asymmetric`) at speed, for rows quantized per call
 /// (hybrid_gemm's activations, a dynamic-range convolution's image): the min / max pass on the best range
-/// kernel `level` runs (kernels/range_kernels.hpp) and the rounding loop written so that compilers vectorize
-/// it (detail::round_half_away_small). The same values as the reference functions above, for every finite
+/// kernel `level` runs (kernels/range_kernels.hpp) and the rounding loop on the best row quantization kernel
+/// (kernels/row_quantize_kernels.hpp: detail::round_half_away_small's values, the product never fused into
+/// the zero point's addition). The same values as the reference functions above, for every finite
 /// row; a non-finite value is a qsparse::error naming `fn` and its index. k >= 1.
 inline hybrid_row_quantization quantize_row_dynamic(isa_level level, hybrid_quantization how, const float* x,
                                                     std::ptrdiff_t k, std::int8_t* q,
@@ -200,8 +212,8 @@ inline hybrid_row_quantization quantize_row_dynamic(isa_level level, hybrid_quan
   float lo = std::numeric_limits<float>::infinity();
   float hi = -std::numeric_limits<float>::infinity();
   kernels::run_finite_range(level, x, k, lo, hi);
-  return how == hybrid_quantization::symmetric ? detail::quantize_row_symmetric_in_range<true>(x, k, q, lo, hi)
-                                               : detail::quantize_row_asymmetric_in_range<true>(x, k, q, lo, hi);
+  return how == hybrid_quantization::symmetric ? detail::quantize_row_symmetric_in_range<true>(x, k, q, lo, hi, level)
+                                               : detail::quantize_row_asymmetric_in_range<true>(x, k, q, lo, hi, level);
 }
 
 /// The dynamic-range GEMM. See the top of this header.
@@ -260,7 +272,7 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
   // Step 2: per-row quantization into a contiguous int8 copy.
   // The same values as quantize_row_symmetric / _asymmetric: the min / max pass is find_range's SIMD
   // loop (equal on finite rows up to the sign of a zero bound, which neither formula sees) and the
-  // rounding loop is written to vectorize (detail::round_half_away_small). Rows contiguous in memory are
+  // rounding loop runs on the row quantization kernels (detail::round_half_away_small's values). Rows contiguous in memory are
   // read in place; the buffers are per thread and reused from call to call.
   constexpr bool plain_activations = std::is_same_v<AA, default_accessor<A>>;
   constexpr bool plain_destination = std::is_same_v<AD, default_accessor<D>>;
@@ -293,8 +305,8 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
     float hi = -std::numeric_limits<float>::infinity();
     kernels::run_finite_range(isa, r, k, lo, hi);
     rows[m] = params.input_quantization == hybrid_quantization::symmetric
-                  ? detail::quantize_row_symmetric_in_range<true>(r, k, q + m * k, lo, hi)
-                  : detail::quantize_row_asymmetric_in_range<true>(r, k, q + m * k, lo, hi);
+                  ? detail::quantize_row_symmetric_in_range<true>(r, k, q + m * k, lo, hi, isa)
+                  : detail::quantize_row_asymmetric_in_range<true>(r, k, q + m * k, lo, hi, isa);
   }
 
   // Step 3: the exact int32 product, then the per-row offset correction.
