@@ -21,9 +21,11 @@
 // with Eigen for the float variants and on qsparse's int8 GEMM for the others (int8_attention below):
 // both operands are activations, so both are quantized at run time — the left one (q's rows, p's rows)
 // per row, asymmetric, by qsparse::hybrid_gemm, the right one (k^T per key token, v per feature)
-// symmetric per channel (max |x| / 127) and packed per call; exact int32 sums, float output.
-// Everything else is plain float32 C++ here: embeddings, layer norm (statistics in double), GELU
-// (std::erf), softmax (max-subtracted, std::exp), pooling.
+// symmetric per channel (max |x| / 127) and packed per call into per-thread buffers; exact int32 sums,
+// float output. GELU and softmax run on qsparse's vectorized kernels (qsparse::gelu_erf, softmax_row: an
+// erf within 2e-7, an exp within a few ulp, the same bits on every ISA); embeddings, layer norm
+// (statistics in double) and pooling are plain float32 C++ here. Variants whose output columns are
+// independent (detail::fuses_qkv) run q, k and v as one linear layer of 3 x hidden outputs.
 #pragma once
 
 #include <nlohmann/json.hpp>
