@@ -292,7 +292,9 @@ TEST_CASE("the row quantization kernels equal the scalar loop bit for bit", "[ge
   for (int j = 0; j < 300; ++j) x.push_back(normal(rng));
   std::vector<std::string> ran;
   for (const float inverse : {1.0f, 0.73f, 127.0f / 150.0f, 2.5f}) {
-    for (const auto& [offset, qmin] : {std::pair<float, std::int32_t>{0.0f, -127}, {-3.0f, -128}, {17.0f, -128}, {-128.0f, -128}}) {
+    for (const std::pair<float, std::int32_t>& rule : {std::pair<float, std::int32_t>{0.0f, -127}, {-3.0f, -128}, {17.0f, -128}, {-128.0f, -128}}) {
+      const float offset = rule.first;  // plain variables: a lambda cannot capture a structured binding in C++17
+      const std::int32_t qmin = rule.second;
       for (std::ptrdiff_t k : std::vector<std::ptrdiff_t>{1, 7, 8, 9, 16, 17, 33, static_cast<std::ptrdiff_t>(x.size())}) {
         std::vector<std::int8_t> want(static_cast<std::size_t>(k) + 1, 55);
         kernels::scalar::quantize_row_round_away(x.data(), k, inverse, offset, want.data(), qmin);
