@@ -21,9 +21,11 @@
 // with Eigen for the float variants and on qsparse's int8 GEMM for the others (int8_attention below):
 // both operands are activations, so both are quantized at run time — the left one (q's rows, p's rows)
 // per row, asymmetric, by qsparse::hybrid_gemm, the right one (k^T per key token, v per feature)
-// symmetric per channel (max |x| / 127) and packed per call; exact int32 sums, float output.
-// Everything else is plain float32 C++ here: embeddings, layer norm (statistics in double), GELU
-// (std::erf), softmax (max-subtracted, std::exp), pooling.
+// symmetric per channel (max |x| / 127) and packed per call into per-thread buffers; exact int32 sums,
+// float output. GELU and softmax run on qsparse's vectorized kernels (qsparse::gelu_erf, softmax_row: an
+// erf within 2e-7, an exp within a few ulp, the same bits on every ISA); embeddings, layer norm
+// (statistics in double) and pooling are plain float32 C++ here. Variants whose output columns are
+// independent (detail::fuses_qkv) run q, k and v as one linear layer of 3 x hidden outputs.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -41,6 +43,7 @@
 #include <vector>
 
 #include "linear.hpp"
+#include "qsparse/conv/activation.hpp"
 #include "qsparse/core/context.hpp"
 #include "qsparse/gemm/hybrid.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
@@ -119,7 +122,18 @@ inline void layer_norm(float* x, std::size_t rows, std::size_t cols, const float
   }
 }
 
-inline float gelu(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f)); }
+/// GELU over n values in place: qsparse::gelu_erf (x/2 (1 + erf(x / sqrt 2)), erf by a rational
+/// approximation within 2e-7, the same bits on every ISA).
+inline void gelu(float* x, std::size_t n) { qsparse::gelu_erf(x, x, static_cast<std::ptrdiff_t>(n)); }
+
+/// Whether variant v runs a layer's q, k and v projections as one linear layer of 3 x hidden outputs:
+/// the variants whose result per output column does not depend on the other columns (per-row or no
+/// activation quantization, per-channel or per-group weights, no calibration, no pruning of the whole
+/// tensor), so fusing changes no bit and saves two passes over the input.
+inline bool fuses_qkv(variant v) {
+  return v == variant::dynamic_int8 || v == variant::f16 || v == variant::q4_g32 || v == variant::q4_g32_clip ||
+         v == variant::q4_g128_clip;
+}
 
 }  // namespace detail
 
@@ -145,9 +159,13 @@ class bert_model {
     for (int l = 0; l < c.num_layers; ++l) {
       const std::string p = "encoder.layer." + std::to_string(l) + ".";
       layer ly;
-      ly.q = make(f, p + "attention.self.query", h, h);
-      ly.k = make(f, p + "attention.self.key", h, h);
-      ly.v = make(f, p + "attention.self.value", h, h);
+      if (detail::fuses_qkv(v)) {
+        ly.qkv = make_fused(f, {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"}, h, h);
+      } else {
+        ly.q = make(f, p + "attention.self.query", h, h);
+        ly.k = make(f, p + "attention.self.key", h, h);
+        ly.v = make(f, p + "attention.self.value", h, h);
+      }
       ly.o = make(f, p + "attention.output.dense", h, h);
       ly.up = make(f, p + "intermediate.dense", h, i);
       ly.down = make(f, p + "output.dense", i, h);
@@ -167,10 +185,12 @@ class bert_model {
   void set_int8_attention(bool on) noexcept { int8_attention_ = on; }
 
   /// The linear layer `which` (0 q, 1 k, 2 v, 3 attention output, 4 intermediate, 5 output) of layer l.
+  /// When the variant fuses q, k and v (detail::fuses_qkv), 0, 1 and 2 are the one fused layer (3 x hidden outputs).
   const linear& layer_linear(int l, int which) const {
     const layer& ly = layers_.at(static_cast<std::size_t>(l));
-    const linear* p[] = {ly.q.get(), ly.k.get(), ly.v.get(), ly.o.get(), ly.up.get(), ly.down.get()};
     if (which < 0 || which > 5) throw std::runtime_error("minilm: layer_linear: which must be in [0, 5]");
+    if (ly.qkv && which < 3) return *ly.qkv;
+    const linear* p[] = {ly.q.get(), ly.k.get(), ly.v.get(), ly.o.get(), ly.up.get(), ly.down.get()};
     return *p[which];
   }
 
@@ -181,7 +201,7 @@ class bert_model {
     if (!needs_calibration(variant_)) return;
     if (sentences.empty()) throw std::runtime_error("minilm: calibration needs at least one sentence");
     for (layer& l : layers_) {
-      for (linear* p : {l.q.get(), l.k.get(), l.v.get(), l.o.get(), l.up.get(), l.down.get()}) p->begin_calibration();
+      for (linear* p : l.linears()) p->begin_calibration();
     }
     calibrating_ = true;
     try {
@@ -196,7 +216,7 @@ class bert_model {
     }
     calibrating_ = false;
     for (layer& l : layers_) {
-      for (linear* p : {l.q.get(), l.k.get(), l.v.get(), l.o.get(), l.up.get(), l.down.get()}) p->end_calibration();
+      for (linear* p : l.linears()) p->end_calibration();
     }
   }
 
@@ -211,7 +231,7 @@ class bert_model {
   std::size_t linear_bytes() const {
     std::size_t n = 0;
     for (const layer& l : layers_) {
-      for (const linear* p : {l.q.get(), l.k.get(), l.v.get(), l.o.get(), l.up.get(), l.down.get()}) n += p->bytes();
+      for (const linear* p : l.linears()) n += p->bytes();
     }
     return n;
   }
@@ -249,23 +269,39 @@ class bert_model {
     detail::layer_norm(x.data(), rows, hs, emb_gamma_.data(), emb_beta_.data(), config_.layer_norm_eps);
 
     const auto is = static_cast<std::size_t>(config_.intermediate_size);
-    std::vector<float> q(rows * hs), k(rows * hs), v(rows * hs), ctxv(rows * hs), tmp(rows * hs), up(rows * is);
+    // q, k and v side by side in one rows x 3 hidden matrix (a fused layer writes it in one product).
+    // Per-thread work buffers, reused from call to call (fresh large vectors cost a page fault per 4 KiB).
+    thread_local forward_scratch w;
+    w.qkv.resize(rows * 3 * hs);
+    w.ctxv.resize(rows * hs);
+    w.tmp.resize(rows * hs);
+    w.up.resize(rows * is);
+    w.part.resize(rows * hs);
+    std::vector<float>&qkv = w.qkv, &ctxv = w.ctxv, &tmp = w.tmp, &up = w.up, &part = w.part;
     const int m = static_cast<int>(rows);
     for (const layer& l : layers_) {
-      l.q->forward(ctx, x.data(), m, q.data());
-      l.k->forward(ctx, x.data(), m, k.data());
-      l.v->forward(ctx, x.data(), m, v.data());
-      if (int8_attention_ && !calibrating_) {
-        attention_int8(batch, q, k, v, ctxv, ctx);
+      if (l.qkv) {
+        l.qkv->forward(ctx, x.data(), m, qkv.data());
       } else {
-        attention(batch, q, k, v, ctxv, ctx);
+        int which = 0;
+        for (const linear* p : {l.q.get(), l.k.get(), l.v.get()}) {
+          p->forward(ctx, x.data(), m, part.data());
+          for (std::size_t r = 0; r < rows; ++r) {
+            std::copy_n(part.data() + r * hs, hs, qkv.data() + r * 3 * hs + static_cast<std::size_t>(which) * hs);
+          }
+          ++which;
+        }
+      }
+      const qkv_matrix in{qkv.data(), qkv.data() + hs, qkv.data() + 2 * hs, 3 * hs};
+      if (int8_attention_ && !calibrating_) {
+        attention_int8(batch, in, ctxv, ctx);
+      } else {
+        attention(batch, in, ctxv, ctx);
       }
       l.o->forward(ctx, ctxv.data(), m, tmp.data());
       residual_layer_norm(ctx, x, tmp, rows, l.ln1_gamma, l.ln1_beta);
       l.up->forward(ctx, x.data(), m, up.data());
-      for_row_chunks(ctx, rows, [&](std::size_t r0, std::size_t r1) {
-        for (std::size_t e = r0 * is; e < r1 * is; ++e) up[e] = detail::gelu(up[e]);
-      });
+      for_row_chunks(ctx, rows, [&](std::size_t r0, std::size_t r1) { detail::gelu(up.data() + r0 * is, (r1 - r0) * is); });
       l.down->forward(ctx, up.data(), m, tmp.data());
       residual_layer_norm(ctx, x, tmp, rows, l.ln2_gamma, l.ln2_beta);
     }
@@ -301,8 +337,29 @@ class bert_model {
 
  private:
   struct layer {
-    std::unique_ptr<linear> q, k, v, o, up, down;
+    std::unique_ptr<linear> qkv;  // the fused q | k | v projection (fuses_qkv), else null
+    std::unique_ptr<linear> q, k, v, o, up, down;  // q, k, v null when fused
     std::vector<float> ln1_gamma, ln1_beta, ln2_gamma, ln2_beta;
+
+    std::vector<linear*> linears() const {
+      std::vector<linear*> out;
+      for (linear* p : {qkv.get(), q.get(), k.get(), v.get(), o.get(), up.get(), down.get()}) {
+        if (p != nullptr) out.push_back(p);
+      }
+      return out;
+    }
+  };
+
+  struct forward_scratch {
+    std::vector<float> qkv, ctxv, tmp, up, part;
+  };
+
+  /// q, k and v of a packed batch: row r's values at q + r * ld (and k, v), hidden_size of each.
+  struct qkv_matrix {
+    const float* q;
+    const float* k;
+    const float* v;
+    std::size_t ld;
   };
 
   /// A copy of a float32 tensor of the given shape (a missing tensor or another shape is an error).
@@ -329,6 +386,19 @@ class bert_model {
     const std::vector<float> w = copy(f, name + ".weight", {static_cast<int>(out), static_cast<int>(in)});
     const std::vector<float> b = copy(f, name + ".bias", {static_cast<int>(out)});
     return make_linear(variant_, w.data(), b.data(), static_cast<int>(in), static_cast<int>(out));
+  }
+
+  /// One linear layer of the given layers' outputs stacked (the same input; out = the sum of their outputs).
+  std::unique_ptr<linear> make_fused(const qsparse::io::safetensors_file& f, const std::vector<std::string>& names,
+                                     qsparse::index_t in, qsparse::index_t out) const {
+    std::vector<float> w, b;
+    for (const std::string& name : names) {
+      const std::vector<float> wi = copy(f, name + ".weight", {static_cast<int>(out), static_cast<int>(in)});
+      const std::vector<float> bi = copy(f, name + ".bias", {static_cast<int>(out)});
+      w.insert(w.end(), wi.begin(), wi.end());
+      b.insert(b.end(), bi.begin(), bi.end());
+    }
+    return make_linear(variant_, w.data(), b.data(), static_cast<int>(in), static_cast<int>(out) * static_cast<int>(names.size()));
   }
 
   /// f(r0, r1) over ctx.concurrency() chunks of [0, rows) on ctx's threads (element-wise work: the result
@@ -363,28 +433,15 @@ class bert_model {
     return starts;
   }
 
-  /// Row-wise softmax of s (n × n) scaled by `scale`, in place: max-subtracted, std::exp, divided by the sum.
+  /// Row-wise softmax of s (n × n) scaled by `scale`, in place: qsparse::softmax_row (max-subtracted,
+  /// exp by a polynomial within a few ulp, divided by the sum; the same bits on every ISA).
   static void softmax_rows(float* s, std::size_t n, float scale) {
-    for (std::size_t i = 0; i < n; ++i) {
-      float* row = s + i * n;
-      float mx = -INFINITY;
-      for (std::size_t j = 0; j < n; ++j) {
-        row[j] *= scale;
-        mx = std::max(mx, row[j]);
-      }
-      float sum = 0.0f;
-      for (std::size_t j = 0; j < n; ++j) {
-        row[j] = std::exp(row[j] - mx);
-        sum += row[j];
-      }
-      for (std::size_t j = 0; j < n; ++j) row[j] /= sum;
-    }
+    for (std::size_t i = 0; i < n; ++i) qsparse::softmax_row(s + i * n, static_cast<std::ptrdiff_t>(n), scale);
   }
 
   /// Multi-head self-attention of each sequence over its own tokens in float32 (Eigen's products); ctxv
   /// gets the heads side by side. Tasks are (sequence, head) pairs on ctx's threads.
-  void attention(const std::vector<std::vector<std::int32_t>>& batch, const std::vector<float>& q,
-                 const std::vector<float>& k, const std::vector<float>& v, std::vector<float>& ctxv,
+  void attention(const std::vector<std::vector<std::int32_t>>& batch, const qkv_matrix& in, std::vector<float>& ctxv,
                  const qsparse::context& ctx) const {
     const auto hs = static_cast<Eigen::Index>(config_.hidden_size);
     const auto dh = static_cast<Eigen::Index>(config_.head_dim());
@@ -395,9 +452,11 @@ class bert_model {
       const auto b = static_cast<std::size_t>(t) / heads, hd = static_cast<std::size_t>(t) % heads;
       const auto n = static_cast<Eigen::Index>(batch[b].size());
       const auto off = static_cast<Eigen::Index>(starts[b]) * hs + static_cast<Eigen::Index>(hd) * dh;
-      const_strided_map qm(q.data() + off, n, dh, Eigen::OuterStride<>(hs));
-      const_strided_map km(k.data() + off, n, dh, Eigen::OuterStride<>(hs));
-      const_strided_map vm(v.data() + off, n, dh, Eigen::OuterStride<>(hs));
+      const auto ld = static_cast<Eigen::Index>(in.ld);
+      const auto in_off = static_cast<Eigen::Index>(starts[b]) * ld + static_cast<Eigen::Index>(hd) * dh;
+      const_strided_map qm(in.q + in_off, n, dh, Eigen::OuterStride<>(ld));
+      const_strided_map km(in.k + in_off, n, dh, Eigen::OuterStride<>(ld));
+      const_strided_map vm(in.v + in_off, n, dh, Eigen::OuterStride<>(ld));
       row_matrix s(n, n);
       s.noalias() = qm * km.transpose();
       softmax_rows(s.data(), static_cast<std::size_t>(n), scale);
@@ -406,33 +465,66 @@ class bert_model {
     });
   }
 
-  /// The right operand of an attention product as int8 weights (rows × cols, packed K × N): symmetric per
-  /// column j, scale[j] = max_i |x(i, j)| / 127 (1 for an all-zero column), round half away from zero.
-  /// x(i, j) = src[i * row_stride + j] when !transposed, src[j * row_stride + i] when transposed.
-  static qsparse::packed_weights quantize_operand(const float* src, std::size_t row_stride, std::size_t rows,
-                                                  std::size_t cols, bool transposed, std::vector<float>& scale,
-                                                  std::vector<std::int8_t>& q) {
-    const auto at = [&](std::size_t i, std::size_t j) { return transposed ? src[j * row_stride + i] : src[i * row_stride + j]; };
-    scale.assign(cols, 1.0f);
-    q.resize(rows * cols);
-    for (std::size_t j = 0; j < cols; ++j) {
-      float mx = 0.0f;
-      for (std::size_t i = 0; i < rows; ++i) mx = std::max(mx, std::fabs(at(i, j)));
-      if (mx > 0.0f) scale[j] = mx / 127.0f;
-    }
-    for (std::size_t i = 0; i < rows; ++i) {
+  /// Per-thread buffers of attention_int8 (reused from call to call): scores, operand scales, int8 operand
+  /// and its packed form.
+  struct attention_scratch {
+    std::vector<float> scores, scale, column_max;
+    std::vector<std::int8_t> q;
+    std::vector<unsigned char> packed;
+  };
+
+  /// The right operand of an attention product as int8 weights (rows × cols, packed K × N into the
+  /// scratch): symmetric per column j, scale[j] = max_i |x(i, j)| / 127 (1 for an all-zero column),
+  /// q = x / scale[j] rounded half away from zero (qsparse::detail::round_half_away_small: std::round's
+  /// values for |y| <= 127). x(i, j) = src[i * row_stride + j] when !transposed, src[j * row_stride + i]
+  /// when transposed (then row j of src holds column j: each column is contiguous).
+  static qsparse::packed_weights_view quantize_operand(const float* src, std::size_t row_stride, std::size_t rows,
+                                                       std::size_t cols, bool transposed, attention_scratch& w) {
+    w.scale.assign(cols, 1.0f);
+    w.q.resize(rows * cols);
+    float* scale = w.scale.data();
+    std::int8_t* q = w.q.data();
+    const auto quant = [](float x, float s) {
+      const std::int32_t r = qsparse::detail::round_half_away_small(x / s);
+      return static_cast<std::int8_t>(std::min(127, std::max(-127, r)));
+    };
+    if (transposed) {
       for (std::size_t j = 0; j < cols; ++j) {
-        const float r = std::round(at(i, j) / scale[j]);
-        q[i * cols + j] = static_cast<std::int8_t>(std::min(127.0f, std::max(-127.0f, r)));
+        const float* col = src + j * row_stride;
+        float mx = 0.0f;
+        for (std::size_t i = 0; i < rows; ++i) mx = std::max(mx, std::fabs(col[i]));
+        if (mx > 0.0f) scale[j] = mx / 127.0f;
+        const float sj = scale[j];
+        for (std::size_t i = 0; i < rows; ++i) q[i * cols + j] = quant(col[i], sj);
+      }
+    } else {
+      w.column_max.assign(cols, 0.0f);
+      float* mx = w.column_max.data();
+      for (std::size_t i = 0; i < rows; ++i) {
+        const float* row = src + i * row_stride;
+        for (std::size_t j = 0; j < cols; ++j) mx[j] = std::max(mx[j], std::fabs(row[j]));
+      }
+      for (std::size_t j = 0; j < cols; ++j) {
+        if (mx[j] > 0.0f) scale[j] = mx[j] / 127.0f;
+      }
+      for (std::size_t i = 0; i < rows; ++i) {
+        const float* row = src + i * row_stride;
+        for (std::size_t j = 0; j < cols; ++j) q[i * cols + j] = quant(row[j], scale[j]);
       }
     }
-    return qsparse::pack_weights(qsparse::make_view(static_cast<const std::int8_t*>(q.data()),
-                                                    static_cast<qsparse::index_t>(rows), static_cast<qsparse::index_t>(cols)), 0);
+    const qsparse::isa_level isa = qsparse::best_isa();
+    const std::size_t bytes = qsparse::packed_weights_size(static_cast<std::int64_t>(rows), static_cast<std::int64_t>(cols), isa);
+    if (w.packed.size() < bytes + 64) w.packed.resize(bytes + 64);
+    void* buffer = w.packed.data();
+    std::size_t space = w.packed.size();
+    std::align(64, bytes, buffer, space);
+    return qsparse::pack_weights(qsparse::make_view(static_cast<const std::int8_t*>(q), static_cast<qsparse::index_t>(rows),
+                                                    static_cast<qsparse::index_t>(cols)),
+                                 0, isa, buffer, bytes);
   }
 
   /// The same attention with both products on qsparse::hybrid_gemm (see the top of this header).
-  void attention_int8(const std::vector<std::vector<std::int32_t>>& batch, const std::vector<float>& q,
-                      const std::vector<float>& k, const std::vector<float>& v, std::vector<float>& ctxv,
+  void attention_int8(const std::vector<std::vector<std::int32_t>>& batch, const qkv_matrix& in, std::vector<float>& ctxv,
                       const qsparse::context& ctx) const {
     const auto hs = static_cast<std::size_t>(config_.hidden_size);
     const auto dh = static_cast<std::size_t>(config_.head_dim());
@@ -441,26 +533,28 @@ class bert_model {
     const std::vector<std::size_t> starts = sequence_starts(batch);
     ctx.run_tasks(static_cast<std::ptrdiff_t>(batch.size() * heads), [&](std::ptrdiff_t t) {
       const qsparse::context serial;  // the tasks are the parallelism
+      thread_local attention_scratch w;
       const auto b = static_cast<std::size_t>(t) / heads, hd = static_cast<std::size_t>(t) % heads;
       const std::size_t n = batch[b].size();
       const std::size_t off = starts[b] * hs + hd * dh;
+      const std::size_t in_off = starts[b] * in.ld + hd * dh;
       const auto ni = static_cast<qsparse::index_t>(n), di = static_cast<qsparse::index_t>(dh), hsi = static_cast<qsparse::index_t>(hs);
-      std::vector<float> wscale;
-      std::vector<std::int8_t> wq;
+      const auto ldi = static_cast<qsparse::index_t>(in.ld);
       qsparse::hybrid_params p;
       p.per_channel = true;
       p.input_quantization = qsparse::hybrid_quantization::asymmetric;
       // scores (n × n) = q_h (n × dh) k_h^T (dh × n)
-      const qsparse::packed_weights kt = quantize_operand(k.data() + off, hs, dh, n, /*transposed=*/true, wscale, wq);
-      std::vector<float> s(n * n);
-      p.weight_scales = wscale.data();
-      qsparse::hybrid_gemm(serial, qsparse::make_strided_view(q.data() + off, {ni, di}, {hsi, 1}), kt.view(),
-                           qsparse::make_view(s.data(), ni, ni), p);
-      softmax_rows(s.data(), n, scale);
+      const qsparse::packed_weights_view kt = quantize_operand(in.k + in_off, in.ld, dh, n, /*transposed=*/true, w);
+      w.scores.resize(n * n);
+      float* s = w.scores.data();
+      p.weight_scales = w.scale.data();
+      qsparse::hybrid_gemm(serial, qsparse::make_strided_view(in.q + in_off, {ni, di}, {ldi, 1}), kt,
+                           qsparse::make_view(s, ni, ni), p);
+      softmax_rows(s, n, scale);
       // context (n × dh) = p (n × n) v_h (n × dh)
-      const qsparse::packed_weights vw = quantize_operand(v.data() + off, hs, n, dh, /*transposed=*/false, wscale, wq);
-      p.weight_scales = wscale.data();
-      qsparse::hybrid_gemm(serial, qsparse::make_view(static_cast<const float*>(s.data()), ni, ni), vw.view(),
+      const qsparse::packed_weights_view vw = quantize_operand(in.v + in_off, in.ld, n, dh, /*transposed=*/false, w);
+      p.weight_scales = w.scale.data();
+      qsparse::hybrid_gemm(serial, qsparse::make_view(static_cast<const float*>(s), ni, ni), vw,
                            qsparse::make_strided_view(ctxv.data() + off, {ni, di}, {hsi, 1}), p);
     });
   }

@@ -113,7 +113,7 @@ void gemm_q4(const context& ctx, const tensor_view<A, 2, LA, AA>& activations, c
       float hi = -std::numeric_limits<float>::infinity();
       kernels::run_finite_range(isa, r, k, lo, hi);
       std::int8_t* out = q.data() + m * k;
-      scales[static_cast<std::size_t>(m)] = detail::quantize_row_symmetric_in_range<true>(r, k, out, lo, hi).scale;
+      scales[static_cast<std::size_t>(m)] = detail::quantize_row_symmetric_in_range<true>(r, k, out, lo, hi, isa).scale;
       for (index_t g = 0; g < groups; ++g) {
         std::int32_t s = 0;
         for (index_t i = 0; i < gsz; ++i) s += out[g * gsz + i];
