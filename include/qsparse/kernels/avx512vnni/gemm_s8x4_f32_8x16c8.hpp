@@ -20,6 +20,7 @@
 #include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx512/gemm_f32f16_f32_8x32c1.hpp"
 #include "qsparse/kernels/drivers/panel_groups.hpp"
+#include "qsparse/kernels/stream_prefetch.hpp"
 #include "qsparse/spec/gemm_q4_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
 #include "qsparse/spec/packed_weights_q4.hpp"
@@ -88,6 +89,7 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_tile_8x16c8(const gemm_q4_args&
       __m512i lo[std::size_t{P}], hi[std::size_t{P}];
 #pragma GCC unroll 4
       for (int i = 0; i < P; ++i) {
+        prefetch_ahead(wg[i] + c * 64, q4_weight_prefetch_bytes);
         const __m512i v = _mm512_loadu_si512(wg[i] + c * 64);
         lo[i] = _mm512_and_si512(v, low);
         hi[i] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
@@ -112,6 +114,8 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_tile_8x16c8(const gemm_q4_args&
     }
 #pragma GCC unroll 4
     for (int i = 0; i < P; ++i) {
+      prefetch_ahead(wg[i] + gsz * 8, q4_weight_prefetch_bytes);
+      if (zp) prefetch_ahead(wg[i] + gsz * 8 + 64, q4_weight_prefetch_bytes);
       const __m512 s = _mm512_loadu_ps(reinterpret_cast<const float*>(wg[i] + gsz * 8));
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
@@ -134,7 +138,7 @@ struct gemm_s8x4_f32_8x16c8 {
   static const char* name() { return "gemm_s8x4_f32_8x16c8__avx512vnni"; }
 
   /// Panels per tile: at least 4 independent vpdpbusd chains, and 2 loads in flight for one row.
-  static constexpr int panels_for(int rows) noexcept { return rows <= 2 ? 4 : (rows <= 4 ? 2 : 1); }
+    static constexpr int panels_for(int rows) noexcept { return rows <= 2 ? 4 : (rows <= 4 ? 2 : 1); }
 
   template <int MR, int P, class... S>
   QSPARSE_TARGET_AVX512_VNNI static void run_panels(const gemm_q4_args& g, const output_pipeline<S...>& pipeline,
