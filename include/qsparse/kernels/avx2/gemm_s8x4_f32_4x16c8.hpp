@@ -64,7 +64,7 @@ QSPARSE_TARGET_AVX2 inline void gemm_s8x4_tile_4x16c8(const gemm_q4_args& g, std
     } else {
 #pragma GCC unroll 4
       for (int r = 0; r < MR; ++r) {
-        const __m256i start = _mm256_set1_epi32(-8 * g.group_sums[(m0 + r) * g.lds + gi]);
+        const __m256i start = _mm256_set1_epi32(g.group_starts[(m0 + r) * g.lds + gi]);  // -8 Σ a, a broadcast load
 #pragma GCC unroll 8
         for (int h = 0; h < 2 * P; ++h) iacc[r][h] = start;
       }

@@ -34,6 +34,39 @@ namespace qsparse {
 namespace kernels {
 namespace avx512_vnni {
 
+/// Chunk c (8 k × 16 columns) of the current group of P panels into MR rows' accumulators.
+template <int MR, int P, bool Split>
+QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void gemm_s8x4_chunk_8x16c8(
+    __m512i (&iacc)[std::size_t{MR}][std::size_t{P}], __m512i (&iacc_hi)[std::size_t{MR}][std::size_t{P}],
+    const unsigned char* const (&wg)[std::size_t{P}], const std::int8_t* a, std::ptrdiff_t lda, std::ptrdiff_t c,
+    __m512i low) {
+  __m512i lo[std::size_t{P}], hi[std::size_t{P}];
+#pragma GCC unroll 4
+  for (int i = 0; i < P; ++i) {
+    prefetch_ahead(wg[i] + c * 64, q4_weight_prefetch_bytes);
+    const __m512i v = _mm512_loadu_si512(wg[i] + c * 64);
+    lo[i] = _mm512_and_si512(v, low);
+    hi[i] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+    std::int32_t a0, a1;
+    __builtin_memcpy(&a0, a + r * lda + 8 * c, 4);
+    __builtin_memcpy(&a1, a + r * lda + 8 * c + 4, 4);
+    const __m512i b0 = _mm512_set1_epi32(a0);
+    const __m512i b1 = _mm512_set1_epi32(a1);
+#pragma GCC unroll 4
+    for (int i = 0; i < P; ++i) {
+      iacc[r][i] = _mm512_dpbusd_epi32(iacc[r][i], lo[i], b0);
+      if constexpr (Split) {
+        iacc_hi[r][i] = _mm512_dpbusd_epi32(iacc_hi[r][i], hi[i], b1);
+      } else {
+        iacc[r][i] = _mm512_dpbusd_epi32(iacc[r][i], hi[i], b1);
+      }
+    }
+  }
+}
+
 /// MR rows × P panels over all groups into facc (float sums before the row scale), stored to tile[r][16 P].
 template <int MR, int P>
 QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_tile_8x16c8(const gemm_q4_args& g, std::ptrdiff_t m0,
@@ -65,11 +98,11 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_tile_8x16c8(const gemm_q4_args&
         }
       }
     } else {
+      // -8 Σ a from memory: a broadcast load, no vector ALU work (the entry computed group_starts).
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
-        const __m512i start = _mm512_set1_epi32(-8 * g.group_sums[(m0 + r) * g.lds + gi]);
 #pragma GCC unroll 4
-        for (int i = 0; i < P; ++i) iacc[r][i] = start;
+        for (int i = 0; i < P; ++i) iacc[r][i] = _mm512_set1_epi32(g.group_starts[(m0 + r) * g.lds + gi]);
       }
     }
     // With fewer than 4 chains (one row, one panel: the blocks of panel_tasks.hpp end in single panels)
@@ -85,32 +118,12 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_tile_8x16c8(const gemm_q4_args&
     const unsigned char* wg[std::size_t{P}];
 #pragma GCC unroll 4
     for (int i = 0; i < P; ++i) wg[i] = w[i] + gi * group_bytes;
-    for (std::ptrdiff_t c = 0; c < gsz / 8; ++c) {
-      __m512i lo[std::size_t{P}], hi[std::size_t{P}];
+    // Groups of 32 (4 chunks) run unrolled, without the loop's accumulator copies (GCC 12).
+    if (gsz == 32) {
 #pragma GCC unroll 4
-      for (int i = 0; i < P; ++i) {
-        prefetch_ahead(wg[i] + c * 64, q4_weight_prefetch_bytes);
-        const __m512i v = _mm512_loadu_si512(wg[i] + c * 64);
-        lo[i] = _mm512_and_si512(v, low);
-        hi[i] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
-      }
-#pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) {
-        std::int32_t a0, a1;
-        __builtin_memcpy(&a0, a + r * g.lda + 8 * c, 4);
-        __builtin_memcpy(&a1, a + r * g.lda + 8 * c + 4, 4);
-        const __m512i b0 = _mm512_set1_epi32(a0);
-        const __m512i b1 = _mm512_set1_epi32(a1);
-#pragma GCC unroll 4
-        for (int i = 0; i < P; ++i) {
-          iacc[r][i] = _mm512_dpbusd_epi32(iacc[r][i], lo[i], b0);
-          if constexpr (split) {
-            iacc_hi[r][i] = _mm512_dpbusd_epi32(iacc_hi[r][i], hi[i], b1);
-          } else {
-            iacc[r][i] = _mm512_dpbusd_epi32(iacc[r][i], hi[i], b1);
-          }
-        }
-      }
+      for (std::ptrdiff_t c = 0; c < 4; ++c) gemm_s8x4_chunk_8x16c8<MR, P, split>(iacc, iacc_hi, wg, a, g.lda, c, low);
+    } else {
+      for (std::ptrdiff_t c = 0; c < gsz / 8; ++c) gemm_s8x4_chunk_8x16c8<MR, P, split>(iacc, iacc_hi, wg, a, g.lda, c, low);
     }
 #pragma GCC unroll 4
     for (int i = 0; i < P; ++i) {
