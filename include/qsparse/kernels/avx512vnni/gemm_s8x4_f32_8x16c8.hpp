@@ -1,15 +1,21 @@
 // qsparse/kernels/avx512vnni/gemm_s8x4_f32_8x16c8.hpp — int8 activations × 4-bit group-wise weights on
-// AVX-512 VNNI: up to 8 rows × 16 columns per tile, 2 or 4 panels at once for fewer rows (the
-// panel_groups driver), weights in the layout of qsparse/spec/packed_weights_q4.hpp.
+// AVX-512 VNNI: up to 8 rows × 16 columns per tile, 2 or 4 panels at once for fewer rows (and 2 for 8 rows
+// when G >= 64; the panel_groups driver), weights in the layout of qsparse/spec/packed_weights_q4.hpp.
 //
-// Per 64-byte chunk (8 k × 16 columns) and panel: one load, vpandd 0x0F (k 0..3 of each column, as the u8
-// operand of vpdpbusd) and vpsrlw 4 + vpandd (k 4..7); per row two vpdpbusd with the row's 4 activation
-// bytes broadcast as the s8 operand. u in [0, 15] times a in [-128, 127] never saturates, and the int32
-// lane sums 4 products exactly. The group's int32 accumulator starts at -z * Σ_{k in g} a[m][k] (the
-// entry computed the sums), so after the group it holds Σ a (u - z) exactly, which vcvtdq2ps turns
-// into the float the reference converts; vfmadd231ps with the group's 16 scales is the reference's
-// std::fma, group by group in order. The epilogue multiplies by the row scale (vmulps, not fused) and
-// runs the float stages of the float16-weight kernel. Every bit equals qsparse/gemm/reference_q4.hpp.
+// Per 64-byte chunk (8 k × 16 columns) and panel: one load (and a prefetch 2 KiB ahead), vpandd 0x0F (k 0..3
+// of each column, as the u8 operand of vpdpbusd) and vpsrlw 4 + vpandd (k 4..7); per row two vpdpbusd with
+// the row's 4 activation bytes broadcast as the s8 operand. u in [0, 15] times a in [-128, 127] never
+// saturates, and the int32 lane sums 4 products exactly. The group's int32 accumulator starts at
+// -z * Σ_{k in g} a[m][k] (the entry computed the sums, and -8 × them for z = 8), so after the group it holds
+// Σ a (u - z) exactly, which vcvtdq2ps turns into the float the reference converts; vfmadd231ps with the
+// group's 16 scales is the reference's std::fma, group by group in order. The epilogue multiplies by the row
+// scale (vmulps, not fused) and runs the float stages of the float16-weight kernel. Every bit equals
+// qsparse/gemm/reference_q4.hpp.
+//
+// What bounds M >= 64 at G = 32: vpdpbusd, vpandd/vpsrlw, vcvtdq2ps and vfmadd231ps on zmm all issue on
+// ports 0 and 5. Per group of 32 and 8 rows: 64 vpdpbusd, 12 unpack, and per row 1 vcvtdq2ps + 1
+// vfmadd231ps (16), so at most 64 / 92 of the int8 GEMM's vpdpbusd rate (0.70x), and 0.8x even with free
+// unpacking; at G = 128 the float work is a quarter of that (docs/kernels.md).
 #pragma once
 
 #include <cstddef>
@@ -79,11 +85,20 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_tile_8x16c8(const gemm_q4_args&
   const unsigned char* w[std::size_t{P}];
 #pragma GCC unroll 4
   for (int i = 0; i < P; ++i) w[i] = g.weights.panel(p0 + i);
-  __m512 facc[std::size_t{MR}][std::size_t{P}];
+  // Up to 8 tiles' float sums stay in registers; 8 rows × 2 panels keep theirs in `tile` (L1), which leaves
+  // the 16 int32 accumulators and the operands their registers.
+  constexpr bool facc_in_memory = MR * P > 8;
+  __m512 facc[std::size_t{facc_in_memory ? 1 : MR}][std::size_t{facc_in_memory ? 1 : P}];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 4
-    for (int i = 0; i < P; ++i) facc[r][i] = _mm512_setzero_ps();
+    for (int i = 0; i < P; ++i) {
+      if constexpr (facc_in_memory) {
+        _mm512_store_ps(tile + r * 16 * P + 16 * i, _mm512_setzero_ps());
+      } else {
+        facc[r][i] = _mm512_setzero_ps();
+      }
+    }
   }
   for (std::ptrdiff_t gi = 0; gi < groups; ++gi) {
     __m512i iacc[std::size_t{MR}][std::size_t{P}];
@@ -133,25 +148,32 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_tile_8x16c8(const gemm_q4_args&
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
         const __m512i isum = split ? _mm512_add_epi32(iacc[r][i], iacc_hi[r][i]) : iacc[r][i];
-        facc[r][i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s, facc[r][i]);
+        if constexpr (facc_in_memory) {
+          float* t = tile + r * 16 * P + 16 * i;
+          _mm512_store_ps(t, _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s, _mm512_load_ps(t)));
+        } else {
+          facc[r][i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s, facc[r][i]);
+        }
       }
     }
   }
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 4
-    for (int i = 0; i < P; ++i) _mm512_store_ps(tile + r * 16 * P + 16 * i, facc[r][i]);
+    for (int i = 0; i < P; ++i) {
+      if constexpr (!facc_in_memory) _mm512_store_ps(tile + r * 16 * P + 16 * i, facc[r][i]);
+    }
   }
 }
 
-struct gemm_s8x4_f32_8x16c8 {
+/// The tiles of gemm_s8x4_f32_8x16c8 for the panel_groups driver. Panels per tile: at least 4 independent
+/// vpdpbusd chains, and 2 loads in flight for one row. Wide (G >= 64): 8 rows take 2 panels too (their float
+/// sums in L1), which halves the activation broadcasts per vpdpbusd; at G = 32 the extra load and store of
+/// the float sums per group cost more than that saves (M = 64: 8 % slower in cache), so 8 rows take 1 panel.
+template <bool Wide>
+struct gemm_s8x4_tiles_8x16c8 {
   static constexpr int mr = 8;
-  static constexpr int nr = 16;
-  static constexpr isa_level isa = isa_level::avx512_vnni;
-  static const char* name() { return "gemm_s8x4_f32_8x16c8__avx512vnni"; }
-
-  /// Panels per tile: at least 4 independent vpdpbusd chains, and 2 loads in flight for one row.
-    static constexpr int panels_for(int rows) noexcept { return rows <= 2 ? 4 : (rows <= 4 ? 2 : 1); }
+  static constexpr int panels_for(int rows) noexcept { return rows <= 2 ? 4 : (rows <= 4 || Wide ? 2 : 1); }
 
   template <int MR, int P, class... S>
   QSPARSE_TARGET_AVX512_VNNI static void run_panels(const gemm_q4_args& g, const output_pipeline<S...>& pipeline,
@@ -173,12 +195,23 @@ struct gemm_s8x4_f32_8x16c8 {
       }
     }
   }
+};
+
+struct gemm_s8x4_f32_8x16c8 {
+  static constexpr int mr = 8;
+  static constexpr int nr = 16;
+  static constexpr isa_level isa = isa_level::avx512_vnni;
+  static const char* name() { return "gemm_s8x4_f32_8x16c8__avx512vnni"; }
 
   template <class... S>
   QSPARSE_TARGET_AVX512_VNNI static void run(const gemm_q4_args& g, const output_pipeline<S...>& pipeline,
                                              std::ptrdiff_t m_begin, std::ptrdiff_t m_end, std::ptrdiff_t panel_begin,
                                              std::ptrdiff_t panel_end) {
-    drivers::run_panel_groups<gemm_s8x4_f32_8x16c8>(g, pipeline, m_begin, m_end, panel_begin, panel_end);
+    if (g.weights.group_size() >= 64) {
+      drivers::run_panel_groups<gemm_s8x4_tiles_8x16c8<true>>(g, pipeline, m_begin, m_end, panel_begin, panel_end);
+    } else {
+      drivers::run_panel_groups<gemm_s8x4_tiles_8x16c8<false>>(g, pipeline, m_begin, m_end, panel_begin, panel_end);
+    }
   }
 };
 
