@@ -24,7 +24,7 @@ inline constexpr std::uintptr_t q4_weight_prefetch_bytes = 2048;
 
 /// Prefetches (to L1) the byte `distance` past p. The address is formed as an integer, so no pointer past
 /// the buffer exists, and a prefetch never faults.
-QSPARSE_ALWAYS_INLINE void prefetch_ahead(const void* p, std::uintptr_t distance) noexcept {
+QSPARSE_ALWAYS_INLINE void prefetch_at(const void* p, std::uintptr_t distance) noexcept {
 #if defined(__GNUC__) || defined(__clang__)
   __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(p) + distance), 0, 3);
 #else

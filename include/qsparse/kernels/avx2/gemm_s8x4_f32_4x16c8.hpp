@@ -72,7 +72,7 @@ QSPARSE_TARGET_AVX2 inline void gemm_s8x4_tile_4x16c8(const gemm_q4_args& g, std
     const std::int8_t* a = g.a + m0 * g.lda + gi * gsz;
     for (std::ptrdiff_t c = 0; c < gsz / 8; ++c) {
 #pragma GCC unroll 4
-      for (int i = 0; i < P; ++i) prefetch_ahead(w[i] + gi * group_bytes + c * 64, q4_weight_prefetch_bytes);
+      for (int i = 0; i < P; ++i) prefetch_at(w[i] + gi * group_bytes + c * 64, q4_weight_prefetch_bytes);
 #pragma GCC unroll 8
       for (int h = 0; h < 2 * P; ++h) {
         const __m256i v =
@@ -92,8 +92,8 @@ QSPARSE_TARGET_AVX2 inline void gemm_s8x4_tile_4x16c8(const gemm_q4_args& g, std
     }
 #pragma GCC unroll 4
     for (int i = 0; i < P; ++i) {
-      prefetch_ahead(w[i] + gi * group_bytes + gsz * 8, q4_weight_prefetch_bytes);
-      if (zp) prefetch_ahead(w[i] + gi * group_bytes + gsz * 8 + 64, q4_weight_prefetch_bytes);
+      prefetch_at(w[i] + gi * group_bytes + gsz * 8, q4_weight_prefetch_bytes);
+      if (zp) prefetch_at(w[i] + gi * group_bytes + gsz * 8 + 64, q4_weight_prefetch_bytes);
     }
 #pragma GCC unroll 8
     for (int h = 0; h < 2 * P; ++h) {

@@ -49,7 +49,7 @@ QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void gemm_s8x4_
   __m512i lo[std::size_t{P}], hi[std::size_t{P}];
 #pragma GCC unroll 4
   for (int i = 0; i < P; ++i) {
-    prefetch_ahead(wg[i] + c * 64, q4_weight_prefetch_bytes);
+    prefetch_at(wg[i] + c * 64, q4_weight_prefetch_bytes);
     const __m512i v = _mm512_loadu_si512(wg[i] + c * 64);
     lo[i] = _mm512_and_si512(v, low);
     hi[i] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
@@ -138,12 +138,14 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_tile_8x16c8(const gemm_q4_args&
 #pragma GCC unroll 4
       for (std::ptrdiff_t c = 0; c < 4; ++c) gemm_s8x4_chunk_8x16c8<MR, P, split>(iacc, iacc_hi, wg, a, g.lda, c, low);
     } else {
-      for (std::ptrdiff_t c = 0; c < gsz / 8; ++c) gemm_s8x4_chunk_8x16c8<MR, P, split>(iacc, iacc_hi, wg, a, g.lda, c, low);
+      for (std::ptrdiff_t c = 0; c < gsz / 8; ++c) {
+        gemm_s8x4_chunk_8x16c8<MR, P, split>(iacc, iacc_hi, wg, a, g.lda, c, low);
+      }
     }
 #pragma GCC unroll 4
     for (int i = 0; i < P; ++i) {
-      prefetch_ahead(wg[i] + gsz * 8, q4_weight_prefetch_bytes);
-      if (zp) prefetch_ahead(wg[i] + gsz * 8 + 64, q4_weight_prefetch_bytes);
+      prefetch_at(wg[i] + gsz * 8, q4_weight_prefetch_bytes);
+      if (zp) prefetch_at(wg[i] + gsz * 8 + 64, q4_weight_prefetch_bytes);
       const __m512 s = _mm512_loadu_ps(reinterpret_cast<const float*>(wg[i] + gsz * 8));
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
