@@ -131,8 +131,8 @@ run_config() {
                gemm_hybrid_test gemm_output_pipeline_test gemm_packed_weights_test gemm_sparse_gemm_test gemm_gemmlowp_oracle_test
                gemm_torch_dynamic_linear_test gemm_gemm_clustered_test gemm_tflite_oracle_test
                conv_depthwise_test conv_pooling_test conv_add_test dispatch_isa_test quant_float16_test quant_quantize_test quant_requantize_test
-               kernels_fixed_point_simd_test kernels_output_pipeline_neon_test qat_fake_quant_test)
-      test_filter="^(gemm_.*|conv_depthwise_test|conv_pooling_test|conv_add_test|dispatch_isa_test|dispatch_isa_bad_ceiling|quant_float16_test|quant_quantize_test|quant_requantize_test|kernels_fixed_point_simd_test|kernels_output_pipeline_neon_test|qat_fake_quant_test)\$"
+               kernels_fixed_point_simd_test kernels_output_pipeline_neon_test qat_fake_quant_test conv_activation_test)
+      test_filter="^(gemm_.*|conv_depthwise_test|conv_pooling_test|conv_add_test|dispatch_isa_test|dispatch_isa_bad_ceiling|quant_float16_test|quant_quantize_test|quant_requantize_test|kernels_fixed_point_simd_test|kernels_output_pipeline_neon_test|qat_fake_quant_test|conv_activation_test)\$"
       # CPU model = the ISA the tests must reach there (the guard in tests/dispatch/isa_test.cpp).
       qemu_cpus=(max=neon_i8mm cortex-a53=neon) ;;
   esac
