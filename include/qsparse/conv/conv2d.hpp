@@ -31,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -224,6 +225,43 @@ void check_dense_nhwc(const V& v, const char* fn, const char* what) {
                      (v.stride(0) == c * w * h || v.extent(0) == 1);
   check(dense, fn, ": ", what, " must be dense NHWC (strides C*W*H, C*W, C, 1), got strides ", v.stride(0), ", ",
         v.stride(1), ", ", v.stride(2), ", ", v.stride(3));
+}
+
+/// Validates conv2d's operands (`weights`: packed_conv2d_weights or packed_sparse_conv2d_weights) and
+/// returns the output geometry; throws qsparse::error. One list of checks for the dense and sparse conv2d.
+template <class A, class LA, class AA, class Weights, class D, class LD, class AD>
+conv_geometry check_conv2d_operands(const char* fn, const quantized_operand<tensor_view<A, 4, LA, AA>>& input,
+                                    const Weights& weights, const tensor_view<D, 4, LD, AD>& output,
+                                    const conv2d_params& params) {
+  using a_t = std::remove_const_t<A>;
+  const auto& in = input.view;
+  check(!weights.empty(), fn, ": the packed weights are empty");
+  const index_t batch = in.extent(0), in_h = in.extent(1), in_w = in.extent(2), c_in = in.extent(3);
+  const index_t groups = weights.groups();
+  const index_t c_group = weights.input_channels_per_group();
+  const index_t c_out = weights.output_channels();
+  const index_t k_h = weights.kernel_h(), k_w = weights.kernel_w();
+  check(c_in == c_group * groups, fn, ": input has C_in = ", c_in,
+        " channels but the weights expect groups * C_in/groups = ", groups, " * ", c_group, " = ", groups * c_group);
+  check(batch >= 1, fn, ": batch must be >= 1, got batch = ", batch);
+  const conv_geometry g = conv_output_geometry(params, in_h, in_w, k_h, k_w, fn);
+  check(output.extent(0) == batch && output.extent(1) == g.out_h && output.extent(2) == g.out_w &&
+            output.extent(3) == c_out,
+        fn, ": output is ", output.extent(0), " x ", output.extent(1), " x ", output.extent(2), " x ",
+        output.extent(3), ", expected N x OH x OW x C_out = ", batch, " x ", g.out_h, " x ", g.out_w, " x ", c_out);
+  check_dense_nhwc(in, fn, "input");
+  check_dense_nhwc(output, fn, "output");
+  check_no_overlap(fn, "output", output, "input", in);
+  constexpr std::int32_t lo = std::numeric_limits<a_t>::min();
+  constexpr std::int32_t hi = std::numeric_limits<a_t>::max();
+  check(input.zero_point >= lo && input.zero_point <= hi, fn, ": input zero point must be in [", lo, ", ", hi,
+        "], got ", input.zero_point);
+  const index_t k = k_h * k_w * c_group;
+  const std::int64_t bound = static_cast<std::int64_t>(k) * max_distance<a_t>(input.zero_point) *
+                             max_distance<std::int8_t>(weights.weight_zero_point());
+  check(bound <= std::numeric_limits<std::int32_t>::max(), fn, ": kh * kw * C_in/groups = ", k,
+        " is too deep for an exact int32 accumulator with these zero points");
+  return g;
 }
 
 /// dst[0, n) = src[0, n), as uint8 with the sign bit flipped (x + 128) when Flip. Short runs (the
@@ -478,34 +516,14 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
   using a_t = std::remove_const_t<A>;
   const char* fn = "qsparse::conv2d";
   const auto& in = input.view;
-  detail::check(!weights.empty(), fn, ": the packed weights are empty");
+  const conv_geometry g = detail::check_conv2d_operands(fn, input, weights, output, params);
   const index_t batch = in.extent(0), in_h = in.extent(1), in_w = in.extent(2), c_in = in.extent(3);
   const index_t groups = weights.groups();
   const index_t c_group = weights.input_channels_per_group();
   const index_t c_out = weights.output_channels();
   const index_t k_h = weights.kernel_h(), k_w = weights.kernel_w();
-  detail::check(c_in == c_group * groups, fn, ": input has C_in = ", c_in, " channels but the weights expect groups * C_in/groups = ",
-                groups, " * ", c_group, " = ", groups * c_group);
-  detail::check(batch >= 1, fn, ": batch must be >= 1, got batch = ", batch);
-  const conv_geometry g = conv_output_geometry(params, in_h, in_w, k_h, k_w, fn);
-  detail::check(output.extent(0) == batch && output.extent(1) == g.out_h && output.extent(2) == g.out_w &&
-                    output.extent(3) == c_out,
-                fn, ": output is ", output.extent(0), " x ", output.extent(1), " x ", output.extent(2), " x ",
-                output.extent(3), ", expected N x OH x OW x C_out = ", batch, " x ", g.out_h, " x ", g.out_w, " x ",
-                c_out);
-  detail::check_dense_nhwc(in, fn, "input");
-  detail::check_dense_nhwc(output, fn, "output");
-  detail::check_no_overlap(fn, "output", output, "input", in);
-  constexpr std::int32_t lo = std::numeric_limits<a_t>::min();
-  constexpr std::int32_t hi = std::numeric_limits<a_t>::max();
-  detail::check(input.zero_point >= lo && input.zero_point <= hi, fn, ": input zero point must be in [", lo, ", ", hi,
-                "], got ", input.zero_point);
   const index_t k = k_h * k_w * c_group;
   const index_t n = c_out / groups;
-  const std::int64_t bound = static_cast<std::int64_t>(k) * detail::max_distance<a_t>(input.zero_point) *
-                             detail::max_distance<std::int8_t>(weights.weight_zero_point());
-  detail::check(bound <= std::numeric_limits<std::int32_t>::max(), fn, ": kh * kw * C_in/groups = ", k,
-                " is too deep for an exact int32 accumulator with these zero points");
   const isa_level allowed = best_isa();
   detail::check(isa_runs(allowed, weights.isa()), fn, ": the weights were packed for ",
                 to_string(weights.isa()), " but this CPU (or the ISA ceiling) allows at most ", to_string(allowed));
