@@ -135,9 +135,17 @@ struct spgemm_block4_u8s8_s32_8xNc4 {
     alignas(64) std::int32_t tile[std::size_t{mr * NB}];
     for (std::ptrdiff_t mb = m_begin; mb < m_end; mb += mr * max_block_tiles) {
       const std::ptrdiff_t block_rows = m_end - mb < mr * max_block_tiles ? m_end - mb : mr * max_block_tiles;
-      for (std::ptrdiff_t r = 0; r < block_rows; ++r) {
-        spgemm_copy_row_unsigned<flip>(reinterpret_cast<const std::uint8_t*>(g.a + (mb + r) * g.lda), g.k, kp,
-                                       rows8 + r * kp);
+      // Rows as unsigned bytes padded to kp: copied (int8 flipped), or the caller's own (a_padded).
+      const std::uint8_t* a_rows = rows8;
+      std::ptrdiff_t a_stride = kp;
+      if (!flip && g.a_padded) {
+        a_rows = reinterpret_cast<const std::uint8_t*>(g.a + mb * g.lda);
+        a_stride = g.lda;
+      } else {
+        for (std::ptrdiff_t r = 0; r < block_rows; ++r) {
+          spgemm_copy_row_unsigned<flip>(reinterpret_cast<const std::uint8_t*>(g.a + (mb + r) * g.lda), g.k, kp,
+                                         rows8 + r * kp);
+        }
       }
       for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
         const std::int64_t first = start[p];
@@ -148,16 +156,16 @@ struct spgemm_block4_u8s8_s32_8xNc4 {
         const std::ptrdiff_t columns = g.n - n0 < NB ? g.n - n0 : NB;
         for (std::ptrdiff_t t0 = 0; t0 < block_rows; t0 += mr) {
           const int rows = static_cast<int>(block_rows - t0 < mr ? block_rows - t0 : mr);
-          const std::uint8_t* a_tile = rows8 + t0 * kp;
+          const std::uint8_t* a_tile = a_rows + t0 * a_stride;
           switch (rows) {
-            case 8: spgemm_block_tile<8, nv>(a_tile, kp, offsets, w, blocks, tile); break;
-            case 7: spgemm_block_tile<7, nv>(a_tile, kp, offsets, w, blocks, tile); break;
-            case 6: spgemm_block_tile<6, nv>(a_tile, kp, offsets, w, blocks, tile); break;
-            case 5: spgemm_block_tile<5, nv>(a_tile, kp, offsets, w, blocks, tile); break;
-            case 4: spgemm_block_tile<4, nv>(a_tile, kp, offsets, w, blocks, tile); break;
-            case 3: spgemm_block_tile<3, nv>(a_tile, kp, offsets, w, blocks, tile); break;
-            case 2: spgemm_block_tile<2, nv>(a_tile, kp, offsets, w, blocks, tile); break;
-            default: spgemm_block_tile<1, nv>(a_tile, kp, offsets, w, blocks, tile); break;
+            case 8: spgemm_block_tile<8, nv>(a_tile, a_stride, offsets, w, blocks, tile); break;
+            case 7: spgemm_block_tile<7, nv>(a_tile, a_stride, offsets, w, blocks, tile); break;
+            case 6: spgemm_block_tile<6, nv>(a_tile, a_stride, offsets, w, blocks, tile); break;
+            case 5: spgemm_block_tile<5, nv>(a_tile, a_stride, offsets, w, blocks, tile); break;
+            case 4: spgemm_block_tile<4, nv>(a_tile, a_stride, offsets, w, blocks, tile); break;
+            case 3: spgemm_block_tile<3, nv>(a_tile, a_stride, offsets, w, blocks, tile); break;
+            case 2: spgemm_block_tile<2, nv>(a_tile, a_stride, offsets, w, blocks, tile); break;
+            default: spgemm_block_tile<1, nv>(a_tile, a_stride, offsets, w, blocks, tile); break;
           }
           const std::ptrdiff_t m0 = mb + t0;
           for (int j = 0; j < nv; ++j) {
