@@ -148,6 +148,33 @@ void maxpool_forward(const T* x, int batch, const layer_spec& l, T* y, int* argm
   }
 }
 
+/// maxpool_forward for inference (no argmax), channels innermost so that the compiler vectorizes it: the
+/// same values, each output the first of equal maxima in the window's (i, j) order (a NaN stays where
+/// maxpool_forward keeps it: `>` is false both ways).
+template <class T>
+void maxpool_inference(const T* x, int batch, const layer_spec& l, T* y) {
+  const std::ptrdiff_t c_count = l.in_c;
+  for (int b = 0; b < batch; ++b) {
+    const T* img = x + static_cast<std::ptrdiff_t>(b) * l.in_size();
+    T* out = y + static_cast<std::ptrdiff_t>(b) * l.out_size();
+    for (int oh = 0; oh < l.out_h; ++oh) {
+      for (int ow = 0; ow < l.out_w; ++ow) {
+        T* o = out + (static_cast<std::ptrdiff_t>(oh) * l.out_w + ow) * c_count;
+        for (int i = 0; i < l.kh; ++i) {
+          for (int j = 0; j < l.kw; ++j) {
+            const T* p = img + (static_cast<std::ptrdiff_t>(oh * l.kh + i) * l.in_w + ow * l.kw + j) * c_count;
+            if (i == 0 && j == 0) {
+              std::copy(p, p + c_count, o);
+              continue;
+            }
+            for (std::ptrdiff_t c = 0; c < c_count; ++c) o[c] = p[c] > o[c] ? p[c] : o[c];
+          }
+        }
+      }
+    }
+  }
+}
+
 /// What training may do to the weights and activations (all optional).
 struct training_hooks {
   /// Fills `wq` with the weight the forward pass uses for weighted layer `index` (identity if unset).
