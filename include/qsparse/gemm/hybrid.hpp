@@ -84,6 +84,21 @@ inline std::int32_t round_half_away_small(float y) {
   return t + static_cast<std::int32_t>(frac >= 0.5f) - static_cast<std::int32_t>(frac <= -0.5f);
 }
 
+/// The row quantizers' loops run in blocks of row_block values with a fixed trip count between local
+/// arrays: GCC's vectorizer at -O2 (its "very cheap" cost model) vectorizes those, not a loop of unknown
+/// length that needs an epilogue or an aliasing check; the tail runs one value at a time.
+inline constexpr std::ptrdiff_t row_block = 64;
+
+/// q[0, row_block) = one(x[i]) through local copies (no aliasing between x and q for the vectorizer).
+template <class One>
+inline void quantize_row_block(const float* x, std::int8_t* q, const One& one) {
+  float in[row_block];
+  std::int8_t out[row_block];
+  std::memcpy(in, x, sizeof in);
+  for (std::ptrdiff_t j = 0; j < row_block; ++j) out[j] = one(in[j]);
+  std::memcpy(q, out, sizeof out);
+}
+
 /// The rounding of the row quantizers: std::round as TFLite writes it, or (Vectorizable) the same
 /// values through round_half_away_small — every y here is within 2^9 of 0, since |x| <= range.
 template <bool Vectorizable>
@@ -105,10 +120,15 @@ inline hybrid_row_quantization quantize_row_symmetric_in_range(const float* x, s
     return {1.0f, 0};
   }
   const float inverse = 127.0f / range;
-  for (std::ptrdiff_t i = 0; i < k; ++i) {
-    const std::int32_t v = round_row_value<Vectorizable>(x[i] * inverse);
-    q[i] = static_cast<std::int8_t>(std::min(127, std::max(-127, v)));
+  const auto one = [&](float value) {
+    const std::int32_t v = round_row_value<Vectorizable>(value * inverse);
+    return static_cast<std::int8_t>(std::min(127, std::max(-127, v)));
+  };
+  std::ptrdiff_t i = 0;
+  if constexpr (Vectorizable) {
+    for (; i + row_block <= k; i += row_block) quantize_row_block(x + i, q + i, one);
   }
+  for (; i < k; ++i) q[i] = one(x[i]);
   return {range / 127.0f, 0};
 }
 
@@ -139,11 +159,16 @@ inline hybrid_row_quantization quantize_row_asymmetric_in_range(const float* x, 
   }
   const auto scaling_factor = static_cast<float>(scale);
   const auto inverse = static_cast<float>(1.0 / static_cast<double>(scaling_factor));
-  for (std::ptrdiff_t i = 0; i < k; ++i) {
-    const float shifted = static_cast<float>(nudged) + x[i] * inverse;
+  const auto one = [&](float value) {
+    const float shifted = static_cast<float>(nudged) + value * inverse;
     const std::int32_t v = round_row_value<Vectorizable>(shifted);
-    q[i] = static_cast<std::int8_t>(std::min(127, std::max(-128, v)));
+    return static_cast<std::int8_t>(std::min(127, std::max(-128, v)));
+  };
+  std::ptrdiff_t i = 0;
+  if constexpr (Vectorizable) {
+    for (; i + row_block <= k; i += row_block) quantize_row_block(x + i, q + i, one);
   }
+  for (; i < k; ++i) q[i] = one(x[i]);
   return {scaling_factor, nudged};
 }
 
@@ -183,7 +208,13 @@ inline hybrid_row_quantization quantize_row_dynamic(isa_level level, hybrid_quan
                                                     const char* fn = "qsparse::quantize_row_dynamic") {
   detail::check(k >= 1 && x != nullptr && q != nullptr, fn, ": need k >= 1 and non-null x and q, got k = ", k);
   int finite = 1;  // x - x is 0 exactly when x is finite; a branch-free loop the compiler vectorizes
-  for (std::ptrdiff_t i = 0; i < k; ++i) finite &= static_cast<int>(x[i] - x[i] == 0.0f);
+  std::ptrdiff_t at = 0;
+  for (; at + detail::row_block <= k; at += detail::row_block) {
+    int block = 1;
+    for (std::ptrdiff_t j = 0; j < detail::row_block; ++j) block &= static_cast<int>(x[at + j] - x[at + j] == 0.0f);
+    finite &= block;
+  }
+  for (; at < k; ++at) finite &= static_cast<int>(x[at] - x[at] == 0.0f);
   if (finite == 0) {
     for (std::ptrdiff_t i = 0; i < k; ++i) detail::check(std::isfinite(x[i]), fn, ": values must be finite, got x[", i, "] = ", x[i]);
   }
