@@ -336,17 +336,25 @@ void im2col_rows(const A* in, index_t in_h, index_t in_w, index_t c_in, index_t 
         continue;
       }
       const A* row = in + ((b * in_h + iy) * in_w) * c_in + group * c_group;
-      // Short tap rows (a 3-channel stem: 9 bytes) are moved as one 16-byte word when the word stays in
-      // this image and in this im2col row; the bytes past tap_row land where the next ky's run (written
-      // later) or the row's padding goes.
-      const bool short_run = !Flip && contiguous_taps && tap_row <= 16 && ky * tap_row + 16 <= k;
+      // Short tap rows (a 3-channel stem: 9 bytes) are moved as one 16-byte word (sign bits flipped when
+      // Flip) when the word stays in this image and in this im2col row; the bytes past tap_row land where
+      // the next ky's run (written later) or the row's padding goes.
+      const bool short_run = contiguous_taps && tap_row <= 16 && ky * tap_row + 16 <= k;
       const index_t image_left = (in_h - iy) * in_w * c_in - group * c_group;  // bytes from `row` to the image's end
       index_t x0 = x * p.stride_w - g.pad_left;
       index_t offset = x0 * c_in;  // of the first tap; negative left of the image (no pointer formed then)
       for (index_t xx = x; xx < x_end; ++xx, dst += k, x0 += p.stride_w, offset += x_step) {
         if (contiguous_taps && x0 >= 0 && x0 + k_w <= in_w) {
           if (short_run && offset + 16 <= image_left) {
-            std::memcpy(dst, row + offset, 16);
+            if constexpr (Flip) {
+              std::uint64_t word[2];
+              std::memcpy(word, row + offset, 16);
+              word[0] ^= 0x8080808080808080ull;
+              word[1] ^= 0x8080808080808080ull;
+              std::memcpy(dst, word, 16);
+            } else {
+              std::memcpy(dst, row + offset, 16);
+            }
           } else {
             copy_run<Flip>(dst, row + offset, tap_row);
           }

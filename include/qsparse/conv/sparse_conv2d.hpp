@@ -215,7 +215,12 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
         // each row padded to the weights' k_padded, and the kernel reads the rows in place (a_padded).
         constexpr bool flip = std::is_same_v<a_t, std::int8_t>;
         const std::int32_t u_zp = input.zero_point + (flip ? 128 : 0);
-        const index_t kp = static_cast<index_t>(weights.group(0).k_padded());  // the same for every group
+        // Row stride: the packed K, or more when a kernel row's taps are few contiguous bytes, so that
+        // im2col moves each as one 16-byte word (a 1-channel 3x3 stem: 24 instead of 12 bytes a row).
+        const index_t tap_row = k_w * c_group;
+        index_t kp = static_cast<index_t>(weights.group(0).k_padded());  // the same for every group
+        if (params.dilation_w == 1 && c_group == c_in && tap_row <= 16)
+          kp = std::max(kp, ((k_h - 1) * tap_row + 16 + 3) / 4 * 4);
         auto unsigned_task = [&](std::ptrdiff_t t) {
           const index_t grp = t % groups;
           const index_t m_begin = (t / groups) * chunk;

@@ -20,6 +20,7 @@
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx512/output_pipeline.hpp"
+#include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_8x32c4.hpp"  // accumulator_bound
 #include "qsparse/kernels/scratch.hpp"
 #include "qsparse/spec/gemm_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
@@ -123,6 +124,8 @@ struct spgemm_block4_u8s8_s32_8xNc4 {
                                              std::ptrdiff_t panel_end) {
     constexpr int nv = NB / 16;
     constexpr bool flip = std::is_same_v<A, std::int8_t>;
+    // |Σ (a - a_zp) w| over K, for the fast epilogue (pruned weights are 0, so K bounds the kept terms).
+    const std::int64_t bound = accumulator_bound<A>(g.k, g.a_zero_point, 0);
     const auto a_offset = static_cast<std::uint32_t>(g.a_zero_point) + (flip ? 128u : 0u);
     const __m512i column_factor = _mm512_set1_epi32(static_cast<std::int32_t>(0u - a_offset));
     const std::int32_t* column_sums = g.weights.column_sums();
@@ -174,10 +177,17 @@ struct spgemm_block4_u8s8_s32_8xNc4 {
             const std::ptrdiff_t n = n0 + 16 * j;
             const auto mask = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
             const __m512i column_term = _mm512_mullo_epi32(_mm512_load_si512(column_sums + n), column_factor);
-            const auto prepared = avx512::prepare(pipeline, n, mask);
-            for (int r = 0; r < rows; ++r) {
-              const __m512i acc = _mm512_add_epi32(_mm512_load_si512(tile + r * NB + 16 * j), column_term);
-              avx512::store_prepared(prepared, acc, mask, g.dst + (m0 + r) * g.ldd + n);
+            const auto prepared = avx512::prepare(pipeline, n, mask, bound);
+            if (avx512::fast_path_exact(prepared)) {
+              for (int r = 0; r < rows; ++r) {
+                const __m512i acc = _mm512_add_epi32(_mm512_load_si512(tile + r * NB + 16 * j), column_term);
+                avx512::store_prepared<true>(prepared, acc, mask, g.dst + (m0 + r) * g.ldd + n);
+              }
+            } else {
+              for (int r = 0; r < rows; ++r) {
+                const __m512i acc = _mm512_add_epi32(_mm512_load_si512(tile + r * NB + 16 * j), column_term);
+                avx512::store_prepared(prepared, acc, mask, g.dst + (m0 + r) * g.ldd + n);
+              }
             }
           }
         }
