@@ -11,8 +11,9 @@
 //   int8           int8 K×N + per-channel scales,          qsparse::gemm / qsparse::conv2d / int8 max
 //                  int32 bias, activation scale + zp       pooling: int8 in, int8 between layers, float
 //                                                          logits out of the last layer's pipeline
-//   int8 + sparse  as int8, but the weights of each layer  qsparse::sparse_gemm (block 4×16, 2:4), or the
-//                  in a compressed format (below)          dense qsparse::gemm for unstructured masks
+//   int8 + sparse  as int8, but the weights of each layer  qsparse::sparse_gemm and the sparse qsparse::conv2d
+//                  in a compressed format (below)          (block 4×16, 2:4); unstructured masks: the bitmask
+//                                                          sparse_gemm, conv layers the dense conv2d
 //   int16x8        int8 K×N + per-channel scales, int64    qsparse::gemm_16x8: the float input quantized to
 //                  bias, the int16 input scale (zp 0)      int16 (symmetric), int64 sums dequantized to float
 //   mixed          each weighted layer in its own format   layer by layer (runtime.hpp run_layers): float
@@ -56,6 +57,9 @@
 #include "qsparse/spec/output_stages.hpp"
 #if DEMO_HAVE_SPARSE_GEMM
 #include "qsparse/spec/packed_sparse_weights.hpp"
+#endif
+#if DEMO_HAVE_SPARSE_CONV
+#include "qsparse/conv/sparse_conv2d.hpp"
 #endif
 
 namespace demo {
@@ -103,9 +107,13 @@ inline const char* to_string(storage_kind s) {
 
 #if DEMO_HAVE_SPARSE_GEMM
 /// The packed sparse weights a layer runs from, and whatever owns their bytes (the packing, or the file).
+/// A conv layer's view is its K×N matrix (K = kh·kw·cin), and `conv` the same bytes as conv2d weights.
 struct sparse_holder {
   std::shared_ptr<const void> owner;
   qsparse::packed_sparse_weights_view view;
+#if DEMO_HAVE_SPARSE_CONV
+  qsparse::packed_sparse_conv2d_weights conv;
+#endif
 };
 #endif
 

@@ -1,11 +1,13 @@
 // Tests of the demo's models for issue 26 (exact checks, no data set needed): the mixed-precision selection
 // on a made-up sensitivity table, a per-layer-format model through the store bit for bit, the layer-by-layer
 // runtime against the whole-model integer pipeline, the 16x8 layer against its scalar definition, channel
-// masks and compaction preserving the float model's outputs exactly, and the debugger's CSV.
+// masks and compaction preserving the float model's outputs exactly, and the debugger's CSV; the pruned
+// CNN's block / 2:4 conv layers on the sparse conv2d with the dense int8 model's bits, through the store.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -388,4 +390,56 @@ TEST_CASE("debug_quantization: the per-layer walk on a small MLP", "[demo][debug
   CHECK(opts[1][1].drop == r.layers[1].drop);
   CHECK(opts[1][0].drop == r.float_accuracy - demo::accuracy_with_one(ctx, net, "mlp", act, 1, weight_format::int4_group, val));
   CHECK(opts[3][0].bytes == demo::layer_bytes(net.layers()[3], weight_format::int4_group, 32));
+}
+
+TEST_CASE("pruned CNN: block and 2:4 conv layers run the sparse conv2d with the dense model's bits", "[demo][sparse]") {
+  const demo::matrix x = images(3, 31);
+  for (const demo::storage_kind kind : {demo::storage_kind::block_4x16, demo::storage_kind::two_of_four}) {
+    INFO(demo::to_string(kind));
+    demo::network net(demo::cnn_architecture(), 17);
+    std::mt19937 rng(19);
+    std::uniform_real_distribution<float> u(0.0f, 1.0f);
+    for (demo::parameters& p : net.params()) {  // prune K x N: 4 x 16 blocks (70 %) or 2 of every 4 along K
+      const Eigen::Index k = p.w.rows(), n = p.w.cols();
+      if (kind == demo::storage_kind::block_4x16) {
+        for (Eigen::Index k0 = 0; k0 < k; k0 += 4)
+          for (Eigen::Index n0 = 0; n0 < n; n0 += 16)
+            if (u(rng) < 0.7f) p.w.block(k0, n0, std::min<Eigen::Index>(4, k - k0), std::min<Eigen::Index>(16, n - n0)).setZero();
+      } else {
+        for (Eigen::Index c = 0; c < n; ++c)
+          for (Eigen::Index k0 = 0; k0 < k; k0 += 4)
+            for (Eigen::Index i = k0 + 2; i < std::min<Eigen::Index>(k0 + 4, k); ++i) p.w(i, c) = 0;
+      }
+    }
+    const demo::activation_params act = demo::calibrate(net, x, 3, demo::calibration_method::minmax);
+    demo::qmodel dense = demo::make_int8(net, "dense", "cnn", act);
+    demo::qmodel sparse = demo::make_int8(net, "sparse", "cnn", act, std::vector<demo::storage_kind>(5, kind));
+    demo::prepare(dense);
+    demo::prepare(sparse);
+    const std::vector<float> want = logits_of(dense, x);
+    CHECK(same_bits(want, logits_of(sparse, x)));
+    // Saved as the packed K x N buffers, re-loaded, run from the file's bytes.
+    const std::string path = temp_path("sparse_cnn.safetensors");
+    demo::save_model(sparse, path);
+    demo::qmodel r = demo::load_model(path);
+    std::remove(path.c_str());
+    REQUIRE(r.layers[0].storage == kind);
+    demo::prepare(r);
+    CHECK(same_bits(want, logits_of(r, x)));
+  }
+}
+
+TEST_CASE("maxpool_inference: maxpool_forward's values, ties and NaN included", "[demo]") {
+  const demo::layer_spec s{demo::layer_kind::maxpool, 5, 7, 19, 2, 3, 19, 2, 2, false};  // floor drops a row and a column
+  std::mt19937 rng(23);
+  std::uniform_int_distribution<int> v(-3, 3);
+  std::vector<float> x(2 * 5 * 7 * 19);
+  for (float& f : x) f = static_cast<float>(v(rng));  // many ties
+  x[0] = std::numeric_limits<float>::quiet_NaN();
+  x[19 * 7 + 40] = -0.0f;
+  x[5] = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> a(2 * 2 * 3 * 19), b(a.size());
+  demo::maxpool_forward(x.data(), 2, s, a.data(), static_cast<int*>(nullptr));
+  demo::maxpool_inference(x.data(), 2, s, b.data());
+  CHECK(same_bits(a, b));
 }

@@ -385,7 +385,8 @@ inline qmodel load_model(const std::string& path) {
           case storage_kind::block_4x16:
           case storage_kind::two_of_four: {
 #if DEMO_HAVE_SPARSE_GEMM
-            if (m.format != weight_format::int8 || s.kind != layer_kind::dense) detail::fail(path, "sparse kernel storage is for int8 dense layers only");
+            if (m.format != weight_format::int8 || (s.kind != layer_kind::dense && !(DEMO_HAVE_SPARSE_CONV && s.kind == layer_kind::conv)))
+              detail::fail(path, "sparse kernel storage is for int8 dense and conv layers only");
             const auto raw = f.bytes(detail::layer_name(i, "weight.packed"));
             auto holder = std::make_shared<sparse_holder>();
             holder->owner = file;  // the view points into the file's (64-byte aligned) tensor storage
@@ -393,6 +394,11 @@ inline qmodel load_model(const std::string& path) {
             const auto want = l.storage == storage_kind::block_4x16 ? qsparse::sparse_format::block_4x16 : qsparse::sparse_format::two_of_four;
             if (holder->view.format() != want || holder->view.k() != k || holder->view.n() != nn || holder->view.size_bytes() != raw.size)
               detail::fail(path, detail::layer_name(i, "weight.packed") + " is not a " + to_string(l.storage) + " buffer of " + std::to_string(k) + " x " + std::to_string(nn) + " weights");
+#if DEMO_HAVE_SPARSE_CONV
+            // A conv layer's buffer is its K×N matrix (K = kh·kw·cin): the sparse conv2d runs from it.
+            if (s.kind == layer_kind::conv)
+              holder->conv = qsparse::packed_sparse_conv2d_weights::from_group_views(s.kh, s.kw, s.in_c, {holder->view});
+#endif
             l.packed_other = holder;
 #else
             detail::fail(path, "sparse kernel storage needs qsparse/gemm/sparse_gemm.hpp, absent from this build");
