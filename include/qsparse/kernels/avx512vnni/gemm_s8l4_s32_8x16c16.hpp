@@ -20,12 +20,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx512/gemm_s8l4_s32_2x16c16.hpp"
 #include "qsparse/kernels/avx512/output_pipeline.hpp"
 #include "qsparse/kernels/drivers/clustered_rows.hpp"
+#include "qsparse/kernels/scratch.hpp"
 #include "qsparse/spec/gemm_clustered_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
 #include "qsparse/spec/packed_clustered_weights.hpp"
@@ -165,11 +167,131 @@ struct gemm_s8l4_s32_8x16c16 {
     }
   }
 
+  /// Chunks c0..c3 of 16 k (chunk g, lane L, dword j: column 4 L + g, k 4 j..4 j + 3) stored as 4 groups
+  /// of 4 k (group j, lane L, dword g).
+  QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void transpose_store(
+      __m512i c0, __m512i c1, __m512i c2, __m512i c3, unsigned char* dst) {
+    const __m512i a = _mm512_unpacklo_epi32(c0, c1), b = _mm512_unpackhi_epi32(c0, c1);
+    const __m512i c = _mm512_unpacklo_epi32(c2, c3), d = _mm512_unpackhi_epi32(c2, c3);
+    _mm512_store_si512(dst, _mm512_unpacklo_epi64(a, c));
+    _mm512_store_si512(dst + 64, _mm512_unpackhi_epi64(a, c));
+    _mm512_store_si512(dst + 128, _mm512_unpacklo_epi64(b, d));
+    _mm512_store_si512(dst + 192, _mm512_unpackhi_epi64(b, d));
+  }
+
+  /// Decodes panel p into `out`: for every group of 4 k, 64 bytes = 16 columns × 4 consecutive k of
+  /// u = codebook + 128 (the dense int8 GEMM's layout), so a row's 4 activations broadcast from memory
+  /// ({1to16}) meet all 16 columns in one vpdpbusd. Per step (32 k): the 8 lookups of few_rows, then a
+  /// 4 × 4 dword transpose inside each 128-bit lane (chunk g, lane L, dword j → group j, lane L, dword g:
+  /// column 4 L + g).
+  QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void decode_panel(
+      const unsigned char* panel, std::ptrdiff_t kp, unsigned char* out) {
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    const __m512i t0 = _mm512_load_si512(panel), t1 = _mm512_load_si512(panel + 64);
+    const __m512i t2 = _mm512_load_si512(panel + 128), t3 = _mm512_load_si512(panel + 192);
+    const unsigned char* w = panel + 256;
+    for (std::ptrdiff_t k = 0; k < kp; k += 32, w += 256, out += 512) {
+      const __m512i v0 = _mm512_load_si512(w), v1 = _mm512_load_si512(w + 64);
+      const __m512i v2 = _mm512_load_si512(w + 128), v3 = _mm512_load_si512(w + 192);
+      transpose_store(_mm512_shuffle_epi8(t0, _mm512_and_si512(v0, low)), _mm512_shuffle_epi8(t1, _mm512_and_si512(v1, low)),
+                      _mm512_shuffle_epi8(t2, _mm512_and_si512(v2, low)), _mm512_shuffle_epi8(t3, _mm512_and_si512(v3, low)),
+                      out);
+      transpose_store(_mm512_shuffle_epi8(t0, _mm512_and_si512(_mm512_srli_epi16(v0, 4), low)),
+                      _mm512_shuffle_epi8(t1, _mm512_and_si512(_mm512_srli_epi16(v1, 4), low)),
+                      _mm512_shuffle_epi8(t2, _mm512_and_si512(_mm512_srli_epi16(v2, 4), low)),
+                      _mm512_shuffle_epi8(t3, _mm512_and_si512(_mm512_srli_epi16(v3, 4), low)), out + 256);
+    }
+  }
+
+  /// MR rows × one decoded panel: per 4 k one 64-byte load and MR vpdpbusd with the rows' 4 activations
+  /// broadcast from memory; even and odd groups in accumulators of their own (2 MR chains).
+  template <int MR, class Out, class... S>
+  QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void decoded_tile(
+      const gemm_clustered_args<Out>& g, const output_pipeline<S...>& pipeline, const unsigned char* dec,
+      const std::int8_t* rows, std::ptrdiff_t ld, std::ptrdiff_t kp, const std::int32_t* row_sums, std::ptrdiff_t m0,
+      std::ptrdiff_t p) {
+    __m512i acc[static_cast<std::size_t>(MR)], acc2[static_cast<std::size_t>(MR)];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) acc[r] = acc2[r] = _mm512_setzero_si512();
+    for (std::ptrdiff_t k = 0; k < kp; k += 8, dec += 128) {
+      const __m512i w0 = _mm512_load_si512(dec), w1 = _mm512_load_si512(dec + 64);
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) {
+        std::int32_t a0, a1;
+        std::memcpy(&a0, rows + r * ld + k, 4);
+        std::memcpy(&a1, rows + r * ld + k + 4, 4);
+        acc[r] = _mm512_dpbusd_epi32(acc[r], w0, _mm512_set1_epi32(a0));
+        acc2[r] = _mm512_dpbusd_epi32(acc2[r], w1, _mm512_set1_epi32(a1));
+      }
+    }
+    __m512i sums[static_cast<std::size_t>(MR)];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) sums[r] = _mm512_add_epi32(acc[r], acc2[r]);
+    avx512::store_clustered_tile<MR>(g, pipeline, sums, row_sums, m0, p);
+  }
+
+  template <int R = mr, class... Args>
+  QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void decoded_rows(int rows, Args... args) {
+    if constexpr (R > 1) {
+      if (rows < R) return decoded_rows<R - 1>(rows, args...);
+    }
+    decoded_tile<R>(args...);
+  }
+
+  /// Rows a task needs before it decodes panels (measured: below, the lookups per tile cost less than a
+  /// panel's decoding and its store and reload).
+  static constexpr std::ptrdiff_t decode_rows = 8;
+  /// Rows copied per block; each panel is decoded once per block.
+  static constexpr std::ptrdiff_t block_rows = 64;
+
+  /// Many rows (M >= decode_rows): blocks of up to block_rows rows copied as the driver copies them, each
+  /// panel decoded once per block (decode_panel), then every tile of MR rows runs on the decoded bytes —
+  /// the int8 GEMM's inner loop (vpdpbusd with broadcast activations), with no lookup, shift or broadcast
+  /// shuffle per multiply-add. The decoded sums are the same raw sums Σ u a as the other shapes', so the
+  /// epilogue is shared.
+  template <class Out, class... S>
+  QSPARSE_TARGET_AVX512_VNNI static void run_decoded(const gemm_clustered_args<Out>& g, const output_pipeline<S...>& pipeline,
+                                                     std::ptrdiff_t m_begin, std::ptrdiff_t m_end, std::ptrdiff_t panel_begin,
+                                                     std::ptrdiff_t panel_end) {
+    const std::ptrdiff_t kp = g.weights.k_padded();
+    const std::ptrdiff_t ld = kp + 64;
+    std::int8_t* rows = thread_scratch<std::int8_t>(static_cast<std::size_t>(block_rows * ld));
+    unsigned char* raw = thread_scratch<unsigned char>(static_cast<std::size_t>(kp * 16 + 64));
+    unsigned char* dec = raw + ((64 - reinterpret_cast<std::uintptr_t>(raw) % 64) % 64);
+    std::int32_t row_sums[block_rows] = {};
+    for (std::ptrdiff_t mb = m_begin; mb < m_end; mb += block_rows) {
+      const std::ptrdiff_t count = m_end - mb < block_rows ? m_end - mb : block_rows;
+      for (std::ptrdiff_t r = 0; r < count; ++r) {
+        const std::int8_t* src = g.a + (mb + r) * g.lda;
+        std::int8_t* out = rows + r * ld;
+        std::int32_t sum = 0;
+        for (std::ptrdiff_t k = 0; k < g.k; ++k) {
+          out[k] = src[k];
+          sum += src[k];
+        }
+        for (std::ptrdiff_t k = g.k; k < kp; ++k) out[k] = 0;
+        row_sums[r] = sum;  // |sum| <= 128 K < 2^31 for every K the entry accepts
+      }
+      for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
+        decode_panel(g.weights.panel(p), kp, dec);
+        for (std::ptrdiff_t r0 = 0; r0 < count; r0 += mr) {
+          decoded_rows(static_cast<int>(count - r0 < mr ? count - r0 : mr), g, pipeline,
+                       static_cast<const unsigned char*>(dec), static_cast<const std::int8_t*>(rows + r0 * ld), ld, kp,
+                       static_cast<const std::int32_t*>(row_sums + r0), mb + r0, p);
+        }
+      }
+    }
+  }
+
   template <class Out, class... S>
   QSPARSE_TARGET_AVX512_VNNI static void run(const gemm_clustered_args<Out>& g, const output_pipeline<S...>& pipeline,
                                              std::ptrdiff_t m_begin, std::ptrdiff_t m_end, std::ptrdiff_t panel_begin,
                                              std::ptrdiff_t panel_end) {
-    drivers::run_clustered_rows<gemm_s8l4_s32_8x16c16>(g, pipeline, m_begin, m_end, panel_begin, panel_end);
+    if (m_end - m_begin >= decode_rows) {
+      run_decoded(g, pipeline, m_begin, m_end, panel_begin, panel_end);
+    } else {
+      drivers::run_clustered_rows<gemm_s8l4_s32_8x16c16>(g, pipeline, m_begin, m_end, panel_begin, panel_end);
+    }
   }
 };
 
