@@ -132,6 +132,13 @@ void sweep_kernel(std::mt19937& rng) {
   check_values<std::int32_t>(K::isa, w3, 133, 103, 5, a3, 37, pipeline());
   const testing::column_params cp3(37, rng);
   check_values<std::int8_t>(K::isa, w3, 133, 103, -128, a3, 40, cp3.int8_pipeline(2));
+  // K a multiple of the 32-k step: the VNNI kernel reads the rows in place (row sums over 64-byte blocks and
+  // a tail), odd panel count (the last panel alone), a row stride equal to K.
+  const auto w5 = make_clustered(160, 40, 16, 0, rng);
+  const auto a5 = make_activations(70, 160, 0, rng);
+  check_values<std::int32_t>(K::isa, w5, 70, 160, -7, a5, 40, pipeline());
+  const auto a6 = make_activations(70, 160, 1, rng);
+  check_values<std::int32_t>(K::isa, w5, 70, 160, 127, a6, 41, pipeline());
   const auto a4 = make_activations(9, deep, 2, rng);
   check_values<std::int32_t>(K::isa, w, 9, deep, 127, a4, 17, pipeline());
 }

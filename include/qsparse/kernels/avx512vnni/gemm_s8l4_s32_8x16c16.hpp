@@ -20,7 +20,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/isa.hpp"
@@ -170,13 +169,13 @@ struct gemm_s8l4_s32_8x16c16 {
   /// Chunks c0..c3 of 16 k (chunk g, lane L, dword j: column 4 L + g, k 4 j..4 j + 3) stored as 4 groups
   /// of 4 k (group j, lane L, dword g).
   QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void transpose_store(
-      __m512i c0, __m512i c1, __m512i c2, __m512i c3, unsigned char* dst) {
+      __m512i c0, __m512i c1, __m512i c2, __m512i c3, unsigned char* dst, std::ptrdiff_t stride) {
     const __m512i a = _mm512_unpacklo_epi32(c0, c1), b = _mm512_unpackhi_epi32(c0, c1);
     const __m512i c = _mm512_unpacklo_epi32(c2, c3), d = _mm512_unpackhi_epi32(c2, c3);
     _mm512_store_si512(dst, _mm512_unpacklo_epi64(a, c));
-    _mm512_store_si512(dst + 64, _mm512_unpackhi_epi64(a, c));
-    _mm512_store_si512(dst + 128, _mm512_unpacklo_epi64(b, d));
-    _mm512_store_si512(dst + 192, _mm512_unpackhi_epi64(b, d));
+    _mm512_store_si512(dst + stride, _mm512_unpackhi_epi64(a, c));
+    _mm512_store_si512(dst + 2 * stride, _mm512_unpacklo_epi64(b, d));
+    _mm512_store_si512(dst + 3 * stride, _mm512_unpackhi_epi64(b, d));
   }
 
   /// Decodes panel p into `out`: for every group of 4 k, 64 bytes = 16 columns × 4 consecutive k of
@@ -185,49 +184,81 @@ struct gemm_s8l4_s32_8x16c16 {
   /// 4 × 4 dword transpose inside each 128-bit lane (chunk g, lane L, dword j → group j, lane L, dword g:
   /// column 4 L + g).
   QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void decode_panel(
-      const unsigned char* panel, std::ptrdiff_t kp, unsigned char* out) {
+      const unsigned char* panel, std::ptrdiff_t kp, unsigned char* out, std::ptrdiff_t stride = 64) {
     const __m512i low = _mm512_set1_epi8(0x0F);
     const __m512i t0 = _mm512_load_si512(panel), t1 = _mm512_load_si512(panel + 64);
     const __m512i t2 = _mm512_load_si512(panel + 128), t3 = _mm512_load_si512(panel + 192);
     const unsigned char* w = panel + 256;
-    for (std::ptrdiff_t k = 0; k < kp; k += 32, w += 256, out += 512) {
+    for (std::ptrdiff_t k = 0; k < kp; k += 32, w += 256, out += 8 * stride) {
       const __m512i v0 = _mm512_load_si512(w), v1 = _mm512_load_si512(w + 64);
       const __m512i v2 = _mm512_load_si512(w + 128), v3 = _mm512_load_si512(w + 192);
       transpose_store(_mm512_shuffle_epi8(t0, _mm512_and_si512(v0, low)), _mm512_shuffle_epi8(t1, _mm512_and_si512(v1, low)),
                       _mm512_shuffle_epi8(t2, _mm512_and_si512(v2, low)), _mm512_shuffle_epi8(t3, _mm512_and_si512(v3, low)),
-                      out);
+                      out, stride);
       transpose_store(_mm512_shuffle_epi8(t0, _mm512_and_si512(_mm512_srli_epi16(v0, 4), low)),
                       _mm512_shuffle_epi8(t1, _mm512_and_si512(_mm512_srli_epi16(v1, 4), low)),
                       _mm512_shuffle_epi8(t2, _mm512_and_si512(_mm512_srli_epi16(v2, 4), low)),
-                      _mm512_shuffle_epi8(t3, _mm512_and_si512(_mm512_srli_epi16(v3, 4), low)), out + 256);
+                      _mm512_shuffle_epi8(t3, _mm512_and_si512(_mm512_srli_epi16(v3, 4), low)), out + 4 * stride, stride);
     }
   }
 
   /// MR rows × one decoded panel: per 4 k one 64-byte load and MR vpdpbusd with the rows' 4 activations
-  /// broadcast from memory; even and odd groups in accumulators of their own (2 MR chains).
+  /// broadcast from memory (MR accumulators: with a second set for odd groups GCC 12 moved every
+  /// accumulator between registers in each iteration).
   template <int MR, class Out, class... S>
   QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void decoded_tile(
       const gemm_clustered_args<Out>& g, const output_pipeline<S...>& pipeline, const unsigned char* dec,
       const std::int8_t* rows, std::ptrdiff_t ld, std::ptrdiff_t kp, const std::int32_t* row_sums, std::ptrdiff_t m0,
       std::ptrdiff_t p) {
-    __m512i acc[static_cast<std::size_t>(MR)], acc2[static_cast<std::size_t>(MR)];
+    __m512i sums[static_cast<std::size_t>(MR)];
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) acc[r] = acc2[r] = _mm512_setzero_si512();
+    for (int r = 0; r < MR; ++r) sums[r] = _mm512_setzero_si512();
     for (std::ptrdiff_t k = 0; k < kp; k += 8, dec += 128) {
       const __m512i w0 = _mm512_load_si512(dec), w1 = _mm512_load_si512(dec + 64);
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
-        std::int32_t a0, a1;
-        std::memcpy(&a0, rows + r * ld + k, 4);
-        std::memcpy(&a1, rows + r * ld + k + 4, 4);
-        acc[r] = _mm512_dpbusd_epi32(acc[r], w0, _mm512_set1_epi32(a0));
-        acc2[r] = _mm512_dpbusd_epi32(acc2[r], w1, _mm512_set1_epi32(a1));
+        // The rows' 4 activations as an embedded broadcast ({1to16}: the load unit's, no shuffle), the sum
+        // updated in place: with the intrinsics GCC 12 copied every accumulator between registers in
+        // each iteration.
+        const std::int8_t* a = rows + r * ld + k;
+        asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(sums[r]) : "v"(w0), "m"(*reinterpret_cast<const std::int32_t*>(a)));
+        asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(sums[r]) : "v"(w1), "m"(*reinterpret_cast<const std::int32_t*>(a + 4)));
       }
     }
-    __m512i sums[static_cast<std::size_t>(MR)];
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) sums[r] = _mm512_add_epi32(acc[r], acc2[r]);
     avx512::store_clustered_tile<MR>(g, pipeline, sums, row_sums, m0, p);
+  }
+
+  /// MR rows × two decoded panels (p, p + 1, interleaved: per 4 k 64 bytes of each), the int8 GEMM's 8 × 32 shape: per
+  /// 4 k two 64-byte loads, MR broadcasts from memory each serving two vpdpbusd (10 loads per 16
+  /// multiply-adds, where one panel at a time needs 18).
+  template <int MR, class Out, class... S>
+  QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void decoded_tile2(
+      const gemm_clustered_args<Out>& g, const output_pipeline<S...>& pipeline, const unsigned char* dec,
+      const std::int8_t* rows, std::ptrdiff_t ld, std::ptrdiff_t kp,
+      const std::int32_t* row_sums, std::ptrdiff_t m0, std::ptrdiff_t p) {
+    __m512i s0[static_cast<std::size_t>(MR)], s1[static_cast<std::size_t>(MR)];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) s0[r] = s1[r] = _mm512_setzero_si512();
+    for (std::ptrdiff_t k = 0; k < kp; k += 4, dec += 128) {
+      const __m512i w0 = _mm512_load_si512(dec), w1 = _mm512_load_si512(dec + 64);
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) {
+        __m512i a;
+        asm("vpbroadcastd %1, %0" : "=v"(a) : "m"(*reinterpret_cast<const std::int32_t*>(rows + r * ld + k)));
+        asm("vpdpbusd %2, %1, %0" : "+v"(s0[r]) : "v"(w0), "v"(a));
+        asm("vpdpbusd %2, %1, %0" : "+v"(s1[r]) : "v"(w1), "v"(a));
+      }
+    }
+    avx512::store_clustered_tile<MR>(g, pipeline, s0, row_sums, m0, p);
+    avx512::store_clustered_tile<MR>(g, pipeline, s1, row_sums, m0, p + 1);
+  }
+
+  template <int R = mr, class... Args>
+  QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void decoded_rows2(int rows, Args... args) {
+    if constexpr (R > 1) {
+      if (rows < R) return decoded_rows2<R - 1>(rows, args...);
+    }
+    decoded_tile2<R>(args...);
   }
 
   template <int R = mr, class... Args>
@@ -256,27 +287,48 @@ struct gemm_s8l4_s32_8x16c16 {
     const std::ptrdiff_t kp = g.weights.k_padded();
     const std::ptrdiff_t ld = kp + 64;
     std::int8_t* rows = thread_scratch<std::int8_t>(static_cast<std::size_t>(block_rows * ld));
-    unsigned char* raw = thread_scratch<unsigned char>(static_cast<std::size_t>(kp * 16 + 64));
+    unsigned char* raw = thread_scratch<unsigned char>(static_cast<std::size_t>(kp * 32 + 64));
     unsigned char* dec = raw + ((64 - reinterpret_cast<std::uintptr_t>(raw) % 64) % 64);
     std::int32_t row_sums[block_rows] = {};
+    const __m512i ones = _mm512_set1_epi8(1);
     for (std::ptrdiff_t mb = m_begin; mb < m_end; mb += block_rows) {
       const std::ptrdiff_t count = m_end - mb < block_rows ? m_end - mb : block_rows;
+      // K a multiple of the step: the tiles read the caller's rows in place (a task covers only a block of
+      // panels, so a copy would be redone for every block); else copies zero padded to the step.
+      const bool in_place = g.k == kp;
+      const std::int8_t* base = in_place ? g.a + mb * g.lda : rows;
+      const std::ptrdiff_t stride = in_place ? g.lda : ld;
       for (std::ptrdiff_t r = 0; r < count; ++r) {
         const std::int8_t* src = g.a + (mb + r) * g.lda;
-        std::int8_t* out = rows + r * ld;
-        std::int32_t sum = 0;
-        for (std::ptrdiff_t k = 0; k < g.k; ++k) {
-          out[k] = src[k];
-          sum += src[k];
+        if (!in_place) {
+          std::int8_t* out = rows + r * ld;
+          for (std::ptrdiff_t k = 0; k < g.k; ++k) out[k] = src[k];
+          for (std::ptrdiff_t k = g.k; k < kp; ++k) out[k] = 0;
         }
-        for (std::ptrdiff_t k = g.k; k < kp; ++k) out[k] = 0;
+        // Σ a: vpdpbusd of ones (u8) and the row (s8) over whole 64-byte blocks, then the tail.
+        __m512i acc = _mm512_setzero_si512();
+        std::ptrdiff_t k = 0;
+        for (; k + 64 <= g.k; k += 64) acc = _mm512_dpbusd_epi32(acc, ones, _mm512_loadu_si512(src + k));
+        std::int32_t sum = _mm512_reduce_add_epi32(acc);
+        for (; k < g.k; ++k) sum += src[k];
         row_sums[r] = sum;  // |sum| <= 128 K < 2^31 for every K the entry accepts
       }
-      for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
+      std::ptrdiff_t p = panel_begin;
+      for (; p + 1 < panel_end; p += 2) {  // two panels at a time: 32 columns
+        decode_panel(g.weights.panel(p), kp, dec, 128);
+        decode_panel(g.weights.panel(p + 1), kp, dec + 64, 128);
+        for (std::ptrdiff_t r0 = 0; r0 < count; r0 += mr) {
+          decoded_rows2(static_cast<int>(count - r0 < mr ? count - r0 : mr), g, pipeline,
+                        static_cast<const unsigned char*>(dec),
+                        base + r0 * stride, stride, kp,
+                        static_cast<const std::int32_t*>(row_sums + r0), mb + r0, p);
+        }
+      }
+      for (; p < panel_end; ++p) {
         decode_panel(g.weights.panel(p), kp, dec);
         for (std::ptrdiff_t r0 = 0; r0 < count; r0 += mr) {
           decoded_rows(static_cast<int>(count - r0 < mr ? count - r0 : mr), g, pipeline,
-                       static_cast<const unsigned char*>(dec), static_cast<const std::int8_t*>(rows + r0 * ld), ld, kp,
+                       static_cast<const unsigned char*>(dec), base + r0 * stride, stride, kp,
                        static_cast<const std::int32_t*>(row_sums + r0), mb + r0, p);
         }
       }
