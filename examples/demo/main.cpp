@@ -232,17 +232,17 @@ int main(int argc, char** argv) {
 
     // ---- fine-tuning jobs (controls, pruning, QAT), in parallel, longest first ----------------------------
     std::vector<tuned> runs;
-    runs.push_back({job_kind::control, demo::prune_pattern::unstructured, 0, {}, {}, {}});
+    runs.push_back({job_kind::control, demo::prune_pattern::unstructured, 0, {}, {}, {}, 0, {}});
 #if DEMO_HAVE_PRUNING
     std::vector<demo::prune_pattern> patterns{demo::prune_pattern::unstructured};
     if (DEMO_HAVE_SPARSE_GEMM) patterns.push_back(demo::prune_pattern::block_4x16);
     for (demo::prune_pattern p : patterns)
-      for (double s : {0.80, 0.90, 0.95}) runs.push_back({job_kind::prune, p, s, {}, {}, {}});
-    if (DEMO_HAVE_SPARSE_GEMM) runs.push_back({job_kind::prune, demo::prune_pattern::two_of_four, 0.5, {}, {}, {}});
-    for (double s : {0.25, 0.50}) runs.push_back({job_kind::channel, demo::prune_pattern::unstructured, s, {}, {}, {}});
+      for (double s : {0.80, 0.90, 0.95}) runs.push_back({job_kind::prune, p, s, {}, {}, {}, 0, {}});
+    if (DEMO_HAVE_SPARSE_GEMM) runs.push_back({job_kind::prune, demo::prune_pattern::two_of_four, 0.5, {}, {}, {}, 0, {}});
+    for (double s : {0.25, 0.50}) runs.push_back({job_kind::channel, demo::prune_pattern::unstructured, s, {}, {}, {}, 0, {}});
 #endif
-    runs.push_back({job_kind::qat, demo::prune_pattern::unstructured, 0, {}, {}, {}});
-    runs.push_back({job_kind::qat_control, demo::prune_pattern::unstructured, 0, {}, {}, {}});
+    runs.push_back({job_kind::qat, demo::prune_pattern::unstructured, 0, {}, {}, {}, 0, {}});
+    runs.push_back({job_kind::qat_control, demo::prune_pattern::unstructured, 0, {}, {}, {}, 0, {}});
     for (int c : {16, 32}) runs.push_back({job_kind::cluster, demo::prune_pattern::unstructured, 0, {}, {}, {}, c, {}});
 #if DEMO_HAVE_PRUNING
     // After the pool (it needs the pruned network): sparsity-preserving clustering of unstructured 80 %.

@@ -5,15 +5,17 @@
 // vpandd (k 16..31) give the indices; vpshufb with table g (lane L: column 4 L + g's codebook + 128) gives
 // the unsigned weights u = codebook + 128, the u8 operand of vpdpbusd; the row's 16 raw int8 activations,
 // broadcast to every lane (vbroadcasti32x4), are the s8 operand. u in [0, 255] times a in [-128, 127] summed
-// by 4 never saturates. Two shapes of the same arithmetic:
+// by 4 never saturates. Three shapes of the same arithmetic:
 //   * one or two rows (few_rows, matrix-vector products): all 4 chunks per step, the high-nibble half in
 //     accumulators of its own (8 vpdpbusd chains), the panel prefetched 4 KiB ahead — the weights stream
 //     from memory and the hardware prefetcher alone leaves bandwidth unused;
-//   * three to eight rows (many_rows): two passes over K, each over a pair of chunks, so one lookup serves
+//   * three to seven rows (many_rows): two passes over K, each over a pair of chunks, so one lookup serves
 //     2 MR vpdpbusd and one broadcast of a row serves both chunks: per 32 vpdpbusd, 4 vpshufb, 4 vpandd,
-//     2 vpsrlw and 16 broadcasts, where the int8 GEMM needs only its loads. Measured here this is about
-//     0.5-0.6x of the int8 GEMM's speed; eight rows is where GCC 12 still keeps every accumulator in a
-//     register (twelve rows, or four chunks per pass, made it move and spill accumulators every step).
+//     2 vpsrlw and 16 broadcasts, all on the multiply-adds' ports (about 0.5x of the int8 GEMM's speed);
+//   * eight rows and more per task (run_decoded): each pair of panels decoded once per block of up to 64
+//     rows into the int8 GEMM's layout (decode_panel), then 8 x 32 tiles with one broadcast from memory
+//     per row and 4 k serving two vpdpbusd — the int8 GEMM's loop (0.99x / 1.03x of it at M = 64,
+//     docs/clustering.md); K a multiple of 32: the rows are read in place.
 // The epilogue is the AVX-512 tile's (kernels/avx512/gemm_s8l4_s32_2x16c16.hpp: reduce the chunks, take off
 // 128 Σ a and a_zp · colsum, the pipeline).
 #pragma once
@@ -221,8 +223,8 @@ struct gemm_s8l4_s32_8x16c16 {
         // updated in place: with the intrinsics GCC 12 copied every accumulator between registers in
         // each iteration.
         const std::int8_t* a = rows + r * ld + k;
-        asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(sums[r]) : "v"(w0), "m"(*reinterpret_cast<const std::int32_t*>(a)));
-        asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(sums[r]) : "v"(w1), "m"(*reinterpret_cast<const std::int32_t*>(a + 4)));
+        asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(sums[r]) : "v"(w0), "m"(*reinterpret_cast<const std::int8_t(*)[4]>(a)));
+        asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(sums[r]) : "v"(w1), "m"(*reinterpret_cast<const std::int8_t(*)[4]>(a + 4)));
       }
     }
     avx512::store_clustered_tile<MR>(g, pipeline, sums, row_sums, m0, p);
@@ -244,7 +246,7 @@ struct gemm_s8l4_s32_8x16c16 {
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
         __m512i a;
-        asm("vpbroadcastd %1, %0" : "=v"(a) : "m"(*reinterpret_cast<const std::int32_t*>(rows + r * ld + k)));
+        asm("vpbroadcastd %1, %0" : "=v"(a) : "m"(*reinterpret_cast<const std::int8_t(*)[4]>(rows + r * ld + k)));
         asm("vpdpbusd %2, %1, %0" : "+v"(s0[r]) : "v"(w0), "v"(a));
         asm("vpdpbusd %2, %1, %0" : "+v"(s1[r]) : "v"(w1), "v"(a));
       }
