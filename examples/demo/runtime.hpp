@@ -18,6 +18,8 @@
 #if DEMO_HAVE_SPARSE_GEMM
 #include "qsparse/gemm/sparse_gemm.hpp"
 #endif
+#include "qsparse/gemm/gemm_clustered.hpp"
+#include "qsparse/gemm/packed_clustered_weights.hpp"
 
 namespace demo {
 
@@ -60,6 +62,17 @@ inline qsparse::sparse_format sparse_format_of(storage_kind s) {
                                           : qsparse::sparse_format::bitmask;
 }
 #endif
+
+/// True for an int8 clustered dense layer with at most 16 clusters: it runs qsparse::gemm_clustered on its
+/// 4-bit indices (more clusters, and convolutions, run the int8 weights decoded at load).
+inline bool runs_gemm_clustered(const qlayer& l) {
+  return l.storage == storage_kind::clustered && l.spec.kind == layer_kind::dense && l.clusters != nullptr &&
+         l.clusters->clusters() <= qsparse::packed_clustered_header::max_clusters;
+}
+
+inline const qsparse::packed_clustered_weights& clustered_packing(const qlayer& l) {
+  return *static_cast<const qsparse::packed_clustered_weights*>(l.packed_other.get());
+}
 
 /// The OHWI copy of a K×N (kh, kw, cin) × cout weight matrix.
 inline std::vector<std::int8_t> to_ohwi(const std::vector<std::int8_t>& kxn, const layer_spec& s) {
@@ -144,6 +157,9 @@ inline void prepare(qmodel& m) {
 #else
           throw std::runtime_error("int8 convolution: qsparse/conv is not in this checkout");
 #endif
+        } else if (detail::runs_gemm_clustered(l)) {
+          // The int8 codebook quantized from the float one exactly as the layer's wq / w_scale were derived.
+          l.packed_other = std::make_shared<qsparse::packed_clustered_weights>(qsparse::pack_clustered_weights(*l.clusters));
         } else if (detail::runs_sparse_gemm(l)) {
 #if DEMO_HAVE_SPARSE_GEMM
           if (l.packed_other == nullptr) {  // a loaded layer already runs from the file's bytes
@@ -331,6 +347,12 @@ inline void run_int8_layer(const qsparse::context& ctx, const qlayer& l, bool la
   if (s.kind != layer_kind::dense) throw std::runtime_error("int8 convolution and pooling: qsparse/conv is not in this checkout");
 #endif
   const auto a = qsparse::quantized(qsparse::make_view(x, batch, s.in_size()), zp);
+  if (runs_gemm_clustered(l)) {
+    run_int8_pipeline(l, last, [&](auto* out, const auto& pipe) {
+      qsparse::gemm_clustered(ctx, a, clustered_packing(l).view(), qsparse::make_view(out, batch, s.out_c), pipe);
+    }, yq, logits);
+    return;
+  }
 #if DEMO_HAVE_SPARSE_GEMM
   if (runs_sparse_gemm(l)) {
     run_int8_pipeline(l, last, [&](auto* out, const auto& pipe) {
