@@ -420,8 +420,8 @@ class bert_model {
         int which = 0;
         for (const linear* p : {l.q.get(), l.k.get(), l.v.get()}) {
           p->forward(ctx, x.data(), m, part.data());
-          for (std::size_t r = 0; r < rows; ++r) {
-            std::copy_n(part.data() + r * hs, hs, qkv.data() + r * 3 * hs + static_cast<std::size_t>(which) * hs);
+          for (std::size_t row = 0; row < rows; ++row) {
+            std::copy_n(part.data() + row * hs, hs, qkv.data() + row * 3 * hs + static_cast<std::size_t>(which) * hs);
           }
           ++which;
         }

@@ -350,7 +350,11 @@ int run_report(const report_options& o) {
     for (const row& r : rows) {
       if (!minilm::is_mixed(r.v)) continue;
       md << "- " << minilm::to_string(r.v) << " (" << minilm::option_name(minilm::mixed_low(r.v)) << ", sensitive slots "
-         << minilm::option_name(minilm::mixed_high(r.v)) << "): " << mixed_selection(*r.model) << "\n";
+         << minilm::option_name(minilm::mixed_high(r.v)) << "): " << mixed_selection(*r.model) << "; every slot's sensitivity:";
+      for (std::size_t s = 0; s < r.model->sensitivity().size(); ++s) {
+        md << (s ? ", " : " ") << minilm::slot_name(s) << " " << minilm::fmt("%.2e", r.model->sensitivity()[s]);
+      }
+      md << "\n";
     }
   }
   // Goals (issue 23).
