@@ -137,6 +137,34 @@ inline bool fuses_qkv(variant v) {
 
 }  // namespace detail
 
+/// The linear slots of a model: four per encoder layer, slot 4 l + j for layer l and j = 0 the q | k | v
+/// projection, 1 the attention output, 2 the intermediate (FFN up), 3 the output (FFN down) layer.
+inline std::string slot_name(std::size_t slot) {
+  static const char* const names[] = {"qkv", "attn-out", "ffn-up", "ffn-down"};
+  return "L" + std::to_string(slot / 4) + "." + names[slot % 4];
+}
+
+/// The `keep` slots of the largest error, in increasing slot order (ties go to the lower slot). An error
+/// must be finite and >= 0; keep at most error.size().
+inline std::vector<std::size_t> select_sensitive(const std::vector<double>& error, std::size_t keep) {
+  if (keep > error.size()) {
+    throw std::runtime_error("minilm: select_sensitive: keep = " + std::to_string(keep) + " exceeds the " +
+                             std::to_string(error.size()) + " slots");
+  }
+  for (std::size_t i = 0; i < error.size(); ++i) {
+    if (!(error[i] >= 0.0) || !std::isfinite(error[i])) {
+      throw std::runtime_error("minilm: select_sensitive: error[" + std::to_string(i) + "] = " + std::to_string(error[i]) +
+                               " is not a finite value >= 0");
+    }
+  }
+  std::vector<std::size_t> order(error.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return error[a] > error[b]; });
+  order.resize(keep);
+  std::sort(order.begin(), order.end());
+  return order;
+}
+
 class bert_model {
  public:
   /// Loads dir/config.json and dir/model.safetensors, the linear layers as `v`.
@@ -156,19 +184,36 @@ class bert_model {
     token_type_ = copy(f, "embeddings.token_type_embeddings.weight", {c.type_vocab_size, c.hidden_size});
     emb_gamma_ = copy(f, "embeddings.LayerNorm.weight", {c.hidden_size});
     emb_beta_ = copy(f, "embeddings.LayerNorm.bias", {c.hidden_size});
+    const bool mixed = is_mixed(v);
+    if (mixed) mixed_keep_ = default_mixed_keep(v, 4 * static_cast<std::size_t>(c.num_layers));
     for (int l = 0; l < c.num_layers; ++l) {
       const std::string p = "encoder.layer." + std::to_string(l) + ".";
       layer ly;
-      if (detail::fuses_qkv(v)) {
-        ly.qkv = make_fused(f, {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"}, h, h);
+      if (mixed) {
+        // Both precisions of every slot, the low one in place: calibrate measures and chooses.
+        for (const variant sv : {mixed_high(v), mixed_low(v)}) {
+          ly.qkv = make_fused(f, {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"}, h, h, sv);
+          ly.o = make(f, p + "attention.output.dense", h, h, sv);
+          ly.up = make(f, p + "intermediate.dense", h, i, sv);
+          ly.down = make(f, p + "output.dense", i, h, sv);
+          if (sv == mixed_high(v)) {
+            for (int j = 0; j < 4; ++j) mixed_high_.push_back(std::move(ly.slot(j)));
+          }
+        }
+        for (int j = 0; j < 4; ++j) slot_variant_.push_back(mixed_low(v));
+      } else if (detail::fuses_qkv(v)) {
+        ly.qkv = make_fused(f, {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"}, h, h, v);
       } else {
-        ly.q = make(f, p + "attention.self.query", h, h);
-        ly.k = make(f, p + "attention.self.key", h, h);
-        ly.v = make(f, p + "attention.self.value", h, h);
+        ly.q = make(f, p + "attention.self.query", h, h, v);
+        ly.k = make(f, p + "attention.self.key", h, h, v);
+        ly.v = make(f, p + "attention.self.value", h, h, v);
       }
-      ly.o = make(f, p + "attention.output.dense", h, h);
-      ly.up = make(f, p + "intermediate.dense", h, i);
-      ly.down = make(f, p + "output.dense", i, h);
+      if (!mixed) {
+        ly.o = make(f, p + "attention.output.dense", h, h, v);
+        ly.up = make(f, p + "intermediate.dense", h, i, v);
+        ly.down = make(f, p + "output.dense", i, h, v);
+        for (int j = 0; j < 4; ++j) slot_variant_.push_back(v);
+      }
       ly.ln1_gamma = copy(f, p + "attention.output.LayerNorm.weight", {c.hidden_size});
       ly.ln1_beta = copy(f, p + "attention.output.LayerNorm.bias", {c.hidden_size});
       ly.ln2_gamma = copy(f, p + "output.LayerNorm.weight", {c.hidden_size});
@@ -195,11 +240,16 @@ class bert_model {
   }
 
   /// Static variants: runs the float32 model over `sentences` (in batches of `batch` sequences) and
-  /// freezes every linear layer's activation range from what it saw. A no-op for the other variants.
+  /// freezes every linear layer's activation range from what it saw. Mixed variants: select_layers.
+  /// A no-op for the other variants.
   void calibrate(const std::vector<std::vector<std::int32_t>>& sentences, const qsparse::context& ctx = qsparse::context{},
                  std::size_t batch = 16) {
     if (!needs_calibration(variant_)) return;
     if (sentences.empty()) throw std::runtime_error("minilm: calibration needs at least one sentence");
+    if (is_mixed(variant_)) {
+      select_layers(sentences, ctx, batch);
+      return;
+    }
     for (layer& l : layers_) {
       for (linear* p : l.linears()) p->begin_calibration();
     }
@@ -218,6 +268,87 @@ class bert_model {
     for (layer& l : layers_) {
       for (linear* p : l.linears()) p->end_calibration();
     }
+  }
+
+  /// Mixed variants: how many slots calibrate keeps in the higher precision (default_mixed_keep).
+  void set_mixed_keep(std::size_t keep) {
+    const std::size_t slots = 4 * static_cast<std::size_t>(config_.num_layers);
+    if (!is_mixed(variant_)) throw std::runtime_error(std::string("minilm: set_mixed_keep: ") + option_name(variant_) + " is not a mixed variant");
+    if (keep > slots) {
+      throw std::runtime_error("minilm: set_mixed_keep: keep = " + std::to_string(keep) + " exceeds the " + std::to_string(slots) + " slots");
+    }
+    mixed_keep_ = keep;
+  }
+  std::size_t mixed_keep() const noexcept { return mixed_keep_; }
+
+  /// The variant each slot (slot_name) runs in; for a mixed variant before calibrate, all mixed_low.
+  const std::vector<variant>& slot_variants() const noexcept { return slot_variant_; }
+
+  /// Mixed variants after calibrate: each slot's sensitivity, the mean over the calibration sentences of
+  /// 1 - cosine(embedding with only that slot in mixed_low and every other in mixed_high, embedding with
+  /// all in mixed_high). Empty otherwise.
+  const std::vector<double>& sensitivity() const noexcept { return sensitivity_; }
+
+  /// Mixed variants: measures every slot's sensitivity on `sentences` (embedded in batches of `batch`,
+  /// the attention as the variant runs it) and keeps the mixed_keep() most sensitive slots
+  /// (select_sensitive) in mixed_high, the rest in mixed_low. Once per model.
+  void select_layers(const std::vector<std::vector<std::int32_t>>& sentences, const qsparse::context& ctx = qsparse::context{},
+                     std::size_t batch = 16) {
+    if (!is_mixed(variant_)) throw std::runtime_error(std::string("minilm: select_layers: ") + option_name(variant_) + " is not a mixed variant");
+    if (mixed_selected_) throw std::runtime_error("minilm: a mixed variant selects its layers once");
+    if (sentences.empty()) throw std::runtime_error("minilm: calibration needs at least one sentence");
+    if (batch == 0) throw std::runtime_error("minilm: select_layers: batch must be at least 1");
+    const std::size_t slots = slot_variant_.size(), hs = static_cast<std::size_t>(config_.hidden_size);
+    // mixed_high_[s] holds the precision slot s does not run in; swap it in and out.
+    const auto toggle = [&](std::size_t s) {
+      std::swap(layers_[s / 4].slot(static_cast<int>(s % 4)), mixed_high_[s]);
+      slot_variant_[s] = slot_variant_[s] == mixed_low(variant_) ? mixed_high(variant_) : mixed_low(variant_);
+    };
+    const auto embed_all = [&]() {
+      std::vector<float> e;
+      for (std::size_t s = 0; s < sentences.size(); s += batch) {
+        const std::vector<std::vector<std::int32_t>> b(sentences.begin() + static_cast<std::ptrdiff_t>(s),
+                                                       sentences.begin() + static_cast<std::ptrdiff_t>(std::min(s + batch, sentences.size())));
+        const std::vector<float> o = embed_batch(b, ctx);
+        e.insert(e.end(), o.begin(), o.end());
+      }
+      return e;
+    };
+    selecting_ = true;
+    try {
+      for (std::size_t s = 0; s < slots; ++s) toggle(s);  // all high
+      const std::vector<float> ref = embed_all();
+      std::vector<double> err(slots, 0.0);
+      for (std::size_t s = 0; s < slots; ++s) {
+        toggle(s);  // only s low
+        const std::vector<float> e = embed_all();
+        toggle(s);
+        double sum = 0.0;
+        for (std::size_t k = 0; k < sentences.size(); ++k) {
+          double ab = 0.0, aa = 0.0, bb = 0.0;
+          for (std::size_t c = 0; c < hs; ++c) {
+            const double a = e[k * hs + c], b = ref[k * hs + c];
+            ab += a * b;
+            aa += a * a;
+            bb += b * b;
+          }
+          sum += 1.0 - ab / std::sqrt(aa * bb);
+        }
+        err[s] = std::max(0.0, sum / static_cast<double>(sentences.size()));
+      }
+      std::vector<bool> keep(slots, false);
+      for (const std::size_t s : select_sensitive(err, mixed_keep_)) keep[s] = true;
+      for (std::size_t s = 0; s < slots; ++s) {
+        if (!keep[s]) toggle(s);
+      }
+      sensitivity_ = std::move(err);
+    } catch (...) {
+      selecting_ = false;
+      throw;
+    }
+    selecting_ = false;
+    mixed_selected_ = true;
+    mixed_high_.clear();  // the precision each slot does not run in
   }
 
   /// The bytes of everything else, kept in float32 by every variant: embeddings and layer norms.
@@ -239,6 +370,9 @@ class bert_model {
   /// The last hidden states of a packed batch: one row of hidden_size per token, sequences one after another.
   std::vector<float> hidden_states(const std::vector<std::vector<std::int32_t>>& batch,
                                    const qsparse::context& ctx = qsparse::context{}) const {
+    if (is_mixed(variant_) && !mixed_selected_ && !selecting_) {
+      throw std::runtime_error("minilm: a mixed variant ran before calibration (bert_model::calibrate selects its layers)");
+    }
     const auto hs = static_cast<std::size_t>(config_.hidden_size);
     std::size_t rows = 0;
     for (std::size_t b = 0; b < batch.size(); ++b) {
@@ -286,8 +420,8 @@ class bert_model {
         int which = 0;
         for (const linear* p : {l.q.get(), l.k.get(), l.v.get()}) {
           p->forward(ctx, x.data(), m, part.data());
-          for (std::size_t r = 0; r < rows; ++r) {
-            std::copy_n(part.data() + r * hs, hs, qkv.data() + r * 3 * hs + static_cast<std::size_t>(which) * hs);
+          for (std::size_t row = 0; row < rows; ++row) {
+            std::copy_n(part.data() + row * hs, hs, qkv.data() + row * 3 * hs + static_cast<std::size_t>(which) * hs);
           }
           ++which;
         }
@@ -341,6 +475,9 @@ class bert_model {
     std::unique_ptr<linear> q, k, v, o, up, down;  // q, k, v null when fused
     std::vector<float> ln1_gamma, ln1_beta, ln2_gamma, ln2_beta;
 
+    /// Slot j (0 q | k | v fused, 1 o, 2 up, 3 down) of a model that fuses q, k and v.
+    std::unique_ptr<linear>& slot(int j) { return j == 0 ? qkv : j == 1 ? o : j == 2 ? up : down; }
+
     std::vector<linear*> linears() const {
       std::vector<linear*> out;
       for (linear* p : {qkv.get(), q.get(), k.get(), v.get(), o.get(), up.get(), down.get()}) {
@@ -381,16 +518,16 @@ class bert_model {
   }
 
   /// A linear layer from "<name>.weight" (out × in, torch's layout) and "<name>.bias".
-  std::unique_ptr<linear> make(const qsparse::io::safetensors_file& f, const std::string& name, qsparse::index_t in,
-                               qsparse::index_t out) const {
+  static std::unique_ptr<linear> make(const qsparse::io::safetensors_file& f, const std::string& name, qsparse::index_t in,
+                                      qsparse::index_t out, variant lv) {
     const std::vector<float> w = copy(f, name + ".weight", {static_cast<int>(out), static_cast<int>(in)});
     const std::vector<float> b = copy(f, name + ".bias", {static_cast<int>(out)});
-    return make_linear(variant_, w.data(), b.data(), static_cast<int>(in), static_cast<int>(out));
+    return make_linear(lv, w.data(), b.data(), static_cast<int>(in), static_cast<int>(out));
   }
 
   /// One linear layer of the given layers' outputs stacked (the same input; out = the sum of their outputs).
-  std::unique_ptr<linear> make_fused(const qsparse::io::safetensors_file& f, const std::vector<std::string>& names,
-                                     qsparse::index_t in, qsparse::index_t out) const {
+  static std::unique_ptr<linear> make_fused(const qsparse::io::safetensors_file& f, const std::vector<std::string>& names,
+                                            qsparse::index_t in, qsparse::index_t out, variant lv) {
     std::vector<float> w, b;
     for (const std::string& name : names) {
       const std::vector<float> wi = copy(f, name + ".weight", {static_cast<int>(out), static_cast<int>(in)});
@@ -398,7 +535,7 @@ class bert_model {
       w.insert(w.end(), wi.begin(), wi.end());
       b.insert(b.end(), bi.begin(), bi.end());
     }
-    return make_linear(variant_, w.data(), b.data(), static_cast<int>(in), static_cast<int>(out) * static_cast<int>(names.size()));
+    return make_linear(lv, w.data(), b.data(), static_cast<int>(in), static_cast<int>(out) * static_cast<int>(names.size()));
   }
 
   /// f(r0, r1) over ctx.concurrency() chunks of [0, rows) on ctx's threads (element-wise work: the result
@@ -563,6 +700,14 @@ class bert_model {
   variant variant_;
   bool int8_attention_ = false;
   bool calibrating_ = false;
+  std::vector<variant> slot_variant_;
+  // Mixed variants: before calibrate, each slot's mixed_high linear (during select_layers, the precision
+  // the slot does not run in); the slots' sensitivity; how many slots stay high.
+  std::vector<std::unique_ptr<linear>> mixed_high_;
+  std::vector<double> sensitivity_;
+  std::size_t mixed_keep_ = 0;
+  bool mixed_selected_ = false, selecting_ = false;
+
   std::vector<float> word_, position_, token_type_, emb_gamma_, emb_beta_;
   std::vector<layer> layers_;
 };
