@@ -193,8 +193,9 @@ TEST_CASE("gemm_q4: many rows (the VNNI kernel's decoded blocks) equal the refer
           "[gemm_q4][kernels]") {
   // 16 rows and more take the decode-once path of the AVX-512 VNNI kernel: whole 8-row tiles over blocks of
   // 512 k (G = 32, K = 1056: blocks of 16, 16 and 1 groups; G = 176: blocks of 2 groups and a last one;
-  // G = 1024: one group per block; G = 8 with K % 16 = 8, the repacking tail), two panels and one left over (N = 37, 33), the rows after the
-  // last whole tile by the other path (M = 21, 17); zero points, uint4, extreme weights and activations.
+  // G = 1024: one group per block; G = 8 with K % 16 = 8: the repacking's tail), two panels and one left
+  // over (N = 37, 33), the rows after the last whole tile by the other path (M = 21, 17); zero points,
+  // uint4, extreme weights and activations.
   std::mt19937 rng(31);
   struct cfg {
     std::ptrdiff_t m, k, g, n;
