@@ -17,7 +17,9 @@
 //     t      1_thread, 2_threads (GEMV from DRAM only)
 //   Counters: GOPS = 2 M N K / time; weight_GBps = bytes of the packed weights read per iteration / time
 //   (base 1000); the q4 bytes include the scales (G = 32: 10 MiB per 4096 x 4096).
-//   BM_read_bandwidth: the sum of a 256 MiB buffer into 8 vector accumulators (AVX-512 asm), GBps.
+//   BM_read_bandwidth: the sum of a 256 MiB buffer into 8 vector accumulators (AVX-512 asm), GBps;
+//   BM_read_bandwidth_2_threads: the same on both threads at once, a buffer each (the sum of both).
+//   <where>_M64_..._G128: q4_gemm alone with groups of 128 (every other row: G = 32).
 //
 // The summary prints the issue's goals as ratios of this run's medians. Default --benchmark_min_time=0.2;
 // a smoke run is the first benchmark (GEMV in cache).
@@ -31,6 +33,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "qsparse/core/config.hpp"
@@ -52,24 +55,29 @@
 namespace qsparse_bench {
 namespace {
 
-constexpr std::ptrdiff_t group = 32;
+constexpr std::ptrdiff_t default_group = 32;
 constexpr std::size_t dram_bytes = std::size_t{512} << 20;
 
 struct shape {
   bool dram;
   std::ptrdiff_t m, k, n;
   int threads;
+  std::ptrdiff_t group = default_group;  // the q4 weights' G; the other implementations have none
   std::string label() const {
     return std::string(dram ? "dram" : "cache") + "_M" + std::to_string(m) + "_K" + std::to_string(k) + "_N" +
-           std::to_string(n) + (threads == 1 ? "/1_thread" : "/2_threads");
+           std::to_string(n) + (group == default_group ? "" : "_G" + std::to_string(group)) +
+           (threads == 1 ? "/1_thread" : "/2_threads");
   }
 };
 
+// G = 128 at M = 64 (q4 rows only): the per-group float work (vcvtdq2ps + vfmadd231ps per row and 16
+// columns, one for every 8 vpdpbusd at G = 32) is a quarter of G = 32's there.
 std::vector<shape> shapes() {
   std::vector<shape> s;
   for (bool dram : {false, true}) {
     const std::ptrdiff_t d = dram ? 4096 : 2048;
     for (std::ptrdiff_t m : {1, 8, 64}) s.push_back({dram, m, d, d, 1});
+    s.push_back({dram, 64, d, d, 1, 128});
     if (dram) s.push_back({dram, 1, d, d, 2});
   }
   return s;
@@ -86,9 +94,10 @@ std::uint64_t splitmix(std::uint64_t& state) {
 
 std::size_t copies(std::size_t bytes_each, bool dram) { return dram ? std::max<std::size_t>(1, dram_bytes / bytes_each + 1) : 1; }
 
-const std::vector<qsparse::packed_weights_q4>& q4_weights(std::ptrdiff_t k, std::ptrdiff_t n, bool dram) {
-  static std::map<std::pair<std::ptrdiff_t, bool>, std::vector<qsparse::packed_weights_q4>> cache;
-  auto& v = cache[{k, dram}];
+const std::vector<qsparse::packed_weights_q4>& q4_weights(std::ptrdiff_t k, std::ptrdiff_t n, bool dram,
+                                                          std::ptrdiff_t group) {
+  static std::map<std::tuple<std::ptrdiff_t, bool, std::ptrdiff_t>, std::vector<qsparse::packed_weights_q4>> cache;
+  auto& v = cache[{k, dram, group}];
   if (!v.empty()) return v;
   std::vector<std::int8_t> q(static_cast<std::size_t>(k * n));
   std::vector<float> scale(static_cast<std::size_t>(n * (k / group)));
@@ -145,7 +154,7 @@ qsparse::context context_for(int threads) {
 
 template <bool Float>
 void bm_q4(benchmark::State& state, shape s) {
-  const auto& weights = q4_weights(s.k, s.n, s.dram);
+  const auto& weights = q4_weights(s.k, s.n, s.dram, s.group);
   const auto a = activations(s.m, s.k);
   std::vector<float> dst(static_cast<std::size_t>(s.m * s.n));
   const qsparse::context ctx = context_for(s.threads);
@@ -286,6 +295,10 @@ const char* const implementations[] = {"q4_gemm", "q4_gemm_f32", "int8_gemm", "h
 
 void register_all() {
   for (const shape& s : shapes()) {
+    if (s.group != default_group) {
+      benchmark::RegisterBenchmark(("BM_q4_gemm/" + s.label()).c_str(), bm_q4<false>, s)->UseRealTime();
+      continue;
+    }
     benchmark::RegisterBenchmark(("BM_q4_gemm/" + s.label()).c_str(), bm_q4<false>, s)->UseRealTime();
     benchmark::RegisterBenchmark(("BM_q4_gemm_f32/" + s.label()).c_str(), bm_q4<true>, s)->UseRealTime();
     benchmark::RegisterBenchmark(("BM_int8_gemm/" + s.label()).c_str(), bm_int8, s)->UseRealTime();
@@ -296,6 +309,10 @@ void register_all() {
   }
 #if QSPARSE_X86
   benchmark::RegisterBenchmark("BM_read_bandwidth/avx512", bm_read_bandwidth, qsparse::isa_level::avx512)
+      ->UseRealTime();
+  // Both cores, a 256 MiB buffer each: what the two-thread GEMV from DRAM can reach at most.
+  benchmark::RegisterBenchmark("BM_read_bandwidth_2_threads/avx512", bm_read_bandwidth, qsparse::isa_level::avx512)
+      ->Threads(2)
       ->UseRealTime();
 #endif
 }
@@ -319,6 +336,12 @@ void print_summary(const summary_reporter& r, std::FILE* out) {
   }
   const measured* bw = r.find("BM_read_bandwidth/avx512");
   if (bw != nullptr) std::fprintf(out, "read bandwidth (one core, 256 MiB): %.1f GB/s\n", bw->read_bytes_per_second * 1e-9);
+  const measured* bw2 = r.find("BM_read_bandwidth_2_threads/avx512");
+  if (bw2 != nullptr) {
+    std::fprintf(out, "read bandwidth (two cores, 256 MiB each): %.1f GB/s", bw2->read_bytes_per_second * 1e-9);
+    if (bw != nullptr) std::fprintf(out, " = %.2fx one core", bw2->read_bytes_per_second / bw->read_bytes_per_second);
+    std::fprintf(out, "\n");
+  }
   std::fprintf(out, "\n== goals (issue 27) ==\n");
   const shape gemv_dram{true, 1, 4096, 4096, 1}, gemv_dram2{true, 1, 4096, 4096, 2};
   const measured* q = find("q4_gemm", gemv_dram);
@@ -335,7 +358,9 @@ void print_summary(const summary_reporter& r, std::FILE* out) {
       std::fprintf(out, "%s: q4_gemm / ggml Q4_0xQ8_0 = %.2fx (goal >= 1.2x)\n", s.label().c_str(),
                    qs->items_per_second / g->items_per_second);
     if (s.m >= 64) {
-      if (const measured* i8 = find("int8_gemm", s))
+      shape int8_shape = s;
+      int8_shape.group = default_group;
+      if (const measured* i8 = find("int8_gemm", int8_shape))
         std::fprintf(out, "%s: q4_gemm / qsparse int8 GEMM = %.2fx (goal >= 0.8x)\n", s.label().c_str(),
                      qs->items_per_second / i8->items_per_second);
     }

@@ -187,6 +187,13 @@ TEST_CASE("text_table: row numbers, Δ against the row named in vs, latency with
   CHECK_THAT(t, Catch::Contains("8.1 ±0.2"));
   CHECK_THAT(t, Catch::Contains("0.972 ±0.011"));
   CHECK_THAT(demo::markdown_table(rs), Catch::Contains("| 4 | float32 control: +10 epochs, +2 at lr 1e-4 | 89.41 | +0.68 | #1 |"));
+  // The gzip columns: "-" where not measured, else the bytes and the ratio against the float32 row's.
+  rs[3].gzip_bytes = 123456;
+  rs[3].gzip_ratio = 3.14;
+  const std::string md = demo::markdown_table(rs);
+  CHECK_THAT(md, Catch::Contains("| gzip bytes | gzip ratio |"));
+  CHECK_THAT(md, Catch::Contains(" | 123,456 | 3.1x | 8.1 ±0.2 | 0.972 ±0.011 |"));
+  CHECK_THAT(md, Catch::Contains("x | - | - | "));
 }
 
 TEST_CASE("layout_chart: log ticks at every decade and its 2x and 5x, minor lines between", "[demo][chart]") {

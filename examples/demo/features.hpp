@@ -16,6 +16,12 @@
 #define DEMO_HAVE_CONV 0
 #endif
 
+#if DEMO_HAVE_CONV && DEMO_HAVE_SPARSE_GEMM && __has_include("qsparse/conv/sparse_conv2d.hpp")
+#define DEMO_HAVE_SPARSE_CONV 1
+#else
+#define DEMO_HAVE_SPARSE_CONV 0
+#endif
+
 #if __has_include("qsparse/sparsity/pruner.hpp")
 #define DEMO_HAVE_PRUNING 1
 #else

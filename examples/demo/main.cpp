@@ -3,8 +3,8 @@
 //
 //   qsparse_demo [--model mlp|cnn] [--data DATA_DIR] [--out OUT_DIR] [--epochs N] [--smoke] [--jobs N] [--help]
 //
-// Files: examples/demo/{nn,train,data,compress,prune,channel_prune,model,runtime,store,debugger,
-// mixed_precision,latency,progress,report}.hpp. The table goes to stdout (and OUT_DIR/report.md), the chart
+// Files: examples/demo/{nn,train,data,compress,prune,channel_prune,cluster,model,runtime,store,debugger,
+// mixed_precision,latency,progress,report,gzip}.hpp. The table goes to stdout (and OUT_DIR/report.md), the chart
 // to OUT_DIR/accuracy_vs_size.svg, the quantization debugger's per-layer table to OUT_DIR/quant_debug.{md,csv,svg},
 // each variant to OUT_DIR/<name>.safetensors; progress lines (per network and epoch, with the time left) go
 // to stderr.
@@ -27,10 +27,12 @@
 #include <vector>
 
 #include "channel_prune.hpp"
+#include "cluster.hpp"
 #include "compress.hpp"
 #include "data.hpp"
 #include "debugger.hpp"
 #include "features.hpp"
+#include "gzip.hpp"
 #include "latency.hpp"
 #include "mixed_precision.hpp"
 #include "model.hpp"
@@ -60,7 +62,8 @@ const char* usage =
     "Trains a float model on Fashion-MNIST (IDX files read from DATA_DIR), compresses it every way qsparse can\n"
     "(float16, dynamic-range int8, full-integer int8 calibrated with min/max and entropy, quantization-aware\n"
     "training, pruning to 80/90/95 % unstructured and in 4x16 blocks, 2:4, pruned + int8, mixed precision chosen\n"
-    "per layer by the quantization debugger's measurements, 25/50 % of the hidden channels pruned and compacted),\n"
+    "per layer by the quantization debugger's measurements, 25/50 % of the hidden channels pruned and compacted,\n"
+    "weight clustering to 16 and 32 clusters with and without cluster-preserving fine-tuning, pruned + clustered),\n"
     "saves each variant as safetensors in OUT_DIR, re-loads it and reports accuracy, size and latency; the\n"
     "debugger's per-layer errors go to OUT_DIR/quant_debug.{md,csv,svg}. Float controls are trained for\n"
     "the same extra epochs as the fine-tuned variants, without compression; their Δ is measured against them.\n"
@@ -160,7 +163,11 @@ double zero_fraction(const demo::network& net) {
 ///   channel      `target` of every hidden layer's output channels pruned by L2 norm, fine-tuned as the
 ///                pruning jobs (frozen masks), then compacted (channel_prune.hpp): first = pruned,
 ///                second = compacted
-enum class job_kind { control, prune, qat, qat_control, channel };
+///   cluster      every weight matrix clustered to `clusters` (k-means++, Lloyd), then cluster-preserving
+///                fine-tuning as the QAT job trains (cluster.hpp); second = the stripped network
+///   cluster_pruned  the unstructured 80 % pruned network (after its pruning) clustered with zeros kept
+///                (sparsity-preserving clustering), fine-tuned as the QAT job; runs after the other jobs
+enum class job_kind { control, prune, qat, qat_control, channel, cluster, cluster_pruned };
 
 struct tuned {
   job_kind kind = job_kind::qat;
@@ -168,6 +175,8 @@ struct tuned {
   double target = 0;  // final sparsity (prune jobs)
   std::optional<demo::network> first, second;  // control: +N, +N+Q; prune: pruned, pruned + QAT; qat*: -, result
   demo::activation_params qat_params;          // of `second` (prune, qat)
+  int clusters = 0;                            // cluster jobs
+  std::shared_ptr<demo::cluster_hooks> clustering;  // cluster jobs: the clusters of `second`
 };
 
 std::string prune_name(const tuned& t) {
@@ -223,20 +232,29 @@ int main(int argc, char** argv) {
 
     // ---- fine-tuning jobs (controls, pruning, QAT), in parallel, longest first ----------------------------
     std::vector<tuned> runs;
-    runs.push_back({job_kind::control, demo::prune_pattern::unstructured, 0, {}, {}, {}});
+    runs.push_back({job_kind::control, demo::prune_pattern::unstructured, 0, {}, {}, {}, 0, {}});
 #if DEMO_HAVE_PRUNING
     std::vector<demo::prune_pattern> patterns{demo::prune_pattern::unstructured};
     if (DEMO_HAVE_SPARSE_GEMM) patterns.push_back(demo::prune_pattern::block_4x16);
     for (demo::prune_pattern p : patterns)
-      for (double s : {0.80, 0.90, 0.95}) runs.push_back({job_kind::prune, p, s, {}, {}, {}});
-    if (DEMO_HAVE_SPARSE_GEMM) runs.push_back({job_kind::prune, demo::prune_pattern::two_of_four, 0.5, {}, {}, {}});
-    for (double s : {0.25, 0.50}) runs.push_back({job_kind::channel, demo::prune_pattern::unstructured, s, {}, {}, {}});
+      for (double s : {0.80, 0.90, 0.95}) runs.push_back({job_kind::prune, p, s, {}, {}, {}, 0, {}});
+    if (DEMO_HAVE_SPARSE_GEMM) runs.push_back({job_kind::prune, demo::prune_pattern::two_of_four, 0.5, {}, {}, {}, 0, {}});
+    for (double s : {0.25, 0.50}) runs.push_back({job_kind::channel, demo::prune_pattern::unstructured, s, {}, {}, {}, 0, {}});
 #endif
-    runs.push_back({job_kind::qat, demo::prune_pattern::unstructured, 0, {}, {}, {}});
-    runs.push_back({job_kind::qat_control, demo::prune_pattern::unstructured, 0, {}, {}, {}});
+    runs.push_back({job_kind::qat, demo::prune_pattern::unstructured, 0, {}, {}, {}, 0, {}});
+    runs.push_back({job_kind::qat_control, demo::prune_pattern::unstructured, 0, {}, {}, {}, 0, {}});
+    for (int c : {16, 32}) runs.push_back({job_kind::cluster, demo::prune_pattern::unstructured, 0, {}, {}, {}, c, {}});
+#if DEMO_HAVE_PRUNING
+    // After the pool (it needs the pruned network): sparsity-preserving clustering of unstructured 80 %.
+    runs.push_back({job_kind::cluster_pruned, demo::prune_pattern::unstructured, 0.80, {}, {}, {}, 16, {}});
+#endif
+    const auto is_late = [](const tuned& t) { return t.kind == job_kind::cluster_pruned; };
     const auto job_epochs = [&](const tuned& t) {
       if (t.kind == job_kind::channel) return prune_epochs;
-      return t.kind == job_kind::qat || t.kind == job_kind::qat_control ? qat_epochs : prune_epochs + qat_epochs;
+      return t.kind == job_kind::qat || t.kind == job_kind::qat_control || t.kind == job_kind::cluster ||
+                     t.kind == job_kind::cluster_pruned
+                 ? qat_epochs
+                 : prune_epochs + qat_epochs;
     };
     long total_epochs = 0;
     for (const tuned& t : runs) total_epochs += job_epochs(t);
@@ -295,6 +313,27 @@ int main(int argc, char** argv) {
 #endif
           return;
         }
+        case job_kind::cluster:
+        case job_kind::cluster_pruned: {
+          // TF-MOT's clustering recipe: cluster (here k-means++ and 20 Lloyd rounds, per tensor), then
+          // fine-tune with the centroids trained (straight-through); the QAT job's epochs, lr and data order.
+          demo::cluster_options co;
+          co.clusters = t.clusters;
+          const demo::network* from = &base;
+          std::string label = arch + " cluster " + std::to_string(t.clusters);
+          if (t.kind == job_kind::cluster_pruned) {
+            for (const tuned& u : runs)
+              if (u.kind == job_kind::prune && u.pattern == t.pattern && u.target == t.target && u.first) from = &*u.first;
+            if (from == &base) throw std::logic_error("cluster_pruned: the pruned network is missing");
+            co.preserve_sparsity = true;
+            label = arch + demo::fmt(" prune %.0f%%", t.target * 100) + " + cluster " + std::to_string(t.clusters);
+          }
+          t.second.emplace(*from);
+          t.clustering = std::make_shared<demo::cluster_hooks>(*t.second, co, q.lr);
+          demo::train(*t.second, data, with_progress(q, label), &t.clustering->hooks());
+          t.clustering->finish();
+          return;
+        }
         case job_kind::channel: {
 #if DEMO_HAVE_PRUNING
           t.first.emplace(base);
@@ -322,6 +361,7 @@ int main(int argc, char** argv) {
           std::size_t i;
           {
             std::lock_guard<std::mutex> lock(mu);
+            while (next < runs.size() && is_late(runs[next])) ++next;
             if (next >= runs.size() || error) return;
             i = next++;
           }
@@ -337,6 +377,8 @@ int main(int argc, char** argv) {
       for (int j = 0; j < jobs; ++j) pool.emplace_back(worker);
       for (std::thread& th : pool) th.join();
       if (error) std::rethrow_exception(error);
+      for (tuned& t : runs)
+        if (is_late(t)) run_job(t);
     }
     const tuned* control = nullptr;
     const tuned* qat_control = nullptr;
@@ -454,6 +496,8 @@ int main(int argc, char** argv) {
       r.ref = results.empty() ? 0 : ref;
       r.delta = r.accuracy - (results.empty() ? r.accuracy : results[r.ref].accuracy);
       r.ratio = static_cast<double>(results.empty() ? r.bytes : results.front().bytes) / static_cast<double>(r.bytes);
+      r.gzip_bytes = demo::gzip_size(path);
+      r.gzip_ratio = static_cast<double>(results.empty() ? r.gzip_bytes : results.front().gzip_bytes) / static_cast<double>(r.gzip_bytes);
       results.push_back(r);
     };
     const bool int8_ok = !cnn || DEMO_HAVE_CONV;
@@ -524,20 +568,25 @@ int main(int argc, char** argv) {
             prune_ref);
       });
       if (!int8_ok) continue;
-      // Storage per weighted layer: dense layers in the pattern's kernel format (unstructured: bitmask,
-      // run by sparse_gemm's bitmask kernel); conv layers (no sparse conv kernel) as a bitmask, run by the
-      // dense conv2d.
+      // Storage per weighted layer, in the pattern's kernel format: block 4x16 and 2:4 dense layers run
+      // sparse_gemm, block 4x16 conv layers the sparse conv2d; unstructured dense layers a bitmask run by
+      // sparse_gemm's bitmask kernel. The other conv layers are stored as a bitmask expanded to the dense
+      // conv2d: unstructured masks leave no block to skip, and the 2:4 kernel's gather is slower than the
+      // dense conv2d's VNNI paths on these layers (31 vs 20 µs for the CNN at batch 1, --smoke).
+      const bool sparse_conv = DEMO_HAVE_SPARSE_CONV && t.pattern == demo::prune_pattern::block_4x16;
       std::vector<demo::storage_kind> storage;
       for (const demo::layer_spec& s : t.first->layers()) {
         if (!s.has_weights()) continue;
         demo::storage_kind k = demo::storage_kind::bitmask;
-        if (s.kind == demo::layer_kind::dense && t.pattern == demo::prune_pattern::block_4x16) k = demo::storage_kind::block_4x16;
-        if (s.kind == demo::layer_kind::dense && t.pattern == demo::prune_pattern::two_of_four) k = demo::storage_kind::two_of_four;
+        const bool runs_sparse = s.kind == demo::layer_kind::dense || sparse_conv;
+        if (runs_sparse && t.pattern == demo::prune_pattern::block_4x16) k = demo::storage_kind::block_4x16;
+        if (runs_sparse && t.pattern == demo::prune_pattern::two_of_four) k = demo::storage_kind::two_of_four;
         storage.push_back(k);
       }
       const std::string kernel = t.pattern == demo::prune_pattern::unstructured
                                      ? (cnn ? "conv2d (bitmask → dense) + max_pool2d + sparse_gemm (bitmask)" : "sparse_gemm (bitmask)")
-                                     : (cnn ? "conv2d + max_pool2d + sparse_gemm" : "sparse_gemm");
+                                     : (cnn ? (sparse_conv ? "sparse conv2d + max_pool2d + sparse_gemm" : "conv2d + max_pool2d + sparse_gemm")
+                                            : "sparse_gemm");
       variants.push_back([&, name, zf, storage, kernel] {
         const demo::activation_params act = demo::calibrate(*t.first, data.train.x, 500, demo::calibration_method::minmax);
         add(demo::make_int8(*t.first, "pruned " + name + " + int8 PTQ", arch, act, storage), "pruned + int8 PTQ", kernel, zf, prune_ref);
@@ -563,6 +612,46 @@ int main(int argc, char** argv) {
       });
     }
 #endif
+    // Weight clustering (issue 26): every weight matrix to 16 or 32 clusters (per tensor, k-means++ and 20 Lloyd
+    // rounds), stored as 4- or 5-bit indices plus the float codebook; int8 activations (min/max, 500 samples,
+    // calibrated on the clustered float network). Without fine-tuning (post-training), with cluster-preserving
+    // fine-tuning (the QAT job's epochs and lr), and the pruned network clustered with its zeros kept.
+    const auto cluster_kernel = [&](int clusters) {
+      const std::string dense = clusters <= 16 ? std::string("gemm_clustered")
+                                               : "gemm (" + std::to_string(demo::cluster_bits(clusters)) + "-bit indices decoded to int8 at load)";
+      return cnn ? "conv2d (indices decoded to int8 at load) + max_pool2d + " + dense : dense;
+    };
+    if (int8_ok) {
+      for (int c : {16, 32}) {
+        variants.push_back([&, c] {
+          demo::network net(base);
+          demo::cluster_options co;
+          co.clusters = c;
+          demo::cluster_hooks ch(net, co);
+          ch.finish();
+          const demo::activation_params act = demo::calibrate(net, data.train.x, 500, demo::calibration_method::minmax);
+          add(demo::make_clustered(net, ch, "clustered " + std::to_string(c) + ", k-means, + int8", arch, act), "clustered",
+              cluster_kernel(c), 0, float_row);
+        });
+      }
+      for (tuned& t : runs) {
+        if (t.kind != job_kind::cluster && t.kind != job_kind::cluster_pruned) continue;
+        variants.push_back([&] {
+          const demo::activation_params act = demo::calibrate(*t.second, data.train.x, 500, demo::calibration_method::minmax);
+          const std::string tuned_text = ", fine-tuned +" + epochs_text(qat_epochs) + " at lr " + lr_q + ", + int8";
+          if (t.kind == job_kind::cluster) {
+            add(demo::make_clustered(*t.second, *t.clustering, "clustered " + std::to_string(t.clusters) + tuned_text, arch, act),
+                "clustered", cluster_kernel(t.clusters), 0, qat_ref);
+          } else {
+            add(demo::make_clustered(*t.second, *t.clustering,
+                                     demo::fmt("pruned %.0f%% unstructured", t.target * 100) + ", clustered " +
+                                         std::to_string(t.clusters) + " (zeros kept)" + tuned_text,
+                                     arch, act),
+                "pruned + clustered", cluster_kernel(t.clusters), zero_fraction(*t.second), prune_qat_ref);
+          }
+        });
+      }
+    }
     say("qsparse_demo: saving, re-loading and evaluating " + std::to_string(variants.size()) + " variants in " + out);
     {
       demo::progress_meter meter(static_cast<double>(variants.size()));

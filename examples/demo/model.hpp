@@ -11,8 +11,13 @@
 //   int8           int8 K×N + per-channel scales,          qsparse::gemm / qsparse::conv2d / int8 max
 //                  int32 bias, activation scale + zp       pooling: int8 in, int8 between layers, float
 //                                                          logits out of the last layer's pipeline
-//   int8 + sparse  as int8, but the weights of each layer  qsparse::sparse_gemm (block 4×16, 2:4), or the
-//                  in a compressed format (below)          dense qsparse::gemm for unstructured masks
+//   int8 + sparse  as int8, but the weights of each layer  qsparse::sparse_gemm and the sparse qsparse::conv2d
+//                  in a compressed format (below)          (block 4×16, 2:4); unstructured masks: the bitmask
+//                                                          sparse_gemm, conv layers the dense conv2d
+//   int8 +         as int8, but each layer's weights as    qsparse::gemm_clustered (dense layers, <= 16
+//   clustered      b-bit cluster indices (N×K) plus a      clusters), else the int8 weights decoded at load
+//                  float codebook (cluster.hpp); the int8  (qsparse::gemm / conv2d); the same integers
+//                  weights and scales are derived from it
 //   int16x8        int8 K×N + per-channel scales, int64    qsparse::gemm_16x8: the float input quantized to
 //                  bias, the int16 input scale (zp 0)      int16 (symmetric), int64 sums dequantized to float
 //   mixed          each weighted layer in its own format   layer by layer (runtime.hpp run_layers): float
@@ -37,6 +42,7 @@
 #include "features.hpp"
 #include "nn.hpp"
 #include "qsparse/calibrate/range.hpp"
+#include "qsparse/cluster/packed_clusters.hpp"
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/float16.hpp"
 #include "qsparse/gemm/gemm.hpp"
@@ -56,6 +62,9 @@
 #include "qsparse/spec/output_stages.hpp"
 #if DEMO_HAVE_SPARSE_GEMM
 #include "qsparse/spec/packed_sparse_weights.hpp"
+#endif
+#if DEMO_HAVE_SPARSE_CONV
+#include "qsparse/conv/sparse_conv2d.hpp"
 #endif
 
 namespace demo {
@@ -89,7 +98,7 @@ inline const char* to_string(weight_format f) {
 inline int padded_depth(int k, int group) { return (k + group - 1) / group * group; }
 
 /// How the int8 weights of a layer are stored and which kernel runs them.
-enum class storage_kind { dense, bitmask, block_4x16, two_of_four };
+enum class storage_kind { dense, bitmask, block_4x16, two_of_four, clustered };
 
 inline const char* to_string(storage_kind s) {
   switch (s) {
@@ -97,15 +106,20 @@ inline const char* to_string(storage_kind s) {
     case storage_kind::bitmask: return "bitmask";
     case storage_kind::block_4x16: return "block_4x16";
     case storage_kind::two_of_four: return "two_of_four";
+    case storage_kind::clustered: return "clustered";
   }
   return "?";
 }
 
 #if DEMO_HAVE_SPARSE_GEMM
 /// The packed sparse weights a layer runs from, and whatever owns their bytes (the packing, or the file).
+/// A conv layer's view is its K×N matrix (K = kh·kw·cin), and `conv` the same bytes as conv2d weights.
 struct sparse_holder {
   std::shared_ptr<const void> owner;
   qsparse::packed_sparse_weights_view view;
+#if DEMO_HAVE_SPARSE_CONV
+  qsparse::packed_sparse_conv2d_weights conv;
+#endif
 };
 #endif
 
@@ -119,6 +133,7 @@ struct qlayer {
   std::vector<qsparse::float16> w16;     // f16: K×N
   std::vector<std::int8_t> wq;           // int8 formats: K×N (pruned weights are exact zeros)
   std::vector<float> w_scale;            // int8 formats: N
+  std::shared_ptr<const qsparse::packed_clusters> clusters;  // int8 + clustered: indices + float codebook
   int group = 0;                         // int4_group: the group size G along K
   std::vector<std::int8_t> w4;           // int4_group: K'×N int4 values, one per element (K' = padded_depth)
   std::vector<float> w4_scale;           // int4_group: [N][K' / G]

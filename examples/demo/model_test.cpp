@@ -1,11 +1,14 @@
 // Tests of the demo's models for issue 26 (exact checks, no data set needed): the mixed-precision selection
 // on a made-up sensitivity table, a per-layer-format model through the store bit for bit, the layer-by-layer
 // runtime against the whole-model integer pipeline, the 16x8 layer against its scalar definition, channel
-// masks and compaction preserving the float model's outputs exactly, and the debugger's CSV.
+// masks and compaction preserving the float model's outputs exactly, the debugger's CSV; the pruned
+// CNN's block / 2:4 conv layers on the sparse conv2d with the dense int8 model's bits, through the store;
+// weight clustering (hooks, the clustered model on gemm_clustered and through the store) and the gzip sizes.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -16,8 +19,12 @@
 #include <vector>
 
 #include "channel_prune.hpp"
+#include "cluster.hpp"
 #include "compress.hpp"
 #include "debugger.hpp"
+#if DEMO_TEST_HAVE_ZLIB
+#include "gzip.hpp"
+#endif
 #include "mixed_precision.hpp"
 #include "model.hpp"
 #include "runtime.hpp"
@@ -389,3 +396,255 @@ TEST_CASE("debug_quantization: the per-layer walk on a small MLP", "[demo][debug
   CHECK(opts[1][0].drop == r.float_accuracy - demo::accuracy_with_one(ctx, net, "mlp", act, 1, weight_format::int4_group, val));
   CHECK(opts[3][0].bytes == demo::layer_bytes(net.layers()[3], weight_format::int4_group, 32));
 }
+
+TEST_CASE("pruned CNN: block and 2:4 conv layers run the sparse conv2d with the dense model's bits", "[demo][sparse]") {
+  const demo::matrix x = images(3, 31);
+  for (const demo::storage_kind kind : {demo::storage_kind::block_4x16, demo::storage_kind::two_of_four}) {
+    INFO(demo::to_string(kind));
+    demo::network net(demo::cnn_architecture(), 17);
+    std::mt19937 rng(19);
+    std::uniform_real_distribution<float> u(0.0f, 1.0f);
+    for (demo::parameters& p : net.params()) {  // prune K x N: 4 x 16 blocks (70 %) or 2 of every 4 along K
+      const Eigen::Index k = p.w.rows(), n = p.w.cols();
+      if (kind == demo::storage_kind::block_4x16) {
+        for (Eigen::Index k0 = 0; k0 < k; k0 += 4)
+          for (Eigen::Index n0 = 0; n0 < n; n0 += 16)
+            if (u(rng) < 0.7f) p.w.block(k0, n0, std::min<Eigen::Index>(4, k - k0), std::min<Eigen::Index>(16, n - n0)).setZero();
+      } else {
+        for (Eigen::Index c = 0; c < n; ++c)
+          for (Eigen::Index k0 = 0; k0 < k; k0 += 4)
+            for (Eigen::Index i = k0 + 2; i < std::min<Eigen::Index>(k0 + 4, k); ++i) p.w(i, c) = 0;
+      }
+    }
+    const demo::activation_params act = demo::calibrate(net, x, 3, demo::calibration_method::minmax);
+    demo::qmodel dense = demo::make_int8(net, "dense", "cnn", act);
+    demo::qmodel sparse = demo::make_int8(net, "sparse", "cnn", act, std::vector<demo::storage_kind>(5, kind));
+    demo::prepare(dense);
+    demo::prepare(sparse);
+    const std::vector<float> want = logits_of(dense, x);
+    CHECK(same_bits(want, logits_of(sparse, x)));
+    // Saved as the packed K x N buffers, re-loaded, run from the file's bytes.
+    const std::string path = temp_path("sparse_cnn.safetensors");
+    demo::save_model(sparse, path);
+    demo::qmodel r = demo::load_model(path);
+    std::remove(path.c_str());
+    REQUIRE(r.layers[0].storage == kind);
+    demo::prepare(r);
+    CHECK(same_bits(want, logits_of(r, x)));
+  }
+}
+
+TEST_CASE("maxpool_inference: maxpool_forward's values, ties and NaN included", "[demo]") {
+  const demo::layer_spec s{demo::layer_kind::maxpool, 5, 7, 19, 2, 3, 19, 2, 2, false};  // floor drops a row and a column
+  std::mt19937 rng(23);
+  std::uniform_int_distribution<int> v(-3, 3);
+  std::vector<float> x(2 * 5 * 7 * 19);
+  for (float& f : x) f = static_cast<float>(v(rng));  // many ties
+  x[0] = std::numeric_limits<float>::quiet_NaN();
+  x[19 * 7 + 40] = -0.0f;
+  x[5] = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> a(2 * 2 * 3 * 19), b(a.size());
+  demo::maxpool_forward(x.data(), 2, s, a.data(), static_cast<int*>(nullptr));
+  demo::maxpool_inference(x.data(), 2, s, b.data());
+  CHECK(same_bits(a, b));
+}
+
+// ---- weight clustering (cluster.hpp) and the gzip sizes (gzip.hpp) ---------------------------------------
+
+TEST_CASE("cluster_bits: the fewest index bits for a cluster count, at least 2", "[demo][cluster]") {
+  CHECK(demo::cluster_bits(1) == 2);
+  CHECK(demo::cluster_bits(4) == 2);
+  CHECK(demo::cluster_bits(5) == 3);
+  CHECK(demo::cluster_bits(16) == 4);
+  CHECK(demo::cluster_bits(17) == 5);
+  CHECK(demo::cluster_bits(32) == 5);
+  CHECK(demo::cluster_bits(256) == 8);
+  CHECK_THROWS_WITH(demo::cluster_bits(0), Catch::Contains("got 0"));
+  CHECK_THROWS_WITH(demo::cluster_bits(257), Catch::Contains("got 257"));
+}
+
+TEST_CASE("cluster_hooks: forward uses centroids, backward is straight-through, centroids get the summed gradient",
+          "[demo][cluster]") {
+  demo::network net = small_mlp(21);
+  demo::cluster_options co;
+  co.clusters = 4;
+  co.kmeans_iterations = 5;
+  demo::cluster_hooks ch(net, co, 1e-3f);
+  const demo::matrix w = net.params()[1].w;  // 24 x 20 (K x N)
+  const qsparse::weight_clusters& c = ch.clusters()[1];
+  REQUIRE(c.shape() == std::vector<qsparse::index_t>{20, 24});  // clustered as N x K
+  demo::matrix wq;
+  ch.hooks().weight_forward(1, w, wq);
+  REQUIRE(wq.rows() == 24);
+  REQUIRE(wq.cols() == 20);
+  const std::vector<float> before(c.centroids().data_handle(), c.centroids().data_handle() + 4);
+  for (int k = 0; k < 24; ++k)
+    for (int n = 0; n < 20; ++n) {
+      const std::int32_t j = c.indices()[static_cast<std::size_t>(n * 24 + k)];
+      INFO("k " << k << ", n " << n);
+      CHECK(wq(k, n) == before[static_cast<std::size_t>(j)]);
+      CHECK(j == qsparse::nearest_centroid(w(k, n), before.data(), 4));
+    }
+  // A gradient that is 1 on clusters 0 and 1 only, 0.5 on cluster 2, none on cluster 3 (made empty of gradient).
+  demo::matrix g(24, 20);
+  std::vector<float> sum(4, 0.0f);
+  for (int n = 0; n < 20; ++n)
+    for (int k = 0; k < 24; ++k) {  // the N x K row-major order the library sums in
+      const std::int32_t j = c.indices()[static_cast<std::size_t>(n * 24 + k)];
+      g(k, n) = j == 3 ? 0.0f : j == 2 ? 0.5f : static_cast<float>((k + n) % 3) - 1.0f;
+      sum[static_cast<std::size_t>(j)] += g(k, n);
+    }
+  demo::matrix grad = g;
+  ch.hooks().weight_backward(1, w, grad);
+  CHECK(grad == g);  // straight-through
+  for (int j = 0; j < 4; ++j) {
+    INFO("centroid " << j);
+    CHECK(c.centroid_gradient()(0, j) == sum[static_cast<std::size_t>(j)]);
+    const float moved = c.centroids()(0, j) - before[static_cast<std::size_t>(j)];
+    if (sum[static_cast<std::size_t>(j)] == 0.0f) {
+      CHECK(moved == 0.0f);  // no gradient, no Adam step
+    } else {  // Adam's first step moves by lr against the gradient's sign
+      CHECK(moved == Approx(sum[static_cast<std::size_t>(j)] > 0 ? -1e-3 : 1e-3).epsilon(1e-3));
+    }
+  }
+}
+
+TEST_CASE("cluster_hooks: training keeps every matrix on its centroids, and zeros stay zeros with preserve_sparsity",
+          "[demo][cluster]") {
+  for (const bool preserve : {false, true}) {
+    INFO("preserve_sparsity " << preserve);
+    demo::network net = small_mlp(23);
+    if (preserve)  // every third weight pruned
+      for (demo::parameters& p : net.params())
+        for (Eigen::Index i = 0; i < p.w.size(); i += 3) p.w.data()[i] = 0.0f;
+    demo::cluster_options co;
+    co.clusters = 6;
+    co.preserve_sparsity = preserve;
+    demo::cluster_hooks ch(net, co, 1e-2f);
+    const demo::matrix x = images(16, 29);
+    const std::vector<int> y{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5};
+    demo::matrix dl;
+    for (int step = 0; step < 3; ++step) {
+      const demo::matrix& logits = net.forward(x, &ch.hooks(), true);
+      demo::network::softmax_cross_entropy(logits, y.data(), dl);
+      net.backward_and_step(dl, &ch.hooks(), 1e-2f);
+    }
+    ch.finish();
+    for (std::size_t i = 0; i < net.params().size(); ++i) {
+      const demo::matrix& w = net.params()[i].w;
+      const auto cent = ch.clusters()[i].centroids();
+      for (Eigen::Index e = 0; e < w.size(); ++e) {
+        bool on_centroid = false;
+        for (int j = 0; j < 6; ++j) on_centroid = on_centroid || w.data()[e] == cent(0, j);
+        INFO("matrix " << i << ", element " << e);
+        REQUIRE(on_centroid);
+        if (preserve && e % 3 == 0) REQUIRE(w.data()[e] == 0.0f);
+      }
+    }
+  }
+}
+
+TEST_CASE("clustered model: codebook-derived int8 weights, gemm_clustered equal to the int8 GEMM, store round trip",
+          "[demo][cluster][store]") {
+  const demo::matrix x = images(24, 31);
+  for (const int clusters : {16, 32}) {
+    INFO(clusters << " clusters");
+    demo::network net = small_mlp(27);
+    demo::cluster_options co;
+    co.clusters = clusters;
+    demo::cluster_hooks ch(net, co);
+    ch.finish();
+    const demo::activation_params act = demo::calibrate(net, x, 24, demo::calibration_method::minmax);
+    demo::qmodel m = demo::make_clustered(net, ch, "clustered test", "mlp", act);
+    std::size_t wi = 0;
+    for (const demo::qlayer& l : m.layers) {
+      const demo::matrix& w = net.params()[wi++].w;  // the stripped (clustered) float weights
+      REQUIRE(l.storage == demo::storage_kind::clustered);
+      REQUIRE(l.clusters->bits() == (clusters == 16 ? 4 : 5));
+      // One scale per tensor: max |centroid| / 127; each int8 weight its centroid / scale, half away from zero.
+      float most = 0.0f;
+      for (float v : l.clusters->codebook()) most = std::max(most, std::fabs(v));
+      const int k = l.spec.k(), n = l.spec.out_c;
+      for (int c = 0; c < n; ++c) REQUIRE(l.w_scale[static_cast<std::size_t>(c)] == most / 127.0f);
+      for (int kk = 0; kk < k; ++kk)
+        for (int c = 0; c < n; ++c) {
+          const float want = std::round(w(kk, c) / (most / 127.0f));
+          REQUIRE(static_cast<float>(l.wq[static_cast<std::size_t>(kk) * static_cast<std::size_t>(n) + static_cast<std::size_t>(c)]) == want);
+        }
+    }
+    demo::prepare(m);
+    CHECK(demo::detail::runs_gemm_clustered(m.layers[0]) == (clusters <= 16));
+    // The same integers through the dense int8 GEMM: the model with its decoded weights stored dense.
+    demo::qmodel dense = demo::make_clustered(net, ch, "dense", "mlp", act);
+    for (demo::qlayer& l : dense.layers) l.storage = demo::storage_kind::dense;
+    demo::prepare(dense);
+    const std::vector<float> a = logits_of(m, x);
+    CHECK(same_bits(a, logits_of(dense, x)));
+    // The file: indices + codebook, no weight_scale; loads back to the same layers and logits.
+    const std::string path = temp_path("clustered.safetensors");
+    demo::save_model(m, path);
+    {
+      const auto f = qsparse::io::safetensors_file::load(path);
+      CHECK_FALSE(f.contains("layers.0.weight_scale"));
+      CHECK(f.get<std::uint8_t, 1>("layers.0.weight.clusters.indices").extent(0) == (784 * 24 * (clusters == 16 ? 4 : 5) + 7) / 8);
+    }
+    demo::qmodel r = demo::load_model(path);
+    std::remove(path.c_str());
+    for (std::size_t i = 0; i < m.layers.size(); ++i) {
+      INFO("layer " << i);
+      CHECK(r.layers[i].storage == demo::storage_kind::clustered);
+      CHECK(same_bits(m.layers[i].wq, r.layers[i].wq));
+      CHECK(same_bits(m.layers[i].w_scale, r.layers[i].w_scale));
+      CHECK(same_bits(m.layers[i].bias_q, r.layers[i].bias_q));
+      CHECK(same_bits(m.layers[i].clusters->index_bytes_data(), r.layers[i].clusters->index_bytes_data()));
+    }
+    demo::prepare(r);
+    CHECK(same_bits(a, logits_of(r, x)));
+  }
+}
+
+TEST_CASE("decode_clusters: clusters of the wrong shape or axis are refused", "[demo][cluster]") {
+  demo::network net = small_mlp(33);
+  const demo::matrix& w = net.params()[4].w;  // 12 x 10, clustered as K x N: the wrong orientation
+  qsparse::cluster_config config;
+  config.clusters = 4;
+  const qsparse::weight_clusters kn = qsparse::cluster_weights(demo::view(w), config);
+  demo::qmodel m = demo::model_skeleton(net, "m", "mlp", weight_format::int8);
+  demo::qlayer& l = m.layers[4];
+  l.clusters = std::make_shared<qsparse::packed_clusters>(qsparse::packed_clusters::pack(kn, 2));
+  CHECK_THROWS_WITH(demo::decode_clusters(l), Catch::Contains("must be N x K = 10 x 12"));
+  const demo::matrix wt = w.transpose();
+  config.per_channel = true;
+  config.channel_axis = 1;  // a codebook per input channel
+  l.clusters = std::make_shared<qsparse::packed_clusters>(qsparse::packed_clusters::pack(qsparse::cluster_weights(demo::view(wt), config), 2));
+  CHECK_THROWS_WITH(demo::decode_clusters(l), Catch::Contains("got axis 1"));
+}
+
+#if DEMO_TEST_HAVE_ZLIB
+TEST_CASE("gzip: a gzip member that inflates back to the bytes", "[demo][gzip]") {
+  std::vector<unsigned char> bytes(100000, 0);
+  for (std::size_t i = 0; i < bytes.size(); i += 7) bytes[i] = static_cast<unsigned char>(i % 251);
+  const std::vector<unsigned char> gz = demo::gzip_compress(bytes.data(), bytes.size());
+  REQUIRE(gz.size() > 18);
+  CHECK(gz[0] == 0x1f);  // gzip magic, deflate
+  CHECK(gz[1] == 0x8b);
+  CHECK(gz[2] == 8);
+  CHECK(gz.size() < bytes.size() / 4);
+  CHECK(demo::gzip_decompress(gz) == bytes);
+  const std::vector<unsigned char> empty = demo::gzip_compress(nullptr, 0);
+  CHECK(demo::gzip_decompress(empty).empty());
+  const std::string path = temp_path("gzip.bin");
+  {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    REQUIRE(f != nullptr);
+    REQUIRE(std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size());
+    std::fclose(f);
+  }
+  CHECK(demo::gzip_size(path) == gz.size());
+  std::remove(path.c_str());
+  CHECK_THROWS_WITH(demo::gzip_size(path), Catch::Contains("cannot read"));
+  CHECK_THROWS_WITH(demo::gzip_compress(bytes.data(), 1, 10), Catch::Contains("got 10"));
+  std::vector<unsigned char> cut(gz.begin(), gz.begin() + static_cast<std::ptrdiff_t>(gz.size() / 2));
+  CHECK_THROWS_WITH(demo::gzip_decompress(cut), Catch::Contains("not a complete gzip stream"));
+}
+#endif

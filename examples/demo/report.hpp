@@ -23,6 +23,8 @@ struct result {
   double delta = 0;     // points vs results[ref]
   std::size_t bytes = 0;
   double ratio = 1;             // float32 file bytes / this file's bytes
+  std::size_t gzip_bytes = 0;   // the file after gzip (level 6); 0: not measured
+  double gzip_ratio = 0;        // float32 file after gzip / this file after gzip
   double latency_1 = 0;         // µs, batch 1, median over interleaved rounds
   double latency_1_spread = 0;  // µs, half the interquartile range
   double latency_256 = 0;       // ms, batch 256, median
@@ -48,11 +50,13 @@ inline std::string fmt(const char* f, double v) {
 /// Rows of cells: header first. "#" is the number of the point in the chart; "vs" the row Δ is against.
 inline std::vector<std::vector<std::string>> table_cells(const std::vector<result>& rs) {
   std::vector<std::vector<std::string>> rows;
-  rows.push_back({"#", "variant", "accuracy %", "Δ", "vs", "file bytes", "ratio", "batch 1 µs", "batch 256 ms", "kernel"});
+  rows.push_back({"#", "variant", "accuracy %", "Δ", "vs", "file bytes", "ratio", "gzip bytes", "gzip ratio", "batch 1 µs",
+                  "batch 256 ms", "kernel"});
   for (std::size_t i = 0; i < rs.size(); ++i) {
     const result& r = rs[i];
     rows.push_back({std::to_string(i + 1), r.name, fmt("%.2f", r.accuracy), fmt("%+.2f", r.delta), "#" + std::to_string(r.ref + 1),
-                    format_bytes(r.bytes), fmt("%.1fx", r.ratio), fmt("%.1f", r.latency_1) + fmt(" ±%.1f", r.latency_1_spread),
+                    format_bytes(r.bytes), fmt("%.1fx", r.ratio), r.gzip_bytes == 0 ? "-" : format_bytes(r.gzip_bytes),
+                    r.gzip_bytes == 0 ? "-" : fmt("%.1fx", r.gzip_ratio), fmt("%.1f", r.latency_1) + fmt(" ±%.1f", r.latency_1_spread),
                     fmt("%.3f", r.latency_256) + fmt(" ±%.3f", r.latency_256_spread), r.kernel});
   }
   return rows;
@@ -358,7 +362,8 @@ inline std::string svg_chart(const std::vector<result>& rs, const std::string& t
   for (std::size_t k = rs.size(); k-- > 0;) {  // the first rows (float32, the controls) on top
     const std::size_t i = k;
     const result& r = rs[i];
-    o << marker(c.px[i], c.py[i], r.group, std::to_string(i + 1) + ". " + r.name + ": " + fmt("%.2f", r.accuracy) + " %, " + format_bytes(r.bytes) + " bytes");
+    o << marker(c.px[i], c.py[i], r.group, std::to_string(i + 1) + ". " + r.name + ": " + fmt("%.2f", r.accuracy) + " %, " + format_bytes(r.bytes) + " bytes" +
+                                   (r.gzip_bytes == 0 ? std::string() : ", " + format_bytes(r.gzip_bytes) + " after gzip"));
   }
   for (std::size_t i = 0; i < rs.size(); ++i) {
     const box& b = c.labels[i].where;

@@ -18,6 +18,8 @@
 #if DEMO_HAVE_SPARSE_GEMM
 #include "qsparse/gemm/sparse_gemm.hpp"
 #endif
+#include "qsparse/gemm/gemm_clustered.hpp"
+#include "qsparse/gemm/packed_clustered_weights.hpp"
 
 namespace demo {
 
@@ -45,11 +47,31 @@ inline const qsparse::packed_sparse_weights_view& sparse_packing(const qlayer& l
 }
 #endif
 
-/// True for an int8 layer that runs qsparse::sparse_gemm: block / 2:4 storage, and bitmask (unstructured)
-/// storage of a dense layer, which runs the bitmask kernel (conv layers expand it to dense at load).
+/// True for an int8 layer that runs qsparse::sparse_gemm or the sparse qsparse::conv2d: block / 2:4
+/// storage, and bitmask (unstructured) storage of a dense layer, which runs the bitmask kernel (conv
+/// layers expand it to dense at load: the dense conv2d).
 inline bool runs_sparse_gemm(const qlayer& l) {
   return l.storage == storage_kind::block_4x16 || l.storage == storage_kind::two_of_four ||
          (DEMO_HAVE_SPARSE_GEMM && l.storage == storage_kind::bitmask && l.spec.kind == layer_kind::dense);
+}
+
+#if DEMO_HAVE_SPARSE_GEMM
+inline qsparse::sparse_format sparse_format_of(storage_kind s) {
+  return s == storage_kind::block_4x16    ? qsparse::sparse_format::block_4x16
+         : s == storage_kind::two_of_four ? qsparse::sparse_format::two_of_four
+                                          : qsparse::sparse_format::bitmask;
+}
+#endif
+
+/// True for an int8 clustered dense layer with at most 16 clusters: it runs qsparse::gemm_clustered on its
+/// 4-bit indices (more clusters, and convolutions, run the int8 weights decoded at load).
+inline bool runs_gemm_clustered(const qlayer& l) {
+  return l.storage == storage_kind::clustered && l.spec.kind == layer_kind::dense && l.clusters != nullptr &&
+         l.clusters->clusters() <= qsparse::packed_clustered_header::max_clusters;
+}
+
+inline const qsparse::packed_clustered_weights& clustered_packing(const qlayer& l) {
+  return *static_cast<const qsparse::packed_clustered_weights*>(l.packed_other.get());
 }
 
 /// The OHWI copy of a K×N (kh, kw, cin) × cout weight matrix.
@@ -113,7 +135,21 @@ inline void prepare(qmodel& m) {
           l.act_min = s.relu ? std::max<std::int32_t>(-128, l.output.zero_point) : -128;
           l.act_max = 127;
         }
-        if (s.kind == layer_kind::conv) {
+        if (s.kind == layer_kind::conv && detail::runs_sparse_gemm(l)) {
+#if DEMO_HAVE_SPARSE_CONV
+          // Block / 2:4 conv layers: the sparse conv2d on the K×N matrix packed in the layer's format.
+          if (l.packed_other == nullptr) {  // a loaded layer already runs from the file's bytes
+            const std::vector<std::int8_t> ohwi = detail::to_ohwi(l.wq, s);
+            auto holder = std::make_shared<sparse_holder>();
+            holder->conv = qsparse::pack_sparse_conv2d_weights(qsparse::make_view(ohwi.data(), s.out_c, s.kh, s.kw, s.in_c),
+                                                               detail::sparse_format_of(l.storage));
+            holder->view = holder->conv.group(0);
+            l.packed_other = holder;
+          }
+#else
+          throw std::runtime_error("sparse int8 convolution: qsparse/conv/sparse_conv2d.hpp is not in this checkout");
+#endif
+        } else if (s.kind == layer_kind::conv) {
 #if DEMO_HAVE_CONV
           const std::vector<std::int8_t> ohwi = detail::to_ohwi(l.wq, s);
           l.packed_other = std::make_shared<qsparse::packed_conv2d_weights>(
@@ -121,14 +157,15 @@ inline void prepare(qmodel& m) {
 #else
           throw std::runtime_error("int8 convolution: qsparse/conv is not in this checkout");
 #endif
+        } else if (detail::runs_gemm_clustered(l)) {
+          // The int8 codebook quantized from the float one exactly as the layer's wq / w_scale were derived.
+          l.packed_other = std::make_shared<qsparse::packed_clustered_weights>(qsparse::pack_clustered_weights(*l.clusters));
         } else if (detail::runs_sparse_gemm(l)) {
 #if DEMO_HAVE_SPARSE_GEMM
           if (l.packed_other == nullptr) {  // a loaded layer already runs from the file's bytes
             // Bitmask layers are stored as qsparse::bitmask_values (the file format is unchanged) and
             // packed here, once, for the bitmask kernel.
-            const auto format = l.storage == storage_kind::block_4x16    ? qsparse::sparse_format::block_4x16
-                                : l.storage == storage_kind::two_of_four ? qsparse::sparse_format::two_of_four
-                                                                         : qsparse::sparse_format::bitmask;
+            const auto format = detail::sparse_format_of(l.storage);
             auto packed = std::make_shared<qsparse::packed_sparse_weights>(
                 qsparse::pack_sparse_weights(qsparse::make_view(l.wq.data(), k, n), format));
             auto holder = std::make_shared<sparse_holder>();
@@ -155,7 +192,7 @@ inline void run_float_layer(const qsparse::context& ctx, weight_format format, c
                             float* y, workspace& ws) {
   const layer_spec& s = l.spec;
   if (s.kind == layer_kind::maxpool) {
-    maxpool_forward(x, batch, s, y, static_cast<int*>(nullptr));
+    maxpool_inference(x, batch, s, y);
     return;
   }
 #if DEMO_HAVE_CONV
@@ -291,6 +328,15 @@ inline void run_int8_layer(const qsparse::context& ctx, const qlayer& l, bool la
   }
   if (s.kind == layer_kind::conv) {
     const auto in = qsparse::quantized(qsparse::make_view(x, batch, s.in_h, s.in_w, s.in_c), zp);
+#if DEMO_HAVE_SPARSE_CONV
+    if (runs_sparse_gemm(l)) {
+      run_int8_pipeline(l, last, [&](auto* out, const auto& pipe) {
+        qsparse::conv2d(ctx, in, static_cast<const sparse_holder*>(l.packed_other.get())->conv,
+                        qsparse::make_view(out, batch, s.out_h, s.out_w, s.out_c), qsparse::conv2d_params{}, pipe);
+      }, yq, logits);
+      return;
+    }
+#endif
     run_int8_pipeline(l, last, [&](auto* out, const auto& pipe) {
       qsparse::conv2d(ctx, in, conv_packing(l), qsparse::make_view(out, batch, s.out_h, s.out_w, s.out_c),
                       qsparse::conv2d_params{}, pipe);
@@ -301,6 +347,12 @@ inline void run_int8_layer(const qsparse::context& ctx, const qlayer& l, bool la
   if (s.kind != layer_kind::dense) throw std::runtime_error("int8 convolution and pooling: qsparse/conv is not in this checkout");
 #endif
   const auto a = qsparse::quantized(qsparse::make_view(x, batch, s.in_size()), zp);
+  if (runs_gemm_clustered(l)) {
+    run_int8_pipeline(l, last, [&](auto* out, const auto& pipe) {
+      qsparse::gemm_clustered(ctx, a, clustered_packing(l).view(), qsparse::make_view(out, batch, s.out_c), pipe);
+    }, yq, logits);
+    return;
+  }
 #if DEMO_HAVE_SPARSE_GEMM
   if (runs_sparse_gemm(l)) {
     run_int8_pipeline(l, last, [&](auto* out, const auto& pipe) {
@@ -351,7 +403,7 @@ inline void run_layers(const qsparse::context& ctx, const qmodel& m, std::size_t
         detail::run_int8_layer(ctx, l, false, batch, ws.qa.data(), ws.qb.data(), nullptr);  // keeps the scale
         ws.qa.swap(ws.qb);
       } else {
-        maxpool_forward(ws.fa.data(), batch, s, ws.fb.data(), static_cast<int*>(nullptr));
+        maxpool_inference(ws.fa.data(), batch, s, ws.fb.data());
         ws.fa.swap(ws.fb);
       }
       continue;

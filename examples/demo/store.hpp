@@ -13,6 +13,12 @@
 //   layers.<i>.weight.packed       U8 [bytes]              block_4x16 / two_of_four storage: the buffer
 //                                                          qsparse::sparse_gemm runs from (ISA-independent,
 //                                                          validated by packed_sparse_weights_view::from_bytes)
+//   layers.<i>.weight.clusters.layout  I32 [6]             clustered storage (int8 models), the arrays of
+//   layers.<i>.weight.clusters.codebook F32 [C or N·C]       qsparse::packed_clusters for the N×K weights:
+//   layers.<i>.weight.clusters.indices U8 [ceil(N·K·b / 8)]  bits b, C clusters, axis 0 (a codebook per output
+//                                                          channel) or -1 (one); no weight_scale: the int8
+//                                                          weights and scales are derived from the codebook
+//                                                          (cluster.hpp decode_clusters)
 //   layers.<i>.weight_scale        F32 [N]                 int8 formats: per output channel
 //   layers.<i>.bias                F32 [N] (float formats) or I32 [N] (int8: scale input · weight_scale[n])
 //   layers.<i>.output.scale        F32 [1], .zero_point I32 [1]   int8, every weighted layer but the last
@@ -26,7 +32,7 @@
 // quantization rules in words)
 // and "qsparse.graph": a JSON array, one object per layer: {"op": "dense" | "conv2d" | "maxpool2d",
 // "input": [h, w, c], "output": [h, w, c], "kernel": [kh, kw], "relu": bool, "storage": "dense" |
-// "bitmask" | "block_4x16" | "two_of_four"}, and for int4_group weighted layers "group": G. A mixed model's
+// "bitmask" | "block_4x16" | "two_of_four" | "clustered"}, and for int4_group weighted layers "group": G. A mixed model's
 // weighted layers also name their own format: "weights": f32 | f16 | dynamic_int8 | int8 | int4_group |
 // int16x8 (stored as in a model of that format; dense storage only).
 //
@@ -48,6 +54,7 @@
 #include <vector>
 
 #include "features.hpp"
+#include "cluster.hpp"
 #include "model.hpp"
 #include "qsparse/io/safetensors.hpp"
 #include "qsparse/quant/params.hpp"
@@ -92,7 +99,8 @@ inline std::string layer_name(std::size_t i, const char* what) { return "layers.
 inline void fail(const std::string& path, const std::string& what) { throw std::runtime_error(path + ": " + what); }
 
 inline storage_kind storage_from_string(const std::string& s, const std::string& path) {
-  for (storage_kind k : {storage_kind::dense, storage_kind::bitmask, storage_kind::block_4x16, storage_kind::two_of_four})
+  for (storage_kind k : {storage_kind::dense, storage_kind::bitmask, storage_kind::block_4x16, storage_kind::two_of_four,
+                         storage_kind::clustered})
     if (s == to_string(k)) return k;
   fail(path, "unknown storage \"" + s + "\" in the graph");
   return storage_kind::dense;
@@ -186,6 +194,17 @@ inline std::size_t save_model(const qmodel& m, const std::string& path) {
                           {static_cast<qsparse::index_t>(arrays[1].count)}, arrays[1].data, arrays[1].count);
             break;
           }
+          case storage_kind::clustered: {
+            if (l.clusters == nullptr) throw std::logic_error("save_model: a clustered layer without its clusters");
+            const auto arrays = l.clusters->arrays();
+            out.add_bytes(detail::layer_name(i, "weight.clusters.layout"), qsparse::io::dtype::i32,
+                          {static_cast<qsparse::index_t>(arrays[0].count)}, arrays[0].data, arrays[0].count * 4);
+            out.add_bytes(detail::layer_name(i, "weight.clusters.codebook"), qsparse::io::dtype::f32,
+                          {static_cast<qsparse::index_t>(arrays[1].count)}, arrays[1].data, arrays[1].count * 4);
+            out.add_bytes(detail::layer_name(i, "weight.clusters.indices"), qsparse::io::dtype::u8,
+                          {static_cast<qsparse::index_t>(arrays[2].count)}, arrays[2].data, arrays[2].count);
+            break;
+          }
           case storage_kind::block_4x16:
           case storage_kind::two_of_four: {
 #if DEMO_HAVE_SPARSE_GEMM
@@ -199,7 +218,7 @@ inline std::size_t save_model(const qmodel& m, const std::string& path) {
             break;
           }
         }
-        out.add(detail::layer_name(i, "weight_scale"), qsparse::make_view(l.w_scale.data(), nn));
+        if (l.storage != storage_kind::clustered) out.add(detail::layer_name(i, "weight_scale"), qsparse::make_view(l.w_scale.data(), nn));
         break;
     }
     if (lf == weight_format::int8) {
@@ -382,10 +401,27 @@ inline qmodel load_model(const std::string& path) {
             b.to_kn(qsparse::make_strided_view(l.wq.data(), {k, nn}, {nn, 1}));
             break;
           }
+          case storage_kind::clustered: {
+            if (m.format != weight_format::int8) detail::fail(path, "clustered storage is for int8 models only");
+            const auto layout = f.get<std::int32_t, 1>(detail::layer_name(i, "weight.clusters.layout"));
+            const auto codebook = f.get<float, 1>(detail::layer_name(i, "weight.clusters.codebook"));
+            const auto indices = f.get<std::uint8_t, 1>(detail::layer_name(i, "weight.clusters.indices"));
+            // from_arrays checks the layout, the codebook's length and values, every index and the padding.
+            l.clusters = std::make_shared<qsparse::packed_clusters>(qsparse::packed_clusters::from_arrays(
+                layout.data_handle(), static_cast<std::size_t>(layout.extent(0)), codebook.data_handle(),
+                static_cast<std::size_t>(codebook.extent(0)), indices.data_handle(), static_cast<std::size_t>(indices.extent(0))));
+            try {
+              decode_clusters(l);  // checks the shape (N x K) and the axis
+            } catch (const std::exception& e) {
+              detail::fail(path, detail::layer_name(i, "weight.clusters") + ": " + e.what());
+            }
+            break;
+          }
           case storage_kind::block_4x16:
           case storage_kind::two_of_four: {
 #if DEMO_HAVE_SPARSE_GEMM
-            if (m.format != weight_format::int8 || s.kind != layer_kind::dense) detail::fail(path, "sparse kernel storage is for int8 dense layers only");
+            if (m.format != weight_format::int8 || (s.kind != layer_kind::dense && !(DEMO_HAVE_SPARSE_CONV && s.kind == layer_kind::conv)))
+              detail::fail(path, "sparse kernel storage is for int8 dense and conv layers only");
             const auto raw = f.bytes(detail::layer_name(i, "weight.packed"));
             auto holder = std::make_shared<sparse_holder>();
             holder->owner = file;  // the view points into the file's (64-byte aligned) tensor storage
@@ -393,6 +429,11 @@ inline qmodel load_model(const std::string& path) {
             const auto want = l.storage == storage_kind::block_4x16 ? qsparse::sparse_format::block_4x16 : qsparse::sparse_format::two_of_four;
             if (holder->view.format() != want || holder->view.k() != k || holder->view.n() != nn || holder->view.size_bytes() != raw.size)
               detail::fail(path, detail::layer_name(i, "weight.packed") + " is not a " + to_string(l.storage) + " buffer of " + std::to_string(k) + " x " + std::to_string(nn) + " weights");
+#if DEMO_HAVE_SPARSE_CONV
+            // A conv layer's buffer is its K×N matrix (K = kh·kw·cin): the sparse conv2d runs from it.
+            if (s.kind == layer_kind::conv)
+              holder->conv = qsparse::packed_sparse_conv2d_weights::from_group_views(s.kh, s.kw, s.in_c, {holder->view});
+#endif
             l.packed_other = holder;
 #else
             detail::fail(path, "sparse kernel storage needs qsparse/gemm/sparse_gemm.hpp, absent from this build");
@@ -400,7 +441,7 @@ inline qmodel load_model(const std::string& path) {
             break;
           }
         }
-        {
+        if (l.storage != storage_kind::clustered) {
           const auto sv = detail::get_shaped<float, 1>(f, detail::layer_name(i, "weight_scale"), {nn});
           l.w_scale.assign(sv.data_handle(), sv.data_handle() + nn);
           for (float x : l.w_scale)

@@ -21,9 +21,11 @@
 // with Eigen for the float variants and on qsparse's int8 GEMM for the others (int8_attention below):
 // both operands are activations, so both are quantized at run time — the left one (q's rows, p's rows)
 // per row, asymmetric, by qsparse::hybrid_gemm, the right one (k^T per key token, v per feature)
-// symmetric per channel (max |x| / 127) and packed per call; exact int32 sums, float output.
-// Everything else is plain float32 C++ here: embeddings, layer norm (statistics in double), GELU
-// (std::erf), softmax (max-subtracted, std::exp), pooling.
+// symmetric per channel (max |x| / 127) and packed per call into per-thread buffers; exact int32 sums,
+// float output. GELU and softmax run on qsparse's vectorized kernels (qsparse::gelu_erf, softmax_row: an
+// erf within 2e-7, an exp within a few ulp, the same bits on every ISA); embeddings, layer norm
+// (statistics in double) and pooling are plain float32 C++ here. Variants whose output columns are
+// independent (detail::fuses_qkv) run q, k and v as one linear layer of 3 x hidden outputs.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -41,6 +43,7 @@
 #include <vector>
 
 #include "linear.hpp"
+#include "qsparse/conv/activation.hpp"
 #include "qsparse/core/context.hpp"
 #include "qsparse/gemm/hybrid.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
@@ -119,9 +122,48 @@ inline void layer_norm(float* x, std::size_t rows, std::size_t cols, const float
   }
 }
 
-inline float gelu(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f)); }
+/// GELU over n values in place: qsparse::gelu_erf (x/2 (1 + erf(x / sqrt 2)), erf by a rational
+/// approximation within 2e-7, the same bits on every ISA).
+inline void gelu(float* x, std::size_t n) { qsparse::gelu_erf(x, x, static_cast<std::ptrdiff_t>(n)); }
+
+/// Whether variant v runs a layer's q, k and v projections as one linear layer of 3 x hidden outputs:
+/// the variants whose result per output column does not depend on the other columns (per-row or no
+/// activation quantization, per-channel or per-group weights, no calibration, no pruning of the whole
+/// tensor), so fusing changes no bit and saves two passes over the input.
+inline bool fuses_qkv(variant v) {
+  return v == variant::dynamic_int8 || v == variant::f16 || v == variant::q4_g32 || v == variant::q4_g32_clip ||
+         v == variant::q4_g128_clip;
+}
 
 }  // namespace detail
+
+/// The linear slots of a model: four per encoder layer, slot 4 l + j for layer l and j = 0 the q | k | v
+/// projection, 1 the attention output, 2 the intermediate (FFN up), 3 the output (FFN down) layer.
+inline std::string slot_name(std::size_t slot) {
+  static const char* const names[] = {"qkv", "attn-out", "ffn-up", "ffn-down"};
+  return "L" + std::to_string(slot / 4) + "." + names[slot % 4];
+}
+
+/// The `keep` slots of the largest error, in increasing slot order (ties go to the lower slot). An error
+/// must be finite and >= 0; keep at most error.size().
+inline std::vector<std::size_t> select_sensitive(const std::vector<double>& error, std::size_t keep) {
+  if (keep > error.size()) {
+    throw std::runtime_error("minilm: select_sensitive: keep = " + std::to_string(keep) + " exceeds the " +
+                             std::to_string(error.size()) + " slots");
+  }
+  for (std::size_t i = 0; i < error.size(); ++i) {
+    if (!(error[i] >= 0.0) || !std::isfinite(error[i])) {
+      throw std::runtime_error("minilm: select_sensitive: error[" + std::to_string(i) + "] = " + std::to_string(error[i]) +
+                               " is not a finite value >= 0");
+    }
+  }
+  std::vector<std::size_t> order(error.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return error[a] > error[b]; });
+  order.resize(keep);
+  std::sort(order.begin(), order.end());
+  return order;
+}
 
 class bert_model {
  public:
@@ -142,15 +184,36 @@ class bert_model {
     token_type_ = copy(f, "embeddings.token_type_embeddings.weight", {c.type_vocab_size, c.hidden_size});
     emb_gamma_ = copy(f, "embeddings.LayerNorm.weight", {c.hidden_size});
     emb_beta_ = copy(f, "embeddings.LayerNorm.bias", {c.hidden_size});
+    const bool mixed = is_mixed(v);
+    if (mixed) mixed_keep_ = default_mixed_keep(v, 4 * static_cast<std::size_t>(c.num_layers));
     for (int l = 0; l < c.num_layers; ++l) {
       const std::string p = "encoder.layer." + std::to_string(l) + ".";
       layer ly;
-      ly.q = make(f, p + "attention.self.query", h, h);
-      ly.k = make(f, p + "attention.self.key", h, h);
-      ly.v = make(f, p + "attention.self.value", h, h);
-      ly.o = make(f, p + "attention.output.dense", h, h);
-      ly.up = make(f, p + "intermediate.dense", h, i);
-      ly.down = make(f, p + "output.dense", i, h);
+      if (mixed) {
+        // Both precisions of every slot, the low one in place: calibrate measures and chooses.
+        for (const variant sv : {mixed_high(v), mixed_low(v)}) {
+          ly.qkv = make_fused(f, {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"}, h, h, sv);
+          ly.o = make(f, p + "attention.output.dense", h, h, sv);
+          ly.up = make(f, p + "intermediate.dense", h, i, sv);
+          ly.down = make(f, p + "output.dense", i, h, sv);
+          if (sv == mixed_high(v)) {
+            for (int j = 0; j < 4; ++j) mixed_high_.push_back(std::move(ly.slot(j)));
+          }
+        }
+        for (int j = 0; j < 4; ++j) slot_variant_.push_back(mixed_low(v));
+      } else if (detail::fuses_qkv(v)) {
+        ly.qkv = make_fused(f, {p + "attention.self.query", p + "attention.self.key", p + "attention.self.value"}, h, h, v);
+      } else {
+        ly.q = make(f, p + "attention.self.query", h, h, v);
+        ly.k = make(f, p + "attention.self.key", h, h, v);
+        ly.v = make(f, p + "attention.self.value", h, h, v);
+      }
+      if (!mixed) {
+        ly.o = make(f, p + "attention.output.dense", h, h, v);
+        ly.up = make(f, p + "intermediate.dense", h, i, v);
+        ly.down = make(f, p + "output.dense", i, h, v);
+        for (int j = 0; j < 4; ++j) slot_variant_.push_back(v);
+      }
       ly.ln1_gamma = copy(f, p + "attention.output.LayerNorm.weight", {c.hidden_size});
       ly.ln1_beta = copy(f, p + "attention.output.LayerNorm.bias", {c.hidden_size});
       ly.ln2_gamma = copy(f, p + "output.LayerNorm.weight", {c.hidden_size});
@@ -167,21 +230,28 @@ class bert_model {
   void set_int8_attention(bool on) noexcept { int8_attention_ = on; }
 
   /// The linear layer `which` (0 q, 1 k, 2 v, 3 attention output, 4 intermediate, 5 output) of layer l.
+  /// When the variant fuses q, k and v (detail::fuses_qkv), 0, 1 and 2 are the one fused layer (3 x hidden outputs).
   const linear& layer_linear(int l, int which) const {
     const layer& ly = layers_.at(static_cast<std::size_t>(l));
-    const linear* p[] = {ly.q.get(), ly.k.get(), ly.v.get(), ly.o.get(), ly.up.get(), ly.down.get()};
     if (which < 0 || which > 5) throw std::runtime_error("minilm: layer_linear: which must be in [0, 5]");
+    if (ly.qkv && which < 3) return *ly.qkv;
+    const linear* p[] = {ly.q.get(), ly.k.get(), ly.v.get(), ly.o.get(), ly.up.get(), ly.down.get()};
     return *p[which];
   }
 
   /// Static variants: runs the float32 model over `sentences` (in batches of `batch` sequences) and
-  /// freezes every linear layer's activation range from what it saw. A no-op for the other variants.
+  /// freezes every linear layer's activation range from what it saw. Mixed variants: select_layers.
+  /// A no-op for the other variants.
   void calibrate(const std::vector<std::vector<std::int32_t>>& sentences, const qsparse::context& ctx = qsparse::context{},
                  std::size_t batch = 16) {
     if (!needs_calibration(variant_)) return;
     if (sentences.empty()) throw std::runtime_error("minilm: calibration needs at least one sentence");
+    if (is_mixed(variant_)) {
+      select_layers(sentences, ctx, batch);
+      return;
+    }
     for (layer& l : layers_) {
-      for (linear* p : {l.q.get(), l.k.get(), l.v.get(), l.o.get(), l.up.get(), l.down.get()}) p->begin_calibration();
+      for (linear* p : l.linears()) p->begin_calibration();
     }
     calibrating_ = true;
     try {
@@ -196,8 +266,89 @@ class bert_model {
     }
     calibrating_ = false;
     for (layer& l : layers_) {
-      for (linear* p : {l.q.get(), l.k.get(), l.v.get(), l.o.get(), l.up.get(), l.down.get()}) p->end_calibration();
+      for (linear* p : l.linears()) p->end_calibration();
     }
+  }
+
+  /// Mixed variants: how many slots calibrate keeps in the higher precision (default_mixed_keep).
+  void set_mixed_keep(std::size_t keep) {
+    const std::size_t slots = 4 * static_cast<std::size_t>(config_.num_layers);
+    if (!is_mixed(variant_)) throw std::runtime_error(std::string("minilm: set_mixed_keep: ") + option_name(variant_) + " is not a mixed variant");
+    if (keep > slots) {
+      throw std::runtime_error("minilm: set_mixed_keep: keep = " + std::to_string(keep) + " exceeds the " + std::to_string(slots) + " slots");
+    }
+    mixed_keep_ = keep;
+  }
+  std::size_t mixed_keep() const noexcept { return mixed_keep_; }
+
+  /// The variant each slot (slot_name) runs in; for a mixed variant before calibrate, all mixed_low.
+  const std::vector<variant>& slot_variants() const noexcept { return slot_variant_; }
+
+  /// Mixed variants after calibrate: each slot's sensitivity, the mean over the calibration sentences of
+  /// 1 - cosine(embedding with only that slot in mixed_low and every other in mixed_high, embedding with
+  /// all in mixed_high). Empty otherwise.
+  const std::vector<double>& sensitivity() const noexcept { return sensitivity_; }
+
+  /// Mixed variants: measures every slot's sensitivity on `sentences` (embedded in batches of `batch`,
+  /// the attention as the variant runs it) and keeps the mixed_keep() most sensitive slots
+  /// (select_sensitive) in mixed_high, the rest in mixed_low. Once per model.
+  void select_layers(const std::vector<std::vector<std::int32_t>>& sentences, const qsparse::context& ctx = qsparse::context{},
+                     std::size_t batch = 16) {
+    if (!is_mixed(variant_)) throw std::runtime_error(std::string("minilm: select_layers: ") + option_name(variant_) + " is not a mixed variant");
+    if (mixed_selected_) throw std::runtime_error("minilm: a mixed variant selects its layers once");
+    if (sentences.empty()) throw std::runtime_error("minilm: calibration needs at least one sentence");
+    if (batch == 0) throw std::runtime_error("minilm: select_layers: batch must be at least 1");
+    const std::size_t slots = slot_variant_.size(), hs = static_cast<std::size_t>(config_.hidden_size);
+    // mixed_high_[s] holds the precision slot s does not run in; swap it in and out.
+    const auto toggle = [&](std::size_t s) {
+      std::swap(layers_[s / 4].slot(static_cast<int>(s % 4)), mixed_high_[s]);
+      slot_variant_[s] = slot_variant_[s] == mixed_low(variant_) ? mixed_high(variant_) : mixed_low(variant_);
+    };
+    const auto embed_all = [&]() {
+      std::vector<float> e;
+      for (std::size_t s = 0; s < sentences.size(); s += batch) {
+        const std::vector<std::vector<std::int32_t>> b(sentences.begin() + static_cast<std::ptrdiff_t>(s),
+                                                       sentences.begin() + static_cast<std::ptrdiff_t>(std::min(s + batch, sentences.size())));
+        const std::vector<float> o = embed_batch(b, ctx);
+        e.insert(e.end(), o.begin(), o.end());
+      }
+      return e;
+    };
+    selecting_ = true;
+    try {
+      for (std::size_t s = 0; s < slots; ++s) toggle(s);  // all high
+      const std::vector<float> ref = embed_all();
+      std::vector<double> err(slots, 0.0);
+      for (std::size_t s = 0; s < slots; ++s) {
+        toggle(s);  // only s low
+        const std::vector<float> e = embed_all();
+        toggle(s);
+        double sum = 0.0;
+        for (std::size_t k = 0; k < sentences.size(); ++k) {
+          double ab = 0.0, aa = 0.0, bb = 0.0;
+          for (std::size_t c = 0; c < hs; ++c) {
+            const double a = e[k * hs + c], b = ref[k * hs + c];
+            ab += a * b;
+            aa += a * a;
+            bb += b * b;
+          }
+          sum += 1.0 - ab / std::sqrt(aa * bb);
+        }
+        err[s] = std::max(0.0, sum / static_cast<double>(sentences.size()));
+      }
+      std::vector<bool> keep(slots, false);
+      for (const std::size_t s : select_sensitive(err, mixed_keep_)) keep[s] = true;
+      for (std::size_t s = 0; s < slots; ++s) {
+        if (!keep[s]) toggle(s);
+      }
+      sensitivity_ = std::move(err);
+    } catch (...) {
+      selecting_ = false;
+      throw;
+    }
+    selecting_ = false;
+    mixed_selected_ = true;
+    mixed_high_.clear();  // the precision each slot does not run in
   }
 
   /// The bytes of everything else, kept in float32 by every variant: embeddings and layer norms.
@@ -211,7 +362,7 @@ class bert_model {
   std::size_t linear_bytes() const {
     std::size_t n = 0;
     for (const layer& l : layers_) {
-      for (const linear* p : {l.q.get(), l.k.get(), l.v.get(), l.o.get(), l.up.get(), l.down.get()}) n += p->bytes();
+      for (const linear* p : l.linears()) n += p->bytes();
     }
     return n;
   }
@@ -219,6 +370,9 @@ class bert_model {
   /// The last hidden states of a packed batch: one row of hidden_size per token, sequences one after another.
   std::vector<float> hidden_states(const std::vector<std::vector<std::int32_t>>& batch,
                                    const qsparse::context& ctx = qsparse::context{}) const {
+    if (is_mixed(variant_) && !mixed_selected_ && !selecting_) {
+      throw std::runtime_error("minilm: a mixed variant ran before calibration (bert_model::calibrate selects its layers)");
+    }
     const auto hs = static_cast<std::size_t>(config_.hidden_size);
     std::size_t rows = 0;
     for (std::size_t b = 0; b < batch.size(); ++b) {
@@ -249,23 +403,39 @@ class bert_model {
     detail::layer_norm(x.data(), rows, hs, emb_gamma_.data(), emb_beta_.data(), config_.layer_norm_eps);
 
     const auto is = static_cast<std::size_t>(config_.intermediate_size);
-    std::vector<float> q(rows * hs), k(rows * hs), v(rows * hs), ctxv(rows * hs), tmp(rows * hs), up(rows * is);
+    // q, k and v side by side in one rows x 3 hidden matrix (a fused layer writes it in one product).
+    // Per-thread work buffers, reused from call to call (fresh large vectors cost a page fault per 4 KiB).
+    thread_local forward_scratch w;
+    w.qkv.resize(rows * 3 * hs);
+    w.ctxv.resize(rows * hs);
+    w.tmp.resize(rows * hs);
+    w.up.resize(rows * is);
+    w.part.resize(rows * hs);
+    std::vector<float>&qkv = w.qkv, &ctxv = w.ctxv, &tmp = w.tmp, &up = w.up, &part = w.part;
     const int m = static_cast<int>(rows);
     for (const layer& l : layers_) {
-      l.q->forward(ctx, x.data(), m, q.data());
-      l.k->forward(ctx, x.data(), m, k.data());
-      l.v->forward(ctx, x.data(), m, v.data());
-      if (int8_attention_ && !calibrating_) {
-        attention_int8(batch, q, k, v, ctxv, ctx);
+      if (l.qkv) {
+        l.qkv->forward(ctx, x.data(), m, qkv.data());
       } else {
-        attention(batch, q, k, v, ctxv, ctx);
+        int which = 0;
+        for (const linear* p : {l.q.get(), l.k.get(), l.v.get()}) {
+          p->forward(ctx, x.data(), m, part.data());
+          for (std::size_t row = 0; row < rows; ++row) {
+            std::copy_n(part.data() + row * hs, hs, qkv.data() + row * 3 * hs + static_cast<std::size_t>(which) * hs);
+          }
+          ++which;
+        }
+      }
+      const qkv_matrix in{qkv.data(), qkv.data() + hs, qkv.data() + 2 * hs, 3 * hs};
+      if (int8_attention_ && !calibrating_) {
+        attention_int8(batch, in, ctxv, ctx);
+      } else {
+        attention(batch, in, ctxv, ctx);
       }
       l.o->forward(ctx, ctxv.data(), m, tmp.data());
       residual_layer_norm(ctx, x, tmp, rows, l.ln1_gamma, l.ln1_beta);
       l.up->forward(ctx, x.data(), m, up.data());
-      for_row_chunks(ctx, rows, [&](std::size_t r0, std::size_t r1) {
-        for (std::size_t e = r0 * is; e < r1 * is; ++e) up[e] = detail::gelu(up[e]);
-      });
+      for_row_chunks(ctx, rows, [&](std::size_t r0, std::size_t r1) { detail::gelu(up.data() + r0 * is, (r1 - r0) * is); });
       l.down->forward(ctx, up.data(), m, tmp.data());
       residual_layer_norm(ctx, x, tmp, rows, l.ln2_gamma, l.ln2_beta);
     }
@@ -301,8 +471,32 @@ class bert_model {
 
  private:
   struct layer {
-    std::unique_ptr<linear> q, k, v, o, up, down;
+    std::unique_ptr<linear> qkv;  // the fused q | k | v projection (fuses_qkv), else null
+    std::unique_ptr<linear> q, k, v, o, up, down;  // q, k, v null when fused
     std::vector<float> ln1_gamma, ln1_beta, ln2_gamma, ln2_beta;
+
+    /// Slot j (0 q | k | v fused, 1 o, 2 up, 3 down) of a model that fuses q, k and v.
+    std::unique_ptr<linear>& slot(int j) { return j == 0 ? qkv : j == 1 ? o : j == 2 ? up : down; }
+
+    std::vector<linear*> linears() const {
+      std::vector<linear*> out;
+      for (linear* p : {qkv.get(), q.get(), k.get(), v.get(), o.get(), up.get(), down.get()}) {
+        if (p != nullptr) out.push_back(p);
+      }
+      return out;
+    }
+  };
+
+  struct forward_scratch {
+    std::vector<float> qkv, ctxv, tmp, up, part;
+  };
+
+  /// q, k and v of a packed batch: row r's values at q + r * ld (and k, v), hidden_size of each.
+  struct qkv_matrix {
+    const float* q;
+    const float* k;
+    const float* v;
+    std::size_t ld;
   };
 
   /// A copy of a float32 tensor of the given shape (a missing tensor or another shape is an error).
@@ -324,11 +518,24 @@ class bert_model {
   }
 
   /// A linear layer from "<name>.weight" (out × in, torch's layout) and "<name>.bias".
-  std::unique_ptr<linear> make(const qsparse::io::safetensors_file& f, const std::string& name, qsparse::index_t in,
-                               qsparse::index_t out) const {
+  static std::unique_ptr<linear> make(const qsparse::io::safetensors_file& f, const std::string& name, qsparse::index_t in,
+                                      qsparse::index_t out, variant lv) {
     const std::vector<float> w = copy(f, name + ".weight", {static_cast<int>(out), static_cast<int>(in)});
     const std::vector<float> b = copy(f, name + ".bias", {static_cast<int>(out)});
-    return make_linear(variant_, w.data(), b.data(), static_cast<int>(in), static_cast<int>(out));
+    return make_linear(lv, w.data(), b.data(), static_cast<int>(in), static_cast<int>(out));
+  }
+
+  /// One linear layer of the given layers' outputs stacked (the same input; out = the sum of their outputs).
+  static std::unique_ptr<linear> make_fused(const qsparse::io::safetensors_file& f, const std::vector<std::string>& names,
+                                            qsparse::index_t in, qsparse::index_t out, variant lv) {
+    std::vector<float> w, b;
+    for (const std::string& name : names) {
+      const std::vector<float> wi = copy(f, name + ".weight", {static_cast<int>(out), static_cast<int>(in)});
+      const std::vector<float> bi = copy(f, name + ".bias", {static_cast<int>(out)});
+      w.insert(w.end(), wi.begin(), wi.end());
+      b.insert(b.end(), bi.begin(), bi.end());
+    }
+    return make_linear(lv, w.data(), b.data(), static_cast<int>(in), static_cast<int>(out) * static_cast<int>(names.size()));
   }
 
   /// f(r0, r1) over ctx.concurrency() chunks of [0, rows) on ctx's threads (element-wise work: the result
@@ -363,28 +570,15 @@ class bert_model {
     return starts;
   }
 
-  /// Row-wise softmax of s (n × n) scaled by `scale`, in place: max-subtracted, std::exp, divided by the sum.
+  /// Row-wise softmax of s (n × n) scaled by `scale`, in place: qsparse::softmax_row (max-subtracted,
+  /// exp by a polynomial within a few ulp, divided by the sum; the same bits on every ISA).
   static void softmax_rows(float* s, std::size_t n, float scale) {
-    for (std::size_t i = 0; i < n; ++i) {
-      float* row = s + i * n;
-      float mx = -INFINITY;
-      for (std::size_t j = 0; j < n; ++j) {
-        row[j] *= scale;
-        mx = std::max(mx, row[j]);
-      }
-      float sum = 0.0f;
-      for (std::size_t j = 0; j < n; ++j) {
-        row[j] = std::exp(row[j] - mx);
-        sum += row[j];
-      }
-      for (std::size_t j = 0; j < n; ++j) row[j] /= sum;
-    }
+    for (std::size_t i = 0; i < n; ++i) qsparse::softmax_row(s + i * n, static_cast<std::ptrdiff_t>(n), scale);
   }
 
   /// Multi-head self-attention of each sequence over its own tokens in float32 (Eigen's products); ctxv
   /// gets the heads side by side. Tasks are (sequence, head) pairs on ctx's threads.
-  void attention(const std::vector<std::vector<std::int32_t>>& batch, const std::vector<float>& q,
-                 const std::vector<float>& k, const std::vector<float>& v, std::vector<float>& ctxv,
+  void attention(const std::vector<std::vector<std::int32_t>>& batch, const qkv_matrix& in, std::vector<float>& ctxv,
                  const qsparse::context& ctx) const {
     const auto hs = static_cast<Eigen::Index>(config_.hidden_size);
     const auto dh = static_cast<Eigen::Index>(config_.head_dim());
@@ -395,9 +589,11 @@ class bert_model {
       const auto b = static_cast<std::size_t>(t) / heads, hd = static_cast<std::size_t>(t) % heads;
       const auto n = static_cast<Eigen::Index>(batch[b].size());
       const auto off = static_cast<Eigen::Index>(starts[b]) * hs + static_cast<Eigen::Index>(hd) * dh;
-      const_strided_map qm(q.data() + off, n, dh, Eigen::OuterStride<>(hs));
-      const_strided_map km(k.data() + off, n, dh, Eigen::OuterStride<>(hs));
-      const_strided_map vm(v.data() + off, n, dh, Eigen::OuterStride<>(hs));
+      const auto ld = static_cast<Eigen::Index>(in.ld);
+      const auto in_off = static_cast<Eigen::Index>(starts[b]) * ld + static_cast<Eigen::Index>(hd) * dh;
+      const_strided_map qm(in.q + in_off, n, dh, Eigen::OuterStride<>(ld));
+      const_strided_map km(in.k + in_off, n, dh, Eigen::OuterStride<>(ld));
+      const_strided_map vm(in.v + in_off, n, dh, Eigen::OuterStride<>(ld));
       row_matrix s(n, n);
       s.noalias() = qm * km.transpose();
       softmax_rows(s.data(), static_cast<std::size_t>(n), scale);
@@ -406,33 +602,66 @@ class bert_model {
     });
   }
 
-  /// The right operand of an attention product as int8 weights (rows × cols, packed K × N): symmetric per
-  /// column j, scale[j] = max_i |x(i, j)| / 127 (1 for an all-zero column), round half away from zero.
-  /// x(i, j) = src[i * row_stride + j] when !transposed, src[j * row_stride + i] when transposed.
-  static qsparse::packed_weights quantize_operand(const float* src, std::size_t row_stride, std::size_t rows,
-                                                  std::size_t cols, bool transposed, std::vector<float>& scale,
-                                                  std::vector<std::int8_t>& q) {
-    const auto at = [&](std::size_t i, std::size_t j) { return transposed ? src[j * row_stride + i] : src[i * row_stride + j]; };
-    scale.assign(cols, 1.0f);
-    q.resize(rows * cols);
-    for (std::size_t j = 0; j < cols; ++j) {
-      float mx = 0.0f;
-      for (std::size_t i = 0; i < rows; ++i) mx = std::max(mx, std::fabs(at(i, j)));
-      if (mx > 0.0f) scale[j] = mx / 127.0f;
-    }
-    for (std::size_t i = 0; i < rows; ++i) {
+  /// Per-thread buffers of attention_int8 (reused from call to call): scores, operand scales, int8 operand
+  /// and its packed form.
+  struct attention_scratch {
+    std::vector<float> scores, scale, column_max;
+    std::vector<std::int8_t> q;
+    std::vector<unsigned char> packed;
+  };
+
+  /// The right operand of an attention product as int8 weights (rows × cols, packed K × N into the
+  /// scratch): symmetric per column j, scale[j] = max_i |x(i, j)| / 127 (1 for an all-zero column),
+  /// q = x / scale[j] rounded half away from zero (qsparse::detail::round_half_away_small: std::round's
+  /// values for |y| <= 127). x(i, j) = src[i * row_stride + j] when !transposed, src[j * row_stride + i]
+  /// when transposed (then row j of src holds column j: each column is contiguous).
+  static qsparse::packed_weights_view quantize_operand(const float* src, std::size_t row_stride, std::size_t rows,
+                                                       std::size_t cols, bool transposed, attention_scratch& w) {
+    w.scale.assign(cols, 1.0f);
+    w.q.resize(rows * cols);
+    float* scale = w.scale.data();
+    std::int8_t* q = w.q.data();
+    const auto quant = [](float x, float s) {
+      const std::int32_t r = qsparse::detail::round_half_away_small(x / s);
+      return static_cast<std::int8_t>(std::min(127, std::max(-127, r)));
+    };
+    if (transposed) {
       for (std::size_t j = 0; j < cols; ++j) {
-        const float r = std::round(at(i, j) / scale[j]);
-        q[i * cols + j] = static_cast<std::int8_t>(std::min(127.0f, std::max(-127.0f, r)));
+        const float* col = src + j * row_stride;
+        float mx = 0.0f;
+        for (std::size_t i = 0; i < rows; ++i) mx = std::max(mx, std::fabs(col[i]));
+        if (mx > 0.0f) scale[j] = mx / 127.0f;
+        const float sj = scale[j];
+        for (std::size_t i = 0; i < rows; ++i) q[i * cols + j] = quant(col[i], sj);
+      }
+    } else {
+      w.column_max.assign(cols, 0.0f);
+      float* mx = w.column_max.data();
+      for (std::size_t i = 0; i < rows; ++i) {
+        const float* row = src + i * row_stride;
+        for (std::size_t j = 0; j < cols; ++j) mx[j] = std::max(mx[j], std::fabs(row[j]));
+      }
+      for (std::size_t j = 0; j < cols; ++j) {
+        if (mx[j] > 0.0f) scale[j] = mx[j] / 127.0f;
+      }
+      for (std::size_t i = 0; i < rows; ++i) {
+        const float* row = src + i * row_stride;
+        for (std::size_t j = 0; j < cols; ++j) q[i * cols + j] = quant(row[j], scale[j]);
       }
     }
-    return qsparse::pack_weights(qsparse::make_view(static_cast<const std::int8_t*>(q.data()),
-                                                    static_cast<qsparse::index_t>(rows), static_cast<qsparse::index_t>(cols)), 0);
+    const qsparse::isa_level isa = qsparse::best_isa();
+    const std::size_t bytes = qsparse::packed_weights_size(static_cast<std::int64_t>(rows), static_cast<std::int64_t>(cols), isa);
+    if (w.packed.size() < bytes + 64) w.packed.resize(bytes + 64);
+    void* buffer = w.packed.data();
+    std::size_t space = w.packed.size();
+    std::align(64, bytes, buffer, space);
+    return qsparse::pack_weights(qsparse::make_view(static_cast<const std::int8_t*>(q), static_cast<qsparse::index_t>(rows),
+                                                    static_cast<qsparse::index_t>(cols)),
+                                 0, isa, buffer, bytes);
   }
 
   /// The same attention with both products on qsparse::hybrid_gemm (see the top of this header).
-  void attention_int8(const std::vector<std::vector<std::int32_t>>& batch, const std::vector<float>& q,
-                      const std::vector<float>& k, const std::vector<float>& v, std::vector<float>& ctxv,
+  void attention_int8(const std::vector<std::vector<std::int32_t>>& batch, const qkv_matrix& in, std::vector<float>& ctxv,
                       const qsparse::context& ctx) const {
     const auto hs = static_cast<std::size_t>(config_.hidden_size);
     const auto dh = static_cast<std::size_t>(config_.head_dim());
@@ -441,26 +670,28 @@ class bert_model {
     const std::vector<std::size_t> starts = sequence_starts(batch);
     ctx.run_tasks(static_cast<std::ptrdiff_t>(batch.size() * heads), [&](std::ptrdiff_t t) {
       const qsparse::context serial;  // the tasks are the parallelism
+      thread_local attention_scratch w;
       const auto b = static_cast<std::size_t>(t) / heads, hd = static_cast<std::size_t>(t) % heads;
       const std::size_t n = batch[b].size();
       const std::size_t off = starts[b] * hs + hd * dh;
+      const std::size_t in_off = starts[b] * in.ld + hd * dh;
       const auto ni = static_cast<qsparse::index_t>(n), di = static_cast<qsparse::index_t>(dh), hsi = static_cast<qsparse::index_t>(hs);
-      std::vector<float> wscale;
-      std::vector<std::int8_t> wq;
+      const auto ldi = static_cast<qsparse::index_t>(in.ld);
       qsparse::hybrid_params p;
       p.per_channel = true;
       p.input_quantization = qsparse::hybrid_quantization::asymmetric;
       // scores (n × n) = q_h (n × dh) k_h^T (dh × n)
-      const qsparse::packed_weights kt = quantize_operand(k.data() + off, hs, dh, n, /*transposed=*/true, wscale, wq);
-      std::vector<float> s(n * n);
-      p.weight_scales = wscale.data();
-      qsparse::hybrid_gemm(serial, qsparse::make_strided_view(q.data() + off, {ni, di}, {hsi, 1}), kt.view(),
-                           qsparse::make_view(s.data(), ni, ni), p);
-      softmax_rows(s.data(), n, scale);
+      const qsparse::packed_weights_view kt = quantize_operand(in.k + in_off, in.ld, dh, n, /*transposed=*/true, w);
+      w.scores.resize(n * n);
+      float* s = w.scores.data();
+      p.weight_scales = w.scale.data();
+      qsparse::hybrid_gemm(serial, qsparse::make_strided_view(in.q + in_off, {ni, di}, {ldi, 1}), kt,
+                           qsparse::make_view(s, ni, ni), p);
+      softmax_rows(s, n, scale);
       // context (n × dh) = p (n × n) v_h (n × dh)
-      const qsparse::packed_weights vw = quantize_operand(v.data() + off, hs, n, dh, /*transposed=*/false, wscale, wq);
-      p.weight_scales = wscale.data();
-      qsparse::hybrid_gemm(serial, qsparse::make_view(static_cast<const float*>(s.data()), ni, ni), vw.view(),
+      const qsparse::packed_weights_view vw = quantize_operand(in.v + in_off, in.ld, n, dh, /*transposed=*/false, w);
+      p.weight_scales = w.scale.data();
+      qsparse::hybrid_gemm(serial, qsparse::make_view(static_cast<const float*>(s), ni, ni), vw,
                            qsparse::make_strided_view(ctxv.data() + off, {ni, di}, {hsi, 1}), p);
     });
   }
@@ -469,6 +700,14 @@ class bert_model {
   variant variant_;
   bool int8_attention_ = false;
   bool calibrating_ = false;
+  std::vector<variant> slot_variant_;
+  // Mixed variants: before calibrate, each slot's mixed_high linear (during select_layers, the precision
+  // the slot does not run in); the slots' sensitivity; how many slots stay high.
+  std::vector<std::unique_ptr<linear>> mixed_high_;
+  std::vector<double> sensitivity_;
+  std::size_t mixed_keep_ = 0;
+  bool mixed_selected_ = false, selecting_ = false;
+
   std::vector<float> word_, position_, token_type_, emb_gamma_, emb_beta_;
   std::vector<layer> layers_;
 };

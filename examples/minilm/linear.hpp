@@ -72,6 +72,8 @@ enum class variant {
   pruned50_int8,
   pruned24_int8,
   pruned_block_int8,
+  mixed_int8,
+  mixed_q4,
 };
 
 /// Every variant, in the report's order.
@@ -79,7 +81,8 @@ inline const std::vector<variant>& all_variants() {
   static const std::vector<variant> v = {
       variant::f32,           variant::f16,         variant::dynamic_int8,  variant::static_int8_minmax,
       variant::static_int8_percentile, variant::w16a8, variant::q4_g32,     variant::q4_g32_clip,
-      variant::q4_g128_clip,  variant::pruned50_int8, variant::pruned24_int8, variant::pruned_block_int8};
+      variant::q4_g128_clip,  variant::pruned50_int8, variant::pruned24_int8, variant::pruned_block_int8,
+      variant::mixed_int8,    variant::mixed_q4};
   return v;
 }
 
@@ -97,6 +100,8 @@ inline const char* to_string(variant v) {
     case variant::pruned50_int8: return "pruned 50% + int8";
     case variant::pruned24_int8: return "pruned 2:4 + int8";
     case variant::pruned_block_int8: return "pruned 4x16 50% + int8";
+    case variant::mixed_int8: return "int8 mixed (f16 sensitive)";
+    case variant::mixed_q4: return "4-bit mixed (int8 sensitive)";
   }
   return "?";
 }
@@ -116,13 +121,35 @@ inline const char* option_name(variant v) {
     case variant::pruned50_int8: return "prune50-int8";
     case variant::pruned24_int8: return "prune24-int8";
     case variant::pruned_block_int8: return "prune4x16-int8";
+    case variant::mixed_int8: return "int8-mixed";
+    case variant::mixed_q4: return "q4-mixed";
   }
   return "?";
 }
 
-/// Whether the variant's linear layers need calibration (bert_model::calibrate) before they run.
+/// Whether v is a mixed-precision variant: most linear layers in a low-precision variant (mixed_low), the
+/// ones bert_model::calibrate measures as the most sensitive in a higher one (mixed_high).
+inline bool is_mixed(variant v) { return v == variant::mixed_int8 || v == variant::mixed_q4; }
+
+/// The variant of a mixed variant's ordinary layers (v itself for the others).
+inline variant mixed_low(variant v) {
+  return v == variant::mixed_int8 ? variant::dynamic_int8 : v == variant::mixed_q4 ? variant::q4_g32_clip : v;
+}
+
+/// The variant of a mixed variant's sensitive layers (v itself for the others).
+inline variant mixed_high(variant v) {
+  return v == variant::mixed_int8 ? variant::f16 : v == variant::mixed_q4 ? variant::dynamic_int8 : v;
+}
+
+/// How many of a model's `slots` linear slots (q | k | v, attention output, intermediate, output per
+/// encoder layer) a mixed variant keeps in its higher precision unless told otherwise
+/// (bert_model::set_mixed_keep): a sixth for int8 (4 of MiniLM's 24), half for 4-bit (12 of 24).
+inline std::size_t default_mixed_keep(variant v, std::size_t slots) { return v == variant::mixed_q4 ? slots / 2 : slots / 6; }
+
+/// Whether the variant needs calibration (bert_model::calibrate) before it runs: the static variants
+/// calibrate their activation ranges, the mixed ones select their sensitive layers.
 inline bool needs_calibration(variant v) {
-  return v == variant::static_int8_minmax || v == variant::static_int8_percentile || v == variant::w16a8;
+  return v == variant::static_int8_minmax || v == variant::static_int8_percentile || v == variant::w16a8 || is_mixed(v);
 }
 
 /// Whether the attention products run on qsparse's int8 GEMM (every variant with int8 activations).
@@ -551,8 +578,10 @@ inline std::unique_ptr<linear> make_linear(variant v, const float* w_out_in, con
     case variant::pruned50_int8: return std::make_unique<pruned_int8_linear>(w_out_in, bias, in, out, prune_pattern::unstructured50);
     case variant::pruned24_int8: return std::make_unique<pruned_int8_linear>(w_out_in, bias, in, out, prune_pattern::two_of_four);
     case variant::pruned_block_int8: return std::make_unique<pruned_int8_linear>(w_out_in, bias, in, out, prune_pattern::block_4x16);
+    case variant::mixed_int8:
+    case variant::mixed_q4: break;  // a mixed variant is a choice per layer (bert_model), not a linear layer
   }
-  throw std::runtime_error("minilm: unknown variant");
+  throw std::runtime_error(std::string("minilm: make_linear: no single linear layer for variant ") + option_name(v));
 }
 
 }  // namespace minilm

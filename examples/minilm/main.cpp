@@ -39,11 +39,14 @@ void usage() {
       "usage: minilm [--model DIR] [--variant V|all] [--threads N] [--max-tokens N] [SENTENCE...]\n"
       "       minilm --report [--corpus PATH] [--corpus-size N] [--queries N] [--calibration N] [--peers FILE]\n"
       "              [--out DIR] [--threads-list 1,2] [--rounds N] [--variants V,V,...] [--float-attention]\n"
+      "              [--mixed-keep N]\n"
       "  --model DIR       config.json, model.safetensors and tokenizer.json (default %s)\n"
       "  --variant V       how the linear layers run (default f32; all: each, compared with f32): f32, f16,\n"
       "                    int8-dynamic, int8-static-minmax, int8-static-pct, 16x8, q4-g32, q4-g32-clip,\n"
-      "                    q4-g128-clip, prune50-int8, prune24-int8, prune4x16-int8 (static variants calibrate\n"
-      "                    on the given sentences)\n"
+      "                    q4-g128-clip, prune50-int8, prune24-int8, prune4x16-int8, int8-mixed, q4-mixed (static\n"
+      "                    variants calibrate, mixed ones select their sensitive layers, on the given sentences)\n"
+      "  --mixed-keep N    linear slots a mixed variant keeps in higher precision (default: int8-mixed a sixth,\n"
+      "                    4 of MiniLM's 24; q4-mixed half)\n"
       "  --threads N       threads of the qsparse GEMMs (default 1)\n"
       "  --max-tokens N    truncate to N tokens, [CLS] and [SEP] included (default 128)\n"
       "  --ids             only tokenize: print each sentence's token ids on a line (needs only tokenizer.json)\n"
@@ -93,6 +96,7 @@ struct report_options {
   int rounds = 5;
   std::vector<minilm::variant> variants = minilm::all_variants();
   bool float_attention = false;
+  long mixed_keep = -1;  // -1: default_mixed_keep
 };
 
 std::string with_commas(std::size_t v) {
@@ -114,6 +118,19 @@ std::string eigen_flags() {
 #else
   return "the compiler's default target";
 #endif
+}
+
+/// The slots a mixed model keeps in its higher precision, each with its sensitivity, most sensitive first.
+std::string mixed_selection(const minilm::bert_model& m) {
+  std::vector<std::size_t> kept;
+  for (std::size_t s = 0; s < m.slot_variants().size(); ++s) {
+    if (m.slot_variants()[s] == minilm::mixed_high(m.kind())) kept.push_back(s);
+  }
+  const std::vector<double>& e = m.sensitivity();
+  std::stable_sort(kept.begin(), kept.end(), [&](std::size_t a, std::size_t b) { return e.at(a) > e.at(b); });
+  std::string out;
+  for (const std::size_t s : kept) out += (out.empty() ? "" : ", ") + minilm::slot_name(s) + " " + minilm::fmt("%.2e", e.at(s));
+  return out.empty() ? std::string("none") : out;
 }
 
 double elapsed_ms(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
@@ -170,9 +187,16 @@ int run_report(const report_options& o) {
     std::fprintf(stderr, "[%zu/%zu] %s: loading", vi + 1, o.variants.size(), minilm::to_string(r.v));
     r.model = std::make_unique<minilm::bert_model>(minilm::bert_model::load(o.model_dir, r.v));
     if (o.float_attention) r.model->set_int8_attention(false);
+    if (minilm::is_mixed(r.v) && o.mixed_keep >= 0) r.model->set_mixed_keep(static_cast<std::size_t>(o.mixed_keep));
     if (minilm::needs_calibration(r.v)) {
-      std::fprintf(stderr, ", calibrating on %zu sentences", calibration.size());
+      std::fprintf(stderr, minilm::is_mixed(r.v) ? ", measuring each linear slot's sensitivity on %zu sentences"
+                                                 : ", calibrating on %zu sentences", calibration.size());
+      const auto tc = clock::now();
       r.model->calibrate(calibration, quality_ctx);
+      if (minilm::is_mixed(r.v)) {
+        std::fprintf(stderr, " (%.1f s; %s kept: %s)", elapsed_ms(tc, clock::now()) / 1000.0,
+                     minilm::option_name(minilm::mixed_high(r.v)), mixed_selection(*r.model).c_str());
+      }
     }
     std::fprintf(stderr, ", embedding %zu sentences:", n);
     dim = static_cast<std::size_t>(r.model->config().hidden_size);
@@ -257,7 +281,9 @@ int run_report(const report_options& o) {
      << " available. Quality: cosine of each sentence's embedding to float32's (mean and worst over the " << n
      << " sentences); recall@10: of float32's 10 nearest neighbours (cosine, the query itself excluded) of the first "
      << queries.size() << " sentences as queries against all " << n << ", the share the variant also ranks in its 10. "
-     << "The static variants calibrate on the last " << calibration.size() << " sentences of the sample (never queries)."
+     << "The static variants calibrate on the last " << calibration.size() << " sentences of the sample (never queries);"
+     << " the mixed variants measure each linear slot's sensitivity on them (1 - cosine to the all-high-precision model"
+     << " when only that slot is in the low precision) and keep the most sensitive slots in the higher precision."
      << (o.float_attention ? " --float-attention: every variant runs the attention products in float32." : "") << "\n\n";
   md << "Latency: one forward pass to normalized embeddings of batch 1 x 128 tokens and batch 32 x 128 tokens (the ids of "
      << "latency_ids.txt: [CLS], 126 ids 1000 + (mt19937(23) mod 29000), [SEP]); median of " << o.rounds
@@ -316,14 +342,31 @@ int run_report(const report_options& o) {
       }
     }
   }
+  bool any_mixed = false;
+  for (const row& r : rows) any_mixed = any_mixed || minilm::is_mixed(r.v);
+  if (any_mixed) {
+    md << "\nMixed precision: the slots kept in the higher precision, most sensitive first (sensitivity: mean 1 - cosine "
+       << "on the calibration sentences when only that slot is in the low precision):\n\n";
+    for (const row& r : rows) {
+      if (!minilm::is_mixed(r.v)) continue;
+      md << "- " << minilm::to_string(r.v) << " (" << minilm::option_name(minilm::mixed_low(r.v)) << ", sensitive slots "
+         << minilm::option_name(minilm::mixed_high(r.v)) << "): " << mixed_selection(*r.model) << "; every slot's sensitivity:";
+      for (std::size_t s = 0; s < r.model->sensitivity().size(); ++s) {
+        md << (s ? ", " : " ") << minilm::slot_name(s) << " " << minilm::fmt("%.2e", r.model->sensitivity()[s]);
+      }
+      md << "\n";
+    }
+  }
   // Goals (issue 23).
   md << "\nGoals:\n\n";
   const auto pass = [](bool b) { return b ? "**pass**" : "**FAIL**"; };
   const auto is_int8 = [](minilm::variant v) {
-    return v == minilm::variant::dynamic_int8 || v == minilm::variant::static_int8_minmax || v == minilm::variant::static_int8_percentile;
+    return v == minilm::variant::dynamic_int8 || v == minilm::variant::static_int8_minmax || v == minilm::variant::static_int8_percentile ||
+           v == minilm::variant::mixed_int8;
   };
   const auto is_q4 = [](minilm::variant v) {
-    return v == minilm::variant::q4_g32 || v == minilm::variant::q4_g32_clip || v == minilm::variant::q4_g128_clip;
+    return v == minilm::variant::q4_g32 || v == minilm::variant::q4_g32_clip || v == minilm::variant::q4_g128_clip ||
+           v == minilm::variant::mixed_q4;
   };
   for (const row& r : rows) {
     if (is_int8(r.v)) {
@@ -423,6 +466,10 @@ int run(int argc, char** argv) {
       ids_only = true;
     } else if (a == "--report") {
       report = true;
+    } else if (a == "--mixed-keep") {
+      const long k = std::atol(value().c_str());
+      if (k < 0 || k > 10000) throw std::runtime_error("minilm: --mixed-keep must be in [0, 10000]");
+      ro.mixed_keep = k;
     } else if (a == "--float-attention") {
       ro.float_attention = true;
     } else if (a == "--corpus") {
@@ -507,7 +554,8 @@ int run(int argc, char** argv) {
   for (const minilm::variant v : variants) {
     const auto t0 = std::chrono::steady_clock::now();
     auto model = minilm::bert_model::load(dir, v);
-    model.calibrate(batch, ctx);  // the static variants: on the sentences themselves
+    if (minilm::is_mixed(v) && ro.mixed_keep >= 0) model.set_mixed_keep(static_cast<std::size_t>(ro.mixed_keep));
+    model.calibrate(batch, ctx);  // the mixed variants: select their layers on the sentences themselves  // the static variants: on the sentences themselves
     const auto t1 = std::chrono::steady_clock::now();
     const std::vector<float> e = model.embed_batch(batch, ctx);
     const auto t2 = std::chrono::steady_clock::now();

@@ -16,6 +16,7 @@
 #include "qsparse/cluster/centroids.hpp"
 #include "qsparse/cluster/packed_clusters.hpp"
 #include "qsparse/cluster/weight_clusters.hpp"
+#include "qsparse/conv/activation.hpp"
 #include "qsparse/conv/add.hpp"
 #include "qsparse/conv/conv2d.hpp"
 #include "qsparse/conv/depthwise.hpp"

@@ -125,6 +125,22 @@ void sweep_kernel(std::mt19937& rng) {
   const auto w2 = make_clustered(4000, 33, 16, 1, rng);
   const auto a2 = make_activations(K::mr + 1, 4000, 1, rng);
   check_values<std::int32_t>(K::isa, w2, K::mr + 1, 4000, -128, a2, 33, pipeline());
+  // Many rows: more than one block of copied rows (the VNNI kernel decodes each panel once per 64 rows and
+  // runs the tiles on the decoded bytes), a short last tile, and the deepest K through that path.
+  const auto w3 = make_clustered(100, 37, 16, 0, rng);
+  const auto a3 = make_activations(133, 103, 0, rng);
+  check_values<std::int32_t>(K::isa, w3, 133, 103, 5, a3, 37, pipeline());
+  const testing::column_params cp3(37, rng);
+  check_values<std::int8_t>(K::isa, w3, 133, 103, -128, a3, 40, cp3.int8_pipeline(2));
+  // K a multiple of the 32-k step: the VNNI kernel reads the rows in place (row sums over 64-byte blocks and
+  // a tail), odd panel count (the last panel alone), a row stride equal to K.
+  const auto w5 = make_clustered(160, 40, 16, 0, rng);
+  const auto a5 = make_activations(70, 160, 0, rng);
+  check_values<std::int32_t>(K::isa, w5, 70, 160, -7, a5, 40, pipeline());
+  const auto a6 = make_activations(70, 160, 1, rng);
+  check_values<std::int32_t>(K::isa, w5, 70, 160, 127, a6, 41, pipeline());
+  const auto a4 = make_activations(9, deep, 2, rng);
+  check_values<std::int32_t>(K::isa, w, 9, deep, 127, a4, 17, pipeline());
 }
 
 }  // namespace

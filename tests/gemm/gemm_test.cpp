@@ -278,11 +278,14 @@ struct edge_columns {
   }
 };
 
-template <class R>
+// One rounding R with int8 activations and, when WithUint8, uint8 ones too: the activation type changes
+// the kernels' input handling only, not the epilogue, so one rounding covers it (and keeps this test's
+// instantiations, each a whole kernel registry, to five).
+template <class R, bool WithUint8>
 void check_fixed_point_forms(isa_level isa, std::mt19937& rng) {
   // K <= 32 with symmetric weights runs the VNNI shallow kernel, deeper K and weight zero points the 8x32
   // tile; N = 32 and 64 are whole panels (packs clamp), 45 ends in a partial one (clamp, masked stores).
-  for (std::ptrdiff_t k : {1, 5, 27, 33, 100}) {
+  for (std::ptrdiff_t k : {5, 27, 100}) {
     for (std::ptrdiff_t n : {32, 45, 64}) {
       for (int edges = 0; edges < 4; ++edges) {
         column_params cp(n, rng, testing::column_ranges{100000, -24.0, -0.5, false});
@@ -292,11 +295,11 @@ void check_fixed_point_forms(isa_level isa, std::mt19937& rng) {
                                                        edges ? ec.shifts.data() : cp.shifts.data()};
         for (fill how : {fill::random, fill::low, fill::high, fill::alternating}) {
           // All of int8 (the packs clamp) and a ReLU6-style clamp inside it (vpmaxsd / vpminsd): one type.
-          for (std::int32_t zp : {-128, -5, 0, 127}) {
+          for (std::int32_t zp : {-128, -5, 127}) {
             const std::int32_t lo = zp == -5 ? -20 : -128, hi = zp == -5 ? 90 : 127;
             const auto p = pipeline(bias_add{bias}, rq, add_zero_point{zp}, clamp{lo, hi}, saturating_cast<std::int8_t>{});
             check_case<std::int8_t>(isa, 9, k, n, 0, 3, -3, 0, how, p, rng);
-            check_case<std::uint8_t>(isa, 5, k, n, 1, 0, 128, 0, how, p, rng);
+            if constexpr (WithUint8) check_case<std::uint8_t>(isa, 5, k, n, 1, 0, 128, 0, how, p, rng);
             check_case<std::int8_t>(isa, 9, k, n, 0, 0, 7, -2, how, p, rng);
           }
         }
@@ -306,12 +309,11 @@ void check_fixed_point_forms(isa_level isa, std::mt19937& rng) {
   // Accumulators near and beyond 2^30 (the 64-bit form is refused there; the 32-bit form runs).
   column_params big(32, rng, testing::column_ranges{1000, -31.0, -20.0, false});
   const requantize_fixed_point_per_channel<R> rq{big.multipliers.data(), big.shifts.data()};
-  for (fill how : {fill::low, fill::high, fill::alternating}) {
-    for (std::ptrdiff_t k : {32000, 40000}) {
-      const auto p = pipeline(bias_add{big.bias.data()}, rq, add_zero_point{3}, clamp{-128, 127}, saturating_cast<std::int8_t>{});
-      check_case<std::int8_t>(isa, 2, k, 32, 0, 0, -128, 0, how, p, rng);
-    }
-  }
+  // With a_zp = -128, all-high rows give 255 * 127 * K: just below 2^30 at K = 32000, above at 40000.
+  const auto p = pipeline(bias_add{big.bias.data()}, rq, add_zero_point{3}, clamp{-128, 127}, saturating_cast<std::int8_t>{});
+  check_case<std::int8_t>(isa, 2, 32000, 32, 0, 0, -128, 0, fill::high, p, rng);
+  check_case<std::int8_t>(isa, 2, 40000, 32, 0, 0, -128, 0, fill::high, p, rng);
+  check_case<std::int8_t>(isa, 2, 40000, 32, 0, 0, -128, 0, fill::alternating, p, rng);
 }
 
 }  // namespace
@@ -321,10 +323,10 @@ TEST_CASE("gemm: TFLite's four roundings in 64-bit lanes give the scalar stages'
   // rounding, edge multipliers and shifts, exact ties, accumulators at the 2^30 limit, every ISA.
   std::mt19937 rng(45);
   for (isa_level isa : testing::supported_levels()) {
-    check_fixed_point_forms<double_rounding>(isa, rng);
-    check_fixed_point_forms<double_rounding_up>(isa, rng);
-    check_fixed_point_forms<single_rounding>(isa, rng);
-    check_fixed_point_forms<single_rounding_away>(isa, rng);
+    check_fixed_point_forms<double_rounding, true>(isa, rng);
+    check_fixed_point_forms<double_rounding_up, false>(isa, rng);
+    check_fixed_point_forms<single_rounding, false>(isa, rng);
+    check_fixed_point_forms<single_rounding_away, false>(isa, rng);
   }
 }
 

@@ -1,15 +1,20 @@
 // tests/gemm/hybrid_test.cpp — the dynamic-range GEMM against its reference on every ISA, TFLite's row
 // quantizers on hand-computed values, the all-zero input path and bad input.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "qsparse/gemm/hybrid.hpp"
+#include "qsparse/kernels/hybrid_output_kernels.hpp"
+#include "qsparse/kernels/row_quantize_kernels.hpp"
 #include "support/testing.hpp"
 
 using namespace qsparse;
@@ -202,4 +207,108 @@ TEST_CASE("hybrid_gemm: a destination sharing memory with the activations is an 
   CHECK_THROWS_WITH(hybrid_gemm(context{}, make_view(static_cast<const float*>(buffer.data()), 4, 4), packed,
                                 make_view(buffer.data(), 4, 4), p),
                     Catch::Contains("qsparse::hybrid_gemm: destination overlaps activations in memory"));
+}
+
+TEST_CASE("hybrid_gemm's output kernels equal the scalar row bit for bit", "[gemm][hybrid][kernels]") {
+  std::mt19937 rng(31);
+  std::uniform_int_distribution<std::int32_t> acc_dist(-3000000, 3000000), sum_dist(-20000, 20000);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<std::string> ran;
+  for (std::ptrdiff_t n : {1, 7, 8, 9, 15, 16, 17, 33, 100}) {
+    std::vector<std::int32_t> acc(static_cast<std::size_t>(n)), sums(acc.size());
+    std::vector<float> scales(acc.size()), bias(acc.size());
+    for (std::size_t i = 0; i < acc.size(); ++i) {
+      acc[i] = acc_dist(rng);
+      sums[i] = sum_dist(rng);
+      scales[i] = 0.0005f + 0.001f * std::fabs(normal(rng));
+      bias[i] = normal(rng);
+    }
+    acc[0] = std::numeric_limits<std::int32_t>::max();  // the correction wraps as uint32
+    sums[0] = -7;
+    for (std::int32_t zp : {0, -128, 37, 127}) {
+      for (bool per_channel : {false, true}) {
+        for (bool with_bias : {false, true}) {
+          for (float lim : {std::numeric_limits<float>::infinity(), 0.75f}) {
+            std::vector<float> want(acc.size() + 1, 99.0f);
+            kernels::scalar::hybrid_output_row(acc.data(), n, zp, sums.data(), 0.0123f, scales.data(), per_channel,
+                                               with_bias ? bias.data() : nullptr, -lim, lim, want.data());
+            kernels::for_each_kernel(kernels::hybrid_output_kernels{}, [&](auto kernel) {
+              using K = decltype(kernel);
+              if (!cpu_supports(K::isa) || !kernels::cpu_has_kernel_extensions<K>()) return;
+              if (std::find(ran.begin(), ran.end(), K::name()) == ran.end()) ran.emplace_back(K::name());
+              std::vector<float> got(acc.size() + 1, 99.0f);
+              K::hybrid_output_row(acc.data(), n, zp, sums.data(), 0.0123f, scales.data(), per_channel,
+                                   with_bias ? bias.data() : nullptr, -lim, lim, got.data());
+              INFO(K::name() << " n = " << n << " zp = " << zp << " per_channel = " << per_channel);
+              REQUIRE(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);  // incl. n: untouched
+            });
+          }
+        }
+      }
+    }
+  }
+  testing::require_every_kernel_ran(kernels::hybrid_output_kernels{}, ran);
+}
+
+TEST_CASE("hybrid_gemm on strided activations and destination equals its reference", "[gemm][hybrid]") {
+  std::mt19937 rng(32);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  std::uniform_int_distribution<int> w_dist(-127, 127);
+  const std::ptrdiff_t m = 5, k = 20, n = 19, lda = 47, ldd = 41;  // sub-blocks of wider matrices
+  std::vector<float> a(static_cast<std::size_t>(m * lda));
+  for (auto& v : a) v = normal(rng);
+  std::vector<std::int8_t> w(static_cast<std::size_t>(k * n));
+  for (auto& v : w) v = static_cast<std::int8_t>(w_dist(rng));
+  std::vector<float> scales(static_cast<std::size_t>(n), 0.01f);
+  hybrid_params p;
+  p.weight_scales = scales.data();
+  p.per_channel = true;
+  p.input_quantization = hybrid_quantization::asymmetric;
+  const auto av = make_strided_view(static_cast<const float*>(a.data()) + 3, {m, k}, {lda, std::ptrdiff_t{1}});
+  for (isa_level isa : testing::supported_levels()) {
+    const auto packed = pack_weights(make_view(w.data(), k, n), 0, isa);
+    std::vector<float> got(static_cast<std::size_t>(m * ldd), -5.0f), want(static_cast<std::size_t>(m * n));
+    hybrid_gemm(context{}, av, packed, make_strided_view(got.data() + 2, {m, n}, {ldd, std::ptrdiff_t{1}}), p);
+    reference_hybrid_gemm(av, make_view(w.data(), k, n), make_view(want.data(), m, n), p);
+    for (std::ptrdiff_t r = 0; r < m; ++r) {
+      INFO(to_string(isa) << " row " << r);
+      REQUIRE(std::memcmp(got.data() + r * ldd + 2, want.data() + r * n, static_cast<std::size_t>(n) * sizeof(float)) == 0);
+      CHECK(got[static_cast<std::size_t>(r * ldd + 1)] == -5.0f);       // left of the block untouched
+      CHECK(got[static_cast<std::size_t>(r * ldd + 2 + n)] == -5.0f);   // right of it
+    }
+    // A column-strided destination (a transposed view) goes through the row copy.
+    std::vector<float> t(static_cast<std::size_t>(n * m));
+    hybrid_gemm(context{}, av, packed, make_strided_view(t.data(), {m, n}, {std::ptrdiff_t{1}, m}), p);
+    for (std::ptrdiff_t r = 0; r < m; ++r)
+      for (std::ptrdiff_t c = 0; c < n; ++c) REQUIRE(t[static_cast<std::size_t>(c * m + r)] == want[static_cast<std::size_t>(r * n + c)]);
+  }
+}
+
+TEST_CASE("the row quantization kernels equal the scalar loop bit for bit", "[gemm][hybrid][kernels]") {
+  std::mt19937 rng(33);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  std::vector<float> x;
+  for (int j = -300; j <= 300; ++j) x.push_back(static_cast<float>(j) * 0.5f);  // ties at every .5
+  for (int j = 0; j < 300; ++j) x.push_back(normal(rng));
+  std::vector<std::string> ran;
+  for (const float inverse : {1.0f, 0.73f, 127.0f / 150.0f, 2.5f}) {
+    for (const std::pair<float, std::int32_t>& rule : {std::pair<float, std::int32_t>{0.0f, -127}, {-3.0f, -128}, {17.0f, -128}, {-128.0f, -128}}) {
+      const float offset = rule.first;  // plain variables: a lambda cannot capture a structured binding in C++17
+      const std::int32_t qmin = rule.second;
+      for (std::ptrdiff_t k : std::vector<std::ptrdiff_t>{1, 7, 8, 9, 16, 17, 33, static_cast<std::ptrdiff_t>(x.size())}) {
+        std::vector<std::int8_t> want(static_cast<std::size_t>(k) + 1, 55);
+        kernels::scalar::quantize_row_round_away(x.data(), k, inverse, offset, want.data(), qmin);
+        kernels::for_each_kernel(kernels::row_quantize_kernels{}, [&](auto kernel) {
+          using K = decltype(kernel);
+          if (!cpu_supports(K::isa) || !kernels::cpu_has_kernel_extensions<K>()) return;
+          if (std::find(ran.begin(), ran.end(), K::name()) == ran.end()) ran.emplace_back(K::name());
+          std::vector<std::int8_t> got(want.size(), 55);
+          K::quantize_row_round_away(x.data(), k, inverse, offset, got.data(), qmin);
+          INFO(K::name() << " k = " << k << " inverse = " << inverse << " offset = " << offset);
+          REQUIRE(got == want);  // element k untouched too
+        });
+      }
+    }
+  }
+  testing::require_every_kernel_ran(kernels::row_quantize_kernels{}, ran);
 }

@@ -670,3 +670,111 @@ TEST_CASE("minilm report: the peers' JSON, and every malformed field named", "[m
                     Catch::Contains("rows[0].ms must be a positive number"));
   CHECK_THROWS_WITH(minilm::read_peers("/nonexistent/peers.json"), Catch::Contains("cannot open the peers file /nonexistent/peers.json"));
 }
+
+TEST_CASE("minilm mixed precision: slot names and the selection rule on made-up sensitivities", "[minilm][mixed]") {
+  CHECK(minilm::slot_name(0) == "L0.qkv");
+  CHECK(minilm::slot_name(3) == "L0.ffn-down");
+  CHECK(minilm::slot_name(5) == "L1.attn-out");
+  CHECK(minilm::slot_name(22) == "L5.ffn-up");
+  const std::vector<double> e = {0.1, 0.5, 0.5, 0.0, 0.3};
+  CHECK(minilm::select_sensitive(e, 0).empty());
+  CHECK(minilm::select_sensitive(e, 1) == std::vector<std::size_t>{1});  // the tie 1 / 2 goes to the lower slot
+  CHECK(minilm::select_sensitive(e, 2) == std::vector<std::size_t>{1, 2});
+  CHECK(minilm::select_sensitive(e, 3) == std::vector<std::size_t>{1, 2, 4});  // increasing slot order
+  CHECK(minilm::select_sensitive(e, 5) == std::vector<std::size_t>{0, 1, 2, 3, 4});
+  CHECK(minilm::select_sensitive({0.0, 0.0, 0.0}, 2) == std::vector<std::size_t>{0, 1});
+  CHECK(minilm::select_sensitive({}, 0).empty());
+  CHECK_THROWS_WITH(minilm::select_sensitive(e, 6), Catch::Contains("keep = 6 exceeds the 5 slots"));
+  CHECK_THROWS_WITH(minilm::select_sensitive({0.1, std::nan(""), 0.2}, 1), Catch::Contains("error[1]"));
+  CHECK_THROWS_WITH(minilm::select_sensitive({0.1, 0.2, -1e-9}, 1), Catch::Contains("error[2]"));
+  CHECK_THROWS_WITH(minilm::select_sensitive({HUGE_VAL}, 1), Catch::Contains("not a finite value"));
+  CHECK(minilm::mixed_low(minilm::variant::mixed_int8) == minilm::variant::dynamic_int8);
+  CHECK(minilm::mixed_high(minilm::variant::mixed_int8) == minilm::variant::f16);
+  CHECK(minilm::mixed_low(minilm::variant::mixed_q4) == minilm::variant::q4_g32_clip);
+  CHECK(minilm::mixed_high(minilm::variant::mixed_q4) == minilm::variant::dynamic_int8);
+  CHECK(minilm::default_mixed_keep(minilm::variant::mixed_int8, 24) == 4);
+  CHECK(minilm::default_mixed_keep(minilm::variant::mixed_q4, 24) == 12);
+  CHECK(minilm::parse_variant("int8-mixed") == minilm::variant::mixed_int8);
+  CHECK(minilm::parse_variant("q4-mixed") == minilm::variant::mixed_q4);
+  CHECK_THROWS_WITH(minilm::make_linear(minilm::variant::mixed_q4, nullptr, nullptr, 1, 1), Catch::Contains("q4-mixed"));
+}
+
+TEST_CASE("minilm mixed precision on the tiny model: the measured sensitivities pick the slots, bit for bit", "[minilm][mixed]") {
+  std::vector<std::vector<std::int32_t>> batch;
+  for (const minilm_case& c : minilm_tiny_cases) batch.push_back(c.ids);
+  const auto embed_all = [&](const minilm::bert_model& m) {  // as select_layers does: batches of 16
+    using seqs = std::vector<std::vector<std::int32_t>>;
+    std::vector<float> out = m.embed_batch(seqs(batch.begin(), batch.begin() + 16));
+    const std::vector<float> rest = m.embed_batch(seqs(batch.begin() + 16, batch.end()));
+    out.insert(out.end(), rest.begin(), rest.end());
+    return out;
+  };
+  const auto mean_error = [&](const std::vector<float>& got, const std::vector<float>& want) {
+    double sum = 0.0;
+    for (std::size_t i = 0; i < batch.size(); ++i) sum += 1.0 - minilm_cosine(&got[i * 32], &want[i * 32], 32);
+    return std::max(0.0, sum / static_cast<double>(batch.size()));
+  };
+  for (const minilm::variant v : {minilm::variant::mixed_int8, minilm::variant::mixed_q4}) {
+    INFO(minilm::to_string(v));
+    const minilm::variant low = minilm::mixed_low(v), high = minilm::mixed_high(v);
+    // The two ends: nothing kept is the low variant, everything kept the high one with the int8 attention.
+    auto none = minilm::bert_model::load(tiny_dir, v);
+    CHECK(none.int8_attention());
+    CHECK(none.mixed_keep() == (v == minilm::variant::mixed_q4 ? 4u : 1u));  // of 8 slots
+    CHECK_THROWS_WITH(none.embed(batch[0]), Catch::Contains("mixed variant ran before calibration"));
+    CHECK_THROWS_WITH(none.set_mixed_keep(9), Catch::Contains("keep = 9 exceeds the 8 slots"));
+    none.set_mixed_keep(0);
+    none.calibrate(batch);
+    CHECK_THROWS_WITH(none.calibrate(batch), Catch::Contains("selects its layers once"));
+    CHECK(none.slot_variants() == std::vector<minilm::variant>(8, low));
+    auto low_model = minilm::bert_model::load(tiny_dir, low);
+    CHECK(none.embed_batch(batch) == low_model.embed_batch(batch));
+    CHECK(none.linear_bytes() == low_model.linear_bytes());
+    auto high_model = minilm::bert_model::load(tiny_dir, high);
+    high_model.set_int8_attention(true);
+    const std::vector<float> ref = embed_all(high_model);
+    auto all = minilm::bert_model::load(tiny_dir, v);
+    all.set_mixed_keep(8);
+    all.calibrate(batch);
+    CHECK(all.slot_variants() == std::vector<minilm::variant>(8, high));
+    CHECK(all.embed_batch(batch) == high_model.embed_batch(batch));
+    CHECK(all.linear_bytes() == high_model.linear_bytes());
+    // Both measured the same sensitivities, and they pick the default selection.
+    REQUIRE(all.sensitivity().size() == 8);
+    CHECK(all.sensitivity() == none.sensitivity());
+    auto dflt = minilm::bert_model::load(tiny_dir, v);
+    dflt.calibrate(batch);
+    CHECK(dflt.sensitivity() == all.sensitivity());
+    const std::vector<std::size_t> kept = minilm::select_sensitive(dflt.sensitivity(), dflt.mixed_keep());
+    // Measured on this model (every kernel gives the same bits on every ISA and thread count): int8 keeps
+    // layer 0's q | k | v (4.2e-4, next 9.0e-5) in float16; 4-bit keeps L0.qkv 2.4e-2, L1.qkv 1.3e-2,
+    // L0.attn-out 6.4e-3, L0.ffn-up 5.2e-3 in int8 (next L1.attn-out 5.0e-3).
+    CHECK(kept == (v == minilm::variant::mixed_int8 ? std::vector<std::size_t>{0} : std::vector<std::size_t>{0, 1, 2, 4}));
+    CHECK(dflt.sensitivity()[0] == Approx(v == minilm::variant::mixed_int8 ? 4.182e-4 : 2.389e-2).epsilon(1e-3));
+    for (std::size_t s = 0; s < 8; ++s) {
+      INFO("slot " << s);
+      CHECK(dflt.slot_variants()[s] == (std::find(kept.begin(), kept.end(), s) != kept.end() ? high : low));
+    }
+    std::printf("minilm tiny %s sensitivities:", minilm::to_string(v));
+    for (const double e : dflt.sensitivity()) std::printf(" %.3e", e);
+    std::printf("; kept %zu slots, linear bytes %zu\n", kept.size(), dflt.linear_bytes());
+    // Keeping all but the least sensitive slot leaves exactly that slot low: its error against the
+    // all-high model is the sensitivity it was measured at.
+    const auto& e = all.sensitivity();
+    const std::size_t least = static_cast<std::size_t>(std::min_element(e.begin(), e.end()) - e.begin());
+    auto seven = minilm::bert_model::load(tiny_dir, v);
+    seven.set_mixed_keep(7);
+    seven.calibrate(batch);
+    for (std::size_t s = 0; s < 8; ++s) CHECK(seven.slot_variants()[s] == (s == least ? low : high));
+    CHECK(mean_error(embed_all(seven), ref) == e[least]);
+    // The error grows as fewer slots stay high (on this model, at these three points).
+    CHECK(mean_error(embed_all(none), ref) > mean_error(embed_all(dflt), ref));
+    CHECK(mean_error(embed_all(dflt), ref) >= e[least]);
+  }
+  // Not a mixed variant: the mixed calls say so.
+  auto f16 = minilm::bert_model::load(tiny_dir, minilm::variant::f16);
+  CHECK_THROWS_WITH(f16.set_mixed_keep(1), Catch::Contains("f16 is not a mixed variant"));
+  CHECK_THROWS_WITH(f16.select_layers(batch), Catch::Contains("f16 is not a mixed variant"));
+  CHECK(f16.sensitivity().empty());
+  CHECK(f16.slot_variants() == std::vector<minilm::variant>(8, minilm::variant::f16));
+}

@@ -31,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -227,6 +228,43 @@ void check_dense_nhwc(const V& v, const char* fn, const char* what) {
         v.stride(1), ", ", v.stride(2), ", ", v.stride(3));
 }
 
+/// Validates conv2d's operands (`weights`: packed_conv2d_weights or packed_sparse_conv2d_weights) and
+/// returns the output geometry; throws qsparse::error. One list of checks for the dense and sparse conv2d.
+template <class A, class LA, class AA, class Weights, class D, class LD, class AD>
+conv_geometry check_conv2d_operands(const char* fn, const quantized_operand<tensor_view<A, 4, LA, AA>>& input,
+                                    const Weights& weights, const tensor_view<D, 4, LD, AD>& output,
+                                    const conv2d_params& params) {
+  using a_t = std::remove_const_t<A>;
+  const auto& in = input.view;
+  check(!weights.empty(), fn, ": the packed weights are empty");
+  const index_t batch = in.extent(0), in_h = in.extent(1), in_w = in.extent(2), c_in = in.extent(3);
+  const index_t groups = weights.groups();
+  const index_t c_group = weights.input_channels_per_group();
+  const index_t c_out = weights.output_channels();
+  const index_t k_h = weights.kernel_h(), k_w = weights.kernel_w();
+  check(c_in == c_group * groups, fn, ": input has C_in = ", c_in,
+        " channels but the weights expect groups * C_in/groups = ", groups, " * ", c_group, " = ", groups * c_group);
+  check(batch >= 1, fn, ": batch must be >= 1, got batch = ", batch);
+  const conv_geometry g = conv_output_geometry(params, in_h, in_w, k_h, k_w, fn);
+  check(output.extent(0) == batch && output.extent(1) == g.out_h && output.extent(2) == g.out_w &&
+            output.extent(3) == c_out,
+        fn, ": output is ", output.extent(0), " x ", output.extent(1), " x ", output.extent(2), " x ",
+        output.extent(3), ", expected N x OH x OW x C_out = ", batch, " x ", g.out_h, " x ", g.out_w, " x ", c_out);
+  check_dense_nhwc(in, fn, "input");
+  check_dense_nhwc(output, fn, "output");
+  check_no_overlap(fn, "output", output, "input", in);
+  constexpr std::int32_t lo = std::numeric_limits<a_t>::min();
+  constexpr std::int32_t hi = std::numeric_limits<a_t>::max();
+  check(input.zero_point >= lo && input.zero_point <= hi, fn, ": input zero point must be in [", lo, ", ", hi,
+        "], got ", input.zero_point);
+  const index_t k = k_h * k_w * c_group;
+  const std::int64_t bound = static_cast<std::int64_t>(k) * max_distance<a_t>(input.zero_point) *
+                             max_distance<std::int8_t>(weights.weight_zero_point());
+  check(bound <= std::numeric_limits<std::int32_t>::max(), fn, ": kh * kw * C_in/groups = ", k,
+        " is too deep for an exact int32 accumulator with these zero points");
+  return g;
+}
+
 /// dst[0, n) = src[0, n), as uint8 with the sign bit flipped (x + 128) when Flip. Short runs (the
 /// 3-channel stem copies 9 bytes per kernel row) use two overlapping fixed-size moves instead of a call
 /// (GCC turns a byte loop back into memcpy); long flipped runs use 64-byte AVX-512 steps (Flip is only
@@ -299,17 +337,25 @@ void im2col_rows(const A* in, index_t in_h, index_t in_w, index_t c_in, index_t 
         continue;
       }
       const A* row = in + ((b * in_h + iy) * in_w) * c_in + group * c_group;
-      // Short tap rows (a 3-channel stem: 9 bytes) are moved as one 16-byte word when the word stays in
-      // this image and in this im2col row; the bytes past tap_row land where the next ky's run (written
-      // later) or the row's padding goes.
-      const bool short_run = !Flip && contiguous_taps && tap_row <= 16 && ky * tap_row + 16 <= k;
+      // Short tap rows (a 3-channel stem: 9 bytes) are moved as one 16-byte word (sign bits flipped when
+      // Flip) when the word stays in this image and in this im2col row; the bytes past tap_row land where
+      // the next ky's run (written later) or the row's padding goes.
+      const bool short_run = contiguous_taps && tap_row <= 16 && ky * tap_row + 16 <= k;
       const index_t image_left = (in_h - iy) * in_w * c_in - group * c_group;  // bytes from `row` to the image's end
       index_t x0 = x * p.stride_w - g.pad_left;
       index_t offset = x0 * c_in;  // of the first tap; negative left of the image (no pointer formed then)
       for (index_t xx = x; xx < x_end; ++xx, dst += k, x0 += p.stride_w, offset += x_step) {
         if (contiguous_taps && x0 >= 0 && x0 + k_w <= in_w) {
           if (short_run && offset + 16 <= image_left) {
-            std::memcpy(dst, row + offset, 16);
+            if constexpr (Flip) {
+              std::uint64_t word[2];
+              std::memcpy(word, row + offset, 16);
+              word[0] ^= 0x8080808080808080ull;
+              word[1] ^= 0x8080808080808080ull;
+              std::memcpy(dst, word, 16);
+            } else {
+              std::memcpy(dst, row + offset, 16);
+            }
           } else {
             copy_run<Flip>(dst, row + offset, tap_row);
           }
@@ -479,34 +525,14 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
   using a_t = std::remove_const_t<A>;
   const char* fn = "qsparse::conv2d";
   const auto& in = input.view;
-  detail::check(!weights.empty(), fn, ": the packed weights are empty");
+  const conv_geometry g = detail::check_conv2d_operands(fn, input, weights, output, params);
   const index_t batch = in.extent(0), in_h = in.extent(1), in_w = in.extent(2), c_in = in.extent(3);
   const index_t groups = weights.groups();
   const index_t c_group = weights.input_channels_per_group();
   const index_t c_out = weights.output_channels();
   const index_t k_h = weights.kernel_h(), k_w = weights.kernel_w();
-  detail::check(c_in == c_group * groups, fn, ": input has C_in = ", c_in, " channels but the weights expect groups * C_in/groups = ",
-                groups, " * ", c_group, " = ", groups * c_group);
-  detail::check(batch >= 1, fn, ": batch must be >= 1, got batch = ", batch);
-  const conv_geometry g = conv_output_geometry(params, in_h, in_w, k_h, k_w, fn);
-  detail::check(output.extent(0) == batch && output.extent(1) == g.out_h && output.extent(2) == g.out_w &&
-                    output.extent(3) == c_out,
-                fn, ": output is ", output.extent(0), " x ", output.extent(1), " x ", output.extent(2), " x ",
-                output.extent(3), ", expected N x OH x OW x C_out = ", batch, " x ", g.out_h, " x ", g.out_w, " x ",
-                c_out);
-  detail::check_dense_nhwc(in, fn, "input");
-  detail::check_dense_nhwc(output, fn, "output");
-  detail::check_no_overlap(fn, "output", output, "input", in);
-  constexpr std::int32_t lo = std::numeric_limits<a_t>::min();
-  constexpr std::int32_t hi = std::numeric_limits<a_t>::max();
-  detail::check(input.zero_point >= lo && input.zero_point <= hi, fn, ": input zero point must be in [", lo, ", ", hi,
-                "], got ", input.zero_point);
   const index_t k = k_h * k_w * c_group;
   const index_t n = c_out / groups;
-  const std::int64_t bound = static_cast<std::int64_t>(k) * detail::max_distance<a_t>(input.zero_point) *
-                             detail::max_distance<std::int8_t>(weights.weight_zero_point());
-  detail::check(bound <= std::numeric_limits<std::int32_t>::max(), fn, ": kh * kw * C_in/groups = ", k,
-                " is too deep for an exact int32 accumulator with these zero points");
   const isa_level allowed = best_isa();
   detail::check(isa_runs(allowed, weights.isa()), fn, ": the weights were packed for ",
                 to_string(weights.isa()), " but this CPU (or the ISA ceiling) allows at most ", to_string(allowed));

@@ -73,13 +73,17 @@ class thread_pool {
       task_ = &task;
       tasks_ = tasks;
       next_.store(0, std::memory_order_relaxed);
-      remaining_ = static_cast<int>(threads_.size());
+      open_ = true;
       ++generation_;
     }
     wake_.notify_all();
     run_tasks();
+    // Every task is taken. Wait for the workers that joined this call to finish theirs; one that wakes
+    // later finds the call closed and never touches `task` (a late wake-up on a busy machine would
+    // otherwise hold the caller after all the work is done).
     std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return remaining_ == 0; });
+    open_ = false;
+    done_.wait(lock, [this] { return active_ == 0; });
     task_ = nullptr;
   }
 
@@ -100,13 +104,16 @@ class thread_pool {
         wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
         if (stop_) return;
         seen = generation_;
+        if (!open_) continue;  // the caller already took every task and returns without us
+        ++active_;
       }
       run_tasks();
+      bool last = false;
       {
         std::lock_guard<std::mutex> lock(mutex_);
-        --remaining_;
+        last = --active_ == 0 && !open_;
       }
-      done_.notify_one();
+      if (last) done_.notify_one();
     }
   }
 
@@ -118,7 +125,8 @@ class thread_pool {
   const task_function* task_ = nullptr;
   std::ptrdiff_t tasks_ = 0;
   std::atomic<std::ptrdiff_t> next_{0};
-  int remaining_ = 0;
+  int active_ = 0;     // workers inside run_tasks of the current call
+  bool open_ = false;  // the current call still takes workers
   std::uint64_t generation_ = 0;
   bool stop_ = false;
 };

@@ -98,6 +98,7 @@ void gemm_q4(const context& ctx, const tensor_view<A, 2, LA, AA>& activations, c
     const index_t gsz = weights.group_size();
     std::vector<std::int8_t> q(static_cast<std::size_t>(m_count * k));
     std::vector<std::int32_t> sums(static_cast<std::size_t>(m_count * groups));
+    std::vector<std::int32_t> starts(sums.size());  // -8 Σ a: |Σ a| <= 127 G <= 127 · 2^16, no overflow
     std::vector<float> scales(static_cast<std::size_t>(m_count));
     const isa_level isa = best_isa();
     for (index_t m = 0; m < m_count; ++m) {
@@ -113,14 +114,15 @@ void gemm_q4(const context& ctx, const tensor_view<A, 2, LA, AA>& activations, c
       float hi = -std::numeric_limits<float>::infinity();
       kernels::run_finite_range(isa, r, k, lo, hi);
       std::int8_t* out = q.data() + m * k;
-      scales[static_cast<std::size_t>(m)] = detail::quantize_row_symmetric_in_range<true>(r, k, out, lo, hi).scale;
+      scales[static_cast<std::size_t>(m)] = detail::quantize_row_symmetric_in_range<true>(r, k, out, lo, hi, isa).scale;
       for (index_t g = 0; g < groups; ++g) {
         std::int32_t s = 0;
         for (index_t i = 0; i < gsz; ++i) s += out[g * gsz + i];
         sums[static_cast<std::size_t>(m * groups + g)] = s;
+        starts[static_cast<std::size_t>(m * groups + g)] = -8 * s;
       }
     }
-    const kernels::gemm_q4_args g{q.data(),      k,         sums.data(),        groups,
+    const kernels::gemm_q4_args g{q.data(),      k,         sums.data(),        starts.data(), groups,
                                   scales.data(), m_count,   k,                  weights.n(),
                                   weights,       &destination(0, 0),
                                   destination.extent(0) > 1 ? destination.stride(0) : weights.n()};

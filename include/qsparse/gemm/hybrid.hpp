@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "qsparse/core/accessor.hpp"
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/overlap.hpp"
@@ -33,7 +34,9 @@
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/gemm.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
+#include "qsparse/kernels/hybrid_output_kernels.hpp"
 #include "qsparse/kernels/range_kernels.hpp"
+#include "qsparse/kernels/row_quantize_kernels.hpp"
 #include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
@@ -84,6 +87,11 @@ inline std::int32_t round_half_away_small(float y) {
   return t + static_cast<std::int32_t>(frac >= 0.5f) - static_cast<std::int32_t>(frac <= -0.5f);
 }
 
+/// The finiteness check runs in blocks of row_block values with a fixed trip count: GCC's vectorizer at
+/// -O2 (its "very cheap" cost model) vectorizes those, not a loop of unknown length that needs an
+/// epilogue; the tail runs one value at a time.
+inline constexpr std::ptrdiff_t row_block = 64;
+
 /// The rounding of the row quantizers: std::round as TFLite writes it, or (Vectorizable) the same
 /// values through round_half_away_small — every y here is within 2^9 of 0, since |x| <= range.
 template <bool Vectorizable>
@@ -96,18 +104,24 @@ inline std::int32_t round_row_value(float y) {
 }
 
 /// quantize_row_symmetric after its min / max pass (lo, hi: the row's finite min and max).
+/// (Vectorizable: the rounding loop on the row quantization kernel `level` runs,
+/// kernels/row_quantize_kernels.hpp, the same values.)
 template <bool Vectorizable>
 inline hybrid_row_quantization quantize_row_symmetric_in_range(const float* x, std::ptrdiff_t k, std::int8_t* q,
-                                                               float lo, float hi) {
+                                                               float lo, float hi, isa_level level = isa_level::scalar) {
   const float range = std::max(std::fabs(lo), std::fabs(hi));
   if (range == 0.0f) {
     std::memset(q, 0, static_cast<std::size_t>(k));
     return {1.0f, 0};
   }
   const float inverse = 127.0f / range;
-  for (std::ptrdiff_t i = 0; i < k; ++i) {
-    const std::int32_t v = round_row_value<Vectorizable>(x[i] * inverse);
-    q[i] = static_cast<std::int8_t>(std::min(127, std::max(-127, v)));
+  if constexpr (Vectorizable) {
+    kernels::run_quantize_row_round_away(level, x, k, inverse, 0.0f, q, -127);
+  } else {
+    for (std::ptrdiff_t i = 0; i < k; ++i) {
+      const std::int32_t v = round_row_value<Vectorizable>(x[i] * inverse);
+      q[i] = static_cast<std::int8_t>(std::min(127, std::max(-127, v)));
+    }
   }
   return {range / 127.0f, 0};
 }
@@ -115,7 +129,7 @@ inline hybrid_row_quantization quantize_row_symmetric_in_range(const float* x, s
 /// quantize_row_asymmetric after its min / max pass.
 template <bool Vectorizable>
 inline hybrid_row_quantization quantize_row_asymmetric_in_range(const float* x, std::ptrdiff_t k, std::int8_t* q,
-                                                                float lo, float hi) {
+                                                                float lo, float hi, isa_level level = isa_level::scalar) {
   const double rmin = std::fmin(0.0, static_cast<double>(lo));
   const double rmax = std::fmax(0.0, static_cast<double>(hi));
   if (rmin == rmax) {
@@ -139,10 +153,14 @@ inline hybrid_row_quantization quantize_row_asymmetric_in_range(const float* x, 
   }
   const auto scaling_factor = static_cast<float>(scale);
   const auto inverse = static_cast<float>(1.0 / static_cast<double>(scaling_factor));
-  for (std::ptrdiff_t i = 0; i < k; ++i) {
-    const float shifted = static_cast<float>(nudged) + x[i] * inverse;
-    const std::int32_t v = round_row_value<Vectorizable>(shifted);
-    q[i] = static_cast<std::int8_t>(std::min(127, std::max(-128, v)));
+  if constexpr (Vectorizable) {
+    kernels::run_quantize_row_round_away(level, x, k, inverse, static_cast<float>(nudged), q, -128);
+  } else {
+    for (std::ptrdiff_t i = 0; i < k; ++i) {
+      const float shifted = static_cast<float>(nudged) + x[i] * inverse;
+      const std::int32_t v = round_row_value<Vectorizable>(shifted);
+      q[i] = static_cast<std::int8_t>(std::min(127, std::max(-128, v)));
+    }
   }
   return {scaling_factor, nudged};
 }
@@ -155,6 +173,14 @@ inline float hybrid_output(std::int32_t acc, float row_scale, float weight_scale
   v = v < lo ? lo : (v > hi ? hi : v);
   return v;
 }
+
+/// hybrid_gemm's per-thread buffers (the int8 rows, their quantization, the int32 sums, a row copy).
+struct hybrid_scratch {
+  std::vector<std::int8_t> q;
+  std::vector<hybrid_row_quantization> rows;
+  std::vector<std::int32_t> acc;
+  std::vector<float> row;
+};
 
 }  // namespace detail
 
@@ -175,23 +201,30 @@ inline hybrid_row_quantization quantize_row_asymmetric(const float* x, std::ptrd
 
 /// quantize_row_symmetric / quantize_row_asymmetric (`asymmetric`) at speed, for rows quantized per call
 /// (hybrid_gemm's activations, a dynamic-range convolution's image): the min / max pass on the best range
-/// kernel `level` runs (kernels/range_kernels.hpp) and the rounding loop written so that compilers vectorize
-/// it (detail::round_half_away_small). The same values as the reference functions above, for every finite
+/// kernel `level` runs (kernels/range_kernels.hpp) and the rounding loop on the best row quantization kernel
+/// (kernels/row_quantize_kernels.hpp: detail::round_half_away_small's values, the product never fused into
+/// the zero point's addition). The same values as the reference functions above, for every finite
 /// row; a non-finite value is a qsparse::error naming `fn` and its index. k >= 1.
 inline hybrid_row_quantization quantize_row_dynamic(isa_level level, hybrid_quantization how, const float* x,
                                                     std::ptrdiff_t k, std::int8_t* q,
                                                     const char* fn = "qsparse::quantize_row_dynamic") {
   detail::check(k >= 1 && x != nullptr && q != nullptr, fn, ": need k >= 1 and non-null x and q, got k = ", k);
   int finite = 1;  // x - x is 0 exactly when x is finite; a branch-free loop the compiler vectorizes
-  for (std::ptrdiff_t i = 0; i < k; ++i) finite &= static_cast<int>(x[i] - x[i] == 0.0f);
+  std::ptrdiff_t at = 0;
+  for (; at + detail::row_block <= k; at += detail::row_block) {
+    int block = 1;
+    for (std::ptrdiff_t j = 0; j < detail::row_block; ++j) block &= static_cast<int>(x[at + j] - x[at + j] == 0.0f);
+    finite &= block;
+  }
+  for (; at < k; ++at) finite &= static_cast<int>(x[at] - x[at] == 0.0f);
   if (finite == 0) {
     for (std::ptrdiff_t i = 0; i < k; ++i) detail::check(std::isfinite(x[i]), fn, ": values must be finite, got x[", i, "] = ", x[i]);
   }
   float lo = std::numeric_limits<float>::infinity();
   float hi = -std::numeric_limits<float>::infinity();
   kernels::run_finite_range(level, x, k, lo, hi);
-  return how == hybrid_quantization::symmetric ? detail::quantize_row_symmetric_in_range<true>(x, k, q, lo, hi)
-                                               : detail::quantize_row_asymmetric_in_range<true>(x, k, q, lo, hi);
+  return how == hybrid_quantization::symmetric ? detail::quantize_row_symmetric_in_range<true>(x, k, q, lo, hi, level)
+                                               : detail::quantize_row_asymmetric_in_range<true>(x, k, q, lo, hi, level);
 }
 
 /// The dynamic-range GEMM. See the top of this header.
@@ -250,14 +283,28 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
   // Step 2: per-row quantization into a contiguous int8 copy.
   // The same values as quantize_row_symmetric / _asymmetric: the min / max pass is find_range's SIMD
   // loop (equal on finite rows up to the sign of a zero bound, which neither formula sees) and the
-  // rounding loop is written to vectorize (detail::round_half_away_small).
-  std::vector<float> row(static_cast<std::size_t>(k));
-  std::vector<std::int8_t> q(static_cast<std::size_t>(m_count * k));
-  std::vector<hybrid_row_quantization> rows(static_cast<std::size_t>(m_count));
+  // rounding loop runs on the row quantization kernels (detail::round_half_away_small's values). Rows contiguous in memory are
+  // read in place; the buffers are per thread and reused from call to call.
+  constexpr bool plain_activations = std::is_same_v<AA, default_accessor<A>>;
+  constexpr bool plain_destination = std::is_same_v<AD, default_accessor<D>>;
+  thread_local detail::hybrid_scratch scratch;
+  const auto mk = static_cast<std::size_t>(m_count * k), mn = static_cast<std::size_t>(m_count * n_count);
+  if (scratch.q.size() < mk) scratch.q.resize(mk);
+  if (scratch.rows.size() < static_cast<std::size_t>(m_count)) scratch.rows.resize(static_cast<std::size_t>(m_count));
+  if (scratch.acc.size() < mn) scratch.acc.resize(mn);
+  std::int8_t* q = scratch.q.data();
+  hybrid_row_quantization* rows = scratch.rows.data();
   const isa_level isa = best_isa();
   for (index_t m = 0; m < m_count; ++m) {
-    float* r = row.data();
-    for (index_t i = 0; i < k; ++i) r[i] = activations(m, i);
+    const float* r = nullptr;
+    if constexpr (plain_activations) {
+      if (activations.stride(1) == 1) r = &activations(m, 0);
+    }
+    if (r == nullptr) {
+      if (scratch.row.size() < static_cast<std::size_t>(k)) scratch.row.resize(static_cast<std::size_t>(k));
+      for (index_t i = 0; i < k; ++i) scratch.row[static_cast<std::size_t>(i)] = activations(m, i);
+      r = scratch.row.data();
+    }
     int finite = 1;  // x - x is 0 exactly when x is finite; a branch-free loop the compiler vectorizes
     for (index_t i = 0; i < k; ++i) finite &= static_cast<int>(r[i] - r[i] == 0.0f);
     if (finite == 0) {
@@ -265,25 +312,37 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
         detail::check(std::isfinite(r[i]), fn, ": activations must be finite, got a(", m, ", ", i, ") = ", r[i]);
       }
     }
-    rows[static_cast<std::size_t>(m)] = quantize_row_dynamic(isa, params.input_quantization, r, k, q.data() + m * k, fn);
+    float lo = std::numeric_limits<float>::infinity();
+    float hi = -std::numeric_limits<float>::infinity();
+    kernels::run_finite_range(isa, r, k, lo, hi);
+    rows[m] = params.input_quantization == hybrid_quantization::symmetric
+                  ? detail::quantize_row_symmetric_in_range<true>(r, k, q + m * k, lo, hi, isa)
+                  : detail::quantize_row_asymmetric_in_range<true>(r, k, q + m * k, lo, hi, isa);
   }
 
   // Step 3: the exact int32 product, then the per-row offset correction.
-  std::vector<std::int32_t> acc(static_cast<std::size_t>(m_count * n_count));
-  gemm(ctx, make_view(static_cast<const std::int8_t*>(q.data()), m_count, k), weights,
-       make_view(acc.data(), m_count, n_count), pipeline());
+  std::int32_t* acc = scratch.acc.data();
+  gemm(ctx, make_view(static_cast<const std::int8_t*>(q), m_count, k), weights, make_view(acc, m_count, n_count),
+       pipeline());
   const std::int32_t* column_sums = weights.column_sums();
 
-  // Step 4: float output.
+  // Step 4: float output, a row at a time on the output kernel (kernels/hybrid_output_kernels.hpp) of the
+  // weights' ISA.
   for (index_t m = 0; m < m_count; ++m) {
-    const hybrid_row_quantization rq = rows[static_cast<std::size_t>(m)];
-    for (index_t n = 0; n < n_count; ++n) {
-      const auto corrected = static_cast<std::int32_t>(
-          static_cast<std::uint32_t>(acc[static_cast<std::size_t>(m * n_count + n)]) -
-          static_cast<std::uint32_t>(rq.zero_point) * static_cast<std::uint32_t>(column_sums[n]));
-      destination(m, n) =
-          detail::hybrid_output(corrected, rq.scale, params.weight_scales[params.per_channel ? n : 0], params.bias, n,
-                                params.activation_min, params.activation_max);
+    const hybrid_row_quantization rq = rows[m];
+    float* out = nullptr;
+    if constexpr (plain_destination) {
+      if (destination.stride(1) == 1) out = &destination(m, 0);
+    }
+    if (out == nullptr) {
+      if (scratch.row.size() < static_cast<std::size_t>(n_count)) scratch.row.resize(static_cast<std::size_t>(n_count));
+      out = scratch.row.data();
+    }
+    kernels::run_hybrid_output_row(weights.isa(), acc + m * n_count, n_count, rq.zero_point, column_sums, rq.scale,
+                                   params.weight_scales, params.per_channel, params.bias, params.activation_min,
+                                   params.activation_max, out);
+    if (out == scratch.row.data()) {
+      for (index_t n = 0; n < n_count; ++n) destination(m, n) = out[n];
     }
   }
 }

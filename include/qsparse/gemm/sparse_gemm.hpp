@@ -158,7 +158,7 @@ void sparse_gemm(const context& ctx, const quantized_operand<tensor_view<A, 2, L
     if (m == 0) return;
     kernels::sparse_gemm_args<a_t, out_t> g{&a(0, 0), m > 1 ? a.stride(0) : weights.k(), a_zp, m, k, weights.n(),
                                             weights, &destination(0, 0),
-                                            m > 1 ? destination.stride(0) : weights.n()};
+                                            m > 1 ? destination.stride(0) : weights.n(), false};
     detail::with_sparse_kernel(weights.format(), best_isa(), [&](auto kernel) {
       detail::run_sparse_gemm_tasks<decltype(kernel)>(ctx, g, pipeline);
     });

@@ -26,6 +26,7 @@ struct gemm_q4_args {
   const std::int8_t* a;  // row m of quantized activations at a + m * lda; K values in [-127, 127]
   std::ptrdiff_t lda;
   const std::int32_t* group_sums;  // row m at group_sums + m * lds: Σ_{k in group g} a[m][k], K / G values
+  const std::int32_t* group_starts;  // the same layout: -8 × group_sums, a group's start without zero points
   std::ptrdiff_t lds;
   const float* row_scales;  // M: real activation = row_scales[m] * a[m][k]
   std::ptrdiff_t m, k, n;

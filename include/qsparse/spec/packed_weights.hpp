@@ -30,6 +30,7 @@
 // int8 weight minus the zero point, or a column sum that does not match the stored weights is an error.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -314,15 +315,20 @@ packed_weights_view pack_weights(const tensor_view<T, 2, Layout, Accessor>& weig
     const std::int64_t j = col % g.nr;
     unsigned char* panel = out + 64 + p * s.panel_bytes;
     std::int64_t sum = 0;  // in int64: K * 128 may pass 2^31 (checked below)
-    for (std::int64_t row = 0; row < k; ++row) {
-      const std::int32_t w = weights(static_cast<index_t>(row), static_cast<index_t>(col));
-      sum += w;
-      const std::int64_t element = ((row / g.kr) * g.nr + j) * g.kr + row % g.kr;
-      if (g.element_bytes == 1) {
-        panel[element] = static_cast<unsigned char>(static_cast<std::int8_t>(w));
-      } else {
-        const auto v = static_cast<std::int16_t>(w - weight_zero_point);
-        std::memcpy(panel + element * 2, &v, 2);
+    // Element ((row / kr) * nr + j) * kr + row % kr of the panel, walked a group of kr rows at a time.
+    std::int64_t base = j * g.kr;
+    for (std::int64_t row0 = 0; row0 < k; row0 += g.kr, base += g.nr * g.kr) {
+      const std::int64_t rows_here = std::min<std::int64_t>(g.kr, k - row0);
+      for (std::int64_t r = 0; r < rows_here; ++r) {
+        const std::int32_t w = weights(static_cast<index_t>(row0 + r), static_cast<index_t>(col));
+        sum += w;
+        const std::int64_t element = base + r;
+        if (g.element_bytes == 1) {
+          panel[element] = static_cast<unsigned char>(static_cast<std::int8_t>(w));
+        } else {
+          const auto v = static_cast<std::int16_t>(w - weight_zero_point);
+          std::memcpy(panel + element * 2, &v, 2);
+        }
       }
     }
     (void)groups;

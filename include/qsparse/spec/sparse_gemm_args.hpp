@@ -29,6 +29,10 @@ struct sparse_gemm_args {
   packed_sparse_weights_view weights;
   Out* dst;  // row m starts at dst + m * ldd; N contiguous elements
   std::ptrdiff_t ldd;
+  // True when A is std::uint8_t and every row may be read up to weights.k_padded() (the bytes past K are
+  // any value: they meet zero weights): kernels that copy rows to unsigned bytes read them in place
+  // instead (the sparse conv2d writes its im2col rows that way). sparse_gemm passes false.
+  bool a_padded;
 };
 
 }  // namespace kernels

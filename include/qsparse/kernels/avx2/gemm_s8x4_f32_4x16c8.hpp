@@ -20,6 +20,7 @@
 #include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx2/gemm_f32f16_f32_6x16c1.hpp"
 #include "qsparse/kernels/drivers/panel_groups.hpp"
+#include "qsparse/kernels/stream_prefetch.hpp"
 #include "qsparse/spec/gemm_q4_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
 #include "qsparse/spec/packed_weights_q4.hpp"
@@ -63,13 +64,15 @@ QSPARSE_TARGET_AVX2 inline void gemm_s8x4_tile_4x16c8(const gemm_q4_args& g, std
     } else {
 #pragma GCC unroll 4
       for (int r = 0; r < MR; ++r) {
-        const __m256i start = _mm256_set1_epi32(-8 * g.group_sums[(m0 + r) * g.lds + gi]);
+        const __m256i start = _mm256_set1_epi32(g.group_starts[(m0 + r) * g.lds + gi]);  // -8 Σ a, a broadcast load
 #pragma GCC unroll 8
         for (int h = 0; h < 2 * P; ++h) iacc[r][h] = start;
       }
     }
     const std::int8_t* a = g.a + m0 * g.lda + gi * gsz;
     for (std::ptrdiff_t c = 0; c < gsz / 8; ++c) {
+#pragma GCC unroll 4
+      for (int i = 0; i < P; ++i) prefetch_at(w[i] + gi * group_bytes + c * 64, q4_weight_prefetch_bytes);
 #pragma GCC unroll 8
       for (int h = 0; h < 2 * P; ++h) {
         const __m256i v =
@@ -86,6 +89,11 @@ QSPARSE_TARGET_AVX2 inline void gemm_s8x4_tile_4x16c8(const gemm_q4_args& g, std
           iacc[r][h] = _mm256_add_epi32(iacc[r][h], _mm256_madd_epi16(pairs, ones));
         }
       }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < P; ++i) {
+      prefetch_at(w[i] + gi * group_bytes + gsz * 8, q4_weight_prefetch_bytes);
+      if (zp) prefetch_at(w[i] + gi * group_bytes + gsz * 8 + 64, q4_weight_prefetch_bytes);
     }
 #pragma GCC unroll 8
     for (int h = 0; h < 2 * P; ++h) {

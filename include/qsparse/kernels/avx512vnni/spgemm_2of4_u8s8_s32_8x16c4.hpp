@@ -157,20 +157,28 @@ struct spgemm_2of4_u8s8_s32_8x16c4 {
     alignas(64) std::int32_t tile[4 * 16 * 2];  // up to PN × MR = 8 accumulators
     for (std::ptrdiff_t mb = m_begin; mb < m_end; mb += mr * max_block_tiles) {
       const std::ptrdiff_t block_rows = m_end - mb < mr * max_block_tiles ? m_end - mb : mr * max_block_tiles;
-      for (std::ptrdiff_t r = 0; r < block_rows; ++r) {
-        spgemm_copy_row_unsigned<flip>(reinterpret_cast<const std::uint8_t*>(g.a + (mb + r) * g.lda), g.k, kp,
-                                       rows8 + r * kp);
+      // Rows as unsigned bytes padded to kp: copied (int8 flipped), or the caller's own (a_padded).
+      const std::uint8_t* a_rows = rows8;
+      std::ptrdiff_t a_stride = kp;
+      if (!flip && g.a_padded) {
+        a_rows = reinterpret_cast<const std::uint8_t*>(g.a + mb * g.lda);
+        a_stride = g.lda;
+      } else {
+        for (std::ptrdiff_t r = 0; r < block_rows; ++r) {
+          spgemm_copy_row_unsigned<flip>(reinterpret_cast<const std::uint8_t*>(g.a + (mb + r) * g.lda), g.k, kp,
+                                         rows8 + r * kp);
+        }
       }
       for (std::ptrdiff_t t0 = 0; t0 < block_rows; t0 += mr) {
         const int rows = static_cast<int>(block_rows - t0 < mr ? block_rows - t0 : mr);
         const int pn = spgemm_2of4_panels_per_tile(rows);
-        const std::uint8_t* a_tile = rows8 + t0 * kp;
+        const std::uint8_t* a_tile = a_rows + t0 * a_stride;
         for (std::ptrdiff_t p0 = panel_begin; p0 < panel_end; p0 += pn) {
           const int panels = static_cast<int>(panel_end - p0 < pn ? panel_end - p0 : pn);
           const std::uint8_t* positions = g.weights.positions(p0);
           const std::int8_t* values = g.weights.values(p0 * pairs);
 #define QSPARSE_SPGEMM_2OF4_TILE(MR, PN) \
-  spgemm_2of4_tile<MR, PN>(a_tile, kp, positions, position_stride, values, value_stride, pairs, tile)
+  spgemm_2of4_tile<MR, PN>(a_tile, a_stride, positions, position_stride, values, value_stride, pairs, tile)
           switch (rows * 8 + panels) {
             case 8 * 8 + 1: QSPARSE_SPGEMM_2OF4_TILE(8, 1); break;
             case 7 * 8 + 1: QSPARSE_SPGEMM_2OF4_TILE(7, 1); break;

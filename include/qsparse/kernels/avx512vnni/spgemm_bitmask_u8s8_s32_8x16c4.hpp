@@ -163,9 +163,17 @@ struct spgemm_bitmask_u8s8_s32_8x16c4 {
     }
     for (std::ptrdiff_t mb = m_begin; mb < m_end; mb += mr * max_block_tiles) {
       const std::ptrdiff_t block_rows = m_end - mb < mr * max_block_tiles ? m_end - mb : mr * max_block_tiles;
-      for (std::ptrdiff_t r = 0; r < block_rows; ++r) {
-        spgemm_copy_row_unsigned<flip>(reinterpret_cast<const std::uint8_t*>(g.a + (mb + r) * g.lda), g.k, kp,
-                                       rows8 + r * kp);
+      // Rows as unsigned bytes padded to kp: copied (int8 flipped), or the caller's own (a_padded).
+      const std::uint8_t* a_rows = rows8;
+      std::ptrdiff_t a_stride = kp;
+      if (!flip && g.a_padded) {
+        a_rows = reinterpret_cast<const std::uint8_t*>(g.a + mb * g.lda);
+        a_stride = g.lda;
+      } else {
+        for (std::ptrdiff_t r = 0; r < block_rows; ++r) {
+          spgemm_copy_row_unsigned<flip>(reinterpret_cast<const std::uint8_t*>(g.a + (mb + r) * g.lda), g.k, kp,
+                                         rows8 + r * kp);
+        }
       }
       std::ptrdiff_t p = panel_begin;
       // More than one tile: expand each pair of panels once into a dense scratch in the block_4x32 layout
@@ -182,16 +190,16 @@ struct spgemm_bitmask_u8s8_s32_8x16c4 {
         }
         for (std::ptrdiff_t t0 = 0; t0 < block_rows; t0 += mr) {
           const int rows = static_cast<int>(block_rows - t0 < mr ? block_rows - t0 : mr);
-          const std::uint8_t* a_tile = rows8 + t0 * kp;
+          const std::uint8_t* a_tile = a_rows + t0 * a_stride;
           switch (rows) {
-            case 8: spgemm_block_tile<8, 2>(a_tile, kp, offsets, dense, groups, tile); break;
-            case 7: spgemm_block_tile<7, 2>(a_tile, kp, offsets, dense, groups, tile); break;
-            case 6: spgemm_block_tile<6, 2>(a_tile, kp, offsets, dense, groups, tile); break;
-            case 5: spgemm_block_tile<5, 2>(a_tile, kp, offsets, dense, groups, tile); break;
-            case 4: spgemm_block_tile<4, 2>(a_tile, kp, offsets, dense, groups, tile); break;
-            case 3: spgemm_block_tile<3, 2>(a_tile, kp, offsets, dense, groups, tile); break;
-            case 2: spgemm_block_tile<2, 2>(a_tile, kp, offsets, dense, groups, tile); break;
-            default: spgemm_block_tile<1, 2>(a_tile, kp, offsets, dense, groups, tile); break;
+            case 8: spgemm_block_tile<8, 2>(a_tile, a_stride, offsets, dense, groups, tile); break;
+            case 7: spgemm_block_tile<7, 2>(a_tile, a_stride, offsets, dense, groups, tile); break;
+            case 6: spgemm_block_tile<6, 2>(a_tile, a_stride, offsets, dense, groups, tile); break;
+            case 5: spgemm_block_tile<5, 2>(a_tile, a_stride, offsets, dense, groups, tile); break;
+            case 4: spgemm_block_tile<4, 2>(a_tile, a_stride, offsets, dense, groups, tile); break;
+            case 3: spgemm_block_tile<3, 2>(a_tile, a_stride, offsets, dense, groups, tile); break;
+            case 2: spgemm_block_tile<2, 2>(a_tile, a_stride, offsets, dense, groups, tile); break;
+            default: spgemm_block_tile<1, 2>(a_tile, a_stride, offsets, dense, groups, tile); break;
           }
           for (int half = 0; half < 2; ++half) {
             const std::ptrdiff_t n0 = (p + half) * 16;
@@ -210,20 +218,20 @@ struct spgemm_bitmask_u8s8_s32_8x16c4 {
       for (; block_rows >= 4 && p + 2 <= panel_end; p += 2) {
         for (std::ptrdiff_t t0 = 0; t0 < block_rows; t0 += mr) {
           const int rows = static_cast<int>(block_rows - t0 < mr ? block_rows - t0 : mr);
-          const std::uint8_t* a_tile = rows8 + t0 * kp;
+          const std::uint8_t* a_tile = a_rows + t0 * a_stride;
           const std::uint64_t* m0 = g.weights.masks(p);
           const std::uint64_t* m1 = g.weights.masks(p + 1);
           const std::int8_t* v0 = values + start[p];
           const std::int8_t* v1 = values + start[p + 1];
           switch (rows) {
-            case 8: spgemm_bitmask_tile_2p<8>(a_tile, kp, m0, v0, m1, v1, groups, tile); break;
-            case 7: spgemm_bitmask_tile_2p<7>(a_tile, kp, m0, v0, m1, v1, groups, tile); break;
-            case 6: spgemm_bitmask_tile_2p<6>(a_tile, kp, m0, v0, m1, v1, groups, tile); break;
-            case 5: spgemm_bitmask_tile_2p<5>(a_tile, kp, m0, v0, m1, v1, groups, tile); break;
-            case 4: spgemm_bitmask_tile_2p<4>(a_tile, kp, m0, v0, m1, v1, groups, tile); break;
-            case 3: spgemm_bitmask_tile_2p<3>(a_tile, kp, m0, v0, m1, v1, groups, tile); break;
-            case 2: spgemm_bitmask_tile_2p<2>(a_tile, kp, m0, v0, m1, v1, groups, tile); break;
-            default: spgemm_bitmask_tile_2p<1>(a_tile, kp, m0, v0, m1, v1, groups, tile); break;
+            case 8: spgemm_bitmask_tile_2p<8>(a_tile, a_stride, m0, v0, m1, v1, groups, tile); break;
+            case 7: spgemm_bitmask_tile_2p<7>(a_tile, a_stride, m0, v0, m1, v1, groups, tile); break;
+            case 6: spgemm_bitmask_tile_2p<6>(a_tile, a_stride, m0, v0, m1, v1, groups, tile); break;
+            case 5: spgemm_bitmask_tile_2p<5>(a_tile, a_stride, m0, v0, m1, v1, groups, tile); break;
+            case 4: spgemm_bitmask_tile_2p<4>(a_tile, a_stride, m0, v0, m1, v1, groups, tile); break;
+            case 3: spgemm_bitmask_tile_2p<3>(a_tile, a_stride, m0, v0, m1, v1, groups, tile); break;
+            case 2: spgemm_bitmask_tile_2p<2>(a_tile, a_stride, m0, v0, m1, v1, groups, tile); break;
+            default: spgemm_bitmask_tile_2p<1>(a_tile, a_stride, m0, v0, m1, v1, groups, tile); break;
           }
           for (int half = 0; half < 2; ++half) {
             const std::ptrdiff_t n0 = (p + half) * 16;
@@ -248,16 +256,16 @@ struct spgemm_bitmask_u8s8_s32_8x16c4 {
         const auto prepared = avx512::prepare(pipeline, n0, mask);
         for (std::ptrdiff_t t0 = 0; t0 < block_rows; t0 += mr) {
           const int rows = static_cast<int>(block_rows - t0 < mr ? block_rows - t0 : mr);
-          const std::uint8_t* a_tile = rows8 + t0 * kp;
+          const std::uint8_t* a_tile = a_rows + t0 * a_stride;
           switch (rows) {
-            case 8: spgemm_bitmask_tile<8>(a_tile, kp, masks, v, groups, tile); break;
-            case 7: spgemm_bitmask_tile<7>(a_tile, kp, masks, v, groups, tile); break;
-            case 6: spgemm_bitmask_tile<6>(a_tile, kp, masks, v, groups, tile); break;
-            case 5: spgemm_bitmask_tile<5>(a_tile, kp, masks, v, groups, tile); break;
-            case 4: spgemm_bitmask_tile<4>(a_tile, kp, masks, v, groups, tile); break;
-            case 3: spgemm_bitmask_tile<3>(a_tile, kp, masks, v, groups, tile); break;
-            case 2: spgemm_bitmask_tile<2>(a_tile, kp, masks, v, groups, tile); break;
-            default: spgemm_bitmask_tile<1>(a_tile, kp, masks, v, groups, tile); break;
+            case 8: spgemm_bitmask_tile<8>(a_tile, a_stride, masks, v, groups, tile); break;
+            case 7: spgemm_bitmask_tile<7>(a_tile, a_stride, masks, v, groups, tile); break;
+            case 6: spgemm_bitmask_tile<6>(a_tile, a_stride, masks, v, groups, tile); break;
+            case 5: spgemm_bitmask_tile<5>(a_tile, a_stride, masks, v, groups, tile); break;
+            case 4: spgemm_bitmask_tile<4>(a_tile, a_stride, masks, v, groups, tile); break;
+            case 3: spgemm_bitmask_tile<3>(a_tile, a_stride, masks, v, groups, tile); break;
+            case 2: spgemm_bitmask_tile<2>(a_tile, a_stride, masks, v, groups, tile); break;
+            default: spgemm_bitmask_tile<1>(a_tile, a_stride, masks, v, groups, tile); break;
           }
           const std::ptrdiff_t m0 = mb + t0;
           for (int r = 0; r < rows; ++r) {

@@ -20,6 +20,7 @@
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx512/output_pipeline.hpp"
+#include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_8x32c4.hpp"  // accumulator_bound
 #include "qsparse/kernels/scratch.hpp"
 #include "qsparse/spec/gemm_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
@@ -123,6 +124,8 @@ struct spgemm_block4_u8s8_s32_8xNc4 {
                                              std::ptrdiff_t panel_end) {
     constexpr int nv = NB / 16;
     constexpr bool flip = std::is_same_v<A, std::int8_t>;
+    // |Σ (a - a_zp) w| over K, for the fast epilogue (pruned weights are 0, so K bounds the kept terms).
+    const std::int64_t bound = accumulator_bound<A>(g.k, g.a_zero_point, 0);
     const auto a_offset = static_cast<std::uint32_t>(g.a_zero_point) + (flip ? 128u : 0u);
     const __m512i column_factor = _mm512_set1_epi32(static_cast<std::int32_t>(0u - a_offset));
     const std::int32_t* column_sums = g.weights.column_sums();
@@ -135,9 +138,17 @@ struct spgemm_block4_u8s8_s32_8xNc4 {
     alignas(64) std::int32_t tile[std::size_t{mr * NB}];
     for (std::ptrdiff_t mb = m_begin; mb < m_end; mb += mr * max_block_tiles) {
       const std::ptrdiff_t block_rows = m_end - mb < mr * max_block_tiles ? m_end - mb : mr * max_block_tiles;
-      for (std::ptrdiff_t r = 0; r < block_rows; ++r) {
-        spgemm_copy_row_unsigned<flip>(reinterpret_cast<const std::uint8_t*>(g.a + (mb + r) * g.lda), g.k, kp,
-                                       rows8 + r * kp);
+      // Rows as unsigned bytes padded to kp: copied (int8 flipped), or the caller's own (a_padded).
+      const std::uint8_t* a_rows = rows8;
+      std::ptrdiff_t a_stride = kp;
+      if (!flip && g.a_padded) {
+        a_rows = reinterpret_cast<const std::uint8_t*>(g.a + mb * g.lda);
+        a_stride = g.lda;
+      } else {
+        for (std::ptrdiff_t r = 0; r < block_rows; ++r) {
+          spgemm_copy_row_unsigned<flip>(reinterpret_cast<const std::uint8_t*>(g.a + (mb + r) * g.lda), g.k, kp,
+                                         rows8 + r * kp);
+        }
       }
       for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
         const std::int64_t first = start[p];
@@ -148,16 +159,16 @@ struct spgemm_block4_u8s8_s32_8xNc4 {
         const std::ptrdiff_t columns = g.n - n0 < NB ? g.n - n0 : NB;
         for (std::ptrdiff_t t0 = 0; t0 < block_rows; t0 += mr) {
           const int rows = static_cast<int>(block_rows - t0 < mr ? block_rows - t0 : mr);
-          const std::uint8_t* a_tile = rows8 + t0 * kp;
+          const std::uint8_t* a_tile = a_rows + t0 * a_stride;
           switch (rows) {
-            case 8: spgemm_block_tile<8, nv>(a_tile, kp, offsets, w, blocks, tile); break;
-            case 7: spgemm_block_tile<7, nv>(a_tile, kp, offsets, w, blocks, tile); break;
-            case 6: spgemm_block_tile<6, nv>(a_tile, kp, offsets, w, blocks, tile); break;
-            case 5: spgemm_block_tile<5, nv>(a_tile, kp, offsets, w, blocks, tile); break;
-            case 4: spgemm_block_tile<4, nv>(a_tile, kp, offsets, w, blocks, tile); break;
-            case 3: spgemm_block_tile<3, nv>(a_tile, kp, offsets, w, blocks, tile); break;
-            case 2: spgemm_block_tile<2, nv>(a_tile, kp, offsets, w, blocks, tile); break;
-            default: spgemm_block_tile<1, nv>(a_tile, kp, offsets, w, blocks, tile); break;
+            case 8: spgemm_block_tile<8, nv>(a_tile, a_stride, offsets, w, blocks, tile); break;
+            case 7: spgemm_block_tile<7, nv>(a_tile, a_stride, offsets, w, blocks, tile); break;
+            case 6: spgemm_block_tile<6, nv>(a_tile, a_stride, offsets, w, blocks, tile); break;
+            case 5: spgemm_block_tile<5, nv>(a_tile, a_stride, offsets, w, blocks, tile); break;
+            case 4: spgemm_block_tile<4, nv>(a_tile, a_stride, offsets, w, blocks, tile); break;
+            case 3: spgemm_block_tile<3, nv>(a_tile, a_stride, offsets, w, blocks, tile); break;
+            case 2: spgemm_block_tile<2, nv>(a_tile, a_stride, offsets, w, blocks, tile); break;
+            default: spgemm_block_tile<1, nv>(a_tile, a_stride, offsets, w, blocks, tile); break;
           }
           const std::ptrdiff_t m0 = mb + t0;
           for (int j = 0; j < nv; ++j) {
@@ -166,10 +177,17 @@ struct spgemm_block4_u8s8_s32_8xNc4 {
             const std::ptrdiff_t n = n0 + 16 * j;
             const auto mask = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
             const __m512i column_term = _mm512_mullo_epi32(_mm512_load_si512(column_sums + n), column_factor);
-            const auto prepared = avx512::prepare(pipeline, n, mask);
-            for (int r = 0; r < rows; ++r) {
-              const __m512i acc = _mm512_add_epi32(_mm512_load_si512(tile + r * NB + 16 * j), column_term);
-              avx512::store_prepared(prepared, acc, mask, g.dst + (m0 + r) * g.ldd + n);
+            const auto prepared = avx512::prepare(pipeline, n, mask, bound);
+            if (avx512::fast_path_exact(prepared)) {
+              for (int r = 0; r < rows; ++r) {
+                const __m512i acc = _mm512_add_epi32(_mm512_load_si512(tile + r * NB + 16 * j), column_term);
+                avx512::store_prepared<true>(prepared, acc, mask, g.dst + (m0 + r) * g.ldd + n);
+              }
+            } else {
+              for (int r = 0; r < rows; ++r) {
+                const __m512i acc = _mm512_add_epi32(_mm512_load_si512(tile + r * NB + 16 * j), column_term);
+                avx512::store_prepared(prepared, acc, mask, g.dst + (m0 + r) * g.ldd + n);
+              }
             }
           }
         }

@@ -1,0 +1,69 @@
+// qsparse/kernels/avx512/row_quantize.hpp — the dynamic-range row quantizers' rounding loop on 16 lanes
+// (AVX-512 F/BW). The operations of qsparse/kernels/scalar/row_quantize.hpp per element (the product kept
+// from FMA contraction, vcvttps2dq for the truncation, the half-away step from the exact fraction, the
+// clamp in int32), so the results are equal bit for bit. Tails use masked loads and stores.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#include "qsparse/core/config.hpp"
+#include "qsparse/core/isa.hpp"
+
+#if QSPARSE_X86
+#include <immintrin.h>
+
+QSPARSE_SIMD_DIAGNOSTICS_BEGIN
+
+namespace qsparse::kernels::avx512 {
+
+namespace row_quantize_detail {
+
+QSPARSE_TARGET_AVX512 inline __m128i quantize16(__m512 x, __m512 inverse, __m512 offset, bool add, __m512i lo, __m512i hi) {
+  __m512 y = _mm512_mul_ps(x, inverse);
+  __asm__("" : "+v"(y));
+  if (add) y = _mm512_add_ps(offset, y);
+  const __m512i t = _mm512_cvttps_epi32(y);
+  const __m512 frac = _mm512_sub_ps(y, _mm512_cvtepi32_ps(t));
+  const __mmask16 up = _mm512_cmp_ps_mask(frac, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+  const __mmask16 down = _mm512_cmp_ps_mask(frac, _mm512_set1_ps(-0.5f), _CMP_LE_OQ);
+  __m512i v = _mm512_mask_add_epi32(t, up, t, _mm512_set1_epi32(1));
+  v = _mm512_mask_sub_epi32(v, down, v, _mm512_set1_epi32(1));
+  v = _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
+  return _mm512_cvtepi32_epi8(v);
+}
+
+}  // namespace row_quantize_detail
+
+QSPARSE_TARGET_AVX512 inline void quantize_row_round_away(const float* x, std::ptrdiff_t k, float inverse, float offset,
+                                                          std::int8_t* q, std::int32_t qmin) {
+  using row_quantize_detail::quantize16;
+  const bool add = qmin != -127;
+  const __m512 inv = _mm512_set1_ps(inverse), off = _mm512_set1_ps(offset);
+  const __m512i lo = _mm512_set1_epi32(qmin), hi = _mm512_set1_epi32(127);
+  std::ptrdiff_t i = 0;
+  for (; i + 16 <= k; i += 16) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i), quantize16(_mm512_loadu_ps(x + i), inv, off, add, lo, hi));
+  }
+  if (i < k) {
+    const auto m = static_cast<__mmask16>((1u << (k - i)) - 1u);
+    _mm_mask_storeu_epi8(q + i, m, quantize16(_mm512_maskz_loadu_ps(m, x + i), inv, off, add, lo, hi));
+  }
+}
+
+/// The row quantization kernel of this ISA as one registry entry (qsparse/kernels/row_quantize_kernels.hpp).
+struct row_quantize_kernel {
+  static constexpr isa_level isa = isa_level::avx512;
+  static const char* name() { return "quantize_row_f32_s8__avx512"; }
+  template <class... Args>
+  QSPARSE_TARGET_AVX512 static void quantize_row_round_away(Args&&... args) {
+    avx512::quantize_row_round_away(std::forward<Args>(args)...);
+  }
+};
+
+}  // namespace qsparse::kernels::avx512
+
+QSPARSE_SIMD_DIAGNOSTICS_END
+
+#endif  // QSPARSE_X86

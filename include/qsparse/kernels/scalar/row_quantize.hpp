@@ -1,0 +1,64 @@
+// qsparse/kernels/scalar/row_quantize.hpp — the rounding loop of the dynamic-range row quantizers
+// (qsparse/gemm/hybrid.hpp: quantize_row_dynamic, hybrid_gemm's activations), the reference:
+//
+//   quantize_row_round_away(x, k, inverse, offset, q, qmin)
+//     y    = x[i] * inverse                    (rounded on its own: never fused with the addition)
+//     y    = offset + y                        (asymmetric rows: offset = float(zero point); skipped when
+//                                               qmin == -127, the symmetric rows, whose offset is 0)
+//     q[i] = clamp(round_half_away(y), qmin, 127)
+//
+// round_half_away(y) = t + (y - t >= 0.5) - (y - t <= -0.5) with t = y truncated to an integer: std::round's
+// value for |y| < 2^23 (the callers' |y| stays within 2^9). Finite x only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "qsparse/core/isa.hpp"
+
+namespace qsparse::kernels::scalar {
+
+namespace row_quantize_detail {
+
+inline float kept_product(float a, float b) noexcept {
+  float p = a * b;
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+  __asm__("" : "+x"(p));
+#elif (defined(__GNUC__) || defined(__clang__)) && defined(__aarch64__)
+  __asm__("" : "+w"(p));
+#endif
+  return p;
+}
+
+inline std::int32_t round_half_away_small(float y) noexcept {
+  const auto t = static_cast<std::int32_t>(y);
+  const float frac = y - static_cast<float>(t);
+  return t + static_cast<std::int32_t>(frac >= 0.5f) - static_cast<std::int32_t>(frac <= -0.5f);
+}
+
+}  // namespace row_quantize_detail
+
+/// qmin is -127 (symmetric: no offset) or -128 (asymmetric: offset added).
+inline void quantize_row_round_away(const float* x, std::ptrdiff_t k, float inverse, float offset, std::int8_t* q,
+                                    std::int32_t qmin) {
+  using namespace row_quantize_detail;
+  const bool add = qmin != -127;
+  for (std::ptrdiff_t i = 0; i < k; ++i) {
+    float y = kept_product(x[i], inverse);
+    if (add) y = offset + y;
+    const std::int32_t v = round_half_away_small(y);
+    q[i] = static_cast<std::int8_t>(v < qmin ? qmin : (v > 127 ? 127 : v));
+  }
+}
+
+/// The row quantization kernel of this ISA as one registry entry (qsparse/kernels/row_quantize_kernels.hpp).
+struct row_quantize_kernel {
+  static constexpr isa_level isa = isa_level::scalar;
+  static const char* name() { return "quantize_row_f32_s8__scalar"; }
+  static void quantize_row_round_away(const float* x, std::ptrdiff_t k, float inverse, float offset, std::int8_t* q,
+                                      std::int32_t qmin) {
+    scalar::quantize_row_round_away(x, k, inverse, offset, q, qmin);
+  }
+};
+
+}  // namespace qsparse::kernels::scalar
