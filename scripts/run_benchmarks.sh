@@ -14,7 +14,12 @@
 #
 # Environment:
 #   QSPARSE_SKIP_DEPS=1        do not install packages
-#   QSPARSE_BENCH_DIR=<dir>    build directory (default build/bench)
+#   QSPARSE_ONEDNN_PYPI=1      the newest oneDNN (PyPI's onednn-devel, installed by scripts/fetch_bench_peers.sh
+#                              under build/peers/pypi) in place of Debian's, in build/bench-onednn3: two oneDNN
+#                              versions cannot share a process. Its CPU runtime is SYCL (the OpenCL CPU device
+#                              of intel-opencl-rt: OCL_ICD_FILENAMES is set here) on TBB, which takes every
+#                              core in the affinity mask: run one-thread rows under `taskset -c 0`.
+#   QSPARSE_BENCH_DIR=<dir>    build directory (default build/bench, or build/bench-onednn3)
 #   CXX                        the compiler, as CMake reads it (default: c++)
 set -uo pipefail
 
@@ -38,13 +43,24 @@ done
 if [ "${QSPARSE_SKIP_DEPS:-0}" != 1 ]; then
   # libpthreadpool-dev: xnnpack.h includes pthreadpool.h, but libxnnpack-dev does not depend on it.
   if ! bash scripts/install_deps.sh g++ cmake ninja-build libbenchmark-dev libeigen3-dev \
-      libdnnl-dev libxnnpack-dev libpthreadpool-dev; then
+      libdnnl-dev libxnnpack-dev libpthreadpool-dev libopenblas-pthread-dev; then
     say "could not install the dependencies"
     exit 1
   fi
 fi
 
-dir="${QSPARSE_BENCH_DIR:-build/bench}"
+onednn_args=()
+default_dir=build/bench
+if [ "${QSPARSE_ONEDNN_PYPI:-0}" = 1 ]; then
+  if [ ! -f build/peers/pypi/include/oneapi/dnnl/dnnl.hpp ]; then
+    bash scripts/fetch_bench_peers.sh pypi >&2 || { say "could not install oneDNN from PyPI"; exit 1; }
+  fi
+  onednn_args=(-DQSPARSE_ONEDNN_ROOT="$repo_root/build/peers/pypi")
+  default_dir=build/bench-onednn3
+  # Its CPU engine is a SYCL one: the OpenCL CPU device of intel-opencl-rt, found through this ICD.
+  export OCL_ICD_FILENAMES="$repo_root/build/peers/pypi/lib/libintelocl.so"
+fi
+dir="${QSPARSE_BENCH_DIR:-$default_dir}"
 logs="build/logs"
 mkdir -p "$logs"
 generator=()
@@ -53,7 +69,7 @@ command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
 configure_log="$logs/bench.configure.log"
 configure() {
   cmake -S . -B "$dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DQSPARSE_BUILD_BENCHMARKS=ON \
-    -DQSPARSE_BUILD_TESTS=OFF -DQSPARSE_BUILD_EXAMPLES=OFF >"$configure_log" 2>&1
+    -DQSPARSE_BUILD_TESTS=OFF -DQSPARSE_BUILD_EXAMPLES=OFF "${onednn_args[@]+"${onednn_args[@]}"}" >"$configure_log" 2>&1
 }
 if ! configure; then
   if grep -q -E 'does not match the (generator|platform)|is different than the directory|does not match the source' \

@@ -72,6 +72,7 @@ if [ -z "${QSPARSE_REQUIRE_ISA:-}" ] && [ -r /proc/cpuinfo ]; then
   QSPARSE_REQUIRE_ISA=scalar
   if has avx2 && has fma && has f16c; then
     QSPARSE_REQUIRE_ISA=avx2
+    has avx_vnni && QSPARSE_REQUIRE_ISA=avx_vnni
     if has avx512f && has avx512bw && has avx512vl && has avx512dq; then
       QSPARSE_REQUIRE_ISA=avx512
       has avx512_vnni && QSPARSE_REQUIRE_ISA=avx512_vnni

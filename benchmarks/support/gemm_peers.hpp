@@ -40,6 +40,10 @@
 //     single-threaded. It vectorises for the flags the binary is compiled with: SSE2 by default, which
 //     on this machine (Xeon, Ice Lake) gave ~18 GFLOPS on square_1024 against ~88 with -march=native —
 //     a float baseline "as a user compiles it", not fp32's best; say which when quoting a ratio to it.
+//   openblas_sgemm(problem, threads = 1)                                     (QSPARSE_HAVE_OPENBLAS)
+//     the runtime-dispatched float baseline: the same A_f32 and B_f32, cblas_sgemm row-major, OpenBLAS's
+//     kernel chosen for this CPU at run time (Debian builds it DYNAMIC_ARCH; core() names it), threads by
+//     openblas_set_num_threads. fp32's best on this CPU, next to Eigen's "as compiled".
 #pragma once
 
 #include <algorithm>
@@ -51,6 +55,10 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#if defined(QSPARSE_HAVE_OPENBLAS)
+#include <cblas.h>
+#endif
 
 #if defined(QSPARSE_HAVE_ONEDNN)
 #include <dlfcn.h>
@@ -199,6 +207,13 @@ class onednn_matmul_s8 {
     return source == onednn_source::u8 ? "onednn_matmul_u8s8" : "onednn_matmul_s8s8";
   }
   const char* name() const { return name(source_); }
+  /// The library's version at run time, e.g. "2.6.3" (Debian) or "3.13.0" (PyPI's onednn).
+  static std::string version() {
+    const dnnl_version_t* v = dnnl_version();
+    return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+  }
+  /// Whether threads other than 1 can be set (an OpenMP build: Debian's; PyPI's runs on TBB).
+  static bool threads_supported() { return DNNL_CPU_THREADING_RUNTIME == DNNL_RUNTIME_OMP; }
 
   explicit onednn_matmul_s8(const gemm_problem& p, int threads = 1, onednn_source source = onednn_source::u8)
       : source_(source), threads_(threads), c_(static_cast<std::size_t>(p.m * p.n)) {
@@ -250,18 +265,28 @@ class onednn_matmul_s8 {
     const memory::desc dst_md({p.m, p.n}, dt::s8, tag::ab);
 
     dnnl::primitive_attr attr;
-    std::vector<float> scales = p.per_channel_multipliers();
+    scales_ = p.per_channel_multipliers();
+    src_zero_point_ = src_zero_point;
+    dst_zero_point_ = p.c_zero_point;
 #if DNNL_VERSION_MAJOR >= 3
-    // v3: scales are per argument and always given at execution time; the dst scale divides.
-    static_assert(DNNL_VERSION_MAJOR < 3, "gemm_peers.hpp: write the oneDNN v3 scales path (set_scales_mask)");
+    // v3: scales and zero points are per argument and given at execution time, and the bias is added
+    // after the scales: dst(m, n) = scales[n] * acc + bias_f32[n], + the dst zero point. With
+    // bias_f32[n] = scales[n] * bias[n] that is the reference's scales[n] * (acc + bias[n]) up to float
+    // rounding (the check allows 1 LSB).
+    attr.set_scales_mask(DNNL_ARG_WEIGHTS, 1 << 1);
+    attr.set_zero_points_mask(DNNL_ARG_SRC, 0);
+    attr.set_zero_points_mask(DNNL_ARG_DST, 0);
+    bias_f32_.resize(bias_.size());
+    for (std::size_t j = 0; j < bias_.size(); ++j) bias_f32_[j] = scales_[j] * static_cast<float>(bias_[j]);
+    const memory::desc bias_f32_md({1, p.n}, dt::f32, tag::ab);
+    const dnnl::matmul::primitive_desc pd(engine_, src_md, weights_any_md, bias_f32_md, dst_md, attr);
 #else
-    attr.set_output_scales(1 << 1, scales);  // dst(m, n) = scales[n] * (acc + bias[n]), then + dst zp
-#endif
+    attr.set_output_scales(1 << 1, scales_);  // dst(m, n) = scales[n] * (acc + bias[n]), then + dst zp
     attr.set_zero_points(DNNL_ARG_SRC, 0, {src_zero_point});
     attr.set_zero_points(DNNL_ARG_DST, 0, {p.c_zero_point});
-
     const dnnl::matmul::desc desc(src_md, weights_any_md, bias_md, dst_md);
     const dnnl::matmul::primitive_desc pd(desc, attr, engine_);
+#endif
     implementation_ = pd.impl_info_str();
     matmul_ = dnnl::matmul(pd);
 
@@ -273,10 +298,23 @@ class onednn_matmul_s8 {
     stream_.wait();
 
     void* src_data = source_ == onednn_source::u8 ? static_cast<void*>(a_u8_.data()) : static_cast<void*>(a_s8_.data());
+#if DNNL_VERSION_MAJOR >= 3
+    const memory::desc scales_md({p.n}, dt::f32, tag::a);
+    const memory::desc zero_point_md({1}, dt::s32, tag::a);
+    args_ = {{DNNL_ARG_SRC, memory(src_md, engine_, src_data)},
+             {DNNL_ARG_WEIGHTS, weights},
+             {DNNL_ARG_BIAS, memory(bias_f32_md, engine_, bias_f32_.data())},
+             {DNNL_ARG_DST, memory(dst_md, engine_, c_.data())},
+             {DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, memory(scales_md, engine_, scales_.data())},
+             {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, memory(zero_point_md, engine_, &src_zero_point_)},
+             {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, memory(zero_point_md, engine_, &dst_zero_point_)}};
+#else
+    (void)bias_f32_;
     args_ = {{DNNL_ARG_SRC, memory(src_md, engine_, src_data)},
              {DNNL_ARG_WEIGHTS, weights},
              {DNNL_ARG_BIAS, memory(bias_md, engine_, bias_.data())},
              {DNNL_ARG_DST, memory(dst_md, engine_, c_.data())}};
+#endif
   }
 
   onednn_source source_;
@@ -284,6 +322,8 @@ class onednn_matmul_s8 {
   std::vector<std::uint8_t> a_u8_;
   std::vector<std::int8_t> a_s8_;
   std::vector<std::int32_t> bias_;
+  std::vector<float> scales_, bias_f32_;
+  std::int32_t src_zero_point_ = 0, dst_zero_point_ = 0;
   std::vector<std::int8_t> c_;
   dnnl::engine engine_;
   dnnl::stream stream_;
@@ -305,6 +345,8 @@ class onednn_matmul_s8 {
     unavailable();
   }
   const char* name() const { return name(onednn_source::u8); }
+  static std::string version() { return "none"; }
+  static bool threads_supported() { return false; }
   void run() {}
   const std::int8_t* output() const noexcept { return nullptr; }
   std::string implementation() const { return {}; }
@@ -480,6 +522,68 @@ class eigen_sgemm {
  private:
   [[noreturn]] static void unavailable() {
     throw std::runtime_error("eigen_sgemm: Eigen 3 was not found when the benchmarks were configured");
+  }
+};
+
+#endif
+
+// ---- OpenBLAS ----------------------------------------------------------------------------------------
+
+#if defined(QSPARSE_HAVE_OPENBLAS)
+
+class openblas_sgemm {
+ public:
+  static bool available() { return true; }
+  static const char* name() { return "openblas_sgemm"; }
+  /// OpenBLAS picks its kernel at run time for this CPU (DYNAMIC_ARCH: Debian's build), so this is fp32 at
+  /// the CPU's own speed, whatever flags the benchmark was compiled with.
+  static const char* core() { return openblas_get_corename(); }
+
+  explicit openblas_sgemm(const gemm_problem& p, int threads = 1)
+      : m_(p.m), k_(p.k), n_(p.n), threads_(threads), a_(static_cast<std::size_t>(p.m * p.k)),
+        b_(static_cast<std::size_t>(p.k * p.n)), c_(static_cast<std::size_t>(p.m * p.n), 0.0f) {
+    for (std::size_t i = 0; i < a_.size(); ++i) a_[i] = p.a_scale * static_cast<float>(p.a[i] - p.a_zero_point);
+    for (std::int64_t kk = 0; kk < p.k; ++kk)
+      for (std::int64_t j = 0; j < p.n; ++j) {
+        const auto i = static_cast<std::size_t>(kk * p.n + j);
+        b_[i] = p.b_scale[static_cast<std::size_t>(j)] * static_cast<float>(p.b[i]);
+      }
+    openblas_set_num_threads(threads_);
+  }
+  openblas_sgemm(std::int64_t m, std::int64_t k, std::int64_t n, int threads = 1)
+      : openblas_sgemm(gemm_problem::make(m, k, n), threads) {}
+
+  /// One full GEMM into output() (float, [M, N] row-major): cblas_sgemm, row-major, no transposes.
+  void run() {
+    openblas_set_num_threads(threads_);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<blasint>(m_), static_cast<blasint>(n_),
+                static_cast<blasint>(k_), 1.0f, a_.data(), static_cast<blasint>(k_), b_.data(),
+                static_cast<blasint>(n_), 0.0f, c_.data(), static_cast<blasint>(n_));
+  }
+
+  const float* output() const noexcept { return c_.data(); }
+
+ private:
+  std::int64_t m_, k_, n_;
+  int threads_;
+  std::vector<float> a_, b_, c_;
+};
+
+#else
+
+class openblas_sgemm {
+ public:
+  static bool available() { return false; }
+  static const char* name() { return "openblas_sgemm"; }
+  static const char* core() { return "none"; }
+  explicit openblas_sgemm(const gemm_problem&, int = 1) { unavailable(); }
+  openblas_sgemm(std::int64_t, std::int64_t, std::int64_t, int = 1) { unavailable(); }
+  void run() {}
+  const float* output() const noexcept { return nullptr; }
+
+ private:
+  [[noreturn]] static void unavailable() {
+    throw std::runtime_error("openblas_sgemm: OpenBLAS was not found when the benchmarks were configured");
   }
 };
 

@@ -14,6 +14,9 @@ TEST_CASE("ISA tags form one ladder per architecture that overload resolution wa
   STATIC_REQUIRE(std::is_base_of_v<isa::avx512, isa::avx512_vnni>);
   STATIC_REQUIRE(std::is_base_of_v<isa::avx2, isa::avx512>);
   STATIC_REQUIRE(std::is_base_of_v<isa::scalar, isa::avx2>);
+  STATIC_REQUIRE(std::is_base_of_v<isa::avx2, isa::avx_vnni>);
+  STATIC_REQUIRE(!std::is_base_of_v<isa::avx_vnni, isa::avx512_vnni>);  // the side rung: no tag derives from it
+  STATIC_REQUIRE(isa::avx_vnni::level == isa_level::avx_vnni && isa::avx_vnni::arch == architecture::x86_64);
   STATIC_REQUIRE(std::is_base_of_v<isa::neon_dotprod, isa::neon_i8mm>);
   STATIC_REQUIRE(std::is_base_of_v<isa::neon, isa::neon_dotprod>);
   STATIC_REQUIRE(std::is_base_of_v<isa::scalar, isa::neon>);
@@ -49,8 +52,24 @@ TEST_CASE("isa_level values are a stored format and order only within an archite
   STATIC_REQUIRE(!isa_runs(isa_level::avx512_vnni, isa_level::neon));
   STATIC_REQUIRE(!isa_runs(isa_level::neon_i8mm, isa_level::avx2));
   STATIC_REQUIRE(!isa_runs(isa_level::scalar, isa_level::neon));
+  // The side rung avx_vnni: avx2 < avx_vnni < avx512_vnni, beside avx512 (core/isa.hpp).
+  STATIC_REQUIRE(static_cast<int>(isa_level::avx_vnni) == 4);
+  STATIC_REQUIRE(architecture_of(isa_level::avx_vnni) == architecture::x86_64);
+  STATIC_REQUIRE(isa_runs(isa_level::avx_vnni, isa_level::avx_vnni));
+  STATIC_REQUIRE(isa_runs(isa_level::avx_vnni, isa_level::avx2));
+  STATIC_REQUIRE(isa_runs(isa_level::avx_vnni, isa_level::scalar));
+  STATIC_REQUIRE(isa_runs(isa_level::avx512_vnni, isa_level::avx_vnni));
+  STATIC_REQUIRE(!isa_runs(isa_level::avx512, isa_level::avx_vnni));
+  STATIC_REQUIRE(!isa_runs(isa_level::avx2, isa_level::avx_vnni));
+  STATIC_REQUIRE(!isa_runs(isa_level::avx_vnni, isa_level::avx512));
+  STATIC_REQUIRE(!isa_runs(isa_level::avx_vnni, isa_level::avx512_vnni));
+  STATIC_REQUIRE(!isa_runs(isa_level::neon_i8mm, isa_level::avx_vnni));
+  STATIC_REQUIRE(!isa_runs(isa_level::avx_vnni, isa_level::neon));
+  STATIC_REQUIRE(preference_of(isa_level::avx2) < preference_of(isa_level::avx_vnni) &&
+                 preference_of(isa_level::avx_vnni) < preference_of(isa_level::avx512));
   CHECK(is_known_isa(0x12));
-  CHECK(!is_known_isa(4));
+  CHECK(is_known_isa(4));  // avx_vnni
+  CHECK(!is_known_isa(5));
   CHECK(!is_known_isa(0x10));
   CHECK(!is_known_isa(0xFF));
 }
@@ -58,9 +77,9 @@ TEST_CASE("isa_level values are a stored format and order only within an archite
 TEST_CASE("ISA levels print and parse, with every architecture's names", "[isa]") {
   for (isa_level level : all_isa_levels) CHECK(parse_isa_level(to_string(level)) == level);
   REQUIRE_THROWS_WITH(parse_isa_level("sse9"),
-                      Catch::Contains("unknown ISA \"sse9\"; expected one of scalar, avx2, avx512, avx512_vnni, "
+                      Catch::Contains("unknown ISA \"sse9\"; expected one of scalar, avx2, avx_vnni, avx512, avx512_vnni, "
                                       "neon, neon_dotprod, neon_i8mm"));
-  CHECK(isa_names(architecture::x86_64) == "scalar, avx2, avx512, avx512_vnni");
+  CHECK(isa_names(architecture::x86_64) == "scalar, avx2, avx_vnni, avx512, avx512_vnni");
   CHECK(isa_names(architecture::aarch64) == "scalar, neon, neon_dotprod, neon_i8mm");
   CHECK(std::string(to_string(architecture::aarch64)) == "aarch64");
 }
@@ -76,6 +95,10 @@ TEST_CASE("isa_set holds levels and finds the best of one architecture", "[isa]"
   CHECK(s.best(architecture::x86_64) == isa_level::avx2);
   CHECK(s.best(architecture::aarch64) == isa_level::neon);
   CHECK(s.best(architecture::portable) == isa_level::scalar);
+  s.insert(isa_level::avx_vnni);
+  CHECK(s.best(architecture::x86_64) == isa_level::avx_vnni);
+  s.insert(isa_level::avx512);  // no CPU has this pair without VNNI; the preference order decides
+  CHECK(s.best(architecture::x86_64) == isa_level::avx512);
 }
 
 TEST_CASE("detected_isas agrees with the raw CPU features", "[isa]") {
@@ -88,8 +111,11 @@ TEST_CASE("detected_isas agrees with the raw CPU features", "[isa]") {
   CHECK(detected.contains(isa_level::avx2) == avx2);
   CHECK(detected.contains(isa_level::avx512) == avx512);
   CHECK(detected.contains(isa_level::avx512_vnni) == (avx512 && f.avx512_vnni));
+  const bool vnni256 = avx2 && (f.avx_vnni || (avx512 && f.avx512_vnni));
+  CHECK(detected.contains(isa_level::avx_vnni) == vnni256);
   isa_level expected = isa_level::scalar;
   if (avx2) expected = isa_level::avx2;
+  if (vnni256) expected = isa_level::avx_vnni;
   if (avx512) expected = isa_level::avx512;
   if (avx512 && f.avx512_vnni) expected = isa_level::avx512_vnni;
   CHECK(detected_isa() == expected);
@@ -148,6 +174,20 @@ TEST_CASE("the ceiling caps best_isa and scoped_isa_ceiling restores it", "[isa]
       CHECK(isa_runs(isa_level::avx2, best_isa()));
       CHECK(best_isa() == (cpu_supports(isa_level::avx2) ? isa_level::avx2 : isa_level::scalar));
     }
+    {
+      // The side rung caps to AVX2 + 256-bit VNNI; avx512 (Skylake-SP) excludes it, avx512_vnni does not.
+      scoped_isa_ceiling cap2(isa_level::avx_vnni);
+      CHECK(isa_runs(isa_level::avx_vnni, best_isa()));
+      CHECK(best_isa() == (cpu_supports(isa_level::avx_vnni)
+                               ? isa_level::avx_vnni
+                               : (cpu_supports(isa_level::avx2) ? isa_level::avx2 : isa_level::scalar)));
+      scoped_isa_ceiling cap3(isa_level::avx512);
+      CHECK(best_isa() == (cpu_supports(isa_level::avx512)
+                               ? isa_level::avx512
+                               : (cpu_supports(isa_level::avx2) ? isa_level::avx2 : isa_level::scalar)));
+      scoped_isa_ceiling cap4(isa_level::avx512_vnni);
+      CHECK(best_isa() == detected_isa());
+    }
 #elif QSPARSE_AARCH64
     for (isa_level cap : {isa_level::neon, isa_level::neon_dotprod, isa_level::neon_i8mm}) {
       scoped_isa_ceiling cap2(cap);
@@ -166,7 +206,7 @@ TEST_CASE("a ceiling of another architecture is a clear error and changes nothin
 #if QSPARSE_X86
   REQUIRE_THROWS_WITH(set_isa_ceiling(isa_level::neon_dotprod),
                       "qsparse::set_isa_ceiling: neon_dotprod is an ISA of aarch64, but qsparse runs on x86-64 here; "
-                      "expected one of scalar, avx2, avx512, avx512_vnni");
+                      "expected one of scalar, avx2, avx_vnni, avx512, avx512_vnni");
   REQUIRE_THROWS_AS(scoped_isa_ceiling(isa_level::neon), error);
 #else
   REQUIRE_THROWS_WITH(set_isa_ceiling(isa_level::avx2), Catch::Contains("avx2 is an ISA of x86-64"));
@@ -183,7 +223,10 @@ TEST_CASE("guard: every ISA level this CPU supports is exercised by the tests", 
   REQUIRE(!levels.empty());
   CHECK(levels.front() == isa_level::scalar);
   CHECK(levels.back() == detected_isa());
-  CHECK(static_cast<int>(levels.size()) == rank_of(detected_isa()) + 1);
+  // Every level the detected one runs (the ladder below it, and the side rung avx_vnni under avx512_vnni).
+  const auto below = std::count_if(std::begin(all_isa_levels), std::end(all_isa_levels),
+                                   [](isa_level level) { return isa_runs(detected_isa(), level); });
+  CHECK(static_cast<std::ptrdiff_t>(levels.size()) == below);
   for (isa_level level : all_isa_levels) {
     const bool listed = std::find(levels.begin(), levels.end(), level) != levels.end();
     CHECK(listed == detected_isas().contains(level));

@@ -116,7 +116,7 @@ TEST_CASE("gemm: every kernel equals the reference on its edge shapes (requantiz
   std::mt19937 rng(42);
   for_each_kernel([&](auto kernel) {
     using K = decltype(kernel);
-    if (!cpu_supports(K::isa)) return;
+    if (!cpu_supports(K::isa) || !kernels::cpu_has_kernel_extensions<K>()) return;
     exercised.push_back(K::isa);
     exercised_kernels.push_back(K::name());
     for (auto k : family<K>::ks()) {
@@ -611,7 +611,8 @@ TEST_CASE("gemm: bad input is a qsparse::error naming the argument", "[gemm][err
 TEST_CASE("packed weights: header, sizes and validation of foreign buffers", "[gemm][packing]") {
   std::vector<std::int8_t> w(5 * 3);
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<std::int8_t>(i * 7 - 40);
-  for (isa_level isa : {isa_level::scalar, isa_level::avx2, isa_level::avx512, isa_level::avx512_vnni}) {
+  for (isa_level isa : {isa_level::scalar, isa_level::avx2, isa_level::avx_vnni, isa_level::avx512,
+                        isa_level::avx512_vnni}) {
     const auto packed = pack_weights(make_view(w.data(), 5, 3), 2, isa);
     const packed_weights_view& v = packed.view();
     CHECK(v.isa() == isa);
@@ -678,6 +679,14 @@ TEST_CASE("selected_kernel_name names the kernel of each ISA", "[gemm]") {
   CHECK(std::string(selected_kernel_name(isa_level::avx2)) == "gemm_x8s8_s32_4x16c2__avx2");
   CHECK(std::string(selected_kernel_name(isa_level::avx512)) == "gemm_x8s8_s32_8x32c2__avx512");
   CHECK(std::string(selected_kernel_name(isa_level::avx512_vnni)) == "gemm_u8s8_s32_8x32c4__avx512vnni");
+  // The side rung: the VEX kernel where the CPU has AVX-VNNI, else the AVX2 one (and its layout).
+  CHECK(std::string(selected_kernel_name(isa_level::avx_vnni)) ==
+        (cpu().avx_vnni ? "gemm_u8s8_s32_6x32c4__avxvnni" : "gemm_x8s8_s32_4x16c2__avx2"));
+  {
+    std::vector<std::int8_t> w(9 * 5);
+    CHECK(pack_weights(make_view(w.data(), 9, 5), 0, isa_level::avx_vnni).view().layout() ==
+          (cpu().avx_vnni ? packed_layout::s8_c4_nr32 : packed_layout::s16_c2_nr16));
+  }
   if (cpu_supports(isa_level::avx512_vnni)) {
     // Symmetric weights with K <= 32 run the shallow kernel; a zero point or a deeper K the GEMM's.
     std::vector<std::int8_t> w(33 * 5);

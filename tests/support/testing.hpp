@@ -34,15 +34,19 @@ std::vector<std::string> runnable_kernel_names(List list) {
   return names;
 }
 
-/// The levels of supported_levels() that have a kernel of their own in the registry: what a guard over a
-/// registry's sweep must have seen (a level with none, e.g. neon for a family with only dot-product
-/// kernels, runs the kernel of a lower level).
+/// The levels of supported_levels() that have a kernel of their own in the registry that this CPU runs: what
+/// a guard over a registry's sweep must have seen (a level with none, e.g. neon for a family with only
+/// dot-product kernels, or avx_vnni on an AVX-512 VNNI CPU without the VEX encoding, runs the kernel of a
+/// lower level).
 template <class List>
 std::vector<isa_level> supported_levels_with_kernels(List list) {
   std::vector<isa_level> levels;
   for (isa_level level : supported_levels()) {
     bool has_kernel = false;
-    kernels::for_each_kernel(list, [&](auto kernel) { has_kernel = has_kernel || decltype(kernel)::isa == level; });
+    kernels::for_each_kernel(list, [&](auto kernel) {
+      using K = decltype(kernel);
+      has_kernel = has_kernel || (K::isa == level && kernels::cpu_has_kernel_extensions<K>());
+    });
     if (has_kernel) levels.push_back(level);
   }
   return levels;

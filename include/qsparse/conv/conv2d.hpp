@@ -169,8 +169,9 @@ inline bool conv_copy_rows_eligible(const packed_conv2d_weights& weights, const 
 
 inline bool conv_gather_eligible(const packed_conv2d_weights& weights, const conv2d_params& params) {
   if (weights.empty() || weights.has_direct() || weights.groups() != 1 || weights.weight_zero_point() != 0 ||
-      weights.group(0).layout() != packed_layout::s8_c4_nr32 || !conv_copy_rows_eligible(weights, params))
-    return false;
+      weights.group(0).layout() != packed_layout::s8_c4_nr32 || weights.group(0).isa() != isa_level::avx512_vnni ||
+      !conv_copy_rows_eligible(weights, params))
+    return false;  // (the avx_vnni rung reads s8_c4_nr32 too, but through the GEMM's 256-bit kernel)
   const index_t row = weights.kernel_w() * weights.input_channels_per_group();
   if (row % 4 != 0 || weights.kernel_h() * row <= 32) return false;
   // conv2d's copy-free 1x1 case: stride 1 and no padding (VALID, SAME or zero explicit pads).
@@ -575,8 +576,8 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
     // Shallow K (a 3-channel stem): its own VNNI kernel keeps the panel's whole K in registers.
     if constexpr (std::is_same_v<a_t, std::int8_t>) {
       const packed_weights_view& w0 = weights.group(0);
-      if (groups == 1 && w0.layout() == packed_layout::s8_c4_nr32 && w0.weight_zero_point() == 0 &&
-          w0.k_padded() <= kernels::avx512_vnni::gemm_u8s8_s32_4x32c4::max_k) {
+      if (groups == 1 && w0.layout() == packed_layout::s8_c4_nr32 && w0.isa() == isa_level::avx512_vnni &&
+          w0.weight_zero_point() == 0 && w0.k_padded() <= kernels::avx512_vnni::gemm_u8s8_s32_4x32c4::max_k) {
         const index_t kp = w0.k_padded();
         constexpr index_t rows_per_task = 256;
         const index_t shallow_tasks = (m_total + rows_per_task - 1) / rows_per_task;

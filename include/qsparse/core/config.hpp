@@ -4,6 +4,8 @@
 //   QSPARSE_X86                 1 when compiling for x86-64 with GCC or Clang (SIMD paths exist)
 //   QSPARSE_AARCH64             1 when compiling for aarch64 with GCC or Clang
 //   QSPARSE_TARGET_AVX2         function attribute: compile this function for AVX2 + FMA + F16C
+//   QSPARSE_TARGET_AVX_VNNI     function attribute: AVX2 + FMA + F16C + AVX-VNNI (VEX vpdpbusd; only for
+//                               kernels that check cpu().avx_vnni)
 //   QSPARSE_TARGET_AVX512       function attribute: AVX-512 F/BW/VL/DQ (+ F16C)
 //   QSPARSE_TARGET_AVX512_VNNI  function attribute: AVX-512 F/BW/VL/DQ + VNNI
 //   QSPARSE_TARGET_AVX512_VNNI_VBMI2  the same + VBMI2 + POPCNT (only for kernels that check cpu().avx512_vbmi2)
@@ -29,6 +31,7 @@
 
 #if QSPARSE_X86
 #define QSPARSE_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define QSPARSE_TARGET_AVX_VNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
 #define QSPARSE_TARGET_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")))
 #define QSPARSE_TARGET_AVX512_VNNI \
   __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
@@ -36,6 +39,7 @@
   __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi2,popcnt")))
 #else
 #define QSPARSE_TARGET_AVX2
+#define QSPARSE_TARGET_AVX_VNNI
 #define QSPARSE_TARGET_AVX512
 #define QSPARSE_TARGET_AVX512_VNNI
 #define QSPARSE_TARGET_AVX512_VNNI_VBMI2

@@ -5,6 +5,7 @@
 //   architecture   its ISAs, lowest first (each one runs the code of those before it)
 //   (any)          scalar                                  portable C++, the definition of every result
 //   x86_64         avx2 < avx512 < avx512_vnni             AVX2+FMA+F16C; AVX-512 F/BW/VL/DQ; + VNNI
+//                  avx2 < avx_vnni < avx512_vnni           a side rung: AVX2 + 256-bit VNNI dot products
 //   aarch64        neon < neon_dotprod < neon_i8mm         AdvSIMD; + SDOT/UDOT; + SMMLA/UMMLA
 //
 // Two forms of the same thing:
@@ -15,6 +16,17 @@
 //     scalar is 0, x86-64 has 0x01-0x0F, aarch64 0x11-0x1F, and the low four bits are the rank on the
 //     architecture's ladder. Order only means something within one architecture: ask
 //     isa_runs(outer, inner), never compare two levels with < or >=.
+//
+// The x86-64 side rung avx_vnni (0x04; its number is not a rank) is AVX2 plus the 256-bit int8 dot
+// product vpdpbusd: VEX-encoded AVX-VNNI on Intel client chips since Alder Lake and on AMD Zen 5, and the
+// EVEX form every AVX-512 VNNI CPU has (AVX512_VNNI + VL). So avx512_vnni runs it, avx2 runs below it, and
+// avx512 (Skylake-SP: no VNNI at all) and avx_vnni run neither one the other: the x86-64 levels are
+// ordered partially, avx2 < avx_vnni < avx512_vnni beside avx2 < avx512 < avx512_vnni. A kernel on this
+// rung that is written with the VEX encoding (vpdpbusd ymm, _mm256_dpbusd_avx_epi32) also needs the
+// AVX-VNNI CPUID bit, which AVX-512 VNNI CPUs before Sapphire Rapids and Zen 5 lack: it says so with
+// cpu_has_extensions() (kernels/registry.hpp), and such CPUs run the avx2 kernel at this rung.
+// all_isa_levels lists the levels in order of preference (avx_vnni after avx2, before avx512): the best
+// ISA of a set is its last member in that order.
 #pragma once
 
 #include <cstdint>
@@ -35,15 +47,16 @@ enum class isa_level : std::uint8_t {
   avx2 = 0x01,
   avx512 = 0x02,
   avx512_vnni = 0x03,
+  avx_vnni = 0x04,  // a side rung, not rank 4: see the top of this header
   neon = 0x11,
   neon_dotprod = 0x12,
   neon_i8mm = 0x13,
 };
 
-/// Every isa_level, grouped by architecture, lowest first within each.
-inline constexpr isa_level all_isa_levels[] = {isa_level::scalar,       isa_level::avx2,      isa_level::avx512,
-                                               isa_level::avx512_vnni,  isa_level::neon,      isa_level::neon_dotprod,
-                                               isa_level::neon_i8mm};
+/// Every isa_level, grouped by architecture, in order of preference (lowest first) within each.
+inline constexpr isa_level all_isa_levels[] = {isa_level::scalar,      isa_level::avx2,         isa_level::avx_vnni,
+                                               isa_level::avx512,      isa_level::avx512_vnni,  isa_level::neon,
+                                               isa_level::neon_dotprod, isa_level::neon_i8mm};
 
 /// The architecture this translation unit is compiled for (portable when qsparse has no SIMD kernels for it).
 #if QSPARSE_X86
@@ -59,14 +72,29 @@ constexpr architecture architecture_of(isa_level level) noexcept {
   return static_cast<architecture>((static_cast<std::uint8_t>(level) >> 4) + 1);
 }
 
-/// The position of `level` on its architecture's ladder (scalar is 0).
+/// The position of `level` on its architecture's main ladder (scalar is 0; for the side rung avx_vnni,
+/// which is on no such ladder, its stored number 4).
 constexpr int rank_of(isa_level level) noexcept { return static_cast<std::uint8_t>(level) & 0xF; }
 
+/// The position of `level` in all_isa_levels: its order of preference (higher is preferred).
+constexpr int preference_of(isa_level level) noexcept {
+  int index = 0;
+  for (isa_level l : all_isa_levels) {
+    if (l == level) return index;
+    ++index;
+  }
+  return -1;
+}
+
 /// True when a CPU that runs `outer` also runs code written for `inner`: inner is scalar, or both are of
-/// one architecture and inner is not above outer on its ladder.
+/// one architecture and inner is not above outer on its ladder (for the side rung avx_vnni: it runs avx2
+/// and itself, and only avx512_vnni runs it; see the top of this header).
 constexpr bool isa_runs(isa_level outer, isa_level inner) noexcept {
-  return inner == isa_level::scalar ||
-         (architecture_of(inner) == architecture_of(outer) && rank_of(inner) <= rank_of(outer));
+  if (inner == isa_level::scalar) return true;
+  if (architecture_of(inner) != architecture_of(outer)) return false;
+  if (inner == isa_level::avx_vnni) return outer == isa_level::avx_vnni || outer == isa_level::avx512_vnni;
+  if (outer == isa_level::avx_vnni) return inner == isa_level::avx2;
+  return rank_of(inner) <= rank_of(outer);
 }
 
 /// True when `value` (e.g. read from a file) is one of the isa_level enumerators.
@@ -92,6 +120,7 @@ inline const char* to_string(isa_level level) {
     case isa_level::avx2: return "avx2";
     case isa_level::avx512: return "avx512";
     case isa_level::avx512_vnni: return "avx512_vnni";
+    case isa_level::avx_vnni: return "avx_vnni";
     case isa_level::neon: return "neon";
     case isa_level::neon_dotprod: return "neon_dotprod";
     case isa_level::neon_i8mm: return "neon_i8mm";
@@ -99,7 +128,7 @@ inline const char* to_string(isa_level level) {
   return "unknown";
 }
 
-/// "scalar, avx2, avx512, avx512_vnni": scalar and the ISAs of `arch`, lowest first.
+/// "scalar, avx2, avx_vnni, avx512, avx512_vnni": scalar and the ISAs of `arch`, lowest first.
 inline std::string isa_names(architecture arch) {
   std::string names = "scalar";
   for (isa_level level : all_isa_levels) {
@@ -133,6 +162,12 @@ struct avx2 : scalar {
   static constexpr const char* name = "avx2";
   static constexpr architecture arch = architecture::x86_64;
   static constexpr isa_level level = isa_level::avx2;
+};
+/// AVX2 + the 256-bit VNNI dot product vpdpbusd (a side rung: see the top of this header). Its tag
+/// derives from avx2 only; avx512_vnni runs its code but its tag does not derive from it.
+struct avx_vnni : avx2 {
+  static constexpr const char* name = "avx_vnni";
+  static constexpr isa_level level = isa_level::avx_vnni;
 };
 /// AVX-512 F, BW, VL and DQ (Skylake-SP and later).
 struct avx512 : avx2 {

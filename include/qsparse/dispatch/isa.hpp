@@ -32,11 +32,11 @@ class isa_set {
   constexpr bool operator==(const isa_set& other) const noexcept { return bits_ == other.bits_; }
   constexpr bool operator!=(const isa_set& other) const noexcept { return bits_ != other.bits_; }
 
-  /// The highest member on `arch`'s ladder (scalar when it holds none of arch's ISAs).
+  /// The preferred member of `arch` (its last one in all_isa_levels; scalar when it holds none of arch's ISAs).
   constexpr isa_level best(architecture arch) const noexcept {
     isa_level found = isa_level::scalar;
     for (isa_level level : all_isa_levels) {
-      if (contains(level) && architecture_of(level) == arch && rank_of(level) > rank_of(found)) found = level;
+      if (contains(level) && architecture_of(level) == arch) found = level;
     }
     return found;
   }
@@ -59,6 +59,8 @@ inline isa_set detected_isas() {
   if (avx2) set.insert(isa_level::avx2);
   if (avx512) set.insert(isa_level::avx512);
   if (avx512 && f.avx512_vnni) set.insert(isa_level::avx512_vnni);
+  // The 256-bit VNNI rung: VEX AVX-VNNI, or the EVEX form of AVX-512 VNNI (core/isa.hpp).
+  if (avx2 && (f.avx_vnni || (avx512 && f.avx512_vnni))) set.insert(isa_level::avx_vnni);
 #elif QSPARSE_AARCH64
   const cpu_features& f = cpu();
   const bool neon = f.asimd;
@@ -74,10 +76,10 @@ inline isa_set detected_isas() {
 inline isa_level detected_isa() { return detected_isas().best(native_architecture); }
 
 /// True when this CPU can run `level` (ignores the ceiling).
-inline bool cpu_supports(isa_level level) { return isa_runs(detected_isa(), level); }
+inline bool cpu_supports(isa_level level) { return detected_isas().contains(level); }
 
-/// Every ISA this CPU runs, lowest first: scalar, then the native architecture's ladder up to
-/// detected_isa() (ignores the ceiling). Tests and benchmarks iterate it to exercise every path.
+/// Every ISA this CPU runs, lowest first (all_isa_levels' order): scalar, then the native architecture's
+/// ISAs up to detected_isa() (ignores the ceiling). Tests and benchmarks iterate it to exercise every path.
 inline std::vector<isa_level> supported_isas() {
   std::vector<isa_level> levels;
   for (isa_level level : all_isa_levels) {
@@ -96,11 +98,11 @@ inline isa_level checked_ceiling(isa_level level, const char* source) {
   return level;
 }
 
-/// The highest ISA of `arch` qsparse knows (scalar for portable).
+/// The highest ISA of `arch` qsparse knows (scalar for portable): it runs every ISA of arch.
 constexpr isa_level top_isa(architecture arch) noexcept {
   isa_level top = isa_level::scalar;
   for (isa_level level : all_isa_levels) {
-    if (architecture_of(level) == arch && rank_of(level) > rank_of(top)) top = level;
+    if (architecture_of(level) == arch) top = level;
   }
   return top;
 }
@@ -145,11 +147,18 @@ inline void set_isa_ceiling(isa_level ceiling) {
   detail::isa_ceiling_storage().store(static_cast<std::uint8_t>(ceiling), std::memory_order_relaxed);
 }
 
-/// The ISA dispatched entry points run: the highest one this CPU runs that is not above the ceiling.
+/// The ISA dispatched entry points run: the preferred one this CPU runs that the ceiling runs
+/// (isa_runs(ceiling, level)). A ceiling of avx2 thus also excludes the side rung avx_vnni, and one of
+/// avx512 excludes it too (Skylake-SP has no VNNI).
 inline isa_level best_isa() {
-  const isa_level detected = detected_isa();
+  const isa_set detected = detected_isas();
   const isa_level ceiling = isa_ceiling();
-  return rank_of(ceiling) < rank_of(detected) ? ceiling : detected;
+  isa_level best = isa_level::scalar;
+  for (isa_level level : all_isa_levels) {
+    if (detected.contains(level) && architecture_of(level) == native_architecture && isa_runs(ceiling, level))
+      best = level;
+  }
+  return best;
 }
 
 /// Sets the ceiling for its lifetime and restores the previous one.

@@ -23,6 +23,7 @@
 #include "qsparse/kernels/avx512/gemm_x8s8_s32_8x32c2.hpp"
 #include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_4x32c4.hpp"
 #include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_8x32c4.hpp"
+#include "qsparse/kernels/avxvnni/gemm_u8s8_s32_6x32c4.hpp"
 #endif
 #if QSPARSE_AARCH64
 #include "qsparse/kernels/neondotprod/gemm_x8s8_s32_4x16c4.hpp"
@@ -33,8 +34,11 @@ namespace qsparse {
 namespace kernels {
 
 #if QSPARSE_X86
-using gemm_kernels_x86_64 = kernel_list<avx2::gemm_x8s8_s32_4x16c2, avx512::gemm_x8s8_s32_8x32c2,
-                                        avx512_vnni::gemm_u8s8_s32_8x32c4, avx512_vnni::gemm_u8s8_s32_4x32c4>;
+// The AVX-VNNI kernel (the side rung avx_vnni, core/isa.hpp) reads the AVX-512 VNNI layout s8_c4_nr32 and
+// comes before the AVX-512 kernels: where both run (avx512_vnni), theirs win.
+using gemm_kernels_x86_64 =
+    kernel_list<avx2::gemm_x8s8_s32_4x16c2, avx_vnni::gemm_u8s8_s32_6x32c4, avx512::gemm_x8s8_s32_8x32c2,
+                avx512_vnni::gemm_u8s8_s32_8x32c4, avx512_vnni::gemm_u8s8_s32_4x32c4>;
 #else
 using gemm_kernels_x86_64 = kernel_list<>;
 #endif
