@@ -12,10 +12,13 @@
 // scale (vmulps, not fused) and runs the float stages of the float16-weight kernel. Every bit equals
 // qsparse/gemm/reference_q4.hpp.
 //
-// What bounds M >= 64 at G = 32: vpdpbusd, vpandd/vpsrlw, vcvtdq2ps and vfmadd231ps on zmm all issue on
-// ports 0 and 5. Per group of 32 and 8 rows: 64 vpdpbusd, 12 unpack, and per row 1 vcvtdq2ps + 1
-// vfmadd231ps (16), so at most 64 / 92 of the int8 GEMM's vpdpbusd rate (0.70x), and 0.8x even with free
-// unpacking; at G = 128 the float work is a quarter of that (docs/kernels.md).
+// From 16 rows per task (gemm_s8x4_decoded_rows_8x16c8) the nibbles are unpacked once per block of 512 k
+// and pair of panels into int8 in L1, and every 8-row tile runs the int8 GEMM's 8 × 32 register tile over
+// them, with the same per-group conversion and FMA. What bounds it: vpdpbusd, vpandd/vpsrlw, vcvtdq2ps and
+// vfmadd231ps on zmm all issue on ports 0 and 5; per group and 8 × 32 tile 128 vpdpbusd (G = 32), 16
+// vcvtdq2ps + 16 vfmadd231ps and 3 decoding instructions (a 64-row task), so at most 0.785 of the vpdpbusd
+// rate at G = 32 and 0.92 at G = 128 (the tile that unpacks in its loop: 64 / 92 = 0.70 at G = 32).
+// docs/kernels.md has the count and the measurements.
 #pragma once
 
 #include <cstddef>
