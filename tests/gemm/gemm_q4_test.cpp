@@ -189,6 +189,32 @@ TEST_CASE("gemm_q4_f32: every float-activation kernel equals the reference bit f
   for (isa_level isa : testing::supported_levels()) check_values<true>(isa, w, 3, 64, 20, a, pipeline());
 }
 
+TEST_CASE("gemm_q4: many rows (the VNNI kernel's decoded blocks) equal the reference bit for bit",
+          "[gemm_q4][kernels]") {
+  // 16 rows and more take the decode-once path of the AVX-512 VNNI kernel: whole 8-row tiles over blocks of
+  // 512 k (G = 32, K = 1056: blocks of 16, 16 and 1 groups; G = 176: blocks of 2 groups and a last one;
+  // G = 1024: one group per block; G = 8 with K % 16 = 8: the repacking's tail), two panels and one left
+  // over (N = 37, 33), the rows after the last whole tile by the other path (M = 21, 17); zero points,
+  // uint4, extreme weights and activations.
+  std::mt19937 rng(31);
+  struct cfg {
+    std::ptrdiff_t m, k, g, n;
+    bool is_signed, zero_points;
+    int kind;
+  };
+  const cfg cfgs[] = {{16, 1056, 32, 37, true, false, 0},  {21, 1056, 32, 48, false, true, 1},
+                      {24, 880, 176, 33, false, false, 0}, {17, 2048, 1024, 16, true, true, 0},
+                      {40, 264, 8, 20, true, false, 2}};
+  for (const cfg& c : cfgs) {
+    const auto w = make_weights(c.k, c.n, c.g, c.is_signed, c.zero_points, c.kind, rng);
+    const auto a = make_activations(c.m, c.k + 5, c.kind == 2 ? 2 : static_cast<int>(c.m % 4), rng);
+    const std::vector<float> bias = testing::random_floats(static_cast<std::size_t>(c.n), 2.0f, 9);
+    for (isa_level isa : testing::supported_levels()) {
+      check_values<false>(isa, w, c.m, c.k + 5, c.n + 3, a, pipeline(bias_add_float{bias.data()}));
+    }
+  }
+}
+
 TEST_CASE("gemm_q4: two threads give the same bits as one", "[gemm_q4][threads]") {
   std::mt19937 rng(29);
   const auto w = make_weights(128, 300, 32, true, false, 0, rng);

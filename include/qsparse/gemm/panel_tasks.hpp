@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
@@ -61,10 +62,21 @@ void run_panel_tasks(const context& ctx, std::ptrdiff_t m, int mr, std::ptrdiff_
   ctx.run_tasks(tasks, task);
 }
 
+/// Whether Kernel sizes its tasks' panel blocks itself: `static std::ptrdiff_t task_panel_bytes(const Args&)`
+/// returns the bytes per panel that run_panel_tasks divides its ~256 KiB by (a kernel that decodes each
+/// panel once per task, instead of reading it again from L2 for every row tile, wants fewer, larger tasks).
+template <class Kernel, class Args, class = void>
+struct sizes_panel_tasks : std::false_type {};
+template <class Kernel, class Args>
+struct sizes_panel_tasks<Kernel, Args, std::void_t<decltype(Kernel::task_panel_bytes(std::declval<const Args&>()))>>
+    : std::true_type {};
+
 /// Runs Kernel over the whole problem described by g (kernels/gemm_panel_args.hpp) on ctx's threads.
 template <class Kernel, class Args, class Pipeline>
 void run_panel_kernel(const context& ctx, const Args& g, const Pipeline& pipeline) {
-  run_panel_tasks(ctx, g.m, Kernel::mr, g.weights.panels(), g.weights.panel_bytes(),
+  std::ptrdiff_t panel_bytes = g.weights.panel_bytes();
+  if constexpr (sizes_panel_tasks<Kernel, Args>::value) panel_bytes = Kernel::task_panel_bytes(g);
+  run_panel_tasks(ctx, g.m, Kernel::mr, g.weights.panels(), panel_bytes,
                   [&](std::ptrdiff_t m_begin, std::ptrdiff_t m_end, std::ptrdiff_t panel_begin,
                       std::ptrdiff_t panel_end) { Kernel::run(g, pipeline, m_begin, m_end, panel_begin, panel_end); });
 }

@@ -12,10 +12,13 @@
 // scale (vmulps, not fused) and runs the float stages of the float16-weight kernel. Every bit equals
 // qsparse/gemm/reference_q4.hpp.
 //
-// What bounds M >= 64 at G = 32: vpdpbusd, vpandd/vpsrlw, vcvtdq2ps and vfmadd231ps on zmm all issue on
-// ports 0 and 5. Per group of 32 and 8 rows: 64 vpdpbusd, 12 unpack, and per row 1 vcvtdq2ps + 1
-// vfmadd231ps (16), so at most 64 / 92 of the int8 GEMM's vpdpbusd rate (0.70x), and 0.8x even with free
-// unpacking; at G = 128 the float work is a quarter of that (docs/kernels.md).
+// From 16 rows per task (gemm_s8x4_decoded_rows_8x16c8) the nibbles are unpacked once per block of 512 k
+// and pair of panels into int8 in L1, and every 8-row tile runs the int8 GEMM's 8 × 32 register tile over
+// them, with the same per-group conversion and FMA. What bounds it: vpdpbusd, vpandd/vpsrlw, vcvtdq2ps and
+// vfmadd231ps on zmm all issue on ports 0 and 5; per group and 8 × 32 tile 128 vpdpbusd (G = 32), 16
+// vcvtdq2ps + 16 vfmadd231ps and 3 decoding instructions (a 64-row task), so at most 0.785 of the vpdpbusd
+// rate at G = 32 and 0.92 at G = 128 (the tile that unpacks in its loop: 64 / 92 = 0.70 at G = 32).
+// docs/kernels.md has the count and the measurements.
 #pragma once
 
 #include <cstddef>
@@ -26,6 +29,7 @@
 #include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx512/gemm_f32f16_f32_8x32c1.hpp"
 #include "qsparse/kernels/drivers/panel_groups.hpp"
+#include "qsparse/kernels/scratch.hpp"
 #include "qsparse/kernels/stream_prefetch.hpp"
 #include "qsparse/spec/gemm_q4_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
@@ -168,6 +172,28 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_tile_8x16c8(const gemm_q4_args&
   }
 }
 
+/// The epilogue of MR rows × P panels: tile[r][16 P] (float sums before the row scale) times the row scale,
+/// then the float stages, into dst.
+template <int MR, int P, class... S>
+QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_store_8x16c8(const gemm_q4_args& g,
+                                                              const output_pipeline<S...>& pipeline, std::ptrdiff_t m0,
+                                                              std::ptrdiff_t p, const float* tile) {
+  for (int i = 0; i < P; ++i) {
+    const std::ptrdiff_t n = (p + i) * 16;
+    const std::ptrdiff_t left = g.n - n;
+    if (left <= 0) break;
+    const auto mask = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+    const auto prepared = avx512::prepare_f32_stages(pipeline, n, mask, std::index_sequence_for<S...>{});
+    for (int r = 0; r < MR; ++r) {
+      __m512 y = _mm512_mul_ps(_mm512_loadu_ps(tile + r * 16 * P + 16 * i), _mm512_set1_ps(g.row_scales[m0 + r]));
+      // GCC contracts a multiply and an add of intrinsics into an FMA under -ffp-contract=fast (its
+      // default outside ISO C); the definition rounds the product first, so keep it apart from the bias.
+      __asm__("" : "+v"(y));
+      _mm512_mask_storeu_ps(g.dst + (m0 + r) * g.ldd + n, mask, avx512::apply_f32_stages<0>(prepared, y));
+    }
+  }
+}
+
 /// The tiles of gemm_s8x4_f32_8x16c8 for the panel_groups driver. Panels per tile: at least 4 independent
 /// vpdpbusd chains, and 2 loads in flight for one row. Wide (G >= 64): 8 rows take 2 panels too (their float
 /// sums in L1), which halves the activation broadcasts per vpdpbusd; at G = 32 the extra load and store of
@@ -182,33 +208,250 @@ struct gemm_s8x4_tiles_8x16c8 {
                                                     std::ptrdiff_t m0, std::ptrdiff_t p) {
     alignas(64) float tile[std::size_t{MR * 16 * P}];
     gemm_s8x4_tile_8x16c8<MR, P>(g, m0, p, tile);
-    for (int i = 0; i < P; ++i) {
-      const std::ptrdiff_t n = (p + i) * 16;
-      const std::ptrdiff_t left = g.n - n;
-      if (left <= 0) break;
-      const auto mask = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
-      const auto prepared = avx512::prepare_f32_stages(pipeline, n, mask, std::index_sequence_for<S...>{});
-      for (int r = 0; r < MR; ++r) {
-        __m512 y = _mm512_mul_ps(_mm512_load_ps(tile + r * 16 * P + 16 * i), _mm512_set1_ps(g.row_scales[m0 + r]));
-        // GCC contracts a multiply and an add of intrinsics into an FMA under -ffp-contract=fast (its
-        // default outside ISO C); the definition rounds the product first, so keep it apart from the bias.
-        __asm__("" : "+v"(y));
-        _mm512_mask_storeu_ps(g.dst + (m0 + r) * g.ldd + n, mask, avx512::apply_f32_stages<0>(prepared, y));
+    gemm_s8x4_store_8x16c8<MR, P>(g, pipeline, m0, p, tile);
+  }
+};
+
+// ---- many rows: each block of weights decoded once into int8 -----------------------------------------
+
+/// From this many rows in a task, gemm_s8x4_f32_8x16c8 decodes the weights once per block of k and pair of
+/// panels and runs every 8-row tile of the task over the decoded bytes (gemm_s8x4_decoded_8x16c8).
+inline constexpr std::ptrdiff_t q4_decode_min_rows = 16;
+/// k per decoded block (whole groups, at least one): two panels of it take 16 KiB of L1.
+inline constexpr std::ptrdiff_t q4_decode_block_k = 512;
+
+/// Groups [gb, gb + gn) of P panels from p, unpacked into dec: per 4 k (one vpdpbusd step) and panel 64
+/// bytes, u in [0, 15] of 16 columns × 4 k, panels side by side (dec + step * 64 P + 64 i).
+template <int P>
+QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_decode_8x16c8(const gemm_q4_args& g, std::ptrdiff_t p,
+                                                               std::ptrdiff_t gb, std::ptrdiff_t gn,
+                                                               unsigned char* dec) {
+  const std::ptrdiff_t chunks = g.weights.group_size() / 8;
+  const std::ptrdiff_t group_bytes = g.weights.group_bytes();
+  const __m512i low = _mm512_set1_epi8(0x0F);
+#pragma GCC unroll 2
+  for (int i = 0; i < P; ++i) {
+    const unsigned char* w = g.weights.panel(p + i) + gb * group_bytes;
+    unsigned char* d = dec + 64 * i;
+    for (std::ptrdiff_t j = 0; j < gn; ++j, w += group_bytes) {
+      for (std::ptrdiff_t c = 0; c < chunks; ++c, d += 128 * P) {
+        prefetch_at(w + c * 64, q4_weight_prefetch_bytes);
+        const __m512i v = _mm512_loadu_si512(w + c * 64);
+        _mm512_store_si512(d, _mm512_and_si512(v, low));
+        _mm512_store_si512(d + 64 * P, _mm512_and_si512(_mm512_srli_epi16(v, 4), low));
       }
     }
   }
+}
+
+/// One step of 4 k: 8 rows × P panels of decoded weights, the int8 GEMM's register tile; the rows' 4 bytes
+/// each are side by side at a (32 bytes), so the 8 broadcasts take one address register.
+template <int P>
+QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void gemm_s8x4_decoded_step_8x16c8(
+    __m512i (&acc)[8][std::size_t{P}], const unsigned char* d, const std::int8_t* a) {
+  __m512i w[std::size_t{P}];
+#pragma GCC unroll 2
+  for (int i = 0; i < P; ++i) w[i] = _mm512_load_si512(d + 64 * i);
+#pragma GCC unroll 8
+  for (int r = 0; r < 8; ++r) {
+    std::int32_t a4;
+    __builtin_memcpy(&a4, a + 4 * r, 4);
+    const __m512i b = _mm512_set1_epi32(a4);
+#pragma GCC unroll 2
+    for (int i = 0; i < P; ++i) acc[r][i] = _mm512_dpbusd_epi32(acc[r][i], w[i], b);
+  }
+}
+
+/// 8 rows × P panels from p over groups [gb, gb + gn) decoded in dec, the rows' activations interleaved in
+/// a (per 4 k, 8 × 4 bytes; a points at group gb) and their group starts in starts (per group 8 int32: -8 Σ a,
+/// or -Σ a with zero points): per group the int32 sums start at -z Σ a, take G / 4 steps (Steps of them
+/// unrolled when it is not 0: G = 32), and go into facc[r][16 P] (L1) with one vcvtdq2ps and one
+/// vfmadd231ps by the group's scales, as in gemm_s8x4_tile_8x16c8 — the same operations in the same order.
+template <int P, int Steps>
+QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_decoded_8x16c8(const gemm_q4_args& g, std::ptrdiff_t p,
+                                                                std::ptrdiff_t gb, std::ptrdiff_t gn,
+                                                                const unsigned char* dec, const std::int8_t* a,
+                                                                const std::int32_t* starts, float* facc) {
+  const std::ptrdiff_t gsz = g.weights.group_size();
+  const std::ptrdiff_t group_bytes = g.weights.group_bytes();
+  const bool zp = g.weights.has_zero_points();
+  const unsigned char* w[std::size_t{P}];
+#pragma GCC unroll 2
+  for (int i = 0; i < P; ++i) w[i] = g.weights.panel(p + i) + gb * group_bytes + gsz * 8;  // the scales
+  const unsigned char* d = dec;
+  for (std::ptrdiff_t j = 0; j < gn; ++j) {
+    // The float sums live in memory between groups: kept in registers they would push the 16 int32
+    // accumulators out (GCC 12 otherwise holds all 32 and spills).
+    __asm__ volatile("" : : "r"(facc) : "memory");
+    __m512i acc[8][std::size_t{P}];
+    const std::int32_t* st = starts + 8 * j;
+    if (zp) {
+#pragma GCC unroll 2
+      for (int i = 0; i < P; ++i) {
+        const __m512i z =
+            _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i] + j * group_bytes + 64)));
+#pragma GCC unroll 8
+        for (int r = 0; r < 8; ++r) acc[r][i] = _mm512_mullo_epi32(z, _mm512_set1_epi32(st[r]));
+      }
+    } else {
+#pragma GCC unroll 8
+      for (int r = 0; r < 8; ++r) {
+#pragma GCC unroll 2
+        for (int i = 0; i < P; ++i) acc[r][i] = _mm512_set1_epi32(st[r]);
+      }
+    }
+    if constexpr (Steps != 0) {
+#pragma GCC unroll 32
+      for (int s = 0; s < Steps; ++s) gemm_s8x4_decoded_step_8x16c8<P>(acc, d + s * 64 * P, a + 32 * s);
+    } else {
+      for (std::ptrdiff_t s = 0; s < gsz / 4; ++s) gemm_s8x4_decoded_step_8x16c8<P>(acc, d + s * 64 * P, a + 32 * s);
+    }
+    d += gsz * 16 * P;
+    a += gsz * 8;
+#pragma GCC unroll 2
+    for (int i = 0; i < P; ++i) {
+      const __m512 s = _mm512_loadu_ps(reinterpret_cast<const float*>(w[i] + j * group_bytes));
+#pragma GCC unroll 8
+      for (int r = 0; r < 8; ++r) {
+        float* t = facc + r * 16 * P + 16 * i;
+        _mm512_store_ps(t, _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][i]), s, _mm512_load_ps(t)));
+      }
+    }
+  }
+}
+
+/// The operands of the decoded path for rows [m_begin, m_end) (a multiple of 8), in this thread's scratch:
+/// each 8-row tile's activations interleaved per 4 k (K / 4 × 32 bytes per tile), its group starts per group
+/// (8 int32), the decoded block of two panels and the float sums, all 64-byte aligned.
+struct q4_decoded_scratch {
+  std::int8_t* a;
+  std::int32_t* starts;
+  unsigned char* dec;
+  float* facc;
 };
+
+QSPARSE_TARGET_AVX512_VNNI inline q4_decoded_scratch q4_decoded_scratch_for(const gemm_q4_args& g, std::ptrdiff_t m_begin, std::ptrdiff_t m_end,
+                                                 std::ptrdiff_t block_k) {
+  const std::ptrdiff_t rows = m_end - m_begin;
+  const std::ptrdiff_t groups = g.weights.groups();
+  const auto round = [](std::ptrdiff_t bytes) { return (bytes + 63) / 64 * 64; };
+  const std::ptrdiff_t a_bytes = round(rows * g.k), starts_bytes = round(rows * groups * 4);
+  const std::ptrdiff_t dec_bytes = round(block_k * 32), facc_bytes = round(rows * 32 * 4);
+  unsigned char* base = thread_scratch<unsigned char>(static_cast<std::size_t>(a_bytes + starts_bytes + dec_bytes +
+                                                                               facc_bytes + 64));
+  base = reinterpret_cast<unsigned char*>((reinterpret_cast<std::uintptr_t>(base) + 63) & ~std::uintptr_t{63});
+  q4_decoded_scratch s{reinterpret_cast<std::int8_t*>(base), reinterpret_cast<std::int32_t*>(base + a_bytes),
+                       base + a_bytes + starts_bytes,
+                       reinterpret_cast<float*>(base + a_bytes + starts_bytes + dec_bytes)};
+  const bool zp = g.weights.has_zero_points();
+  const std::ptrdiff_t k = g.k, lda = g.lda, lds = g.lds;
+  // Per 16 k of 8 rows: rows 0-3 and 4-7 side by side (4 × 16 bytes each), then two permutes put 4 k of the
+  // 8 rows in each 32-byte half.
+  const __m512i lo_idx = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+  const __m512i hi_idx = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
+  for (std::ptrdiff_t t = 0; t < rows / 8; ++t) {
+    std::int8_t* at = s.a + t * 8 * k;
+    const std::int8_t* src = g.a + (m_begin + 8 * t) * lda;
+    std::ptrdiff_t kk = 0;
+    for (; kk + 16 <= k; kk += 16) {
+      __m512i half[2];
+      for (int h = 0; h < 2; ++h) {
+        const std::int8_t* r = src + 4 * h * lda + kk;
+        __m512i v = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r)));
+        v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + lda)), 1);
+        v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + 2 * lda)), 2);
+        half[h] = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + 3 * lda)), 3);
+      }
+      _mm512_store_si512(at + kk * 8, _mm512_permutex2var_epi32(half[0], lo_idx, half[1]));
+      _mm512_store_si512(at + kk * 8 + 64, _mm512_permutex2var_epi32(half[0], hi_idx, half[1]));
+    }
+    for (; kk < k; kk += 4) {  // K % 16 = 8 (K is a multiple of 8)
+      for (int r = 0; r < 8; ++r) __builtin_memcpy(at + kk * 8 + 4 * r, src + r * lda + kk, 4);
+    }
+    std::int32_t* st = s.starts + t * 8 * groups;
+    for (int r = 0; r < 8; ++r) {
+      const std::ptrdiff_t m = m_begin + 8 * t + r;
+      for (std::ptrdiff_t gi = 0; gi < groups; ++gi) {
+        st[gi * 8 + r] = zp ? -g.group_sums[m * lds + gi] : g.group_starts[m * lds + gi];
+      }
+    }
+  }
+  return s;
+}
+
+/// Rows [m_begin, m_end) (a multiple of 8) × P panels from p: the weights decoded once per block of k, every
+/// 8-row tile over each block, the float sums of all rows in L1 until the epilogue.
+template <int P, class... S>
+QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_decoded_panels_8x16c8(const gemm_q4_args& g,
+                                                                       const output_pipeline<S...>& pipeline,
+                                                                       std::ptrdiff_t m_begin, std::ptrdiff_t m_end,
+                                                                       std::ptrdiff_t p, std::ptrdiff_t per_block,
+                                                                       const q4_decoded_scratch& s) {
+  const std::ptrdiff_t gsz = g.weights.group_size();
+  const std::ptrdiff_t groups = g.weights.groups();
+  const std::ptrdiff_t tiles = (m_end - m_begin) / 8;
+  for (std::ptrdiff_t i = 0; i < tiles * 128 * P; i += 16) _mm512_store_ps(s.facc + i, _mm512_setzero_ps());
+  for (std::ptrdiff_t gb = 0; gb < groups; gb += per_block) {
+    const std::ptrdiff_t gn = groups - gb < per_block ? groups - gb : per_block;
+    gemm_s8x4_decode_8x16c8<P>(g, p, gb, gn, s.dec);
+    for (std::ptrdiff_t t = 0; t < tiles; ++t) {
+      const std::int8_t* a = s.a + t * 8 * g.k + gb * gsz * 8;
+      const std::int32_t* st = s.starts + (t * groups + gb) * 8;
+      float* facc = s.facc + t * 128 * P;
+      // Whole groups unrolled for G = 32, 64, 128: a loop over steps makes GCC 12 copy the 16 accumulators
+      // at every iteration.
+      if (gsz == 32) {
+        gemm_s8x4_decoded_8x16c8<P, 8>(g, p, gb, gn, s.dec, a, st, facc);
+      } else if (gsz == 64) {
+        gemm_s8x4_decoded_8x16c8<P, 16>(g, p, gb, gn, s.dec, a, st, facc);
+      } else if (gsz == 128) {
+        gemm_s8x4_decoded_8x16c8<P, 32>(g, p, gb, gn, s.dec, a, st, facc);
+      } else {
+        gemm_s8x4_decoded_8x16c8<P, 0>(g, p, gb, gn, s.dec, a, st, facc);
+      }
+    }
+  }
+  for (std::ptrdiff_t t = 0; t < tiles; ++t) {
+    gemm_s8x4_store_8x16c8<8, P>(g, pipeline, m_begin + 8 * t, p, s.facc + t * 128 * P);
+  }
+}
+
+/// Rows [m_begin, m_end) (a multiple of 8) × panels [panel_begin, panel_end), two panels at a time.
+template <class... S>
+QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_decoded_rows_8x16c8(const gemm_q4_args& g,
+                                                                     const output_pipeline<S...>& pipeline,
+                                                                     std::ptrdiff_t m_begin, std::ptrdiff_t m_end,
+                                                                     std::ptrdiff_t panel_begin,
+                                                                     std::ptrdiff_t panel_end) {
+  const std::ptrdiff_t gsz = g.weights.group_size();
+  const std::ptrdiff_t per_block = gsz >= q4_decode_block_k ? 1 : q4_decode_block_k / gsz;
+  const q4_decoded_scratch s = q4_decoded_scratch_for(g, m_begin, m_end, per_block * gsz);
+  std::ptrdiff_t p = panel_begin;
+  for (; p + 2 <= panel_end; p += 2) gemm_s8x4_decoded_panels_8x16c8<2>(g, pipeline, m_begin, m_end, p, per_block, s);
+  if (p < panel_end) gemm_s8x4_decoded_panels_8x16c8<1>(g, pipeline, m_begin, m_end, p, per_block, s);
+}
 
 struct gemm_s8x4_f32_8x16c8 {
   static constexpr int mr = 8;
   static constexpr int nr = 16;
   static constexpr isa_level isa = isa_level::avx512_vnni;
   static const char* name() { return "gemm_s8x4_f32_8x16c8__avx512vnni"; }
+  /// With 16 rows and more each task decodes its panels once and repacks its rows' activations: blocks of
+  /// panels 8 times the usual ~256 KiB (gemm/panel_tasks.hpp) make fewer tasks, so fewer repacks.
+  static std::ptrdiff_t task_panel_bytes(const gemm_q4_args& g) {
+    return g.m >= q4_decode_min_rows ? (g.weights.panel_bytes() + 7) / 8 : g.weights.panel_bytes();
+  }
 
   template <class... S>
   QSPARSE_TARGET_AVX512_VNNI static void run(const gemm_q4_args& g, const output_pipeline<S...>& pipeline,
                                              std::ptrdiff_t m_begin, std::ptrdiff_t m_end, std::ptrdiff_t panel_begin,
                                              std::ptrdiff_t panel_end) {
+    if (m_end - m_begin >= q4_decode_min_rows) {
+      const std::ptrdiff_t m_tiles = m_begin + (m_end - m_begin) / 8 * 8;
+      gemm_s8x4_decoded_rows_8x16c8(g, pipeline, m_begin, m_tiles, panel_begin, panel_end);
+      m_begin = m_tiles;
+      if (m_begin == m_end) return;
+    }
     if (g.weights.group_size() >= 64) {
       drivers::run_panel_groups<gemm_s8x4_tiles_8x16c8<true>>(g, pipeline, m_begin, m_end, panel_begin, panel_end);
     } else {
