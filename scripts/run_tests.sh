@@ -3,18 +3,24 @@
 # tests of every configuration of the matrix, each in its own build dir build/<name>:
 #
 #   gcc17        g++     C++17  -O2, no -g      -Werror  tests + examples + benchmarks (compiled with the Release
-#                                                        flags, see benchmarks/CMakeLists.txt; each run once)
+#                                                        flags, see benchmarks/CMakeLists.txt; each run once), and
+#                                                        the whole library syntax-checked by this g++ in C++20
+#                                                        (static_gxx_cxx20: there is no x86-64 g++ C++20 build)
 #   clang20      clang++ C++20  Release         -Werror  tests + examples
-#   gcc20        g++     C++20  Release         -Werror  tests
 #   clang17-san  clang++ C++17  Debug -O0       -Werror  tests under ASan + UBSan (QSPARSE_SANITIZE), plus a
 #                                                        bounded libFuzzer run (QSPARSE_BUILD_FUZZERS)
-#   aarch64-qemu aarch64-linux-gnu-g++ C++17 Debug -O1 -Werror  the kernel tests only (tests/gemm/*,
-#                                                        conv/{depthwise,pooling,add}, dispatch/isa, quant/{float16,quantize,
-#                                                        requantize}, kernels/{fixed_point_simd,
-#                                                        output_pipeline_neon}, qat/fake_quant), cross-built
-#                                                        (cmake/toolchains/aarch64-linux-gnu.cmake) and run under
-#                                                        qemu-aarch64 twice: -cpu max (dot product, i8mm) and
-#                                                        -cpu cortex-a53 (neither). Kept small for the CI budget.
+#   aarch64-qemu aarch64-linux-gnu-g++ C++20 Debug -O1 -Werror  everything the others build: tests + examples +
+#                                                        benchmarks (Release flags), cross-built
+#                                                        (cmake/toolchains/aarch64-linux-gnu.cmake; Google Benchmark
+#                                                        and zlib are Debian's arm64 packages, multiarch), every
+#                                                        test run under qemu-aarch64 twice: -cpu max (dot product,
+#                                                        i8mm: must reach neon_i8mm) and -cpu cortex-a53 (neither:
+#                                                        neon); the package and no-exceptions tests run their
+#                                                        programs through the emulator too; each benchmark runs
+#                                                        once under each CPU model (a smoke test: emulated times
+#                                                        mean nothing). It also stands for g++ in C++20.
+#   gcc20        g++     C++20  Release         -Werror  tests; not in the default list (its g++ C++20 coverage is
+#                                                        in aarch64-qemu and static_gxx_cxx20): QSPARSE_TEST_CONFIGS=gcc20
 #
 # Quiet when all is well: logs go to build/logs/<name>.{configure,build,test,bench}.log; on failure the
 # relevant part of the log is shown. Prints a line as each configuration starts and as each of its
@@ -34,6 +40,7 @@
 #   QSPARSE_TEST_CLEAN=1                  wipe each build dir first (default: incremental)
 #   QSPARSE_BENCH_FILTER=<regex>          benchmarks to smoke-run (default: the first of each binary)
 #   QSPARSE_SKIP_DEPS=1                   do not install packages
+#   QSPARSE_TEST_JOBS=<n>                 parallel compile and test jobs (default: nproc)
 set -uo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
