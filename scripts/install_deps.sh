@@ -7,6 +7,9 @@
 # root, through sudo otherwise (non-interactive sudo when there is no terminal). Exits non-zero with a
 # message naming the package and the log if it cannot install. On a system without dpkg/apt-get it
 # only warns and leaves installing to you.
+#
+# A package of another architecture (PACKAGE:ARCH, e.g. libbenchmark-dev:arm64, Debian multiarch) first
+# enables that architecture (dpkg --add-architecture ARCH), so the update that follows fetches its lists.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,6 +48,23 @@ run_as_root() { "${as_root[@]+"${as_root[@]}"}" "$@"; }
 
 mkdir -p "$(dirname "$log")"
 export DEBIAN_FRONTEND=noninteractive
+
+# Multiarch: the foreign architectures the missing packages need, enabled before the update.
+native_arch="$(dpkg --print-architecture)"
+for package in "${missing[@]}"; do
+  case "$package" in
+    *:*) arch="${package##*:}" ;;
+    *) continue ;;
+  esac
+  [ "$arch" = "$native_arch" ] && continue
+  [ "$arch" = all ] && continue
+  if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+    say "enabling the $arch architecture (dpkg --add-architecture $arch) for $package"
+    echo "=== $(date '+%F %T') dpkg --add-architecture $arch" >>"$log"
+    run_as_root dpkg --add-architecture "$arch" >>"$log" 2>&1 || die "cannot enable the $arch architecture; see $log"
+  fi
+done
+
 apt_options=(-y -q -o DPkg::Lock::Timeout=300 -o Dpkg::Use-Pty=0 --no-install-recommends)
 
 update_note=""

@@ -15,8 +15,12 @@
 # /usr/include, which must never be on an aarch64 include path (it holds the host's C library headers).
 # So they are re-rooted: <build>/qsparse-cross-root/usr holds their package files (symlinks) and only
 # their own header folders, and find_package looks there and in the aarch64 sysroot, nowhere else.
-# Libraries with code (zlib, Google Benchmark, oneDNN, XNNPACK) need aarch64 builds, which Debian's
-# cross toolchain does not ship: what needs them is skipped, as on any machine without them.
+# Libraries with code need aarch64 builds, which Debian's cross toolchain does not ship; Debian's multiarch
+# does (as root: dpkg --add-architecture arm64 && apt-get update && apt-get install libbenchmark-dev:arm64
+# zlib1g-dev:arm64; scripts/run_tests.sh does this for its aarch64 configuration). Installed, Google
+# Benchmark and zlib are re-rooted the same way (their libraries from /usr/lib/aarch64-linux-gnu, their
+# headers alone), nlohmann_json (header-only) too; missing, what needs them is skipped, as on any machine
+# without them. oneDNN and XNNPACK (benchmark peers) are not looked for in aarch64 builds' multiarch dirs.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 
@@ -57,7 +61,16 @@ else()
   set(CMAKE_CXX_COMPILER ${qsparse_cross_triple}-g++)
 endif()
 
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -L ${qsparse_cross_sysroot})
+# The C library a program loads must be the one of its loader (/lib/ld-linux-aarch64.so.1 under -L, the
+# cross toolchain's). With Debian's arm64 libc6 installed too (multiarch, pulled in by libbenchmark-dev:arm64)
+# the host's /etc/ld.so.cache lists /lib/aarch64-linux-gnu, and the cross loader would take libc.so.6 from
+# there, a different build of glibc: the first program that starts a thread then hangs. LD_LIBRARY_PATH, set
+# for the guest (-E), puts the cross toolchain's libraries first; the multiarch-only ones (Google Benchmark,
+# zlib) are still found through the cache and the binaries' run path.
+# In the cache, so scripts read it too (scripts/run_tests.sh runs the benchmarks through it).
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -L ${qsparse_cross_sysroot}
+    -E LD_LIBRARY_PATH=${qsparse_cross_sysroot}/lib CACHE STRING
+    "How this host runs aarch64 programs: tests, benchmarks (qemu-aarch64 reads the CPU model from QEMU_CPU)")
 
 # The re-rooted header-only packages (see above). Catch2's own package also declares Catch2WithMain, a
 # host library, so it gets a config of its own with the header-only target alone (the tests bring their
@@ -85,11 +98,46 @@ if(EXISTS /usr/lib/cmake/Catch2/Catch2ConfigVersion.cmake)
 endif()
 ")
 endif()
-foreach(header_dir catch2 eigen3)
+foreach(header_dir catch2 eigen3 nlohmann)
   qsparse_cross_link(/usr/include/${header_dir} ${qsparse_cross_root}/usr/include/${header_dir})
 endforeach()
+file(GLOB qsparse_cross_json_files /usr/share/cmake/nlohmann_json/*.cmake)
+foreach(file ${qsparse_cross_json_files})
+  get_filename_component(name ${file} NAME)
+  qsparse_cross_link(${file} ${qsparse_cross_root}/usr/share/cmake/nlohmann_json/${name})
+endforeach()
 
-set(CMAKE_FIND_ROOT_PATH ${qsparse_cross_sysroot} ${qsparse_cross_root})
+# Multiarch (arm64) libraries: Google Benchmark and zlib, each only when its aarch64 library is installed.
+# Their headers are linked one by one; the libraries, file by file. Benchmark's package files are copied,
+# not linked: its targets file keeps its install prefix (/usr, whose include/ is the host's) when its
+# real path is the installed one, and computes the prefix from where it lies otherwise.
+set(qsparse_multiarch /usr/lib/${qsparse_cross_triple})
+if(EXISTS ${qsparse_multiarch}/libbenchmark.so AND EXISTS /usr/include/benchmark/benchmark.h)
+  file(GLOB qsparse_cross_files ${qsparse_multiarch}/libbenchmark*)
+  foreach(file ${qsparse_cross_files})
+    get_filename_component(name ${file} NAME)
+    qsparse_cross_link(${file} ${qsparse_cross_root}/usr/lib/${qsparse_cross_triple}/${name})
+  endforeach()
+  qsparse_cross_link(/usr/include/benchmark ${qsparse_cross_root}/usr/include/benchmark)
+  if(NOT EXISTS ${qsparse_cross_root}/usr/lib/${qsparse_cross_triple}/cmake/benchmark)
+    file(COPY ${qsparse_multiarch}/cmake/benchmark DESTINATION ${qsparse_cross_root}/usr/lib/${qsparse_cross_triple}/cmake)
+  endif()
+endif()
+if(EXISTS ${qsparse_multiarch}/libz.so AND EXISTS /usr/include/zlib.h)
+  file(GLOB qsparse_cross_files ${qsparse_multiarch}/libz.*)
+  foreach(file ${qsparse_cross_files})
+    get_filename_component(name ${file} NAME)
+    qsparse_cross_link(${file} ${qsparse_cross_root}/usr/lib/${qsparse_cross_triple}/${name})
+  endforeach()
+  foreach(header zlib.h zconf.h)
+    qsparse_cross_link(/usr/include/${header} ${qsparse_cross_root}/usr/include/${header})
+  endforeach()
+endif()
+
+# QSPARSE_CROSS_FIND_ROOT: more roots, e.g. the prefix an aarch64 build of qsparse was installed into, for a
+# project that uses it through find_package (the package test, tests/package/consumer_test.cmake).
+set(QSPARSE_CROSS_FIND_ROOT "" CACHE STRING "More roots for find_package and the other find_* calls")
+set(CMAKE_FIND_ROOT_PATH ${qsparse_cross_sysroot} ${qsparse_cross_root} ${QSPARSE_CROSS_FIND_ROOT})
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)

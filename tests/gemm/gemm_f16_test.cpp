@@ -287,7 +287,9 @@ TEST_CASE("gemm_f16: one rounding per step (fused multiply-add), not two", "[gem
   REQUIRE(static_cast<float>(w[1]) == 1.0f + std::ldexp(1.0f, -10));
   const float fused = std::ldexp(1.0f, -10) + std::ldexp(1.0f, -14) + std::ldexp(1.0f, -24);  // exact
   REQUIRE(std::fma(a[1], static_cast<float>(w[1]), std::fma(a[0], 1.0f, 0.0f)) == fused);
-  const float product = a[1] * static_cast<float>(w[1]);  // rounded separately: the 2^-24 is lost
+  // Rounded separately: the 2^-24 is lost. product_not_fused, because a compiler that contracts (GCC at -O2
+  // on aarch64) would otherwise fuse this product with the subtraction below into one fmsub.
+  const float product = detail::product_not_fused(a[1], static_cast<float>(w[1]));
   REQUIRE(product - 1.0f != fused);
   for (isa_level isa : testing::supported_levels()) {
     float out = 0.0f;

@@ -4,6 +4,9 @@
 #                   documentation (when LINK_CHECK and DOC_DIR are given), then build consumer/ against it.
 # add_subdirectory: build consumer/ with add_subdirectory(SOURCE_TREE).
 # Then run the consumer (through its own one-test CTest). Every step is echoed; the first failure stops.
+# With -DTOOLCHAIN_FILE=... [-DCROSS_COMPILER=...] the consumer is cross-compiled with that toolchain and its
+# CTest runs it through the toolchain's emulator; find_package then searches the install prefix as one of
+# the toolchain's find roots (QSPARSE_CROSS_FIND_ROOT), like a staging sysroot.
 cmake_minimum_required(VERSION 3.25)
 
 foreach(var MODE CONSUMER_DIR WORK_DIR GENERATOR CXX_COMPILER)
@@ -27,6 +30,12 @@ set(configure -S ${CONSUMER_DIR} -B ${build_dir} -G ${GENERATOR}
     -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
     -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF
     -DQSPARSE_CONSUMER_WERROR=${WERROR})
+if(TOOLCHAIN_FILE)
+  list(APPEND configure -DCMAKE_TOOLCHAIN_FILE=${TOOLCHAIN_FILE})
+  if(CROSS_COMPILER)
+    list(APPEND configure -DQSPARSE_CROSS_COMPILER=${CROSS_COMPILER})
+  endif()
+endif()
 if(MAKE_PROGRAM)
   list(APPEND configure -DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM})
 endif()
@@ -60,6 +69,9 @@ if(MODE STREQUAL "find_package")
     step(${CMAKE_COMMAND} -DROOT=${doc_dir} -P ${LINK_CHECK})
   endif()
   list(APPEND configure -DCMAKE_PREFIX_PATH=${prefix} -DQSPARSE_EXPECTED_PREFIX=${prefix})
+  if(TOOLCHAIN_FILE)
+    list(APPEND configure -DQSPARSE_CROSS_FIND_ROOT=${prefix})
+  endif()
 elseif(MODE STREQUAL "add_subdirectory")
   if(NOT SOURCE_TREE)
     message(FATAL_ERROR "consumer_test.cmake: SOURCE_TREE is not set")
