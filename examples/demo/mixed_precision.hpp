@@ -16,7 +16,8 @@
 //   3. Stop when the accuracy budget is met, or when no upgrade qualifies (feasible = false if the
 //      accuracy budget is still not met).
 // "Sensitive layers stay in higher precision" (the first and the last layer, as TF-MOT's guides advise)
-// is a restriction of the candidates: pass only float16 / 16x8 for those layers.
+// is a restriction of the candidates: pass only float16 / 16x8 for those layers; pin_sensitive_layers
+// (at the end) fixes them instead and adds what QAT needs to leave them untrained.
 #pragma once
 
 #include <algorithm>
