@@ -55,6 +55,13 @@ inline std::vector<matrix> channel_masks(const network& net, double fraction) {
   return masks;
 }
 
+/// The output channels (columns of a K×N weight matrix) with at least one non-zero weight.
+inline int kept_channels(const matrix& w) {
+  int kept = 0;
+  for (Eigen::Index c = 0; c < w.cols(); ++c) kept += (w.col(c).array() != 0.0f).any() ? 1 : 0;
+  return kept;
+}
+
 /// Zeroes the pruned weights (mask 0) of every layer.
 inline void apply_channel_masks(network& net, const std::vector<matrix>& masks) {
   for (std::size_t j = 0; j < masks.size(); ++j) net.params()[j].w = net.params()[j].w.cwiseProduct(masks[j]);

@@ -255,22 +255,34 @@ inline qmodel make_mixed(const network& net, const std::string& name, const std:
 
 /// Fake quantization of every tensor the int8 model quantizes, as training hooks: the network input and
 /// each weighted layer's output (int8 affine, moving-average min/max as PyTorch's FakeQuantize), and
-/// every weight matrix (int8 symmetric per output channel, re-observed each step).
+/// every weight matrix (int8 symmetric per output channel, re-observed each step) — except the weighted
+/// layers j with float_weights[j] true (empty: none), whose weights stay float on the forward pass (they
+/// are stored in float32 / float16, e.g. the sensitive first and last layers of a mixed model).
 class qat_hooks {
  public:
-  explicit qat_hooks(const network& net) : layers_(net.layers()) {
+  explicit qat_hooks(const network& net, std::vector<bool> float_weights = {})
+      : layers_(net.layers()), float_weights_(std::move(float_weights)) {
+    if (!float_weights_.empty() && float_weights_.size() != net.params().size())
+      throw std::invalid_argument("qat_hooks: float_weights needs one entry per weighted layer (" + std::to_string(net.params().size()) +
+                                  "), got " + std::to_string(float_weights_.size()));
+    float_weights_.resize(net.params().size(), false);
     const std::size_t n = layers_.size();
     act_.resize(n + 1);
     for (auto& a : act_) a = std::make_unique<qsparse::fake_quantize_module<activation_scheme>>();
     for (std::size_t i = 0; i < net.params().size(); ++i)
       w_.push_back(std::make_unique<weight_fq>(qsparse::per_channel_minmax_observer(1)));
     hooks_.weight_forward = [this](int i, const matrix& w, matrix& wq) {
+      if (float_weights_[static_cast<std::size_t>(i)]) {
+        wq = w;
+        return;
+      }
       weight_fq& f = *w_[static_cast<std::size_t>(i)];
       f.observer().reset();
       wq.resize(w.rows(), w.cols());
       f.forward(view(w), view(wq));
     };
     hooks_.weight_backward = [this](int i, const matrix& w, matrix& grad) {
+      if (float_weights_[static_cast<std::size_t>(i)]) return;  // identity
       tmp_ = grad;
       w_[static_cast<std::size_t>(i)]->backward(view(w), view(tmp_), view(grad));
     };
@@ -306,6 +318,7 @@ class qat_hooks {
  private:
   using weight_fq = qsparse::fake_quantize_module<weight_scheme, qsparse::per_channel_minmax_observer>;
   std::vector<layer_spec> layers_;
+  std::vector<bool> float_weights_;
   std::vector<std::unique_ptr<qsparse::fake_quantize_module<activation_scheme>>> act_;
   std::vector<std::unique_ptr<weight_fq>> w_;
   training_hooks hooks_;

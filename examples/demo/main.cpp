@@ -62,7 +62,9 @@ const char* usage =
     "Trains a float model on Fashion-MNIST (IDX files read from DATA_DIR), compresses it every way qsparse can\n"
     "(float16, dynamic-range int8, full-integer int8 calibrated with min/max and entropy, quantization-aware\n"
     "training, pruning to 80/90/95 % unstructured and in 4x16 blocks, 2:4, pruned + int8, mixed precision chosen\n"
-    "per layer by the quantization debugger's measurements, 25/50 % of the hidden channels pruned and compacted,\n"
+    "per layer by the quantization debugger's measurements, QAT with the first and last layer in float32 and their\n"
+    "learning rate frozen, 25/50 % of the hidden channels pruned (one-shot, and 50 % gradually on the pruning\n"
+    "schedule) and compacted,\n"
     "weight clustering to 16 and 32 clusters with and without cluster-preserving fine-tuning, pruned + clustered),\n"
     "saves each variant as safetensors in OUT_DIR, re-loads it and reports accuracy, size and latency; the\n"
     "debugger's per-layer errors go to OUT_DIR/quant_debug.{md,csv,svg}. Float controls are trained for\n"
@@ -167,7 +169,14 @@ double zero_fraction(const demo::network& net) {
 ///                fine-tuning as the QAT job trains (cluster.hpp); second = the stripped network
 ///   cluster_pruned  the unstructured 80 % pruned network (after its pruning) clustered with zeros kept
 ///                (sparsity-preserving clustering), fine-tuned as the QAT job; runs after the other jobs
-enum class job_kind { control, prune, qat, qat_control, channel, cluster, cluster_pruned };
+///   channel_gradual  `target` of every hidden layer's output channels pruned gradually while fine-tuning
+///                (the pruner's polynomial decay 0 → target over the first half of the pruning jobs' steps,
+///                every 100 steps, qsparse::channel_mask<1>), then compacted: first = pruned, second =
+///                compacted
+///   qat_sensitive  QAT as the qat job with the first and last weighted layer kept in float32 (no weight
+///                fake quantization) and their learning rate frozen (multiplier 0): mixed_precision.hpp's
+///                pin_sensitive_layers
+enum class job_kind { control, prune, qat, qat_control, channel, cluster, cluster_pruned, channel_gradual, qat_sensitive };
 
 struct tuned {
   job_kind kind = job_kind::qat;
@@ -240,9 +249,11 @@ int main(int argc, char** argv) {
       for (double s : {0.80, 0.90, 0.95}) runs.push_back({job_kind::prune, p, s, {}, {}, {}, 0, {}});
     if (DEMO_HAVE_SPARSE_GEMM) runs.push_back({job_kind::prune, demo::prune_pattern::two_of_four, 0.5, {}, {}, {}, 0, {}});
     for (double s : {0.25, 0.50}) runs.push_back({job_kind::channel, demo::prune_pattern::unstructured, s, {}, {}, {}, 0, {}});
+    runs.push_back({job_kind::channel_gradual, demo::prune_pattern::channel, 0.50, {}, {}, {}, 0, {}});
 #endif
     runs.push_back({job_kind::qat, demo::prune_pattern::unstructured, 0, {}, {}, {}, 0, {}});
     runs.push_back({job_kind::qat_control, demo::prune_pattern::unstructured, 0, {}, {}, {}, 0, {}});
+    runs.push_back({job_kind::qat_sensitive, demo::prune_pattern::unstructured, 0, {}, {}, {}, 0, {}});
     for (int c : {16, 32}) runs.push_back({job_kind::cluster, demo::prune_pattern::unstructured, 0, {}, {}, {}, c, {}});
 #if DEMO_HAVE_PRUNING
     // After the pool (it needs the pruned network): sparsity-preserving clustering of unstructured 80 %.
@@ -250,8 +261,8 @@ int main(int argc, char** argv) {
 #endif
     const auto is_late = [](const tuned& t) { return t.kind == job_kind::cluster_pruned; };
     const auto job_epochs = [&](const tuned& t) {
-      if (t.kind == job_kind::channel) return prune_epochs;
-      return t.kind == job_kind::qat || t.kind == job_kind::qat_control || t.kind == job_kind::cluster ||
+      if (t.kind == job_kind::channel || t.kind == job_kind::channel_gradual) return prune_epochs;
+      return t.kind == job_kind::qat || t.kind == job_kind::qat_control || t.kind == job_kind::qat_sensitive || t.kind == job_kind::cluster ||
                      t.kind == job_kind::cluster_pruned
                  ? qat_epochs
                  : prune_epochs + qat_epochs;
@@ -281,6 +292,16 @@ int main(int argc, char** argv) {
           t.second.emplace(base);
           demo::qat_hooks h(*t.second);
           demo::train(*t.second, data, with_progress(q, arch + " QAT"), &h.hooks());
+          t.qat_params = h.params();
+          return;
+        }
+        case job_kind::qat_sensitive: {
+          t.second.emplace(base);
+          const demo::sensitive_plan plan = demo::pin_sensitive_layers(base.params().size(), demo::weight_format::f32, 0.0f);
+          demo::qat_hooks h(*t.second, plan.float_weights);
+          demo::train_options qs = q;
+          qs.layer_lr = plan.layer_lr;
+          demo::train(*t.second, data, with_progress(qs, arch + " QAT, first+last float32 with lr frozen"), &h.hooks());
           t.qat_params = h.params();
           return;
         }
@@ -342,6 +363,25 @@ int main(int argc, char** argv) {
           demo::pruning_hooks frozen(*t.first, std::move(masks));
           demo::train(*t.first, data, with_progress(p, arch + demo::fmt(" channel-prune %.0f%%", t.target * 100)), &frozen.hooks());
           frozen.finish();
+          t.second.emplace(demo::compact_network(*t.first));
+#endif
+          return;
+        }
+        case job_kind::channel_gradual: {
+#if DEMO_HAVE_PRUNING
+          t.first.emplace(base);
+          // The schedule ends halfway through the fine-tuning, so the last channels removed have the second
+          // half to recover in (the mask is then frozen: the pruner only applies it).
+          const long end_step = std::max<long>(1, steps_per_epoch * prune_epochs / 2);
+          demo::pruning_hooks ph(*t.first, demo::prune_pattern::channel, 0.0, t.target, end_step, std::min<long>(100, end_step));
+          const std::string label = arch + demo::fmt(" channel-prune %.0f%% gradual", t.target * 100);
+          demo::train(*t.first, data, with_progress(p, label), &ph.hooks());
+          ph.finish();
+          std::string kept;
+          for (std::size_t j = 0; j + 1 < t.first->params().size(); ++j)
+            kept += (j == 0 ? "" : ", ") + std::to_string(demo::kept_channels(t.first->params()[j].w)) + "/" +
+                    std::to_string(t.first->params()[j].w.cols());
+          say("[" + label + "] kept channels per hidden layer: " + kept);
           t.second.emplace(demo::compact_network(*t.first));
 #endif
           return;
@@ -548,6 +588,16 @@ int main(int argc, char** argv) {
         }
       }
       variants.push_back([&] { add(demo::make_int8(*qat->second, "int8 QAT", arch, qat->qat_params), "QAT", int8_kernel, 0, qat_ref); });
+      // Sensitive layers (item 6) with QAT: first and last layer in float32 weights, their learning rate frozen.
+      for (const tuned& t : runs) {
+        if (t.kind != job_kind::qat_sensitive) continue;
+        variants.push_back([&] {
+          const demo::sensitive_plan plan = demo::pin_sensitive_layers(base.params().size(), demo::weight_format::f32, 0.0f);
+          add(demo::make_mixed(*t.second, "QAT, first+last float32 weights with lr frozen: " + demo::assignment_name(plan.formats), arch,
+                               t.qat_params, plan.formats),
+              "QAT", mixed_kernel(plan.formats), 0, qat_ref);
+        });
+      }
       // Mixed precision (issue 26): per-layer formats chosen from the debugger's measurements, and the
       // sensitive-layer assignments (first and last layer in higher precision).
       for (const mixed_row& mr : mixed_rows) {
@@ -600,8 +650,9 @@ int main(int argc, char** argv) {
 #if DEMO_HAVE_PRUNING
     // Channel-pruned (by L2 norm, fine-tuned as the pruning rows) and compacted: the float model, then int8.
     for (tuned& t : runs) {
-      if (t.kind != job_kind::channel) continue;
-      const std::string name = demo::fmt("channel-pruned %.0f%%, compacted", t.target * 100);
+      if (t.kind != job_kind::channel && t.kind != job_kind::channel_gradual) continue;
+      const std::string name = demo::fmt("channel-pruned %.0f%%", t.target * 100) + (t.kind == job_kind::channel_gradual ? " gradual" : "") +
+                               ", compacted";
       variants.push_back([&, name] {
         add(demo::make_weight_only(*t.second, name + ", float32", arch, demo::weight_format::f32), "channel-pruned", float_kernel, 0, prune_ref);
       });

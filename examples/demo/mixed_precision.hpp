@@ -16,10 +16,12 @@
 //   3. Stop when the accuracy budget is met, or when no upgrade qualifies (feasible = false if the
 //      accuracy budget is still not met).
 // "Sensitive layers stay in higher precision" (the first and the last layer, as TF-MOT's guides advise)
-// is a restriction of the candidates: pass only float16 / 16x8 for those layers.
+// is a restriction of the candidates: pass only float16 / 16x8 for those layers; pin_sensitive_layers
+// (at the end) fixes them instead and adds what QAT needs to leave them untrained.
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <limits>
 #include <stdexcept>
@@ -141,6 +143,36 @@ inline std::string assignment_name(const std::vector<weight_format>& fs) {
   std::string s;
   for (std::size_t i = 0; i < fs.size(); ++i) s += (i == 0 ? "" : "/") + short_name(fs[i]);
   return s;
+}
+
+/// The seeds' advice for the sensitive layers (issue 26, item 6), as one plan for conversion and QAT: the
+/// first and the last weighted layer in `keep` (f32 or f16: float weights, int8 activations around them;
+/// int16x8: int8 weights, int16 input), every other layer in int8. For QAT: `layer_lr` multiplies each
+/// layer's learning rate — `sensitive_lr` for the first and last (0: frozen, they keep the float model's
+/// weights bit for bit), 1 for the rest — and `float_weights` says which layers train without
+/// fake-quantized weights (those stored as float). With one weighted layer, it is both first and last.
+struct sensitive_plan {
+  std::vector<weight_format> formats;
+  std::vector<float> layer_lr;
+  std::vector<bool> float_weights;
+};
+
+inline sensitive_plan pin_sensitive_layers(std::size_t layers, weight_format keep, float sensitive_lr = 0.0f) {
+  if (layers == 0) throw std::invalid_argument("pin_sensitive_layers: layers must be >= 1, got 0");
+  if (keep != weight_format::f32 && keep != weight_format::f16 && keep != weight_format::int16x8 && keep != weight_format::int8)
+    throw std::invalid_argument("pin_sensitive_layers: keep must be f32, f16, int16x8 or int8, got " + short_name(keep));
+  if (!(std::isfinite(sensitive_lr) && sensitive_lr >= 0.0f))
+    throw std::invalid_argument("pin_sensitive_layers: sensitive_lr must be finite and >= 0, got " + std::to_string(sensitive_lr));
+  sensitive_plan p;
+  p.formats.assign(layers, weight_format::int8);
+  p.layer_lr.assign(layers, 1.0f);
+  p.float_weights.assign(layers, false);
+  for (std::size_t j : {std::size_t{0}, layers - 1}) {
+    p.formats[j] = keep;
+    p.layer_lr[j] = sensitive_lr;
+    p.float_weights[j] = keep == weight_format::f32 || keep == weight_format::f16;
+  }
+  return p;
 }
 
 }  // namespace demo

@@ -3,7 +3,8 @@
 // runtime against the whole-model integer pipeline, the 16x8 layer against its scalar definition, channel
 // masks and compaction preserving the float model's outputs exactly, the debugger's CSV; the pruned
 // CNN's block / 2:4 conv layers on the sparse conv2d with the dense int8 model's bits, through the store;
-// weight clustering (hooks, the clustered model on gemm_clustered and through the store) and the gzip sizes.
+// weight clustering (hooks, the clustered model on gemm_clustered and through the store) and the gzip sizes;
+// QAT with the sensitive layers' learning rate frozen, and gradual channel pruning then compaction.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #endif
 #include "mixed_precision.hpp"
 #include "model.hpp"
+#include "prune.hpp"
 #include "runtime.hpp"
 #include "store.hpp"
 
@@ -648,3 +650,124 @@ TEST_CASE("gzip: a gzip member that inflates back to the bytes", "[demo][gzip]")
   CHECK_THROWS_WITH(demo::gzip_decompress(cut), Catch::Contains("not a complete gzip stream"));
 }
 #endif
+
+TEST_CASE("pin_sensitive_layers: first and last kept higher, their learning rate, float weights in QAT", "[demo][mixed][qat]") {
+  const demo::sensitive_plan f = demo::pin_sensitive_layers(4, weight_format::f32);
+  CHECK(f.formats == std::vector<weight_format>{weight_format::f32, weight_format::int8, weight_format::int8, weight_format::f32});
+  CHECK(f.layer_lr == std::vector<float>{0.0f, 1.0f, 1.0f, 0.0f});
+  CHECK(f.float_weights == std::vector<bool>{true, false, false, true});
+  const demo::sensitive_plan h = demo::pin_sensitive_layers(3, weight_format::int16x8, 0.25f);
+  CHECK(h.formats == std::vector<weight_format>{weight_format::int16x8, weight_format::int8, weight_format::int16x8});
+  CHECK(h.layer_lr == std::vector<float>{0.25f, 1.0f, 0.25f});
+  CHECK(h.float_weights == std::vector<bool>{false, false, false});
+  const demo::sensitive_plan one = demo::pin_sensitive_layers(1, weight_format::f16);
+  CHECK(one.formats == std::vector<weight_format>{weight_format::f16});
+  CHECK(one.layer_lr == std::vector<float>{0.0f});
+  CHECK_THROWS_AS(demo::pin_sensitive_layers(0, weight_format::f32), std::invalid_argument);
+  CHECK_THROWS_AS(demo::pin_sensitive_layers(3, weight_format::int4_group), std::invalid_argument);
+  CHECK_THROWS_AS(demo::pin_sensitive_layers(3, weight_format::f32, -1.0f), std::invalid_argument);
+  CHECK_THROWS_AS(demo::pin_sensitive_layers(3, weight_format::f32, std::numeric_limits<float>::quiet_NaN()), std::invalid_argument);
+}
+
+TEST_CASE("QAT with the sensitive layers frozen: their weights, biases and moments stay bit for bit", "[demo][mixed][qat]") {
+  const demo::matrix x = images(16, 41);
+  const std::vector<int> y{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5};
+  const demo::network start = small_mlp(43);
+  const auto run = [&](const std::vector<float>& layer_lr, const std::vector<bool>& float_weights) {
+    demo::network net(start);
+    demo::qat_hooks h(net, float_weights);
+    demo::matrix dl;
+    for (int step = 0; step < 4; ++step) {
+      const demo::matrix& logits = net.forward(x, &h.hooks(), true);
+      demo::network::softmax_cross_entropy(logits, y.data(), dl);
+      net.backward_and_step(dl, &h.hooks(), 1e-2f, layer_lr);
+    }
+    return net;
+  };
+  const auto same_matrix = [](const auto& a, const auto& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(float) * static_cast<std::size_t>(a.size())) == 0;
+  };
+  const demo::sensitive_plan plan = demo::pin_sensitive_layers(start.params().size(), weight_format::f32);
+  const demo::network frozen = run(plan.layer_lr, plan.float_weights);
+  for (std::size_t j = 0; j < start.params().size(); ++j) {
+    INFO("layer " << j);
+    const demo::parameters &a = start.params()[j], &b = frozen.params()[j];
+    if (plan.layer_lr[j] == 0.0f) {
+      CHECK(same_matrix(a.w, b.w));
+      CHECK(same_matrix(a.b, b.b));
+      CHECK(b.mw.cwiseAbs().maxCoeff() == 0.0f);  // Adam's moments never touched
+      CHECK(b.vb.cwiseAbs().maxCoeff() == 0.0f);
+    } else {
+      CHECK_FALSE(same_matrix(a.w, b.w));  // every middle layer trains
+      CHECK_FALSE(same_matrix(a.b, b.b));
+    }
+  }
+  // Multipliers of 1 are the plain step, bit for bit.
+  const demo::network plain = run({}, {});
+  const demo::network ones = run(std::vector<float>(start.params().size(), 1.0f), {});
+  for (std::size_t j = 0; j < start.params().size(); ++j) {
+    CHECK(same_matrix(plain.params()[j].w, ones.params()[j].w));
+    CHECK(same_matrix(plain.params()[j].b, ones.params()[j].b));
+  }
+  // Float weights in QAT: the forward pass uses the stored weight itself, the backward pass is the identity.
+  {
+    demo::network net(start);
+    demo::qat_hooks h(net, plan.float_weights);
+    demo::matrix used, grad = demo::matrix::Constant(net.params()[0].w.rows(), net.params()[0].w.cols(), 0.5f);
+    h.hooks().weight_forward(0, net.params()[0].w, used);
+    CHECK(same_matrix(used, net.params()[0].w));
+    const demo::matrix before = grad;
+    h.hooks().weight_backward(0, net.params()[0].w, grad);
+    CHECK(same_matrix(grad, before));
+    h.hooks().weight_forward(1, net.params()[1].w, used);  // int8 fake quantization
+    CHECK_FALSE(same_matrix(used, net.params()[1].w));
+  }
+  // Bad multipliers are refused, naming the value.
+  demo::network net(start);
+  demo::matrix dl;
+  const demo::matrix& logits = net.forward(x, nullptr, true);
+  demo::network::softmax_cross_entropy(logits, y.data(), dl);
+  CHECK_THROWS_WITH(net.backward_and_step(dl, nullptr, 1e-2f, {1.0f, 1.0f}), Catch::Contains("got 2"));
+  CHECK_THROWS_WITH(net.backward_and_step(dl, nullptr, 1e-2f, {1.0f, -0.5f, 1.0f, 1.0f, 1.0f}), Catch::Contains("layer_lr[1]"));
+  CHECK_THROWS_AS(net.backward_and_step(dl, nullptr, 1e-2f, {1.0f, 1.0f, std::numeric_limits<float>::infinity(), 1.0f, 1.0f}),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(demo::qat_hooks(net, std::vector<bool>{true}), std::invalid_argument);
+}
+
+TEST_CASE("gradual channel pruning: the schedule's kept channels at each update, then compaction", "[demo][channel]") {
+  // small_mlp's hidden layers have 24, 20, 16 and 12 output channels; polynomial decay 0 → 50 % over 40
+  // steps, every 10 steps, power 3: s = 0.2890625, 0.4375, 0.4921875, 0.5 at steps 10, 20, 30, 40, kept =
+  // max(round_half_even(N · (1 - s)), 1) channels (computed outside qsparse; 24 · 0.5625 = 13.5 → 14).
+  const std::vector<std::vector<int>> expected{{24, 20, 16, 12}, {17, 14, 11, 9}, {14, 11, 9, 7}, {12, 10, 8, 6}, {12, 10, 8, 6}};
+  demo::network net = small_mlp(47);
+  demo::pruning_hooks ph(net, demo::prune_pattern::channel, 0.0, 0.5, 40, 10);
+  const demo::matrix x = images(16, 53);
+  const std::vector<int> y{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5};
+  demo::matrix dl;
+  for (long step = 1; step <= 45; ++step) {
+    ph.hooks().before_step(step);
+    const auto& want = expected[static_cast<std::size_t>(std::min<long>(step / 10, 4))];
+    for (std::size_t j = 0; j < 4; ++j) {
+      INFO("step " << step << ", layer " << j);
+      CHECK(demo::kept_channels(net.params()[j].w) == want[j]);
+      CHECK(static_cast<int>(ph.current_masks()[j].colwise().maxCoeff().sum()) == want[j]);
+    }
+    CHECK(demo::kept_channels(net.params()[4].w) == 10);  // the classifier is not pruned
+    CHECK(ph.current_masks()[4].minCoeff() == 1.0f);
+    const demo::matrix& logits = net.forward(x, &ph.hooks(), true);
+    demo::network::softmax_cross_entropy(logits, y.data(), dl);
+    net.backward_and_step(dl, &ph.hooks(), 1e-2f);
+  }
+  ph.finish();
+  const demo::network small = demo::compact_network(net);
+  CHECK(small.params()[0].w.cols() == 12);
+  CHECK(small.params()[1].w.rows() == 12);
+  CHECK(small.params()[1].w.cols() == 10);
+  CHECK(small.params()[3].w.cols() == 6);
+  CHECK(small.params()[4].w.rows() == 6);
+  // The compacted float network gives the pruned one's classes (float sums in another order: values may
+  // differ in the last bits only).
+  const demo::matrix a = net.forward(x, nullptr, false);
+  const demo::matrix b = demo::network(small).forward(x, nullptr, false);
+  for (Eigen::Index i = 0; i < a.size(); ++i) CHECK(b.data()[i] == Approx(a.data()[i]).margin(1e-4));
+}

@@ -7,7 +7,9 @@
 //   maxpool  2×2, stride 2, floor (Keras MaxPooling2D)
 //   dense    x·W + b (W is K×N: Keras' kernel layout and the qsparse GEMM's), optional ReLU
 // Flatten is implicit: an NHWC image is already its row. Keras-default initialisation (Glorot uniform
-// weights, zero biases), softmax cross-entropy, Adam (lr 1e-3, β 0.9 / 0.999, ε 1e-7, Keras' defaults).
+// weights, zero biases), softmax cross-entropy, Adam (lr 1e-3, β 0.9 / 0.999, ε 1e-7, Keras' defaults),
+// with an optional learning-rate multiplier per weighted layer (0 freezes the layer: issue 26's QAT that
+// leaves the sensitive first and last layers as they are).
 //
 // Training hooks (for quantization-aware training and pruning; compress.hpp fills them):
 //   weight_hook   replaces each weight matrix on the forward pass (fake quantization) and maps the
@@ -308,8 +310,24 @@ class network {
     return static_cast<float>(loss / static_cast<double>(rows));
   }
 
-  /// Backward pass from d(logits) and one Adam step.
-  void backward_and_step(const matrix& dlogits, const training_hooks* hooks, float lr) {
+  /// Throws std::invalid_argument unless `layer_lr` is empty or has one finite multiplier >= 0 per
+  /// weighted layer.
+  void check_layer_lr(const std::vector<float>& layer_lr) const {
+    if (layer_lr.empty()) return;
+    if (layer_lr.size() != params_.size())
+      throw std::invalid_argument("layer_lr: one multiplier per weighted layer (" + std::to_string(params_.size()) + "), got " +
+                                  std::to_string(layer_lr.size()));
+    for (std::size_t i = 0; i < layer_lr.size(); ++i)
+      if (!(std::isfinite(layer_lr[i]) && layer_lr[i] >= 0.0f))
+        throw std::invalid_argument("layer_lr[" + std::to_string(i) + "] must be finite and >= 0, got " + std::to_string(layer_lr[i]));
+  }
+
+  /// Backward pass from d(logits) and one Adam step. `layer_lr` (empty: all 1) multiplies the learning
+  /// rate of each weighted layer; a layer with multiplier 0 is frozen: its weights, bias and Adam moments
+  /// are not touched at all (bit-identical after any number of steps), while the gradient still flows
+  /// through it to the layers before it.
+  void backward_and_step(const matrix& dlogits, const training_hooks* hooks, float lr, const std::vector<float>& layer_lr = {}) {
+    check_layer_lr(layer_lr);
     const std::size_t n = layers_.size();
     const int batch = static_cast<int>(dlogits.rows());
     matrix grad = dlogits;
@@ -359,13 +377,16 @@ class network {
     const float lr_t = lr * std::sqrt(1.0f - std::pow(b2, static_cast<float>(adam_t_))) /
                        (1.0f - std::pow(b1, static_cast<float>(adam_t_)));
     for (std::size_t i = 0; i < params_.size(); ++i) {
+      const float scale = layer_lr.empty() ? 1.0f : layer_lr[i];
+      if (scale == 0.0f) continue;  // frozen
+      const float lr_l = lr_t * scale;
       parameters& p = params_[i];
       p.mw = b1 * p.mw + (1.0f - b1) * grads_w_[i];
       p.vw = b2 * p.vw + (1.0f - b2) * grads_w_[i].cwiseAbs2();
-      p.w.array() -= lr_t * p.mw.array() / (p.vw.array().sqrt() + eps);
+      p.w.array() -= lr_l * p.mw.array() / (p.vw.array().sqrt() + eps);
       p.mb = b1 * p.mb + (1.0f - b1) * grads_b_[i];
       p.vb = b2 * p.vb + (1.0f - b2) * grads_b_[i].cwiseAbs2();
-      p.b.array() -= lr_t * p.mb.array() / (p.vb.array().sqrt() + eps);
+      p.b.array() -= lr_l * p.mb.array() / (p.vb.array().sqrt() + eps);
     }
   }
 

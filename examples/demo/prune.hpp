@@ -8,10 +8,16 @@
 //   block         qsparse::block_mask<4, 16> on (K, N): the blocks qsparse::sparse_gemm's block_4x16
 //                 format skips
 //   2:4           qsparse::n_of_m<2, 4> along K (axis -2 of K×N): the sparse_gemm two_of_four format
+//   channel       qsparse::channel_mask<1> (whole output channels, columns of K×N, by L2 norm) on every
+//                 weighted layer but the last (its outputs are the classes; its mask stays all ones):
+//                 gradual channel pruning, the pruned channels then removed by channel_prune.hpp's
+//                 compact_network. The pattern keeps max(round_half_even(N · (1 - s)), 1) channels of a
+//                 layer at the schedule's sparsity s (ties at the threshold kept).
 // A pruned model fine-tuned again (QAT) keeps its masks frozen: apply_mask before each step, and the
 // gradient masked.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +27,7 @@
 
 #if DEMO_HAVE_PRUNING
 #include "qsparse/sparsity/block_mask.hpp"
+#include "qsparse/sparsity/channel_mask.hpp"
 #include "qsparse/sparsity/magnitude.hpp"
 #include "qsparse/sparsity/n_of_m.hpp"
 #include "qsparse/sparsity/pruner.hpp"
@@ -29,13 +36,14 @@
 
 namespace demo {
 
-enum class prune_pattern { unstructured, block_4x16, two_of_four };
+enum class prune_pattern { unstructured, block_4x16, two_of_four, channel };
 
 inline const char* to_string(prune_pattern p) {
   switch (p) {
     case prune_pattern::unstructured: return "unstructured";
     case prune_pattern::block_4x16: return "block 4x16";
     case prune_pattern::two_of_four: return "2:4";
+    case prune_pattern::channel: return "channel";
   }
   return "?";
 }
@@ -59,6 +67,7 @@ class pruning_hooks {
       case prune_pattern::unstructured: step_ = make_step<qsparse::magnitude>(schedule); break;
       case prune_pattern::block_4x16: step_ = make_step<qsparse::block_mask<4, 16>>(schedule); break;
       case prune_pattern::two_of_four: step_ = make_step<qsparse::n_of_m<2, 4>>(schedule); break;
+      case prune_pattern::channel: step_ = make_step<qsparse::channel_mask<1>>(schedule, masks_.size() - 1); break;
     }
     wire();
   }
@@ -99,11 +108,13 @@ class pruning_hooks {
     return qsparse::make_view(masks_[i].data(), masks_[i].rows(), masks_[i].cols());
   }
 
+  /// The pruner's step on the first `layers` matrices (all by default); the others keep all-ones masks.
   template <class Pattern>
-  std::function<void(long)> make_step(const qsparse::polynomial_decay& schedule) {
+  std::function<void(long)> make_step(const qsparse::polynomial_decay& schedule, std::size_t layers = static_cast<std::size_t>(-1)) {
     auto p = std::make_shared<qsparse::pruner<qsparse::polynomial_decay, Pattern>>(schedule);
-    return [this, p](long step) {
-      for (std::size_t i = 0; i < masks_.size(); ++i) p->step(step, wview(i), mview(i));
+    const std::size_t n = std::min(layers, masks_.size());
+    return [this, p, n](long step) {
+      for (std::size_t i = 0; i < n; ++i) p->step(step, wview(i), mview(i));
     };
   }
 

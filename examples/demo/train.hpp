@@ -41,6 +41,9 @@ struct train_options {
   /// would depend on whether progress was shown.
   std::function<void(const train_progress&)> on_progress;
   double report_every = 30;  // seconds between reports within an epoch
+  /// Learning-rate multiplier per weighted layer (empty: 1 for all; 0 freezes a layer, see
+  /// network::backward_and_step).
+  std::vector<float> layer_lr;
 };
 
 /// Accuracy (percent) of the float network on d, with the hooks' forward transforms (fake quantization).
@@ -61,6 +64,7 @@ inline double evaluate(network& net, const dataset& d, const training_hooks* hoo
 /// Trains `net` on d.train; returns the global step count reached (start + steps taken).
 inline long train(network& net, const data_splits& d, const train_options& o, const training_hooks* hooks,
                   long start_step = 0) {
+  net.check_layer_lr(o.layer_lr);
   std::vector<int> order(static_cast<std::size_t>(d.train.x.rows()));
   std::iota(order.begin(), order.end(), 0);
   std::mt19937 rng(o.shuffle_seed);
@@ -102,7 +106,7 @@ inline long train(network& net, const data_splits& d, const train_options& o, co
         correct += argmax_row(logits.row(i).data(), static_cast<int>(logits.cols())) == yb[static_cast<std::size_t>(i)];
       seen += rows;
       loss_sum += static_cast<double>(network::softmax_cross_entropy(logits, yb.data(), dlogits)) * rows;
-      net.backward_and_step(dlogits, hooks, o.lr);
+      net.backward_and_step(dlogits, hooks, o.lr, o.layer_lr);
       ++unreported;
       if (o.on_progress && s + static_cast<std::size_t>(o.batch) < order.size()) {
         const auto now = std::chrono::steady_clock::now();

@@ -111,6 +111,44 @@ TEST_CASE("pruner: monotone block masks under rising sparsity", "[sparsity][prun
   for (index_t i = 0; i < blocks.size(); ++i) CHECK((blocks.data()[i] == 0 || blocks.data()[i] == 4));
 }
 
+TEST_CASE("pruner: gradual channel pruning, the schedule sets the kept channel count at every update", "[sparsity][pruner]") {
+  // K×N weights (dense layer layout), output channels = columns (axis 1). Column c has L2 norm
+  // proportional to rank(c) + 1 with rank(c) = 37·c mod 64, so the pruned channels are not in index order.
+  constexpr index_t k = 8, n = 64;
+  tensor<float, 2> w(k, n);
+  std::vector<index_t> rank(static_cast<std::size_t>(n));
+  for (index_t c = 0; c < n; ++c) {
+    rank[static_cast<std::size_t>(c)] = (37 * c) % n;
+    for (index_t r = 0; r < k; ++r)
+      w(r, c) = static_cast<float>(rank[static_cast<std::size_t>(c)] + 1) * ((r % 2) == 0 ? 0.25f : -0.5f);
+  }
+  tensor<float, 2> mask(k, n);
+  fill_mask(mask.view());
+  const pruner<polynomial_decay, channel_mask<1>> p(polynomial_decay(0.0, 0.5, 0, 1000, 3, 100));
+  // max(round_half_even(64 · (1 - s)), 1) at s = the float32 schedule at steps 100, 200, ..., 1000
+  // (0.1355, 0.244, 0.3285, 0.392, 0.4375, 0.468, 0.4865, 0.496, 0.4995, 0.5), computed outside qsparse.
+  const std::vector<index_t> expected{55, 48, 43, 39, 36, 34, 33, 32, 32, 32};
+  index_t kept_now = n;
+  for (std::int64_t step = 1; step <= 1200; ++step) {
+    const auto s = p.step(step, w.view(), mask.view());
+    CHECK(s.mask_updated == (step % 100 == 0 && step <= 1000));
+    if (s.mask_updated) kept_now = expected[static_cast<std::size_t>(step / 100 - 1)];
+    // Whole columns, exactly the kept_now highest-norm ones; pruned columns' weights are zero.
+    index_t kept_columns = 0;
+    for (index_t c = 0; c < n; ++c) {
+      const bool keep = rank[static_cast<std::size_t>(c)] >= n - kept_now;
+      kept_columns += mask(0, c) != 0.0f;
+      for (index_t r = 0; r < k; ++r) {
+        CHECK((mask(r, c) != 0.0f) == keep);
+        if (!keep) CHECK(w(r, c) == 0.0f);
+      }
+    }
+    CHECK(kept_columns == kept_now);
+    CHECK(s.kept == kept_now * k);
+  }
+  CHECK(kept_now == 32);
+}
+
 TEST_CASE("frozen_mask: computed once, then kept; a given mask is never recomputed", "[sparsity][pruner]") {
   const pruner<constant_sparsity, n_of_m<2, 4, -1>, frozen_mask> p(constant_sparsity(0.5, 0, -1, 1));
   auto w = qsparse::sparsity_testing::weights_with_ties(8 * 8, 2);
