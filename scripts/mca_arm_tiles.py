@@ -43,9 +43,12 @@ MACS = {"sdot": 16, "udot": 16, "usdot": 16, "smmla": 32, "ummla": 32, "usmmla":
 # (row label, fragments of the function names that may hold the loop (the first one found with a multiply-add
 # loop is taken: a compiler may or may not inline a helper), ISA feature its instructions need)
 TILES = [
-    ("gemm_x8s8_s32_4x16c4__neondotprod", ["neon_dotprod20gemm_x8s8_s32_4x16c48multiplyILi4E"], "dotprod"),
+    ("gemm_x8s8_s32_4x16c4__neondotprod", ["gemm_4x16c4_k16_blocks", "neon_dotprod20gemm_x8s8_s32_4x16c48multiplyILi4E"],
+     "dotprod"),
     ("gemm_x8s8_s32_4x16c8__neoni8mm", ["neon_i8mm20gemm_x8s8_s32_4x16c88multiplyILi4E"], "i8mm"),
+    ("gemm_x8s8_s32_4x8c4__neondotprod (K = 27)", ["qsparse_mca_shallow"], "dotprod"),
     ("spgemm_block4_x8s8_s32_4x16c4__neondotprod", ["spgemm_block_tile_4x16ILi4E"], "dotprod"),
+    ("spgemm_2of4_x8s8_s32_4x16c4__neondotprod", ["spgemm_2of4_tile_4x16ILi4E"], "dotprod"),
     ("dwconv_s8s8_s32_c16__neon (3x3, per pixel)", ["dwconv_s8s8_s32_c166block9", "qsparse_mca_dwconv"], ""),
     ("gemm_s16s8_s64_4x16c1__neon (16x8)", ["gemm_s16s8_s64_4x16c14tileILi4E"], ""),
 ]
@@ -61,6 +64,8 @@ TRANSLATION_UNIT = """\
 #include "qsparse/kernels/neon/dwconv_s8s8_s32_c16.hpp"
 #include "qsparse/kernels/neon/gemm_s16s8_s64_4x16c1.hpp"
 #include "qsparse/kernels/neondotprod/gemm_x8s8_s32_4x16c4.hpp"
+#include "qsparse/kernels/neondotprod/gemm_x8s8_s32_4x8c4.hpp"
+#include "qsparse/kernels/neondotprod/spgemm_2of4_x8s8_s32_4x16c4.hpp"
 #include "qsparse/kernels/neondotprod/spgemm_block4_x8s8_s32_4x16c4.hpp"
 #include "qsparse/kernels/neoni8mm/gemm_x8s8_s32_4x16c8.hpp"
 template void qsparse::kernels::neon_dotprod::gemm_x8s8_s32_4x16c4::multiply<4>(
@@ -70,6 +75,22 @@ template void qsparse::kernels::neon_i8mm::gemm_x8s8_s32_4x16c8::multiply<4>(
 template void qsparse::kernels::neon_dotprod::spgemm_block_tile_4x16<4>(
     const std::int8_t*, std::ptrdiff_t, const std::uint32_t*, const std::int8_t*, std::int64_t, std::ptrdiff_t,
     std::int32_t*);
+template void qsparse::kernels::neon_dotprod::spgemm_2of4_tile_4x16<4>(
+    const std::int8_t*, std::ptrdiff_t, const std::uint8_t*, const std::int8_t*, std::ptrdiff_t, std::int32_t*);
+// The shallow tile at K = 27 (7 k groups), int8 rows: its loop over the tiles of 4 rows of a half panel,
+// without the epilogue (as for the other tiles: the multiply-adds and their loads).
+extern "C" QSPARSE_TARGET_NEON_DOTPROD void qsparse_mca_shallow(const std::int8_t* a, std::ptrdiff_t lda,
+                                                                std::ptrdiff_t m, const std::int8_t* panel,
+                                                                std::int32_t* sums) {
+  using tile = qsparse::kernels::neon_dotprod::gemm_x8s8_s32_4x8c4;
+  int8x16_t w[7][2];
+  for (int g = 0; g < 7; ++g) {
+    w[g][0] = vld1q_s8(panel + 64 * g);
+    w[g][1] = vld1q_s8(panel + 64 * g + 16);
+  }
+  for (std::ptrdiff_t r = 0; r + 4 <= m; r += 4)
+    tile::tile<7, false, 4>(a + r * lda, lda, w, sums + 32 * (r & 1), std::make_integer_sequence<int, 7>{});
+}
 template void qsparse::kernels::neon::gemm_s16s8_s64_4x16c1::tile<4>(
     const std::int16_t*, std::ptrdiff_t, std::ptrdiff_t, const std::int16_t*, std::int64_t*);
 // The depthwise kernel with TFLite's per-channel int8 epilogue: its 3x3 per-pixel loop includes the epilogue.

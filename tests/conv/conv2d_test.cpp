@@ -376,11 +376,14 @@ TEST_CASE("conv2d: selected_kernel_name names the kernel for the packed ISA and 
   dilated.dilation_w = 2;
   for (isa_level isa : testing::supported_levels()) {
     const bool vnni = isa == isa_level::avx512_vnni;
+    // On neon_dotprod a shallow filter's im2col rows reach the GEMM's shallow sdot tile (no direct kernel).
+    const std::string shallow = vnni ? "gemm_u8s8_s32_4x32c4__avx512vnni"
+                                     : (isa == isa_level::neon_dotprod ? "gemm_x8s8_s32_4x8c4__neondotprod"
+                                                                       : selected_kernel_name(isa));
     const std::string direct = vnni ? "conv_direct_u8s8_s32_4x32c4__avx512vnni" : selected_kernel_name(isa);
-    const std::string shallow = vnni ? "gemm_u8s8_s32_4x32c4__avx512vnni" : selected_kernel_name(isa);
     const auto packed = pack_conv2d_weights(make_view(w.data(), 4, 3, 3, 2), 0, 1, isa);  // K = 18, 6 bytes a row
     CHECK(packed.has_direct() == vnni);
-    CHECK(std::string(selected_kernel_name(packed)) == direct);
+    CHECK(std::string(selected_kernel_name(packed)) == (vnni ? direct : shallow));  // K = 18: ARM's shallow tile
     CHECK(std::string(selected_kernel_name(packed, dilated)) == shallow);  // im2col rows
     const auto wide = pack_conv2d_weights(make_view(w.data(), 2, 3, 3, 4), 0, 1, isa);  // K = 36, 12 bytes a row
     CHECK(std::string(selected_kernel_name(wide)) == direct);
@@ -468,6 +471,14 @@ TEST_CASE("conv2d: the direct shallow kernel on every kernel-row shape, stride, 
           pack_conv2d_weights(make_view(w.data(), l.c_out, l.k_h, l.k_w, l.c_in), 0, 1, isa_level::avx512_vnni);
       CHECK(std::string(selected_kernel_name(packed, l.p)) == "conv_direct_u8s8_s32_4x32c4__avx512vnni");
     }
+#if QSPARSE_AARCH64
+    if (cpu_supports(isa_level::neon_dotprod) && l.k_h * l.k_w * l.c_in <= 32) {  // and the shallow sdot tile
+      const std::vector<std::int8_t> w(static_cast<std::size_t>(l.c_out * l.k_h * l.k_w * l.c_in));
+      const auto packed =
+          pack_conv2d_weights(make_view(w.data(), l.c_out, l.k_h, l.k_w, l.c_in), 0, 1, isa_level::neon_dotprod);
+      CHECK(std::string(selected_kernel_name(packed, l.p)) == "gemm_x8s8_s32_4x8c4__neondotprod");
+    }
+#endif
   }
   // The stem: full-range values, extreme zero points, every output type, and a bias too large for the
   // fast epilogue (which would otherwise fold it into the accumulators).

@@ -708,6 +708,18 @@ TEST_CASE("selected_kernel_name names the kernel of each ISA", "[gemm]") {
   std::vector<std::int8_t> w(9 * 5);
   CHECK(pack_weights(make_view(w.data(), 9, 5), 0, isa_level::neon_i8mm).view().layout() == packed_layout::s8_c8_nr16);
   CHECK(pack_weights(make_view(w.data(), 9, 5), 0, isa_level::neon_dotprod).view().layout() == packed_layout::s8_c4_nr16);
+  if (cpu_supports(isa_level::neon_dotprod)) {
+    // Symmetric sdot weights with K <= 32 run the shallow tile; a zero point, a deeper K or i8mm weights not.
+    std::vector<std::int8_t> w33(33 * 5);
+    const auto name = [&](std::ptrdiff_t k, std::int32_t w_zp, isa_level isa) {
+      return std::string(selected_kernel_name(pack_weights(make_view(w33.data(), k, 5), w_zp, isa).view()));
+    };
+    CHECK(name(27, 0, isa_level::neon_dotprod) == "gemm_x8s8_s32_4x8c4__neondotprod");
+    CHECK(name(32, 0, isa_level::neon_dotprod) == "gemm_x8s8_s32_4x8c4__neondotprod");
+    CHECK(name(33, 0, isa_level::neon_dotprod) == "gemm_x8s8_s32_4x16c4__neondotprod");
+    CHECK(name(27, 1, isa_level::neon_dotprod) == "gemm_x8s8_s32_4x16c4__neondotprod");
+    if (cpu_supports(isa_level::neon_i8mm)) CHECK(name(27, 0, isa_level::neon_i8mm) == "gemm_x8s8_s32_4x16c8__neoni8mm");
+  }
 #endif
 }
 

@@ -162,7 +162,8 @@ TEST_CASE("sparse_gemm: 2:4 tiles of every row count, panel count and pair remai
   std::mt19937 rng(17);
   for (isa_level isa : testing::supported_levels()) {
     for (std::ptrdiff_t k : {24, 32, 40, 57}) {
-      for (std::ptrdiff_t m = 1; m <= 10; ++m) {
+      // 33 and 70 rows cross the NEON kernel's blocks of 8 tiles (32 rows).
+      for (std::ptrdiff_t m : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 33, 70}) {
         for (std::ptrdiff_t n : {65, 80, 83, 96, 110}) {
           const auto w = make_weights(k, n, 16, pattern::two_of_four, fill::random, rng);
           column_params cp(n, rng);
@@ -730,6 +731,10 @@ TEST_CASE("sparse_gemm: selected kernel names follow the ISA", "[sparse_gemm][di
         "spgemm_block4x32_x8s8_s32_4x16c4__neondotprod");
   CHECK(std::string(selected_sparse_kernel_name(sparse_format::block_4x16, isa_level::neon)) ==
         "spgemm_block4x16_x8s8_s32_1x16c4__scalar");
+  CHECK(std::string(selected_sparse_kernel_name(sparse_format::two_of_four, isa_level::neon_i8mm)) ==
+        "spgemm_2of4_x8s8_s32_4x16c4__neondotprod");
+  CHECK(std::string(selected_sparse_kernel_name(sparse_format::two_of_four, isa_level::neon)) ==
+        "spgemm_2of4_x8s8_s32_1x16c4__scalar");
 #endif
   std::vector<std::int8_t> w(8 * 8, 0);
   const auto packed = pack_sparse_weights(make_view(w.data(), 8, 8), sparse_format::block_4x16);

@@ -27,6 +27,7 @@
 #endif
 #if QSPARSE_AARCH64
 #include "qsparse/kernels/neondotprod/gemm_x8s8_s32_4x16c4.hpp"
+#include "qsparse/kernels/neondotprod/gemm_x8s8_s32_4x8c4.hpp"
 #include "qsparse/kernels/neoni8mm/gemm_x8s8_s32_4x16c8.hpp"
 #endif
 
@@ -44,7 +45,10 @@ using gemm_kernels_x86_64 = kernel_list<>;
 #endif
 
 #if QSPARSE_AARCH64
-using gemm_kernels_aarch64 = kernel_list<neon_dotprod::gemm_x8s8_s32_4x16c4, neon_i8mm::gemm_x8s8_s32_4x16c8>;
+// The shallow sdot tile (K <= 32, symmetric weights) after the deep one it specialises; the i8mm tile
+// last, so weights packed for neon_i8mm keep its layout (gemm_layout_for).
+using gemm_kernels_aarch64 = kernel_list<neon_dotprod::gemm_x8s8_s32_4x16c4, neon_dotprod::gemm_x8s8_s32_4x8c4,
+                                         neon_i8mm::gemm_x8s8_s32_4x16c8>;
 #else
 using gemm_kernels_aarch64 = kernel_list<>;
 #endif

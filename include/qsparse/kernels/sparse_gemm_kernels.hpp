@@ -26,6 +26,7 @@
 #include "qsparse/kernels/avx512vnni/spgemm_block4_u8s8_s32_8xNc4.hpp"
 #endif
 #if QSPARSE_AARCH64
+#include "qsparse/kernels/neondotprod/spgemm_2of4_x8s8_s32_4x16c4.hpp"
 #include "qsparse/kernels/neondotprod/spgemm_block4_x8s8_s32_4x16c4.hpp"
 #endif
 
@@ -44,12 +45,13 @@ using sparse_gemm_kernels_x86_64 = kernel_list<>;
 
 #if QSPARSE_AARCH64
 using sparse_gemm_kernels_aarch64 =
-    kernel_list<neon_dotprod::spgemm_block4_x8s8_s32_4x16c4<16>, neon_dotprod::spgemm_block4_x8s8_s32_4x16c4<32>>;
+    kernel_list<neon_dotprod::spgemm_block4_x8s8_s32_4x16c4<16>, neon_dotprod::spgemm_block4_x8s8_s32_4x16c4<32>,
+                neon_dotprod::spgemm_2of4_x8s8_s32_4x16c4>;
 #else
 using sparse_gemm_kernels_aarch64 = kernel_list<>;
 #endif
 
-/// The sparse int8 GEMM's kernels (avx512 runs the avx2 ones; on aarch64 the 2:4 and bitmask formats run the scalar ones).
+/// The sparse int8 GEMM's kernels (avx512 runs the avx2 ones; on aarch64 the bitmask format runs the scalar one).
 using sparse_gemm_kernels =
     kernel_list_concat_t<kernel_list<scalar::spgemm_block4_x8s8_s32_1xNc4<16>, scalar::spgemm_block4_x8s8_s32_1xNc4<32>,
                                      scalar::spgemm_2of4_x8s8_s32_1x16c4, scalar::spgemm_bitmask_x8s8_s32_1x16c4>,
