@@ -902,8 +902,9 @@ TEST_CASE("minilm int8-smooth on the tiny model: calibrated, fused q | k | v, al
   // Per layer: 4 × 32x32 + 32x64 + 64x32 int8 weights; biases, scales (2 × 224 floats) and 1 / s for the
   // inputs of the four slots (32 + 32 + 32 + 64 floats).
   CHECK(model.linear_bytes() == 2 * (8192 + 2 * 224 * 4 + 160 * 4));
-  // The same model with alpha 0 is another computation; both stay close to PyTorch's float32 (measured:
-  // alpha 0.5 mean 0.99953, worst 0.99826, on this model whose random inputs have no outlier channels).
+  // The same model with alpha 0 is another computation. alpha 0.5 stays close to PyTorch's float32
+  // (measured: mean 0.999429, worst 0.998337; plain int8 dynamic 0.999515, 0.998267 — this random model's
+  // inputs have no outlier channels to smooth).
   auto a0 = minilm::bert_model::load(tiny_dir, minilm::variant::smooth_int8);
   a0.set_smooth_alpha(0.0);
   a0.calibrate(batch);
@@ -919,8 +920,8 @@ TEST_CASE("minilm int8-smooth on the tiny model: calibrated, fused q | k | v, al
   }
   mean /= static_cast<double>(batch.size());
   std::printf("minilm tiny int8-smooth vs PyTorch float32: mean cosine %.6f, worst %.6f\n", mean, worst);
-  CHECK(mean == Approx(0.99953).margin(0.002));
-  CHECK(worst == Approx(0.99826).margin(0.002));
+  CHECK(mean == Approx(0.999429).margin(0.002));
+  CHECK(worst == Approx(0.998337).margin(0.002));
   auto f16 = minilm::bert_model::load(tiny_dir, minilm::variant::f16);
   CHECK_THROWS_WITH(f16.set_smooth_alpha(0.5), Catch::Contains("f16 is not int8-smooth"));
 }
