@@ -458,15 +458,20 @@ class smooth_int8_linear final : public calibrating_linear {
 
   void forward(const qsparse::context& ctx, const float* x, int rows, float* y) const override {
     if (calibrating_forward(ctx, x, rows, y) || rows == 0) return;
-    const auto r = static_cast<std::size_t>(rows), k = static_cast<std::size_t>(in());
+    const auto k = static_cast<std::size_t>(in());
     thread_local std::vector<float> xs;
-    xs.resize(r * k);
+    xs.resize(static_cast<std::size_t>(rows) * k);
+    float* const scaled = xs.data();  // this thread's buffer, filled by ctx's threads
     const float* inv = inv_s_.data();
-    for (std::size_t m = 0; m < r; ++m) {
-      const float* src = x + m * k;
-      float* dst = xs.data() + m * k;
-      for (std::size_t j = 0; j < k; ++j) dst[j] = src[j] * inv[j];
-    }
+    const std::ptrdiff_t chunks = std::min<std::ptrdiff_t>(ctx.concurrency(), rows);
+    ctx.run_tasks(chunks, [&](std::ptrdiff_t t) {
+      const auto r0 = static_cast<std::size_t>(rows * t / chunks), r1 = static_cast<std::size_t>(rows * (t + 1) / chunks);
+      for (std::size_t m = r0; m < r1; ++m) {
+        const float* src = x + m * k;
+        float* dst = scaled + m * k;
+        for (std::size_t j = 0; j < k; ++j) dst[j] = src[j] * inv[j];
+      }
+    });
     qsparse::hybrid_params p;
     p.weight_scales = scale_.data();
     p.per_channel = true;
