@@ -129,9 +129,11 @@ inline void gelu(float* x, std::size_t n) { qsparse::gelu_erf(x, x, static_cast<
 /// Whether variant v runs a layer's q, k and v projections as one linear layer of 3 x hidden outputs:
 /// the variants whose result per output column does not depend on the other columns (per-row or no
 /// activation quantization, per-channel or per-group weights, no calibration, no pruning of the whole
-/// tensor), so fusing changes no bit and saves two passes over the input.
+/// tensor), so fusing changes no bit and saves two passes over the input. And int8-smooth, whose fused
+/// layer shares one smoothing factor per input channel between q, k and v, as SmoothQuant does (there the
+/// factors fold into the layer norm before the three projections).
 inline bool fuses_qkv(variant v) {
-  return v == variant::dynamic_int8 || v == variant::f16 || v == variant::q4_g32 || v == variant::q4_g32_clip ||
+  return v == variant::dynamic_int8 || v == variant::smooth_int8 || v == variant::f16 || v == variant::q4_g32 || v == variant::q4_g32_clip ||
          v == variant::q4_g128_clip;
 }
 
@@ -267,6 +269,17 @@ class bert_model {
     calibrating_ = false;
     for (layer& l : layers_) {
       for (linear* p : l.linears()) p->end_calibration();
+    }
+  }
+
+  /// int8-smooth: SmoothQuant's migration strength alpha in [0, 1] for every linear layer (default
+  /// default_smooth_alpha), before calibrate.
+  void set_smooth_alpha(double alpha) {
+    if (variant_ != variant::smooth_int8) {
+      throw std::runtime_error(std::string("minilm: set_smooth_alpha: ") + option_name(variant_) + " is not int8-smooth");
+    }
+    for (layer& l : layers_) {
+      for (linear* p : l.linears()) dynamic_cast<smooth_int8_linear&>(*p).set_alpha(alpha);
     }
   }
 

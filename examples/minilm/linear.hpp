@@ -10,6 +10,11 @@
 //   static_int8   int8 weights as above; activations int8 per tensor (TFLite's int8 activation scheme) with a
 //                 range calibrated on real sentences (min/max or the 99.99th percentile observer);
 //                 qsparse::gemm (int8 x int8, int32 sums), dequantize_float_per_channel output;
+//   smooth_int8   int8 dynamic after SmoothQuant's per-channel smoothing (Xiao et al. 2022): from each input
+//                 channel's calibrated max |x| and the weights' max |w|, s = max|x|^a / max|w|^(1-a); the
+//                 weights become W diag(s) (then int8 per output channel as dynamic_int8) and each input
+//                 row x diag(1/s) before hybrid_gemm's per-row quantization (the same product in exact
+//                 arithmetic, the outlier channels shrunk before the int8 step);
 //   w16a8         "16x8": int8 weights as above, int16 activations per tensor (symmetric, calibrated min/max),
 //                 qsparse::gemm_16x8 (exact int64 sums), float output;
 //   q4            4-bit weights, symmetric int4 with one float scale per group of 32 or 128 along K, the
@@ -74,15 +79,16 @@ enum class variant {
   pruned_block_int8,
   mixed_int8,
   mixed_q4,
+  smooth_int8,
 };
 
 /// Every variant, in the report's order.
 inline const std::vector<variant>& all_variants() {
   static const std::vector<variant> v = {
-      variant::f32,           variant::f16,         variant::dynamic_int8,  variant::static_int8_minmax,
-      variant::static_int8_percentile, variant::w16a8, variant::q4_g32,     variant::q4_g32_clip,
-      variant::q4_g128_clip,  variant::pruned50_int8, variant::pruned24_int8, variant::pruned_block_int8,
-      variant::mixed_int8,    variant::mixed_q4};
+      variant::f32,           variant::f16,         variant::dynamic_int8,  variant::smooth_int8,
+      variant::static_int8_minmax, variant::static_int8_percentile, variant::w16a8, variant::q4_g32,
+      variant::q4_g32_clip,   variant::q4_g128_clip, variant::pruned50_int8, variant::pruned24_int8,
+      variant::pruned_block_int8, variant::mixed_int8, variant::mixed_q4};
   return v;
 }
 
@@ -102,6 +108,7 @@ inline const char* to_string(variant v) {
     case variant::pruned_block_int8: return "pruned 4x16 50% + int8";
     case variant::mixed_int8: return "int8 mixed (f16 sensitive)";
     case variant::mixed_q4: return "4-bit mixed (int8 sensitive)";
+    case variant::smooth_int8: return "int8 dynamic, SmoothQuant";
   }
   return "?";
 }
@@ -123,6 +130,7 @@ inline const char* option_name(variant v) {
     case variant::pruned_block_int8: return "prune4x16-int8";
     case variant::mixed_int8: return "int8-mixed";
     case variant::mixed_q4: return "q4-mixed";
+    case variant::smooth_int8: return "int8-smooth";
   }
   return "?";
 }
@@ -149,7 +157,8 @@ inline std::size_t default_mixed_keep(variant v, std::size_t slots) { return v =
 /// Whether the variant needs calibration (bert_model::calibrate) before it runs: the static variants
 /// calibrate their activation ranges, the mixed ones select their sensitive layers.
 inline bool needs_calibration(variant v) {
-  return v == variant::static_int8_minmax || v == variant::static_int8_percentile || v == variant::w16a8 || is_mixed(v);
+  return v == variant::static_int8_minmax || v == variant::static_int8_percentile || v == variant::w16a8 ||
+         v == variant::smooth_int8 || is_mixed(v);
 }
 
 /// Whether the attention products run on qsparse's int8 GEMM (every variant with int8 activations).
@@ -341,10 +350,15 @@ class calibrating_linear : public linear {
     const auto v = qsparse::make_view(x, rows, in());
     minmax_.observe(v);
     if (method_ == calibration_method::percentile) percentile_.observe(v);
+    observe_channels(x, rows);
     detail::eigen_linear(ctx, w_, Eigen::Map<const Eigen::RowVectorXf>(b_.data(), out()), x, rows, y);
     return true;
   }
   virtual void freeze() = 0;
+  /// Called with every calibration input (after the observers): for a layer that needs more than the range.
+  virtual void observe_channels(const float* /*x*/, int /*rows*/) const {}
+  /// The float32 weights (in × out) until end_calibration.
+  const row_matrix& float_weights() const noexcept { return w_; }
 
   calibration_method method_;
   std::vector<float> b_;
@@ -397,6 +411,128 @@ class static_int8_linear final : public calibrating_linear {
   std::vector<float> w_scale_, out_scale_;
   qsparse::packed_weights packed_;
   qsparse::per_tensor_params act_;
+};
+
+/// SmoothQuant's smoothing factors (Xiao et al. 2022, "SmoothQuant: Accurate and Efficient Post-Training
+/// Quantization for Large Language Models", eq. 4) for one linear layer: s[j] = x_max[j]^alpha /
+/// w_max[j]^(1 - alpha), computed in double and rounded to float, for x_max[j] the largest |x| input channel
+/// j took during calibration and w_max[j] the largest |w| of the weights it multiplies; s[j] = 1 when either
+/// is 0 (a channel never seen, or unused). alpha in [0, 1]: 0 leaves the activations alone (s = 1 / w_max),
+/// 1 moves all of their range into the weights.
+inline std::vector<float> smoothing_factors(const std::vector<float>& x_max, const std::vector<float>& w_max, double alpha) {
+  if (x_max.size() != w_max.size()) {
+    throw std::runtime_error("minilm: smoothing_factors: " + std::to_string(x_max.size()) + " activation maxima for " +
+                             std::to_string(w_max.size()) + " weight maxima");
+  }
+  if (!(alpha >= 0.0 && alpha <= 1.0)) throw std::runtime_error("minilm: smoothing alpha = " + std::to_string(alpha) + " is not in [0, 1]");
+  std::vector<float> s(x_max.size(), 1.0f);
+  for (std::size_t j = 0; j < s.size(); ++j) {
+    const double a = x_max[j], w = w_max[j];
+    if (!(a >= 0.0) || !(w >= 0.0) || !std::isfinite(a) || !std::isfinite(w)) {
+      throw std::runtime_error("minilm: smoothing_factors: channel " + std::to_string(j) + " has max |x| = " + std::to_string(a) +
+                               ", max |w| = " + std::to_string(w) + " (finite values >= 0 needed)");
+    }
+    if (a > 0.0 && w > 0.0) {
+      const auto f = static_cast<float>(std::pow(a, alpha) / std::pow(w, 1.0 - alpha));
+      if (f > 0.0f && std::isfinite(f) && std::isfinite(1.0f / f)) s[j] = f;
+    }
+  }
+  return s;
+}
+
+/// The default migration strength of int8-smooth (bert_model::set_smooth_alpha changes it).
+inline constexpr double default_smooth_alpha = 0.5;
+
+/// int8 dynamic after SmoothQuant's smoothing: calibration records each input channel's max |x|; end
+/// freezes s = smoothing_factors(x_max, w_max, alpha), the weights W diag(s) as int8 per output channel
+/// (quantize_weights_int8) and inv_s[j] = 1 / s[j] (float). forward: x'[m][j] = x[m][j] * inv_s[j] (float),
+/// then hybrid_gemm exactly as hybrid_int8_linear (per-row asymmetric int8 input, int32 sums, float
+/// output with the bias).
+class smooth_int8_linear final : public calibrating_linear {
+ public:
+  smooth_int8_linear(const float* w_out_in, const float* bias, int in, int out, double alpha)
+      : calibrating_linear(w_out_in, bias, in, out, calibration_method::minmax), alpha_(alpha),
+        x_max_(static_cast<std::size_t>(in), 0.0f) {
+    if (!(alpha >= 0.0 && alpha <= 1.0)) throw std::runtime_error("minilm: smoothing alpha = " + std::to_string(alpha) + " is not in [0, 1]");
+  }
+
+  void forward(const qsparse::context& ctx, const float* x, int rows, float* y) const override {
+    if (calibrating_forward(ctx, x, rows, y) || rows == 0) return;
+    const auto k = static_cast<std::size_t>(in());
+    thread_local std::vector<float> xs;
+    xs.resize(static_cast<std::size_t>(rows) * k);
+    float* const scaled = xs.data();  // this thread's buffer, filled by ctx's threads
+    const float* inv = inv_s_.data();
+    const std::ptrdiff_t chunks = std::min<std::ptrdiff_t>(ctx.concurrency(), rows);
+    ctx.run_tasks(chunks, [&](std::ptrdiff_t t) {
+      const auto r0 = static_cast<std::size_t>(rows * t / chunks), r1 = static_cast<std::size_t>(rows * (t + 1) / chunks);
+      for (std::size_t m = r0; m < r1; ++m) {
+        const float* src = x + m * k;
+        float* dst = scaled + m * k;
+        for (std::size_t j = 0; j < k; ++j) dst[j] = src[j] * inv[j];
+      }
+    });
+    qsparse::hybrid_params p;
+    p.weight_scales = scale_.data();
+    p.per_channel = true;
+    p.bias = b_.data();
+    p.input_quantization = qsparse::hybrid_quantization::asymmetric;
+    qsparse::hybrid_gemm(ctx, qsparse::make_view(static_cast<const float*>(xs.data()), rows, in()), packed_.view(),
+                         qsparse::make_view(y, rows, out()), p);
+  }
+  std::size_t bytes() const override {
+    // int8 weights, bias, weight scales and the input's 1 / s.
+    return static_cast<std::size_t>(in()) * static_cast<std::size_t>(out()) +
+           (b_.size() + scale_.size() + static_cast<std::size_t>(in())) * sizeof(float);
+  }
+
+  double alpha() const noexcept { return alpha_; }
+  /// Sets alpha (in [0, 1]) before calibration.
+  void set_alpha(double alpha) {
+    if (!(alpha >= 0.0 && alpha <= 1.0)) throw std::runtime_error("minilm: smoothing alpha = " + std::to_string(alpha) + " is not in [0, 1]");
+    if (calibrated()) throw std::runtime_error("minilm: the smoothing alpha is set before calibration");
+    alpha_ = alpha;
+  }
+  /// After calibration: the factors s, their inverses, the max |x| per channel seen, and the K × N int8
+  /// weights of W diag(s) with their per-channel scales (for tests).
+  const std::vector<float>& factors() const noexcept { return s_; }
+  const std::vector<float>& inverse_factors() const noexcept { return inv_s_; }
+  const std::vector<float>& channel_max() const noexcept { return x_max_; }
+  const std::vector<std::int8_t>& weights() const noexcept { return q_; }
+  const std::vector<float>& weight_scales() const noexcept { return scale_; }
+
+ private:
+  void observe_channels(const float* x, int rows) const override {
+    const auto k = static_cast<std::size_t>(in());
+    for (std::size_t m = 0; m < static_cast<std::size_t>(rows); ++m) {
+      for (std::size_t j = 0; j < k; ++j) x_max_[j] = std::max(x_max_[j], std::fabs(x[m * k + j]));
+    }
+  }
+  void freeze() override {
+    const row_matrix& w = float_weights();  // in × out
+    const auto k = static_cast<std::size_t>(in()), n = static_cast<std::size_t>(out());
+    std::vector<float> w_max(k, 0.0f);
+    for (std::size_t j = 0; j < k; ++j) {
+      for (std::size_t o = 0; o < n; ++o) {
+        w_max[j] = std::max(w_max[j], std::fabs(w(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(o))));
+      }
+    }
+    s_ = smoothing_factors(x_max_, w_max, alpha_);
+    inv_s_.resize(k);
+    for (std::size_t j = 0; j < k; ++j) inv_s_[j] = 1.0f / s_[j];
+    std::vector<float> scaled(n * k);  // out × in, for the shared weight quantizer
+    for (std::size_t o = 0; o < n; ++o) {
+      for (std::size_t j = 0; j < k; ++j) scaled[o * k + j] = w(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(o)) * s_[j];
+    }
+    q_ = detail::quantize_weights_int8(scaled.data(), in(), out(), scale_);
+    packed_ = qsparse::pack_weights(qsparse::make_view(q_.data(), in(), out()), 0);
+  }
+
+  double alpha_;
+  mutable std::vector<float> x_max_;
+  std::vector<float> s_, inv_s_, scale_;
+  std::vector<std::int8_t> q_;
+  qsparse::packed_weights packed_;
 };
 
 /// 16x8: activations int16 per tensor (symmetric, calibrated min/max), int8 weights per channel, int64 sums.
@@ -578,6 +714,7 @@ inline std::unique_ptr<linear> make_linear(variant v, const float* w_out_in, con
     case variant::pruned50_int8: return std::make_unique<pruned_int8_linear>(w_out_in, bias, in, out, prune_pattern::unstructured50);
     case variant::pruned24_int8: return std::make_unique<pruned_int8_linear>(w_out_in, bias, in, out, prune_pattern::two_of_four);
     case variant::pruned_block_int8: return std::make_unique<pruned_int8_linear>(w_out_in, bias, in, out, prune_pattern::block_4x16);
+    case variant::smooth_int8: return std::make_unique<smooth_int8_linear>(w_out_in, bias, in, out, default_smooth_alpha);
     case variant::mixed_int8:
     case variant::mixed_q4: break;  // a mixed variant is a choice per layer (bert_model), not a linear layer
   }
