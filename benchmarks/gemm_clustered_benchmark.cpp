@@ -14,11 +14,9 @@
 //
 // The summary prints the goals as ratios of this run's medians (run with --benchmark_repetitions
 // to get medians of repetitions). Default --benchmark_min_time=0.2.
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <map>
 #include <string>
 #include <vector>
@@ -31,6 +29,7 @@
 #include "qsparse/gemm/packed_clustered_weights.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
 #include "support/benchmark_support.hpp"
+#include "support/weight_rotation.hpp"
 
 namespace qsparse_bench {
 namespace {
@@ -59,14 +58,11 @@ std::uint64_t splitmix(std::uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-std::size_t copies(std::size_t bytes_each, bool dram) {
-  return dram ? std::max<std::size_t>(1, dram_bytes / bytes_each + 1) : 1;
-}
-
 // ---- weights, built once per size and kind on first use ----------------------------------------------
 
-const std::vector<qsparse::packed_clustered_weights>& clustered_weights(std::ptrdiff_t k, std::ptrdiff_t n, bool dram) {
-  static std::map<std::pair<std::ptrdiff_t, bool>, std::vector<qsparse::packed_clustered_weights>> cache;
+const rotated_weights<qsparse::packed_clustered_weights_view>& clustered_weights(std::ptrdiff_t k, std::ptrdiff_t n,
+                                                                                bool dram) {
+  static std::map<std::pair<std::ptrdiff_t, bool>, rotated_weights<qsparse::packed_clustered_weights_view>> cache;
   auto& v = cache[{k, dram}];
   if (!v.empty()) return v;
   std::vector<std::uint8_t> idx(static_cast<std::size_t>(k * n));
@@ -74,28 +70,22 @@ const std::vector<qsparse::packed_clustered_weights>& clustered_weights(std::ptr
   std::uint64_t state = 26;
   for (auto& x : idx) x = static_cast<std::uint8_t>(splitmix(state) % clusters);
   for (auto& x : book) x = static_cast<std::int8_t>(static_cast<int>(splitmix(state) % 255u) - 127);
-  v.push_back(qsparse::pack_clustered_weights(qsparse::make_view(idx.data(), n, k),
-                                              qsparse::make_view(book.data(), n, std::ptrdiff_t{clusters})));
-  const std::size_t count = copies(v.front().size_bytes(), dram);
-  while (v.size() < count) {  // copies of the packed bytes: the kernel's speed does not depend on the values
-    const auto& first = v.front().view();
-    v.push_back(qsparse::packed_clustered_weights(first.size_bytes(), [&](void* buffer, std::size_t bytes) {
-      std::memcpy(buffer, first.bytes(), bytes);
-      return qsparse::packed_clustered_weights_view::from_bytes(buffer, bytes);
-    }));
-  }
+  const qsparse::packed_clustered_weights packed = qsparse::pack_clustered_weights(
+      qsparse::make_view(idx.data(), n, k), qsparse::make_view(book.data(), n, std::ptrdiff_t{clusters}));
+  v = rotated_weights<qsparse::packed_clustered_weights_view>(packed.view(),
+                                                              rotation_count(packed.size_bytes(), dram, dram_bytes));
   return v;
 }
 
-const std::vector<qsparse::packed_weights>& int8_weights(std::ptrdiff_t k, std::ptrdiff_t n, bool dram) {
-  static std::map<std::pair<std::ptrdiff_t, bool>, std::vector<qsparse::packed_weights>> cache;
+const rotated_weights<qsparse::packed_weights_view>& int8_weights(std::ptrdiff_t k, std::ptrdiff_t n, bool dram) {
+  static std::map<std::pair<std::ptrdiff_t, bool>, rotated_weights<qsparse::packed_weights_view>> cache;
   auto& v = cache[{k, dram}];
   if (!v.empty()) return v;
   std::vector<std::int8_t> w(static_cast<std::size_t>(k * n));
   std::uint64_t state = 28;
   for (auto& x : w) x = static_cast<std::int8_t>(static_cast<int>(splitmix(state) % 255u) - 127);
-  const std::size_t count = copies(static_cast<std::size_t>(k * n), dram);
-  for (std::size_t i = 0; i < count; ++i) v.push_back(qsparse::pack_weights(qsparse::make_view(w.data(), k, n), 0));
+  v = rotated_weights<qsparse::packed_weights_view>(qsparse::pack_weights(qsparse::make_view(w.data(), k, n), 0).view(),
+                                                    rotation_count(static_cast<std::size_t>(k * n), dram, dram_bytes));
   return v;
 }
 
@@ -124,7 +114,7 @@ void bm_clustered(benchmark::State& state, shape s) {
   const qsparse::context ctx;
   std::size_t i = 0;
   for (auto _ : state) {
-    qsparse::gemm_clustered(ctx, qsparse::make_view(a.data(), s.m, s.k), weights[i++ % weights.size()].view(),
+    qsparse::gemm_clustered(ctx, qsparse::make_view(a.data(), s.m, s.k), weights[i++],
                             qsparse::make_view(dst.data(), s.m, s.n), qsparse::pipeline());
     benchmark::DoNotOptimize(dst.data());
   }
@@ -140,11 +130,11 @@ void bm_int8(benchmark::State& state, shape s) {
   std::size_t i = 0;
   for (auto _ : state) {
     qsparse::gemm(ctx, qsparse::quantized(qsparse::make_view(a.data(), s.m, s.k), 0),
-                  weights[i++ % weights.size()].view(), qsparse::make_view(dst.data(), s.m, s.n), qsparse::pipeline());
+                  weights[i++], qsparse::make_view(dst.data(), s.m, s.n), qsparse::pipeline());
     benchmark::DoNotOptimize(dst.data());
   }
   set_counters(state, s, weights.front().size_bytes());
-  state.SetLabel(qsparse::selected_kernel_name(weights.front().view()));
+  state.SetLabel(qsparse::selected_kernel_name(weights.front()));
 }
 
 // ---- registration and summary -----------------------------------------------------------------------------

@@ -29,7 +29,6 @@
 //
 // The summary prints the goals as ratios of this run's medians. Default --benchmark_min_time=0.2;
 // a smoke run is the first benchmark (GEMV in cache).
-#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -37,8 +36,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
-#include <stdexcept>
 #include <memory>
+#include <stdexcept>
 #include <random>
 #include <string>
 #include <tuple>
@@ -54,6 +53,7 @@
 #include "qsparse/gemm/packed_weights_q4.hpp"
 #include "support/benchmark_support.hpp"
 #include "support/read_bandwidth.hpp"
+#include "support/weight_rotation.hpp"
 
 #ifdef QSPARSE_HAVE_GGML
 #include <ggml-cpu.h>
@@ -111,11 +111,9 @@ std::uint64_t splitmix(std::uint64_t& state) {
 
 // ---- weights, built once per size and kind on first use ----------------------------------------------
 
-std::size_t copies(std::size_t bytes_each, bool dram) { return dram ? std::max<std::size_t>(1, dram_bytes / bytes_each + 1) : 1; }
-
-const std::vector<qsparse::packed_weights_q4>& q4_weights(std::ptrdiff_t k, std::ptrdiff_t n, bool dram,
-                                                          std::ptrdiff_t group) {
-  static std::map<std::tuple<std::ptrdiff_t, bool, std::ptrdiff_t>, std::vector<qsparse::packed_weights_q4>> cache;
+const rotated_weights<qsparse::packed_weights_q4_view>& q4_weights(std::ptrdiff_t k, std::ptrdiff_t n, bool dram,
+                                                                  std::ptrdiff_t group) {
+  static std::map<std::tuple<std::ptrdiff_t, bool, std::ptrdiff_t>, rotated_weights<qsparse::packed_weights_q4_view>> cache;
   auto& v = cache[{k, dram, group}];
   if (!v.empty()) return v;
   std::vector<std::int8_t> q(static_cast<std::size_t>(k * n));
@@ -124,27 +122,20 @@ const std::vector<qsparse::packed_weights_q4>& q4_weights(std::ptrdiff_t k, std:
   for (auto& x : q) x = static_cast<std::int8_t>(static_cast<int>(splitmix(state) & 15u) - 8);
   for (auto& s : scale) s = 0.001f + static_cast<float>(splitmix(state) & 1023u) * 1e-5f;
   const qsparse::group_params<float> p{scale.data(), nullptr, group, 0, n * (k / group)};
-  v.push_back(qsparse::pack_weights_q4(qsparse::make_view(q.data(), k, n), p));
-  const std::size_t count = copies(v.front().size_bytes(), dram);
-  while (v.size() < count) {  // copies of the packed bytes: the kernel's speed does not depend on the values
-    const auto& first = v.front().view();
-    v.push_back(qsparse::packed_weights_q4(first.size_bytes(), [&](void* buffer, std::size_t bytes) {
-      std::memcpy(buffer, first.bytes(), bytes);
-      return qsparse::packed_weights_q4_view::from_bytes(buffer, bytes);
-    }));
-  }
+  const qsparse::packed_weights_q4 packed = qsparse::pack_weights_q4(qsparse::make_view(q.data(), k, n), p);
+  v = rotated_weights<qsparse::packed_weights_q4_view>(packed.view(), rotation_count(packed.size_bytes(), dram, dram_bytes));
   return v;
 }
 
-const std::vector<qsparse::packed_weights>& int8_weights(std::ptrdiff_t k, std::ptrdiff_t n, bool dram) {
-  static std::map<std::pair<std::ptrdiff_t, bool>, std::vector<qsparse::packed_weights>> cache;
+const rotated_weights<qsparse::packed_weights_view>& int8_weights(std::ptrdiff_t k, std::ptrdiff_t n, bool dram) {
+  static std::map<std::pair<std::ptrdiff_t, bool>, rotated_weights<qsparse::packed_weights_view>> cache;
   auto& v = cache[{k, dram}];
   if (!v.empty()) return v;
   std::vector<std::int8_t> w(static_cast<std::size_t>(k * n));
   std::uint64_t state = 28;
   for (auto& x : w) x = static_cast<std::int8_t>(static_cast<int>(splitmix(state) % 255u) - 127);
-  const std::size_t count = copies(static_cast<std::size_t>(k * n), dram);
-  for (std::size_t i = 0; i < count; ++i) v.push_back(qsparse::pack_weights(qsparse::make_view(w.data(), k, n), 0));
+  v = rotated_weights<qsparse::packed_weights_view>(qsparse::pack_weights(qsparse::make_view(w.data(), k, n), 0).view(),
+                                                    rotation_count(static_cast<std::size_t>(k * n), dram, dram_bytes));
   return v;
 }
 
@@ -179,7 +170,7 @@ void bm_q4(benchmark::State& state, shape s) {
   const qsparse::context ctx = context_for(s.threads);
   std::size_t i = 0;
   for (auto _ : state) {
-    const auto& w = weights[i++ % weights.size()].view();
+    const auto& w = weights[i++];
     if constexpr (Float) {
       qsparse::gemm_q4_f32(ctx, qsparse::make_view(a.data(), s.m, s.k), w, qsparse::make_view(dst.data(), s.m, s.n),
                            qsparse::pipeline());
@@ -203,7 +194,7 @@ void bm_int8(benchmark::State& state, shape s) {
   const qsparse::context ctx = context_for(s.threads);
   std::size_t i = 0;
   for (auto _ : state) {
-    qsparse::gemm(ctx, qsparse::quantized(qsparse::make_view(a.data(), s.m, s.k), 0), weights[i++ % weights.size()].view(),
+    qsparse::gemm(ctx, qsparse::quantized(qsparse::make_view(a.data(), s.m, s.k), 0), weights[i++],
                   qsparse::make_view(dst.data(), s.m, s.n), qsparse::pipeline());
     benchmark::DoNotOptimize(dst.data());
   }
@@ -219,7 +210,7 @@ void bm_hybrid(benchmark::State& state, shape s) {
   const qsparse::context ctx = context_for(s.threads);
   std::size_t i = 0;
   for (auto _ : state) {
-    qsparse::hybrid_gemm(ctx, qsparse::make_view(a.data(), s.m, s.k), weights[i++ % weights.size()].view(),
+    qsparse::hybrid_gemm(ctx, qsparse::make_view(a.data(), s.m, s.k), weights[i++],
                          qsparse::make_view(dst.data(), s.m, s.n), p);
     benchmark::DoNotOptimize(dst.data());
   }
@@ -229,28 +220,18 @@ void bm_hybrid(benchmark::State& state, shape s) {
 // ---- ggml ----------------------------------------------------------------------------------------------
 
 #ifdef QSPARSE_HAVE_GGML
-struct ggml_matrix {
-  std::unique_ptr<std::uint8_t[]> bytes;
-};
-
 std::size_t ggml_row_bytes(std::ptrdiff_t k) { return ggml_row_size(GGML_TYPE_Q4_0, k); }
 
-const std::vector<ggml_matrix>& ggml_weights(std::ptrdiff_t k, std::ptrdiff_t n, bool dram) {
-  static std::map<std::pair<std::ptrdiff_t, bool>, std::vector<ggml_matrix>> cache;
+const rotated_copies& ggml_weights(std::ptrdiff_t k, std::ptrdiff_t n, bool dram) {
+  static std::map<std::pair<std::ptrdiff_t, bool>, rotated_copies> cache;
   auto& v = cache[{k, dram}];
-  if (!v.empty()) return v;
+  if (v.count() != 0) return v;
   const std::size_t bytes = ggml_row_bytes(k) * static_cast<std::size_t>(n);
   std::vector<float> w(static_cast<std::size_t>(k * n));
   fill_gaussian(w.data(), k * n, 9);
-  ggml_matrix first{std::make_unique<std::uint8_t[]>(bytes)};
-  ggml_quantize_chunk(GGML_TYPE_Q4_0, w.data(), first.bytes.get(), 0, n, k, nullptr);
-  const std::size_t count = copies(bytes, dram);
-  v.push_back(std::move(first));
-  while (v.size() < count) {
-    ggml_matrix c{std::make_unique<std::uint8_t[]>(bytes)};
-    std::memcpy(c.bytes.get(), v.front().bytes.get(), bytes);
-    v.push_back(std::move(c));
-  }
+  std::vector<std::uint8_t> first(bytes);
+  ggml_quantize_chunk(GGML_TYPE_Q4_0, w.data(), first.data(), 0, n, k, nullptr);
+  v = rotated_copies(first.data(), bytes, rotation_count(bytes, dram, dram_bytes));
   return v;
 }
 
@@ -275,7 +256,7 @@ void bm_ggml(benchmark::State& state, shape s) {
   std::vector<float> dst(static_cast<std::size_t>(s.m * s.n));
   std::size_t i = 0;
   for (auto _ : state) {
-    ggml_q4_gemm(weights[i++ % weights.size()].bytes.get(), a.data(), s.m, s.k, s.n, aq.data(), dst.data());
+    ggml_q4_gemm(weights.at(i++), a.data(), s.m, s.k, s.n, aq.data(), dst.data());
     benchmark::DoNotOptimize(dst.data());
   }
   set_counters(state, s, ggml_row_bytes(s.k) * static_cast<std::size_t>(s.n));
@@ -467,7 +448,7 @@ onednn_q4& onednn_weights(const shape& s) {
     const q4_values v = q4_source(s.k, s.n, s.group);
     const auto scales = transpose_scales(v.scale_nxg, s.n, s.k / s.group);
     const std::size_t bytes = static_cast<std::size_t>(s.k * s.n) / 2 + scales.size() * sizeof(float);
-    p = std::make_unique<onednn_q4>(s.m, s.k, s.n, s.group, v.q.data(), scales.data(), copies(bytes, s.dram));
+    p = std::make_unique<onednn_q4>(s.m, s.k, s.n, s.group, v.q.data(), scales.data(), rotation_count(bytes, s.dram, dram_bytes));
   }
   return *p;
 }

@@ -25,10 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <exception>
-#include <memory>
-#include <new>
 #include <random>
 #include <string>
 #include <vector>
@@ -39,6 +36,7 @@
 #include "support/benchmark_support.hpp"
 #include "support/gemm_peers.hpp"
 #include "support/gemm_shapes.hpp"
+#include "support/weight_rotation.hpp"
 
 namespace qsparse_bench {
 namespace {
@@ -76,21 +74,6 @@ std::vector<std::int8_t> unstructured(const gemm_problem& p, int percent) {
   return w;
 }
 
-/// `count` 64-byte aligned copies of a packed buffer, one allocation.
-struct copies {
-  std::unique_ptr<unsigned char, void (*)(unsigned char*)> memory{nullptr, [](unsigned char* m) {
-                                                                      ::operator delete(m, std::align_val_t{64});
-                                                                    }};
-  std::size_t stride = 0, count = 0;
-  void make(const void* bytes, std::size_t size, bool dram) {
-    stride = (size + 63) / 64 * 64;
-    count = dram ? dram_bytes / size + 1 : 1;
-    memory.reset(static_cast<unsigned char*>(::operator new(stride * count, std::align_val_t{64})));
-    for (std::size_t i = 0; i < count; ++i) std::memcpy(memory.get() + i * stride, bytes, size);
-  }
-  const unsigned char* at(std::size_t i) const { return memory.get() + (i % count) * stride; }
-};
-
 void bm_unstructured(benchmark::State& state, ushape s, std::string impl, int percent) {
   try {
     const gemm_problem p = gemm_problem::make(s.m, s.k, s.n);
@@ -104,25 +87,22 @@ void bm_unstructured(benchmark::State& state, ushape s, std::string impl, int pe
     const qsparse::context ctx;
     const qsparse::packed_weights dense = qsparse::pack_weights(wv, 0);
     qsparse::gemm(ctx, a, dense, qsparse::make_view(expected.data(), p.m, p.n), pipeline);
-    copies c;
-    std::vector<qsparse::packed_sparse_weights_view> sparse_views;
-    std::vector<qsparse::packed_weights_view> dense_views;
+    rotated_weights<qsparse::packed_sparse_weights_view> sparse_views;
+    rotated_weights<qsparse::packed_weights_view> dense_views;
     double stored = 0;
     const char* kernel = nullptr;
     if (impl == "dense_gemm") {
-      c.make(dense.view().bytes(), dense.size_bytes(), s.dram);
-      for (std::size_t i = 0; i < c.count; ++i) dense_views.push_back(qsparse::packed_weights_view::from_bytes(c.at(i), dense.size_bytes()));
+      dense_views = rotated_weights<qsparse::packed_weights_view>(dense.view(), rotation_count(dense.size_bytes(), s.dram, dram_bytes));
       stored = static_cast<double>(dense.size_bytes());
       kernel = qsparse::selected_kernel_name(dense.view());
     } else {
       const auto format = impl == "bitmask" ? qsparse::sparse_format::bitmask : qsparse::sparse_format::block_4x16;
       const qsparse::packed_sparse_weights packed = qsparse::pack_sparse_weights(wv, format);
-      c.make(packed.view().bytes(), packed.size_bytes(), s.dram);
-      for (std::size_t i = 0; i < c.count; ++i)
-        sparse_views.push_back(qsparse::packed_sparse_weights_view::from_bytes(c.at(i), packed.size_bytes()));
+      sparse_views = rotated_weights<qsparse::packed_sparse_weights_view>(
+          packed.view(), rotation_count(packed.size_bytes(), s.dram, dram_bytes));
       stored = static_cast<double>(packed.view().stored_weight_bytes());
       kernel = qsparse::selected_kernel_name(packed.view());
-      qsparse::sparse_gemm(ctx, a, sparse_views.back(), qsparse::make_view(out.data(), p.m, p.n), pipeline);
+      qsparse::sparse_gemm(ctx, a, sparse_views.front(), qsparse::make_view(out.data(), p.m, p.n), pipeline);
       if (out != expected) {
         state.SkipWithError("sparse_gemm differs from the dense gemm on the same weights");
         return;
@@ -133,9 +113,9 @@ void bm_unstructured(benchmark::State& state, ushape s, std::string impl, int pe
     const run_queue_probe probe;
     for (auto _ : state) {
       if (dense_views.empty()) {
-        qsparse::sparse_gemm(ctx, a, sparse_views[i++ % sparse_views.size()], dst, pipeline);
+        qsparse::sparse_gemm(ctx, a, sparse_views[i++], dst, pipeline);
       } else {
-        qsparse::gemm(ctx, a, dense_views[i++ % dense_views.size()], dst, pipeline);
+        qsparse::gemm(ctx, a, dense_views[i++], dst, pipeline);
       }
       benchmark::ClobberMemory();
     }

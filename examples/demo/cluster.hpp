@@ -172,24 +172,13 @@ inline void decode_clusters(qlayer& l) {
 /// parameters from `act` (calibrate's layout).
 inline qmodel make_clustered(const network& net, const cluster_hooks& ch, const std::string& name, const std::string& arch,
                              const activation_params& act, int bits = 0) {
-  qmodel m = model_skeleton(net, name, arch, weight_format::int8);
-  m.input = act[0];
-  std::size_t wi = 0;
-  for (std::size_t i = 0; i < m.layers.size(); ++i) {
-    qlayer& l = m.layers[i];
-    l.input = act[i];
-    l.output = act[i + 1];
-    if (!l.spec.has_weights()) continue;
-    const qsparse::weight_clusters& c = ch.clusters()[wi];
-    const parameters& p = net.params()[wi++];
+  return make_int8_model(net, name, arch, act, [&](qlayer& l, const parameters&, std::size_t j) {
+    const qsparse::weight_clusters& c = ch.clusters()[j];
     l.storage = storage_kind::clustered;
     l.clusters = std::make_shared<qsparse::packed_clusters>(
         qsparse::packed_clusters::pack(c, bits > 0 ? bits : cluster_bits(c.clusters())));
     decode_clusters(l);
-    const qsparse::per_channel_params wp{l.w_scale.data(), nullptr, static_cast<std::ptrdiff_t>(l.w_scale.size()), 1};
-    l.bias_q = qsparse::quantize_bias<weight_scheme>(p.b.data(), p.b.size(), l.input.scale, wp);
-  }
-  return m;
+  });
 }
 
 }  // namespace demo

@@ -176,10 +176,19 @@ inline activation_params calibrate(network& net, const matrix& x, int samples, c
   return out;
 }
 
-/// Full-integer int8: per-channel weights, int32 biases, the given activation parameters. `storage[i]`
-/// (one per weighted layer, dense when empty) picks how each layer's weights are stored and run.
-inline qmodel make_int8(const network& net, const std::string& name, const std::string& arch,
-                        const activation_params& act, const std::vector<storage_kind>& storage = {}) {
+/// A layer's int32 bias at the scale of its int8 products: input.scale · w_scale[n] (both set before).
+inline void quantize_int8_bias(qlayer& l, const parameters& p) {
+  const qsparse::per_channel_params wp{l.w_scale.data(), nullptr, static_cast<std::ptrdiff_t>(l.w_scale.size()), 1};
+  l.bias_q = qsparse::quantize_bias<weight_scheme>(p.b.data(), p.b.size(), l.input.scale, wp);
+}
+
+/// A full-integer int8 model: every layer's input and output parameters from `act`; each weighted layer
+/// j's int8 weights and per-channel scales set by set_weights(l, net.params()[j], j), then its int32
+/// bias quantized at their scale. make_int8 quantizes the float weights, make_clustered (cluster.hpp)
+/// decodes the clusters.
+template <class SetWeights>
+qmodel make_int8_model(const network& net, const std::string& name, const std::string& arch,
+                       const activation_params& act, SetWeights set_weights) {
   qmodel m = model_skeleton(net, name, arch, weight_format::int8);
   m.input = act[0];
   std::size_t wi = 0;
@@ -188,13 +197,21 @@ inline qmodel make_int8(const network& net, const std::string& name, const std::
     l.input = act[i];
     l.output = act[i + 1];
     if (!l.spec.has_weights()) continue;
-    if (wi < storage.size()) l.storage = storage[wi];
-    const parameters& p = net.params()[wi++];
-    quantize_weights(p.w, l.wq, l.w_scale);
-    const qsparse::per_channel_params wp{l.w_scale.data(), nullptr, static_cast<std::ptrdiff_t>(l.w_scale.size()), 1};
-    l.bias_q = qsparse::quantize_bias<weight_scheme>(p.b.data(), p.b.size(), l.input.scale, wp);
+    const parameters& p = net.params()[wi];
+    set_weights(l, p, wi++);
+    quantize_int8_bias(l, p);
   }
   return m;
+}
+
+/// Full-integer int8: per-channel weights, int32 biases, the given activation parameters. `storage[i]`
+/// (one per weighted layer, dense when empty) picks how each layer's weights are stored and run.
+inline qmodel make_int8(const network& net, const std::string& name, const std::string& arch,
+                        const activation_params& act, const std::vector<storage_kind>& storage = {}) {
+  return make_int8_model(net, name, arch, act, [&](qlayer& l, const parameters& p, std::size_t j) {
+    if (j < storage.size()) l.storage = storage[j];
+    quantize_weights(p.w, l.wq, l.w_scale);
+  });
 }
 
 /// The int16 input scale of a 16x8 layer whose input the int8 parameters `p` describe: the largest
@@ -216,8 +233,7 @@ inline void fill_layer(qlayer& l, const parameters& p, weight_format f, const qs
       l.input = in;
       l.output = out;
       quantize_weights(p.w, l.wq, l.w_scale);
-      const qsparse::per_channel_params wp{l.w_scale.data(), nullptr, static_cast<std::ptrdiff_t>(l.w_scale.size()), 1};
-      l.bias_q = qsparse::quantize_bias<weight_scheme>(p.b.data(), p.b.size(), l.input.scale, wp);
+      quantize_int8_bias(l, p);
       break;
     }
     case weight_format::int16x8: {

@@ -141,6 +141,55 @@ void check_fixed_point_roundings(const isas& on, const layer& l, const testing::
                             rng);
 }
 
+/// Every output type of int8 activations (input zero point 4), weights and per-channel parameters pc: the
+/// raw int32 sums, uint8 through per-channel float requantization (when `uint8_output`), int16 through one
+/// float scale (input zero point `int16_zp`), and float dequantized per channel and clamped.
+void check_output_types(const layer& l, const testing::column_params& pc, std::mt19937& rng, bool uint8_output,
+                        std::int32_t int16_zp) {
+  check_layer<std::int8_t>(isas{}, l, 4, 0, pipeline(), rng);  // raw int32
+  if (uint8_output) {
+    check_layer<std::int8_t>(isas{}, l, 4, 0, pipeline(bias_add{pc.bias.data()}, requantize_float_per_channel{pc.scales.data()},
+                                                     add_zero_point{100}, saturating_cast<std::uint8_t>{}),
+                             rng);
+  }
+  check_layer<std::int8_t>(isas{}, l, int16_zp, 0, pipeline(bias_add{pc.bias.data()}, requantize_float{0.001f},
+                                                          saturating_cast<std::int16_t>{}),
+                           rng);
+  std::vector<float> fbias(static_cast<std::size_t>(l.c_out), 0.25f);
+  check_layer<std::int8_t>(isas{}, l, 4, 0,
+                           pipeline(dequantize_float_per_channel{pc.scales.data(), fbias.data()}, clamp_float{-1.0f, 6.0f}),
+                           rng);
+}
+
+/// Full-range values (modes 1 to 3) at extreme zero points, every output type, and a bias too large for
+/// the fast epilogue (which would otherwise fold it into the accumulators; bias[3] and bias[33] saturate,
+/// so l.c_out > 33). `all` adds the int8 output of int8_pipeline at the int8 zero points, the uint8
+/// output and the large bias in modes 0 and 2 and without requantization (the stem's cases; the deep
+/// layer of the gathering kernel runs the others).
+void check_full_range(const layer& l, std::mt19937& rng, bool all) {
+  for (int mode = 1; mode <= 3; ++mode) {
+    const auto pc = per_channel(l.c_out, rng, -20.0, 2.0);
+    for (std::int32_t zp : {-128, 127}) {
+      if (all) check_layer<std::int8_t>(isas{}, l, zp, 0, pc.int8_pipeline(0), rng, mode);
+      check_layer<std::int8_t>(isas{}, l, zp, 0, pc.float_int8_pipeline(-128), rng, mode);
+    }
+    for (std::int32_t zp : {0, 255}) check_layer<std::uint8_t>(isas{}, l, zp, 0, pc.int8_pipeline(5), rng, mode);
+  }
+  const auto pc = per_channel(l.c_out, rng);
+  check_output_types(l, pc, rng, all, 7);
+  std::vector<std::int32_t> huge(static_cast<std::size_t>(l.c_out), 5);
+  huge[3] = std::numeric_limits<std::int32_t>::max() - 1000;  // saturates: the fast path must be refused
+  huge[33] = std::numeric_limits<std::int32_t>::min() + 7;
+  for (int mode : {0, 1, 2}) {
+    if (!all && mode != 1) continue;
+    check_layer<std::int8_t>(isas{}, l, -128, 0,
+                             pipeline(bias_add{huge.data()}, requantize_float_per_channel{pc.scales.data()},
+                                      add_zero_point{-3}, saturating_cast<std::int8_t>{}),
+                             rng, mode);
+    if (all) check_layer<std::int8_t>(isas{}, l, -128, 0, pipeline(bias_add{huge.data()}), rng, mode);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("conv2d: random layer shapes equal the reference on every ISA", "[conv][conv2d]") {
@@ -199,17 +248,7 @@ TEST_CASE("conv2d: full-range inputs, extreme zero points, every output type", "
     check_layer<std::uint8_t>(isas{}, l, 255, -128, pc.int8_pipeline(5), rng, mode);
   }
   const auto pc = per_channel(l.c_out, rng);
-  check_layer<std::int8_t>(isas{}, l, 4, 0, pipeline(), rng);  // raw int32
-  check_layer<std::int8_t>(isas{}, l, 4, 0, pipeline(bias_add{pc.bias.data()}, requantize_float_per_channel{pc.scales.data()},
-                                                   add_zero_point{100}, saturating_cast<std::uint8_t>{}),
-                           rng);
-  check_layer<std::int8_t>(isas{}, l, 4, 0, pipeline(bias_add{pc.bias.data()}, requantize_float{0.001f},
-                                                   saturating_cast<std::int16_t>{}),
-                           rng);
-  std::vector<float> fbias(static_cast<std::size_t>(l.c_out), 0.25f);
-  check_layer<std::int8_t>(isas{}, l, 4, 0,
-                           pipeline(dequantize_float_per_channel{pc.scales.data(), fbias.data()}, clamp_float{-1.0f, 6.0f}),
-                           rng);
+  check_output_types(l, pc, rng, true, 4);
   layer grouped = l;
   grouped.c_in = 12;
   grouped.c_out = 24;
@@ -485,36 +524,7 @@ TEST_CASE("conv2d: the direct shallow kernel on every kernel-row shape, stride, 
   layer stem{1, 13, 17, 3, 36, 3, 3, 1, conv2d_params{}};
   stem.p.stride_h = stem.p.stride_w = 2;
   stem.p.pad = padding::same();
-  for (int mode = 1; mode <= 3; ++mode) {
-    const auto pc = per_channel(stem.c_out, rng, -20.0, 2.0);
-    for (std::int32_t zp : {-128, 127}) {
-      check_layer<std::int8_t>(isas{}, stem, zp, 0, pc.int8_pipeline(0), rng, mode);
-      check_layer<std::int8_t>(isas{}, stem, zp, 0, pc.float_int8_pipeline(-128), rng, mode);
-    }
-    for (std::int32_t zp : {0, 255}) check_layer<std::uint8_t>(isas{}, stem, zp, 0, pc.int8_pipeline(5), rng, mode);
-  }
-  const auto pc = per_channel(stem.c_out, rng);
-  check_layer<std::int8_t>(isas{}, stem, 4, 0, pipeline(), rng);  // raw int32
-  check_layer<std::int8_t>(isas{}, stem, 4, 0, pipeline(bias_add{pc.bias.data()}, requantize_float_per_channel{pc.scales.data()},
-                                                      add_zero_point{100}, saturating_cast<std::uint8_t>{}),
-                           rng);
-  check_layer<std::int8_t>(isas{}, stem, 7, 0, pipeline(bias_add{pc.bias.data()}, requantize_float{0.001f},
-                                                      saturating_cast<std::int16_t>{}),
-                           rng);
-  std::vector<float> fbias(static_cast<std::size_t>(stem.c_out), 0.25f);
-  check_layer<std::int8_t>(isas{}, stem, 4, 0,
-                           pipeline(dequantize_float_per_channel{pc.scales.data(), fbias.data()}, clamp_float{-1.0f, 6.0f}),
-                           rng);
-  std::vector<std::int32_t> huge(static_cast<std::size_t>(stem.c_out), 5);
-  huge[3] = std::numeric_limits<std::int32_t>::max() - 1000;  // saturates: the fast path must be refused
-  huge[33] = std::numeric_limits<std::int32_t>::min() + 7;
-  for (int mode : {0, 1, 2}) {
-    check_layer<std::int8_t>(isas{}, stem, -128, 0,
-                             pipeline(bias_add{huge.data()}, requantize_float_per_channel{pc.scales.data()},
-                                      add_zero_point{-3}, saturating_cast<std::int8_t>{}),
-                             rng, mode);
-    check_layer<std::int8_t>(isas{}, stem, -128, 0, pipeline(bias_add{huge.data()}), rng, mode);
-  }
+  check_full_range(stem, rng, true);
 }
 
 TEST_CASE("conv2d: the gathering GEMM on kernel shapes, strides, padding, bands, tiles and threads",
@@ -569,27 +579,7 @@ TEST_CASE("conv2d: the gathering GEMM on kernel shapes, strides, padding, bands,
   // Full-range values, extreme zero points, every output type, a bias too large for the fast epilogue.
   layer deep{1, 7, 11, 64, 40, 3, 3, 1, conv2d_params{}};
   deep.p.pad = padding::same();
-  for (int mode = 1; mode <= 3; ++mode) {
-    const auto pc = per_channel(deep.c_out, rng, -20.0, 2.0);
-    for (std::int32_t zp : {-128, 127}) check_layer<std::int8_t>(isas{}, deep, zp, 0, pc.float_int8_pipeline(-128), rng, mode);
-    for (std::int32_t zp : {0, 255}) check_layer<std::uint8_t>(isas{}, deep, zp, 0, pc.int8_pipeline(5), rng, mode);
-  }
-  const auto pc = per_channel(deep.c_out, rng);
-  check_layer<std::int8_t>(isas{}, deep, 4, 0, pipeline(), rng);  // raw int32
-  check_layer<std::int8_t>(isas{}, deep, 7, 0, pipeline(bias_add{pc.bias.data()}, requantize_float{0.001f},
-                                                      saturating_cast<std::int16_t>{}),
-                           rng);
-  std::vector<float> fbias(static_cast<std::size_t>(deep.c_out), 0.25f);
-  check_layer<std::int8_t>(isas{}, deep, 4, 0,
-                           pipeline(dequantize_float_per_channel{pc.scales.data(), fbias.data()}, clamp_float{-1.0f, 6.0f}),
-                           rng);
-  std::vector<std::int32_t> huge(static_cast<std::size_t>(deep.c_out), 5);
-  huge[3] = std::numeric_limits<std::int32_t>::max() - 1000;
-  huge[33] = std::numeric_limits<std::int32_t>::min() + 7;
-  check_layer<std::int8_t>(isas{}, deep, -128, 0,
-                           pipeline(bias_add{huge.data()}, requantize_float_per_channel{pc.scales.data()},
-                                    add_zero_point{-3}, saturating_cast<std::int8_t>{}),
-                           rng, 1);
+  check_full_range(deep, rng, false);
   // Bands split across threads give the same bits as one thread.
   layer banded{2, 23, 19, 32, 40, 3, 3, 1, conv2d_params{}};
   banded.p.pad = padding::same();

@@ -7,6 +7,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -282,6 +283,72 @@ TEST_CASE("hybrid_gemm on strided activations and destination equals its referen
     for (std::ptrdiff_t r = 0; r < m; ++r)
       for (std::ptrdiff_t c = 0; c < n; ++c) REQUIRE(t[static_cast<std::size_t>(c * m + r)] == want[static_cast<std::size_t>(r * n + c)]);
   }
+}
+
+TEST_CASE("release_hybrid_scratch frees the calling thread's buffers and the next call gives the same bits",
+          "[gemm][hybrid]") {
+  std::mt19937 rng(41);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  std::uniform_int_distribution<int> w_dist(-127, 127);
+  const std::ptrdiff_t m = 64, k = 300, n = 200;
+  std::vector<float> a(static_cast<std::size_t>(m * k)), bias(static_cast<std::size_t>(n)), scales(bias.size());
+  for (auto& v : a) v = normal(rng);
+  for (auto& v : bias) v = normal(rng);
+  for (std::size_t i = 0; i < scales.size(); ++i) scales[i] = 0.001f + 0.002f * static_cast<float>(i % 5);
+  std::vector<std::int8_t> w(static_cast<std::size_t>(k * n));
+  for (auto& v : w) v = static_cast<std::int8_t>(w_dist(rng));
+  hybrid_params p;
+  p.weight_scales = scales.data();
+  p.per_channel = true;
+  p.bias = bias.data();
+  p.input_quantization = hybrid_quantization::asymmetric;
+  const auto packed = pack_weights(make_view(w.data(), k, n), 0);
+  const auto av = make_view(static_cast<const float*>(a.data()), m, k);
+  std::vector<float> want(static_cast<std::size_t>(m * n)), first(want.size()), again(want.size());
+  reference_hybrid_gemm(make_view(a.data(), m, k), make_view(w.data(), k, n), make_view(want.data(), m, n), p);
+  // The int8 rows, their quantizations and the int32 sums at least.
+  const std::size_t least = static_cast<std::size_t>(m * k) + static_cast<std::size_t>(m) * sizeof(hybrid_row_quantization) +
+                            static_cast<std::size_t>(m * n) * sizeof(std::int32_t);
+
+  release_hybrid_scratch();
+  REQUIRE(hybrid_scratch_bytes() == 0);
+  hybrid_gemm(context{}, av, packed, make_view(first.data(), m, n), p);
+  CHECK(hybrid_scratch_bytes() >= least);
+  release_hybrid_scratch();
+  CHECK(hybrid_scratch_bytes() == 0);
+  hybrid_gemm(context{}, av, packed, make_view(again.data(), m, n), p);
+  CHECK(hybrid_scratch_bytes() >= least);
+  REQUIRE(std::memcmp(first.data(), want.data(), want.size() * sizeof(float)) == 0);
+  REQUIRE(std::memcmp(again.data(), want.data(), want.size() * sizeof(float)) == 0);
+
+  // Every instantiation of hybrid_gemm uses the same buffers: a call on strided views (a column-strided
+  // destination goes through the row buffer) is counted and freed too.
+  release_hybrid_scratch();
+  std::vector<float> t(want.size());
+  hybrid_gemm(context{}, make_strided_view(static_cast<const float*>(a.data()), {m, k}, {k, std::ptrdiff_t{1}}), packed,
+              make_strided_view(t.data(), {m, n}, {std::ptrdiff_t{1}, m}), p);
+  CHECK(hybrid_scratch_bytes() >= least + static_cast<std::size_t>(n) * sizeof(float));
+  for (std::ptrdiff_t r = 0; r < m; ++r)
+    for (std::ptrdiff_t c = 0; c < n; ++c) REQUIRE(t[static_cast<std::size_t>(c * m + r)] == want[static_cast<std::size_t>(r * n + c)]);
+
+  // Another thread's buffers are its own: its call and its release leave this thread's alone.
+  const std::size_t mine = hybrid_scratch_bytes();
+  std::size_t before = 1, after = 0, released = 1;
+  std::vector<float> other(want.size());
+  std::thread([&] {
+    before = hybrid_scratch_bytes();
+    hybrid_gemm(context{}, av, packed, make_view(other.data(), m, n), p);
+    after = hybrid_scratch_bytes();
+    release_hybrid_scratch();
+    released = hybrid_scratch_bytes();
+  }).join();
+  CHECK(before == 0);
+  CHECK(after >= least);
+  CHECK(released == 0);
+  CHECK(hybrid_scratch_bytes() == mine);
+  REQUIRE(std::memcmp(other.data(), want.data(), want.size() * sizeof(float)) == 0);
+  release_hybrid_scratch();
+  CHECK(hybrid_scratch_bytes() == 0);
 }
 
 TEST_CASE("the row quantization kernels equal the scalar loop bit for bit", "[gemm][hybrid][kernels]") {

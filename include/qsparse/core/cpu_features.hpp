@@ -12,9 +12,6 @@
 
 #include "qsparse/core/config.hpp"
 
-#if QSPARSE_X86
-#include <cpuid.h>
-#endif
 #if QSPARSE_AARCH64 && defined(__linux__)
 #include <sys/auxv.h>
 #endif
@@ -49,6 +46,12 @@ struct cpu_features {
 namespace detail {
 
 #if QSPARSE_X86
+/// CPUID of `leaf` and `subleaf`. Written here rather than taken from <cpuid.h>: clang 14's spells its
+/// registers in AT&T syntax only and does not build under -masm=intel; "cpuid" reads the same in both.
+inline void read_cpuid(unsigned leaf, unsigned subleaf, unsigned& eax, unsigned& ebx, unsigned& ecx, unsigned& edx) {
+  __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(leaf), "c"(subleaf));
+}
+
 inline std::uint64_t read_xcr0() {
   std::uint32_t eax = 0, edx = 0;
   __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
@@ -75,10 +78,11 @@ inline cpu_features detect_cpu_features() {
   cpu_features f;
 #if QSPARSE_X86
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return f;
+  read_cpuid(0, 0, eax, ebx, ecx, edx);
   const unsigned max_leaf = eax;
   f.amd = ebx == 0x68747541u && edx == 0x69746e65u && ecx == 0x444d4163u;  // "Auth" "enti" "cAMD"
-  __get_cpuid(1, &eax, &ebx, &ecx, &edx);
+  if (max_leaf < 1) return f;
+  read_cpuid(1, 0, eax, ebx, ecx, edx);
   f.sse41 = (ecx >> 19) & 1u;
   const bool osxsave = (ecx >> 27) & 1u;
   const bool cpu_avx = (ecx >> 28) & 1u;
@@ -92,7 +96,7 @@ inline cpu_features detect_cpu_features() {
   f.fma = cpu_fma && f.avx;
   f.f16c = cpu_f16c && f.avx;
   if (max_leaf < 7) return f;
-  __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx);
+  read_cpuid(7, 0, eax, ebx, ecx, edx);
   f.avx2 = ((ebx >> 5) & 1u) && f.avx;
   f.avx512f = ((ebx >> 16) & 1u) && zmm_state;
   f.avx512dq = ((ebx >> 17) & 1u) && f.avx512f;
@@ -102,7 +106,7 @@ inline cpu_features detect_cpu_features() {
   f.avx512_vbmi2 = ((ecx >> 6) & 1u) && f.avx512bw;
   const unsigned max_subleaf = eax;
   if (max_subleaf >= 1) {
-    __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx);
+    read_cpuid(7, 1, eax, ebx, ecx, edx);
     f.avx_vnni = ((eax >> 4) & 1u) && f.avx2;
   }
 #elif QSPARSE_AARCH64 && defined(__linux__)

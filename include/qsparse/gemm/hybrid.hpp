@@ -14,6 +14,8 @@
 //    [activation_min, activation_max] (NaN-preserving, as clamp_float).
 // TFLite forms step 3's correction in float (exact while |acc| < 2^24); qsparse keeps it in int32.
 // The weights must be symmetric (zero point 0) as TFLite requires; rows must be finite.
+// Steps 2 and 3 use buffers of the calling thread that grow to the largest call and are kept for the
+// next; hybrid_scratch_bytes() says how large they are, release_hybrid_scratch() frees them.
 #pragma once
 
 #include <algorithm>
@@ -182,7 +184,34 @@ struct hybrid_scratch {
   std::vector<float> row;
 };
 
+/// The calling thread's hybrid_scratch: one for every instantiation of hybrid_gemm.
+inline hybrid_scratch& hybrid_thread_scratch() noexcept {
+  thread_local hybrid_scratch scratch;
+  return scratch;
+}
+
 }  // namespace detail
+
+/// The bytes hybrid_gemm keeps allocated on the calling thread between calls: its int8 copy of the
+/// activations (M·K), their row quantizations (8·M), the int32 sums (4·M·N) and a row buffer, each grown
+/// to the largest call this thread made (the sums alone are 25 MB at M = 4096 rows, N = 1536).
+inline std::size_t hybrid_scratch_bytes() noexcept {
+  const detail::hybrid_scratch& s = detail::hybrid_thread_scratch();
+  return s.q.capacity() * sizeof(std::int8_t) + s.rows.capacity() * sizeof(hybrid_row_quantization) +
+         s.acc.capacity() * sizeof(std::int32_t) + s.row.capacity() * sizeof(float);
+}
+
+/// Frees the buffers hybrid_gemm keeps on the calling thread (hybrid_scratch_bytes() is 0 after); the
+/// next call on this thread allocates what it needs again and gives the same results. They belong to
+/// the thread that called hybrid_gemm, not to its context: call this on each such thread, e.g. after a
+/// large batch. (The context's workers keep only the GEMM kernels' row scratch, a few rows each.)
+inline void release_hybrid_scratch() noexcept {
+  detail::hybrid_scratch& s = detail::hybrid_thread_scratch();
+  std::vector<std::int8_t>().swap(s.q);
+  std::vector<hybrid_row_quantization>().swap(s.rows);
+  std::vector<std::int32_t>().swap(s.acc);
+  std::vector<float>().swap(s.row);
+}
 
 /// TFLite PortableSymmetricQuantizeFloats: range = max(|min|, |max|); range 0 → all 0 with scale 1;
 /// else scale = range / 127 and q = clamp(round_half_away(x * (127 / range)), -127, 127).
@@ -284,10 +313,10 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
   // The same values as quantize_row_symmetric / _asymmetric: the min / max pass is find_range's SIMD
   // loop (equal on finite rows up to the sign of a zero bound, which neither formula sees) and the
   // rounding loop runs on the row quantization kernels (detail::round_half_away_small's values). Rows contiguous in memory are
-  // read in place; the buffers are per thread and reused from call to call.
+  // read in place; the buffers are per thread and reused from call to call (release_hybrid_scratch frees them).
   constexpr bool plain_activations = std::is_same_v<AA, default_accessor<A>>;
   constexpr bool plain_destination = std::is_same_v<AD, default_accessor<D>>;
-  thread_local detail::hybrid_scratch scratch;
+  detail::hybrid_scratch& scratch = detail::hybrid_thread_scratch();
   const auto mk = static_cast<std::size_t>(m_count * k), mn = static_cast<std::size_t>(m_count * n_count);
   if (scratch.q.size() < mk) scratch.q.resize(mk);
   if (scratch.rows.size() < static_cast<std::size_t>(m_count)) scratch.rows.resize(static_cast<std::size_t>(m_count));

@@ -221,10 +221,14 @@ struct gemm_s8l4_s32_8x16c16 {
       for (int r = 0; r < MR; ++r) {
         // The rows' 4 activations as an embedded broadcast ({1to16}: the load unit's, no shuffle), the sum
         // updated in place: with the intrinsics GCC 12 copied every accumulator between registers in
-        // each iteration.
+        // each iteration. Each template is written {AT&T|Intel}, so hosts built with -masm=intel assemble it.
         const std::int8_t* a = rows + r * ld + k;
-        asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(sums[r]) : "v"(w0), "m"(*reinterpret_cast<const std::int8_t(*)[4]>(a)));
-        asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(sums[r]) : "v"(w1), "m"(*reinterpret_cast<const std::int8_t(*)[4]>(a + 4)));
+        asm("{vpdpbusd %2%{1to16%}, %1, %0|vpdpbusd %0, %1, %2%{1to16%}}"
+            : "+v"(sums[r])
+            : "v"(w0), "m"(*reinterpret_cast<const std::int8_t(*)[4]>(a)));
+        asm("{vpdpbusd %2%{1to16%}, %1, %0|vpdpbusd %0, %1, %2%{1to16%}}"
+            : "+v"(sums[r])
+            : "v"(w1), "m"(*reinterpret_cast<const std::int8_t(*)[4]>(a + 4)));
       }
     }
     avx512::store_clustered_tile<MR>(g, pipeline, sums, row_sums, m0, p);
@@ -245,10 +249,12 @@ struct gemm_s8l4_s32_8x16c16 {
       const __m512i w0 = _mm512_load_si512(dec), w1 = _mm512_load_si512(dec + 64);
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
-        __m512i a;
-        asm("vpbroadcastd %1, %0" : "=v"(a) : "m"(*reinterpret_cast<const std::int8_t(*)[4]>(rows + r * ld + k)));
-        asm("vpdpbusd %2, %1, %0" : "+v"(s0[r]) : "v"(w0), "v"(a));
-        asm("vpdpbusd %2, %1, %0" : "+v"(s1[r]) : "v"(w1), "v"(a));
+        __m512i a;  // as in decoded_tile: {AT&T|Intel} templates
+        asm("{vpbroadcastd %1, %0|vpbroadcastd %0, %1}"
+            : "=v"(a)
+            : "m"(*reinterpret_cast<const std::int8_t(*)[4]>(rows + r * ld + k)));
+        asm("{vpdpbusd %2, %1, %0|vpdpbusd %0, %1, %2}" : "+v"(s0[r]) : "v"(w0), "v"(a));
+        asm("{vpdpbusd %2, %1, %0|vpdpbusd %0, %1, %2}" : "+v"(s1[r]) : "v"(w1), "v"(a));
       }
     }
     avx512::store_clustered_tile<MR>(g, pipeline, s0, row_sums, m0, p);

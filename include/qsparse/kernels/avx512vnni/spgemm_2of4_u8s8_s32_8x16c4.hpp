@@ -21,7 +21,7 @@
 #include "qsparse/core/isa.hpp"
 #include "qsparse/kernels/avx512/output_pipeline.hpp"
 #include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_8x32c4.hpp"  // accumulator_bound
-#include "qsparse/kernels/avx512vnni/spgemm_block4_u8s8_s32_8xNc4.hpp"  // spgemm_copy_row_unsigned
+#include "qsparse/kernels/avx512vnni/spgemm_block4_u8s8_s32_8xNc4.hpp"  // spgemm_rows_unsigned
 #include "qsparse/kernels/scratch.hpp"
 #include "qsparse/spec/gemm_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
@@ -157,18 +157,8 @@ struct spgemm_2of4_u8s8_s32_8x16c4 {
     alignas(64) std::int32_t tile[4 * 16 * 2];  // up to PN × MR = 8 accumulators
     for (std::ptrdiff_t mb = m_begin; mb < m_end; mb += mr * max_block_tiles) {
       const std::ptrdiff_t block_rows = m_end - mb < mr * max_block_tiles ? m_end - mb : mr * max_block_tiles;
-      // Rows as unsigned bytes padded to kp: copied (int8 flipped), or the caller's own (a_padded).
-      const std::uint8_t* a_rows = rows8;
-      std::ptrdiff_t a_stride = kp;
-      if (!flip && g.a_padded) {
-        a_rows = reinterpret_cast<const std::uint8_t*>(g.a + mb * g.lda);
-        a_stride = g.lda;
-      } else {
-        for (std::ptrdiff_t r = 0; r < block_rows; ++r) {
-          spgemm_copy_row_unsigned<flip>(reinterpret_cast<const std::uint8_t*>(g.a + (mb + r) * g.lda), g.k, kp,
-                                         rows8 + r * kp);
-        }
-      }
+      const auto [a_rows, a_stride] =
+          spgemm_rows_unsigned(g.a + mb * g.lda, g.lda, g.a_padded, block_rows, g.k, kp, rows8);
       for (std::ptrdiff_t t0 = 0; t0 < block_rows; t0 += mr) {
         const int rows = static_cast<int>(block_rows - t0 < mr ? block_rows - t0 : mr);
         const int pn = spgemm_2of4_panels_per_tile(rows);

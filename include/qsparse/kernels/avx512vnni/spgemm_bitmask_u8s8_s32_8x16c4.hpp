@@ -163,18 +163,8 @@ struct spgemm_bitmask_u8s8_s32_8x16c4 {
     }
     for (std::ptrdiff_t mb = m_begin; mb < m_end; mb += mr * max_block_tiles) {
       const std::ptrdiff_t block_rows = m_end - mb < mr * max_block_tiles ? m_end - mb : mr * max_block_tiles;
-      // Rows as unsigned bytes padded to kp: copied (int8 flipped), or the caller's own (a_padded).
-      const std::uint8_t* a_rows = rows8;
-      std::ptrdiff_t a_stride = kp;
-      if (!flip && g.a_padded) {
-        a_rows = reinterpret_cast<const std::uint8_t*>(g.a + mb * g.lda);
-        a_stride = g.lda;
-      } else {
-        for (std::ptrdiff_t r = 0; r < block_rows; ++r) {
-          spgemm_copy_row_unsigned<flip>(reinterpret_cast<const std::uint8_t*>(g.a + (mb + r) * g.lda), g.k, kp,
-                                         rows8 + r * kp);
-        }
-      }
+      const auto [a_rows, a_stride] =
+          spgemm_rows_unsigned(g.a + mb * g.lda, g.lda, g.a_padded, block_rows, g.k, kp, rows8);
       std::ptrdiff_t p = panel_begin;
       // More than one tile: expand each pair of panels once into a dense scratch in the block_4x32 layout
       // and run the block kernel's 8×32 tile over it (one expand per 64 rows instead of per 8).

@@ -51,6 +51,26 @@ QSPARSE_TARGET_AVX512_VNNI inline void spgemm_copy_row_unsigned(const std::uint8
   }
 }
 
+/// Rows of unsigned bytes padded to kp, as the sparse tiles read them: their first byte and their stride.
+struct spgemm_unsigned_rows {
+  const std::uint8_t* data;
+  std::ptrdiff_t stride;
+};
+
+/// The `rows` rows of A from `a` (stride lda) as unsigned bytes padded to kp: the caller's own when they
+/// already are (uint8 activations and a_padded), else copied into `buffer` (rows × kp bytes; int8 flipped).
+template <class A>
+QSPARSE_TARGET_AVX512_VNNI inline spgemm_unsigned_rows spgemm_rows_unsigned(const A* a, std::ptrdiff_t lda, bool a_padded,
+                                                                          std::ptrdiff_t rows, std::ptrdiff_t k,
+                                                                          std::ptrdiff_t kp, std::uint8_t* buffer) {
+  constexpr bool flip = std::is_same_v<A, std::int8_t>;
+  if (!flip && a_padded) return {reinterpret_cast<const std::uint8_t*>(a), lda};
+  for (std::ptrdiff_t r = 0; r < rows; ++r) {
+    spgemm_copy_row_unsigned<flip>(reinterpret_cast<const std::uint8_t*>(a + r * lda), k, kp, buffer + r * kp);
+  }
+  return {buffer, kp};
+}
+
 /// One stored block into accumulator set `acc`: MR rows × NV vectors of 16 columns.
 template <int MR, int NV>
 QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void spgemm_block_step(
@@ -138,18 +158,8 @@ struct spgemm_block4_u8s8_s32_8xNc4 {
     alignas(64) std::int32_t tile[std::size_t{mr * NB}];
     for (std::ptrdiff_t mb = m_begin; mb < m_end; mb += mr * max_block_tiles) {
       const std::ptrdiff_t block_rows = m_end - mb < mr * max_block_tiles ? m_end - mb : mr * max_block_tiles;
-      // Rows as unsigned bytes padded to kp: copied (int8 flipped), or the caller's own (a_padded).
-      const std::uint8_t* a_rows = rows8;
-      std::ptrdiff_t a_stride = kp;
-      if (!flip && g.a_padded) {
-        a_rows = reinterpret_cast<const std::uint8_t*>(g.a + mb * g.lda);
-        a_stride = g.lda;
-      } else {
-        for (std::ptrdiff_t r = 0; r < block_rows; ++r) {
-          spgemm_copy_row_unsigned<flip>(reinterpret_cast<const std::uint8_t*>(g.a + (mb + r) * g.lda), g.k, kp,
-                                         rows8 + r * kp);
-        }
-      }
+      const auto [a_rows, a_stride] =
+          spgemm_rows_unsigned(g.a + mb * g.lda, g.lda, g.a_padded, block_rows, g.k, kp, rows8);
       for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
         const std::int64_t first = start[p];
         const std::int64_t blocks = start[p + 1] - first;
