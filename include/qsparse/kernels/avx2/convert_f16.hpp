@@ -102,8 +102,6 @@ QSPARSE_TARGET_AVX2 inline void convert_f16_to_f32(const std::uint16_t* QSPARSE_
   drivers::run_streaming<detail::f16_to_f32>(in, out, n, convert_f16_streaming_threshold);
 }
 
-#endif  // QSPARSE_X86
-
 /// The convert f16 kernels of this ISA as one registry entry (qsparse/kernels/convert_f16_kernels.hpp).
 struct convert_f16_kernel {
   static constexpr isa_level isa = isa_level::avx2;
@@ -117,6 +115,8 @@ struct convert_f16_kernel {
     avx2::convert_f16_to_f32(std::forward<Args>(args)...);
   }
 };
+
+#endif  // QSPARSE_X86
 
 }  // namespace avx2
 }  // namespace kernels

@@ -97,8 +97,6 @@ QSPARSE_TARGET_AVX512 inline void convert_f16_to_f32(const std::uint16_t* QSPARS
   drivers::run_streaming<detail::f16_to_f32>(in, out, n, convert_f16_streaming_threshold);
 }
 
-#endif  // QSPARSE_X86
-
 /// The convert f16 kernels of this ISA as one registry entry (qsparse/kernels/convert_f16_kernels.hpp).
 struct convert_f16_kernel {
   static constexpr isa_level isa = isa_level::avx512;
@@ -112,6 +110,8 @@ struct convert_f16_kernel {
     avx512::convert_f16_to_f32(std::forward<Args>(args)...);
   }
 };
+
+#endif  // QSPARSE_X86
 
 }  // namespace avx512
 }  // namespace kernels
