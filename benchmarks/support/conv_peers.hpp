@@ -40,8 +40,22 @@ struct conv_layer {
   std::int64_t h, w, c_in, c_out, k, stride;
   bool depthwise;
   std::string name() const {
-    return (depthwise ? "dw_" : "") + std::to_string(h) + "x" + std::to_string(w) + "x" + std::to_string(c_in) +
-           (depthwise ? "" : "x" + std::to_string(c_out)) + "_k" + std::to_string(k) + "s" + std::to_string(stride);
+    // Appended in order: GCC 12's -Wrestrict misreads "literal" + std::string&& at -O2 on aarch64 (GCC PR 105329).
+    std::string s = depthwise ? "dw_" : "";
+    s += std::to_string(h);
+    s += 'x';
+    s += std::to_string(w);
+    s += 'x';
+    s += std::to_string(c_in);
+    if (!depthwise) {
+      s += 'x';
+      s += std::to_string(c_out);
+    }
+    s += "_k";
+    s += std::to_string(k);
+    s += 's';
+    s += std::to_string(stride);
+    return s;
   }
 };
 

@@ -36,8 +36,13 @@ struct result {
 inline const char* control_group = "float control";
 
 inline std::string format_bytes(std::size_t b) {
-  std::string s = std::to_string(b);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  // Built front to back: GCC 12's -Wrestrict misreads std::string::insert at -O2 on aarch64 (GCC PR 105329).
+  const std::string digits = std::to_string(b);
+  std::string s;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) s += ',';
+    s += digits[i];
+  }
   return s;
 }
 
