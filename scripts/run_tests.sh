@@ -309,18 +309,34 @@ run_benchmarks() {
   bench_runner=(env)  # how smoke_filter and the smoke run start a benchmark binary
   [ -n "$cpu" ] && bench_runner+=(QEMU_CPU="$cpu")
   bench_runner+=("${emulator[@]}")
+  # The smoke runs are independent and mostly single-threaded: run up to $jobs at once (under QEMU they
+  # take minutes in all), then judge each in the listed order so the log reads as one run after another.
+  local exes=() filters=() outs=() i running=0 tmp
+  tmp="$(mktemp -d)"
   while IFS= read -r exe; do
     filter="${QSPARSE_BENCH_FILTER:-$(smoke_filter "$exe")}"
     if [ -z "$filter" ]; then
       echo "=== $exe lists no benchmarks" >>"$bench_log"
       continue
     fi
+    i=${#exes[@]}
+    exes+=("$exe"); filters+=("$filter"); outs+=("$tmp/$i")
+    ( rc=0
+      timeout 300 "${bench_runner[@]}" "$exe" --benchmark_min_time=0.001 --benchmark_filter="$filter" \
+        </dev/null >"$tmp/$i" 2>&1 || rc=$?
+      echo "$rc" >"$tmp/$i.rc" ) &
+    running=$((running + 1))
+    if [ $running -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
+  done < <(find "$dir/benchmarks" -path '*/CMakeFiles' -prune -o -type f -perm -u+x -print | sort)
+  wait
+  for i in "${!exes[@]}"; do
+    exe="${exes[$i]}"; filter="${filters[$i]}"
     echo "=== ${cpu:+QEMU_CPU=$cpu }$exe --benchmark_filter=$filter" >>"$bench_log"
-    local output rc=0 why=""
-    output="$(timeout 300 "${bench_runner[@]}" "$exe" --benchmark_min_time=0.001 --benchmark_filter="$filter" 2>&1)" ||
-      rc=$?
+    local output rc why=""
+    output="$(cat "${outs[$i]}")"
+    rc="$(cat "${outs[$i]}.rc" 2>/dev/null || echo 1)"
     printf '%s\n' "$output" >>"$bench_log"
-    if [ $rc -ne 0 ]; then
+    if [ "$rc" -ne 0 ]; then
       why="exit status $rc"
     elif grep -v '^DRAM' <<<"$output" | grep -q -E 'no result|check --benchmark_filter|Failed to match any benchmarks'; then
       why="it printed no result for --benchmark_filter=$filter: $(grep -v '^DRAM' <<<"$output" |
@@ -337,7 +353,8 @@ run_benchmarks() {
       [ "$config_status" = ok ] && config_status="benchmark failed"
       show_log "$bench_log"
     fi
-  done < <(find "$dir/benchmarks" -path '*/CMakeFiles' -prune -o -type f -perm -u+x -print | sort)
+  done
+  rm -rf "$tmp"
 }
 
 echo "run_tests: configurations: $configs (logs: $logs/)"
