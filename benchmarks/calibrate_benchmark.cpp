@@ -5,7 +5,8 @@
 // Baseline (compiled with the binary's own flags, no -march):
 //   BM_read_loop/<isa>/<size>              sum of the input floats with four vector accumulators: the
 //                                          machine's read bandwidth, the reference of the goals
-// qsparse (every ISA level this CPU runs; avx512_vnni runs the avx512 kernels):
+// qsparse (every ISA level this CPU runs with distinct element-wise kernels: scalar, avx2, avx512 or
+// scalar, neon; avx512_vnni runs the avx512 kernels, the dot-product levels the neon ones):
 //   BM_minmax_observer/<isa>/<size>        minmax_observer::observe_isa (finite min/max)
 //   BM_per_channel_minmax/<axis>/<isa>/<size>   per_channel_minmax_observer on [C, K] (axis0, C = 256) and
 //                                          [R, C] (axis1, C = 256, channels innermost)
@@ -38,10 +39,8 @@
 #include "qsparse/quant/choose_params.hpp"
 #include "qsparse/quant/scheme.hpp"
 #include "support/benchmark_support.hpp"
+#include "support/elementwise_levels.hpp"
 
-#if QSPARSE_X86
-#include <immintrin.h>
-#endif
 
 namespace qsparse_bench {
 
@@ -91,59 +90,6 @@ class data_store {
   std::ptrdiff_t n_;
   aligned_buffer<float> input_, gradient_, output_;
 };
-
-// ---- baseline ----------------------------------------------------------------------------------------
-
-#if QSPARSE_X86
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-QSPARSE_TARGET_AVX2 inline float read_sum_avx2(const float* x, std::ptrdiff_t n) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  std::ptrdiff_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x + i));
-    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x + i + 8));
-    a2 = _mm256_add_ps(a2, _mm256_loadu_ps(x + i + 16));
-    a3 = _mm256_add_ps(a3, _mm256_loadu_ps(x + i + 24));
-  }
-  float lanes[8];
-  _mm256_storeu_ps(lanes, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-  float s = 0;
-  for (float l : lanes) s += l;
-  for (; i < n; ++i) s += x[i];
-  return s;
-}
-QSPARSE_TARGET_AVX512 inline float read_sum_avx512(const float* x, std::ptrdiff_t n) {
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  std::ptrdiff_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    a0 = _mm512_add_ps(a0, _mm512_loadu_ps(x + i));
-    a1 = _mm512_add_ps(a1, _mm512_loadu_ps(x + i + 16));
-    a2 = _mm512_add_ps(a2, _mm512_loadu_ps(x + i + 32));
-    a3 = _mm512_add_ps(a3, _mm512_loadu_ps(x + i + 48));
-  }
-  float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-  for (; i < n; ++i) s += x[i];
-  return s;
-}
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-#endif
-
-__attribute__((noinline)) float read_sum(isa_level level, const float* x, std::ptrdiff_t n) {
-#if QSPARSE_X86
-  if (isa_runs(level, isa_level::avx512)) return read_sum_avx512(x, n);
-  if (isa_runs(level, isa_level::avx2)) return read_sum_avx2(x, n);
-#endif
-  (void)level;
-  float s = 0;
-  for (std::ptrdiff_t i = 0; i < n; ++i) s += x[i];
-  return s;
-}
 
 // ---- bodies ------------------------------------------------------------------------------------------
 
@@ -251,18 +197,6 @@ void bm_fake_quantize_backward(benchmark::State& state, isa_level level, size_cl
 
 // ---- registration and summary ------------------------------------------------------------------------
 
-std::vector<isa_level> levels() {
-  std::vector<isa_level> result;
-  for (isa_level l : {isa_level::scalar, isa_level::avx2, isa_level::avx512})
-    if (qsparse::cpu_supports(l)) result.push_back(l);
-  return result;
-}
-
-isa_level dispatched_level() {
-  const isa_level best = qsparse::best_isa();
-  return best == isa_level::avx512_vnni ? isa_level::avx512 : best;
-}
-
 std::string join(std::initializer_list<std::string> parts) {
   std::string r;
   for (const std::string& p : parts) r += (r.empty() ? "" : "/") + p;
@@ -272,7 +206,7 @@ std::string join(std::initializer_list<std::string> parts) {
 void register_all() {
   for (size_class s : {size_class::l2, size_class::dram}) {
     const std::string size = size_name(s);
-    for (isa_level level : levels()) {
+    for (isa_level level : elementwise_levels()) {
       const std::string isa = qsparse::to_string(level);
       benchmark::RegisterBenchmark(join({"BM_read_loop", isa, size}).c_str(), bm_read_loop, level, s);
       benchmark::RegisterBenchmark(join({"BM_minmax_observer", isa, size}).c_str(), bm_minmax_observer, level, s);
@@ -299,11 +233,11 @@ void register_all() {
 }
 
 void print_summary(const summary_reporter& r, std::FILE* out) {
-  const std::string isa = qsparse::to_string(dispatched_level());
+  const std::string isa = qsparse::to_string(elementwise_dispatched_level());
   std::fprintf(out, "\n== goals, from the medians of this run, at the dispatched ISA (%s) ==\n", isa.c_str());
   double best_read = 0;
   std::string best_loop;
-  for (isa_level level : levels()) {
+  for (isa_level level : elementwise_levels()) {
     const std::string name = join({"BM_read_loop", qsparse::to_string(level), "DRAM"});
     if (const measured* m = r.find(name); m != nullptr && m->read_bytes_per_second > best_read) {
       best_read = m->read_bytes_per_second;

@@ -4,12 +4,13 @@
 //        DRAM = 128 Mi elements (512 MiB of float, ten times a 48 MiB L3).
 // Baselines (compiled with the binary's own flags, no -march):
 //   BM_read_loop/<isa>/<size>            sum of the input floats: scalar (one dependent add per element),
-//                                        avx2 / avx512 (four independent vector accumulators) — the machine's
-//                                        read bandwidth, the reference of the DRAM goal
+//                                        avx2 / avx512 / neon (four independent vector accumulators) — the
+//                                        machine's read bandwidth, the reference of the DRAM goal
 //   BM_read_write_loop/<isa>/<size>      read float, truncate, store int8: the memory traffic of an int8
 //                                        quantize with none of its arithmetic
 //   BM_scalar_round_loop/<type>/<size>   q[i] = clamp(std::round(x[i] / scale) + zp) — what a user writes
-// qsparse (every ISA level this CPU runs; avx512_vnni runs the avx512 kernels for these ops):
+// qsparse (every ISA level this CPU runs with distinct element-wise kernels: scalar, avx2, avx512 or
+// scalar, neon; avx512_vnni runs the avx512 kernels for these ops, the dot-product levels the neon ones):
 //   BM_quantize/<scheme>/<isa>/<size>    schemes: tflite_int8, torch_quint8, tflite_int16 (per tensor),
 //   BM_dequantize/<scheme>/<isa>/<size>    tflite_int8_weight_axis0 ([C, K], per channel along the outer
 //                                          axis) and tflite_int8_weight_axis1 ([R, C], channels innermost)
@@ -49,9 +50,12 @@
 #include "qsparse/quant/requantize.hpp"
 #include "qsparse/quant/scheme.hpp"
 #include "support/benchmark_support.hpp"
+#include "support/elementwise_levels.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
+#elif QSPARSE_AARCH64
+#include <arm_neon.h>
 #endif
 
 namespace qsparse_bench {
@@ -181,13 +185,6 @@ std::int16_t* quantized_buffer<std::int16_t>(data_store& d) { return d.int16(); 
 
 // ---- baselines ---------------------------------------------------------------------------------------
 
-/// One dependent float add per element, as a plain loop compiles without -ffast-math.
-__attribute__((noinline)) float read_sum_scalar(const float* x, std::ptrdiff_t n) {
-  float s = 0.0f;
-  for (std::ptrdiff_t i = 0; i < n; ++i) s += x[i];
-  return s;
-}
-
 /// The plain quantize loop a user writes; compiled with the binary's flags (with no -march, std::round
 /// is a call to roundf and nothing vectorises — that is the baseline).
 template <class T>
@@ -210,24 +207,6 @@ __attribute__((noinline)) void scalar_round_loop(const float* x, T* q, std::ptrd
 #endif
 namespace avx2 {
 
-QSPARSE_TARGET_AVX2 inline float read_sum(const float* x, std::ptrdiff_t n) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-  std::ptrdiff_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x + i));
-    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x + i + 8));
-    a2 = _mm256_add_ps(a2, _mm256_loadu_ps(x + i + 16));
-    a3 = _mm256_add_ps(a3, _mm256_loadu_ps(x + i + 24));
-  }
-  const __m256 a = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
-  const __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-  float lanes[4];
-  _mm_storeu_ps(lanes, h);
-  float s = lanes[0] + lanes[1] + lanes[2] + lanes[3];
-  for (; i < n; ++i) s += x[i];
-  return s;
-}
-
 /// float -> int32 (truncating) -> int8 with saturation, 32 per step: quantize's traffic without its math.
 QSPARSE_TARGET_AVX2 inline void read_write(const float* x, std::int8_t* q, std::ptrdiff_t n) {
   std::ptrdiff_t i = 0;
@@ -247,20 +226,6 @@ QSPARSE_TARGET_AVX2 inline void read_write(const float* x, std::int8_t* q, std::
 
 namespace avx512 {
 
-QSPARSE_TARGET_AVX512 inline float read_sum(const float* x, std::ptrdiff_t n) {
-  __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-  std::ptrdiff_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    a0 = _mm512_add_ps(a0, _mm512_loadu_ps(x + i));
-    a1 = _mm512_add_ps(a1, _mm512_loadu_ps(x + i + 16));
-    a2 = _mm512_add_ps(a2, _mm512_loadu_ps(x + i + 32));
-    a3 = _mm512_add_ps(a3, _mm512_loadu_ps(x + i + 48));
-  }
-  float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-  for (; i < n; ++i) s += x[i];
-  return s;
-}
-
 /// float -> int32 (truncating) -> int8 (vpmovdb), 64 per step: quantize's traffic without its math.
 QSPARSE_TARGET_AVX512 inline void read_write(const float* x, std::int8_t* q, std::ptrdiff_t n) {
   std::ptrdiff_t i = 0;
@@ -279,19 +244,31 @@ QSPARSE_TARGET_AVX512 inline void read_write(const float* x, std::int8_t* q, std
 #endif
 #endif  // QSPARSE_X86
 
-float read_sum(isa_level level, const float* x, std::ptrdiff_t n) {
-#if QSPARSE_X86
-  if (isa_runs(level, isa_level::avx512)) return avx512::read_sum(x, n);
-  if (isa_runs(level, isa_level::avx2)) return avx2::read_sum(x, n);
-#endif
-  (void)level;
-  return read_sum_scalar(x, n);
+#if QSPARSE_AARCH64
+namespace neon {
+
+/// float -> int32 (truncating) -> int8 with saturation, 16 per step: quantize's traffic without its math.
+inline void read_write(const float* x, std::int8_t* q, std::ptrdiff_t n) {
+  std::ptrdiff_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const int16x8_t lo = vcombine_s16(vqmovn_s32(vcvtq_s32_f32(vld1q_f32(x + i))),
+                                      vqmovn_s32(vcvtq_s32_f32(vld1q_f32(x + i + 4))));
+    const int16x8_t hi = vcombine_s16(vqmovn_s32(vcvtq_s32_f32(vld1q_f32(x + i + 8))),
+                                      vqmovn_s32(vcvtq_s32_f32(vld1q_f32(x + i + 12))));
+    vst1q_s8(q + i, vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi)));
+  }
+  for (; i < n; ++i) q[i] = static_cast<std::int8_t>(static_cast<int>(x[i]));
 }
+
+}  // namespace neon
+#endif  // QSPARSE_AARCH64
 
 void read_write(isa_level level, const float* x, std::int8_t* q, std::ptrdiff_t n) {
 #if QSPARSE_X86
   if (isa_runs(level, isa_level::avx512)) return avx512::read_write(x, q, n);
   if (isa_runs(level, isa_level::avx2)) return avx2::read_write(x, q, n);
+#elif QSPARSE_AARCH64
+  if (isa_runs(level, isa_level::neon)) return neon::read_write(x, q, n);
 #endif
   (void)level;
   for (std::ptrdiff_t i = 0; i < n; ++i) q[i] = static_cast<std::int8_t>(static_cast<int>(x[i]));
@@ -481,20 +458,6 @@ void bm_requantize(benchmark::State& state, isa_level level, size_class s, layou
 
 // ---- registration ------------------------------------------------------------------------------------
 
-/// The levels the element-wise ops have distinct kernels for and this CPU runs (avx512_vnni = avx512).
-std::vector<isa_level> levels() {
-  std::vector<isa_level> result;
-  for (isa_level l : {isa_level::scalar, isa_level::avx2, isa_level::avx512})
-    if (qsparse::cpu_supports(l)) result.push_back(l);
-  return result;
-}
-
-/// The level the dispatched entry points (quantize, dequantize, ...) run on this CPU.
-isa_level dispatched_level() {
-  const isa_level best = qsparse::best_isa();
-  return best == isa_level::avx512_vnni ? isa_level::avx512 : best;
-}
-
 /// A quantize case the summary rates against a baseline.
 struct goal_row {
   std::string name, baseline;
@@ -517,10 +480,10 @@ std::string join(std::initializer_list<std::string> parts) {
 
 template <class Scheme>
 void register_scheme(const std::string& label, layout l, size_class s, const std::string& scalar_loop) {
-  for (isa_level level : levels()) {
+  for (isa_level level : elementwise_levels()) {
     const std::string name = join({"BM_quantize", label, qsparse::to_string(level), size_name(s)});
     benchmark::RegisterBenchmark(name.c_str(), bm_quantize<Scheme>, level, s, l);
-    const goal_row row{name, "", level == dispatched_level()};
+    const goal_row row{name, "", level == elementwise_dispatched_level()};
     if (s == size_class::dram) {
       goals().dram.push_back(row);
     } else {
@@ -528,7 +491,7 @@ void register_scheme(const std::string& label, layout l, size_class s, const std
       goals().l2.back().baseline = join({"BM_scalar_round_loop", scalar_loop, size_name(s)});
     }
   }
-  for (isa_level level : levels()) {
+  for (isa_level level : elementwise_levels()) {
     const std::string name = join({"BM_dequantize", label, qsparse::to_string(level), size_name(s)});
     benchmark::RegisterBenchmark(name.c_str(), bm_dequantize<Scheme>, level, s, l);
   }
@@ -545,12 +508,12 @@ void register_requantize(const std::string& label, layout l, size_class s, const
 void register_all() {
   for (size_class s : {size_class::l2, size_class::dram}) {
     const std::string size = size_name(s);
-    for (isa_level level : levels()) {
+    for (isa_level level : elementwise_levels()) {
       const std::string name = join({"BM_read_loop", qsparse::to_string(level), size});
       benchmark::RegisterBenchmark(name.c_str(), bm_read_loop, level, s);
       if (s == size_class::dram && level != isa_level::scalar) goals().dram_read_loops.push_back(name);
     }
-    for (isa_level level : levels()) {
+    for (isa_level level : elementwise_levels()) {
       if (level == isa_level::scalar) continue;
       const std::string name = join({"BM_read_write_loop", qsparse::to_string(level), size});
       benchmark::RegisterBenchmark(name.c_str(), bm_read_write_loop, level, s);
@@ -570,21 +533,21 @@ void register_all() {
     register_scheme<qsparse::tflite_int8_weight>("tflite_int8_weight_axis0", layout::axis0, s, "int8");
     register_scheme<qsparse::tflite_int8_weight>("tflite_int8_weight_axis1", layout::axis1, s, "int8");
 
-    for (isa_level level : levels())
+    for (isa_level level : elementwise_levels())
       benchmark::RegisterBenchmark(join({"BM_to_float16", qsparse::to_string(level), size}).c_str(), bm_to_float16,
                                    level, s);
-    for (isa_level level : levels())
+    for (isa_level level : elementwise_levels())
       benchmark::RegisterBenchmark(join({"BM_to_float32", qsparse::to_string(level), size}).c_str(), bm_to_float32,
                                    level, s);
 
     // requantize: the TFLite (fixed-point) rule has AVX2 / AVX-512 kernels for 8/16-bit tensors; the
     // PyTorch rule always runs the scalar loop, so it is registered once, as scalar.
     register_requantize<qsparse::tflite_int8_activation, qsparse::tflite_int8_activation>(
-        "tflite_int8_to_int8", layout::tensor, s, levels());
+        "tflite_int8_to_int8", layout::tensor, s, elementwise_levels());
     register_requantize<qsparse::tflite_int16_activation, qsparse::tflite_int8_activation>(
-        "tflite_int16_to_int8", layout::tensor, s, levels());
+        "tflite_int16_to_int8", layout::tensor, s, elementwise_levels());
     register_requantize<qsparse::tflite_int8_weight, qsparse::tflite_int8_activation>(
-        "tflite_int8_weight_axis0_to_int8", layout::axis0, s, levels());
+        "tflite_int8_weight_axis0_to_int8", layout::axis0, s, elementwise_levels());
     register_requantize<qsparse::torch_quint8, qsparse::torch_quint8>("torch_quint8_to_quint8", layout::tensor, s,
                                                                       {isa_level::scalar});
   }
@@ -595,7 +558,7 @@ void register_all() {
 void print_summary(const summary_reporter& r, std::FILE* out) {
   const goal_rows& g = goals();
   std::fprintf(out, "\n== goal ratios, from the medians of this run (goal applies at the dispatched ISA, %s) ==\n",
-               qsparse::to_string(dispatched_level()));
+               qsparse::to_string(elementwise_dispatched_level()));
 
   // DRAM: quantize input bandwidth against the best plain vectorised read loop.
   std::string best_loop;
