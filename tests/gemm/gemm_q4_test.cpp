@@ -215,6 +215,25 @@ TEST_CASE("gemm_q4: many rows (the VNNI kernel's decoded blocks) equal the refer
   }
 }
 
+TEST_CASE("release_gemm_q4_scratch frees the calling thread's buffers and the next call gives the same bits",
+          "[gemm_q4][scratch]") {
+  // gemm_q4 keeps its int8 rows, group sums and row scales per thread: a larger call, a smaller one on the
+  // grown buffers (their stale tail unread), then again after the release.
+  std::mt19937 rng(32);
+  const auto w = make_weights(256, 33, 32, true, false, 0, rng);
+  const isa_level isa = best_isa();
+  check_values<false>(isa, w, 40, 256, 33, make_activations(40, 256, 0, rng), pipeline());
+  const std::size_t least = 40 * 256 + 2 * 40 * 8 * sizeof(std::int32_t) + 40 * sizeof(float);
+  CHECK(gemm_q4_scratch_bytes() >= least);
+  const auto a = make_activations(17, 256, 1, rng);
+  check_values<false>(isa, w, 17, 256, 33, a, pipeline());
+  release_gemm_q4_scratch();
+  REQUIRE(gemm_q4_scratch_bytes() == 0);
+  check_values<false>(isa, w, 17, 256, 33, a, pipeline());
+  CHECK(gemm_q4_scratch_bytes() >= std::size_t{17 * 256});
+  release_gemm_q4_scratch();
+}
+
 TEST_CASE("gemm_q4: two threads give the same bits as one", "[gemm_q4][threads]") {
   std::mt19937 rng(29);
   const auto w = make_weights(128, 300, 32, true, false, 0, rng);

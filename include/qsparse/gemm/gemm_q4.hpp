@@ -64,6 +64,26 @@ void check_gemm_q4_operands(const char* fn, const AView& a, const packed_weights
   check_panel_gemm_operands(fn, a, w, dst);
 }
 
+/// gemm_q4's per-thread buffers: the int8 rows, their group sums and starts, the row scales.
+struct q4_scratch {
+  std::vector<std::int8_t> q;
+  std::vector<std::int32_t> sums, starts;
+  std::vector<float> scales;
+};
+
+/// The calling thread's q4_scratch, grown to the largest call it made (a vector per call cost a fresh
+/// allocation, and its pages' first touch, each time: ~4 % of a 64 × 2048 × 2048 call).
+inline q4_scratch& q4_thread_scratch() noexcept {
+  thread_local q4_scratch scratch;
+  return scratch;
+}
+
+template <class T>
+T* q4_scratch_buffer(std::vector<T>& v, std::size_t count) {
+  if (v.size() < count) v.resize(count);
+  return v.data();
+}
+
 /// Runs the best kernel of List that the weights' ISA runs over the whole problem g on ctx's threads.
 template <class List, class Args, class Pipeline>
 void dispatch_q4_kernel(List list, const char* fn, const context& ctx, const Args& g, const Pipeline& pipeline) {
@@ -73,6 +93,24 @@ void dispatch_q4_kernel(List list, const char* fn, const context& ctx, const Arg
 }
 
 }  // namespace detail
+
+/// The bytes gemm_q4 keeps allocated on the calling thread between calls: its int8 copy of the activations
+/// (M·K) with their group sums (8·M·K/G) and row scales (4·M), grown to the largest call this thread made.
+inline std::size_t gemm_q4_scratch_bytes() noexcept {
+  const detail::q4_scratch& s = detail::q4_thread_scratch();
+  return s.q.capacity() + (s.sums.capacity() + s.starts.capacity()) * sizeof(std::int32_t) +
+         s.scales.capacity() * sizeof(float);
+}
+
+/// Frees the buffers gemm_q4 keeps on the calling thread (gemm_q4_scratch_bytes() is 0 after); the next call
+/// allocates what it needs again and gives the same results.
+inline void release_gemm_q4_scratch() noexcept {
+  detail::q4_scratch& s = detail::q4_thread_scratch();
+  std::vector<std::int8_t>().swap(s.q);
+  std::vector<std::int32_t>().swap(s.sums);
+  std::vector<std::int32_t>().swap(s.starts);
+  std::vector<float>().swap(s.scales);
+}
 
 /// dst = pipeline(per-row int8 activations × 4-bit group-wise weights, in float). See the top of this header.
 template <class A, class LA, class AA, class D, class LD, class AD, class... S>
@@ -96,15 +134,26 @@ void gemm_q4(const context& ctx, const tensor_view<A, 2, LA, AA>& activations, c
     if (m_count == 0) return;
     const index_t groups = weights.groups();
     const index_t gsz = weights.group_size();
-    std::vector<std::int8_t> q(static_cast<std::size_t>(m_count * k));
-    std::vector<std::int32_t> sums(static_cast<std::size_t>(m_count * groups));
-    std::vector<std::int32_t> starts(sums.size());  // -8 Σ a: |Σ a| <= 127 G <= 127 · 2^16, no overflow
-    std::vector<float> scales(static_cast<std::size_t>(m_count));
+    // The calling thread's buffers, reused from call to call (release_gemm_q4_scratch frees them).
+    detail::q4_scratch& scratch = detail::q4_thread_scratch();
+    std::int8_t* q = detail::q4_scratch_buffer(scratch.q, static_cast<std::size_t>(m_count * k));
+    std::int32_t* sums = detail::q4_scratch_buffer(scratch.sums, static_cast<std::size_t>(m_count * groups));
+    // -8 Σ a: |Σ a| <= 127 G <= 127 · 2^16, no overflow
+    std::int32_t* starts = detail::q4_scratch_buffer(scratch.starts, static_cast<std::size_t>(m_count * groups));
+    float* scales = detail::q4_scratch_buffer(scratch.scales, static_cast<std::size_t>(m_count));
     const isa_level isa = best_isa();
     for (index_t m = 0; m < m_count; ++m) {
       const float* r = &activations(m, 0);
-      int finite = 1;  // x - x is 0 exactly when x is finite; a branch-free loop the compiler vectorizes
-      for (index_t i = 0; i < k; ++i) finite &= static_cast<int>(r[i] - r[i] == 0.0f);
+      // x - x is 0 exactly when x is finite; branch-free blocks of a fixed trip count, which GCC's
+      // vectorizer unrolls (as quantize_row_dynamic's: a loop to K kept one 4-float compare per iteration)
+      int finite = 1;
+      index_t at = 0;
+      for (; at + detail::row_block <= k; at += detail::row_block) {
+        int block = 1;
+        for (index_t j = 0; j < detail::row_block; ++j) block &= static_cast<int>(r[at + j] - r[at + j] == 0.0f);
+        finite &= block;
+      }
+      for (; at < k; ++at) finite &= static_cast<int>(r[at] - r[at] == 0.0f);
       if (finite == 0) {
         for (index_t i = 0; i < k; ++i) {
           detail::check(std::isfinite(r[i]), fn, ": activations must be finite, got a(", m, ", ", i, ") = ", r[i]);
@@ -113,17 +162,17 @@ void gemm_q4(const context& ctx, const tensor_view<A, 2, LA, AA>& activations, c
       float lo = std::numeric_limits<float>::infinity();
       float hi = -std::numeric_limits<float>::infinity();
       kernels::run_finite_range(isa, r, k, lo, hi);
-      std::int8_t* out = q.data() + m * k;
-      scales[static_cast<std::size_t>(m)] = detail::quantize_row_symmetric_in_range<true>(r, k, out, lo, hi, isa).scale;
+      std::int8_t* out = q + m * k;
+      scales[m] = detail::quantize_row_symmetric_in_range<true>(r, k, out, lo, hi, isa).scale;
       for (index_t g = 0; g < groups; ++g) {
         std::int32_t s = 0;
         for (index_t i = 0; i < gsz; ++i) s += out[g * gsz + i];
-        sums[static_cast<std::size_t>(m * groups + g)] = s;
-        starts[static_cast<std::size_t>(m * groups + g)] = -8 * s;
+        sums[m * groups + g] = s;
+        starts[m * groups + g] = -8 * s;
       }
     }
-    const kernels::gemm_q4_args g{q.data(),      k,         sums.data(),        starts.data(), groups,
-                                  scales.data(), m_count,   k,                  weights.n(),
+    const kernels::gemm_q4_args g{q,      k,       sums,        starts, groups,
+                                  scales, m_count, k,           weights.n(),
                                   weights,       &destination(0, 0),
                                   destination.extent(0) > 1 ? destination.stride(0) : weights.n()};
     detail::dispatch_q4_kernel(gemm_q4_kernels{}, fn, ctx, g, pipeline);

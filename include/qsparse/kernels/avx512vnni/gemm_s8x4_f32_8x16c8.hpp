@@ -17,8 +17,10 @@
 // them, with the same per-group conversion and FMA. What bounds it: vpdpbusd, vpandd/vpsrlw, vcvtdq2ps and
 // vfmadd231ps on zmm all issue on ports 0 and 5; per group and 8 × 32 tile 128 vpdpbusd (G = 32), 16
 // vcvtdq2ps + 16 vfmadd231ps and 3 decoding instructions (a 64-row task), so at most 0.785 of the vpdpbusd
-// rate at G = 32 and 0.92 at G = 128 (the tile that unpacks in its loop: 64 / 92 = 0.70 at G = 32).
-// docs/kernels.md has the count and the measurements.
+// rate at G = 32 and 0.92 at G = 128 (the tile that unpacks in its loop: 64 / 92 = 0.70 at G = 32). Around
+// the tile: its steps in asm (no register copies), each tile's epilogue right after its last block (the
+// output's cache misses spread between the multiply-adds), the next block's weights prefetched to L2 while the
+// tiles run. docs/kernels.md has the count and the measurements.
 #pragma once
 
 #include <cstddef>
@@ -244,23 +246,47 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_decode_8x16c8(const gemm_q4_arg
   }
 }
 
+/// One row of the two-panel step (gemm_s8x4_decoded_step_8x16c8): the row's 4 activations broadcast from
+/// memory (a load, no shuffle), two vpdpbusd. Each template is written {AT&T|Intel}, so hosts built with
+/// -masm=intel assemble it.
+#define QSPARSE_Q4_DECODED_ROW(R)                                              \
+  "{vpbroadcastd %[a" #R "], %[b]|vpbroadcastd %[b], %[a" #R "]}\n\t"           \
+  "{vpdpbusd %[b], %[w0], %[c" #R "0]|vpdpbusd %[c" #R "0], %[w0], %[b]}\n\t"   \
+  "{vpdpbusd %[b], %[w1], %[c" #R "1]|vpdpbusd %[c" #R "1], %[w1], %[b]}\n\t"
+
 /// One step of 4 k: 8 rows × P panels of decoded weights, the int8 GEMM's register tile; the rows' 4 bytes
-/// each are side by side at a (32 bytes), so the 8 broadcasts take one address register.
+/// each are side by side at a (32 bytes). Two panels: one asm statement per step, so the 16 sums stay in
+/// their registers (with intrinsics GCC 12 moved sums between registers inside the unrolled group, and
+/// vmovdqa64 between registers takes the multiply-adds' ports).
 template <int P>
 QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void gemm_s8x4_decoded_step_8x16c8(
     __m512i (&acc)[8][std::size_t{P}], const unsigned char* d, const std::int8_t* a) {
-  __m512i w[std::size_t{P}];
+  using bytes4 = const std::int8_t(*)[4];
+  if constexpr (P == 2) {
+    const __m512i w0 = _mm512_load_si512(d), w1 = _mm512_load_si512(d + 64);
+    // Two statements of 4 rows (an in-out operand counts twice, at most 30 operands per statement).
 #pragma GCC unroll 2
-  for (int i = 0; i < P; ++i) w[i] = _mm512_load_si512(d + 64 * i);
+    for (int h = 0; h < 8; h += 4) {
+      __m512i b;
+      asm(QSPARSE_Q4_DECODED_ROW(0) QSPARSE_Q4_DECODED_ROW(1) QSPARSE_Q4_DECODED_ROW(2) QSPARSE_Q4_DECODED_ROW(3)
+          : [c00] "+v"(acc[h][0]), [c01] "+v"(acc[h][1]), [c10] "+v"(acc[h + 1][0]), [c11] "+v"(acc[h + 1][1]),
+            [c20] "+v"(acc[h + 2][0]), [c21] "+v"(acc[h + 2][1]), [c30] "+v"(acc[h + 3][0]),
+            [c31] "+v"(acc[h + 3][1]), [b] "=&v"(b)
+          : [w0] "v"(w0), [w1] "v"(w1), [a0] "m"(*reinterpret_cast<bytes4>(a + 4 * h)),
+            [a1] "m"(*reinterpret_cast<bytes4>(a + 4 * h + 4)), [a2] "m"(*reinterpret_cast<bytes4>(a + 4 * h + 8)),
+            [a3] "m"(*reinterpret_cast<bytes4>(a + 4 * h + 12)));
+    }
+  } else {
+    const __m512i w = _mm512_load_si512(d);
 #pragma GCC unroll 8
-  for (int r = 0; r < 8; ++r) {
-    std::int32_t a4;
-    __builtin_memcpy(&a4, a + 4 * r, 4);
-    const __m512i b = _mm512_set1_epi32(a4);
-#pragma GCC unroll 2
-    for (int i = 0; i < P; ++i) acc[r][i] = _mm512_dpbusd_epi32(acc[r][i], w[i], b);
+    for (int r = 0; r < 8; ++r) {
+      std::int32_t a4;
+      __builtin_memcpy(&a4, a + 4 * r, 4);
+      acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], w, _mm512_set1_epi32(a4));
+    }
   }
 }
+#undef QSPARSE_Q4_DECODED_ROW
 
 /// 8 rows × P panels from p over groups [gb, gb + gn) decoded in dec, the rows' activations interleaved in
 /// a (per 4 k, 8 × 4 bytes; a points at group gb) and their group starts in starts (per group 8 int32: -8 Σ a,
@@ -296,8 +322,11 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_decoded_8x16c8(const gemm_q4_ar
     } else {
 #pragma GCC unroll 8
       for (int r = 0; r < 8; ++r) {
+        // One broadcast load per accumulator (the load ports'), not one per row copied by vmovdqa32.
 #pragma GCC unroll 2
-        for (int i = 0; i < P; ++i) acc[r][i] = _mm512_set1_epi32(st[r]);
+        for (int i = 0; i < P; ++i) {
+          asm volatile("{vpbroadcastd %1, %0|vpbroadcastd %0, %1}" : "=v"(acc[r][i]) : "m"(st[r]));
+        }
       }
     }
     if constexpr (Steps != 0) {
@@ -379,44 +408,83 @@ QSPARSE_TARGET_AVX512_VNNI inline q4_decoded_scratch q4_decoded_scratch_for(cons
   return s;
 }
 
-/// Rows [m_begin, m_end) (a multiple of 8) × P panels from p: the weights decoded once per block of k, every
-/// 8-row tile over each block, the float sums of all rows in L1 until the epilogue.
-template <int P, class... S>
-QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_decoded_panels_8x16c8(const gemm_q4_args& g,
-                                                                       const output_pipeline<S...>& pipeline,
-                                                                       std::ptrdiff_t m_begin, std::ptrdiff_t m_end,
-                                                                       std::ptrdiff_t p, std::ptrdiff_t per_block,
-                                                                       const q4_decoded_scratch& s) {
-  const std::ptrdiff_t gsz = g.weights.group_size();
-  const std::ptrdiff_t groups = g.weights.groups();
-  const std::ptrdiff_t tiles = (m_end - m_begin) / 8;
-  for (std::ptrdiff_t i = 0; i < tiles * 128 * P; i += 16) _mm512_store_ps(s.facc + i, _mm512_setzero_ps());
-  for (std::ptrdiff_t gb = 0; gb < groups; gb += per_block) {
-    const std::ptrdiff_t gn = groups - gb < per_block ? groups - gb : per_block;
-    gemm_s8x4_decode_8x16c8<P>(g, p, gb, gn, s.dec);
-    for (std::ptrdiff_t t = 0; t < tiles; ++t) {
-      const std::int8_t* a = s.a + t * 8 * g.k + gb * gsz * 8;
-      const std::int32_t* st = s.starts + (t * groups + gb) * 8;
-      float* facc = s.facc + t * 128 * P;
-      // Whole groups unrolled for G = 32, 64, 128: a loop over steps makes GCC 12 copy the 16 accumulators
-      // at every iteration.
-      if (gsz == 32) {
-        gemm_s8x4_decoded_8x16c8<P, 8>(g, p, gb, gn, s.dec, a, st, facc);
-      } else if (gsz == 64) {
-        gemm_s8x4_decoded_8x16c8<P, 16>(g, p, gb, gn, s.dec, a, st, facc);
-      } else if (gsz == 128) {
-        gemm_s8x4_decoded_8x16c8<P, 32>(g, p, gb, gn, s.dec, a, st, facc);
-      } else {
-        gemm_s8x4_decoded_8x16c8<P, 0>(g, p, gb, gn, s.dec, a, st, facc);
-      }
-    }
-  }
-  for (std::ptrdiff_t t = 0; t < tiles; ++t) {
-    gemm_s8x4_store_8x16c8<8, P>(g, pipeline, m_begin + 8 * t, p, s.facc + t * 128 * P);
+/// One block of k of P panels: groups [gb, gb + gn) of panels p .. p + P - 1.
+struct q4_block {
+  std::ptrdiff_t p, gb, gn;
+  int panels;  // P: 2, or 1 for the last panel of an odd count; 0: no block
+};
+
+/// Decodes groups [j0, j1) of block b into its buffer (group j at dec + j G 16 P, as the whole block's decode).
+QSPARSE_TARGET_AVX512_VNNI inline void q4_decode_slice(const gemm_q4_args& g, const q4_block& b, std::ptrdiff_t j0,
+                                                       std::ptrdiff_t j1, unsigned char* dec) {
+  if (j0 >= j1) return;
+  unsigned char* d = dec + j0 * g.weights.group_size() * 16 * b.panels;
+  if (b.panels == 2) {
+    gemm_s8x4_decode_8x16c8<2>(g, b.p, b.gb + j0, j1 - j0, d);
+  } else {
+    gemm_s8x4_decode_8x16c8<1>(g, b.p, b.gb + j0, j1 - j0, d);
   }
 }
 
-/// Rows [m_begin, m_end) (a multiple of 8) × panels [panel_begin, panel_end), two panels at a time.
+/// The 8-row tiles of rows [m_begin, m_end) over block b (decoded in dec). After a panel pair's last block
+/// each tile's epilogue runs at once (its sums are final): spread between the tiles' multiply-adds, the
+/// output's cache misses overlap them (all 64 rows' stores at the end of the pair stalled the next zeroing
+/// and decode: 3.5 % of a 64-row call, measured). (Decoding the next block a slice per tile into a second
+/// buffer, to overlap the decode too, measured 2-3 % slower: L1 holds the block's activations, 32 KiB at 64
+/// rows, and one decoded block, 16 KiB, not two.)
+template <int P, class... S>
+QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_decoded_block_8x16c8(const gemm_q4_args& g,
+                                                                      const output_pipeline<S...>& pipeline,
+                                                                      std::ptrdiff_t m_begin, std::ptrdiff_t m_end,
+                                                                      const q4_block& b, const unsigned char* dec,
+                                                                      const q4_block& next, const q4_decoded_scratch& s) {
+  const std::ptrdiff_t gsz = g.weights.group_size();
+  const std::ptrdiff_t groups = g.weights.groups();
+  const std::ptrdiff_t tiles = (m_end - m_begin) / 8;
+  if (b.gb == 0) {
+    // Zeroed with vector stores: GCC 12 turns a loop storing a known zero into a call to memset, whose
+    // `rep stosb` for these 8 KiB measured slower.
+    __m512 zero = _mm512_setzero_ps();
+    __asm__("" : "+v"(zero));
+    for (std::ptrdiff_t i = 0; i < tiles * 128 * P; i += 16) _mm512_store_ps(s.facc + i, zero);
+  }
+  const bool last = b.gb + b.gn >= groups;
+  // The weights the next decode reads, prefetched to L2 a slice per tile: a 2048 x 2048 matrix (2.5 MiB) does
+  // not stay in L2, and the decode waited on L3 (1-2 % of a 64-row call, measured).
+  const std::ptrdiff_t group_bytes = g.weights.group_bytes();
+  const std::ptrdiff_t next_lines = next.panels != 0 ? next.gn * group_bytes / 64 : 0;
+  const std::ptrdiff_t per_tile = (next_lines + tiles - 1) / tiles;
+  const auto next_at = reinterpret_cast<std::uintptr_t>(g.weights.panel(0)) +
+                       static_cast<std::uintptr_t>(next.p * g.weights.panel_bytes() + next.gb * group_bytes);
+  for (std::ptrdiff_t t = 0; t < tiles; ++t) {
+    const std::ptrdiff_t line_end = (t + 1) * per_tile < next_lines ? (t + 1) * per_tile : next_lines;
+    for (std::ptrdiff_t line = t * per_tile; line < line_end; ++line) {
+      for (int i = 0; i < next.panels; ++i) {
+        const auto at = next_at + static_cast<std::uintptr_t>(i * g.weights.panel_bytes() + 64 * line);
+        _mm_prefetch(reinterpret_cast<const char*>(at), _MM_HINT_T1);
+      }
+    }
+    const std::int8_t* a = s.a + t * 8 * g.k + b.gb * gsz * 8;
+    const std::int32_t* st = s.starts + (t * groups + b.gb) * 8;
+    float* facc = s.facc + t * 128 * P;
+    // Whole groups unrolled for G = 32, 64, 128: a loop over steps makes GCC 12 copy the 16 accumulators
+    // at every iteration.
+    if (gsz == 32) {
+      gemm_s8x4_decoded_8x16c8<P, 8>(g, b.p, b.gb, b.gn, dec, a, st, facc);
+    } else if (gsz == 64) {
+      gemm_s8x4_decoded_8x16c8<P, 16>(g, b.p, b.gb, b.gn, dec, a, st, facc);
+    } else if (gsz == 128) {
+      gemm_s8x4_decoded_8x16c8<P, 32>(g, b.p, b.gb, b.gn, dec, a, st, facc);
+    } else {
+      gemm_s8x4_decoded_8x16c8<P, 0>(g, b.p, b.gb, b.gn, dec, a, st, facc);
+    }
+    if (last) gemm_s8x4_store_8x16c8<8, P>(g, pipeline, m_begin + 8 * t, b.p, facc);
+  }
+}
+
+/// Rows [m_begin, m_end) (a multiple of 8) × panels [panel_begin, panel_end): two panels at a time (the
+/// last alone when their count is odd), each pair's weights decoded once per block of k, every 8-row tile
+/// over each block, the float sums of all rows in L1 until the pair's epilogue.
 template <class... S>
 QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_decoded_rows_8x16c8(const gemm_q4_args& g,
                                                                      const output_pipeline<S...>& pipeline,
@@ -424,11 +492,29 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_decoded_rows_8x16c8(const gemm_
                                                                      std::ptrdiff_t panel_begin,
                                                                      std::ptrdiff_t panel_end) {
   const std::ptrdiff_t gsz = g.weights.group_size();
+  const std::ptrdiff_t groups = g.weights.groups();
   const std::ptrdiff_t per_block = gsz >= q4_decode_block_k ? 1 : q4_decode_block_k / gsz;
   const q4_decoded_scratch s = q4_decoded_scratch_for(g, m_begin, m_end, per_block * gsz);
-  std::ptrdiff_t p = panel_begin;
-  for (; p + 2 <= panel_end; p += 2) gemm_s8x4_decoded_panels_8x16c8<2>(g, pipeline, m_begin, m_end, p, per_block, s);
-  if (p < panel_end) gemm_s8x4_decoded_panels_8x16c8<1>(g, pipeline, m_begin, m_end, p, per_block, s);
+  // The blocks in order: panel pairs (then the odd last panel), each over K in blocks of per_block groups.
+  const auto block_after = [&](const q4_block& b) {
+    if (b.gb + b.gn < groups) {
+      const std::ptrdiff_t gb = b.gb + b.gn;
+      return q4_block{b.p, gb, groups - gb < per_block ? groups - gb : per_block, b.panels};
+    }
+    const std::ptrdiff_t p = b.p + b.panels;
+    if (p >= panel_end) return q4_block{p, 0, 0, 0};
+    return q4_block{p, 0, groups < per_block ? groups : per_block, p + 2 <= panel_end ? 2 : 1};
+  };
+  for (q4_block b = block_after(q4_block{panel_begin, groups, 0, 0}); b.panels != 0;) {
+    const q4_block next = block_after(b);
+    q4_decode_slice(g, b, 0, b.gn, s.dec);
+    if (b.panels == 2) {
+      gemm_s8x4_decoded_block_8x16c8<2>(g, pipeline, m_begin, m_end, b, s.dec, next, s);
+    } else {
+      gemm_s8x4_decoded_block_8x16c8<1>(g, pipeline, m_begin, m_end, b, s.dec, next, s);
+    }
+    b = next;
+  }
 }
 
 struct gemm_s8x4_f32_8x16c8 {
@@ -437,9 +523,10 @@ struct gemm_s8x4_f32_8x16c8 {
   static constexpr isa_level isa = isa_level::avx512_vnni;
   static const char* name() { return "gemm_s8x4_f32_8x16c8__avx512vnni"; }
   /// With 16 rows and more each task decodes its panels once and repacks its rows' activations: blocks of
-  /// panels 8 times the usual ~256 KiB (gemm/panel_tasks.hpp) make fewer tasks, so fewer repacks.
+  /// panels 16 times the usual ~256 KiB (gemm/panel_tasks.hpp) make fewer tasks, so fewer repacks (one
+  /// task for a 2048 x 2048 matrix on one thread; 8 times left two, ~1 % slower at M = 64).
   static std::ptrdiff_t task_panel_bytes(const gemm_q4_args& g) {
-    return g.m >= q4_decode_min_rows ? (g.weights.panel_bytes() + 7) / 8 : g.weights.panel_bytes();
+    return g.m >= q4_decode_min_rows ? (g.weights.panel_bytes() + 15) / 16 : g.weights.panel_bytes();
   }
 
   template <class... S>
