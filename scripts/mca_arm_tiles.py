@@ -38,7 +38,7 @@ ITERATIONS = 200
 DEFAULT_CORES = ["cortex-a55", "cortex-a76", "neoverse-n1", "neoverse-n2", "neoverse-v1"]
 I8MM_CORES = {"neoverse-n2", "neoverse-v1", "neoverse-v2", "cortex-a510", "cortex-a710", "cortex-x2"}
 
-MACS = {"sdot": 16, "udot": 16, "usdot": 16, "smmla": 32, "ummla": 32, "usmmla": 32, "smlal": 4, "smlal2": 4}
+MACS = {"sdot": 16, "udot": 16, "usdot": 16, "smmla": 32, "ummla": 32, "usmmla": 32, "smlal": 4, "smlal2": 4, "smull": 4, "smull2": 4}
 
 # (row label, fragments of the function names that may hold the loop (the first one found with a multiply-add
 # loop is taken: a compiler may or may not inline a helper), ISA feature its instructions need)
@@ -49,7 +49,7 @@ TILES = [
     ("gemm_x8s8_s32_4x8c4__neondotprod (K = 27)", ["qsparse_mca_shallow"], "dotprod"),
     ("spgemm_block4_x8s8_s32_4x16c4__neondotprod", ["spgemm_block_tile_4x16ILi4E"], "dotprod"),
     ("spgemm_2of4_x8s8_s32_4x16c4__neondotprod", ["spgemm_2of4_tile_4x16ILi4E"], "dotprod"),
-    ("dwconv_s8s8_s32_c16__neon (3x3, per pixel)", ["dwconv_s8s8_s32_c166block9", "qsparse_mca_dwconv"], ""),
+    ("dwconv_s8s8_s32_c16__neon (3x3, 4 pixels x 8 channels)", ["dwconv3x3_c8x4_a55", "dwconv_s8s8_s32_c166block9", "qsparse_mca_dwconv"], ""),
     ("gemm_s16s8_s64_4x16c1__neon (16x8)", ["gemm_s16s8_s64_4x16c14tileILi4E"], ""),
 ]
 
