@@ -38,7 +38,7 @@ ITERATIONS = 200
 DEFAULT_CORES = ["cortex-a55", "cortex-a76", "neoverse-n1", "neoverse-n2", "neoverse-v1"]
 I8MM_CORES = {"neoverse-n2", "neoverse-v1", "neoverse-v2", "cortex-a510", "cortex-a710", "cortex-x2"}
 
-MACS = {"sdot": 16, "udot": 16, "usdot": 16, "smmla": 32, "ummla": 32, "usmmla": 32, "smlal": 4, "smlal2": 4, "smull": 4, "smull2": 4}
+MACS = {"sdot": 16, "udot": 16, "usdot": 16, "smmla": 32, "ummla": 32, "usmmla": 32, "smlal": 4, "smlal2": 4, "smull": 4, "smull2": 4}  # smull / smlal: 4 int32 lanes (see macs_of_line)
 
 # (row label, fragments of the function names that may hold the loop (the first one found with a multiply-add
 # loop is taken: a compiler may or may not inline a helper), ISA feature its instructions need)
@@ -120,8 +120,17 @@ def mnemonic(line):
     return m.group(1).lower() if m else ""
 
 
+def macs_of_line(line):
+    """MACs of one instruction: a widening multiply into 8 int16 lanes (int8 x int8, as XNNPACK's mla8 / mul8
+    depthwise kernels use) does 8, into 4 int32 lanes 4."""
+    n = MACS.get(mnemonic(line), 0)
+    if n == 4 and re.match(r"\s*[a-z0-9]+\s+v\d+\.8h\s*,", line, re.IGNORECASE):  # the destination
+        n = 8
+    return n
+
+
 def macs_of(lines):
-    return sum(MACS.get(mnemonic(l), 0) for l in lines)
+    return sum(macs_of_line(l) for l in lines)
 
 
 def clean(line):
