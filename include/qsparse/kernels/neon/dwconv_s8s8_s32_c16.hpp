@@ -2,12 +2,15 @@
 // per block over an output row's indirection table (qsparse/spec/dwconv_args.hpp).
 //
 // The packed weights hold w - w_zp as int16 in the low half of an int32; a block's weights are narrowed to
-// int16 once (xtn), 2 q registers per tap. Per tap and pixel: one 16-byte load of int8 inputs, sxtl/sxtl2 to
-// int16, and 4 smlal/smlal2 (int16 x int16 widened into the 4 int32 accumulators of 16 channels; exact, and
-// modulo 2^32 as the definition adds). For a 3x3 kernel the taps unroll and the 18 weight registers stay put,
-// with the 4 accumulators, 1 input and 2 widened registers: 25 of the 32 vector registers. Two pixels share
-// each weight register read in the general loop. A channel tail (< 16) is read through a zero-padded copy
-// of its bytes, so no load passes the end of an input row; the epilogue is kernels/neon/output_pipeline.hpp.
+// int16 once (xtn), 2 q registers per tap. A 3x3 kernel whose pixels share their input columns (stride 1,
+// dilation 1: checked on the row's table) runs an inline-asm loop scheduled for Cortex-A55 over groups of 4
+// pixels and 8 channels (dwconv3x3_c8x4_a55: the 4 pixels read 18 input columns for 36 taps, widened as
+// x << 8 by zip1 with zero, smull / smlal into 8 accumulators, the 9 weight registers held). Every other
+// case (other kernels, strides, dilations, the pixels after the last group, a channel tail) widens each
+// tap's 16 inputs with sxtl/sxtl2 and runs 4 smlal/smlal2 (int16 x int16 widened into the 4 int32
+// accumulators of 16 channels; exact, and modulo 2^32 as the definition adds). A channel tail (< 16) is read
+// through a zero-padded copy of its bytes, so no load passes the end of an input row; the epilogue is
+// kernels/neon/output_pipeline.hpp.
 // Advanced SIMD is baseline on aarch64: no target attribute.
 #pragma once
 
@@ -53,15 +56,19 @@ inline void dwconv_tap16(int32x4_t (&acc)[4], int8x16_t x, int16x8_t wl, int16x8
 }
 
 /// The 3x3 multiply-adds of 8 channels of `groups` groups of 4 adjacent pixels at stride 1, scheduled for
-/// Cortex-A55: sums[16 p + {0, 1}] (int32x4_t units, p the pixel) = 256 Σ_t x_t w_t for channels
+/// Cortex-A55: sums[4 p + {0, 1}] (p the pixel) = 256 Σ_t x_t w_t for channels
 /// c0 .. c0+7 of pixels [0, 4 groups), no init. Pixel j of a group reads input column ky, kx + j of the group:
 /// its kernel rows share 6 columns (every pixel pair shares what stride 1 shares), so a group loads and
 /// widens 18 columns for 72 smull / smlal, where one pixel alone loads 9 for 18. The widening is
-/// `zip1` with zero (x << 8: exact, and one SIMD operation the A55 issues without the bubble `sxtl`
-/// takes after a multiply), every load is register-offset (the A55 dual-issues those with a multiply),
-/// and the pointer and input loads of a column run 8 and 5 multiplies ahead of it, across the loop's
-/// back edge (the first group's in front of the loop): the loop reads pixel 4 groups + 1's tap pointers
-/// 0-2, so the table must hold a pixel past that. |256 Σ| <= 256 * 9 * 128 * 255 < 2^31: exact.
+/// `zip1` with zero (x << 8: exact, and an operation LLVM's A55 model issues without the bubble `sxtl`
+/// takes after a multiply), every load is register-offset (the model dual-issues only those with a
+/// multiply). scripts/gen_neon_dwconv3x3_a55.py wrote the loop, list-scheduled by these rules: a
+/// multiply waits 4 multiplies for its accumulator's previous one and for its column's zip1, a column's
+/// input load runs 4 SIMD operations before its zip1 and its pointer load 4 before that, a pixel's sums are
+/// stored 4 multiplies after its last one, and the loop is rotated by 4 operations: the next group's first
+/// 4 zip1 and their loads run at the end of an iteration (the first group's in front of the loop). So the
+/// loop reads the tap pointers 0-2 of pixel 4 groups and tap 2 of pixel 4 groups + 1: the table must hold
+/// those pixels. |256 Σ| <= 256 * 9 * 128 * 255 < 2^31: exact.
 /// w: the 9 taps' int16 weights of these 8 channels; groups >= 1.
 inline void dwconv3x3_c8x4_a55(const std::int8_t* const* taps, std::ptrdiff_t c0, const int16x8_t* w,
                                int32x4_t* sums, std::ptrdiff_t groups) {
