@@ -293,9 +293,13 @@ def main():
             for name, fragments, marker in EPILOGUES:
                 for fragment in fragments:
                     body = function_lines(asm, fragment)
-                    found = [lp[2] for lp in loops_in(body or []) if marker in (mnemonic(l) for l in lp[2])]
-                    if found:
-                        epilogues.append((name, label, min(found, key=len)))
+                    every = loops_in(body or [])
+                    innermost = [lp for lp in every if not any(o is not lp and lp[0] <= o[0] and o[1] <= lp[1]
+                                                                 for o in every)]
+                    found = [lp[2] for lp in innermost if marker in (mnemonic(l) for l in lp[2])]
+                    if found:  # the loop with the most of them (an unrolled one), per marker instruction
+                        loop = max(found, key=lambda lp: (sum(mnemonic(l) == marker for l in lp), -len(lp)))
+                        epilogues.append((name, label, loop, sum(mnemonic(l) == marker for l in loop)))
                         break
     if not loops:
         print("mca_arm_tiles: no compiler for aarch64 found", file=sys.stderr)
@@ -342,15 +346,15 @@ def main():
                   % (core, model, name, compiler, len(loop), macs, cycles, rate, peaks[(core, kind)],
                      100.0 * rate / peaks[(core, kind)]))
     if epilogues:
-        print("\n| core (model) | loop | compiled by | instructions / iteration | cycles / iteration |")
+        print("\n| core (model) | loop | compiled by | instructions / 4 channels | cycles / 4 channels |")
         print("| --- | --- | --- | ---: | ---: |")
         for core in args.cores:
             model = model_of(core)
-            for name, compiler, loop in epilogues:
-                print("| %s (%s) | %s | %s | %d | %.1f |" % (core, model, name, compiler, len(loop),
-                                                           mca_cycles(loop, core, ["dotprod"])))
+            for name, compiler, loop, per in epilogues:
+                print("| %s (%s) | %s | %s | %d | %.1f |" % (core, model, name, compiler, len(loop) // per,
+                                                           mca_cycles(loop, core, ["dotprod"]) / per))
     if args.show_loops:
-        for name, compiler, loop in loops + epilogues:
+        for name, compiler, loop in loops + [e[:3] for e in epilogues]:
             print("\n%s (%s), %d instructions:" % (name, compiler, len(loop)))
             print("\n".join("    " + l for l in loop))
     return 0

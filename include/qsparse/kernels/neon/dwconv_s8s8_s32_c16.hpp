@@ -318,9 +318,21 @@ struct dwconv_s8s8_s32_c16 {
     for (int j = 0; j < 4; ++j) {
       const Prepared stages = prepared[j];  // a local copy: the stores below cannot alias it
       Out* dst = g.dst + c0 + 4 * j;
+      const std::ptrdiff_t channels = g.channels;
+      // init + (256 Σ >> 8), wrapping as the definition adds; 4 pixels at a time, so that an in-order core
+      // has 4 independent chains of output stages to interleave.
       std::ptrdiff_t p = 0;
-      for (; p < 4 * groups; ++p)  // init + (256 Σ >> 8), wrapping as the definition adds
-        store_prepared(stages, vsraq_n_s32(init[j], sums[4 * p + j], 8), 4, dst + p * g.channels);
+      for (; p < 4 * groups; p += 4) {
+        const auto v0 = apply_all<0>(stages, vsraq_n_s32(init[j], sums[4 * p + j], 8));
+        const auto v1 = apply_all<0>(stages, vsraq_n_s32(init[j], sums[4 * p + 4 + j], 8));
+        const auto v2 = apply_all<0>(stages, vsraq_n_s32(init[j], sums[4 * p + 8 + j], 8));
+        const auto v3 = apply_all<0>(stages, vsraq_n_s32(init[j], sums[4 * p + 12 + j], 8));
+        Out* d = dst + p * channels;  // channels: a local, which the byte stores cannot change
+        store_applied(v0, 4, d);
+        store_applied(v1, 4, d + channels);
+        store_applied(v2, 4, d + 2 * channels);
+        store_applied(v3, 4, d + 3 * channels);
+      }
       for (; p < g.pixels; ++p) store_prepared(stages, sums[4 * p + j], 4, dst + p * g.channels);
     }
   }
