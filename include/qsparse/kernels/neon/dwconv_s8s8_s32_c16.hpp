@@ -289,9 +289,11 @@ struct dwconv_s8s8_s32_c16 {
   }
 
   /// A 3x3 kernel (9 taps) of whole 16-channel blocks, in two passes over the row: the multiply-adds with the
-  /// 18 weight registers held for the whole row (the sums go to scratch), then the output stages 4 channels
+  /// weight registers held for the whole row (the sums go to scratch), then the output stages 4 channels
   /// at a time with that group's parameters held in registers. One pass would need both sets at once (the
   /// weights and 4 groups' stage parameters are more than the 32 vector registers) and reload them per pixel.
+  /// Pixels [0, 4 groups) (groups > 0 only where their taps share columns: run() checks) go through the
+  /// A55 loop twice (channels 0-7, 8-15), the rest through the intrinsics loop over single pixels.
   template <class Prepared, class Out>
   static void block9(const dwconv_args<Out>& g, const Prepared (&prepared)[4], std::ptrdiff_t c0, std::ptrdiff_t groups) {
     int16x8_t wl[9], wh[9];
