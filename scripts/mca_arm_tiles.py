@@ -38,7 +38,7 @@ ITERATIONS = 200
 DEFAULT_CORES = ["cortex-a55", "cortex-a76", "neoverse-n1", "neoverse-n2", "neoverse-v1"]
 I8MM_CORES = {"neoverse-n2", "neoverse-v1", "neoverse-v2", "cortex-a510", "cortex-a710", "cortex-x2"}
 
-MACS = {"sdot": 16, "udot": 16, "usdot": 16, "smmla": 32, "ummla": 32, "usmmla": 32, "smlal": 4, "smlal2": 4}
+MACS = {"sdot": 16, "udot": 16, "usdot": 16, "smmla": 32, "ummla": 32, "usmmla": 32, "smlal": 4, "smlal2": 4, "smull": 4, "smull2": 4}  # smull / smlal: 4 int32 lanes (see macs_of_line)
 
 # (row label, fragments of the function names that may hold the loop (the first one found with a multiply-add
 # loop is taken: a compiler may or may not inline a helper), ISA feature its instructions need)
@@ -49,7 +49,7 @@ TILES = [
     ("gemm_x8s8_s32_4x8c4__neondotprod (K = 27)", ["qsparse_mca_shallow"], "dotprod"),
     ("spgemm_block4_x8s8_s32_4x16c4__neondotprod", ["spgemm_block_tile_4x16ILi4E"], "dotprod"),
     ("spgemm_2of4_x8s8_s32_4x16c4__neondotprod", ["spgemm_2of4_tile_4x16ILi4E"], "dotprod"),
-    ("dwconv_s8s8_s32_c16__neon (3x3, per pixel)", ["dwconv_s8s8_s32_c166block9", "qsparse_mca_dwconv"], ""),
+    ("dwconv_s8s8_s32_c16__neon (3x3, 4 pixels x 8 channels)", ["dwconv3x3_c8x4_a55", "dwconv_s8s8_s32_c166block9", "qsparse_mca_dwconv"], ""),
     ("gemm_s16s8_s64_4x16c1__neon (16x8)", ["gemm_s16s8_s64_4x16c14tileILi4E"], ""),
 ]
 
@@ -120,8 +120,17 @@ def mnemonic(line):
     return m.group(1).lower() if m else ""
 
 
+def macs_of_line(line):
+    """MACs of one instruction: a widening multiply into 8 int16 lanes (int8 x int8, as XNNPACK's mla8 / mul8
+    depthwise kernels use) does 8, into 4 int32 lanes 4."""
+    n = MACS.get(mnemonic(line), 0)
+    if n == 4 and re.match(r"\s*[a-z0-9]+\s+v\d+\.8h\s*,", line, re.IGNORECASE):  # the destination
+        n = 8
+    return n
+
+
 def macs_of(lines):
-    return sum(MACS.get(mnemonic(l), 0) for l in lines)
+    return sum(macs_of_line(l) for l in lines)
 
 
 def clean(line):
@@ -284,9 +293,13 @@ def main():
             for name, fragments, marker in EPILOGUES:
                 for fragment in fragments:
                     body = function_lines(asm, fragment)
-                    found = [lp[2] for lp in loops_in(body or []) if marker in (mnemonic(l) for l in lp[2])]
-                    if found:
-                        epilogues.append((name, label, min(found, key=len)))
+                    every = loops_in(body or [])
+                    innermost = [lp for lp in every if not any(o is not lp and lp[0] <= o[0] and o[1] <= lp[1]
+                                                                 for o in every)]
+                    found = [lp[2] for lp in innermost if marker in (mnemonic(l) for l in lp[2])]
+                    if found:  # the loop with the most of them (an unrolled one), per marker instruction
+                        loop = max(found, key=lambda lp: (sum(mnemonic(l) == marker for l in lp), -len(lp)))
+                        epilogues.append((name, label, loop, sum(mnemonic(l) == marker for l in loop)))
                         break
     if not loops:
         print("mca_arm_tiles: no compiler for aarch64 found", file=sys.stderr)
@@ -333,15 +346,15 @@ def main():
                   % (core, model, name, compiler, len(loop), macs, cycles, rate, peaks[(core, kind)],
                      100.0 * rate / peaks[(core, kind)]))
     if epilogues:
-        print("\n| core (model) | loop | compiled by | instructions / iteration | cycles / iteration |")
+        print("\n| core (model) | loop | compiled by | instructions / 4 channels | cycles / 4 channels |")
         print("| --- | --- | --- | ---: | ---: |")
         for core in args.cores:
             model = model_of(core)
-            for name, compiler, loop in epilogues:
-                print("| %s (%s) | %s | %s | %d | %.1f |" % (core, model, name, compiler, len(loop),
-                                                           mca_cycles(loop, core, ["dotprod"])))
+            for name, compiler, loop, per in epilogues:
+                print("| %s (%s) | %s | %s | %d | %.1f |" % (core, model, name, compiler, len(loop) // per,
+                                                           mca_cycles(loop, core, ["dotprod"]) / per))
     if args.show_loops:
-        for name, compiler, loop in loops + epilogues:
+        for name, compiler, loop in loops + [e[:3] for e in epilogues]:
             print("\n%s (%s), %d instructions:" % (name, compiler, len(loop)))
             print("\n".join("    " + l for l in loop))
     return 0

@@ -174,10 +174,9 @@ inline auto apply_all(const Prepared& prepared, V v) {
   }
 }
 
-/// Applies prepared stages to 4 accumulators of one row and stores the first `count` (1..4) as Out.
-template <class Out, class Prepared>
-inline void store_prepared(const Prepared& prepared, int32x4_t acc, int count, Out* dst) {
-  const auto v = apply_all<0>(prepared, acc);
+/// Stores the first `count` (1..4) of 4 values the stages produced (apply_all) as Out.
+template <class Out, class V>
+inline void store_applied(V v, int count, Out* dst) {
   if constexpr (std::is_same_v<Out, float>) {
     if (count == 4) {
       vst1q_f32(dst, v);
@@ -209,6 +208,12 @@ inline void store_prepared(const Prepared& prepared, int32x4_t acc, int count, O
     }
     std::memcpy(dst, t, static_cast<std::size_t>(count) * sizeof(Out));
   }
+}
+
+/// Applies prepared stages to 4 accumulators of one row and stores the first `count` (1..4) as Out.
+template <class Out, class Prepared>
+inline void store_prepared(const Prepared& prepared, int32x4_t acc, int count, Out* dst) {
+  store_applied(apply_all<0>(prepared, acc), count, dst);
 }
 
 /// The epilogue of drivers::s8s8_s32_tile in SIMD: the zero-point terms added to the tile's sums (modulo
