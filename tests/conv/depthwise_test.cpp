@@ -259,6 +259,75 @@ TEST_CASE("depthwise: the column kernel clamps in its packs only where that give
   }
 }
 
+// TFLite's fixed point with per-channel edges: the VNNI column kernel's 64-bit form in V order and the
+// AVX2 kernel's 8-lane form where they accept the parameters, the 32-bit stages where they refuse them.
+// Variant 0: random multipliers; 1: edge multipliers (2^30 + 1, exact ties at 3 2^29, INT32_MAX) and right
+// shifts 1..20, all accepted; 2: multipliers at and below 2^30 (2^30, 2^30 - 1, 2, 1, 0) in every 16
+// channels, which the corrections refuse; 3: shifts at and beyond the limits (-31, -30, 0, 1); 4: biases
+// near 2^30, accepted or refused by the accumulators' bound. (Negative multipliers, INT32_MIN among them,
+// are a qsparse::error of the stage.)
+template <class R>
+void check_fixed_point_edges(const dw_layer& l, std::mt19937& rng) {
+  const index_t c = l.c_in * l.multiplier;
+  for (int variant = 0; variant < 5; ++variant) {
+    const auto pc = per_channel(c, rng, -24.0, -0.5);
+    std::vector<std::int32_t> bias = pc.bias, mult = pc.multipliers;
+    std::vector<int> shift = pc.shifts;
+    const std::int32_t common[] = {(1 << 30) + 1, 3 << 29, INT32_MAX - (1 << 29), INT32_MAX, 1717986918, (1 << 30) + 3};
+    const std::int32_t extra[] = {1 << 30, 1, 0, (1 << 30) - 1, 2};
+    const int accepted[] = {-1, -2, -3, -7, -12, -20, -1, -2, -3, -2, -1};
+    const int limits[] = {-31, -30, 0, 1, -1, -2, -30};
+    for (std::size_t i = 0; variant != 0 && i < static_cast<std::size_t>(c); ++i) {
+      mult[i] = variant == 2 && i % 4 == 3 ? extra[i / 4 % 5] : common[i % 6];
+      shift[i] = variant == 3 ? limits[i % 7] : accepted[i % 11];
+      bias[i] = variant == 4 ? (i % 2 ? 1 : -1) * ((1 << 30) - (i % 3 == 0 ? 2000000 : 1000)) : bias[i] % 50;
+    }
+    for (int mode = 0; mode <= 3; ++mode) {
+      // All of int8 (the packs clamp) and a clamp inside it (vpmaxsd / vpminsd).
+      check_layer(l, mode == 1 ? 127 : -128, 0,
+                  pipeline(bias_add{bias.data()}, requantize_fixed_point_per_channel<R>{mult.data(), shift.data()},
+                           add_zero_point{variant == 4 ? 0 : -3}, clamp{-128, 127}, saturating_cast<std::int8_t>{}),
+                  rng, mode);
+      check_layer(l, mode == 1 ? -128 : 5, 0,
+                  pipeline(bias_add{bias.data()}, requantize_fixed_point_per_channel<R>{mult.data(), shift.data()},
+                           add_zero_point{mode == 2 ? 127 : -5}, clamp{-20, 90}, saturating_cast<std::int8_t>{}),
+                  rng, mode);
+    }
+  }
+}
+
+TEST_CASE("depthwise: TFLite's roundings in the kernels' 64-bit forms at their edges", "[conv][depthwise][tflite]") {
+  std::mt19937 rng(53);
+  dw_layer pairs{1, 5, 9, 128, 1, 3, 3, conv2d_params{}};  // two column-kernel blocks, row pairs
+  pairs.p.pad = padding::same();
+  dw_layer single{1, 7, 6, 64, 1, 3, 2, conv2d_params{}};  // stride_h 2: single rows, kw 2
+  single.p.stride_h = 2;
+  single.p.pad = padding::same();
+  dw_layer tail{1, 4, 5, 21, 1, 3, 3, conv2d_params{}};  // channel tails (AVX2: 8 + 8 + 5)
+  tail.p.pad = padding::same();
+  for (isa_level isa : testing::supported_levels()) {
+    scoped_isa_ceiling ceiling(isa);
+    for (const dw_layer& l : {pairs, single, tail}) {
+      // The kernels' wiring of the form (constants in V order, the folded bias, packs or clamps) is the
+      // same for every rounding: one with the correction, one without (tests/gemm/gemm_test.cpp covers
+      // the form of all four; each rounding here is a whole depthwise registry to compile).
+      check_fixed_point_edges<double_rounding>(l, rng);
+      check_fixed_point_edges<double_rounding_up>(l, rng);
+    }
+    // uint8 output (packus), full range and inside it.
+    const auto pc = per_channel(pairs.c_in, rng, -24.0, -0.5);
+    for (int mode = 0; mode <= 3; ++mode) {
+      for (std::int32_t zp : {0, 128, 255}) {
+        check_layer(pairs, 3, 0,
+                    pipeline(bias_add{pc.bias.data()},
+                             requantize_fixed_point_per_channel<double_rounding>{pc.multipliers.data(), pc.shifts.data()},
+                             add_zero_point{zp}, clamp{zp == 128 ? 100 : 0, 255}, saturating_cast<std::uint8_t>{}),
+                    rng, mode);
+      }
+    }
+  }
+}
+
 TEST_CASE("depthwise: full-range inputs, extreme zero points, every output type", "[conv][depthwise]") {
   std::mt19937 rng(4);
   dw_layer l{1, 7, 9, 37, 1, 3, 3, conv2d_params{}};

@@ -19,6 +19,12 @@
 // on the Zen 5 machine: 56x56x128 63.5 -> 42.4 us with the V-order epilogue, then about 5 % (28x28x256
 // 9 %) with the packs as the clamp, and 28x28x256 21-24 -> 17 us with the pipeline prepared once per
 // call rather than per row.
+// TFLite's fixed point (an avx512::has_fixed_point_packs_epilogue() pipeline: bias, any of the four
+// roundings, zero point, clamps, 8-bit output) runs in V order too, by the 64-bit form
+// (avx512::fixed_point_offset, 7 instructions per 16 outputs, 11 with the correction): its constants live
+// in 64-bit lanes, which the 128-bit block transpose keeps whole, so they transpose like the scales
+// (fixed_point_store), where avx512::prepare_fixed_point_packs says the form is exact for every channel
+// of the block; the generic evaluator, with its per-pixel transpose, remains for the rest.
 //
 // With stride_h = dilation_h = 1 and kh <= 3 the four input rows of V also hold the next output row's
 // kernel rows (1..kh): the kernel then computes both rows from the same V loads, the second with the
@@ -218,6 +224,68 @@ struct dwconv_columns_s8s8_s32_c64 {
     }
   };
 
+  /// The epilogue of block for an avx512::has_fixed_point_packs_epilogue() pipeline of rounding R: the
+  /// fixed point with the zero point folded in (avx512::fixed_point_offset, constants in V order), then the
+  /// packs as in store_bytes, which restore the channel order and clamp where [L, H] is all of Out's range;
+  /// Clamp: vpmaxsd / vpminsd to [L, H] first.
+  template <class R, bool Clamp>
+  struct alignas(64) fixed_point_store {
+    avx512::fixed_point_packs k[4];
+
+    template <class Out>
+    QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void operator()(__m512i (&acc)[4], Out* dst) const {
+      __m512i r[4];
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) r[j] = avx512::fixed_point_offset_clamp<R, Clamp>(acc[j], k[j]);
+      const __m512i w01 = _mm512_packs_epi32(r[0], r[1]);
+      const __m512i w23 = _mm512_packs_epi32(r[2], r[3]);
+      _mm512_storeu_si512(dst, std::is_same_v<Out, std::int8_t> ? _mm512_packs_epi16(w01, w23)
+                                                                : _mm512_packus_epi16(w01, w23));
+    }
+  };
+
+  /// The 64-bit form's constants for the 4 × 16 channels of a block (prepared, channel order) into V order,
+  /// and init (channel order, bias not folded) with the bias folded, in V order; false where the form is
+  /// not exact for some channel. bound: the accumulators' bound without the bias.
+  template <class Out, class Prepared>
+  QSPARSE_TARGET_AVX512_VNNI static bool make_fixed_point_store(const std::int32_t* init, const Prepared (&prepared)[4],
+                                                                std::int64_t bound, avx512::fixed_point_packs (&k)[4],
+                                                                __m512i (&init_v)[4]) {
+    constexpr std::size_t s = avx512::first_stage_after_bias_fold<true, Prepared>();
+    std::int64_t bias_magnitude = 0;
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      init_v[j] = _mm512_loadu_si512(init + 16 * j);
+      if constexpr (s == 1) {
+        const __m512i bias = std::get<0>(prepared[j]).value;
+        init_v[j] = _mm512_add_epi32(init_v[j], bias);
+        bias_magnitude = std::max(bias_magnitude, avx512::max_magnitude(bias));
+      }
+    }
+    for (int j = 0; j < 4; ++j) {
+      if (!avx512::prepare_fixed_point_packs<Out>(std::get<s>(prepared[j]), std::get<s + 1>(prepared[j]),
+                                                  bound + bias_magnitude, k[j]))
+        return false;
+    }
+    dwconv_s8s8_s32_c16::transpose_blocks(init_v);
+    // Each constant is either per 32-bit lane or per 64-bit lane: both stay within their 128-bit block.
+    transpose_field(k, &avx512::fixed_point_packs::multiplier);
+    transpose_field(k, &avx512::fixed_point_packs::multiplier_odd);
+    transpose_field(k, &avx512::fixed_point_packs::add_even);
+    transpose_field(k, &avx512::fixed_point_packs::add_odd);
+    transpose_field(k, &avx512::fixed_point_packs::shift);
+    return true;
+  }
+
+  /// One constant of the 4 × 16 channels' forms from channel order into V order.
+  QSPARSE_TARGET_AVX512_VNNI static void transpose_field(avx512::fixed_point_packs (&k)[4],
+                                                        __m512i avx512::fixed_point_packs::*field) {
+    __m512i t[4];
+    for (int j = 0; j < 4; ++j) t[j] = k[j].*field;
+    dwconv_s8s8_s32_c16::transpose_blocks(t);
+    for (int j = 0; j < 4; ++j) k[j].*field = t[j];
+  }
+
   /// Every output pixel of the row (and of the second row, g.dst2) for the 64 channels from c0: the
   /// accumulators start at init (V order) and go through `store`. KW: the kernel width when known at
   /// compile time, 0 for g.kernel_w.
@@ -280,7 +348,10 @@ struct dwconv_columns_s8s8_s32_c64 {
     Prepared prepared[4];
     __m512i init[4];           // g.init in V order (the generic_store path)
     v_order_epilogue v_order;  // when avx512::has_packs_epilogue() and fast
+    avx512::fixed_point_packs fixed[4];  // V order, when fixed_mode != 0
+    __m512i fixed_init[4];               // g.init with the bias folded, V order, when fixed_mode != 0
     bool fast;
+    int fixed_mode;  // avx512::has_fixed_point_packs_epilogue() and fast: 1 the packs clamp, 2 vpmaxsd / vpminsd
   };
 
   /// Output rows (or row pairs) rows[0 .. n) of one layer — the same geometry, channels, weights, init
@@ -291,6 +362,7 @@ struct dwconv_columns_s8s8_s32_c64 {
     using out_type = typename output_pipeline<S...>::output_type;
     using prepared_type = decltype(avx512::prepare(pipeline, std::ptrdiff_t{0}, __mmask16{0}, std::int64_t{0}));
     constexpr bool bytes = avx512::has_packs_epilogue<prepared_type, out_type>();
+    constexpr bool fixed_point = avx512::has_fixed_point_packs_epilogue<prepared_type, out_type>();
     if (n <= 0) return;
     const dwconv_columns_args<out_type>& first = rows[0];
     std::vector<block_epilogue<prepared_type>> blocks(static_cast<std::size_t>(first.channels / 64));
@@ -304,6 +376,13 @@ struct dwconv_columns_s8s8_s32_c64 {
         if (blocks[b].fast)
           blocks[b].v_order = make_v_order_epilogue<out_type>(first.init + c0, blocks[b].prepared, first.accumulator_bound);
       }
+      blocks[b].fixed_mode = 0;
+      if constexpr (fixed_point) {
+        if (blocks[b].fast && make_fixed_point_store<out_type>(first.init + c0, blocks[b].prepared,
+                                                               first.accumulator_bound, blocks[b].fixed,
+                                                               blocks[b].fixed_init))
+          blocks[b].fixed_mode = blocks[b].fixed[0].full_range ? 1 : 2;
+      }
     }
     const std::ptrdiff_t count = column_count(first.in_w, first.out_w, first.stride_w, first.dilation_w,
                                               first.pad_left, first.kernel_w);
@@ -313,6 +392,19 @@ struct dwconv_columns_s8s8_s32_c64 {
       for (std::ptrdiff_t c0 = 0; c0 < g.channels; c0 += 64) {
         build_columns(g, c0, count);
         const block_epilogue<prepared_type>& b = blocks[static_cast<std::size_t>(c0 / 64)];
+        if constexpr (fixed_point) {
+          if (b.fixed_mode != 0) {
+            using R = avx512::fixed_point_rounding_t<prepared_type, avx512::first_stage_after_bias_fold<true, prepared_type>()>;
+            if (b.fixed_mode == 1) {
+              const fixed_point_store<R, false> store{{b.fixed[0], b.fixed[1], b.fixed[2], b.fixed[3]}};
+              kw3 ? block<3>(g, b.fixed_init, store, c0) : block<0>(g, b.fixed_init, store, c0);
+            } else {
+              const fixed_point_store<R, true> store{{b.fixed[0], b.fixed[1], b.fixed[2], b.fixed[3]}};
+              kw3 ? block<3>(g, b.fixed_init, store, c0) : block<0>(g, b.fixed_init, store, c0);
+            }
+            continue;
+          }
+        }
         if constexpr (bytes) {
           if (b.fast) {
             if (b.v_order.packs_clamp) {
