@@ -21,10 +21,10 @@
 // with Eigen for the float variants and on qsparse's int8 GEMM for the others (int8_attention below):
 // both operands are activations, so both are quantized at run time — the left one (q's rows, p's rows)
 // per row, asymmetric, by qsparse::hybrid_gemm, the right one (k^T per key token, v per feature)
-// symmetric per channel (max |x| / 127) and packed per call into per-thread buffers; exact int32 sums,
-// float output. GELU and softmax run on qsparse's vectorized kernels (qsparse::gelu_erf, softmax_row: an
+// symmetric per channel (max |x| / 127; detail::quantize_operand, AVX-512 when the CPU has it, the same
+// bits as its plain loops) and packed per call into per-thread buffers; exact int32 sums, float output. GELU and softmax run on qsparse's vectorized kernels (qsparse::gelu_erf, softmax_row: an
 // erf within 2e-7, an exp within a few ulp, the same bits on every ISA); embeddings, layer norm
-// (statistics in double) and pooling are plain float32 C++ here. Variants whose output columns are
+// (statistics in double, eight rows side by side) and pooling are plain float32 C++ here. Variants whose output columns are
 // independent (detail::fuses_qkv) run q, k and v as one linear layer of 3 x hidden outputs.
 #pragma once
 
@@ -111,18 +111,42 @@ inline bert_config read_config(const std::string& path) {
 namespace detail {
 
 /// y = LayerNorm(x) * gamma + beta over each row of `cols` values, in place (biased variance, as torch).
+/// The statistics are double sums in the order c = 0, 1, ... of each row; eight rows run side by side so
+/// that their sums, independent chains, overlap in the CPU (the same bits as one row at a time).
 inline void layer_norm(float* x, std::size_t rows, std::size_t cols, const float* gamma, const float* beta, float eps) {
-  for (std::size_t r = 0; r < rows; ++r) {
-    float* row = x + r * cols;
-    double mean = 0.0;
-    for (std::size_t c = 0; c < cols; ++c) mean += row[c];
-    mean /= static_cast<double>(cols);
-    double var = 0.0;
-    for (std::size_t c = 0; c < cols; ++c) var += (row[c] - mean) * (row[c] - mean);
-    var /= static_cast<double>(cols);
-    const double inv = 1.0 / std::sqrt(var + static_cast<double>(eps));
-    for (std::size_t c = 0; c < cols; ++c) {
-      row[c] = static_cast<float>((row[c] - mean) * inv) * gamma[c] + beta[c];
+  constexpr std::size_t block = 8;
+  for (std::size_t r0 = 0; r0 < rows; r0 += block) {
+    const std::size_t nb = std::min(block, rows - r0);
+    float* const base = x + r0 * cols;
+    double mean[block] = {}, var[block] = {}, inv[block] = {};
+    if (nb == block) {
+      for (std::size_t c = 0; c < cols; ++c) {
+        for (std::size_t b = 0; b < block; ++b) mean[b] += base[b * cols + c];
+      }
+    } else {
+      for (std::size_t c = 0; c < cols; ++c) {
+        for (std::size_t b = 0; b < nb; ++b) mean[b] += base[b * cols + c];
+      }
+    }
+    for (std::size_t b = 0; b < nb; ++b) mean[b] /= static_cast<double>(cols);
+    if (nb == block) {
+      for (std::size_t c = 0; c < cols; ++c) {
+        for (std::size_t b = 0; b < block; ++b) var[b] += (base[b * cols + c] - mean[b]) * (base[b * cols + c] - mean[b]);
+      }
+    } else {
+      for (std::size_t c = 0; c < cols; ++c) {
+        for (std::size_t b = 0; b < nb; ++b) var[b] += (base[b * cols + c] - mean[b]) * (base[b * cols + c] - mean[b]);
+      }
+    }
+    for (std::size_t b = 0; b < nb; ++b) {
+      var[b] /= static_cast<double>(cols);
+      inv[b] = 1.0 / std::sqrt(var[b] + static_cast<double>(eps));
+    }
+    for (std::size_t b = 0; b < nb; ++b) {
+      float* row = base + b * cols;
+      for (std::size_t c = 0; c < cols; ++c) {
+        row[c] = static_cast<float>((row[c] - mean[b]) * inv[b]) * gamma[c] + beta[c];
+      }
     }
   }
 }
