@@ -14,8 +14,9 @@
 //    [activation_min, activation_max] (NaN-preserving, as clamp_float).
 // TFLite forms step 3's correction in float (exact while |acc| < 2^24); qsparse keeps it in int32.
 // The weights must be symmetric (zero point 0) as TFLite requires; rows must be finite.
-// Steps 2 and 3 use buffers of the calling thread that grow to the largest call and are kept for the
-// next; hybrid_scratch_bytes() says how large they are, release_hybrid_scratch() frees them.
+// Steps 2 to 4 use buffers of the calling thread that grow to the largest call and are kept for the
+// next (a worker of ctx that copies a non-contiguous row uses a row buffer of its own);
+// hybrid_scratch_bytes() says how large they are, release_hybrid_scratch() frees them.
 #pragma once
 
 #include <algorithm>
@@ -334,14 +335,14 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
   std::vector<unsigned char> bad(static_cast<std::size_t>(chunks), 0);
   ctx.run_tasks(chunks, [&](std::ptrdiff_t t) {
     const auto [m0, m1] = chunk_rows(t);
-    std::vector<float> copy;  // a row of non-contiguous activations
+    std::vector<float>& copy = detail::hybrid_thread_scratch().row;  // this thread's: a non-contiguous row
     for (index_t m = m0; m < m1; ++m) {
       const float* r = nullptr;
       if constexpr (plain_activations) {
         if (activations.stride(1) == 1) r = &activations(m, 0);
       }
       if (r == nullptr) {
-        copy.resize(static_cast<std::size_t>(k));
+        if (copy.size() < static_cast<std::size_t>(k)) copy.resize(static_cast<std::size_t>(k));
         for (index_t i = 0; i < k; ++i) copy[static_cast<std::size_t>(i)] = activations(m, i);
         r = copy.data();
       }
@@ -379,7 +380,7 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
   // Step 4: the float output, row by row.
   ctx.run_tasks(chunks, [&](std::ptrdiff_t t) {
     const auto [m0, m1] = chunk_rows(t);
-    std::vector<float> copy;  // a row of a non-contiguous destination
+    std::vector<float>& copy = detail::hybrid_thread_scratch().row;  // this thread's: a non-contiguous row
     for (index_t m = m0; m < m1; ++m) {
       const hybrid_row_quantization rq = rows[m];
       float* out = nullptr;
@@ -387,13 +388,13 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
         if (destination.stride(1) == 1) out = &destination(m, 0);
       }
       if (out == nullptr) {
-        copy.resize(static_cast<std::size_t>(n_count));
+        if (copy.size() < static_cast<std::size_t>(n_count)) copy.resize(static_cast<std::size_t>(n_count));
         out = copy.data();
       }
       kernels::run_hybrid_output_row(weights.isa(), acc + m * n_count, n_count, rq.zero_point, column_sums, rq.scale,
                                      params.weight_scales, params.per_channel, params.bias, params.activation_min,
                                      params.activation_max, out);
-      if (!copy.empty()) {
+      if (out == copy.data()) {
         for (index_t n = 0; n < n_count; ++n) destination(m, n) = out[n];
       }
     }
