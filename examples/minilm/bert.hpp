@@ -21,10 +21,10 @@
 // with Eigen for the float variants and on qsparse's int8 GEMM for the others (int8_attention below):
 // both operands are activations, so both are quantized at run time — the left one (q's rows, p's rows)
 // per row, asymmetric, by qsparse::hybrid_gemm, the right one (k^T per key token, v per feature)
-// symmetric per channel (max |x| / 127) and packed per call into per-thread buffers; exact int32 sums,
-// float output. GELU and softmax run on qsparse's vectorized kernels (qsparse::gelu_erf, softmax_row: an
+// symmetric per channel (max |x| / 127; detail::quantize_operand, AVX-512 when the CPU has it, the same
+// bits as its plain loops) and packed per call into per-thread buffers; exact int32 sums, float output. GELU and softmax run on qsparse's vectorized kernels (qsparse::gelu_erf, softmax_row: an
 // erf within 2e-7, an exp within a few ulp, the same bits on every ISA); embeddings, layer norm
-// (statistics in double) and pooling are plain float32 C++ here. Variants whose output columns are
+// (statistics in double, eight rows side by side) and pooling are plain float32 C++ here. Variants whose output columns are
 // independent (detail::fuses_qkv) run q, k and v as one linear layer of 3 x hidden outputs.
 #pragma once
 
@@ -41,6 +41,11 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "qsparse/core/config.hpp"
+#if QSPARSE_X86
+#include <immintrin.h>
+#endif
 
 #include "linear.hpp"
 #include "qsparse/conv/activation.hpp"
@@ -106,18 +111,42 @@ inline bert_config read_config(const std::string& path) {
 namespace detail {
 
 /// y = LayerNorm(x) * gamma + beta over each row of `cols` values, in place (biased variance, as torch).
+/// The statistics are double sums in the order c = 0, 1, ... of each row; eight rows run side by side so
+/// that their sums, independent chains, overlap in the CPU (the same bits as one row at a time).
 inline void layer_norm(float* x, std::size_t rows, std::size_t cols, const float* gamma, const float* beta, float eps) {
-  for (std::size_t r = 0; r < rows; ++r) {
-    float* row = x + r * cols;
-    double mean = 0.0;
-    for (std::size_t c = 0; c < cols; ++c) mean += row[c];
-    mean /= static_cast<double>(cols);
-    double var = 0.0;
-    for (std::size_t c = 0; c < cols; ++c) var += (row[c] - mean) * (row[c] - mean);
-    var /= static_cast<double>(cols);
-    const double inv = 1.0 / std::sqrt(var + static_cast<double>(eps));
-    for (std::size_t c = 0; c < cols; ++c) {
-      row[c] = static_cast<float>((row[c] - mean) * inv) * gamma[c] + beta[c];
+  constexpr std::size_t block = 8;
+  for (std::size_t r0 = 0; r0 < rows; r0 += block) {
+    const std::size_t nb = std::min(block, rows - r0);
+    float* const base = x + r0 * cols;
+    double mean[block] = {}, var[block] = {}, inv[block] = {};
+    if (nb == block) {
+      for (std::size_t c = 0; c < cols; ++c) {
+        for (std::size_t b = 0; b < block; ++b) mean[b] += base[b * cols + c];
+      }
+    } else {
+      for (std::size_t c = 0; c < cols; ++c) {
+        for (std::size_t b = 0; b < nb; ++b) mean[b] += base[b * cols + c];
+      }
+    }
+    for (std::size_t b = 0; b < nb; ++b) mean[b] /= static_cast<double>(cols);
+    if (nb == block) {
+      for (std::size_t c = 0; c < cols; ++c) {
+        for (std::size_t b = 0; b < block; ++b) var[b] += (base[b * cols + c] - mean[b]) * (base[b * cols + c] - mean[b]);
+      }
+    } else {
+      for (std::size_t c = 0; c < cols; ++c) {
+        for (std::size_t b = 0; b < nb; ++b) var[b] += (base[b * cols + c] - mean[b]) * (base[b * cols + c] - mean[b]);
+      }
+    }
+    for (std::size_t b = 0; b < nb; ++b) {
+      var[b] /= static_cast<double>(cols);
+      inv[b] = 1.0 / std::sqrt(var[b] + static_cast<double>(eps));
+    }
+    for (std::size_t b = 0; b < nb; ++b) {
+      float* row = base + b * cols;
+      for (std::size_t c = 0; c < cols; ++c) {
+        row[c] = static_cast<float>((row[c] - mean[b]) * inv[b]) * gamma[c] + beta[c];
+      }
     }
   }
 }
@@ -125,6 +154,117 @@ inline void layer_norm(float* x, std::size_t rows, std::size_t cols, const float
 /// GELU over n values in place: qsparse::gelu_erf (x/2 (1 + erf(x / sqrt 2)), erf by a rational
 /// approximation within 2e-7, the same bits on every ISA).
 inline void gelu(float* x, std::size_t n) { qsparse::gelu_erf(x, x, static_cast<std::ptrdiff_t>(n)); }
+
+/// The right operand of an attention product quantized to int8 (rows × cols, row-major into q):
+/// symmetric per column j, scale[j] = max_i |x(i, j)| / 127 (1 for an all-zero column), q = x / scale[j]
+/// rounded half away from zero (qsparse::detail::round_half_away_small: std::round's values for
+/// |y| <= 127), clamped to [-127, 127]. x(i, j) = src[i * row_stride + j] when !transposed,
+/// src[j * row_stride + i] when transposed (then row j of src holds column j: each column is contiguous).
+/// `column_max`: cols floats of scratch. The plain loops; quantize_operand_avx512 gives the same bits.
+inline void quantize_operand_scalar(const float* src, std::size_t row_stride, std::size_t rows, std::size_t cols,
+                                    bool transposed, float* scale, float* column_max, std::int8_t* q) {
+  const auto quant = [](float x, float s) {
+    const std::int32_t r = qsparse::detail::round_half_away_small(x / s);
+    return static_cast<std::int8_t>(std::min(127, std::max(-127, r)));
+  };
+  for (std::size_t j = 0; j < cols; ++j) scale[j] = 1.0f;
+  if (transposed) {
+    for (std::size_t j = 0; j < cols; ++j) {
+      const float* col = src + j * row_stride;
+      float mx = 0.0f;
+      for (std::size_t i = 0; i < rows; ++i) mx = std::max(mx, std::fabs(col[i]));
+      if (mx > 0.0f) scale[j] = mx / 127.0f;
+      const float sj = scale[j];
+      for (std::size_t i = 0; i < rows; ++i) q[i * cols + j] = quant(col[i], sj);
+    }
+  } else {
+    float* mx = column_max;
+    for (std::size_t j = 0; j < cols; ++j) mx[j] = 0.0f;
+    for (std::size_t i = 0; i < rows; ++i) {
+      const float* row = src + i * row_stride;
+      for (std::size_t j = 0; j < cols; ++j) mx[j] = std::max(mx[j], std::fabs(row[j]));
+    }
+    for (std::size_t j = 0; j < cols; ++j) {
+      if (mx[j] > 0.0f) scale[j] = mx[j] / 127.0f;
+    }
+    for (std::size_t i = 0; i < rows; ++i) {
+      const float* row = src + i * row_stride;
+      for (std::size_t j = 0; j < cols; ++j) q[i * cols + j] = quant(row[j], scale[j]);
+    }
+  }
+}
+
+#if QSPARSE_X86
+QSPARSE_SIMD_DIAGNOSTICS_BEGIN
+/// 16 values of quantize_operand_scalar's quant (x / s rounded half away from zero, clamped to +-127).
+QSPARSE_TARGET_AVX512 inline __m128i quantize_operand_16(__m512 x, __m512 s) {
+  const __m512 y = _mm512_div_ps(x, s);
+  __m512i t = _mm512_cvttps_epi32(y);
+  const __m512 frac = _mm512_sub_ps(y, _mm512_cvtepi32_ps(t));
+  const __m512i one = _mm512_set1_epi32(1);
+  t = _mm512_mask_add_epi32(t, _mm512_cmp_ps_mask(frac, _mm512_set1_ps(0.5f), _CMP_GE_OQ), t, one);
+  t = _mm512_mask_sub_epi32(t, _mm512_cmp_ps_mask(frac, _mm512_set1_ps(-0.5f), _CMP_LE_OQ), t, one);
+  t = _mm512_min_epi32(_mm512_set1_epi32(127), _mm512_max_epi32(_mm512_set1_epi32(-127), t));
+  return _mm512_cvtepi32_epi8(t);
+}
+
+/// quantize_operand_scalar on AVX-512 F/BW (the caller checks the CPU), the same bits for finite x.
+QSPARSE_TARGET_AVX512 inline void quantize_operand_avx512(const float* src, std::size_t row_stride, std::size_t rows,
+                                                          std::size_t cols, bool transposed, float* scale,
+                                                          float* column_max, std::int8_t* q) {
+  const auto tail = [](std::size_t left) {
+    return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1u);
+  };
+  if (transposed) {
+    alignas(16) std::int8_t part[16];
+    for (std::size_t j = 0; j < cols; ++j) {
+      const float* col = src + j * row_stride;
+      __m512 m = _mm512_setzero_ps();
+      for (std::size_t i = 0; i < rows; i += 16) {
+        m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_maskz_loadu_ps(tail(rows - i), col + i)));
+      }
+      const float mx = _mm512_reduce_max_ps(m);
+      const float sj = mx > 0.0f ? mx / 127.0f : 1.0f;
+      scale[j] = sj;
+      const __m512 s = _mm512_set1_ps(sj);
+      for (std::size_t i = 0; i < rows; i += 16) {
+        const std::size_t n = std::min<std::size_t>(16, rows - i);
+        _mm_store_si128(reinterpret_cast<__m128i*>(part), quantize_operand_16(_mm512_maskz_loadu_ps(tail(n), col + i), s));
+        for (std::size_t l = 0; l < n; ++l) q[(i + l) * cols + j] = part[l];
+      }
+    }
+  } else {
+    for (std::size_t j = 0; j < cols; j += 16) {
+      const __mmask16 k = tail(cols - j);
+      __m512 m = _mm512_setzero_ps();
+      for (std::size_t i = 0; i < rows; ++i) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_maskz_loadu_ps(k, src + i * row_stride + j)));
+      _mm512_mask_storeu_ps(column_max + j, k, m);
+    }
+    for (std::size_t j = 0; j < cols; ++j) scale[j] = column_max[j] > 0.0f ? column_max[j] / 127.0f : 1.0f;
+    for (std::size_t i = 0; i < rows; ++i) {
+      for (std::size_t j = 0; j < cols; j += 16) {
+        const __mmask16 k = tail(cols - j);
+        const __m512 s = _mm512_mask_loadu_ps(_mm512_set1_ps(1.0f), k, scale + j);
+        _mm_mask_storeu_epi8(q + i * cols + j, k, quantize_operand_16(_mm512_maskz_loadu_ps(k, src + i * row_stride + j), s));
+      }
+    }
+  }
+}
+QSPARSE_SIMD_DIAGNOSTICS_END
+#endif
+
+/// quantize_operand_scalar on the best code for `isa` (AVX-512 when isa is avx512 or avx512_vnni).
+inline void quantize_operand(qsparse::isa_level isa, const float* src, std::size_t row_stride, std::size_t rows,
+                             std::size_t cols, bool transposed, float* scale, float* column_max, std::int8_t* q) {
+#if QSPARSE_X86
+  if (isa == qsparse::isa_level::avx512 || isa == qsparse::isa_level::avx512_vnni) {
+    quantize_operand_avx512(src, row_stride, rows, cols, transposed, scale, column_max, q);
+    return;
+  }
+#endif
+  static_cast<void>(isa);
+  quantize_operand_scalar(src, row_stride, rows, cols, transposed, scale, column_max, q);
+}
 
 /// Whether variant v runs a layer's q, k and v projections as one linear layer of 3 x hidden outputs:
 /// the variants whose result per output column does not depend on the other columns (per-row or no
@@ -630,39 +770,12 @@ class bert_model {
   /// when transposed (then row j of src holds column j: each column is contiguous).
   static qsparse::packed_weights_view quantize_operand(const float* src, std::size_t row_stride, std::size_t rows,
                                                        std::size_t cols, bool transposed, attention_scratch& w) {
-    w.scale.assign(cols, 1.0f);
+    w.scale.resize(cols);
+    w.column_max.resize(cols);
     w.q.resize(rows * cols);
-    float* scale = w.scale.data();
-    std::int8_t* q = w.q.data();
-    const auto quant = [](float x, float s) {
-      const std::int32_t r = qsparse::detail::round_half_away_small(x / s);
-      return static_cast<std::int8_t>(std::min(127, std::max(-127, r)));
-    };
-    if (transposed) {
-      for (std::size_t j = 0; j < cols; ++j) {
-        const float* col = src + j * row_stride;
-        float mx = 0.0f;
-        for (std::size_t i = 0; i < rows; ++i) mx = std::max(mx, std::fabs(col[i]));
-        if (mx > 0.0f) scale[j] = mx / 127.0f;
-        const float sj = scale[j];
-        for (std::size_t i = 0; i < rows; ++i) q[i * cols + j] = quant(col[i], sj);
-      }
-    } else {
-      w.column_max.assign(cols, 0.0f);
-      float* mx = w.column_max.data();
-      for (std::size_t i = 0; i < rows; ++i) {
-        const float* row = src + i * row_stride;
-        for (std::size_t j = 0; j < cols; ++j) mx[j] = std::max(mx[j], std::fabs(row[j]));
-      }
-      for (std::size_t j = 0; j < cols; ++j) {
-        if (mx[j] > 0.0f) scale[j] = mx[j] / 127.0f;
-      }
-      for (std::size_t i = 0; i < rows; ++i) {
-        const float* row = src + i * row_stride;
-        for (std::size_t j = 0; j < cols; ++j) q[i * cols + j] = quant(row[j], scale[j]);
-      }
-    }
     const qsparse::isa_level isa = qsparse::best_isa();
+    detail::quantize_operand(isa, src, row_stride, rows, cols, transposed, w.scale.data(), w.column_max.data(), w.q.data());
+    const std::int8_t* q = w.q.data();
     const std::size_t bytes = qsparse::packed_weights_size(static_cast<std::int64_t>(rows), static_cast<std::int64_t>(cols), isa);
     if (w.packed.size() < bytes + 64) w.packed.resize(bytes + 64);
     void* buffer = w.packed.data();

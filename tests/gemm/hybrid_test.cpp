@@ -379,3 +379,52 @@ TEST_CASE("the row quantization kernels equal the scalar loop bit for bit", "[ge
   }
   testing::require_every_kernel_ran(kernels::row_quantize_kernels{}, ran);
 }
+
+TEST_CASE("hybrid_gemm on a pool: rows cut into chunks give the serial bits, a bad row is named", "[gemm][hybrid]") {
+  std::mt19937 rng(43);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  std::uniform_int_distribution<int> w_dist(-127, 127);
+  const std::ptrdiff_t m = 37, k = 45, n = 29;  // 37 rows: chunks of unequal size
+  std::vector<float> a(static_cast<std::size_t>(m * k)), bias(static_cast<std::size_t>(n)), scales(bias.size());
+  for (auto& v : a) v = normal(rng);
+  for (auto& v : bias) v = normal(rng);
+  for (std::size_t i = 0; i < scales.size(); ++i) scales[i] = 0.001f + 0.001f * static_cast<float>(i % 7);
+  std::vector<std::int8_t> w(static_cast<std::size_t>(k * n));
+  for (auto& v : w) v = static_cast<std::int8_t>(w_dist(rng));
+  const auto packed = pack_weights(make_view(w.data(), k, n), 0);
+  const auto av = make_view(static_cast<const float*>(a.data()), m, k);
+  const context pool(threads{3});
+  for (const auto how : {hybrid_quantization::symmetric, hybrid_quantization::asymmetric}) {
+    hybrid_params p;
+    p.weight_scales = scales.data();
+    p.per_channel = true;
+    p.bias = bias.data();
+    p.input_quantization = how;
+    std::vector<float> want(static_cast<std::size_t>(m * n)), got(want.size()), strided(want.size());
+    reference_hybrid_gemm(av, make_view(w.data(), k, n), make_view(want.data(), m, n), p);
+    for (int repeat = 0; repeat < 3; ++repeat) {
+      hybrid_gemm(pool, av, packed, make_view(got.data(), m, n), p);
+      REQUIRE(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)) == 0);
+    }
+    // Column-strided activations and destination: the rows go through each thread's row buffer.
+    std::vector<float> at(a.size());
+    for (std::ptrdiff_t r = 0; r < m; ++r)
+      for (std::ptrdiff_t c = 0; c < k; ++c) at[static_cast<std::size_t>(c * m + r)] = a[static_cast<std::size_t>(r * k + c)];
+    hybrid_gemm(pool, make_strided_view(static_cast<const float*>(at.data()), {m, k}, {std::ptrdiff_t{1}, m}), packed,
+                make_strided_view(strided.data(), {m, n}, {std::ptrdiff_t{1}, m}), p);
+    for (std::ptrdiff_t r = 0; r < m; ++r)
+      for (std::ptrdiff_t c = 0; c < n; ++c)
+        REQUIRE(strided[static_cast<std::size_t>(c * m + r)] == want[static_cast<std::size_t>(r * n + c)]);
+  }
+  // Non-finite values in two chunks: the first in row order is reported, as one thread reports it.
+  using Catch::Matchers::Contains;
+  hybrid_params p;
+  p.weight_scales = scales.data();
+  p.per_channel = true;
+  std::vector<float> bad = a, out(static_cast<std::size_t>(m * n));
+  bad[static_cast<std::size_t>(33 * k + 4)] = std::numeric_limits<float>::infinity();
+  bad[static_cast<std::size_t>(20 * k + 7)] = std::numeric_limits<float>::quiet_NaN();
+  const auto bv = make_view(static_cast<const float*>(bad.data()), m, k);
+  CHECK_THROWS_WITH(hybrid_gemm(pool, bv, packed, make_view(out.data(), m, n), p), Contains("finite") && Contains("a(20, 7)"));
+  CHECK_THROWS_WITH(hybrid_gemm(context{}, bv, packed, make_view(out.data(), m, n), p), Contains("finite") && Contains("a(20, 7)"));
+}

@@ -570,6 +570,49 @@ TEST_CASE("minilm attention on the int8 GEMM: another computation, close to floa
   CHECK_FALSE(tiny_model(minilm::variant::f16).int8_attention());
 }
 
+TEST_CASE("minilm attention operands: every ISA quantizes to the plain loops' bits", "[minilm]") {
+  std::mt19937 g(7);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  const qsparse::isa_level best = qsparse::best_isa();
+  // Shapes around the 16-lane steps; strides wider than the rows (q | k | v side by side).
+  for (const std::size_t rows : {std::size_t{1}, std::size_t{5}, std::size_t{16}, std::size_t{32}, std::size_t{37}}) {
+    for (const std::size_t cols : {std::size_t{1}, std::size_t{15}, std::size_t{32}, std::size_t{33}}) {
+      for (const bool transposed : {false, true}) {
+        const std::size_t outer = transposed ? cols : rows, inner = transposed ? rows : cols, stride = inner + 3;
+        std::vector<float> src(outer * stride);
+        for (float& x : src) x = normal(g);
+        // Adversarial values: an all-zero column, exact ties of the rounding (x / s = k + 0.5), signed zeros.
+        for (std::size_t r = 0; r < rows; ++r) {
+          float& z = transposed ? src[0 * stride + r] : src[r * stride + 0];
+          z = r % 2 == 0 ? 0.0f : -0.0f;
+        }
+        if (cols > 1 && rows > 2) {
+          const auto at = [&](std::size_t r, std::size_t c) -> float& { return transposed ? src[c * stride + r] : src[r * stride + c]; };
+          for (std::size_t r = 0; r < rows; ++r) at(r, 1) = static_cast<float>(static_cast<int>(r % 7) - 3) + 0.5f;
+          at(0, 1) = 127.0f;  // s = 1: the ties stay ties
+          at(1, 1) = -126.5f;
+        }
+        std::vector<float> scale_ref(cols), scale(cols), mx(cols);
+        std::vector<std::int8_t> q_ref(rows * cols), q(rows * cols);
+        minilm::detail::quantize_operand_scalar(src.data(), stride, rows, cols, transposed, scale_ref.data(), mx.data(), q_ref.data());
+        for (const qsparse::isa_level isa : {qsparse::isa_level::scalar, best}) {
+          minilm::detail::quantize_operand(isa, src.data(), stride, rows, cols, transposed, scale.data(), mx.data(), q.data());
+          INFO("rows " << rows << " cols " << cols << " transposed " << transposed << " isa " << static_cast<int>(isa));
+          CHECK(q == q_ref);
+          CHECK(std::memcmp(scale.data(), scale_ref.data(), cols * sizeof(float)) == 0);
+        }
+        CHECK(scale_ref[0] == 1.0f);
+        if (cols > 1 && rows > 2) {
+          CHECK(scale_ref[1] == 1.0f);
+          CHECK(int{q_ref[1 * cols + 1]} == -127);  // -126.5 rounds away from zero
+          CHECK(int{q_ref[2 * cols + 1]} == -1);  // -0.5 rounds away from zero
+          if (rows > 5) CHECK(int{q_ref[5 * cols + 1]} == 3);  // 2.5 likewise
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("minilm report helpers: cosine, recall@k, median on hand-made values", "[minilm]") {
   const float a[] = {1, 2, 2}, b[] = {2, 4, 4}, c[] = {0, 0, 0}, d[] = {-2, 1, 0};
   CHECK(minilm::cosine(a, b, 3) == 1.0);

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "qsparse/core/config.hpp"
 #include "qsparse/core/error.hpp"
 
 namespace qsparse {
@@ -39,6 +41,9 @@ struct threads {
 };
 
 /// A fixed set of worker threads that run one parallel_for at a time; the calling thread works too.
+/// A waiting thread (a worker between calls, the caller for the workers' last tasks) first spins for up
+/// to spin_time, then sleeps on a condition variable: a sleeping thread takes tens of microseconds to
+/// wake, more than many of the small calls a model makes last.
 class thread_pool {
  public:
   /// `workers` threads besides the caller (>= 0).
@@ -51,6 +56,7 @@ class thread_pool {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stop_ = true;
+      stopping_.store(true, std::memory_order_release);
     }
     wake_.notify_all();
     for (std::thread& t : threads_) t.join();
@@ -75,17 +81,25 @@ class thread_pool {
       next_.store(0, std::memory_order_relaxed);
       open_ = true;
       ++generation_;
+      published_.store(generation_, std::memory_order_release);
     }
     wake_.notify_all();
     run_tasks();
     // Every task is taken. Wait for the workers that joined this call to finish theirs; one that wakes
     // later finds the call closed and never touches `task` (a late wake-up on a busy machine would
     // otherwise hold the caller after all the work is done).
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      open_ = false;  // no worker joins from here on: active_ only falls
+    }
+    spin_until([this] { return active_.load(std::memory_order_acquire) == 0; });
     std::unique_lock<std::mutex> lock(mutex_);
-    open_ = false;
     done_.wait(lock, [this] { return active_ == 0; });
     task_ = nullptr;
   }
+
+  /// How long a waiting thread spins before it sleeps.
+  static constexpr std::chrono::microseconds spin_time{100};
 
  private:
   void run_tasks() {
@@ -96,9 +110,29 @@ class thread_pool {
     }
   }
 
+  /// Spins until done() or spin_time has passed; true when done().
+  template <class F>
+  static bool spin_until(F&& done) {
+    const auto start = std::chrono::steady_clock::now();
+    for (;;) {
+      for (int i = 0; i < 64; ++i) {
+        if (done()) return true;
+#if QSPARSE_X86
+        __builtin_ia32_pause();
+#elif QSPARSE_AARCH64
+        __asm__ __volatile__("yield");
+#endif
+      }
+      if (std::chrono::steady_clock::now() - start > spin_time) return false;
+    }
+  }
+
   void work() {
     std::uint64_t seen = 0;
     for (;;) {
+      spin_until([&] {
+        return published_.load(std::memory_order_acquire) != seen || stopping_.load(std::memory_order_acquire);
+      });
       {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
@@ -125,7 +159,9 @@ class thread_pool {
   const task_function* task_ = nullptr;
   std::ptrdiff_t tasks_ = 0;
   std::atomic<std::ptrdiff_t> next_{0};
-  int active_ = 0;     // workers inside run_tasks of the current call
+  std::atomic<int> active_{0};  // workers inside run_tasks of the current call (changed under mutex_)
+  std::atomic<std::uint64_t> published_{0};  // generation_, for the spinning workers
+  std::atomic<bool> stopping_{false};        // stop_, for the spinning workers
   bool open_ = false;  // the current call still takes workers
   std::uint64_t generation_ = 0;
   bool stop_ = false;

@@ -14,8 +14,9 @@
 //    [activation_min, activation_max] (NaN-preserving, as clamp_float).
 // TFLite forms step 3's correction in float (exact while |acc| < 2^24); qsparse keeps it in int32.
 // The weights must be symmetric (zero point 0) as TFLite requires; rows must be finite.
-// Steps 2 and 3 use buffers of the calling thread that grow to the largest call and are kept for the
-// next; hybrid_scratch_bytes() says how large they are, release_hybrid_scratch() frees them.
+// Steps 2 to 4 use buffers of the calling thread that grow to the largest call and are kept for the
+// next (a worker of ctx that copies a non-contiguous row uses a row buffer of its own);
+// hybrid_scratch_bytes() says how large they are, release_hybrid_scratch() frees them.
 #pragma once
 
 #include <algorithm>
@@ -324,56 +325,80 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
   std::int8_t* q = scratch.q.data();
   hybrid_row_quantization* rows = scratch.rows.data();
   const isa_level isa = best_isa();
-  for (index_t m = 0; m < m_count; ++m) {
-    const float* r = nullptr;
-    if constexpr (plain_activations) {
-      if (activations.stride(1) == 1) r = &activations(m, 0);
+  // Steps 2 and 4 are per row: on ctx's threads in row chunks (the result of a row does not depend on the
+  // cut). A task never throws (a pool worker cannot pass an exception on): a row with a non-finite value
+  // is marked, and the first such row is reported after the tasks, as the serial loop would.
+  const std::ptrdiff_t chunks = std::min<std::ptrdiff_t>(ctx.concurrency(), m_count >= 16 ? m_count / 8 : 1);
+  const auto chunk_rows = [&](std::ptrdiff_t t) {
+    return std::make_pair(m_count * t / chunks, m_count * (t + 1) / chunks);
+  };
+  std::vector<unsigned char> bad(static_cast<std::size_t>(chunks), 0);
+  ctx.run_tasks(chunks, [&](std::ptrdiff_t t) {
+    const auto [m0, m1] = chunk_rows(t);
+    std::vector<float>& copy = detail::hybrid_thread_scratch().row;  // this thread's: a non-contiguous row
+    for (index_t m = m0; m < m1; ++m) {
+      const float* r = nullptr;
+      if constexpr (plain_activations) {
+        if (activations.stride(1) == 1) r = &activations(m, 0);
+      }
+      if (r == nullptr) {
+        if (copy.size() < static_cast<std::size_t>(k)) copy.resize(static_cast<std::size_t>(k));
+        for (index_t i = 0; i < k; ++i) copy[static_cast<std::size_t>(i)] = activations(m, i);
+        r = copy.data();
+      }
+      int finite = 1;  // x - x is 0 exactly when x is finite; a branch-free loop the compiler vectorizes
+      for (index_t i = 0; i < k; ++i) finite &= static_cast<int>(r[i] - r[i] == 0.0f);
+      if (finite == 0) {
+        bad[static_cast<std::size_t>(t)] = 1;
+        return;
+      }
+      float lo = std::numeric_limits<float>::infinity();
+      float hi = -std::numeric_limits<float>::infinity();
+      kernels::run_finite_range(isa, r, k, lo, hi);
+      rows[m] = params.input_quantization == hybrid_quantization::symmetric
+                    ? detail::quantize_row_symmetric_in_range<true>(r, k, q + m * k, lo, hi, isa)
+                    : detail::quantize_row_asymmetric_in_range<true>(r, k, q + m * k, lo, hi, isa);
     }
-    if (r == nullptr) {
-      if (scratch.row.size() < static_cast<std::size_t>(k)) scratch.row.resize(static_cast<std::size_t>(k));
-      for (index_t i = 0; i < k; ++i) scratch.row[static_cast<std::size_t>(i)] = activations(m, i);
-      r = scratch.row.data();
-    }
-    int finite = 1;  // x - x is 0 exactly when x is finite; a branch-free loop the compiler vectorizes
-    for (index_t i = 0; i < k; ++i) finite &= static_cast<int>(r[i] - r[i] == 0.0f);
-    if (finite == 0) {
+  });
+  for (std::ptrdiff_t t = 0; t < chunks; ++t) {
+    if (bad[static_cast<std::size_t>(t)] == 0) continue;
+    const auto [m0, m1] = chunk_rows(t);
+    for (index_t m = m0; m < m1; ++m) {
       for (index_t i = 0; i < k; ++i) {
-        detail::check(std::isfinite(r[i]), fn, ": activations must be finite, got a(", m, ", ", i, ") = ", r[i]);
+        detail::check(std::isfinite(activations(m, i)), fn, ": activations must be finite, got a(", m, ", ", i, ") = ",
+                      activations(m, i));
       }
     }
-    float lo = std::numeric_limits<float>::infinity();
-    float hi = -std::numeric_limits<float>::infinity();
-    kernels::run_finite_range(isa, r, k, lo, hi);
-    rows[m] = params.input_quantization == hybrid_quantization::symmetric
-                  ? detail::quantize_row_symmetric_in_range<true>(r, k, q + m * k, lo, hi, isa)
-                  : detail::quantize_row_asymmetric_in_range<true>(r, k, q + m * k, lo, hi, isa);
   }
 
-  // Step 3: the exact int32 product, then the per-row offset correction.
+  // Step 3: the int8 GEMM, exact int32 sums of q w; step 4 takes the zero point off through the column sums.
   std::int32_t* acc = scratch.acc.data();
   gemm(ctx, make_view(static_cast<const std::int8_t*>(q), m_count, k), weights, make_view(acc, m_count, n_count),
        pipeline());
   const std::int32_t* column_sums = weights.column_sums();
 
-  // Step 4: float output, a row at a time on the output kernel (kernels/hybrid_output_kernels.hpp) of the
-  // weights' ISA.
-  for (index_t m = 0; m < m_count; ++m) {
-    const hybrid_row_quantization rq = rows[m];
-    float* out = nullptr;
-    if constexpr (plain_destination) {
-      if (destination.stride(1) == 1) out = &destination(m, 0);
+  // Step 4: the float output, row by row.
+  ctx.run_tasks(chunks, [&](std::ptrdiff_t t) {
+    const auto [m0, m1] = chunk_rows(t);
+    std::vector<float>& copy = detail::hybrid_thread_scratch().row;  // this thread's: a non-contiguous row
+    for (index_t m = m0; m < m1; ++m) {
+      const hybrid_row_quantization rq = rows[m];
+      float* out = nullptr;
+      if constexpr (plain_destination) {
+        if (destination.stride(1) == 1) out = &destination(m, 0);
+      }
+      if (out == nullptr) {
+        if (copy.size() < static_cast<std::size_t>(n_count)) copy.resize(static_cast<std::size_t>(n_count));
+        out = copy.data();
+      }
+      kernels::run_hybrid_output_row(weights.isa(), acc + m * n_count, n_count, rq.zero_point, column_sums, rq.scale,
+                                     params.weight_scales, params.per_channel, params.bias, params.activation_min,
+                                     params.activation_max, out);
+      if (out == copy.data()) {
+        for (index_t n = 0; n < n_count; ++n) destination(m, n) = out[n];
+      }
     }
-    if (out == nullptr) {
-      if (scratch.row.size() < static_cast<std::size_t>(n_count)) scratch.row.resize(static_cast<std::size_t>(n_count));
-      out = scratch.row.data();
-    }
-    kernels::run_hybrid_output_row(weights.isa(), acc + m * n_count, n_count, rq.zero_point, column_sums, rq.scale,
-                                   params.weight_scales, params.per_channel, params.bias, params.activation_min,
-                                   params.activation_max, out);
-    if (out == scratch.row.data()) {
-      for (index_t n = 0; n < n_count; ++n) destination(m, n) = out[n];
-    }
-  }
+  });
 }
 
 /// The definition of hybrid_gemm on unpacked K×N int8 weights, in plain loops (int64 sums).
