@@ -244,12 +244,12 @@ struct gemm_u8s8_s32_6x32c4 {
     }
   }
 
-  /// Rows in blocks of up to max_block_tiles tiles (48 rows): a block's rows are copied once (unsigned, zero
-  /// padded to whole k groups), then each weight panel meets every tile of the block, its epilogue prepared
-  /// once. Deep K is split into chunks of chunk_bytes k: a chunk of the panel (8 KiB) and of the block's
-  /// rows (12 KiB) stay in L1 while every tile of the block adds it into its sums, so each weight byte
-  /// comes from L2 (or beyond) once per 48 rows, not once per 6 (at two vpdpbusd per cycle a 6-row tile
-  /// needs 11 bytes of weights per cycle, more than L3 gives).
+  /// Rows in blocks of up to max_block_tiles tiles (72 rows, the blocks of a range balanced): a block's rows
+  /// are copied once (unsigned, zero padded to whole k groups), then each weight panel meets every tile of
+  /// the block, its epilogue prepared once. K runs in balanced chunks of at most 256: a chunk of the panel
+  /// (8 KiB) and of the block's rows (18 KiB) stay in L1 while every tile adds it into its sums, so each
+  /// weight byte comes from L2 (or beyond) once per block, not once per 6 rows (at two vpdpbusd per cycle
+  /// a 6-row tile needs 11 bytes of weights per cycle, more than L3 gives).
   template <class A, class... S>
   QSPARSE_TARGET_AVX_VNNI static void run(const gemm_args<A, typename output_pipeline<S...>::output_type>& g,
                                           const output_pipeline<S...>& pipeline, std::ptrdiff_t m_begin,
@@ -258,17 +258,21 @@ struct gemm_u8s8_s32_6x32c4 {
                   "qsparse: the AVX-VNNI GEMM reads int8 or uint8 activations.");
     using Pipeline = output_pipeline<S...>;
     constexpr bool flip = std::is_same_v<A, std::int8_t>;
-    constexpr int max_block_tiles = 8;
+    constexpr int max_block_tiles = 12;
     constexpr std::ptrdiff_t chunk_bytes = 256;
     const std::ptrdiff_t kp = g.weights.k_padded();
-    const std::ptrdiff_t chunk = kp <= 2 * chunk_bytes ? kp : chunk_bytes;
+    const std::ptrdiff_t chunks = (kp + chunk_bytes - 1) / chunk_bytes;
+    const std::ptrdiff_t chunk = ((kp + chunks - 1) / chunks + 3) / 4 * 4;  // whole k groups
+    const std::ptrdiff_t tiles = (m_end - m_begin + mr - 1) / mr;
+    const std::ptrdiff_t blocks = (tiles + max_block_tiles - 1) / max_block_tiles;
+    const std::ptrdiff_t block_max = mr * ((tiles + blocks - 1) / (blocks > 0 ? blocks : 1));  // rows per block
     std::uint8_t* rows8 = thread_scratch<std::uint8_t>(static_cast<std::size_t>(mr * max_block_tiles * kp));
     const auto w_zp = static_cast<std::uint32_t>(g.weights.weight_zero_point());
     const std::int64_t bound = accumulator_bound(g);
     alignas(32) std::int32_t sums[std::size_t{max_block_tiles * mr * nr}];
     std::int32_t row_terms[std::size_t{mr * max_block_tiles}];
-    for (std::ptrdiff_t mb = m_begin; mb < m_end; mb += mr * max_block_tiles) {
-      const std::ptrdiff_t block_rows = m_end - mb < mr * max_block_tiles ? m_end - mb : mr * max_block_tiles;
+    for (std::ptrdiff_t mb = m_begin; mb < m_end; mb += block_max) {
+      const std::ptrdiff_t block_rows = m_end - mb < block_max ? m_end - mb : block_max;
       for (std::ptrdiff_t r = 0; r < block_rows; ++r) {
         const auto* src = reinterpret_cast<const std::uint8_t*>(g.a + (mb + r) * g.lda);
         const auto sum = static_cast<std::uint32_t>(copy_row_unsigned<flip>(src, g.k, kp, rows8 + r * kp));
