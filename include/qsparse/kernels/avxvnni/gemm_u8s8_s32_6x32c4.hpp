@@ -16,8 +16,14 @@
 // accumulators + 2 weight vectors + a broadcast (6 rows: 15 registers, 4 weight loads and 12 broadcasts
 // per 24 vpdpbusd and k group); tiles of 1 or 2 rows take all 32 columns at once, and a single row
 // splits K over two accumulator sets (8 independent chains, to hide vpdpbusd's latency in
-// matrix-vector products). The loops are the driver's (kernels/drivers/row_tiles.hpp), the epilogue is
-// the AVX2 one (kernels/avx2/output_pipeline.hpp) on 8 columns at a time.
+// matrix-vector products). The epilogue is the AVX2 one (kernels/avx2/output_pipeline.hpp) on 8 columns
+// at a time.
+//
+// The loops are the kernel's own (run, below), not the shared row driver's: with one tile per pass over
+// the panels the whole weight matrix streamed from L2 or L3 once per 6 rows (11 bytes per cycle at two
+// vpdpbusd per cycle), which held the kernel at 36-56 % of the vpdpbusd peak on large shapes. Rows are
+// taken in blocks of up to 72, K in chunks of at most 256, each chunk of a panel meeting every tile of
+// the block from L1 (docs/kernels.md, "The AVX-VNNI kernel").
 //
 // The kernel sits on the avx_vnni rung (qsparse/core/isa.hpp) and needs the AVX-VNNI CPUID bit
 // (cpu_has_extensions): AVX-512 VNNI CPUs without it (Cascade Lake, Ice Lake, Zen 4) run the AVX2
