@@ -619,23 +619,26 @@ int main(int argc, char** argv) {
       });
       if (!int8_ok) continue;
       // Storage per weighted layer, in the pattern's kernel format: block 4x16 and 2:4 dense layers run
-      // sparse_gemm, block 4x16 conv layers the sparse conv2d; unstructured dense layers a bitmask run by
+      // sparse_gemm, block 4x16 conv layers with a multiple of 4 input channels the sparse conv2d (its
+      // gathering path reads their blocks in place); unstructured dense layers a bitmask run by
       // sparse_gemm's bitmask kernel. The other conv layers are stored as a bitmask expanded to the dense
-      // conv2d: unstructured masks leave no block to skip, and the 2:4 kernel's gather is slower than the
-      // dense conv2d's VNNI paths on these layers (31 vs 20 µs for the CNN at batch 1, --smoke).
+      // conv2d: unstructured masks leave no block to skip, the 2:4 kernel's gather is slower than the
+      // dense conv2d's VNNI paths on these layers (31 vs 20 µs for the CNN at batch 1, --smoke), and the
+      // 1-channel stem (K = 9: 3 blocks of 4 taps) has nothing to skip that would pay for leaving the
+      // dense conv2d's direct stem kernel (11 vs 6 µs at 80 % blocks pruned, batch 1).
       const bool sparse_conv = DEMO_HAVE_SPARSE_CONV && t.pattern == demo::prune_pattern::block_4x16;
       std::vector<demo::storage_kind> storage;
       for (const demo::layer_spec& s : t.first->layers()) {
         if (!s.has_weights()) continue;
         demo::storage_kind k = demo::storage_kind::bitmask;
-        const bool runs_sparse = s.kind == demo::layer_kind::dense || sparse_conv;
+        const bool runs_sparse = s.kind == demo::layer_kind::dense || (sparse_conv && s.in_c % 4 == 0);
         if (runs_sparse && t.pattern == demo::prune_pattern::block_4x16) k = demo::storage_kind::block_4x16;
         if (runs_sparse && t.pattern == demo::prune_pattern::two_of_four) k = demo::storage_kind::two_of_four;
         storage.push_back(k);
       }
       const std::string kernel = t.pattern == demo::prune_pattern::unstructured
                                      ? (cnn ? "conv2d (bitmask → dense) + max_pool2d + sparse_gemm (bitmask)" : "sparse_gemm (bitmask)")
-                                     : (cnn ? (sparse_conv ? "sparse conv2d + max_pool2d + sparse_gemm" : "conv2d + max_pool2d + sparse_gemm")
+                                     : (cnn ? (sparse_conv ? "conv2d stem, sparse conv2d + max_pool2d + sparse_gemm" : "conv2d + max_pool2d + sparse_gemm")
                                             : "sparse_gemm");
       variants.push_back([&, name, zf, storage, kernel] {
         const demo::activation_params act = demo::calibrate(*t.first, data.train.x, 500, demo::calibration_method::minmax);

@@ -436,6 +436,21 @@ TEST_CASE("pruned CNN: block and 2:4 conv layers run the sparse conv2d with the 
   }
 }
 
+TEST_CASE("dynamic-range CNN: a batch runs a few images at a time, with the bits of one image at a time", "[demo][dynamic]") {
+  const demo::matrix x = images(11, 37);  // chunks of 4, 4 and 3 images
+  demo::network net(demo::cnn_architecture(), 23);
+  demo::qmodel m = demo::make_weight_only(net, "dynamic", "cnn", weight_format::dynamic_int8);
+  demo::prepare(m);
+  const std::vector<float> batch = logits_of(m, x);
+  const qsparse::context ctx;
+  demo::workspace ws;
+  std::vector<float> one(batch.size());
+  const auto classes = static_cast<std::size_t>(m.classes()), in = static_cast<std::size_t>(m.input_size());
+  for (std::size_t i = 0; i < static_cast<std::size_t>(x.rows()); ++i)
+    demo::predict(ctx, m, x.data() + i * in, 1, one.data() + i * classes, ws);
+  CHECK(same_bits(batch, one));
+}
+
 TEST_CASE("maxpool_inference: maxpool_forward's values, ties and NaN included", "[demo]") {
   const demo::layer_spec s{demo::layer_kind::maxpool, 5, 7, 19, 2, 3, 19, 2, 2, false};  // floor drops a row and a column
   std::mt19937 rng(23);

@@ -721,6 +721,15 @@ TEST_CASE("sparse conv2d: every format, random layer shapes, equal to the refere
   layers.push_back(make(1, 13, 13, 32, 64, 3, 3, 1, padding::valid()));     // the demo CNN's second conv
   layers.push_back(make(1, 28, 28, 1, 32, 3, 3, 1, padding::valid()));      // its first (K = 9)
   layers.push_back(make(2, 30, 27, 8, 40, 3, 3, 1, padding::same()));       // several im2col chunks, N tail
+  // The block formats' gathering path on VNNI (C_in/groups a multiple of 4): stride 2 and padding
+  // borders, an output row of 13 (8 + 5 pixels), columns past the last 16 / 32, groups of 12 channels
+  // (3 blocks of 4, no 16), dilation with asymmetric explicit pads, and a wide image in several bands.
+  layers.push_back(make(2, 9, 26, 8, 40, 3, 3, 2, padding::same()));
+  layers.push_back(make(1, 10, 12, 24, 24, 3, 3, 1, padding::same(), 2));
+  layers.push_back(make(1, 11, 13, 4, 36, 3, 2, 1, padding::explicit_pads(2, 0, 1, 3)));
+  layers.back().p.dilation_h = 2;
+  layers.back().p.dilation_w = 3;
+  layers.push_back(make(1, 30, 40, 64, 20, 3, 3, 1, padding::same()));
   for (isa_level isa : testing::supported_levels()) {
     scoped_isa_ceiling ceiling(isa);
     sparse_exercised.push_back(isa);

@@ -16,9 +16,13 @@
 //     (selected_kernel_name(packed) = selected_sparse_kernel_name(format, best_isa())); the packed
 //     buffer is ISA-independent.
 //
-// Driver (the dense conv2d's im2col structure, with the sparse kernels of qsparse/kernels/
+// Driver (the dense conv2d's structure, with the sparse kernels of qsparse/kernels/
 // sparse_gemm_kernels.hpp as the tile): a 1×1, stride-1, unpadded convolution runs the sparse GEMM on
-// the input itself (rows = pixels, row stride C_in). Any other shape copies the im2col rows of a chunk of
+// the input itself (rows = pixels, row stride C_in). The block formats on AVX-512 VNNI with C_in/groups a
+// multiple of 4 read the taps in place (detail::sparse_conv2d_gather): a stored block's 4 consecutive k
+// are 4 consecutive channels of one tap, so the kernel reads them at the pixel's first tap in a padded
+// copy of the input rows plus a byte offset computed once per call from the block's k; no im2col.
+// Any other shape copies the im2col rows of a chunk of
 // output pixels (zero-point padded, ~96 KiB) into a per-thread scratch and runs the sparse kernel on all
 // of the group's panels for that chunk; for the VNNI kernels the rows are written as the unsigned bytes
 // they multiply (int8 + 128), padded to the packed K, and read in place (sparse_gemm_args::a_padded). Tasks are (chunk × group); they write disjoint outputs and never
@@ -156,6 +160,119 @@ inline const char* selected_kernel_name(const packed_sparse_conv2d_weights& weig
 
 namespace detail {
 struct sparse_im2col_scratch_tag {};
+
+#if QSPARSE_X86
+template <class Kernel>
+inline constexpr bool is_sparse_block_vnni_kernel_v =
+    std::is_same_v<Kernel, kernels::avx512_vnni::spgemm_block4_u8s8_s32_8xNc4<16>> ||
+    std::is_same_v<Kernel, kernels::avx512_vnni::spgemm_block4_u8s8_s32_8xNc4<32>>;
+
+struct sparse_band_scratch_tag {};
+struct sparse_gather_offsets_tag {};
+
+/// The band pitch of sparse_conv2d_gather: the bytes of a padded input row, rounded up to 64.
+inline index_t sparse_gather_pitch(index_t in_w, index_t c_in, const conv2d_params& p, const conv_geometry& g,
+                                   index_t k_w) {
+  const index_t tap_span = ((k_w - 1) * p.dilation_w + 1) * c_in;  // the bytes one kernel row of a pixel spans
+  const index_t used = std::max((g.pad_left + in_w) * c_in, (g.out_w - 1) * p.stride_w * c_in + tap_span);
+  return (used + 63) / 64 * 64;
+}
+
+/// Whether the block kernels may read the taps in place (sparse_conv2d_gather): each stored block's 4
+/// consecutive k are 4 consecutive channels of one tap (C_in/groups a multiple of 4), the rows one output
+/// row reads stay below 4096 (as for the dense paths that copy input rows) and every tap's offset from a
+/// pixel's first one fits 31 bits.
+inline bool sparse_conv_gather_eligible(const packed_sparse_conv2d_weights& w, const conv2d_params& p, index_t in_w,
+                                        index_t c_in, const conv_geometry& g) {
+  if (w.input_channels_per_group() % 4 != 0 || p.dilation_h >= 4096 || (w.kernel_h() - 1) * p.dilation_h >= 4096)
+    return false;
+  const index_t pitch = sparse_gather_pitch(in_w, c_in, p, g, w.kernel_w());
+  return static_cast<std::int64_t>((w.kernel_h() - 1) * p.dilation_h + 1) * pitch < (std::int64_t{1} << 31);
+}
+
+/// The sparse conv2d without im2col (block formats on VNNI, sparse_conv_gather_eligible): tasks are bands
+/// of output rows of one image; a task copies the input rows its band reads as unsigned bytes, zero-point
+/// padded (copy_band_rows, as the dense gather path), and runs the block kernel's run_gather on every
+/// group, each stored block of k = (ky*kw + kx)*Cg + c read at the pixel's first tap + ky*dilation_h*pitch
+/// + kx*dilation_w*C_in + g*Cg + c.
+template <class Kernel, class A, class Out, class... S>
+void sparse_conv2d_gather(const context& ctx, const A* in, index_t batch, index_t in_h, index_t in_w, index_t c_in,
+                          std::int32_t in_zp, const packed_sparse_conv2d_weights& weights, const conv2d_params& p,
+                          const conv_geometry& g, Out* out, const output_pipeline<S...>& pipeline) {
+  constexpr bool flip = std::is_same_v<A, std::int8_t>;
+  const auto u_zp = static_cast<std::uint8_t>(flip ? in_zp + 128 : in_zp);
+  const index_t k_h = weights.kernel_h(), k_w = weights.kernel_w(), c_group = weights.input_channels_per_group();
+  const index_t groups = weights.groups(), c_out = weights.output_channels(), n = c_out / groups;
+  const index_t k = k_h * k_w * c_group;
+  const index_t pitch = sparse_gather_pitch(in_w, c_in, p, g, k_w);
+  // Every group's stored blocks, their k turned into byte offsets from a pixel's first tap.
+  std::vector<std::size_t> first_offset(static_cast<std::size_t>(groups) + 1, 0);
+  for (index_t grp = 0; grp < groups; ++grp) {
+    const packed_sparse_weights_view& w = weights.group(grp);
+    first_offset[static_cast<std::size_t>(grp) + 1] =
+        first_offset[static_cast<std::size_t>(grp)] + static_cast<std::size_t>(w.panel_start()[w.panels()]);
+  }
+  // The offset of each group of 4 k, in k order without a division (a division per block cost more
+  // than the whole 5x5x64 layer at batch 1), then each block's from its k / 4.
+  // (A block past K, which a buffer read from bytes may hold within the padded K, has zero weights:
+  // offset 0 reads a valid tap.)
+  const auto k_groups = static_cast<std::size_t>(weights.group(0).k_padded() / 4);
+  std::uint32_t* offsets = conv_scratch<std::uint32_t, sparse_gather_offsets_tag>(first_offset.back() + k_groups);
+  std::uint32_t* group_offset = offsets + first_offset.back();
+  std::fill(group_offset, group_offset + k_groups, std::uint32_t{0});
+  {
+    std::size_t i = 0;
+    for (index_t ky = 0; ky < k_h; ++ky)
+      for (index_t kx = 0; kx < k_w; ++kx)
+        for (index_t c = 0; c < c_group; c += 4)
+          group_offset[i++] = static_cast<std::uint32_t>(ky * p.dilation_h * pitch + kx * p.dilation_w * c_in + c);
+  }
+  for (index_t grp = 0; grp < groups; ++grp) {
+    const packed_sparse_weights_view& w = weights.group(grp);
+    const std::uint32_t* block_k = w.block_k();
+    std::uint32_t* o = offsets + first_offset[static_cast<std::size_t>(grp)];
+    const auto blocks = static_cast<std::size_t>(w.panel_start()[w.panels()]);
+    const auto group_base = static_cast<std::uint32_t>(grp * c_group);
+    for (std::size_t b = 0; b < blocks; ++b) o[b] = group_offset[block_k[b] / 4] + group_base;
+  }
+  const std::int64_t bound = kernels::avx512_vnni::accumulator_bound<A>(k, in_zp, 0);
+  // Bands of at most ~64 KiB of input rows, and at least two per thread when the image allows it.
+  const index_t span = (k_h - 1) * p.dilation_h + 1;
+  index_t band = g.out_h;
+  while (band > 1 && ((band - 1) * p.stride_h + span) * pitch > 64 * 1024) --band;
+  const index_t min_bands = std::min<index_t>(g.out_h, ctx.concurrency() > 1 ? 2 * ctx.concurrency() : 1);
+  band = std::min(band, (g.out_h + min_bands - 1) / min_bands);
+  const index_t bands = (g.out_h + band - 1) / band;
+  const index_t max_rows = (band - 1) * p.stride_h + span;
+  auto task = [&](std::ptrdiff_t t) {
+    const index_t b = t / bands;
+    const index_t y0 = (t % bands) * band;
+    const index_t y1 = std::min(g.out_h, y0 + band);
+    const index_t rows = (y1 - 1 - y0) * p.stride_h + span;
+    std::uint8_t* scratch =
+        conv_scratch<std::uint8_t, sparse_band_scratch_tag>(static_cast<std::size_t>(max_rows * pitch));
+    copy_band_rows(in + b * in_h * in_w * c_in, in_h, in_w * c_in, g.pad_left * c_in, y0 * p.stride_h - g.pad_top,
+                   rows, u_zp, scratch, pitch);
+    const index_t m0 = (b * g.out_h + y0) * g.out_w;
+    for (index_t grp = 0; grp < groups; ++grp) {
+      const kernels::avx512_vnni::spgemm_gather_args<Out> args{
+          scratch,
+          p.stride_w * c_in,
+          p.stride_h * pitch,
+          g.out_w,
+          y1 - y0,
+          offsets + first_offset[static_cast<std::size_t>(grp)],
+          u_zp,
+          bound,
+          weights.group(grp),
+          out + m0 * c_out + grp * n,
+          c_out};
+      Kernel::run_gather(args, offset_pipeline(pipeline, grp * n));
+    }
+  };
+  ctx.run_tasks(batch * bands, task);
+}
+#endif
 }  // namespace detail
 
 /// out = pipeline(conv(in - in_zp, w)) in NHWC with pruned weights. See the top of this header.
@@ -207,6 +324,15 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
         }
         return;
       }
+#if QSPARSE_X86
+      if constexpr (detail::is_sparse_block_vnni_kernel_v<kernel_t>) {
+        if (detail::sparse_conv_gather_eligible(weights, params, in_w, c_in, g)) {
+          detail::sparse_conv2d_gather<kernel_t>(ctx, in_data, in.extent(0), in_h, in_w, c_in, input.zero_point,
+                                                 weights, params, g, out_data, pipeline);
+          return;
+        }
+      }
+#endif
       // im2col chunks: ~96 KiB of rows (a multiple of the kernel's rows per tile), at least 64 rows.
       const index_t chunk = std::max<index_t>(64, (96 * 1024 / k) / 64 * 64);
       const index_t chunks = (m_total + chunk - 1) / chunk;

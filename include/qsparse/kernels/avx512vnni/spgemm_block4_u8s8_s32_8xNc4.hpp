@@ -125,6 +125,79 @@ QSPARSE_TARGET_AVX512_VNNI inline void spgemm_block_tile(const std::uint8_t* a, 
   }
 }
 
+/// spgemm_block_step with each row at its own address: rows[r] + offset.
+template <int MR, int NV>
+QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void spgemm_block_step_rows(
+    __m512i (&acc)[std::size_t{MR}][std::size_t{NV}], const std::uint8_t* const (&rows)[std::size_t{MR}],
+    std::uint32_t offset, const std::int8_t* w) {
+  __m512i b[std::size_t{NV}];
+#pragma GCC unroll 4
+  for (int j = 0; j < NV; ++j) b[j] = _mm512_load_si512(w + 64 * j);
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    std::int32_t word;
+    std::memcpy(&word, rows[r] + offset, 4);
+    const __m512i av = _mm512_set1_epi32(word);
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], av, b[j]);
+  }
+}
+
+/// spgemm_block_tile with each row at its own address (rows[r] + block offset): the tile of run_gather.
+template <int MR, int NV>
+QSPARSE_TARGET_AVX512_VNNI inline void spgemm_block_tile_rows(const std::uint8_t* const* row_starts,
+                                                              const std::uint32_t* block_offset, const std::int8_t* w,
+                                                              std::int64_t blocks, std::int32_t* tile) {
+  constexpr int sets = MR * NV >= 8 ? 1 : (MR * NV >= 4 ? 2 : 4);
+  constexpr int block_bytes = 64 * NV;
+  const std::uint8_t* rows[std::size_t{MR}];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) rows[r] = row_starts[r];
+  __m512i acc[std::size_t{sets}][std::size_t{MR}][std::size_t{NV}];
+#pragma GCC unroll 4
+  for (int s = 0; s < sets; ++s)
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[s][r][j] = _mm512_setzero_si512();
+
+  std::int64_t b = 0;
+  if constexpr (sets > 1) {
+    for (; b + sets <= blocks; b += sets) {
+#pragma GCC unroll 4
+      for (int s = 0; s < sets; ++s) spgemm_block_step_rows<MR, NV>(acc[s], rows, block_offset[b + s], w + (b + s) * block_bytes);
+    }
+  }
+  for (; b < blocks; ++b) spgemm_block_step_rows<MR, NV>(acc[0], rows, block_offset[b], w + b * block_bytes);
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) {
+      __m512i sum = acc[0][r][j];
+#pragma GCC unroll 4
+      for (int s = 1; s < sets; ++s) sum = _mm512_add_epi32(sum, acc[s][r][j]);
+      _mm512_storeu_si512(tile + r * 16 * NV + 16 * j, sum);
+    }
+  }
+}
+
+/// What the gathering entry point (spgemm_block4_u8s8_s32_8xNc4::run_gather) is given: a band of output
+/// rows of one convolution whose input taps are unsigned bytes in a padded copy, and per stored block
+/// the byte offset of its 4 taps from a pixel's first tap (the sparse conv2d computes them from block_k).
+template <class Out>
+struct spgemm_gather_args {
+  const std::uint8_t* band;       // output pixel (y, x) of the band reads block b at band + y*row_step + x*pixel_step + offsets[b]
+  std::ptrdiff_t pixel_step;      // bytes between horizontally adjacent output pixels' taps
+  std::ptrdiff_t row_step;        // bytes between vertically adjacent output rows' taps
+  std::ptrdiff_t out_w, out_rows;  // the band's output pixels: out_rows × out_w
+  const std::uint32_t* offsets;   // one per stored block, indexed as weights.block_k()
+  std::uint32_t a_offset;         // the unsigned zero point the taps carry (the padding's value)
+  std::int64_t bound;             // |Σ (a - a_zp) w| <= bound (accumulator_bound of the original operands)
+  packed_sparse_weights_view weights;
+  Out* dst;  // pixel (y, x) at dst + (y * out_w + x) * ldd, N contiguous elements
+  std::ptrdiff_t ldd;
+};
+
 /// The kernel family: tiles of 8 rows × NB columns, remainder rows through the smaller instantiations.
 template <int NB>
 struct spgemm_block4_u8s8_s32_8xNc4 {
@@ -198,6 +271,92 @@ struct spgemm_block4_u8s8_s32_8xNc4 {
                 const __m512i acc = _mm512_add_epi32(_mm512_load_si512(tile + r * NB + 16 * j), column_term);
                 avx512::store_prepared(prepared, acc, mask, g.dst + (m0 + r) * g.ldd + n);
               }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// The sparse conv2d's implicit im2col: tiles of up to 8 pixels of one output row (a fixed pixel_step
+  /// apart), each stored block's 4 taps read in place at the pixel's first tap + offsets[b]; the pipeline
+  /// is prepared once per panel for the whole band.
+  template <class... S>
+  QSPARSE_TARGET_AVX512_VNNI static void run_gather(const spgemm_gather_args<typename output_pipeline<S...>::output_type>& g,
+                                                    const output_pipeline<S...>& pipeline) {
+    using Out = typename output_pipeline<S...>::output_type;
+    constexpr int nv = NB / 16;
+    const __m512i column_factor = _mm512_set1_epi32(static_cast<std::int32_t>(0u - g.a_offset));
+    const std::int32_t* column_sums = g.weights.column_sums();
+    const std::int64_t* start = g.weights.panel_start();
+    const auto panels = static_cast<std::ptrdiff_t>(g.weights.panels());
+    const std::ptrdiff_t n_total = g.weights.n();
+    alignas(64) std::int32_t tile[std::size_t{mr * NB}];
+    for (std::ptrdiff_t p = 0; p < panels; ++p) {
+      const std::int64_t first = start[p];
+      const std::int64_t blocks = start[p + 1] - first;
+      const std::int8_t* w = g.weights.values(first);
+      const std::uint32_t* offsets = g.offsets + first;
+      const std::ptrdiff_t n0 = p * NB;
+      const std::ptrdiff_t columns = n_total - n0 < NB ? n_total - n0 : NB;
+      // Columns n0 .. n0+15 and n0+16 .. n0+31 (block_4x32; an empty mask when the panel has 16 or fewer).
+      const std::ptrdiff_t left1 = columns - 16;
+      const auto mask0 = static_cast<__mmask16>(columns >= 16 ? 0xFFFF : (1u << columns) - 1u);
+      const auto mask1 = static_cast<__mmask16>(left1 >= 16 ? 0xFFFF : (left1 > 0 ? (1u << left1) - 1u : 0u));
+      const __m512i term0 = _mm512_mullo_epi32(_mm512_load_si512(column_sums + n0), column_factor);
+      const auto prepared0 = avx512::prepare(pipeline, n0, mask0, g.bound);
+      const bool fast0 = avx512::fast_path_exact(prepared0);
+      __m512i term1 = term0;
+      auto prepared1 = prepared0;
+      bool fast1 = fast0;
+      if (nv > 1 && left1 > 0) {
+        term1 = _mm512_mullo_epi32(_mm512_load_si512(column_sums + n0 + 16), column_factor);
+        prepared1 = avx512::prepare(pipeline, n0 + 16, mask1, g.bound);
+        fast1 = avx512::fast_path_exact(prepared1);
+      }
+      const std::ptrdiff_t pixels = g.out_rows * g.out_w;
+      for (std::ptrdiff_t i0 = 0; i0 < pixels; i0 += mr) {
+        {
+          const int rows = static_cast<int>(pixels - i0 < mr ? pixels - i0 : mr);
+          // Tiles of 8 consecutive output pixels of the band, across output rows.
+          const std::uint8_t* starts[mr];
+          std::ptrdiff_t y = i0 / g.out_w, x = i0 % g.out_w;
+          for (int r = 0; r < rows; ++r) {
+            starts[r] = g.band + y * g.row_step + x * g.pixel_step;
+            if (++x == g.out_w) {
+              x = 0;
+              ++y;
+            }
+          }
+          switch (rows) {
+            case 8: spgemm_block_tile_rows<8, nv>(starts, offsets, w, blocks, tile); break;
+            case 7: spgemm_block_tile_rows<7, nv>(starts, offsets, w, blocks, tile); break;
+            case 6: spgemm_block_tile_rows<6, nv>(starts, offsets, w, blocks, tile); break;
+            case 5: spgemm_block_tile_rows<5, nv>(starts, offsets, w, blocks, tile); break;
+            case 4: spgemm_block_tile_rows<4, nv>(starts, offsets, w, blocks, tile); break;
+            case 3: spgemm_block_tile_rows<3, nv>(starts, offsets, w, blocks, tile); break;
+            case 2: spgemm_block_tile_rows<2, nv>(starts, offsets, w, blocks, tile); break;
+            default: spgemm_block_tile_rows<1, nv>(starts, offsets, w, blocks, tile); break;
+          }
+          Out* out = g.dst + i0 * g.ldd + n0;
+          if (fast0) {
+            for (int r = 0; r < rows; ++r)
+              avx512::store_prepared<true>(prepared0, _mm512_add_epi32(_mm512_load_si512(tile + r * NB), term0), mask0,
+                                           out + r * g.ldd);
+          } else {
+            for (int r = 0; r < rows; ++r)
+              avx512::store_prepared(prepared0, _mm512_add_epi32(_mm512_load_si512(tile + r * NB), term0), mask0,
+                                     out + r * g.ldd);
+          }
+          if (nv > 1 && left1 > 0) {
+            if (fast1) {
+              for (int r = 0; r < rows; ++r)
+                avx512::store_prepared<true>(prepared1, _mm512_add_epi32(_mm512_load_si512(tile + r * NB + 16), term1),
+                                             mask1, out + r * g.ldd + 16);
+            } else {
+              for (int r = 0; r < rows; ++r)
+                avx512::store_prepared(prepared1, _mm512_add_epi32(_mm512_load_si512(tile + r * NB + 16), term1), mask1,
+                                       out + r * g.ldd + 16);
             }
           }
         }
