@@ -54,6 +54,7 @@
 #include "qsparse/calibrate/observer.hpp"
 #include "qsparse/calibrate/range.hpp"
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/unfused.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/quant/elementwise_n.hpp"
 #include "qsparse/quant/params.hpp"
@@ -131,10 +132,7 @@ inline float torch_div_floor(float a, float b) {
 
 /// a * b rounded to float32 on its own (never contracted with a following addition into an FMA), as
 /// PyTorch's separate tensor operations compute it.
-inline float torch_mul(float a, float b) {
-  const volatile float product = a * b;
-  return product;
-}
+inline float torch_mul(float a, float b) { return product_not_fused(a, b); }
 
 /// (e^3 - b^3) / 3 in float32, each operation rounded (HistogramObserver._get_norm without the density).
 inline float torch_l2_cube_norm(float b, float e) {
