@@ -289,7 +289,7 @@ class torch_histogram_observer {
       prefix[static_cast<std::size_t>(j + 1)] = sum;
     }
     auto integral = [&](index_t k) {  // the double cumulative sum at fine index (k + 1) * d - 1
-      const double upto = static_cast<double>(k + 1) * d - start;
+      const double upto = detail::product_not_fused(static_cast<double>(k + 1), d) - start;
       if (upto <= 0.0) return 0.0;
       if (upto >= static_cast<double>(fine)) return prefix[static_cast<std::size_t>(fine)];
       return prefix[static_cast<std::size_t>(upto)];
