@@ -138,8 +138,8 @@ run_config() {
     clang17-san) cxx=clang++; std=17; type=Debug; type_flags="-O0 -g"; sanitize=ON; fuzzers=ON ;;
     aarch64-qemu)
       # -O2, assertions on: GCC fuses a*b+c into fmadd/fmla (-ffp-contract=fast, its default) only from -O2
-      # on, and this is the one contracting compiler and architecture of the matrix: every defined result
-      # must hold under it (x86-64's baseline ISA has no FMA, so its scalar code never fuses; aarch64 -O1
+      # on, and this is the one configuration where the scalar code contracts: every defined result must
+      # hold under it (x86-64's baseline ISA has no FMA, so there only the kernels fuse; aarch64 -O1
       # formed no FMA in quant_quantize_test, -O2 32). It cost 1.3x the compile time of -O1 on nine test files
       # (37.8 against 29.3 s of CPU); the header checks and the benchmarks (Release flags) do not change.
       # GCC's default contraction stays on: every product of a defined result that an addition follows is
