@@ -44,6 +44,7 @@
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/float16.hpp"
 #include "qsparse/core/tensor_view.hpp"
+#include "qsparse/core/unfused.hpp"
 #include "qsparse/gemm/gemm.hpp"
 #include "qsparse/gemm/gemm_16x8.hpp"
 #include "qsparse/gemm/gemm_f16.hpp"
@@ -555,7 +556,10 @@ class w16a8_linear final : public calibrating_linear {
     qsparse::gemm_16x8(ctx, qsparse::make_view(static_cast<const std::int16_t*>(qa.data()), rows, in()), packed_.view(),
                        qsparse::make_view(acc.data(), rows, out()), qsparse::pipeline());
     for (std::size_t m = 0; m < r; ++m) {
-      for (std::size_t c = 0; c < n; ++c) y[m * n + c] = static_cast<float>(acc[m * n + c]) * out_scale_[c] + b_[c];
+      // The product rounded before the bias is added (no FMA contraction, whatever the compiler's flags).
+      for (std::size_t c = 0; c < n; ++c) {
+        y[m * n + c] = qsparse::detail::product_not_fused(static_cast<float>(acc[m * n + c]), out_scale_[c]) + b_[c];
+      }
     }
   }
   std::size_t bytes() const override {

@@ -6,6 +6,7 @@
 #include <map>
 #include <vector>
 
+#include "qsparse/core/unfused.hpp"
 #include "support/testing.hpp"
 
 using namespace qsparse;
@@ -57,7 +58,7 @@ double trt_divergence(std::vector<double> bins, std::size_t i, std::int64_t leve
   for (std::size_t j = 0; j < i; ++j) {
     if (reference[j] == 0) continue;
     if (quantized[j] == 0) return std::numeric_limits<double>::infinity();
-    kl += reference[j] / sp * std::log((reference[j] / sp) / (quantized[j] / sq));
+    kl += detail::product_not_fused(reference[j] / sp, std::log((reference[j] / sp) / (quantized[j] / sq)));
   }
   return kl;
 }
@@ -93,7 +94,7 @@ double brute_error(const histogram& h, float lo, float hi) {
     const float c = static_cast<float>((h.edge(b) + h.edge(b + 1)) / 2);
     const auto q = quantize_value<typename Scheme::rounding, typename Scheme::storage>(c, p.scale, p.zero_point);
     const double d = double(c) - double(dequantize_value<typename Scheme::rounding>(q, p.scale, p.zero_point));
-    e += double(h.count(b)) * d * d;
+    e += detail::product_not_fused(double(h.count(b)) * d, d);  // as the search: no FMA contraction
   }
   return e;
 }
@@ -202,7 +203,7 @@ TEST_CASE("entropy_range (affine) lands on the brute-force minimum over every wi
             kl = std::numeric_limits<double>::infinity();
             break;
           }
-          kl += ref[j] / sp * std::log((ref[j] / sp) / (q[j] / sq));
+          kl += detail::product_not_fused(ref[j] / sp, std::log((ref[j] / sp) / (q[j] / sq)));
         }
       }
       if (kl < best) {

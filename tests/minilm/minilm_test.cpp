@@ -17,6 +17,7 @@
 
 #include "bert.hpp"
 #include "minilm/minilm_case.hpp"
+#include "qsparse/core/unfused.hpp"
 #include "qsparse/gemm/reference_q4.hpp"
 #include "report.hpp"
 #include "tokenizer.hpp"
@@ -364,7 +365,9 @@ TEST_CASE("minilm static int8 linear: the calibrated scheme computed by hand, bi
         }
         const float scale = want.scale * lin.weight_scales()[static_cast<std::size_t>(n)];
         CHECK(lin.output_scales()[static_cast<std::size_t>(n)] == scale);
-        expect[static_cast<std::size_t>(m * l.out + n)] = static_cast<float>(acc) * scale + l.b[static_cast<std::size_t>(n)];
+        // The dequantize_float stage: the product rounded, then the bias (product_not_fused: no FMA).
+        expect[static_cast<std::size_t>(m * l.out + n)] =
+            qsparse::detail::product_not_fused(static_cast<float>(acc), scale) + l.b[static_cast<std::size_t>(n)];
       }
     }
     CHECK(same_bits(y, expect));
@@ -405,7 +408,8 @@ TEST_CASE("minilm 16x8 linear: int16 activations, int64 sums, computed by hand b
                wq[static_cast<std::size_t>(k * l.out + n)];
       }
       expect[static_cast<std::size_t>(m * l.out + n)] =
-          static_cast<float>(acc) * (p.scale * scales[static_cast<std::size_t>(n)]) + l.b[static_cast<std::size_t>(n)];
+          qsparse::detail::product_not_fused(static_cast<float>(acc), p.scale * scales[static_cast<std::size_t>(n)]) +
+          l.b[static_cast<std::size_t>(n)];
     }
   }
   CHECK(same_bits(y, expect));

@@ -11,6 +11,7 @@
 
 #include "qsparse/calibrate/group_clip_search.hpp"
 #include "qsparse/calibrate/group_minmax_observer.hpp"
+#include "qsparse/core/unfused.hpp"
 #include "qsparse/qat/group_fake_quant.hpp"
 #include "qsparse/qat/group_lsq.hpp"
 #include "qsparse/quant/group_quantize.hpp"
@@ -32,7 +33,7 @@ double weight_error(const std::vector<float>& a, const std::vector<float>& b, st
   double sum = 0.0;
   for (std::size_t i = begin; i < begin + n; ++i) {
     const double d = static_cast<double>(a[i]) - static_cast<double>(b[i]);
-    sum += d * d;
+    sum += qsparse::detail::product_not_fused(d, d);  // as the search sums (no FMA contraction)
   }
   return sum;
 }

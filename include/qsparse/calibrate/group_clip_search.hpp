@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/unfused.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/quant/choose_params.hpp"
 #include "qsparse/quant/group_quantize.hpp"
@@ -138,7 +139,7 @@ group_params_for<Scheme> search_group_clipping(const View& w, std::size_t axis, 
   return detail::search_clipping<Scheme>("qsparse::search_group_clipping", w, axis, group_size, options, scale,
                                          zero_point, [&](index_t, index_t, const std::vector<double>& e) {
                                            double sum = 0.0;
-                                           for (const double d : e) sum += d * d;
+                                           for (const double d : e) sum += detail::product_not_fused(d, d);
                                            return sum;
                                          });
 }
@@ -170,8 +171,9 @@ group_params_for<Scheme> search_group_clipping_weighted(const View& w, std::size
                                            for (index_t n = 0; n < x.extent(0); ++n) {
                                              double dot = 0.0;
                                              for (std::size_t j = 0; j < e.size(); ++j)
-                                               dot += static_cast<double>(x(n, k0 + static_cast<index_t>(j))) * e[j];
-                                             sum += dot * dot;
+                                               dot += detail::product_not_fused(
+                                                   static_cast<double>(x(n, k0 + static_cast<index_t>(j))), e[j]);
+                                             sum += detail::product_not_fused(dot, dot);
                                            }
                                            return sum;
                                          });

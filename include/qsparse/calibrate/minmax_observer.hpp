@@ -25,6 +25,7 @@
 #include "qsparse/calibrate/observer.hpp"
 #include "qsparse/calibrate/range.hpp"
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/unfused.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/quant/params.hpp"
 
@@ -37,10 +38,10 @@ namespace detail {
 /// (bounds of opposite signs near FLT_MAX), the step is taken in double instead, so the average stays
 /// between running and batch rather than becoming an infinity (PyTorch gives -inf or +inf there).
 inline float moving_average_step(float running, float batch, float c) {
-  volatile float product = c * (batch - running);
-  const float next = running + product;
+  const float next = running + product_not_fused(c, batch - running);
   if (std::isfinite(next)) return next;
-  const double d = static_cast<double>(running) + static_cast<double>(c) * (static_cast<double>(batch) - running);
+  const double d =
+      static_cast<double>(running) + product_not_fused(static_cast<double>(c), static_cast<double>(batch) - running);
   return static_cast<float>(d);
 }
 
@@ -118,8 +119,13 @@ class moving_average_minmax_observer {
       return;
     }
     const double a = static_cast<double>(batches_), b = static_cast<double>(other.batches_);
-    range_.min = static_cast<float>((range_.min * a + other.range_.min * b) / (a + b));
-    range_.max = static_cast<float>((range_.max * a + other.range_.max * b) / (a + b));
+    // Each product rounded on its own (no FMA contraction), the same on every compiler and architecture.
+    const auto mean = [&](float mine, float theirs) {
+      return static_cast<float>(
+          (detail::product_not_fused(double{mine}, a) + detail::product_not_fused(double{theirs}, b)) / (a + b));
+    };
+    range_.min = mean(range_.min, other.range_.min);
+    range_.max = mean(range_.max, other.range_.max);
     batches_ += other.batches_;
   }
   void reset() {

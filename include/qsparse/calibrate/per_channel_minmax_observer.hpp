@@ -24,6 +24,7 @@
 #include "qsparse/calibrate/observer.hpp"
 #include "qsparse/calibrate/range.hpp"
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/unfused.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/quant/params.hpp"
 
@@ -229,8 +230,13 @@ class per_channel_moving_average_minmax_observer {
         bounds_.hi()[c] = other.bounds_.hi()[c];
       } else {
         const double a = static_cast<double>(batches_[c]), b = static_cast<double>(nb);
-        bounds_.lo()[c] = static_cast<float>((bounds_.lo()[c] * a + other.bounds_.lo()[c] * b) / (a + b));
-        bounds_.hi()[c] = static_cast<float>((bounds_.hi()[c] * a + other.bounds_.hi()[c] * b) / (a + b));
+        // Each product rounded on its own (no FMA contraction), as moving_average_minmax_observer::merge.
+        const auto mean = [&](float mine, float theirs) {
+          return static_cast<float>(
+              (detail::product_not_fused(double{mine}, a) + detail::product_not_fused(double{theirs}, b)) / (a + b));
+        };
+        bounds_.lo()[c] = mean(bounds_.lo()[c], other.bounds_.lo()[c]);
+        bounds_.hi()[c] = mean(bounds_.hi()[c], other.bounds_.hi()[c]);
       }
       batches_[c] += nb;
     }

@@ -55,6 +55,7 @@
 #include "qsparse/calibrate/histogram.hpp"
 #include "qsparse/calibrate/range.hpp"
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/unfused.hpp"
 #include "qsparse/quant/choose_params.hpp"
 #include "qsparse/quant/quantize_value.hpp"
 #include "qsparse/quant/scheme.hpp"
@@ -128,7 +129,7 @@ inline double window_divergence(const std::vector<double>& c, index_t begin, ind
     }
     if (q == 0.0) return std::numeric_limits<double>::infinity();
     const double pn = p / p_total, qn = q / q_total;
-    kl += pn * std::log(pn / qn);
+    kl += product_not_fused(pn, std::log(pn / qn));  // rounded, then added: no FMA on any target
   }
   return kl;
 }
@@ -308,7 +309,7 @@ double binned_squared_error(const histogram& h, const std::vector<double>& c, in
     const auto centre = static_cast<float>((static_cast<double>(b - half) + 0.5) * w);
     const float back = dequantize_value<R>(quantize_value<R, S>(centre, p.scale, p.zero_point), p.scale, p.zero_point);
     const double e = static_cast<double>(centre) - static_cast<double>(back);
-    error += n * e * e;
+    error += detail::product_not_fused(n * e, e);
   }
   return error;
 }

@@ -54,6 +54,7 @@
 #include "qsparse/calibrate/observer.hpp"
 #include "qsparse/calibrate/range.hpp"
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/unfused.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/quant/elementwise_n.hpp"
 #include "qsparse/quant/params.hpp"
@@ -131,10 +132,7 @@ inline float torch_div_floor(float a, float b) {
 
 /// a * b rounded to float32 on its own (never contracted with a following addition into an FMA), as
 /// PyTorch's separate tensor operations compute it.
-inline float torch_mul(float a, float b) {
-  const volatile float product = a * b;
-  return product;
-}
+inline float torch_mul(float a, float b) { return product_not_fused(a, b); }
 
 /// (e^3 - b^3) / 3 in float32, each operation rounded (HistogramObserver._get_norm without the density).
 inline float torch_l2_cube_norm(float b, float e) {
@@ -291,7 +289,7 @@ class torch_histogram_observer {
       prefix[static_cast<std::size_t>(j + 1)] = sum;
     }
     auto integral = [&](index_t k) {  // the double cumulative sum at fine index (k + 1) * d - 1
-      const double upto = static_cast<double>(k + 1) * d - start;
+      const double upto = detail::product_not_fused(static_cast<double>(k + 1), d) - start;
       if (upto <= 0.0) return 0.0;
       if (upto >= static_cast<double>(fine)) return prefix[static_cast<std::size_t>(fine)];
       return prefix[static_cast<std::size_t>(upto)];

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/unfused.hpp"
 
 namespace qsparse {
 
@@ -73,8 +74,7 @@ inline std::vector<float> linspace_f32(float start, float stop, std::size_t num)
   if (num == 1) return out;
   const float delta = (stop - start) / static_cast<float>(num - 1);
   for (std::size_t i = 1; i + 1 < num; ++i) {
-    const float step = delta * static_cast<float>(i);  // two roundings, as TF's two ops
-    out[i] = start + step;
+    out[i] = start + detail::product_not_fused(delta, static_cast<float>(i));  // two roundings, as TF's two ops
   }
   out[num - 1] = stop;
   return out;
@@ -115,7 +115,7 @@ inline std::vector<float> density_interval(const std::vector<float>& v, std::siz
       // is always 0.001 and the result is x1 up to float32 rounding.
       const float run = std::max(x2 - x1, 0.001f);
       const float a = (y2 - y1) / run;
-      const float slope_times_x1 = x1 * ((y2 - y1) / run);
+      const float slope_times_x1 = detail::product_not_fused(x1, (y2 - y1) / run);
       const float b = y1 - slope_times_x1;
       out[j] = (y1 - b) / a;
     }
@@ -166,7 +166,7 @@ inline std::vector<float> kmeans_plus_plus_interval(const std::vector<float>& v,
 inline std::vector<float> random_interval(const std::vector<float>& v, std::size_t k, cluster_rng& rng) {
   const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
   std::vector<float> out(k);
-  for (auto& c : out) c = *lo + (*hi - *lo) * static_cast<float>(rng.uniform());
+  for (auto& c : out) c = *lo + detail::product_not_fused(*hi - *lo, static_cast<float>(rng.uniform()));
   return out;
 }
 

@@ -13,6 +13,9 @@
 //   QSPARSE_TARGET_NEON_I8MM    function attribute: + SMMLA/UMMLA/USMMLA (aarch64)
 //   QSPARSE_RESTRICT            restrict qualifier
 //   QSPARSE_ALWAYS_INLINE       inline, and always inlined (the kernels' ISA-neutral drivers)
+//   QSPARSE_KEEP_ROUNDED(v)     statement: the float value or SIMD vector v is taken as it is rounded now, so
+//                               no FMA contraction can fuse the operation that made it with one that uses it
+//                               (qsparse/core/unfused.hpp says when; the only asm barrier of that kind)
 // A host compiled with default flags still gets every path: the SIMD functions carry target
 // attributes and are only called after run-time CPU detection (qsparse/dispatch/isa.hpp).
 #pragma once
@@ -67,6 +70,23 @@
 #else
 #define QSPARSE_RESTRICT
 #define QSPARSE_ALWAYS_INLINE inline
+#endif
+
+// QSPARSE_KEEP_ROUNDED(v): an empty asm statement that reads and writes v in a register of its kind (x86:
+// any SSE/AVX register, "v"; aarch64: a SIMD&FP register, "w"; elsewhere through memory). The compiler must
+// materialise v's rounded value and cannot know what comes out, so `a * b` whose result passes through it is
+// never fused with a later addition (GCC contracts a*b+c into an FMA at -O2 by default, -ffp-contract=fast,
+// wherever the target has one: aarch64 always, x86 inside functions compiled for FMA). It emits no
+// instruction. v must be an lvalue; float, double, and the SIMD vector types (__m128/__m256/__m512,
+// float32x4_t) all work. MSVC does not contract unless asked to (/fp:contract), so it needs nothing.
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || (defined(__i386__) && defined(__SSE__)))
+#define QSPARSE_KEEP_ROUNDED(v) __asm__("" : "+v"(v))
+#elif (defined(__GNUC__) || defined(__clang__)) && defined(__aarch64__)
+#define QSPARSE_KEEP_ROUNDED(v) __asm__("" : "+w"(v))
+#elif defined(__GNUC__) || defined(__clang__)
+#define QSPARSE_KEEP_ROUNDED(v) __asm__("" : "+m"(v))
+#else
+#define QSPARSE_KEEP_ROUNDED(v) static_cast<void>(v)
 #endif
 
 // GCC 12 reports -Wmaybe-uninitialized inside its own AVX-512 intrinsic headers (the _mm512_undefined_*

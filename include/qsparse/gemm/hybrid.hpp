@@ -32,6 +32,7 @@
 #include "qsparse/core/accessor.hpp"
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/unfused.hpp"
 #include "qsparse/core/overlap.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/dispatch/isa.hpp"
@@ -160,7 +161,7 @@ inline hybrid_row_quantization quantize_row_asymmetric_in_range(const float* x, 
     kernels::run_quantize_row_round_away(level, x, k, inverse, static_cast<float>(nudged), q, -128);
   } else {
     for (std::ptrdiff_t i = 0; i < k; ++i) {
-      const float shifted = static_cast<float>(nudged) + x[i] * inverse;
+      const float shifted = static_cast<float>(nudged) + product_not_fused(x[i], inverse);  // as the row kernels
       const std::int32_t v = round_row_value<Vectorizable>(shifted);
       q[i] = static_cast<std::int8_t>(std::min(127, std::max(-128, v)));
     }

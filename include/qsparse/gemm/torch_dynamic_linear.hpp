@@ -30,6 +30,7 @@
 
 #include "qsparse/core/context.hpp"
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/unfused.hpp"
 #include "qsparse/core/overlap.hpp"
 #include "qsparse/core/tensor_view.hpp"
 #include "qsparse/gemm/gemm.hpp"
@@ -52,8 +53,7 @@ namespace detail {
 
 /// QNNPACK's generate_requantization_scales with output scale 1: (w_scale * input_scale) * (1 / 1).
 inline float torch_qnnpack_multiplier(float weight_scale, float input_scale, index_t n) {
-  const volatile float product = weight_scale * input_scale;
-  const float multiplier = product;
+  const float multiplier = product_not_fused(weight_scale, input_scale);
   check(multiplier > 0.0f && std::isnormal(multiplier), "qsparse::torch_dynamic_linear: the multiplier weight_scales[",
         n, "] * input scale = ", weight_scale, " * ", input_scale, " = ", multiplier,
         " must be a normal positive float (QNNPACK rejects it too)");
@@ -147,7 +147,7 @@ void reference_torch_dynamic_linear(const tensor_view<A, 2, LA, AA>& activations
       }
       const float multiplier =
           detail::torch_qnnpack_multiplier(params.weight_scales[params.per_channel ? n : 0], input_scale, n);
-      const volatile float product = static_cast<float>(acc) * multiplier;
+      const float product = detail::product_not_fused(static_cast<float>(acc), multiplier);
       destination(m, n) = params.bias != nullptr ? product + params.bias[n] : product;
     }
   }

@@ -40,6 +40,7 @@
 
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
+#include "qsparse/core/unfused.hpp"
 #include "qsparse/qat/fake_quant.hpp"
 #include "qsparse/quant/elementwise_n.hpp"
 #include "qsparse/quant/params.hpp"
@@ -125,7 +126,8 @@ void lsq_element(float x, float dy, float scale, float inv, std::int32_t zp, flo
   if (inside) {
     // PyTorch's build contracts (q - zp) * scale - x into one fused multiply-add as well.
     const auto levels = static_cast<float>(xq - zp);
-    const float error = lsq_is_torch_v<Scheme> ? std::fma(levels, scale, -x) : levels * scale - x;
+    const float error =
+        lsq_is_torch_v<Scheme> ? std::fma(levels, scale, -x) : detail::product_not_fused(levels, scale) - x;
     dscale = ((dy * error) * inv) * grad_factor;
     dzero_point = 0.0f;
   } else {

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 
+#include "qsparse/core/unfused.hpp"
 #include "qsparse/quant/rounding.hpp"
 #include "qsparse/quant/storage.hpp"
 
@@ -38,8 +39,9 @@ template <class Rounding>
 inline float dequantize_value(std::int32_t q, float scale, std::int32_t zero_point) {
   const std::int64_t centred = static_cast<std::int64_t>(q) - zero_point;
   if constexpr (detail::dequantizes_scale_then_offset_v<Rounding>) {
-    const float offset = static_cast<float>(-static_cast<std::int64_t>(zero_point)) * scale;
-    const float product = static_cast<float>(q) * scale;
+    // Two products rounded on their own, then one addition (an FMA would round once).
+    const float offset = detail::product_not_fused(static_cast<float>(-static_cast<std::int64_t>(zero_point)), scale);
+    const float product = detail::product_not_fused(static_cast<float>(q), scale);
     return product + offset;
   } else if constexpr (Rounding::tflite_params) {
     return static_cast<float>(static_cast<double>(scale) * static_cast<double>(centred));

@@ -32,6 +32,7 @@
 #include <type_traits>
 
 #include "qsparse/core/error.hpp"
+#include "qsparse/core/unfused.hpp"
 
 namespace qsparse {
 
@@ -148,10 +149,8 @@ class polynomial_decay {
     const float one_minus_p = 1.0f - p;
     const auto decay = static_cast<float>(std::pow(static_cast<double>(one_minus_p), power_));
     const auto difference = static_cast<float>(initial_ - final_);
-    // Each float32 operation is done in double and rounded once: double has more than 2 * 24 + 2 bits,
-    // so this equals the float32 operation exactly, and no compiler can fuse the two into an FMA.
-    const auto product = static_cast<float>(static_cast<double>(difference) * static_cast<double>(decay));
-    return static_cast<float>(static_cast<double>(product) + static_cast<double>(static_cast<float>(final_)));
+    // Two float32 operations, each rounded: the product is kept from being fused into the addition.
+    return detail::product_not_fused(difference, decay) + static_cast<float>(final_);
   }
 
   double initial_sparsity() const noexcept { return initial_; }
@@ -216,14 +215,12 @@ class polynomial_decay_tf_function : public polynomial_decay {
     } else {
       scaled = mul(c, static_cast<float>(std::pow(static_cast<double>(x), e)));
     }
-    return static_cast<float>(static_cast<double>(scaled) + static_cast<double>(d));
+    return scaled + d;  // every path above rounds its product on its own
   }
 
  private:
-  // One float32 product, never contracted into an FMA (exact in double, rounded once).
-  static float mul(float a, float b) noexcept {
-    return static_cast<float>(static_cast<double>(a) * static_cast<double>(b));
-  }
+  // One float32 product, rounded on its own (never contracted into an FMA with what follows).
+  static float mul(float a, float b) noexcept { return detail::product_not_fused(a, b); }
 };
 
 namespace detail {

@@ -56,6 +56,7 @@
 
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/tensor_view.hpp"
+#include "qsparse/core/unfused.hpp"
 #include "qsparse/quant/fixed_point.hpp"
 #include "qsparse/quant/rounding.hpp"
 
@@ -409,22 +410,6 @@ inline std::int32_t round_to_int32_half_even(float v) noexcept {
   if (v >= 2147483648.0f) return std::numeric_limits<std::int32_t>::max();
   if (v < -2147483648.0f) return std::numeric_limits<std::int32_t>::min();
   return static_cast<std::int32_t>(round_half_to_even::round(v));
-}
-
-/// a * b rounded to float, never contracted into an FMA with a following add (the SIMD evaluators
-/// multiply and add separately; an FMA in the reference would round once instead of twice).
-inline float product_not_fused(float a, float b) noexcept {
-  float p = a * b;
-#if defined(__GNUC__) || defined(__clang__)
-#if defined(__x86_64__) || defined(__i386__)
-  __asm__("" : "+x"(p));
-#elif defined(__aarch64__)
-  __asm__("" : "+w"(p));  // a SIMD&FP register, where p already is ("+r" would move it out and back)
-#else
-  __asm__("" : "+r"(p));
-#endif
-#endif
-  return p;
 }
 
 // Scalar definition of each stage: apply(stage, value, row m, column n).

@@ -26,7 +26,7 @@ namespace activation_detail {
 namespace s = scalar::activation_detail;
 
 QSPARSE_TARGET_AVX2 inline __m256 kept(__m256 p) {
-  __asm__("" : "+x"(p));
+  QSPARSE_KEEP_ROUNDED(p);
   return p;
 }
 

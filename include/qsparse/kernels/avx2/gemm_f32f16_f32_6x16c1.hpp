@@ -82,7 +82,7 @@ QSPARSE_TARGET_AVX2 inline __m256 f16_step(__m256 a, __m256 b, __m256 acc) {
     return _mm256_fmadd_ps(a, b, acc);
   } else {
     __m256 product = _mm256_mul_ps(a, b);
-    __asm__("" : "+v"(product));
+    QSPARSE_KEEP_ROUNDED(product);
     return _mm256_add_ps(acc, product);
   }
 }

@@ -130,7 +130,7 @@ struct gemm_s8x4_f32_4x16c8 {
       const auto prepared = prepare_f32_stages(pipeline, n, mask, std::index_sequence_for<S...>{});
       for (int r = 0; r < MR; ++r) {
         __m256 y = _mm256_mul_ps(_mm256_load_ps(tile + r * 16 * P + 8 * h), _mm256_set1_ps(g.row_scales[m0 + r]));
-        __asm__("" : "+v"(y));  // the product is rounded before the bias add, never contracted into an FMA
+        QSPARSE_KEEP_ROUNDED(y);  // the product is rounded before the bias add, never contracted into an FMA
         _mm256_maskstore_ps(g.dst + (m0 + r) * g.ldd + n, mask, apply_f32_stages<0>(prepared, y));
       }
     }

@@ -37,10 +37,10 @@ QSPARSE_TARGET_AVX2 inline void hybrid_output_row(const std::int32_t* acc, std::
     __m256 scale = tensor_scale;
     if (per_channel) {
       scale = _mm256_mul_ps(rs, _mm256_loadu_ps(weight_scales + j));
-      __asm__("" : "+x"(scale));
+      QSPARSE_KEEP_ROUNDED(scale);
     }
     __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(corrected), scale);
-    __asm__("" : "+x"(v));
+    QSPARSE_KEEP_ROUNDED(v);
     if (bias != nullptr) v = _mm256_add_ps(_mm256_loadu_ps(bias + j), v);
     v = _mm256_max_ps(vlo, _mm256_min_ps(vhi, v));
     _mm256_storeu_ps(dst + j, v);

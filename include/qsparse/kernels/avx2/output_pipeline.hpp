@@ -147,7 +147,7 @@ QSPARSE_TARGET_AVX2 inline __m256 apply_prepared(const prepared_dequantize& p, _
   __m256 product = _mm256_mul_ps(_mm256_cvtepi32_ps(v), p.scale);
   // GCC contracts a multiply and an add of intrinsics into an FMA under -ffp-contract=fast (its default
   // outside ISO C); the definition rounds the product first, so keep the two instructions apart.
-  __asm__("" : "+v"(product));
+  QSPARSE_KEEP_ROUNDED(product);
   return p.has_bias ? _mm256_add_ps(product, p.bias) : product;
 }
 QSPARSE_TARGET_AVX2 inline __m256 apply_prepared(const prepared_clamp_float& p, __m256 v) {

@@ -29,7 +29,7 @@ QSPARSE_TARGET_AVX2 inline void quantize_row_round_away(const float* x, std::ptr
   std::ptrdiff_t i = 0;
   for (; i + 8 <= k; i += 8) {
     __m256 y = _mm256_mul_ps(_mm256_loadu_ps(x + i), inv);
-    __asm__("" : "+x"(y));
+    QSPARSE_KEEP_ROUNDED(y);
     if (add) y = _mm256_add_ps(off, y);
     const __m256i t = _mm256_cvttps_epi32(y);
     const __m256 frac = _mm256_sub_ps(y, _mm256_cvtepi32_ps(t));

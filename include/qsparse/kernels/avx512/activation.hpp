@@ -26,7 +26,7 @@ namespace activation_detail {
 namespace s = scalar::activation_detail;
 
 QSPARSE_TARGET_AVX512 inline __m512 kept(__m512 p) {
-  __asm__("" : "+v"(p));
+  QSPARSE_KEEP_ROUNDED(p);
   return p;
 }
 

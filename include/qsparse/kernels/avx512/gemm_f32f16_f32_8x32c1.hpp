@@ -83,7 +83,7 @@ QSPARSE_TARGET_AVX512 inline __m512 f16_step(__m512 a, __m512 b, __m512 acc) {
     return _mm512_fmadd_ps(a, b, acc);
   } else {
     __m512 product = _mm512_mul_ps(a, b);
-    __asm__("" : "+v"(product));
+    QSPARSE_KEEP_ROUNDED(product);
     return _mm512_add_ps(acc, product);
   }
 }

@@ -36,10 +36,10 @@ QSPARSE_TARGET_AVX512 inline void hybrid_output_row(const std::int32_t* acc, std
     __m512 scale = tensor_scale;
     if (per_channel) {
       scale = _mm512_mul_ps(rs, _mm512_maskz_loadu_ps(m, weight_scales + j));
-      __asm__("" : "+v"(scale));
+      QSPARSE_KEEP_ROUNDED(scale);
     }
     __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(corrected), scale);
-    __asm__("" : "+v"(v));
+    QSPARSE_KEEP_ROUNDED(v);
     if (bias != nullptr) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, bias + j), v);
     v = _mm512_max_ps(vlo, _mm512_min_ps(vhi, v));
     _mm512_mask_storeu_ps(dst + j, m, v);

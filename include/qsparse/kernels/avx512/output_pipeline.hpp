@@ -180,7 +180,7 @@ QSPARSE_TARGET_AVX512 inline __m512 apply_prepared(const prepared_dequantize& p,
   __m512 product = _mm512_mul_ps(_mm512_cvtepi32_ps(v), p.scale);
   // GCC contracts a multiply and an add of intrinsics into an FMA under -ffp-contract=fast (its default
   // outside ISO C); the definition rounds the product first, so keep the two instructions apart.
-  __asm__("" : "+v"(product));
+  QSPARSE_KEEP_ROUNDED(product);
   return p.has_bias ? _mm512_add_ps(product, p.bias) : product;
 }
 QSPARSE_TARGET_AVX512 inline __m512 apply_prepared(const prepared_clamp_float& p, __m512 v) {

@@ -22,7 +22,7 @@ namespace row_quantize_detail {
 
 QSPARSE_TARGET_AVX512 inline __m128i quantize16(__m512 x, __m512 inverse, __m512 offset, bool add, __m512i lo, __m512i hi) {
   __m512 y = _mm512_mul_ps(x, inverse);
-  __asm__("" : "+v"(y));
+  QSPARSE_KEEP_ROUNDED(y);
   if (add) y = _mm512_add_ps(offset, y);
   const __m512i t = _mm512_cvttps_epi32(y);
   const __m512 frac = _mm512_sub_ps(y, _mm512_cvtepi32_ps(t));

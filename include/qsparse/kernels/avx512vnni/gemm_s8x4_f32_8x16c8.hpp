@@ -190,7 +190,7 @@ QSPARSE_TARGET_AVX512_VNNI inline void gemm_s8x4_store_8x16c8(const gemm_q4_args
       __m512 y = _mm512_mul_ps(_mm512_loadu_ps(tile + r * 16 * P + 16 * i), _mm512_set1_ps(g.row_scales[m0 + r]));
       // GCC contracts a multiply and an add of intrinsics into an FMA under -ffp-contract=fast (its
       // default outside ISO C); the definition rounds the product first, so keep it apart from the bias.
-      __asm__("" : "+v"(y));
+      QSPARSE_KEEP_ROUNDED(y);
       _mm512_mask_storeu_ps(g.dst + (m0 + r) * g.ldd + n, mask, avx512::apply_f32_stages<0>(prepared, y));
     }
   }

@@ -143,7 +143,7 @@ inline int32x4_t apply_prepared(const prepared_round_scale& p, int32x4_t v) {
 inline int32x4_t apply_prepared(const prepared_clamp& p, int32x4_t v) { return vminq_s32(vmaxq_s32(v, p.lo), p.hi); }
 inline float32x4_t apply_prepared(const prepared_dequantize& p, int32x4_t v) {
   float32x4_t product = vmulq_f32(vcvtq_f32_s32(v), p.scale);
-  __asm__("" : "+w"(product));  // the definition rounds the product before the add: no fmla
+  QSPARSE_KEEP_ROUNDED(product);  // the definition rounds the product before the add: no fmla
   return p.has_bias ? vaddq_f32(product, p.bias) : product;
 }
 inline float32x4_t apply_prepared(const prepared_clamp_float& p, float32x4_t v) {

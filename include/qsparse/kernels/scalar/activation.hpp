@@ -27,6 +27,7 @@
 #include <cstring>
 
 #include "qsparse/core/isa.hpp"
+#include "qsparse/core/unfused.hpp"
 
 namespace qsparse::kernels::scalar {
 
@@ -52,14 +53,7 @@ inline constexpr float exp_poly[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334
 inline constexpr int sum_lanes = 16;
 
 /// The value of a product, kept from being fused into a following addition (-ffp-contract=fast).
-inline float kept(float p) noexcept {
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-  __asm__("" : "+x"(p));
-#elif (defined(__GNUC__) || defined(__clang__)) && defined(__aarch64__)
-  __asm__("" : "+w"(p));
-#endif
-  return p;
-}
+inline float kept(float p) noexcept { return qsparse::detail::rounded(p); }
 
 inline float erf_approx(float x) {
   float t = -erf_clamp > x ? -erf_clamp : x;

@@ -15,20 +15,11 @@
 #include <cstdint>
 
 #include "qsparse/core/isa.hpp"
+#include "qsparse/core/unfused.hpp"
 
 namespace qsparse::kernels::scalar {
 
 namespace row_quantize_detail {
-
-inline float kept_product(float a, float b) noexcept {
-  float p = a * b;
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-  __asm__("" : "+x"(p));
-#elif (defined(__GNUC__) || defined(__clang__)) && defined(__aarch64__)
-  __asm__("" : "+w"(p));
-#endif
-  return p;
-}
 
 inline std::int32_t round_half_away_small(float y) noexcept {
   const auto t = static_cast<std::int32_t>(y);
@@ -44,7 +35,7 @@ inline void quantize_row_round_away(const float* x, std::ptrdiff_t k, float inve
   using namespace row_quantize_detail;
   const bool add = qmin != -127;
   for (std::ptrdiff_t i = 0; i < k; ++i) {
-    float y = kept_product(x[i], inverse);
+    float y = qsparse::detail::product_not_fused(x[i], inverse);
     if (add) y = offset + y;
     const std::int32_t v = round_half_away_small(y);
     q[i] = static_cast<std::int8_t>(v < qmin ? qmin : (v > 127 ? 127 : v));
