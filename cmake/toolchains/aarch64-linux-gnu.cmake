@@ -57,6 +57,10 @@ if(QSPARSE_CROSS_COMPILER STREQUAL "clang")
     endif()
   endforeach()
   set(CMAKE_CXX_FLAGS_INIT "--sysroot=${qsparse_clang_sysroot}")
+  # CMake learns the multiarch folder name (lib/<triple>, where Debian's arm64 Google Benchmark and zlib and
+  # their package files are) from the compiler's implicit link directories; GCC's name it, Clang's under
+  # this sysroot do not, so find_package would not look in lib/<triple>/cmake.
+  set(CMAKE_LIBRARY_ARCHITECTURE ${qsparse_cross_triple})
 else()
   set(CMAKE_CXX_COMPILER ${qsparse_cross_triple}-g++)
 endif()
