@@ -102,7 +102,9 @@ if(EXISTS /usr/lib/cmake/Catch2/Catch2ConfigVersion.cmake)
 endif()
 ")
 endif()
-foreach(header_dir catch2 eigen3 nlohmann)
+# gemmlowp (the fixed-point oracle, header-only) too: Debian's cross GCC also searches /usr/include after its
+# own folders and finds it there, Clang under its sysroot does not.
+foreach(header_dir catch2 eigen3 nlohmann gemmlowp)
   qsparse_cross_link(/usr/include/${header_dir} ${qsparse_cross_root}/usr/include/${header_dir})
 endforeach()
 file(GLOB qsparse_cross_json_files /usr/share/cmake/nlohmann_json/*.cmake)
