@@ -384,6 +384,22 @@ void im2col_rows(const A* in, index_t in_h, index_t in_w, index_t c_in, index_t 
 }
 
 #if QSPARSE_X86
+/// How the gathering paths cut an image's output rows into bands: `band` output rows per task (input rows
+/// of at most ~64 KiB, L2-resident next to the weights, and at least two bands per thread when the image
+/// allows it), `bands` per image, and `max_rows`, the input rows of the largest band.
+struct band_plan {
+  index_t span, band, bands, max_rows;
+};
+inline band_plan plan_bands(const context& ctx, const conv_geometry& g, const conv2d_params& p, index_t k_h,
+                            index_t pitch) {
+  const index_t span = (k_h - 1) * p.dilation_h + 1;
+  index_t band = g.out_h;
+  while (band > 1 && ((band - 1) * p.stride_h + span) * pitch > 64 * 1024) --band;
+  const index_t min_bands = std::min<index_t>(g.out_h, ctx.concurrency() > 1 ? 2 * ctx.concurrency() : 1);
+  band = std::min(band, (g.out_h + min_bands - 1) / min_bands);
+  return {span, band, (g.out_h + band - 1) / band, (band - 1) * p.stride_h + span};
+}
+
 struct direct_band_scratch_tag {};
 
 /// Input rows iy0 .. iy0 + rows - 1 of one image (`bytes` per row) as unsigned bytes (int8 + 128) into
@@ -469,16 +485,9 @@ void conv2d_gather(const context& ctx, const A* in, index_t batch, index_t in_h,
   const index_t pixel_step = p.stride_w * c_in;
   const index_t used = std::max((g.pad_left + in_w) * c_in, (g.out_w - 1) * pixel_step + tap_row);
   const index_t pitch = (used + 63) / 64 * 64;
-  // Bands of at most ~64 KiB of input rows (L2-resident next to the weights), and at least two per
-  // thread when the image allows it.
-  const index_t span = (k_h - 1) * p.dilation_h + 1;
-  index_t band = g.out_h;
-  while (band > 1 && ((band - 1) * p.stride_h + span) * pitch > 64 * 1024) --band;
-  const index_t min_bands = std::min<index_t>(g.out_h, ctx.concurrency() > 1 ? 2 * ctx.concurrency() : 1);
-  band = std::min(band, (g.out_h + min_bands - 1) / min_bands);
-  const index_t bands = (g.out_h + band - 1) / band;
+  const band_plan plan = plan_bands(ctx, g, p, k_h, pitch);
+  const index_t span = plan.span, band = plan.band, bands = plan.bands, max_rows = plan.max_rows;
   const index_t tasks = batch * bands;
-  const index_t max_rows = (band - 1) * p.stride_h + span;
   auto task = [&](std::ptrdiff_t t) {
     const index_t b = t / bands;
     const index_t y0 = (t % bands) * band;

@@ -236,14 +236,8 @@ void sparse_conv2d_gather(const context& ctx, const A* in, index_t batch, index_
     for (std::size_t b = 0; b < blocks; ++b) o[b] = group_offset[block_k[b] / 4] + group_base;
   }
   const std::int64_t bound = kernels::avx512_vnni::accumulator_bound<A>(k, in_zp, 0);
-  // Bands of at most ~64 KiB of input rows, and at least two per thread when the image allows it.
-  const index_t span = (k_h - 1) * p.dilation_h + 1;
-  index_t band = g.out_h;
-  while (band > 1 && ((band - 1) * p.stride_h + span) * pitch > 64 * 1024) --band;
-  const index_t min_bands = std::min<index_t>(g.out_h, ctx.concurrency() > 1 ? 2 * ctx.concurrency() : 1);
-  band = std::min(band, (g.out_h + min_bands - 1) / min_bands);
-  const index_t bands = (g.out_h + band - 1) / band;
-  const index_t max_rows = (band - 1) * p.stride_h + span;
+  const band_plan plan = plan_bands(ctx, g, p, k_h, pitch);  // as the dense gather path
+  const index_t span = plan.span, band = plan.band, bands = plan.bands, max_rows = plan.max_rows;
   auto task = [&](std::ptrdiff_t t) {
     const index_t b = t / bands;
     const index_t y0 = (t % bands) * band;
