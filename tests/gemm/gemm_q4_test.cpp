@@ -250,14 +250,17 @@ TEST_CASE("gemm_q4: two threads give the same bits as one", "[gemm_q4][threads]"
 
 TEST_CASE("gemm_q4's row pass: the checked range and the grouped rounding equal the scalar loops bit for bit",
           "[gemm_q4][kernels]") {
-  // Ties at every .5 after scaling, extremes, normal values; groups of 8 (the AVX-512 half vector), 24 (one
+  // Ties at every .5 (and their neighbours) after scaling, extremes, normal values; groups of 8 (the AVX-512 half vector), 24 (one
   // vector and a half), 32 and 128; rows with a non-finite value at the start, in the unrolled body, in the
   // 16-step loop and in the masked or scalar tail.
   std::mt19937 rng(41);
   std::normal_distribution<float> normal(0.0f, 2.0f);
   std::vector<float> x;
-  for (int j = -300; j <= 300; ++j) x.push_back(static_cast<float>(j) * 0.5f);
-  for (int j = 0; j < 423; ++j) x.push_back(normal(rng));  // 1024 values in all
+  for (int j = -100; j <= 100; ++j) {  // ties, and the floats next to them (the SIMD rounding adds 0.49999997)
+    const float tie = static_cast<float>(j) * 0.5f;
+    x.insert(x.end(), {tie, std::nextafter(tie, -1000.0f), std::nextafter(tie, 1000.0f)});
+  }
+  for (int j = 0; j < 421; ++j) x.push_back(normal(rng));  // 1024 values in all
   std::vector<std::string> ran_rows, ran_ranges;
   for (const std::ptrdiff_t group : {8, 24, 32, 128}) {
     for (const std::ptrdiff_t k : {group, 3 * group, (1024 / group) * group}) {
@@ -294,7 +297,7 @@ TEST_CASE("gemm_q4's row pass: the checked range and the grouped rounding equal 
   for (const std::ptrdiff_t n : {1, 7, 8, 15, 16, 17, 40, 64, 100, 1024}) {
     for (const std::ptrdiff_t bad_at : {-1, 0, 5, 9, 20, 63, 70, 99, 1000}) {
       for (const float bad : {inf, -inf, std::numeric_limits<float>::quiet_NaN()}) {
-        const std::ptrdiff_t from = n <= 600 ? 300 - n / 2 : 0;  // around the ties at 0, or the whole row
+        const std::ptrdiff_t from = n <= 600 ? 300 - n / 2 : 0;  // around 0, or the whole row
         std::vector<float> y(x.begin() + from, x.begin() + from + n);
         if (bad_at >= n) continue;
         if (bad_at >= 0) y[static_cast<std::size_t>(bad_at)] = bad;

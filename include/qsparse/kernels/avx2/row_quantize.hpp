@@ -1,7 +1,7 @@
 // qsparse/kernels/avx2/row_quantize.hpp — the dynamic-range row quantizers' rounding loop on 8 lanes (AVX2).
-// The operations of qsparse/kernels/scalar/row_quantize.hpp per element (the product kept from FMA
-// contraction, vcvttps2dq for the truncation, the half-away step from the exact fraction, the clamp in
-// int32), so the results are equal bit for bit. The remainder below 8 elements runs the scalar loop.
+// The values of qsparse/kernels/scalar/row_quantize.hpp per element (the product kept from FMA
+// contraction, the half-away rounding as trunc(y + copysign(0.49999997f, y)), the clamp in int32), so the
+// results are equal bit for bit. The remainder below 8 elements runs the scalar loop.
 #pragma once
 
 #include <cstddef>
@@ -22,18 +22,15 @@ namespace qsparse::kernels::avx2 {
 
 namespace row_quantize_detail {
 
-/// 8 values rounded and clamped, still int32.
+/// 8 values rounded and clamped, still int32: half away from zero as trunc(y + copysign(0.49999997f, y)),
+/// as the AVX-512 kernel does (kernels/avx512/row_quantize.hpp: the reference's integers for |y| < 2^23).
 QSPARSE_TARGET_AVX2 inline __m256i round8(__m256 x, __m256 inverse, __m256 offset, bool add, __m256i lo, __m256i hi) {
   __m256 y = _mm256_mul_ps(x, inverse);
   QSPARSE_KEEP_ROUNDED(y);
   if (add) y = _mm256_add_ps(offset, y);
-  const __m256i one = _mm256_set1_epi32(1);
-  const __m256i t = _mm256_cvttps_epi32(y);
-  const __m256 frac = _mm256_sub_ps(y, _mm256_cvtepi32_ps(t));
-  const __m256i up = _mm256_castps_si256(_mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ));
-  const __m256i down = _mm256_castps_si256(_mm256_cmp_ps(frac, _mm256_set1_ps(-0.5f), _CMP_LE_OQ));
-  __m256i v = _mm256_add_epi32(t, _mm256_and_si256(up, one));
-  v = _mm256_sub_epi32(v, _mm256_and_si256(down, one));
+  const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(0x80000000u)));
+  const __m256 half_below = _mm256_castsi256_ps(_mm256_set1_epi32(0x3EFFFFFF));  // 0.49999997f
+  const __m256i v = _mm256_cvttps_epi32(_mm256_add_ps(y, _mm256_or_ps(_mm256_and_ps(y, sign), half_below)));
   return _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
 }
 

@@ -1,7 +1,8 @@
 // qsparse/kernels/avx512/row_quantize.hpp — the dynamic-range row quantizers' rounding loop on 16 lanes
-// (AVX-512 F/BW). The operations of qsparse/kernels/scalar/row_quantize.hpp per element (the product kept
-// from FMA contraction, vcvttps2dq for the truncation, the half-away step from the exact fraction, the
-// clamp in int32), so the results are equal bit for bit. Tails use masked loads and stores.
+// (AVX-512 F/BW). The values of qsparse/kernels/scalar/row_quantize.hpp per element (the product kept
+// from FMA contraction, the half-away rounding as trunc(y + copysign(0.49999997f, y)), which gives the
+// reference's integers for every |y| < 2^23, the clamp in int32), so the results are equal bit for bit.
+// Tails use masked loads and stores.
 #pragma once
 
 #include <cstddef>
@@ -20,17 +21,19 @@ namespace qsparse::kernels::avx512 {
 
 namespace row_quantize_detail {
 
-/// 16 values rounded and clamped, still int32.
+/// 16 values rounded and clamped, still int32. Half away from zero as trunc(y + copysign(0.49999997f, y)),
+/// the largest float below one half: one vpternlogd, one add and vcvttps2dq instead of the reference's
+/// fraction test (5 instructions more). Checked against round_half_away_small for every float |y| < 2^23,
+/// both signs (the callers' |y| stays within 2^9): the same integers.
 QSPARSE_TARGET_AVX512 inline __m512i round16(__m512 x, __m512 inverse, __m512 offset, bool add, __m512i lo, __m512i hi) {
   __m512 y = _mm512_mul_ps(x, inverse);
   QSPARSE_KEEP_ROUNDED(y);
   if (add) y = _mm512_add_ps(offset, y);
-  const __m512i t = _mm512_cvttps_epi32(y);
-  const __m512 frac = _mm512_sub_ps(y, _mm512_cvtepi32_ps(t));
-  const __mmask16 up = _mm512_cmp_ps_mask(frac, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
-  const __mmask16 down = _mm512_cmp_ps_mask(frac, _mm512_set1_ps(-0.5f), _CMP_LE_OQ);
-  __m512i v = _mm512_mask_add_epi32(t, up, t, _mm512_set1_epi32(1));
-  v = _mm512_mask_sub_epi32(v, down, v, _mm512_set1_epi32(1));
+  const __m512i sign = _mm512_set1_epi32(static_cast<int>(0x80000000u));
+  const __m512i half_below = _mm512_set1_epi32(0x3EFFFFFF);  // 0.49999997f
+  // (y & sign) | half_below: 0xEA is the truth table of (A & B) | C
+  const __m512 step = _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_castps_si512(y), sign, half_below, 0xEA));
+  const __m512i v = _mm512_cvttps_epi32(_mm512_add_ps(y, step));
   return _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
 }
 
