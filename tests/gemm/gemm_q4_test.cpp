@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -18,6 +19,8 @@
 
 #include "qsparse/core/context.hpp"
 #include "qsparse/gemm/reference_q4.hpp"
+#include "qsparse/kernels/range_kernels.hpp"
+#include "qsparse/kernels/row_quantize_kernels.hpp"
 #include "qsparse/quant/sub_byte.hpp"
 #include "support/testing.hpp"
 
@@ -242,6 +245,99 @@ TEST_CASE("gemm_q4: two threads give the same bits as one", "[gemm_q4][threads]"
   for (isa_level isa : testing::supported_levels()) {
     check_values<false>(isa, w, 5, 128, 300, a, pipeline(), two);
     check_values<true>(isa, w, 5, 128, 300, a, pipeline(), two);
+  }
+}
+
+TEST_CASE("gemm_q4's row pass: the checked range and the grouped rounding equal the scalar loops bit for bit",
+          "[gemm_q4][kernels]") {
+  // Ties at every .5 (and their neighbours) after scaling, extremes, normal values; groups of 8 (the AVX-512 half vector), 24 (one
+  // vector and a half), 32 and 128; rows with a non-finite value at the start, in the unrolled body, in the
+  // 16-step loop and in the masked or scalar tail.
+  std::mt19937 rng(41);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  std::vector<float> x;
+  for (int j = -100; j <= 100; ++j) {  // ties, and the floats next to them (the SIMD rounding adds 0.49999997)
+    const float tie = static_cast<float>(j) * 0.5f;
+    x.insert(x.end(), {tie, std::nextafter(tie, -1000.0f), std::nextafter(tie, 1000.0f)});
+  }
+  for (int j = 0; j < 421; ++j) x.push_back(normal(rng));  // 1024 values in all
+  std::vector<std::string> ran_rows, ran_ranges;
+  for (const std::ptrdiff_t group : {8, 24, 32, 128}) {
+    for (const std::ptrdiff_t k : {group, 3 * group, (1024 / group) * group}) {
+      for (const float inverse : {1.0f, 0.73f, 127.0f / 150.0f}) {
+        const std::size_t groups = static_cast<std::size_t>(k / group);
+        std::vector<std::int8_t> want(static_cast<std::size_t>(k) + 1, 55);
+        std::vector<std::int32_t> want_sums(groups + 1, -1);
+        kernels::scalar::quantize_row_group_sums(x.data(), k, inverse, want.data(), group, want_sums.data());
+        std::vector<std::int8_t> plain(want.size(), 55);
+        kernels::scalar::quantize_row_round_away(x.data(), k, inverse, 0.0f, plain.data(), -127);
+        REQUIRE(plain == want);
+        for (std::size_t g = 0; g < groups; ++g) {
+          std::int32_t s = 0;
+          for (std::ptrdiff_t i = 0; i < group; ++i) s += want[g * static_cast<std::size_t>(group) + static_cast<std::size_t>(i)];
+          REQUIRE(want_sums[g] == s);
+        }
+        kernels::for_each_kernel(kernels::row_quantize_kernels{}, [&](auto kernel) {
+          using K = decltype(kernel);
+          if (!cpu_supports(K::isa) || !kernels::cpu_has_kernel_extensions<K>()) return;
+          if (std::find(ran_rows.begin(), ran_rows.end(), K::name()) == ran_rows.end()) ran_rows.emplace_back(K::name());
+          std::vector<std::int8_t> got(want.size(), 55);
+          std::vector<std::int32_t> got_sums(want_sums.size(), -1);
+          K::quantize_row_group_sums(x.data(), k, inverse, got.data(), group, got_sums.data());
+          INFO(K::name() << " k = " << k << " group = " << group << " inverse = " << inverse);
+          REQUIRE(got == want);  // the value after the row untouched too
+          REQUIRE(got_sums == want_sums);
+        });
+      }
+    }
+  }
+  testing::require_every_kernel_ran(kernels::row_quantize_kernels{}, ran_rows);
+
+  const float inf = std::numeric_limits<float>::infinity();
+  for (const std::ptrdiff_t n : {1, 7, 8, 15, 16, 17, 40, 64, 100, 1024}) {
+    for (const std::ptrdiff_t bad_at : {-1, 0, 5, 9, 20, 63, 70, 99, 1000}) {
+      for (const float bad : {inf, -inf, std::numeric_limits<float>::quiet_NaN()}) {
+        const std::ptrdiff_t from = n <= 600 ? 300 - n / 2 : 0;  // around 0, or the whole row
+        std::vector<float> y(x.begin() + from, x.begin() + from + n);
+        if (bad_at >= n) continue;
+        if (bad_at >= 0) y[static_cast<std::size_t>(bad_at)] = bad;
+        float want_lo = 3.0f, want_hi = -inf;  // a bound held from before stays when it is the tighter
+        const bool want = kernels::scalar::finite_range_checked(y.data(), n, want_lo, want_hi);
+        REQUIRE(want == (bad_at < 0));
+        kernels::for_each_kernel(kernels::range_kernels{}, [&](auto kernel) {
+          using K = decltype(kernel);
+          if (!cpu_supports(K::isa) || !kernels::cpu_has_kernel_extensions<K>()) return;
+          if (std::find(ran_ranges.begin(), ran_ranges.end(), K::name()) == ran_ranges.end()) ran_ranges.emplace_back(K::name());
+          float lo = 3.0f, hi = -inf, plain_lo = 3.0f, plain_hi = -inf;
+          const bool got = K::finite_range_checked(y.data(), n, lo, hi);
+          K::finite_range(y.data(), n, plain_lo, plain_hi);
+          INFO(K::name() << " n = " << n << " bad at " << bad_at << " = " << bad);
+          REQUIRE(got == want);
+          REQUIRE(std::memcmp(&lo, &want_lo, sizeof lo) == 0);
+          REQUIRE(std::memcmp(&hi, &want_hi, sizeof hi) == 0);
+          REQUIRE(std::memcmp(&lo, &plain_lo, sizeof lo) == 0);
+          REQUIRE(std::memcmp(&hi, &plain_hi, sizeof hi) == 0);
+        });
+      }
+    }
+  }
+  testing::require_every_kernel_ran(kernels::range_kernels{}, ran_ranges);
+
+  // The entry names the first non-finite activation of the first row that has one, in the tail or the body.
+  std::mt19937 wrng(42);
+  const auto w = make_weights(136, 20, 8, true, false, 0, wrng);
+  const packed_weights_q4 packed = pack_weights_q4(make_view(w.s.data(), 136, 20), w.params());
+  for (const std::ptrdiff_t at : {0, 70, 130, 135}) {
+    std::vector<float> a(3 * 136, 0.25f), dst(3 * 20);
+    a[static_cast<std::size_t>(136 + at)] = -inf;
+    a[static_cast<std::size_t>(2 * 136 + 1)] = inf;
+    std::string message;
+    try {
+      gemm_q4(context{}, make_view(a.data(), 3, 136), packed.view(), make_view(dst.data(), 3, 20), pipeline());
+    } catch (const qsparse::error& e) {
+      message = e.what();
+    }
+    CHECK_THAT(message, Catch::Contains("activations must be finite, got a(1, " + std::to_string(at) + ") = -inf"));
   }
 }
 

@@ -357,6 +357,10 @@ TEST_CASE("the row quantization kernels equal the scalar loop bit for bit", "[ge
   std::vector<float> x;
   for (int j = -300; j <= 300; ++j) x.push_back(static_cast<float>(j) * 0.5f);  // ties at every .5
   for (int j = 0; j < 300; ++j) x.push_back(normal(rng));
+  for (int j = -60; j <= 60; ++j) {  // the floats next to the ties (the SIMD rounding adds 0.49999997)
+    x.push_back(std::nextafter(static_cast<float>(j) * 0.5f, -1000.0f));
+    x.push_back(std::nextafter(static_cast<float>(j) * 0.5f, 1000.0f));
+  }
   std::vector<std::string> ran;
   for (const float inverse : {1.0f, 0.73f, 127.0f / 150.0f, 2.5f}) {
     for (const std::pair<float, std::int32_t>& rule : {std::pair<float, std::int32_t>{0.0f, -127}, {-3.0f, -128}, {17.0f, -128}, {-128.0f, -128}}) {

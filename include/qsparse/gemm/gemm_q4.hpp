@@ -17,9 +17,12 @@
 //   * pipeline: float stages (bias_add_float, clamp_float) or stages of your own from float to float.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -36,6 +39,7 @@
 #include "qsparse/kernels/gemm_q4_kernels.hpp"
 #include "qsparse/kernels/range_kernels.hpp"
 #include "qsparse/kernels/registry.hpp"
+#include "qsparse/kernels/row_quantize_kernels.hpp"
 #include "qsparse/spec/gemm_panel_args.hpp"
 #include "qsparse/spec/gemm_q4_args.hpp"
 #include "qsparse/spec/output_stages.hpp"
@@ -82,6 +86,28 @@ template <class T>
 T* q4_scratch_buffer(std::vector<T>& v, std::size_t count) {
   if (v.size() < count) v.resize(count);
   return v.data();
+}
+
+/// Row m of gemm_q4's activations (r, K values) quantized as quantize_row_dynamic's symmetric rows, with the
+/// sum of each group of G int8 values; returns the row's scale. Two passes over the row: the finite range
+/// with the finiteness check (one SIMD loop), then the rounding with the group sums (another).
+inline float quantize_row_q4(const char* fn, isa_level isa, const float* r, index_t m, index_t k, index_t group_size,
+                             std::int8_t* q, std::int32_t* sums) {
+  float lo = std::numeric_limits<float>::infinity();
+  float hi = -std::numeric_limits<float>::infinity();
+  if (!kernels::run_finite_range_checked(isa, r, k, lo, hi)) {
+    for (index_t i = 0; i < k; ++i) {
+      check(std::isfinite(r[i]), fn, ": activations must be finite, got a(", m, ", ", i, ") = ", r[i]);
+    }
+  }
+  const float range = std::max(std::fabs(lo), std::fabs(hi));
+  if (range == 0.0f) {  // as quantize_row_symmetric_in_range: all zero, scale 1
+    std::memset(q, 0, static_cast<std::size_t>(k));
+    std::fill(sums, sums + k / group_size, 0);
+    return 1.0f;
+  }
+  kernels::run_quantize_row_group_sums(isa, r, k, 127.0f / range, q, group_size, sums);
+  return range / 127.0f;
 }
 
 /// Runs the best kernel of List that the weights' ISA runs over the whole problem g on ctx's threads.
@@ -144,32 +170,9 @@ void gemm_q4(const context& ctx, const tensor_view<A, 2, LA, AA>& activations, c
     const isa_level isa = best_isa();
     for (index_t m = 0; m < m_count; ++m) {
       const float* r = &activations(m, 0);
-      // x - x is 0 exactly when x is finite; branch-free blocks of a fixed trip count, which GCC's
-      // vectorizer unrolls (as quantize_row_dynamic's: a loop to K kept one 4-float compare per iteration)
-      int finite = 1;
-      index_t at = 0;
-      for (; at + detail::row_block <= k; at += detail::row_block) {
-        int block = 1;
-        for (index_t j = 0; j < detail::row_block; ++j) block &= static_cast<int>(r[at + j] - r[at + j] == 0.0f);
-        finite &= block;
-      }
-      for (; at < k; ++at) finite &= static_cast<int>(r[at] - r[at] == 0.0f);
-      if (finite == 0) {
-        for (index_t i = 0; i < k; ++i) {
-          detail::check(std::isfinite(r[i]), fn, ": activations must be finite, got a(", m, ", ", i, ") = ", r[i]);
-        }
-      }
-      float lo = std::numeric_limits<float>::infinity();
-      float hi = -std::numeric_limits<float>::infinity();
-      kernels::run_finite_range(isa, r, k, lo, hi);
-      std::int8_t* out = q + m * k;
-      scales[m] = detail::quantize_row_symmetric_in_range<true>(r, k, out, lo, hi, isa).scale;
-      for (index_t g = 0; g < groups; ++g) {
-        std::int32_t s = 0;
-        for (index_t i = 0; i < gsz; ++i) s += out[g * gsz + i];
-        sums[m * groups + g] = s;
-        starts[m * groups + g] = -8 * s;
-      }
+      std::int32_t* row_sums = sums + m * groups;
+      scales[m] = detail::quantize_row_q4(fn, isa, r, m, k, gsz, q + m * k, row_sums);
+      for (index_t g = 0; g < groups; ++g) starts[m * groups + g] = -8 * row_sums[g];
     }
     const kernels::gemm_q4_args g{q,      k,       sums,        starts, groups,
                                   scales, m_count, k,           weights.n(),

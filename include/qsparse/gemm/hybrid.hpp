@@ -91,11 +91,6 @@ inline std::int32_t round_half_away_small(float y) {
   return t + static_cast<std::int32_t>(frac >= 0.5f) - static_cast<std::int32_t>(frac <= -0.5f);
 }
 
-/// The finiteness check runs in blocks of row_block values with a fixed trip count: GCC's vectorizer at
-/// -O2 (its "very cheap" cost model) vectorizes those, not a loop of unknown length that needs an
-/// epilogue; the tail runs one value at a time.
-inline constexpr std::ptrdiff_t row_block = 64;
-
 /// The rounding of the row quantizers: std::round as TFLite writes it, or (Vectorizable) the same
 /// values through round_half_away_small — every y here is within 2^9 of 0, since |x| <= range.
 template <bool Vectorizable>
@@ -231,8 +226,8 @@ inline hybrid_row_quantization quantize_row_asymmetric(const float* x, std::ptrd
 }
 
 /// quantize_row_symmetric / quantize_row_asymmetric (`asymmetric`) at speed, for rows quantized per call
-/// (hybrid_gemm's activations, a dynamic-range convolution's image): the min / max pass on the best range
-/// kernel `level` runs (kernels/range_kernels.hpp) and the rounding loop on the best row quantization kernel
+/// (hybrid_gemm's activations, a dynamic-range convolution's image): the min / max pass, with the
+/// finiteness check, on the best range kernel `level` runs (kernels/range_kernels.hpp) and the rounding loop on the best row quantization kernel
 /// (kernels/row_quantize_kernels.hpp: detail::round_half_away_small's values, the product never fused into
 /// the zero point's addition). The same values as the reference functions above, for every finite
 /// row; a non-finite value is a qsparse::error naming `fn` and its index. k >= 1.
@@ -240,20 +235,11 @@ inline hybrid_row_quantization quantize_row_dynamic(isa_level level, hybrid_quan
                                                     std::ptrdiff_t k, std::int8_t* q,
                                                     const char* fn = "qsparse::quantize_row_dynamic") {
   detail::check(k >= 1 && x != nullptr && q != nullptr, fn, ": need k >= 1 and non-null x and q, got k = ", k);
-  int finite = 1;  // x - x is 0 exactly when x is finite; a branch-free loop the compiler vectorizes
-  std::ptrdiff_t at = 0;
-  for (; at + detail::row_block <= k; at += detail::row_block) {
-    int block = 1;
-    for (std::ptrdiff_t j = 0; j < detail::row_block; ++j) block &= static_cast<int>(x[at + j] - x[at + j] == 0.0f);
-    finite &= block;
-  }
-  for (; at < k; ++at) finite &= static_cast<int>(x[at] - x[at] == 0.0f);
-  if (finite == 0) {
-    for (std::ptrdiff_t i = 0; i < k; ++i) detail::check(std::isfinite(x[i]), fn, ": values must be finite, got x[", i, "] = ", x[i]);
-  }
   float lo = std::numeric_limits<float>::infinity();
   float hi = -std::numeric_limits<float>::infinity();
-  kernels::run_finite_range(level, x, k, lo, hi);
+  if (!kernels::run_finite_range_checked(level, x, k, lo, hi)) {  // the range and the check in one pass
+    for (std::ptrdiff_t i = 0; i < k; ++i) detail::check(std::isfinite(x[i]), fn, ": values must be finite, got x[", i, "] = ", x[i]);
+  }
   return how == hybrid_quantization::symmetric ? detail::quantize_row_symmetric_in_range<true>(x, k, q, lo, hi, level)
                                                : detail::quantize_row_asymmetric_in_range<true>(x, k, q, lo, hi, level);
 }
@@ -347,15 +333,12 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
         for (index_t i = 0; i < k; ++i) copy[static_cast<std::size_t>(i)] = activations(m, i);
         r = copy.data();
       }
-      int finite = 1;  // x - x is 0 exactly when x is finite; a branch-free loop the compiler vectorizes
-      for (index_t i = 0; i < k; ++i) finite &= static_cast<int>(r[i] - r[i] == 0.0f);
-      if (finite == 0) {
+      float lo = std::numeric_limits<float>::infinity();
+      float hi = -std::numeric_limits<float>::infinity();
+      if (!kernels::run_finite_range_checked(isa, r, k, lo, hi)) {  // the range and the check in one pass
         bad[static_cast<std::size_t>(t)] = 1;
         return;
       }
-      float lo = std::numeric_limits<float>::infinity();
-      float hi = -std::numeric_limits<float>::infinity();
-      kernels::run_finite_range(isa, r, k, lo, hi);
       rows[m] = params.input_quantization == hybrid_quantization::symmetric
                     ? detail::quantize_row_symmetric_in_range<true>(r, k, q + m * k, lo, hi, isa)
                     : detail::quantize_row_asymmetric_in_range<true>(r, k, q + m * k, lo, hi, isa);

@@ -30,6 +30,14 @@ inline void run_finite_range(isa_level level, const float* x, std::ptrdiff_t n, 
   with_best_kernel(range_kernels{}, level, [&](auto kernel) { decltype(kernel)::finite_range(x, n, lo, hi); });
 }
 
+/// run_finite_range, and whether every x[0..n) was finite.
+inline bool run_finite_range_checked(isa_level level, const float* x, std::ptrdiff_t n, float& lo, float& hi) {
+  bool finite = true;
+  with_best_kernel(range_kernels{}, level,
+                   [&](auto kernel) { finite = decltype(kernel)::finite_range_checked(x, n, lo, hi); });
+  return finite;
+}
+
 /// lo[j] = min(lo[j], x[j]) and hi[j] = max(hi[j], x[j]) for the finite x[j], j in [0, n), on the best
 /// kernel `level` runs.
 inline void run_finite_range_channelwise(isa_level level, const float* x, std::ptrdiff_t n, float* lo, float* hi) {

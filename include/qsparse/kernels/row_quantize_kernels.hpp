@@ -34,5 +34,14 @@ inline void run_quantize_row_round_away(isa_level level, const float* x, std::pt
                    [&](auto kernel) { decltype(kernel)::quantize_row_round_away(x, k, inverse, offset, q, qmin); });
 }
 
+/// kernels/scalar/row_quantize.hpp's grouped loop (symmetric rows, each group's sum) on the best kernel
+/// `level` runs.
+inline void run_quantize_row_group_sums(isa_level level, const float* x, std::ptrdiff_t k, float inverse, std::int8_t* q,
+                                        std::ptrdiff_t group_size, std::int32_t* sums) {
+  with_best_kernel(row_quantize_kernels{}, level, [&](auto kernel) {
+    decltype(kernel)::quantize_row_group_sums(x, k, inverse, q, group_size, sums);
+  });
+}
+
 }  // namespace kernels
 }  // namespace qsparse

@@ -3,7 +3,8 @@
 // Same contract as qsparse/kernels/scalar/range.hpp and bit-exact with it: non-finite lanes are replaced by
 // +inf (for the min) and -inf (for the max), vminps / vmaxps keep the held value on equality, and the final
 // `+ 0.0f` makes the sign of a zero bound independent of the reduction order. Runs past L1 prefetch 8 KiB
-// ahead. The remainder below 8 elements runs the scalar loop.
+// ahead. The remainder below 8 elements runs the scalar loop. finite_range_checked also ANDs the finite
+// lanes' masks, to say whether every value was finite.
 #pragma once
 
 #include <cstddef>
@@ -30,9 +31,11 @@ QSPARSE_TARGET_AVX2 inline __m256 finite_mask(__m256 x) {
   return _mm256_cmp_ps(_mm256_andnot_ps(sign, x), _mm256_set1_ps(std::numeric_limits<float>::infinity()), _CMP_LT_OQ);
 }
 
-QSPARSE_TARGET_AVX2 inline void step(__m256 x, __m256& lo, __m256& hi) {
+template <bool Check>
+QSPARSE_TARGET_AVX2 inline void step(__m256 x, __m256& lo, __m256& hi, __m256& all) {
   const float inf = std::numeric_limits<float>::infinity();
   const __m256 m = finite_mask(x);
+  if constexpr (Check) all = _mm256_and_ps(all, m);
   lo = _mm256_min_ps(_mm256_blendv_ps(_mm256_set1_ps(inf), x, m), lo);
   hi = _mm256_max_ps(_mm256_blendv_ps(_mm256_set1_ps(-inf), x, m), hi);
 }
@@ -51,13 +54,13 @@ QSPARSE_TARGET_AVX2 inline float reduce_max(__m256 v) {
   return _mm_cvtss_f32(m);
 }
 
-}  // namespace range_detail
-
-QSPARSE_TARGET_AVX2 inline void finite_range(const float* x, std::ptrdiff_t n, float& lo, float& hi) {
-  using namespace range_detail;
+/// finite_range, and (Check) whether every value was finite: the finite lanes' masks ANDed together.
+template <bool Check>
+QSPARSE_TARGET_AVX2 inline bool finite_range_impl(const float* x, std::ptrdiff_t n, float& lo, float& hi) {
   const float inf = std::numeric_limits<float>::infinity();
   __m256 l0 = _mm256_set1_ps(inf), l1 = l0, l2 = l0, l3 = l0;
   __m256 h0 = _mm256_set1_ps(-inf), h1 = h0, h2 = h0, h3 = h0;
+  __m256 all = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
   std::ptrdiff_t i = 0;
   const bool prefetch = n >= prefetch_threshold;
   for (; i + 32 <= n; i += 32) {
@@ -67,17 +70,34 @@ QSPARSE_TARGET_AVX2 inline void finite_range(const float* x, std::ptrdiff_t n, f
                      _MM_HINT_T0);
       }
     }
-    step(_mm256_loadu_ps(x + i), l0, h0);
-    step(_mm256_loadu_ps(x + i + 8), l1, h1);
-    step(_mm256_loadu_ps(x + i + 16), l2, h2);
-    step(_mm256_loadu_ps(x + i + 24), l3, h3);
+    step<Check>(_mm256_loadu_ps(x + i), l0, h0, all);
+    step<Check>(_mm256_loadu_ps(x + i + 8), l1, h1, all);
+    step<Check>(_mm256_loadu_ps(x + i + 16), l2, h2, all);
+    step<Check>(_mm256_loadu_ps(x + i + 24), l3, h3, all);
   }
-  for (; i + 8 <= n; i += 8) step(_mm256_loadu_ps(x + i), l0, h0);
+  for (; i + 8 <= n; i += 8) step<Check>(_mm256_loadu_ps(x + i), l0, h0, all);
   float l = reduce_min(_mm256_min_ps(_mm256_min_ps(l0, l1), _mm256_min_ps(l2, l3)));
   float h = reduce_max(_mm256_max_ps(_mm256_max_ps(h0, h1), _mm256_max_ps(h2, h3)));
-  scalar::finite_range(x + i, n - i, l, h);
+  bool finite = _mm256_movemask_ps(all) == 0xFF;
+  if constexpr (Check) {
+    finite = scalar::finite_range_checked(x + i, n - i, l, h) && finite;
+  } else {
+    scalar::finite_range(x + i, n - i, l, h);
+  }
   lo = (l < lo ? l : lo) + 0.0f;
   hi = (h > hi ? h : hi) + 0.0f;
+  return finite;
+}
+
+}  // namespace range_detail
+
+QSPARSE_TARGET_AVX2 inline void finite_range(const float* x, std::ptrdiff_t n, float& lo, float& hi) {
+  range_detail::finite_range_impl<false>(x, n, lo, hi);
+}
+
+/// finite_range; true when every x[0..n) is finite.
+QSPARSE_TARGET_AVX2 inline bool finite_range_checked(const float* x, std::ptrdiff_t n, float& lo, float& hi) {
+  return range_detail::finite_range_impl<true>(x, n, lo, hi);
 }
 
 QSPARSE_TARGET_AVX2 inline void finite_range_channelwise(const float* x, std::ptrdiff_t n, float* lo, float* hi) {
@@ -102,6 +122,10 @@ struct range_kernel {
   template <class... Args>
   QSPARSE_TARGET_AVX2 static void finite_range(Args&&... args) {
     avx2::finite_range(std::forward<Args>(args)...);
+  }
+  template <class... Args>
+  QSPARSE_TARGET_AVX2 static bool finite_range_checked(Args&&... args) {
+    return avx2::finite_range_checked(std::forward<Args>(args)...);
   }
   template <class... Args>
   QSPARSE_TARGET_AVX2 static void finite_range_channelwise(Args&&... args) {

@@ -2,6 +2,7 @@
 //
 //   finite_range(x, n, lo, hi)               lo = min(lo, finite x[i]), hi = max(hi, finite x[i])
 //   finite_range_strided(x, n, stride, lo, hi)   the same over x[0], x[stride], ..., x[(n-1)*stride]
+//   finite_range_checked(x, n, lo, hi)       finite_range; returns whether every x[i] was finite
 //   finite_range_channelwise(x, n, lo, hi)   lo[i] = min(lo[i], x[i]), hi[i] = max(hi[i], x[i]) for finite x[i]
 //
 // NaN and ±inf are skipped (they carry no range). The comparison is `x < lo ? x : lo` (and `x > hi ? x : hi`),
@@ -37,6 +38,23 @@ inline void finite_range(const float* x, std::ptrdiff_t n, float& lo, float& hi)
   finite_range_strided(x, n, 1, lo, hi);
 }
 
+inline bool finite_range_checked(const float* x, std::ptrdiff_t n, float& lo, float& hi) {
+  float l = lo, h = hi;
+  bool finite = true;
+  for (std::ptrdiff_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    if (!is_finite_value(v)) {
+      finite = false;
+      continue;
+    }
+    l = v < l ? v : l;
+    h = v > h ? v : h;
+  }
+  lo = l + 0.0f;
+  hi = h + 0.0f;
+  return finite;
+}
+
 inline void finite_range_channelwise(const float* x, std::ptrdiff_t n, float* lo, float* hi) {
   for (std::ptrdiff_t i = 0; i < n; ++i) {
     const float v = x[i];
@@ -53,6 +71,10 @@ struct range_kernel {
   template <class... Args>
   static void finite_range(Args&&... args) {
     scalar::finite_range(std::forward<Args>(args)...);
+  }
+  template <class... Args>
+  static bool finite_range_checked(Args&&... args) {
+    return scalar::finite_range_checked(std::forward<Args>(args)...);
   }
   template <class... Args>
   static void finite_range_channelwise(Args&&... args) {
