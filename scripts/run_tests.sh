@@ -8,17 +8,19 @@
 #                                                        (static_gxx_cxx20: there is no x86-64 g++ C++20 build)
 #   clang20      clang++ C++20  Release         -Werror  tests + examples
 #   clang17-san  clang++ C++17  Debug -O0       -Werror  tests under ASan + UBSan (QSPARSE_SANITIZE), plus a
-#                                                        bounded libFuzzer run (QSPARSE_BUILD_FUZZERS)
+#                                                        bounded libFuzzer run (QSPARSE_BUILD_FUZZERS, the
+#                                                        fuzzers at -O0 too: QSPARSE_FUZZER_OPT)
 #   aarch64-qemu aarch64-linux-gnu-g++ C++20 Debug -O2 -Werror  everything the others build: tests + examples +
 #                                                        benchmarks (Release flags), cross-built
 #                                                        (cmake/toolchains/aarch64-linux-gnu.cmake; Google Benchmark
 #                                                        and zlib are Debian's arm64 packages, multiarch), every
-#                                                        test run under qemu-aarch64 twice: -cpu max (dot product,
-#                                                        i8mm: must reach neon_i8mm) and -cpu cortex-a53 (neither:
-#                                                        neon); the package and no-exceptions tests run their
-#                                                        programs through the emulator too; each benchmark runs
-#                                                        once under each CPU model (a smoke test: emulated times
-#                                                        mean nothing). It also stands for g++ in C++20, and
+#                                                        test run under qemu-aarch64 -cpu max (dot product, i8mm:
+#                                                        must reach neon_i8mm), and every test whose program reads
+#                                                        the CPU's features (isa_dependent_tests) again under
+#                                                        -cpu cortex-a53 (neither: neon); the package and
+#                                                        no-exceptions tests run their programs through the
+#                                                        emulator too; each benchmark runs once under -cpu max
+#                                                        (a smoke test: emulated times mean nothing). It also stands for g++ in C++20, and
 #                                                        for a compiler that contracts a*b+c into an FMA.
 #                                                        Compile-fail, layering and link checks run once.
 #   gcc20        g++     C++20  Release         -Werror  tests; not in the default list (its g++ C++20 coverage is
@@ -148,7 +150,9 @@ run_config() {
       toolchain=cmake/toolchains/aarch64-linux-gnu.cmake
       # CPU model = the ISA the tests must reach there (the guard in tests/dispatch/isa_test.cpp).
       qemu_cpus=(max=neon_i8mm cortex-a53=neon)
-      bench_cpus=(max cortex-a53) ;;
+      # The benchmark smoke asks whether each program runs and summarises, not which kernel it timed (the
+      # tests check every kernel under both models): once, under the model with every kernel.
+      bench_cpus=(max) ;;
   esac
   [ "$has_examples" = 1 ] || examples=OFF
   [ "$has_benchmarks" = 1 ] || benchmarks=OFF
@@ -158,6 +162,9 @@ run_config() {
     -DCMAKE_CXX_EXTENSIONS=OFF -DCMAKE_BUILD_TYPE="$type"
     -DQSPARSE_BUILD_TESTS=ON -DQSPARSE_BUILD_EXAMPLES="$examples" -DQSPARSE_BUILD_BENCHMARKS="$benchmarks"
     -DQSPARSE_WERROR="$werror" -DQSPARSE_SANITIZE="$sanitize" -DQSPARSE_BUILD_FUZZERS="$fuzzers")
+  # The fuzz smoke is a fixed number of runs: at -O0 they take 32 s of CPU in all, and the fuzzers compile in
+  # 42 s instead of 232 s (conv_geometry_fuzz.cpp: 17 against 121 s). By hand, for long runs, keep -O1.
+  [ "$fuzzers" = ON ] && args+=(-DQSPARSE_FUZZER_OPT=-O0)
   [ -n "$type_flags" ] && args+=("-DCMAKE_CXX_FLAGS_$(echo "$type" | tr '[:lower:]' '[:upper:]')=$type_flags")
   [ -n "$toolchain" ] && args+=(-DCMAKE_TOOLCHAIN_FILE="$toolchain")
 
@@ -209,11 +216,12 @@ run_config() {
   [ -n "$test_filter" ] && filter_args=(-R "$test_filter")
   phase_start=$SECONDS
   : >"$test_log"
-  local first_run=1 run_filter=()
+  local first_run=1 run_filter=() isa_tests=""
+  [ ${#runs[@]} -gt 1 ] && [ -z "$test_filter" ] && isa_tests="$(isa_dependent_tests "$dir")"
   for run in "${runs[@]}"; do
     # One CTest run per emulated CPU model (QEMU_CPU, read by qemu-aarch64), each with the ISA it must reach.
-    # The tests that run nothing on the target (compile-fail builds, the layering and link checks) run
-    # with the first model only.
+    # The first model runs every test; the others only the tests whose program can tell the models apart
+    # (isa_dependent_tests; all but the compile-fail, layering and link checks when that cannot be told).
     run_env=(); run_filter=()
     [ -n "$run" ] && run_env=(QEMU_CPU="${run%%=*}" QSPARSE_REQUIRE_ISA="${run#*=}")
     [ -n "$run" ] && echo "=== QEMU_CPU=${run%%=*} QSPARSE_REQUIRE_ISA=${run#*=}" >>"$test_log"
@@ -222,7 +230,11 @@ run_config() {
     # run here, and they run natively in the x86 configurations.
     local qemu_skip='example_02_quantization_aware_training|example_qsparse_demo_smoke'
     [ -n "$run" ] && run_filter=(-E "^($qemu_skip)\$")
-    [ $first_run = 0 ] && run_filter=(-LE compile_fail -E "^(static_layering.*|docs_links|$qemu_skip)\$")
+    if [ $first_run = 0 ] && [ -n "$isa_tests" ]; then
+      run_filter=(-R "^($(tr '\n' '|' <<<"$isa_tests" | sed 's/|*$//'))\$" -E "^($qemu_skip)\$")
+    elif [ $first_run = 0 ]; then
+      run_filter=(-LE compile_fail -E "^(static_layering.*|docs_links|$qemu_skip)\$")
+    fi
     first_run=0
     local run_log="$test_log.run" run_passed=0 run_failed=0
     env "${run_env[@]}" ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600 "${filter_args[@]}" \
@@ -266,6 +278,33 @@ run_config() {
     phase_line "$name" benchmarks "$phase_start" \
       "$((config_passed - before_passed)) passed, $((config_failed - before_failed)) failed"
   fi
+}
+
+# isa_dependent_tests <dir>: the names of the tests of build <dir> whose program can behave differently on
+# another CPU model: the tests that run an executable of this build compiled from a file that includes
+# qsparse/core/cpu_features.hpp, the library's only reader of the CPU's features (the emulator's CPU model
+# reaches a program through it alone: everything else runs the baseline ISA the compiler targeted). Read
+# from Ninja's dependency log, so it follows the includes as they are; empty when the build has none.
+# The rest (io parsing, tensor views, the package builds, ...) run the same instructions on every model.
+isa_dependent_tests() {
+  local dir="$1" abs exes
+  abs="$(cd "$dir" && pwd)" || return 0
+  command -v ninja >/dev/null 2>&1 && [ -f "$dir/.ninja_deps" ] || return 0
+  # Object <subdir>/CMakeFiles/<target>.dir/<file>.o belongs to executable <subdir>/<target>.
+  exes="$(ninja -C "$dir" -t deps 2>/dev/null |
+    awk '/^[^ \t].*: #deps/ { obj = $1; sub(/:$/, "", obj) } /\/qsparse\/core\/cpu_features\.hpp$/ { print obj }' |
+    sed -E 's#^(.*/)?CMakeFiles/([^/]+)\.dir/.*#\1\2#' | sort -u)"
+  [ -n "$exes" ] || return 0
+  local file line tname path abs_re
+  abs_re="$(sed -E 's/[][\\.*^$+?(){}|]/\\&/g' <<<"$abs")"
+  while IFS= read -r file; do
+    while IFS= read -r line; do
+      tname="$(sed -E 's/^add_test\(\[=\[(.*)\]=\].*/\1/' <<<"$line")"
+      while IFS= read -r path; do
+        if [ -n "$path" ] && grep -qxF "${path#"$abs"/}" <<<"$exes"; then echo "$tname"; break; fi
+      done < <(grep -oE "$abs_re/[^\"\\ ]+" <<<"$line")
+    done < <(grep '^add_test(\[=\[' "$file")
+  done < <(find "$dir" -name CTestTestfile.cmake)
 }
 
 # The smoke filter of benchmark binary <exe>: enough benchmarks for its summary to compute something,
