@@ -34,6 +34,8 @@
 #include "qsparse/core/config.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/hybrid.hpp"
+#include "qsparse/kernels/avx512/activation.hpp"
+#include "qsparse/kernels/avx512/row_quantize.hpp"
 #if QSPARSE_X86
 #include <immintrin.h>
 #endif
@@ -154,7 +156,7 @@ inline void quantize_operand(qsparse::isa_level isa, const float* src, std::size
 /// attention_head_int8's buffers (one per thread, grown to the largest head and kept).
 struct attention_head_scratch {
   std::vector<float> kscale, vscale, column_max, scores;
-  std::vector<std::int8_t> kq, vq, row;
+  std::vector<std::int8_t> row;
   std::vector<std::int32_t> ksum, vsum;
   std::vector<std::int8_t> kpacked, vpacked;
   std::vector<std::uint8_t> urow;
@@ -186,6 +188,51 @@ inline void attention_head_reference(const float* q, const float* k, const float
   }
 }
 
+#if QSPARSE_X86
+QSPARSE_SIMD_DIAGNOSTICS_BEGIN
+/// qsparse::quantize_row_asymmetric of a row of k values (the same values: the row's min and max by
+/// AVX-512, its parameters and rounding as the library computes them), as bytes q + 128 into u, zero from k
+/// to the next multiple of 64. A non-finite value is qsparse::quantize_row_dynamic's error.
+QSPARSE_TARGET_AVX512_VNNI inline qsparse::hybrid_row_quantization attention_row(const float* x, std::size_t k, std::int8_t* q,
+                                                                                std::uint8_t* u) {
+  // (q: k bytes of scratch, written only on the error path.)
+  __m512 lo = _mm512_set1_ps(std::numeric_limits<float>::infinity()), hi = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __mmask16 finite = 0xffff;
+  for (std::size_t i = 0; i < k; i += 16) {
+    const __mmask16 m = k - i >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (k - i)) - 1u);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    finite = static_cast<__mmask16>(finite & _mm512_cmp_ps_mask(_mm512_sub_ps(v, v), _mm512_setzero_ps(), _CMP_EQ_OQ));
+    lo = _mm512_mask_min_ps(lo, m, lo, v);
+    hi = _mm512_mask_max_ps(hi, m, hi, v);
+  }
+  if (finite != 0xffff) {
+    return qsparse::quantize_row_dynamic(qsparse::isa_level::avx512_vnni, qsparse::hybrid_quantization::asymmetric, x,
+                                         static_cast<std::ptrdiff_t>(k), q, "minilm::detail::attention_head_int8");
+  }
+  // The library's scale and zero point, the rounding of every value by its AVX-512 kernel's 16 lanes,
+  // q + 128 kept as bytes.
+  const qsparse::hybrid_row_quantization r =
+      qsparse::detail::asymmetric_row_parameters(_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi));
+  const __m512 inverse = _mm512_set1_ps(static_cast<float>(1.0 / static_cast<double>(r.scale)));
+  const __m512 offset = _mm512_set1_ps(static_cast<float>(r.zero_point));
+  const __m512i qmin = _mm512_set1_epi32(-128), qmax = _mm512_set1_epi32(127);
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  const std::size_t padded = (k + 63) / 64 * 64;
+  for (std::size_t i = 0; i < padded; i += 16) {
+    if (i >= k) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(u + i), _mm_setzero_si128());
+      continue;
+    }
+    const __mmask16 m = k - i >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (k - i)) - 1u);
+    const __m128i b = qsparse::kernels::avx512::row_quantize_detail::quantize16(_mm512_maskz_loadu_ps(m, x + i), inverse, offset,
+                                                                                true, qmin, qmax);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(u + i), _mm_maskz_mov_epi8(m, _mm_xor_si128(b, flip)));
+  }
+  return r;
+}
+QSPARSE_SIMD_DIAGNOSTICS_END
+#endif
+
 /// The sizes of attention_head_avx512_vnni's packed operands: the reduced dimension in groups of 4 bytes,
 /// the other padded to whole blocks of 64 key tokens (k) or 32 features (v); padding bytes are 0.
 inline std::size_t attention_groups(std::size_t depth) { return (depth + 3) / 4; }
@@ -199,55 +246,73 @@ QSPARSE_TARGET_AVX512_VNNI inline void attention_head_avx512_vnni(const float* q
                                                                    std::size_t ld, std::size_t n, std::size_t dh,
                                                                    float scale, float* out, std::size_t out_ld,
                                                                    attention_head_scratch& w) {
-  const qsparse::isa_level isa = qsparse::isa_level::avx512_vnni;
   const std::size_t kgroups = attention_groups(dh), npad = attention_round_up(n, 64);
   const std::size_t vgroups = attention_groups(n), dpad = attention_round_up(dh, 32);
-  w.kscale.resize(npad);
-  w.vscale.resize(dpad);
-  w.column_max.resize(std::max(n, dh));
-  w.kq.resize(dh * n);
-  w.vq.resize(n * dh);
-  w.scores.resize(npad);
-  w.row.resize(4 * std::max(kgroups, vgroups));
-  w.urow.resize(4 * std::max(kgroups, vgroups));
-  w.ksum.assign(npad, 0);
-  w.vsum.assign(dpad, 0);
-  w.kpacked.assign(kgroups * npad * 4, 0);
-  w.vpacked.assign(vgroups * dpad * 4, 0);
-  quantize_operand(isa, k, ld, dh, n, /*transposed=*/true, w.kscale.data(), w.column_max.data(), w.kq.data());
-  quantize_operand(isa, v, ld, n, dh, /*transposed=*/false, w.vscale.data(), w.column_max.data(), w.vq.data());
-  std::fill(w.kscale.begin() + static_cast<std::ptrdiff_t>(n), w.kscale.end(), 1.0f);
-  std::fill(w.vscale.begin() + static_cast<std::ptrdiff_t>(dh), w.vscale.end(), 1.0f);
-  // kpacked[(c * npad + j) * 4 + t] = kq(4c + t, j); vpacked[(g * dpad + d) * 4 + t] = vq(4g + t, d).
-  for (std::size_t d = 0; d < dh; ++d) {
-    const std::int8_t* src = w.kq.data() + d * n;
-    std::int8_t* dst = w.kpacked.data() + (d / 4) * npad * 4 + d % 4;
-    for (std::size_t j = 0; j < n; ++j) {
-      dst[j * 4] = src[j];
-      w.ksum[j] += src[j];
-    }
-  }
-  for (std::size_t j = 0; j < n; ++j) {
-    const std::int8_t* src = w.vq.data() + j * dh;
-    std::int8_t* dst = w.vpacked.data() + (j / 4) * dpad * 4 + j % 4;
-    for (std::size_t d = 0; d < dh; ++d) {
-      dst[d * 4] = src[d];
-      w.vsum[d] += src[d];
-    }
-  }
-  const auto di = static_cast<std::ptrdiff_t>(dh), ni = static_cast<std::ptrdiff_t>(n);
   const auto tail = [](std::size_t left) {
     return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1u);
   };
+  w.kscale.assign(npad, 1.0f);
+  w.vscale.assign(dpad, 1.0f);
+  w.column_max.resize(dpad);
+  w.scores.resize(npad);
+  w.row.resize(4 * std::max(kgroups, vgroups) + 64);
+  w.urow.resize(4 * std::max(kgroups, vgroups) + 64);
+  w.ksum.assign(npad, 0);
+  w.vsum.assign(dpad, 0);
+  w.kpacked.assign(kgroups * npad * 4, 0);
+  w.vpacked.resize(vgroups * dpad * 4);
+  // k^T straight into its packed form: key token j's dh values are contiguous, quantized 16 at a time
+  // (quantize_operand_scalar's values), and dims 4c..4c+3 of token j are the 4 bytes at (c * npad + j) * 4.
+  for (std::size_t j = 0; j < n; ++j) {
+    const float* col = k + j * ld;
+    __m512 m = _mm512_setzero_ps();
+    for (std::size_t d = 0; d < dh; d += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_maskz_loadu_ps(tail(dh - d), col + d)));
+    const float mx = _mm512_reduce_max_ps(m);
+    const float sj = mx > 0.0f ? mx / 127.0f : 1.0f;
+    w.kscale[j] = sj;
+    const __m512 sv = _mm512_set1_ps(sj);
+    std::int8_t* qrow = w.row.data();
+    for (std::size_t d = 0; d < dh; d += 16) {
+      const __m128i b = quantize_operand_16(_mm512_maskz_loadu_ps(tail(dh - d), col + d), sv);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(qrow + d), _mm_maskz_mov_epi8(tail(dh - d), b));
+      w.ksum[j] += _mm512_reduce_add_epi32(_mm512_cvtepi8_epi32(_mm_maskz_mov_epi8(tail(dh - d), b)));
+    }
+    for (std::size_t d = dh; d < 4 * kgroups; ++d) qrow[d] = 0;
+    for (std::size_t c = 0; c < kgroups; ++c) std::memcpy(w.kpacked.data() + (c * npad + j) * 4, qrow + 4 * c, 4);
+  }
+  // v into its packed form: per feature d the scale of its n values; four token rows' int8 values of 16
+  // features become 16 lanes of 4 bytes (token 4g + t in byte t), the 64 bytes at (g * dpad + d) * 4.
+  for (std::size_t d = 0; d < dpad; d += 16) {
+    const __mmask16 km = tail(dh > d ? dh - d : 0);
+    __m512 m = _mm512_setzero_ps();
+    for (std::size_t j = 0; j < n; ++j) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_maskz_loadu_ps(km, v + j * ld + d)));
+    _mm512_storeu_ps(w.column_max.data() + d, m);
+  }
+  for (std::size_t d = 0; d < dh; ++d) w.vscale[d] = w.column_max[d] > 0.0f ? w.column_max[d] / 127.0f : 1.0f;
+  const __m512i low_byte = _mm512_set1_epi32(0xff);
+  for (std::size_t d = 0; d < dpad; d += 16) {
+    const __mmask16 km = tail(dh > d ? dh - d : 0);
+    const __m512 sv = _mm512_loadu_ps(w.vscale.data() + d);
+    __m512i sums = _mm512_setzero_si512();
+    for (std::size_t g = 0; g < vgroups; ++g) {
+      __m512i word = _mm512_setzero_si512();
+      for (std::size_t t = 0; t < 4 && 4 * g + t < n; ++t) {
+        const __m512i qi = _mm512_cvtepi8_epi32(quantize_operand_16(_mm512_maskz_loadu_ps(km, v + (4 * g + t) * ld + d), sv));
+        sums = _mm512_add_epi32(sums, qi);
+        word = _mm512_or_si512(word, _mm512_slli_epi32(_mm512_and_si512(qi, low_byte), static_cast<unsigned>(8 * t)));
+      }
+      _mm512_storeu_si512(w.vpacked.data() + (g * dpad + d) * 4, word);
+    }
+    _mm512_storeu_si512(w.vsum.data() + d, sums);
+  }
+  const auto ni = static_cast<std::ptrdiff_t>(n);
   const __m512i bias = _mm512_set1_epi32(128);
   std::int8_t* row = w.row.data();
   std::uint8_t* urow = w.urow.data();
   float* s = w.scores.data();
   for (std::size_t i = 0; i < n; ++i) {
     // q k^T: row i of q against every key token, 64 at a time.
-    const qsparse::hybrid_row_quantization rq =
-        qsparse::quantize_row_dynamic(isa, qsparse::hybrid_quantization::asymmetric, q + i * ld, di, row);
-    for (std::size_t d = 0; d < 4 * kgroups; ++d) urow[d] = d < dh ? static_cast<std::uint8_t>(static_cast<std::uint8_t>(row[d]) ^ 0x80u) : 0;
+    const qsparse::hybrid_row_quantization rq = attention_row(q + i * ld, dh, row, urow);
     const __m512i qcorr = _mm512_add_epi32(bias, _mm512_set1_epi32(rq.zero_point));
     const __m512 qs = _mm512_set1_ps(rq.scale);
     for (std::size_t j0 = 0; j0 < n; j0 += 64) {
@@ -272,11 +337,9 @@ QSPARSE_TARGET_AVX512_VNNI inline void attention_head_avx512_vnni(const float* q
         _mm512_mask_storeu_ps(s + j, tail(n - j), _mm512_mul_ps(_mm512_cvtepi32_ps(corrected), cs));
       }
     }
-    qsparse::softmax_row(s, ni, scale, isa);
+    qsparse::kernels::avx512::softmax_row(s, ni, scale);  // qsparse::softmax_row on this CPU, without its checks
     // p v: the probabilities' int8 row against v, 32 features at a time (two chains per 16 features).
-    const qsparse::hybrid_row_quantization rp =
-        qsparse::quantize_row_dynamic(isa, qsparse::hybrid_quantization::asymmetric, s, ni, row);
-    for (std::size_t j = 0; j < 4 * vgroups; ++j) urow[j] = j < n ? static_cast<std::uint8_t>(static_cast<std::uint8_t>(row[j]) ^ 0x80u) : 0;
+    const qsparse::hybrid_row_quantization rp = attention_row(s, n, row, urow);
     const __m512i pcorr = _mm512_add_epi32(bias, _mm512_set1_epi32(rp.zero_point));
     const __m512 ps = _mm512_set1_ps(rp.scale);
     for (std::size_t d0 = 0; d0 < dh; d0 += 32) {
