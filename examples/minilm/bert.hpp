@@ -42,11 +42,7 @@
 #include <string>
 #include <vector>
 
-#include "qsparse/core/config.hpp"
-#if QSPARSE_X86
-#include <immintrin.h>
-#endif
-
+#include "attention.hpp"
 #include "linear.hpp"
 #include "qsparse/conv/activation.hpp"
 #include "qsparse/core/context.hpp"
@@ -155,117 +151,6 @@ inline void layer_norm(float* x, std::size_t rows, std::size_t cols, const float
 /// approximation within 2e-7, the same bits on every ISA).
 inline void gelu(float* x, std::size_t n) { qsparse::gelu_erf(x, x, static_cast<std::ptrdiff_t>(n)); }
 
-/// The right operand of an attention product quantized to int8 (rows × cols, row-major into q):
-/// symmetric per column j, scale[j] = max_i |x(i, j)| / 127 (1 for an all-zero column), q = x / scale[j]
-/// rounded half away from zero (qsparse::detail::round_half_away_small: std::round's values for
-/// |y| <= 127), clamped to [-127, 127]. x(i, j) = src[i * row_stride + j] when !transposed,
-/// src[j * row_stride + i] when transposed (then row j of src holds column j: each column is contiguous).
-/// `column_max`: cols floats of scratch. The plain loops; quantize_operand_avx512 gives the same bits.
-inline void quantize_operand_scalar(const float* src, std::size_t row_stride, std::size_t rows, std::size_t cols,
-                                    bool transposed, float* scale, float* column_max, std::int8_t* q) {
-  const auto quant = [](float x, float s) {
-    const std::int32_t r = qsparse::detail::round_half_away_small(x / s);
-    return static_cast<std::int8_t>(std::min(127, std::max(-127, r)));
-  };
-  for (std::size_t j = 0; j < cols; ++j) scale[j] = 1.0f;
-  if (transposed) {
-    for (std::size_t j = 0; j < cols; ++j) {
-      const float* col = src + j * row_stride;
-      float mx = 0.0f;
-      for (std::size_t i = 0; i < rows; ++i) mx = std::max(mx, std::fabs(col[i]));
-      if (mx > 0.0f) scale[j] = mx / 127.0f;
-      const float sj = scale[j];
-      for (std::size_t i = 0; i < rows; ++i) q[i * cols + j] = quant(col[i], sj);
-    }
-  } else {
-    float* mx = column_max;
-    for (std::size_t j = 0; j < cols; ++j) mx[j] = 0.0f;
-    for (std::size_t i = 0; i < rows; ++i) {
-      const float* row = src + i * row_stride;
-      for (std::size_t j = 0; j < cols; ++j) mx[j] = std::max(mx[j], std::fabs(row[j]));
-    }
-    for (std::size_t j = 0; j < cols; ++j) {
-      if (mx[j] > 0.0f) scale[j] = mx[j] / 127.0f;
-    }
-    for (std::size_t i = 0; i < rows; ++i) {
-      const float* row = src + i * row_stride;
-      for (std::size_t j = 0; j < cols; ++j) q[i * cols + j] = quant(row[j], scale[j]);
-    }
-  }
-}
-
-#if QSPARSE_X86
-QSPARSE_SIMD_DIAGNOSTICS_BEGIN
-/// 16 values of quantize_operand_scalar's quant (x / s rounded half away from zero, clamped to +-127).
-QSPARSE_TARGET_AVX512 inline __m128i quantize_operand_16(__m512 x, __m512 s) {
-  const __m512 y = _mm512_div_ps(x, s);
-  __m512i t = _mm512_cvttps_epi32(y);
-  const __m512 frac = _mm512_sub_ps(y, _mm512_cvtepi32_ps(t));
-  const __m512i one = _mm512_set1_epi32(1);
-  t = _mm512_mask_add_epi32(t, _mm512_cmp_ps_mask(frac, _mm512_set1_ps(0.5f), _CMP_GE_OQ), t, one);
-  t = _mm512_mask_sub_epi32(t, _mm512_cmp_ps_mask(frac, _mm512_set1_ps(-0.5f), _CMP_LE_OQ), t, one);
-  t = _mm512_min_epi32(_mm512_set1_epi32(127), _mm512_max_epi32(_mm512_set1_epi32(-127), t));
-  return _mm512_cvtepi32_epi8(t);
-}
-
-/// quantize_operand_scalar on AVX-512 F/BW (the caller checks the CPU), the same bits for finite x.
-QSPARSE_TARGET_AVX512 inline void quantize_operand_avx512(const float* src, std::size_t row_stride, std::size_t rows,
-                                                          std::size_t cols, bool transposed, float* scale,
-                                                          float* column_max, std::int8_t* q) {
-  const auto tail = [](std::size_t left) {
-    return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1u);
-  };
-  if (transposed) {
-    alignas(16) std::int8_t part[16];
-    for (std::size_t j = 0; j < cols; ++j) {
-      const float* col = src + j * row_stride;
-      __m512 m = _mm512_setzero_ps();
-      for (std::size_t i = 0; i < rows; i += 16) {
-        m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_maskz_loadu_ps(tail(rows - i), col + i)));
-      }
-      const float mx = _mm512_reduce_max_ps(m);
-      const float sj = mx > 0.0f ? mx / 127.0f : 1.0f;
-      scale[j] = sj;
-      const __m512 s = _mm512_set1_ps(sj);
-      for (std::size_t i = 0; i < rows; i += 16) {
-        const std::size_t n = std::min<std::size_t>(16, rows - i);
-        _mm_store_si128(reinterpret_cast<__m128i*>(part), quantize_operand_16(_mm512_maskz_loadu_ps(tail(n), col + i), s));
-        for (std::size_t l = 0; l < n; ++l) q[(i + l) * cols + j] = part[l];
-      }
-    }
-  } else {
-    for (std::size_t j = 0; j < cols; j += 16) {
-      const __mmask16 k = tail(cols - j);
-      __m512 m = _mm512_setzero_ps();
-      for (std::size_t i = 0; i < rows; ++i) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_maskz_loadu_ps(k, src + i * row_stride + j)));
-      _mm512_mask_storeu_ps(column_max + j, k, m);
-    }
-    for (std::size_t j = 0; j < cols; ++j) scale[j] = column_max[j] > 0.0f ? column_max[j] / 127.0f : 1.0f;
-    for (std::size_t i = 0; i < rows; ++i) {
-      for (std::size_t j = 0; j < cols; j += 16) {
-        const __mmask16 k = tail(cols - j);
-        const __m512 s = _mm512_mask_loadu_ps(_mm512_set1_ps(1.0f), k, scale + j);
-        _mm_mask_storeu_epi8(q + i * cols + j, k, quantize_operand_16(_mm512_maskz_loadu_ps(k, src + i * row_stride + j), s));
-      }
-    }
-  }
-}
-QSPARSE_SIMD_DIAGNOSTICS_END
-#endif
-
-/// quantize_operand_scalar on the best code for `isa` (AVX-512 when isa is avx512 or avx512_vnni).
-inline void quantize_operand(qsparse::isa_level isa, const float* src, std::size_t row_stride, std::size_t rows,
-                             std::size_t cols, bool transposed, float* scale, float* column_max, std::int8_t* q) {
-#if QSPARSE_X86
-  if (isa == qsparse::isa_level::avx512 || isa == qsparse::isa_level::avx512_vnni) {
-    quantize_operand_avx512(src, row_stride, rows, cols, transposed, scale, column_max, q);
-    return;
-  }
-#endif
-  static_cast<void>(isa);
-  quantize_operand_scalar(src, row_stride, rows, cols, transposed, scale, column_max, q);
-}
-
 /// Whether variant v runs a layer's q, k and v projections as one linear layer of 3 x hidden outputs:
 /// the variants whose result per output column does not depend on the other columns (per-row or no
 /// activation quantization, per-channel or per-group weights, no calibration, no pruning of the whole
@@ -370,6 +255,11 @@ class bert_model {
   /// Whether the attention products run on qsparse's int8 GEMM (the default for the quantized variants).
   bool int8_attention() const noexcept { return int8_attention_; }
   void set_int8_attention(bool on) noexcept { int8_attention_ = on; }
+
+  /// Whether the int8 attention runs one fused kernel per head where the CPU has one (the default;
+  /// detail::has_fused_attention) or the two hybrid_gemm calls: the same bits either way.
+  bool fused_attention() const noexcept { return fused_attention_; }
+  void set_fused_attention(bool on) noexcept { fused_attention_ = on; }
 
   /// The linear layer `which` (0 q, 1 k, 2 v, 3 attention output, 4 intermediate, 5 output) of layer l.
   /// When the variant fuses q, k and v (detail::fuses_qkv), 0, 1 and 2 are the one fused layer (3 x hidden outputs).
@@ -794,6 +684,18 @@ class bert_model {
     const auto heads = static_cast<std::size_t>(config_.num_heads);
     const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
     const std::vector<std::size_t> starts = sequence_starts(batch);
+    const qsparse::isa_level isa = qsparse::best_isa();
+    if (fused_attention_ && detail::has_fused_attention(isa)) {
+      // One fused kernel per head (attention.hpp): the same bits as the two hybrid_gemm calls below.
+      ctx.run_tasks(static_cast<std::ptrdiff_t>(batch.size() * heads), [&](std::ptrdiff_t t) {
+        thread_local detail::attention_head_scratch w;
+        const auto b = static_cast<std::size_t>(t) / heads, hd = static_cast<std::size_t>(t) % heads;
+        const std::size_t in_off = starts[b] * in.ld + hd * dh;
+        detail::attention_head_int8(isa, in.q + in_off, in.k + in_off, in.v + in_off, in.ld, batch[b].size(), dh, scale,
+                                    ctxv.data() + starts[b] * hs + hd * dh, hs, w);
+      });
+      return;
+    }
     ctx.run_tasks(static_cast<std::ptrdiff_t>(batch.size() * heads), [&](std::ptrdiff_t t) {
       const qsparse::context serial;  // the tasks are the parallelism
       thread_local attention_scratch w;
@@ -825,6 +727,7 @@ class bert_model {
   bert_config config_;
   variant variant_;
   bool int8_attention_ = false;
+  bool fused_attention_ = true;
   bool calibrating_ = false;
   std::vector<variant> slot_variant_;
   // Mixed variants: before calibrate, each slot's mixed_high linear (during select_layers, the precision

@@ -617,6 +617,87 @@ TEST_CASE("minilm attention operands: every ISA quantizes to the plain loops' bi
   }
 }
 
+namespace {
+
+/// One head of the int8 attention as bert_model computed it before the fused kernel: two hybrid_gemm calls
+/// on operands quantized by quantize_operand_scalar and packed as weights.
+void attention_head_two_gemms(const float* q, const float* k, const float* v, std::size_t ld, std::size_t n, std::size_t dh,
+                              float scale, float* out, std::size_t out_ld) {
+  const qsparse::isa_level isa = qsparse::best_isa();
+  const auto ni = static_cast<qsparse::index_t>(n), di = static_cast<qsparse::index_t>(dh);
+  std::vector<float> kscale(n), vscale(dh), mx(std::max(n, dh)), s(n * n);
+  std::vector<std::int8_t> kq(dh * n), vq(n * dh);
+  minilm::detail::quantize_operand_scalar(k, ld, dh, n, true, kscale.data(), mx.data(), kq.data());
+  minilm::detail::quantize_operand_scalar(v, ld, n, dh, false, vscale.data(), mx.data(), vq.data());
+  const auto packed_k = qsparse::pack_weights(qsparse::make_view(static_cast<const std::int8_t*>(kq.data()), di, ni), 0, isa);
+  const auto packed_v = qsparse::pack_weights(qsparse::make_view(static_cast<const std::int8_t*>(vq.data()), ni, di), 0, isa);
+  qsparse::hybrid_params p;
+  p.per_channel = true;
+  p.input_quantization = qsparse::hybrid_quantization::asymmetric;
+  p.weight_scales = kscale.data();
+  qsparse::hybrid_gemm(qsparse::context{}, qsparse::make_strided_view(q, {ni, di}, {static_cast<qsparse::index_t>(ld), 1}),
+                       packed_k.view(), qsparse::make_view(s.data(), ni, ni), p);
+  for (std::size_t i = 0; i < n; ++i) qsparse::softmax_row(s.data() + i * n, static_cast<std::ptrdiff_t>(n), scale);
+  p.weight_scales = vscale.data();
+  qsparse::hybrid_gemm(qsparse::context{}, qsparse::make_view(static_cast<const float*>(s.data()), ni, ni), packed_v.view(),
+                       qsparse::make_strided_view(out, {ni, di}, {static_cast<qsparse::index_t>(out_ld), 1}), p);
+}
+
+}  // namespace
+
+TEST_CASE("minilm fused attention head: the reference's bits, which are the two hybrid_gemm calls', on odd shapes", "[minilm]") {
+  std::mt19937 g(11);
+  std::normal_distribution<float> normal(0.0f, 1.5f);
+  const qsparse::isa_level best = qsparse::best_isa();
+  INFO("best isa " << static_cast<int>(best) << ", fused kernel: " << minilm::detail::has_fused_attention(best));
+  minilm::detail::attention_head_scratch w;  // reused across shapes, as a thread's is
+  for (const std::size_t n : {std::size_t{1}, std::size_t{3}, std::size_t{4}, std::size_t{17}, std::size_t{64}, std::size_t{65},
+                              std::size_t{128}, std::size_t{130}}) {
+    for (const std::size_t dh : {std::size_t{1}, std::size_t{5}, std::size_t{8}, std::size_t{32}, std::size_t{33}, std::size_t{64}}) {
+      // q | k | v side by side in rows of ld floats, as the fused projection writes them.
+      const std::size_t ld = 3 * dh + 3, out_ld = dh + 2;
+      std::vector<float> x(n * ld);
+      for (float& e : x) e = normal(g);
+      float* q = x.data();
+      float* k = x.data() + dh;
+      float* v = x.data() + 2 * dh;
+      // Adversarial rows: an all-zero query and key, one far larger query (a one-hot softmax), exact ties.
+      for (std::size_t d = 0; d < dh; ++d) {
+        q[0 * ld + d] = 0.0f;
+        if (n > 1) k[1 * ld + d] = d % 2 == 0 ? 0.0f : -0.0f;
+        if (n > 2) q[2 * ld + d] *= 40.0f;
+        if (n > 3) v[3 * ld + d] = static_cast<float>(static_cast<int>(d % 5) - 2) + 0.5f;
+      }
+      const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+      std::vector<float> want(n * out_ld, -1.0f), old(n * out_ld, -1.0f), got(n * out_ld, -1.0f);
+      minilm::detail::attention_head_reference(q, k, v, ld, n, dh, scale, want.data(), out_ld);
+      attention_head_two_gemms(q, k, v, ld, n, dh, scale, old.data(), out_ld);
+      minilm::detail::attention_head_int8(best, q, k, v, ld, n, dh, scale, got.data(), out_ld, w);
+      INFO("n " << n << " dh " << dh);
+      CHECK(same_bits(want, old));
+      CHECK(same_bits(want, got));  // the padding between rows untouched too (-1)
+    }
+  }
+  // All-zero values and a single key: the scores are 0, the probabilities 1, the output v's row.
+  const std::vector<float> zeros(3 * 8, 0.0f);
+  std::vector<float> one(8, 5.0f);
+  minilm::detail::attention_head_int8(best, zeros.data(), zeros.data(), zeros.data(), 24, 1, 8, 0.5f, one.data(), 8, w);
+  CHECK(std::all_of(one.begin(), one.end(), [](float e) { return e == 0.0f; }));
+}
+
+TEST_CASE("minilm fused attention on the tiny model: the same embeddings as the two hybrid_gemm calls", "[minilm]") {
+  std::vector<std::vector<std::int32_t>> batch;
+  for (const minilm_case& c : minilm_tiny_cases) batch.push_back(c.ids);
+  for (const minilm::variant v : {minilm::variant::dynamic_int8, minilm::variant::static_int8_minmax}) {
+    auto model = minilm::bert_model::load(tiny_dir, v);
+    if (minilm::needs_calibration(v)) model.calibrate(batch);
+    CHECK(model.fused_attention());
+    const std::vector<float> fused = model.embed_batch(batch, qsparse::context{qsparse::threads{2}});
+    model.set_fused_attention(false);
+    CHECK(model.embed_batch(batch) == fused);
+  }
+}
+
 TEST_CASE("minilm report helpers: cosine, recall@k, median on hand-made values", "[minilm]") {
   const float a[] = {1, 2, 2}, b[] = {2, 4, 4}, c[] = {0, 0, 0}, d[] = {-2, 1, 0};
   CHECK(minilm::cosine(a, b, 3) == 1.0);

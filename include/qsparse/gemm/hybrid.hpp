@@ -125,16 +125,13 @@ inline hybrid_row_quantization quantize_row_symmetric_in_range(const float* x, s
   return {range / 127.0f, 0};
 }
 
-/// quantize_row_asymmetric after its min / max pass.
-template <bool Vectorizable>
-inline hybrid_row_quantization quantize_row_asymmetric_in_range(const float* x, std::ptrdiff_t k, std::int8_t* q,
-                                                                float lo, float hi, isa_level level = isa_level::scalar) {
+/// quantize_row_asymmetric's scale and zero point for a row whose min and max are lo and hi ({1, 0} when
+/// the range is empty: then every value quantizes to 0). The values round as
+/// float(nudged) + x * float(1 / double(scale)).
+inline hybrid_row_quantization asymmetric_row_parameters(float lo, float hi) {
   const double rmin = std::fmin(0.0, static_cast<double>(lo));
   const double rmax = std::fmax(0.0, static_cast<double>(hi));
-  if (rmin == rmax) {
-    std::memset(q, 0, static_cast<std::size_t>(k));
-    return {1.0f, 0};
-  }
+  if (rmin == rmax) return {1.0f, 0};
   const double qmin = -128.0, qmax = 127.0;
   const double scale = (rmax - rmin) / (qmax - qmin);
   const double from_min = qmin - rmin / scale;
@@ -150,7 +147,20 @@ inline hybrid_row_quantization quantize_row_asymmetric_in_range(const float* x, 
   } else {
     nudged = static_cast<std::int32_t>(std::round(zero_point));
   }
-  const auto scaling_factor = static_cast<float>(scale);
+  return {static_cast<float>(scale), nudged};
+}
+
+/// quantize_row_asymmetric after its min / max pass.
+template <bool Vectorizable>
+inline hybrid_row_quantization quantize_row_asymmetric_in_range(const float* x, std::ptrdiff_t k, std::int8_t* q,
+                                                                float lo, float hi, isa_level level = isa_level::scalar) {
+  const double rmin = std::fmin(0.0, static_cast<double>(lo));
+  const double rmax = std::fmax(0.0, static_cast<double>(hi));
+  if (rmin == rmax) {
+    std::memset(q, 0, static_cast<std::size_t>(k));
+    return {1.0f, 0};
+  }
+  const auto [scaling_factor, nudged] = asymmetric_row_parameters(lo, hi);
   const auto inverse = static_cast<float>(1.0 / static_cast<double>(scaling_factor));
   if constexpr (Vectorizable) {
     kernels::run_quantize_row_round_away(level, x, k, inverse, static_cast<float>(nudged), q, -128);
