@@ -8,13 +8,14 @@
 // sparse_gemm; the last one with its float logits) — at batch 1 and at batch B (default 256), on the
 // first images of the test set (or uniform random pixels without --data). Every round visits the models
 // in a fresh random order (latency.hpp); a model's sample is one untimed predict, then `calls` profiled
-// passes, each step timed by the steady clock; the table gives the median over the rounds per step, the
-// sum of the steps and predict's own time measured in the same sample, and the ratio of the first
-// model's time to each other's. Every profiled pass's logits are compared with predict's: the profile
+// passes, each step timed by the steady clock (batch 1) or the thread's CPU time (batch B); the table
+// gives the median over the rounds per step, the sum of the steps and predict's own time measured in
+// the same sample, and the ratio of the first model's time to each other's. Every profiled pass's logits are compared with predict's: the profile
 // runs exactly the model's kernels, nothing else; and predict's with those of the same model run with the
 // file's own multipliers and bias, without the all-zero channels folded (runtime.hpp prepare).
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -50,7 +51,7 @@ const char* usage =
     "usage: qsparse_demo_layers [--data DATA_DIR] [--rounds N] [--calls N] [--batch B] MODEL.safetensors...\n"
     "\n"
     "Times each step of the int8 pipeline of demo models (int8 rows of qsparse_demo's OUT_DIR), interleaved:\n"
-    "N rounds (default 41) of `calls` profiled passes (default 20) at batch 1, N/4 + 1 rounds of one pass at\n"
+    "N rounds (default 41) of `calls` profiled passes (default 20) at batch 1, N rounds of one pass at\n"
     "batch B (default 256). Images: the first of DATA_DIR's test set, or random pixels without --data.\n";
 
 int parse_int(const std::string& flag, const char* v, int lo, int hi) {
@@ -87,7 +88,7 @@ options parse(int argc, char** argv) {
     }
   }
   if (o.models.empty()) throw std::invalid_argument("no model given (one or more OUT_DIR/*.safetensors of int8 rows)");
-  o.rounds_batch = o.rounds / 4 + 1;
+  o.rounds_batch = o.rounds;
   return o;
 }
 
@@ -139,27 +140,36 @@ std::string step_kernel(const demo::qmodel& m, std::size_t s) {
   return qsparse::selected_kernel_name(l.packed.view());
 }
 
+/// Seconds on the steady clock, or of this thread's CPU time (a system call: for steps of many µs).
+double now(bool cpu) {
+  if (cpu) {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 /// predict's integer pipeline with a timestamp after each step: seconds[s] += the time of step s.
 void profiled_predict(const qsparse::context& ctx, const demo::qmodel& m, const float* x, int batch, float* logits,
-                      demo::workspace& ws, std::vector<double>& seconds) {
-  using clock = std::chrono::steady_clock;
+                      demo::workspace& ws, std::vector<double>& seconds, bool cpu = false) {
   std::size_t widest = static_cast<std::size_t>(m.input_size());
   for (const demo::qlayer& l : m.layers) widest = std::max(widest, static_cast<std::size_t>(l.spec.out_size()));
   widest *= static_cast<std::size_t>(batch);
   ws.qa.resize(widest);
   ws.qb.resize(widest);
-  auto t = clock::now();
+  double t = now(cpu);
   qsparse::quantize<demo::activation_scheme>(qsparse::make_view(x, batch, m.input_size()),
                                              qsparse::make_view(ws.qa.data(), batch, m.input_size()), m.input);
-  auto u = clock::now();
-  seconds[0] += std::chrono::duration<double>(u - t).count();
+  double u = now(cpu);
+  seconds[0] += u - t;
   const std::size_t nl = m.layers.size();
   for (std::size_t i = 0; i < nl; ++i) {
     t = u;
     demo::detail::run_int8_layer(ctx, m.layers[i], i + 1 == nl, batch, ws.qa.data(), ws.qb.data(), logits);
     ws.qa.swap(ws.qb);
-    u = clock::now();
-    seconds[i + 1] += std::chrono::duration<double>(u - t).count();
+    u = now(cpu);
+    seconds[i + 1] += u - t;
   }
 }
 
@@ -227,19 +237,19 @@ int main(int argc, char** argv) {
       std::printf("%s: %d all-zero channel%s folded, the same logits on %d images\n", models[i].name.c_str(), folded,
                   folded == 1 ? "" : "s", opt.batch);
     }
-    using us = std::chrono::duration<double, std::micro>;
     for (int b : {1, opt.batch}) {
       const int rounds = b == 1 ? opt.rounds : opt.rounds_batch, calls = b == 1 ? opt.calls : 1;
+      const bool cpu = b > 1;  // batch B: thread CPU time, which a shared machine's other processes do not inflate
       // samples[model][step] over the rounds; step `steps` is the sum, `steps + 1` predict's own time.
       std::vector<std::vector<std::vector<double>>> samples(n, std::vector<std::vector<double>>(steps + 2));
       std::vector<double> seconds(steps);
       demo::interleaved_samples(n, rounds, b == 1 ? 5u : 6u, [&](std::size_t i) {
         demo::predict(ctx, models[i], x.data(), b, logits.data(), ws[i]);  // untimed: this model back in cache
         std::fill(seconds.begin(), seconds.end(), 0.0);
-        for (int c = 0; c < calls; ++c) profiled_predict(ctx, models[i], x.data(), b, logits.data(), ws[i], seconds);
-        const auto t0 = std::chrono::steady_clock::now();
+        for (int c = 0; c < calls; ++c) profiled_predict(ctx, models[i], x.data(), b, logits.data(), ws[i], seconds, cpu);
+        const double t0 = now(cpu);
         for (int c = 0; c < calls; ++c) demo::predict(ctx, models[i], x.data(), b, logits.data(), ws[i]);
-        const double whole = us(std::chrono::steady_clock::now() - t0).count() / calls;
+        const double whole = (now(cpu) - t0) * 1e6 / calls;
         double sum = 0;
         for (std::size_t s = 0; s < steps; ++s) {
           const double v = seconds[s] * 1e6 / calls;
@@ -250,8 +260,9 @@ int main(int argc, char** argv) {
         samples[i][steps + 1].push_back(whole);
         return whole;
       });
-      std::printf("\nbatch %d: median µs over %d interleaved rounds of %d call%s (one thread, ISA %s)\n\n| step |", b, rounds, calls,
-                  calls == 1 ? "" : "s", qsparse::to_string(qsparse::best_isa()));
+      std::printf("\nbatch %d: median µs (%s) over %d interleaved rounds of %d call%s (one thread, ISA %s)\n\n| step |", b,
+                  cpu ? "thread CPU time" : "steady clock", rounds, calls, calls == 1 ? "" : "s",
+                  qsparse::to_string(qsparse::best_isa()));
       for (std::size_t i = 0; i < n; ++i) std::printf(" %s |", models[i].name.c_str());
       for (std::size_t i = 1; i < n; ++i) std::printf(" #1 / #%zu |", i + 1);
       std::printf("\n| --- |");
