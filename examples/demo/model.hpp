@@ -146,6 +146,7 @@ struct qlayer {
   // derived when the model is prepared (not stored)
   std::vector<std::int32_t> multiplier;
   std::vector<int> shift;
+  std::vector<std::int32_t> bias_run;    // int8 hidden layers: bias_q with all-zero channels folded (runtime.hpp)
   std::vector<float> dequant_scale;      // last int8 layer: in_scale · w_scale[n]; int16x8: in16_scale · w_scale[n]
   qsparse::packed_weights packed;
   qsparse::packed_weights_f16 packed16;

@@ -96,6 +96,40 @@ TEST_CASE("pooling: random shapes, paddings and values equal the reference on ev
   }
 }
 
+TEST_CASE("pooling: runs of whole windows (max_run) and the pixels around them", "[conv][pooling]") {
+  // The demo CNN's pools (26x26x32 and 11x11x64, 2x2 stride 2: an odd width drops its last column), and
+  // padded pools whose rows mix edge windows with a run of whole ones, across channel counts around the
+  // 64-byte vector.
+  std::mt19937 rng(7);
+  std::vector<pool_case> cases;
+  for (index_t c : {1, 31, 32, 63, 64, 65, 130}) {
+    pool2d_params two{};
+    two.filter_h = two.filter_w = two.stride_h = two.stride_w = 2;
+    cases.push_back({1, 26, 26, c, two});
+    cases.push_back({2, 11, 11, c, two});
+    pool2d_params same = two;
+    same.filter_h = same.filter_w = 3;
+    same.stride_w = 1;
+    same.pad = padding::same();
+    cases.push_back({1, 7, 9, c, same});
+    pool2d_params wide = two;
+    wide.filter_w = 3;
+    wide.stride_w = 3;
+    wide.pad = padding::explicit_pads(1, 0, 1, 1);
+    cases.push_back({1, 6, 10, c, wide});
+    pool2d_params narrow = two;  // a window as wide as the input: one whole window per row
+    narrow.filter_w = 5;
+    cases.push_back({1, 4, 5, c, narrow});
+  }
+  for (isa_level isa : testing::supported_levels()) {
+    scoped_isa_ceiling ceiling(isa);
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      check_case(cases[i], rng, static_cast<int>(i % 5), -128, 127);
+      check_case(cases[i], rng, 0, -100, 6);
+    }
+  }
+}
+
 TEST_CASE("pooling: a global average pool and a big window", "[conv][pooling]") {
   std::mt19937 rng(2);
   for (isa_level isa : testing::supported_levels()) {

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include "qsparse/conv/conv2d.hpp"
 #include "qsparse/core/context.hpp"
@@ -42,6 +43,13 @@ namespace detail {
 
 struct pool_taps_tag {};
 
+/// Whether Kernel has max_run (a run of whole windows in one call, pool_run_args).
+template <class Kernel, class = void>
+struct has_max_run : std::false_type {};
+template <class Kernel>
+struct has_max_run<Kernel, std::void_t<decltype(Kernel::max_run(std::declval<const kernels::pool_run_args&>()))>>
+    : std::true_type {};
+
 template <class Kernel, bool Average>
 void run_pool(const context& ctx, const std::int8_t* in, index_t batch, index_t in_h, index_t in_w, index_t channels,
               const pool2d_params& pool, const conv_geometry& g, std::int32_t act_min, std::int32_t act_max,
@@ -58,7 +66,35 @@ void run_pool(const context& ctx, const std::int8_t* in, index_t batch, index_t 
       const index_t b = r / g.out_h, y = r % g.out_h;
       const index_t y0 = y * pool.stride_h - g.pad_top;
       const index_t fy_begin = std::max<index_t>(0, -y0), fy_end = std::min<index_t>(pool.filter_h, in_h - y0);
+      // Max pooling with a kernel that has max_run: the pixels whose windows lie wholly inside the input,
+      // [x_lo, x_hi), in one call (a call and a tap list per pixel cost more than the pixel's maxima).
+      index_t x_lo = g.out_w, x_hi = g.out_w;
+      if constexpr (!Average && has_max_run<Kernel>::value) {
+        if (fy_begin == 0 && fy_end == pool.filter_h) {
+          x_lo = std::min<index_t>(g.out_w, (g.pad_left + pool.stride_w - 1) / pool.stride_w);
+          x_hi = in_w - pool.filter_w + g.pad_left < 0
+                     ? x_lo
+                     : std::max(x_lo, std::min<index_t>(g.out_w, (in_w - pool.filter_w + g.pad_left) / pool.stride_w + 1));
+          if (x_hi > x_lo) {
+            const kernels::pool_run_args run{in + ((b * in_h + y0) * in_w + x_lo * pool.stride_w - g.pad_left) * channels,
+                                             x_hi - x_lo,
+                                             pool.stride_w * channels,
+                                             in_w * channels,
+                                             pool.filter_h,
+                                             pool.filter_w,
+                                             channels,
+                                             act_min,
+                                             act_max,
+                                             out + (r * g.out_w + x_lo) * channels};
+            Kernel::max_run(run);
+          }
+        }
+      }
       for (index_t x = 0; x < g.out_w; ++x) {
+        if (x == x_lo && x_hi > x_lo) {
+          x = x_hi - 1;
+          continue;
+        }
         const index_t x0 = x * pool.stride_w - g.pad_left;
         const index_t fx_begin = std::max<index_t>(0, -x0), fx_end = std::min<index_t>(pool.filter_w, in_w - x0);
         index_t count = 0;

@@ -4,6 +4,7 @@
 //   std::vector<qsparse::quantized_multiplier> m =
 //       qsparse::requantize_multipliers(input.scale, weight_params, output.scale);   // per tensor or per channel
 //   qsparse::requantize_multipliers(input.scale, weight_params, output.scale, multipliers, shifts);  // caller arrays
+//   qsparse::fold_zero_weight_channels(is_zero, channels, bias, multipliers, shifts, zp, lo, hi);  // pruned channels
 //
 // Bias (TFLite's spec, docs/numerics.md; PyTorch's qnnpack): int32, zero point 0, scale
 // input_scale * weight_scale[c] formed in float32; bias_q[c] = quantize_value<Rounding, int32>(bias[c],
@@ -128,6 +129,55 @@ std::vector<quantized_multiplier> requantize_multipliers(float input_scale, cons
   std::vector<quantized_multiplier> out(m.size());
   for (std::size_t c = 0; c < m.size(); ++c) out[c] = quantized_multiplier{m[c], s[c]};
   return out;
+}
+
+/// Rewrites, in place, the requantization of output channels whose weights are all zero, for kernels that
+/// run the output pipeline bias_add → requantize_fixed_point_per_channel<Policy> → add_zero_point →
+/// clamp(lo, hi). Such a channel accumulates exactly 0 (every product is (a - a_zp) · 0), so it outputs the
+/// constant clamp(Policy::apply(bias[c], multipliers[c], shifts[c]) + zero_point, lo, hi) whatever the input;
+/// it is given an equivalent triple with the same constant: bias 2t, multiplier 2^31 - 1, shift -1, t that
+/// constant minus the zero point. That is the form the SIMD epilogues' fast paths take (a right shift, a
+/// multiplier above 2^30), where a left shift sends the 16 channels around it to the generic evaluator.
+/// A zero channel's weight scale is 1 under choose_params's zero-range rule (TFLite's), so its real
+/// multiplier is input_scale / output_scale, often above 1: a left shift. `is_zero(c)` says whether channel c's
+/// weights are all zero; `bias` may be null (no bias stage: t = the requantized 0). A channel is rewritten
+/// only where Policy gives the same constant for the new triple (checked); returns how many were.
+template <class Policy = double_rounding, class IsZero>
+std::ptrdiff_t fold_zero_weight_channels(IsZero&& is_zero, std::ptrdiff_t channels, std::int32_t* bias,
+                                         std::int32_t* multipliers, int* shifts, std::int32_t zero_point,
+                                         std::int32_t lo, std::int32_t hi) {
+  constexpr const char* function = "qsparse::fold_zero_weight_channels";
+  detail::check(channels >= 0, function, ": channels must be >= 0, got ", channels);
+  detail::check(channels == 0 || (multipliers != nullptr && shifts != nullptr), function,
+                ": multipliers and shifts must point at ", channels, " values, got a null pointer");
+  detail::check(lo <= hi, function, ": the clamp needs lo <= hi, got lo = ", lo, ", hi = ", hi);
+  detail::check(zero_point >= -(1 << 24) && zero_point <= (1 << 24), function,
+                ": |zero_point| must be <= 2^24, got zero_point = ", zero_point);
+  detail::check(lo >= -(1 << 24) && hi <= (1 << 24), function, ": the clamp must lie in [-2^24, 2^24], got [", lo,
+                ", ", hi, "]");
+  constexpr std::int32_t folded_multiplier = INT32_MAX;
+  constexpr int folded_shift = -1;
+  const auto output = [&](std::int32_t b, std::int32_t m, int s) {
+    const std::int64_t v = static_cast<std::int64_t>(Policy::apply(b, m, s)) + zero_point;
+    return v < lo ? std::int64_t{lo} : (v > hi ? std::int64_t{hi} : v);
+  };
+  std::ptrdiff_t folded = 0;
+  for (std::ptrdiff_t c = 0; c < channels; ++c) {
+    if (!is_zero(c) || !Policy::accepts(multipliers[c], shifts[c])) continue;
+    const std::int32_t b = bias == nullptr ? 0 : bias[c];
+    const std::int64_t constant = output(b, multipliers[c], shifts[c]);
+    const auto t = static_cast<std::int32_t>(constant - zero_point);  // |t| <= 2^25
+    const std::int32_t new_bias = 2 * t;
+    if (bias == nullptr && new_bias != 0) continue;
+    if (!Policy::accepts(folded_multiplier, folded_shift) ||
+        output(new_bias, folded_multiplier, folded_shift) != constant)
+      continue;
+    if (bias != nullptr) bias[c] = new_bias;
+    multipliers[c] = folded_multiplier;
+    shifts[c] = folded_shift;
+    ++folded;
+  }
+  return folded;
 }
 
 }  // namespace qsparse

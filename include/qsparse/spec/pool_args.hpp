@@ -21,5 +21,18 @@ struct pool_args {
   std::int8_t* dst;
 };
 
+/// Consecutive output pixels of one row whose windows lie wholly inside the input (max pooling, for
+/// kernels that provide max_run): pixel p's tap (fy, fx) at first + p * pixel_step + fy * row_step +
+/// fx * channels, its output at dst + p * channels. Saves a call and a tap list per pixel.
+struct pool_run_args {
+  const std::int8_t* first;
+  std::ptrdiff_t pixels;      // >= 1
+  std::ptrdiff_t pixel_step;  // stride_w * channels
+  std::ptrdiff_t row_step;    // in_w * channels
+  std::ptrdiff_t filter_h, filter_w, channels;
+  std::int32_t act_min, act_max;  // inside [-128, 127]
+  std::int8_t* dst;
+};
+
 }  // namespace kernels
 }  // namespace qsparse

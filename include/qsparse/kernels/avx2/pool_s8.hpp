@@ -52,6 +52,39 @@ struct pool_s8 {
     }
   }
 
+  /// max over a run of whole windows (pool_run_args), as max without a call per pixel.
+  QSPARSE_TARGET_AVX2 static void max_run(const pool_run_args& g) {
+    const __m256i lo = _mm256_set1_epi8(static_cast<char>(g.act_min));
+    const __m256i hi = _mm256_set1_epi8(static_cast<char>(g.act_max));
+    const std::ptrdiff_t whole = g.channels / 32 * 32;
+    const auto rest = static_cast<std::size_t>(g.channels - whole);
+    for (std::ptrdiff_t p = 0; p < g.pixels; ++p) {
+      const std::int8_t* window = g.first + p * g.pixel_step;
+      std::int8_t* dst = g.dst + p * g.channels;
+      for (std::ptrdiff_t c = 0; c < whole; c += 32) {
+        __m256i v = _mm256_set1_epi8(-128);
+        for (std::ptrdiff_t fy = 0; fy < g.filter_h; ++fy)
+          for (std::ptrdiff_t fx = 0; fx < g.filter_w; ++fx)
+            v = _mm256_max_epi8(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(window + fy * g.row_step +
+                                                                                      fx * g.channels + c)));
+        v = _mm256_min_epi8(_mm256_max_epi8(v, lo), hi);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + c), v);
+      }
+      if (rest != 0) {
+        alignas(32) std::int8_t buffer[32] = {};
+        __m256i v = _mm256_set1_epi8(-128);
+        for (std::ptrdiff_t fy = 0; fy < g.filter_h; ++fy)
+          for (std::ptrdiff_t fx = 0; fx < g.filter_w; ++fx) {
+            std::memcpy(buffer, window + fy * g.row_step + fx * g.channels + whole, rest);
+            v = _mm256_max_epi8(v, _mm256_load_si256(reinterpret_cast<const __m256i*>(buffer)));
+          }
+        v = _mm256_min_epi8(_mm256_max_epi8(v, lo), hi);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(buffer), v);
+        std::memcpy(dst + whole, buffer, rest);
+      }
+    }
+  }
+
   QSPARSE_TARGET_AVX2 static void average(const pool_args& g) {
     const auto n = static_cast<std::int32_t>(g.count);
     const __m256i half = _mm256_set1_epi32(n / 2);

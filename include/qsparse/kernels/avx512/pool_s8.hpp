@@ -40,6 +40,25 @@ struct pool_s8 {
     }
   }
 
+  /// max over a run of whole windows (pool_run_args): the same vpmaxsb per tap, without a call per pixel.
+  QSPARSE_TARGET_AVX512 static void max_run(const pool_run_args& g) {
+    const __m512i lo = _mm512_set1_epi8(static_cast<char>(g.act_min));
+    const __m512i hi = _mm512_set1_epi8(static_cast<char>(g.act_max));
+    for (std::ptrdiff_t c = 0; c < g.channels; c += 64) {
+      const std::ptrdiff_t left = g.channels - c;
+      const __mmask64 mask = left >= 64 ? ~__mmask64{0} : (__mmask64{1} << left) - 1;
+      for (std::ptrdiff_t p = 0; p < g.pixels; ++p) {
+        const std::int8_t* window = g.first + p * g.pixel_step + c;
+        __m512i v = _mm512_set1_epi8(-128);
+        for (std::ptrdiff_t fy = 0; fy < g.filter_h; ++fy)
+          for (std::ptrdiff_t fx = 0; fx < g.filter_w; ++fx)
+            v = _mm512_max_epi8(v, _mm512_maskz_loadu_epi8(mask, window + fy * g.row_step + fx * g.channels));
+        v = _mm512_min_epi8(_mm512_max_epi8(v, lo), hi);
+        _mm512_mask_storeu_epi8(g.dst + p * g.channels + c, mask, v);
+      }
+    }
+  }
+
   QSPARSE_TARGET_AVX512 static void average(const pool_args& g) {
     const auto n = static_cast<std::int32_t>(g.count);
     const __m512i half = _mm512_set1_epi32(n / 2);
