@@ -89,6 +89,16 @@ struct gemm_x8s8_s32_4x16c2 {
   template <class Pipeline>
   struct is_prepared_forms<prepared_forms<Pipeline>> : std::true_type {};
 
+  /// The pipeline a store receives, or the one behind its prepared_forms.
+  template <class P>
+  static const auto& pipeline_of(const P& p) {
+    if constexpr (is_prepared_forms<P>::value) {
+      return p.pipeline;
+    } else {
+      return p;
+    }
+  }
+
   /// The pipeline on 8 columns at a time, prepared once per 8 columns of the panel, or, for TFLite's fixed
   /// point, avx2::fixed_point_form where it is exact (prepared once per call: prepared_forms).
   template <class A, class Out, class P>
@@ -112,13 +122,7 @@ struct gemm_x8s8_s32_4x16c2 {
           continue;
         }
       }
-      const auto prepared = [&] {
-        if constexpr (is_prepared_forms<P>::value) {
-          return prepare(p.pipeline, n0 + 8 * j, mask);
-        } else {
-          return prepare(p, n0 + 8 * j, mask);
-        }
-      }();
+      const auto prepared = prepare(pipeline_of(p), n0 + 8 * j, mask);
       for (int r = 0; r < rows; ++r) {
         store_prepared(prepared, _mm256_load_si256(reinterpret_cast<const __m256i*>(sums + r * nr + 8 * j)), count,
                        mask, g.dst + (m0 + r) * g.ldd + n0 + 8 * j);
