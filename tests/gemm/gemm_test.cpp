@@ -330,6 +330,50 @@ TEST_CASE("gemm: TFLite's four roundings in 64-bit lanes give the scalar stages'
   }
 }
 
+TEST_CASE("gemm: TFLite's fixed point prepared once per call or panel gives the reference's bits", "[gemm][tflite]") {
+  // The AVX2 tile prepares its forms once per call for the call's panels, the VNNI 8x32 tile builds each
+  // panel's form straight from the arrays with a per-lane bias limit (|bias| <= 2^30 - bound): several panel
+  // ranges (thread counts), a partial last panel, biases exactly at the limit (taken: |acc + bias| reaches
+  // 2^30 with all-low inputs) and one beyond it (its panel refused), per channel and per tensor.
+  std::mt19937 rng(29);
+  const std::ptrdiff_t m = 37, n = 300;
+  for (isa_level isa : testing::supported_levels()) {
+    for (std::ptrdiff_t k : {27, 129}) {
+      column_params cp(n, rng, testing::column_ranges{100000, -24.0, -0.5, false});
+      const auto limit = static_cast<std::int32_t>((std::int64_t{1} << 30) - k * 129 * 128);  // a_zp = 1
+      cp.bias[5] = limit;
+      cp.bias[6] = -limit;
+      cp.bias[40] = limit + 1;
+      cp.bias[299] = -limit;
+      const auto per_channel =
+          pipeline(bias_add{cp.bias.data()},
+                   requantize_fixed_point_per_channel<double_rounding>{cp.multipliers.data(), cp.shifts.data()},
+                   add_zero_point{3}, saturating_cast<std::int8_t>{});
+      const auto per_tensor = pipeline(bias_add{cp.bias.data()}, requantize_fixed_point<double_rounding_up>{{1518500250, -9}},
+                                       add_zero_point{-7}, clamp{-100, 127}, saturating_cast<std::int8_t>{});
+      for (fill how : {fill::low, fill::alternating, fill::random}) {
+        auto a = make_values<std::int8_t>(static_cast<std::size_t>(m * k), how, rng);
+        auto w = make_values<std::int8_t>(static_cast<std::size_t>(k * n), how == fill::alternating ? fill::random : how, rng);
+        const auto a_view = quantized(make_view(a.data(), m, k), 1);
+        const auto w_view = make_view(w.data(), k, n);
+        const packed_weights packed = pack_weights(w_view, 0, isa);
+        const auto run = [&](const auto& p) {
+          std::vector<std::int8_t> want(static_cast<std::size_t>(m * n));
+          reference_gemm(a_view, quantized(w_view, 0), make_view(want.data(), m, n), p);
+          for (int t : {1, 2, 3}) {
+            std::vector<std::int8_t> got(want.size(), 77);
+            gemm(t == 1 ? context{} : context(threads{t}), a_view, packed, make_view(got.data(), m, n), p);
+            INFO(selected_kernel_name(packed.view()) << " K=" << k << " threads=" << t << " fill=" << static_cast<int>(how));
+            REQUIRE(got == want);
+          }
+        };
+        run(per_channel);
+        run(per_tensor);
+      }
+    }
+  }
+}
+
 TEST_CASE("gemm: full-range inputs and extreme zero points", "[gemm][kernels]") {
   std::mt19937 rng(7);
   for (isa_level isa : testing::supported_levels()) {

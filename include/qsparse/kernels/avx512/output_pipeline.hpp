@@ -613,6 +613,35 @@ constexpr bool has_fixed_point_packs_epilogue() {
 template <class Prepared, std::size_t S>
 using fixed_point_rounding_t = typename fixed_point_stage_rounding<std::tuple_element_t<S, Prepared>>::type;
 
+/// The form's constants from the multipliers M, the right shifts r (lanes in [1, 31]), the zero point and
+/// the clamp [low, high] after it, for a pipeline where the form is exact.
+template <class R>
+QSPARSE_TARGET_AVX512 inline void fill_fixed_point_packs(__m512i multiplier, __m512i r, std::int64_t zp, std::int64_t low,
+                                                         std::int64_t high, bool full_range, fixed_point_packs& k) {
+  constexpr bool doubled = std::is_same_v<R, double_rounding> || std::is_same_v<R, double_rounding_up>;
+  // A = [2^30] + 2^(30+r) + zp 2^(31+r) per 64-bit lane.
+  const __m512i one = _mm512_set1_epi64(1), two_zp = _mm512_set1_epi64(2 * zp), thirty = _mm512_set1_epi64(30);
+  const __m512i base = _mm512_set1_epi64(doubled ? std::int64_t{1} << 30 : 0);
+  const __m512i count_even = _mm512_add_epi64(_mm512_and_si512(r, _mm512_set1_epi64(0xFFFFFFFF)), thirty);
+  const __m512i count_odd = _mm512_add_epi64(_mm512_srli_epi64(r, 32), thirty);
+  k.multiplier = multiplier;
+  k.multiplier_odd = _mm512_srli_epi64(multiplier, 32);
+  k.add_even = _mm512_add_epi64(_mm512_add_epi64(base, _mm512_sllv_epi64(one, count_even)),
+                                _mm512_sllv_epi64(two_zp, count_even));
+  k.add_odd = _mm512_add_epi64(_mm512_add_epi64(base, _mm512_sllv_epi64(one, count_odd)),
+                               _mm512_sllv_epi64(two_zp, count_odd));
+  k.shift = _mm512_sub_epi32(r, _mm512_set1_epi32(1));
+  k.lo = _mm512_set1_epi32(static_cast<std::int32_t>(low));
+  k.hi = _mm512_set1_epi32(static_cast<std::int32_t>(high));
+  k.full_range = full_range;
+}
+
+/// The largest right shift r with |zp| 2^(31+r) <= 2^61: 30 - b for the least b with |zp| <= 2^b.
+inline int fixed_point_packs_max_right_shift(std::int64_t zp) {
+  const auto magnitude = static_cast<std::uint64_t>(zp < 0 ? -zp : zp);
+  return magnitude == 0 ? 31 : (magnitude == 1 ? 30 : 30 - (64 - __builtin_clzll(magnitude - 1)));
+}
+
 /// The constants of the 64-bit form (above) for stages fp, tail of an Out pipeline whose accumulators
 /// (the bias included) are at most `bound` in magnitude; false, leaving k unspecified, where the form is
 /// not exact: fp not plain, a right shift of 0, bound > 2^30, |zp| 2^S > 2^61, a multiplier without the
@@ -628,9 +657,7 @@ QSPARSE_TARGET_AVX512 inline bool prepare_fixed_point_packs(const prepared_fixed
       bound > (std::int64_t{1} << 30))
     return false;
   // Vector code: kernels prepare this once per panel, for deep K once per tile.
-  // The largest right shift with |zp| 2^(31+r) <= 2^61: 30 - b for the least b with |zp| <= 2^b.
-  const auto magnitude = static_cast<std::uint64_t>(zp < 0 ? -zp : zp);
-  const int r_max = magnitude == 0 ? 31 : (magnitude == 1 ? 30 : 30 - (64 - __builtin_clzll(magnitude - 1)));
+  const int r_max = fixed_point_packs_max_right_shift(zp);
   const __m512i r = fp.right;  // in [0, 31]
   __mmask16 ok = _mm512_cmpgt_epi32_mask(r, _mm512_setzero_si512()) &
                  _mm512_cmpgt_epi32_mask(_mm512_set1_epi32(r_max + 1), r);
@@ -640,22 +667,8 @@ QSPARSE_TARGET_AVX512 inline bool prepare_fixed_point_packs(const prepared_fixed
     ok &= _mm512_cmpgt_epi32_mask(fp.multiplier, _mm512_setzero_si512());
   }
   if (ok != 0xFFFF) return false;
-  constexpr bool doubled = std::is_same_v<R, double_rounding> || std::is_same_v<R, double_rounding_up>;
-  // A = [2^30] + 2^(30+r) + zp 2^(31+r) per 64-bit lane.
-  const __m512i one = _mm512_set1_epi64(1), two_zp = _mm512_set1_epi64(2 * zp), thirty = _mm512_set1_epi64(30);
-  const __m512i base = _mm512_set1_epi64(doubled ? std::int64_t{1} << 30 : 0);
-  const __m512i count_even = _mm512_add_epi64(_mm512_and_si512(r, _mm512_set1_epi64(0xFFFFFFFF)), thirty);
-  const __m512i count_odd = _mm512_add_epi64(_mm512_srli_epi64(r, 32), thirty);
-  k.multiplier = fp.multiplier;
-  k.multiplier_odd = _mm512_srli_epi64(fp.multiplier, 32);
-  k.add_even = _mm512_add_epi64(_mm512_add_epi64(base, _mm512_sllv_epi64(one, count_even)),
-                                _mm512_sllv_epi64(two_zp, count_even));
-  k.add_odd = _mm512_add_epi64(_mm512_add_epi64(base, _mm512_sllv_epi64(one, count_odd)),
-                               _mm512_sllv_epi64(two_zp, count_odd));
-  k.shift = _mm512_sub_epi32(r, _mm512_set1_epi32(1));
-  k.lo = _mm512_set1_epi32(static_cast<std::int32_t>(low));
-  k.hi = _mm512_set1_epi32(static_cast<std::int32_t>(high));
-  k.full_range = low == std::numeric_limits<Out>::min() && high == std::numeric_limits<Out>::max();
+  fill_fixed_point_packs<R>(fp.multiplier, r, zp, low, high,
+                            low == std::numeric_limits<Out>::min() && high == std::numeric_limits<Out>::max(), k);
   return true;
 }
 
@@ -691,6 +704,101 @@ QSPARSE_TARGET_AVX512 inline __attribute__((always_inline)) __m512i fixed_point_
   } else {
     return v;
   }
+}
+
+// ---- the 64-bit form straight from the pipeline's arrays ------------------------------------------------------
+// For the pipelines TFLite's int8 layers use, the form's constants come from the bias, multiplier and shift
+// arrays directly: what the call fixes (the composed clamp, the zero point, the largest right shift it allows,
+// the accumulators' bound) once per call (plan_fixed_point_packs), then per 16 columns the masked loads, the
+// form's conditions per lane and its constants (prepare_fixed_point_packs_direct), without the generic
+// prepared stages that prepare() and prepare_fixed_point_packs build on the way (bias bounds and reductions,
+// the 32-bit form's shift parts, the folded tail): for shallow K and few rows a panel's epilogue is mostly
+// its preparation.
+
+/// The pipelines with that preparation: bias_add, requantize_fixed_point(_per_channel)<R> (R with the 64-bit
+/// form), add_zero_point, then clamps / saturating casts, with an 8-bit output.
+template <class Pipeline>
+struct fixed_point_packs_pipeline : std::false_type {};
+template <class R, class Q, class... C>
+struct fixed_point_packs_pipeline_of
+    : std::bool_constant<sizeof...(C) >= 1 && (is_int_clamp<C>::value && ...) && has_fixed_point_packs_form_v<R> &&
+                         sizeof(typename output_pipeline<bias_add, Q, add_zero_point, C...>::output_type) == 1> {
+  using rounding = R;
+};
+template <class R, class... C>
+struct fixed_point_packs_pipeline<output_pipeline<bias_add, requantize_fixed_point_per_channel<R>, add_zero_point, C...>>
+    : fixed_point_packs_pipeline_of<R, requantize_fixed_point_per_channel<R>, C...> {};
+template <class R, class... C>
+struct fixed_point_packs_pipeline<output_pipeline<bias_add, requantize_fixed_point<R>, add_zero_point, C...>>
+    : fixed_point_packs_pipeline_of<R, requantize_fixed_point<R>, C...> {};
+
+/// What one call fixes for every panel of a fixed_point_packs_pipeline: usable is false where the form
+/// cannot be exact for any column (a clamp outside Out's range, accumulators' bound beyond 2^30).
+struct fixed_point_packs_plan {
+  std::int64_t zero_point = 0, low = 0, high = 0, bias_limit = 0;  // bias_limit = 2^30 - bound
+  int r_max = 0;
+  bool usable = false, full_range = false;
+};
+
+template <class T>
+inline void compose_clamp_stage(const T& s, std::int64_t& lo, std::int64_t& hi) {
+  if constexpr (is_int_clamp<T>::value) compose_clamp(s, lo, hi);
+}
+
+/// The plan of pipeline p (a fixed_point_packs_pipeline) for accumulators |acc| <= bound.
+template <class... S>
+inline fixed_point_packs_plan plan_fixed_point_packs(const output_pipeline<S...>& p, std::int64_t bound) {
+  using Out = typename output_pipeline<S...>::output_type;
+  fixed_point_packs_plan plan;
+  std::int64_t lo = INT32_MIN, hi = INT32_MAX;
+  std::apply([&](const auto&... s) { (compose_clamp_stage(s, lo, hi), ...); }, p.stages);
+  plan.zero_point = std::get<2>(p.stages).zero_point;
+  plan.low = lo;
+  plan.high = hi;
+  plan.bias_limit = (std::int64_t{1} << 30) - bound;
+  plan.r_max = fixed_point_packs_max_right_shift(plan.zero_point);
+  plan.usable = lo >= std::numeric_limits<Out>::min() && hi <= std::numeric_limits<Out>::max() && lo <= hi &&
+                bound >= 0 && bound <= (std::int64_t{1} << 30);
+  plan.full_range = lo == std::numeric_limits<Out>::min() && hi == std::numeric_limits<Out>::max();
+  return plan;
+}
+
+/// The form of columns n .. n+15 (lanes outside `mask` are not read) of p under `plan` (usable): the bias in
+/// `bias` (0 outside the mask), the constants in k; false, leaving both unspecified, where some lane is not
+/// exact: a right shift outside [1, r_max] (no left shift), |bias| > 2^30 - bound, or a multiplier without
+/// the rounding's condition (double_rounding: M > 2^30, single_rounding_away: M > 0, the others:
+/// M != INT32_MIN). Lanes outside the mask get harmless parameters and never reach the output.
+template <class... S>
+QSPARSE_TARGET_AVX512 inline bool prepare_fixed_point_packs_direct(const output_pipeline<S...>& p,
+                                                                   const fixed_point_packs_plan& plan, std::ptrdiff_t n,
+                                                                   __mmask16 mask, __m512i& bias, fixed_point_packs& k) {
+  using Q = std::decay_t<decltype(std::get<1>(p.stages))>;
+  using R = typename fixed_point_packs_pipeline<output_pipeline<S...>>::rounding;
+  const auto& rq = std::get<1>(p.stages);
+  __m512i multiplier, shift;
+  if constexpr (std::is_same_v<Q, requantize_fixed_point<R>>) {
+    multiplier = _mm512_set1_epi32(rq.multiplier.multiplier);
+    shift = _mm512_set1_epi32(rq.multiplier.shift);
+  } else {
+    multiplier = _mm512_mask_loadu_epi32(_mm512_set1_epi32((1 << 30) + 1), mask, rq.multipliers + n);
+    shift = _mm512_mask_loadu_epi32(_mm512_set1_epi32(-1), mask, rq.shifts + n);
+  }
+  bias = _mm512_maskz_loadu_epi32(mask, std::get<0>(p.stages).bias + n);
+  const __m512i r = _mm512_sub_epi32(_mm512_setzero_si512(), shift);
+  __mmask16 ok = _mm512_cmpgt_epi32_mask(r, _mm512_setzero_si512()) &
+                 _mm512_cmple_epi32_mask(r, _mm512_set1_epi32(plan.r_max));
+  // |INT32_MIN| wraps to 2^31 as unsigned: refused.
+  ok &= _mm512_cmple_epu32_mask(_mm512_abs_epi32(bias), _mm512_set1_epi32(static_cast<std::int32_t>(plan.bias_limit)));
+  if constexpr (std::is_same_v<R, double_rounding>) {
+    ok &= _mm512_cmpgt_epi32_mask(multiplier, _mm512_set1_epi32(1 << 30));
+  } else if constexpr (std::is_same_v<R, single_rounding_away>) {
+    ok &= _mm512_cmpgt_epi32_mask(multiplier, _mm512_setzero_si512());
+  } else {
+    ok &= _mm512_cmpneq_epi32_mask(multiplier, _mm512_set1_epi32(INT32_MIN));
+  }
+  if (ok != 0xFFFF) return false;
+  fill_fixed_point_packs<R>(multiplier, r, plan.zero_point, plan.low, plan.high, plan.full_range, k);
+  return true;
 }
 
 /// Applies prepared stages to 16 accumulators of one row and stores the lanes in `mask` as Out, by the

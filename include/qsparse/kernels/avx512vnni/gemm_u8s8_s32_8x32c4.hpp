@@ -154,26 +154,61 @@ inline std::int64_t accumulator_bound(std::ptrdiff_t k, std::int32_t a_zp, std::
   return static_cast<std::int64_t>(k) * a_max * w_max;
 }
 
+/// What a call fixes for the epilogues of all its panels: TFLite's fixed point in 64-bit lanes
+/// (avx512::plan_fixed_point_packs) for the pipelines that take it straight from their arrays.
+template <class... S>
+inline avx512::fixed_point_packs_plan plan_panel_epilogues(const output_pipeline<S...>& pipeline, std::int64_t bound) {
+  if constexpr (avx512::fixed_point_packs_pipeline<output_pipeline<S...>>::value) {
+    return avx512::plan_fixed_point_packs(pipeline, bound);
+  } else {
+    return {};
+  }
+}
+
 /// The epilogue of the panel whose first column is n0 (of n): the column term
-/// -(a_zp + o) (colsum[n] - K w_zp), passed as its two factors, and the pipeline prepared per half.
+/// -(a_zp + o) (colsum[n] - K w_zp), passed as its two factors, and the pipeline prepared per half, or
+/// only TFLite's fixed point in 64-bit lanes, built from the pipeline's arrays, where plan allows it and
+/// it is exact for every column of the panel (then e.prepared is not set and never read: e.fast and
+/// e.fixed_mode send every tile to store_tile_fixed_point).
 template <class Out, class... S>
 QSPARSE_TARGET_AVX512_VNNI inline auto prepare_panel_epilogue(const output_pipeline<S...>& pipeline,
                                                               const std::int32_t* column_sums, std::int32_t k_wzp,
                                                               std::int32_t column_factor, std::ptrdiff_t n,
                                                               std::ptrdiff_t n0, std::ptrdiff_t ldd,
-                                                              std::int64_t bound) {
+                                                              std::int64_t bound,
+                                                              const avx512::fixed_point_packs_plan& plan) {
   using prepared_type = decltype(avx512::prepare(pipeline, std::ptrdiff_t{0}, __mmask16{0}));
   panel_epilogue<prepared_type, Out> e;
   const std::ptrdiff_t columns = n - n0 < 32 ? n - n0 : 32;
   e.halves = columns > 16 ? 2 : 1;
   e.init[1] = _mm512_setzero_si512();
   e.fast = true;
+  e.dst = nullptr;
+  e.ldd = ldd;
   for (int j = 0; j < e.halves; ++j) {
     const std::ptrdiff_t left = columns - 16 * j;
     e.mask[j] = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
     const __m512i sums = _mm512_load_si512(column_sums + n0 + 16 * j);  // padded to NR: in bounds
     e.init[j] =
         _mm512_mullo_epi32(_mm512_sub_epi32(sums, _mm512_set1_epi32(k_wzp)), _mm512_set1_epi32(column_factor));
+  }
+  if constexpr (avx512::fixed_point_packs_pipeline<output_pipeline<S...>>::value) {
+    if (plan.usable) {
+      __m512i bias[2];
+      bool exact = true;
+      for (int j = 0; j < e.halves && exact; ++j)
+        exact = avx512::prepare_fixed_point_packs_direct(pipeline, plan, n0 + 16 * j, e.mask[j], bias[j], e.fixed[j]);
+      if (exact) {
+        // The bias joins the accumulators' initial value: exact, |acc| + |bias| <= 2^30 (int32 adds wrap).
+        for (int j = 0; j < e.halves; ++j) e.init[j] = _mm512_add_epi32(e.init[j], bias[j]);
+        if (e.halves == 1) e.fixed[1] = e.fixed[0];
+        // Whole panels by columns, not e.mask: two 16-bit stores read back as one load stall.
+        e.fixed_mode = columns == 32 && plan.full_range ? 1 : 2;
+        return e;
+      }
+    }
+  }
+  for (int j = 0; j < e.halves; ++j) {
     e.prepared[j] = avx512::prepare(pipeline, n0 + 16 * j, e.mask[j], bound);
     e.fast = e.fast && avx512::fast_path_exact(e.prepared[j]);
   }
@@ -199,8 +234,6 @@ QSPARSE_TARGET_AVX512_VNNI inline auto prepare_panel_epilogue(const output_pipel
     if (exact) e.fixed_mode = full ? 1 : 2;
     if (e.halves == 1) e.fixed[1] = e.fixed[0];
   }
-  e.dst = nullptr;
-  e.ldd = ldd;
   return e;
 }
 
@@ -453,12 +486,13 @@ struct gemm_u8s8_s32_8x32c4 {
     const std::int64_t bound = static_cast<std::int64_t>(g.segments * g.segment_bytes) *
                                std::max<std::int64_t>(255 - g.u_zero_point, g.u_zero_point) * 128;
     const std::ptrdiff_t panels = g.weights.n_padded() / nr;
+    const avx512::fixed_point_packs_plan plan = plan_panel_epilogues(pipeline, bound);
     constexpr std::ptrdiff_t block_rows_max = 8 * mr;
     for (std::ptrdiff_t mb = 0; mb < g.m; mb += block_rows_max) {
       const std::ptrdiff_t block_end = std::min(g.m, mb + block_rows_max);
       for (std::ptrdiff_t p = 0; p < panels; ++p) {
         auto e = prepare_panel_epilogue<out_type>(pipeline, column_sums, 0, -g.u_zero_point, g.weights.n(), p * nr,
-                                                  g.ldd, bound);
+                                                  g.ldd, bound, plan);
         const auto* w = static_cast<const std::int8_t*>(g.weights.panel(p));
         for (std::ptrdiff_t m0 = mb; m0 < block_end; m0 += mr) {
           const int rows = static_cast<int>(block_end - m0 < mr ? block_end - m0 : mr);
@@ -485,8 +519,10 @@ struct gemm_u8s8_s32_8x32c4 {
     const std::ptrdiff_t kp = g.weights.k_padded();
     const std::ptrdiff_t groups = kp / 4;
     using out_type = typename output_pipeline<S...>::output_type;
+    const avx512::fixed_point_packs_plan plan = plan_panel_epilogues(pipeline, bound);
     const auto prepare_panel = [&](std::ptrdiff_t p) {
-      return prepare_panel_epilogue<out_type>(pipeline, column_sums, k_wzp, column_factor, g.n, p * nr, g.ldd, bound);
+      return prepare_panel_epilogue<out_type>(pipeline, column_sums, k_wzp, column_factor, g.n, p * nr, g.ldd, bound,
+                                              plan);
     };
 
     // Shallow K (one cache line of a row or less), uint8 activations, or int8 ones where the flip is
