@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
 #include "data.hpp"
 #include "latency.hpp"
 #include "model.hpp"
@@ -54,33 +55,20 @@ const char* usage =
     "N rounds (default 41) of `calls` profiled passes (default 20) at batch 1, N rounds of one pass at\n"
     "batch B (default 256). Images: the first of DATA_DIR's test set, or random pixels without --data.\n";
 
-int parse_int(const std::string& flag, const char* v, int lo, int hi) {
-  char* end = nullptr;
-  const long x = std::strtol(v, &end, 10);
-  if (end == v || *end != '\0' || x < lo || x > hi)
-    throw std::invalid_argument(flag + " needs an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got \"" + v + "\"");
-  return static_cast<int>(x);
-}
-
 options parse(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      std::fputs(usage, stdout);
-      std::exit(0);
-    } else if (a == "--data") {
+  demo::arguments args(argc, argv, usage);
+  std::string a;
+  while (args.next(a)) {
+    auto value = [&] { return args.value(a); };
+    if (a == "--data") {
       o.data = value();
     } else if (a == "--rounds") {
-      o.rounds = parse_int(a, value(), 1, 100000);
+      o.rounds = demo::parse_int(a, value(), 1, 100000);
     } else if (a == "--calls") {
-      o.calls = parse_int(a, value(), 1, 100000);
+      o.calls = demo::parse_int(a, value(), 1, 100000);
     } else if (a == "--batch") {
-      o.batch = parse_int(a, value(), 1, 10000);
+      o.batch = demo::parse_int(a, value(), 1, 10000);
     } else if (!a.empty() && a[0] == '-') {
       throw std::invalid_argument("unknown argument \"" + a + "\"");
     } else {

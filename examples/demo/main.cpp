@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "channel_prune.hpp"
+#include "cli.hpp"
 #include "cluster.hpp"
 #include "compress.hpp"
 #include "data.hpp"
@@ -81,26 +82,13 @@ const char* usage =
     "  --smoke              a seconds-long run on 3,000 training and 1,000 test images (the test suite's)\n"
     "  --jobs N             fine-tuning runs in parallel (default: 2, or 1 on a single-core machine)\n";
 
-int parse_int(const char* flag, const char* v, int lo, int hi) {
-  char* end = nullptr;
-  const long x = std::strtol(v, &end, 10);
-  if (end == v || *end != '\0' || x < lo || x > hi)
-    throw std::invalid_argument(std::string(flag) + " needs an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got \"" + v + "\"");
-  return static_cast<int>(x);
-}
-
 options parse(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      std::fputs(usage, stdout);
-      std::exit(0);
-    } else if (a == "--model") {
+  demo::arguments args(argc, argv, usage);
+  std::string a;
+  while (args.next(a)) {
+    auto value = [&] { return args.value(a); };
+    if (a == "--model") {
       o.model = value();
       if (o.model != "mlp" && o.model != "cnn") throw std::invalid_argument("--model must be mlp or cnn, got \"" + o.model + "\"");
     } else if (a == "--data") {
@@ -108,9 +96,9 @@ options parse(int argc, char** argv) {
     } else if (a == "--out") {
       o.out = value();
     } else if (a == "--epochs") {
-      o.epochs = parse_int("--epochs", value(), 1, 1000);
+      o.epochs = demo::parse_int("--epochs", value(), 1, 1000);
     } else if (a == "--jobs") {
-      o.jobs = parse_int("--jobs", value(), 1, 64);
+      o.jobs = demo::parse_int("--jobs", value(), 1, 64);
     } else if (a == "--smoke") {
       o.smoke = true;
     } else {
