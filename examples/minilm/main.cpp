@@ -451,6 +451,7 @@ int run_report(const report_options& o) {
                           {"batch 1 x 128 tokens", "batch 32 x 128 tokens"}, series, panels);
   std::ofstream(fs::path(o.out) / "report.md") << md.str();
   std::printf("%s", md.str().c_str());
+  std::fflush(stdout);  // all of the report before the line on stderr, which may go to the same place
   std::fprintf(stderr, "wrote %s/report.md, quality.svg, latency.svg, latency_ids.txt\n", o.out.c_str());
   return 0;
 }
