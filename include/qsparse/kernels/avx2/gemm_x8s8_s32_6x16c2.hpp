@@ -171,6 +171,10 @@ struct gemm_x8s8_s32_6x16c2 {
                              _mm256_mullo_epi32(s1, minus_zp), bound, h);
         out_type* dst = g.dst + mb * g.ldd + n0;
         if constexpr (float_packs_pipeline<Pipeline>::value) {
+          if (h.form_kind == shallow_epilogue::packs_nearest) {
+            run_panel<shallow_epilogue::packs_nearest>(rows, count, w, pairs, h, dst, g.ldd);
+            continue;
+          }
           if (h.form_kind == shallow_epilogue::packs) {
             run_panel<shallow_epilogue::packs>(rows, count, w, pairs, h, dst, g.ldd);
             continue;

@@ -164,7 +164,11 @@ struct gemm_u8s8_s32_6x16c4 {
           const std::int8_t* w = panel + 64 * half;
           out_type* dst = g.dst + mb * g.ldd + n0;
           if constexpr (avx2::float_packs_pipeline<Pipeline>::value) {
-            if (h.form_kind == avx2::shallow_epilogue::packs) {
+            if (h.form_kind == avx2::shallow_epilogue::packs_nearest) {
+              run_half<avx2::shallow_epilogue::packs_nearest>(rows, count, w, groups, h, dst, g.ldd);
+              continue;
+            }
+          if (h.form_kind == avx2::shallow_epilogue::packs) {
               run_half<avx2::shallow_epilogue::packs>(rows, count, w, groups, h, dst, g.ldd);
               continue;
             }
