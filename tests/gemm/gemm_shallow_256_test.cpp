@@ -68,7 +68,7 @@ void sweep(std::int32_t a_zp, std::int32_t w_zp, std::mt19937& rng) {
     column_params cp(n, rng);
     // Scales small enough that the packs form holds (bound * scale <= 2^30), outputs still saturate.
     std::vector<float> scales(static_cast<std::size_t>(n));
-    for (std::size_t j = 0; j < scales.size(); ++j) scales[j] = static_cast<float>(std::ldexp(1.0 + 0.37 * j, -12));
+    for (std::size_t j = 0; j < scales.size(); ++j) scales[j] = static_cast<float>(std::ldexp(1.0 + 0.37 * static_cast<double>(j), -12));
     const std::int32_t out_zp = static_cast<std::int32_t>(k * 7 % 61) - 30;
     const auto floats = pipeline(bias_add{cp.bias.data()}, requantize_float_per_channel{scales.data()},
                                  add_zero_point{out_zp}, saturating_cast<std::int8_t>{});
