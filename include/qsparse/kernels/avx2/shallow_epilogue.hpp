@@ -157,14 +157,17 @@ QSPARSE_TARGET_AVX2 inline __attribute__((always_inline)) __m256i round_scale(__
 }
 
 /// MR rows of 16 accumulators (acc[r][0]: columns 0-7, acc[r][1]: 8-15) through the half's epilogue E,
-/// stored at dst + r * ldd.
-template <int MR, shallow_epilogue E, class Pipeline, class Out>
+/// stored at dst + r * ldd. Through is true where the sums must go through memory for every E (below).
+template <int MR, shallow_epilogue E, bool Through = false, class Pipeline, class Out>
 QSPARSE_TARGET_AVX2 inline __attribute__((always_inline)) void store_shallow_rows(
     const shallow_half<Pipeline>& h, const __m256i (&sums)[std::size_t{MR}][2], Out* dst, std::ptrdiff_t ldd) {
   // The long epilogues (fixed point, generic) take the sums through an L1 tile behind a compiler barrier:
   // otherwise GCC 12 keeps their constants in registers across the k loop and spills accumulators there.
+  // So does every epilogue after vpdpbusd (Through): GCC 12 copies each accumulator to a scratch
+  // register, to the stack and back around every vpdpbusd when the sums flow into any epilogue.
+  constexpr bool through = Through || E == shallow_epilogue::generic || E == shallow_epilogue::fixed_point;
   alignas(32) __m256i tile[std::size_t{MR}][2];
-  if constexpr (E == shallow_epilogue::generic || E == shallow_epilogue::fixed_point) {
+  if constexpr (through) {
 #pragma GCC unroll 6
     for (int r = 0; r < MR; ++r) {
       tile[r][0] = sums[r][0];
@@ -172,8 +175,7 @@ QSPARSE_TARGET_AVX2 inline __attribute__((always_inline)) void store_shallow_row
     }
     __asm__ volatile("" : : "r"(&tile[0][0]) : "memory");
   }
-  const __m256i(&acc)[std::size_t{MR}][2] =
-      E == shallow_epilogue::generic || E == shallow_epilogue::fixed_point ? tile : sums;
+  const __m256i(&acc)[std::size_t{MR}][2] = through ? tile : sums;
   if constexpr (E == shallow_epilogue::generic) {
 #pragma GCC unroll 6
     for (int r = 0; r < MR; ++r) {

@@ -104,7 +104,7 @@ struct gemm_u8s8_s32_6x16c4 {
         acc[r][1] = _mm256_dpbusd_avx_epi32(acc[r][1], av, w1);
       }
     }
-    avx2::store_shallow_rows<MR, E>(h, acc, dst, ldd);
+    avx2::store_shallow_rows<MR, E, true>(h, acc, dst, ldd);
   }
 
   /// Every row of the block against one half panel (not inlined: the accumulators stay in registers).
