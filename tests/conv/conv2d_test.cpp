@@ -359,10 +359,14 @@ TEST_CASE("conv2d: selected_kernel_name names the kernel for the packed ISA and 
   dilated.dilation_w = 2;
   for (isa_level isa : testing::supported_levels()) {
     const bool vnni = isa == isa_level::avx512_vnni;
-    // On neon_dotprod a shallow filter's im2col rows reach the GEMM's shallow sdot tile (no direct kernel).
+    // On neon_dotprod, avx2 and avx_vnni a shallow filter's im2col rows reach the GEMM's shallow tile (no
+    // direct kernel); the AVX2 one takes weights with a zero point too.
+    const bool avx_vnni = isa == isa_level::avx_vnni && cpu().avx_vnni;
     const std::string shallow = vnni ? "gemm_u8s8_s32_4x32c4__avx512vnni"
-                                     : (isa == isa_level::neon_dotprod ? "gemm_x8s8_s32_4x8c4__neondotprod"
-                                                                       : selected_kernel_name(isa));
+                                : isa == isa_level::neon_dotprod ? "gemm_x8s8_s32_4x8c4__neondotprod"
+                                : avx_vnni                       ? "gemm_u8s8_s32_6x16c4__avxvnni"
+                                : isa == isa_level::avx2 || isa == isa_level::avx_vnni ? "gemm_x8s8_s32_6x16c2__avx2"
+                                                                                       : selected_kernel_name(isa);
     const std::string direct = vnni ? "conv_direct_u8s8_s32_4x32c4__avx512vnni" : selected_kernel_name(isa);
     const auto packed = pack_conv2d_weights(make_view(w.data(), 4, 3, 3, 2), 0, 1, isa);  // K = 18, 6 bytes a row
     CHECK(packed.has_direct() == vnni);
@@ -378,7 +382,8 @@ TEST_CASE("conv2d: selected_kernel_name names the kernel for the packed ISA and 
     CHECK_FALSE(row13.has_direct());
     const auto asymmetric = pack_conv2d_weights(make_view(w.data(), 4, 3, 3, 2), 1, 1, isa);
     CHECK_FALSE(asymmetric.has_direct());
-    CHECK(std::string(selected_kernel_name(asymmetric)) == selected_kernel_name(isa));
+    CHECK(std::string(selected_kernel_name(asymmetric)) ==
+          (shallow == "gemm_x8s8_s32_6x16c2__avx2" ? shallow : std::string(selected_kernel_name(isa))));
     const auto grouped = pack_conv2d_weights(make_view(w.data(), 4, 3, 3, 2), 0, 2, isa);
     CHECK_FALSE(grouped.has_direct());
     CHECK(std::string(selected_kernel_name(grouped)) == shallow);  // each group's GEMM, K = 18

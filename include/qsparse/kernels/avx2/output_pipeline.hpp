@@ -331,10 +331,9 @@ QSPARSE_TARGET_AVX2 inline bool prepare_fixed_point_form(const output_pipeline<S
   return true;
 }
 
-/// The pipeline by the form on 8 accumulators (f from prepare_fixed_point_form): clamped, in Out's range.
+/// The form on x = acc + bias without the clamp: result + zp (f from prepare_fixed_point_form).
 template <class R>
-QSPARSE_TARGET_AVX2 inline __m256i fixed_point_form_apply(__m256i acc, const fixed_point_form& f) {
-  const __m256i x = _mm256_add_epi32(acc, f.bias);
+QSPARSE_TARGET_AVX2 inline __m256i fixed_point_form_unclamped(__m256i x, const fixed_point_form& f) {
   const __m256i even = _mm256_add_epi64(_mm256_mul_epi32(x, f.multiplier), f.add_even);
   const __m256i odd = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), f.multiplier_odd), f.add_odd);
   __m256i h = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
@@ -347,7 +346,13 @@ QSPARSE_TARGET_AVX2 inline __m256i fixed_point_form_apply(__m256i acc, const fix
                                                _mm256_srai_epi32(x, 31)));  // -1 where x < 0, l == 0
     }
   }
-  return _mm256_min_epi32(_mm256_max_epi32(_mm256_srav_epi32(h, f.shift), f.lo), f.hi);
+  return _mm256_srav_epi32(h, f.shift);
+}
+
+/// The pipeline by the form on 8 accumulators (f from prepare_fixed_point_form): clamped, in Out's range.
+template <class R>
+QSPARSE_TARGET_AVX2 inline __m256i fixed_point_form_apply(__m256i acc, const fixed_point_form& f) {
+  return _mm256_min_epi32(_mm256_max_epi32(fixed_point_form_unclamped<R>(_mm256_add_epi32(acc, f.bias), f), f.lo), f.hi);
 }
 
 /// Stores `count` (1..8) int32 values already within Out's range (8-bit) as Out.
