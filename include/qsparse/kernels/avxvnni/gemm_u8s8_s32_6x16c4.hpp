@@ -168,7 +168,7 @@ struct gemm_u8s8_s32_6x16c4 {
               run_half<avx2::shallow_epilogue::packs_nearest>(rows, count, w, groups, h, dst, g.ldd);
               continue;
             }
-          if (h.form_kind == avx2::shallow_epilogue::packs) {
+            if (h.form_kind == avx2::shallow_epilogue::packs) {
               run_half<avx2::shallow_epilogue::packs>(rows, count, w, groups, h, dst, g.ldd);
               continue;
             }
