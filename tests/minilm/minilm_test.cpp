@@ -683,6 +683,16 @@ TEST_CASE("minilm fused attention head: the reference's bits, which are the two 
   std::vector<float> one(8, 5.0f);
   minilm::detail::attention_head_int8(best, zeros.data(), zeros.data(), zeros.data(), 24, 1, 8, 0.5f, one.data(), 8, w);
   CHECK(std::all_of(one.begin(), one.end(), [](float e) { return e == 0.0f; }));
+  // Non-finite values are an error where they reach a quantized row: a NaN query; an infinite key whose
+  // score is +inf (the softmax row is NaN: the fused kernel's sum is not finite and it reports the row as
+  // the plain path does; a key giving a -inf score only gives that key probability 0).
+  for (const int where : {0, 1}) {
+    std::vector<float> x(4 * 3 * 8, -0.25f), o(4 * 8);
+    x[where == 0 ? 2 * 24 + 3 : 1 * 24 + 8 + 5] = where == 0 ? std::nanf("") : std::numeric_limits<float>::infinity();
+    INFO("where " << where);
+    CHECK_THROWS_WITH(minilm::detail::attention_head_int8(best, x.data(), x.data() + 8, x.data() + 16, 24, 4, 8, 0.5f, o.data(), 8, w),
+                      Catch::Contains("must be finite"));
+  }
 }
 
 TEST_CASE("minilm fused attention on the tiny model: the same embeddings as the two hybrid_gemm calls", "[minilm]") {
