@@ -159,7 +159,8 @@ struct attention_head_scratch {
   std::vector<std::int8_t> row;
   std::vector<std::int32_t> ksum, vsum;
   std::vector<std::int8_t> kpacked, vpacked;
-  std::vector<std::uint8_t> urow;
+  std::vector<std::uint8_t> urow, uq;
+  std::vector<qsparse::hybrid_row_quantization> rq;
 };
 
 /// The definition (see the top of this header) in plain loops, int64 sums.
@@ -332,11 +333,13 @@ QSPARSE_TARGET_AVX512_VNNI inline void attention_head_avx512_vnni(const float* q
     w.kscale[j] = sj;
     const __m512 sv = _mm512_set1_ps(sj);
     std::int8_t* qrow = w.row.data();
+    __m512i sum = _mm512_setzero_si512();
     for (std::size_t d = 0; d < dh; d += 16) {
       const __m128i b = quantize_operand_16(_mm512_maskz_loadu_ps(tail(dh - d), col + d), sv);
       _mm_storeu_si128(reinterpret_cast<__m128i*>(qrow + d), _mm_maskz_mov_epi8(tail(dh - d), b));
-      w.ksum[j] += _mm512_reduce_add_epi32(_mm512_cvtepi8_epi32(_mm_maskz_mov_epi8(tail(dh - d), b)));
+      sum = _mm512_add_epi32(sum, _mm512_cvtepi8_epi32(_mm_maskz_mov_epi8(tail(dh - d), b)));
     }
+    w.ksum[j] = _mm512_reduce_add_epi32(sum);
     for (std::size_t d = dh; d < 4 * kgroups; ++d) qrow[d] = 0;
     for (std::size_t c = 0; c < kgroups; ++c) std::memcpy(w.kpacked.data() + (c * npad + j) * 4, qrow + 4 * c, 4);
   }
@@ -370,9 +373,15 @@ QSPARSE_TARGET_AVX512_VNNI inline void attention_head_avx512_vnni(const float* q
   std::int8_t* row = w.row.data();
   std::uint8_t* urow = w.urow.data();
   float* s = w.scores.data();
+  // Every query row quantized first: the rows' parameters (double divisions) then overlap in the CPU.
+  const std::size_t ustride = attention_round_up(dh, 64);
+  w.uq.resize(n * ustride);
+  w.rq.resize(n);
+  for (std::size_t i = 0; i < n; ++i) w.rq[i] = attention_row(q + i * ld, dh, row, w.uq.data() + i * ustride);
   for (std::size_t i = 0; i < n; ++i) {
     // q k^T: row i of q against every key token, 64 at a time.
-    const qsparse::hybrid_row_quantization rq = attention_row(q + i * ld, dh, row, urow);
+    const qsparse::hybrid_row_quantization rq = w.rq[i];
+    const std::uint8_t* uqi = w.uq.data() + i * ustride;
     const __m512i qcorr = _mm512_add_epi32(bias, _mm512_set1_epi32(rq.zero_point));
     const __m512 qs = _mm512_set1_ps(rq.scale);
     __m512 mx = _mm512_setzero_ps();
@@ -381,7 +390,7 @@ QSPARSE_TARGET_AVX512_VNNI inline void attention_head_avx512_vnni(const float* q
       const std::int8_t* kp = w.kpacked.data() + j0 * 4;
       for (std::size_t c = 0; c < kgroups; ++c, kp += npad * 4) {
         std::int32_t word;
-        std::memcpy(&word, urow + 4 * c, 4);
+        std::memcpy(&word, uqi + 4 * c, 4);
         const __m512i u = _mm512_set1_epi32(word);
         acc0 = _mm512_dpbusd_epi32(acc0, u, _mm512_loadu_si512(kp));
         acc1 = _mm512_dpbusd_epi32(acc1, u, _mm512_loadu_si512(kp + 64));
