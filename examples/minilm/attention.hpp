@@ -405,11 +405,11 @@ QSPARSE_TARGET_AVX512_VNNI inline void attention_head_avx512_vnni(const float* q
         // starts from the first scaled score, as softmax_row's does).
         __m512 score = attention_output16(acc[b], qcorr, w.ksum.data() + j, qs, w.kscale.data() + j);
         QSPARSE_KEEP_ROUNDED(score);
-        const __m512 v = qsparse::kernels::avx512::softmax_scaled16(score, sm_scale);
+        const __m512 scaled = qsparse::kernels::avx512::softmax_scaled16(score, sm_scale);
         const __mmask16 m = tail(n - j);
-        _mm512_mask_storeu_ps(s + j, m, v);
-        if (j == 0) mx = _mm512_broadcastss_ps(_mm512_castps512_ps128(v));
-        mx = _mm512_mask_max_ps(mx, m, v, mx);
+        _mm512_mask_storeu_ps(s + j, m, scaled);
+        if (j == 0) mx = _mm512_broadcastss_ps(_mm512_castps512_ps128(scaled));
+        mx = _mm512_mask_max_ps(mx, m, scaled, mx);
       }
     }
     // The rest of qsparse::softmax_row and the probabilities' quantization (attention_row's values) in two passes.
