@@ -40,6 +40,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "attention.hpp"
@@ -475,16 +476,21 @@ class bert_model {
       rows += ids.size();
     }
     std::vector<float> x(rows * hs);
-    std::size_t r = 0;
+    std::vector<std::pair<std::size_t, std::size_t>> tokens;  // row r: (token id, position)
+    tokens.reserve(rows);
     for (const std::vector<std::int32_t>& ids : batch) {
-      for (std::size_t t = 0; t < ids.size(); ++t, ++r) {
-        const float* w = &word_[static_cast<std::size_t>(ids[t]) * hs];
-        const float* p = &position_[t * hs];
+      for (std::size_t t = 0; t < ids.size(); ++t) tokens.emplace_back(static_cast<std::size_t>(ids[t]), t);
+    }
+    // The embeddings and their layer norm, row by row on ctx's threads.
+    for_row_chunks(ctx, rows, [&](std::size_t r0, std::size_t r1) {
+      for (std::size_t r = r0; r < r1; ++r) {
+        const float* w = &word_[tokens[r].first * hs];
+        const float* p = &position_[tokens[r].second * hs];
         float* out = &x[r * hs];
         for (std::size_t c = 0; c < hs; ++c) out[c] = (w[c] + token_type_[c]) + p[c];  // torch's order
       }
-    }
-    detail::layer_norm(x.data(), rows, hs, emb_gamma_.data(), emb_beta_.data(), config_.layer_norm_eps);
+      detail::layer_norm(x.data() + r0 * hs, r1 - r0, hs, emb_gamma_.data(), emb_beta_.data(), config_.layer_norm_eps);
+    });
 
     const auto is = static_cast<std::size_t>(config_.intermediate_size);
     // q, k and v side by side in one rows x 3 hidden matrix (a fused layer writes it in one product).
