@@ -159,7 +159,8 @@ struct attention_head_scratch {
   std::vector<std::int8_t> row;
   std::vector<std::int32_t> ksum, vsum;
   std::vector<std::int8_t> kpacked, vpacked;
-  std::vector<std::uint8_t> urow;
+  std::vector<std::uint8_t> urow, uq;
+  std::vector<qsparse::hybrid_row_quantization> rq;
 };
 
 /// The definition (see the top of this header) in plain loops, int64 sums.
@@ -224,8 +225,7 @@ QSPARSE_TARGET_AVX512_VNNI inline qsparse::hybrid_row_quantization attention_row
       continue;
     }
     const __mmask16 m = k - i >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (k - i)) - 1u);
-    const __m128i b = qsparse::kernels::avx512::row_quantize_detail::quantize16(_mm512_maskz_loadu_ps(m, x + i), inverse, offset,
-                                                                                true, qmin, qmax);
+    const __m128i b = qsparse::kernels::avx512::quantize_row16(_mm512_maskz_loadu_ps(m, x + i), inverse, offset, true, qmin, qmax);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(u + i), _mm_maskz_mov_epi8(m, _mm_xor_si128(b, flip)));
   }
   return r;
@@ -240,6 +240,67 @@ inline std::size_t attention_round_up(std::size_t x, std::size_t to) { return (x
 
 #if QSPARSE_X86
 QSPARSE_SIMD_DIAGNOSTICS_BEGIN
+/// hybrid_output of 16 sums of vpdpbusd over rows entered as q + 128: float(acc - corr * column_sums) *
+/// (row_scale * column_scales), corr = 128 + the row's zero point.
+QSPARSE_TARGET_AVX512_VNNI inline __m512 attention_output16(__m512i acc, __m512i corr, const std::int32_t* column_sums,
+                                                            __m512 row_scale, const float* column_scales) {
+  const __m512i corrected = _mm512_sub_epi32(acc, _mm512_mullo_epi32(corr, _mm512_loadu_si512(column_sums)));
+  const __m512 cs = _mm512_mul_ps(row_scale, _mm512_loadu_ps(column_scales));
+  return _mm512_mul_ps(_mm512_cvtepi32_ps(corrected), cs);
+}
+
+/// The probability row of the fused attention, its softmax and quantization in two passes over the
+/// row's scaled scores x (softmax_row's first pass done by the caller, max: its maximum): e = exp(x - max)
+/// and their sum as qsparse::softmax_row, then p = e / sum quantized as attention_row quantizes it. The
+/// row's range needs no pass of its own: a correctly rounded division by sum > 0 keeps the order, so
+/// min p = (min e) / sum and max p = (max e) / sum. When the sum is not finite: false, x holds p and
+/// nothing is quantized (the caller's attention_row then reports the error).
+QSPARSE_TARGET_AVX512_VNNI inline bool attention_probabilities(float* x, std::size_t n, float max,
+                                                               qsparse::hybrid_row_quantization& r, std::uint8_t* u) {
+  namespace k5 = qsparse::kernels::avx512;
+  const auto tail = [](std::size_t left) {
+    return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1u);
+  };
+  const __m512 vmx = _mm512_set1_ps(max);
+  __m512 sum = _mm512_setzero_ps();
+  __m512 lo = _mm512_set1_ps(std::numeric_limits<float>::infinity()), hi = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  for (std::size_t j = 0; j < n; j += 16) {
+    const __mmask16 m = tail(n - j);
+    const __m512 e = k5::softmax_exp16(_mm512_maskz_loadu_ps(m, x + j), vmx);
+    _mm512_mask_storeu_ps(x + j, m, e);
+    sum = _mm512_mask_add_ps(sum, m, sum, e);
+    lo = _mm512_mask_min_ps(lo, m, lo, e);
+    hi = _mm512_mask_max_ps(hi, m, hi, e);
+  }
+  const float total = k5::softmax_sum16(sum);
+  const __m512 vtotal = _mm512_set1_ps(total);
+  if (!(total - total == 0.0f)) {
+    for (std::size_t j = 0; j < n; j += 16) {
+      _mm512_mask_storeu_ps(x + j, tail(n - j), _mm512_div_ps(_mm512_maskz_loadu_ps(tail(n - j), x + j), vtotal));
+    }
+    return false;
+  }
+  const __m128 range = _mm_div_ps(_mm_set_ps(0.0f, 0.0f, _mm512_reduce_max_ps(hi), _mm512_reduce_min_ps(lo)),
+                                  _mm512_castps512_ps128(vtotal));
+  r = qsparse::detail::asymmetric_row_parameters(_mm_cvtss_f32(range), _mm_cvtss_f32(_mm_shuffle_ps(range, range, 1)));
+  const __m512 inverse = _mm512_set1_ps(static_cast<float>(1.0 / static_cast<double>(r.scale)));
+  const __m512 offset = _mm512_set1_ps(static_cast<float>(r.zero_point));
+  const __m512i qmin = _mm512_set1_epi32(-128), qmax = _mm512_set1_epi32(127);
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  const std::size_t padded = (n + 63) / 64 * 64;
+  for (std::size_t j = 0; j < padded; j += 16) {
+    if (j >= n) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(u + j), _mm_setzero_si128());
+      continue;
+    }
+    const __mmask16 m = tail(n - j);
+    const __m512 p = _mm512_div_ps(_mm512_maskz_loadu_ps(m, x + j), vtotal);
+    const __m128i b = k5::quantize_row16(p, inverse, offset, true, qmin, qmax);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(u + j), _mm_maskz_mov_epi8(m, _mm_xor_si128(b, flip)));
+  }
+  return true;
+}
+
 /// The definition on AVX-512 VNNI (the caller checks the CPU), the same bits as attention_head_reference
 /// for finite q, k, v; a non-finite row of q is a qsparse::error (quantize_row_dynamic).
 QSPARSE_TARGET_AVX512_VNNI inline void attention_head_avx512_vnni(const float* q, const float* k, const float* v,
@@ -272,11 +333,13 @@ QSPARSE_TARGET_AVX512_VNNI inline void attention_head_avx512_vnni(const float* q
     w.kscale[j] = sj;
     const __m512 sv = _mm512_set1_ps(sj);
     std::int8_t* qrow = w.row.data();
+    __m512i sum = _mm512_setzero_si512();
     for (std::size_t d = 0; d < dh; d += 16) {
       const __m128i b = quantize_operand_16(_mm512_maskz_loadu_ps(tail(dh - d), col + d), sv);
       _mm_storeu_si128(reinterpret_cast<__m128i*>(qrow + d), _mm_maskz_mov_epi8(tail(dh - d), b));
-      w.ksum[j] += _mm512_reduce_add_epi32(_mm512_cvtepi8_epi32(_mm_maskz_mov_epi8(tail(dh - d), b)));
+      sum = _mm512_add_epi32(sum, _mm512_cvtepi8_epi32(_mm_maskz_mov_epi8(tail(dh - d), b)));
     }
+    w.ksum[j] = _mm512_reduce_add_epi32(sum);
     for (std::size_t d = dh; d < 4 * kgroups; ++d) qrow[d] = 0;
     for (std::size_t c = 0; c < kgroups; ++c) std::memcpy(w.kpacked.data() + (c * npad + j) * 4, qrow + 4 * c, 4);
   }
@@ -305,22 +368,29 @@ QSPARSE_TARGET_AVX512_VNNI inline void attention_head_avx512_vnni(const float* q
     }
     _mm512_storeu_si512(w.vsum.data() + d, sums);
   }
-  const auto ni = static_cast<std::ptrdiff_t>(n);
+  const __m512 sm_scale = _mm512_set1_ps(scale);
   const __m512i bias = _mm512_set1_epi32(128);
   std::int8_t* row = w.row.data();
   std::uint8_t* urow = w.urow.data();
   float* s = w.scores.data();
+  // Every query row quantized first: the rows' parameters (double divisions) then overlap in the CPU.
+  const std::size_t ustride = attention_round_up(dh, 64);
+  w.uq.resize(n * ustride);
+  w.rq.resize(n);
+  for (std::size_t i = 0; i < n; ++i) w.rq[i] = attention_row(q + i * ld, dh, row, w.uq.data() + i * ustride);
   for (std::size_t i = 0; i < n; ++i) {
     // q k^T: row i of q against every key token, 64 at a time.
-    const qsparse::hybrid_row_quantization rq = attention_row(q + i * ld, dh, row, urow);
+    const qsparse::hybrid_row_quantization rq = w.rq[i];
+    const std::uint8_t* uqi = w.uq.data() + i * ustride;
     const __m512i qcorr = _mm512_add_epi32(bias, _mm512_set1_epi32(rq.zero_point));
     const __m512 qs = _mm512_set1_ps(rq.scale);
+    __m512 mx = _mm512_setzero_ps();
     for (std::size_t j0 = 0; j0 < n; j0 += 64) {
       __m512i acc0 = _mm512_setzero_si512(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
       const std::int8_t* kp = w.kpacked.data() + j0 * 4;
       for (std::size_t c = 0; c < kgroups; ++c, kp += npad * 4) {
         std::int32_t word;
-        std::memcpy(&word, urow + 4 * c, 4);
+        std::memcpy(&word, uqi + 4 * c, 4);
         const __m512i u = _mm512_set1_epi32(word);
         acc0 = _mm512_dpbusd_epi32(acc0, u, _mm512_loadu_si512(kp));
         acc1 = _mm512_dpbusd_epi32(acc1, u, _mm512_loadu_si512(kp + 64));
@@ -331,15 +401,23 @@ QSPARSE_TARGET_AVX512_VNNI inline void attention_head_avx512_vnni(const float* q
       for (std::size_t b = 0; b < 4; ++b) {
         const std::size_t j = j0 + 16 * b;
         if (j >= n) break;
-        const __m512i sums = _mm512_loadu_si512(w.ksum.data() + j);
-        const __m512i corrected = _mm512_sub_epi32(acc[b], _mm512_mullo_epi32(qcorr, sums));
-        const __m512 cs = _mm512_mul_ps(qs, _mm512_loadu_ps(w.kscale.data() + j));
-        _mm512_mask_storeu_ps(s + j, tail(n - j), _mm512_mul_ps(_mm512_cvtepi32_ps(corrected), cs));
+        // The score, then softmax_row's first pass on it: scaled, stored, the running maximum (which
+        // starts from the first scaled score, as softmax_row's does).
+        __m512 score = attention_output16(acc[b], qcorr, w.ksum.data() + j, qs, w.kscale.data() + j);
+        QSPARSE_KEEP_ROUNDED(score);
+        const __m512 scaled = qsparse::kernels::avx512::softmax_scaled16(score, sm_scale);
+        const __mmask16 m = tail(n - j);
+        _mm512_mask_storeu_ps(s + j, m, scaled);
+        if (j == 0) mx = _mm512_broadcastss_ps(_mm512_castps512_ps128(scaled));
+        mx = _mm512_mask_max_ps(mx, m, scaled, mx);
       }
     }
-    qsparse::kernels::avx512::softmax_row(s, ni, scale);  // qsparse::softmax_row on this CPU, without its checks
+    // The rest of qsparse::softmax_row and the probabilities' quantization (attention_row's values) in two passes.
+    qsparse::hybrid_row_quantization rp{};
+    if (!attention_probabilities(s, n, _mm512_reduce_max_ps(mx), rp, urow)) {
+      rp = attention_row(s, n, row, urow);  // a non-finite probability: quantize_row_dynamic's error
+    }
     // p v: the probabilities' int8 row against v, 32 features at a time (two chains per 16 features).
-    const qsparse::hybrid_row_quantization rp = attention_row(s, n, row, urow);
     const __m512i pcorr = _mm512_add_epi32(bias, _mm512_set1_epi32(rp.zero_point));
     const __m512 ps = _mm512_set1_ps(rp.scale);
     for (std::size_t d0 = 0; d0 < dh; d0 += 32) {
@@ -367,10 +445,8 @@ QSPARSE_TARGET_AVX512_VNNI inline void attention_head_avx512_vnni(const float* q
       for (std::size_t b = 0; b < 2; ++b) {
         const std::size_t d = d0 + 16 * b;
         if (d >= dh) break;
-        const __m512i sums = _mm512_loadu_si512(w.vsum.data() + d);
-        const __m512i corrected = _mm512_sub_epi32(acc[b], _mm512_mullo_epi32(pcorr, sums));
-        const __m512 cs = _mm512_mul_ps(ps, _mm512_loadu_ps(w.vscale.data() + d));
-        _mm512_mask_storeu_ps(out + i * out_ld + d, tail(dh - d), _mm512_mul_ps(_mm512_cvtepi32_ps(corrected), cs));
+        _mm512_mask_storeu_ps(out + i * out_ld + d, tail(dh - d),
+                              attention_output16(acc[b], pcorr, w.vsum.data() + d, ps, w.vscale.data() + d));
       }
     }
   }

@@ -40,15 +40,21 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "attention.hpp"
 #include "linear.hpp"
 #include "qsparse/conv/activation.hpp"
+#include "qsparse/core/config.hpp"
 #include "qsparse/core/context.hpp"
+#include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/hybrid.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
 #include "qsparse/io/safetensors.hpp"
+#if QSPARSE_X86
+#include <immintrin.h>
+#endif
 
 namespace minilm {
 
@@ -106,10 +112,43 @@ inline bert_config read_config(const std::string& path) {
 
 namespace detail {
 
+/// layer_norm's last step over one row: row[c] = float((row[c] - mean) * inv) * gamma[c] + beta[c].
+inline void layer_norm_row_scalar(float* row, std::size_t cols, double mean, double inv, const float* gamma,
+                                  const float* beta) {
+  for (std::size_t c = 0; c < cols; ++c) row[c] = static_cast<float>((row[c] - mean) * inv) * gamma[c] + beta[c];
+}
+
+#if QSPARSE_X86
+QSPARSE_SIMD_DIAGNOSTICS_BEGIN
+/// layer_norm_row_scalar on AVX-512 (the caller checks the CPU): the same operations per value, 8 at a
+/// time in double, the float product kept from contraction into the addition.
+QSPARSE_TARGET_AVX512 inline void layer_norm_row_avx512(float* row, std::size_t cols, double mean, double inv,
+                                                        const float* gamma, const float* beta) {
+  const __m512d vm = _mm512_set1_pd(mean), vi = _mm512_set1_pd(inv);
+  for (std::size_t c = 0; c < cols; c += 8) {
+    const auto m = static_cast<__mmask8>(cols - c >= 8 ? 0xffu : (1u << (cols - c)) - 1u);
+    const __m512d x = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, row + c));
+    const __m256 normed = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_sub_pd(x, vm), vi));
+    __m256 p = _mm256_mul_ps(normed, _mm256_maskz_loadu_ps(m, gamma + c));
+    QSPARSE_KEEP_ROUNDED(p);
+    _mm256_mask_storeu_ps(row + c, m, _mm256_add_ps(p, _mm256_maskz_loadu_ps(m, beta + c)));
+  }
+}
+QSPARSE_SIMD_DIAGNOSTICS_END
+#endif
+
 /// y = LayerNorm(x) * gamma + beta over each row of `cols` values, in place (biased variance, as torch).
 /// The statistics are double sums in the order c = 0, 1, ... of each row; eight rows run side by side so
-/// that their sums, independent chains, overlap in the CPU (the same bits as one row at a time).
-inline void layer_norm(float* x, std::size_t rows, std::size_t cols, const float* gamma, const float* beta, float eps) {
+/// that their sums, independent chains, overlap in the CPU (the same bits as one row at a time). The last
+/// step runs on AVX-512 where `isa` has it (layer_norm_row_avx512, the same bits).
+inline void layer_norm(float* x, std::size_t rows, std::size_t cols, const float* gamma, const float* beta, float eps,
+                       qsparse::isa_level isa = qsparse::best_isa()) {
+#if QSPARSE_X86
+  const bool wide = isa == qsparse::isa_level::avx512 || isa == qsparse::isa_level::avx512_vnni;
+#else
+  static_cast<void>(isa);
+  const bool wide = false;
+#endif
   constexpr std::size_t block = 8;
   for (std::size_t r0 = 0; r0 < rows; r0 += block) {
     const std::size_t nb = std::min(block, rows - r0);
@@ -139,10 +178,13 @@ inline void layer_norm(float* x, std::size_t rows, std::size_t cols, const float
       inv[b] = 1.0 / std::sqrt(var[b] + static_cast<double>(eps));
     }
     for (std::size_t b = 0; b < nb; ++b) {
-      float* row = base + b * cols;
-      for (std::size_t c = 0; c < cols; ++c) {
-        row[c] = static_cast<float>((row[c] - mean[b]) * inv[b]) * gamma[c] + beta[c];
+#if QSPARSE_X86
+      if (wide) {
+        layer_norm_row_avx512(base + b * cols, cols, mean[b], inv[b], gamma, beta);
+        continue;
       }
+#endif
+      layer_norm_row_scalar(base + b * cols, cols, mean[b], inv[b], gamma, beta);
     }
   }
 }
@@ -434,16 +476,21 @@ class bert_model {
       rows += ids.size();
     }
     std::vector<float> x(rows * hs);
-    std::size_t r = 0;
+    std::vector<std::pair<std::size_t, std::size_t>> tokens;  // row r: (token id, position)
+    tokens.reserve(rows);
     for (const std::vector<std::int32_t>& ids : batch) {
-      for (std::size_t t = 0; t < ids.size(); ++t, ++r) {
-        const float* w = &word_[static_cast<std::size_t>(ids[t]) * hs];
-        const float* p = &position_[t * hs];
+      for (std::size_t t = 0; t < ids.size(); ++t) tokens.emplace_back(static_cast<std::size_t>(ids[t]), t);
+    }
+    // The embeddings and their layer norm, row by row on ctx's threads.
+    for_row_chunks(ctx, rows, [&](std::size_t r0, std::size_t r1) {
+      for (std::size_t r = r0; r < r1; ++r) {
+        const float* w = &word_[tokens[r].first * hs];
+        const float* p = &position_[tokens[r].second * hs];
         float* out = &x[r * hs];
         for (std::size_t c = 0; c < hs; ++c) out[c] = (w[c] + token_type_[c]) + p[c];  // torch's order
       }
-    }
-    detail::layer_norm(x.data(), rows, hs, emb_gamma_.data(), emb_beta_.data(), config_.layer_norm_eps);
+      detail::layer_norm(x.data() + r0 * hs, r1 - r0, hs, emb_gamma_.data(), emb_beta_.data(), config_.layer_norm_eps);
+    });
 
     const auto is = static_cast<std::size_t>(config_.intermediate_size);
     // q, k and v side by side in one rows x 3 hidden matrix (a fused layer writes it in one product).

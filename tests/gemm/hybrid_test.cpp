@@ -53,6 +53,49 @@ TEST_CASE("quantize_row_asymmetric follows TFLite's PortableAsymmetricQuantizeFl
   CHECK(z.zero_point == 0);
 }
 
+namespace {
+
+// TFLite's PortableAsymmetricQuantizeFloats parameters written out in full (no shortcut).
+hybrid_row_quantization tflite_asymmetric_parameters(float lo, float hi) {
+  const double rmin = std::fmin(0.0, static_cast<double>(lo));
+  const double rmax = std::fmax(0.0, static_cast<double>(hi));
+  if (rmin == rmax) return {1.0f, 0};
+  const double scale = (rmax - rmin) / 255.0;
+  const double from_min = -128.0 - rmin / scale, from_max = 127.0 - rmax / scale;
+  const double zero_point = 128.0 + std::fabs(rmin / scale) < 127.0 + std::fabs(rmax / scale) ? from_min : from_max;
+  const std::int32_t nudged = zero_point <= -128.0 ? -128
+                              : zero_point >= 127.0 ? 127
+                                                    : static_cast<std::int32_t>(std::round(zero_point));
+  return {static_cast<float>(scale), nudged};
+}
+
+}  // namespace
+
+TEST_CASE("asymmetric_row_parameters' one-signed shortcut equals TFLite's full formula", "[gemm][hybrid]") {
+  const float tiny = std::numeric_limits<float>::denorm_min(), big = std::numeric_limits<float>::max();
+  std::vector<std::pair<float, float>> ranges = {{0.0f, 1.0f}, {-0.0f, 1.0f}, {0.0f, tiny}, {0.0f, big},
+                                                 {-1.0f, 0.0f}, {-1.0f, -0.0f}, {-tiny, 0.0f}, {-big, -0.0f},
+                                                 {0.25f, 0.5f}, {-3.0f, -2.0f}, {tiny, tiny}, {-big, -tiny},
+                                                 {1e-30f, 1.0f}, {-2.0f, 3.0f}, {-1e-38f, 1e-38f}};
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<float> mantissa(0.0f, 1.0f);
+  std::uniform_int_distribution<int> exponent(-140, 127);
+  for (int i = 0; i < 20000; ++i) {
+    float a = std::ldexp(mantissa(rng), exponent(rng)), b = std::ldexp(mantissa(rng), exponent(rng));
+    if (a > b) std::swap(a, b);
+    ranges.emplace_back(a, b);      // both >= 0
+    ranges.emplace_back(-b, -a);    // both <= 0
+    ranges.emplace_back(0.0f, b);   // a softmax row's range
+  }
+  for (const auto& [lo, hi] : ranges) {
+    const hybrid_row_quantization got = detail::asymmetric_row_parameters(lo, hi);
+    const hybrid_row_quantization want = tflite_asymmetric_parameters(lo, hi);
+    INFO("lo = " << lo << " hi = " << hi);
+    CHECK(got.zero_point == want.zero_point);
+    CHECK(std::memcmp(&got.scale, &want.scale, sizeof(float)) == 0);
+  }
+}
+
 TEST_CASE("hybrid_gemm equals its reference on every ISA", "[gemm][hybrid]") {
   std::mt19937 rng(9);
   std::normal_distribution<float> normal(0.0f, 2.0f);

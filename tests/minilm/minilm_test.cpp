@@ -683,6 +683,18 @@ TEST_CASE("minilm fused attention head: the reference's bits, which are the two 
   std::vector<float> one(8, 5.0f);
   minilm::detail::attention_head_int8(best, zeros.data(), zeros.data(), zeros.data(), 24, 1, 8, 0.5f, one.data(), 8, w);
   CHECK(std::all_of(one.begin(), one.end(), [](float e) { return e == 0.0f; }));
+  // The fused kernel reports non-finite values where they reach a quantized row (the reference's plain
+  // loops do not check): a NaN query; an infinite key whose score is +inf (the softmax row is NaN: the
+  // kernel's sum is not finite and it reports the row as quantize_row_dynamic does; a key giving a -inf
+  // score only gives that key probability 0).
+  for (const int where : {0, 1}) {
+    if (!minilm::detail::has_fused_attention(best)) break;
+    std::vector<float> x(4 * 3 * 8, -0.25f), o(4 * 8);
+    x[where == 0 ? 2 * 24 + 3 : 1 * 24 + 8 + 5] = where == 0 ? std::nanf("") : std::numeric_limits<float>::infinity();
+    INFO("where " << where);
+    CHECK_THROWS_WITH(minilm::detail::attention_head_int8(best, x.data(), x.data() + 8, x.data() + 16, 24, 4, 8, 0.5f, o.data(), 8, w),
+                      Catch::Contains("must be finite"));
+  }
 }
 
 TEST_CASE("minilm fused attention on the tiny model: the same embeddings as the two hybrid_gemm calls", "[minilm]") {
@@ -1052,4 +1064,40 @@ TEST_CASE("minilm int8-smooth on the tiny model: calibrated, fused q | k | v, al
   CHECK(worst == Approx(0.998337).margin(0.002));
   auto f16 = minilm::bert_model::load(tiny_dir, minilm::variant::f16);
   CHECK_THROWS_WITH(f16.set_smooth_alpha(0.5), Catch::Contains("f16 is not int8-smooth"));
+}
+
+TEST_CASE("minilm layer norm: the AVX-512 last step gives the plain loop's bits", "[minilm]") {
+  std::mt19937 g(5);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  const qsparse::isa_level best = qsparse::best_isa();
+  for (const std::size_t cols : {std::size_t{1}, std::size_t{7}, std::size_t{8}, std::size_t{9}, std::size_t{33}, std::size_t{384}}) {
+    for (const std::size_t rows : {std::size_t{1}, std::size_t{8}, std::size_t{13}}) {
+      std::vector<float> x(rows * cols), gamma(cols), beta(cols);
+      for (float& e : x) e = normal(g);
+      for (float& e : gamma) e = normal(g);
+      for (float& e : beta) e = normal(g);
+      x[0] = 1e-30f;  // tiny, huge and constant rows
+      if (rows > 1) x[cols] = 3e30f;
+      if (rows > 2) std::fill(x.begin() + static_cast<std::ptrdiff_t>(2 * cols), x.begin() + static_cast<std::ptrdiff_t>(3 * cols), 0.5f);
+      std::vector<float> plain = x, wide = x;
+      minilm::detail::layer_norm(plain.data(), rows, cols, gamma.data(), beta.data(), 1e-12f, qsparse::isa_level::scalar);
+      minilm::detail::layer_norm(wide.data(), rows, cols, gamma.data(), beta.data(), 1e-12f, best);
+      INFO("rows " << rows << " cols " << cols << " isa " << static_cast<int>(best));
+      CHECK(same_bits(plain, wide));
+      // The definition, one row at a time in plain loops.
+      std::vector<float> want = x;
+      for (std::size_t r = 0; r < rows; ++r) {
+        float* row = want.data() + r * cols;
+        double mean = 0.0, var = 0.0;
+        for (std::size_t c = 0; c < cols; ++c) mean += row[c];
+        mean /= static_cast<double>(cols);
+        for (std::size_t c = 0; c < cols; ++c) var += (row[c] - mean) * (row[c] - mean);
+        const double inv = 1.0 / std::sqrt(var / static_cast<double>(cols) + 1e-12);
+        for (std::size_t c = 0; c < cols; ++c) {
+          row[c] = qsparse::detail::product_not_fused(static_cast<float>((row[c] - mean) * inv), gamma[c]) + beta[c];
+        }
+      }
+      CHECK(same_bits(want, wide));
+    }
+  }
 }

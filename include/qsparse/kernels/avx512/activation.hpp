@@ -64,6 +64,28 @@ QSPARSE_TARGET_AVX512 inline __mmask16 activation_tail(std::ptrdiff_t left) {
 
 }  // namespace activation_detail
 
+// softmax_row's steps on 16 lanes, for kernels that compute a score row and use its probabilities in
+// registers (the fused attention of examples/minilm/); softmax_row below is made of them.
+
+/// The scaled score kept from FMA contraction: x * scale, as softmax_row's first pass stores it.
+QSPARSE_TARGET_AVX512 inline __m512 softmax_scaled16(__m512 x, __m512 scale) {
+  return activation_detail::kept(_mm512_mul_ps(x, scale));
+}
+
+/// exp(x - max) of 16 scaled scores (x <= max), softmax_row's second pass.
+QSPARSE_TARGET_AVX512 inline __m512 softmax_exp16(__m512 x, __m512 max) {
+  return activation_detail::exp_nonpositive(_mm512_sub_ps(x, max));
+}
+
+/// The 16 lanes of softmax_row's sum folded 8, 4, 2, 1 (the order of the scalar definition).
+QSPARSE_TARGET_AVX512 inline float softmax_sum16(__m512 sum) {
+  __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(sum), _mm512_extractf32x8_ps(sum, 1));
+  __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  s4 = _mm_add_ss(s4, _mm_shuffle_ps(s4, s4, 1));
+  return _mm_cvtss_f32(s4);
+}
+
 QSPARSE_TARGET_AVX512 inline void gelu_erf(const float* x, float* y, std::ptrdiff_t n) {
   std::ptrdiff_t i = 0;
   for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, activation_detail::gelu(_mm512_loadu_ps(x + i)));
@@ -80,7 +102,7 @@ QSPARSE_TARGET_AVX512 inline void softmax_row(float* x, std::ptrdiff_t n, float 
   __m512 mx = _mm512_set1_ps(first);
   for (std::ptrdiff_t j = 0; j < n; j += 16) {
     const __mmask16 m = activation_tail(n - j);
-    const __m512 v = kept(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + j), sc));
+    const __m512 v = softmax_scaled16(_mm512_maskz_loadu_ps(m, x + j), sc);
     _mm512_mask_storeu_ps(x + j, m, v);
     mx = _mm512_mask_max_ps(mx, m, v, mx);
   }
@@ -88,15 +110,11 @@ QSPARSE_TARGET_AVX512 inline void softmax_row(float* x, std::ptrdiff_t n, float 
   __m512 sum = _mm512_setzero_ps();
   for (std::ptrdiff_t j = 0; j < n; j += 16) {
     const __mmask16 m = activation_tail(n - j);
-    const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + j), vmx));
+    const __m512 e = softmax_exp16(_mm512_maskz_loadu_ps(m, x + j), vmx);
     _mm512_mask_storeu_ps(x + j, m, e);
     sum = _mm512_mask_add_ps(sum, m, sum, e);
   }
-  __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(sum), _mm512_extractf32x8_ps(sum, 1));
-  __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-  s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-  s4 = _mm_add_ss(s4, _mm_shuffle_ps(s4, s4, 1));
-  const __m512 total = _mm512_set1_ps(_mm_cvtss_f32(s4));
+  const __m512 total = _mm512_set1_ps(softmax_sum16(sum));
   for (std::ptrdiff_t j = 0; j < n; j += 16) {
     const __mmask16 m = activation_tail(n - j);
     _mm512_mask_storeu_ps(x + j, m, _mm512_div_ps(_mm512_maskz_loadu_ps(m, x + j), total));

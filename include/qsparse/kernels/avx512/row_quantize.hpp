@@ -37,25 +37,28 @@ QSPARSE_TARGET_AVX512 inline __m512i round16(__m512 x, __m512 inverse, __m512 of
   return _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
 }
 
-QSPARSE_TARGET_AVX512 inline __m128i quantize16(__m512 x, __m512 inverse, __m512 offset, bool add, __m512i lo, __m512i hi) {
-  return _mm512_cvtepi32_epi8(round16(x, inverse, offset, add, lo, hi));
-}
-
 }  // namespace row_quantize_detail
+
+/// 16 values of the row quantizers' rounding loop as int8: clamp(round_half_away(offset + x * inverse), lo,
+/// hi) (`add` false: without the offset), the product never fused into the addition. A building block
+/// for kernels that quantize a row as they compute it (the fused attention of examples/minilm/).
+QSPARSE_TARGET_AVX512 inline __m128i quantize_row16(__m512 x, __m512 inverse, __m512 offset, bool add, __m512i lo,
+                                                    __m512i hi) {
+  return _mm512_cvtepi32_epi8(row_quantize_detail::round16(x, inverse, offset, add, lo, hi));
+}
 
 QSPARSE_TARGET_AVX512 inline void quantize_row_round_away(const float* x, std::ptrdiff_t k, float inverse, float offset,
                                                           std::int8_t* q, std::int32_t qmin) {
-  using row_quantize_detail::quantize16;
   const bool add = qmin != -127;
   const __m512 inv = _mm512_set1_ps(inverse), off = _mm512_set1_ps(offset);
   const __m512i lo = _mm512_set1_epi32(qmin), hi = _mm512_set1_epi32(127);
   std::ptrdiff_t i = 0;
   for (; i + 16 <= k; i += 16) {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i), quantize16(_mm512_loadu_ps(x + i), inv, off, add, lo, hi));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i), quantize_row16(_mm512_loadu_ps(x + i), inv, off, add, lo, hi));
   }
   if (i < k) {
     const auto m = static_cast<__mmask16>((1u << (k - i)) - 1u);
-    _mm_mask_storeu_epi8(q + i, m, quantize16(_mm512_maskz_loadu_ps(m, x + i), inv, off, add, lo, hi));
+    _mm_mask_storeu_epi8(q + i, m, quantize_row16(_mm512_maskz_loadu_ps(m, x + i), inv, off, add, lo, hi));
   }
 }
 
