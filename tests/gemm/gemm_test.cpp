@@ -116,7 +116,7 @@ TEST_CASE("gemm: every kernel equals the reference on its edge shapes (requantiz
   std::mt19937 rng(42);
   for_each_kernel([&](auto kernel) {
     using K = decltype(kernel);
-    if (!cpu_supports(K::isa) || !kernels::cpu_has_kernel_extensions<K>()) return;
+    if (!testing::runs_level(K::isa) || !kernels::cpu_has_kernel_extensions<K>()) return;
     exercised.push_back(K::isa);
     exercised_kernels.push_back(K::name());
     for (auto k : family<K>::ks()) {
@@ -139,8 +139,8 @@ TEST_CASE("gemm: every kernel equals the reference on its edge shapes (requantiz
 
 #if QSPARSE_X86
 TEST_CASE("gemm: deep int8 rows read in place and copied give the reference's bits (VNNI)", "[gemm][kernels]") {
-  if (!cpu_supports(isa_level::avx512_vnni)) {
-    WARN("AVX-512 VNNI not available on this CPU: its int8 row paths are not exercised");
+  if (!testing::runs_level(isa_level::avx512_vnni)) {
+    WARN("AVX-512 VNNI not available on this CPU or above QSPARSE_ISA_CEILING: its int8 row paths are not exercised");
     return;
   }
   using kernels::avx512_vnni::int8_rows;
@@ -173,8 +173,8 @@ TEST_CASE("gemm: the shallow kernel clamps in its packs only where that gives th
   // both ways. The last two pipelines would go wrong in the packs: an accumulator times 16384 passes
   // 2^31, and 32767 - 32700 is inside uint8 where a larger value minus 32700 is not. N = 45 ends in a
   // partial panel (the fast path) and ldd = N + 3 strides the output.
-  if (!cpu_supports(isa_level::avx512_vnni)) {
-    WARN("AVX-512 VNNI not available on this CPU: its shallow kernel is not exercised");
+  if (!testing::runs_level(isa_level::avx512_vnni)) {
+    WARN("AVX-512 VNNI not available on this CPU or above QSPARSE_ISA_CEILING: its shallow kernel is not exercised");
     return;
   }
   const isa_level isa = isa_level::avx512_vnni;
@@ -215,8 +215,8 @@ TEST_CASE("gemm: the shallow kernel's 64-bit fixed point with packs that clamp g
   // for small zero points (the rest of those panels run the 32-bit form); 2^-6 .. 2^3 have left shifts,
   // and the ReLU clamp is not the full range (both the 32-bit form). K = 5 keeps many outputs unclamped
   // (ties of both roundings); N = 45 ends in a partial panel, ldd = N + 3 strides the output.
-  if (!cpu_supports(isa_level::avx512_vnni)) {
-    WARN("AVX-512 VNNI not available on this CPU: its shallow kernel is not exercised");
+  if (!testing::runs_level(isa_level::avx512_vnni)) {
+    WARN("AVX-512 VNNI not available on this CPU or above QSPARSE_ISA_CEILING: its shallow kernel is not exercised");
     return;
   }
   const isa_level isa = isa_level::avx512_vnni;
@@ -731,7 +731,7 @@ TEST_CASE("selected_kernel_name names the kernel of each ISA", "[gemm]") {
     CHECK(pack_weights(make_view(w.data(), 9, 5), 0, isa_level::avx_vnni).view().layout() ==
           (cpu().avx_vnni ? packed_layout::s8_c4_nr32 : packed_layout::s16_c2_nr16));
   }
-  if (cpu_supports(isa_level::avx512_vnni)) {
+  if (testing::runs_level(isa_level::avx512_vnni)) {
     // Symmetric weights with K <= 32 run the shallow kernel; a zero point or a deeper K the GEMM's.
     std::vector<std::int8_t> w(33 * 5);
     const auto name = [&](std::ptrdiff_t k, std::int32_t w_zp) {
@@ -752,7 +752,7 @@ TEST_CASE("selected_kernel_name names the kernel of each ISA", "[gemm]") {
   std::vector<std::int8_t> w(9 * 5);
   CHECK(pack_weights(make_view(w.data(), 9, 5), 0, isa_level::neon_i8mm).view().layout() == packed_layout::s8_c8_nr16);
   CHECK(pack_weights(make_view(w.data(), 9, 5), 0, isa_level::neon_dotprod).view().layout() == packed_layout::s8_c4_nr16);
-  if (cpu_supports(isa_level::neon_dotprod)) {
+  if (testing::runs_level(isa_level::neon_dotprod)) {
     // Symmetric sdot weights with K <= 32 run the shallow tile; a zero point, a deeper K or i8mm weights not.
     std::vector<std::int8_t> w33(33 * 5);
     const auto name = [&](std::ptrdiff_t k, std::int32_t w_zp, isa_level isa) {
@@ -762,7 +762,9 @@ TEST_CASE("selected_kernel_name names the kernel of each ISA", "[gemm]") {
     CHECK(name(32, 0, isa_level::neon_dotprod) == "gemm_x8s8_s32_4x8c4__neondotprod");
     CHECK(name(33, 0, isa_level::neon_dotprod) == "gemm_x8s8_s32_4x16c4__neondotprod");
     CHECK(name(27, 1, isa_level::neon_dotprod) == "gemm_x8s8_s32_4x16c4__neondotprod");
-    if (cpu_supports(isa_level::neon_i8mm)) CHECK(name(27, 0, isa_level::neon_i8mm) == "gemm_x8s8_s32_4x16c8__neoni8mm");
+    if (testing::runs_level(isa_level::neon_i8mm)) {
+      CHECK(name(27, 0, isa_level::neon_i8mm) == "gemm_x8s8_s32_4x16c8__neoni8mm");
+    }
   }
 #endif
 }
