@@ -38,6 +38,7 @@ std::vector<T> make_values(std::size_t count, fill how, std::mt19937& rng) {
     }
   }
   return v;
+}
 
 // Runs gemm on packed weights for `isa` and reference_gemm; requires equal outputs (padding untouched).
 // With a Kernel (a gemm_kernels entry), packs its layout and runs that kernel alone on the whole problem,
