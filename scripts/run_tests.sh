@@ -138,8 +138,9 @@ run_config() {
     # compile 1.7x longer (gemm_test.cpp: 254 s against 149 s of CPU) with nothing in CI reading it.
     # It runs the tests whose program reads the CPU's features (isa_dependent_tests) once more under
     # QSPARSE_ISA_CEILING=avx2: dispatch and the tests' levels (testing::supported_levels) capped at the
-    # ISA of an AVX2-only machine, so every test must hold there too (63 tests: 3.4 s of CPU, 14 s at a
-    # load of 11 on 2 cores; 0.8 s of CPU to list them).
+    # ISA of an AVX2-only machine, so every test must hold there too (76 tests: 14 s of CPU, 22 s with
+    # -j 2 at a load of 7 on 2 cores, of which the demo smoke and the QAT example take 12 and 11 s;
+    # 0.8 s of CPU to list them).
     gcc17)       cxx=g++;     std=17; type=RelWithDebInfo; type_flags="-O2 -DNDEBUG"; examples=ON; benchmarks=ON
                  isa_ceilings=(avx2) ;;
     clang20)     cxx=clang++; std=20; type=Release;        examples=ON ;;
