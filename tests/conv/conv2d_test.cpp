@@ -453,14 +453,14 @@ TEST_CASE("conv2d: the direct shallow kernel on every kernel-row shape, stride, 
     check_layer<std::int8_t>(isas{}, l, 9, 0, pc.float_int8_pipeline(-2), rng);
     check_layer<std::uint8_t>(isas{}, l, 140, 0, pc.int8_pipeline(4), rng);
     check_fixed_point_roundings(isas{}, l, pc, rng);
-    if (cpu_supports(isa_level::avx512_vnni)) {  // the layers above do run the direct kernel
+    if (testing::runs_level(isa_level::avx512_vnni)) {  // the layers above do run the direct kernel
       const std::vector<std::int8_t> w(static_cast<std::size_t>(l.c_out * l.k_h * l.k_w * l.c_in));
       const auto packed =
           pack_conv2d_weights(make_view(w.data(), l.c_out, l.k_h, l.k_w, l.c_in), 0, 1, isa_level::avx512_vnni);
       CHECK(std::string(selected_kernel_name(packed, l.p)) == "conv_direct_u8s8_s32_4x32c4__avx512vnni");
     }
 #if QSPARSE_AARCH64
-    if (cpu_supports(isa_level::neon_dotprod) && l.k_h * l.k_w * l.c_in <= 32) {  // and the shallow sdot tile
+    if (testing::runs_level(isa_level::neon_dotprod) && l.k_h * l.k_w * l.c_in <= 32) {  // and the shallow sdot tile
       const std::vector<std::int8_t> w(static_cast<std::size_t>(l.c_out * l.k_h * l.k_w * l.c_in));
       const auto packed =
           pack_conv2d_weights(make_view(w.data(), l.c_out, l.k_h, l.k_w, l.c_in), 0, 1, isa_level::neon_dotprod);
@@ -515,7 +515,7 @@ TEST_CASE("conv2d: the gathering GEMM on kernel shapes, strides, padding, bands,
     check_layer<std::int8_t>(isas{}, l, 9, 0, pc.float_int8_pipeline(-2), rng);
     check_layer<std::uint8_t>(isas{}, l, 140, 0, pc.int8_pipeline(4), rng);
     check_fixed_point_roundings(isas{}, l, pc, rng);
-    if (cpu_supports(isa_level::avx512_vnni)) {  // the layers above do run the gathering kernel
+    if (testing::runs_level(isa_level::avx512_vnni)) {  // the layers above do run the gathering kernel
       const std::vector<std::int8_t> w(static_cast<std::size_t>(l.c_out * l.k_h * l.k_w * l.c_in));
       const auto packed =
           pack_conv2d_weights(make_view(w.data(), l.c_out, l.k_h, l.k_w, l.c_in), 0, 1, isa_level::avx512_vnni);

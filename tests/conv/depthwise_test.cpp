@@ -211,7 +211,7 @@ TEST_CASE("depthwise: the VNNI column kernel (kh <= 4, 64-channel multiples) on 
     for (int t : {1, 2, 3}) check_layer(l, 5, 0, pc.int8_pipeline(1), rng, 0, context(threads{t}));
   }
   // Not the column kernel: 5 kernel rows, a channel count off the 64 multiple, weights beyond int8.
-  if (cpu_supports(isa_level::avx512_vnni)) {
+  if (testing::runs_level(isa_level::avx512_vnni)) {
     std::vector<std::int8_t> w(5 * 3 * 128, 100);
     CHECK(std::string(selected_kernel_name(pack_depthwise_weights(make_view(w.data(), 1, 5, 3, 128)))) ==
           depthwise_kernel_name(best_isa()));

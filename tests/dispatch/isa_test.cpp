@@ -215,21 +215,34 @@ TEST_CASE("a ceiling of another architecture is a clear error and changes nothin
 }
 
 // The guard (ruy's habit): the bit-exactness tests loop over testing::supported_levels(); this fails
-// if that list misses a level this CPU runs, and, when CI states the ISA its machine must reach
-// (QSPARSE_REQUIRE_ISA, set by scripts/run_tests.sh from /proc/cpuinfo), if detection fell short of it —
-// so a broken CPUID path cannot silently turn every SIMD test into a scalar one.
+// if that list misses a level this CPU runs under the environment's ceiling (QSPARSE_ISA_CEILING: every
+// level when it is unset), and, when CI states the ISA its machine must reach (QSPARSE_REQUIRE_ISA, set
+// by scripts/run_tests.sh from /proc/cpuinfo), if detection fell short of it — so a broken CPUID path
+// cannot silently turn every SIMD test into a scalar one.
 TEST_CASE("guard: every ISA level this CPU supports is exercised by the tests", "[isa][guard]") {
   const auto levels = qsparse::testing::supported_levels();
+  const isa_level ceiling = qsparse::testing::environment_ceiling();
+  INFO("environment ceiling " << to_string(ceiling) << ", detected " << to_string(detected_isa()));
   REQUIRE(!levels.empty());
   CHECK(levels.front() == isa_level::scalar);
-  CHECK(levels.back() == detected_isa());
-  // Every level the detected one runs (the ladder below it, and the side rung avx_vnni under avx512_vnni).
-  const auto below = std::count_if(std::begin(all_isa_levels), std::end(all_isa_levels),
-                                   [](isa_level level) { return isa_runs(detected_isa(), level); });
+  // The highest of them is the one dispatch picks under that ceiling (no scoped ceiling is set here).
+  CHECK(levels.back() == best_isa());
+  if (isa_runs(ceiling, detected_isa())) CHECK(levels.back() == detected_isa());  // no cap: every level
+  // Every level the detected one runs (the ladder below it, and the side rung avx_vnni under
+  // avx512_vnni) that the ceiling runs too.
+  const auto below = std::count_if(std::begin(all_isa_levels), std::end(all_isa_levels), [&](isa_level level) {
+    return isa_runs(detected_isa(), level) && isa_runs(ceiling, level);
+  });
   CHECK(static_cast<std::ptrdiff_t>(levels.size()) == below);
   for (isa_level level : all_isa_levels) {
     const bool listed = std::find(levels.begin(), levels.end(), level) != levels.end();
-    CHECK(listed == detected_isas().contains(level));
+    CHECK(listed == (detected_isas().contains(level) && isa_runs(ceiling, level)));
+    CHECK(listed == qsparse::testing::runs_level(level));
+  }
+  {
+    // A test's own scoped ceiling does not shrink the levels the other tests run.
+    scoped_isa_ceiling cap(isa_level::scalar);
+    CHECK(qsparse::testing::supported_levels() == levels);
   }
   if (const char* required = std::getenv("QSPARSE_REQUIRE_ISA")) {
     INFO("QSPARSE_REQUIRE_ISA=" << required << ", detected " << to_string(detected_isa()));

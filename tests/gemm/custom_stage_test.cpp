@@ -123,7 +123,7 @@ TEST_CASE("a stage of the caller's own runs after qsparse's stages on every ISA"
       CHECK(expected[static_cast<std::size_t>(i * n + j)] == table[static_cast<std::size_t>(idx)]);
     }
   }
-  for (qsparse::isa_level isa : qsparse::supported_isas()) {
+  for (qsparse::isa_level isa : qsparse::testing::supported_levels()) {
     INFO("isa " << qsparse::to_string(isa));
     const auto packed = qsparse::pack_weights(wv, 0, isa);
     std::vector<std::int8_t> got(static_cast<std::size_t>(m * n), 99);

@@ -172,7 +172,7 @@ TEST_CASE("gemm_q4: every int8-activation kernel equals the reference bit for bi
   std::mt19937 rng(27);
   kernels::for_each_kernel(gemm_q4_kernels{}, [&](auto kernel) {
     using K = decltype(kernel);
-    if (cpu_supports(K::isa)) sweep_kernel<false, K>(rng);
+    if (testing::runs_level(K::isa)) sweep_kernel<false, K>(rng);
   });
 }
 
@@ -180,7 +180,7 @@ TEST_CASE("gemm_q4_f32: every float-activation kernel equals the reference bit f
   std::mt19937 rng(28);
   kernels::for_each_kernel(gemm_q4_f32_kernels{}, [&](auto kernel) {
     using K = decltype(kernel);
-    if (cpu_supports(K::isa)) sweep_kernel<true, K>(rng);
+    if (testing::runs_level(K::isa)) sweep_kernel<true, K>(rng);
   });
   // Infinities, subnormals and signed zeros in the float activations go through the FMA chain unchanged.
   const auto w = make_weights(64, 20, 32, true, true, 0, rng);
@@ -279,7 +279,7 @@ TEST_CASE("gemm_q4's row pass: the checked range and the grouped rounding equal 
         }
         kernels::for_each_kernel(kernels::row_quantize_kernels{}, [&](auto kernel) {
           using K = decltype(kernel);
-          if (!cpu_supports(K::isa) || !kernels::cpu_has_kernel_extensions<K>()) return;
+          if (!testing::runs_level(K::isa) || !kernels::cpu_has_kernel_extensions<K>()) return;
           if (std::find(ran_rows.begin(), ran_rows.end(), K::name()) == ran_rows.end()) ran_rows.emplace_back(K::name());
           std::vector<std::int8_t> got(want.size(), 55);
           std::vector<std::int32_t> got_sums(want_sums.size(), -1);
@@ -306,7 +306,7 @@ TEST_CASE("gemm_q4's row pass: the checked range and the grouped rounding equal 
         REQUIRE(want == (bad_at < 0));
         kernels::for_each_kernel(kernels::range_kernels{}, [&](auto kernel) {
           using K = decltype(kernel);
-          if (!cpu_supports(K::isa) || !kernels::cpu_has_kernel_extensions<K>()) return;
+          if (!testing::runs_level(K::isa) || !kernels::cpu_has_kernel_extensions<K>()) return;
           if (std::find(ran_ranges.begin(), ran_ranges.end(), K::name()) == ran_ranges.end()) ran_ranges.emplace_back(K::name());
           float lo = 3.0f, hi = -inf, plain_lo = 3.0f, plain_hi = -inf;
           const bool got = K::finite_range_checked(y.data(), n, lo, hi);

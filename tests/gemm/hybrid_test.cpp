@@ -278,7 +278,7 @@ TEST_CASE("hybrid_gemm's output kernels equal the scalar row bit for bit", "[gem
                                                with_bias ? bias.data() : nullptr, -lim, lim, want.data());
             kernels::for_each_kernel(kernels::hybrid_output_kernels{}, [&](auto kernel) {
               using K = decltype(kernel);
-              if (!cpu_supports(K::isa) || !kernels::cpu_has_kernel_extensions<K>()) return;
+              if (!testing::runs_level(K::isa) || !kernels::cpu_has_kernel_extensions<K>()) return;
               if (std::find(ran.begin(), ran.end(), K::name()) == ran.end()) ran.emplace_back(K::name());
               std::vector<float> got(acc.size() + 1, 99.0f);
               K::hybrid_output_row(acc.data(), n, zp, sums.data(), 0.0123f, scales.data(), per_channel,
@@ -414,7 +414,7 @@ TEST_CASE("the row quantization kernels equal the scalar loop bit for bit", "[ge
         kernels::scalar::quantize_row_round_away(x.data(), k, inverse, offset, want.data(), qmin);
         kernels::for_each_kernel(kernels::row_quantize_kernels{}, [&](auto kernel) {
           using K = decltype(kernel);
-          if (!cpu_supports(K::isa) || !kernels::cpu_has_kernel_extensions<K>()) return;
+          if (!testing::runs_level(K::isa) || !kernels::cpu_has_kernel_extensions<K>()) return;
           if (std::find(ran.begin(), ran.end(), K::name()) == ran.end()) ran.emplace_back(K::name());
           std::vector<std::int8_t> got(want.size(), 55);
           K::quantize_row_round_away(x.data(), k, inverse, offset, got.data(), qmin);

@@ -142,8 +142,8 @@ static_assert(alignof(a2::prepared_add_constant) == 32 && alignof(a2::prepared_f
 }  // namespace alignment_checks
 
 TEST_CASE("the AVX-512 evaluator's folded zero point and clamps equal the scalar stages", "[gemm][pipeline]") {
-  if (!cpu_supports(isa_level::avx512)) {
-    WARN("AVX-512 not available on this CPU: the AVX-512 output-pipeline evaluator is not exercised");
+  if (!testing::runs_level(isa_level::avx512)) {
+    WARN("AVX-512 not available on this CPU or above QSPARSE_ISA_CEILING: the AVX-512 output-pipeline evaluator is not exercised");
     return;
   }
   static_assert(kernels::avx512::offset_clamp_tail<add_zero_point, clamp, saturating_cast<std::int8_t>>() == 3);
@@ -183,8 +183,8 @@ TEST_CASE("the AVX-512 evaluator's folded zero point and clamps equal the scalar
 }
 
 TEST_CASE("the AVX-512 fast evaluator is used exactly where it equals the scalar stages", "[gemm][pipeline]") {
-  if (!cpu_supports(isa_level::avx512)) {
-    WARN("AVX-512 not available on this CPU: the AVX-512 output-pipeline evaluator is not exercised");
+  if (!testing::runs_level(isa_level::avx512)) {
+    WARN("AVX-512 not available on this CPU or above QSPARSE_ISA_CEILING: the AVX-512 output-pipeline evaluator is not exercised");
     return;
   }
   using kernels::avx512::has_fast_path;
@@ -271,15 +271,15 @@ TEST_CASE("single_rounding_away and double_rounding_up: the AVX2 and AVX-512 eva
                            add_zero_point{3}, saturating_cast<std::int8_t>{});
   const auto up_raw = pipeline(requantize_fixed_point_per_channel<double_rounding_up>{multipliers, shifts});
   const auto up_tensor = pipeline(requantize_fixed_point<double_rounding_up>{quantized_multiplier{int32_max, -1}});
-  if (cpu_supports(isa_level::avx2)) {
+  if (testing::runs_level(isa_level::avx2)) {
     check_pipeline_avx2(away);
     check_pipeline_avx2(away_raw);
     check_pipeline_avx2(up);
     check_pipeline_avx2(up_raw);
     check_pipeline_avx2(up_tensor);
   }
-  if (!cpu_supports(isa_level::avx512)) {
-    WARN("AVX-512 not available on this CPU: its evaluators of the TFLite roundings are not exercised");
+  if (!testing::runs_level(isa_level::avx512)) {
+    WARN("AVX-512 not available on this CPU or above QSPARSE_ISA_CEILING: its evaluators of the TFLite roundings are not exercised");
     return;
   }
   using kernels::avx512::has_fast_path;

@@ -18,18 +18,39 @@
 
 namespace qsparse::testing {
 
-/// Every ISA level this CPU can run, lowest first. Bit-exactness tests loop over all of them, so each
-/// path the CPU has is exercised (see also the guard in tests/dispatch/isa_test.cpp).
-inline std::vector<isa_level> supported_levels() { return supported_isas(); }
+/// The ceiling QSPARSE_ISA_CEILING puts on this process (the top of the ladder when it is unset), read once.
+/// Not isa_ceiling(): a test that sets a scoped ceiling of its own does not shrink the levels the others run.
+inline isa_level environment_ceiling() {
+  static const isa_level ceiling = detail::ceiling_from_environment();
+  return ceiling;
+}
 
-/// The names of the kernels of a registry (qsparse/kernels/registry.hpp) that this CPU runs, in the
-/// registry's order: what a test sweeping the registry must have exercised.
+/// True when the tests run `level`: this CPU runs it and the environment's ceiling lets dispatch reach it.
+/// A user (or CI) capping the ISA with QSPARSE_ISA_CEILING gets every test passing over the levels at or
+/// below the cap; a test that packs weights for a level and then dispatches must not go above it. Tests
+/// ask this, never cpu_supports(), which ignores the ceiling.
+inline bool runs_level(isa_level level) { return cpu_supports(level) && isa_runs(environment_ceiling(), level); }
+
+/// Every ISA level this CPU can run under the environment's ceiling, lowest first (all of them when
+/// QSPARSE_ISA_CEILING is unset). Bit-exactness tests loop over all of them, so each path the CPU has is
+/// exercised (see also the guard in tests/dispatch/isa_test.cpp).
+inline std::vector<isa_level> supported_levels() {
+  std::vector<isa_level> levels;
+  for (isa_level level : supported_isas()) {
+    if (runs_level(level)) levels.push_back(level);
+  }
+  return levels;
+}
+
+/// The names of the kernels of a registry (qsparse/kernels/registry.hpp) that this CPU runs under the
+/// environment's ceiling (runs_level), in the registry's order: what a test sweeping the registry must
+/// have exercised.
 template <class List>
 std::vector<std::string> runnable_kernel_names(List list) {
   std::vector<std::string> names;
   kernels::for_each_kernel(list, [&](auto kernel) {
     using K = decltype(kernel);
-    if (cpu_supports(K::isa) && kernels::cpu_has_kernel_extensions<K>()) names.emplace_back(K::name());
+    if (runs_level(K::isa) && kernels::cpu_has_kernel_extensions<K>()) names.emplace_back(K::name());
   });
   return names;
 }
