@@ -19,6 +19,7 @@
 #include "qsparse/gemm/reference.hpp"
 #include "qsparse/spec/system_pipelines.hpp"
 #include "support/column_params.hpp"
+#include "support/testing.hpp"
 
 #if QSPARSE_X86
 #include <immintrin.h>
@@ -99,8 +100,8 @@ void sweep(std::int32_t a_zp, std::int32_t w_zp, std::mt19937& rng) {
 
 template <class Kernel>
 void sweep_kernel() {
-  if (!cpu_supports(Kernel::isa) || !kernels::cpu_has_kernel_extensions<Kernel>()) {
-    WARN(Kernel::name() << " does not run on this CPU: not exercised");
+  if (!testing::runs_level(Kernel::isa) || !kernels::cpu_has_kernel_extensions<Kernel>()) {
+    WARN(Kernel::name() << " does not run on this CPU or under QSPARSE_ISA_CEILING: not exercised");
     return;
   }
   std::mt19937 rng(27);
@@ -133,7 +134,7 @@ TEST_CASE("gemm: the 256-bit ISAs select their shallow tile for K <= 32", "[gemm
   CHECK(name(27, 3, isa_level::avx2) == "gemm_x8s8_s32_6x16c2__avx2");
   CHECK(name(32, 0, isa_level::avx2) == "gemm_x8s8_s32_6x16c2__avx2");
   CHECK(name(33, 0, isa_level::avx2) == "gemm_x8s8_s32_4x16c2__avx2");
-  if (cpu().avx_vnni) {
+  if (testing::runs_level(isa_level::avx_vnni)) {
     CHECK(name(27, 0, isa_level::avx_vnni) == "gemm_u8s8_s32_6x16c4__avxvnni");
     CHECK(name(32, 0, isa_level::avx_vnni) == "gemm_u8s8_s32_6x16c4__avxvnni");
     CHECK(name(33, 0, isa_level::avx_vnni) == "gemm_u8s8_s32_6x32c4__avxvnni");
