@@ -467,7 +467,8 @@ TEST_CASE("maxpool_inference: maxpool_forward's values, ties and NaN included", 
   demo::maxpool_inference(x.data(), 2, s, b.data());
   CHECK(same_bits(a, b));
   // The CNN's first pool (two 16-channel blocks), random floats of both signs.
-  const demo::layer_spec p{demo::layer_kind::maxpool, 26, 26, 32, 13, 13, 32, 2, 2, false};
+  const demo::layer_spec p = demo::cnn_architecture()[1];  // 26x26x32 -> 13x13x32
+  REQUIRE(p.kind == demo::layer_kind::maxpool);
   std::normal_distribution<float> g(0.0f, 1.0f);
   std::vector<float> y(26 * 26 * 32);
   for (float& f : y) f = g(rng);
