@@ -140,6 +140,24 @@ TEST_CASE("interleaved_samples: every round times every variant once, in changin
   }
 }
 
+TEST_CASE("paired_ratio: the median of each round's ratio, rounds without a time left out", "[demo][latency]") {
+  // Round 2's burst of load doubles both rows: the rounds' ratios are 2, 2, 2, 4, 1.
+  CHECK(demo::paired_ratio({10, 20, 40, 12, 5}, {5, 10, 20, 3, 5}) == 2);
+  // The ratio of the medians would be 12 / 5 = 2.4 here; the rounds' ratios are 0.5, 4, 3.
+  CHECK(demo::paired_ratio({1, 12, 30}, {2, 3, 10}) == 3);
+  CHECK(demo::paired_ratio({1, 2, 3}, {0, 1, 1}) == 2.5);  // the round where b took 0 is left out
+  CHECK(demo::paired_ratio({4, 6, 8}, {2, 2}) == 2.5);     // rounds in both only
+  CHECK(demo::paired_ratio({}, {}) == 0);
+}
+
+TEST_CASE("goal_line: both ratios on the bound's side, or MISSED", "[demo][report]") {
+  CHECK(demo::goal_line("A / B >= 1.5x", 1.58, 1.5, 256, 1.5, true) == "goal: A / B >= 1.5x: 1.58x at batch 1, 1.50x at batch 256: met");
+  CHECK(demo::goal_line("A / B >= 1.5x", 1.62, 1.49, 256, 1.5, true) == "goal: A / B >= 1.5x: 1.62x at batch 1, 1.49x at batch 256: MISSED");
+  CHECK(demo::goal_line("A / B >= 1.5x", 1.2, 1.7, 100, 1.5, true) == "goal: A / B >= 1.5x: 1.20x at batch 1, 1.70x at batch 100: MISSED");
+  CHECK(demo::goal_line("C / D <= 1.3x", 1.3, 0.9, 256, 1.3, false) == "goal: C / D <= 1.3x: 1.30x at batch 1, 0.90x at batch 256: met");
+  CHECK(demo::goal_line("C / D <= 1.3x", 1.31, 0.9, 256, 1.3, false) == "goal: C / D <= 1.3x: 1.31x at batch 1, 0.90x at batch 256: MISSED");
+}
+
 TEST_CASE("progress_meter: the time left is extrapolated from the rate so far", "[demo][progress]") {
   const auto t0 = std::chrono::steady_clock::now();
   demo::progress_meter m(100, t0);

@@ -7,6 +7,7 @@
 //
 //   sample_stats s = summarize(samples);      // median, p25, p75 (linear interpolation between ranks)
 //   auto samples = interleaved_samples(n, rounds, seed, [&](std::size_t i) { return seconds_of(i); });
+//   double x = paired_ratio(samples[a], samples[b]);   // a's time over b's, the median of the rounds' ratios
 #pragma once
 
 #include <algorithm>
@@ -42,6 +43,15 @@ inline sample_stats summarize(std::vector<double> v) {
   s.p25 = quantile_sorted(v, 0.25);
   s.p75 = quantile_sorted(v, 0.75);
   return s;
+}
+
+/// The median over the rounds of a[r] / b[r]: how many times b's time a's is, with each round's load on
+/// both (samples of interleaved_samples; rounds where b took no time are left out, 0 when none is left).
+inline double paired_ratio(const std::vector<double>& a, const std::vector<double>& b) {
+  std::vector<double> r;
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+    if (b[i] > 0) r.push_back(a[i] / b[i]);
+  return summarize(r).median;
 }
 
 /// The order in which each of `rounds` rounds visits variants 0..n-1: a fresh permutation per round.

@@ -1,18 +1,22 @@
 // qsparse_demo_layers — where an int8 demo model's time goes, layer by layer (issue 28 item 5).
 //
-//   qsparse_demo_layers [--data DATA_DIR] [--rounds N] [--calls N] [--batch B] MODEL.safetensors...
+//   qsparse_demo_layers [--data DATA_DIR] [--rounds N] [--calls N] [--batch B] [--cpu-time] MODEL.safetensors...
 //
-// Loads int8 models the demo saved (OUT_DIR/<arch>_<variant>.safetensors, e.g. the dense int8 row and
+// Loads models the demo saved (OUT_DIR/<arch>_<variant>.safetensors, e.g. the dense int8 row and
 // a pruned row of the CNN), prepares them as the demo does, and times every step of predict's integer
 // pipeline — the image quantized to int8, then each layer (conv2d, sparse conv2d, max pool, gemm,
 // sparse_gemm; the last one with its float logits) — at batch 1 and at batch B (default 256), on the
 // first images of the test set (or uniform random pixels without --data). Every round visits the models
 // in a fresh random order (latency.hpp); a model's sample is one untimed predict, then `calls` profiled
-// passes, each step timed by the steady clock (batch 1) or the thread's CPU time (batch B); the table
-// gives the median over the rounds per step, the sum of the steps and predict's own time measured in
-// the same sample, and the ratio of the first model's time to each other's. Every profiled pass's logits are compared with predict's: the profile
-// runs exactly the model's kernels, nothing else; and predict's with those of the same model run with the
-// file's own multipliers and bias, without the all-zero channels folded (runtime.hpp prepare).
+// passes, each step timed by the steady clock (batch 1, unless --cpu-time) or the thread's CPU time
+// (batch B); the table gives the median over the rounds per step, the sum of the steps and predict's own
+// time measured in the same sample, and the ratio of the first model's time to each other's. A model in
+// another format (the float or dynamic-range rows, e.g. OUT_DIR/cnn_int8_dynamic_range.safetensors) is
+// split into its layers as predict runs them (a dynamic-range layer's own input quantization inside its
+// step, 0 in step 0, "quantize input"); a mixed-precision model is timed whole, in the same rounds, so
+// that its row "predict" compares it with the others. Every profiled pass's logits are compared with predict's:
+// the profile runs exactly the model's kernels, nothing else; and predict's with those of the same model
+// run with the file's own multipliers and bias, without the all-zero channels folded (runtime.hpp prepare).
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -45,15 +49,19 @@ std::string strf(const char* f, T... v) {
 struct options {
   std::string data;
   int rounds = 41, calls = 20, batch = 256, rounds_batch = 9;
+  bool cpu_time_1 = false;  // batch 1 on the thread's CPU time too (a system call per step: for whole predicts)
   std::vector<std::string> models;
 };
 
 const char* usage =
-    "usage: qsparse_demo_layers [--data DATA_DIR] [--rounds N] [--calls N] [--batch B] MODEL.safetensors...\n"
+    "usage: qsparse_demo_layers [--data DATA_DIR] [--rounds N] [--calls N] [--batch B] [--cpu-time] MODEL.safetensors...\n"
     "\n"
     "Times each step of the int8 pipeline of demo models (int8 rows of qsparse_demo's OUT_DIR), interleaved:\n"
     "N rounds (default 41) of `calls` profiled passes (default 20) at batch 1, N rounds of one pass at\n"
-    "batch B (default 256). Images: the first of DATA_DIR's test set, or random pixels without --data.\n";
+    "batch B (default 256). Float and dynamic-range models are split into their layers, mixed-precision\n"
+    "ones timed whole. Batch 1 is timed by the steady clock, batch B by the thread's CPU time; --cpu-time times\n"
+    "batch 1 by CPU time too (a system call per step: read its predict row, not the sub-µs steps). Images:\n"
+    "the first of DATA_DIR's test set, or random pixels without --data.\n";
 
 options parse(int argc, char** argv) {
   options o;
@@ -67,6 +75,8 @@ options parse(int argc, char** argv) {
       o.rounds = demo::parse_int(a, value(), 1, 100000);
     } else if (a == "--calls") {
       o.calls = demo::parse_int(a, value(), 1, 100000);
+    } else if (a == "--cpu-time") {
+      o.cpu_time_1 = true;
     } else if (a == "--batch") {
       o.batch = demo::parse_int(a, value(), 1, 10000);
     } else if (!a.empty() && a[0] == '-') {
@@ -138,9 +148,48 @@ double now(bool cpu) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-/// predict's integer pipeline with a timestamp after each step: seconds[s] += the time of step s.
+/// Whether profiled_predict splits model m's predict into steps: all but the mixed-precision models.
+bool profiled(const demo::qmodel& m) { return m.format != demo::weight_format::mixed; }
+
+/// predict's float-activation pipeline (dynamic-range int8, float16, float32, ...: runtime.hpp), as many
+/// images at a time as predict runs, with a timestamp after each layer: seconds[l + 1] += layer l's time,
+/// its input's quantization included (a dynamic-range layer quantizes its own); step 0 stays 0.
+void profiled_predict_float(const qsparse::context& ctx, const demo::qmodel& m, const float* x, int batch, float* logits,
+                            demo::workspace& ws, std::vector<double>& seconds, bool cpu) {
+  const int images = demo::images_per_pass(m, batch);
+  const std::size_t in_size = static_cast<std::size_t>(m.input_size()), classes = static_cast<std::size_t>(m.classes());
+  std::size_t widest = in_size;
+  for (const demo::qlayer& l : m.layers) widest = std::max(widest, static_cast<std::size_t>(l.spec.out_size()));
+  widest *= static_cast<std::size_t>(images);
+  ws.fa.resize(widest);
+  ws.fb.resize(widest);
+  const std::size_t nl = m.layers.size();
+  for (int b0 = 0; b0 < batch; b0 += images) {
+    const int b = std::min(images, batch - b0);
+    const float* in = x + static_cast<std::size_t>(b0) * in_size;
+    double t = now(cpu);
+    for (std::size_t i = 0; i < nl; ++i) {
+      float* out = i + 1 == nl ? logits + static_cast<std::size_t>(b0) * classes : ws.fb.data();
+      demo::detail::run_float_layer(ctx, m.format, m.layers[i], b, in, out, ws);
+      if (i + 1 < nl) {
+        ws.fa.swap(ws.fb);
+        in = ws.fa.data();
+      }
+      const double u = now(cpu);
+      seconds[i + 1] += u - t;
+      t = u;
+    }
+  }
+}
+
+/// predict's integer pipeline with a timestamp after each step: seconds[s] += the time of step s (the
+/// float one's for a model that is not int8).
 void profiled_predict(const qsparse::context& ctx, const demo::qmodel& m, const float* x, int batch, float* logits,
                       demo::workspace& ws, std::vector<double>& seconds, bool cpu = false) {
+  if (!m.is_int8()) {
+    profiled_predict_float(ctx, m, x, batch, logits, ws, seconds, cpu);
+    return;
+  }
   std::size_t widest = static_cast<std::size_t>(m.input_size());
   for (const demo::qlayer& l : m.layers) widest = std::max(widest, static_cast<std::size_t>(l.spec.out_size()));
   widest *= static_cast<std::size_t>(batch);
@@ -169,7 +218,6 @@ int main(int argc, char** argv) {
     std::vector<demo::qmodel> models;
     for (const std::string& path : opt.models) {
       demo::qmodel m = demo::load_model(path);
-      if (!m.is_int8()) throw std::invalid_argument(path + ": not an int8 model (weights \"" + demo::to_string(m.format) + "\")");
       demo::prepare(m);
       models.push_back(std::move(m));
     }
@@ -195,6 +243,7 @@ int main(int argc, char** argv) {
     std::vector<float> check(logits.size());
     // The profile runs predict's kernels: the same logits, bit for bit.
     for (std::size_t i = 0; i < n; ++i) {
+      if (!profiled(models[i])) continue;
       for (int b : {1, opt.batch}) {
         std::vector<double> ignored(steps);
         demo::predict(ctx, models[i], x.data(), b, logits.data(), ws[i]);
@@ -206,6 +255,7 @@ int main(int argc, char** argv) {
     // prepare folds channels pruned to all zeros into the fast epilogue's form (runtime.hpp): the same
     // logits as the multipliers and bias the file describes.
     for (std::size_t i = 0; i < n; ++i) {
+      if (!models[i].is_int8()) continue;
       demo::qmodel plain = demo::load_model(opt.models[i]);
       demo::prepare(plain);
       int folded = 0;
@@ -227,17 +277,22 @@ int main(int argc, char** argv) {
     }
     for (int b : {1, opt.batch}) {
       const int rounds = b == 1 ? opt.rounds : opt.rounds_batch, calls = b == 1 ? opt.calls : 1;
-      const bool cpu = b > 1;  // batch B: thread CPU time, which a shared machine's other processes do not inflate
+      // Batch B (and batch 1 with --cpu-time): the thread's CPU time, which a shared machine's other processes
+      // do not inflate.
+      const bool cpu = b > 1 || opt.cpu_time_1;
       // samples[model][step] over the rounds; step `steps` is the sum, `steps + 1` predict's own time.
       std::vector<std::vector<std::vector<double>>> samples(n, std::vector<std::vector<double>>(steps + 2));
       std::vector<double> seconds(steps);
       demo::interleaved_samples(n, rounds, b == 1 ? 5u : 6u, [&](std::size_t i) {
         demo::predict(ctx, models[i], x.data(), b, logits.data(), ws[i]);  // untimed: this model back in cache
+        const bool split = profiled(models[i]);
         std::fill(seconds.begin(), seconds.end(), 0.0);
-        for (int c = 0; c < calls; ++c) profiled_predict(ctx, models[i], x.data(), b, logits.data(), ws[i], seconds, cpu);
+        for (int c = 0; split && c < calls; ++c) profiled_predict(ctx, models[i], x.data(), b, logits.data(), ws[i], seconds, cpu);
         const double t0 = now(cpu);
         for (int c = 0; c < calls; ++c) demo::predict(ctx, models[i], x.data(), b, logits.data(), ws[i]);
         const double whole = (now(cpu) - t0) * 1e6 / calls;
+        samples[i][steps + 1].push_back(whole);
+        if (!split) return whole;
         double sum = 0;
         for (std::size_t s = 0; s < steps; ++s) {
           const double v = seconds[s] * 1e6 / calls;
@@ -245,7 +300,6 @@ int main(int argc, char** argv) {
           sum += v;
         }
         samples[i][steps].push_back(sum);
-        samples[i][steps + 1].push_back(whole);
         return whole;
       });
       std::printf("\nbatch %d: median µs (%s) over %d interleaved rounds of %d call%s (one thread, ISA %s)\n\n| step |", b,
@@ -262,15 +316,33 @@ int main(int argc, char** argv) {
         std::vector<double> med(n);
         for (std::size_t i = 0; i < n; ++i) {
           med[i] = demo::summarize(samples[i][s]).median;
-          std::printf(" %.2f |", med[i]);
+          if (samples[i][s].empty()) {
+            std::printf(" - |");  // a model not profiled step by step
+          } else {
+            std::printf(" %.2f |", med[i]);
+          }
         }
-        for (std::size_t i = 1; i < n; ++i) std::printf(" %.2f |", med[i] > 0 ? med[0] / med[i] : 0.0);
+        for (std::size_t i = 1; i < n; ++i) {
+          if (samples[0][s].empty() || samples[i][s].empty()) {
+            std::printf(" - |");
+          } else {
+            std::printf(" %.2f |", med[i] > 0 ? med[0] / med[i] : 0.0);
+          }
+        }
         std::printf("\n");
       }
     }
     std::printf("\nkernels:\n");
     for (std::size_t i = 0; i < n; ++i) {
       std::printf("  #%zu %s:", i + 1, models[i].name.c_str());
+      if (!profiled(models[i])) {
+        std::printf(" %s weights, not profiled step by step (predict timed whole)\n", demo::to_string(models[i].format));
+        continue;
+      }
+      if (!models[i].is_int8()) {
+        std::printf(" %s weights: each layer as predict runs it (runtime.hpp run_float_layer)\n", demo::to_string(models[i].format));
+        continue;
+      }
       for (std::size_t s = 1; s < steps; ++s) std::printf("%s %s", s == 1 ? "" : ",", step_kernel(models[i], s).c_str());
       std::printf("\n");
     }

@@ -707,6 +707,7 @@ int main(int argc, char** argv) {
     }
 
     // ---- latency: every round times every variant once, in a fresh random order ------------------------
+    std::vector<std::string> goals;  // issue 28 item 5's speed goals for the CNN, from this run's rounds
     const int rounds_1 = opt.smoke ? 10 : 100, calls_1 = opt.smoke ? 2 : 5, rounds_256 = opt.smoke ? 3 : 30;
     const int batch_256 = std::min<int>(256, static_cast<int>(data.test.x.rows()));
     {
@@ -748,6 +749,31 @@ int main(int argc, char** argv) {
         results[i].latency_256 = b.median;
         results[i].latency_256_spread = b.half_iqr();
       }
+      // The CNN's speed goals (issue 28 item 5): the 80 % block-pruned int8 rows >= 1.5x the dense int8 row
+      // they were calibrated as (min/max, 500 samples), and dynamic-range int8 within 1.3x of its time. Each
+      // ratio is the median over the rounds of that round's ratio: a burst of load falls on both rows.
+      if (cnn) {
+        const auto row = [&](const std::string& name) {
+          const auto it = std::find_if(results.begin(), results.end(), [&](const demo::result& r) { return r.name == name; });
+          return it == results.end() ? n : static_cast<std::size_t>(it - results.begin());
+        };
+        const std::string dense = "int8 static, minmax, 500 samples";
+        // The goal on `a`'s time over `b`'s (met at least or at most `bound`).
+        const auto goal = [&](const std::string& a, const std::string& b, const std::string& text, double bound, bool at_least) {
+          const std::size_t i = row(a), j = row(b);
+          if (i == n || j == n) {
+            goals.push_back("goal: " + text + ": not measured (no row \"" + (i == n ? a : b) + "\" in this build)");
+            return;
+          }
+          goals.push_back(demo::goal_line(text, demo::paired_ratio(s1[i], s1[j]), demo::paired_ratio(s256[i], s256[j]), batch_256,
+                                          bound, at_least));
+        };
+        for (const char* tuning : {"PTQ", "QAT"}) {
+          const std::string pruned = std::string("pruned 80% block 4x16 + int8 ") + tuning;
+          goal(dense, pruned, "time(\"" + dense + "\") / time(\"" + pruned + "\") >= 1.5x", 1.5, true);
+        }
+        goal("int8 dynamic range", dense, "time(\"int8 dynamic range\") / time(\"" + dense + "\") <= 1.3x", 1.3, false);
+      }
     }
 
     // ---- report -----------------------------------------------------------------------------------------
@@ -768,11 +794,14 @@ int main(int argc, char** argv) {
     std::printf("\n%s\n%s", header.c_str(), demo::text_table(results).c_str());
     for (const std::string& n : notes) std::printf("note: %s\n", n.c_str());
     for (const std::string& n : selection_notes) std::printf("note: %s\n", n.c_str());
+    for (const std::string& g : goals) std::printf("%s\n", g.c_str());
     if (!debug_md.empty()) std::printf("\n%s", debug_md.c_str());
     std::printf("total time %.0f s; files, report.md and accuracy_vs_size.svg in %s\n", seconds, out.c_str());
     std::string md = "# " + title + "\n\n" + header.substr(title.size() + 1) + "\n" + demo::markdown_table(results);
     for (const std::string& n : notes) md += "\nNote: " + n + "\n";
     for (const std::string& n : selection_notes) md += "\nNote: " + n + "\n";
+    if (!goals.empty()) md += "\n";
+    for (const std::string& g : goals) md += "- " + g + "\n";
     md += "\n![accuracy vs size](accuracy_vs_size.svg)\n";
     if (!debug_md.empty()) md += "\n" + debug_md + "\nAlso as CSV: quant_debug.csv.\n";
     demo::write_file(out + "/report.md", md);

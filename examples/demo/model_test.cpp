@@ -460,10 +460,22 @@ TEST_CASE("maxpool_inference: maxpool_forward's values, ties and NaN included", 
   x[0] = std::numeric_limits<float>::quiet_NaN();
   x[19 * 7 + 40] = -0.0f;
   x[5] = std::numeric_limits<float>::quiet_NaN();
+  x[19 + 3] = std::numeric_limits<float>::quiet_NaN();           // a later tap of the first window, in the SIMD block
+  x[(7 + 1) * 19 + 12] = std::numeric_limits<float>::quiet_NaN();  // its last tap
   std::vector<float> a(2 * 2 * 3 * 19), b(a.size());
   demo::maxpool_forward(x.data(), 2, s, a.data(), static_cast<int*>(nullptr));
   demo::maxpool_inference(x.data(), 2, s, b.data());
   CHECK(same_bits(a, b));
+  // The CNN's first pool (two 16-channel blocks), random floats of both signs.
+  const demo::layer_spec p = demo::cnn_architecture()[1];  // 26x26x32 -> 13x13x32
+  REQUIRE(p.kind == demo::layer_kind::maxpool);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<float> y(26 * 26 * 32);
+  for (float& f : y) f = g(rng);
+  std::vector<float> c(13 * 13 * 32), d(c.size());
+  demo::maxpool_forward(y.data(), 1, p, c.data(), static_cast<int*>(nullptr));
+  demo::maxpool_inference(y.data(), 1, p, d.data());
+  CHECK(same_bits(c, d));
 }
 
 // ---- weight clustering (cluster.hpp) and the gzip sizes (gzip.hpp) ---------------------------------------

@@ -151,7 +151,7 @@ void maxpool_forward(const T* x, int batch, const layer_spec& l, T* y, int* argm
 }
 
 /// maxpool_forward for inference (no argmax), channels innermost in blocks of 16 between local arrays so
-/// that GCC vectorizes it at -O2: the same values, each output the first of equal maxima in the window's
+/// that GCC vectorizes it at -O2 and -O3: the same values, each output the first of equal maxima in the window's
 /// (i, j) order (a NaN stays where maxpool_forward keeps it: `>` is false both ways).
 template <class T>
 void maxpool_inference(const T* x, int batch, const layer_spec& l, T* y) {
@@ -173,6 +173,9 @@ void maxpool_inference(const T* x, int batch, const layer_spec& l, T* y) {
           for (int i = 0; i < l.kh; ++i) {
             for (int j = i == 0 ? 1 : 0; j < l.kw; ++j) {
               std::copy_n(tap(img, oh, ow, i, j) + c, block, v);
+              // Not unrolled: unrolled first (GCC 12 at -O3), the 16 float selects stayed scalar `vmaxss` and
+              // the pool of the dynamic-range CNN's 26x26x32 floats took 6 µs instead of 1.5.
+#pragma GCC unroll 1
               for (std::ptrdiff_t e = 0; e < block; ++e) best[e] = v[e] > best[e] ? v[e] : best[e];
             }
           }

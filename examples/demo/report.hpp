@@ -101,6 +101,14 @@ inline std::string text_table(const std::vector<result>& rs) {
   return out.str();
 }
 
+/// One speed goal as a line of the report: "goal: TEXT: 1.58x at batch 1, 1.60x at batch BIG: met", or
+/// "MISSED" when a ratio is on the wrong side of `bound` (below it when `at_least`, above it otherwise).
+inline std::string goal_line(const std::string& text, double at_1, double at_big, int big, double bound, bool at_least) {
+  const auto ok = [&](double r) { return at_least ? r >= bound : r <= bound; };
+  return "goal: " + text + ": " + fmt("%.2fx at batch 1, ", at_1) + fmt("%.2fx at batch ", at_big) + std::to_string(big) + ": " +
+         (ok(at_1) && ok(at_big) ? "met" : "MISSED");
+}
+
 inline std::string markdown_table(const std::vector<result>& rs) {
   const auto rows = table_cells(rs);
   std::ostringstream out;

@@ -460,6 +460,18 @@ inline void run_layers(const qsparse::context& ctx, const qmodel& m, std::size_t
   }
 }
 
+/// How many images predict runs through all the layers at a time: 4 for a dynamic-range model with
+/// convolutions, which run image by image (each image quantized with its own range) and write float
+/// activations, 4 bytes each: a whole batch of them (22 MB after the CNN's first conv at batch 256) left
+/// the cache between layers and made batch 256 1.6x the static int8 model, which keeps its int8
+/// activations. A few images at a time keep them in L2; every image and every row is quantized on its
+/// own, so the logits are the same bits. The whole batch otherwise.
+inline int images_per_pass(const qmodel& m, int batch) {
+  constexpr int dynamic_images = 4;
+  const bool has_conv = std::any_of(m.layers.begin(), m.layers.end(), [](const qlayer& l) { return l.spec.kind == layer_kind::conv; });
+  return m.format == weight_format::dynamic_int8 && has_conv ? std::min(dynamic_images, batch) : batch;
+}
+
 /// logits[batch × classes] of images x[batch × input_size] (pixels in [0, 1]).
 inline void predict(const qsparse::context& ctx, const qmodel& m, const float* x, int batch, float* logits,
                     workspace& ws) {
@@ -482,17 +494,11 @@ inline void predict(const qsparse::context& ctx, const qmodel& m, const float* x
     }
     return;
   }
-  // Dynamic-range convolutions run image by image (each image quantized with its own range) and write
-  // float activations, 4 bytes each: a whole batch of them (22 MB after the CNN's first conv at batch
-  // 256) left the cache between layers and made batch 256 1.6x the static int8 model, which keeps its
-  // int8 activations. A few images at a time through all the layers keep them in L2; every image and
-  // every row is quantized on its own, so the logits are the same bits.
-  constexpr int dynamic_images = 4;
-  if (m.format == weight_format::dynamic_int8 && batch > dynamic_images &&
-      std::any_of(m.layers.begin(), m.layers.end(), [](const qlayer& l) { return l.spec.kind == layer_kind::conv; })) {
+  const int images = images_per_pass(m, batch);
+  if (images < batch) {
     const auto in_size = static_cast<std::size_t>(m.input_size()), classes = static_cast<std::size_t>(m.classes());
-    for (int b0 = 0; b0 < batch; b0 += dynamic_images)
-      predict(ctx, m, x + static_cast<std::size_t>(b0) * in_size, std::min(dynamic_images, batch - b0),
+    for (int b0 = 0; b0 < batch; b0 += images)
+      predict(ctx, m, x + static_cast<std::size_t>(b0) * in_size, std::min(images, batch - b0),
               logits + static_cast<std::size_t>(b0) * classes, ws);
     return;
   }
