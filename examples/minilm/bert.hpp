@@ -146,8 +146,7 @@ inline void layer_norm(float* x, std::size_t rows, std::size_t cols, const float
 #if QSPARSE_X86
   const bool wide = isa == qsparse::isa_level::avx512 || isa == qsparse::isa_level::avx512_vnni;
 #else
-  static_cast<void>(isa);
-  const bool wide = false;
+  static_cast<void>(isa);  // the AVX-512 step is x86's only
 #endif
   constexpr std::size_t block = 8;
   for (std::size_t r0 = 0; r0 < rows; r0 += block) {
