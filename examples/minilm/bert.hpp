@@ -48,6 +48,7 @@
 #include "qsparse/conv/activation.hpp"
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/context.hpp"
+#include "qsparse/core/unfused.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/gemm/hybrid.hpp"
 #include "qsparse/gemm/packed_weights.hpp"
@@ -112,10 +113,13 @@ inline bert_config read_config(const std::string& path) {
 
 namespace detail {
 
-/// layer_norm's last step over one row: row[c] = float((row[c] - mean) * inv) * gamma[c] + beta[c].
+/// layer_norm's last step over one row: row[c] = float((row[c] - mean) * inv) * gamma[c] + beta[c], the
+/// product rounded before the addition (a compiler may not contract them into one FMA: aarch64's did).
 inline void layer_norm_row_scalar(float* row, std::size_t cols, double mean, double inv, const float* gamma,
                                   const float* beta) {
-  for (std::size_t c = 0; c < cols; ++c) row[c] = static_cast<float>((row[c] - mean) * inv) * gamma[c] + beta[c];
+  for (std::size_t c = 0; c < cols; ++c) {
+    row[c] = qsparse::detail::product_not_fused(static_cast<float>((row[c] - mean) * inv), gamma[c]) + beta[c];
+  }
 }
 
 #if QSPARSE_X86
