@@ -141,10 +141,7 @@ struct gemm_u8s8_s32_6x16c4 {
     const auto* a = reinterpret_cast<const std::uint8_t*>(g.a);
     const int groups = static_cast<int>(g.weights.k_padded() / 4);
     const std::ptrdiff_t readable = avx2::rows_readable_32(g.m, g.k, g.lda);
-    // |Σ_k (a - a_zp) w| (the weights are symmetric), as avx_vnni::gemm_u8s8_s32_6x32c4 bounds it.
-    const std::int64_t a_lo = flip ? -128 : 0;
-    const std::int64_t bound = static_cast<std::int64_t>(g.k) *
-                               std::max<std::int64_t>(a_lo + 255 - g.a_zero_point, g.a_zero_point - a_lo) * 128;
+    const std::int64_t bound = avx2::gemm_x8s8_s32_6x16c2::accumulator_bound(g);  // |Σ_k (a - a_zp) w|
     const __m256i factor = _mm256_set1_epi32(-(g.a_zero_point + (flip ? 128 : 0)));
     std::uint8_t* rows = thread_scratch<std::uint8_t>(static_cast<std::size_t>(32 * block_rows));
     avx2::shallow_half<Pipeline> h;
