@@ -170,23 +170,8 @@ struct gemm_x8s8_s32_6x16c2 {
         prepare_shallow_half(pipeline, n0, std::min<std::ptrdiff_t>(nr, g.n - n0), _mm256_mullo_epi32(s0, minus_zp),
                              _mm256_mullo_epi32(s1, minus_zp), bound, h);
         out_type* dst = g.dst + mb * g.ldd + n0;
-        if constexpr (float_packs_pipeline<Pipeline>::value) {
-          if (h.form_kind == shallow_epilogue::packs_nearest) {
-            run_panel<shallow_epilogue::packs_nearest>(rows, count, w, pairs, h, dst, g.ldd);
-            continue;
-          }
-          if (h.form_kind == shallow_epilogue::packs) {
-            run_panel<shallow_epilogue::packs>(rows, count, w, pairs, h, dst, g.ldd);
-            continue;
-          }
-        }
-        if constexpr (fixed_point_form_pipeline<Pipeline>::value) {
-          if (h.form_kind == shallow_epilogue::fixed_point) {
-            run_panel<shallow_epilogue::fixed_point>(rows, count, w, pairs, h, dst, g.ldd);
-            continue;
-          }
-        }
-        run_panel<shallow_epilogue::generic>(rows, count, w, pairs, h, dst, g.ldd);
+        // run_panel is not inlined: the lambda (which has no target attribute) only calls it.
+        with_shallow_form(h, [&](auto form) { run_panel<decltype(form)::value>(rows, count, w, pairs, h, dst, g.ldd); });
       }
     }
   }

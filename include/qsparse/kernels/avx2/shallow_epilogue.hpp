@@ -136,6 +136,21 @@ QSPARSE_TARGET_AVX2 inline void prepare_shallow_half(const output_pipeline<S...>
   }
 }
 
+/// Calls run(std::integral_constant<shallow_epilogue, F>{}) once, F the form h.form_kind names among those
+/// Pipeline can take (generic for the rest): each shallow tile's one choice of epilogue per panel half.
+template <class Pipeline, class Run>
+inline void with_shallow_form(const shallow_half<Pipeline>& h, Run&& run) {
+  using form = shallow_epilogue;
+  if constexpr (float_packs_pipeline<Pipeline>::value) {
+    if (h.form_kind == form::packs_nearest) return run(std::integral_constant<form, form::packs_nearest>{});
+    if (h.form_kind == form::packs) return run(std::integral_constant<form, form::packs>{});
+  }
+  if constexpr (fixed_point_form_pipeline<Pipeline>::value) {
+    if (h.form_kind == form::fixed_point) return run(std::integral_constant<form, form::fixed_point>{});
+  }
+  run(std::integral_constant<form, form::generic>{});
+}
+
 /// Two rows of 16 int16 values (wa, wb: vpackssdw of columns 0-7 and 8-15) narrowed with saturation to Out
 /// and stored as 16 bytes at dst_a and, when dst_b is not null, at dst_b. After the packs, 128-bit lane L
 /// holds 4 bytes of each packed vector (columns 4L .. 4L+3 of each half): one vpermd restores the order.

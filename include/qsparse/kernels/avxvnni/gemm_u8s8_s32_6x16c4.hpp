@@ -160,23 +160,8 @@ struct gemm_u8s8_s32_6x16c4 {
           avx2::prepare_shallow_half(pipeline, n0, std::min<std::ptrdiff_t>(16, g.n - n0), term0, term1, bound, h);
           const std::int8_t* w = panel + 64 * half;
           out_type* dst = g.dst + mb * g.ldd + n0;
-          if constexpr (avx2::float_packs_pipeline<Pipeline>::value) {
-            if (h.form_kind == avx2::shallow_epilogue::packs_nearest) {
-              run_half<avx2::shallow_epilogue::packs_nearest>(rows, count, w, groups, h, dst, g.ldd);
-              continue;
-            }
-            if (h.form_kind == avx2::shallow_epilogue::packs) {
-              run_half<avx2::shallow_epilogue::packs>(rows, count, w, groups, h, dst, g.ldd);
-              continue;
-            }
-          }
-          if constexpr (avx2::fixed_point_form_pipeline<Pipeline>::value) {
-            if (h.form_kind == avx2::shallow_epilogue::fixed_point) {
-              run_half<avx2::shallow_epilogue::fixed_point>(rows, count, w, groups, h, dst, g.ldd);
-              continue;
-            }
-          }
-          run_half<avx2::shallow_epilogue::generic>(rows, count, w, groups, h, dst, g.ldd);
+          // run_half is not inlined: the lambda (which has no target attribute) only calls it.
+          avx2::with_shallow_form(h, [&](auto form) { run_half<decltype(form)::value>(rows, count, w, groups, h, dst, g.ldd); });
         }
       }
     }
