@@ -13,6 +13,13 @@
 //    w_scale[n] is the per-tensor scale when per_channel is false), then clamp to
 //    [activation_min, activation_max] (NaN-preserving, as clamp_float).
 // TFLite forms step 3's correction in float (exact while |acc| < 2^24); qsparse keeps it in int32.
+// Steps 3 and 4 run as one GEMM whose output stage is step 4 (dequantize_rows_float,
+// qsparse/spec/hybrid_output_stage.hpp: the row's zero point and scale read in the kernel's epilogue, no
+// int32 sums in memory) where the selected GEMM kernel evaluates that stage (gemm_evaluates_row_output: the
+// deep kernels of every x86 level and the scalar one) and the destination is a plain view with contiguous
+// rows. Otherwise (the shallow tiles for K <= 32, the aarch64 kernels, a strided or non-plain destination)
+// the GEMM writes the int32 sums and a second pass (kernels/hybrid_output_kernels.hpp) the floats: the same
+// operations in the same order either way, so the same bits.
 // The weights must be symmetric (zero point 0) as TFLite requires; rows must be finite.
 // Steps 2 to 4 use buffers of the calling thread that grow to the largest call and are kept for the
 // next (a worker of ctx that copies a non-contiguous row uses a row buffer of its own);
@@ -214,8 +221,9 @@ inline hybrid_scratch& hybrid_thread_scratch() noexcept {
 }  // namespace detail
 
 /// The bytes hybrid_gemm keeps allocated on the calling thread between calls: its int8 copy of the
-/// activations (M·K), their row quantizations (8·M), the int32 sums (4·M·N) and a row buffer, each grown
-/// to the largest call this thread made (the sums alone are 25 MB at M = 4096 rows, N = 1536).
+/// activations (M·K), their row quantizations (8·M), the int32 sums (4·M·N, only for calls that take the
+/// two passes: see the top of this header) and a row buffer, each grown to the largest call this thread
+/// made (the sums alone would be 25 MB at M = 4096 rows, N = 1536).
 inline std::size_t hybrid_scratch_bytes() noexcept {
   const detail::hybrid_scratch& s = detail::hybrid_thread_scratch();
   return s.q.capacity() * sizeof(std::int8_t) + s.rows.capacity() * sizeof(hybrid_row_quantization) +
