@@ -345,7 +345,6 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
   const bool fused = plain_destination && (destination.stride(1) == 1 || n_count == 1) &&
                      (m_count == 1 || destination.stride(0) >= n_count) && !detail::hybrid_two_pass() &&
                      gemm_evaluates_row_output(weights);
-  if (!fused && scratch.acc.size() < mn) scratch.acc.resize(mn);
   std::int8_t* q = scratch.q.data();
   hybrid_row_quantization* rows = scratch.rows.data();
   const isa_level isa = best_isa();
@@ -394,12 +393,19 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
 
   // Step 3: the int8 GEMM, exact int32 sums of q w; step 4 takes the zero point off through the column sums.
   const std::int32_t* column_sums = weights.column_sums();
-  if (fused) {
-    gemm(ctx, make_view(static_cast<const std::int8_t*>(q), m_count, k), weights, destination,
-         pipeline(dequantize_rows_float{rows, column_sums, params.weight_scales, params.per_channel, params.bias,
-                                        params.activation_min, params.activation_max}));
-    return;
+  if (fused) {  // gemm()'s checks and its kernel, without its fallback (never needed here)
+    const auto q_view = make_view(static_cast<const std::int8_t*>(q), m_count, k);
+    detail::check_gemm_operands(fn, q_view, 0, weights, destination);
+    const kernels::gemm_args<std::int8_t, float> g{q, k, 0, m_count, k, n_count, weights, &destination(0, 0),
+                                                   m_count > 1 ? destination.stride(0) : n_count};
+    if (detail::run_row_output_gemm(ctx, g,
+                                    pipeline(dequantize_rows_float{rows, column_sums, params.weight_scales,
+                                                                   params.per_channel, params.bias,
+                                                                   params.activation_min, params.activation_max}))) {
+      return;
+    }
   }
+  if (scratch.acc.size() < mn) scratch.acc.resize(mn);
   std::int32_t* acc = scratch.acc.data();
   gemm(ctx, make_view(static_cast<const std::int8_t*>(q), m_count, k), weights, make_view(acc, m_count, n_count),
        pipeline());
