@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 
 #include "qsparse/gemm/hybrid.hpp"
+#include "qsparse/kernels/gemm_kernels.hpp"
 #include "qsparse/kernels/hybrid_output_kernels.hpp"
 #include "qsparse/kernels/row_quantize_kernels.hpp"
 #include "support/testing.hpp"
@@ -349,9 +350,9 @@ TEST_CASE("release_hybrid_scratch frees the calling thread's buffers and the nex
   const auto av = make_view(static_cast<const float*>(a.data()), m, k);
   std::vector<float> want(static_cast<std::size_t>(m * n)), first(want.size()), again(want.size());
   reference_hybrid_gemm(make_view(a.data(), m, k), make_view(w.data(), k, n), make_view(want.data(), m, n), p);
-  // The int8 rows, their quantizations and the int32 sums at least.
+  // The int8 rows, their quantizations and, where the output is not fused into the kernel, the int32 sums.
   const std::size_t least = static_cast<std::size_t>(m * k) + static_cast<std::size_t>(m) * sizeof(hybrid_row_quantization) +
-                            static_cast<std::size_t>(m * n) * sizeof(std::int32_t);
+                            (gemm_evaluates_row_output(packed) ? 0 : static_cast<std::size_t>(m * n) * sizeof(std::int32_t));
 
   release_hybrid_scratch();
   REQUIRE(hybrid_scratch_bytes() == 0);
@@ -474,4 +475,129 @@ TEST_CASE("hybrid_gemm on a pool: rows cut into chunks give the serial bits, a b
   const auto bv = make_view(static_cast<const float*>(bad.data()), m, k);
   CHECK_THROWS_WITH(hybrid_gemm(pool, bv, packed, make_view(out.data(), m, n), p), Contains("finite") && Contains("a(20, 7)"));
   CHECK_THROWS_WITH(hybrid_gemm(context{}, bv, packed, make_view(out.data(), m, n), p), Contains("finite") && Contains("a(20, 7)"));
+}
+
+namespace {
+
+/// The shapes, rows and parameters of the fused float output's tests: a random M x K matrix with an
+/// all-zero row, a one-signed row (zero point -128), a row of one value and a row with ties.
+std::vector<float> fused_test_rows(std::mt19937& rng, std::ptrdiff_t m, std::ptrdiff_t k) {
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  std::vector<float> a(static_cast<std::size_t>(m * k));
+  for (auto& v : a) v = normal(rng);
+  const auto row = [&](std::ptrdiff_t r) { return a.begin() + r * k; };
+  if (m > 1) std::fill(row(1), row(1) + k, 0.0f);
+  if (m > 2) std::transform(row(2), row(2) + k, row(2), [](float v) { return std::fabs(v); });
+  if (m > 3) std::fill(row(3), row(3) + k, -0.75f);
+  if (m > 4) {
+    for (std::ptrdiff_t i = 0; i < k; ++i) a[static_cast<std::size_t>(4 * k + i)] = static_cast<float>(i % 5) - 2.5f;
+  }
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("hybrid_gemm's float output in the GEMM epilogue equals the two passes and the definition",
+          "[gemm][hybrid][fused]") {
+  std::mt19937 rng(77);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_int_distribution<int> w_dist(-127, 127);
+  // Odd M (tiles of 8 and their remainders), K around the shallow kernel's 32 and the copy threshold of 64,
+  // N around the 16- and 32-column halves and panels.
+  const std::ptrdiff_t shapes[][3] = {{1, 1, 1},   {2, 5, 17},   {7, 33, 31},  {9, 64, 33},
+                                      {17, 100, 47}, {33, 131, 65}, {130, 40, 16}, {12, 384, 96}};
+  bool fused_seen = false;
+  for (isa_level isa : testing::supported_levels()) {
+    for (const auto& s : shapes) {
+      const std::ptrdiff_t m = s[0], k = s[1], n = s[2];
+      const std::vector<float> a = fused_test_rows(rng, m, k);
+      std::vector<std::int8_t> w(static_cast<std::size_t>(k * n));
+      for (auto& v : w) v = static_cast<std::int8_t>(w_dist(rng));
+      std::vector<float> scales(static_cast<std::size_t>(n)), bias(static_cast<std::size_t>(n));
+      for (std::ptrdiff_t i = 0; i < n; ++i) {
+        scales[static_cast<std::size_t>(i)] = 0.0007f + 0.0031f * static_cast<float>(i % 9);
+        bias[static_cast<std::size_t>(i)] = normal(rng);
+      }
+      const auto packed = pack_weights(make_view(w.data(), k, n), 0, isa);
+      fused_seen = fused_seen || gemm_evaluates_row_output(packed);
+      const std::ptrdiff_t ldd = n + 3;  // a row stride wider than N
+      const auto av = make_view(static_cast<const float*>(a.data()), m, k);
+      int variant = 0;
+      for (bool per_channel : {false, true}) {
+        for (bool with_bias : {false, true}) {
+          for (auto mode : {hybrid_quantization::symmetric, hybrid_quantization::asymmetric}) {
+            hybrid_params p;
+            p.weight_scales = scales.data();
+            p.per_channel = per_channel;
+            p.bias = with_bias ? bias.data() : nullptr;
+            p.input_quantization = mode;
+            if (variant % 3 == 1) {
+              p.activation_min = -0.5f;
+              p.activation_max = 0.75f;
+            } else if (variant % 3 == 2) {
+              p.activation_min = -0.0f;  // ReLU with a -0 bound: zeros keep their sign as the scalar clamp keeps them
+              p.activation_max = std::numeric_limits<float>::infinity();
+            }
+            ++variant;
+            std::vector<float> want(static_cast<std::size_t>(m * n));
+            reference_hybrid_gemm(av, make_view(w.data(), k, n), make_view(want.data(), m, n), p);
+            for (int t = 1; t <= 3; ++t) {
+              const context ctx = t == 1 ? context{} : context(threads{t});
+              std::vector<float> fused(static_cast<std::size_t>(m * ldd), -9.0f), two(fused.size(), -9.0f);
+              hybrid_gemm(ctx, av, packed, make_strided_view(fused.data(), {m, n}, {ldd, std::ptrdiff_t{1}}), p);
+              {
+                const detail::scoped_hybrid_two_pass force(true);
+                hybrid_gemm(ctx, av, packed, make_strided_view(two.data(), {m, n}, {ldd, std::ptrdiff_t{1}}), p);
+              }
+              INFO(to_string(isa) << " M=" << m << " K=" << k << " N=" << n << " per_channel=" << per_channel
+                                  << " bias=" << with_bias << " asymmetric=" << (mode == hybrid_quantization::asymmetric)
+                                  << " clamp=" << p.activation_min << ".." << p.activation_max << " threads=" << t);
+              for (std::ptrdiff_t r = 0; r < m; ++r) {
+                REQUIRE(std::memcmp(fused.data() + r * ldd, want.data() + r * n, static_cast<std::size_t>(n) * sizeof(float)) == 0);
+                REQUIRE(std::memcmp(two.data() + r * ldd, want.data() + r * n, static_cast<std::size_t>(n) * sizeof(float)) == 0);
+                for (std::ptrdiff_t c = n; c < ldd; ++c) REQUIRE(fused[static_cast<std::size_t>(r * ldd + c)] == -9.0f);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  // On a CPU with AVX-512 VNNI the deep shapes ran the fused epilogue (and not only its fallbacks).
+  if (testing::runs_level(isa_level::avx512_vnni)) CHECK(fused_seen);
+}
+
+TEST_CASE("gemm with dequantize_rows_float equals the stage's definition on every kernel", "[gemm][hybrid][fused]") {
+  std::mt19937 rng(78);
+  std::uniform_int_distribution<int> a_dist(-128, 127), w_dist(-127, 127), zp_dist(-128, 127);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const std::ptrdiff_t shapes[][3] = {{3, 20, 40}, {11, 70, 33}, {8, 256, 64}};
+  for (isa_level isa : testing::supported_levels()) {
+    for (const auto& s : shapes) {
+      const std::ptrdiff_t m = s[0], k = s[1], n = s[2];
+      std::vector<std::int8_t> a(static_cast<std::size_t>(m * k)), w(static_cast<std::size_t>(k * n));
+      for (auto& v : a) v = static_cast<std::int8_t>(a_dist(rng));
+      for (auto& v : w) v = static_cast<std::int8_t>(w_dist(rng));
+      std::vector<hybrid_row_quantization> rows(static_cast<std::size_t>(m));
+      for (auto& r : rows) r = {std::ldexp(std::fabs(normal(rng)) + 0.1f, -7), zp_dist(rng)};
+      rows[0].zero_point = 0;
+      std::vector<float> scales(static_cast<std::size_t>(n)), bias(static_cast<std::size_t>(n));
+      for (auto& v : scales) v = 0.001f + std::fabs(normal(rng)) * 0.01f;
+      for (auto& v : bias) v = normal(rng);
+      const auto packed = pack_weights(make_view(w.data(), k, n), 0, isa);
+      const dequantize_rows_float stage{rows.data(), packed.view().column_sums(), scales.data(), true, bias.data(),
+                                        -2.0f, 2.0f};
+      std::vector<std::int32_t> raw(static_cast<std::size_t>(m * n));
+      gemm(context{}, make_view(static_cast<const std::int8_t*>(a.data()), m, k), packed.view(),
+           make_view(raw.data(), m, n), pipeline());
+      std::vector<float> got(raw.size()), want(raw.size());
+      gemm(context{}, make_view(static_cast<const std::int8_t*>(a.data()), m, k), packed.view(),
+           make_view(got.data(), m, n), pipeline(stage));
+      for (std::ptrdiff_t r = 0; r < m; ++r)
+        for (std::ptrdiff_t c = 0; c < n; ++c)
+          want[static_cast<std::size_t>(r * n + c)] = stage.apply(raw[static_cast<std::size_t>(r * n + c)], r, c);
+      INFO(to_string(isa) << " M=" << m << " K=" << k << " N=" << n << " kernel " << selected_kernel_name(packed.view()));
+      REQUIRE(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);
+    }
+  }
 }

@@ -38,6 +38,7 @@
 #include "qsparse/kernels/gemm_kernels.hpp"
 #include "qsparse/kernels/registry.hpp"
 #include "qsparse/spec/gemm_args.hpp"
+#include "qsparse/spec/hybrid_output_stage.hpp"
 #include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
@@ -77,6 +78,17 @@ inline const char* selected_kernel_name(const packed_weights_view& weights) {
     return kernels::gemm_kernel_accepts<decltype(kernel)>(weights);
   });
   return name != nullptr ? name : "none";
+}
+
+/// Whether gemm() on these weights evaluates dequantize_rows_float (qsparse/spec/hybrid_output_stage.hpp)
+/// in its kernel's epilogue; where not, it writes raw sums and applies the stage's definition over them.
+inline bool gemm_evaluates_row_output(const packed_weights_view& weights) {
+  bool evaluates = false;
+  if (weights.empty()) return false;
+  kernels::with_selected_kernel(
+      gemm_kernels{}, weights.isa(), [&](auto kernel) { return kernels::gemm_kernel_accepts<decltype(kernel)>(weights); },
+      [&](auto kernel) { evaluates = kernels::has_row_output_stage_v<decltype(kernel)>; });
+  return evaluates;
 }
 
 namespace detail {
@@ -143,6 +155,24 @@ void run_gemm_tasks(const context& ctx, const kernels::gemm_args<A, Out>& g, con
                       std::ptrdiff_t panel_end) { Kernel::run(g, pipeline, m_begin, m_end, panel_begin, panel_end); });
 }
 
+/// Runs the registry's kernel for g.weights on a pipeline with dequantize_rows_float where that kernel
+/// evaluates the stage (kernels::has_row_output_stage_v); false, with nothing written, where it does not.
+/// Instantiates no fallback: the callers that know the kernel evaluates the stage (hybrid_gemm) pay for no
+/// scalar epilogue.
+template <class A, class Out, class Pipeline>
+bool run_row_output_gemm(const context& ctx, const kernels::gemm_args<A, Out>& g, const Pipeline& pipeline) {
+  bool ran = false;
+  kernels::with_selected_kernel(
+      gemm_kernels{}, g.weights.isa(), [&](auto kernel) { return kernels::gemm_kernel_accepts<decltype(kernel)>(g.weights); },
+      [&](auto kernel) {
+        if constexpr (kernels::has_row_output_stage_v<decltype(kernel)>) {
+          run_gemm_tasks<decltype(kernel)>(ctx, g, pipeline);
+          ran = true;
+        }
+      });
+  return ran;
+}
+
 /// Runs the registry's kernel for g.weights (the last one their ISA runs that reads their layout).
 template <class A, class Out, class Pipeline>
 void dispatch_gemm(const context& ctx, const kernels::gemm_args<A, Out>& g, const Pipeline& pipeline) {
@@ -177,7 +207,19 @@ void gemm(const context& ctx, const quantized_operand<tensor_view<A, 2, LA, AA>>
   const auto& a = activations.view;
   detail::check_gemm_operands(fn, a, activations.zero_point, weights, destination);
   validate(pipeline, weights.n(), fn);
-  if constexpr (detail::pipeline_has_custom_stage_v<output_pipeline<S...>>) {
+  if constexpr (is_row_output_pipeline_v<output_pipeline<S...>>) {
+    // dequantize_rows_float: in the epilogue of the kernels that evaluate it, else through the scalar one.
+    if (a.extent(0) == 0) return;
+    using a_t = std::remove_const_t<A>;
+    kernels::gemm_args<a_t, out_t> g{&a(0, 0), a.extent(0) > 1 ? a.stride(0) : weights.k(), activations.zero_point,
+                                     a.extent(0), a.extent(1), weights.n(), weights, &destination(0, 0),
+                                     destination.extent(0) > 1 ? destination.stride(0) : weights.n()};
+    if (!detail::run_row_output_gemm(ctx, g, pipeline)) {
+      detail::run_with_scalar_epilogue<std::int32_t>(destination, pipeline, [&](const auto& raw) {
+        gemm(ctx, activations, weights, raw, output_pipeline<>{});  // raises when no kernel reads the weights
+      });
+    }
+  } else if constexpr (detail::pipeline_has_custom_stage_v<output_pipeline<S...>>) {
     // A stage of the caller's own: the kernels write raw accumulators, its scalar definition the output.
     detail::run_with_scalar_epilogue<std::int32_t>(destination, pipeline, [&](const auto& raw) {
       gemm(ctx, activations, weights, raw, output_pipeline<>{});

@@ -13,6 +13,13 @@
 //    w_scale[n] is the per-tensor scale when per_channel is false), then clamp to
 //    [activation_min, activation_max] (NaN-preserving, as clamp_float).
 // TFLite forms step 3's correction in float (exact while |acc| < 2^24); qsparse keeps it in int32.
+// Steps 3 and 4 run as one GEMM whose output stage is step 4 (dequantize_rows_float,
+// qsparse/spec/hybrid_output_stage.hpp: the row's zero point and scale read in the kernel's epilogue, no
+// int32 sums in memory) where the selected GEMM kernel evaluates that stage (gemm_evaluates_row_output: the
+// deep kernels of every x86 level and the scalar one) and the destination is a plain view with contiguous
+// rows. Otherwise (the shallow tiles for K <= 32, the aarch64 kernels, a strided or non-plain destination)
+// the GEMM writes the int32 sums and a second pass (kernels/hybrid_output_kernels.hpp) the floats: the same
+// operations in the same order either way, so the same bits.
 // The weights must be symmetric (zero point 0) as TFLite requires; rows must be finite.
 // Steps 2 to 4 use buffers of the calling thread that grow to the largest call and are kept for the
 // next (a worker of ctx that copies a non-contiguous row uses a row buffer of its own);
@@ -20,6 +27,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -41,6 +49,7 @@
 #include "qsparse/kernels/hybrid_output_kernels.hpp"
 #include "qsparse/kernels/range_kernels.hpp"
 #include "qsparse/kernels/row_quantize_kernels.hpp"
+#include "qsparse/spec/hybrid_output_stage.hpp"
 #include "qsparse/spec/output_stages.hpp"
 
 namespace qsparse {
@@ -56,12 +65,6 @@ struct hybrid_params {
   hybrid_quantization input_quantization = hybrid_quantization::symmetric;
   float activation_min = -std::numeric_limits<float>::infinity();
   float activation_max = std::numeric_limits<float>::infinity();
-};
-
-/// A row's quantization: real = scale * (q - zero_point).
-struct hybrid_row_quantization {
-  float scale;
-  std::int32_t zero_point;
 };
 
 namespace detail {
@@ -179,21 +182,34 @@ inline hybrid_row_quantization quantize_row_asymmetric_in_range(const float* x, 
   return {scaling_factor, nudged};
 }
 
-inline float hybrid_output(std::int32_t acc, float row_scale, float weight_scale, const float* bias, std::ptrdiff_t n,
-                           float lo, float hi) {
-  const float scale = product_not_fused(row_scale, weight_scale);
-  const float product = product_not_fused(static_cast<float>(acc), scale);
-  float v = bias != nullptr ? bias[n] + product : product;
-  v = v < lo ? lo : (v > hi ? hi : v);
-  return v;
-}
-
 /// hybrid_gemm's per-thread buffers (the int8 rows, their quantization, the int32 sums, a row copy).
 struct hybrid_scratch {
   std::vector<std::int8_t> q;
   std::vector<hybrid_row_quantization> rows;
   std::vector<std::int32_t> acc;
   std::vector<float> row;
+};
+
+/// Whether hybrid_gemm keeps its two passes (int32 sums in memory, then the float output) for every kernel:
+/// for tests and benchmarks that compare them with the fused output (scoped_hybrid_two_pass).
+inline std::atomic<bool>& hybrid_two_pass_storage() noexcept {
+  static std::atomic<bool> two_pass{false};
+  return two_pass;
+}
+inline bool hybrid_two_pass() noexcept { return hybrid_two_pass_storage().load(std::memory_order_relaxed); }
+
+/// Sets hybrid_two_pass for its lifetime and restores the previous setting.
+class scoped_hybrid_two_pass {
+ public:
+  explicit scoped_hybrid_two_pass(bool two_pass) : previous_(hybrid_two_pass()) {
+    hybrid_two_pass_storage().store(two_pass, std::memory_order_relaxed);
+  }
+  ~scoped_hybrid_two_pass() { hybrid_two_pass_storage().store(previous_, std::memory_order_relaxed); }
+  scoped_hybrid_two_pass(const scoped_hybrid_two_pass&) = delete;
+  scoped_hybrid_two_pass& operator=(const scoped_hybrid_two_pass&) = delete;
+
+ private:
+  bool previous_;
 };
 
 /// The calling thread's hybrid_scratch: one for every instantiation of hybrid_gemm.
@@ -205,8 +221,9 @@ inline hybrid_scratch& hybrid_thread_scratch() noexcept {
 }  // namespace detail
 
 /// The bytes hybrid_gemm keeps allocated on the calling thread between calls: its int8 copy of the
-/// activations (M·K), their row quantizations (8·M), the int32 sums (4·M·N) and a row buffer, each grown
-/// to the largest call this thread made (the sums alone are 25 MB at M = 4096 rows, N = 1536).
+/// activations (M·K), their row quantizations (8·M), the int32 sums (4·M·N, only for calls that take the
+/// two passes: see the top of this header) and a row buffer, each grown to the largest call this thread
+/// made (the sums alone would be 25 MB at M = 4096 rows, N = 1536).
 inline std::size_t hybrid_scratch_bytes() noexcept {
   const detail::hybrid_scratch& s = detail::hybrid_thread_scratch();
   return s.q.capacity() * sizeof(std::int8_t) + s.rows.capacity() * sizeof(hybrid_row_quantization) +
@@ -323,7 +340,11 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
   const auto mk = static_cast<std::size_t>(m_count * k), mn = static_cast<std::size_t>(m_count * n_count);
   if (scratch.q.size() < mk) scratch.q.resize(mk);
   if (scratch.rows.size() < static_cast<std::size_t>(m_count)) scratch.rows.resize(static_cast<std::size_t>(m_count));
-  if (scratch.acc.size() < mn) scratch.acc.resize(mn);
+  // Step 4 runs in the GEMM kernel's epilogue (dequantize_rows_float) where the kernel evaluates it and the
+  // destination is a plain view with contiguous rows; else the sums go through memory and a second pass.
+  const bool fused = plain_destination && (destination.stride(1) == 1 || n_count == 1) &&
+                     (m_count == 1 || destination.stride(0) >= n_count) && !detail::hybrid_two_pass() &&
+                     gemm_evaluates_row_output(weights);
   std::int8_t* q = scratch.q.data();
   hybrid_row_quantization* rows = scratch.rows.data();
   const isa_level isa = best_isa();
@@ -371,10 +392,23 @@ void hybrid_gemm(const context& ctx, const tensor_view<A, 2, LA, AA>& activation
   }
 
   // Step 3: the int8 GEMM, exact int32 sums of q w; step 4 takes the zero point off through the column sums.
+  const std::int32_t* column_sums = weights.column_sums();
+  if (fused) {  // gemm()'s checks and its kernel, without its fallback (never needed here)
+    const auto q_view = make_view(static_cast<const std::int8_t*>(q), m_count, k);
+    detail::check_gemm_operands(fn, q_view, 0, weights, destination);
+    const kernels::gemm_args<std::int8_t, float> g{q, k, 0, m_count, k, n_count, weights, &destination(0, 0),
+                                                   m_count > 1 ? destination.stride(0) : n_count};
+    if (detail::run_row_output_gemm(ctx, g,
+                                    pipeline(dequantize_rows_float{rows, column_sums, params.weight_scales,
+                                                                   params.per_channel, params.bias,
+                                                                   params.activation_min, params.activation_max}))) {
+      return;
+    }
+  }
+  if (scratch.acc.size() < mn) scratch.acc.resize(mn);
   std::int32_t* acc = scratch.acc.data();
   gemm(ctx, make_view(static_cast<const std::int8_t*>(q), m_count, k), weights, make_view(acc, m_count, n_count),
        pipeline());
-  const std::int32_t* column_sums = weights.column_sums();
 
   // Step 4: the float output, row by row.
   ctx.run_tasks(chunks, [&](std::ptrdiff_t t) {

@@ -5,12 +5,17 @@
 //   static constexpr isa_level isa;  static constexpr packed_layout layout;  static const char* name();
 //   static constexpr int mr, nr, kr;             rows and columns of a tile, k per weight group
 //   static bool accepts(const packed_weights_view&)   (optional) the weights it takes; all when absent
+//   static constexpr bool row_output_stage = true;    (optional) its epilogue evaluates dequantize_rows_float
+//                                                     (qsparse/spec/hybrid_output_stage.hpp); without it
+//                                                     gemm() runs that stage through the scalar epilogue
 //   template <class A, class Pipeline> static void run(const gemm_args<A, Out>&, const Pipeline&,
 //       std::ptrdiff_t m_begin, std::ptrdiff_t m_end, std::ptrdiff_t panel_begin, std::ptrdiff_t panel_end);
 // and computes dst[m][n] = evaluate(pipeline, Σ_k (a[m][k] - a_zp) * (w[k][n] - w_zp), m, n) on its block,
 // exactly (qsparse/gemm/reference.hpp is the definition). pack_weights(w, w_zp, isa) packs the layout of
 // the last kernel of the list that `isa` runs.
 #pragma once
+
+#include <type_traits>
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/core/isa.hpp"
@@ -71,6 +76,17 @@ bool gemm_kernel_accepts(const packed_weights_view& weights) noexcept {
     return true;
   }
 }
+
+namespace detail {
+template <class K, class = void>
+struct has_row_output_stage : std::false_type {};
+template <class K>
+struct has_row_output_stage<K, std::void_t<decltype(K::row_output_stage)>> : std::bool_constant<K::row_output_stage> {};
+}  // namespace detail
+
+/// True when the GEMM kernel K evaluates dequantize_rows_float in its epilogue.
+template <class K>
+inline constexpr bool has_row_output_stage_v = detail::has_row_output_stage<K>::value;
 
 /// The layout pack_weights packs for `isa`: that of the last GEMM kernel `isa` runs.
 inline packed_layout gemm_layout_for(isa_level isa) {

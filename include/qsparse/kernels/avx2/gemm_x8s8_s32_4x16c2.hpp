@@ -39,6 +39,8 @@ struct gemm_x8s8_s32_4x16c2 {
   static constexpr int kr = 2;
   static constexpr isa_level isa = isa_level::avx2;
   static constexpr packed_layout layout = packed_layout::s16_c2_nr16;
+  /// Its epilogue evaluates dequantize_rows_float (qsparse/spec/hybrid_output_stage.hpp) on the tile's rows.
+  static constexpr bool row_output_stage = true;
   static const char* name() { return "gemm_x8s8_s32_4x16c2__avx2"; }
 
   using row_type = std::int16_t;
@@ -124,8 +126,12 @@ struct gemm_x8s8_s32_4x16c2 {
       }
       const auto prepared = prepare(pipeline_of(p), n0 + 8 * j, mask);
       for (int r = 0; r < rows; ++r) {
-        store_prepared(prepared, _mm256_load_si256(reinterpret_cast<const __m256i*>(sums + r * nr + 8 * j)), count,
-                       mask, g.dst + (m0 + r) * g.ldd + n0 + 8 * j);
+        const __m256i acc = _mm256_load_si256(reinterpret_cast<const __m256i*>(sums + r * nr + 8 * j));
+        if constexpr (has_row_stage_v<std::decay_t<decltype(prepared)>>) {  // dequantize_rows_float
+          store_prepared_at(prepared, acc, m0 + r, mask, g.dst + (m0 + r) * g.ldd + n0 + 8 * j);
+        } else {
+          store_prepared(prepared, acc, count, mask, g.dst + (m0 + r) * g.ldd + n0 + 8 * j);
+        }
       }
     }
   }

@@ -5,6 +5,9 @@
 //   store_prepared<Out>(prepared, acc, count, mask, dst)   applies them to one row's accumulators and
 //                                                  stores `count` (1..8) values; mask = lane_mask(count)
 //   store_row(pipeline, acc, n, count, dst)        both at once
+//   store_prepared_at(prepared, acc, m, mask, dst)  store_prepared of 8 float values of output row m, for a
+//                                                  pipeline with a stage that reads its row
+//                                                  (dequantize_rows_float; has_row_stage_v)
 // Per-column parameter arrays are read with masked loads (vpmaskmov does not fault on masked lanes),
 // so a tail never reads past column N - 1. Every function carries QSPARSE_TARGET_AVX2.
 #pragma once
@@ -19,6 +22,7 @@
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/kernels/avx2/fixed_point.hpp"
+#include "qsparse/spec/hybrid_output_stage.hpp"
 #include "qsparse/spec/output_stages.hpp"
 
 #if QSPARSE_X86
@@ -67,6 +71,13 @@ struct alignas(32) prepared_dequantize {
 };
 struct alignas(32) prepared_clamp_float {
   __m256 lo, hi;
+};
+struct alignas(32) prepared_dequantize_rows {  // dequantize_rows_float: the columns' part; the row's at apply
+  __m256i column_sums;
+  __m256 weight_scales, bias, lo, hi;
+  const hybrid_row_quantization* rows;
+  float tensor_scale;  // weight_scales[0] when not per_channel
+  bool per_channel, has_bias, clamped;
 };
 
 QSPARSE_TARGET_AVX2 inline prepared_add_constant prepare_stage(const bias_add& s, std::ptrdiff_t n, __m256i mask) {
@@ -120,6 +131,56 @@ QSPARSE_TARGET_AVX2 inline prepared_dequantize prepare_stage(const dequantize_fl
 QSPARSE_TARGET_AVX2 inline prepared_clamp_float prepare_stage(const clamp_float& s, std::ptrdiff_t, __m256i) {
   return {_mm256_set1_ps(s.min), _mm256_set1_ps(s.max)};
 }
+QSPARSE_TARGET_AVX2 inline prepared_dequantize_rows prepare_stage(const dequantize_rows_float& s, std::ptrdiff_t n,
+                                                                  __m256i mask) {
+  prepared_dequantize_rows p;
+  p.column_sums = _mm256_maskload_epi32(s.column_sums + n, mask);
+  p.per_channel = s.per_channel;
+  p.weight_scales = s.per_channel ? _mm256_maskload_ps(s.weight_scales + n, mask) : _mm256_set1_ps(s.weight_scales[0]);
+  p.tensor_scale = s.weight_scales[0];
+  p.has_bias = s.bias != nullptr;
+  p.bias = p.has_bias ? _mm256_maskload_ps(s.bias + n, mask) : _mm256_setzero_ps();
+  // Without bounds (the defaults, -inf and +inf) the clamp below is the identity, NaN included: skipped.
+  p.clamped = s.min > -std::numeric_limits<float>::infinity() || s.max < std::numeric_limits<float>::infinity();
+  p.lo = _mm256_set1_ps(s.min);
+  p.hi = _mm256_set1_ps(s.max);
+  p.rows = s.rows;
+  return p;
+}
+
+/// dequantize_rows_float on 8 accumulators of row m, as kernels/avx2/hybrid_output.hpp computes it (vpmulld /
+/// vpsubd wrap as the definition's uint32 arithmetic, both products kept from FMA contraction, the bias
+/// added last, the clamp as max(lo, min(hi, v)) with the bounds first: NaN passes, -0 stays).
+QSPARSE_TARGET_AVX2 inline __m256 apply_prepared_row(const prepared_dequantize_rows& p, __m256i v, std::ptrdiff_t m) {
+  const hybrid_row_quantization r = p.rows[m];
+  const __m256i corrected = _mm256_sub_epi32(v, _mm256_mullo_epi32(_mm256_set1_epi32(r.zero_point), p.column_sums));
+  __m256 scale;
+  if (p.per_channel) {
+    scale = _mm256_mul_ps(_mm256_set1_ps(r.scale), p.weight_scales);
+    QSPARSE_KEEP_ROUNDED(scale);
+  } else {
+    scale = _mm256_set1_ps(qsparse::detail::product_not_fused(r.scale, p.tensor_scale));
+  }
+  __m256 out = _mm256_mul_ps(_mm256_cvtepi32_ps(corrected), scale);
+  QSPARSE_KEEP_ROUNDED(out);
+  if (p.has_bias) out = _mm256_add_ps(p.bias, out);
+  if (p.clamped) out = _mm256_max_ps(p.lo, _mm256_min_ps(p.hi, out));
+  return out;
+}
+
+/// Whether a prepared stage reads its row (only through apply_all_at / store_prepared_at).
+template <class P>
+struct is_row_prepared : std::false_type {};
+template <>
+struct is_row_prepared<prepared_dequantize_rows> : std::true_type {};
+
+/// Whether a prepared pipeline holds a stage that reads its row.
+template <class Prepared>
+struct has_row_stage : std::false_type {};
+template <class... P>
+struct has_row_stage<std::tuple<P...>> : std::bool_constant<(is_row_prepared<P>::value || ...)> {};
+template <class Prepared>
+inline constexpr bool has_row_stage_v = has_row_stage<Prepared>::value;
 
 QSPARSE_TARGET_AVX2 inline __m256i apply_prepared(const prepared_add_constant& p, __m256i v) {
   return _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(v, p.lo), p.hi), p.value);
@@ -178,6 +239,26 @@ QSPARSE_TARGET_AVX2 inline auto apply_all(const Prepared& prepared, V v) {
   } else {
     return apply_all<I + 1>(prepared, apply_prepared(std::get<I>(prepared), v));
   }
+}
+
+/// The prepared stages I.. applied to v, an accumulator vector of row m.
+template <std::size_t I, class Prepared, class V>
+QSPARSE_TARGET_AVX2 inline auto apply_all_at(const Prepared& prepared, V v, std::ptrdiff_t m) {
+  if constexpr (I == std::tuple_size_v<Prepared>) {
+    return v;
+  } else if constexpr (is_row_prepared<std::tuple_element_t<I, Prepared>>::value) {
+    return apply_all_at<I + 1>(prepared, apply_prepared_row(std::get<I>(prepared), v, m), m);
+  } else {
+    return apply_all_at<I + 1>(prepared, apply_prepared(std::get<I>(prepared), v), m);
+  }
+}
+
+/// Applies prepared stages with a row stage (float output) to the accumulators of row m and stores the
+/// lanes of `mask` (lane_mask of their count).
+template <class Prepared>
+QSPARSE_TARGET_AVX2 inline void store_prepared_at(const Prepared& prepared, __m256i acc, std::ptrdiff_t m, __m256i mask,
+                                                  float* dst) {
+  _mm256_maskstore_ps(dst, mask, apply_all_at<0>(prepared, acc, m));
 }
 
 /// Applies prepared stages to the accumulators of one row and stores `count` (1..8) values as Out;

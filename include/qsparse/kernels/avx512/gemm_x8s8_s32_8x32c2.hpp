@@ -38,6 +38,8 @@ struct gemm_x8s8_s32_8x32c2 {
   static constexpr int kr = 2;
   static constexpr isa_level isa = isa_level::avx512;
   static constexpr packed_layout layout = packed_layout::s16_c2_nr32;
+  /// Its epilogue evaluates dequantize_rows_float (qsparse/spec/hybrid_output_stage.hpp) on the tile's rows.
+  static constexpr bool row_output_stage = true;
   static const char* name() { return "gemm_x8s8_s32_8x32c2__avx512"; }
 
   using row_type = std::int16_t;
@@ -78,8 +80,12 @@ struct gemm_x8s8_s32_8x32c2 {
       const auto mask = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
       const auto prepared = prepare(pipeline, n0 + 16 * j, mask);
       for (int r = 0; r < rows; ++r) {
-        store_prepared(prepared, _mm512_load_si512(sums + r * nr + 16 * j), mask,
-                       g.dst + (m0 + r) * g.ldd + n0 + 16 * j);
+        const __m512i acc = _mm512_load_si512(sums + r * nr + 16 * j);
+        if constexpr (has_row_stage_v<std::decay_t<decltype(prepared)>>) {  // dequantize_rows_float
+          store_prepared_at(prepared, acc, m0 + r, mask, g.dst + (m0 + r) * g.ldd + n0 + 16 * j);
+        } else {
+          store_prepared(prepared, acc, mask, g.dst + (m0 + r) * g.ldd + n0 + 16 * j);
+        }
       }
     }
   }

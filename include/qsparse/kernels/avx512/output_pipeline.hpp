@@ -6,6 +6,9 @@
 //   store_prepared(prepared, acc, mask, dst)    applies them to the 16 accumulators of one row and
 //                                               stores the lanes in `mask` as the pipeline's output type
 //   store_row(pipeline, acc, n, mask, dst)      both at once
+//   store_prepared_at(prepared, acc, m, mask, dst)  store_prepared for row m: the evaluator of a pipeline
+//                                               with a stage that reads its row (dequantize_rows_float,
+//                                               qsparse/spec/hybrid_output_stage.hpp; has_row_stage)
 //   prepare(pipeline, n, mask, bound)           as prepare, for accumulators known to satisfy |acc| <= bound:
 //   fast_path_exact(prepared)                   true when the fast evaluator gives the same bits here
 //   store_prepared<true>(prepared, acc, mask, dst)  (or store_prepared_fast) the shorter sequence (below),
@@ -24,6 +27,7 @@
 
 #include "qsparse/core/config.hpp"
 #include "qsparse/kernels/avx512/fixed_point.hpp"
+#include "qsparse/spec/hybrid_output_stage.hpp"
 #include "qsparse/spec/output_stages.hpp"
 
 #if QSPARSE_X86
@@ -78,6 +82,13 @@ struct alignas(64) prepared_dequantize {
 };
 struct alignas(64) prepared_clamp_float {
   __m512 lo, hi;
+};
+struct alignas(64) prepared_dequantize_rows {  // dequantize_rows_float: the columns' part; the row's at apply
+  __m512i column_sums;
+  __m512 weight_scales, bias, lo, hi;
+  const hybrid_row_quantization* rows;
+  float tensor_scale;  // weight_scales[0] when not per_channel
+  bool per_channel, has_bias, clamped;
 };
 
 QSPARSE_TARGET_AVX512 inline prepared_bias prepare_stage(const bias_add& s, std::ptrdiff_t n, __mmask16 mask) {
@@ -148,6 +159,22 @@ QSPARSE_TARGET_AVX512 inline prepared_dequantize prepare_stage(const dequantize_
 QSPARSE_TARGET_AVX512 inline prepared_clamp_float prepare_stage(const clamp_float& s, std::ptrdiff_t, __mmask16) {
   return {_mm512_set1_ps(s.min), _mm512_set1_ps(s.max)};
 }
+QSPARSE_TARGET_AVX512 inline prepared_dequantize_rows prepare_stage(const dequantize_rows_float& s, std::ptrdiff_t n,
+                                                                    __mmask16 mask) {
+  prepared_dequantize_rows p;
+  p.column_sums = _mm512_maskz_loadu_epi32(mask, s.column_sums + n);
+  p.per_channel = s.per_channel;
+  p.weight_scales = s.per_channel ? _mm512_maskz_loadu_ps(mask, s.weight_scales + n) : _mm512_set1_ps(s.weight_scales[0]);
+  p.tensor_scale = s.weight_scales[0];
+  p.has_bias = s.bias != nullptr;
+  p.bias = p.has_bias ? _mm512_maskz_loadu_ps(mask, s.bias + n) : _mm512_setzero_ps();
+  // Without bounds (the defaults, -inf and +inf) the clamp below is the identity, NaN included: skipped.
+  p.clamped = s.min > -std::numeric_limits<float>::infinity() || s.max < std::numeric_limits<float>::infinity();
+  p.lo = _mm512_set1_ps(s.min);
+  p.hi = _mm512_set1_ps(s.max);
+  p.rows = s.rows;
+  return p;
+}
 
 QSPARSE_TARGET_AVX512 inline __m512i apply_prepared(const prepared_add_constant& p, __m512i v) {
   return _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, p.lo), p.hi), p.value);
@@ -190,6 +217,40 @@ QSPARSE_TARGET_AVX512 inline __m512 apply_prepared(const prepared_clamp_float& p
   v = _mm512_mask_mov_ps(v, above, p.hi);
   return _mm512_mask_mov_ps(v, below, p.lo);
 }
+
+/// dequantize_rows_float on 16 accumulators of row m: the scalar definition's operations per lane (vpmulld /
+/// vpsubd wrap as its uint32 arithmetic, both products kept from FMA contraction, the bias added last, the
+/// clamp as max(lo, min(hi, v)) with the bounds first, which passes NaN and keeps -0 as the scalar clamp).
+QSPARSE_TARGET_AVX512 inline __m512 apply_prepared_row(const prepared_dequantize_rows& p, __m512i v, std::ptrdiff_t m) {
+  const hybrid_row_quantization r = p.rows[m];
+  const __m512i corrected = _mm512_sub_epi32(v, _mm512_mullo_epi32(_mm512_set1_epi32(r.zero_point), p.column_sums));
+  __m512 scale;
+  if (p.per_channel) {
+    scale = _mm512_mul_ps(_mm512_set1_ps(r.scale), p.weight_scales);
+    QSPARSE_KEEP_ROUNDED(scale);
+  } else {
+    scale = _mm512_set1_ps(qsparse::detail::product_not_fused(r.scale, p.tensor_scale));
+  }
+  __m512 out = _mm512_mul_ps(_mm512_cvtepi32_ps(corrected), scale);
+  QSPARSE_KEEP_ROUNDED(out);
+  if (p.has_bias) out = _mm512_add_ps(p.bias, out);
+  if (p.clamped) out = _mm512_max_ps(p.lo, _mm512_min_ps(p.hi, out));
+  return out;
+}
+
+/// Whether a prepared stage reads its row (only through apply_all_at / store_prepared_at).
+template <class P>
+struct is_row_prepared : std::false_type {};
+template <>
+struct is_row_prepared<prepared_dequantize_rows> : std::true_type {};
+
+/// Whether a prepared pipeline holds a stage that reads its row.
+template <class Prepared>
+struct has_row_stage : std::false_type {};
+template <class... P>
+struct has_row_stage<std::tuple<P...>> : std::bool_constant<(is_row_prepared<P>::value || ...)> {};
+template <class Prepared>
+inline constexpr bool has_row_stage_v = has_row_stage<Prepared>::value;
 
 template <class... S, std::size_t... I>
 QSPARSE_TARGET_AVX512 inline auto prepare_all(const output_pipeline<S...>& p, std::ptrdiff_t n, __mmask16 mask,
@@ -449,6 +510,18 @@ QSPARSE_TARGET_AVX512 inline auto apply_all(const Prepared& prepared, V v) {
     return apply_all<I + 1, Fast>(prepared, apply_fast(std::get<I>(prepared), v));
   } else {
     return apply_all<I + 1, Fast>(prepared, apply_prepared(std::get<I>(prepared), v));
+  }
+}
+
+/// The prepared stages I.. applied to v, an accumulator vector of row m (the generic evaluator).
+template <std::size_t I, class Prepared, class V>
+QSPARSE_TARGET_AVX512 inline auto apply_all_at(const Prepared& prepared, V v, std::ptrdiff_t m) {
+  if constexpr (I == std::tuple_size_v<Prepared>) {
+    return v;
+  } else if constexpr (is_row_prepared<std::tuple_element_t<I, Prepared>>::value) {
+    return apply_all_at<I + 1>(prepared, apply_prepared_row(std::get<I>(prepared), v, m), m);
+  } else {
+    return apply_all_at<I + 1>(prepared, apply_prepared(std::get<I>(prepared), v), m);
   }
 }
 
@@ -807,6 +880,14 @@ QSPARSE_TARGET_AVX512 inline bool prepare_fixed_point_packs_direct(const output_
 template <bool Fast = false, class Out, class Prepared>
 QSPARSE_TARGET_AVX512 inline void store_prepared(const Prepared& prepared, __m512i acc, __mmask16 mask, Out* dst) {
   store_lanes(apply_all<0, Fast>(prepared, acc), mask, dst);
+}
+
+/// store_prepared for 16 accumulators of output row m: the evaluator of pipelines with a row stage
+/// (has_row_stage), the generic one for the others.
+template <class Out, class Prepared>
+QSPARSE_TARGET_AVX512 inline void store_prepared_at(const Prepared& prepared, __m512i acc, std::ptrdiff_t m,
+                                                    __mmask16 mask, Out* dst) {
+  store_lanes(apply_all_at<0>(prepared, acc, m), mask, dst);
 }
 
 /// store_prepared by the fast evaluator.

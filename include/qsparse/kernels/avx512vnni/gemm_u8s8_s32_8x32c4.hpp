@@ -143,6 +143,7 @@ struct alignas(64) panel_epilogue {
   bool fast;   // avx512::store_prepared_fast is exact for both halves
   Out* dst;    // row r of the tile at dst + r * ldd
   std::ptrdiff_t ldd;
+  std::ptrdiff_t m0;  // the pipeline's row index of the tile's row 0 (read by a stage that reads its row)
 };
 
 /// The largest |Σ_k (a - a_zp)(w - w_zp)| for k values of A's type, zero points a_zp and w_zp.
@@ -185,6 +186,7 @@ QSPARSE_TARGET_AVX512_VNNI inline auto prepare_panel_epilogue(const output_pipel
   e.fast = true;
   e.dst = nullptr;
   e.ldd = ldd;
+  e.m0 = 0;
   for (int j = 0; j < e.halves; ++j) {
     const std::ptrdiff_t left = columns - 16 * j;
     e.mask[j] = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
@@ -282,17 +284,30 @@ QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void store_tile
                                                                                 const panel_epilogue<Prepared, Out>& e) {
   Out* const dst = e.dst;  // locals: the stores through dst could alias e as far as the compiler knows
   const std::ptrdiff_t ldd = e.ldd;
-  if constexpr (Fast && avx512::has_fixed_point_packs_epilogue<Prepared, Out>()) {
-    if (e.fixed_mode != 0) return store_tile_fixed_point<MR>(tile, row_term, e);
-  }
-  for (int j = 0; j < e.halves; ++j) {
-    const Prepared prepared = e.prepared[j];
-    const __mmask16 mask = e.mask[j];
+  if constexpr (avx512::has_row_stage_v<Prepared>) {
+    // A stage that reads its row (dequantize_rows_float): the generic evaluator, row by row.
+    const std::ptrdiff_t m0 = e.m0;
+    for (int j = 0; j < e.halves; ++j) {
+      const Prepared prepared = e.prepared[j];
+      const __mmask16 mask = e.mask[j];
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-      __m512i v = _mm512_load_si512(tile + r * 32 + 16 * j);
-      if (row_term != nullptr) v = _mm512_add_epi32(v, _mm512_set1_epi32(row_term[r]));
-      gemm_u8s8_s32_4x32c4::store<Fast>(prepared, v, mask, dst + r * ldd + 16 * j);
+      for (int r = 0; r < MR; ++r) {
+        avx512::store_prepared_at(prepared, tile_row(tile, row_term, r, j), m0 + r, mask, dst + r * ldd + 16 * j);
+      }
+    }
+  } else {
+    if constexpr (Fast && avx512::has_fixed_point_packs_epilogue<Prepared, Out>()) {
+      if (e.fixed_mode != 0) return store_tile_fixed_point<MR>(tile, row_term, e);
+    }
+    for (int j = 0; j < e.halves; ++j) {
+      const Prepared prepared = e.prepared[j];
+      const __mmask16 mask = e.mask[j];
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) {
+        __m512i v = _mm512_load_si512(tile + r * 32 + 16 * j);
+        if (row_term != nullptr) v = _mm512_add_epi32(v, _mm512_set1_epi32(row_term[r]));
+        gemm_u8s8_s32_4x32c4::store<Fast>(prepared, v, mask, dst + r * ldd + 16 * j);
+      }
     }
   }
 }
@@ -471,6 +486,8 @@ struct gemm_u8s8_s32_8x32c4 {
   static constexpr isa_level isa = isa_level::avx512_vnni;
   static constexpr packed_layout layout = packed_layout::s8_c4_nr32;
   static const char* name() { return "gemm_u8s8_s32_8x32c4__avx512vnni"; }
+  /// Its epilogue evaluates dequantize_rows_float (qsparse/spec/hybrid_output_stage.hpp) in registers.
+  static constexpr bool row_output_stage = true;
 
   static const char* gather_name() { return "conv_gather_u8s8_s32_8x32c4__avx512vnni"; }
 
@@ -497,6 +514,7 @@ struct gemm_u8s8_s32_8x32c4 {
         for (std::ptrdiff_t m0 = mb; m0 < block_end; m0 += mr) {
           const int rows = static_cast<int>(block_end - m0 < mr ? block_end - m0 : mr);
           e.dst = g.dst + m0 * g.ldd + p * nr;
+          e.m0 = m0;
           gemm_u8s8_gather_tile_rows(rows, g.rows + m0, g.segments, g.segment_pitch, groups, w, e);
         }
       }
@@ -547,6 +565,7 @@ struct gemm_u8s8_s32_8x32c4 {
           for (std::ptrdiff_t m0 = mb; m0 < block_end; m0 += mr) {
             const int rows = static_cast<int>(block_end - m0 < mr ? block_end - m0 : mr);
             e.dst = g.dst + m0 * g.ldd + p * nr;
+            e.m0 = m0;
             gemm_u8s8_tile_rows<flip>(rows, a + m0 * g.lda, g.lda, groups, w, nullptr, e);
           }
         }
@@ -586,6 +605,7 @@ struct gemm_u8s8_s32_8x32c4 {
         for (std::ptrdiff_t t0 = 0; t0 < block_rows; t0 += mr) {
           const int rows = static_cast<int>(block_rows - t0 < mr ? block_rows - t0 : mr);
           e.dst = g.dst + (mb + t0) * g.ldd + p * nr;
+          e.m0 = mb + t0;
           gemm_u8s8_tile_rows<false>(rows, rows8 + t0 * kp, kp, groups, w, w_zp != 0 ? row_term + t0 : nullptr, e);
         }
       }

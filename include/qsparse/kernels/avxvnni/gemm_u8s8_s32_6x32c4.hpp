@@ -61,6 +61,8 @@ struct gemm_u8s8_s32_6x32c4 {
   static constexpr int kr = 4;
   static constexpr isa_level isa = isa_level::avx_vnni;
   static constexpr packed_layout layout = packed_layout::s8_c4_nr32;
+  /// Its epilogue evaluates dequantize_rows_float (qsparse/spec/hybrid_output_stage.hpp) in registers.
+  static constexpr bool row_output_stage = true;
   static const char* name() { return "gemm_u8s8_s32_6x32c4__avxvnni"; }
 
   /// VEX vpdpbusd: the AVX-VNNI bit, which the avx_vnni rung does not imply (AVX-512 VNNI CPUs reach it too).
@@ -226,26 +228,39 @@ struct gemm_u8s8_s32_6x32c4 {
   /// entry point guarantees the true sum fits int32), through the prepared pipeline, stored at dst.
   template <class Pipeline, class Prepared, class Out>
   QSPARSE_TARGET_AVX_VNNI static void store_tile(const panel_epilogue<Prepared>& e, const std::int32_t* sums,
-                                                 const std::int32_t* row_terms, int rows, Out* dst, std::ptrdiff_t ldd) {
-    for (int j = 0; j < e.groups; ++j) {
-      const __m256i column_term = e.column_term[j];
-      if constexpr (avx2::fixed_point_form_pipeline<Pipeline>::value) {
-        if (e.use_fixed[j]) {
-          using R = typename avx2::fixed_point_form_pipeline<Pipeline>::rounding;
-          const avx2::fixed_point_form& f = e.fixed[j];
-          for (int r = 0; r < rows; ++r) {
-            const __m256i s = _mm256_load_si256(reinterpret_cast<const __m256i*>(sums + r * nr + 8 * j));
-            const __m256i v = _mm256_sub_epi32(_mm256_sub_epi32(s, column_term), _mm256_set1_epi32(row_terms[r]));
-            avx2::store_bytes(avx2::fixed_point_form_apply<R>(v, f), e.count[j], dst + r * ldd + 8 * j);
-          }
-          continue;
+                                                 const std::int32_t* row_terms, int rows, Out* dst, std::ptrdiff_t ldd,
+                                                 std::ptrdiff_t m0) {
+    if constexpr (avx2::has_row_stage_v<Prepared>) {  // dequantize_rows_float: tile row r is output row m0 + r
+      for (int j = 0; j < e.groups; ++j) {
+        const __m256i column_term = e.column_term[j];
+        for (int r = 0; r < rows; ++r) {
+          const __m256i s = _mm256_load_si256(reinterpret_cast<const __m256i*>(sums + r * nr + 8 * j));
+          const __m256i v = _mm256_sub_epi32(_mm256_sub_epi32(s, column_term), _mm256_set1_epi32(row_terms[r]));
+          avx2::store_prepared_at(e.prepared[j], v, m0 + r, e.mask[j], dst + r * ldd + 8 * j);
         }
       }
-      const Prepared& prepared = e.prepared[j];
-      for (int r = 0; r < rows; ++r) {
-        const __m256i s = _mm256_load_si256(reinterpret_cast<const __m256i*>(sums + r * nr + 8 * j));
-        const __m256i v = _mm256_sub_epi32(_mm256_sub_epi32(s, column_term), _mm256_set1_epi32(row_terms[r]));
-        avx2::store_prepared(prepared, v, e.count[j], e.mask[j], dst + r * ldd + 8 * j);
+    } else {
+      (void)m0;
+      for (int j = 0; j < e.groups; ++j) {
+        const __m256i column_term = e.column_term[j];
+        if constexpr (avx2::fixed_point_form_pipeline<Pipeline>::value) {
+          if (e.use_fixed[j]) {
+            using R = typename avx2::fixed_point_form_pipeline<Pipeline>::rounding;
+            const avx2::fixed_point_form& f = e.fixed[j];
+            for (int r = 0; r < rows; ++r) {
+              const __m256i s = _mm256_load_si256(reinterpret_cast<const __m256i*>(sums + r * nr + 8 * j));
+              const __m256i v = _mm256_sub_epi32(_mm256_sub_epi32(s, column_term), _mm256_set1_epi32(row_terms[r]));
+              avx2::store_bytes(avx2::fixed_point_form_apply<R>(v, f), e.count[j], dst + r * ldd + 8 * j);
+            }
+            continue;
+          }
+        }
+        const Prepared& prepared = e.prepared[j];
+        for (int r = 0; r < rows; ++r) {
+          const __m256i s = _mm256_load_si256(reinterpret_cast<const __m256i*>(sums + r * nr + 8 * j));
+          const __m256i v = _mm256_sub_epi32(_mm256_sub_epi32(s, column_term), _mm256_set1_epi32(row_terms[r]));
+          avx2::store_prepared(prepared, v, e.count[j], e.mask[j], dst + r * ldd + 8 * j);
+        }
       }
     }
   }
@@ -299,7 +314,7 @@ struct gemm_u8s8_s32_6x32c4 {
         for (std::ptrdiff_t t0 = 0; t0 < block_rows; t0 += mr) {
           const int rows = static_cast<int>(block_rows - t0 < mr ? block_rows - t0 : mr);
           store_tile<Pipeline>(e, static_cast<const std::int32_t*>(sums + t0 * nr), row_terms + t0, rows,
-                               g.dst + (mb + t0) * g.ldd + p * nr, g.ldd);
+                               g.dst + (mb + t0) * g.ldd + p * nr, g.ldd, mb + t0);
         }
       }
     }

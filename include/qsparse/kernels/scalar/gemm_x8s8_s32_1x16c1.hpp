@@ -21,6 +21,8 @@ struct gemm_x8s8_s32_1x16c1 {
   static constexpr int kr = 1;
   static constexpr isa_level isa = isa_level::scalar;
   static constexpr packed_layout layout = packed_layout::s16_c1_nr16;
+  /// Its epilogue evaluates dequantize_rows_float (qsparse/spec/hybrid_output_stage.hpp) on the tile's rows.
+  static constexpr bool row_output_stage = true;
   static const char* name() { return "gemm_x8s8_s32_1x16c1__scalar"; }
 
   template <class A, class... S>
