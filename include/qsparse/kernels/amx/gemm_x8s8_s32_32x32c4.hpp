@@ -1,0 +1,295 @@
+// qsparse/kernels/amx/gemm_x8s8_s32_32x32c4.hpp — int8 GEMM on Intel AMX-INT8 (Sapphire Rapids and
+// later): 32 rows x 32 columns per block, K in steps of 64, on the weights layout s8_c4_nr32 of the
+// AVX-512 VNNI kernel as it is packed (weights packed for either ISA run on both).
+//
+// Tiles (one tile configuration per run call: ldtilecfg zeroes every tile, tilerelease at the end):
+//   tmm0..3  C: 16 rows x 16 int32, the block's four quarters (rows 0-15 / 16-31 x columns 0-15 / 16-31)
+//   tmm4, 5  A: 16 rows x 64 bytes of k (rows 0-15, 16-31 of the block)
+//   tmm6, 7  B: 16 groups of 4 k x 16 columns (64 bytes a row): the panel's 128-byte group rows hold
+//            columns 0-15 then 16-31, so B is _tile_loadd(panel + 2048 kb [+ 64], stride 128)
+// and per 64 k four tile dot products (16 x 16 x 64 multiply-adds each) against four tile loads.
+//
+// int8 activations go through tdpbssd, uint8 through tdpbusd (unsigned A, signed B): no sign flip. The
+// exact result comes from the packed column sums and the rows' sums, as in the VNNI kernel (all modulo
+// 2^32, exact because the entry point guarantees the true sum fits int32; the tile dot products wrap):
+//   Σ (a - a_zp)(w - w_zp) = Σ a w - a_zp (colsum[n] - K w_zp) - w_zp Σ_k a
+// A rows are read in place (stride lda) for the 64-byte k blocks inside K; the last k block when K is
+// not a multiple of 64, and every block of a row tile of fewer than 16 rows, are read from small
+// zero-padded copies, and the weights' last k block (fewer than 16 groups) from a zero-padded copy of
+// it: nothing is read out of bounds. After the k loop the C tiles are stored to an aligned block and the
+// VNNI kernel's epilogue runs on it (its prepare_panel_epilogue and finish_tile, the same code, so every
+// output form that kernel supports comes out the same here).
+//
+// Small M stays on VNNI: a range of fewer than min_rows rows, and the last rows of a range when fewer
+// than tail_rows are left past its 16-row tiles, run the VNNI kernel (a tile of 16 rows costs the same
+// for 1 row as for 16). The registry (kernels/gemm_kernels.hpp) keeps the shallow-K VNNI kernel (K <= 32,
+// symmetric weights) ahead of this one. Each thread configures its own tiles (one run call per task).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "qsparse/core/config.hpp"
+#include "qsparse/core/isa.hpp"
+#include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_8x32c4.hpp"
+#include "qsparse/kernels/scratch.hpp"
+#include "qsparse/spec/gemm_args.hpp"
+#include "qsparse/spec/output_stages.hpp"
+#include "qsparse/spec/packed_weights.hpp"
+
+#if QSPARSE_X86
+#include <immintrin.h>
+
+QSPARSE_SIMD_DIAGNOSTICS_BEGIN
+
+namespace qsparse {
+namespace kernels {
+namespace amx_int8 {
+
+/// The tile configuration of palette 1 (64 bytes, the layout ldtilecfg reads).
+struct alignas(64) tile_config {
+  std::uint8_t palette;
+  std::uint8_t start_row;
+  std::uint8_t reserved[14];
+  std::uint16_t bytes_per_row[16];
+  std::uint8_t rows[16];
+};
+static_assert(sizeof(tile_config) == 64, "the AMX tile configuration is 64 bytes");
+
+/// 64 bytes, 64-aligned: the unit of the kernel's per-thread scratch (its own type, so its buffer is
+/// not the one the VNNI kernel it calls uses).
+struct alignas(64) scratch_line {
+  std::uint8_t bytes[64];
+};
+
+/// Rows [m0, m0 + rows) of the block through the VNNI kernel's epilogue: c holds 32 int32 per row.
+template <int MR, class Prepared, class Out>
+QSPARSE_TARGET_AMX_INT8 inline __attribute__((always_inline)) void finish_rows(
+    const std::int32_t* c, const std::int32_t* row_term, const avx512_vnni::panel_epilogue<Prepared, Out>& e) {
+  __m512i acc[std::size_t{MR}][2];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+    acc[r][0] = _mm512_add_epi32(_mm512_load_si512(c + r * 32), e.init[0]);
+    acc[r][1] = _mm512_add_epi32(_mm512_load_si512(c + r * 32 + 16), e.init[1]);
+  }
+  avx512_vnni::finish_tile<MR, false>(acc, acc, row_term, e);
+}
+
+/// The epilogue of `rows` (1..32) rows of a block (c: 32 int32 per row), 8 rows at a time.
+template <class Prepared, class Out>
+QSPARSE_TARGET_AMX_INT8 __attribute__((noinline)) inline void finish_block(
+    const std::int32_t* c, int rows, const std::int32_t* row_term, avx512_vnni::panel_epilogue<Prepared, Out>& e,
+    Out* dst, std::ptrdiff_t ldd) {
+  for (int r0 = 0; r0 < rows; r0 += 8) {
+    e.dst = dst + r0 * ldd;
+    const std::int32_t* rt = row_term != nullptr ? row_term + r0 : nullptr;
+    const std::int32_t* cr = c + r0 * 32;
+    switch (rows - r0 < 8 ? rows - r0 : 8) {
+      case 8: finish_rows<8>(cr, rt, e); break;
+      case 7: finish_rows<7>(cr, rt, e); break;
+      case 6: finish_rows<6>(cr, rt, e); break;
+      case 5: finish_rows<5>(cr, rt, e); break;
+      case 4: finish_rows<4>(cr, rt, e); break;
+      case 3: finish_rows<3>(cr, rt, e); break;
+      case 2: finish_rows<2>(cr, rt, e); break;
+      default: finish_rows<1>(cr, rt, e); break;
+    }
+  }
+}
+
+/// Where a row tile's k block kb is read: in place (a, stride lda) for kb < in_place_blocks, else at
+/// copy + 64 (kb - in_place_blocks) (stride copy_stride).
+struct a_source {
+  const std::uint8_t* a;
+  std::ptrdiff_t lda;
+  std::ptrdiff_t in_place_blocks;
+  const std::uint8_t* copy;
+  std::ptrdiff_t copy_stride;
+};
+
+/// The k loop of one block: Tiles (1 or 2) row tiles x 32 columns, C into tmm0..3, stored to c (32
+/// int32 per row). b_tail: the panel's last k block zero padded to 16 groups when it is short.
+template <bool Signed, int Tiles>
+QSPARSE_TARGET_AMX_INT8 __attribute__((noinline)) inline void block_k_loop(const a_source* src,
+                                                                          std::ptrdiff_t kblocks,
+                                                                          std::ptrdiff_t b_full_blocks,
+                                                                          const std::int8_t* panel,
+                                                                          const std::int8_t* b_tail,
+                                                                          std::int32_t* c) {
+  _tile_zero(0);
+  _tile_zero(1);
+  if constexpr (Tiles == 2) {
+    _tile_zero(2);
+    _tile_zero(3);
+  }
+  for (std::ptrdiff_t kb = 0; kb < kblocks; ++kb) {
+    const std::int8_t* b = kb < b_full_blocks ? panel + kb * 2048 : b_tail;
+    _tile_loadd(6, b, 128);
+    _tile_loadd(7, b + 64, 128);
+    const a_source& s0 = src[0];
+    if (kb < s0.in_place_blocks) {
+      _tile_loadd(4, s0.a + kb * 64, s0.lda);
+    } else {
+      _tile_loadd(4, s0.copy + (kb - s0.in_place_blocks) * 64, s0.copy_stride);
+    }
+    if constexpr (Signed) {
+      _tile_dpbssd(0, 4, 6);
+      _tile_dpbssd(1, 4, 7);
+    } else {
+      _tile_dpbusd(0, 4, 6);
+      _tile_dpbusd(1, 4, 7);
+    }
+    if constexpr (Tiles == 2) {
+      const a_source& s1 = src[1];
+      if (kb < s1.in_place_blocks) {
+        _tile_loadd(5, s1.a + kb * 64, s1.lda);
+      } else {
+        _tile_loadd(5, s1.copy + (kb - s1.in_place_blocks) * 64, s1.copy_stride);
+      }
+      if constexpr (Signed) {
+        _tile_dpbssd(2, 5, 6);
+        _tile_dpbssd(3, 5, 7);
+      } else {
+        _tile_dpbusd(2, 5, 6);
+        _tile_dpbusd(3, 5, 7);
+      }
+    }
+  }
+  _tile_stored(0, c, 128);
+  _tile_stored(1, c + 16, 128);
+  if constexpr (Tiles == 2) {
+    _tile_stored(2, c + 16 * 32, 128);
+    _tile_stored(3, c + 16 * 32 + 16, 128);
+  }
+}
+
+/// The kernel: blocks of 32 rows x one 32-column panel.
+struct gemm_x8s8_s32_32x32c4 {
+  static constexpr int mr = 32;
+  static constexpr int nr = 32;
+  static constexpr int kr = 4;
+  static constexpr isa_level isa = isa_level::amx_int8;
+  static constexpr packed_layout layout = packed_layout::s8_c4_nr32;
+  static const char* name() { return "gemm_x8s8_s32_32x32c4__amxint8"; }
+
+  /// A range of fewer rows runs the VNNI kernel; so do the last rows of a range past its whole 16-row
+  /// tiles when fewer than tail_rows are left (measured on Sapphire Rapids: docs/kernels.md).
+  static constexpr std::ptrdiff_t min_rows = 8;
+  static constexpr std::ptrdiff_t tail_rows = 4;
+
+  template <class A, class... S>
+  QSPARSE_TARGET_AMX_INT8 static void run(const gemm_args<A, typename output_pipeline<S...>::output_type>& g,
+                                          const output_pipeline<S...>& pipeline, std::ptrdiff_t m_begin,
+                                          std::ptrdiff_t m_end, std::ptrdiff_t panel_begin, std::ptrdiff_t panel_end) {
+    using vnni = avx512_vnni::gemm_u8s8_s32_8x32c4;
+    if (m_end - m_begin < min_rows) return vnni::run(g, pipeline, m_begin, m_end, panel_begin, panel_end);
+    std::ptrdiff_t amx_end = m_end;
+    {
+      const std::ptrdiff_t left = (m_end - m_begin) % 16;
+      if (left != 0 && left < tail_rows) amx_end = m_end - left;
+    }
+    run_tiles(g, pipeline, m_begin, amx_end, panel_begin, panel_end);
+    if (amx_end < m_end) vnni::run(g, pipeline, amx_end, m_end, panel_begin, panel_end);
+  }
+
+ private:
+  template <class A, class... S>
+  QSPARSE_TARGET_AMX_INT8 static void run_tiles(const gemm_args<A, typename output_pipeline<S...>::output_type>& g,
+                                                const output_pipeline<S...>& pipeline, std::ptrdiff_t m_begin,
+                                                std::ptrdiff_t m_end, std::ptrdiff_t panel_begin,
+                                                std::ptrdiff_t panel_end) {
+    constexpr bool is_signed = std::is_same_v<A, std::int8_t>;
+    using out_type = typename output_pipeline<S...>::output_type;
+    const std::int32_t w_zp = g.weights.weight_zero_point();
+    // No sign flip: the column term is -a_zp (colsum[n] - K w_zp), modulo 2^32.
+    const auto column_factor = static_cast<std::int32_t>(0u - static_cast<std::uint32_t>(g.a_zero_point));
+    const auto k_wzp = static_cast<std::int32_t>(static_cast<std::uint32_t>(g.k) * static_cast<std::uint32_t>(w_zp));
+    const std::int32_t* column_sums = g.weights.column_sums();
+    const std::int64_t bound = avx512_vnni::accumulator_bound<A>(g.k, g.a_zero_point, w_zp);
+    const avx512::fixed_point_packs_plan plan = avx512_vnni::plan_panel_epilogues(pipeline, bound);
+
+    const std::ptrdiff_t k = g.k;
+    const std::ptrdiff_t groups = g.weights.k_padded() / 4;
+    const std::ptrdiff_t kblocks = (k + 63) / 64;
+    const std::ptrdiff_t k64 = kblocks * 64;
+    const std::ptrdiff_t b_full_blocks = groups / 16;  // blocks of 16 whole groups; a last short one is copied
+    const std::ptrdiff_t a_full_blocks = k / 64;       // blocks of 64 bytes inside K, read in place
+
+    // Scratch: two row tiles of 16 x k64 bytes (short tiles, copied whole), two K tails of 16 x 64
+    // bytes, the weights' short k block (16 x 128 bytes) and the C block (32 x 32 int32).
+    const std::ptrdiff_t row_copy_bytes = 16 * k64;
+    const std::ptrdiff_t total_lines = (2 * row_copy_bytes + 2 * 1024 + 2048 + 4096) / 64;
+    auto* base = reinterpret_cast<std::uint8_t*>(thread_scratch<scratch_line>(static_cast<std::size_t>(total_lines)));
+    std::uint8_t* row_copy[2] = {base, base + row_copy_bytes};
+    std::uint8_t* k_tail[2] = {base + 2 * row_copy_bytes, base + 2 * row_copy_bytes + 1024};
+    auto* b_tail = reinterpret_cast<std::int8_t*>(base + 2 * row_copy_bytes + 2048);
+    auto* c = reinterpret_cast<std::int32_t*>(base + 2 * row_copy_bytes + 4096);
+    std::int32_t row_term[32] = {};
+
+    tile_config config{};
+    config.palette = 1;
+    for (int t = 0; t < 8; ++t) {
+      config.rows[t] = 16;
+      config.bytes_per_row[t] = 64;
+    }
+    _tile_loadconfig(&config);
+
+    const auto* a_bytes = reinterpret_cast<const std::uint8_t*>(g.a);
+    for (std::ptrdiff_t m0 = m_begin; m0 < m_end; m0 += 32) {
+      const int rows = static_cast<int>(m_end - m0 < 32 ? m_end - m0 : 32);
+      const int tiles = rows > 16 ? 2 : 1;
+      a_source src[2];
+      for (int t = 0; t < tiles; ++t) {
+        const int trows = std::min(16, rows - 16 * t);
+        const std::uint8_t* first = a_bytes + (m0 + 16 * t) * g.lda;
+        if (trows == 16) {
+          src[t] = {first, g.lda, a_full_blocks, k_tail[t], 64};
+          if (a_full_blocks < kblocks) {  // K's last partial block, zero padded
+            std::memset(k_tail[t], 0, 1024);
+            const std::ptrdiff_t bytes = k - a_full_blocks * 64;
+            for (int r = 0; r < 16; ++r) std::memcpy(k_tail[t] + r * 64, first + r * g.lda + a_full_blocks * 64, static_cast<std::size_t>(bytes));
+          }
+        } else {  // a short tile: its rows copied whole, zero padded to 16 rows of k64 bytes
+          std::memset(row_copy[t], 0, static_cast<std::size_t>(row_copy_bytes));
+          for (int r = 0; r < trows; ++r) std::memcpy(row_copy[t] + r * k64, first + r * g.lda, static_cast<std::size_t>(k));
+          src[t] = {first, g.lda, 0, row_copy[t], k64};
+        }
+        if (w_zp != 0) {
+          for (int r = 0; r < trows; ++r) {
+            const A* row = g.a + (m0 + 16 * t + r) * g.lda;
+            std::uint32_t sum = 0;
+            for (std::ptrdiff_t kk = 0; kk < k; ++kk) sum += static_cast<std::uint32_t>(static_cast<std::int32_t>(row[kk]));
+            row_term[16 * t + r] = static_cast<std::int32_t>(0u - sum * static_cast<std::uint32_t>(w_zp));
+          }
+        }
+      }
+      for (std::ptrdiff_t p = panel_begin; p < panel_end; ++p) {
+        const auto* panel = static_cast<const std::int8_t*>(g.weights.panel(p));
+        if (b_full_blocks < kblocks) {  // the weights' last k block has fewer than 16 groups
+          std::memset(b_tail, 0, 2048);
+          std::memcpy(b_tail, panel + b_full_blocks * 2048, static_cast<std::size_t>((groups - b_full_blocks * 16) * 128));
+        }
+        if (tiles == 2) {
+          block_k_loop<is_signed, 2>(src, kblocks, b_full_blocks, panel, b_tail, c);
+        } else {
+          block_k_loop<is_signed, 1>(src, kblocks, b_full_blocks, panel, b_tail, c);
+        }
+        auto e = avx512_vnni::prepare_panel_epilogue<out_type>(pipeline, column_sums, k_wzp, column_factor, g.n,
+                                                               p * nr, g.ldd, bound, plan);
+        finish_block(c, rows, w_zp != 0 ? row_term : nullptr, e, g.dst + m0 * g.ldd + p * nr, g.ldd);
+      }
+    }
+    _tile_release();
+  }
+};
+
+}  // namespace amx_int8
+}  // namespace kernels
+}  // namespace qsparse
+
+QSPARSE_SIMD_DIAGNOSTICS_END
+
+#endif  // QSPARSE_X86
