@@ -1,6 +1,6 @@
 // tests/gemm/gemm_amx_test.cpp — the AMX-INT8 GEMM kernel (kernels/amx/gemm_x8s8_s32_32x32c4.hpp)
 // against reference_gemm, bit for bit: M odd from 1 to 69 and 128, 129 (row tiles of 16 and 32, short
-// tiles, the VNNI fallback for small M and short tails), K across the 64-byte k blocks and the groups of 4,
+// tiles, the VNNI fallback for one row, and the tiles for it), K across the 64-byte k blocks and the groups of 4,
 // partial panels, int8 and uint8 activations, zero points on both sides, every output form, 1 to 3
 // threads; and which kernel dispatch selects at each ceiling. Skipped where the CPU lacks AMX.
 #include <cstdint>
@@ -52,12 +52,18 @@ void check_amx(const context& ctx, std::ptrdiff_t m, std::ptrdiff_t k, std::ptrd
   const auto w_view = make_view(w.data(), k, n);
   std::vector<out_t> got(static_cast<std::size_t>(m * ldd), out_t(77)), want = got;
   const packed_weights packed = pack_weights(w_view, w_zp, amx_kernel::isa, amx_kernel::layout);
-  const kernels::gemm_args<A, out_t> g{a.data(), lda, a_zp, m, k, n, packed.view(), got.data(), ldd};
-  qsparse::detail::run_gemm_tasks<amx_kernel>(ctx, g, pipeline);
-  reference_gemm(quantized(a_view, a_zp), quantized(w_view, w_zp), make_strided_view(want.data(), {m, n}, {ldd, 1}),
-                 pipeline);
   INFO("M=" << m << " K=" << k << " N=" << n << " a_zp=" << a_zp << " w_zp=" << w_zp << " extreme=" << extreme
             << " threads=" << ctx.concurrency());
+  const kernels::gemm_args<A, out_t> g{a.data(), lda, a_zp, m, k, n, packed.view(), got.data(), ldd};
+  qsparse::detail::run_gemm_tasks<amx_kernel>(ctx, g, pipeline);
+  if (m < amx_kernel::min_rows) {  // the rows the VNNI fallback took, on the tiles
+    std::vector<out_t> tiles(got.size(), out_t(77));
+    const kernels::gemm_args<A, out_t> gt{a.data(), lda, a_zp, m, k, n, packed.view(), tiles.data(), ldd};
+    amx_kernel::run_tiles(gt, pipeline, 0, m, 0, packed.view().n_padded() / amx_kernel::nr);
+    REQUIRE(std::memcmp(tiles.data(), got.data(), got.size() * sizeof(out_t)) == 0);
+  }
+  reference_gemm(quantized(a_view, a_zp), quantized(w_view, w_zp), make_strided_view(want.data(), {m, n}, {ldd, 1}),
+                 pipeline);
   REQUIRE(std::memcmp(got.data(), want.data(), got.size() * sizeof(out_t)) == 0);
 }
 

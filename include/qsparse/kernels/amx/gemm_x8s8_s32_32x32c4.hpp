@@ -16,13 +16,14 @@
 // A rows are read in place (stride lda) for the 64-byte k blocks inside K; the last k block when K is
 // not a multiple of 64, and every block of a row tile of fewer than 16 rows, are read from small
 // zero-padded copies, and the weights' last k block (fewer than 16 groups) from a zero-padded copy of
-// it: nothing is read out of bounds. After the k loop the C tiles are stored to an aligned block and the
-// VNNI kernel's epilogue runs on it (its prepare_panel_epilogue and finish_tile, the same code, so every
-// output form that kernel supports comes out the same here).
+// it: nothing is read out of bounds. The C tiles start at the panel's column term (a tile load of
+// stride 0 from one row); after the k loop they are stored to an aligned block and the VNNI kernel's
+// epilogue runs on it (its prepare_panel_epilogue and store_tile_exact, the same code, so every output
+// form that kernel supports comes out the same here). Rows go in groups of up to 128 (about 32 KiB of
+// them), each weight panel meeting every 32-row block of the group in turn.
 //
-// Small M stays on VNNI: a range of fewer than min_rows rows, and the last rows of a range when fewer
-// than tail_rows are left past its 16-row tiles, run the VNNI kernel (a tile of 16 rows costs the same
-// for 1 row as for 16). The registry (kernels/gemm_kernels.hpp) keeps the shallow-K VNNI kernel (K <= 32,
+// A single row stays on VNNI: a range of fewer than min_rows rows runs the VNNI kernel (a tile of 16 rows
+// costs the same for 1 row as for 16; from 2 rows on the tiles win, docs/kernels.md). The registry (kernels/gemm_kernels.hpp) keeps the shallow-K VNNI kernel (K <= 32,
 // symmetric weights) ahead of this one. Each thread configures its own tiles (one run call per task).
 #pragma once
 
@@ -65,20 +66,8 @@ struct alignas(64) scratch_line {
   std::uint8_t bytes[64];
 };
 
-/// Rows [m0, m0 + rows) of the block through the VNNI kernel's epilogue: c holds 32 int32 per row.
-template <int MR, class Prepared, class Out>
-QSPARSE_TARGET_AMX_INT8 inline __attribute__((always_inline)) void finish_rows(
-    const std::int32_t* c, const std::int32_t* row_term, const avx512_vnni::panel_epilogue<Prepared, Out>& e) {
-  __m512i acc[std::size_t{MR}][2];
-#pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r) {
-    acc[r][0] = _mm512_add_epi32(_mm512_load_si512(c + r * 32), e.init[0]);
-    acc[r][1] = _mm512_add_epi32(_mm512_load_si512(c + r * 32 + 16), e.init[1]);
-  }
-  avx512_vnni::finish_tile<MR, false>(acc, acc, row_term, e);
-}
-
-/// The epilogue of `rows` (1..32) rows of a block (c: 32 int32 per row), 8 rows at a time.
+/// The epilogue of `rows` (1..32) rows of a block (c: 32 int32 per row, the column term included),
+/// 8 rows at a time, through the VNNI kernel's store_tile_exact.
 template <class Prepared, class Out>
 QSPARSE_TARGET_AMX_INT8 __attribute__((noinline)) inline void finish_block(
     const std::int32_t* c, int rows, const std::int32_t* row_term, avx512_vnni::panel_epilogue<Prepared, Out>& e,
@@ -88,14 +77,14 @@ QSPARSE_TARGET_AMX_INT8 __attribute__((noinline)) inline void finish_block(
     const std::int32_t* rt = row_term != nullptr ? row_term + r0 : nullptr;
     const std::int32_t* cr = c + r0 * 32;
     switch (rows - r0 < 8 ? rows - r0 : 8) {
-      case 8: finish_rows<8>(cr, rt, e); break;
-      case 7: finish_rows<7>(cr, rt, e); break;
-      case 6: finish_rows<6>(cr, rt, e); break;
-      case 5: finish_rows<5>(cr, rt, e); break;
-      case 4: finish_rows<4>(cr, rt, e); break;
-      case 3: finish_rows<3>(cr, rt, e); break;
-      case 2: finish_rows<2>(cr, rt, e); break;
-      default: finish_rows<1>(cr, rt, e); break;
+      case 8: avx512_vnni::store_tile_exact<8>(cr, rt, e); break;
+      case 7: avx512_vnni::store_tile_exact<7>(cr, rt, e); break;
+      case 6: avx512_vnni::store_tile_exact<6>(cr, rt, e); break;
+      case 5: avx512_vnni::store_tile_exact<5>(cr, rt, e); break;
+      case 4: avx512_vnni::store_tile_exact<4>(cr, rt, e); break;
+      case 3: avx512_vnni::store_tile_exact<3>(cr, rt, e); break;
+      case 2: avx512_vnni::store_tile_exact<2>(cr, rt, e); break;
+      default: avx512_vnni::store_tile_exact<1>(cr, rt, e); break;
     }
   }
 }
@@ -110,20 +99,22 @@ struct a_source {
   std::ptrdiff_t copy_stride;
 };
 
-/// The k loop of one block: Tiles (1 or 2) row tiles x 32 columns, C into tmm0..3, stored to c (32
-/// int32 per row). b_tail: the panel's last k block zero padded to 16 groups when it is short.
+/// The k loop of one block: Tiles (1 or 2) row tiles x 32 columns, C into tmm0..3 started at the
+/// panel's initial row `init` (32 int32, every row of C; a tile load of stride 0), stored to c (32 int32
+/// per row). b_tail: the panel's last k block zero padded to 16 groups when it is short.
 template <bool Signed, int Tiles>
 QSPARSE_TARGET_AMX_INT8 __attribute__((noinline)) inline void block_k_loop(const a_source* src,
                                                                           std::ptrdiff_t kblocks,
                                                                           std::ptrdiff_t b_full_blocks,
                                                                           const std::int8_t* panel,
                                                                           const std::int8_t* b_tail,
+                                                                          const std::int32_t* init,
                                                                           std::int32_t* c) {
-  _tile_zero(0);
-  _tile_zero(1);
+  _tile_loadd(0, init, 0);
+  _tile_loadd(1, init + 16, 0);
   if constexpr (Tiles == 2) {
-    _tile_zero(2);
-    _tile_zero(3);
+    _tile_loadd(2, init, 0);
+    _tile_loadd(3, init + 16, 0);
   }
   for (std::ptrdiff_t kb = 0; kb < kblocks; ++kb) {
     const std::int8_t* b = kb < b_full_blocks ? panel + kb * 2048 : b_tail;
@@ -175,10 +166,8 @@ struct gemm_x8s8_s32_32x32c4 {
   static constexpr packed_layout layout = packed_layout::s8_c4_nr32;
   static const char* name() { return "gemm_x8s8_s32_32x32c4__amxint8"; }
 
-  /// A range of fewer rows runs the VNNI kernel; so do the last rows of a range past its whole 16-row
-  /// tiles when fewer than tail_rows are left (measured on Sapphire Rapids: docs/kernels.md).
-  static constexpr std::ptrdiff_t min_rows = 8;
-  static constexpr std::ptrdiff_t tail_rows = 4;
+  /// A range of fewer rows runs the VNNI kernel (measured on Sapphire Rapids: docs/kernels.md).
+  static constexpr std::ptrdiff_t min_rows = 2;
 
   template <class A, class... S>
   QSPARSE_TARGET_AMX_INT8 static void run(const gemm_args<A, typename output_pipeline<S...>::output_type>& g,
@@ -186,16 +175,10 @@ struct gemm_x8s8_s32_32x32c4 {
                                           std::ptrdiff_t m_end, std::ptrdiff_t panel_begin, std::ptrdiff_t panel_end) {
     using vnni = avx512_vnni::gemm_u8s8_s32_8x32c4;
     if (m_end - m_begin < min_rows) return vnni::run(g, pipeline, m_begin, m_end, panel_begin, panel_end);
-    std::ptrdiff_t amx_end = m_end;
-    {
-      const std::ptrdiff_t left = (m_end - m_begin) % 16;
-      if (left != 0 && left < tail_rows) amx_end = m_end - left;
-    }
-    run_tiles(g, pipeline, m_begin, amx_end, panel_begin, panel_end);
-    if (amx_end < m_end) vnni::run(g, pipeline, amx_end, m_end, panel_begin, panel_end);
+    run_tiles(g, pipeline, m_begin, m_end, panel_begin, panel_end);
   }
 
- private:
+  /// run without the VNNI fallback: every row on the tiles (the tests and the crossover measurement).
   template <class A, class... S>
   QSPARSE_TARGET_AMX_INT8 static void run_tiles(const gemm_args<A, typename output_pipeline<S...>::output_type>& g,
                                                 const output_pipeline<S...>& pipeline, std::ptrdiff_t m_begin,
@@ -217,17 +200,23 @@ struct gemm_x8s8_s32_32x32c4 {
     const std::ptrdiff_t k64 = kblocks * 64;
     const std::ptrdiff_t b_full_blocks = groups / 16;  // blocks of 16 whole groups; a last short one is copied
     const std::ptrdiff_t a_full_blocks = k / 64;       // blocks of 64 bytes inside K, read in place
+    // Rows in groups of up to 4 blocks (128 rows) whose rows take ~32 KiB: each weight panel meets every
+    // block of the group while it is in L1, and the group's rows stay in L1 (or L2) from panel to panel.
+    const std::ptrdiff_t group_rows = std::clamp<std::ptrdiff_t>(32 * 1024 / k64 / 32 * 32, 32, 128);
 
-    // Scratch: two row tiles of 16 x k64 bytes (short tiles, copied whole), two K tails of 16 x 64
-    // bytes, the weights' short k block (16 x 128 bytes) and the C block (32 x 32 int32).
+    // Scratch: a short row tile (copied whole, 16 x k64 bytes: only the last tile of the range can be
+    // short), the K tails of a group's 8 row tiles (16 x 64 bytes each), the weights' short k block
+    // (16 x 128 bytes), C (32 x 32 int32) and the panel's initial row (32 int32).
     const std::ptrdiff_t row_copy_bytes = 16 * k64;
-    const std::ptrdiff_t total_lines = (2 * row_copy_bytes + 2 * 1024 + 2048 + 4096) / 64;
+    const std::ptrdiff_t total_lines = (row_copy_bytes + 8 * 1024 + 2048 + 4096 + 128) / 64;
     auto* base = reinterpret_cast<std::uint8_t*>(thread_scratch<scratch_line>(static_cast<std::size_t>(total_lines)));
-    std::uint8_t* row_copy[2] = {base, base + row_copy_bytes};
-    std::uint8_t* k_tail[2] = {base + 2 * row_copy_bytes, base + 2 * row_copy_bytes + 1024};
-    auto* b_tail = reinterpret_cast<std::int8_t*>(base + 2 * row_copy_bytes + 2048);
-    auto* c = reinterpret_cast<std::int32_t*>(base + 2 * row_copy_bytes + 4096);
-    std::int32_t row_term[32] = {};
+    std::uint8_t* const row_copy = base;
+    std::uint8_t* const k_tails = base + row_copy_bytes;
+    auto* const b_tail = reinterpret_cast<std::int8_t*>(k_tails + 8 * 1024);
+    auto* const c = reinterpret_cast<std::int32_t*>(k_tails + 8 * 1024 + 2048);
+    std::int32_t* const init = c + 32 * 32;
+    std::int32_t row_term[128] = {};
+    a_source src[8];
 
     tile_config config{};
     config.palette = 1;
@@ -238,28 +227,29 @@ struct gemm_x8s8_s32_32x32c4 {
     _tile_loadconfig(&config);
 
     const auto* a_bytes = reinterpret_cast<const std::uint8_t*>(g.a);
-    for (std::ptrdiff_t m0 = m_begin; m0 < m_end; m0 += 32) {
-      const int rows = static_cast<int>(m_end - m0 < 32 ? m_end - m0 : 32);
-      const int tiles = rows > 16 ? 2 : 1;
-      a_source src[2];
+    for (std::ptrdiff_t m_group = m_begin; m_group < m_end; m_group += group_rows) {
+      const std::ptrdiff_t group_end = std::min(m_end, m_group + group_rows);
+      const int tiles = static_cast<int>((group_end - m_group + 15) / 16);
       for (int t = 0; t < tiles; ++t) {
-        const int trows = std::min(16, rows - 16 * t);
-        const std::uint8_t* first = a_bytes + (m0 + 16 * t) * g.lda;
+        const std::ptrdiff_t first_row = m_group + 16 * t;
+        const int trows = static_cast<int>(std::min<std::ptrdiff_t>(16, group_end - first_row));
+        const std::uint8_t* first = a_bytes + first_row * g.lda;
+        std::uint8_t* const k_tail = k_tails + 1024 * t;
         if (trows == 16) {
-          src[t] = {first, g.lda, a_full_blocks, k_tail[t], 64};
+          src[t] = {first, g.lda, a_full_blocks, k_tail, 64};
           if (a_full_blocks < kblocks) {  // K's last partial block, zero padded
-            std::memset(k_tail[t], 0, 1024);
-            const std::ptrdiff_t bytes = k - a_full_blocks * 64;
-            for (int r = 0; r < 16; ++r) std::memcpy(k_tail[t] + r * 64, first + r * g.lda + a_full_blocks * 64, static_cast<std::size_t>(bytes));
+            std::memset(k_tail, 0, 1024);
+            const auto bytes = static_cast<std::size_t>(k - a_full_blocks * 64);
+            for (int r = 0; r < 16; ++r) std::memcpy(k_tail + r * 64, first + r * g.lda + a_full_blocks * 64, bytes);
           }
         } else {  // a short tile: its rows copied whole, zero padded to 16 rows of k64 bytes
-          std::memset(row_copy[t], 0, static_cast<std::size_t>(row_copy_bytes));
-          for (int r = 0; r < trows; ++r) std::memcpy(row_copy[t] + r * k64, first + r * g.lda, static_cast<std::size_t>(k));
-          src[t] = {first, g.lda, 0, row_copy[t], k64};
+          std::memset(row_copy, 0, static_cast<std::size_t>(row_copy_bytes));
+          for (int r = 0; r < trows; ++r) std::memcpy(row_copy + r * k64, first + r * g.lda, static_cast<std::size_t>(k));
+          src[t] = {first, g.lda, 0, row_copy, k64};
         }
         if (w_zp != 0) {
           for (int r = 0; r < trows; ++r) {
-            const A* row = g.a + (m0 + 16 * t + r) * g.lda;
+            const A* row = g.a + (first_row + r) * g.lda;
             std::uint32_t sum = 0;
             for (std::ptrdiff_t kk = 0; kk < k; ++kk) sum += static_cast<std::uint32_t>(static_cast<std::int32_t>(row[kk]));
             row_term[16 * t + r] = static_cast<std::int32_t>(0u - sum * static_cast<std::uint32_t>(w_zp));
@@ -272,14 +262,20 @@ struct gemm_x8s8_s32_32x32c4 {
           std::memset(b_tail, 0, 2048);
           std::memcpy(b_tail, panel + b_full_blocks * 2048, static_cast<std::size_t>((groups - b_full_blocks * 16) * 128));
         }
-        if (tiles == 2) {
-          block_k_loop<is_signed, 2>(src, kblocks, b_full_blocks, panel, b_tail, c);
-        } else {
-          block_k_loop<is_signed, 1>(src, kblocks, b_full_blocks, panel, b_tail, c);
-        }
         auto e = avx512_vnni::prepare_panel_epilogue<out_type>(pipeline, column_sums, k_wzp, column_factor, g.n,
                                                                p * nr, g.ldd, bound, plan);
-        finish_block(c, rows, w_zp != 0 ? row_term : nullptr, e, g.dst + m0 * g.ldd + p * nr, g.ldd);
+        _mm512_store_si512(init, e.init[0]);
+        _mm512_store_si512(init + 16, e.init[1]);
+        for (int t = 0; t < tiles; t += 2) {
+          const std::ptrdiff_t m0 = m_group + 16 * t;
+          if (t + 1 < tiles) {
+            block_k_loop<is_signed, 2>(src + t, kblocks, b_full_blocks, panel, b_tail, init, c);
+          } else {
+            block_k_loop<is_signed, 1>(src + t, kblocks, b_full_blocks, panel, b_tail, init, c);
+          }
+          finish_block(c, static_cast<int>(std::min<std::ptrdiff_t>(32, group_end - m0)),
+                       w_zp != 0 ? row_term + 16 * t : nullptr, e, g.dst + m0 * g.ldd + p * nr, g.ldd);
+        }
       }
     }
     _tile_release();
