@@ -13,18 +13,20 @@
 // exact result comes from the packed column sums and the rows' sums, as in the VNNI kernel (all modulo
 // 2^32, exact because the entry point guarantees the true sum fits int32; the tile dot products wrap):
 //   Σ (a - a_zp)(w - w_zp) = Σ a w - a_zp (colsum[n] - K w_zp) - w_zp Σ_k a
-// A rows are read in place (stride lda) for the 64-byte k blocks inside K; the last k block when K is
-// not a multiple of 64, and every block of a row tile of fewer than 16 rows, are read from small
-// zero-padded copies, and the weights' last k block (fewer than 16 groups) from a zero-padded copy of
-// it: nothing is read out of bounds. The C tiles start at the panel's column term (a tile load of
-// stride 0 from one row); after the k loop they are stored to an aligned block and the VNNI kernel's
-// epilogue runs on it (its prepare_panel_epilogue and store_tile_exact, the same code, so every output
-// form that kernel supports comes out the same here). Rows go in groups of up to 128 (about 32 KiB of
-// them), each weight panel meeting every 32-row block of the group in turn.
+// The rows of a group (128, or 256 for weights past 1 MiB) are first packed k block by k block, 16 rows
+// x 64 bytes (1 KiB, contiguous: one tile load reads 16 consecutive lines, never 16 lines of one cache
+// set as rows read in place at a power-of-two K would: M128 K1024 N1024 1.03-1.13k -> 1.43-1.47k GOPS),
+// zero padded past K and past the last row; the weights' last k block (fewer than 16 groups) comes from a
+// zero-padded copy of it: nothing is read out of bounds. The C tiles start at the panel's column term (a
+// tile load of stride 0 from one row); after the k loop they are stored to an aligned block and the VNNI
+// kernel's epilogue runs on it (its prepare_panel_epilogue and store_tile_exact, the same code, so every
+// output form that kernel supports comes out the same here). Each weight panel meets every 32-row block
+// of the group in turn, its epilogue prepared once per group.
 //
 // A single row stays on VNNI: a range of fewer than min_rows rows runs the VNNI kernel (a tile of 16 rows
-// costs the same for 1 row as for 16; from 2 rows on the tiles win, docs/kernels.md). The registry (kernels/gemm_kernels.hpp) keeps the shallow-K VNNI kernel (K <= 32,
-// symmetric weights) ahead of this one. Each thread configures its own tiles (one run call per task).
+// costs the same for 1 row as for 16; from 2 rows on the tiles win, docs/kernels.md). The registry
+// (kernels/gemm_kernels.hpp) keeps the shallow-K VNNI kernel (K <= 32, symmetric weights) ahead of this
+// one. Each thread configures its own tiles (one run call per task).
 #pragma once
 
 #include <algorithm>
@@ -89,21 +91,13 @@ QSPARSE_TARGET_AMX_INT8 __attribute__((noinline)) inline void finish_block(
   }
 }
 
-/// Where a row tile's k block kb is read: in place (a, stride lda) for kb < in_place_blocks, else at
-/// copy + 64 (kb - in_place_blocks) (stride copy_stride).
-struct a_source {
-  const std::uint8_t* a;
-  std::ptrdiff_t lda;
-  std::ptrdiff_t in_place_blocks;
-  const std::uint8_t* copy;
-  std::ptrdiff_t copy_stride;
-};
-
 /// The k loop of one block: Tiles (1 or 2) row tiles x 32 columns, C into tmm0..3 started at the
 /// panel's initial row `init` (32 int32, every row of C; a tile load of stride 0), stored to c (32 int32
-/// per row). b_tail: the panel's last k block zero padded to 16 groups when it is short.
+/// per row). a: the block's packed rows (packed_tile_bytes per row tile, 1 KiB per k block); b_tail: the
+/// panel's last k block zero padded to 16 groups when it is short.
 template <bool Signed, int Tiles>
-QSPARSE_TARGET_AMX_INT8 __attribute__((noinline)) inline void block_k_loop(const a_source* src,
+QSPARSE_TARGET_AMX_INT8 __attribute__((noinline)) inline void block_k_loop(const std::uint8_t* a,
+                                                                          std::ptrdiff_t packed_tile_bytes,
                                                                           std::ptrdiff_t kblocks,
                                                                           std::ptrdiff_t b_full_blocks,
                                                                           const std::int8_t* panel,
@@ -116,16 +110,12 @@ QSPARSE_TARGET_AMX_INT8 __attribute__((noinline)) inline void block_k_loop(const
     _tile_loadd(2, init, 0);
     _tile_loadd(3, init + 16, 0);
   }
+  const std::uint8_t* a1 = a + packed_tile_bytes;
   for (std::ptrdiff_t kb = 0; kb < kblocks; ++kb) {
     const std::int8_t* b = kb < b_full_blocks ? panel + kb * 2048 : b_tail;
     _tile_loadd(6, b, 128);
     _tile_loadd(7, b + 64, 128);
-    const a_source& s0 = src[0];
-    if (kb < s0.in_place_blocks) {
-      _tile_loadd(4, s0.a + kb * 64, s0.lda);
-    } else {
-      _tile_loadd(4, s0.copy + (kb - s0.in_place_blocks) * 64, s0.copy_stride);
-    }
+    _tile_loadd(4, a + kb * 1024, 64);
     if constexpr (Signed) {
       _tile_dpbssd(0, 4, 6);
       _tile_dpbssd(1, 4, 7);
@@ -134,12 +124,7 @@ QSPARSE_TARGET_AMX_INT8 __attribute__((noinline)) inline void block_k_loop(const
       _tile_dpbusd(1, 4, 7);
     }
     if constexpr (Tiles == 2) {
-      const a_source& s1 = src[1];
-      if (kb < s1.in_place_blocks) {
-        _tile_loadd(5, s1.a + kb * 64, s1.lda);
-      } else {
-        _tile_loadd(5, s1.copy + (kb - s1.in_place_blocks) * 64, s1.copy_stride);
-      }
+      _tile_loadd(5, a1 + kb * 1024, 64);
       if constexpr (Signed) {
         _tile_dpbssd(2, 5, 6);
         _tile_dpbssd(3, 5, 7);
@@ -199,24 +184,24 @@ struct gemm_x8s8_s32_32x32c4 {
     const std::ptrdiff_t kblocks = (k + 63) / 64;
     const std::ptrdiff_t k64 = kblocks * 64;
     const std::ptrdiff_t b_full_blocks = groups / 16;  // blocks of 16 whole groups; a last short one is copied
-    const std::ptrdiff_t a_full_blocks = k / 64;       // blocks of 64 bytes inside K, read in place
-    // Rows in groups of up to 4 blocks (128 rows) whose rows take ~32 KiB: each weight panel meets every
-    // block of the group while it is in L1, and the group's rows stay in L1 (or L2) from panel to panel.
-    const std::ptrdiff_t group_rows = std::clamp<std::ptrdiff_t>(32 * 1024 / k64 / 32 * 32, 32, 128);
+    const std::ptrdiff_t a_full_blocks = k / 64;       // blocks of 64 bytes inside K
+    const std::ptrdiff_t packed_tile_bytes = 16 * k64;
+    // Rows in groups of 128 (256 when the weights pass 1 MiB and stream from beyond L2, so that they
+    // stream fewer times), at most 1 MiB of them: each weight panel meets every block of the group in turn.
+    const std::ptrdiff_t group_cap = std::max<std::ptrdiff_t>(32, (1 << 20) / k64 / 32 * 32);
+    const std::ptrdiff_t group_rows = std::min<std::ptrdiff_t>(g.weights.size_bytes() > (1 << 20) ? 256 : 128, group_cap);
+    const std::ptrdiff_t group_tiles = (std::min(group_rows, m_end - m_begin) + 15) / 16;
 
-    // Scratch: a short row tile (copied whole, 16 x k64 bytes: only the last tile of the range can be
-    // short), the K tails of a group's 8 row tiles (16 x 64 bytes each), the weights' short k block
-    // (16 x 128 bytes), C (32 x 32 int32) and the panel's initial row (32 int32).
-    const std::ptrdiff_t row_copy_bytes = 16 * k64;
-    const std::ptrdiff_t total_lines = (row_copy_bytes + 8 * 1024 + 2048 + 4096 + 128) / 64;
+    // Scratch: the group's rows packed (per row tile, per k block, 16 rows x 64 bytes: contiguous tile
+    // loads, no cache-set conflicts at power-of-two K, zero padded past K and past the last row), the
+    // weights' short k block (16 x 128 bytes), C (32 x 32 int32) and the panel's initial row (32 int32).
+    const std::ptrdiff_t total_lines = (group_tiles * packed_tile_bytes + 2048 + 4096 + 128) / 64;
     auto* base = reinterpret_cast<std::uint8_t*>(thread_scratch<scratch_line>(static_cast<std::size_t>(total_lines)));
-    std::uint8_t* const row_copy = base;
-    std::uint8_t* const k_tails = base + row_copy_bytes;
-    auto* const b_tail = reinterpret_cast<std::int8_t*>(k_tails + 8 * 1024);
-    auto* const c = reinterpret_cast<std::int32_t*>(k_tails + 8 * 1024 + 2048);
+    std::uint8_t* const packed_rows = base;
+    auto* const b_tail = reinterpret_cast<std::int8_t*>(base + group_tiles * packed_tile_bytes);
+    auto* const c = reinterpret_cast<std::int32_t*>(base + group_tiles * packed_tile_bytes + 2048);
     std::int32_t* const init = c + 32 * 32;
-    std::int32_t row_term[128] = {};
-    a_source src[8];
+    std::int32_t row_term[256] = {};
 
     tile_config config{};
     config.palette = 1;
@@ -233,19 +218,13 @@ struct gemm_x8s8_s32_32x32c4 {
       for (int t = 0; t < tiles; ++t) {
         const std::ptrdiff_t first_row = m_group + 16 * t;
         const int trows = static_cast<int>(std::min<std::ptrdiff_t>(16, group_end - first_row));
-        const std::uint8_t* first = a_bytes + first_row * g.lda;
-        std::uint8_t* const k_tail = k_tails + 1024 * t;
-        if (trows == 16) {
-          src[t] = {first, g.lda, a_full_blocks, k_tail, 64};
-          if (a_full_blocks < kblocks) {  // K's last partial block, zero padded
-            std::memset(k_tail, 0, 1024);
-            const auto bytes = static_cast<std::size_t>(k - a_full_blocks * 64);
-            for (int r = 0; r < 16; ++r) std::memcpy(k_tail + r * 64, first + r * g.lda + a_full_blocks * 64, bytes);
-          }
-        } else {  // a short tile: its rows copied whole, zero padded to 16 rows of k64 bytes
-          std::memset(row_copy, 0, static_cast<std::size_t>(row_copy_bytes));
-          for (int r = 0; r < trows; ++r) std::memcpy(row_copy + r * k64, first + r * g.lda, static_cast<std::size_t>(k));
-          src[t] = {first, g.lda, 0, row_copy, k64};
+        std::uint8_t* const packed = packed_rows + t * packed_tile_bytes;
+        if (trows < 16 || k % 64 != 0) std::memset(packed, 0, static_cast<std::size_t>(packed_tile_bytes));
+        for (int r = 0; r < trows; ++r) {
+          const std::uint8_t* row = a_bytes + (first_row + r) * g.lda;
+          std::ptrdiff_t kb = 0;
+          for (; kb < a_full_blocks; ++kb) std::memcpy(packed + kb * 1024 + r * 64, row + kb * 64, 64);
+          if (kb < kblocks) std::memcpy(packed + kb * 1024 + r * 64, row + kb * 64, static_cast<std::size_t>(k - kb * 64));
         }
         if (w_zp != 0) {
           for (int r = 0; r < trows; ++r) {
@@ -268,10 +247,11 @@ struct gemm_x8s8_s32_32x32c4 {
         _mm512_store_si512(init + 16, e.init[1]);
         for (int t = 0; t < tiles; t += 2) {
           const std::ptrdiff_t m0 = m_group + 16 * t;
+          const std::uint8_t* a = packed_rows + t * packed_tile_bytes;
           if (t + 1 < tiles) {
-            block_k_loop<is_signed, 2>(src + t, kblocks, b_full_blocks, panel, b_tail, init, c);
+            block_k_loop<is_signed, 2>(a, packed_tile_bytes, kblocks, b_full_blocks, panel, b_tail, init, c);
           } else {
-            block_k_loop<is_signed, 1>(src + t, kblocks, b_full_blocks, panel, b_tail, init, c);
+            block_k_loop<is_signed, 1>(a, packed_tile_bytes, kblocks, b_full_blocks, panel, b_tail, init, c);
           }
           finish_block(c, static_cast<int>(std::min<std::ptrdiff_t>(32, group_end - m0)),
                        w_zp != 0 ? row_term + 16 * t : nullptr, e, g.dst + m0 * g.ldd + p * nr, g.ldd);
