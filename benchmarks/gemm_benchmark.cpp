@@ -28,6 +28,10 @@
 //                                         u8*s8 multiply-adds x 2 ops), the same count as 2*M*N*K
 //   BM_vnni_peak_with/6_<insn>_per_12     the same loop of 12 with 6 independent <insn> added (GOPS of the
 //                                         vpdpbusd alone): near the peak when <insn> issues on other pipes
+//   BM_amx_peak/<loop>                    one core's AMX-INT8 throughput: tdpbssd on 4 independent C tiles
+//                                         (16x16x64 multiply-adds each, 32768 ops), tiles in registers
+//                                         (registers) or with the kernel's 2 A + 2 B tile loads from L1 per
+//                                         4 tdpbssd (with_loads): the AMX kernel's share is against these
 //   BM_k27_tile_bound/<loop>              one 4x32 tile of the K = 27 stem per iteration, in assembly, data in
 //                                         L1: the MACs alone, + the exact float requantization, the whole
 //                                         tile (loads, flip, requantization, packs, stores); GOPS at the
@@ -701,6 +705,62 @@ void bm_vnni_peak(benchmark::State& state, int accumulators) {
   set_ops_rate(state, ops);
 }
 
+// ---- AMX-INT8 peak -----------------------------------------------------------------------------------
+
+/// Loops of 4 tdpbssd on C tiles 0-3 (A in tiles 4/5, B in 6/7); WithLoads reloads A and B (1 KiB each,
+/// stride 64 / 128 as the kernel reads them) from L1 before each 4.
+template <bool WithLoads>
+QSPARSE_TARGET_AMX_INT8 __attribute__((noinline)) void amx_peak_loop(std::int64_t loops, const std::int8_t* a,
+                                                                     const std::int8_t* b) {
+  qsparse::kernels::amx_int8::tile_config config{};
+  config.palette = 1;
+  for (int t = 0; t < 8; ++t) {
+    config.rows[t] = 16;
+    config.bytes_per_row[t] = 64;
+  }
+  _tile_loadconfig(&config);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  _tile_loadd(4, a, 64);
+  _tile_loadd(5, a + 1024, 64);
+  _tile_loadd(6, b, 128);
+  _tile_loadd(7, b + 64, 128);
+  for (std::int64_t i = 0; i < loops; ++i) {
+    if constexpr (WithLoads) {
+      _tile_loadd(6, b, 128);
+      _tile_loadd(7, b + 64, 128);
+      _tile_loadd(4, a, 64);
+    }
+    _tile_dpbssd(0, 4, 6);
+    _tile_dpbssd(1, 4, 7);
+    if constexpr (WithLoads) _tile_loadd(5, a + 1024, 64);
+    _tile_dpbssd(2, 5, 6);
+    _tile_dpbssd(3, 5, 7);
+  }
+  alignas(64) std::int32_t c[256];
+  _tile_stored(0, c, 64);
+  benchmark::DoNotOptimize(c);
+  _tile_release();
+}
+
+void bm_amx_peak(benchmark::State& state, bool with_loads) {
+  if (!qsparse::cpu_supports(qsparse::isa_level::amx_int8)) {
+    state.SkipWithError("this CPU (or OS) has no AMX-INT8");
+    return;
+  }
+  alignas(64) static std::int8_t a[2048], b[2048];
+  constexpr std::int64_t loops = std::int64_t{1} << 14;
+  for (auto _ : state) {
+    if (with_loads)
+      amx_peak_loop<true>(loops, a, b);
+    else
+      amx_peak_loop<false>(loops, a, b);
+  }
+  set_ops_rate(state, 4.0 * 32768.0 * static_cast<double>(loops));
+}
+
 // ---- 256-bit peaks: AVX2 and AVX-VNNI ----------------------------------------------------------------
 // VEX registers only (ymm0-15), so the loops run on every AVX2 CPU. vpmaddwd / vpmaddubsw: eight
 // independent accumulators ymm0-7 (their chains are one vpaddd each), temporaries ymm8-12, all-ones int16
@@ -772,6 +832,8 @@ void register_limits() {
   for (const vpdpbusd_mix& mix : vpdpbusd_mixes)
     benchmark::RegisterBenchmark((std::string("BM_vnni_peak_with/6_") + mix.instruction + "_per_12").c_str(), bm_vnni_mix,
                                  mix);
+  benchmark::RegisterBenchmark("BM_amx_peak/registers", bm_amx_peak, false);
+  benchmark::RegisterBenchmark("BM_amx_peak/with_loads", bm_amx_peak, true);
   for (const tile_bound& bound : tile_bounds)
     benchmark::RegisterBenchmark((std::string("BM_k27_tile_bound/") + bound.name).c_str(), bm_tile_bound, bound);
   for (const ymm_peak& peak : ymm_peaks)

@@ -183,7 +183,7 @@ void register_variants() {
       if (isa == qsparse::isa_level::scalar && s.m > 1) continue;
       add(qsparse::gemm_16x8_kernel_name(isa), variant::s16x8, s, isa);
       // avx512_vnni and avx512 share the float16 kernel: list it once.
-      if (!(isa == qsparse::isa_level::avx512 && best == qsparse::isa_level::avx512_vnni)) {
+      if (!(isa == qsparse::isa_level::avx512 && qsparse::isa_runs(best, qsparse::isa_level::avx512_vnni))) {
         add(qsparse::gemm_f16_kernel_name(isa), variant::f16, s, isa);
       }
     }

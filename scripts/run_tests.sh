@@ -92,6 +92,8 @@ if [ -z "${QSPARSE_REQUIRE_ISA:-}" ] && [ -r /proc/cpuinfo ]; then
     if has avx512f && has avx512bw && has avx512vl && has avx512dq; then
       QSPARSE_REQUIRE_ISA=avx512
       has avx512_vnni && QSPARSE_REQUIRE_ISA=avx512_vnni
+      # Linux lists amx_tile / amx_int8 when it enables the tile state; qsparse then asks for the permission.
+      has avx512_vnni && has amx_tile && has amx_int8 && QSPARSE_REQUIRE_ISA=amx_int8
     fi
   fi
 fi

@@ -34,7 +34,8 @@ inline std::vector<qsparse::isa_level> elementwise_levels() {
 inline qsparse::isa_level elementwise_dispatched_level() {
   using qsparse::isa_level;
   switch (qsparse::best_isa()) {
-    case isa_level::avx512_vnni: return isa_level::avx512;
+    case isa_level::avx512_vnni:
+    case isa_level::amx_int8: return isa_level::avx512;
     case isa_level::avx_vnni: return isa_level::avx2;
     case isa_level::neon_dotprod:
     case isa_level::neon_i8mm: return isa_level::neon;

@@ -10,6 +10,9 @@
 //                    (784, 1152, 128)   conv3_x 3x3, 28x28x128
 //                    (196, 2304, 256)   conv4_x 3x3, 14x14x256
 //                    (12544, 27, 32)    MobileNet stem 3x3x3 -> 32, 112x112
+//   transformer      MiniLM-L6 (BERT, hidden 384, FFN 1536) at one sentence of 128 tokens: M = 128 and
+//                    (K, N) in {(384, 1152) QKV, (384, 384) attention output, (384, 1536) FFN up,
+//                    (1536, 384) FFN down}
 //
 // Every shape runs on one thread; the shapes with `two_threads` set (the big squares, 1024 and 2048)
 // also run on two. Benchmark names follow
@@ -38,7 +41,7 @@
 
 namespace qsparse_bench {
 
-enum class gemm_family { square, fully_connected, conv };
+enum class gemm_family { square, fully_connected, conv, transformer };
 
 struct gemm_shape {
   gemm_family family;
@@ -50,7 +53,7 @@ struct gemm_shape {
   /// Multiply-adds times two: the operation count GOPS is based on.
   double ops() const noexcept { return 2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n); }
 
-  /// square_1024, fc_M8_K784_N256, conv_M3136_K576_N64.
+  /// square_1024, fc_M8_K784_N256, conv_M3136_K576_N64, minilm_M128_K384_N1152.
   std::string label() const {
     switch (family) {
       case gemm_family::square:
@@ -59,6 +62,8 @@ struct gemm_shape {
         return "fc_M" + std::to_string(m) + "_K" + std::to_string(k) + "_N" + std::to_string(n);
       case gemm_family::conv:
         break;
+      case gemm_family::transformer:
+        return "minilm_M" + std::to_string(m) + "_K" + std::to_string(k) + "_N" + std::to_string(n);
     }
     return "conv_M" + std::to_string(m) + "_K" + std::to_string(k) + "_N" + std::to_string(n);
   }
@@ -88,11 +93,19 @@ inline std::vector<gemm_shape> conv_shapes() {
           {gemm_family::conv, 12544, 27, 32, false}};
 }
 
-/// Every shape, squares first, then fully connected, then conv.
+inline std::vector<gemm_shape> transformer_shapes() {
+  return {{gemm_family::transformer, 128, 384, 1152, false},
+          {gemm_family::transformer, 128, 384, 384, false},
+          {gemm_family::transformer, 128, 384, 1536, false},
+          {gemm_family::transformer, 128, 1536, 384, false}};
+}
+
+/// Every shape, squares first, then fully connected, conv and transformer.
 inline std::vector<gemm_shape> all_gemm_shapes() {
   std::vector<gemm_shape> result = square_shapes();
   for (const gemm_shape& s : fully_connected_shapes()) result.push_back(s);
   for (const gemm_shape& s : conv_shapes()) result.push_back(s);
+  for (const gemm_shape& s : transformer_shapes()) result.push_back(s);
   return result;
 }
 

@@ -144,7 +144,7 @@ QSPARSE_SIMD_DIAGNOSTICS_END
 inline void quantize_operand(qsparse::isa_level isa, const float* src, std::size_t row_stride, std::size_t rows,
                              std::size_t cols, bool transposed, float* scale, float* column_max, std::int8_t* q) {
 #if QSPARSE_X86
-  if (isa == qsparse::isa_level::avx512 || isa == qsparse::isa_level::avx512_vnni) {
+  if (qsparse::isa_runs(isa, qsparse::isa_level::avx512)) {
     quantize_operand_avx512(src, row_stride, rows, cols, transposed, scale, column_max, q);
     return;
   }
@@ -457,7 +457,7 @@ QSPARSE_SIMD_DIAGNOSTICS_END
 /// Whether attention_head_int8 has a fused kernel for `isa` (else the caller keeps the two hybrid_gemm calls).
 inline bool has_fused_attention(qsparse::isa_level isa) {
 #if QSPARSE_X86
-  return isa == qsparse::isa_level::avx512_vnni;
+  return qsparse::isa_runs(isa, qsparse::isa_level::avx512_vnni);
 #else
   static_cast<void>(isa);
   return false;
@@ -470,7 +470,7 @@ inline void attention_head_int8(qsparse::isa_level isa, const float* q, const fl
                                 std::size_t n, std::size_t dh, float scale, float* out, std::size_t out_ld,
                                 attention_head_scratch& w) {
 #if QSPARSE_X86
-  if (isa == qsparse::isa_level::avx512_vnni) {
+  if (qsparse::isa_runs(isa, qsparse::isa_level::avx512_vnni)) {
     attention_head_avx512_vnni(q, k, v, ld, n, dh, scale, out, out_ld, w);
     return;
   }

@@ -148,7 +148,7 @@ QSPARSE_SIMD_DIAGNOSTICS_END
 inline void layer_norm(float* x, std::size_t rows, std::size_t cols, const float* gamma, const float* beta, float eps,
                        qsparse::isa_level isa = qsparse::best_isa()) {
 #if QSPARSE_X86
-  const bool wide = isa == qsparse::isa_level::avx512 || isa == qsparse::isa_level::avx512_vnni;
+  const bool wide = qsparse::isa_runs(isa, qsparse::isa_level::avx512);
 #else
   static_cast<void>(isa);  // the AVX-512 step is x86's only
 #endif

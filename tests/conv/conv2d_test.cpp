@@ -358,7 +358,7 @@ TEST_CASE("conv2d: selected_kernel_name names the kernel for the packed ISA and 
   conv2d_params dilated{};
   dilated.dilation_w = 2;
   for (isa_level isa : testing::supported_levels()) {
-    const bool vnni = isa == isa_level::avx512_vnni;
+    const bool vnni = isa_runs(isa, isa_level::avx512_vnni);  // amx_int8 too: its convolutions' own kernels are VNNI's
     // On neon_dotprod, avx2 and avx_vnni a shallow filter's im2col rows reach the GEMM's shallow tile (no
     // direct kernel); the AVX2 one takes weights with a zero point too.
     const bool avx_vnni = isa == isa_level::avx_vnni && cpu().avx_vnni;

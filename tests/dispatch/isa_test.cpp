@@ -65,11 +65,22 @@ TEST_CASE("isa_level values are a stored format and order only within an archite
   STATIC_REQUIRE(!isa_runs(isa_level::avx_vnni, isa_level::avx512_vnni));
   STATIC_REQUIRE(!isa_runs(isa_level::neon_i8mm, isa_level::avx_vnni));
   STATIC_REQUIRE(!isa_runs(isa_level::avx_vnni, isa_level::neon));
+  // amx_int8 tops the main ladder (rank 5) and runs the side rung too.
+  STATIC_REQUIRE(static_cast<int>(isa_level::amx_int8) == 5 && rank_of(isa_level::amx_int8) == 5);
+  STATIC_REQUIRE(std::is_base_of_v<isa::avx512_vnni, isa::amx_int8>);
+  STATIC_REQUIRE(isa_runs(isa_level::amx_int8, isa_level::avx512_vnni));
+  STATIC_REQUIRE(isa_runs(isa_level::amx_int8, isa_level::avx_vnni));
+  STATIC_REQUIRE(isa_runs(isa_level::amx_int8, isa_level::avx512));
+  STATIC_REQUIRE(!isa_runs(isa_level::avx512_vnni, isa_level::amx_int8));
+  STATIC_REQUIRE(!isa_runs(isa_level::avx_vnni, isa_level::amx_int8));
+  STATIC_REQUIRE(!isa_runs(isa_level::neon_i8mm, isa_level::amx_int8));
+  STATIC_REQUIRE(preference_of(isa_level::avx512_vnni) < preference_of(isa_level::amx_int8));
   STATIC_REQUIRE(preference_of(isa_level::avx2) < preference_of(isa_level::avx_vnni) &&
                  preference_of(isa_level::avx_vnni) < preference_of(isa_level::avx512));
   CHECK(is_known_isa(0x12));
   CHECK(is_known_isa(4));  // avx_vnni
-  CHECK(!is_known_isa(5));
+  CHECK(is_known_isa(5));  // amx_int8
+  CHECK(!is_known_isa(6));
   CHECK(!is_known_isa(0x10));
   CHECK(!is_known_isa(0xFF));
 }
@@ -78,8 +89,8 @@ TEST_CASE("ISA levels print and parse, with every architecture's names", "[isa]"
   for (isa_level level : all_isa_levels) CHECK(parse_isa_level(to_string(level)) == level);
   REQUIRE_THROWS_WITH(parse_isa_level("sse9"),
                       Catch::Contains("unknown ISA \"sse9\"; expected one of scalar, avx2, avx_vnni, avx512, avx512_vnni, "
-                                      "neon, neon_dotprod, neon_i8mm"));
-  CHECK(isa_names(architecture::x86_64) == "scalar, avx2, avx_vnni, avx512, avx512_vnni");
+                                      "amx_int8, neon, neon_dotprod, neon_i8mm"));
+  CHECK(isa_names(architecture::x86_64) == "scalar, avx2, avx_vnni, avx512, avx512_vnni, amx_int8");
   CHECK(isa_names(architecture::aarch64) == "scalar, neon, neon_dotprod, neon_i8mm");
   CHECK(std::string(to_string(architecture::aarch64)) == "aarch64");
 }
@@ -118,7 +129,11 @@ TEST_CASE("detected_isas agrees with the raw CPU features", "[isa]") {
   if (vnni256) expected = isa_level::avx_vnni;
   if (avx512) expected = isa_level::avx512;
   if (avx512 && f.avx512_vnni) expected = isa_level::avx512_vnni;
+  const bool amx = avx512 && f.avx512_vnni && f.amx_tile && f.amx_int8;
+  CHECK(detected.contains(isa_level::amx_int8) == amx);
+  if (amx) expected = isa_level::amx_int8;
   CHECK(detected_isa() == expected);
+  if (f.amx_int8) CHECK(f.amx_tile);
   // AVX-512 features imply the OS saves ZMM state, VNNI implies AVX-512F.
   if (f.avx512_vnni) CHECK(f.avx512f);
   if (f.avx512bw) CHECK(f.avx512f);
@@ -186,6 +201,8 @@ TEST_CASE("the ceiling caps best_isa and scoped_isa_ceiling restores it", "[isa]
                                ? isa_level::avx512
                                : (cpu_supports(isa_level::avx2) ? isa_level::avx2 : isa_level::scalar)));
       scoped_isa_ceiling cap4(isa_level::avx512_vnni);
+      CHECK(best_isa() == (cpu_supports(isa_level::amx_int8) ? isa_level::avx512_vnni : detected_isa()));
+      scoped_isa_ceiling cap5(isa_level::amx_int8);
       CHECK(best_isa() == detected_isa());
     }
 #elif QSPARSE_AARCH64
@@ -206,7 +223,7 @@ TEST_CASE("a ceiling of another architecture is a clear error and changes nothin
 #if QSPARSE_X86
   REQUIRE_THROWS_WITH(set_isa_ceiling(isa_level::neon_dotprod),
                       "qsparse::set_isa_ceiling: neon_dotprod is an ISA of aarch64, but qsparse runs on x86-64 here; "
-                      "expected one of scalar, avx2, avx_vnni, avx512, avx512_vnni");
+                      "expected one of scalar, avx2, avx_vnni, avx512, avx512_vnni, amx_int8");
   REQUIRE_THROWS_AS(scoped_isa_ceiling(isa_level::neon), error);
 #else
   REQUIRE_THROWS_WITH(set_isa_ceiling(isa_level::avx2), Catch::Contains("avx2 is an ISA of x86-64"));

@@ -656,7 +656,7 @@ TEST_CASE("packed weights: header, sizes and validation of foreign buffers", "[g
   std::vector<std::int8_t> w(5 * 3);
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<std::int8_t>(i * 7 - 40);
   for (isa_level isa : {isa_level::scalar, isa_level::avx2, isa_level::avx_vnni, isa_level::avx512,
-                        isa_level::avx512_vnni}) {
+                        isa_level::avx512_vnni, isa_level::amx_int8}) {
     const auto packed = pack_weights(make_view(w.data(), 5, 3), 2, isa);
     const packed_weights_view& v = packed.view();
     CHECK(v.isa() == isa);
@@ -723,6 +723,7 @@ TEST_CASE("selected_kernel_name names the kernel of each ISA", "[gemm]") {
   CHECK(std::string(selected_kernel_name(isa_level::avx2)) == "gemm_x8s8_s32_4x16c2__avx2");
   CHECK(std::string(selected_kernel_name(isa_level::avx512)) == "gemm_x8s8_s32_8x32c2__avx512");
   CHECK(std::string(selected_kernel_name(isa_level::avx512_vnni)) == "gemm_u8s8_s32_8x32c4__avx512vnni");
+  CHECK(std::string(selected_kernel_name(isa_level::amx_int8)) == "gemm_x8s8_s32_32x32c4__amxint8");
   // The side rung: the VEX kernel where the CPU has AVX-VNNI, else the AVX2 one (and its layout).
   CHECK(std::string(selected_kernel_name(isa_level::avx_vnni)) ==
         (cpu().avx_vnni ? "gemm_u8s8_s32_6x32c4__avxvnni" : "gemm_x8s8_s32_4x16c2__avx2"));

@@ -61,9 +61,10 @@ TEST_CASE("packed_weights: from_bytes verifies every element and the column sums
   const auto wv = make_view(static_cast<const std::int8_t*>(w.data()), 37, 21);
   // Each ISA's own layout (an ISA of another architecture packs the scalar layout).
   for (const isa_level isa : {isa_level::scalar, isa_level::avx2, isa_level::avx512, isa_level::avx512_vnni,
-                              isa_level::neon_dotprod, isa_level::neon_i8mm}) {
+                              isa_level::amx_int8, isa_level::neon_dotprod, isa_level::neon_i8mm}) {
     INFO("isa " << to_string(isa));
-    const packed_weights packed = pack_weights(wv, isa == isa_level::avx512_vnni ? 0 : 3, isa);
+    const bool vnni_layout = isa == isa_level::avx512_vnni || isa == isa_level::amx_int8;
+    const packed_weights packed = pack_weights(wv, vnni_layout ? 0 : 3, isa);
     const std::size_t size = packed.size_bytes();
     aligned_bytes copy(size);
     const auto reset = [&] { std::memcpy(copy.p.get(), packed.view().bytes(), size); };

@@ -125,7 +125,7 @@ class packed_conv2d_weights {
   void pack_direct(const tensor_view<W, 4, L, Acc>& filter, std::int32_t weight_zero_point, isa_level isa) {
     const index_t row = k_w_ * c_in_group_;
     const index_t row_groups = (row + 3) / 4;
-    if (isa != isa_level::avx512_vnni || groups_ != 1 || weight_zero_point != 0 || k_h_ > direct_max_rows ||
+    if (!isa_runs(isa, isa_level::avx512_vnni) || groups_ != 1 || weight_zero_point != 0 || k_h_ > direct_max_rows ||
         row_groups > direct_max_row_groups)
       return;
     const index_t pitch = 4 * row_groups;
@@ -169,7 +169,7 @@ inline bool conv_copy_rows_eligible(const packed_conv2d_weights& weights, const 
 
 inline bool conv_gather_eligible(const packed_conv2d_weights& weights, const conv2d_params& params) {
   if (weights.empty() || weights.has_direct() || weights.groups() != 1 || weights.weight_zero_point() != 0 ||
-      weights.group(0).layout() != packed_layout::s8_c4_nr32 || weights.group(0).isa() != isa_level::avx512_vnni ||
+      weights.group(0).layout() != packed_layout::s8_c4_nr32 || !isa_runs(weights.group(0).isa(), isa_level::avx512_vnni) ||
       !conv_copy_rows_eligible(weights, params))
     return false;  // (the avx_vnni rung reads s8_c4_nr32 too, but through the GEMM's 256-bit kernel)
   const index_t row = weights.kernel_w() * weights.input_channels_per_group();
@@ -585,7 +585,7 @@ void conv2d(const context& ctx, const quantized_operand<tensor_view<A, 4, LA, AA
     // Shallow K (a 3-channel stem): its own VNNI kernel keeps the panel's whole K in registers.
     if constexpr (std::is_same_v<a_t, std::int8_t>) {
       const packed_weights_view& w0 = weights.group(0);
-      if (groups == 1 && w0.layout() == packed_layout::s8_c4_nr32 && w0.isa() == isa_level::avx512_vnni &&
+      if (groups == 1 && w0.layout() == packed_layout::s8_c4_nr32 && isa_runs(w0.isa(), isa_level::avx512_vnni) &&
           w0.weight_zero_point() == 0 && w0.k_padded() <= kernels::avx512_vnni::gemm_u8s8_s32_4x32c4::max_k) {
         const index_t kp = w0.k_padded();
         constexpr index_t rows_per_task = 256;

@@ -9,6 +9,7 @@
 //   QSPARSE_TARGET_AVX512       function attribute: AVX-512 F/BW/VL/DQ (+ F16C)
 //   QSPARSE_TARGET_AVX512_VNNI  function attribute: AVX-512 F/BW/VL/DQ + VNNI
 //   QSPARSE_TARGET_AVX512_VNNI_VBMI2  the same + VBMI2 + POPCNT (only for kernels that check cpu().avx512_vbmi2)
+//   QSPARSE_TARGET_AMX_INT8     the AVX-512 VNNI set + AMX-TILE + AMX-INT8 (only for kernels of isa_level::amx_int8)
 //   QSPARSE_TARGET_NEON_DOTPROD function attribute: Advanced SIMD + SDOT/UDOT (aarch64)
 //   QSPARSE_TARGET_NEON_I8MM    function attribute: + SMMLA/UMMLA/USMMLA (aarch64)
 //   QSPARSE_RESTRICT            restrict qualifier
@@ -40,12 +41,15 @@
   __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 #define QSPARSE_TARGET_AVX512_VNNI_VBMI2 \
   __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi2,popcnt")))
+#define QSPARSE_TARGET_AMX_INT8 \
+  __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,amx-tile,amx-int8")))
 #else
 #define QSPARSE_TARGET_AVX2
 #define QSPARSE_TARGET_AVX_VNNI
 #define QSPARSE_TARGET_AVX512
 #define QSPARSE_TARGET_AVX512_VNNI
 #define QSPARSE_TARGET_AVX512_VNNI_VBMI2
+#define QSPARSE_TARGET_AMX_INT8
 #endif
 
 // aarch64: GCC 12 takes "arch=armv8.2-a+dotprod" (with "+dotprod" alone it emits `.arch armv8-a+dotprod`,

@@ -3,6 +3,11 @@
 //
 // x86-64: an instruction set counts as available only when the CPU reports it *and* the operating system
 // saves the registers it needs (XGETBV: YMM state for AVX2, opmask/ZMM state for AVX-512).
+// AMX (Sapphire Rapids and later): CPUID.(7,0).EDX bits 24 (AMX-TILE) and 25 (AMX-INT8), XCR0 bits 17 and 18
+// (XTILECFG, XTILEDATA), and on Linux the process's permission to use the 8 KiB tile data state: the
+// kernel grants it on request (arch_prctl ARCH_REQ_XCOMP_PERM, asked here, once per process, as part of
+// this detection, which cpu() runs once under C++'s thread-safe static initialisation). Where the
+// request fails, and on systems other than Linux, AMX counts as absent (emulators that hide AMX too).
 // aarch64: Linux reports a feature in HWCAP only when it lets user space use it, so the bits are the
 // answer. Advanced SIMD is part of every ARMv8-A Linux system; elsewhere (no getauxval) it is assumed
 // and nothing beyond it is.
@@ -14,6 +19,10 @@
 
 #if QSPARSE_AARCH64 && defined(__linux__)
 #include <sys/auxv.h>
+#endif
+#if QSPARSE_X86 && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 
 namespace qsparse {
@@ -32,6 +41,8 @@ struct cpu_features {
   bool avx512_vbmi2 = false;  // VPEXPANDB / VPCOMPRESSB (Ice Lake, Zen 4 and later); used by kernels that
                               // need it beyond their ISA rung (kernels/registry.hpp: cpu_has_extensions)
   bool avx_vnni = false;  // the VEX-encoded 256-bit VNNI of Alder Lake and later
+  bool amx_tile = false;  // AMX tiles usable: CPUID, XCR0 and (Linux) the process's permission
+  bool amx_int8 = false;  // + TDPBSSD / TDPBUSD (int8 tile dot products)
   bool amd = false;       // vendor "AuthenticAMD": used for tuning choices only, never for correctness
 
   // aarch64 (Linux HWCAP names in comments)
@@ -56,6 +67,16 @@ inline std::uint64_t read_xcr0() {
   std::uint32_t eax = 0, edx = 0;
   __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
   return (static_cast<std::uint64_t>(edx) << 32) | eax;
+}
+
+/// Asks Linux for this process's permission to use AMX tile data (ARCH_REQ_XCOMP_PERM, 0x1023, for
+/// XFEATURE_XTILEDATA, 18); true when granted. Elsewhere false: qsparse uses AMX on Linux only.
+inline bool request_amx_permission() {
+#if defined(__linux__) && defined(SYS_arch_prctl)
+  return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+#else
+  return false;
+#endif
 }
 #endif
 
@@ -105,6 +126,11 @@ inline cpu_features detect_cpu_features() {
   f.avx512_vnni = ((ecx >> 11) & 1u) && f.avx512f;
   f.avx512_vbmi2 = ((ecx >> 6) & 1u) && f.avx512bw;
   const unsigned max_subleaf = eax;
+  const bool tile_state = (xcr0 & 0x60000u) == 0x60000u;  // XTILECFG + XTILEDATA
+  if (((edx >> 24) & 1u) && tile_state && f.avx512f && request_amx_permission()) {
+    f.amx_tile = true;
+    f.amx_int8 = (edx >> 25) & 1u;
+  }
   if (max_subleaf >= 1) {
     read_cpuid(7, 1, eax, ebx, ecx, edx);
     f.avx_vnni = ((eax >> 4) & 1u) && f.avx2;

@@ -4,13 +4,14 @@
 //
 //   architecture   its ISAs, lowest first (each one runs the code of those before it)
 //   (any)          scalar                                  portable C++, the definition of every result
-//   x86_64         avx2 < avx512 < avx512_vnni             AVX2+FMA+F16C; AVX-512 F/BW/VL/DQ; + VNNI
+//   x86_64         avx2 < avx512 < avx512_vnni < amx_int8  AVX2+FMA+F16C; AVX-512 F/BW/VL/DQ; + VNNI;
+//                                                          + AMX-TILE and AMX-INT8 (Sapphire Rapids)
 //                  avx2 < avx_vnni < avx512_vnni           a side rung: AVX2 + 256-bit VNNI dot products
 //   aarch64        neon < neon_dotprod < neon_i8mm         AdvSIMD; + SDOT/UDOT; + SMMLA/UMMLA
 //
 // Two forms of the same thing:
 //   * tags (isa::avx2, ...) for compile time: they inherit along their architecture's ladder
-//     (avx512_vnni : avx512 : avx2 : scalar), so an overload written for a lower ISA is picked when no
+//     (amx_int8 : avx512_vnni : avx512 : avx2 : scalar), so an overload written for a lower ISA is picked when no
 //     better one exists, and each names its architecture and its isa_level;
 //   * isa_level, a run-time value. Its numbers are stored in packed-weight headers and never change:
 //     scalar is 0, x86-64 has 0x01-0x0F, aarch64 0x11-0x1F, and the low four bits are the rank on the
@@ -19,7 +20,7 @@
 //
 // The x86-64 side rung avx_vnni (0x04; its number is not a rank) is AVX2 plus the 256-bit int8 dot
 // product vpdpbusd: VEX-encoded AVX-VNNI on Intel client chips since Alder Lake and on AMD Zen 5, and the
-// EVEX form every AVX-512 VNNI CPU has (AVX512_VNNI + VL). So avx512_vnni runs it, avx2 runs below it, and
+// EVEX form every AVX-512 VNNI CPU has (AVX512_VNNI + VL). So avx512_vnni (and amx_int8) runs it, avx2 runs below it, and
 // avx512 (Skylake-SP: no VNNI at all) and avx_vnni run neither one the other: the x86-64 levels are
 // ordered partially, avx2 < avx_vnni < avx512_vnni beside avx2 < avx512 < avx512_vnni. A kernel on this
 // rung that is written with the VEX encoding (vpdpbusd ymm, _mm256_dpbusd_avx_epi32) also needs the
@@ -48,6 +49,7 @@ enum class isa_level : std::uint8_t {
   avx512 = 0x02,
   avx512_vnni = 0x03,
   avx_vnni = 0x04,  // a side rung, not rank 4: see the top of this header
+  amx_int8 = 0x05,  // rank 5: AMX tiles on top of avx512_vnni (a CPU with AMX-INT8 has AVX-512 VNNI)
   neon = 0x11,
   neon_dotprod = 0x12,
   neon_i8mm = 0x13,
@@ -55,8 +57,8 @@ enum class isa_level : std::uint8_t {
 
 /// Every isa_level, grouped by architecture, in order of preference (lowest first) within each.
 inline constexpr isa_level all_isa_levels[] = {isa_level::scalar,      isa_level::avx2,         isa_level::avx_vnni,
-                                               isa_level::avx512,      isa_level::avx512_vnni,  isa_level::neon,
-                                               isa_level::neon_dotprod, isa_level::neon_i8mm};
+                                               isa_level::avx512,      isa_level::avx512_vnni,  isa_level::amx_int8,
+                                               isa_level::neon,        isa_level::neon_dotprod, isa_level::neon_i8mm};
 
 /// The architecture this translation unit is compiled for (portable when qsparse has no SIMD kernels for it).
 #if QSPARSE_X86
@@ -73,7 +75,7 @@ constexpr architecture architecture_of(isa_level level) noexcept {
 }
 
 /// The position of `level` on its architecture's main ladder (scalar is 0; for the side rung avx_vnni,
-/// which is on no such ladder, its stored number 4).
+/// which is on no such ladder, its stored number 4: below amx_int8's 5, which runs it).
 constexpr int rank_of(isa_level level) noexcept { return static_cast<std::uint8_t>(level) & 0xF; }
 
 /// The position of `level` in all_isa_levels: its order of preference (higher is preferred).
@@ -88,11 +90,12 @@ constexpr int preference_of(isa_level level) noexcept {
 
 /// True when a CPU that runs `outer` also runs code written for `inner`: inner is scalar, or both are of
 /// one architecture and inner is not above outer on its ladder (for the side rung avx_vnni: it runs avx2
-/// and itself, and only avx512_vnni runs it; see the top of this header).
+/// and itself, and only avx512_vnni and amx_int8 run it; see the top of this header).
 constexpr bool isa_runs(isa_level outer, isa_level inner) noexcept {
   if (inner == isa_level::scalar) return true;
   if (architecture_of(inner) != architecture_of(outer)) return false;
-  if (inner == isa_level::avx_vnni) return outer == isa_level::avx_vnni || outer == isa_level::avx512_vnni;
+  if (inner == isa_level::avx_vnni)
+    return outer == isa_level::avx_vnni || outer == isa_level::avx512_vnni || outer == isa_level::amx_int8;
   if (outer == isa_level::avx_vnni) return inner == isa_level::avx2;
   return rank_of(inner) <= rank_of(outer);
 }
@@ -121,6 +124,7 @@ inline const char* to_string(isa_level level) {
     case isa_level::avx512: return "avx512";
     case isa_level::avx512_vnni: return "avx512_vnni";
     case isa_level::avx_vnni: return "avx_vnni";
+    case isa_level::amx_int8: return "amx_int8";
     case isa_level::neon: return "neon";
     case isa_level::neon_dotprod: return "neon_dotprod";
     case isa_level::neon_i8mm: return "neon_i8mm";
@@ -128,7 +132,7 @@ inline const char* to_string(isa_level level) {
   return "unknown";
 }
 
-/// "scalar, avx2, avx_vnni, avx512, avx512_vnni": scalar and the ISAs of `arch`, lowest first.
+/// "scalar, avx2, avx_vnni, avx512, avx512_vnni, amx_int8": scalar and the ISAs of `arch`, lowest first.
 inline std::string isa_names(architecture arch) {
   std::string names = "scalar";
   for (isa_level level : all_isa_levels) {
@@ -178,6 +182,12 @@ struct avx512 : avx2 {
 struct avx512_vnni : avx512 {
   static constexpr const char* name = "avx512_vnni";
   static constexpr isa_level level = isa_level::avx512_vnni;
+};
+/// + AMX-TILE and AMX-INT8: 16 x 64-byte tile registers and the int8 tile dot products TDPBSSD / TDPBUSD
+/// (Sapphire Rapids and later; on Linux once the process has asked for the tile state, core/cpu_features.hpp).
+struct amx_int8 : avx512_vnni {
+  static constexpr const char* name = "amx_int8";
+  static constexpr isa_level level = isa_level::amx_int8;
 };
 
 // aarch64 ----------------------------------------------------------------------------------------------

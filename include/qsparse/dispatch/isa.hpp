@@ -59,6 +59,7 @@ inline isa_set detected_isas() {
   if (avx2) set.insert(isa_level::avx2);
   if (avx512) set.insert(isa_level::avx512);
   if (avx512 && f.avx512_vnni) set.insert(isa_level::avx512_vnni);
+  if (avx512 && f.avx512_vnni && f.amx_tile && f.amx_int8) set.insert(isa_level::amx_int8);
   // The 256-bit VNNI rung: VEX AVX-VNNI, or the EVEX form of AVX-512 VNNI (core/isa.hpp).
   if (avx2 && (f.avx_vnni || (avx512 && f.avx512_vnni))) set.insert(isa_level::avx_vnni);
 #elif QSPARSE_AARCH64

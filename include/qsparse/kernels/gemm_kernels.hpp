@@ -27,6 +27,7 @@
 #include "qsparse/kernels/avx2/gemm_x8s8_s32_4x16c2.hpp"
 #include "qsparse/kernels/avx2/gemm_x8s8_s32_6x16c2.hpp"
 #include "qsparse/kernels/avx512/gemm_x8s8_s32_8x32c2.hpp"
+#include "qsparse/kernels/amx/gemm_x8s8_s32_32x32c4.hpp"
 #include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_4x32c4.hpp"
 #include "qsparse/kernels/avx512vnni/gemm_u8s8_s32_8x32c4.hpp"
 #include "qsparse/kernels/avxvnni/gemm_u8s8_s32_6x16c4.hpp"
@@ -44,11 +45,13 @@ namespace kernels {
 #if QSPARSE_X86
 // The AVX-VNNI kernel (the side rung avx_vnni, core/isa.hpp) reads the AVX-512 VNNI layout s8_c4_nr32 and
 // comes before the AVX-512 kernels: where both run (avx512_vnni), theirs win. Each shallow-K tile (K <= 32)
-// follows the deep kernel of its ISA and layout, which it specialises (accepts).
+// follows the deep kernel of its ISA and layout, which it specialises (accepts). The AMX kernel reads the
+// same layout and sits between the VNNI deep kernel and the VNNI shallow one: on amx_int8 it takes every
+// K but the shallow kernel's (K <= 32, symmetric weights), which stays on VNNI.
 using gemm_kernels_x86_64 =
     kernel_list<avx2::gemm_x8s8_s32_4x16c2, avx2::gemm_x8s8_s32_6x16c2, avx_vnni::gemm_u8s8_s32_6x32c4,
                 avx_vnni::gemm_u8s8_s32_6x16c4, avx512::gemm_x8s8_s32_8x32c2, avx512_vnni::gemm_u8s8_s32_8x32c4,
-                avx512_vnni::gemm_u8s8_s32_4x32c4>;
+                amx_int8::gemm_x8s8_s32_32x32c4, avx512_vnni::gemm_u8s8_s32_4x32c4>;
 #else
 using gemm_kernels_x86_64 = kernel_list<>;
 #endif

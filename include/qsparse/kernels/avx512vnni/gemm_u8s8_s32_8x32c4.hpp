@@ -312,6 +312,17 @@ QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void store_tile
   }
 }
 
+/// store_tile on the evaluator the panel allows: the fast one where it is exact, else the general one.
+/// (The AMX kernel, kernels/amx/, runs its stored tiles through it.)
+template <int MR, class Prepared, class Out>
+QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void store_tile_exact(
+    const std::int32_t* tile, const std::int32_t* row_term, const panel_epilogue<Prepared, Out>& e) {
+  if constexpr (avx512::has_fast_path<Prepared>::value) {
+    if (e.fast) return store_tile<MR, true>(tile, row_term, e);
+  }
+  store_tile<MR, false>(tile, row_term, e);
+}
+
 /// The end of a tile: the accumulators (two sets when Split) summed, then store_tile.
 template <int MR, bool Split, class Prepared, class Out>
 QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void finish_tile(
@@ -333,10 +344,7 @@ QSPARSE_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void finish_til
     _mm512_store_si512(tile + r * 32 + 16, hi);
   }
   asm volatile("" ::: "memory");  // keep the epilogue out of the k loop's register allocation
-  if constexpr (avx512::has_fast_path<Prepared>::value) {
-    if (e.fast) return store_tile<MR, true>(tile, row_term, e);
-  }
-  store_tile<MR, false>(tile, row_term, e);
+  store_tile_exact<MR>(tile, row_term, e);
 }
 
 /// MR rows of unsigned activations (row stride lda, `groups` groups of 4 bytes) × 32 columns:
