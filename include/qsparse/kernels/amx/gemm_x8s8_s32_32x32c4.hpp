@@ -68,14 +68,15 @@ struct alignas(64) scratch_line {
   std::uint8_t bytes[64];
 };
 
-/// The epilogue of `rows` (1..32) rows of a block (c: 32 int32 per row, the column term included),
-/// 8 rows at a time, through the VNNI kernel's store_tile_exact.
+/// The epilogue of `rows` (1..32) rows of a block whose first row is the pipeline's row m0 (c: 32 int32
+/// per row, the column term included), 8 rows at a time, through the VNNI kernel's store_tile_exact.
 template <class Prepared, class Out>
 QSPARSE_TARGET_AMX_INT8 __attribute__((noinline)) inline void finish_block(
     const std::int32_t* c, int rows, const std::int32_t* row_term, avx512_vnni::panel_epilogue<Prepared, Out>& e,
-    Out* dst, std::ptrdiff_t ldd) {
+    std::ptrdiff_t m0, Out* dst, std::ptrdiff_t ldd) {
   for (int r0 = 0; r0 < rows; r0 += 8) {
     e.dst = dst + r0 * ldd;
+    e.m0 = m0 + r0;  // read by a stage that reads its row (dequantize_rows_float)
     const std::int32_t* rt = row_term != nullptr ? row_term + r0 : nullptr;
     const std::int32_t* cr = c + r0 * 32;
     switch (rows - r0 < 8 ? rows - r0 : 8) {
@@ -150,6 +151,8 @@ struct gemm_x8s8_s32_32x32c4 {
   static constexpr isa_level isa = isa_level::amx_int8;
   static constexpr packed_layout layout = packed_layout::s8_c4_nr32;
   static const char* name() { return "gemm_x8s8_s32_32x32c4__amxint8"; }
+  /// Its epilogue (the VNNI kernel's) evaluates dequantize_rows_float (qsparse/spec/hybrid_output_stage.hpp).
+  static constexpr bool row_output_stage = true;
 
   /// A range of fewer rows runs the VNNI kernel (measured on Sapphire Rapids: docs/kernels.md).
   static constexpr std::ptrdiff_t min_rows = 2;
@@ -254,7 +257,7 @@ struct gemm_x8s8_s32_32x32c4 {
             block_k_loop<is_signed, 1>(a, packed_tile_bytes, kblocks, b_full_blocks, panel, b_tail, init, c);
           }
           finish_block(c, static_cast<int>(std::min<std::ptrdiff_t>(32, group_end - m0)),
-                       w_zp != 0 ? row_term + 16 * t : nullptr, e, g.dst + m0 * g.ldd + p * nr, g.ldd);
+                       w_zp != 0 ? row_term + 16 * t : nullptr, e, m0, g.dst + m0 * g.ldd + p * nr, g.ldd);
         }
       }
     }
