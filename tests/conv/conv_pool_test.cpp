@@ -109,6 +109,22 @@ TEST_CASE("conv2d_max_pool2d: the CNN demo's stem, images in several bands, full
   REQUIRE(check_fused<std::int8_t>(stem, two, -128, pc.int8_pipeline(-128), rng));
   REQUIRE(check_fused<std::int8_t>(stem, two, 3, pc.float_int8_pipeline(-5), rng, -100, 100));
   for (int mode = 1; mode <= 3; ++mode) REQUIRE(check_fused<std::int8_t>(stem, two, 127, pc.int8_pipeline(0), rng, -128, 127, mode));
+  // Shallow filters the direct kernel takes, pooled inside it on VNNI (unpadded pools): a 3-channel stride-2
+  // SAME stem under overlapping 3×3 stride-2 windows, a dilated 1-channel one under 3×2 windows with zero
+  // explicit pads, uint8 input, 2×2 kernels, the pool's clamp, and a 1×3 pool of stride (1, 2).
+  layer rgb{2, 23, 19, 3, 33, 3, 3, 1, conv2d_params{}};
+  rgb.p.stride_h = rgb.p.stride_w = 2;
+  rgb.p.pad = padding::same();
+  const auto p33 = per_channel(33, rng);
+  REQUIRE(check_fused<std::int8_t>(rgb, pool2d_params{3, 3, 2, 2, padding::valid()}, -128, p33.int8_pipeline(3), rng));
+  REQUIRE(check_fused<std::uint8_t>(rgb, pool2d_params{2, 2, 2, 2, padding::valid()}, 255, p33.float_int8_pipeline(0), rng,
+                                    -128, 60));
+  layer dilated{1, 17, 15, 1, 32, 3, 3, 1, conv2d_params{}};
+  dilated.p.dilation_h = 2;
+  REQUIRE(check_fused<std::int8_t>(dilated, pool2d_params{3, 2, 3, 2, padding::explicit_pads(0, 0, 0, 0)}, 11,
+                                   pc.int8_pipeline(-1), rng, -128, 127, 3));
+  layer small{1, 9, 11, 4, 32, 2, 2, 1, conv2d_params{}};
+  REQUIRE(check_fused<std::int8_t>(small, pool2d_params{1, 3, 1, 2, padding::valid()}, 0, pc.int8_pipeline(0), rng, -5, 5));
   // 61 × 73 × 32 outputs are 2.3 KiB a row: bands of a few pooled rows, overlapping 3×3 stride-2 windows.
   layer wide{2, 63, 75, 3, 32, 3, 3, 1, conv2d_params{}};
   REQUIRE(check_fused<std::int8_t>(wide, pool2d_params{3, 3, 2, 2, padding::same()}, -1, pc.int8_pipeline(4), rng));

@@ -14,7 +14,11 @@
 // included) and every pipeline of built-in stages that ends in int8 (a caller's own stage sees the output
 // pixel's row index m, which a band of the image does not have).
 //
-// How: tasks are bands of pooled output rows of one image. A task runs conv2d on the input rows its band
+// How: on AVX-512 VNNI, a filter packed for the direct shallow kernel (a 1- or 3-channel stem) under an
+// unpadded pool runs that kernel with the pool inside it: per window, the maximum of the int32
+// accumulators, then the pipeline once (a quarter of the epilogues for 2×2 windows, which dominate at
+// K = 9; why the maximum may come first: detail::conv_pool_direct). Otherwise tasks are bands of pooled
+// output rows of one image. A task runs conv2d on the input rows its band
 // reads (the same taps: the band's rows of the image with explicit pads where the band meets the image's
 // border, so every output value is the one conv2d gives), writing the conv rows the band's windows cover
 // into a per-thread scratch of about 32 KiB, and pools them from there. The conv output never leaves the
@@ -34,6 +38,7 @@
 #include "qsparse/core/error.hpp"
 #include "qsparse/core/overlap.hpp"
 #include "qsparse/core/tensor_view.hpp"
+#include "qsparse/core/config.hpp"
 #include "qsparse/dispatch/isa.hpp"
 #include "qsparse/spec/conv_params.hpp"
 #include "qsparse/spec/output_stages.hpp"
@@ -59,6 +64,78 @@ template <class Weights, class = void>
 struct has_packed_isa : std::false_type {};
 template <class Weights>
 struct has_packed_isa<Weights, std::void_t<decltype(std::declval<const Weights&>().isa())>> : std::true_type {};
+
+#if QSPARSE_X86
+/// Whether conv2d_max_pool2d pools inside the direct shallow kernel: weights packed for it
+/// (packed_conv2d_weights::has_direct(), conv_copy_rows_eligible) and a pool whose windows all lie inside
+/// the conv output (no padding).
+inline bool conv_pool_direct_eligible(const packed_conv2d_weights& weights, const conv2d_params& params,
+                                      const pool2d_params& pool) {
+  const padding& pad = pool.pad;
+  const bool unpadded = pad.kind == padding_kind::valid || (pad.kind == padding_kind::explicit_pads && pad.top == 0 &&
+                                                            pad.bottom == 0 && pad.left == 0 && pad.right == 0);
+  return unpadded && weights.has_direct() && conv_copy_rows_eligible(weights, params);
+}
+
+/// conv2d_max_pool2d through the direct shallow kernel (conv_pool_direct_eligible, checked inputs), which
+/// takes the maximum of each window's int32 accumulators and runs the pipeline once per window
+/// (gemm_u8s8_s32_4x32c4::run_direct_max_pool). That is the pooled pipeline output because every
+/// pipeline this entry takes is non-decreasing in the accumulator, per channel: its stages are built in
+/// (static_assert) and end in int8, and each such stage is a non-decreasing map of int32 — adding the
+/// channel's bias or the zero point (saturating), TFLite's fixed-point multiply with a multiplier >= 0
+/// (validate rejects negative ones) followed by a rounding shift (round half up or away from zero: both
+/// non-decreasing), float scaling by a scale > 0 (validate) rounded to nearest, clamping and saturating.
+/// For a non-decreasing f, max(f(a), f(b)) = f(max(a, b)), so the maximum may be taken before f. (Were
+/// a stage decreasing — a negative scale — the maximum of f would be f of the minimum; the library's
+/// pipelines have none, and tests/conv/conv_pool_test.cpp checks that such a pipeline is refused.) The
+/// pool's clamp [act_min, act_max] then applies to the stored bytes. Tasks are bands of pooled rows of
+/// one image; a task copies the input rows its band reads as conv2d_direct_shallow does.
+template <class A, class... S>
+void conv_pool_direct(const context& ctx, const A* in, index_t batch, index_t in_h, index_t in_w, index_t c_in,
+                      std::int32_t in_zp, const packed_conv2d_weights& weights, const conv2d_params& p,
+                      const conv_geometry& g, const pool2d_params& pool, const conv_geometry& pg, std::int32_t act_min,
+                      std::int32_t act_max, std::int8_t* out, const output_pipeline<S...>& pipeline) {
+  using kernel = kernels::avx512_vnni::gemm_u8s8_s32_4x32c4;
+  constexpr bool flip = std::is_same_v<A, std::int8_t>;
+  const auto u_zp = static_cast<std::uint8_t>(flip ? in_zp + 128 : in_zp);
+  const index_t k_h = weights.kernel_h(), row_groups = weights.direct_row_groups(), c_out = weights.output_channels();
+  const index_t pixel_step = p.stride_w * c_in;
+  const index_t used = std::max((g.pad_left + in_w) * c_in, (g.out_w - 1) * pixel_step + 4 * row_groups);
+  const index_t pitch = (used + 15) / 16 * 16;
+  const index_t span = (k_h - 1) * p.dilation_h + 1;  // input rows one conv row reads
+  // Input rows that pooled rows [p0, p0 + n) read: conv rows p0*stride .. (p0+n-1)*stride + filter - 1.
+  const auto input_rows = [&](index_t n) { return ((n - 1) * pool.stride_h + pool.filter_h - 1) * p.stride_h + span; };
+  index_t band = pg.out_h;
+  while (band > 1 && input_rows(band) * pitch > 64 * 1024) --band;
+  const index_t min_bands = std::min<index_t>(pg.out_h, batch < ctx.concurrency() ? ctx.concurrency() : 1);
+  band = std::min(band, (pg.out_h + min_bands - 1) / min_bands);
+  const index_t bands = (pg.out_h + band - 1) / band;
+  const bool clamp = act_min > -128 || act_max < 127;
+  const kernels::shallow_pool_window window{static_cast<int>(pool.filter_h), static_cast<int>(pool.filter_w), pixel_step,
+                                            p.stride_h * pitch};
+  auto task = [&](std::ptrdiff_t t) {
+    const index_t b = t / bands;
+    const index_t p0 = (t % bands) * band, p1 = std::min(pg.out_h, p0 + band);
+    const index_t iy0 = p0 * pool.stride_h * p.stride_h - g.pad_top;
+    std::uint8_t* scratch =
+        conv_scratch<std::uint8_t, direct_band_scratch_tag>(static_cast<std::size_t>(input_rows(band) * pitch));
+    copy_band_rows(in + b * in_h * in_w * c_in, in_h, in_w * c_in, g.pad_left * c_in, iy0, input_rows(p1 - p0), u_zp,
+                   scratch, pitch);
+    const index_t m0 = (b * pg.out_h + p0) * pg.out_w;
+    std::int8_t* dst = out + m0 * c_out;
+    const kernels::shallow_gemm_args<std::int8_t> args{scratch, pool.stride_w * pixel_step, p.dilation_h * pitch,
+                                                       pg.out_w, p1 - p0, pool.stride_h * p.stride_h * pitch, u_zp,
+                                                       weights.direct(), c_out, m0, dst, c_out};
+    kernel::run_direct_max_pool(args, static_cast<int>(k_h), static_cast<int>(row_groups), window, pipeline);
+    if (clamp) {
+      const index_t count = (p1 - p0) * pg.out_w * c_out;
+      for (index_t i = 0; i < count; ++i)
+        dst[i] = static_cast<std::int8_t>(std::min<std::int32_t>(act_max, std::max<std::int32_t>(act_min, dst[i])));
+    }
+  };
+  ctx.run_tasks(batch * bands, task);
+}
+#endif
 
 }  // namespace detail
 
@@ -116,6 +193,15 @@ void conv2d_max_pool2d(const context& ctx, const quantized_operand<tensor_view<A
   detail::check(input.zero_point >= zp_lo && input.zero_point <= zp_hi, fn, ": input zero point must be in [", zp_lo,
                 ", ", zp_hi, "], got ", input.zero_point);
 
+#if QSPARSE_X86
+  if constexpr (std::is_same_v<Weights, packed_conv2d_weights>) {
+    if (detail::conv_pool_direct_eligible(weights, conv_params, pool)) {
+      detail::conv_pool_direct(ctx, &in(0, 0, 0, 0), batch, in_h, in_w, c_in, input.zero_point, weights, conv_params,
+                               cg, pool, pg, act_min, act_max, &output(0, 0, 0, 0), pipeline);
+      return;
+    }
+  }
+#endif
   // Bands: pooled rows per task such that the conv rows they read fit conv_pool_band_bytes (at least one
   // pooled row), and, for a single image on several threads, at least a band per thread.
   const index_t conv_row_bytes = cg.out_w * c_out;
