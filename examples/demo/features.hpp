@@ -22,6 +22,12 @@
 #define DEMO_HAVE_SPARSE_CONV 0
 #endif
 
+#if DEMO_HAVE_CONV && __has_include("qsparse/conv/conv_pool.hpp")
+#define DEMO_HAVE_CONV_POOL 1
+#else
+#define DEMO_HAVE_CONV_POOL 0
+#endif
+
 #if __has_include("qsparse/sparsity/pruner.hpp")
 #define DEMO_HAVE_PRUNING 1
 #else

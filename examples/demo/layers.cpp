@@ -96,9 +96,13 @@ std::string step_name(const demo::qmodel& m, std::size_t s) {
   const demo::qlayer& l = m.layers[s - 1];
   const demo::layer_spec& p = l.spec;
   const std::string shape = strf("%dx%dx%d -> %dx%dx%d", p.in_h, p.in_w, p.in_c, p.out_h, p.out_w, p.out_c);
+  // An int8 conv and the max pool after it run as one call (runtime.hpp fuses_with_pool): the conv's step
+  // times both, the pool's is 0.
+  const bool fused = m.is_int8() && demo::detail::fuses_with_pool(m, s - 1);
+  const bool fused_pool = m.is_int8() && s >= 2 && demo::detail::fuses_with_pool(m, s - 2);
   switch (p.kind) {
-    case demo::layer_kind::maxpool: return "max pool " + shape;
-    case demo::layer_kind::conv: return strf("conv %dx%d ", p.kh, p.kw) + shape;
+    case demo::layer_kind::maxpool: return "max pool " + shape + (fused_pool ? " (in the conv's step)" : "");
+    case demo::layer_kind::conv: return strf("conv %dx%d ", p.kh, p.kw) + shape + (fused ? " + max pool" : "");
     case demo::layer_kind::dense: return strf("dense %d -> %d", p.in_c * p.in_h * p.in_w, p.out_c);
   }
   return shape;
@@ -203,6 +207,16 @@ void profiled_predict(const qsparse::context& ctx, const demo::qmodel& m, const 
   const std::size_t nl = m.layers.size();
   for (std::size_t i = 0; i < nl; ++i) {
     t = u;
+#if DEMO_HAVE_CONV_POOL
+    if (demo::detail::fuses_with_pool(m, i)) {  // as predict: one call, timed as the conv's step
+      demo::detail::run_int8_conv_pool(ctx, m.layers[i], m.layers[i + 1], batch, ws.qa.data(), ws.qb.data());
+      ws.qa.swap(ws.qb);
+      u = now(cpu);
+      seconds[i + 1] += u - t;
+      ++i;
+      continue;
+    }
+#endif
     demo::detail::run_int8_layer(ctx, m.layers[i], i + 1 == nl, batch, ws.qa.data(), ws.qb.data(), logits);
     ws.qa.swap(ws.qb);
     u = now(cpu);

@@ -529,7 +529,7 @@ int main(int argc, char** argv) {
       results.push_back(r);
     };
     const bool int8_ok = !cnn || DEMO_HAVE_CONV;
-    const std::string int8_kernel = cnn ? "conv2d + max_pool2d + gemm" : "gemm";
+    const std::string int8_kernel = cnn ? "conv2d + max pool (conv2d_max_pool2d) + gemm" : "gemm";
     const std::string float_kernel = cnn ? "Eigen (im2col)" : "Eigen";
     const std::string lr_q = lr_text(static_cast<double>(to.lr) / 10);
     // Rows 1-4: float32 and its controls. Δ of each row is against the float row trained as long (`ref`).
@@ -625,8 +625,8 @@ int main(int argc, char** argv) {
         storage.push_back(k);
       }
       const std::string kernel = t.pattern == demo::prune_pattern::unstructured
-                                     ? (cnn ? "conv2d (bitmask → dense) + max_pool2d + sparse_gemm (bitmask)" : "sparse_gemm (bitmask)")
-                                     : (cnn ? (sparse_conv ? "conv2d stem, sparse conv2d + max_pool2d + sparse_gemm" : "conv2d + max_pool2d + sparse_gemm")
+                                     ? (cnn ? "conv2d (bitmask → dense) + max pool (conv2d_max_pool2d) + sparse_gemm (bitmask)" : "sparse_gemm (bitmask)")
+                                     : (cnn ? (sparse_conv ? "conv2d stem, sparse conv2d + max pool (conv2d_max_pool2d) + sparse_gemm" : "conv2d + max pool (conv2d_max_pool2d) + sparse_gemm")
                                             : "sparse_gemm");
       variants.push_back([&, name, zf, storage, kernel] {
         const demo::activation_params act = demo::calibrate(*t.first, data.train.x, 500, demo::calibration_method::minmax);
@@ -661,7 +661,7 @@ int main(int argc, char** argv) {
     const auto cluster_kernel = [&](int clusters) {
       const std::string dense = clusters <= 16 ? std::string("gemm_clustered")
                                                : "gemm (" + std::to_string(demo::cluster_bits(clusters)) + "-bit indices decoded to int8 at load)";
-      return cnn ? "conv2d (indices decoded to int8 at load) + max_pool2d + " + dense : dense;
+      return cnn ? "conv2d (indices decoded to int8 at load) + max pool (conv2d_max_pool2d) + " + dense : dense;
     };
     if (int8_ok) {
       for (int c : {16, 32}) {

@@ -19,6 +19,7 @@
 #include "qsparse/conv/activation.hpp"
 #include "qsparse/conv/add.hpp"
 #include "qsparse/conv/conv2d.hpp"
+#include "qsparse/conv/conv_pool.hpp"
 #include "qsparse/conv/depthwise.hpp"
 #include "qsparse/conv/pooling.hpp"
 #include "qsparse/conv/reference.hpp"

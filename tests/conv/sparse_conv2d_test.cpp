@@ -15,6 +15,7 @@
 
 #include "conv/conv2d_layers.hpp"
 #include "qsparse/conv/conv2d.hpp"
+#include "qsparse/conv/conv_pool.hpp"
 #include "qsparse/conv/reference.hpp"
 #include "qsparse/conv/sparse_conv2d.hpp"
 #include "qsparse/core/context.hpp"
@@ -92,7 +93,48 @@ void check_sparse_layer(const layer& l, sparse_format format, double density, st
 
 std::vector<isa_level> sparse_exercised;
 
+/// conv2d_max_pool2d on sparse weights equals reference_conv2d then reference_max_pool2d, bit for bit.
+void check_sparse_conv_pool(const layer& l, sparse_format format, const pool2d_params& pool, std::int32_t in_zp,
+                            std::mt19937& rng, const context& ctx) {
+  const index_t cg = l.c_in / l.groups;
+  auto in = random_values<std::int8_t>(static_cast<std::size_t>(l.batch * l.h * l.w * l.c_in), rng);
+  auto w = random_values<std::int8_t>(static_cast<std::size_t>(l.c_out * l.k_h * l.k_w * cg), rng);
+  prune_filter(w, l, format, 0.3, rng);
+  const auto in_view = make_view(static_cast<const std::int8_t*>(in.data()), l.batch, l.h, l.w, l.c_in);
+  const auto w_view = make_view(static_cast<const std::int8_t*>(w.data()), l.c_out, l.k_h, l.k_w, cg);
+  const auto pc = per_channel(l.c_out, rng);
+  const auto pl = pc.int8_pipeline(-2);
+  const conv_geometry g = conv_output_geometry(l.p, l.h, l.w, l.k_h, l.k_w, "test");
+  const conv_geometry pg = pool_output_geometry(pool, g.out_h, g.out_w, "test");
+  std::vector<std::int8_t> conv_out(static_cast<std::size_t>(l.batch * g.out_h * g.out_w * l.c_out));
+  reference_conv2d(quantized(in_view, in_zp), quantized(w_view, 0), l.groups,
+                   make_view(conv_out.data(), l.batch, g.out_h, g.out_w, l.c_out), l.p, pl);
+  const std::size_t size = static_cast<std::size_t>(l.batch * pg.out_h * pg.out_w * l.c_out);
+  std::vector<std::int8_t> want(size, 55), got(size, 77);
+  reference_max_pool2d(make_view(static_cast<const std::int8_t*>(conv_out.data()), l.batch, g.out_h, g.out_w, l.c_out),
+                       make_view(want.data(), l.batch, pg.out_h, pg.out_w, l.c_out), pool, -100, 127);
+  conv2d_max_pool2d(ctx, quantized(in_view, in_zp), pack_sparse_conv2d_weights(w_view, format, l.groups),
+                    make_view(got.data(), l.batch, pg.out_h, pg.out_w, l.c_out), l.p, pool, pl, -100, 127);
+  INFO(to_string(format) << " N=" << l.batch << " H=" << l.h << " W=" << l.w << " Cin=" << l.c_in << " Cout=" << l.c_out
+                         << " pool=" << pool.filter_h << "x" << pool.filter_w << " s" << pool.stride_h);
+  REQUIRE(got == want);
+}
+
 }  // namespace
+
+TEST_CASE("sparse conv2d: conv2d_max_pool2d on sparse weights equals the references", "[conv][conv2d][sparse][conv_pool]") {
+  std::mt19937 rng(29);
+  layer demo{2, 13, 13, 32, 64, 3, 3, 1, conv2d_params{}};  // the demo CNN's second conv and its 2×2 pool
+  layer odd{1, 17, 21, 8, 40, 3, 3, 2, conv2d_params{}};
+  odd.p.pad = padding::same();
+  for (isa_level isa : testing::supported_levels()) {
+    scoped_isa_ceiling ceiling(isa);
+    for (sparse_format format : sparse_formats) {
+      check_sparse_conv_pool(demo, format, pool2d_params{2, 2, 2, 2, padding::valid()}, -128, rng, context{});
+      check_sparse_conv_pool(odd, format, pool2d_params{3, 3, 2, 2, padding::same()}, 9, rng, context(threads{3}));
+    }
+  }
+}
 
 TEST_CASE("sparse conv2d: every format, random layer shapes, equal to the reference on every ISA", "[conv][conv2d][sparse]") {
   std::mt19937 rng(23);

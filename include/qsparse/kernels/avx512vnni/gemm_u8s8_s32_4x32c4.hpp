@@ -58,6 +58,14 @@ struct shallow_gemm_args {
   std::ptrdiff_t ldd;
 };
 
+/// A max-pool window over the pixels of shallow_gemm_args (run_direct_max_pool): output pixel r of line l
+/// is the maximum over h × w pixels, the first at rows + l*line_step + r*row_step, the others x_step and
+/// y_step bytes apart, of their accumulators (the pipeline then runs once per window).
+struct shallow_pool_window {
+  int h, w;
+  std::ptrdiff_t x_step, y_step;
+};
+
 namespace avx512_vnni {
 
 struct gemm_u8s8_s32_4x32c4 {
@@ -117,15 +125,13 @@ struct gemm_u8s8_s32_4x32c4 {
     }
   }
 
-  /// MR pixels (at a + r*row_step) × one panel. Group g = gy*GX + gx of pixel r is the 4 bytes at
-  /// a + r*row_step + gy*tap_pitch + 4*gx; Flip makes int8 bytes unsigned as they are broadcast.
-  template <int GY, int GX, bool Flip, int MR, epilogue E, class Prepared, class Out>
-  QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void tile(
+  /// acc[r] = init + the sums of MR pixels (at a + r*row_step) × one panel. Group g = gy*GX + gx of pixel r
+  /// is the 4 bytes at a + r*row_step + gy*tap_pitch + 4*gx; Flip makes int8 bytes unsigned as they are
+  /// broadcast.
+  template <int GY, int GX, bool Flip, int MR>
+  QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void accumulate(
       const std::uint8_t* a, std::ptrdiff_t row_step, std::ptrdiff_t tap_pitch, const __m512i (&w)[std::size_t{GY * GX}][2],
-      __m512i init0, __m512i init1, const Prepared& p0, const Prepared& p1, const packs_constants& k,
-      const avx512::fixed_point_packs* f, __mmask16 mask0, __mmask16 mask1, bool second, Out* dst, std::ptrdiff_t ldd) {
-    constexpr bool Fast = E != epilogue::generic;
-    __m512i acc[std::size_t{MR}][2];
+      __m512i init0, __m512i init1, __m512i (&acc)[std::size_t{MR}][2]) {
     const __m512i flip = _mm512_set1_epi32(static_cast<std::int32_t>(0x80808080u));
 #pragma GCC unroll 4
     for (int r = 0; r < MR; ++r) {
@@ -147,6 +153,35 @@ struct gemm_u8s8_s32_4x32c4 {
           acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w[g][1]);
         }
       }
+    }
+  }
+
+  /// MR pixels (at a + r*row_step) × one panel, through the epilogue E. With Pool, pixel r is the window
+  /// `pool` from a + r*row_step and its accumulators the maximum over the window's pixels (max pooling
+  /// before the pipeline: run_direct_max_pool).
+  template <int GY, int GX, bool Flip, int MR, epilogue E, bool Pool, class Prepared, class Out>
+  QSPARSE_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void tile(
+      const std::uint8_t* a, std::ptrdiff_t row_step, std::ptrdiff_t tap_pitch, const __m512i (&w)[std::size_t{GY * GX}][2],
+      __m512i init0, __m512i init1, const Prepared& p0, const Prepared& p1, const packs_constants& k,
+      const avx512::fixed_point_packs* f, __mmask16 mask0, __mmask16 mask1, bool second, Out* dst, std::ptrdiff_t ldd,
+      const shallow_pool_window& pool) {
+    constexpr bool Fast = E != epilogue::generic;
+    __m512i acc[std::size_t{MR}][2];
+    accumulate<GY, GX, Flip, MR>(a, row_step, tap_pitch, w, init0, init1, acc);
+    if constexpr (Pool) {
+      for (int fy = 0; fy < pool.h; ++fy) {
+        for (int fx = fy == 0 ? 1 : 0; fx < pool.w; ++fx) {
+          __m512i more[std::size_t{MR}][2];
+          accumulate<GY, GX, Flip, MR>(a + fy * pool.y_step + fx * pool.x_step, row_step, tap_pitch, w, init0, init1, more);
+#pragma GCC unroll 4
+          for (int r = 0; r < MR; ++r) {
+            acc[r][0] = _mm512_max_epi32(acc[r][0], more[r][0]);
+            acc[r][1] = _mm512_max_epi32(acc[r][1], more[r][1]);
+          }
+        }
+      }
+    } else {
+      (void)pool;
     }
     if constexpr (E == epilogue::fixed_point_packs) {
       using R = avx512::fixed_point_rounding_t<Prepared, first_stage<true, Prepared>()>;
@@ -186,10 +221,10 @@ struct gemm_u8s8_s32_4x32c4 {
   }
 
   /// Panels [p_begin, p_end) (p_end < 0: to the last).
-  template <int GY, int GX, bool Flip, class... S>
+  template <int GY, int GX, bool Flip, bool Pool = false, class... S>
   QSPARSE_TARGET_AVX512_VNNI static void run_groups(const shallow_gemm_args<typename output_pipeline<S...>::output_type>& g,
                                                     const output_pipeline<S...>& pipeline, std::ptrdiff_t p_begin = 0,
-                                                    std::ptrdiff_t p_end = -1) {
+                                                    std::ptrdiff_t p_end = -1, const shallow_pool_window& pool = {1, 1, 0, 0}) {
     using out_type = typename output_pipeline<S...>::output_type;
     constexpr int G = GY * GX;
     const std::ptrdiff_t panels = p_end < 0 ? g.weights.n_padded() / nr : p_end;
@@ -235,8 +270,8 @@ struct gemm_u8s8_s32_4x32c4 {
                 avx512::packs_clamp_exact<out_type>(t0, max_scale, bound + bias_magnitude)) {
               const packs_constants k{t0.scale.scale, t1.scale.scale,
                                       _mm512_set1_epi16(static_cast<short>(_mm512_cvtsi512_si32(t0.tail.value)))};
-              run_panel<GY, GX, Flip, epilogue::packs_clamp>(g, w, init0, init1, p0, p1, k, nullptr, mask0, mask1, second,
-                                                             n0);
+              run_panel<GY, GX, Flip, epilogue::packs_clamp, Pool>(g, w, init0, init1, p0, p1, k, nullptr, mask0, mask1,
+                                                                   second, n0, pool);
               continue;
             }
           }
@@ -248,41 +283,42 @@ struct gemm_u8s8_s32_4x32c4 {
                 avx512::prepare_fixed_point_packs<out_type>(std::get<s>(p1), std::get<s + 1>(p1), bound + bias_magnitude,
                                                             f[1]) &&
                 f[0].full_range && f[1].full_range) {
-              run_panel<GY, GX, Flip, epilogue::fixed_point_packs>(g, w, init0, init1, p0, p1, packs_constants(), f,
-                                                                   mask0, mask1, second, n0);
+              run_panel<GY, GX, Flip, epilogue::fixed_point_packs, Pool>(g, w, init0, init1, p0, p1, packs_constants(), f,
+                                                                         mask0, mask1, second, n0, pool);
               continue;
             }
           }
-          run_panel<GY, GX, Flip, epilogue::fast>(g, w, init0, init1, p0, p1, packs_constants(), nullptr, mask0, mask1,
-                                                  second, n0);
+          run_panel<GY, GX, Flip, epilogue::fast, Pool>(g, w, init0, init1, p0, p1, packs_constants(), nullptr, mask0,
+                                                        mask1, second, n0, pool);
           continue;
         }
       }
-      run_panel<GY, GX, Flip, epilogue::generic>(g, w, init0, init1, p0, p1, packs_constants(), nullptr, mask0, mask1,
-                                                 second, n0);
+      run_panel<GY, GX, Flip, epilogue::generic, Pool>(g, w, init0, init1, p0, p1, packs_constants(), nullptr, mask0,
+                                                       mask1, second, n0, pool);
     }
   }
 
   /// Every pixel of the panel whose first column is n0 (not inlined: in run_groups, GCC spills the
   /// accumulators).
-  template <int GY, int GX, bool Flip, epilogue E, class Prepared, class Out>
+  template <int GY, int GX, bool Flip, epilogue E, bool Pool, class Prepared, class Out>
   QSPARSE_TARGET_AVX512_VNNI static __attribute__((noinline)) void run_panel(
       const shallow_gemm_args<Out>& g, const __m512i (&w)[std::size_t{GY * GX}][2], __m512i init0, __m512i init1,
       const Prepared& p0, const Prepared& p1, packs_constants k, const avx512::fixed_point_packs* f, __mmask16 mask0,
-      __mmask16 mask1, bool second, std::ptrdiff_t n0) {
+      __mmask16 mask1, bool second, std::ptrdiff_t n0, const shallow_pool_window& pool) {
     const std::ptrdiff_t rs = g.row_step, tp = g.tap_pitch, ldd = g.ldd;
     for (std::ptrdiff_t l = 0; l < g.lines; ++l) {
       const auto* a = static_cast<const std::uint8_t*>(g.rows) + l * g.line_step;
       Out* dst = g.dst + l * g.m * ldd + n0;
       std::ptrdiff_t r = 0;
       for (; r + mr <= g.m; r += mr)
-        tile<GY, GX, Flip, 4, E>(a + r * rs, rs, tp, w, init0, init1, p0, p1, k, f, mask0, mask1, second, dst + r * ldd, ldd);
+        tile<GY, GX, Flip, 4, E, Pool>(a + r * rs, rs, tp, w, init0, init1, p0, p1, k, f, mask0, mask1, second,
+                                       dst + r * ldd, ldd, pool);
       const std::uint8_t* at = a + r * rs;
       Out* dt = dst + r * ldd;
       switch (g.m - r) {
-        case 3: tile<GY, GX, Flip, 3, E>(at, rs, tp, w, init0, init1, p0, p1, k, f, mask0, mask1, second, dt, ldd); break;
-        case 2: tile<GY, GX, Flip, 2, E>(at, rs, tp, w, init0, init1, p0, p1, k, f, mask0, mask1, second, dt, ldd); break;
-        case 1: tile<GY, GX, Flip, 1, E>(at, rs, tp, w, init0, init1, p0, p1, k, f, mask0, mask1, second, dt, ldd); break;
+        case 3: tile<GY, GX, Flip, 3, E, Pool>(at, rs, tp, w, init0, init1, p0, p1, k, f, mask0, mask1, second, dt, ldd, pool); break;
+        case 2: tile<GY, GX, Flip, 2, E, Pool>(at, rs, tp, w, init0, init1, p0, p1, k, f, mask0, mask1, second, dt, ldd, pool); break;
+        case 1: tile<GY, GX, Flip, 1, E, Pool>(at, rs, tp, w, init0, init1, p0, p1, k, f, mask0, mask1, second, dt, ldd, pool); break;
         default: break;
       }
     }
@@ -354,6 +390,27 @@ struct gemm_u8s8_s32_4x32c4 {
       case 13: return run_groups<3, 1, false>(g, pipeline);
       case 14: return run_groups<3, 2, false>(g, pipeline);
       default: return run_groups<3, 3, false>(g, pipeline);
+    }
+  }
+
+  /// run_direct with a max pool before the pipeline: output pixel (l, r) is the maximum of the
+  /// accumulators over the window `pool` from pixel (l, r) (row_step and line_step step by windows), then
+  /// the pipeline. The same bytes as the pipeline on every pixel and max pooling after it only when the
+  /// pipeline is non-decreasing in the accumulator per column (conv_pool.hpp: every built-in int8 one).
+  template <class... S>
+  QSPARSE_TARGET_AVX512_VNNI static void run_direct_max_pool(
+      const shallow_gemm_args<typename output_pipeline<S...>::output_type>& g, int kernel_rows, int row_groups,
+      const shallow_pool_window& pool, const output_pipeline<S...>& pipeline) {
+    switch (kernel_rows * 4 + row_groups) {
+      case 5: return run_groups<1, 1, false, true>(g, pipeline, 0, -1, pool);
+      case 6: return run_groups<1, 2, false, true>(g, pipeline, 0, -1, pool);
+      case 7: return run_groups<1, 3, false, true>(g, pipeline, 0, -1, pool);
+      case 9: return run_groups<2, 1, false, true>(g, pipeline, 0, -1, pool);
+      case 10: return run_groups<2, 2, false, true>(g, pipeline, 0, -1, pool);
+      case 11: return run_groups<2, 3, false, true>(g, pipeline, 0, -1, pool);
+      case 13: return run_groups<3, 1, false, true>(g, pipeline, 0, -1, pool);
+      case 14: return run_groups<3, 2, false, true>(g, pipeline, 0, -1, pool);
+      default: return run_groups<3, 3, false, true>(g, pipeline, 0, -1, pool);
     }
   }
 };
