@@ -12,7 +12,9 @@
 // (reference_conv2d then reference_max_pool2d, qsparse/conv/reference.hpp), for every weights type conv2d
 // takes (packed_conv2d_weights; packed_sparse_conv2d_weights when qsparse/conv/sparse_conv2d.hpp is
 // included) and every pipeline of built-in stages that ends in int8 (a caller's own stage sees the output
-// pixel's row index m, which a band of the image does not have).
+// pixel's row index m, which a band of the image does not have). Float output too (a dynamic-range
+// conv: dequantize_float_per_channel, then optionally clamp_float), bit for bit as conv2d with that
+// pipeline then a float max pool keeping the first of a window's largest values (see the float branch).
 //
 // How: on AVX-512 VNNI, a filter packed for the direct shallow kernel (a 1- or 3-channel stem) under an
 // unpadded pool runs that kernel with the pool inside it: per window, the maximum of the int32
@@ -33,7 +35,6 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 #include "qsparse/conv/conv2d.hpp"
 #include "qsparse/conv/pooling.hpp"
@@ -179,16 +180,14 @@ inline void max_pool2d_float_reference(const float* in, index_t batch, index_t h
         const index_t y1 = std::min(h, oy * pool.stride_h - pg.pad_top + pool.filter_h);
         const index_t x0 = std::max<index_t>(0, ox * pool.stride_w - pg.pad_left);
         const index_t x1 = std::min(w, ox * pool.stride_w - pg.pad_left + pool.filter_w);
+        // Channels innermost (they vectorize); per channel the same rule as a window at a time.
         float* o = out + ((b * pg.out_h + oy) * pg.out_w + ox) * c;
-        for (index_t ch = 0; ch < c; ++ch) {
-          float best = in[((b * h + y0) * w + x0) * c + ch];
-          for (index_t y = y0; y < y1; ++y)
-            for (index_t x = y == y0 ? x0 + 1 : x0; x < x1; ++x) {
-              const float v = in[((b * h + y) * w + x) * c + ch];
-              best = v > best ? v : best;
-            }
-          o[ch] = best;
-        }
+        std::copy_n(in + ((b * h + y0) * w + x0) * c, c, o);
+        for (index_t y = y0; y < y1; ++y)
+          for (index_t x = y == y0 ? x0 + 1 : x0; x < x1; ++x) {
+            const float* v = in + ((b * h + y) * w + x) * c;
+            for (index_t ch = 0; ch < c; ++ch) o[ch] = v[ch] > o[ch] ? v[ch] : o[ch];
+          }
       }
 }
 
@@ -277,10 +276,10 @@ void conv2d_max_pool2d(const context& ctx, const quantized_operand<tensor_view<A
       }
     }
 #endif
-    std::vector<float> conv_out(static_cast<std::size_t>(batch * cg.out_h * cg.out_w * c_out));
-    conv2d(ctx, input, weights, make_view(conv_out.data(), batch, cg.out_h, cg.out_w, c_out), conv_params, pipeline);
-    detail::max_pool2d_float_reference(conv_out.data(), batch, cg.out_h, cg.out_w, c_out, pool, pg,
-                                       &output(0, 0, 0, 0));
+    float* conv_out = detail::conv_scratch<float, detail::conv_pool_scratch_tag>(
+        static_cast<std::size_t>(batch * cg.out_h * cg.out_w * c_out));
+    conv2d(ctx, input, weights, make_view(conv_out, batch, cg.out_h, cg.out_w, c_out), conv_params, pipeline);
+    detail::max_pool2d_float_reference(conv_out, batch, cg.out_h, cg.out_w, c_out, pool, pg, &output(0, 0, 0, 0));
     return;
   } else {
 
