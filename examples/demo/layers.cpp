@@ -96,10 +96,14 @@ std::string step_name(const demo::qmodel& m, std::size_t s) {
   const demo::qlayer& l = m.layers[s - 1];
   const demo::layer_spec& p = l.spec;
   const std::string shape = strf("%dx%dx%d -> %dx%dx%d", p.in_h, p.in_w, p.in_c, p.out_h, p.out_w, p.out_c);
-  // An int8 conv and the max pool after it run as one call (runtime.hpp fuses_with_pool): the conv's step
+  // An int8 or dynamic-range conv and the max pool after it run as one call (runtime.hpp fuses_with_pool,
+  // fuses_dynamic_with_pool): the conv's step
   // times both, the pool's is 0.
-  const bool fused = m.is_int8() && demo::detail::fuses_with_pool(m, s - 1);
-  const bool fused_pool = m.is_int8() && s >= 2 && demo::detail::fuses_with_pool(m, s - 2);
+  const auto fuses = [&](std::size_t i) {
+    return (m.is_int8() || m.format == demo::weight_format::dynamic_int8) && demo::detail::fuses_with_pool(m, i);
+  };
+  const bool fused = fuses(s - 1);
+  const bool fused_pool = s >= 2 && fuses(s - 2);
   switch (p.kind) {
     case demo::layer_kind::maxpool: return "max pool " + shape + (fused_pool ? " (in the conv's step)" : "");
     case demo::layer_kind::conv: return strf("conv %dx%d ", p.kh, p.kw) + shape + (fused ? " + max pool" : "");
@@ -174,13 +178,20 @@ void profiled_predict_float(const qsparse::context& ctx, const demo::qmodel& m, 
     double t = now(cpu);
     for (std::size_t i = 0; i < nl; ++i) {
       float* out = i + 1 == nl ? logits + static_cast<std::size_t>(b0) * classes : ws.fb.data();
-      demo::detail::run_float_layer(ctx, m.format, m.layers[i], b, in, out, ws);
+      const std::size_t step = i + 1;
+#if DEMO_HAVE_CONV_POOL
+      if (demo::detail::fuses_dynamic_with_pool(m, i)) {  // as predict: one call, timed as the conv's step
+        demo::detail::run_dynamic_conv(ctx, m.layers[i], &m.layers[i + 1], b, in, out, ws);
+        ++i;
+      } else
+#endif
+        demo::detail::run_float_layer(ctx, m.format, m.layers[i], b, in, out, ws);
       if (i + 1 < nl) {
         ws.fa.swap(ws.fb);
         in = ws.fa.data();
       }
       const double u = now(cpu);
-      seconds[i + 1] += u - t;
+      seconds[step] += u - t;
       t = u;
     }
   }

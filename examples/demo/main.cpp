@@ -553,7 +553,7 @@ int main(int argc, char** argv) {
     variants.push_back([&] { add(demo::make_weight_only(base, "float16 weights", arch, demo::weight_format::f16), "post-training", "gemm_f16", 0, float_row); });
     variants.push_back([&] {
       add(demo::make_weight_only(base, "int8 dynamic range", arch, demo::weight_format::dynamic_int8), "post-training",
-          cnn ? "conv2d (image quantized per call) + hybrid_gemm" : "hybrid_gemm", 0, float_row);
+          cnn ? "conv2d + max pool (image quantized per call) + hybrid_gemm" : "hybrid_gemm", 0, float_row);
     });
     // 4-bit group-wise weights (issue 27): groups of 32 and 128 along K, scales by round to nearest or by the
     // per-group MSE clipping search. Activations are quantized per row at run time, as for dynamic range.

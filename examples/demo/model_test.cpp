@@ -451,6 +451,34 @@ TEST_CASE("dynamic-range CNN: a batch runs a few images at a time, with the bits
   CHECK(same_bits(batch, one));
 }
 
+TEST_CASE("dynamic-range CNN: each conv fused with its max pool gives the bits of conv then pool", "[demo][dynamic]") {
+  const demo::matrix x = images(9, 41);
+  demo::network net(demo::cnn_architecture(), 29);
+  demo::qmodel m = demo::make_weight_only(net, "dynamic", "cnn", weight_format::dynamic_int8);
+  demo::prepare(m);
+  REQUIRE(demo::detail::fuses_dynamic_with_pool(m, 0) == (DEMO_HAVE_CONV_POOL != 0));
+  const auto classes = static_cast<std::size_t>(m.classes()), in = static_cast<std::size_t>(m.input_size());
+  for (int t : {1, 2, 3}) {
+    const qsparse::context ctx(qsparse::threads{t});
+    demo::workspace ws, ws2;
+    std::vector<float> fused(static_cast<std::size_t>(x.rows()) * classes), unfused(fused.size());
+    demo::predict(ctx, m, x.data(), static_cast<int>(x.rows()), fused.data(), ws);
+    // Layer by layer, every layer on its own (run_float_layer: conv2d, then maxpool_inference).
+    std::size_t widest = in;
+    for (const demo::qlayer& l : m.layers) widest = std::max(widest, static_cast<std::size_t>(l.spec.out_size()));
+    for (std::size_t i = 0; i < static_cast<std::size_t>(x.rows()); ++i) {
+      std::vector<float> a(x.data() + i * in, x.data() + (i + 1) * in), b(widest);
+      a.resize(widest);
+      for (const demo::qlayer& l : m.layers) {
+        demo::detail::run_float_layer(ctx, m.format, l, 1, a.data(), b.data(), ws2);
+        a.swap(b);
+      }
+      std::copy_n(a.data(), classes, unfused.data() + i * classes);
+    }
+    CHECK(same_bits(fused, unfused));
+  }
+}
+
 TEST_CASE("maxpool_inference: maxpool_forward's values, ties and NaN included", "[demo]") {
   const demo::layer_spec s{demo::layer_kind::maxpool, 5, 7, 19, 2, 3, 19, 2, 2, false};  // floor drops a row and a column
   std::mt19937 rng(23);

@@ -205,6 +205,51 @@ inline void prepare(qmodel& m) {
 
 namespace detail {
 
+#if DEMO_HAVE_CONV
+/// Dynamic-range convolution on integers (ONNX Runtime's DynamicQuantizeLinear + ConvInteger): each image
+/// is quantized to int8 once with its own min / max (TFLite's asymmetric row rule over the whole image,
+/// qsparse::quantize_row_dynamic), the int8 conv2d pads with that zero point (a padded tap adds 0),
+/// and its int32 sums become float with the image's scale times each channel's weight scale, plus the
+/// float bias. The float path (im2col + hybrid_gemm) quantized every im2col row, each pixel up to
+/// kh * kw times, and multiplied the expanded matrix. With `pool` (the max pool after the conv,
+/// fuses_dynamic_with_pool) the pair is one qsparse::conv2d_max_pool2d with float output, the same bits
+/// as the conv then maxpool_inference: on VNNI the stem's window maximum is taken on the int32 sums
+/// inside the direct kernel (pooling first is exact for positive finite scales and finite biases:
+/// conv_pool.hpp; other scales run conv then pool inside the library).
+inline void run_dynamic_conv(const qsparse::context& ctx, const qlayer& l, const qlayer* pool, int batch,
+                             const float* x, float* y, workspace& ws) {
+  const layer_spec& s = l.spec;
+  const layer_spec& o = pool != nullptr ? pool->spec : s;
+  const std::size_t in_size = static_cast<std::size_t>(s.in_h) * static_cast<std::size_t>(s.in_w) * static_cast<std::size_t>(s.in_c);
+  const std::size_t out_size = static_cast<std::size_t>(o.out_h) * static_cast<std::size_t>(o.out_w) * static_cast<std::size_t>(o.out_c);
+  ws.qa.resize(in_size);
+  ws.scales.resize(static_cast<std::size_t>(s.out_c));
+  const float lo_act = s.relu ? 0.0f : -infinity;
+  for (int b = 0; b < batch; ++b) {
+    const auto q = qsparse::quantize_row_dynamic(qsparse::best_isa(), qsparse::hybrid_quantization::asymmetric,
+                                                 x + static_cast<std::size_t>(b) * in_size,
+                                                 static_cast<std::ptrdiff_t>(in_size), ws.qa.data());
+    for (int c = 0; c < s.out_c; ++c)
+      ws.scales[static_cast<std::size_t>(c)] = q.scale * l.w_scale[static_cast<std::size_t>(c)];
+    const auto in = qsparse::quantized(qsparse::make_view(static_cast<const std::int8_t*>(ws.qa.data()), 1, s.in_h, s.in_w, s.in_c),
+                                       q.zero_point);
+    const auto out = qsparse::make_view(y + static_cast<std::size_t>(b) * out_size, 1, o.out_h, o.out_w, o.out_c);
+    const auto pipe = qsparse::pipeline(qsparse::dequantize_float_per_channel{ws.scales.data(), l.bias_f.data()},
+                                        qsparse::clamp_float{lo_act, infinity});
+#if DEMO_HAVE_CONV_POOL
+    if (pool != nullptr) {
+      qsparse::pool2d_params p{};
+      p.filter_h = p.stride_h = o.kh;
+      p.filter_w = p.stride_w = o.kw;
+      qsparse::conv2d_max_pool2d(ctx, in, conv_packing(l), out, qsparse::conv2d_params{}, p, pipe);
+      continue;
+    }
+#endif
+    qsparse::conv2d(ctx, in, conv_packing(l), out, qsparse::conv2d_params{}, pipe);
+  }
+}
+#endif
+
 /// Float layers (f32 / f16 / dynamic): x [rows, in] → y [rows, out].
 inline void run_float_layer(const qsparse::context& ctx, weight_format format, const qlayer& l, int batch, const float* x,
                             float* y, workspace& ws) {
@@ -215,31 +260,7 @@ inline void run_float_layer(const qsparse::context& ctx, weight_format format, c
   }
 #if DEMO_HAVE_CONV
   if (s.kind == layer_kind::conv && format == weight_format::dynamic_int8) {
-    // Dynamic-range convolution on integers (ONNX Runtime's DynamicQuantizeLinear + ConvInteger): each image
-    // is quantized to int8 once with its own min / max (TFLite's asymmetric row rule over the whole image,
-    // qsparse::quantize_row_dynamic), the int8 conv2d pads with that zero point (a padded tap adds 0),
-    // and its int32 sums become float with the image's scale times each channel's weight scale, plus the
-    // float bias. The float path (im2col + hybrid_gemm) quantized every im2col row, each pixel up to
-    // kh * kw times, and multiplied the expanded matrix.
-    const std::size_t in_size = static_cast<std::size_t>(s.in_h) * static_cast<std::size_t>(s.in_w) * static_cast<std::size_t>(s.in_c);
-    const std::size_t out_size = static_cast<std::size_t>(s.out_h) * static_cast<std::size_t>(s.out_w) * static_cast<std::size_t>(s.out_c);
-    ws.qa.resize(in_size);
-    ws.scales.resize(static_cast<std::size_t>(s.out_c));
-    const float lo_act = s.relu ? 0.0f : -infinity;
-    for (int b = 0; b < batch; ++b) {
-      const auto q = qsparse::quantize_row_dynamic(qsparse::best_isa(), qsparse::hybrid_quantization::asymmetric,
-                                                   x + static_cast<std::size_t>(b) * in_size,
-                                                   static_cast<std::ptrdiff_t>(in_size), ws.qa.data());
-      for (int c = 0; c < s.out_c; ++c)
-        ws.scales[static_cast<std::size_t>(c)] = q.scale * l.w_scale[static_cast<std::size_t>(c)];
-      const auto in = qsparse::quantized(qsparse::make_view(static_cast<const std::int8_t*>(ws.qa.data()), 1, s.in_h, s.in_w, s.in_c),
-                                         q.zero_point);
-      qsparse::conv2d(ctx, in, conv_packing(l),
-                      qsparse::make_view(y + static_cast<std::size_t>(b) * out_size, 1, s.out_h, s.out_w, s.out_c),
-                      qsparse::conv2d_params{},
-                      qsparse::pipeline(qsparse::dequantize_float_per_channel{ws.scales.data(), l.bias_f.data()},
-                                        qsparse::clamp_float{lo_act, infinity}));
-    }
+    run_dynamic_conv(ctx, l, nullptr, batch, x, y, ws);
     return;
   }
 #endif
@@ -405,6 +426,12 @@ inline bool fuses_with_pool(const qmodel& m, std::size_t i) {
 #endif
 }
 
+/// Whether predict runs dynamic-range layers i and i + 1 (a convolution, then a max pool) as one
+/// conv2d_max_pool2d with float output (run_dynamic_conv).
+inline bool fuses_dynamic_with_pool(const qmodel& m, std::size_t i) {
+  return m.format == weight_format::dynamic_int8 && fuses_with_pool(m, i);
+}
+
 #if DEMO_HAVE_CONV_POOL
 /// Int8 conv layer `conv` and the max pool `pool` after it (fuses_with_pool) on x [batch × conv's input]:
 /// yq [batch × pool's output].
@@ -561,7 +588,13 @@ inline void predict(const qsparse::context& ctx, const qmodel& m, const float* x
   const float* in = x;
   for (std::size_t i = 0; i < nl; ++i) {
     float* out = i + 1 == nl ? logits : ws.fb.data();
-    detail::run_float_layer(ctx, m.format, m.layers[i], batch, in, out, ws);
+#if DEMO_HAVE_CONV_POOL
+    if (detail::fuses_dynamic_with_pool(m, i)) {
+      detail::run_dynamic_conv(ctx, m.layers[i], &m.layers[i + 1], batch, in, out, ws);
+      ++i;
+    } else
+#endif
+      detail::run_float_layer(ctx, m.format, m.layers[i], batch, in, out, ws);
     if (i + 1 < nl) {
       ws.fa.swap(ws.fb);
       in = ws.fa.data();

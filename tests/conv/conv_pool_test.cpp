@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -194,4 +195,122 @@ TEST_CASE("conv2d_max_pool2d: bad input is a qsparse::error naming the argument"
                                       pipeline(requantize_float_per_channel{scales.data()}, saturating_cast<std::int8_t>{})),
                     Catch::Contains("conv2d_max_pool2d: requantize_float_per_channel.scales must be positive and finite, "
                                     "got requantize_float_per_channel.scales[1] = -0.25"));
+}
+
+namespace {
+
+/// Float output (a dynamic-range convolution): conv2d_max_pool2d on every ISA against reference_conv2d with
+/// the float pipeline, then a float max pool that keeps the first of a window's largest values (v > best),
+/// compared bit for bit (memcmp: -0 and +0 differ). `wmode` 1 makes every weight 0 (all sums tie).
+bool check_fused_float(const layer& l, const pool2d_params& pool, std::int32_t in_zp, const std::vector<float>& scales,
+                       const std::vector<float>& bias, float lo, float hi, std::mt19937& rng, int mode = 0,
+                       int wmode = 0, const context& ctx = context{}) {
+  const index_t cg = l.c_in / l.groups;
+  const conv_geometry g = conv_output_geometry(l.p, l.h, l.w, l.k_h, l.k_w, "test");
+  if (pool.pad.kind == padding_kind::valid && (g.out_h < pool.filter_h || g.out_w < pool.filter_w)) return false;
+  const conv_geometry pg = pool_output_geometry(pool, g.out_h, g.out_w, "test");
+  auto in = random_values<std::int8_t>(static_cast<std::size_t>(l.batch * l.h * l.w * l.c_in), rng, mode);
+  auto w = random_values<std::int8_t>(static_cast<std::size_t>(l.c_out * l.k_h * l.k_w * cg), rng);
+  if (wmode == 1) std::fill(w.begin(), w.end(), std::int8_t{0});
+  const auto in_view = make_view(static_cast<const std::int8_t*>(in.data()), l.batch, l.h, l.w, l.c_in);
+  const auto w_view = make_view(static_cast<const std::int8_t*>(w.data()), l.c_out, l.k_h, l.k_w, cg);
+  const auto pl = pipeline(dequantize_float_per_channel{scales.data(), bias.data()}, clamp_float{lo, hi});
+  std::vector<float> conv_out(static_cast<std::size_t>(l.batch * g.out_h * g.out_w * l.c_out));
+  reference_conv2d(quantized(in_view, in_zp), quantized(w_view, 0), l.groups,
+                   make_view(conv_out.data(), l.batch, g.out_h, g.out_w, l.c_out), l.p, pl);
+  const std::size_t size = static_cast<std::size_t>(l.batch * pg.out_h * pg.out_w * l.c_out);
+  std::vector<float> want(size);
+  for (index_t b = 0; b < l.batch; ++b)
+    for (index_t y = 0; y < pg.out_h; ++y)
+      for (index_t x = 0; x < pg.out_w; ++x)
+        for (index_t c = 0; c < l.c_out; ++c) {
+          bool first = true;
+          float best = 0.0f;
+          for (index_t fy = 0; fy < pool.filter_h; ++fy)
+            for (index_t fx = 0; fx < pool.filter_w; ++fx) {
+              const index_t iy = y * pool.stride_h - pg.pad_top + fy, ix = x * pool.stride_w - pg.pad_left + fx;
+              if (iy < 0 || iy >= g.out_h || ix < 0 || ix >= g.out_w) continue;
+              const float v = conv_out[static_cast<std::size_t>(((b * g.out_h + iy) * g.out_w + ix) * l.c_out + c)];
+              if (first || v > best) best = v;
+              first = false;
+            }
+          want[static_cast<std::size_t>(((b * pg.out_h + y) * pg.out_w + x) * l.c_out + c)] = best;
+        }
+  for (isa_level isa : testing::supported_levels()) {
+    scoped_isa_ceiling ceiling(isa);
+    const auto packed = pack_conv2d_weights(w_view, 0, l.groups, isa);
+    std::vector<float> got(size, 77.0f);
+    conv2d_max_pool2d(ctx, quantized(in_view, in_zp), packed, make_view(got.data(), l.batch, pg.out_h, pg.out_w, l.c_out),
+                      l.p, pool, pl);
+    INFO(selected_kernel_name(packed, l.p) << " N=" << l.batch << " H=" << l.h << " W=" << l.w << " Cin=" << l.c_in
+                                           << " Cout=" << l.c_out << " pool=" << pool.filter_h << "x" << pool.filter_w
+                                           << " in_zp=" << in_zp << " lo=" << lo << " wmode=" << wmode);
+    REQUIRE(std::memcmp(got.data(), want.data(), size * sizeof(float)) == 0);
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("conv2d_max_pool2d: float output (dynamic range) equals conv2d then the float pool, bit for bit",
+          "[conv][conv_pool][float]") {
+  std::mt19937 rng(19);
+  const layer stem{3, 28, 28, 1, 32, 3, 3, 1, conv2d_params{}};
+  const pool2d_params two{2, 2, 2, 2, padding::valid()};
+  std::vector<float> scales(32), bias(32);
+  for (std::size_t c = 0; c < 32; ++c) {
+    scales[c] = 0.0007f * static_cast<float>(c + 1);
+    bias[c] = c % 5 == 0 ? -0.0f : 0.01f * static_cast<float>(static_cast<int>(c) - 16);
+  }
+  const float inf = std::numeric_limits<float>::infinity();
+  // The stem: pooled inside the direct kernel on VNNI; relu, no clamp, a tight clamp, ties (zero weights,
+  // a constant image), full-range input.
+  REQUIRE(check_fused_float(stem, two, -3, scales, bias, 0.0f, inf, rng));
+  REQUIRE(check_fused_float(stem, two, 127, scales, bias, -inf, inf, rng, 1));
+  REQUIRE(check_fused_float(stem, two, 0, scales, bias, -0.05f, 0.05f, rng, 2));
+  REQUIRE(check_fused_float(stem, two, 5, scales, bias, 0.0f, inf, rng, 0, 1));
+  REQUIRE(check_fused_float(stem, two, -128, scales, bias, -inf, inf, rng, 3));
+  // A zero or negative scale is refused (validate: the pipeline's own rule); a -0 clamp bound (sums below
+  // the bias clamp to -0, a zero one to +0), where pooling first is not exact, runs the definition.
+  auto odd = scales;
+  odd[3] = 0.0f;
+  CHECK_THROWS_WITH(check_fused_float(stem, two, 1, odd, bias, -inf, inf, rng), Catch::Contains("scales[3] = 0"));
+  std::vector<float> zero_bias(32, 0.0f);
+  REQUIRE(check_fused_float(stem, two, 0, scales, zero_bias, -0.0f, inf, rng, 0, 1));
+  REQUIRE(check_fused_float(stem, two, 0, scales, zero_bias, -0.0f, inf, rng));
+  // Odd shapes and padded / overlapping pools (the definition), a second conv layer's shape, 1-3 threads.
+  std::mt19937 shapes(3);
+  const auto layers = random_layers(shapes, 8);
+  const auto ps = pools();
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    std::vector<float> s(static_cast<std::size_t>(layers[i].c_out)), b(s.size());
+    for (std::size_t c = 0; c < s.size(); ++c) {
+      s[c] = 0.001f + 0.0001f * static_cast<float>(c);
+      b[c] = 0.002f * static_cast<float>(c % 7) - 0.006f;
+    }
+    check_fused_float(layers[i], ps[i % ps.size()], static_cast<std::int32_t>(i) - 4, s, b, 0.0f, inf, rng);
+  }
+  layer rgb{2, 23, 19, 3, 33, 3, 3, 1, conv2d_params{}};
+  std::vector<float> s33(33, 0.003f), b33(33, -0.1f);
+  REQUIRE(check_fused_float(rgb, pool2d_params{3, 3, 2, 2, padding::valid()}, -128, s33, b33, 0.0f, inf, rng));
+  for (int t : {1, 2, 3}) {
+    const context ctx(threads{t});
+    layer one = stem;
+    one.batch = 1;
+    REQUIRE(check_fused_float(one, two, 7, scales, bias, 0.0f, inf, rng, 0, 0, ctx));
+    layer many = stem;
+    many.batch = 5;
+    REQUIRE(check_fused_float(many, two, -7, scales, bias, 0.0f, inf, rng, 0, 0, ctx));
+  }
+}
+
+TEST_CASE("conv2d_max_pool2d: float output refuses a pool clamp", "[conv][conv_pool][float][errors]") {
+  std::vector<std::int8_t> in(1 * 6 * 6 * 1, 1), w(32 * 9, 1);
+  std::vector<float> out(32 * 2 * 2), scales(32, 1.0f), bias(32, 0.0f);
+  const auto packed = pack_conv2d_weights(make_view(static_cast<const std::int8_t*>(w.data()), 32, 3, 3, 1), 0);
+  const auto pl = pipeline(dequantize_float_per_channel{scales.data(), bias.data()});
+  CHECK_THROWS_WITH(conv2d_max_pool2d(context{}, make_view(static_cast<const std::int8_t*>(in.data()), 1, 6, 6, 1), packed,
+                                      make_view(out.data(), 1, 2, 2, 32), conv2d_params{},
+                                      pool2d_params{2, 2, 2, 2, padding::valid()}, pl, 0, 127),
+                    Catch::Contains("act_min = 0"));
 }

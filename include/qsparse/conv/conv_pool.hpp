@@ -12,7 +12,9 @@
 // (reference_conv2d then reference_max_pool2d, qsparse/conv/reference.hpp), for every weights type conv2d
 // takes (packed_conv2d_weights; packed_sparse_conv2d_weights when qsparse/conv/sparse_conv2d.hpp is
 // included) and every pipeline of built-in stages that ends in int8 (a caller's own stage sees the output
-// pixel's row index m, which a band of the image does not have).
+// pixel's row index m, which a band of the image does not have). Float output too (a dynamic-range
+// conv: dequantize_float_per_channel, then optionally clamp_float), bit for bit as conv2d with that
+// pipeline then a float max pool keeping the first of a window's largest values (see the float branch).
 //
 // How: on AVX-512 VNNI, a filter packed for the direct shallow kernel (a 1- or 3-channel stem) under an
 // unpadded pool runs that kernel with the pool inside it: per window, the maximum of the int32
@@ -26,9 +28,11 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -94,7 +98,9 @@ template <class A, class... S>
 void conv_pool_direct(const context& ctx, const A* in, index_t batch, index_t in_h, index_t in_w, index_t c_in,
                       std::int32_t in_zp, const packed_conv2d_weights& weights, const conv2d_params& p,
                       const conv_geometry& g, const pool2d_params& pool, const conv_geometry& pg, std::int32_t act_min,
-                      std::int32_t act_max, std::int8_t* out, const output_pipeline<S...>& pipeline) {
+                      std::int32_t act_max, typename output_pipeline<S...>::output_type* out,
+                      const output_pipeline<S...>& pipeline) {
+  using out_t = typename output_pipeline<S...>::output_type;
   using kernel = kernels::avx512_vnni::gemm_u8s8_s32_4x32c4;
   constexpr bool flip = std::is_same_v<A, std::int8_t>;
   const auto u_zp = static_cast<std::uint8_t>(flip ? in_zp + 128 : in_zp);
@@ -110,7 +116,7 @@ void conv_pool_direct(const context& ctx, const A* in, index_t batch, index_t in
   const index_t min_bands = std::min<index_t>(pg.out_h, batch < ctx.concurrency() ? ctx.concurrency() : 1);
   band = std::min(band, (pg.out_h + min_bands - 1) / min_bands);
   const index_t bands = (pg.out_h + band - 1) / band;
-  const bool clamp = act_min > -128 || act_max < 127;
+  const bool clamp = std::is_same_v<out_t, std::int8_t> && (act_min > -128 || act_max < 127);
   const kernels::shallow_pool_window window{static_cast<int>(pool.filter_h), static_cast<int>(pool.filter_w), pixel_step,
                                             p.stride_h * pitch};
   auto task = [&](std::ptrdiff_t t) {
@@ -122,20 +128,68 @@ void conv_pool_direct(const context& ctx, const A* in, index_t batch, index_t in
     copy_band_rows(in + b * in_h * in_w * c_in, in_h, in_w * c_in, g.pad_left * c_in, iy0, input_rows(p1 - p0), u_zp,
                    scratch, pitch);
     const index_t m0 = (b * pg.out_h + p0) * pg.out_w;
-    std::int8_t* dst = out + m0 * c_out;
-    const kernels::shallow_gemm_args<std::int8_t> args{scratch, pool.stride_w * pixel_step, p.dilation_h * pitch,
+    out_t* dst = out + m0 * c_out;
+    const kernels::shallow_gemm_args<out_t> args{scratch, pool.stride_w * pixel_step, p.dilation_h * pitch,
                                                        pg.out_w, p1 - p0, pool.stride_h * p.stride_h * pitch, u_zp,
                                                        weights.direct(), c_out, m0, dst, c_out};
     kernel::run_direct_max_pool(args, static_cast<int>(k_h), static_cast<int>(row_groups), window, pipeline);
-    if (clamp) {
-      const index_t count = (p1 - p0) * pg.out_w * c_out;
-      for (index_t i = 0; i < count; ++i)
-        dst[i] = static_cast<std::int8_t>(std::min<std::int32_t>(act_max, std::max<std::int32_t>(act_min, dst[i])));
+    if constexpr (std::is_same_v<out_t, std::int8_t>) {
+      if (clamp) {
+        const index_t count = (p1 - p0) * pg.out_w * c_out;
+        for (index_t i = 0; i < count; ++i)
+          dst[i] = static_cast<std::int8_t>(std::min<std::int32_t>(act_max, std::max<std::int32_t>(act_min, dst[i])));
+      }
     }
   };
   ctx.run_tasks(batch * bands, task);
 }
 #endif
+
+/// Whether a float pipeline (dequantize_float_per_channel, then optionally clamp_float) is increasing in
+/// the int32 sum, per channel, with no -0 or NaN among its values, so that the maximum of a window's
+/// outputs is the output of the window's largest sum, bit for bit: see conv2d_max_pool2d (float).
+template <class Stage>
+bool float_stage_pools_first(const Stage&, index_t) {
+  return false;
+}
+inline bool float_stage_pools_first(const dequantize_float_per_channel& d, index_t c_out) {
+  for (index_t c = 0; c < c_out; ++c) {
+    const float s = d.scales[c];
+    if (!(s > 0.0f) || !(s <= std::numeric_limits<float>::max())) return false;
+    if (d.bias != nullptr && !(std::abs(d.bias[c]) <= std::numeric_limits<float>::max())) return false;
+  }
+  return true;
+}
+inline bool float_stage_pools_first(const clamp_float& c, index_t) {
+  const auto plain = [](float b) { return !std::isnan(b) && !(b == 0.0f && std::signbit(b)); };
+  return plain(c.min) && plain(c.max);
+}
+template <class... S>
+bool float_pipeline_pools_first(const output_pipeline<S...>& pipeline, index_t c_out) {
+  return std::apply([&](const auto&... st) { return (float_stage_pools_first(st, c_out) && ...); }, pipeline.stages);
+}
+
+/// The float max pool the definition uses: per channel, the first of the window's largest values (v > best
+/// replaces best), windows clipped to the image (padded taps are not values).
+inline void max_pool2d_float_reference(const float* in, index_t batch, index_t h, index_t w, index_t c,
+                                       const pool2d_params& pool, const conv_geometry& pg, float* out) {
+  for (index_t b = 0; b < batch; ++b)
+    for (index_t oy = 0; oy < pg.out_h; ++oy)
+      for (index_t ox = 0; ox < pg.out_w; ++ox) {
+        const index_t y0 = std::max<index_t>(0, oy * pool.stride_h - pg.pad_top);
+        const index_t y1 = std::min(h, oy * pool.stride_h - pg.pad_top + pool.filter_h);
+        const index_t x0 = std::max<index_t>(0, ox * pool.stride_w - pg.pad_left);
+        const index_t x1 = std::min(w, ox * pool.stride_w - pg.pad_left + pool.filter_w);
+        // Channels innermost (they vectorize); per channel the same rule as a window at a time.
+        float* o = out + ((b * pg.out_h + oy) * pg.out_w + ox) * c;
+        std::copy_n(in + ((b * h + y0) * w + x0) * c, c, o);
+        for (index_t y = y0; y < y1; ++y)
+          for (index_t x = y == y0 ? x0 + 1 : x0; x < x1; ++x) {
+            const float* v = in + ((b * h + y) * w + x) * c;
+            for (index_t ch = 0; ch < c; ++ch) o[ch] = v[ch] > o[ch] ? v[ch] : o[ch];
+          }
+      }
+}
 
 }  // namespace detail
 
@@ -148,10 +202,11 @@ void conv2d_max_pool2d(const context& ctx, const quantized_operand<tensor_view<A
                        std::int32_t act_max = 127) {
   static_assert(detail::is_gemm_activation_v<A>,
                 "qsparse::conv2d_max_pool2d: the input must be a 4-D NHWC view of std::int8_t or std::uint8_t.");
-  static_assert(std::is_same_v<typename output_pipeline<S...>::output_type, std::int8_t> &&
-                    std::is_same_v<O, std::int8_t>,
-                "qsparse::conv2d_max_pool2d: max pooling is int8, so the pipeline must end with "
-                "saturating_cast<std::int8_t> and the output must be a (non-const) view of std::int8_t.");
+  using out_t = typename output_pipeline<S...>::output_type;
+  static_assert((std::is_same_v<out_t, std::int8_t> || std::is_same_v<out_t, float>) && std::is_same_v<O, out_t>,
+                "qsparse::conv2d_max_pool2d: the pipeline must end with saturating_cast<std::int8_t> (int8 output) "
+                "or write float (dequantize_float_per_channel, clamp_float), and the output must be a (non-const) "
+                "view of that type.");
   static_assert(!detail::pipeline_has_custom_stage_v<output_pipeline<S...>>,
                 "qsparse::conv2d_max_pool2d: a stage of your own sees the output pixel's row index, which the "
                 "bands this function convolves do not keep; call conv2d and max_pool2d instead.");
@@ -192,6 +247,41 @@ void conv2d_max_pool2d(const context& ctx, const quantized_operand<tensor_view<A
   constexpr std::int32_t zp_lo = std::numeric_limits<a_t>::min(), zp_hi = std::numeric_limits<a_t>::max();
   detail::check(input.zero_point >= zp_lo && input.zero_point <= zp_hi, fn, ": input zero point must be in [", zp_lo,
                 ", ", zp_hi, "], got ", input.zero_point);
+  if constexpr (std::is_same_v<out_t, float>) {
+    // Float output (a dynamic-range convolution: int32 sums times the image's scale times each channel's
+    // weight scale, plus a float bias, clamped). Pooling first is exact when every stage is non-decreasing
+    // in the sum and no two different sums give equal values of different bits: for a non-decreasing f,
+    // max(f(a), f(b)) = f(max(a, b)) as values, and the pool keeps the first of equal values, so the bits
+    // agree unless equal values differ in bits, i.e. -0 and +0 (NaN is not a value the pool orders).
+    // float_pipeline_pools_first accepts dequantize_float_per_channel with every scale finite and > 0 and
+    // every bias finite, then optionally clamp_float with bounds that are not NaN: s * scale rounded to
+    // nearest is non-decreasing in s, never -0 (s = 0 gives +0; |s| >= 1 times a scale >= the smallest
+    // subnormal does not round to 0) and never NaN (s is finite, scale is finite); adding a finite bias is
+    // non-decreasing, gives no NaN, and -0 only if both terms are -0, which the product is not; clamping
+    // to [min, max] is non-decreasing, and with bounds that are neither NaN nor -0 it makes no -0 (a -0
+    // bound could turn one sum into -0 and a larger one into +0: equal values, different bits). So the
+    // direct shallow kernel's window maximum of int32 sums, then the pipeline, is the pooled output bit
+    // for bit. Any other pipeline, or weights / pool the kernel does not take, runs the definition:
+    // conv2d into a float buffer, then the float pool.
+    detail::check(act_min == -128 && act_max == 127, fn,
+                  ": with float output the activation range belongs in the pipeline (clamp_float); got act_min = ",
+                  act_min, ", act_max = ", act_max);
+#if QSPARSE_X86
+    if constexpr (std::is_same_v<Weights, packed_conv2d_weights>) {
+      if (detail::conv_pool_direct_eligible(weights, conv_params, pool) &&
+          detail::float_pipeline_pools_first(pipeline, c_out)) {
+        detail::conv_pool_direct(ctx, &in(0, 0, 0, 0), batch, in_h, in_w, c_in, input.zero_point, weights,
+                                 conv_params, cg, pool, pg, act_min, act_max, &output(0, 0, 0, 0), pipeline);
+        return;
+      }
+    }
+#endif
+    float* conv_out = detail::conv_scratch<float, detail::conv_pool_scratch_tag>(
+        static_cast<std::size_t>(batch * cg.out_h * cg.out_w * c_out));
+    conv2d(ctx, input, weights, make_view(conv_out, batch, cg.out_h, cg.out_w, c_out), conv_params, pipeline);
+    detail::max_pool2d_float_reference(conv_out, batch, cg.out_h, cg.out_w, c_out, pool, pg, &output(0, 0, 0, 0));
+    return;
+  } else {
 
 #if QSPARSE_X86
   if constexpr (std::is_same_v<Weights, packed_conv2d_weights>) {
@@ -245,6 +335,7 @@ void conv2d_max_pool2d(const context& ctx, const quantized_operand<tensor_view<A
     };
     ctx.run_tasks(batch * bands, task);
   });
+  }
 }
 
 /// The same with an input whose zero point is 0.
